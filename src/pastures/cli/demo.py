@@ -1,0 +1,11 @@
+"""`pastures demo` (being written)."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.command("demo")
+def command() -> None:
+    """Not yet available."""
+    raise click.UsageError("not yet available")

@@ -1,0 +1,165 @@
+"""One contract for the names and units of every layer, column and unit.
+
+Every module refers to columns through these constants, so a column is spelled
+once. Units are part of the contract: areas in hectares (ha), biomass in
+kilograms of dry matter per hectare (kg DM/ha), animals in sheep units (UO,
+*unidad ovino*), soil loss in tonnes per hectare per year (t/ha/yr).
+
+The geography constants come from ``shared/DOMAIN.md`` (INEI district 210401,
+Juli, Chucuito, Puno).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# --- coordinate reference systems -------------------------------------------------
+#: Working CRS: WGS 84 / UTM zone 19S, in which all areas and distances are measured.
+WORKING_CRS: Final = "EPSG:32719"
+#: Geographic CRS of KML, GPX and RFC 7946 GeoJSON.
+LONLAT_CRS: Final = "EPSG:4326"
+
+#: Bounding box of the district of Juli in lon/lat (west, south, east, north), from
+#: the INEI district polygon as summarised in DOMAIN.md.
+JULI_BOUNDS_LONLAT: Final = (-69.69, -16.50, -69.33, -16.17)
+#: How far (km) outside that box a feature may lie before it is reported as misplaced.
+DEFAULT_AREA_MARGIN_KM: Final = 25.0
+
+# --- layer names (GeoPackage layers and bundled file stems) -----------------------
+COMMUNITIES: Final = "communities"
+PLOTS: Final = "plots"
+CORRALS: Final = "corrals"
+WATER_POINTS: Final = "water_points"
+HERDS: Final = "herds"
+SUMMARY: Final = "community_summary"
+
+LAYER_KINDS: Final = (COMMUNITIES, PLOTS, CORRALS, WATER_POINTS)
+
+# --- columns ------------------------------------------------------------------------
+GEOMETRY: Final = "geometry"
+COMMUNITY: Final = "community"
+ALTITUDE_M: Final = "altitude_m"
+PLOT_CODE: Final = "plot_code"
+PASTURE_TYPE: Final = "pasture_type"
+FENCED_YEAR: Final = "fenced_year"
+AREA_HA: Final = "area_ha"
+CORRAL_ID: Final = "corral_id"
+WATER_ID: Final = "water_id"
+WATER_KIND: Final = "water_kind"
+FAMILY_ID: Final = "family_id"
+ALPACAS: Final = "alpacas"
+LLAMAS: Final = "llamas"
+SHEEP: Final = "sheep"
+SOURCE_NAME: Final = "source_name"
+NOTES: Final = "notes"
+
+#: Animal count columns of the simple herd register (one row per family).
+SPECIES_COLUMNS: Final = (ALPACAS, LLAMAS, SHEEP)
+
+#: The key column of each layer: unique, short, readable on paper.
+KEY_COLUMN: Final = {
+    COMMUNITIES: COMMUNITY,
+    PLOTS: PLOT_CODE,
+    CORRALS: CORRAL_ID,
+    WATER_POINTS: WATER_ID,
+    HERDS: FAMILY_ID,
+}
+
+#: Columns each layer carries after normalisation, in order (geometry last).
+LAYER_COLUMNS: Final = {
+    COMMUNITIES: (COMMUNITY, ALTITUDE_M, AREA_HA),
+    PLOTS: (PLOT_CODE, COMMUNITY, PASTURE_TYPE, FENCED_YEAR, AREA_HA),
+    CORRALS: (CORRAL_ID, COMMUNITY),
+    WATER_POINTS: (WATER_ID, COMMUNITY, WATER_KIND),
+    HERDS: (FAMILY_ID, COMMUNITY, CORRAL_ID, *SPECIES_COLUMNS),
+}
+
+#: Columns a layer must provide (others are filled when missing).
+REQUIRED_COLUMNS: Final = {
+    COMMUNITIES: (COMMUNITY,),
+    PLOTS: (PLOT_CODE, COMMUNITY, PASTURE_TYPE),
+    CORRALS: (CORRAL_ID, COMMUNITY),
+    WATER_POINTS: (WATER_ID,),
+    HERDS: (FAMILY_ID, COMMUNITY, CORRAL_ID, *SPECIES_COLUMNS),
+}
+
+#: Geometry kinds accepted per layer (after reading; lines are closed into polygons
+#: only for plots, points only for corrals and water points).
+GEOMETRY_KINDS: Final = {
+    COMMUNITIES: ("Polygon", "MultiPolygon"),
+    PLOTS: ("Polygon", "MultiPolygon"),
+    CORRALS: ("Point", "Polygon", "MultiPolygon"),
+    WATER_POINTS: ("Point",),
+}
+
+#: Other spellings found in files from QGIS, Google Earth, GPS units and spreadsheets,
+#: matched case- and accent-insensitively. The first matching alias wins.
+COLUMN_ALIASES: Final = {
+    COMMUNITY: ("community", "comunidad", "communidad", "cc", "comunidad_campesina"),
+    ALTITUDE_M: ("altitude_m", "altitud", "altitude", "alt", "elevation", "ele", "msnm"),
+    PLOT_CODE: ("plot_code", "code", "codigo", "cod", "plot", "parcela", "cerco", "name", "nombre"),
+    PASTURE_TYPE: ("pasture_type", "tipo_pasto", "tipo", "pasture", "cobertura", "vegetacion"),
+    FENCED_YEAR: ("fenced_year", "year", "anio", "ano", "ano_cercado", "fencing_year"),
+    CORRAL_ID: ("corral_id", "corral", "code", "codigo", "id", "name", "nombre"),
+    WATER_ID: ("water_id", "code", "codigo", "id", "name", "nombre"),
+    WATER_KIND: ("water_kind", "kind", "tipo", "type", "sym"),
+    FAMILY_ID: ("family_id", "familia", "family", "id_familia", "herd_id", "id"),
+    ALPACAS: ("alpacas", "alpaca", "n_alpacas"),
+    LLAMAS: ("llamas", "llama", "n_llamas"),
+    SHEEP: ("sheep", "ovinos", "ovejas", "oveja", "n_ovinos"),
+}
+
+# --- pasture types ------------------------------------------------------------------
+#: Canonical pasture (vegetation) types of the Juli altiplano.
+PASTURE_TYPES: Final = ("bofedal", "pajonal", "tolar", "cesped", "cultivado")
+#: Spanish and local names accepted for each type (accent- and case-insensitive).
+PASTURE_TYPE_ALIASES: Final = {
+    "bofedal": ("bofedal", "bofedales", "oconal", "humedal", "wetland", "peatland"),
+    "pajonal": ("pajonal", "pajonales", "ichu", "ichu grass", "tussock grassland", "grassland"),
+    "tolar": ("tolar", "tola", "tolares", "shrubland", "parastrephia"),
+    "cesped": ("cesped", "cesped de puna", "short grass", "puna lawn"),
+    "cultivado": ("cultivado", "pasto cultivado", "avena", "oats", "sown pasture"),
+}
+#: Spanish labels for printed maps and tables.
+PASTURE_TYPE_LABELS_ES: Final = {
+    "bofedal": "Bofedal",
+    "pajonal": "Pajonal",
+    "tolar": "Tolar",
+    "cesped": "Césped de puna",
+    "cultivado": "Pasto cultivado",
+}
+
+WATER_KINDS: Final = ("manantial", "rio", "laguna", "pozo", "bebedero", "otro")
+
+#: Earliest year a fence can plausibly date from, and a sanity bound for the latest.
+FENCED_YEAR_RANGE: Final = (1990, 2035)
+
+# --- units --------------------------------------------------------------------------
+M2_PER_HA: Final = 10_000.0
+UNITS: Final = {
+    AREA_HA: "ha",
+    ALTITUDE_M: "m",
+    "biomass": "kg DM/ha",
+    "animal_units": "UO",
+    "soil_loss": "t/ha/yr",
+}
+
+# --- community summary table ------------------------------------------------------
+N_PLOTS: Final = "plots"
+PLOTS_HA: Final = "plots_ha"
+N_CORRALS: Final = "corrals"
+N_FAMILIES: Final = "families"
+SUMMARY_COLUMNS: Final = (
+    COMMUNITY, N_PLOTS, PLOTS_HA, N_CORRALS, N_FAMILIES, ALPACAS, LLAMAS, SHEEP,
+)
+#: Spanish headings for the summary table (assemblies, printed reports).
+SUMMARY_LABELS_ES: Final = {
+    COMMUNITY: "Comunidad",
+    N_PLOTS: "Parcelas",
+    PLOTS_HA: "Hectáreas cercadas",
+    N_CORRALS: "Corrales",
+    N_FAMILIES: "Familias",
+    ALPACAS: "Alpacas",
+    LLAMAS: "Llamas",
+    SHEEP: "Ovinos",
+}

@@ -1,8 +1,13 @@
 """Reading and writing files: the only module (with the CLI) that touches disk.
 
+Vector layers come in as GeoPackage (any layer), GeoJSON, Shapefile (also
+zipped), KML/KMZ (Google Earth folders become one table, with the folder name
+kept) and GPX (waypoints, routes, tracks). Everything is read through GDAL
+(pyogrio), so every format behaves the same way. Inputs are opened read-only.
+
 Outputs are written through :func:`atomic_output`: to a temporary file beside the
 destination, renamed into place only when complete, so an interrupted run never
-leaves a half-written file that looks complete. Inputs are opened read-only.
+leaves a half-written file that looks complete.
 """
 
 from __future__ import annotations
@@ -10,10 +15,37 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from collections.abc import Iterator
+import warnings
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Literal
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+import shapely
+
+from pastures.errors import InputFileError, LayerError
 
 logger = logging.getLogger(__name__)
+
+#: File suffixes read as vector layers, and the format named in messages.
+VECTOR_FORMATS: dict[str, str] = {
+    ".gpkg": "GeoPackage",
+    ".geojson": "GeoJSON",
+    ".json": "GeoJSON",
+    ".shp": "Shapefile",
+    ".zip": "zipped Shapefile",
+    ".kml": "KML",
+    ".kmz": "KMZ",
+    ".gpx": "GPX",
+}
+#: Column added to rows read from KML/KMZ with the Google Earth folder they came from.
+KML_FOLDER = "kml_folder"
+#: Column added to rows read from GPX with the part of the file they came from.
+GPX_PART = "gpx_part"
+
+GpxPart = Literal["waypoints", "routes", "tracks"]
 
 
 @contextlib.contextmanager
@@ -42,7 +74,216 @@ def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
         tmp.unlink()
     try:
         yield tmp
-        os.replace(tmp, dest)
+        tmp.replace(dest)
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
+
+
+def _check_readable(path: Path) -> None:
+    if not path.exists():
+        raise InputFileError(f"{path}: file not found. Check the path and the spelling.")
+    if path.is_dir():
+        raise InputFileError(f"{path}: is a folder, not a file. Give the path of a layer file.")
+    suffix = path.suffix.lower()
+    if suffix not in VECTOR_FORMATS:
+        known = ", ".join(sorted(VECTOR_FORMATS))
+        raise InputFileError(
+            f"{path}: unsupported file type '{suffix}'. Use one of {known} "
+            "(export from QGIS as GeoPackage if in doubt)."
+        )
+    if path.stat().st_size == 0:
+        raise InputFileError(f"{path}: the file is empty. Export it again from its source.")
+
+
+def list_layers(path: str | os.PathLike[str]) -> list[str]:
+    """Names of the layers in a vector file.
+
+    Raises
+    ------
+    InputFileError
+        The file is missing, empty, of an unknown type or cannot be opened.
+    """
+    p = Path(path)
+    _check_readable(p)
+    try:
+        return [str(name) for name, _ in pyogrio.list_layers(p)]
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
+        fmt = VECTOR_FORMATS[p.suffix.lower()]
+        raise InputFileError(
+            f"{p}: cannot be read as {fmt} ({_gdal_reason(exc)}). The file may be truncated or "
+            "not what its name says: open it in QGIS or export it again."
+        ) from exc
+
+
+def _gdal_reason(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text[:200]
+
+
+def _read_one(path: Path, layer: str | None) -> gpd.GeoDataFrame:
+    try:
+        with warnings.catch_warnings():
+            # GDAL notes on measured/3D types and unknown field subtypes are not the user's concern
+            warnings.simplefilter("ignore", RuntimeWarning)
+            warnings.simplefilter("ignore", UserWarning)
+            gdf = pyogrio.read_dataframe(path, layer=layer)
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
+        fmt = VECTOR_FORMATS[path.suffix.lower()]
+        where = f"{path}" + (f", layer '{layer}'" if layer else "")
+        raise InputFileError(
+            f"{where}: cannot be read as {fmt} ({_gdal_reason(exc)}). The file may be truncated "
+            "or damaged: open it in QGIS or export it again."
+        ) from exc
+    if not isinstance(gdf, gpd.GeoDataFrame):
+        where = f"{path}" + (f", layer '{layer}'" if layer else "")
+        raise LayerError(f"{where}: has no geometry column. Choose a layer with geometries.")
+    return gdf
+
+
+def read_vector(
+    path: str | os.PathLike[str],
+    *,
+    layer: str | None = None,
+    prefer: str | None = None,
+    gpx_parts: tuple[GpxPart, ...] = ("waypoints", "routes", "tracks"),
+) -> gpd.GeoDataFrame:
+    """Read a vector layer as it is in the file (no renaming, no reprojection).
+
+    Parameters
+    ----------
+    path
+        A GeoPackage, GeoJSON, Shapefile (or .zip holding one), KML, KMZ or GPX file.
+    layer
+        Layer to read. For multi-layer files without it: the only layer, else the
+        layer named `prefer`, else an error listing the layers. KML/KMZ folders and
+        GPX parts are merged instead (see below), unless `layer` names one.
+    prefer
+        Layer name to pick in a multi-layer GeoPackage when `layer` is not given.
+    gpx_parts
+        GPX parts to read: ``waypoints`` (points), ``routes`` and ``tracks`` (lines).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        With 2D geometries (KML and GPS heights are dropped) and the file's CRS
+        (None when the file declares none). KML rows carry their folder in
+        :data:`KML_FOLDER`; GPX rows their part in :data:`GPX_PART`.
+
+    Raises
+    ------
+    InputFileError
+        Missing, empty, unreadable or unsupported file.
+    LayerError
+        The named layer does not exist, or a multi-layer file needs a choice.
+    """
+    p = Path(path)
+    layers = list_layers(p)
+    suffix = p.suffix.lower()
+    if layer is not None and layer not in layers:
+        raise LayerError(
+            f"{p}: has no layer '{layer}'. Its layers are: {', '.join(layers) or '(none)'}."
+        )
+    if suffix in {".kml", ".kmz"} and layer is None:
+        frames = []
+        for name in layers:
+            part = _read_one(p, name)
+            part[KML_FOLDER] = name
+            frames.append(part)
+        gdf = _concat(frames, p)
+    elif suffix == ".gpx" and layer is None:
+        frames = []
+        for name in gpx_parts:
+            if name in layers:
+                part = _read_one(p, name)
+                part[GPX_PART] = name
+                frames.append(part)
+        gdf = _concat(frames, p)
+    else:
+        if layer is None and len(layers) > 1:
+            if prefer in layers:
+                layer = prefer
+            else:
+                raise LayerError(
+                    f"{p}: holds {len(layers)} layers ({', '.join(layers)}). "
+                    "Say which one to read with --layer NAME."
+                )
+        gdf = _read_one(p, layer)
+    if len(gdf):
+        gdf = gdf.set_geometry(shapely.force_2d(gdf.geometry.array))
+    logger.debug("read %d features from %s", len(gdf), p)
+    return gdf
+
+
+def _concat(frames: list[gpd.GeoDataFrame], path: Path) -> gpd.GeoDataFrame:
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return gpd.GeoDataFrame({"geometry": []}, geometry="geometry", crs="EPSG:4326")
+    crs = frames[0].crs
+    out = pd.concat(frames, ignore_index=True)
+    return gpd.GeoDataFrame(out, geometry="geometry", crs=crs)
+
+
+def read_table(path: str | os.PathLike[str], *, sheet: str | int | None = None) -> pd.DataFrame:
+    """Read a CSV or Excel (XLSX) table as text columns, keeping every row.
+
+    Cells are read as strings so that the validation can say exactly which cell
+    is not a number, rather than letting pandas guess.
+
+    Raises
+    ------
+    InputFileError
+        Missing, empty, unreadable or unsupported file.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise InputFileError(f"{p}: file not found. Check the path and the spelling.")
+    if p.is_dir() or p.stat().st_size == 0:
+        raise InputFileError(
+            f"{p}: is empty or a folder. Give a CSV or XLSX file with a header row."
+        )
+    suffix = p.suffix.lower()
+    try:
+        if suffix in {".csv", ".txt"}:
+            return pd.read_csv(
+                p,
+                dtype=str,
+                keep_default_na=False,
+                sep=None,
+                engine="python",
+                encoding="utf-8-sig",
+            )
+        if suffix in {".xlsx", ".xlsm"}:
+            return pd.read_excel(p, dtype=str, keep_default_na=False, sheet_name=sheet or 0)
+    except UnicodeDecodeError:
+        try:
+            return pd.read_csv(
+                p, dtype=str, keep_default_na=False, sep=None, engine="python", encoding="latin-1"
+            )
+        except Exception as exc:
+            raise InputFileError(f"{p}: cannot be read as CSV ({exc}).") from exc
+    except Exception as exc:
+        raise InputFileError(
+            f"{p}: cannot be read as a table ({type(exc).__name__}: {exc}). Save it again as "
+            "CSV (UTF-8) or XLSX with one header row."
+        ) from exc
+    raise InputFileError(f"{p}: unsupported table type '{suffix}'. Use CSV or XLSX.")
+
+
+def write_layers(layers: Mapping[str, gpd.GeoDataFrame], path: str | os.PathLike[str]) -> Path:
+    """Write several layers into one GeoPackage, atomically.
+
+    An existing file at `path` is replaced as a whole only once every layer has
+    been written, so QGIS never sees a half-written GeoPackage.
+
+    Returns
+    -------
+    Path
+        The GeoPackage written.
+    """
+    dest = Path(path)
+    with atomic_output(dest) as tmp:
+        for name, gdf in layers.items():
+            pyogrio.write_dataframe(gdf, tmp, layer=name, driver="GPKG", append=tmp.exists())
+    logger.info("wrote %s (%s)", dest, ", ".join(layers))
+    return dest

@@ -150,7 +150,14 @@ PLOTS_HA: Final = "plots_ha"
 N_CORRALS: Final = "corrals"
 N_FAMILIES: Final = "families"
 SUMMARY_COLUMNS: Final = (
-    COMMUNITY, N_PLOTS, PLOTS_HA, N_CORRALS, N_FAMILIES, ALPACAS, LLAMAS, SHEEP,
+    COMMUNITY,
+    N_PLOTS,
+    PLOTS_HA,
+    N_CORRALS,
+    N_FAMILIES,
+    ALPACAS,
+    LLAMAS,
+    SHEEP,
 )
 #: Spanish headings for the summary table (assemblies, printed reports).
 SUMMARY_LABELS_ES: Final = {
@@ -163,3 +170,61 @@ SUMMARY_LABELS_ES: Final = {
     LLAMAS: "Llamas",
     SHEEP: "Ovinos",
 }
+
+# --- imagery and vegetation indices -------------------------------------------------
+#: Acquisition date of a scene (or of a same-day mosaic of adjacent tiles).
+DATE: Final = "date"
+#: Name of a vegetation index (a key of ``pastures.indices.INDICES``).
+INDEX: Final = "index"
+#: Name of a zonal statistic (one of :data:`ZONAL_STATISTICS`).
+STATISTIC: Final = "statistic"
+#: Value of a statistic (dimensionless index units; pixels for counts).
+VALUE: Final = "value"
+#: Identifier of a scene or mosaic (the STAC item id or the file-name stem).
+SCENE_ID: Final = "scene_id"
+#: Satellite family of a scene: ``"sentinel-2"`` or ``"landsat"``.
+PLATFORM: Final = "platform"
+#: Tile or path/row of a scene (MGRS tile for Sentinel-2, e.g. ``"19KDC"``).
+TILE: Final = "tile"
+#: Edge rule that decided which pixels belong to a plot (after any fallback).
+EDGE_RULE: Final = "edge_rule"
+
+# zonal statistics (values of the STATISTIC column and wide-table columns)
+STAT_MEAN: Final = "mean"
+STAT_MEDIAN: Final = "median"
+STAT_STD: Final = "std"
+STAT_P10: Final = "p10"
+STAT_P90: Final = "p90"
+#: Valid (unmasked) pixels in the plot; coverage-weighted under the ``exact`` rule.
+STAT_COUNT: Final = "valid_pixels"
+#: Share (0-1) of the plot's pixels that were valid (not cloud, shadow, no data...).
+STAT_VALID_FRACTION: Final = "valid_fraction"
+ZONAL_STATISTICS: Final = (
+    STAT_MEAN,
+    STAT_MEDIAN,
+    STAT_STD,
+    STAT_P10,
+    STAT_P90,
+    STAT_COUNT,
+    STAT_VALID_FRACTION,
+)
+#: Columns of the tidy (long) zonal table, in order.
+ZONAL_COLUMNS: Final = (PLOT_CODE, DATE, INDEX, STATISTIC, VALUE)
+
+# time series per plot
+YEAR: Final = "year"
+MONTH: Final = "month"
+N_DATES: Final = "n_dates"
+#: Multi-year median of the monthly index value (index units).
+BASELINE: Final = "baseline"
+#: Monthly value minus its baseline (index units).
+ANOMALY: Final = "anomaly"
+#: Theil-Sen slope of the index (index units per year).
+TREND_PER_YEAR: Final = "trend_per_year"
+#: Two-sided p-value of the Mann-Kendall test (Kendall's tau against time).
+TREND_P_VALUE: Final = "trend_p_value"
+KENDALL_TAU: Final = "kendall_tau"
+#: True where the plot browns persistently (significant negative trend).
+BROWNING: Final = "browning"
+#: True where too few of the plot's pixels were valid on that date.
+CLOUDY: Final = "too_cloudy"

@@ -1,0 +1,386 @@
+"""Validation rules for pasture layers and herd registers.
+
+Each rule is a small function that looks at data (GeoDataFrames and DataFrames
+already normalised by :mod:`pastures.layers` and :mod:`pastures.herds`) and
+returns a list of :class:`~pastures.errors.Problem`, so that every problem is
+reported at once, each naming the file, feature and field at fault. Rules never
+modify their input; repairs are made by :mod:`pastures.layers` and reported here.
+
+The rules, by identifier (see :data:`RULES`):
+
+=========================  ======================================================
+``file``                   missing, empty, unreadable or unsupported file
+``layer``                  the layer does not exist, or a multi-layer file needs one
+``missing-crs``            the file declares no coordinate reference system
+``missing-field``          a required field (column) is absent
+``missing-value``          a required value is empty
+``null-geometry``          a feature without geometry, or with an empty one
+``geometry-type``          e.g. points in a plots layer
+``invalid-geometry``       self-intersections etc.; repaired (warning, area change
+                           stated) or rejected when the repair changes the area much
+``open-track``             a GPS track or line does not return to its start
+``swapped-coordinates``    latitude and longitude look exchanged
+``not-degrees``            the file says degrees, the numbers are metres
+``outside-area``           far from the district of Juli
+``duplicate-key``          a plot code, corral, water point or family id used twice
+``unknown-pasture-type``   not one of :data:`pastures.schema.PASTURE_TYPES` or aliases
+``bad-year``               fencing year not a number or out of range
+``overlap``                fenced plots overlap (overlap area stated)
+``outside-community``      plot or corral outside the community it belongs to
+``unknown-community``      the community is not in the communities layer
+``bad-count``              negative, fractional or non-numeric animal count
+``unknown-corral``         a family's corral is not in the corrals layer
+``corral-community``       a family's corral belongs to another community
+=========================  ======================================================
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import Transformer
+
+from pastures import schema as S
+from pastures.errors import Problem
+
+logger = logging.getLogger(__name__)
+
+#: Every rule identifier with a one-line description (shown by ``pastures check --rules``).
+RULES: dict[str, str] = {
+    "file": "missing, empty, unreadable or unsupported file",
+    "layer": "layer does not exist, or a multi-layer file needs --layer",
+    "missing-crs": "the file declares no coordinate reference system",
+    "missing-field": "a required field (column) is absent",
+    "missing-value": "a required value is empty",
+    "null-geometry": "feature without geometry, or with an empty one",
+    "geometry-type": "wrong kind of geometry for the layer (e.g. points as plots)",
+    "invalid-geometry": "invalid outline: repaired with the area change stated, or rejected",
+    "open-track": "a GPS track or line used as a fence does not return to its start",
+    "swapped-coordinates": "latitude and longitude look exchanged",
+    "not-degrees": "the file says degrees but the numbers are metres",
+    "outside-area": "feature far outside the district of Juli",
+    "duplicate-key": "plot code, corral, water point or family id used twice",
+    "unknown-pasture-type": "pasture type not known (bofedal, pajonal, tolar, cesped, cultivado)",
+    "bad-year": "fencing year not a whole number in a plausible range",
+    "overlap": "fenced plots overlap (overlap area stated)",
+    "outside-community": "plot or corral lies outside its community",
+    "unknown-community": "community not in the communities layer",
+    "bad-count": "animal count negative, fractional or not a number",
+    "unknown-corral": "a family's corral is not in the corrals layer",
+    "corral-community": "a family's corral belongs to another community",
+}
+
+
+def feature_label(gdf: pd.DataFrame, kind: str, index: object) -> str:
+    """How to name a row in messages: its key if it has one, else its 1-based position."""
+    key = S.KEY_COLUMN.get(kind)
+    pos = gdf.index.get_loc(index)
+    position = int(pos) + 1 if isinstance(pos, int | np.integer) else index
+    if key and key in gdf.columns:
+        value = gdf.at[index, key]
+        if isinstance(value, str) and value.strip():
+            return f"'{value}' (#{position})"
+    return f"#{position}"
+
+
+def check_duplicate_keys(df: pd.DataFrame, kind: str, *, source: str) -> list[Problem]:
+    """Report keys (plot codes, corral ids, ...) that occur more than once."""
+    key = S.KEY_COLUMN[kind]
+    if key not in df.columns:
+        return []
+    values = df[key].astype("string").str.strip()
+    problems = []
+    for value, count in values[values.notna() & (values != "")].value_counts().items():
+        if count > 1:
+            rows = [str(int(df.index.get_loc(i)) + 1) for i in values.index[values == value]]
+            problems.append(
+                Problem(
+                    "error",
+                    "duplicate-key",
+                    f"'{value}' is used by {count} features (#{', #'.join(rows)}); every "
+                    f"{key} must be unique: rename all but one.",
+                    source=source,
+                    field=key,
+                )
+            )
+    return problems
+
+
+def check_overlaps(
+    plots: gpd.GeoDataFrame, *, source: str, tolerance_m2: float = 1.0
+) -> list[Problem]:
+    """Report pairs of plots whose overlap exceeds `tolerance_m2` (in the plots' CRS units²).
+
+    Plots sharing a fence touch but do not overlap; an overlap usually means a
+    plot was digitised twice or a GPS walk strayed over the neighbour's fence.
+    """
+    geoms = plots.geometry.array
+    valid = ~(plots.geometry.isna() | plots.geometry.is_empty).to_numpy()
+    left, right = plots.sindex.query(geoms, predicate="intersects")
+    problems = []
+    for i, j in zip(left, right, strict=True):
+        if i >= j or not (valid[i] and valid[j]):
+            continue
+        area = shapely.area(shapely.intersection(geoms[i], geoms[j]))
+        if area > tolerance_m2:
+            a = feature_label(plots, S.PLOTS, plots.index[i])
+            b = feature_label(plots, S.PLOTS, plots.index[j])
+            problems.append(
+                Problem(
+                    "error",
+                    "overlap",
+                    f"plots {a} and {b} overlap by {area / S.M2_PER_HA:.3f} ha "
+                    f"({area:,.0f} m²). Fix the shared fence line in QGIS so they only touch.",
+                    source=source,
+                    feature=a,
+                )
+            )
+    return problems
+
+
+def check_in_communities(
+    features: gpd.GeoDataFrame,
+    kind: str,
+    communities: gpd.GeoDataFrame,
+    *,
+    source: str,
+    max_outside_share: float = 0.01,
+    point_tolerance_m: float = 10.0,
+) -> list[Problem]:
+    """Report features whose community is unknown or that lie outside it.
+
+    Parameters
+    ----------
+    features
+        Plots or corrals with a community column, in the CRS of `communities`.
+    kind
+        ``"plots"``, ``"corrals"`` or ``"water_points"``.
+    communities
+        The communities layer.
+    source
+        File label for messages.
+    max_outside_share
+        Share of a polygon's area allowed outside its community (digitising slack).
+    point_tolerance_m
+        Distance a point may lie outside its community.
+    """
+    if S.COMMUNITY not in features.columns or len(communities) == 0:
+        return []
+    by_name = dict(zip(communities[S.COMMUNITY], communities.geometry, strict=True))
+    problems = []
+    for idx, row in features.iterrows():
+        name = row[S.COMMUNITY]
+        geom = row.geometry
+        label = feature_label(features, kind, idx)
+        if not isinstance(name, str) or not name.strip():
+            continue  # reported as missing-value
+        if name not in by_name:
+            known = ", ".join(sorted(by_name))
+            problems.append(
+                Problem(
+                    "error",
+                    "unknown-community",
+                    f"community '{name}' is not in the communities layer (known: {known}). "
+                    "Correct the spelling or add the community.",
+                    source=source,
+                    feature=label,
+                    field=S.COMMUNITY,
+                )
+            )
+            continue
+        if geom is None or geom.is_empty:
+            continue
+        home = by_name[name]
+        if geom.geom_type == "Point":
+            d = home.distance(geom)
+            if d > point_tolerance_m:
+                inside = _community_of(geom, by_name)
+                hint = f" It lies in {inside}." if inside else ""
+                problems.append(
+                    Problem(
+                        "error",
+                        "outside-community",
+                        f"lies {d:,.0f} m outside its community '{name}'.{hint} Move the "
+                        "point or correct its community.",
+                        source=source,
+                        feature=label,
+                        field=S.COMMUNITY,
+                    )
+                )
+        else:
+            outside = geom.difference(home).area
+            if geom.area > 0 and outside / geom.area > max_outside_share:
+                problems.append(
+                    Problem(
+                        "error",
+                        "outside-community",
+                        f"{outside / geom.area:.0%} ({outside / S.M2_PER_HA:.2f} ha) lies "
+                        f"outside its community '{name}'. Correct the outline or the "
+                        "community.",
+                        source=source,
+                        feature=label,
+                        field=S.COMMUNITY,
+                    )
+                )
+    return problems
+
+
+def _community_of(geom: shapely.Geometry, by_name: dict[str, shapely.Geometry]) -> str | None:
+    for name, poly in by_name.items():
+        if poly.contains(geom):
+            return f"'{name}'"
+    return None
+
+
+def check_location(
+    gdf: gpd.GeoDataFrame,
+    kind: str,
+    *,
+    source: str,
+    bounds_lonlat: tuple[float, float, float, float] = S.JULI_BOUNDS_LONLAT,
+    margin_km: float = S.DEFAULT_AREA_MARGIN_KM,
+) -> list[Problem]:
+    """Report swapped, non-degree or far-away coordinates, before any reprojection.
+
+    Parameters
+    ----------
+    gdf
+        A layer in the CRS of its file (which must be set).
+    kind
+        Layer kind, for naming features.
+    source
+        File label for messages.
+    bounds_lonlat
+        Working area (west, south, east, north) in degrees; the district of Juli by default.
+    margin_km
+        How far outside the working area a feature may lie.
+    """
+    if gdf.crs is None or len(gdf) == 0:
+        return []
+    present = ~(gdf.geometry.isna() | gdf.geometry.is_empty)
+    if not present.any():
+        return []
+    b = gdf.geometry[present].bounds
+    xmid = ((b["minx"] + b["maxx"]) / 2).to_numpy()
+    ymid = ((b["miny"] + b["maxy"]) / 2).to_numpy()
+    labels = [feature_label(gdf, kind, i) for i in b.index]
+    margin = margin_km / 111.0
+    w, s, e, n = bounds_lonlat
+    w, s, e, n = w - margin, s - margin, e + margin, n + margin
+
+    def inside(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+        return (lon >= w) & (lon <= e) & (lat >= s) & (lat <= n)
+
+    problems: list[Problem] = []
+    if gdf.crs.is_geographic:
+        not_deg = (np.abs(xmid) > 180) | (np.abs(ymid) > 90)
+        if not_deg.any():
+            first = labels[int(np.argmax(not_deg))]
+            guess = (
+                " (they look like UTM 19S metres: use --assume-crs EPSG:32719)"
+                if ((np.abs(xmid[not_deg]) < 1e6) & (np.abs(ymid[not_deg]) > 1e6)).all()
+                else ""
+            )
+            problems.append(
+                Problem(
+                    "error",
+                    "not-degrees",
+                    f"{int(not_deg.sum())} feature(s), the first {first}, have coordinates "
+                    f"outside ±180/±90 although the file declares {gdf.crs.to_string()}"
+                    f"{guess}. Set the file's real CRS.",
+                    source=source,
+                )
+            )
+            return problems
+        lon, lat = xmid, ymid
+    else:
+        to_ll = Transformer.from_crs(gdf.crs, S.LONLAT_CRS, always_xy=True)
+        lon, lat = to_ll.transform(xmid, ymid)
+        lon, lat = np.asarray(lon), np.asarray(lat)
+    ok = inside(lon, lat)
+    swapped = ~ok & inside(lat, lon) if gdf.crs.is_geographic else np.zeros_like(ok)
+    for k in np.flatnonzero(swapped):
+        problems.append(
+            Problem(
+                "error",
+                "swapped-coordinates",
+                f"coordinates look swapped: ({xmid[k]:.5f}, {ymid[k]:.5f}) would be in Juli "
+                "read as (latitude, longitude). Export with longitude first (x = lon).",
+                source=source,
+                feature=labels[k],
+            )
+        )
+    far = ~ok & ~swapped
+    if far.any():
+        idx = np.flatnonzero(far)
+        shown = ", ".join(labels[k] for k in idx[:5]) + (" ..." if len(idx) > 5 else "")
+        k = idx[0]
+        problems.append(
+            Problem(
+                "error",
+                "outside-area",
+                f"{len(idx)} feature(s) lie more than {margin_km:g} km outside the district "
+                f"of Juli ({shown}); the first is at lon {lon[k]:.4f}, lat {lat[k]:.4f}. "
+                "Check the file's CRS (is it really "
+                f"{gdf.crs.to_string()}?) or that this is the right file.",
+                source=source,
+                feature=labels[k],
+            )
+        )
+    return problems
+
+
+def check_pasture_types(plots: pd.DataFrame, *, source: str) -> list[Problem]:
+    """Report pasture types that are neither canonical nor a known alias."""
+    if S.PASTURE_TYPE not in plots.columns:
+        return []
+    problems = []
+    known = ", ".join(S.PASTURE_TYPES)
+    for idx, value in plots[S.PASTURE_TYPE].items():
+        if isinstance(value, str) and value.strip() and value not in S.PASTURE_TYPES:
+            problems.append(
+                Problem(
+                    "error",
+                    "unknown-pasture-type",
+                    f"pasture type '{value}' is not known. Use one of: {known}.",
+                    source=source,
+                    feature=feature_label(plots, S.PLOTS, idx),
+                    field=S.PASTURE_TYPE,
+                )
+            )
+    return problems
+
+
+def check_required_values(df: pd.DataFrame, kind: str, *, source: str) -> list[Problem]:
+    """Report empty values in the required columns of a layer or table."""
+    problems = []
+    for col in S.REQUIRED_COLUMNS[kind]:
+        if col not in df.columns or col in S.SPECIES_COLUMNS:
+            continue
+        values = df[col]
+        empty = values.isna() | (values.astype("string").str.strip() == "")
+        idx = list(df.index[empty.to_numpy()])
+        if idx:
+            rows = ", ".join(feature_label(df, kind, i) for i in idx[:8])
+            more = f" and {len(idx) - 8} more" if len(idx) > 8 else ""
+            problems.append(
+                Problem(
+                    "error",
+                    "missing-value",
+                    f"{len(idx)} feature(s) have no {col}: {rows}{more}. Fill it in (in QGIS: "
+                    "open the attribute table) or pass a default on the command line.",
+                    source=source,
+                    field=col,
+                )
+            )
+    return problems
+
+
+def errors_in(problems: Iterable[Problem]) -> list[Problem]:
+    """The problems of severity ``error``."""
+    return [p for p in problems if p.severity == "error"]

@@ -1,0 +1,299 @@
+"""Terrain: DEM reading, Priority-Flood filling, slope, flow routing and LS."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rasterio
+from affine import Affine
+
+from pastures.errors import CRSError, InputFileError, ParameterError
+from pastures.terrain import (
+    Dem,
+    fill_depressions,
+    flow_accumulation,
+    ls_factor,
+    read_dem,
+    slope_percent,
+    terrain_factors,
+)
+
+REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata" / "5_dem"
+
+# InVEST SDR unit test `test_ls_factor` (natcap/invest, tests/test_sdr.py): 30 m pixels,
+# l_max 25.
+INVEST_SLOPE_PCT = [1.5, 4, 8, 10, 15]
+INVEST_FLOW_ACC = [100, 100, 100, 100, 1e7]
+INVEST_LS = [0.253996, 0.657229, 1.345856, 1.776729, 49.802994]
+
+
+def write_tif(
+    path: Path, data: np.ndarray, *, crs: str | None, transform: Affine, nodata: float | None = None
+) -> Path:
+    profile = {
+        "driver": "GTiff",
+        "width": data.shape[1],
+        "height": data.shape[0],
+        "count": 1,
+        "dtype": str(data.dtype),
+        "transform": transform,
+        "nodata": nodata,
+    }
+    if crs is not None:
+        profile["crs"] = crs
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(data, 1)
+    return path
+
+
+# --- LS -----------------------------------------------------------------------------------
+
+
+def test_ls_reproduces_invest_vector() -> None:
+    slope = np.array([INVEST_SLOPE_PCT], dtype=np.float32)
+    acc = np.array([INVEST_FLOW_ACC], dtype=np.float32)
+    ls = ls_factor(slope, acc, 30.0, l_max=25)
+    np.testing.assert_allclose(ls[0], INVEST_LS, rtol=1e-6)
+
+
+def test_ls_reproduces_invest_vector_in_float64_inputs() -> None:
+    ls = ls_factor(np.array(INVEST_SLOPE_PCT, float), np.array(INVEST_FLOW_ACC, float), 30.0)
+    np.testing.assert_allclose(ls, INVEST_LS, rtol=1e-6)
+
+
+def test_ls_by_hand_for_a_single_pixel_on_a_gentle_slope() -> None:
+    # n = 1: no upslope area, L = D² ^(m+1) / (D^(m+2) x^m 22.13^m); slope 2 % -> m = 0.3.
+    theta = math.atan(0.02)
+    m, x, d = 0.3, math.sin(theta) + math.cos(theta), 10.0
+    expected = (
+        (d * d) ** (m + 1) / (d ** (m + 2) * x**m * 22.13**m) * (10.8 * math.sin(theta) + 0.03)
+    )
+    ls = ls_factor(np.array([2.0]), np.array([1.0]), d)
+    assert ls[0] == pytest.approx(expected, rel=1e-6)
+
+
+def test_ls_carries_nan_and_grows_with_slope_and_area() -> None:
+    slope = np.array([np.nan, 5, 10, 20, 10], dtype=np.float32)
+    acc = np.array([10, 10, 10, 10, 1000], dtype=np.float32)
+    ls = ls_factor(slope, acc, 30.0)
+    assert np.isnan(ls[0])
+    assert ls[1] < ls[2] < ls[3]
+    assert ls[4] > ls[2]
+
+
+def test_ls_rejects_accumulation_below_one() -> None:
+    with pytest.raises(ParameterError, match="must be >= 1"):
+        ls_factor(np.array([5.0]), np.array([0.0]), 30.0)
+
+
+# --- filling ------------------------------------------------------------------------------
+
+
+def test_fill_raises_a_pit_to_its_spill_point() -> None:
+    z = np.array(
+        [
+            [9, 9, 9, 9, 9],
+            [9, 2, 3, 1, 9],
+            [9, 3, 4, 3, 9],
+            [9, 9, 6, 9, 9],
+        ],
+        dtype=np.float32,
+    )
+    filled = fill_depressions(z)
+    expected = z.copy()
+    expected[1, 1:4] = 6
+    expected[2, 1] = 6
+    expected[2, 3] = 6
+    expected[2, 2] = 6
+    np.testing.assert_array_equal(filled, expected)
+
+
+def _reference_fill(z: np.ndarray) -> np.ndarray:
+    """Planchon and Darboux (2001) without epsilon: iterate W = max(z, min neighbour W)."""
+    w = np.full_like(z, np.inf, dtype=np.float64)
+    w[0, :], w[-1, :], w[:, 0], w[:, -1] = z[0, :], z[-1, :], z[:, 0], z[:, -1]
+    while True:
+        p = np.pad(w, 1, constant_values=np.inf)
+        neighbours = [
+            p[1 + dr : p.shape[0] - 1 + dr, 1 + dc : p.shape[1] - 1 + dc]
+            for dr in (-1, 0, 1)
+            for dc in (-1, 0, 1)
+            if (dr, dc) != (0, 0)
+        ]
+        new = np.maximum(z, np.minimum.reduce(neighbours))
+        new[0, :], new[-1, :], new[:, 0], new[:, -1] = z[0, :], z[-1, :], z[:, 0], z[:, -1]
+        new = np.minimum(w, new)
+        if np.array_equal(new, w):
+            return w
+        w = new
+
+
+def test_fill_matches_an_independent_iterative_fill() -> None:
+    rng = np.random.default_rng(42)
+    z = rng.integers(0, 50, size=(25, 30)).astype(np.float32)
+    np.testing.assert_array_equal(fill_depressions(z), _reference_fill(z))
+
+
+def test_no_data_holes_are_outlets_and_stay_nan() -> None:
+    z = np.full((5, 5), 10.0, dtype=np.float32)
+    z[2, 2] = np.nan
+    z[1, 1] = 5.0  # a pit next to the hole drains into it: not filled
+    filled = fill_depressions(z)
+    assert np.isnan(filled[2, 2])
+    assert filled[1, 1] == 5.0
+    acc = flow_accumulation(z)
+    assert np.isnan(acc[2, 2])
+    assert np.nanmin(acc) >= 1
+
+
+# --- routing ------------------------------------------------------------------------------
+
+
+def tilted_plane(rows: int = 6, cols: int = 8) -> np.ndarray:
+    """Elevation rising 1 m per column eastwards: everything flows west."""
+    return np.tile(np.arange(cols, dtype=np.float32), (rows, 1))
+
+
+def test_d8_on_a_plane_accumulates_along_rows() -> None:
+    acc = flow_accumulation(tilted_plane(), method="d8")
+    np.testing.assert_array_equal(acc, np.tile(np.arange(8, 0, -1, dtype=float), (6, 1)))
+
+
+def test_mfd_conserves_mass_and_spreads_flow() -> None:
+    z = tilted_plane()
+    acc = flow_accumulation(z, method="mfd")
+    assert acc[:, 0].sum() == pytest.approx(z.size)  # all water leaves by the west edge
+    assert acc[2, 0] != acc[0, 0]  # shared with diagonal neighbours, unlike D8
+    assert np.all(acc >= 1)
+
+
+def test_flats_drain_through_filled_depressions() -> None:
+    # A closed basin with a flat floor and one low exit on the south edge.
+    z = np.full((7, 7), 20.0, dtype=np.float32)
+    z[1:6, 1:6] = 10.0
+    z[6, 3] = 5.0
+    for method in ("d8", "mfd"):
+        acc = flow_accumulation(z, method=method)
+        assert acc[6, 3] >= 25 + 1, method  # the 25 floor cells and the exit itself
+
+
+def test_unknown_flow_method_is_refused() -> None:
+    with pytest.raises(ParameterError, match="Unknown flow method"):
+        flow_accumulation(tilted_plane(), method="dinf")  # type: ignore[arg-type]
+
+
+# --- slope --------------------------------------------------------------------------------
+
+
+def test_horn_slope_of_a_plane() -> None:
+    d = 10.0
+    rows, cols = np.mgrid[0:6, 0:7]
+    z = (0.03 * cols * d + 0.04 * rows * d).astype(np.float32)  # 3 % east, 4 % south
+    slope = slope_percent(z, d)
+    np.testing.assert_allclose(slope[1:-1, 1:-1], 5.0, rtol=1e-5)
+    assert np.all(np.isfinite(slope))
+
+
+def test_terrain_factors_on_a_plane() -> None:
+    dem = Dem(tilted_plane().astype(np.float32) * 3.0, Affine(30, 0, 0, 0, -30, 0))
+    terrain = terrain_factors(dem)
+    assert terrain.slope_pct[2, 3] == pytest.approx(10.0, rel=1e-5)
+    expected = ls_factor(np.array([10.0]), np.array([8 - 3.0]), 30.0)[0]
+    assert terrain.ls[2, 3] == pytest.approx(expected, rel=1e-6)
+
+
+def test_dem_must_have_square_north_up_pixels() -> None:
+    with pytest.raises(ParameterError, match="square pixels"):
+        Dem(np.zeros((3, 3), np.float32), Affine(30, 0, 0, 0, -20, 0))
+
+
+# --- reading ------------------------------------------------------------------------------
+
+
+def test_read_dem_in_working_crs(tmp_path: Path) -> None:
+    data = np.arange(12, dtype=np.float32).reshape(3, 4) + 3900
+    data[0, 0] = -9999
+    path = write_tif(
+        tmp_path / "dem.tif",
+        data,
+        crs="EPSG:32719",
+        transform=Affine(30, 0, 450_000, 0, -30, 8_200_000),
+        nodata=-9999,
+    )
+    dem = read_dem(path)
+    assert dem.cell_size == 30
+    assert np.isnan(dem.elevation[0, 0])
+    assert dem.elevation[2, 3] == 3911
+
+
+def test_read_dem_reprojects_geographic_input(tmp_path: Path) -> None:
+    data = np.full((20, 20), 3900, dtype=np.float32)
+    transform = Affine(0.0003, 0, -69.46, 0, -0.0003, -16.21)
+    path = write_tif(tmp_path / "dem4326.tif", data, crs="EPSG:4326", transform=transform)
+    dem = read_dem(path)
+    assert dem.crs == "EPSG:32719"
+    assert dem.cell_size == pytest.approx(32.0)  # 0.0003° at 16° S
+    assert np.nanmax(np.abs(dem.elevation - 3900)) < 1e-3
+
+
+def test_read_dem_without_crs_says_how_to_set_it(tmp_path: Path) -> None:
+    data = np.full((5, 5), 3900, dtype=np.float32)
+    path = write_tif(
+        tmp_path / "nocrs.tif", data, crs=None, transform=Affine(0.001, 0, -69.4, 0, -0.001, -16.2)
+    )
+    with pytest.raises(CRSError, match=r"no coordinate reference system.*EPSG:4326"):
+        read_dem(path)
+
+
+def test_read_dem_missing_file() -> None:
+    with pytest.raises(InputFileError, match="not found"):
+        read_dem("no/such/dem.tif")
+
+
+def test_read_dem_all_nodata(tmp_path: Path) -> None:
+    data = np.full((4, 4), -9999, dtype=np.float32)
+    path = write_tif(
+        tmp_path / "empty.tif",
+        data,
+        crs="EPSG:32719",
+        transform=Affine(30, 0, 450_000, 0, -30, 8_200_000),
+        nodata=-9999,
+    )
+    with pytest.raises(InputFileError, match="no valid elevation"):
+        read_dem(path)
+
+
+def test_read_dem_in_feet_is_refused(tmp_path: Path) -> None:
+    data = np.full((4, 4), 12_700, dtype=np.float32)  # Juli in feet
+    path = write_tif(
+        tmp_path / "feet.tif",
+        data,
+        crs="EPSG:32719",
+        transform=Affine(30, 0, 450_000, 0, -30, 8_200_000),
+    )
+    with pytest.raises(ParameterError, match="in feet"):
+        read_dem(path)
+
+
+# --- third-party DEM ----------------------------------------------------------------------
+
+
+@pytest.mark.realdata
+def test_invest_sdr_test_dem() -> None:
+    path = REALDATA / "invest_sdr_testdata" / "dem.tif"
+    if not path.exists():
+        pytest.skip(f"third-party DEM absent: {path} (see shared/realdata/5_dem/SOURCES.txt)")
+    with rasterio.open(path) as src:
+        crs = src.crs.to_string()
+    dem = read_dem(path, dst_crs=crs)
+    terrain = terrain_factors(dem, method="mfd")
+    valid = np.isfinite(dem.elevation)
+    assert np.array_equal(np.isfinite(terrain.ls), valid)
+    assert np.all(terrain.filled[valid] >= dem.elevation[valid])
+    assert np.nanmin(terrain.ls) > 0
+    assert np.nanmax(terrain.ls) <= 25 * (16.8 * 1.0 - 0.5)
+    # Every valid pixel drains somewhere: total outflow equals the number of pixels.
+    assert np.nanmax(terrain.accumulation) <= valid.sum()

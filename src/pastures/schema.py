@@ -228,3 +228,52 @@ KENDALL_TAU: Final = "kendall_tau"
 BROWNING: Final = "browning"
 #: True where too few of the plot's pixels were valid on that date.
 CLOUDY: Final = "too_cloudy"
+
+# --- terrain and erosion ------------------------------------------------------------
+#: Optional plot columns (booleans) naming support practices, for the RUSLE P factor.
+TERRACES: Final = "terraces"
+CONTOUR_WORKS: Final = "contour_works"
+#: Plot table of the erosion and overgrazing risk assessment (pastures.erosion).
+SLOPE_PCT: Final = "slope_pct"  # mean slope, %
+LS_MEAN: Final = "ls_mean"  # mean RUSLE LS, dimensionless
+C_MEAN: Final = "c_mean"  # mean RUSLE C, dimensionless
+COVER_PCT: Final = "dry_cover_pct"  # mean vegetation cover in the index's season, %
+P_FACTOR: Final = "p_factor"  # RUSLE P of the plot, dimensionless
+SOIL_LOSS_T_HA_YR: Final = "soil_loss_t_ha_yr"  # mean soil loss A, t/ha/yr
+SOIL_LOSS_T_YR: Final = "soil_loss_t_yr"  # total soil loss of the plot, t/yr
+DEM_COVERAGE: Final = "dem_coverage"  # share of the plot area with terrain data, 0-1
+STOCKING_UO: Final = "stocking_uo"  # animals grazing the plot, UO
+CAPACITY_UO: Final = "capacity_uo"  # carrying capacity of the plot, UO
+PRESSURE_RATIO: Final = "pressure_ratio"  # stocking / capacity, dimensionless
+PIOSPHERE_DECAY_M: Final = "piosphere_decay_m"  # decay distance used, m (0: none)
+RISK_CLASS: Final = "risk_class"
+RISK_RANK: Final = "risk_rank"  # 1 = first to rest or protect
+RISK_DRIVERS: Final = "risk_drivers"  # the drivers in words
+RISK_ACTION: Final = "risk_action"
+#: Risk classes, lowest first (codes 0-3 in risk rasters; 255 = no data).
+RISK_CLASSES: Final = ("low", "moderate", "high", "very high")
+RISK_CLASS_LABELS_ES: Final = {
+    "low": "Bajo",
+    "moderate": "Moderado",
+    "high": "Alto",
+    "very high": "Muy alto",
+}
+#: Columns of the per-plot risk table, in order (geometry last in the GeoPackage).
+RISK_COLUMNS: Final = (
+    PLOT_CODE, COMMUNITY, PASTURE_TYPE, AREA_HA, DEM_COVERAGE, SLOPE_PCT, LS_MEAN,
+    COVER_PCT, C_MEAN, P_FACTOR, SOIL_LOSS_T_HA_YR, SOIL_LOSS_T_YR, STOCKING_UO,
+    CAPACITY_UO, PRESSURE_RATIO, PIOSPHERE_DECAY_M, RISK_CLASS, RISK_RANK, RISK_DRIVERS,
+    RISK_ACTION,
+)
+#: Units of the erosion quantities (RUSLE: A = R·K·LS·C·P).
+EROSION_UNITS: Final = {
+    "erosivity": "MJ·mm·ha⁻¹·h⁻¹·yr⁻¹",
+    "erodibility": "t·ha·h·ha⁻¹·MJ⁻¹·mm⁻¹",
+    SOIL_LOSS_T_HA_YR: "t/ha/yr",
+    SOIL_LOSS_T_YR: "t/yr",
+    SLOPE_PCT: "%",
+    COVER_PCT: "%",
+    STOCKING_UO: "UO",
+    CAPACITY_UO: "UO",
+    PIOSPHERE_DECAY_M: "m",
+}

@@ -92,7 +92,7 @@ def normalise_herds(table: pd.DataFrame, *, source: str) -> HerdResult:
         counts = pd.array([pd.NA] * len(out), dtype="Int64")
         if col in mapping:
             for pos, text in enumerate(out[col]):
-                if text is pd.NA:
+                if pd.isna(text):
                     counts[pos] = 0
                     continue
                 value, reason = _parse_count(str(text))
@@ -183,7 +183,8 @@ def check_herds(
         row = herds.iloc[pos]
         label = _row_label(herds, pos)
         com, corral = row[S.COMMUNITY], row[S.CORRAL_ID]
-        if known is not None and isinstance(com, str) and com not in known:
+        com_known = known is None or com in known
+        if not com_known and isinstance(com, str):
             problems.append(
                 Problem(
                     "error",
@@ -208,7 +209,7 @@ def check_herds(
                         field=S.CORRAL_ID,
                     )
                 )
-            elif isinstance(com, str) and corral_home[corral] != com:
+            elif com_known and isinstance(com, str) and corral_home[corral] != com:
                 problems.append(
                     Problem(
                         "error",

@@ -107,7 +107,9 @@ def list_layers(path: str | os.PathLike[str]) -> list[str]:
     p = Path(path)
     _check_readable(p)
     try:
-        return [str(name) for name, _ in pyogrio.list_layers(p)]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # e.g. "GPX schema version unknown"
+            return [str(name) for name, _ in pyogrio.list_layers(p)]
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
         fmt = VECTOR_FORMATS[p.suffix.lower()]
         raise InputFileError(
@@ -185,12 +187,7 @@ def read_vector(
             f"{p}: has no layer '{layer}'. Its layers are: {', '.join(layers) or '(none)'}."
         )
     if suffix in {".kml", ".kmz"} and layer is None:
-        frames = []
-        for name in layers:
-            part = _read_one(p, name)
-            part[KML_FOLDER] = name
-            frames.append(part)
-        gdf = _concat(frames, p)
+        gdf = _read_kml_folders(p, layers)
     elif suffix == ".gpx" and layer is None:
         frames = []
         for name in gpx_parts:
@@ -213,6 +210,21 @@ def read_vector(
         gdf = gdf.set_geometry(shapely.force_2d(gdf.geometry.array))
     logger.debug("read %d features from %s", len(gdf), p)
     return gdf
+
+
+def _read_kml_folders(path: Path, layers: list[str]) -> gpd.GeoDataFrame:
+    """Every Google Earth folder of a KML/KMZ as one table, without image overlays."""
+    frames = []
+    for name in layers:
+        part = _read_one(path, name)
+        part[KML_FOLDER] = name
+        if "icon" in part.columns:  # GroundOverlay images: their frame is not a feature
+            overlays = part["icon"].notna()
+            if overlays.any():
+                logger.info("%s: ignored %d image overlay(s)", path, int(overlays.sum()))
+            part = part[~overlays]
+        frames.append(part)
+    return _concat(frames, path)
 
 
 def _concat(frames: list[gpd.GeoDataFrame], path: Path) -> gpd.GeoDataFrame:

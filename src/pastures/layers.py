@@ -145,7 +145,7 @@ def normalise_pasture_type(value: object) -> object:
 
 def _clean_text(series: pd.Series) -> pd.Series:
     def one(v: object) -> object:
-        if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA:
+        if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
             return pd.NA
         if isinstance(v, float) and v.is_integer():
             return str(int(v))
@@ -455,8 +455,9 @@ def _lines_to_plots(
 
 
 def _empty(kind: str, crs: CRS) -> gpd.GeoDataFrame:
+    numeric = {S.AREA_HA: "float64", S.ALTITUDE_M: "float64", S.FENCED_YEAR: "Int64"}
     return gpd.GeoDataFrame(
-        {c: pd.array([], dtype="string") for c in S.LAYER_COLUMNS[kind]},
+        {c: pd.array([], dtype=numeric.get(c, "string")) for c in S.LAYER_COLUMNS[kind]},
         geometry=gpd.GeoSeries([], crs=crs),
         crs=crs,
     )
@@ -478,7 +479,7 @@ def _check_years(frame: pd.DataFrame, source: str) -> list[Problem]:
     lo, hi = S.FENCED_YEAR_RANGE
     years = pd.array([pd.NA] * len(frame), dtype="Int64")
     for k, (idx, value) in enumerate(frame[S.FENCED_YEAR].items()):
-        if value is pd.NA or value is None:
+        if pd.isna(value):
             continue
         try:
             number = float(str(value).replace(",", "."))
@@ -675,6 +676,57 @@ def load_project(
         problems=problems,
         sources=sources,
     )
+
+
+def assign_communities(
+    features: gpd.GeoDataFrame,
+    kind: str,
+    communities: gpd.GeoDataFrame,
+    *,
+    source: str,
+) -> tuple[gpd.GeoDataFrame, list[Problem]]:
+    """Give features without a community the community they lie in, then check all.
+
+    A feature lies in the community that contains its representative point (for
+    plots) or the point itself (corrals, water points). Both layers must be in the
+    same CRS.
+
+    Returns
+    -------
+    tuple
+        The features (a copy) and the problems: features in no community, and the
+        :func:`pastures.validation.check_in_communities` problems.
+    """
+    out = features.copy()
+    names = {fold(n): n for n in communities[S.COMMUNITY].dropna()}
+    out = _canonical_communities(out, names)
+    problems: list[Problem] = []
+    missing = out[S.COMMUNITY].isna().to_numpy()
+    if missing.any():
+        points = out.geometry[missing].representative_point()
+        hit = gpd.sjoin(
+            gpd.GeoDataFrame(geometry=points, crs=out.crs),
+            communities[[S.COMMUNITY, "geometry"]],
+            how="left",
+            predicate="within",
+        )
+        found = hit.groupby(level=0)[S.COMMUNITY].first()
+        out.loc[found.index, S.COMMUNITY] = found.astype("string")
+        for idx in out.index[missing]:
+            if pd.isna(out.at[idx, S.COMMUNITY]):
+                problems.append(
+                    Problem(
+                        "error",
+                        "outside-community",
+                        "has no community and lies in none of the communities layer. Give "
+                        "--community, or fill in its community field.",
+                        source=source,
+                        feature=V.feature_label(out, kind, idx),
+                        field=S.COMMUNITY,
+                    )
+                )
+    problems += V.check_in_communities(out, kind, communities, source=source)
+    return out, problems
 
 
 def _canonical_communities(df: pd.DataFrame, names: dict[str, str]) -> pd.DataFrame:

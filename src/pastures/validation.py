@@ -77,15 +77,18 @@ RULES: dict[str, str] = {
 
 
 def feature_label(gdf: pd.DataFrame, kind: str, index: object) -> str:
-    """How to name a row in messages: its key if it has one, else its 1-based position."""
+    """How to name a row in messages: its key if it has one, and its number in the file.
+
+    Layers keep the row labels they were read with (0-based feature order), so the
+    number shown (1-based) is the feature's place in the file even after filtering.
+    """
     key = S.KEY_COLUMN.get(kind)
-    pos = gdf.index.get_loc(index)
-    position = int(pos) + 1 if isinstance(pos, int | np.integer) else index
+    number = f"#{int(index) + 1}" if isinstance(index, int | np.integer) else f"#{index}"
     if key and key in gdf.columns:
         value = gdf.at[index, key]
         if isinstance(value, str) and value.strip():
-            return f"'{value}' (#{position})"
-    return f"#{position}"
+            return f"'{value}' ({number})"
+    return number
 
 
 def check_duplicate_keys(df: pd.DataFrame, kind: str, *, source: str) -> list[Problem]:
@@ -97,7 +100,7 @@ def check_duplicate_keys(df: pd.DataFrame, kind: str, *, source: str) -> list[Pr
     problems = []
     for value, count in values[values.notna() & (values != "")].value_counts().items():
         if count > 1:
-            rows = [str(int(df.index.get_loc(i)) + 1) for i in values.index[values == value]]
+            rows = [str(int(i) + 1) for i in values.index[values == value]]
             problems.append(
                 Problem(
                     "error",

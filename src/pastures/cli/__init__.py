@@ -103,7 +103,7 @@ def _configure_logging(verbose: int, quiet: bool) -> None:
 @click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors.")
 @click.option("--debug", is_flag=True, help="Show the full traceback of any error.")
 def main(verbose: int, quiet: bool, debug: bool) -> None:
-    r"""Pasture management and mapping for the communities of Juli, Puno.
+    """Pasture management and mapping for the communities of Juli, Puno.
 
     \b
     Start with the bundled (illustrative) Juli sample:

@@ -1,0 +1,66 @@
+"""Options and printing shared by the commands."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import click
+import pandas as pd
+
+from pastures import schema as S
+from pastures.errors import Problem, ValidationError
+
+F = Callable[..., Any]
+
+layer_path = click.Path(dir_okay=False, path_type=str)
+
+
+def crs_options(func: F) -> F:
+    """Add --crs, --assume-crs and --repair to a command."""
+    func = click.option(
+        "--repair",
+        type=click.Choice(["warn", "reject"]),
+        default="warn",
+        show_default=True,
+        help="Invalid outlines: repair them and warn with the area change, or reject them.",
+    )(func)
+    func = click.option(
+        "--assume-crs",
+        metavar="CRS",
+        default=None,
+        help="CRS of files that declare none (e.g. a Shapefile without .prj): EPSG:32719 "
+        "for UTM 19S metres, EPSG:4326 for degrees. Never overrides a declared CRS.",
+    )(func)
+    return click.option(
+        "--crs",
+        metavar="CRS",
+        default=S.WORKING_CRS,
+        show_default=True,
+        help="Working CRS (projected, metres) in which areas and distances are measured.",
+    )(func)
+
+
+def echo_problems(problems: list[Problem]) -> None:
+    """Print warnings (yellow) and errors (red) to stderr."""
+    for p in problems:
+        click.secho(f"  {p}", err=True, fg="yellow" if p.severity == "warning" else "red")
+
+
+def fail_on_errors(problems: list[Problem]) -> None:
+    """Raise ValidationError (printed by the CLI group) if any problem is an error."""
+    if any(p.severity == "error" for p in problems):
+        raise ValidationError(problems)
+
+
+def format_summary(table: pd.DataFrame, *, spanish: bool = False) -> str:
+    """The community summary as an aligned text table."""
+    shown = table.copy()
+    shown[S.PLOTS_HA] = shown[S.PLOTS_HA].map(lambda v: f"{v:,.1f}")
+    for col in (S.N_FAMILIES, *S.SPECIES_COLUMNS):
+        shown[col] = shown[col].map(lambda v: f"{v:,d}")
+    if spanish:
+        shown = shown.rename(columns=S.SUMMARY_LABELS_ES)
+    else:
+        shown = shown.rename(columns={S.PLOTS_HA: "ha"})
+    return shown.to_string(index=False)

@@ -1,0 +1,190 @@
+"""The command line, through its real entry point."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+
+import geopandas as gpd
+import pyogrio
+import pytest
+from click.testing import CliRunner
+
+from conftest import E0, N0, UTM, kml_coords, lonlat, square
+from pastures import __version__
+from pastures.cli import main
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+def digest(path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_version_and_help(runner):
+    assert runner.invoke(main, ["--version"]).output.strip() == f"pastures, version {__version__}"
+    out = runner.invoke(main, ["--help"]).output
+    for cmd in ("demo", "check", "import"):
+        assert cmd in out
+    assert "pastures demo --out" in out
+
+
+def test_console_script_runs():
+    done = subprocess.run(
+        [sys.executable, "-m", "pastures", "--version"], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert __version__ in done.stdout
+
+
+def test_check_clean_project_exits_0(runner, project_files):
+    args = ["check"] + [f"--{k}={v}" for k, v in project_files.items()]
+    result = runner.invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert "2 communities, 2 with corrals, 3 plots, 9.0 ha of plots" in result.output
+
+
+def test_check_broken_files_exit_1_with_every_problem_and_no_traceback(
+    runner, tmp_path, project_files, plots
+):
+    bad = plots.copy()
+    bad.loc[0, "pasture_type"] = "arbustal"
+    bad.loc[2, "geometry"] = square(E0 + 240, N0 + 150, 300, 100)
+    bad.to_file(tmp_path / "bad.gpkg", engine="pyogrio")
+    (tmp_path / "h.csv").write_text(
+        "family_id,community,corral_id,alpacas,llamas,sheep\nF1,Alfa,ALF-C1,dos,0,0\n"
+    )
+    before = {k: digest(v) for k, v in project_files.items()}
+    result = runner.invoke(
+        main,
+        [
+            "check",
+            f"--communities={project_files['communities']}",
+            f"--plots={tmp_path / 'bad.gpkg'}",
+            f"--herds={tmp_path / 'h.csv'}",
+            f"--corrals={project_files['corrals']}",
+        ],
+    )
+    assert result.exit_code == 1
+    for rule in ("unknown-pasture-type", "overlap", "outside-community", "bad-count"):
+        assert rule in result.output
+    assert "Traceback" not in result.output
+    assert {k: digest(v) for k, v in project_files.items()} == before
+
+
+def test_check_missing_file_is_a_message(runner, tmp_path):
+    result = runner.invoke(main, ["check", "--plots", str(tmp_path / "nada.gpkg")])
+    assert result.exit_code == 1
+    assert "nada.gpkg: file not found" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_check_rules_lists_every_rule(runner):
+    out = runner.invoke(main, ["check", "--rules"]).output
+    assert "swapped-coordinates" in out
+    assert "overlap" in out
+
+
+def test_import_kml_to_geopackage(runner, tmp_path, project_files):
+    kml = tmp_path / "cercos.kml"
+    placemarks = "".join(
+        f"<Placemark><name>{code}</name><Polygon><outerBoundaryIs><LinearRing><coordinates>"
+        f"{kml_coords(lonlat(geom))}</coordinates></LinearRing></outerBoundaryIs></Polygon>"
+        "</Placemark>"
+        for code, geom in [
+            ("N-1", square(E0 + 100, N0 + 600, 200, 200)),
+            ("N-2", square(E0 + 1100, N0 + 600, 100, 300)),
+        ]
+    )
+    kml.write_text(
+        '<?xml version="1.0" encoding="UTF-8"?><kml xmlns="http://www.opengis.net/'
+        f'kml/2.2"><Document><Folder><name>Nuevos</name>{placemarks}</Folder>'
+        "</Document></kml>"
+    )
+    before = digest(kml)
+    out = tmp_path / "parcelas.gpkg"
+    result = runner.invoke(
+        main,
+        [
+            "import",
+            str(kml),
+            "--as",
+            "plots",
+            "-o",
+            str(out),
+            "--communities",
+            str(project_files["communities"]),
+            "--pasture-type",
+            "Bofedal",
+            "--fenced-year",
+            "2021",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "Wrote 2 plots" in result.output
+    assert "7.00 ha" in result.output  # 4 ha + 3 ha
+    gdf = gpd.read_file(out, layer="plots")
+    assert gdf.crs.to_epsg() == 32719
+    assert dict(zip(gdf["plot_code"], gdf["community"], strict=True)) == {
+        "N-1": "Alfa",
+        "N-2": "Beta",
+    }
+    assert set(gdf["pasture_type"]) == {"bofedal"}
+    assert digest(kml) == before
+    # a second import adds a layer and keeps the first
+    pts = tmp_path / "corrales.geojson"
+    gpd.GeoDataFrame(
+        {"name": ["K9"], "comunidad": ["Alfa"]},
+        geometry=gpd.points_from_xy([E0 + 50], [N0 + 50]),
+        crs=UTM,
+    ).to_crs("EPSG:4326").to_file(pts, engine="pyogrio")
+    result = runner.invoke(main, ["import", str(pts), "--as", "corrals", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert sorted(pyogrio.list_layers(out)[:, 0]) == ["corrals", "plots"]
+
+
+def test_import_with_errors_writes_nothing(runner, tmp_path):
+    src = tmp_path / "far.geojson"
+    gpd.GeoDataFrame({"code": ["X"]}, geometry=[square(0, 0, 0.01, 0.01)], crs="EPSG:4326").to_file(
+        src, engine="pyogrio"
+    )
+    out = tmp_path / "out.gpkg"
+    result = runner.invoke(main, ["import", str(src), "--as", "plots", "-o", str(out)])
+    assert result.exit_code == 1
+    assert "outside-area" in result.output
+    assert "missing-field" in result.output
+    assert not out.exists()
+    assert list(tmp_path.iterdir()) == [src]
+
+
+def test_import_refuses_to_overwrite_its_input(runner, tmp_path, plots):
+    src = tmp_path / "p.gpkg"
+    plots.to_file(src, engine="pyogrio")
+    result = runner.invoke(main, ["import", str(src), "--as", "plots", "-o", str(src)])
+    assert result.exit_code == 1
+    assert "never modifies its inputs" in result.output
+
+
+@pytest.mark.sample
+def test_check_bundled_sample(runner):
+    result = runner.invoke(main, ["check"])
+    assert result.exit_code == 0, result.output
+    assert "14 communities, 11 with corrals, 40 plots, 366.0 ha of plots" in result.output
+    assert "22,000" in result.output
+    assert "16,500" in result.output
+
+
+@pytest.mark.sample
+def test_demo_writes_its_outputs(runner, tmp_path):
+    out = tmp_path / "demo"
+    result = runner.invoke(main, ["demo", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    layers = set(pyogrio.list_layers(out / "juli_sample.gpkg")[:, 0])
+    assert {"communities", "plots", "corrals", "water_points"} <= layers
+    plots = gpd.read_file(out / "juli_sample.gpkg", layer="plots")
+    assert plots.area.sum() / 10_000 == pytest.approx(366.0, abs=0.5)
+    assert not list(out.rglob("*.part*"))

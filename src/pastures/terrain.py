@@ -53,6 +53,7 @@ __all__ = [
     "flow_accumulation",
     "ls_factor",
     "read_dem",
+    "read_raster_on_grid",
     "slope_percent",
     "terrain_factors",
 ]
@@ -251,6 +252,69 @@ def read_dem(
             )
     _check_elevations(elevation, str(path))
     return Dem(elevation=elevation, transform=transform, crs=dst_crs)
+
+
+def read_raster_on_grid(
+    path: str | os.PathLike[str],
+    dem: Dem,
+    *,
+    name: str = "raster",
+    resampling: Literal["bilinear", "average", "nearest"] = "bilinear",
+) -> np.ndarray:
+    """Read band 1 of a raster resampled onto the DEM grid (NDVI, R, K, C rasters).
+
+    Parameters
+    ----------
+    path
+        Raster file with a CRS.
+    dem
+        The grid to resample onto.
+    name
+        What the raster holds, for messages (e.g. ``"NDVI"``).
+    resampling
+        ``"bilinear"`` (continuous values), ``"average"`` (coarsening) or ``"nearest"``.
+
+    Returns
+    -------
+    numpy.ndarray
+        float32 on the DEM grid; ``NaN`` where the raster has no data or does not reach.
+    """
+    import rasterio
+    from rasterio.errors import RasterioIOError
+    from rasterio.warp import Resampling, reproject
+
+    path = Path(path)
+    if not path.exists():
+        raise InputFileError(f"The {name} raster was not found: {path}.")
+    try:
+        src = rasterio.open(path)
+    except RasterioIOError as exc:
+        raise InputFileError(f"Cannot read the {name} raster {path}: {exc}.") from exc
+    with src:
+        if src.crs is None:
+            raise CRSError(
+                f"The {name} raster {path} has no CRS. Set it with "
+                f"`gdal_edit.py -a_srs EPSG:32719 {path.name}` (or its true CRS)."
+            )
+        data = np.ma.filled(src.read(1, masked=True).astype(np.float32), np.nan)
+        out = np.full(dem.shape, np.nan, dtype=np.float32)
+        reproject(
+            data,
+            out,
+            src_transform=src.transform,
+            src_crs=src.crs,
+            src_nodata=np.nan,
+            dst_transform=dem.transform,
+            dst_crs=dem.crs,
+            dst_nodata=np.nan,
+            resampling=getattr(Resampling, resampling),
+        )
+    if not np.isfinite(out).any():
+        raise InputFileError(
+            f"The {name} raster {path} has no valid data over the DEM (bounds {dem.bounds} "
+            f"in {dem.crs}). Check that both cover the same area."
+        )
+    return out
 
 
 def _check_elevations(elevation: np.ndarray, source: str) -> None:

@@ -1,0 +1,360 @@
+"""RUSLE factors, soil loss, grazing pressure and risk."""
+
+from __future__ import annotations
+
+import math
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from affine import Affine
+from shapely.geometry import Point, box
+
+from pastures import schema as S
+from pastures.erosion import (
+    JULI_MONTHLY_RAIN_MM,
+    CoverParams,
+    DemCoverageWarning,
+    PressureParams,
+    RiskThresholds,
+    RusleParams,
+    SupportPractices,
+    assess_risk,
+    cover_factor,
+    grazing_pressure,
+    modified_fournier_index,
+    piosphere_weights,
+    plot_labels,
+    rainfall_erosivity,
+    risk_classes,
+    soil_loss,
+    support_practice_factor,
+    vegetation_cover,
+)
+from pastures.errors import CRSError, LayerError, ParameterError
+from pastures.terrain import Dem, ls_factor
+
+X0, Y0, D = 450_000.0, 8_200_000.0, 10.0
+TRANSFORM = Affine(D, 0, X0, 0, -D, Y0)
+
+
+def plane_dem(slope_pct: float, rows: int = 20, cols: int = 20) -> Dem:
+    """A plane rising eastwards at `slope_pct`: all flow goes west along the rows."""
+    z = 3900.0 + np.tile(np.arange(cols) * D * slope_pct / 100.0, (rows, 1))
+    return Dem(z.astype(np.float32), TRANSFORM)
+
+
+def square(col0: int, row0: int, size: int) -> box:
+    return box(X0 + col0 * D, Y0 - (row0 + size) * D, X0 + (col0 + size) * D, Y0 - row0 * D)
+
+
+@pytest.fixture
+def plots() -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(
+        {
+            S.PLOT_CODE: ["A", "B"],
+            S.COMMUNITY: ["Pasiri", "Callacami"],
+            S.PASTURE_TYPE: ["pajonal", "bofedal"],
+            S.FENCED_YEAR: [2019, None],
+        },
+        geometry=[square(2, 2, 5), square(10, 10, 5)],
+        crs=S.WORKING_CRS,
+    )
+
+
+@pytest.fixture
+def stocking() -> pd.DataFrame:
+    return pd.DataFrame(
+        {S.PLOT_CODE: ["A", "B"], S.STOCKING_UO: [3.0, 10.0], S.CAPACITY_UO: [1.5, 10.0]}
+    )
+
+
+# --- R ------------------------------------------------------------------------------------
+
+
+def test_modified_fournier_index_of_juli_by_hand() -> None:
+    squares = sum(p * p for p in JULI_MONTHLY_RAIN_MM)
+    assert squares == pytest.approx(127_695.55, abs=0.01)
+    assert modified_fournier_index(JULI_MONTHLY_RAIN_MM) == pytest.approx(127_695.55 / 885.5)
+
+
+def test_erosivity_from_fournier_index_high_branch() -> None:
+    f = 127_695.55 / 885.5
+    assert rainfall_erosivity() == pytest.approx(95.77 - 6.081 * f + 0.4770 * f * f, rel=1e-6)
+    assert 9_000 < rainfall_erosivity() < 9_300
+
+
+def test_erosivity_low_branches() -> None:
+    even = [50.0] * 12  # F = 12 * 2500 / 600 = 50 mm, P = 600 mm
+    assert rainfall_erosivity(even) == pytest.approx(0.07397 * 50**1.847)
+    assert rainfall_erosivity(even, method="annual") == pytest.approx(0.04830 * 600**1.610)
+
+
+def test_erosivity_from_annual_rainfall_of_juli() -> None:
+    p = 885.5
+    expected = 587.8 - 1.219 * p + 0.004105 * p * p
+    assert rainfall_erosivity(method="annual") == pytest.approx(expected)
+
+
+def test_erosivity_needs_twelve_months() -> None:
+    with pytest.raises(ParameterError, match="twelve monthly"):
+        rainfall_erosivity([100.0] * 11)
+
+
+# --- C and cover --------------------------------------------------------------------------
+
+
+def test_van_der_knijff_cover_factor_by_hand() -> None:
+    ndvi = np.array([0.0, 0.5, 0.2, -0.2, 1.0, np.nan])
+    c = cover_factor(ndvi)
+    assert c[0] == pytest.approx(1.0)
+    assert c[1] == pytest.approx(math.exp(-2.0))
+    assert c[2] == pytest.approx(math.exp(-2 * 0.2 / 0.8), rel=1e-6)
+    assert c[3] == 1.0  # bare or water: clipped
+    assert c[4] == 0.0
+    assert np.isnan(c[5])
+
+
+def test_cover_factor_stays_in_unit_interval_and_falls_with_ndvi() -> None:
+    ndvi = np.linspace(-1, 1, 401)
+    c = cover_factor(ndvi, params=CoverParams(alpha=2.5, beta=1.2))
+    assert np.all((c >= 0) & (c <= 1))
+    assert np.all(np.diff(c) <= 0)
+
+
+def test_scaled_ndvi_is_refused() -> None:
+    with pytest.raises(ParameterError, match="scaled"):
+        cover_factor(np.array([3500.0]))
+
+
+def test_fractional_cover() -> None:
+    cover = vegetation_cover(np.array([0.05, 0.425, 0.8, 0.95]))
+    np.testing.assert_allclose(cover, [0.0, 0.25, 1.0, 1.0], rtol=1e-6)
+
+
+# --- P ------------------------------------------------------------------------------------
+
+
+def test_support_practice_factor_takes_the_best_practice() -> None:
+    table = pd.DataFrame(
+        {
+            S.FENCED_YEAR: [2019, None, None, 2020],
+            S.CONTOUR_WORKS: ["si", "", "yes", "1"],
+            S.TERRACES: [False, False, False, True],
+        }
+    )
+    p = support_practice_factor(table, practices=SupportPractices(fenced=0.9))
+    np.testing.assert_allclose(p, [0.6, 1.0, 0.6, 0.2])
+
+
+# --- A ------------------------------------------------------------------------------------
+
+
+def test_soil_loss_by_hand() -> None:
+    assert soil_loss(1000.0, 0.03, 2.0, 0.1, 0.5) == pytest.approx(3.0)
+
+
+def test_soil_loss_carries_nan() -> None:
+    a = soil_loss(1000.0, 0.03, np.array([1.0, np.nan]), np.array([np.nan, 0.2]))
+    assert np.isnan(a).all()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"K": 0.35}, "US customary"),
+        ({"C": 1.5}, "C \\(cover"),
+        ({"R": -5.0}, "R \\(erosivity"),
+        ({"P": 2.0}, "P \\(support"),
+    ],
+)
+def test_factors_out_of_range(kwargs: dict, match: str) -> None:
+    factors = {"R": 1000.0, "K": 0.03, "LS": 1.0, "C": 0.1, "P": 1.0} | kwargs
+    with pytest.raises(ParameterError, match=match):
+        soil_loss(**factors)
+
+
+def test_soil_loss_on_a_tiny_dem_matches_hand_calculation(plots: gpd.GeoDataFrame) -> None:
+    dem = plane_dem(10.0)
+    ndvi = np.full(dem.shape, 0.5, dtype=np.float32)
+    params = RusleParams(erosivity=2000.0, erodibility=0.02)
+    result = assess_risk(dem, plots, ndvi=ndvi, params=params)
+    # Interior pixel (row 5, col 4) of plot A: slope 10 %, D8 flow from the 15 pixels to its
+    # east plus itself; C = exp(-2); P = 1 (fenced counts through C).
+    slope = 10.0
+    acc = 20 - 4
+    theta = math.atan(slope / 100)
+    beta = (math.sin(theta) / 0.0896) / (3 * math.sin(theta) ** 0.8 + 0.56)
+    m = beta / (1 + beta)
+    x = math.sin(theta) + math.cos(theta)
+    upslope = math.sqrt((acc - 1) * D * D)
+    length = ((upslope + D * D) ** (m + 1) - upslope ** (m + 1)) / (D ** (m + 2) * x**m * 22.13**m)
+    ls = length * (16.8 * math.sin(theta) - 0.5)
+    expected = 2000.0 * 0.02 * ls * math.exp(-2.0) * 1.0
+    assert result.terrain.accumulation[5, 4] == acc
+    assert result.soil_loss[5, 4] == pytest.approx(expected, rel=1e-5)
+
+
+def test_soil_loss_grows_with_slope_and_with_less_cover(plots: gpd.GeoDataFrame) -> None:
+    ndvi = np.full((20, 20), 0.5, dtype=np.float32)
+    gentle = assess_risk(plane_dem(5.0), plots, ndvi=ndvi)
+    steep = assess_risk(plane_dem(20.0), plots, ndvi=ndvi)
+    bare = assess_risk(plane_dem(20.0), plots, ndvi=ndvi * 0.4)
+    a = gentle.plots.set_index(S.PLOT_CODE)[S.SOIL_LOSS_T_HA_YR]
+    b = steep.plots.set_index(S.PLOT_CODE)[S.SOIL_LOSS_T_HA_YR]
+    c = bare.plots.set_index(S.PLOT_CODE)[S.SOIL_LOSS_T_HA_YR]
+    assert (b > a).all()
+    assert (c > b).all()
+    assert np.all(np.nan_to_num(steep.soil_loss) >= np.nan_to_num(gentle.soil_loss))
+
+
+# --- pressure -----------------------------------------------------------------------------
+
+
+def test_grazing_pressure_ratio(plots: gpd.GeoDataFrame, stocking: pd.DataFrame) -> None:
+    gp = grazing_pressure(plots, stocking)
+    np.testing.assert_allclose(gp[S.PRESSURE_RATIO], [2.0, 1.0])
+
+
+def test_grazing_pressure_reports_every_bad_row(plots: gpd.GeoDataFrame) -> None:
+    bad = pd.DataFrame(
+        {S.PLOT_CODE: ["A", "Z", "B"], S.STOCKING_UO: [-1, 2, "x"], S.CAPACITY_UO: [1, 0, 3]}
+    )
+    with pytest.raises(LayerError) as info:
+        grazing_pressure(plots, bad)
+    message = str(info.value)
+    assert "row 2 (A): stocking_uo -1" in message
+    assert "plot 'Z' is not in the plots layer" in message
+    assert "row 3 (Z): capacity_uo 0" in message
+    assert "row 4 (B): stocking_uo 'x'" in message
+
+
+def test_piosphere_weight_by_distance() -> None:
+    labels = np.zeros((1, 3), dtype=np.int32)
+    labels[0, 2] = -1
+    transform = Affine(100, 0, 0, 0, -100, 100)
+    w = piosphere_weights(labels, transform, np.array([[50.0, 50.0]]), decay_m=200.0)
+    np.testing.assert_allclose(w[0, :2], [1.0, math.exp(-0.5)], rtol=1e-6)
+    assert np.isnan(w[0, 2])
+
+
+def test_piosphere_spreads_pressure_but_keeps_the_plot_mean(
+    plots: gpd.GeoDataFrame, stocking: pd.DataFrame
+) -> None:
+    corrals = gpd.GeoDataFrame(
+        {S.CORRAL_ID: ["C1"]}, geometry=[Point(X0 + 25, Y0 - 25)], crs=S.WORKING_CRS
+    )
+    result = assess_risk(
+        plane_dem(10.0),
+        plots,
+        cover=0.1,
+        stocking=stocking,
+        corrals=corrals,
+        pressure=PressureParams(piosphere_decay_m=50.0),
+    )
+    labels = plot_labels(plots, (20, 20), TRANSFORM)
+    px = result.pressure[labels == 0]
+    assert px.mean() == pytest.approx(2.0, rel=1e-5)
+    assert px.max() > px.min()
+    assert (result.plots[S.PIOSPHERE_DECAY_M] == 50.0).all()
+    assert "piosphere decay 50 m" in result.plots[S.RISK_DRIVERS].iloc[0]
+
+
+def test_piosphere_needs_points(plots: gpd.GeoDataFrame, stocking: pd.DataFrame) -> None:
+    with pytest.raises(ParameterError, match="corrals or water points"):
+        assess_risk(
+            plane_dem(10.0),
+            plots,
+            cover=0.1,
+            stocking=stocking,
+            pressure=PressureParams(piosphere_decay_m=500.0),
+        )
+
+
+# --- risk ---------------------------------------------------------------------------------
+
+
+def test_risk_classes_combine_soil_loss_and_pressure() -> None:
+    a = np.array([1.0, 6.0, 12.0, 30.0, 1.0, 1.0, 12.0, np.nan])
+    pr = np.array([0.5, 0.5, 0.5, 0.5, 1.0, 1.5, 2.5, 3.0])
+    codes = risk_classes(a, pr)
+    np.testing.assert_array_equal(codes, [0, 1, 2, 3, 0, 1, 3, 255])
+
+
+def test_risk_thresholds_must_increase() -> None:
+    with pytest.raises(ParameterError, match="increasing"):
+        RiskThresholds(soil_loss=(5.0, 3.0, 25.0))
+
+
+def test_plot_table_ranking_and_drivers(plots: gpd.GeoDataFrame, stocking: pd.DataFrame) -> None:
+    dem = plane_dem(15.0)
+    ndvi = np.full(dem.shape, 0.3, dtype=np.float32)
+    result = assess_risk(dem, plots, ndvi=ndvi, stocking=stocking)
+    table = result.plots
+    assert list(table.columns) == [*S.RISK_COLUMNS, "geometry"]
+    first = table.iloc[0]
+    assert first[S.PLOT_CODE] == "A"  # 2x capacity
+    assert first[S.RISK_RANK] == 1
+    assert first[S.RISK_DRIVERS].startswith("slope 15 %, dry-season cover 11 %, 2.0x capacity")
+    assert result.total_soil_loss_t_yr == pytest.approx(table[S.SOIL_LOSS_T_YR].sum())
+    # 25 pixels of 0.01 ha each per plot.
+    np.testing.assert_allclose(
+        table[S.SOIL_LOSS_T_YR], table[S.SOIL_LOSS_T_HA_YR] * 0.25, rtol=1e-6
+    )
+    np.testing.assert_allclose(table[S.AREA_HA], 0.25)
+    assert set(table[S.RISK_CLASS]) <= set(S.RISK_CLASSES)
+
+
+def test_dem_hole_is_carried_as_nan(plots: gpd.GeoDataFrame) -> None:
+    dem = plane_dem(10.0)
+    z = dem.elevation.copy()
+    z[3, 3] = np.nan
+    result = assess_risk(Dem(z, TRANSFORM), plots, cover=0.2)
+    assert np.isnan(result.soil_loss[3, 3])
+    assert result.risk[3, 3] == 255
+    assert np.isfinite(result.plots[S.SOIL_LOSS_T_HA_YR]).all()
+
+
+def test_plot_partly_outside_the_dem_warns(plots: gpd.GeoDataFrame) -> None:
+    half_out = plots.copy()
+    half_out.loc[1, "geometry"] = square(17, 10, 6)  # 3 of 6 columns inside
+    with pytest.warns(DemCoverageWarning, match=r"B \(50 %\)"):
+        result = assess_risk(plane_dem(10.0), half_out, cover=0.2)
+    row = result.plots.set_index(S.PLOT_CODE).loc["B"]
+    assert row[S.DEM_COVERAGE] == pytest.approx(0.5)
+    assert "terrain data for 50 % of the plot" in row[S.RISK_DRIVERS]
+
+
+def test_plots_off_the_dem_are_refused(plots: gpd.GeoDataFrame) -> None:
+    far = plots.copy()
+    far["geometry"] = far.translate(50_000, 0)
+    with pytest.raises(LayerError, match="No plot overlaps valid DEM data"):
+        assess_risk(plane_dem(10.0), far, cover=0.2)
+
+
+def test_plots_without_crs_are_refused(plots: gpd.GeoDataFrame) -> None:
+    with pytest.raises(CRSError, match="no CRS"):
+        assess_risk(plane_dem(10.0), plots.set_crs(None, allow_override=True), cover=0.2)
+
+
+def test_cover_or_ndvi_is_required(plots: gpd.GeoDataFrame) -> None:
+    with pytest.raises(ParameterError, match="--ndvi"):
+        assess_risk(plane_dem(10.0), plots)
+
+
+def test_ndvi_off_grid_is_refused(plots: gpd.GeoDataFrame) -> None:
+    with pytest.raises(ParameterError, match="resample it onto the DEM grid"):
+        assess_risk(plane_dem(10.0), plots, ndvi=np.zeros((3, 3)))
+
+
+def test_ls_of_plane_matches_terrain_module() -> None:
+    # Sanity link between modules: LS on the plane equals ls_factor of slope and area.
+    dem = plane_dem(10.0)
+    result = assess_risk(
+        dem,
+        gpd.GeoDataFrame({S.PLOT_CODE: ["A"]}, geometry=[square(0, 0, 20)], crs=S.WORKING_CRS),
+        cover=1.0,
+    )
+    expected = ls_factor(np.array([10.0]), np.array([16.0]), D)[0]
+    assert result.terrain.ls[5, 4] == pytest.approx(expected, rel=1e-6)

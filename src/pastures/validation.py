@@ -371,12 +371,18 @@ def check_required_values(df: pd.DataFrame, kind: str, *, source: str) -> list[P
         if idx:
             rows = ", ".join(feature_label(df, kind, i) for i in idx[:8])
             more = f" and {len(idx) - 8} more" if len(idx) > 8 else ""
+            fix = (
+                "Give each feature its own short code (in QGIS: open the attribute table; in "
+                "a GPS or Google Earth: name each point or shape)"
+                if col == S.KEY_COLUMN[kind]
+                else "Fill it in (in QGIS: open the attribute table) or give a default on the "
+                f"command line (--{col.replace('_', '-')})"
+            )
             problems.append(
                 Problem(
                     "error",
                     "missing-value",
-                    f"{len(idx)} feature(s) have no {col}: {rows}{more}. Fill it in (in QGIS: "
-                    "open the attribute table) or pass a default on the command line.",
+                    f"{len(idx)} feature(s) have no {col}: {rows}{more}. {fix}.",
                     source=source,
                     field=col,
                 )

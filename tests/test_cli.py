@@ -10,6 +10,7 @@ import geopandas as gpd
 import pyogrio
 import pytest
 from click.testing import CliRunner
+from shapely.geometry import Point
 
 from conftest import E0, N0, UTM, kml_coords, lonlat, square
 from pastures import __version__
@@ -81,6 +82,42 @@ def test_check_missing_file_is_a_message(runner, tmp_path):
     assert result.exit_code == 1
     assert "nada.gpkg: file not found" in result.output
     assert "Traceback" not in result.output
+
+
+def test_check_writes_the_summary_in_spanish(runner, project_files, tmp_path):
+    import pandas as pd
+
+    args = ["check", "--es", "--summary", str(tmp_path / "resumen.xlsx")]
+    result = runner.invoke(main, args + [f"--{k}={v}" for k, v in project_files.items()])
+    assert result.exit_code == 0, result.output
+    table = pd.read_excel(tmp_path / "resumen.xlsx")
+    assert list(table.columns[:3]) == ["Comunidad", "Parcelas", "Hectáreas cercadas"]
+    assert table["Hectáreas cercadas"].tolist() == [6.0, 3.0, 9.0]
+
+
+def test_import_gpx_waypoints_as_water_points(runner, tmp_path):
+    pts = [lonlat(p)[0] for p in (Point(E0 + 10, N0 + 10), Point(E0 + 900, N0 + 900))]
+    wpts = "".join(
+        f'<wpt lat="{y:.8f}" lon="{x:.8f}"><ele>3990</ele><name>{name}</name>'
+        f"<sym>{kind}</sym></wpt>"
+        for (x, y), name, kind in zip(pts, ["OJO-1", "OJO-2"], ["manantial", "laguna"], strict=True)
+    )
+    gpx = tmp_path / "agua.gpx"
+    gpx.write_text(
+        '<?xml version="1.0"?><gpx version="1.1" creator="eTrex" '
+        f'xmlns="http://www.topografix.com/GPX/1/1">{wpts}</gpx>'
+    )
+    out = tmp_path / "agua.gpkg"
+    result = runner.invoke(
+        main, ["import", str(gpx), "--as", "water", "--community", "Alfa", "-o", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    gdf = gpd.read_file(out, layer="water_points")
+    assert gdf[["water_id", "community", "water_kind"]].to_numpy().tolist() == [
+        ["OJO-1", "Alfa", "manantial"],
+        ["OJO-2", "Alfa", "laguna"],
+    ]
+    assert gdf.geometry.x.round(1).tolist() == [E0 + 10, E0 + 900]  # 8 decimals: ~1 mm
 
 
 def test_check_rules_lists_every_rule(runner):

@@ -282,6 +282,27 @@ def read_table(path: str | os.PathLike[str], *, sheet: str | int | None = None) 
     raise InputFileError(f"{p}: unsupported table type '{suffix}'. Use CSV or XLSX.")
 
 
+def write_table(table: pd.DataFrame, path: str | os.PathLike[str], *, sheet: str = "data") -> Path:
+    """Write a table as CSV (UTF-8) or XLSX, chosen by the suffix of `path`, atomically.
+
+    Raises
+    ------
+    InputFileError
+        The suffix is neither ``.csv`` nor ``.xlsx``.
+    """
+    dest = Path(path)
+    suffix = dest.suffix.lower()
+    if suffix not in {".csv", ".xlsx"}:
+        raise InputFileError(f"{dest}: tables are written as .csv or .xlsx; rename the output.")
+    with atomic_output(dest) as tmp:
+        if suffix == ".csv":
+            table.to_csv(tmp, index=False, encoding="utf-8")
+        else:
+            table.to_excel(tmp, index=False, sheet_name=sheet[:31])
+    logger.info("wrote %s", dest)
+    return dest
+
+
 def write_layers(layers: Mapping[str, gpd.GeoDataFrame], path: str | os.PathLike[str]) -> Path:
     """Write several layers into one GeoPackage, atomically.
 

@@ -113,21 +113,28 @@ def _column_key(name: str) -> str:
     return fold(name).replace(" ", "_")
 
 
-def match_columns(columns: list[str], kind: str) -> dict[str, str]:
+def match_columns(
+    columns: list[str], kind: str, *, empty: frozenset[str] = frozenset()
+) -> dict[str, str]:
     """Map schema column -> file column for a layer kind, using :data:`schema.COLUMN_ALIASES`.
 
     Matching ignores case, accents, spaces and hyphens; each file column is used once.
+    Columns listed in `empty` (no value in any row, like the many unused fields of a GPX
+    file) are taken only when no other alias matches.
     """
     keyed = {_column_key(c): c for c in columns if c != "geometry"}
     used: set[str] = set()
     mapping: dict[str, str] = {}
     for canon in S.LAYER_COLUMNS[kind]:
-        for alias in S.COLUMN_ALIASES.get(canon, (canon,)):
-            col = keyed.get(_column_key(alias))
-            if col is not None and col not in used:
-                mapping[canon] = col
-                used.add(col)
-                break
+        found = [
+            keyed[_column_key(alias)]
+            for alias in S.COLUMN_ALIASES.get(canon, (canon,))
+            if _column_key(alias) in keyed and keyed[_column_key(alias)] not in used
+        ]
+        filled = [c for c in found if c not in empty]
+        if filled or found:
+            mapping[canon] = (filled or found)[0]
+            used.add(mapping[canon])
     return mapping
 
 
@@ -307,7 +314,8 @@ def _normalise_columns(
 ) -> tuple[pd.DataFrame, list[Problem]]:
     """Schema columns from whatever the file calls them, with defaults filled in."""
     problems: list[Problem] = []
-    mapping = match_columns(list(raw.columns), kind)
+    empty = frozenset(c for c in raw.columns if c != "geometry" and raw[c].isna().all())
+    mapping = match_columns(list(raw.columns), kind, empty=empty)
     data: dict[str, object] = {}
     for canon in S.LAYER_COLUMNS[kind]:
         if canon in mapping:

@@ -6,6 +6,7 @@ import click
 
 from pastures import schema as S
 from pastures.cli._common import crs_options, echo_problems, format_summary, layer_path
+from pastures.io import write_table
 from pastures.layers import load_project
 from pastures.sample import sample_paths
 from pastures.summary import community_summary
@@ -27,6 +28,13 @@ from pastures.validation import RULES, errors_in
     help="Overlap between plots (m²) ignored as digitising noise.",
 )
 @click.option("--spanish", "--es", is_flag=True, help="Spanish column headings.")
+@click.option(
+    "--summary",
+    "summary_path",
+    type=click.Path(dir_okay=False, path_type=str),
+    default=None,
+    help="Also write the table to this .csv or .xlsx file (Spanish headings with --es).",
+)
 @click.option("--rules", is_flag=True, help="List the validation rules and exit.")
 def command(
     communities: str | None,
@@ -39,6 +47,7 @@ def command(
     repair: str,
     overlap_tolerance: float,
     spanish: bool,
+    summary_path: str | None,
     rules: bool,
 ) -> None:
     """Check pasture layers and a herd register; print a table per community.
@@ -79,6 +88,13 @@ def command(
     )
     table = community_summary(project)
     click.echo(format_summary(table, spanish=spanish))
+    if summary_path:
+        shown = table.rename(columns=S.SUMMARY_LABELS_ES) if spanish else table
+        write_table(
+            shown.round({S.PLOTS_HA: 2, S.SUMMARY_LABELS_ES[S.PLOTS_HA]: 2}),
+            summary_path,
+            sheet="resumen" if spanish else "summary",
+        )
     with_corrals = int((table[S.N_CORRALS][:-1] > 0).sum())
     click.echo(
         f"\n{len(project.communities)} communities, {with_corrals} with corrals, "

@@ -12,7 +12,7 @@ import click
 
 from pastures import schema as S
 from pastures.cli._common import echo_problems, fail_on_errors, format_summary
-from pastures.io import atomic_output, write_layers
+from pastures.io import write_layers, write_table
 from pastures.layers import Project, load_project
 from pastures.sample import sample_paths
 from pastures.summary import community_summary
@@ -49,10 +49,14 @@ def stage_layers(run: DemoRun) -> str:
         },
         gpkg,
     )
-    csv = run.out / f"{S.SUMMARY}.csv"
-    with atomic_output(csv) as tmp:
-        table.to_csv(tmp, index=False, float_format="%.2f")
-    run.outputs += [gpkg, csv]
+    rounded = table.round({S.PLOTS_HA: 2})
+    csv = write_table(rounded, run.out / f"{S.SUMMARY}.csv")
+    xlsx = write_table(
+        rounded.rename(columns=S.SUMMARY_LABELS_ES),
+        run.out / "resumen_comunidades.xlsx",
+        sheet="resumen",
+    )
+    run.outputs += [gpkg, csv, xlsx]
     click.echo(format_summary(table))
     with_corrals = int((table[S.N_CORRALS][:-1] > 0).sum())
     return (

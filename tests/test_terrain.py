@@ -297,3 +297,37 @@ def test_invest_sdr_test_dem() -> None:
     assert np.nanmax(terrain.ls) <= 25 * (16.8 * 1.0 - 0.5)
     # Every valid pixel drains somewhere: total outflow equals the number of pixels.
     assert np.nanmax(terrain.accumulation) <= valid.sum()
+
+
+# --- synthetic sample DEM -----------------------------------------------------------------
+
+
+def test_sample_dem_is_deterministic_and_shaped_like_juli() -> None:
+    from pastures.sample_terrain import JULI_BOUNDS_UTM, make_sample_dem, sample_dry_season_ndvi
+
+    one = make_sample_dem(resolution=200.0)
+    two = make_sample_dem(resolution=200.0)
+    np.testing.assert_array_equal(one.dem.elevation, two.dem.elevation)
+    z = one.dem.elevation
+    assert one.dem.crs == "EPSG:32719"
+    assert one.dem.bounds[0] == JULI_BOUNDS_UTM[0]
+    assert one.dem.bounds[3] == JULI_BOUNDS_UTM[3]
+    assert one.dem.bounds[2] >= JULI_BOUNDS_UTM[2]
+    assert one.dem.bounds[1] <= JULI_BOUNDS_UTM[1]
+    assert 3_810 <= np.nanmin(z) < 3_820
+    assert np.nanmax(z) == pytest.approx(4_600, abs=1)
+    assert np.isnan(z[0, -1])  # the lake, north-east
+    assert not np.isnan(z[-1, 0])  # the puna, south-west
+    assert one.valley_floor.any()
+    ndvi = sample_dry_season_ndvi(one)
+    assert np.nanmean(ndvi[one.valley_floor]) > np.nanmean(ndvi[~one.valley_floor])
+    assert np.array_equal(np.isnan(ndvi), one.lake)
+
+
+def test_sample_dem_routes_to_the_lake() -> None:
+    from pastures.sample_terrain import make_sample_dem
+
+    sample = make_sample_dem(resolution=300.0)
+    terrain = terrain_factors(sample.dem)
+    assert np.isfinite(terrain.ls[~sample.lake]).all()
+    assert np.nanmax(terrain.accumulation) > 100  # valleys gather flow

@@ -56,6 +56,7 @@ __all__ = [
     "read_raster_on_grid",
     "slope_percent",
     "terrain_factors",
+    "write_cog",
 ]
 
 FlowMethod = Literal["d8", "mfd"]
@@ -315,6 +316,70 @@ def read_raster_on_grid(
             f"in {dem.crs}). Check that both cover the same area."
         )
     return out
+
+
+def write_cog(
+    path: str | os.PathLike[str],
+    data: np.ndarray,
+    transform: Affine,
+    crs: str,
+    *,
+    description: str = "",
+    tags: dict[str, str] | None = None,
+) -> Path:
+    """Write one band as a Cloud-Optimised GeoTIFF, atomically (renamed when complete).
+
+    Floats are written as float32 with ``NaN`` no-data; uint8 (risk classes) with 255.
+
+    Parameters
+    ----------
+    path
+        Destination ``.tif``.
+    data
+        2-D array on the grid.
+    transform, crs
+        The grid.
+    description
+        Band description (what and unit, e.g. ``"soil loss A, t/ha/yr"``).
+    tags
+        Dataset metadata (parameters used, sources, the synthetic label).
+
+    Returns
+    -------
+    Path
+        The file written.
+    """
+    import rasterio
+
+    from pastures.io import atomic_output
+
+    arr = np.asarray(data)
+    if arr.dtype == np.uint8:
+        nodata: float = 255
+    else:
+        arr = arr.astype(np.float32, copy=False)
+        nodata = float("nan")
+    profile = {
+        "driver": "COG",
+        "width": arr.shape[1],
+        "height": arr.shape[0],
+        "count": 1,
+        "dtype": arr.dtype.name,
+        "crs": crs,
+        "transform": transform,
+        "nodata": nodata,
+        "compress": "deflate",
+        "blocksize": 256,
+    }
+    dest = Path(path)
+    with atomic_output(dest) as tmp, rasterio.open(tmp, "w", **profile) as dst:
+        dst.write(arr, 1)
+        if description:
+            dst.set_band_description(1, description)
+        if tags:
+            dst.update_tags(**tags)
+    logger.info("wrote %s", dest)
+    return dest
 
 
 def _check_elevations(elevation: np.ndarray, source: str) -> None:

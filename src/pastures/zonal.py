@@ -38,18 +38,22 @@ restricted to a rectangle), summed with the edge's direction as sign.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+import os
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Final, Literal, get_args
+from typing import Any, Final, Literal, get_args
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 from affine import Affine
 from rasterio import features
 
-from pastures import schema
-from pastures.errors import ParameterError
+from pastures import imagery, schema
+from pastures.errors import CRSError, LayerError, ParameterError, PasturesError, Problem
+from pastures.imagery import Scene
+from pastures.indices import DEFAULT_INDICES, bands_needed, compute_index, index_spec
 
 logger = logging.getLogger(__name__)
 
@@ -171,7 +175,11 @@ def plot_coverage(
                 logger.info(
                     "Plot %s: the '%s' rule selects %d pixel(s) (plot of %.0f m², pixel of "
                     "%.0f m²); falling back to 'exact' coverage.",
-                    ids[i], rule, r.size, geom.area, pixel_area,
+                    ids[i],
+                    rule,
+                    r.size,
+                    geom.area,
+                    pixel_area,
                 )
                 rule = "exact"
                 r, c, w = _cells(geom, transform, rule)
@@ -254,7 +262,7 @@ def exact_coverage(
         Grid row and column of every pixel the polygon covers by more than
         :data:`MIN_COVERAGE`, and the covered share (0-1].
     """
-    rings = shapely.get_rings(shapely.get_parts(shapely.orient_polygons(geom)))
+    rings = shapely.get_rings(_oriented_parts(geom))
     coords, ring_of = shapely.get_coordinates(rings, return_index=True)
     inverse = ~transform
     px = inverse.a * coords[:, 0] + inverse.b * coords[:, 1] + inverse.c
@@ -301,6 +309,15 @@ def exact_coverage(
     return keep // ncols + r0, keep % ncols + c0, weights
 
 
+def _oriented_parts(geom: shapely.Geometry) -> np.ndarray:
+    """Polygon parts with exteriors counter-clockwise and holes clockwise."""
+    if hasattr(shapely, "orient_polygons"):  # shapely >= 2.1
+        return shapely.get_parts(shapely.orient_polygons(geom))
+    from shapely.geometry.polygon import orient
+
+    return np.array([orient(part, 1.0) for part in shapely.get_parts(geom)], dtype=object)
+
+
 def _clamped_integral(v: np.ndarray) -> np.ndarray:
     """Integral from 0 to v of clamp(s, 0, 1) ds."""
     return np.where(v <= 0.0, 0.0, np.where(v >= 1.0, v - 0.5, 0.5 * v * v))
@@ -312,7 +329,8 @@ def zonal_statistics(values: np.ndarray, coverage: PlotCoverage) -> pd.DataFrame
     Parameters
     ----------
     values
-        2-D array on the coverage's grid; NaN marks masked pixels.
+        2-D array on the coverage's grid; NaN (or another non-finite value, such
+        as an index's 0/0) marks masked pixels.
     coverage
         From :func:`plot_coverage` for this grid.
 
@@ -331,9 +349,21 @@ def zonal_statistics(values: np.ndarray, coverage: PlotCoverage) -> pd.DataFrame
         raise ParameterError(
             f"Raster of shape {values.shape} does not match the coverage grid {coverage.shape}."
         )
+    return pd.DataFrame(
+        statistics_array(values, coverage),
+        index=pd.Index(coverage.plot_ids, name=schema.PLOT_CODE),
+        columns=list(schema.ZONAL_STATISTICS),
+    )
+
+
+def statistics_array(values: np.ndarray, coverage: PlotCoverage) -> np.ndarray:
+    """:func:`zonal_statistics` as a bare (plots × statistics) float64 array.
+
+    Columns in the order of :data:`~pastures.schema.ZONAL_STATISTICS`.
+    """
     n_plots = len(coverage.plot_ids)
     gathered = values.ravel()[coverage.cells]
-    ok = ~np.isnan(gathered)
+    ok = np.isfinite(gathered)
     v = gathered[ok].astype(np.float64)
     w = coverage.weights[ok]
     g = coverage.groups[ok]
@@ -343,20 +373,17 @@ def zonal_statistics(values: np.ndarray, coverage: PlotCoverage) -> pd.DataFrame
         deviation = v - mean[g]
         std = np.sqrt(np.bincount(g, weights=w * deviation * deviation, minlength=n_plots) / count)
         valid_fraction = np.where(coverage.total_weight > 0, count / coverage.total_weight, 0.0)
-    quantiles = _grouped_quantiles(v, w, g, n_plots, tuple(QUANTILES.values()))
-    table = pd.DataFrame(
-        {
-            schema.STAT_MEAN: mean,
-            schema.STAT_MEDIAN: quantiles[0],
-            schema.STAT_STD: std,
-            schema.STAT_P10: quantiles[1],
-            schema.STAT_P90: quantiles[2],
-            schema.STAT_COUNT: count,
-            schema.STAT_VALID_FRACTION: valid_fraction,
-        },
-        index=pd.Index(coverage.plot_ids, name=schema.PLOT_CODE),
-    )
-    return table[list(schema.ZONAL_STATISTICS)]
+    median, p10, p90 = _grouped_quantiles(v, w, g, n_plots, tuple(QUANTILES.values()))
+    columns = {
+        schema.STAT_MEAN: mean,
+        schema.STAT_MEDIAN: median,
+        schema.STAT_STD: std,
+        schema.STAT_P10: p10,
+        schema.STAT_P90: p90,
+        schema.STAT_COUNT: count,
+        schema.STAT_VALID_FRACTION: valid_fraction,
+    }
+    return np.column_stack([columns[c] for c in schema.ZONAL_STATISTICS])
 
 
 def _grouped_quantiles(
@@ -383,8 +410,8 @@ def _grouped_quantiles(
     ws = w[order]
     rank = np.arange(v.size) - start[g]
     cum = np.cumsum(ws)
-    before_group = (cum - ws)[start][g]
-    s_prev = cum - ws - before_group
+    cum_before = np.concatenate(([0.0], cum))  # total weight before each position
+    s_prev = cum_before[:-1] - cum_before[start][g]
     s = rank * ws + (n[g] - 1) * s_prev
     last = start + n - 1
     present = n > 0
@@ -405,3 +432,361 @@ def _grouped_quantiles(
         value = np.where(exact_hit, vs[i], vs[prev] + frac * (vs[i] - vs[prev]))
         out[qi][groups] = value
     return out
+
+
+# --- plots x scenes: the index time series ------------------------------------------
+
+#: Plots closer than this (m) are read through one raster window.
+DEFAULT_CLUSTER_GAP_M: Final = 1000.0
+
+
+@dataclass(frozen=True)
+class IndexSeries:
+    """Everything :func:`index_series` found.
+
+    Attributes
+    ----------
+    table
+        Tidy table, columns :data:`~pastures.schema.ZONAL_COLUMNS`: one row per
+        plot, date, index and statistic.
+    dates
+        One row per date (mosaic): platform, scenes used, share of the plots'
+        pixels that were clear, and a status (``ok``, ``all-masked``,
+        ``no-overlap``, ``failed``).
+    rules
+        Edge rule applied to each plot (index: plot code).
+    problems
+        Every problem met, per scene; the other scenes' results are kept.
+    """
+
+    table: pd.DataFrame
+    dates: pd.DataFrame
+    rules: pd.Series
+    problems: list[Problem]
+
+
+def plot_index_series(
+    plots: gpd.GeoDataFrame,
+    scenes: Sequence[Scene] | str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    *,
+    indices: Sequence[str] = DEFAULT_INDICES,
+    edge_rule: EdgeRule = DEFAULT_EDGE_RULE,
+) -> pd.DataFrame:
+    """Per-plot index statistics for every date: the tidy table.
+
+    A shortcut for ``index_series(plots, scenes, ...).table`` that logs each
+    problem as a warning; the problems are also in ``table.attrs["problems"]``.
+    See :func:`index_series` for the parameters.
+    """
+    result = index_series(plots, scenes, indices=indices, edge_rule=edge_rule)
+    for problem in result.problems:
+        logger.warning("%s", problem)
+    table = result.table
+    table.attrs["problems"] = result.problems
+    return table
+
+
+def index_series(
+    plots: gpd.GeoDataFrame,
+    scenes: Sequence[Scene] | str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    *,
+    indices: Sequence[str] = DEFAULT_INDICES,
+    edge_rule: EdgeRule = DEFAULT_EDGE_RULE,
+    id_column: str = schema.PLOT_CODE,
+    cluster_gap_m: float = DEFAULT_CLUSTER_GAP_M,
+    progress: Callable[[Iterable[Any]], Iterable[Any]] | None = None,
+) -> IndexSeries:
+    """Compute index statistics per plot and date from a set of scenes.
+
+    Same-day scenes of adjacent tiles are mosaicked (each pixel counted once).
+    Plots are reprojected to each scene's CRS (the imagery is never resampled
+    to another CRS) and read through windows around groups of nearby plots; the
+    plot coverage of a window is computed once and reused for every date and
+    index on that grid.
+
+    Parameters
+    ----------
+    plots
+        Plot polygons with a CRS and a unique `id_column`.
+    scenes
+        Scenes from :func:`pastures.imagery.load_scenes`, or what it accepts
+        (folder, STAC JSON file(s)).
+    indices
+        Index names (keys of :data:`pastures.indices.INDICES`).
+    edge_rule
+        Which pixels belong to a plot (see the module docstring).
+    id_column
+        Column with the plot code.
+    cluster_gap_m
+        Plots closer than this share one raster window.
+    progress
+        Optional wrapper of the per-date loop (e.g. ``tqdm``).
+
+    Returns
+    -------
+    IndexSeries
+
+    Raises
+    ------
+    CRSError
+        If the plots have no CRS.
+    LayerError
+        If `id_column` is missing or not unique.
+    ParameterError
+        For an unknown index or edge rule.
+    """
+    check_edge_rule(edge_rule)
+    names = [index_spec(n).name for n in indices]
+    needed = bands_needed(names)
+    problems: list[Problem] = []
+    if not (isinstance(scenes, Sequence) and scenes and isinstance(scenes[0], Scene)):
+        scenes, found = imagery.load_scenes(scenes)  # type: ignore[arg-type]
+        problems.extend(found)
+    ids = _plot_ids(plots, id_column)
+    frames: list[pd.DataFrame] = []
+    date_rows: list[dict[str, Any]] = []
+    rules = pd.Series("", index=pd.Index(ids, name=schema.PLOT_CODE), name=schema.EDGE_RULE)
+    reprojected: dict[str, np.ndarray] = {}
+    windows_cache: dict[tuple[Any, ...], list[tuple[imagery.Grid, np.ndarray, PlotCoverage]]] = {}
+    groups = imagery.group_by_date(scenes)  # type: ignore[arg-type]
+    loop: Iterable[Any] = groups.items()
+    if progress is not None:
+        loop = progress(loop)
+    for (date, platform, _crs), members in loop:
+        grid = _first_grid(members, needed, problems)
+        row: dict[str, Any] = {
+            schema.DATE: date,
+            schema.PLATFORM: platform,
+            schema.SCENE_ID: " + ".join(s.scene_id for s in members),
+            schema.TILE: " + ".join(sorted({s.tile for s in members if s.tile})),
+            schema.STAT_VALID_FRACTION: np.nan,
+            "status": "failed",
+        }
+        date_rows.append(row)
+        if grid is None:
+            continue
+        if grid.crs not in reprojected:
+            if not _same_crs(plots.crs, grid.crs):
+                logger.info(
+                    "Plots reprojected from %s to %s, the CRS of the imagery (the imagery "
+                    "itself is not resampled).",
+                    plots.crs,
+                    grid.crs,
+                )
+            reprojected[grid.crs] = plots.geometry.to_crs(grid.crs).to_numpy()
+        geoms = reprojected[grid.crs]
+        key = (grid.crs, _alignment(grid), edge_rule)
+        if key not in windows_cache:
+            windows_cache[key] = [
+                (
+                    wgrid,
+                    members_idx,
+                    plot_coverage(
+                        geoms[members_idx],
+                        wgrid.transform,
+                        wgrid.shape,
+                        edge_rule=edge_rule,
+                        plot_ids=ids[members_idx],
+                    ),
+                )
+                for wgrid, members_idx in _plot_windows(geoms, grid, cluster_gap_m)
+            ]
+        frame = _date_statistics(
+            members, windows_cache[key], names=names, bands=needed, row=row, problems=problems
+        )
+        if frame is not None:
+            frames.append(frame)
+        for _, members_idx, coverage in windows_cache[key]:
+            rules.iloc[members_idx] = coverage.rules_used
+    return IndexSeries(
+        table=_tidy(frames),
+        dates=pd.DataFrame(date_rows),
+        rules=rules,
+        problems=problems,
+    )
+
+
+def _plot_ids(plots: gpd.GeoDataFrame, id_column: str) -> np.ndarray:
+    """Plot codes as strings, after checking the layer has a CRS and unique codes."""
+    if plots.crs is None:
+        raise CRSError(
+            "The plots layer has no CRS: set it (e.g. EPSG:32719 or EPSG:4326) before "
+            "computing indices; coordinates are never guessed."
+        )
+    if id_column not in plots.columns:
+        raise LayerError(f"The plots layer has no '{id_column}' column to identify plots.")
+    ids = plots[id_column].astype(str).to_numpy(dtype=object)
+    if len(set(ids)) != len(ids):
+        raise LayerError(f"Plot codes in '{id_column}' are not unique: fix the duplicates first.")
+    return ids
+
+
+def _first_grid(
+    scenes: Sequence[Scene], bands: Sequence[str], problems: list[Problem]
+) -> imagery.Grid | None:
+    """The grid of the first scene of a group that can be opened (problems for the others)."""
+    for scene in scenes:
+        try:
+            return imagery.scene_grid(scene, bands)
+        except PasturesError as exc:
+            problems.append(
+                Problem("error", "unusable-scene", str(exc), scene.source, scene.scene_id)
+            )
+    return None
+
+
+def _date_statistics(
+    scenes: Sequence[Scene],
+    windows: Sequence[tuple[imagery.Grid, np.ndarray, PlotCoverage]],
+    *,
+    names: Sequence[str],
+    bands: Sequence[str],
+    row: dict[str, Any],
+    problems: list[Problem],
+) -> pd.DataFrame | None:
+    """Statistics of one date (mosaic) for every plot; updates `row` and `problems`."""
+    clear_weight = observed_weight = total_weight = 0.0
+    blocks: list[np.ndarray] = []
+    plot_parts: list[np.ndarray] = []
+    index_parts: list[np.ndarray] = []
+    mosaics = imagery.read_mosaics(scenes, bands, [w[0] for w in windows])
+    if mosaics:
+        problems.extend(mosaics[0].problems)
+    for (_, _, coverage), mosaic in zip(windows, mosaics, strict=True):
+        state = mosaic.state.ravel()[coverage.cells]
+        total_weight += coverage.total_weight.sum()
+        observed_weight += coverage.weights[state != imagery.NODATA].sum()
+        clear_weight += coverage.weights[state == imagery.CLEAR].sum()
+        for name in names:
+            values = compute_index(name, mosaic.bands, valid=mosaic.valid)
+            blocks.append(statistics_array(values, coverage))
+            plot_parts.append(coverage.plot_ids)
+            index_parts.append(np.full(len(coverage.plot_ids), name, dtype=object))
+    date = row[schema.DATE]
+    if observed_weight == 0:
+        row["status"] = (
+            "no-overlap"
+            if not any(p.feature == row[schema.SCENE_ID] for p in problems)
+            else "failed"
+        )
+        problems.append(
+            Problem(
+                "warning",
+                "no-overlap",
+                f"Scene(s) {row[schema.SCENE_ID]} of {date} have no data over any plot: "
+                "they cover another area, or could not be read. Check the tile and the plots' "
+                "CRS.",
+                scenes[0].source,
+                row[schema.SCENE_ID],
+            )
+        )
+        return None
+    row[schema.STAT_VALID_FRACTION] = clear_weight / total_weight if total_weight else 0.0
+    row["status"] = "ok" if clear_weight > 0 else "all-masked"
+    if clear_weight == 0:
+        problems.append(
+            Problem(
+                "warning",
+                "all-masked",
+                f"On {date} every pixel over the plots is cloud, shadow, snow or no data "
+                f"(scene(s) {row[schema.SCENE_ID]}); recorded with no valid pixel.",
+                scenes[0].source,
+                row[schema.SCENE_ID],
+            )
+        )
+    frame = pd.DataFrame(np.vstack(blocks), columns=list(schema.ZONAL_STATISTICS))
+    frame.insert(0, schema.INDEX, np.concatenate(index_parts))
+    frame.insert(0, schema.DATE, pd.Timestamp(date))
+    frame.insert(0, schema.PLOT_CODE, np.concatenate(plot_parts))
+    return frame
+
+
+def _same_crs(a: Any, b: Any) -> bool:
+    from pyproj import CRS
+
+    return CRS.from_user_input(a) == CRS.from_user_input(b)
+
+
+def _alignment(grid: imagery.Grid) -> tuple[float, ...]:
+    """What makes two grids' pixels coincide: pixel size and origin modulo a pixel."""
+    t = grid.transform
+    return (t.a, t.e, round(t.c % t.a, 6), round(t.f % abs(t.e), 6))
+
+
+def _plot_windows(
+    geoms: np.ndarray, grid: imagery.Grid, gap_m: float
+) -> list[tuple[imagery.Grid, np.ndarray]]:
+    """Windows of `grid` around groups of nearby plots, and the plots of each."""
+    present = np.flatnonzero(~(shapely.is_missing(geoms) | shapely.is_empty(geoms)))
+    if present.size == 0:
+        return []
+    boxes = shapely.box(*shapely.bounds(geoms[present]).T)
+    merged = shapely.get_parts(shapely.union_all(shapely.buffer(boxes, gap_m / 2, join_style=2)))
+    tree = shapely.STRtree(merged)
+    hit_box, hit_part = tree.query(shapely.centroid(boxes), predicate="within")
+    windows = []
+    for part in range(len(merged)):
+        members = present[np.sort(hit_box[hit_part == part])]
+        if members.size == 0:
+            continue
+        minx, miny, _, _ = shapely.bounds(geoms[members]).min(axis=0)
+        _, _, maxx, maxy = shapely.bounds(geoms[members]).max(axis=0)
+        c0, r0, c1, r1 = _pixel_bounds((minx, miny, maxx, maxy), grid.transform)
+        c0, r0, c1, r1 = c0 - 1, r0 - 1, c1 + 1, r1 + 1
+        windows.append((grid.window_grid(c0, r0, c1 - c0, r1 - r0), members))
+    return windows
+
+
+def _tidy(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    if not frames:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in schema.ZONAL_COLUMNS})
+    wide = pd.concat(frames, ignore_index=True)
+    long = wide.melt(
+        id_vars=[schema.PLOT_CODE, schema.DATE, schema.INDEX],
+        value_vars=list(schema.ZONAL_STATISTICS),
+        var_name=schema.STATISTIC,
+        value_name=schema.VALUE,
+    )
+    long = long.sort_values([schema.PLOT_CODE, schema.INDEX, schema.DATE], kind="stable")
+    return long[list(schema.ZONAL_COLUMNS)].reset_index(drop=True)
+
+
+def wide_series(table: pd.DataFrame) -> pd.DataFrame:
+    """The tidy table pivoted: one row per plot, date and index, one column per statistic."""
+    wide = table.pivot_table(
+        index=[schema.PLOT_CODE, schema.DATE, schema.INDEX],
+        columns=schema.STATISTIC,
+        values=schema.VALUE,
+        aggfunc="first",
+        dropna=False,
+    )
+    return wide.reindex(columns=list(schema.ZONAL_STATISTICS)).reset_index()
+
+
+def plot_summary(table: pd.DataFrame, *, min_valid_fraction: float = 0.5) -> pd.DataFrame:
+    """Wide per-plot summary: one row per plot, columns ``<index>_<statistic>``.
+
+    For each index: the mean over dates of the plot mean (``_mean``), its lowest
+    and highest date (``_min``, ``_max``), the plot mean on the last usable date
+    (``_last``), and the number of usable dates (``_dates``). Only dates where at
+    least `min_valid_fraction` of the plot was clear are used.
+    """
+    wide = wide_series(table)
+    usable = wide[wide[schema.STAT_VALID_FRACTION] >= min_valid_fraction]
+    parts = []
+    for name, frame in usable.groupby(schema.INDEX, sort=True):
+        by_plot = frame.sort_values(schema.DATE).groupby(schema.PLOT_CODE)[schema.STAT_MEAN]
+        summary = pd.DataFrame(
+            {
+                f"{name}_mean": by_plot.mean(),
+                f"{name}_min": by_plot.min(),
+                f"{name}_max": by_plot.max(),
+                f"{name}_last": by_plot.last(),
+                f"{name}_dates": by_plot.count(),
+            }
+        )
+        parts.append(summary)
+    plots = pd.Index(sorted(table[schema.PLOT_CODE].unique()), name=schema.PLOT_CODE)
+    if not parts:
+        return pd.DataFrame(index=plots).reset_index()
+    return pd.concat(parts, axis=1).reindex(plots).reset_index()

@@ -1,0 +1,1202 @@
+"""Optical scenes: finding them, their bands, radiometry, cloud masks and mosaics.
+
+Every input form goes through one code path: it becomes a list of :class:`Scene`
+(band files, scale and offset per band, mask band), and :func:`read_mosaic`
+reads any group of scenes onto one grid.
+
+Inputs
+------
+- A folder of scenes as delivered: one GeoTIFF/COG (or JPEG 2000) per band,
+  named as the Sentinel-2 SAFE granules (``T19KDC_20240115T144731_B04_10m.tif``),
+  as Earth Search COG folders (``S2B_19KDC_20240115_0_L2A/B04.tif``) or as Landsat
+  Collection 2 Level-2 files (``LC08_L2SP_003071_20230115_..._SR_B4.TIF``); or
+  multi-band files whose band descriptions name the bands.
+- STAC: single Item JSON files, ItemCollections (FeatureCollections) and JSON
+  lists of items, in the Earth Search (v0 and v1) and Planetary Computer forms,
+  with asset hrefs that are local paths, paths relative to the JSON file, or URLs.
+- An online search (:func:`search_stac`) through ``pystac-client``, if installed.
+
+Radiometry (``shared/DOMAIN.md``)
+---------------------------------
+Sentinel-2 L2A reflectance = DN × 0.0001 + offset. Since processing baseline
+04.00 (25 January 2022) products carry ``BOA_ADD_OFFSET = -1000`` DN (offset
+-0.1). Decisions, in order (see :func:`sentinel2_radiometry`):
+
+1. ``earthsearch:boa_offset_applied: true``: Earth Search already removed the
+   offset; ``raster:bands`` may still list -0.1 and is ignored, so the offset is
+   never applied twice.
+2. The scale and offset of ``raster:bands`` (or of a folder's ``MTD_MSIL2A.xml``
+   or GeoTIFF tags), unless the processing baseline is older than 04.00, which
+   never had an offset.
+3. Metadata silent (Planetary Computer): the offset follows the processing
+   baseline (``s2:processing_baseline`` or the ``_Nxxyy_`` of the product name),
+   and failing that the acquisition date.
+
+Landsat Collection 2 Level-2 surface reflectance = DN × 0.0000275 - 0.2 (USGS).
+Southern Landsat scenes come in the northern UTM zone with negative northings
+(EPSG:32619 for Juli): plots are reprojected to the scene, never the scene to
+the plots. Level-1C (top-of-atmosphere) products are rejected.
+
+Masks: the Sentinel-2 scene classification (SCL) classes of
+:data:`SCL_MASKED` and the Landsat ``QA_PIXEL`` bits of :data:`QA_PIXEL_MASKED_BITS`.
+20 m bands and SCL are read onto the 10 m grid (nearest neighbour).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import logging
+import os
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final, Literal
+from urllib.parse import urlparse
+
+import numexpr
+import numpy as np
+import rasterio
+from affine import Affine
+from rasterio.errors import RasterioError
+from rasterio.windows import Window
+
+from pastures.errors import (
+    CRSError,
+    InputFileError,
+    LayerError,
+    MissingDependencyError,
+    PasturesError,
+    Problem,
+)
+
+logger = logging.getLogger(__name__)
+
+Platform = Literal["sentinel-2", "landsat"]
+MaskKind = Literal["scl", "qa_pixel"]
+
+#: Common band names (STAC ``eo:bands`` common names) used by the index formulas.
+COMMON_BANDS: Final = (
+    "coastal",
+    "blue",
+    "green",
+    "red",
+    "rededge1",
+    "rededge2",
+    "rededge3",
+    "nir",
+    "nir08",
+    "swir16",
+    "swir22",
+)
+#: Sentinel-2 band ids and their common names (B08 is the broad NIR used by indices).
+SENTINEL2_BANDS: Final = {
+    "B01": "coastal",
+    "B02": "blue",
+    "B03": "green",
+    "B04": "red",
+    "B05": "rededge1",
+    "B06": "rededge2",
+    "B07": "rededge3",
+    "B08": "nir",
+    "B8A": "nir08",
+    "B11": "swir16",
+    "B12": "swir22",
+}
+#: Landsat 8/9 OLI surface-reflectance bands (B5 is the NIR used by indices).
+LANDSAT_OLI_BANDS: Final = {
+    "SR_B1": "coastal",
+    "SR_B2": "blue",
+    "SR_B3": "green",
+    "SR_B4": "red",
+    "SR_B5": "nir",
+    "SR_B6": "swir16",
+    "SR_B7": "swir22",
+}
+#: Landsat 4-7 TM/ETM+ surface-reflectance bands.
+LANDSAT_TM_BANDS: Final = {
+    "SR_B1": "blue",
+    "SR_B2": "green",
+    "SR_B3": "red",
+    "SR_B4": "nir",
+    "SR_B5": "swir16",
+    "SR_B7": "swir22",
+}
+#: SCL classes masked out: 0 no data, 1 saturated/defective, 3 cloud shadow,
+#: 8 cloud medium probability, 9 cloud high probability, 10 thin cirrus, 11 snow.
+SCL_MASKED: Final = frozenset({0, 1, 3, 8, 9, 10, 11})
+#: SCL class names, for messages.
+SCL_CLASSES: Final = {
+    0: "no data",
+    1: "saturated or defective",
+    2: "dark area",
+    3: "cloud shadow",
+    4: "vegetation",
+    5: "not vegetated",
+    6: "water",
+    7: "unclassified",
+    8: "cloud medium probability",
+    9: "cloud high probability",
+    10: "thin cirrus",
+    11: "snow",
+}
+#: Landsat C2 QA_PIXEL bits masked out: 0 fill, 1 dilated cloud, 2 cirrus, 3 cloud,
+#: 4 cloud shadow, 5 snow (USGS Landsat 8-9 C2 L2 Science Product Guide).
+QA_PIXEL_MASKED_BITS: Final = (0, 1, 2, 3, 4, 5)
+
+#: Sentinel-2 L2A digital numbers per unit reflectance (scale 0.0001).
+S2_SCALE: Final = 1e-4
+#: BOA_ADD_OFFSET of L2A products from processing baseline 04.00 on (DN).
+S2_BOA_ADD_OFFSET_DN: Final = -1000
+#: First processing baseline with the offset, and the day it came into force.
+S2_OFFSET_BASELINE: Final = (4, 0)
+S2_OFFSET_SINCE: Final = dt.date(2022, 1, 25)
+#: Landsat Collection 2 Level-2 surface reflectance scale and offset (USGS).
+LANDSAT_SCALE: Final = 2.75e-5
+LANDSAT_OFFSET: Final = -0.2
+
+_RASTER_SUFFIXES: Final = (".tif", ".tiff", ".jp2", ".vrt")
+_STAC_SUFFIXES: Final = (".json", ".geojson")
+
+
+@dataclass(frozen=True)
+class BandFile:
+    """Where one band lives and how to turn its numbers into reflectance.
+
+    Attributes
+    ----------
+    href
+        Local path or URL, as rasterio opens it.
+    band
+        1-based band number in the file.
+    scale, offset
+        Reflectance = DN × scale + offset (1 and 0 for mask bands).
+    nodata
+        DN that marks missing pixels (None: none declared).
+    """
+
+    href: str
+    band: int = 1
+    scale: float = 1.0
+    offset: float = 0.0
+    nodata: float | None = 0
+
+
+@dataclass(frozen=True)
+class Scene:
+    """One acquisition of one tile: its bands, mask and radiometry.
+
+    Attributes
+    ----------
+    scene_id
+        STAC item id or the name the files share.
+    date
+        Acquisition date (UTC).
+    platform
+        ``"sentinel-2"`` or ``"landsat"``.
+    tile
+        MGRS tile (``"19KDC"``) or Landsat path/row (``"003071"``); may be empty.
+    bands
+        Reflectance bands by common name.
+    mask
+        Scene classification (SCL) or ``QA_PIXEL`` band, if any.
+    mask_kind
+        ``"scl"`` or ``"qa_pixel"``.
+    crs
+        CRS the metadata announces (e.g. ``"EPSG:32719"``); checked against the files.
+    radiometry
+        How the scale and offset were decided, in words.
+    source
+        File or folder the scene was described in.
+    """
+
+    scene_id: str
+    date: dt.date
+    platform: Platform
+    tile: str
+    bands: Mapping[str, BandFile]
+    mask: BandFile | None = None
+    mask_kind: MaskKind | None = None
+    crs: str | None = None
+    radiometry: str = ""
+    source: str = ""
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Grid:
+    """A north-up pixel grid: where the arrays of a mosaic live."""
+
+    crs: str
+    transform: Affine
+    shape: tuple[int, int]
+
+    @property
+    def resolution(self) -> float:
+        """Pixel size in CRS units."""
+        return abs(self.transform.a)
+
+    def window_grid(self, col0: int, row0: int, cols: int, rows: int) -> Grid:
+        """The sub-grid of `rows` × `cols` pixels starting at (row0, col0)."""
+        return Grid(self.crs, self.transform * Affine.translation(col0, row0), (rows, cols))
+
+
+#: Pixel states of a mosaic.
+NODATA, MASKED, CLEAR = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class Mosaic:
+    """Reflectance of one date on one grid, from one or more tiles.
+
+    Attributes
+    ----------
+    grid
+        The grid of the arrays.
+    bands
+        float32 reflectance by common band name, NaN where not clear.
+    state
+        uint8 per pixel: 0 no data, 1 masked (cloud, shadow, snow...), 2 clear.
+    scene_ids
+        Scenes that contributed.
+    problems
+        What went wrong with some of them (the others were still used).
+    """
+
+    grid: Grid
+    bands: dict[str, np.ndarray]
+    state: np.ndarray
+    scene_ids: tuple[str, ...]
+    problems: tuple[Problem, ...] = ()
+
+    @property
+    def valid(self) -> np.ndarray:
+        """True where the pixel is clear."""
+        return self.state == CLEAR
+
+
+# --- finding scenes -----------------------------------------------------------------
+
+
+def load_scenes(
+    source: str | os.PathLike[str] | Mapping[str, Any] | Sequence[Any],
+) -> tuple[list[Scene], list[Problem]]:
+    """Describe every usable scene of a folder, STAC file(s) or STAC item dict(s).
+
+    Parameters
+    ----------
+    source
+        A folder (of band files, or of STAC JSON files), a STAC JSON file (Item,
+        ItemCollection or list of items), a STAC item dict, or a list of any of
+        these.
+
+    Returns
+    -------
+    scenes, problems
+        The scenes found (sorted by date and id) and, for every item or file that
+        could not be used, a :class:`~pastures.errors.Problem` naming it and saying
+        what to do. A bad item never hides the good ones.
+
+    Raises
+    ------
+    InputFileError
+        If `source` does not exist or holds nothing that looks like imagery.
+    """
+    scenes: list[Scene] = []
+    problems: list[Problem] = []
+    sources: Sequence[Any] = (
+        source if isinstance(source, Sequence) and not isinstance(source, str) else [source]
+    )
+    for one in sources:
+        if isinstance(one, Mapping):
+            _scenes_from_items([one], Path.cwd(), "<STAC item>", scenes, problems)
+            continue
+        path = Path(one)
+        if not path.exists():
+            raise InputFileError(
+                f"Imagery source '{path}' does not exist. Give a folder of scenes or a "
+                "STAC item JSON file."
+            )
+        if path.is_dir():
+            _scenes_from_folder(path, scenes, problems)
+        elif path.suffix.lower() in _STAC_SUFFIXES:
+            items = _read_stac_json(path)
+            _scenes_from_items(items, path.parent, str(path), scenes, problems)
+        elif path.suffix.lower() in _RASTER_SUFFIXES:
+            _scenes_from_rasters([path], scenes, problems)
+        else:
+            raise InputFileError(
+                f"'{path}' is neither a folder, a STAC JSON file nor a GeoTIFF/JPEG 2000."
+            )
+    if not scenes and not problems:
+        raise InputFileError(
+            f"No scenes found in {', '.join(str(s) for s in sources)}: expected band files "
+            "(GeoTIFF, COG, JPEG 2000) or STAC item JSON files."
+        )
+    scenes.sort(key=lambda s: (s.date, s.scene_id))
+    return scenes, problems
+
+
+def _read_stac_json(path: Path) -> list[dict[str, Any]]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputFileError(
+            f"Cannot read STAC file '{path}': {exc}. Check that it is complete JSON."
+        ) from exc
+    return stac_items(data, source=str(path))
+
+
+def stac_items(data: Any, *, source: str = "") -> list[dict[str, Any]]:
+    """Return the items of a STAC Item, ItemCollection or list of items.
+
+    Raises
+    ------
+    InputFileError
+        If `data` is none of these.
+    """
+    if isinstance(data, list):
+        return [item for d in data for item in stac_items(d, source=source)]
+    if isinstance(data, Mapping):
+        kind = data.get("type")
+        if kind == "FeatureCollection":
+            return [dict(f) for f in data.get("features", [])]
+        if kind == "Feature" and "assets" in data:
+            return [dict(data)]
+    raise InputFileError(
+        f"'{source or 'input'}' is not a STAC Item, ItemCollection or list of items "
+        "(expected GeoJSON with type Feature or FeatureCollection and 'assets')."
+    )
+
+
+def _scenes_from_items(
+    items: Iterable[Mapping[str, Any]],
+    base: Path,
+    source: str,
+    scenes: list[Scene],
+    problems: list[Problem],
+) -> None:
+    for item in items:
+        try:
+            scene = scene_from_stac_item(item, base=base, source=source)
+        except PasturesError as exc:
+            problems.append(
+                Problem("error", "unusable-scene", str(exc), source, str(item.get("id", "")))
+            )
+            continue
+        if scene is None:
+            problems.append(
+                Problem(
+                    "warning",
+                    "not-optical",
+                    f"Item of collection '{item.get('collection', '?')}' is not Sentinel-2 "
+                    "L2A or Landsat Collection 2 Level-2 imagery; skipped.",
+                    source,
+                    str(item.get("id", "")),
+                )
+            )
+            continue
+        scenes.append(scene)
+
+
+def scene_from_stac_item(
+    item: Mapping[str, Any], *, base: Path | None = None, source: str = ""
+) -> Scene | None:
+    """Describe the scene of one STAC item (Earth Search or Planetary Computer form).
+
+    Parameters
+    ----------
+    item
+        The item as a dict (GeoJSON Feature with ``assets``).
+    base
+        Folder that relative asset hrefs are relative to (the JSON file's folder).
+    source
+        File the item came from, for messages.
+
+    Returns
+    -------
+    Scene or None
+        None for items that are not optical surface reflectance (Sentinel-1, DEM).
+
+    Raises
+    ------
+    InputFileError
+        For a Level-1C item, or one without the bands it should have.
+    """
+    props = item.get("properties", {})
+    item_id = str(item.get("id", ""))
+    collection = str(item.get("collection", "")).lower()
+    platform = str(props.get("platform", "")).lower()
+    base = base or Path.cwd()
+    if _is_level1c(item_id, collection, props):
+        raise InputFileError(
+            f"STAC item '{item_id}' ({source or 'input'}) is a Level-1C (top-of-atmosphere) "
+            "product: indices need Level-2A surface reflectance. Use the L2A item of the same "
+            "scene (collection 'sentinel-2-l2a' or 'sentinel-2-c1-l2a')."
+        )
+    date = _item_date(item)
+    crs = _item_crs(props)
+    if "sentinel-2" in platform or "sentinel-s2" in collection or "sentinel-2" in collection:
+        bands, mask = _sentinel2_assets(item, base)
+        scale, offset, note = sentinel2_radiometry(item, bands)
+        tile = _sentinel2_tile(item_id, props)
+        return Scene(
+            scene_id=item_id,
+            date=date,
+            platform="sentinel-2",
+            tile=tile,
+            bands={k: _with_radiometry(b, scale, offset) for k, b in bands.items()},
+            mask=mask,
+            mask_kind="scl" if mask else None,
+            crs=crs,
+            radiometry=note,
+            source=source,
+        )
+    if "landsat" in platform or "landsat" in collection:
+        bands, mask = _landsat_assets(item, base)
+        return Scene(
+            scene_id=item_id,
+            date=date,
+            platform="landsat",
+            tile=f"{props.get('landsat:wrs_path', '')}{props.get('landsat:wrs_row', '')}",
+            bands=bands,
+            mask=mask,
+            mask_kind="qa_pixel" if mask else None,
+            crs=crs,
+            radiometry="Landsat C2 L2 scale and offset from raster:bands or USGS defaults",
+            source=source,
+        )
+    return None
+
+
+def _is_level1c(item_id: str, collection: str, props: Mapping[str, Any]) -> bool:
+    product_type = str(props.get("s2:product_type", "")).upper()
+    level = str(props.get("processing:level", "")).upper()
+    return (
+        product_type == "S2MSI1C"
+        or "l1c" in collection
+        or level == "L1C"
+        or bool(re.search(r"(MSIL1C|_L1C$)", item_id))
+    )
+
+
+def _item_date(item: Mapping[str, Any]) -> dt.date:
+    props = item.get("properties", {})
+    stamp = props.get("datetime") or props.get("start_datetime")
+    if not stamp:
+        raise InputFileError(f"STAC item '{item.get('id')}' has no datetime.")
+    return dt.datetime.fromisoformat(str(stamp).replace("Z", "+00:00")).date()
+
+
+def _item_crs(props: Mapping[str, Any]) -> str | None:
+    if props.get("proj:epsg"):
+        return f"EPSG:{int(props['proj:epsg'])}"
+    code = props.get("proj:code")
+    return str(code) if code else None
+
+
+def _sentinel2_tile(item_id: str, props: Mapping[str, Any]) -> str:
+    if props.get("s2:mgrs_tile"):
+        return str(props["s2:mgrs_tile"])
+    if props.get("grid:code"):
+        return str(props["grid:code"]).removeprefix("MGRS-")
+    if "mgrs:utm_zone" in props:
+        return f"{props['mgrs:utm_zone']}{props['mgrs:latitude_band']}{props['mgrs:grid_square']}"
+    found = re.search(r"_T?(\d{2}[A-Z]{3})_", item_id)
+    return found.group(1) if found else ""
+
+
+def _resolve_href(href: str, base: Path) -> str:
+    parsed = urlparse(href)
+    if parsed.scheme in ("http", "https", "s3", "gs", "az"):
+        return href
+    if parsed.scheme == "file":
+        return parsed.path
+    path = Path(href)
+    return str(path if path.is_absolute() else (base / path).resolve())
+
+
+def _asset_bands(key: str, asset: Mapping[str, Any]) -> list[str | None]:
+    """Sentinel-2 common band name of each band of an asset (None if not a band)."""
+    eo = asset.get("eo:bands") or asset.get("bands") or []
+    names: list[str | None] = []
+    for entry in eo:
+        name = str(entry.get("name", "")).upper()
+        common = str(entry.get("common_name", "")).lower()
+        names.append(SENTINEL2_BANDS.get(name) or (common if common in COMMON_BANDS else None))
+    if not names:
+        upper = key.upper()
+        names = [SENTINEL2_BANDS.get(upper) or (key.lower() if key in COMMON_BANDS else None)]
+    return names
+
+
+def _is_image_asset(key: str, asset: Mapping[str, Any]) -> bool:
+    kind = str(asset.get("type", "")).lower()
+    roles = asset.get("roles", [])
+    if key.lower() in ("visual", "tci", "thumbnail", "overview", "preview") or "visual" in roles:
+        return False
+    if key.lower().endswith("-jp2"):
+        return False  # Earth Search lists each band twice; the COG is the one to read
+    return (not kind) or "tiff" in kind or "jp2" in kind
+
+
+def _raster_band_meta(asset: Mapping[str, Any], index: int) -> Mapping[str, Any]:
+    bands = asset.get("raster:bands") or []
+    if index < len(bands):
+        return bands[index]
+    return {}
+
+
+def _sentinel2_assets(
+    item: Mapping[str, Any], base: Path
+) -> tuple[dict[str, BandFile], BandFile | None]:
+    bands: dict[str, BandFile] = {}
+    mask: BandFile | None = None
+    for key, asset in item.get("assets", {}).items():
+        if not _is_image_asset(key, asset):
+            continue
+        href = _resolve_href(str(asset.get("href", "")), base)
+        if key.lower() == "scl":
+            meta = _raster_band_meta(asset, 0)
+            mask = BandFile(href, 1, 1.0, 0.0, meta.get("nodata", 0))
+            continue
+        for i, name in enumerate(_asset_bands(key, asset)):
+            if name is None or name in bands:
+                continue
+            meta = _raster_band_meta(asset, i)
+            bands[name] = BandFile(
+                href,
+                i + 1,
+                float(meta.get("scale", np.nan)),
+                float(meta.get("offset", np.nan)),
+                meta.get("nodata", 0),
+            )
+    if not bands:
+        raise InputFileError(
+            f"STAC item '{item.get('id')}' lists no Sentinel-2 band assets (B02-B12 or "
+            "blue/green/red/nir...). Check that it is a complete L2A item."
+        )
+    return bands, mask
+
+
+def _with_radiometry(band: BandFile, scale: float, offset: float) -> BandFile:
+    return BandFile(band.href, band.band, scale, offset, band.nodata)
+
+
+def processing_baseline(item: Mapping[str, Any]) -> tuple[int, int] | None:
+    """The Sentinel-2 processing baseline of an item, as (major, minor), if known.
+
+    Read from ``s2:processing_baseline`` or from the ``_Nxxyy_`` part of the
+    product, granule or item name.
+    """
+    props = item.get("properties", {})
+    text = props.get("s2:processing_baseline")
+    if text:
+        major, _, minor = str(text).partition(".")
+        return int(major), int(minor or 0)
+    for key in ("s2:product_uri", "sentinel:product_id", "s2:granule_id", "s2:tile_id"):
+        found = re.search(r"_N(\d{2})\.?(\d{2})", str(props.get(key, "")))
+        if found:
+            return int(found.group(1)), int(found.group(2))
+    found = re.search(r"_N(\d{2})(\d{2})_", str(item.get("id", "")))
+    return (int(found.group(1)), int(found.group(2))) if found else None
+
+
+def sentinel2_radiometry(
+    item: Mapping[str, Any], bands: Mapping[str, BandFile] | None = None
+) -> tuple[float, float, str]:
+    """Decide the scale and offset of a Sentinel-2 L2A item's reflectance bands.
+
+    Parameters
+    ----------
+    item
+        The STAC item (only ``id`` and ``properties`` are read).
+    bands
+        Its band files with the scale/offset of ``raster:bands`` (NaN if absent).
+
+    Returns
+    -------
+    scale, offset, reason
+        Reflectance = DN × scale + offset, and why, in words (for logs and tables).
+    """
+    props = item.get("properties", {})
+    baseline = processing_baseline(item)
+    listed = [(b.scale, b.offset) for b in (bands or {}).values() if not np.isnan(b.offset)]
+    scale = listed[0][0] if listed and not np.isnan(listed[0][0]) else S2_SCALE
+    offset_from_baseline = S2_BOA_ADD_OFFSET_DN * S2_SCALE
+    if props.get("earthsearch:boa_offset_applied") is True:
+        return (
+            scale,
+            0.0,
+            "earthsearch:boa_offset_applied is true: the -1000 DN offset was already removed "
+            "(raster:bands offset ignored so it is not applied twice)",
+        )
+    if baseline is not None and baseline < S2_OFFSET_BASELINE:
+        note = f"processing baseline {baseline[0]:02d}.{baseline[1]:02d} < 04.00: no offset"
+        if listed and listed[0][1] != 0:
+            note += f" (listed offset {listed[0][1]} ignored)"
+        return scale, 0.0, note
+    if listed:
+        return scale, listed[0][1], f"scale {scale} and offset {listed[0][1]} from raster:bands"
+    if baseline is not None:
+        return (
+            scale,
+            offset_from_baseline,
+            f"metadata silent; processing baseline {baseline[0]:02d}.{baseline[1]:02d} >= 04.00: "
+            "BOA_ADD_OFFSET -1000 DN",
+        )
+    date = _item_date(item)
+    if date >= S2_OFFSET_SINCE:
+        logger.warning(
+            "Scene %s: no processing baseline or offset in its metadata; assuming "
+            "BOA_ADD_OFFSET -1000 DN because it was acquired on or after %s.",
+            item.get("id"),
+            S2_OFFSET_SINCE,
+        )
+        return scale, offset_from_baseline, "metadata silent; offset inferred from the date"
+    return scale, 0.0, "metadata silent; no offset before baseline 04.00 (from the date)"
+
+
+def _landsat_assets(
+    item: Mapping[str, Any], base: Path
+) -> tuple[dict[str, BandFile], BandFile | None]:
+    props = item.get("properties", {})
+    oli = any(p in str(props.get("platform", "")).lower() for p in ("8", "9"))
+    by_id = LANDSAT_OLI_BANDS if oli else LANDSAT_TM_BANDS
+    bands: dict[str, BandFile] = {}
+    mask: BandFile | None = None
+    for key, asset in item.get("assets", {}).items():
+        if not _is_image_asset(key, asset):
+            continue
+        href = _resolve_href(str(asset.get("href", "")), base)
+        if key.lower() == "qa_pixel":
+            mask = BandFile(href, 1, 1.0, 0.0, 1)
+            continue
+        eo = asset.get("eo:bands") or [{}]
+        name = by_id.get(str(eo[0].get("name", "")).upper()) or {"nir08": "nir"}.get(
+            key.lower(), key.lower()
+        )
+        if name not in COMMON_BANDS or name in bands:
+            continue
+        meta = _raster_band_meta(asset, 0)
+        bands[name] = BandFile(
+            href,
+            1,
+            float(meta.get("scale", LANDSAT_SCALE)),
+            float(meta.get("offset", LANDSAT_OFFSET)),
+            meta.get("nodata", 0),
+        )
+    if not bands:
+        raise InputFileError(f"Landsat item '{item.get('id')}' lists no surface-reflectance bands.")
+    return bands, mask
+
+
+# --- folders of band files ------------------------------------------------------------
+
+_SAFE_NAME = re.compile(
+    r"^T(?P<tile>\d{2}[A-Z]{3})_(?P<date>\d{8})T\d{6}_(?P<band>B\d[\dA]|SCL)(?:_\d+m)?$", re.I
+)
+_LANDSAT_NAME = re.compile(
+    r"^(?P<sensor>L[COTE]0\d)_L2S[PR]_(?P<tile>\d{6})_(?P<date>\d{8})_\d{8}_\d{2}_[A-Z0-9]{2}"
+    r"_(?P<band>SR_B\d|QA_PIXEL)$",
+    re.I,
+)
+_BAND_ONLY = re.compile(r"^(?P<band>B\d[\dA]|SCL)$", re.I)
+_S2_FOLDER = re.compile(r"S2[ABC]_(?:MSIL2A_)?(?:T)?(?P<tile>\d{2}[A-Z]{3})?_?(?P<date>\d{8})")
+_BASELINE_IN_NAME = re.compile(r"_N(\d{2})(\d{2})_")
+
+
+def _scenes_from_folder(folder: Path, scenes: list[Scene], problems: list[Problem]) -> None:
+    items = sorted(p for p in folder.rglob("*") if p.suffix.lower() in _STAC_SUFFIXES)
+    if items:
+        for path in items:
+            try:
+                text = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+                problems.append(
+                    Problem(
+                        "error",
+                        "unreadable-stac",
+                        f"Cannot read '{path}' ({exc}): is the JSON file complete?",
+                        str(path),
+                    )
+                )
+                continue
+            try:
+                data = stac_items(text, source=str(path))
+            except InputFileError:
+                logger.debug("%s is not a STAC item or collection; ignored", path)
+                continue
+            _scenes_from_items(data, path.parent, str(path), scenes, problems)
+        return
+    rasters = sorted(p for p in folder.rglob("*") if p.suffix.lower() in _RASTER_SUFFIXES)
+    _scenes_from_rasters(rasters, scenes, problems)
+
+
+def _scenes_from_rasters(
+    rasters: Sequence[Path], scenes: list[Scene], problems: list[Problem]
+) -> None:
+    groups: dict[tuple[str, str, str, str], dict[str, Path]] = {}
+    for path in rasters:
+        key_band = _classify_raster_name(path)
+        if key_band is None:
+            try:
+                scene = _scene_from_multiband(path)
+            except PasturesError as exc:
+                problems.append(Problem("error", "unusable-scene", str(exc), str(path)))
+                continue
+            if scene is None:
+                problems.append(
+                    Problem(
+                        "warning",
+                        "unknown-raster",
+                        "File name and band descriptions name no Sentinel-2 or Landsat band; "
+                        "skipped. Name band files like T19KDC_20240115T144731_B04_10m.tif.",
+                        str(path),
+                    )
+                )
+            else:
+                scenes.append(scene)
+            continue
+        key, band = key_band
+        groups.setdefault(key, {})[band] = path
+    for (platform, tile, date_text, scene_id), files in groups.items():
+        try:
+            scenes.append(_scene_from_band_files(platform, tile, date_text, scene_id, files))
+        except PasturesError as exc:
+            problems.append(
+                Problem("error", "unusable-scene", str(exc), str(next(iter(files.values())).parent))
+            )
+
+
+def _classify_raster_name(path: Path) -> tuple[tuple[str, str, str, str], str] | None:
+    stem = path.stem
+    if m := _LANDSAT_NAME.match(stem):
+        scene_id = stem[: m.start("band") - 1]
+        return ("landsat", m["tile"], m["date"], scene_id), m["band"].upper()
+    if m := _SAFE_NAME.match(stem):
+        parent = _S2_FOLDER.search(str(path.parent))
+        scene_id = path.parent.name if parent else f"T{m['tile']}_{m['date']}"
+        return ("sentinel-2", m["tile"].upper(), m["date"], scene_id), m["band"].upper()
+    if (m := _BAND_ONLY.match(stem)) and (folder := _S2_FOLDER.search(path.parent.name)):
+        return (
+            ("sentinel-2", (folder["tile"] or "").upper(), folder["date"], path.parent.name),
+            m["band"].upper(),
+        )
+    return None
+
+
+def _scene_from_band_files(
+    platform: str, tile: str, date_text: str, scene_id: str, files: Mapping[str, Path]
+) -> Scene:
+    date = dt.datetime.strptime(date_text, "%Y%m%d").date()
+    if platform == "landsat":
+        oli = scene_id[:4].upper() in ("LC08", "LC09")
+        by_id = LANDSAT_OLI_BANDS if oli else LANDSAT_TM_BANDS
+        bands = {
+            by_id[b]: BandFile(str(p), 1, LANDSAT_SCALE, LANDSAT_OFFSET, 0)
+            for b, p in files.items()
+            if b in by_id
+        }
+        mask_path = files.get("QA_PIXEL")
+        return Scene(
+            scene_id,
+            date,
+            "landsat",
+            tile,
+            bands,
+            BandFile(str(mask_path), 1, 1.0, 0.0, 1) if mask_path else None,
+            "qa_pixel" if mask_path else None,
+            radiometry="Landsat C2 L2: DN x 0.0000275 - 0.2 (USGS)",
+            source=str(next(iter(files.values())).parent),
+        )
+    folder = next(iter(files.values())).parent
+    scale, offset, note = _folder_radiometry(folder, date, files)
+    bands = {
+        SENTINEL2_BANDS[b]: BandFile(str(p), 1, scale, offset, 0)
+        for b, p in files.items()
+        if b in SENTINEL2_BANDS
+    }
+    mask_path = files.get("SCL")
+    return Scene(
+        scene_id,
+        date,
+        "sentinel-2",
+        tile,
+        bands,
+        BandFile(str(mask_path), 1, 1.0, 0.0, 0) if mask_path else None,
+        "scl" if mask_path else None,
+        radiometry=note,
+        source=str(folder),
+    )
+
+
+def _folder_radiometry(
+    folder: Path, date: dt.date, files: Mapping[str, Path]
+) -> tuple[float, float, str]:
+    """Scale/offset of a folder of L2A band files: metadata file, tags, name, then date."""
+    for parent in (folder, *folder.parents[:4]):
+        metadata = parent / "MTD_MSIL2A.xml"
+        if metadata.exists():
+            text = metadata.read_text(encoding="utf-8", errors="replace")
+            offsets = re.findall(r"<BOA_ADD_OFFSET[^>]*>\s*(-?\d+)\s*<", text)
+            quant = re.search(r"<BOA_QUANTIFICATION_VALUE[^>]*>\s*([\d.]+)\s*<", text)
+            scale = 1.0 / float(quant.group(1)) if quant else S2_SCALE
+            offset = float(offsets[0]) * scale if offsets else 0.0
+            return scale, offset, f"from {metadata}"
+    sample = next(iter(files.values()))
+    tags = _tags(sample)
+    if "BOA_ADD_OFFSET" in tags:
+        scale = 1.0 / float(tags.get("BOA_QUANTIFICATION_VALUE", 10000))
+        return scale, float(tags["BOA_ADD_OFFSET"]) * scale, f"from the GeoTIFF tags of {sample}"
+    item = {"id": str(sample), "properties": {"datetime": date.isoformat() + "T00:00:00Z"}}
+    found = _BASELINE_IN_NAME.search(str(sample))
+    if found:
+        item["properties"]["s2:processing_baseline"] = f"{found.group(1)}.{found.group(2)}"
+    return sentinel2_radiometry(item)
+
+
+def _tags(path: Path) -> dict[str, str]:
+    try:
+        with rasterio.open(path) as src:
+            return dict(src.tags())
+    except RasterioError:
+        return {}
+
+
+def _scene_from_multiband(path: Path) -> Scene | None:
+    """A scene stored as one multi-band file whose band descriptions name the bands."""
+    try:
+        with rasterio.open(path) as src:
+            descriptions = list(src.descriptions)
+            tags = dict(src.tags())
+    except RasterioError as exc:
+        raise InputFileError(f"Cannot open '{path}': {exc}. Is the file complete?") from exc
+    names = {}
+    mask = None
+    for i, desc in enumerate(descriptions, start=1):
+        text = (desc or "").strip()
+        if text.upper() == "SCL":
+            mask = BandFile(str(path), i, 1.0, 0.0, 0)
+        elif text.upper() in SENTINEL2_BANDS:
+            names[SENTINEL2_BANDS[text.upper()]] = i
+        elif text.lower() in COMMON_BANDS:
+            names[text.lower()] = i
+    if not names:
+        return None
+    stamp = tags.get("ACQUISITION_DATE") or tags.get("TIFFTAG_DATETIME", "")
+    found = re.search(r"(\d{4})[-:]?(\d{2})[-:]?(\d{2})", stamp or path.stem)
+    if not found:
+        raise InputFileError(
+            f"'{path}': no acquisition date in its tags (ACQUISITION_DATE) or its name."
+        )
+    date = dt.date(int(found.group(1)), int(found.group(2)), int(found.group(3)))
+    scale, offset, note = _folder_radiometry(path.parent, date, {"x": path})
+    tile = re.search(r"T?(\d{2}[A-Z]{3})", path.stem)
+    return Scene(
+        path.stem,
+        date,
+        "sentinel-2",
+        tile.group(1) if tile else "",
+        {name: BandFile(str(path), i, scale, offset, 0) for name, i in names.items()},
+        mask,
+        "scl" if mask else None,
+        radiometry=note,
+        source=str(path),
+    )
+
+
+# --- reading --------------------------------------------------------------------------
+
+
+def scene_grid(scene: Scene, bands: Sequence[str]) -> Grid:
+    """The grid of the finest of `bands` of a scene (its CRS, pixel size and alignment).
+
+    Raises
+    ------
+    InputFileError, CRSError, LayerError
+        If a band is missing, a file unreadable, or the CRS missing or not the
+        one the metadata announced.
+    """
+    missing = [b for b in bands if b not in scene.bands]
+    if missing:
+        raise LayerError(
+            f"Scene {scene.scene_id}: band(s) {', '.join(missing)} missing (it has "
+            f"{', '.join(sorted(scene.bands)) or 'none'}). Add the band files or choose "
+            "indices that do not need them."
+        )
+    best: Grid | None = None
+    for name in bands:
+        band = scene.bands[name]
+        with _opened(scene, band) as src:
+            if src.crs is None:
+                raise CRSError(
+                    f"Scene {scene.scene_id}: '{band.href}' has no CRS. Re-export it as a "
+                    "GeoTIFF with its UTM zone set."
+                )
+            crs = src.crs.to_string()
+            grid = Grid(crs, src.transform, (src.height, src.width))
+        if scene.crs and not _same_crs(scene.crs, crs):
+            raise CRSError(
+                f"Scene {scene.scene_id}: metadata says {scene.crs} but '{band.href}' is in "
+                f"{crs}. Fix the STAC item's proj:epsg or the file."
+            )
+        if best is None or grid.resolution < best.resolution:
+            best = grid
+    assert best is not None
+    return best
+
+
+def _same_crs(a: str, b: str) -> bool:
+    return rasterio.crs.CRS.from_user_input(a) == rasterio.crs.CRS.from_user_input(b)
+
+
+@contextlib.contextmanager
+def _opened(scene: Scene, band: BandFile) -> Iterator[Any]:
+    """Open a band file, turning every failure into an InputFileError naming the scene."""
+    try:
+        src = rasterio.open(band.href)
+    except (RasterioError, OSError) as exc:
+        raise InputFileError(
+            f"Scene {scene.scene_id}: cannot open '{band.href}' ({exc}). Check that the file "
+            "exists, is complete (download truncated files again) and, for URLs, that the "
+            "network is reachable."
+        ) from exc
+    with src:
+        if band.band > src.count:
+            raise InputFileError(
+                f"Scene {scene.scene_id}: '{band.href}' has {src.count} band(s), band "
+                f"{band.band} was expected."
+            )
+        yield src
+
+
+def read_band(scene: Scene, band: BandFile, grid: Grid) -> np.ndarray:
+    """Read one band onto `grid` (nearest neighbour), as stored (raw DN).
+
+    Pixels outside the file come back as the band's nodata value (or 0).
+    """
+    with _opened(scene, band) as src:
+        return _read_into(scene, src, band, grid)
+
+
+def _read_into(scene: Scene, src: Any, band: BandFile, grid: Grid) -> np.ndarray:
+    """Read `band` of an open file onto `grid`: nearest neighbour by pixel centre.
+
+    The grid is in the file's CRS (plots are reprojected, imagery never is), so
+    each target pixel takes the source pixel its centre falls in: a plain copy on
+    the same grid, and each 20 m pixel repeated 2 × 2 on the 10 m grid. Only the
+    source window under the grid is read.
+    """
+    fill = band.nodata if band.nodata is not None else 0
+    out = np.full(grid.shape, fill, dtype=src.dtypes[band.band - 1])
+    t = src.transform
+    if t.b != 0 or t.d != 0:
+        raise InputFileError(
+            f"Scene {scene.scene_id}: '{band.href}' is rotated; warp it to a north-up grid."
+        )
+    if src.crs is None or not _same_crs(src.crs.to_string(), grid.crs):
+        raise CRSError(
+            f"Scene {scene.scene_id}: '{band.href}' is in {src.crs}, not in {grid.crs} like the "
+            "other bands of its date. Give each band its scene's CRS."
+        )
+    g = grid.transform
+    xs = g.c + (np.arange(grid.shape[1]) + 0.5) * g.a
+    ys = g.f + (np.arange(grid.shape[0]) + 0.5) * g.e
+    cols = np.floor((xs - t.c) / t.a).astype(np.int64)
+    rows = np.floor((ys - t.f) / t.e).astype(np.int64)
+    in_c = (cols >= 0) & (cols < src.width)
+    in_r = (rows >= 0) & (rows < src.height)
+    if not in_c.any() or not in_r.any():
+        return out
+    c0, c1 = int(cols[in_c].min()), int(cols[in_c].max()) + 1
+    r0, r1 = int(rows[in_r].min()), int(rows[in_r].max()) + 1
+    try:
+        block = src.read(band.band, window=Window(c0, r0, c1 - c0, r1 - r0))
+    except (RasterioError, OSError) as exc:
+        raise InputFileError(
+            f"Scene {scene.scene_id}: reading '{band.href}' failed ({exc}). The file is "
+            "probably truncated or corrupt: download it again."
+        ) from exc
+    out[np.ix_(in_r, in_c)] = block[np.ix_(rows[in_r] - r0, cols[in_c] - c0)]
+    return out
+
+
+def read_scene(
+    scene: Scene, bands: Sequence[str], grid: Grid
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Read bands as float32 reflectance and the pixel state of one scene on `grid`.
+
+    Returns
+    -------
+    bands, state
+        Reflectance by common name (NaN where not clear) and a uint8 state array
+        (:data:`NODATA`, :data:`MASKED`, :data:`CLEAR`).
+    """
+    return read_scene_windows(scene, bands, [grid])[0]
+
+
+def read_scene_windows(
+    scene: Scene, bands: Sequence[str], grids: Sequence[Grid]
+) -> list[tuple[dict[str, np.ndarray], np.ndarray]]:
+    """:func:`read_scene` for several windows, opening each file once."""
+    missing = [b for b in bands if b not in scene.bands]
+    if missing:
+        raise LayerError(
+            f"Scene {scene.scene_id}: band(s) {', '.join(missing)} missing (it has "
+            f"{', '.join(sorted(scene.bands))}). Add the band files or choose other indices."
+        )
+    results = []
+    with contextlib.ExitStack() as stack:
+        opened: dict[str, Any] = {}
+
+        def source(band: BandFile) -> Any:
+            if band.href not in opened:
+                opened[band.href] = stack.enter_context(_opened(scene, band))
+            elif band.band > opened[band.href].count:
+                raise InputFileError(
+                    f"Scene {scene.scene_id}: '{band.href}' has {opened[band.href].count} "
+                    f"band(s), band {band.band} was expected."
+                )
+            return opened[band.href]
+
+        for grid in grids:
+            state = np.full(grid.shape, CLEAR, dtype=np.uint8)
+            raw: dict[str, np.ndarray] = {}
+            for name in bands:
+                band = scene.bands[name]
+                raw[name] = _read_into(scene, source(band), band, grid)
+                if band.nodata is not None:
+                    state[raw[name] == band.nodata] = NODATA
+            if scene.mask is not None:
+                code = _read_into(scene, source(scene.mask), scene.mask, grid)
+                masked = mask_from_classes(code, scene.mask_kind or "scl")
+                state[masked & (state == CLEAR)] = MASKED
+                no_data = (code == 0) if scene.mask_kind == "scl" else (code & 1) == 1
+                state[no_data] = NODATA
+            clear = state == CLEAR
+            values = {
+                name: to_reflectance(dn, scene.bands[name].scale, scene.bands[name].offset, clear)
+                for name, dn in raw.items()
+            }
+            results.append((values, state))
+    return results
+
+
+def to_reflectance(
+    dn: np.ndarray, scale: float, offset: float, valid: np.ndarray | None = None
+) -> np.ndarray:
+    """DN × scale + offset as float32 in one fused pass, NaN where not `valid`."""
+    local = {"dn": dn, "s": np.float32(scale), "o": np.float32(offset), "nan": np.float32(np.nan)}
+    out = np.empty(dn.shape, dtype=np.float32)
+    if valid is None:
+        numexpr.evaluate("dn * s + o", local_dict=local, out=out, casting="unsafe")
+    else:
+        local["v"] = valid
+        numexpr.evaluate("where(v, dn * s + o, nan)", local_dict=local, out=out, casting="unsafe")
+    return out
+
+
+def mask_from_classes(code: np.ndarray, kind: MaskKind) -> np.ndarray:
+    """True where a SCL class or QA_PIXEL bit says cloud, shadow, cirrus, snow or no data."""
+    if kind == "scl":
+        lut = np.zeros(256, dtype=bool)
+        lut[list(SCL_MASKED)] = True
+        return lut[code.astype(np.uint8)]
+    bits = sum(1 << b for b in QA_PIXEL_MASKED_BITS)
+    return (code.astype(np.uint16) & bits) != 0
+
+
+def read_mosaic(scenes: Sequence[Scene], bands: Sequence[str], grid: Grid) -> Mosaic:
+    """Mosaic same-day scenes (adjacent tiles) onto one grid, each pixel counted once.
+
+    Where tiles overlap, a clear pixel wins over a masked one and a masked one
+    over no data; between two clear pixels the first scene's is kept, so no pixel
+    is counted twice. A scene that fails to read is reported in ``problems``
+    and the others are still used.
+    """
+    return read_mosaics(scenes, bands, [grid])[0]
+
+
+def read_mosaics(
+    scenes: Sequence[Scene], bands: Sequence[str], grids: Sequence[Grid]
+) -> list[Mosaic]:
+    """:func:`read_mosaic` for several windows, opening each file once per scene."""
+    states = [np.zeros(g.shape, dtype=np.uint8) for g in grids]
+    outs = [{b: np.full(g.shape, np.nan, dtype=np.float32) for b in bands} for g in grids]
+    used: list[set[str]] = [set() for _ in grids]
+    problems: list[Problem] = []
+    for scene in scenes:
+        try:
+            windows = read_scene_windows(scene, bands, grids)
+        except PasturesError as exc:
+            problems.append(
+                Problem("error", "unreadable-scene", str(exc), scene.source, scene.scene_id)
+            )
+            continue
+        for k, (values, tile_state) in enumerate(windows):
+            better = tile_state > states[k]
+            if not better.any():
+                continue
+            used[k].add(scene.scene_id)
+            states[k][better] = tile_state[better]
+            for b in bands:
+                np.copyto(outs[k][b], values[b], where=better)
+    return [
+        Mosaic(grid, outs[k], states[k], tuple(sorted(used[k])), tuple(problems))
+        for k, grid in enumerate(grids)
+    ]
+
+
+def group_by_date(scenes: Iterable[Scene]) -> dict[tuple[dt.date, str, str], list[Scene]]:
+    """Group scenes to mosaic: same date, platform and CRS (adjacent tiles of one pass)."""
+    groups: dict[tuple[dt.date, str, str], list[Scene]] = {}
+    for scene in scenes:
+        groups.setdefault((scene.date, scene.platform, scene.crs or ""), []).append(scene)
+    return groups
+
+
+def search_stac(
+    bbox: tuple[float, float, float, float],
+    start: str,
+    end: str,
+    *,
+    url: str = "https://earth-search.aws.element84.com/v1",
+    collection: str = "sentinel-2-l2a",
+    max_cloud: float = 80.0,
+) -> list[dict[str, Any]]:
+    """Search a STAC API for scenes (online; needs ``pystac-client``).
+
+    Parameters
+    ----------
+    bbox
+        (west, south, east, north) in degrees.
+    start, end
+        Dates as ``YYYY-MM-DD``.
+    url
+        STAC API root (default: Earth Search v1).
+    collection
+        Collection to search.
+    max_cloud
+        Largest ``eo:cloud_cover`` (%) accepted.
+
+    Returns
+    -------
+    list of dict
+        STAC item dicts, for :func:`load_scenes`.
+    """
+    try:
+        from pystac_client import Client
+    except ImportError as exc:
+        raise MissingDependencyError(
+            "Searching a STAC API needs pystac-client: pip install pystac-client"
+        ) from exc
+    search = Client.open(url).search(
+        collections=[collection],
+        bbox=bbox,
+        datetime=f"{start}/{end}",
+        query={"eo:cloud_cover": {"lt": max_cloud}},
+    )
+    return [item.to_dict() for item in search.items()]

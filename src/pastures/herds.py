@@ -3,6 +3,17 @@
 A register is a CSV or XLSX table with one row per family (or herd): an id, the
 community, the home corral and the animal counts by species. Column names may be
 in Spanish or English (see :data:`pastures.schema.COLUMN_ALIASES`).
+
+Counts may also be split by category, one column per species and category of the
+animal-unit table (:class:`pastures.animals.AnimalUnits`): ``alpaca_adults``,
+``alpaca_tuis``, ``alpaca_crias``, ``llama_adults``, ``sheep_lambs`` ... (Spanish
+spellings such as ``alpacas adultas``, ``tuis``, ``crías``, ``corderos`` are
+accepted; ``tuis`` and ``crías`` alone mean alpacas). A species total (``alpacas``)
+may sit beside its categories: it must then hold at least its young animals, and
+the rest are adults. A ``working_group`` column (``grupo de trabajo``, ``ayni``,
+``minka``) is kept as text. Columns naming livestock that the animal-unit table
+does not know (cattle, horses, an unknown category) are errors, so that no
+animals are silently left out of a budget.
 """
 
 from __future__ import annotations
@@ -15,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from pastures import schema as S
+from pastures.animals import ADULT, AnimalUnits, count_column, total_column
 from pastures.errors import Problem
 from pastures.io import read_table
 
@@ -37,7 +49,9 @@ def _row_label(df: pd.DataFrame, pos: int) -> str:
     return f"row {pos + 2}{who}"
 
 
-def normalise_herds(table: pd.DataFrame, *, source: str) -> HerdResult:
+def normalise_herds(
+    table: pd.DataFrame, *, source: str, units: AnimalUnits | None = None
+) -> HerdResult:
     """Rename columns to the schema and turn counts into whole numbers, reporting bad cells.
 
     Parameters
@@ -46,11 +60,17 @@ def normalise_herds(table: pd.DataFrame, *, source: str) -> HerdResult:
         The register as read, all cells as text.
     source
         File name for messages.
+    units
+        Animal-unit table whose species and categories are accepted as count columns
+        (default: :class:`pastures.animals.AnimalUnits`).
 
     Returns
     -------
     HerdResult
-        Counts are ``Int64``; bad cells are reported and left empty (<NA>).
+        Counts are ``Int64``; bad cells are reported and left empty (<NA>). Species
+        totals come first (:data:`pastures.schema.SPECIES_COLUMNS`), then, for each
+        species counted by category, every category column of that species (adults
+        worked out from the total when not given), then the working group.
     """
     from pastures.layers import match_columns
 
@@ -63,17 +83,8 @@ def normalise_herds(table: pd.DataFrame, *, source: str) -> HerdResult:
             out.loc[out[canon] == "", canon] = pd.NA
         else:
             out[canon] = pd.array([pd.NA] * len(table), dtype="string")
-            aliases = ", ".join(S.COLUMN_ALIASES.get(canon, (canon,)))
-            problems.append(
-                Problem(
-                    "error",
-                    "missing-field",
-                    f"no column for '{canon}' (looked for: {aliases}). Add or rename the "
-                    "column in the spreadsheet.",
-                    source=source,
-                    field=canon,
-                )
-            )
+            if canon not in S.SPECIES_COLUMNS:
+                problems.append(_missing_field(canon, source))
     for col in (S.FAMILY_ID, S.COMMUNITY, S.CORRAL_ID):
         if col not in mapping:
             continue
@@ -88,28 +99,28 @@ def normalise_herds(table: pd.DataFrame, *, source: str) -> HerdResult:
                     field=col,
                 )
             )
+    used = set(mapping.values())
+    categories, group_col, column_problems = _category_columns(
+        [str(c) for c in table.columns if str(c) not in used], units or AnimalUnits(), source
+    )
+    problems += column_problems
+    counted = {total_column(species) for species, _, _ in categories}
     for col in S.SPECIES_COLUMNS:
-        counts = pd.array([pd.NA] * len(out), dtype="Int64")
-        if col in mapping:
-            for pos, text in enumerate(out[col]):
-                if pd.isna(text):
-                    counts[pos] = 0
-                    continue
-                value, reason = _parse_count(str(text))
-                if reason:
-                    problems.append(
-                        Problem(
-                            "error",
-                            "bad-count",
-                            f"{col} '{text}' {reason}. Write a whole number of animals, 0 if none.",
-                            source=source,
-                            feature=_row_label(out, pos),
-                            field=col,
-                        )
-                    )
-                else:
-                    counts[pos] = value
-        out[col] = counts
+        if col not in mapping and col not in counted:
+            problems.append(_missing_field(col, source))
+        cells = table[mapping[col]] if col in mapping else None
+        out[col] = _counts(out, cells, col, source, problems)
+    problems += _split_categories(
+        out,
+        table,
+        categories,
+        totals_given={c for c in S.SPECIES_COLUMNS if c in mapping},
+        units=units or AnimalUnits(),
+        source=source,
+    )
+    if group_col is not None:
+        groups = table[group_col].astype("string").str.strip()
+        out[S.WORKING_GROUP] = groups.mask(groups == "", pd.NA).to_numpy()
     from pastures.validation import check_duplicate_keys
 
     problems += check_duplicate_keys(out, S.HERDS, source=source)
@@ -133,7 +144,240 @@ def _parse_count(text: str) -> tuple[int, str]:
     return int(number), ""
 
 
-def read_herds(path: str | os.PathLike[str], *, sheet: str | int | None = None) -> HerdResult:
+def _missing_field(canon: str, source: str) -> Problem:
+    aliases = ", ".join(S.COLUMN_ALIASES.get(canon, (canon,)))
+    return Problem(
+        "error",
+        "missing-field",
+        f"no column for '{canon}' (looked for: {aliases}). Add or rename the column in the "
+        "spreadsheet.",
+        source=source,
+        field=canon,
+    )
+
+
+def _counts(
+    out: pd.DataFrame,
+    cells: pd.Series | None,
+    col: str,
+    source: str,
+    problems: list[Problem],
+) -> pd.arrays.IntegerArray:
+    """Whole counts of one column (empty cells are 0); bad cells reported and left <NA>."""
+    counts = pd.array([pd.NA] * len(out), dtype="Int64")
+    if cells is None:
+        return counts
+    for pos, raw in enumerate(cells.astype("string").str.strip()):
+        if pd.isna(raw) or raw == "":
+            counts[pos] = 0
+            continue
+        value, reason = _parse_count(str(raw))
+        if reason:
+            problems.append(
+                Problem(
+                    "error",
+                    "bad-count",
+                    f"{col} '{raw}' {reason}. Write a whole number of animals, 0 if none.",
+                    source=source,
+                    feature=_row_label(out, pos),
+                    field=col,
+                )
+            )
+        else:
+            counts[pos] = value
+    return counts
+
+
+#: Words naming each species in register headings (folded: lower case, no accents).
+SPECIES_WORDS: dict[str, tuple[str, ...]] = {
+    "alpaca": ("alpaca", "alpacas", "paco", "pacos"),
+    "llama": ("llama", "llamas"),
+    "sheep": ("sheep", "ovino", "ovinos", "oveja", "ovejas"),
+}
+#: Words naming each category in register headings.
+CATEGORY_WORDS: dict[str, tuple[str, ...]] = {
+    "adult": ("adult", "adults", "adulto", "adultos", "adulta", "adultas", "mayor", "mayores"),
+    "tui": ("tui", "tuis", "tuy", "tuys", "tuis"),
+    "cria": ("cria", "crias"),
+    "lamb": ("lamb", "lambs", "cordero", "corderos", "borrego", "borregos"),
+}
+#: Species meant by a category named alone ("tuis", "crías", "corderos").
+LONE_CATEGORY_SPECIES: dict[str, str] = {"tui": "alpaca", "cria": "alpaca", "lamb": "sheep"}
+#: Words that only pad a heading ("n_alpacas_adultas", "numero de crias").
+FILLER_WORDS: frozenset[str] = frozenset(
+    {"n", "nro", "no", "num", "numero", "de", "total", "head", "heads", "cabezas", "count"}
+)
+#: Livestock the default animal-unit table does not know: a column of them is an error.
+OTHER_LIVESTOCK_WORDS: frozenset[str] = frozenset(
+    {
+        "vacuno", "vacunos", "vaca", "vacas", "cattle", "cow", "cows", "toro", "toros",
+        "caballo", "caballos", "horse", "horses", "equino", "equinos", "burro", "burros",
+        "asno", "asnos", "donkey", "donkeys", "cabra", "cabras", "caprino", "caprinos",
+        "goat", "goats", "cerdo", "cerdos", "porcino", "porcinos", "pig", "pigs",
+        "vicuna", "vicunas", "guanaco", "guanacos", "cuy", "cuyes",
+    }
+)  # fmt: skip
+#: Headings of the optional working-group column (ayni and minka are reciprocal-work groups).
+WORKING_GROUP_WORDS: frozenset[str] = frozenset(
+    {"working_group", "work_group", "grupo", "grupo_trabajo", "grupo_de_trabajo", "ayni",
+     "minka", "minca", "sector"}
+)  # fmt: skip
+
+
+def _category_columns(
+    columns: list[str], units: AnimalUnits, source: str
+) -> tuple[list[tuple[str, str, str]], str | None, list[Problem]]:
+    """Find ``(species, category)`` count columns among the columns not yet matched.
+
+    Returns ``(species, category, file column)`` triples, the working-group column,
+    and problems for livestock or categories the table does not know.
+    """
+    from pastures.layers import fold
+
+    species_words = {w: sp for sp, words in SPECIES_WORDS.items() for w in words}
+    for sp in units.species:  # species added to the table by the user
+        species_words.setdefault(sp, sp)
+        species_words.setdefault(f"{sp}s", sp)
+    category_words = {w: c for c, words in CATEGORY_WORDS.items() for w in words}
+    for cats in units.table.values():
+        for cat in cats:
+            category_words.setdefault(cat, cat)
+            category_words.setdefault(f"{cat}s", cat)
+    found: list[tuple[str, str, str]] = []
+    group: str | None = None
+    problems: list[Problem] = []
+    for name in columns:
+        key = fold(name).replace(" ", "_")
+        if key in WORKING_GROUP_WORDS and group is None:
+            group = name
+            continue
+        words = [w for w in key.split("_") if w and w not in FILLER_WORDS]
+        species = [species_words[w] for w in words if w in species_words]
+        cats = [category_words[w] for w in words if w in category_words]
+        other = [w for w in words if w not in species_words and w not in category_words]
+        if any(w in OTHER_LIVESTOCK_WORDS for w in words) and not species:
+            problems.append(
+                Problem(
+                    "error",
+                    "unknown-species",
+                    f"column '{name}' counts animals the animal-unit table does not know "
+                    f"(it knows: {', '.join(units.species)}). Remove the column, or add the "
+                    "species with its UO per head to the parameters file.",
+                    source=source,
+                    field=name,
+                )
+            )
+            continue
+        if not species and len(cats) == 1 and cats[0] in LONE_CATEGORY_SPECIES:
+            species = [LONE_CATEGORY_SPECIES[cats[0]]]  # "tuis" alone are young alpacas
+        if not species:
+            logger.info("%s: column '%s' is not a herd column; ignored", source, name)
+            continue
+        sp = species[0]
+        cat = cats[0] if len(cats) == 1 and not other else None
+        if cat is None or cat not in units.table.get(sp, {}):
+            known = ", ".join(count_column(sp, c) for c in units.table.get(sp, {}))
+            problems.append(
+                Problem(
+                    "error",
+                    "unknown-category",
+                    f"column '{name}' names no category of {sp} the animal-unit table knows. "
+                    f"Rename it to one of: {known}.",
+                    source=source,
+                    field=name,
+                )
+            )
+            continue
+        found.append((sp, cat, name))
+    return found, group, problems
+
+
+def _split_categories(
+    out: pd.DataFrame,
+    table: pd.DataFrame,
+    categories: list[tuple[str, str, str]],
+    *,
+    totals_given: set[str],
+    units: AnimalUnits,
+    source: str,
+) -> list[Problem]:
+    """Add every category column of the species counted by category; reconcile the totals.
+
+    With an adults column, the species total becomes adults + young (a total in the
+    file that disagrees is an error); without, adults = total - young (an error when
+    negative); without a total either, there are no adults of unknown category.
+    """
+    problems: list[Problem] = []
+    by_species: dict[str, dict[str, str]] = {}
+    for sp, cat, name in categories:
+        by_species.setdefault(sp, {})[cat] = name
+    zeros = pd.Series(0, index=out.index, dtype="Int64")
+    for sp, cats in by_species.items():
+        total_col = total_column(sp)
+        given = {
+            cat: pd.Series(
+                _counts(out, table[name], count_column(sp, cat), source, problems),
+                index=out.index,
+            )
+            for cat, name in cats.items()
+        }
+        young = sum((v for c, v in given.items() if c != ADULT), start=zeros)
+        total = (
+            pd.Series(out[total_col], index=out.index, dtype="Int64")
+            if (total_col in totals_given)
+            else None
+        )
+        if ADULT in given:
+            adults = given[ADULT]
+            sums = adults + young
+            if total is not None:
+                bad = (total != sums).fillna(False)
+                for pos in np.flatnonzero(bad.to_numpy()):
+                    problems.append(
+                        Problem(
+                            "error",
+                            "total-mismatch",
+                            f"{total_col} {total.iloc[pos]} is not the sum of its categories "
+                            f"({sums.iloc[pos]}). Correct the total or the categories, or "
+                            "delete the total column.",
+                            source=source,
+                            feature=_row_label(out, int(pos)),
+                            field=total_col,
+                        )
+                    )
+            out[total_col] = sums.to_numpy()
+        elif total is not None:
+            adults = total - young
+            bad = (adults < 0).fillna(False)
+            for pos in np.flatnonzero(bad.to_numpy()):
+                problems.append(
+                    Problem(
+                        "error",
+                        "total-mismatch",
+                        f"{total_col} {total.iloc[pos]} is fewer than its young animals "
+                        f"({young.iloc[pos]} in {', '.join(cats.values())}). Correct the "
+                        "counts: the total includes the young.",
+                        source=source,
+                        feature=_row_label(out, int(pos)),
+                        field=total_col,
+                    )
+                )
+            adults = adults.mask(bad, pd.NA).astype("Int64")
+        else:
+            adults = zeros.copy()
+            out[total_col] = young.to_numpy()
+        for cat in units.table[sp]:
+            values = adults if cat == ADULT else given.get(cat, zeros)
+            out[count_column(sp, cat)] = pd.array(values.to_numpy(), dtype="Int64")
+    return problems
+
+
+def read_herds(
+    path: str | os.PathLike[str],
+    *,
+    sheet: str | int | None = None,
+    units: AnimalUnits | None = None,
+) -> HerdResult:
     """Read a herd register from CSV or XLSX and normalise it.
 
     Parameters
@@ -142,6 +386,8 @@ def read_herds(path: str | os.PathLike[str], *, sheet: str | int | None = None) 
         CSV (comma, semicolon or tab separated; UTF-8 or Latin-1) or XLSX file.
     sheet
         Sheet of an XLSX workbook (default: the first).
+    units
+        Animal-unit table whose species and categories may be count columns.
 
     Raises
     ------
@@ -149,7 +395,7 @@ def read_herds(path: str | os.PathLike[str], *, sheet: str | int | None = None) 
         The file is missing or cannot be read as a table.
     """
     table = read_table(path, sheet=sheet)
-    return normalise_herds(table, source=str(path))
+    return normalise_herds(table, source=str(path), units=units)
 
 
 def check_herds(

@@ -277,3 +277,97 @@ EROSION_UNITS: Final = {
     CAPACITY_UO: "UO",
     PIOSPHERE_DECAY_M: "m",
 }
+
+# --- forage and carrying capacity -------------------------------------------------
+#: Optional herd-register column: the family's working group (ayni, minka), as text.
+WORKING_GROUP: Final = "working_group"
+#: Herd demand, sheep units (UO) per family (pastures.animals).
+HERD_UO: Final = "herd_uo"
+#: How a plot's production was estimated (pasture-type default, index equation, calibration).
+FORAGE_METHOD: Final = "forage_method"
+#: Annual forage production, kg DM/ha/yr, with the ends of its uncertainty interval.
+PRODUCTION: Final = "production_kg_ha_yr"
+PRODUCTION_LOW: Final = "production_low_kg_ha_yr"
+PRODUCTION_HIGH: Final = "production_high_kg_ha_yr"
+#: Forage that may be grazed (production x proper-use factor), kg DM/ha/yr.
+AVAILABLE: Final = "available_kg_ha_yr"
+#: Carrying capacity per hectare, UO/ha/yr (central, low, high).
+CAPACITY_UO_HA: Final = "capacity_uo_ha_yr"
+CAPACITY_UO_HA_LOW: Final = "capacity_low_uo_ha_yr"
+CAPACITY_UO_HA_HIGH: Final = "capacity_high_uo_ha_yr"
+#: Carrying capacity of a whole unit (plot, open range, community), UO year-round.
+#: (CAPACITY_UO, the central value, is shared with the erosion table.)
+CAPACITY_UO_LOW: Final = "capacity_low_uo"
+CAPACITY_UO_HIGH: Final = "capacity_high_uo"
+#: UO a unit can feed through the rainy (Dec-Mar) and the dry season (Apr-Nov) from
+#: that season's growth alone.
+CAPACITY_UO_WET: Final = "capacity_wet_uo"
+CAPACITY_UO_DRY: Final = "capacity_dry_uo"
+#: Range condition class (RANGE_CONDITIONS) and the Flórez 2005 capacity of that class.
+RANGE_CONDITION: Final = "range_condition"
+FLOREZ_UO_HA: Final = "florez_uo_ha_yr"
+RANGE_CONDITIONS: Final = ("excellent", "good", "fair", "poor", "very poor")
+RANGE_CONDITION_LABELS_ES: Final = {
+    "excellent": "Excelente",
+    "good": "Buena",
+    "fair": "Regular",
+    "poor": "Pobre",
+    "very poor": "Muy pobre",
+}
+#: Standing forage that may be grazed at the start of the budget month, kg DM/ha.
+STANDING_KG_HA: Final = "standing_available_kg_ha"
+#: Days the herd of HERD_UO can graze a plot on its standing forage (central, low, high).
+GRAZING_DAYS: Final = "grazing_days"
+GRAZING_DAYS_LOW: Final = "grazing_days_low"
+GRAZING_DAYS_HIGH: Final = "grazing_days_high"
+#: Community table: the open communal range is the community minus its fenced plots.
+COMMUNITY_HA: Final = "community_ha"
+OPEN_RANGE_HA: Final = "open_range_ha"
+PLOTS_CAPACITY_UO: Final = "plots_capacity_uo"
+OPEN_CAPACITY_UO: Final = "open_capacity_uo"
+OPEN_CAPACITY_UO_LOW: Final = "open_capacity_low_uo"
+OPEN_CAPACITY_UO_HIGH: Final = "open_capacity_high_uo"
+PLOTS_STOCKING_UO: Final = "plots_stocking_uo"
+OPEN_STOCKING_UO: Final = "open_stocking_uo"
+PLOTS_RATIO: Final = "plots_stocking_ratio"  # stocking / capacity
+OPEN_RATIO: Final = "open_stocking_ratio"
+#: Monthly forage balance (kg DM per month of the whole community).
+GROWTH_KG: Final = "growth_kg"
+GROWTH_SHARE: Final = "growth_share"  # share (0-1) of the year's growth in the month
+DEMAND_KG: Final = "demand_kg"
+EATEN_KG: Final = "eaten_kg"
+DEFICIT_KG: Final = "deficit_kg"
+DEFICIT_LOW_KG: Final = "deficit_low_kg"  # with the high production (least deficit)
+DEFICIT_HIGH_KG: Final = "deficit_high_kg"
+DEFICIT_SHARE: Final = "deficit_share"  # deficit / demand
+SEASON: Final = "season"
+#: Field quadrat cuts for calibration, and fitted index-biomass relations.
+BIOMASS: Final = "biomass_kg_ha"
+BIOMASS_LOW: Final = "biomass_low_kg_ha"
+BIOMASS_HIGH: Final = "biomass_high_kg_ha"
+INDEX_VALUE: Final = "index_value"
+EQUATION: Final = "equation"
+FIT_SCOPE: Final = "scope"  # pasture type the relation was fitted for, or "all"
+FIT_FORM: Final = "form"  # "linear" (a + b x) or "power" (a x^b)
+FIT_A: Final = "a"
+FIT_B: Final = "b"
+FIT_N: Final = "n"
+FIT_R2: Final = "r2"
+FIT_RMSE: Final = "rmse_kg_ha"
+FIT_CHOSEN: Final = "chosen"
+X_COORD: Final = "x"
+Y_COORD: Final = "y"
+#: Layer and table names of the forage outputs.
+FORAGE_PLOTS: Final = "forage_plots"
+FORAGE_COMMUNITIES: Final = "forage_communities"
+FORAGE_MONTHLY: Final = "forage_monthly"
+FORAGE_UNITS: Final = {
+    PRODUCTION: "kg DM/ha/yr",
+    AVAILABLE: "kg DM/ha/yr",
+    CAPACITY_UO_HA: "UO/ha/yr",
+    CAPACITY_UO: "UO",
+    STANDING_KG_HA: "kg DM/ha",
+    GRAZING_DAYS: "days",
+    DEFICIT_KG: "kg DM/month",
+    BIOMASS: "kg DM/ha",
+}

@@ -1,0 +1,289 @@
+"""Animal units (sheep units, UO) by species and category, and forage intake per unit.
+
+A herd is turned into one number, its demand in sheep units (UO, *unidad ovino*:
+one adult sheep of about 40 kg), so that alpacas, llamas and sheep can be set
+against the forage of a pasture. Two things are needed:
+
+- the UO of one animal of each species and category (:class:`AnimalUnits`);
+- the dry matter one UO eats per day (:class:`Intake`).
+
+Where the literature disagrees (the UO of a camelid: 1.0/1.5 by metabolic weight,
+SR-CRSP, against 1.5-1.8 in commonly used Peruvian tables) the choice is a
+parameter with a documented default, never a buried constant. Carrying
+capacities expressed in *animals* do not depend on that choice, because the
+intake of one UO is derived from the intake of the reference animal (an adult
+alpaca) divided by its UO (see :meth:`Intake.kg_dm_per_uo_day`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Final, Literal
+
+import pandas as pd
+
+from pastures.errors import ParameterError
+
+logger = logging.getLogger(__name__)
+
+ALPACA: Final = "alpaca"
+LLAMA: Final = "llama"
+SHEEP: Final = "sheep"
+#: Species of the default table, in the order tables list them.
+SPECIES: Final = (ALPACA, LLAMA, SHEEP)
+
+ADULT: Final = "adult"
+TUI: Final = "tui"
+CRIA: Final = "cria"
+LAMB: Final = "lamb"
+#: Categories of each species in the default table (``adult`` first).
+CATEGORIES: Final = {
+    ALPACA: (ADULT, TUI, CRIA),
+    LLAMA: (ADULT, TUI, CRIA),
+    SHEEP: (ADULT, LAMB),
+}
+
+#: Adult body weights on the Peruvian altiplano, kg (SR-CRSP research results, in
+#: DOMAIN.md): sheep 40, alpaca 65, llama 108.
+BODY_WEIGHT_KG: Final = {SHEEP: 40.0, ALPACA: 65.0, LLAMA: 108.0}
+
+#: Share of an adult's UO eaten by a young animal. Alpaca: cría (< 1 year) 0.4 and
+#: tui (1-2 years) 0.8 of an alpaca mother (Cuéllar 1985, as tabulated in the UNALM
+#: course notes "Alimentación de alpacas al pastoreo"). The same shares are ASSUMED
+#: for llamas, and the cría share for lambs (no source found): override them.
+YOUNG_SHARE: Final = {TUI: 0.8, CRIA: 0.4, LAMB: 0.4}
+
+UOPreset = Literal["sr-crsp", "peru-tables"]
+
+#: UO of one adult animal under each convention.
+#:
+#: ``sr-crsp`` (default): metabolic-weight based, alpaca 1.0, llama 1.5 (SR-CRSP,
+#: DOMAIN.md). ``peru-tables``: the 1.5-1.8 UO per camelid of commonly used Peruvian
+#: tables, alpaca at the low end (1.5, also the ratio of the Flórez 2005 table,
+#: 3.0 UO = 2.0 alpacas per ha in good condition) and the heavier llama at the high
+#: end (1.8).
+ADULT_UO: Final = {
+    "sr-crsp": {ALPACA: 1.0, LLAMA: 1.5, SHEEP: 1.0},
+    "peru-tables": {ALPACA: 1.5, LLAMA: 1.8, SHEEP: 1.0},
+}
+DEFAULT_UO_PRESET: Final[UOPreset] = "sr-crsp"
+
+#: Source line carried by each preset, for output tables and reports.
+UO_SOURCES: Final = {
+    "sr-crsp": "UO by metabolic weight, SR-CRSP (alpaca 1.0, llama 1.5); young animals "
+    "after Cuéllar 1985",
+    "peru-tables": "Peruvian tables, 1.5-1.8 UO per camelid (alpaca 1.5, llama 1.8); young "
+    "animals after Cuéllar 1985",
+}
+
+
+def _default_table(preset: UOPreset) -> dict[str, dict[str, float]]:
+    adults = ADULT_UO[preset]
+    return {
+        species: {
+            cat: adults[species] * (1.0 if cat == ADULT else YOUNG_SHARE[cat]) for cat in cats
+        }
+        for species, cats in CATEGORIES.items()
+    }
+
+
+@dataclass(frozen=True)
+class AnimalUnits:
+    """Sheep units (UO) of one animal, by species and category.
+
+    Attributes
+    ----------
+    table
+        ``{species: {category: UO per head}}``. Every species needs an ``adult``
+        category: counts of unknown category (a plain ``alpacas`` column) count as adults.
+    source
+        Where the numbers come from, copied into output tables.
+    """
+
+    table: Mapping[str, Mapping[str, float]] = field(
+        default_factory=lambda: _default_table(DEFAULT_UO_PRESET)
+    )
+    source: str = UO_SOURCES[DEFAULT_UO_PRESET]
+
+    def __post_init__(self) -> None:
+        for species, cats in self.table.items():
+            if ADULT not in cats:
+                raise ParameterError(
+                    f"animal units: species '{species}' has no '{ADULT}' category. Add "
+                    f"'{ADULT} = <UO per head>' to its table."
+                )
+            for cat, uo in cats.items():
+                if not (isinstance(uo, int | float) and 0 < float(uo) <= 20):
+                    raise ParameterError(
+                        f"animal units: {species}/{cat} = {uo!r} UO per head is not a number "
+                        "between 0 and 20. A sheep is 1 UO; an alpaca 1.0-1.5, a llama 1.5-1.8."
+                    )
+
+    @classmethod
+    def preset(
+        cls,
+        name: UOPreset = DEFAULT_UO_PRESET,
+        *,
+        overrides: Mapping[str, Mapping[str, float]] | None = None,
+    ) -> AnimalUnits:
+        """A named convention, optionally with some entries replaced or added.
+
+        Parameters
+        ----------
+        name
+            ``"sr-crsp"`` (alpaca 1.0, llama 1.5 UO) or ``"peru-tables"`` (1.5, 1.8).
+        overrides
+            ``{species: {category: UO}}`` merged over the preset (new species allowed).
+
+        Raises
+        ------
+        ParameterError
+            Unknown preset or an impossible value.
+        """
+        if name not in ADULT_UO:
+            raise ParameterError(
+                f"animal units: unknown convention '{name}'. Use one of {', '.join(ADULT_UO)}."
+            )
+        table = _default_table(name)
+        source = UO_SOURCES[name]
+        if overrides:
+            for species, cats in overrides.items():
+                table.setdefault(species, {}).update({c: float(v) for c, v in cats.items()})
+            source += "; with user overrides"
+        return cls(table=table, source=source)
+
+    @property
+    def species(self) -> tuple[str, ...]:
+        """Species in the table."""
+        return tuple(self.table)
+
+    def uo(self, species: str, category: str = ADULT) -> float:
+        """UO of one animal of `species` and `category`.
+
+        Raises
+        ------
+        ParameterError
+            The species or the category is not in the table.
+        """
+        if species not in self.table:
+            raise ParameterError(
+                f"animal units: no species '{species}' (known: {', '.join(self.table)}). Add it "
+                "to the animal-unit table."
+            )
+        cats = self.table[species]
+        if category not in cats:
+            raise ParameterError(
+                f"animal units: {species} has no category '{category}' (known: {', '.join(cats)})."
+            )
+        return float(cats[category])
+
+
+def count_column(species: str, category: str) -> str:
+    """Name of the register column counting `species` of `category`, e.g. ``alpaca_tuis``."""
+    return f"{species}_{category}s"
+
+
+def total_column(species: str) -> str:
+    """Name of the register column with a species' total, e.g. ``alpacas`` (schema names)."""
+    return f"{species}s" if species != SHEEP else SHEEP
+
+
+def herd_animal_units(herds: pd.DataFrame, units: AnimalUnits | None = None) -> pd.Series:
+    """Demand of each row of a herd register, in UO.
+
+    For each species, the category columns (``alpaca_tuis`` ...) are weighted by
+    their UO; what the species total (``alpacas``) holds beyond the categories
+    counts as adults.
+
+    Parameters
+    ----------
+    herds
+        Normalised register (see :func:`pastures.herds.read_herds`).
+    units
+        The animal-unit table (default: :class:`AnimalUnits` ``sr-crsp``).
+
+    Returns
+    -------
+    pandas.Series
+        UO per row, float, same index as `herds`.
+
+    Examples
+    --------
+    40 alpacas of which 10 tuis and 5 crías, 5 llamas, 30 sheep (sr-crsp):
+    25 x 1.0 + 10 x 0.8 + 5 x 0.4 + 5 x 1.5 + 30 x 1.0 = 72.5 UO.
+    """
+    units = units or AnimalUnits()
+    total = pd.Series(0.0, index=herds.index)
+    for species, cats in units.table.items():
+        species_total = total_column(species)
+        in_categories = pd.Series(0.0, index=herds.index)
+        for cat, uo in cats.items():
+            col = count_column(species, cat)
+            if col in herds.columns and cat != ADULT:
+                n = pd.to_numeric(herds[col], errors="coerce").fillna(0).astype(float)
+                in_categories += n
+                total += n * uo
+        adults_col = count_column(species, ADULT)
+        if species_total in herds.columns:
+            all_animals = pd.to_numeric(herds[species_total], errors="coerce").fillna(0)
+            adults = (all_animals.astype(float) - in_categories).clip(lower=0)
+        elif adults_col in herds.columns:
+            adults = pd.to_numeric(herds[adults_col], errors="coerce").fillna(0).astype(float)
+        else:
+            continue
+        total += adults * cats[ADULT]
+    return total
+
+
+@dataclass(frozen=True)
+class Intake:
+    """Daily dry-matter intake, from which the intake of one UO follows.
+
+    Attributes
+    ----------
+    g_dm_per_kg_metabolic
+        Intake per kg of metabolic body weight (BW^0.75), g DM/day. Default 50, the
+        ad libitum intake of alpacas; 40 is maintenance (Chipa Guillén et al. 2023,
+        Animals 13:3613). Budgets use ad libitum: what the herd will eat.
+    reference_species
+        The animal the figure was measured on (alpaca).
+    reference_weight_kg
+        Its body weight, kg (adult alpaca 65 kg on the altiplano, SR-CRSP).
+    """
+
+    g_dm_per_kg_metabolic: float = 50.0
+    reference_species: str = ALPACA
+    reference_weight_kg: float = BODY_WEIGHT_KG[ALPACA]
+
+    def __post_init__(self) -> None:
+        if not 10 <= self.g_dm_per_kg_metabolic <= 150:
+            raise ParameterError(
+                f"intake: {self.g_dm_per_kg_metabolic} g DM per kg BW^0.75 per day is outside "
+                "10-150. Alpacas eat about 40 (maintenance) to 50 (ad libitum)."
+            )
+        if not 5 <= self.reference_weight_kg <= 300:
+            raise ParameterError(
+                f"intake: reference body weight {self.reference_weight_kg} kg is outside 5-300."
+            )
+
+    @property
+    def kg_dm_per_head_day(self) -> float:
+        """Intake of one reference animal, kg DM/day (65 kg alpaca, 50 g: 1.145)."""
+        return self.g_dm_per_kg_metabolic * self.reference_weight_kg**0.75 / 1000.0
+
+    def kg_dm_per_uo_day(self, units: AnimalUnits | None = None) -> float:
+        """Intake of one UO, kg DM/day: the reference animal's intake over its UO.
+
+        With the defaults, 50 g x 65^0.75 / 1000 = 1.145 kg DM per alpaca per day
+        and 1.0 UO per alpaca (SR-CRSP): 1.145 kg DM/UO/day. Under the Peruvian
+        tables (1.5 UO per alpaca) one UO eats 0.763 kg DM/day, so capacities in
+        alpacas are the same under either convention.
+        """
+        units = units or AnimalUnits()
+        return self.kg_dm_per_head_day / units.uo(self.reference_species, ADULT)
+
+    def kg_dm_per_uo_year(self, units: AnimalUnits | None = None) -> float:
+        """Intake of one UO over 365 days, kg DM."""
+        return 365.0 * self.kg_dm_per_uo_day(units)

@@ -25,6 +25,7 @@ COMMANDS: list[tuple[str, str]] = [
     ("pastures.cli.demo", "demo"),
     ("pastures.cli.check", "check"),
     ("pastures.cli.import_", "import"),
+    ("pastures.cli.indices", "indices"),
 ]
 
 EXIT_PROBLEMS = 1

@@ -1,0 +1,235 @@
+"""Index time series per plot: seasonal profile, baseline, anomalies and trends.
+
+Input is the tidy table of :func:`pastures.zonal.index_series` (plot, date,
+index, statistic, value). Dates where too little of a plot was clear are
+flagged and left out (:func:`cloudy_dates`); the rest are reduced to one value
+per plot and month (the median of that month's dates), from which:
+
+- the **seasonal profile**: per plot and calendar month, the mean, median, min
+  and max over the years;
+- the **baseline**: per plot and calendar month, the multi-year median;
+- the **anomaly**: each month's value minus its baseline;
+- the **trend**: Theil-Sen slope of the anomalies against time (index units per
+  year; Sen 1968) with the Mann-Kendall test of monotonic trend (Kendall's tau
+  against time, two-sided p-value; Mann 1945, Kendall 1975). Working on
+  anomalies removes the seasonal cycle that would otherwise dominate.
+
+A plot is flagged **browning** when its slope is negative, significant at
+`alpha`, and at least `min_decline` per year in magnitude, over a record of at
+least `min_years`.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Final
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from pastures import schema
+from pastures.errors import LayerError
+
+logger = logging.getLogger(__name__)
+
+#: Share of a plot that must be clear for a date to be used.
+DEFAULT_MIN_VALID_FRACTION: Final = 0.5
+#: Significance level of the Mann-Kendall test.
+DEFAULT_ALPHA: Final = 0.05
+#: Smallest decline (index units per year) that counts as browning.
+DEFAULT_MIN_DECLINE: Final = 0.01
+#: Shortest record (years, first to last usable month) for a trend.
+DEFAULT_MIN_YEARS: Final = 1.5
+#: Fewest usable months for a trend.
+MIN_MONTHS_FOR_TREND: Final = 8
+
+
+@dataclass(frozen=True)
+class SeriesAnalysis:
+    """Everything :func:`analyse_series` computes for one index.
+
+    Attributes
+    ----------
+    monthly
+        Plot, year, month, value, n_dates, baseline, anomaly.
+    profile
+        Plot, month, mean, median (= baseline), min, max, years.
+    trends
+        Plot, trend_per_year, kendall_tau, trend_p_value, n (months), years, browning.
+    cloudy
+        Plot, date, valid_fraction, too_cloudy for every date.
+    """
+
+    monthly: pd.DataFrame
+    profile: pd.DataFrame
+    trends: pd.DataFrame
+    cloudy: pd.DataFrame
+
+
+def _select(table: pd.DataFrame, index: str, statistic: str) -> pd.DataFrame:
+    missing = [c for c in schema.ZONAL_COLUMNS if c not in table.columns]
+    if missing:
+        raise LayerError(
+            f"The index table lacks column(s) {', '.join(missing)}: give the tidy table of "
+            "pastures.zonal.index_series."
+        )
+    rows = table[(table[schema.INDEX] == index) & (table[schema.STATISTIC] == statistic)]
+    return rows[[schema.PLOT_CODE, schema.DATE, schema.VALUE]]
+
+
+def cloudy_dates(
+    table: pd.DataFrame,
+    *,
+    index: str = "ndvi",
+    min_valid_fraction: float = DEFAULT_MIN_VALID_FRACTION,
+) -> pd.DataFrame:
+    """Flag the dates on which too little of each plot was clear.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns plot_code, date, valid_fraction, too_cloudy.
+    """
+    frac = _select(table, index, schema.STAT_VALID_FRACTION).rename(
+        columns={schema.VALUE: schema.STAT_VALID_FRACTION}
+    )
+    frac[schema.CLOUDY] = frac[schema.STAT_VALID_FRACTION].fillna(0.0) < min_valid_fraction
+    return frac.reset_index(drop=True)
+
+
+def monthly_values(
+    table: pd.DataFrame,
+    *,
+    index: str = "ndvi",
+    statistic: str = schema.STAT_MEAN,
+    min_valid_fraction: float = DEFAULT_MIN_VALID_FRACTION,
+) -> pd.DataFrame:
+    """One value per plot and month: the median of the month's usable dates.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns plot_code, year, month, value, n_dates.
+    """
+    values = _select(table, index, statistic)
+    flags = cloudy_dates(table, index=index, min_valid_fraction=min_valid_fraction)
+    merged = values.merge(flags, on=[schema.PLOT_CODE, schema.DATE], how="left")
+    usable = merged[~merged[schema.CLOUDY].fillna(True) & merged[schema.VALUE].notna()].copy()
+    dates = pd.to_datetime(usable[schema.DATE])
+    usable[schema.YEAR] = dates.dt.year
+    usable[schema.MONTH] = dates.dt.month
+    grouped = usable.groupby([schema.PLOT_CODE, schema.YEAR, schema.MONTH])[schema.VALUE]
+    monthly = grouped.agg(["median", "count"]).reset_index()
+    return monthly.rename(columns={"median": schema.VALUE, "count": schema.N_DATES})
+
+
+def seasonal_profile(monthly: pd.DataFrame) -> pd.DataFrame:
+    """Per plot and calendar month: mean, median (the baseline), min, max, years."""
+    grouped = monthly.groupby([schema.PLOT_CODE, schema.MONTH])[schema.VALUE]
+    profile = grouped.agg(["mean", "median", "min", "max", "count"]).reset_index()
+    return profile.rename(columns={"median": schema.BASELINE, "count": "years"})
+
+
+def anomalies(monthly: pd.DataFrame, profile: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Add the baseline (multi-year median of the month) and the anomaly to `monthly`."""
+    profile = seasonal_profile(monthly) if profile is None else profile
+    out = monthly.merge(
+        profile[[schema.PLOT_CODE, schema.MONTH, schema.BASELINE]],
+        on=[schema.PLOT_CODE, schema.MONTH],
+        how="left",
+    )
+    out[schema.ANOMALY] = out[schema.VALUE] - out[schema.BASELINE]
+    return out
+
+
+def trends(
+    monthly: pd.DataFrame,
+    *,
+    alpha: float = DEFAULT_ALPHA,
+    min_decline: float = DEFAULT_MIN_DECLINE,
+    min_years: float = DEFAULT_MIN_YEARS,
+) -> pd.DataFrame:
+    """Theil-Sen slope and Mann-Kendall test of each plot's monthly anomalies.
+
+    Parameters
+    ----------
+    monthly
+        From :func:`anomalies` (needs year, month and anomaly).
+    alpha
+        Significance level of the Mann-Kendall test.
+    min_decline
+        Smallest negative slope (index units per year) flagged as browning.
+    min_years
+        Shortest record, first to last month, for a trend to be computed.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per plot: trend_per_year, kendall_tau, trend_p_value, n (months),
+        years (span), browning. Slopes are NaN where the record is too short.
+    """
+    rows = []
+    for plot, group in monthly.groupby(schema.PLOT_CODE, sort=True):
+        frame = group.dropna(subset=[schema.ANOMALY])
+        t = frame[schema.YEAR].to_numpy() + (frame[schema.MONTH].to_numpy() - 0.5) / 12
+        y = frame[schema.ANOMALY].to_numpy(dtype=float)
+        span = float(t.max() - t.min()) if t.size else 0.0
+        slope = tau = p = np.nan
+        if t.size >= MIN_MONTHS_FOR_TREND and span >= min_years and np.ptp(y) > 0:
+            slope = float(stats.theilslopes(y, t).slope)
+            result = stats.kendalltau(t, y)
+            tau, p = float(result.statistic), float(result.pvalue)
+        rows.append(
+            {
+                schema.PLOT_CODE: plot,
+                schema.TREND_PER_YEAR: slope,
+                schema.KENDALL_TAU: tau,
+                schema.TREND_P_VALUE: p,
+                "n": int(t.size),
+                "years": span,
+                schema.BROWNING: bool(slope <= -min_decline and p < alpha),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def analyse_series(
+    table: pd.DataFrame,
+    *,
+    index: str = "ndvi",
+    statistic: str = schema.STAT_MEAN,
+    min_valid_fraction: float = DEFAULT_MIN_VALID_FRACTION,
+    alpha: float = DEFAULT_ALPHA,
+    min_decline: float = DEFAULT_MIN_DECLINE,
+    min_years: float = DEFAULT_MIN_YEARS,
+) -> SeriesAnalysis:
+    """Seasonal profile, baseline, anomalies, trends and cloudy dates of one index.
+
+    Parameters
+    ----------
+    table
+        Tidy table of :func:`pastures.zonal.index_series`.
+    index, statistic
+        Which series to analyse (default: plot mean NDVI).
+    min_valid_fraction
+        Dates where less of the plot was clear are flagged too cloudy and skipped.
+    alpha, min_decline, min_years
+        Browning rule; see :func:`trends`.
+
+    Returns
+    -------
+    SeriesAnalysis
+    """
+    monthly = monthly_values(
+        table, index=index, statistic=statistic, min_valid_fraction=min_valid_fraction
+    )
+    profile = seasonal_profile(monthly)
+    monthly = anomalies(monthly, profile)
+    trend = trends(monthly, alpha=alpha, min_decline=min_decline, min_years=min_years)
+    cloudy = cloudy_dates(table, index=index, min_valid_fraction=min_valid_fraction)
+    browning = trend.loc[trend[schema.BROWNING], schema.PLOT_CODE].tolist()
+    if browning:
+        logger.info("Plots browning persistently (%s): %s", index, ", ".join(browning))
+    return SeriesAnalysis(monthly=monthly, profile=profile, trends=trend, cloudy=cloudy)

@@ -240,7 +240,13 @@ class Grid:
 
     def window_grid(self, col0: int, row0: int, cols: int, rows: int) -> Grid:
         """The sub-grid of `rows` × `cols` pixels starting at (row0, col0)."""
-        return Grid(self.crs, self.transform * Affine.translation(col0, row0), (rows, cols))
+        return Grid(self.crs, _translated(self.transform, col0, row0), (rows, cols))
+
+
+def _translated(transform: Affine, col: float, row: float) -> Affine:
+    """The transform of the pixel grid shifted by (col, row) pixels."""
+    t = transform
+    return Affine(t.a, t.b, t.c + col * t.a + row * t.b, t.d, t.e, t.f + col * t.d + row * t.e)
 
 
 #: Pixel states of a mosaic.

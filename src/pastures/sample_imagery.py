@@ -384,7 +384,13 @@ def _write_scene(  # noqa: PLR0917 - private helper, called once
     scene_id = f"S2{platform[-1].upper()}_{tile}_{day:%Y%m%d}_0_L2A"
     folder = out / scene_id
     folder.mkdir(parents=True, exist_ok=True)
-    transform = field.transform * Affine.translation(0, r0)
+    transform = Affine(
+        *list(field.transform)[:2],
+        field.transform.c,
+        field.transform.d,
+        field.transform.e,
+        field.transform.f + r0 * field.transform.e,
+    )
     height, width = r1 - r0, field.shape[1]
     profile = {
         "driver": "COG",

@@ -216,7 +216,7 @@ def _cells(
     minx, miny, maxx, maxy = geom.bounds
     c0, r0, c1, r1 = _pixel_bounds((minx, miny, maxx, maxy), transform)
     c0, r0, c1, r1 = c0 - 1, r0 - 1, c1 + 1, r1 + 1
-    window_transform = transform * Affine.translation(c0, r0)
+    window_transform = imagery._translated(transform, c0, r0)
     burned = features.rasterize(
         [(geom, 1)],
         out_shape=(r1 - r0, c1 - c0),
@@ -235,7 +235,9 @@ def _pixel_bounds(
     """(col0, row0, col1, row1) of the pixels a bounding box overlaps."""
     minx, miny, maxx, maxy = bounds
     inverse = ~transform
-    xs, ys = zip(*(inverse * (x, y) for x in (minx, maxx) for y in (miny, maxy)), strict=True)
+    corners = [(x, y) for x in (minx, maxx) for y in (miny, maxy)]
+    xs = [inverse.a * x + inverse.b * y + inverse.c for x, y in corners]
+    ys = [inverse.d * x + inverse.e * y + inverse.f for x, y in corners]
     return (
         int(np.floor(min(xs))),
         int(np.floor(min(ys))),

@@ -1,0 +1,380 @@
+"""Scenes, STAC items, radiometry, masks and mosaics (pastures.imagery)."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from affine import Affine
+
+from imagery_helpers import GRID, SIZE, UTM, dn, s2_band_files, stac_item, write_json, write_raster
+from pastures import imagery
+from pastures.errors import CRSError, InputFileError, LayerError
+from pastures.imagery import CLEAR, MASKED, NODATA, Grid
+
+# ../shared/realdata beside the repository root (tests/ -> repo -> its parent).
+REALDATA = Path(__file__).resolve().parents[1].parent / "shared" / "realdata"
+STAC_DIR = REALDATA / "1_stac_items"
+
+
+def real_item(name: str) -> dict:
+    path = STAC_DIR / name
+    if not path.exists():
+        pytest.skip(f"{path} is absent: ../shared/realdata is not laid out beside the repository")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+GRID10 = Grid(UTM, GRID, (SIZE, SIZE))
+
+
+# --- folders of band files -------------------------------------------------------------
+
+
+def test_safe_named_folder_reads_reflectance_with_offset_inferred_from_date(tmp_path):
+    s2_band_files(tmp_path / "scene", red=0.1, nir=0.5)
+    scenes, problems = imagery.load_scenes(tmp_path / "scene")
+    assert problems == []
+    (scene,) = scenes
+    assert scene.platform == "sentinel-2"
+    assert scene.tile == "19KDC"
+    assert str(scene.date) == "2024-01-15"
+    assert scene.bands["red"].offset == pytest.approx(-0.1)  # after 25 Jan 2022: baseline 04.00+
+    bands, state = imagery.read_scene(scene, ["red", "nir"], GRID10)
+    assert bands["red"].dtype == np.float32
+    np.testing.assert_allclose(bands["red"], 0.1, rtol=1e-6)
+    np.testing.assert_allclose(bands["nir"], 0.5, rtol=1e-6)
+    assert (state == CLEAR).all()
+
+
+def test_old_scene_without_metadata_gets_no_offset(tmp_path):
+    s2_band_files(tmp_path / "scene", date="20200115", red=0.1, offset_dn=0)
+    (scene,), _ = imagery.load_scenes(tmp_path / "scene")
+    assert scene.bands["red"].offset == 0.0
+    bands, _ = imagery.read_scene(scene, ["red"], GRID10)
+    np.testing.assert_allclose(bands["red"], 0.1, rtol=1e-6)
+
+
+def test_baseline_in_metadata_file_wins_over_date(tmp_path):
+    folder = tmp_path / "S2B_MSIL2A_20240115T144731_N0510_R010_T19KDC.SAFE" / "IMG_DATA"
+    s2_band_files(folder, red=0.1)
+    (folder.parent / "MTD_MSIL2A.xml").write_text(
+        "<x><BOA_QUANTIFICATION_VALUE>10000</BOA_QUANTIFICATION_VALUE>"
+        "<BOA_ADD_OFFSET band_id='0'>-1000</BOA_ADD_OFFSET></x>",
+        encoding="utf-8",
+    )
+    (scene,), _ = imagery.load_scenes(folder.parent)
+    assert "MTD_MSIL2A.xml" in scene.radiometry
+    assert scene.bands["red"].offset == pytest.approx(-0.1)
+
+
+def test_20m_scl_is_aligned_to_the_10m_grid(tmp_path):
+    scl = np.array(
+        [[4, 9, 4, 4, 4], [3, 4, 4, 4, 4], [4, 4, 11, 4, 4], [4, 4, 4, 10, 4], [4, 4, 4, 4, 0]],
+        dtype=np.uint8,
+    )
+    s2_band_files(tmp_path / "s", scl=scl)
+    (scene,), _ = imagery.load_scenes(tmp_path / "s")
+    _, state = imagery.read_scene(scene, ["red"], GRID10)
+    # each 20 m SCL pixel covers 2 x 2 pixels of 10 m
+    expected = np.repeat(np.repeat(scl, 2, axis=0), 2, axis=1)
+    assert (state[expected == 9] == MASKED).all()
+    assert (state[expected == 3] == MASKED).all()
+    assert (state[expected == 11] == MASKED).all()
+    assert (state[expected == 10] == MASKED).all()
+    assert (state[expected == 0] == NODATA).all()
+    assert (state[expected == 4] == CLEAR).all()
+    assert (state == MASKED).sum() == 4 * 4
+
+
+def test_mask_classes_cover_cloud_shadow_cirrus_snow_and_no_data():
+    codes = np.arange(12, dtype=np.uint8)
+    masked = imagery.mask_from_classes(codes, "scl")
+    assert set(np.flatnonzero(masked)) == {0, 1, 3, 8, 9, 10, 11}
+    qa = np.array([0b0, 0b1, 0b10, 0b100, 0b1000, 0b10000, 0b100000, 0b1000000], dtype=np.uint16)
+    assert imagery.mask_from_classes(qa, "qa_pixel").tolist() == [
+        False,
+        True,
+        True,
+        True,
+        True,
+        True,
+        True,
+        False,
+    ]
+
+
+def test_multiband_file_with_band_descriptions(tmp_path):
+    data = np.stack([dn(np.full((SIZE, SIZE), v)) for v in (0.05, 0.1, 0.5)])
+    write_raster(
+        tmp_path / "juli_2024-03-01.tif",
+        data,
+        GRID,
+        descriptions=["B02", "B04", "B08"],
+        tags={"BOA_ADD_OFFSET": "-1000"},
+    )
+    (scene,), problems = imagery.load_scenes(tmp_path)
+    assert problems == []
+    assert str(scene.date) == "2024-03-01"
+    bands, _ = imagery.read_scene(scene, ["blue", "red", "nir"], GRID10)
+    np.testing.assert_allclose(bands["blue"], 0.05, rtol=1e-5)
+    np.testing.assert_allclose(bands["nir"], 0.5, rtol=1e-6)
+
+
+def test_landsat_c2_l2_in_northern_zone_with_negative_northings(tmp_path):
+    # Juli in EPSG:32619 has northings near -1,792,600 (8,207,400 - 10,000,000).
+    transform = Affine(30, 0, 450_000, 0, -30, -1_792_000)
+    stem = "LC08_L2SP_003071_20230115_20230131_02_T1"
+    red = np.full((4, 4), round((0.1 + 0.2) / 2.75e-5), dtype=np.uint16)
+    nir = np.full((4, 4), round((0.4 + 0.2) / 2.75e-5), dtype=np.uint16)
+    qa = np.full((4, 4), 21824, dtype=np.uint16)  # clear land
+    qa[0, 0] = 21824 | (1 << 3)  # cloud
+    crs = "EPSG:32619"
+    write_raster(tmp_path / f"{stem}_SR_B4.TIF", red, transform, crs=crs)
+    write_raster(tmp_path / f"{stem}_SR_B5.TIF", nir, transform, crs=crs)
+    write_raster(tmp_path / f"{stem}_QA_PIXEL.TIF", qa, transform, crs=crs, nodata=1)
+    (scene,), problems = imagery.load_scenes(tmp_path)
+    assert problems == []
+    assert scene.platform == "landsat"
+    assert scene.bands["red"].scale == pytest.approx(2.75e-5)
+    grid = imagery.scene_grid(scene, ["red", "nir"])
+    assert grid.crs == crs
+    assert grid.transform.f < 0
+    bands, state = imagery.read_scene(scene, ["red", "nir"], grid)
+    assert state[0, 0] == MASKED
+    assert np.isnan(bands["red"][0, 0])
+    np.testing.assert_allclose(bands["red"][1:, 1:], 0.1, atol=2e-5)
+    np.testing.assert_allclose(bands["nir"][1:, 1:], 0.4, atol=2e-5)
+
+
+def test_truncated_file_is_a_clear_error(tmp_path):
+    files = s2_band_files(tmp_path / "s")
+    raw = files["B04"].read_bytes()
+    files["B04"].write_bytes(raw[: len(raw) // 3])
+    (scene,), _ = imagery.load_scenes(tmp_path / "s")
+    with pytest.raises(InputFileError, match=r"T19KDC_20240115.*B04.*(complete|truncated)"):
+        imagery.read_scene(scene, ["red", "nir"], GRID10)
+
+
+def test_missing_band_is_named(tmp_path):
+    s2_band_files(tmp_path / "s")
+    (scene,), _ = imagery.load_scenes(tmp_path / "s")
+    with pytest.raises(LayerError, match=r"swir16 missing"):
+        imagery.scene_grid(scene, ["red", "swir16"])
+
+
+def test_missing_source_and_empty_folder(tmp_path):
+    with pytest.raises(InputFileError, match="does not exist"):
+        imagery.load_scenes(tmp_path / "nowhere")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(InputFileError, match="No scenes found"):
+        imagery.load_scenes(tmp_path / "empty")
+
+
+# --- mosaics -----------------------------------------------------------------------------
+
+
+def test_same_day_tiles_mosaic_prefers_clear_pixels_and_counts_each_once(tmp_path):
+    # Tile A: clear on the left half, cloud on the right; tile B: the reverse, other values.
+    left = np.zeros((5, 5), dtype=np.uint8)
+    left[:, :3] = 4
+    left[:, 3:] = 9
+    right = np.where(left == 4, 9, 4).astype(np.uint8)
+    s2_band_files(tmp_path / "a", tile="19KDC", red=0.1, scl=left)
+    s2_band_files(tmp_path / "b", tile="19KDB", red=0.2, scl=right)
+    scenes, _ = imagery.load_scenes([tmp_path / "a", tmp_path / "b"])
+    groups = imagery.group_by_date(scenes)
+    assert len(groups) == 1
+    mosaic = imagery.read_mosaic(next(iter(groups.values())), ["red", "nir"], GRID10)
+    assert mosaic.valid.all()
+    np.testing.assert_allclose(mosaic.bands["red"][:, :6], 0.1, rtol=1e-6)
+    np.testing.assert_allclose(mosaic.bands["red"][:, 6:], 0.2, rtol=1e-6)
+    assert set(mosaic.scene_ids) == {s.scene_id for s in scenes}
+
+
+def test_mosaic_keeps_other_tiles_when_one_fails(tmp_path):
+    s2_band_files(tmp_path / "a", tile="19KDC")
+    bad = s2_band_files(tmp_path / "b", tile="19KDB")
+    bad["B08"].write_bytes(b"not a tiff")
+    scenes, _ = imagery.load_scenes([tmp_path / "a", tmp_path / "b"])
+    mosaic = imagery.read_mosaic(scenes, ["red", "nir"], GRID10)
+    assert mosaic.valid.all()
+    assert len(mosaic.problems) == 1
+    assert "19KDB" in mosaic.problems[0].feature
+
+
+# --- STAC ----------------------------------------------------------------------------------
+
+
+def test_stac_item_with_relative_hrefs_and_raster_bands(tmp_path):
+    files = s2_band_files(tmp_path / "data", red=0.1, nir=0.5)
+    item = stac_item(
+        "S2B_19KDC_20240115_0_L2A",
+        {
+            "red": "data/" + files["B04"].name,
+            "nir": "data/" + files["B08"].name,
+            "scl": "data/" + files["SCL"].name,
+        },
+        raster_bands={"scale": 0.0001, "offset": -0.1, "nodata": 0},
+    )
+    path = write_json(tmp_path / "item.json", item)
+    (scene,), problems = imagery.load_scenes(path)
+    assert problems == []
+    assert scene.crs == "EPSG:32719"
+    assert Path(scene.bands["red"].href) == files["B04"].resolve()
+    bands, _ = imagery.read_scene(scene, ["red", "nir"], GRID10)
+    np.testing.assert_allclose(bands["nir"], 0.5, rtol=1e-6)
+
+
+def test_item_collection_and_list_forms(tmp_path):
+    files = s2_band_files(tmp_path / "d")
+    assets = {"B04": str(files["B04"]), "B08": str(files["B08"]), "SCL": str(files["SCL"])}
+    one = stac_item("a", assets)
+    two = stac_item("b", assets, date="2024-01-25")
+    write_json(tmp_path / "fc.json", {"type": "FeatureCollection", "features": [one, two]})
+    write_json(tmp_path / "list.json", [one, two])
+    for name in ("fc.json", "list.json"):
+        scenes, _ = imagery.load_scenes(tmp_path / name)
+        assert [s.scene_id for s in scenes] == ["a", "b"]
+        assert scenes[0].mask is not None
+
+
+def test_crs_of_file_must_match_the_item(tmp_path):
+    files = s2_band_files(tmp_path / "d")
+    item = stac_item("x", {"red": str(files["B04"]), "nir": str(files["B08"])}, epsg=32724)
+    (scene,), _ = imagery.load_scenes(write_json(tmp_path / "i.json", item))
+    with pytest.raises(CRSError, match=r"EPSG:32724.*EPSG:32719"):
+        imagery.scene_grid(scene, ["red", "nir"])
+
+
+def test_radiometry_decisions():
+    never_twice = {
+        "id": "x",
+        "properties": {"earthsearch:boa_offset_applied": True, "datetime": "2025-01-01T00:00:00Z"},
+    }
+    listed = {"red": imagery.BandFile("r", 1, 1e-4, -0.1)}
+    assert imagery.sentinel2_radiometry(never_twice, listed)[1] == 0.0
+    old = {
+        "id": "S2A_MSIL2A_20200714T115221_N0214_R123_T28QCH_20200714T191310",
+        "properties": {"datetime": "2020-07-14T00:00:00Z"},
+    }
+    assert imagery.processing_baseline(old) == (2, 14)
+    assert imagery.sentinel2_radiometry(old, listed)[1] == 0.0  # listed -0.1 ignored
+    silent = {
+        "id": "y",
+        "properties": {"s2:processing_baseline": "04.00", "datetime": "2022-06-12T00:00:00Z"},
+    }
+    assert imagery.sentinel2_radiometry(silent)[1] == pytest.approx(-0.1)
+
+
+# --- the real STAC items in ../shared/realdata --------------------------------------------
+
+
+@pytest.mark.realdata
+def test_real_earth_search_v1_l2a_offset_not_applied_twice(tmp_path):
+    item = real_item("earthsearch_v1_sentinel-2-l2a_S2B_24MUV_20250731_0_L2A.json")
+    scene = imagery.scene_from_stac_item(item)
+    assert scene is not None
+    assert scene.crs == "EPSG:32724"
+    assert scene.tile == "24MUV"
+    assert set(scene.bands) >= {"blue", "green", "red", "nir", "nir08", "swir16", "swir22"}
+    assert scene.bands["nir"].href.endswith("/B08.tif")  # the COG, not the JP2
+    assert scene.bands["nir08"].href.endswith("/B8A.tif")
+    assert scene.mask is not None
+    assert scene.mask.href.endswith("/SCL.tif")
+    assert scene.bands["red"].offset == 0.0
+    assert "not applied twice" in scene.radiometry
+    # Point the item at small local files (Earth Search DNs: offset already removed).
+    local = copy.deepcopy(item)
+    transform = Affine(10, 0, 300_000, 0, -10, 9_500_020)
+    crs = "EPSG:32724"
+    for key, value in (("red", 0.1), ("nir", 0.5)):
+        path = write_raster(
+            tmp_path / f"{key}.tif", dn(np.full((4, 4), value), 0), transform, crs=crs
+        )
+        local["assets"][key]["href"] = path.name
+    scl = write_raster(
+        tmp_path / "scl.tif",
+        np.full((2, 2), 4, np.uint8),
+        Affine(20, 0, 300_000, 0, -20, 9_500_020),
+        crs=crs,
+    )
+    local["assets"]["scl"]["href"] = str(scl)
+    path = write_json(tmp_path / "item.json", local)
+    (scene,), _ = imagery.load_scenes(path)
+    grid = imagery.scene_grid(scene, ["red", "nir"])
+    bands, state = imagery.read_scene(scene, ["red", "nir"], grid)
+    assert (state == CLEAR).all()
+    np.testing.assert_allclose(bands["red"], 0.1, rtol=1e-6)
+    np.testing.assert_allclose(bands["nir"], 0.5, rtol=1e-6)
+
+
+@pytest.mark.realdata
+def test_real_earth_search_collection1_applies_listed_offset():
+    item = real_item("earthsearch_v1_sentinel-2-c1-l2a_S2B_T24MUV_20250731T130245_L2A.json")
+    scene = imagery.scene_from_stac_item(item)
+    assert scene is not None
+    assert scene.bands["red"].offset == pytest.approx(-0.1)
+    assert scene.bands["red"].scale == pytest.approx(1e-4)
+
+
+@pytest.mark.realdata
+def test_real_l1c_item_is_rejected_with_advice():
+    item = real_item("earthsearch_v1_sentinel-2-l1c_S2B_24MUV_20250731_0_L1C.json")
+    with pytest.raises(InputFileError, match=r"Level-1C.*L2A item"):
+        imagery.scene_from_stac_item(item)
+
+
+@pytest.mark.realdata
+def test_real_mixed_search_page_keeps_l2a_and_reports_the_rest():
+    path = STAC_DIR / "earthsearch_v1_search_page1_mixed_collections.json"
+    real_item(path.name)
+    scenes, problems = imagery.load_scenes(path)
+    data = json.loads(path.read_text(encoding="utf-8"))
+    collections = [f["collection"] for f in data["features"]]
+    n_l2a = sum(c in ("sentinel-2-l2a", "sentinel-2-c1-l2a") for c in collections)
+    assert len(scenes) == n_l2a
+    rules = [p.rule for p in problems]
+    assert rules.count("not-optical") == collections.count("sentinel-1-grd")
+    assert rules.count("unusable-scene") == collections.count("sentinel-2-l1c")
+    assert all("Level-1C" in p.message for p in problems if p.rule == "unusable-scene")
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize(
+    ("name", "offset", "crs"),
+    [
+        ("pc_sentinel-2-l2a_S2B_T24XWR_20220612_baseline0400.json", -0.1, "EPSG:32624"),
+        ("pc_sentinel-2-l2a_S2B_T06VVN_20190629_baseline0212_raster_ext.json", 0.0, "EPSG:32606"),
+        ("earthsearch_v0_sentinel-s2-l2a-cogs_S2A_28QCH_20200714_0_L2A.json", 0.0, "EPSG:32628"),
+    ],
+)
+def test_real_items_offset_from_processing_baseline(name, offset, crs):
+    scene = imagery.scene_from_stac_item(real_item(name))
+    assert scene is not None
+    assert scene.crs == crs
+    assert scene.bands["red"].offset == pytest.approx(offset)
+    assert "B08" in scene.bands["nir"].href.split("/")[-1]
+    assert "B8A" in scene.bands["nir08"].href.split("/")[-1]
+    assert scene.mask is not None
+
+
+@pytest.mark.realdata
+def test_real_planetary_computer_lists_and_feature_collections(tmp_path):
+    real_item("pc_sentinel-2-l2a_4items_T47X_20240419_baseline0510.json")
+    scenes, problems = imagery.load_scenes(
+        [
+            STAC_DIR / "pc_sentinel-2-l2a_4items_T47X_20240419_baseline0510.json",
+            STAC_DIR / "pc_sentinel-2-l2a_9items_southern_hemisphere_20200606.geojson",
+            STAC_DIR / "pc_cop-dem-glo-30_items.json",
+        ]
+    )
+    assert len(scenes) == 4 + 9
+    assert all(s.bands["red"].offset == pytest.approx(-0.1) for s in scenes[-4:])
+    assert all(s.bands["red"].offset == 0.0 for s in scenes[:9])  # June 2020, baseline 02.xx
+    assert {p.rule for p in problems} == {"not-optical"}  # the DEM items
+    # Same day, adjacent tiles, one CRS: mosaicked together.
+    groups = imagery.group_by_date(scenes)
+    assert max(len(g) for g in groups.values()) > 1

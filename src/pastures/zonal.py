@@ -540,11 +540,11 @@ def index_series(
     check_edge_rule(edge_rule)
     names = [index_spec(n).name for n in indices]
     needed = bands_needed(names)
+    ids = _plot_ids(plots, id_column)
     problems: list[Problem] = []
     if not (isinstance(scenes, Sequence) and scenes and isinstance(scenes[0], Scene)):
         scenes, found = imagery.load_scenes(scenes)  # type: ignore[arg-type]
         problems.extend(found)
-    ids = _plot_ids(plots, id_column)
     frames: list[pd.DataFrame] = []
     date_rows: list[dict[str, Any]] = []
     rules = pd.Series("", index=pd.Index(ids, name=schema.PLOT_CODE), name=schema.EDGE_RULE)

@@ -1,0 +1,81 @@
+"""Vegetation index formulas and the registry (pastures.indices)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pastures import indices
+from pastures.errors import LayerError, ParameterError
+from pastures.indices import INDICES, IndexSpec, compute_index, register_index
+
+# One pixel: blue 0.05, green 0.1, red 0.1, NIR 0.4, SWIR1 0.24.
+BANDS = {
+    name: np.array([[value]], dtype=np.float32)
+    for name, value in {"blue": 0.05, "green": 0.1, "red": 0.1, "nir": 0.4, "swir16": 0.24}.items()
+}
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("ndvi", 0.3 / 0.5),  # (0.4 - 0.1) / (0.4 + 0.1)
+        ("savi", 1.5 * 0.3 / 1.0),  # (1 + 0.5)(0.3) / (0.5 + 0.5)
+        ("msavi2", (1.8 - np.sqrt(1.8**2 - 8 * 0.3)) / 2),  # 2*0.4 + 1 = 1.8
+        ("evi", 2.5 * 0.3 / (0.4 + 0.6 - 0.375 + 1)),
+        ("ndmi", 0.16 / 0.64),
+        # NDWI = (0.1 - 0.4) / 0.5 = -0.6, NDII = 0.25: IB = -0.85 / -0.35
+        ("bofedal", (-0.6 - 0.25) / (-0.6 + 0.25)),
+    ],
+)
+def test_index_values_worked_by_hand(name, expected):
+    result = compute_index(name, BANDS)
+    assert result.dtype == np.float32
+    assert result[0, 0] == pytest.approx(expected, rel=1e-6)
+
+
+def test_masked_and_missing_pixels_are_nan():
+    red = np.array([0.1, 0.1, np.nan], dtype=np.float32)
+    nir = np.array([0.5, 0.5, 0.5], dtype=np.float32)
+    valid = np.array([True, False, True])
+    out = compute_index("ndvi", {"red": red, "nir": nir}, valid=valid)
+    assert out[0] == pytest.approx(2 / 3)
+    assert np.isnan(out[1:]).all()
+
+
+def test_output_array_is_reused():
+    out = np.empty((1, 1), dtype=np.float32)
+    assert compute_index("ndvi", BANDS, out=out) is out
+
+
+def test_float32_stays_float32_with_float_constants():
+    # 7.5 and 2.5 are float literals: they must not promote the arithmetic to float64.
+    result = compute_index("evi", {k: np.repeat(v, 3, axis=1) for k, v in BANDS.items()})
+    assert result.dtype == np.float32
+
+
+def test_missing_band_names_the_index_and_band():
+    with pytest.raises(LayerError, match=r"'evi' needs band\(s\) blue"):
+        compute_index("evi", {"red": BANDS["red"], "nir": BANDS["nir"]})
+
+
+def test_unknown_index():
+    with pytest.raises(ParameterError, match=r"Unknown index 'ndxx'.*ndvi"):
+        compute_index("ndxx", BANDS)
+
+
+def test_a_new_index_is_one_entry():
+    try:
+        register_index(
+            IndexSpec("gndvi", ("green", "nir"), "(nir - green) / (nir + green)", "Green NDVI", "")
+        )
+        assert compute_index("gndvi", BANDS)[0, 0] == pytest.approx(0.6)
+        assert indices.bands_needed(["gndvi", "evi"]) == ("green", "nir", "blue", "red")
+    finally:
+        INDICES.pop("gndvi", None)
+
+
+def test_bad_expression_is_rejected_at_registration():
+    with pytest.raises(ParameterError, match="expression"):
+        register_index(IndexSpec("bad", ("nir",), "nir +* 2", "", ""))
+    assert "bad" not in INDICES

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Final, Literal
 
 import geopandas as gpd
+import numba
 import numpy as np
 import pandas as pd
 from affine import Affine
@@ -208,11 +209,12 @@ class CoverParams:
 
 
 def _check_index(ndvi: np.ndarray) -> np.ndarray:
-    arr = np.asarray(ndvi, dtype=np.float32)
-    finite = arr[np.isfinite(arr)]
-    if finite.size and (finite.min() < -1.0001 or finite.max() > 1.0001):
+    arr = np.ascontiguousarray(ndvi, dtype=np.float32)
+    vmin = float(np.fmin.reduce(arr, axis=None)) if arr.size else np.nan
+    vmax = float(np.fmax.reduce(arr, axis=None)) if arr.size else np.nan
+    if (np.isfinite(vmin) and vmin < -1.0001) or (np.isfinite(vmax) and vmax > 1.0001):
         raise ParameterError(
-            f"Vegetation index values run from {finite.min():g} to {finite.max():g}, outside "
+            f"Vegetation index values run from {vmin:g} to {vmax:g}, outside "
             "-1..1. Is the raster scaled (e.g. by 10,000)? Divide it before use."
         )
     return arr
@@ -237,12 +239,22 @@ def cover_factor(ndvi: np.ndarray, *, params: CoverParams | None = None) -> np.n
         C (dimensionless, 0-1), float32; ``NaN`` where the index is ``NaN``.
     """
     p = params or CoverParams()
-    v = _check_index(ndvi).astype(np.float64)
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        c = np.exp(-p.alpha * v / (p.beta - v))
-    c = np.where(v >= p.beta, 0.0, c)
-    c = np.clip(c, 0.0, 1.0)
-    return np.where(np.isnan(v), np.nan, c).astype(np.float32)
+    v = _check_index(ndvi)
+    out = np.empty(v.shape, dtype=np.float32)
+    _van_der_knijff(v.ravel(), p.alpha, p.beta, out.ravel())
+    return out
+
+
+@numba.njit(cache=True, parallel=True)
+def _van_der_knijff(v: np.ndarray, alpha: float, beta: float, out: np.ndarray) -> None:
+    for i in numba.prange(v.size):
+        x = np.float64(v[i])
+        if np.isnan(x):
+            out[i] = np.nan
+        elif x >= beta:
+            out[i] = 0.0
+        else:
+            out[i] = min(1.0, math.exp(-alpha * x / (beta - x)))
 
 
 def vegetation_cover(ndvi: np.ndarray, *, params: CoverParams | None = None) -> np.ndarray:
@@ -347,12 +359,15 @@ def support_practice_factor(
 
 
 def _range(name: str, value: np.ndarray | float, low: float, high: float, hint: str = "") -> None:
-    arr = np.asarray(value, dtype=float)
-    finite = arr[np.isfinite(arr)]
-    if finite.size and (finite.min() < low or finite.max() > high):
+    arr = np.asarray(value)
+    if arr.size == 0:
+        return
+    # fmin/fmax skip NaN and allocate nothing: these rasters can be large.
+    vmin = float(np.fmin.reduce(arr, axis=None))
+    vmax = float(np.fmax.reduce(arr, axis=None))
+    if (np.isfinite(vmin) and vmin < low) or (np.isfinite(vmax) and vmax > high):
         raise ParameterError(
-            f"{name} must lie in [{low:g}, {high:g}]; got values from {finite.min():g} to "
-            f"{finite.max():g}.{hint}"
+            f"{name} must lie in [{low:g}, {high:g}]; got values from {vmin:g} to {vmax:g}.{hint}"
         )
 
 
@@ -399,10 +414,13 @@ def soil_loss(
     _range("LS", LS, 0.0, math.inf)
     _range("C (cover management)", C, 0.0, 1.0)
     _range("P (support practice)", P, 0.0, 1.0)
-    a = np.asarray(R, dtype=np.float32) * np.asarray(K, dtype=np.float32)
-    a = a * np.asarray(LS, dtype=np.float32)
-    a = a * np.asarray(C, dtype=np.float32)
-    return np.asarray(a * np.asarray(P, dtype=np.float32), dtype=np.float32)
+    factors = [np.asarray(f) for f in (R, K, LS, C, P)]
+    shape = np.broadcast_shapes(*(f.shape for f in factors))
+    a = np.empty(shape, dtype=np.float32)
+    a[...] = factors[2]
+    for f in (factors[0], factors[1], factors[3], factors[4]):
+        np.multiply(a, f, out=a, casting="unsafe")
+    return a
 
 
 @dataclass(frozen=True)

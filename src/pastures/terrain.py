@@ -406,68 +406,71 @@ def _check_elevations(elevation: np.ndarray, source: str) -> None:
 # --- compiled kernels ------------------------------------------------------------------
 
 
-@numba.njit(cache=True)
-def _heap_less(hz: np.ndarray, hs: np.ndarray, i: int, j: int) -> bool:
-    return hz[i] < hz[j] or (hz[i] == hz[j] and hs[i] < hs[j])
+# The Priority-Flood queue is a binary min-heap of uint64 keys: the float32 elevation's
+# bits mapped to an order-preserving uint32 in the high half, the flat cell index in the
+# low half (ties go to the lower index). One array, no separate payload to swap.
+
+
+@numba.njit(cache=True, inline="always")
+def _key(z: np.float32, cell: int, fbuf: np.ndarray, ubuf: np.ndarray) -> np.uint64:
+    fbuf[0] = z
+    u = np.uint64(ubuf[0])
+    u = (u ^ np.uint64(0xFFFFFFFF)) if u & np.uint64(0x80000000) else (u | np.uint64(0x80000000))
+    return (u << np.uint64(32)) | np.uint64(cell)
 
 
 @numba.njit(cache=True)
-def _heap_swap(hz: np.ndarray, hs: np.ndarray, hi: np.ndarray, i: int, j: int) -> None:
-    hz[i], hz[j] = hz[j], hz[i]
-    hs[i], hs[j] = hs[j], hs[i]
-    hi[i], hi[j] = hi[j], hi[i]
-
-
-@numba.njit(cache=True)
-def _heap_sift_up(hz: np.ndarray, hs: np.ndarray, hi: np.ndarray, pos: int) -> None:
+def _heap_push(heap: np.ndarray, size: int, key: np.uint64) -> None:
+    pos = size
     while pos > 0:
         parent = (pos - 1) >> 1
-        if _heap_less(hz, hs, pos, parent):
-            _heap_swap(hz, hs, hi, pos, parent)
-            pos = parent
-        else:
+        if heap[parent] <= key:
             break
+        heap[pos] = heap[parent]
+        pos = parent
+    heap[pos] = key
 
 
 @numba.njit(cache=True)
-def _heap_sift_down(hz: np.ndarray, hs: np.ndarray, hi: np.ndarray, size: int) -> None:
+def _heap_pop(heap: np.ndarray, size: int) -> np.uint64:
+    """Remove and return the smallest key; `size` is the size before the pop."""
+    top = heap[0]
+    size -= 1
+    last = heap[size]
     pos = 0
     while True:
-        left = 2 * pos + 1
-        if left >= size:
+        child = 2 * pos + 1
+        if child >= size:
             break
-        best = left
-        right = left + 1
-        if right < size and _heap_less(hz, hs, right, left):
-            best = right
-        if _heap_less(hz, hs, best, pos):
-            _heap_swap(hz, hs, hi, pos, best)
-            pos = best
-        else:
+        if child + 1 < size and heap[child + 1] < heap[child]:
+            child += 1
+        if last <= heap[child]:
             break
+        heap[pos] = heap[child]
+        pos = child
+    heap[pos] = last
+    return top
 
 
 @numba.njit(cache=True)
-def _priority_flood(z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # noqa: PLR0912, PLR0915
-    """Fill depressions; return (filled, pop order, flood direction)."""
+def _priority_flood_kernel(  # noqa: PLR0912, PLR0915
+    z: np.ndarray, order: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Fill depressions; write the pop order into `order`; return (filled, flood direction)."""
     nr, nc = z.shape
     filled = np.empty((nr, nc), dtype=np.float32)
     fdir = np.full((nr, nc), _UNSET, dtype=np.uint8)
-    n_valid = 0
     for r in range(nr):
         for c in range(nc):
             if np.isnan(z[r, c]):
                 filled[r, c] = np.nan
-            else:
-                n_valid += 1
-    order = np.empty(n_valid, dtype=np.int64)
+    fbuf = np.empty(1, dtype=np.float32)
+    ubuf = fbuf.view(np.uint32)
+    low_mask = np.uint64(0xFFFFFFFF)
 
     cap = 2 * (nr + nc) + 64
-    hz = np.empty(cap, dtype=np.float32)
-    hs = np.empty(cap, dtype=np.int64)
-    hi = np.empty(cap, dtype=np.int64)
+    heap = np.empty(cap, dtype=np.uint64)
     size = 0
-    seq = 0
     qcap = 1024
     queue = np.empty(qcap, dtype=np.int64)
     qhead = 0
@@ -489,15 +492,9 @@ def _priority_flood(z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
                 filled[r, c] = z[r, c]
                 if size == cap:
                     cap *= 2
-                    hz = np.concatenate((hz, np.empty_like(hz)))
-                    hs = np.concatenate((hs, np.empty_like(hs)))
-                    hi = np.concatenate((hi, np.empty_like(hi)))
-                hz[size] = z[r, c]
-                hs[size] = seq
-                hi[size] = r * nc + c
-                seq += 1
+                    heap = np.concatenate((heap, np.empty_like(heap)))
+                _heap_push(heap, size, _key(z[r, c], r * nc + c, fbuf, ubuf))
                 size += 1
-                _heap_sift_up(hz, hs, hi, size - 1)
 
     k = 0
     while size > 0 or qhead < qtail:
@@ -505,13 +502,8 @@ def _priority_flood(z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             cell = queue[qhead]
             qhead += 1
         else:
-            cell = hi[0]
+            cell = np.int64(_heap_pop(heap, size) & low_mask)
             size -= 1
-            if size > 0:
-                hz[0] = hz[size]
-                hs[0] = hs[size]
-                hi[0] = hi[size]
-                _heap_sift_down(hz, hs, hi, size)
         order[k] = cell
         k += 1
         r = cell // nc
@@ -544,15 +536,20 @@ def _priority_flood(z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
                 filled[rr, cc] = zn
                 if size == cap:
                     cap *= 2
-                    hz = np.concatenate((hz, np.empty_like(hz)))
-                    hs = np.concatenate((hs, np.empty_like(hs)))
-                    hi = np.concatenate((hi, np.empty_like(hi)))
-                hz[size] = zn
-                hs[size] = seq
-                hi[size] = rr * nc + cc
-                seq += 1
+                    heap = np.concatenate((heap, np.empty_like(heap)))
+                _heap_push(heap, size, _key(zn, rr * nc + cc, fbuf, ubuf))
                 size += 1
-                _heap_sift_up(hz, hs, hi, size - 1)
+    return filled, fdir
+
+
+def _priority_flood(z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Fill depressions; return (filled, pop order as flat indices, flood direction)."""
+    n_valid = int(np.count_nonzero(~np.isnan(z)))
+    if z.size >= 2**32:
+        raise ParameterError(f"The DEM has {z.size} pixels; at most 2**32 are supported.")
+    index_type = np.int32 if z.size < 2**31 else np.int64  # halves memory on big grids
+    order = np.empty(n_valid, dtype=index_type)
+    filled, fdir = _priority_flood_kernel(z, order)
     return filled, order, fdir
 
 
@@ -860,7 +857,7 @@ def ls_factor(
         raise ParameterError(f"cell_size must be positive (m); got {cell_size}.")
     if not l_max > 0:
         raise ParameterError(f"l_max must be positive; got {l_max}.")
-    if np.nanmin(acc, initial=np.inf) < 1:
+    if np.fmin.reduce(acc, axis=None) < 1:
         raise ParameterError(
             "Flow accumulation counts the pixel itself, so it must be >= 1; got "
             f"{np.nanmin(acc):g}."
@@ -901,11 +898,13 @@ def terrain_factors(
     del order, fdir
     slope = _horn_slope(filled, dem.cell_size)
     ls = ls_factor(slope, acc, dem.cell_size, l_max=l_max)
+    accumulation = acc.astype(np.float32)
+    del acc
     logger.debug("terrain: %s cells, routing %s", filled.size, method)
     return Terrain(
         filled=filled,
         slope_pct=slope,
-        accumulation=acc.astype(np.float32),
+        accumulation=accumulation,
         ls=ls,
         method=method,
     )

@@ -9,10 +9,12 @@ per plot and month (the median of that month's dates), from which:
   and max over the years;
 - the **baseline**: per plot and calendar month, the multi-year median;
 - the **anomaly**: each month's value minus its baseline;
-- the **trend**: Theil-Sen slope of the anomalies against time (index units per
-  year; Sen 1968) with the Mann-Kendall test of monotonic trend (Kendall's tau
-  against time, two-sided p-value; Mann 1945, Kendall 1975). Working on
-  anomalies removes the seasonal cycle that would otherwise dominate.
+- the **trend**: Theil-Sen slope (Sen 1968) in index units per year with the
+  Mann-Kendall test of monotonic trend (Mann 1945, Kendall 1975), both in their
+  seasonal form (Hirsch, Slack & Smith 1982): values are only compared with the
+  same calendar month of other years, so the seasonal cycle never looks like a
+  trend. (A plain Theil-Sen on anomalies from a baseline computed from the same
+  years is biased towards zero: within a year the anomalies are flat.)
 
 A plot is flagged **browning** when its slope is negative, significant at
 `alpha`, and at least `min_decline` per year in magnitude, over a record of at
@@ -151,14 +153,21 @@ def trends(
     min_decline: float = DEFAULT_MIN_DECLINE,
     min_years: float = DEFAULT_MIN_YEARS,
 ) -> pd.DataFrame:
-    """Theil-Sen slope and Mann-Kendall test of each plot's monthly anomalies.
+    """Seasonal Theil-Sen slope and seasonal Mann-Kendall test of each plot.
+
+    Pairs of values are only formed within the same calendar month (March with
+    March...), so the seasonal cycle never looks like a trend (Hirsch, Slack &
+    Smith 1982). The slope is the median of the pairwise slopes; Kendall's S is
+    the sum over months of the signs of the pairwise differences, its variance
+    the sum of the monthly ``n(n-1)(2n+5)/18`` (no correction for ties), and the
+    two-sided p-value comes from the continuity-corrected normal approximation.
 
     Parameters
     ----------
     monthly
-        From :func:`anomalies` (needs year, month and anomaly).
+        From :func:`monthly_values` (needs plot_code, year, month, value).
     alpha
-        Significance level of the Mann-Kendall test.
+        Significance level of the test.
     min_decline
         Smallest negative slope (index units per year) flagged as browning.
     min_years
@@ -172,15 +181,14 @@ def trends(
     """
     rows = []
     for plot, group in monthly.groupby(schema.PLOT_CODE, sort=True):
-        frame = group.dropna(subset=[schema.ANOMALY])
+        frame = group.dropna(subset=[schema.VALUE])
         t = frame[schema.YEAR].to_numpy() + (frame[schema.MONTH].to_numpy() - 0.5) / 12
-        y = frame[schema.ANOMALY].to_numpy(dtype=float)
         span = float(t.max() - t.min()) if t.size else 0.0
         slope = tau = p = np.nan
-        if t.size >= MIN_MONTHS_FOR_TREND and span >= min_years and np.ptp(y) > 0:
-            slope = float(stats.theilslopes(y, t).slope)
-            result = stats.kendalltau(t, y)
-            tau, p = float(result.statistic), float(result.pvalue)
+        if t.size >= MIN_MONTHS_FOR_TREND and span >= min_years:
+            slope, tau, p = _seasonal_kendall(
+                frame[schema.MONTH].to_numpy(), t, frame[schema.VALUE].to_numpy(dtype=float)
+            )
         rows.append(
             {
                 schema.PLOT_CODE: plot,
@@ -193,6 +201,34 @@ def trends(
             }
         )
     return pd.DataFrame(rows)
+
+
+def _seasonal_kendall(
+    month: np.ndarray, t: np.ndarray, y: np.ndarray
+) -> tuple[float, float, float]:
+    """Seasonal Sen slope, seasonal Kendall tau and two-sided p-value."""
+    slopes: list[np.ndarray] = []
+    s_total = 0.0
+    variance = 0.0
+    pairs = 0
+    for m in np.unique(month):
+        tm, ym = t[month == m], y[month == m]
+        n = tm.size
+        if n < 2:
+            continue
+        i, j = np.triu_indices(n, k=1)
+        dt = tm[j] - tm[i]
+        dy = ym[j] - ym[i]
+        slopes.append(dy / dt)
+        s_total += float(np.sign(dy * np.sign(dt)).sum())
+        variance += n * (n - 1) * (2 * n + 5) / 18
+        pairs += i.size
+    if not pairs or variance == 0:
+        return np.nan, np.nan, np.nan
+    slope = float(np.median(np.concatenate(slopes)))
+    z = (s_total - np.sign(s_total)) / np.sqrt(variance)
+    p = float(2 * stats.norm.sf(abs(z)))
+    return slope, s_total / pairs, p
 
 
 def analyse_series(

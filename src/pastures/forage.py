@@ -372,8 +372,8 @@ class ForageParams:
                 f"wet_months {self.wet_months} must be months 1-12",
             ),
             (
-                0 <= self.standing_loss_per_month < 1,
-                f"standing_loss_per_month {self.standing_loss_per_month} must be in [0, 1)",
+                0 < self.standing_loss_per_month < 1,
+                f"standing_loss_per_month {self.standing_loss_per_month} must be in (0, 1)",
             ),
             (0 <= self.min_valid_fraction <= 1, "min_valid_fraction must be 0-1"),
             (0 < self.interval_level < 1, "interval_level must be between 0 and 1"),
@@ -446,18 +446,26 @@ def growth_profile(params: ForageParams | None = None) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def standing_factors(shares: np.ndarray, *, loss: float, years: int = 6) -> np.ndarray:
+def standing_factors(shares: np.ndarray, *, loss: float) -> np.ndarray:
     """Ungrazed standing forage at the start of each month, per unit of annual growth.
 
-    Each month the stock loses `loss` of itself and gains that month's growth; the
-    cycle is run until it repeats (``years``) and the last year returned.
+    Each month the stock loses `loss` of itself and gains that month's growth:
+    ``S[m+1] = S[m] (1 - loss) + g[m]``. In the steady yearly cycle the stock at the
+    start of January is ``sum_m g[m] (1 - loss)^(11 - m) / (1 - (1 - loss)^12)``.
+    With even growth (1/12 a month) every month starts with 1 / (12 loss).
+
+    Raises
+    ------
+    ParameterError
+        `loss` is not in (0, 1): without losses an ungrazed stock grows for ever.
     """
-    stock = 0.0
-    start = np.zeros(12)
-    for _ in range(years):
-        for m in range(12):
-            start[m] = stock
-            stock = stock * (1 - loss) + shares[m]
+    if not 0 < loss < 1:
+        raise ParameterError(f"standing_loss_per_month {loss} must be in (0, 1).")
+    keep = 1.0 - loss
+    start = np.empty(12)
+    start[0] = sum(shares[m] * keep ** (11 - m) for m in range(12)) / (1 - keep**12)
+    for m in range(11):
+        start[m + 1] = start[m] * keep + shares[m]
     return start
 
 

@@ -26,6 +26,8 @@ COMMANDS: list[tuple[str, str]] = [
     ("pastures.cli.check", "check"),
     ("pastures.cli.import_", "import"),
     ("pastures.cli.indices", "indices"),
+    ("pastures.cli.forage", "forage"),
+    ("pastures.cli.risk", "risk"),
 ]
 
 EXIT_PROBLEMS = 1

@@ -1,0 +1,299 @@
+"""``pastures forage``: forage, carrying capacity, stocking and dry-season deficit."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from pathlib import Path
+
+import click
+import geopandas as gpd
+import pandas as pd
+
+from pastures import schema as S
+from pastures.animals import AnimalUnits
+from pastures.cli._common import crs_options, echo_problems, fail_on_errors, layer_path
+from pastures.errors import InputFileError
+from pastures.forage import (
+    DEFAULT_BUDGET_MONTH,
+    FLOREZ_CAPACITY,
+    TOTAL_LABEL,
+    ForageBudget,
+    ForageParams,
+    OpenRange,
+    fit_calibration,
+    forage_budget,
+    format_budget,
+    load_params,
+    match_quadrats,
+    read_quadrats,
+)
+from pastures.io import atomic_output, read_table, write_layers
+from pastures.layers import load_project
+from pastures.sample import sample_paths
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_OUT = "forage"
+#: File stems of the outputs in --out.
+CALIBRATION_TABLE = "forage_calibration"
+BIOMASS_TABLE = "forage_biomass"
+GPKG_NAME = "forage.gpkg"
+
+
+def read_index_table(path: str) -> pd.DataFrame:
+    """The tidy per-plot index table (CSV, XLSX or Parquet) written by ``pastures indices``.
+
+    Raises
+    ------
+    InputFileError
+        Missing or unreadable file.
+    """
+    p = Path(path)
+    if p.suffix.lower() == ".parquet":
+        if not p.is_file():
+            raise InputFileError(f"{p}: file not found. Check the path and the spelling.")
+        try:
+            return pd.read_parquet(p)
+        except Exception as exc:
+            raise InputFileError(f"{p}: cannot be read as Parquet ({exc}).") from exc
+    return read_table(p)
+
+
+def _write(table: pd.DataFrame, path: Path) -> Path:
+    with atomic_output(path) as tmp:
+        if path.suffix == ".xlsx":
+            table.to_excel(tmp, index=False, sheet_name=path.stem[:31])
+        else:
+            table.to_csv(tmp, index=False, float_format="%.4g")
+    return path
+
+
+def write_budget(
+    budget: ForageBudget,
+    out: Path,
+    *,
+    communities: gpd.GeoDataFrame,
+    table_format: str = "csv",
+) -> list[Path]:
+    """Write the plot, community and monthly tables, and a GeoPackage with two layers.
+
+    Returns
+    -------
+    list of Path
+        The files written.
+    """
+    suffix = f".{table_format}"
+    plots = pd.DataFrame(budget.plots.drop(columns="geometry"))
+    written = [
+        _write(plots, out / f"{S.FORAGE_PLOTS}{suffix}"),
+        _write(budget.communities, out / f"{S.FORAGE_COMMUNITIES}{suffix}"),
+        _write(budget.monthly, out / f"{S.FORAGE_MONTHLY}{suffix}"),
+    ]
+    if len(budget.calibration):
+        written.append(_write(budget.calibration, out / f"{CALIBRATION_TABLE}{suffix}"))
+    if len(budget.biomass):
+        written.append(_write(budget.biomass, out / f"{BIOMASS_TABLE}{suffix}"))
+    layers = {S.FORAGE_PLOTS: budget.plots}
+    if len(communities):
+        shapes = communities[[S.COMMUNITY, "geometry"]]
+        com = shapes.merge(
+            budget.communities[budget.communities[S.COMMUNITY] != TOTAL_LABEL], on=S.COMMUNITY
+        )
+        layers[S.FORAGE_COMMUNITIES] = gpd.GeoDataFrame(com, geometry="geometry", crs=shapes.crs)
+    written.append(write_layers(layers, out / GPKG_NAME))
+    return written
+
+
+@click.command("forage")
+@click.option("--communities", type=layer_path, help="Community boundaries (polygons).")
+@click.option("--plots", type=layer_path, help="Fenced pasture plots (polygons).")
+@click.option("--corrals", type=layer_path, help="Corrals (to check the herd register against).")
+@click.option("--herds", type=layer_path, help="Herd register (CSV or XLSX).")
+@crs_options
+@click.option(
+    "--indices",
+    "indices_path",
+    type=layer_path,
+    default=None,
+    help="Tidy per-plot index table from `pastures indices` (CSV, XLSX or Parquet). Without "
+    "it, production comes from the pasture-type ranges (Castellaro 2007).",
+)
+@click.option("--index", default="ndvi", show_default=True, help="Index the biomass uses.")
+@click.option(
+    "--calibration",
+    "calibration_path",
+    type=layer_path,
+    default=None,
+    help="Field quadrat cuts (CSV/XLSX: plot_code or x/y or lon/lat, date, biomass_kg_ha) to "
+    "fit the index-biomass relation; needs --indices.",
+)
+@click.option(
+    "--calibration-form",
+    type=click.Choice(["best", "linear", "power"]),
+    default="best",
+    show_default=True,
+    help="Form of the fitted relation (best: lower RMSE).",
+)
+@click.option(
+    "--calibration-days",
+    type=click.IntRange(min=0),
+    default=16,
+    show_default=True,
+    help="Largest gap between a cut and an image date, days.",
+)
+@click.option(
+    "--calibration-crs",
+    metavar="CRS",
+    default=None,
+    help="CRS of the cuts' x/y (default: the working CRS); lon/lat are always degrees.",
+)
+@click.option("--params", "params_path", type=layer_path, help="Parameters file (TOML).")
+@click.option(
+    "--use-factor",
+    type=click.FloatRange(0, 1, min_open=True),
+    default=None,
+    help="Proper-use factor, share of production that may be grazed [default: 0.5].",
+)
+@click.option(
+    "--uo",
+    "uo_preset",
+    type=click.Choice(["sr-crsp", "peru-tables"]),
+    default=None,
+    help="Camelid sheep units: sr-crsp (alpaca 1.0, llama 1.5; default) or peru-tables (1.5, 1.8).",
+)
+@click.option(
+    "--open-condition",
+    type=click.Choice(list(FLOREZ_CAPACITY)),
+    default=None,
+    help="Range condition of the open communal range (default: from its production).",
+)
+@click.option(
+    "--month",
+    type=click.IntRange(1, 12),
+    default=None,
+    help=f"Month whose standing forage the grazing days use [default: {DEFAULT_BUDGET_MONTH}].",
+)
+@click.option(
+    "--herd-uo",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Herd (UO) for the grazing days of every plot (default: the community's mean family).",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=DEFAULT_OUT,
+    show_default=True,
+    help="Folder for the tables and forage.gpkg.",
+)
+@click.option(
+    "--format",
+    "table_format",
+    type=click.Choice(["csv", "xlsx"]),
+    default="csv",
+    show_default=True,
+    help="Format of the tables.",
+)
+@click.option("--spanish", "--es", is_flag=True, help="Spanish headings in the printed summary.")
+def command(
+    communities: str | None,
+    plots: str | None,
+    corrals: str | None,
+    herds: str | None,
+    crs: str,
+    assume_crs: str | None,
+    repair: str,
+    indices_path: str | None,
+    index: str,
+    calibration_path: str | None,
+    calibration_form: str,
+    calibration_days: int,
+    calibration_crs: str | None,
+    params_path: str | None,
+    use_factor: float | None,
+    uo_preset: str | None,
+    open_condition: str | None,
+    month: int | None,
+    herd_uo: float | None,
+    out: Path,
+    table_format: str,
+    spanish: bool,
+) -> None:
+    """Forage budget: carrying capacity of plots and open range against the herds.
+
+    Works out, per plot, the forage production (kg DM/ha/yr, with its interval), the
+    carrying capacity (UO/ha/yr, per season), the range condition class and the
+    grazing days a herd has left; per community, the stocking against the capacity
+    of the fenced plots and of the open communal range (community minus plots); and
+    the month-by-month forage deficit.
+
+    With no layers given, runs on the bundled illustrative Juli sample.
+
+    \b
+    Examples:
+      pastures forage
+      pastures forage --indices juli-indices.csv --calibration cortes.csv
+      pastures forage --uo peru-tables --open-condition poor --format xlsx
+    """
+    params = load_params(params_path) if params_path else ForageParams()
+    changes: dict[str, object] = {"index": index}
+    if use_factor is not None:
+        changes["use_factor"] = use_factor
+    if uo_preset is not None:
+        changes["units"] = AnimalUnits.preset(uo_preset)  # type: ignore[arg-type]
+    if open_condition is not None:
+        changes["open_range"] = replace(params.open_range or OpenRange(), condition=open_condition)
+    if month is not None:
+        changes["budget_month"] = month
+    params = replace(params, **changes)  # type: ignore[arg-type]
+
+    files = {"communities": communities, "plots": plots, "corrals": corrals, "herds": herds}
+    if not any(files.values()):
+        files = {k: str(v) for k, v in sample_paths().items() if k != S.WATER_POINTS}
+        click.echo("No layers given: using the bundled illustrative Juli sample.", err=True)
+    project = load_project(
+        **files,
+        crs=crs,
+        assume_crs=assume_crs,
+        repair=repair,  # type: ignore[arg-type]
+    )
+    echo_problems(project.problems)
+    fail_on_errors(project.problems)
+
+    index_table = read_index_table(indices_path) if indices_path else None
+    calibration = None
+    if calibration_path:
+        if index_table is None:
+            raise click.UsageError("--calibration needs --indices (the index at each cut).")
+        points, problems = match_quadrats(
+            read_quadrats(calibration_path),
+            project.plots,
+            index_table,
+            index=index,
+            max_days=calibration_days,
+            coords_crs=calibration_crs,
+            min_valid_fraction=params.min_valid_fraction,
+            source=calibration_path,
+        )
+        echo_problems(problems)
+        fail_on_errors(problems)
+        calibration = fit_calibration(
+            points,
+            index=index,
+            form=None if calibration_form == "best" else calibration_form,  # type: ignore[arg-type]
+        )
+    budget = forage_budget(
+        project, index_table=index_table, calibration=calibration, params=params, herd_uo=herd_uo
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    written = write_budget(budget, out, communities=project.communities, table_format=table_format)
+    click.echo(format_budget(budget, spanish=spanish))
+    if len(budget.calibration):
+        chosen = budget.calibration[budget.calibration[S.FIT_CHOSEN]]
+        for _, r in chosen.iterrows():
+            click.echo(
+                f"Calibration {r[S.FIT_SCOPE]}: {r[S.FIT_FORM]}, n={r[S.FIT_N]}, "
+                f"R² {r[S.FIT_R2]:.2f}, RMSE {r[S.FIT_RMSE]:,.0f} kg DM/ha"
+            )
+    click.echo(f"\nWrote {', '.join(str(p) for p in written)}")

@@ -1,0 +1,137 @@
+"""Animal units, intake per UO and herd registers by category, against hand-worked values."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from pastures.animals import AnimalUnits, Intake, herd_animal_units
+from pastures.errors import ParameterError
+from pastures.herds import read_herds
+
+
+def test_default_table_is_sr_crsp_with_young_after_cuellar():
+    units = AnimalUnits()
+    assert units.uo("alpaca") == 1.0
+    assert units.uo("llama") == 1.5
+    assert units.uo("sheep") == 1.0
+    assert units.uo("alpaca", "tui") == pytest.approx(0.8)  # 1.0 x 0.8
+    assert units.uo("alpaca", "cria") == pytest.approx(0.4)  # 1.0 x 0.4
+    assert units.uo("llama", "tui") == pytest.approx(1.2)  # 1.5 x 0.8
+    assert units.uo("sheep", "lamb") == pytest.approx(0.4)
+
+
+def test_peruvian_tables_and_overrides():
+    units = AnimalUnits.preset("peru-tables", overrides={"llama": {"adult": 2.0}})
+    assert units.uo("alpaca") == 1.5
+    assert units.uo("alpaca", "tui") == pytest.approx(1.2)  # 1.5 x 0.8
+    assert units.uo("llama") == 2.0
+    assert "user overrides" in units.source
+
+
+@pytest.mark.parametrize(
+    ("make", "match"),
+    [
+        (lambda: AnimalUnits.preset("fao"), "unknown convention 'fao'"),
+        (lambda: AnimalUnits(table={"alpaca": {"tui": 0.8}}), "has no 'adult' category"),
+        (lambda: AnimalUnits(table={"alpaca": {"adult": -1.0}}), "alpaca/adult = -1.0"),
+        (lambda: AnimalUnits().uo("cattle"), "no species 'cattle'"),
+        (lambda: AnimalUnits().uo("alpaca", "macho"), "no category 'macho'"),
+        (lambda: Intake(g_dm_per_kg_metabolic=500), "outside 10-150"),
+    ],
+)
+def test_impossible_parameters(make, match):
+    with pytest.raises(ParameterError, match=match):
+        make()
+
+
+def test_intake_per_uo_from_alpaca_metabolic_weight():
+    # 65^0.75 = 22.892; x 50 g / 1000 = 1.1446 kg DM per alpaca per day (DOMAIN: 0.9-1.2)
+    intake = Intake()
+    assert intake.kg_dm_per_head_day == pytest.approx(1.1446, abs=1e-4)
+    # SR-CRSP: 1 alpaca = 1 UO, so 1 UO eats 1.1446 kg/day = 417.78 kg/yr
+    assert intake.kg_dm_per_uo_day() == pytest.approx(1.1446, abs=1e-4)
+    assert intake.kg_dm_per_uo_year() == pytest.approx(417.78, abs=0.01)
+    # Peruvian tables: 1 alpaca = 1.5 UO, so 1 UO eats 1.1446 / 1.5 = 0.7631 kg/day
+    assert intake.kg_dm_per_uo_day(AnimalUnits.preset("peru-tables")) == pytest.approx(
+        0.7631, abs=1e-4
+    )
+    # maintenance, 40 g: 40 x 22.892 / 1000 = 0.9157 kg/day
+    assert Intake(g_dm_per_kg_metabolic=40).kg_dm_per_head_day == pytest.approx(0.9157, abs=1e-4)
+
+
+def test_herd_units_of_the_fixture_register(herds):
+    # ALF-F1: 40 x 1.0 + 5 x 1.5 + 30 x 1.0 = 77.5; ALF-F2: 25 + 0 + 12 = 37; BET-F1: 60 + 12 = 72
+    assert herd_animal_units(herds).tolist() == pytest.approx([77.5, 37.0, 72.0])
+    # Peruvian tables: ALF-F1: 40 x 1.5 + 5 x 1.8 + 30 = 99
+    peru = herd_animal_units(herds, AnimalUnits.preset("peru-tables"))
+    assert peru.iloc[0] == pytest.approx(99.0)
+
+
+def test_register_by_category(tmp_path):
+    path = tmp_path / "padron.csv"
+    path.write_text(
+        "Familia;Comunidad;Corral;Alpacas;Tuis;Crías;Llamas;Ovinos;Corderos;Grupo de trabajo\n"
+        "F1;Alfa;K1;40;10;5;5;30;4;ayni 1\n"
+        "F2;Alfa;K1;12;;2;0;0;0;\n",
+        encoding="utf-8",
+    )
+    result = read_herds(path)
+    assert result.problems == []
+    frame = result.frame
+    assert frame["alpaca_adults"].tolist() == [25, 10]  # total minus tuis and crías
+    assert frame["alpaca_tuis"].tolist() == [10, 0]
+    assert frame["sheep_adults"].tolist() == [26, 0]
+    assert frame["working_group"].iloc[0] == "ayni 1"
+    # F1: 25 x 1.0 + 10 x 0.8 + 5 x 0.4 + 5 x 1.5 + 26 x 1.0 + 4 x 0.4 = 70.1
+    # F2: 10 x 1.0 + 2 x 0.4 = 10.8
+    assert herd_animal_units(frame).tolist() == pytest.approx([70.1, 10.8])
+
+
+def test_register_with_adult_columns_and_no_totals(tmp_path):
+    path = tmp_path / "h.csv"
+    path.write_text(
+        "family_id,community,corral_id,alpaca_adults,alpaca_tuis,llamas,sheep\n"
+        "F1,Alfa,K1,20,5,0,3\n"
+    )
+    result = read_herds(path)
+    assert result.problems == []
+    assert result.frame["alpacas"].tolist() == [25]  # the total is the sum of categories
+    assert herd_animal_units(result.frame).tolist() == pytest.approx([27.0])  # 20 + 4 + 3
+
+
+def test_bad_registers_name_row_field_and_fix(tmp_path):
+    path = tmp_path / "h.csv"
+    path.write_text(
+        "family_id,community,corral_id,alpacas,alpaca_adults,tuis,llamas,sheep,vacunos,"
+        "alpaca_machos\n"
+        "F1,Alfa,K1,40,30,10,0,1.5,2,1\n"
+        "F2,Alfa,K1,10,5,2,x,0,0,0\n"
+    )
+    problems = read_herds(path).problems
+    found = sorted((p.rule, p.feature, p.field) for p in problems)
+    assert found == [
+        ("bad-count", "row 2 (F1)", "sheep"),
+        ("bad-count", "row 3 (F2)", "llamas"),
+        ("total-mismatch", "row 3 (F2)", "alpacas"),
+        ("unknown-category", "", "alpaca_machos"),
+        ("unknown-species", "", "vacunos"),
+    ]
+    by_rule = {p.rule: p for p in problems}
+    assert "alpacas 10 is not the sum of its categories (7)" in by_rule["total-mismatch"].message
+    assert "Rename it to one of: alpaca_adults, alpaca_tuis" in by_rule["unknown-category"].message
+    assert "add the species with its UO per head" in by_rule["unknown-species"].message
+
+
+def test_user_species_is_accepted_once_in_the_table(tmp_path):
+    path = tmp_path / "h.csv"
+    path.write_text("family_id,community,corral_id,alpacas,llamas,sheep,cattle_adults\n"
+                    "F1,Alfa,K1,1,0,0,2\n")  # fmt: skip
+    units = AnimalUnits.preset(overrides={"cattle": {"adult": 5.0}})
+    result = read_herds(path, units=units)
+    assert result.problems == []
+    assert herd_animal_units(result.frame, units).tolist() == [11.0]  # 1 + 2 x 5
+
+
+def test_empty_register_has_no_units():
+    assert herd_animal_units(pd.DataFrame({"alpacas": []})).tolist() == []

@@ -128,23 +128,26 @@ def modified_fournier_index(monthly_rain_mm: Sequence[float]) -> float:
 def rainfall_erosivity(
     monthly_rain_mm: Sequence[float] = JULI_MONTHLY_RAIN_MM,
     *,
-    method: ErosivityMethod = "fournier",
+    method: ErosivityMethod = "annual",
 ) -> float:
     """RUSLE R (MJ·mm·ha⁻¹·h⁻¹·yr⁻¹) from monthly rainfall, after Renard and Freimund (1994).
 
     Renard, K.G. and Freimund, J.R. (1994), Using monthly precipitation data to estimate
     the R-factor in the revised USLE, J. Hydrology 157:287-306:
 
-    * ``"fournier"`` (default), from the modified Fournier index F (mm),
+    * ``"annual"`` (default), from the annual rainfall P (mm): R = 0.04830 P^1.610 for
+      P < 850 mm, else R = 587.8 - 1.219 P + 0.004105 P².
+    * ``"fournier"``, from the modified Fournier index F (mm),
       :func:`modified_fournier_index`: R = 0.07397 F^1.847 for F < 55 mm, else
       R = 95.77 - 6.081 F + 0.4770 F².
-    * ``"annual"``, from the annual rainfall P (mm): R = 0.04830 P^1.610 for P < 850 mm,
-      else R = 587.8 - 1.219 P + 0.004105 P².
 
     Both were fitted to US stations; no altiplano calibration exists (DOMAIN.md). For the
-    Juli normals they give about 9,100 (F = 144 mm, rain concentrated in Dec-Mar) and
-    2,700, on either side of the 4,831 national mean of the PISCO_reed grid (Remote Sens.
-    2023, 15(22):5432). Prefer an erosivity raster (PISCO_reed) when you have one.
+    Juli normals they give about 2,700 (P = 885.5 mm) and 9,100 (F = 144 mm: the rain is
+    concentrated in Dec-Mar). The default is the lower one because the Fournier fit gives
+    almost twice the national mean of the PISCO_reed grid (4,831; Remote Sens. 2023,
+    15(22):5432), which includes the far more intense Amazonian rain, whereas altiplano
+    storms are frequent but of low intensity. Prefer an erosivity raster (PISCO_reed)
+    when you have one.
 
     Parameters
     ----------
@@ -152,7 +155,7 @@ def rainfall_erosivity(
         Twelve monthly rainfall totals (mm), January to December; default the SENAMHI
         Juli normals 1991-2020.
     method
-        ``"fournier"`` or ``"annual"``.
+        ``"annual"`` or ``"fournier"``.
 
     Returns
     -------
@@ -169,7 +172,8 @@ def rainfall_erosivity(
     raise ParameterError(f"Unknown erosivity method {method!r}; use 'fournier' or 'annual'.")
 
 
-#: Default R for Juli (MJ·mm·ha⁻¹·h⁻¹·yr⁻¹): :func:`rainfall_erosivity` of the SENAMHI normals.
+#: Default R for Juli (MJ·mm·ha⁻¹·h⁻¹·yr⁻¹): :func:`rainfall_erosivity` of the SENAMHI normals
+#: (annual-rainfall form, about 2,730).
 JULI_EROSIVITY: Final = rainfall_erosivity()
 
 
@@ -693,14 +697,16 @@ class RiskThresholds:
     ----------
     soil_loss
         Limits (t·ha⁻¹·yr⁻¹) between low, moderate, high and very high soil loss.
-        Defaults 5, 11.2, 25: 11.2 t/ha/yr is the largest tolerable loss of Wischmeier
-        and Smith (1978); the thin puna soils warrant 5 as the upper end of "low".
+        Defaults 10, 50, 200: the erosion classes of FAO (1979, A provisional
+        methodology for soil degradation assessment, FAO-UNEP-UNESCO). For reference,
+        11.2 t/ha/yr is the largest tolerable loss of Wischmeier and Smith (1978); thin
+        puna soils tolerate less.
     pressure
         Stocking/capacity ratios above which the class is raised by one and by two.
         Defaults 1 (stocked above capacity) and 2 (above twice capacity).
     """
 
-    soil_loss: tuple[float, float, float] = (5.0, 11.2, 25.0)
+    soil_loss: tuple[float, float, float] = (10.0, 50.0, 200.0)
     pressure: tuple[float, float] = (1.0, 2.0)
 
     def __post_init__(self) -> None:
@@ -767,7 +773,7 @@ def _action(row: pd.Series, th: RiskThresholds) -> str:
     if pd.isna(row[S.SOIL_LOSS_T_HA_YR]):
         return "no data"
     over = pd.notna(row[S.PRESSURE_RATIO]) and row[S.PRESSURE_RATIO] > th.pressure[0]
-    eroding = row[S.SOIL_LOSS_T_HA_YR] > th.soil_loss[1]
+    eroding = row[S.SOIL_LOSS_T_HA_YR] > th.soil_loss[0]
     if over and eroding:
         return "rest and protect"
     if over:

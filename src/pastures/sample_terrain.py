@@ -194,7 +194,7 @@ def make_sample_dem(
 def sample_dry_season_ndvi(sample: SampleTerrain, *, seed: int = 2104) -> np.ndarray:
     """Synthetic late-dry-season NDVI for the sample terrain (illustrative only).
 
-    Puna grassland around 0.20-0.30, lower on steep or high ground, bofedal floors about
+    Puna grassland around 0.25-0.35, lower on steep or high ground, bofedal floors about
     0.55, the lake ``NaN``.
 
     Parameters
@@ -215,7 +215,7 @@ def sample_dry_season_ndvi(sample: SampleTerrain, *, seed: int = 2104) -> np.nda
     slope = np.hypot(gx, gy)
     del gx, gy
     height = np.clip((np.nan_to_num(z, nan=LAKE_LEVEL_M) - LAKE_LEVEL_M) / 800.0, 0.0, 1.0)
-    ndvi = 0.30 - 0.08 * height - 0.5 * np.clip(slope, 0.0, 0.3)
+    ndvi = 0.36 - 0.08 * height - 0.3 * np.clip(slope, 0.0, 0.3)
     ndvi += 0.03 * rng.standard_normal(z.shape).astype(np.float32)
     ndvi = np.where(sample.valley_floor, 0.55, ndvi)
     ndvi = np.clip(ndvi, 0.05, 0.8).astype(np.float32)

@@ -27,6 +27,7 @@ COMMANDS: list[tuple[str, str]] = [
     ("pastures.cli.import_", "import"),
     ("pastures.cli.indices", "indices"),
     ("pastures.cli.forage", "forage"),
+    ("pastures.cli.risk", "risk"),
 ]
 
 EXIT_PROBLEMS = 1

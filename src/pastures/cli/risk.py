@@ -1,0 +1,417 @@
+"""``pastures risk``: soil loss (RUSLE), grazing pressure and risk per plot."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from pathlib import Path
+
+import click
+import numpy as np
+import pandas as pd
+
+from pastures import schema as S
+from pastures.cli._common import echo_problems, fail_on_errors, layer_path
+from pastures.erosion import (
+    JULI_MONTHLY_RAIN_MM,
+    PressureParams,
+    RiskAssessment,
+    RusleParams,
+    rainfall_erosivity,
+)
+from pastures.errors import ParameterError, PasturesWarning
+from pastures.terrain import FLOW_METHODS, Dem, read_dem, read_raster_on_grid, write_cog
+
+logger = logging.getLogger(__name__)
+
+raster_path = click.Path(dir_okay=False, exists=False, path_type=str)
+
+#: Output files written by :func:`write_outputs`, by key.
+OUTPUT_FILES = {
+    "soil_loss": "soil_loss_t_ha_yr.tif",
+    "ls": "ls_factor.tif",
+    "c": "c_factor.tif",
+    "risk": "risk_class.tif",
+    "pressure": "grazing_pressure.tif",
+    "csv": "risk_plots.csv",
+    "gpkg": "risk_plots.gpkg",
+}
+#: GeoPackage layer of the plot table.
+RISK_LAYER = "erosion_risk"
+
+
+def write_outputs(
+    result: RiskAssessment, out: str | Path, *, tags: dict[str, str] | None = None
+) -> dict[str, Path]:
+    """Write the rasters (COG) and the plot table (CSV, GeoPackage) of a risk assessment.
+
+    Every file is written to a temporary name and renamed when complete.
+
+    Parameters
+    ----------
+    result
+        From :func:`pastures.erosion.assess_risk`.
+    out
+        Output folder (created if needed).
+    tags
+        Metadata stored in every raster (parameters, sources).
+
+    Returns
+    -------
+    dict
+        Path of each output, keyed as in :data:`OUTPUT_FILES`.
+    """
+    import pyogrio
+
+    from pastures.io import atomic_output
+
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    meta = dict(tags or {})
+    classes = ", ".join(f"{i} {name}" for i, name in enumerate(S.RISK_CLASSES))
+    rasters = {
+        "soil_loss": (result.soil_loss, "soil loss A (RUSLE), t/ha/yr"),
+        "ls": (result.terrain.ls, "RUSLE LS factor (Desmet & Govers 1996), dimensionless"),
+        "c": (result.cover_factor, "RUSLE C factor, dimensionless 0-1"),
+        "risk": (result.risk, f"erosion and overgrazing risk class: {classes}; 255 no data"),
+    }
+    if result.pressure is not None:
+        decay = result.piosphere_decay_m
+        rasters["pressure"] = (
+            result.pressure,
+            "grazing pressure, stocking / capacity"
+            + (f", piosphere decay {decay:g} m" if decay else ""),
+        )
+    written: dict[str, Path] = {}
+    for key, (data, description) in rasters.items():
+        written[key] = write_cog(
+            folder / OUTPUT_FILES[key],
+            data,
+            result.transform,
+            result.crs,
+            description=description,
+            tags=meta,
+        )
+    table = result.plots
+    written["csv"] = folder / OUTPUT_FILES["csv"]
+    with atomic_output(written["csv"]) as tmp:
+        pd.DataFrame(table.drop(columns="geometry")).to_csv(tmp, index=False, encoding="utf-8")
+    written["gpkg"] = folder / OUTPUT_FILES["gpkg"]
+    with atomic_output(written["gpkg"]) as tmp:
+        pyogrio.write_dataframe(table, tmp, layer=RISK_LAYER, driver="GPKG")
+    return written
+
+
+def _parse_rainfall(text: str | None) -> list[float]:
+    if not text:
+        return list(JULI_MONTHLY_RAIN_MM)
+    try:
+        values = [float(v) for v in text.replace(";", ",").split(",") if v.strip()]
+    except ValueError as exc:
+        raise ParameterError(
+            f"--rainfall takes twelve numbers (mm, Jan-Dec) separated by commas; got {text!r}."
+        ) from exc
+    return values
+
+
+#: Other spellings of the practice columns (case- and accent-insensitive).
+PRACTICE_ALIASES = {
+    S.TERRACES: ("terraces", "terrazas", "andenes", "terrace"),
+    S.CONTOUR_WORKS: ("contour_works", "zanjas", "zanjas_infiltracion", "curvas_nivel", "contour"),
+}
+
+
+def _with_practices(frame: pd.DataFrame, path: str) -> pd.DataFrame:
+    """Add the optional practice columns of the plots file, which read_layer leaves out."""
+    import pyogrio
+
+    from pastures.layers import fold, match_columns
+
+    try:
+        raw = pyogrio.read_dataframe(path, read_geometry=False)
+    except Exception:  # noqa: BLE001 - KML/GPX variants: practices are then simply absent
+        return frame
+    keyed = {fold(str(c)).replace(" ", "_"): c for c in raw.columns}
+    code_col = match_columns(list(raw.columns), "plots").get(S.PLOT_CODE)
+    if code_col is None:
+        return frame
+    codes = raw[code_col].astype(str).str.strip()
+    out = frame.copy()
+    for column, aliases in PRACTICE_ALIASES.items():
+        source = next((keyed[a] for a in aliases if a in keyed), None)
+        if source is None:
+            continue
+        values = dict(zip(codes, raw[source], strict=False))
+        out[column] = out[S.PLOT_CODE].astype(str).map(values)
+        logger.info("P factor: practice column %r read from %s", source, path)
+    return out
+
+
+def _read_points(path: str | None, kind: str, crs: str) -> object:
+    if not path:
+        return None
+    from pastures.layers import read_layer
+
+    layer = read_layer(path, kind, crs=crs)  # type: ignore[arg-type]
+    echo_problems([p for p in layer.problems if p.severity == "warning"])
+    fail_on_errors(layer.problems)
+    return layer.frame
+
+
+@click.command("risk")
+@click.option("--dem", type=raster_path, help="DEM GeoTIFF (m); any CRS, reprojected to --crs.")
+@click.option("--plots", type=layer_path, help="Pasture plots (polygons with plot_code).")
+@click.option(
+    "--ndvi", type=raster_path, help="Dry-season vegetation index raster (-1..1) for C and cover."
+)
+@click.option(
+    "--c-factor",
+    type=click.FloatRange(0, 1),
+    default=None,
+    help="C value (0-1) for every pixel, when no --ndvi is given.",
+)
+@click.option(
+    "--erosivity",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="R (MJ·mm/ha/h/yr). Default: from --rainfall (see --erosivity-method).",
+)
+@click.option("--erosivity-raster", type=raster_path, help="R raster (e.g. PISCO_reed).")
+@click.option(
+    "--rainfall",
+    metavar="J,F,...,D",
+    default=None,
+    help="Twelve monthly rainfall totals (mm) for R; default SENAMHI Juli 1991-2020.",
+)
+@click.option(
+    "--erosivity-method",
+    type=click.Choice(["annual", "fournier"]),
+    default="annual",
+    show_default=True,
+    help="Renard & Freimund (1994) form for R: annual rainfall or modified Fournier index.",
+)
+@click.option(
+    "--erodibility",
+    type=click.FloatRange(min=0),
+    default=0.03,
+    show_default=True,
+    help="K (t·ha·h/ha/MJ/mm, SI units); no published Titicaca value: replace it.",
+)
+@click.option("--erodibility-raster", type=raster_path, help="K raster (SI units).")
+@click.option(
+    "--flow",
+    type=click.Choice(FLOW_METHODS),
+    default="d8",
+    show_default=True,
+    help="Flow routing for LS: D8 or multiple flow directions (Freeman 1991).",
+)
+@click.option(
+    "--l-max",
+    type=click.FloatRange(min=0, min_open=True),
+    default=25.0,
+    show_default=True,
+    help="Upper bound of the slope-length factor L.",
+)
+@click.option(
+    "--resolution",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Pixel side (m) of the working grid. Default: the DEM's.",
+)
+@click.option(
+    "--stocking",
+    type=layer_path,
+    help="CSV/XLSX with plot_code, stocking_uo, capacity_uo (UO) for grazing pressure.",
+)
+@click.option("--corrals", type=layer_path, help="Corrals, for piosphere weighting.")
+@click.option("--water", type=layer_path, help="Water points, for piosphere weighting.")
+@click.option(
+    "--piosphere-decay",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    metavar="M",
+    help="Spread pressure within plots by exp(-distance/M) from corrals and water.",
+)
+@click.option(
+    "--crs",
+    default=S.WORKING_CRS,
+    show_default=True,
+    metavar="CRS",
+    help="Working CRS (projected, metres).",
+)
+@click.option(
+    "--sample",
+    is_flag=True,
+    help="Use the SYNTHETIC Juli DEM and dry-season NDVI with the bundled sample plots.",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Output folder for the rasters and the plot table.",
+)
+@click.option(
+    "--top",
+    type=click.IntRange(min=0),
+    default=10,
+    show_default=True,
+    help="How many ranked plots to print.",
+)
+def command(  # noqa: PLR0915
+    dem: str | None,
+    plots: str | None,
+    ndvi: str | None,
+    c_factor: float | None,
+    erosivity: float | None,
+    erosivity_raster: str | None,
+    rainfall: str | None,
+    erosivity_method: str,
+    erodibility: float,
+    erodibility_raster: str | None,
+    flow: str,
+    l_max: float,
+    resolution: float | None,
+    stocking: str | None,
+    corrals: str | None,
+    water: str | None,
+    piosphere_decay: float | None,
+    crs: str,
+    sample: bool,
+    out: Path,
+    top: int,
+) -> None:
+    """Soil loss by RUSLE, grazing pressure and erosion risk per plot.
+
+    Computes A = R·K·LS·C·P (t/ha/yr) on the DEM grid: LS from the terrain
+    (Priority-Flood, D8 or MFD, Desmet & Govers 1996 as in InVEST SDR), C from
+    a dry-season NDVI (van der Knijff et al. 2000), P from the plots' practices
+    (columns terraces, contour_works). With --stocking, adds grazing pressure
+    (stocking / capacity) and raises the risk class of overstocked plots.
+
+    Writes to --out: soil_loss_t_ha_yr.tif, ls_factor.tif, c_factor.tif,
+    risk_class.tif (COG), risk_plots.csv and risk_plots.gpkg, the plots ranked
+    for rest or protection with their drivers in words.
+
+    \b
+    Examples:
+      pastures risk --sample --out riesgo
+      pastures risk --dem dem.tif --plots parcelas.gpkg --ndvi ndvi_seco.tif --out riesgo
+      pastures risk --dem dem.tif --plots parcelas.gpkg --c-factor 0.2 \\
+          --stocking carga.csv --corrals corrales.gpx --piosphere-decay 800 --out riesgo
+    """
+    from pastures.erosion import assess_risk
+    from pastures.io import read_table
+    from pastures.layers import read_layer
+
+    tags: dict[str, str] = {}
+    ndvi_array: np.ndarray | None = None
+    plots_frame = None
+    if sample:
+        from pastures.sample import sample_paths
+        from pastures.sample_terrain import (
+            SYNTHETIC_NOTE,
+            make_sample_dem,
+            sample_dry_season_ndvi,
+        )
+
+        click.echo(
+            "SYNTHETIC sample: illustrative Juli terrain and NDVI, not survey data.", err=True
+        )
+        terrain_sample = make_sample_dem(resolution=resolution or 30.0)
+        grid: Dem = terrain_sample.dem
+        if ndvi is None and c_factor is None:
+            ndvi_array = sample_dry_season_ndvi(terrain_sample)
+        paths = sample_paths()
+        plots = plots or str(paths[S.PLOTS])
+        corrals = corrals or str(paths[S.CORRALS])
+        water = water or str(paths[S.WATER_POINTS])
+        tags |= {"SYNTHETIC": "yes", "DESCRIPTION": SYNTHETIC_NOTE}
+    else:
+        if not dem or not plots:
+            raise click.UsageError("Give --dem and --plots (or --sample).")
+        grid = read_dem(dem, resolution=resolution, dst_crs=crs)
+        tags["SOURCE_DEM"] = Path(dem).name
+    if plots is None:  # pragma: no cover - guarded above
+        raise click.UsageError("Give --plots.")
+    layer = read_layer(plots, "plots", crs=grid.crs)
+    echo_problems([p for p in layer.problems if p.severity == "warning"])
+    fail_on_errors(layer.problems)
+    plots_frame = _with_practices(layer.frame, plots)
+
+    if ndvi is not None:
+        ndvi_array = read_raster_on_grid(ndvi, grid, name="NDVI")
+        tags["SOURCE_NDVI"] = Path(ndvi).name
+    R_value = erosivity
+    if R_value is None:
+        method_note = f"Renard & Freimund (1994), {erosivity_method} form"
+        R_value = rainfall_erosivity(
+            _parse_rainfall(rainfall),
+            method=erosivity_method,  # type: ignore[arg-type]
+        )
+        tags["EROSIVITY_SOURCE"] = f"{method_note} of {'given' if rainfall else 'Juli'} rainfall"
+    R_raster = (
+        read_raster_on_grid(erosivity_raster, grid, name="erosivity") if erosivity_raster else None
+    )
+    K_raster = (
+        read_raster_on_grid(erodibility_raster, grid, name="erodibility")
+        if erodibility_raster
+        else None
+    )
+    params = RusleParams(
+        erosivity=R_value,
+        erodibility=erodibility,
+        flow_method=flow,
+        l_max=l_max,  # type: ignore[arg-type]
+    )
+    stocking_table = read_table(stocking) if stocking else None
+    use_piosphere = piosphere_decay is not None and stocking_table is not None
+    corrals_frame = _read_points(corrals, "corrals", grid.crs) if use_piosphere else None
+    water_frame = _read_points(water, "water_points", grid.crs) if use_piosphere else None
+    if piosphere_decay is not None and stocking_table is None:
+        click.secho("--piosphere-decay has no effect without --stocking.", err=True, fg="yellow")
+    tags |= {
+        "EROSIVITY_R": "raster" if R_raster is not None else f"{R_value:.0f} MJ mm/ha/h/yr",
+        "ERODIBILITY_K": "raster" if K_raster is not None else f"{erodibility:g} t ha h/ha/MJ/mm",
+        "C_FACTOR": "van der Knijff 2000, alpha 2, beta 1"
+        if ndvi_array is not None
+        else f"{c_factor}",
+        "FLOW_METHOD": flow,
+        "L_MAX": f"{l_max:g}",
+        "PIOSPHERE_DECAY_M": f"{piosphere_decay:g}" if use_piosphere else "none",
+    }
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", PasturesWarning)
+        result = assess_risk(
+            grid,
+            plots_frame,
+            ndvi=ndvi_array,
+            cover=c_factor,
+            erosivity=R_raster,
+            erodibility=K_raster,
+            stocking=stocking_table,
+            corrals=corrals_frame,  # type: ignore[arg-type]
+            water_points=water_frame,  # type: ignore[arg-type]
+            params=params,
+            pressure=PressureParams(piosphere_decay_m=piosphere_decay if use_piosphere else None),
+        )
+    for w in caught:
+        click.secho(f"Warning: {w.message}", err=True, fg="yellow")
+    written = write_outputs(result, out, tags=tags)
+
+    table = result.plots
+    if top:
+        shown = table.head(top)[
+            [S.RISK_RANK, S.PLOT_CODE, S.RISK_CLASS, S.SOIL_LOSS_T_HA_YR, S.RISK_DRIVERS]
+        ].copy()
+        shown[S.SOIL_LOSS_T_HA_YR] = shown[S.SOIL_LOSS_T_HA_YR].map(
+            lambda v: "-" if pd.isna(v) else f"{v:.1f}"
+        )
+        click.echo(shown.to_string(index=False))
+    counts = table[S.RISK_CLASS].value_counts()
+    summary = ", ".join(f"{counts.get(c, 0)} {c}" for c in S.RISK_CLASSES)
+    click.echo(
+        f"\n{len(table)} plots: {summary}. Soil loss of all plots: "
+        f"{result.total_soil_loss_t_yr:,.0f} t/yr (R {tags['EROSIVITY_R']}, "
+        f"K {tags['ERODIBILITY_K']})."
+    )
+    click.echo(f"Wrote {len(written)} files to {out}.", err=True)

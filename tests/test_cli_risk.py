@@ -1,0 +1,208 @@
+"""``pastures risk`` through the real entry point."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import rasterio
+from affine import Affine
+from click.testing import CliRunner
+from shapely.geometry import Point, box
+
+from pastures import schema as S
+from pastures.cli import main
+from pastures.cli.risk import OUTPUT_FILES, RISK_LAYER
+
+X0, Y0, D = 450_000.0, 8_200_000.0, 10.0
+
+
+def write_dem(path: Path, *, crs: str | None = "EPSG:32719", slope_pct: float = 12.0) -> Path:
+    z = 3900.0 + np.tile(np.arange(40) * D * slope_pct / 100.0, (40, 1)).astype(np.float32)
+    z[20, 20] = -9999  # a hole
+    profile = {
+        "driver": "GTiff",
+        "width": 40,
+        "height": 40,
+        "count": 1,
+        "dtype": "float32",
+        "transform": Affine(D, 0, X0, 0, -D, Y0),
+        "nodata": -9999,
+    }
+    if crs:
+        profile["crs"] = crs
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(z, 1)
+    return path
+
+
+def write_plots(path: Path, offset_m: float = 0.0) -> Path:
+    def sq(c0: float, r0: float, n: float) -> box:
+        return box(
+            X0 + offset_m + c0 * D, Y0 - (r0 + n) * D, X0 + offset_m + (c0 + n) * D, Y0 - r0 * D
+        )
+
+    gdf = gpd.GeoDataFrame(
+        {
+            S.PLOT_CODE: ["PAS-01", "PAS-02", "CAL-01"],
+            S.COMMUNITY: ["Pasiri", "Pasiri", "Callacami"],
+            S.PASTURE_TYPE: ["pajonal", "bofedal", "pajonal"],
+            S.TERRACES: [False, False, True],
+        },
+        geometry=[sq(2, 2, 10), sq(15, 15, 10), sq(28, 2, 10)],
+        crs=S.WORKING_CRS,
+    ).to_crs(S.LONLAT_CRS)
+    gdf.to_file(path, driver="GeoJSON")
+    return path
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> dict[str, Path]:
+    stocking = tmp_path / "carga.csv"
+    pd.DataFrame(
+        {
+            S.PLOT_CODE: ["PAS-01", "PAS-02", "CAL-01"],
+            S.STOCKING_UO: [6, 2, 1],
+            S.CAPACITY_UO: [2, 2, 2],
+        }
+    ).to_csv(stocking, index=False)
+    corrals = tmp_path / "corrales.geojson"
+    gpd.GeoDataFrame(
+        {S.CORRAL_ID: ["PAS-C1"], S.COMMUNITY: ["Pasiri"]},
+        geometry=[Point(X0 + 30, Y0 - 30)],
+        crs=S.WORKING_CRS,
+    ).to_crs(S.LONLAT_CRS).to_file(corrals, driver="GeoJSON")
+    return {
+        "dem": write_dem(tmp_path / "dem.tif"),
+        "plots": write_plots(tmp_path / "parcelas.geojson"),
+        "stocking": stocking,
+        "corrals": corrals,
+    }
+
+
+def run(*args: str) -> object:
+    return CliRunner().invoke(main, ["risk", *args], catch_exceptions=False)
+
+
+def test_risk_with_stocking_and_piosphere(files: dict[str, Path], tmp_path: Path) -> None:
+    out = tmp_path / "riesgo"
+    result = run(
+        "--dem",
+        str(files["dem"]),
+        "--plots",
+        str(files["plots"]),
+        "--c-factor",
+        "0.2",
+        "--stocking",
+        str(files["stocking"]),
+        "--corrals",
+        str(files["corrals"]),
+        "--piosphere-decay",
+        "100",
+        "--out",
+        str(out),
+    )
+    assert result.exit_code == 0, result.output
+    for name in OUTPUT_FILES.values():
+        assert (out / name).exists(), name
+    table = pd.read_csv(out / OUTPUT_FILES["csv"])
+    assert list(table.columns) == list(S.RISK_COLUMNS)
+    assert table[S.RISK_RANK].tolist() == [1, 2, 3]
+    assert table.iloc[0][S.PLOT_CODE] == "PAS-01"  # 3x capacity
+    assert "3.0x capacity (piosphere decay 100 m)" in table.iloc[0][S.RISK_DRIVERS]
+    assert table.set_index(S.PLOT_CODE).loc["CAL-01", S.P_FACTOR] == pytest.approx(0.2)
+    assert (table[S.PIOSPHERE_DECAY_M] == 100).all()
+    gpkg = gpd.read_file(out / OUTPUT_FILES["gpkg"], layer=RISK_LAYER)
+    assert len(gpkg) == 3
+    assert gpkg.crs.to_epsg() == 32719
+    with rasterio.open(out / OUTPUT_FILES["soil_loss"]) as src:
+        a = src.read(1)
+        assert src.crs.to_epsg() == 32719
+        assert src.tags()["PIOSPHERE_DECAY_M"] == "100"
+        assert "t/ha/yr" in src.descriptions[0]
+    assert np.isnan(a[20, 20])  # the DEM hole is carried as no-data
+    with rasterio.open(out / OUTPUT_FILES["risk"]) as src:
+        assert src.nodata == 255
+        assert src.read(1)[20, 20] == 255
+    assert "Soil loss of all plots" in result.output
+
+
+def test_risk_on_the_synthetic_sample(tmp_path: Path) -> None:
+    out = tmp_path / "sample"
+    result = run("--sample", "--resolution", "300", "--out", str(out), "--top", "3")
+    assert result.exit_code == 0, result.output
+    assert "SYNTHETIC" in result.output
+    table = pd.read_csv(out / OUTPUT_FILES["csv"])
+    assert len(table) > 10
+    assert table[S.COVER_PCT].notna().all()
+    with rasterio.open(out / OUTPUT_FILES["ls"]) as src:
+        assert src.tags()["SYNTHETIC"] == "yes"
+
+
+def test_dem_without_crs_is_a_clear_error(files: dict[str, Path], tmp_path: Path) -> None:
+    dem = write_dem(tmp_path / "sin_crs.tif", crs=None)
+    result = run(
+        "--dem",
+        str(dem),
+        "--plots",
+        str(files["plots"]),
+        "--c-factor",
+        "0.2",
+        "--out",
+        str(tmp_path / "o"),
+    )
+    assert result.exit_code == 1
+    assert "no coordinate reference system" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_cover_is_required(files: dict[str, Path], tmp_path: Path) -> None:
+    result = run(
+        "--dem", str(files["dem"]), "--plots", str(files["plots"]), "--out", str(tmp_path / "o")
+    )
+    assert result.exit_code == 1
+    assert "--ndvi" in result.output
+
+
+def test_plots_off_the_dem(files: dict[str, Path], tmp_path: Path) -> None:
+    far = write_plots(tmp_path / "lejos.geojson", offset_m=20_000)
+    result = run(
+        "--dem",
+        str(files["dem"]),
+        "--plots",
+        str(far),
+        "--c-factor",
+        "0.2",
+        "--out",
+        str(tmp_path / "o"),
+    )
+    assert result.exit_code == 1
+    assert "No plot overlaps valid DEM data" in result.output
+
+
+def test_bad_stocking_table(files: dict[str, Path], tmp_path: Path) -> None:
+    bad = tmp_path / "mala.csv"
+    bad.write_text("plot_code,stocking_uo,capacity_uo\nPAS-01,muchos,2\n", encoding="utf-8")
+    result = run(
+        "--dem",
+        str(files["dem"]),
+        "--plots",
+        str(files["plots"]),
+        "--c-factor",
+        "0.2",
+        "--stocking",
+        str(bad),
+        "--out",
+        str(tmp_path / "o"),
+    )
+    assert result.exit_code == 1
+    assert "stocking_uo 'muchos' is not a number" in result.output
+
+
+def test_dem_and_plots_are_required(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["risk", "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2
+    assert "--dem and --plots" in result.output

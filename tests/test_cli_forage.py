@@ -117,3 +117,23 @@ def test_forage_on_the_bundled_sample(runner, tmp_path):
     communities = pd.read_csv(tmp_path / "forage_communities.csv").set_index(S.COMMUNITY)
     assert communities.at["TOTAL", S.STOCKING_UO] == pytest.approx(43_450)
     assert len(communities) == 15  # 14 communities and the total
+
+
+def test_species_added_by_the_parameters_file(runner, tmp_path, project_files):
+    params = tmp_path / "p.toml"
+    params.write_text("[animal_units.overrides.cattle]\nadult = 5.0\n")
+    herds = tmp_path / "h.csv"
+    herds.write_text(
+        "family_id,community,corral_id,alpacas,llamas,sheep,cattle_adults\n"
+        "F1,alfa,ALF-C1,10,0,0,2\n"
+    )
+    args = ["forage", *files_args({**project_files, "herds": herds}), "--params", str(params),
+            "--out", str(tmp_path / "o")]  # fmt: skip
+    result = runner.invoke(main, args)
+    assert result.exit_code == 0, result.output
+    com = pd.read_csv(tmp_path / "o" / "forage_communities.csv").set_index(S.COMMUNITY)
+    assert com.at["Alfa", S.STOCKING_UO] == pytest.approx(20.0)  # 10 x 1.0 + 2 x 5.0
+    # without the parameters file, the cattle column is an error naming the fix
+    result = runner.invoke(main, [*args[:-4], "--out", str(tmp_path / "o2")])
+    assert result.exit_code == 1
+    assert "add the species with its UO per head" in result.output

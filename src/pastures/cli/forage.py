@@ -28,8 +28,9 @@ from pastures.forage import (
     match_quadrats,
     read_quadrats,
 )
+from pastures.herds import check_herds, read_herds
 from pastures.io import atomic_output, read_table, write_layers
-from pastures.layers import load_project
+from pastures.layers import Project, fold, load_project
 from pastures.sample import sample_paths
 
 logger = logging.getLogger(__name__)
@@ -60,12 +61,41 @@ def read_index_table(path: str) -> pd.DataFrame:
     return read_table(p)
 
 
+def load_with_units(files: dict[str, str | None], units: AnimalUnits, **options: object) -> Project:
+    """Load a project, reading the herd register against `units`.
+
+    :func:`pastures.layers.load_project` reads registers against the default
+    animal-unit table; a parameters file may add species or categories (cattle,
+    alpaca sires), whose columns must then be accepted.
+    """
+    default = {sp: set(c) for sp, c in AnimalUnits().table.items()}
+    if {sp: set(c) for sp, c in units.table.items()} == default or not files.get(S.HERDS):
+        return load_project(**files, **options)  # type: ignore[arg-type]
+    herds = str(files.pop(S.HERDS))
+    project = load_project(**files, **options)  # type: ignore[arg-type]
+    result = read_herds(herds, units=units)
+    names = {fold(n): n for n in project.communities[S.COMMUNITY].dropna()}
+    frame = result.frame.copy()
+    frame[S.COMMUNITY] = frame[S.COMMUNITY].map(
+        lambda v: names.get(fold(v), v) if isinstance(v, str) else v
+    )
+    project.herds = frame
+    project.sources[S.HERDS] = herds
+    project.problems += result.problems + check_herds(
+        frame,
+        communities=project.communities if files.get(S.COMMUNITIES) else None,
+        corrals=project.corrals if files.get(S.CORRALS) else None,
+        source=herds,
+    )
+    return project
+
+
 def _write(table: pd.DataFrame, path: Path) -> Path:
     with atomic_output(path) as tmp:
         if path.suffix == ".xlsx":
             table.to_excel(tmp, index=False, sheet_name=path.stem[:31])
         else:
-            table.to_csv(tmp, index=False, float_format="%.4g")
+            table.to_csv(tmp, index=False, float_format="%.3f")
     return path
 
 
@@ -252,12 +282,7 @@ def command(
     if not any(files.values()):
         files = {k: str(v) for k, v in sample_paths().items() if k != S.WATER_POINTS}
         click.echo("No layers given: using the bundled illustrative Juli sample.", err=True)
-    project = load_project(
-        **files,
-        crs=crs,
-        assume_crs=assume_crs,
-        repair=repair,  # type: ignore[arg-type]
-    )
+    project = load_with_units(files, params.units, crs=crs, assume_crs=assume_crs, repair=repair)
     echo_problems(project.problems)
     fail_on_errors(project.problems)
 

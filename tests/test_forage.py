@@ -127,6 +127,11 @@ def test_budget_of_the_fixture_project(project):
     # Beta: 72 UO against 3 x 1.0239 + 97 x 1.0239 = 102.39 UO
     assert com.loc["Beta", S.PRESSURE_RATIO] == pytest.approx(72 / 102.39, rel=1e-3)
     assert com.loc["TOTAL", S.STOCKING_UO] == pytest.approx(186.5)
+    # the seasons of the whole community add up to its year too
+    assert alfa[S.CAPACITY_UO_WET] * 121 + alfa[S.CAPACITY_UO_DRY] * 244 == pytest.approx(
+        alfa[S.CAPACITY_UO] * 365
+    )
+    assert alfa[S.CAPACITY_UO_WET] > alfa[S.CAPACITY_UO] > alfa[S.CAPACITY_UO_DRY]
 
     monthly = budget.monthly
     alfa_m = monthly[monthly[S.COMMUNITY] == "Alfa"]

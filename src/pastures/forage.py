@@ -33,7 +33,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 import geopandas as gpd
 import numpy as np
@@ -45,6 +45,9 @@ from scipy import stats
 from pastures import schema as S
 from pastures.animals import ADULT, ALPACA, AnimalUnits, Intake, herd_animal_units
 from pastures.errors import InputFileError, ParameterError, Problem
+
+if TYPE_CHECKING:
+    from pastures.layers import Project
 
 logger = logging.getLogger(__name__)
 
@@ -194,7 +197,7 @@ class BiomassEquation:
                 centre = np.exp(log_centre)
                 low, high = centre * (1 - self.relative_error), centre * (1 + self.relative_error)
             centre, low, high = (np.where(positive, v, 0.0) for v in (centre, low, high))
-        return (np.clip(v, 0.0, None) for v in (centre, low, high))  # type: ignore[return-value]
+        return np.clip(centre, 0.0, None), np.clip(low, 0.0, None), np.clip(high, 0.0, None)
 
 
 #: NDVI-biomass relation for bofedales, DM = 1.615 NDVI^1.318 (Zorogastúa-Cruz et al.
@@ -1195,7 +1198,7 @@ class ForageBudget:
 
 
 def forage_budget(
-    project: Any,
+    project: Project,
     *,
     index_table: pd.DataFrame | None = None,
     calibration: Calibration | None = None,
@@ -1298,6 +1301,8 @@ def _plot_table(
     for col in (S.PRODUCTION, S.PRODUCTION_LOW, S.PRODUCTION_HIGH, S.FORAGE_METHOD):
         out[col] = production[col].to_numpy()
     out[S.AVAILABLE] = out[S.PRODUCTION] * u
+    out[S.AVAILABLE_LOW] = out[S.PRODUCTION_LOW] * u
+    out[S.AVAILABLE_HIGH] = out[S.PRODUCTION_HIGH] * u
     out[S.CAPACITY_UO_HA] = capacity_uo_ha_yr(out[S.PRODUCTION], params)
     out[S.CAPACITY_UO_HA_LOW] = capacity_uo_ha_yr(out[S.PRODUCTION_LOW], params)
     out[S.CAPACITY_UO_HA_HIGH] = capacity_uo_ha_yr(out[S.PRODUCTION_HIGH], params)
@@ -1338,6 +1343,8 @@ def _plot_table(
                     code, [S.BIOMASS, S.BIOMASS_LOW, S.BIOMASS_HIGH]
                 ].to_numpy(float)
     out[S.STANDING_KG_HA] = stand["c"].to_numpy()
+    out[S.STANDING_KG_HA_LOW] = stand["lo"].to_numpy()
+    out[S.STANDING_KG_HA_HIGH] = stand["hi"].to_numpy()
     if herd_uo is not None:
         if herd_uo <= 0:
             raise ParameterError(f"herd of {herd_uo} UO: give a positive number of sheep units.")
@@ -1369,16 +1376,22 @@ def open_range_production(params: ForageParams) -> tuple[float, float, float]:
     return (lo + hi) / 2, lo, hi
 
 
+def _community_names(*frames: pd.DataFrame) -> list[str]:
+    """Communities in the order of the first frame, then those named only by the others."""
+    names: list[str] = []
+    for df in frames:
+        if len(df):
+            names += [n for n in df[S.COMMUNITY].dropna().unique() if n not in names]
+    return names
+
+
 def _community_tables(
-    project: Any, plot_table: pd.DataFrame, herds: pd.DataFrame, params: ForageParams
+    project: Project, plot_table: pd.DataFrame, herds: pd.DataFrame, params: ForageParams
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     u = params.use_factor
     opn = params.open_range
     coms = project.communities
-    names: list[str] = list(coms[S.COMMUNITY].dropna())
-    for df in (plot_table, herds):
-        if len(df):
-            names += [n for n in df[S.COMMUNITY].dropna().unique() if n not in names]
+    names = _community_names(coms, plot_table, herds)
     area = dict(zip(coms[S.COMMUNITY], coms[S.AREA_HA].astype(float), strict=True))
     herd_by = herds.groupby(S.COMMUNITY) if len(herds) else None
 
@@ -1390,6 +1403,7 @@ def _community_tables(
     }
     rows: list[dict[str, Any]] = []
     monthly_rows: list[dict[str, Any]] = []
+    dry = tuple(m for m in MONTHS if m not in params.wet_months)
     for name in names:
         mine = plot_table[plot_table[S.COMMUNITY] == name]
         plots_ha = float(mine[S.AREA_HA].sum())
@@ -1428,6 +1442,11 @@ def _community_tables(
             S.CAPACITY_UO_LOW: plots_cap[1] + open_cap[1],
             S.CAPACITY_UO_HIGH: plots_cap[2] + open_cap[2],
         }
+        for col, months in ((S.CAPACITY_UO_WET, params.wet_months), (S.CAPACITY_UO_DRY, dry)):
+            open_season = _season_capacity(
+                np.array(u * open_prod[0]), open_shares, months, params.kg_dm_per_uo_day
+            )
+            row[col] = float(mine[col].sum()) + float(open_season) * open_ha
         open_alpacas = open_prod[0] * u / params.kg_dm_per_alpaca_year
         row[S.RANGE_CONDITION] = opn.condition or str(range_condition(open_alpacas)[0])
         rows.append(row)

@@ -38,6 +38,7 @@ logger = logging.getLogger(__name__)
 DEFAULT_OUT = "forage"
 #: File stems of the outputs in --out.
 CALIBRATION_TABLE = "forage_calibration"
+GROWTH_TABLE = "forage_growth_profile"
 BIOMASS_TABLE = "forage_biomass"
 GPKG_NAME = "forage.gpkg"
 
@@ -106,7 +107,11 @@ def write_budget(
     communities: gpd.GeoDataFrame,
     table_format: str = "csv",
 ) -> list[Path]:
-    """Write the plot, community and monthly tables, and a GeoPackage with two layers.
+    """Write the plot, community, monthly and growth tables, and a GeoPackage with two layers.
+
+    Also the calibration fits and the biomass per date when there are any. Table
+    files are CSV or XLSX (`table_format`); the GeoPackage holds the plots and the
+    communities (without the TOTAL row) with their geometry.
 
     Returns
     -------
@@ -119,6 +124,7 @@ def write_budget(
         _write(plots, out / f"{S.FORAGE_PLOTS}{suffix}"),
         _write(budget.communities, out / f"{S.FORAGE_COMMUNITIES}{suffix}"),
         _write(budget.monthly, out / f"{S.FORAGE_MONTHLY}{suffix}"),
+        _write(budget.growth, out / f"{GROWTH_TABLE}{suffix}"),
     ]
     if len(budget.calibration):
         written.append(_write(budget.calibration, out / f"{CALIBRATION_TABLE}{suffix}"))

@@ -206,3 +206,49 @@ def test_dem_and_plots_are_required(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["risk", "--out", str(tmp_path / "o")])
     assert result.exit_code == 2
     assert "--dem and --plots" in result.output
+
+
+def test_erodibility_from_soil_polygons(files: dict[str, Path], tmp_path: Path) -> None:
+    soils = tmp_path / "suelos.geojson"
+    gpd.GeoDataFrame(
+        {"k_si": [0.01, 0.04]},
+        geometry=[box(X0, Y0 - 400, X0 + 200, Y0), box(X0 + 200, Y0 - 400, X0 + 400, Y0)],
+        crs=S.WORKING_CRS,
+    ).to_file(soils, driver="GeoJSON")
+    out = tmp_path / "k"
+    result = run(
+        "--dem",
+        str(files["dem"]),
+        "--plots",
+        str(files["plots"]),
+        "--c-factor",
+        "0.2",
+        "--soils",
+        str(soils),
+        "--soils-k-column",
+        "k_si",
+        "--out",
+        str(out),
+    )
+    assert result.exit_code == 0, result.output
+    plain = tmp_path / "plain"
+    base = run(
+        "--dem",
+        str(files["dem"]),
+        "--plots",
+        str(files["plots"]),
+        "--c-factor",
+        "0.2",
+        "--erodibility",
+        "0.03",
+        "--out",
+        str(plain),
+    )
+    assert base.exit_code == 0, base.output
+    with_k = pd.read_csv(out / OUTPUT_FILES["csv"]).set_index(S.PLOT_CODE)
+    without = pd.read_csv(plain / OUTPUT_FILES["csv"]).set_index(S.PLOT_CODE)
+    ratio = with_k[S.SOIL_LOSS_T_HA_YR] / without[S.SOIL_LOSS_T_HA_YR]
+    # PAS-01 (columns 2-11) lies on the K 0.01 soil, CAL-01 (columns 28-37) on the K 0.04 one.
+    assert ratio["PAS-01"] == pytest.approx(0.01 / 0.03, rel=1e-5)
+    assert ratio["CAL-01"] == pytest.approx(0.04 / 0.03, rel=1e-5)
+    assert "ERODIBILITY_K" in rasterio.open(out / OUTPUT_FILES["soil_loss"]).tags()

@@ -360,3 +360,31 @@ def test_ls_of_plane_matches_terrain_module() -> None:
     )
     expected = ls_factor(np.array([10.0]), np.array([16.0]), D)[0]
     assert result.terrain.ls[5, 4] == pytest.approx(expected, rel=1e-6)
+
+
+# --- K from soil polygons -----------------------------------------------------------------
+
+
+def test_erodibility_from_soil_polygons() -> None:
+    from pastures.erosion import erodibility_from_soils
+
+    dem = plane_dem(10.0)
+    soils = gpd.GeoDataFrame(
+        {"k": [0.02, "0.04"]}, geometry=[square(0, 0, 10), square(10, 0, 5)], crs=S.WORKING_CRS
+    ).to_crs(S.LONLAT_CRS)
+    k = erodibility_from_soils(soils, dem)
+    assert k[5, 5] == pytest.approx(0.02)
+    assert k[2, 12] == pytest.approx(0.04)
+    assert np.isnan(k[15, 18])
+
+
+def test_erodibility_in_us_units_is_refused() -> None:
+    from pastures.erosion import erodibility_from_soils
+
+    soils = gpd.GeoDataFrame(
+        {"K": [0.3, "x"]}, geometry=[square(0, 0, 10), square(10, 0, 5)], crs=S.WORKING_CRS
+    )
+    with pytest.raises(ParameterError, match=r"row 1: 0.3; row 2: 'x'"):
+        erodibility_from_soils(soils, plane_dem(10.0), column="K")
+    with pytest.raises(LayerError, match="no column 'k'"):
+        erodibility_from_soils(soils, plane_dem(10.0))

@@ -331,3 +331,52 @@ def test_sample_dem_routes_to_the_lake() -> None:
     terrain = terrain_factors(sample.dem)
     assert np.isfinite(terrain.ls[~sample.lake]).all()
     assert np.nanmax(terrain.accumulation) > 100  # valleys gather flow
+
+
+def test_dem_in_degrees_labelled_as_utm_is_refused(tmp_path: Path) -> None:
+    data = np.full((5, 5), 3900, dtype=np.float32)
+    path = write_tif(
+        tmp_path / "mislabelled.tif",
+        data,
+        crs="EPSG:32719",
+        transform=Affine(0.0003, 0, -69.46, 0, -0.0003, -16.21),
+    )
+    with pytest.raises(CRSError, match="look like degrees"):
+        read_dem(path)
+
+
+def _share_matrix_accumulation(filled: np.ndarray, exponent: float | None) -> np.ndarray:
+    """Solve acc = 1 + Wᵀ acc directly (no topological order): an independent check."""
+    nr, nc = filled.shape
+    n = filled.size
+    w = np.zeros((n, n))
+    offsets = [(-1, 0), (-1, 1), (0, 1), (1, 1), (1, 0), (1, -1), (0, -1), (-1, -1)]
+    for r in range(nr):
+        for c in range(nc):
+            drops = {}
+            for dr, dc in offsets:
+                rr, cc = r + dr, c + dc
+                if 0 <= rr < nr and 0 <= cc < nc and filled[rr, cc] < filled[r, c]:
+                    drops[rr * nc + cc] = (filled[r, c] - filled[rr, cc]) / math.hypot(dr, dc)
+            if not drops:
+                continue
+            if exponent is None:  # D8
+                target = max(drops, key=drops.get)
+                w[r * nc + c, target] = 1.0
+            else:
+                total = sum(v**exponent for v in drops.values())
+                for target, v in drops.items():
+                    w[r * nc + c, target] = v**exponent / total
+    return np.linalg.solve(np.eye(n) - w.T, np.ones(n)).reshape(nr, nc)
+
+
+@pytest.mark.parametrize(("method", "exponent"), [("d8", None), ("mfd", 1.1)])
+def test_accumulation_matches_a_linear_solve(method: str, exponent: float | None) -> None:
+    # A cone with noise smaller than its gradient: every cell has a lower neighbour, so
+    # there are no pits or flats and both methods are fully defined by the elevations.
+    rng = np.random.default_rng(7)
+    rows, cols = np.mgrid[0:15, 0:17]
+    z = (20 - np.hypot(rows - 7, cols - 8) + rng.uniform(-0.1, 0.1, rows.shape)).astype(np.float32)
+    acc = flow_accumulation(z, method=method)  # type: ignore[arg-type]
+    expected = _share_matrix_accumulation(z.astype(np.float64), exponent)
+    np.testing.assert_allclose(acc, expected, rtol=1e-9)

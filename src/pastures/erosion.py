@@ -56,6 +56,7 @@ __all__ = [
     "SupportPractices",
     "assess_risk",
     "cover_factor",
+    "erodibility_from_soils",
     "grazing_pressure",
     "modified_fournier_index",
     "piosphere_weights",
@@ -357,6 +358,63 @@ def support_practice_factor(
         p = p.where(plots[S.FENCED_YEAR].isna(), np.minimum(p, pr.fenced))
     p = p.where(~_flag(plots, S.CONTOUR_WORKS), np.minimum(p, pr.contour_works))
     return p.where(~_flag(plots, S.TERRACES), np.minimum(p, pr.terraces))
+
+
+# --- K: soil erodibility ----------------------------------------------------------------
+
+
+def erodibility_from_soils(soils: gpd.GeoDataFrame, dem: Dem, *, column: str = "k") -> np.ndarray:
+    """K raster on the DEM grid from soil polygons carrying K values.
+
+    Parameters
+    ----------
+    soils
+        Soil map units (polygons) with a numeric K column, in SI units
+        (t·ha·h·ha⁻¹·MJ⁻¹·mm⁻¹); any CRS.
+    dem
+        The grid.
+    column
+        Name of the K column.
+
+    Returns
+    -------
+    numpy.ndarray
+        K, float32; ``NaN`` outside every polygon (soil loss is then unknown there).
+
+    Raises
+    ------
+    LayerError, CRSError, ParameterError
+        Missing column or CRS, non-numeric or out-of-range K (every bad row listed).
+    """
+    from rasterio.features import rasterize
+
+    if soils.crs is None:
+        raise CRSError("The soils layer has no CRS; set it before use.")
+    if column not in soils.columns:
+        raise LayerError(
+            f"The soils layer has no column {column!r} (columns: "
+            f"{', '.join(map(str, soils.columns.drop('geometry')))}). Name the K column."
+        )
+    k = pd.to_numeric(soils[column], errors="coerce")
+    bad = [
+        f"row {i + 1}: {value!r}"
+        for i, (value, num) in enumerate(zip(soils[column], k, strict=True))
+        if pd.isna(num) or not 0 <= num <= MAX_ERODIBILITY
+    ]
+    if bad:
+        raise ParameterError(
+            f"Soil K values must be numbers in [0, {MAX_ERODIBILITY:g}] (SI units; multiply "
+            f"US-unit K by 0.1317): {'; '.join(bad)}."
+        )
+    shapes = [
+        (geom, float(v))
+        for geom, v in zip(soils.to_crs(dem.crs).geometry, k, strict=True)
+        if geom is not None and not geom.is_empty
+    ]
+    out = rasterize(
+        shapes, out_shape=dem.shape, transform=dem.transform, fill=np.nan, dtype="float32"
+    )
+    return np.asarray(out, dtype=np.float32)
 
 
 # --- A: soil loss ------------------------------------------------------------------------

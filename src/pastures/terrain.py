@@ -210,6 +210,7 @@ def read_dem(
                 else f" Set it with `gdal_edit.py -a_srs EPSG:32719 {path.name}` if it is UTM 19S."
             )
             raise CRSError(f"The DEM {path} has no coordinate reference system.{hint}")
+        _check_units(src, f"DEM {path}")
         band = src.read(1, masked=True).astype(np.float32)
         source = np.ma.filled(band, np.nan)
         source[~np.isfinite(source)] = np.nan
@@ -255,6 +256,22 @@ def read_dem(
     return Dem(elevation=elevation, transform=transform, crs=dst_crs)
 
 
+def _check_units(src: object, what: str) -> None:
+    """Refuse a raster whose CRS says metres but whose coordinates are degrees."""
+    crs, (west, south, east, north) = src.crs, src.bounds  # type: ignore[attr-defined]
+    pixel = abs(src.transform.a)  # type: ignore[attr-defined]
+    looks_like_degrees = (
+        -180 <= west <= east <= 180 and -90 <= south <= north <= 90 and pixel < 0.01
+    )
+    if crs.is_projected and looks_like_degrees:
+        raise CRSError(
+            f"The {what} declares the projected CRS {crs.to_string()} (metres), but its "
+            f"coordinates ({west:g}, {south:g}, {east:g}, {north:g}) and pixel size "
+            f"{pixel:g} look like degrees. Declare the right CRS with "
+            "`gdal_edit.py -a_srs EPSG:4326 FILE` and run again: it will be reprojected."
+        )
+
+
 def read_raster_on_grid(
     path: str | os.PathLike[str],
     dem: Dem,
@@ -297,6 +314,7 @@ def read_raster_on_grid(
                 f"The {name} raster {path} has no CRS. Set it with "
                 f"`gdal_edit.py -a_srs EPSG:32719 {path.name}` (or its true CRS)."
             )
+        _check_units(src, f"{name} raster {path}")
         data = np.ma.filled(src.read(1, masked=True).astype(np.float32), np.nan)
         out = np.full(dem.shape, np.nan, dtype=np.float32)
         reproject(

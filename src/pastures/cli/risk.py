@@ -17,6 +17,7 @@ from pastures.erosion import (
     PressureParams,
     RiskAssessment,
     RusleParams,
+    erodibility_from_soils,
     rainfall_erosivity,
 )
 from pastures.errors import ParameterError, PasturesWarning
@@ -147,6 +148,20 @@ def _with_practices(frame: pd.DataFrame, path: str) -> pd.DataFrame:
     return out
 
 
+def _read_any(path: str) -> object:
+    """Read a vector file as is (soil maps carry their own columns)."""
+    import pyogrio
+
+    from pastures.errors import InputFileError
+
+    if not Path(path).exists():
+        raise InputFileError(f"File not found: {path}.")
+    try:
+        return pyogrio.read_dataframe(path)
+    except Exception as exc:
+        raise InputFileError(f"Cannot read {path}: {exc}.") from exc
+
+
 def _read_points(path: str | None, kind: str, crs: str) -> object:
     if not path:
         return None
@@ -198,6 +213,8 @@ def _read_points(path: str | None, kind: str, crs: str) -> object:
     help="K (t·ha·h/ha/MJ/mm, SI units); no published Titicaca value: replace it.",
 )
 @click.option("--erodibility-raster", type=raster_path, help="K raster (SI units).")
+@click.option("--soils", type=layer_path, help="Soil polygons with a K column (SI units).")
+@click.option("--soils-k-column", default="k", show_default=True, help="K column of --soils.")
 @click.option(
     "--flow",
     type=click.Choice(FLOW_METHODS),
@@ -268,6 +285,8 @@ def command(  # noqa: PLR0915
     erosivity_method: str,
     erodibility: float,
     erodibility_raster: str | None,
+    soils: str | None,
+    soils_k_column: str,
     flow: str,
     l_max: float,
     resolution: float | None,
@@ -352,11 +371,16 @@ def command(  # noqa: PLR0915
     R_raster = (
         read_raster_on_grid(erosivity_raster, grid, name="erosivity") if erosivity_raster else None
     )
+    if erodibility_raster and soils:
+        raise click.UsageError("Give --erodibility-raster or --soils, not both.")
     K_raster = (
         read_raster_on_grid(erodibility_raster, grid, name="erodibility")
         if erodibility_raster
         else None
     )
+    if soils:
+        K_raster = erodibility_from_soils(_read_any(soils), grid, column=soils_k_column)
+        tags["SOURCE_SOILS"] = Path(soils).name
     params = RusleParams(
         erosivity=R_value,
         erodibility=erodibility,

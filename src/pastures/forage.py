@@ -1243,6 +1243,11 @@ def forage_budget(
     herds = project.herds.copy()
     herds[S.HERD_UO] = herd_animal_units(herds, params.units) if len(herds) else []
     per_day = params.kg_dm_per_uo_day
+    if not len(project.communities) and len(herds):
+        logger.warning(
+            "no communities layer: the open communal range cannot be measured and only the "
+            "fenced plots are counted as forage. Give the community boundaries (--communities)."
+        )
     plot_table = _plot_table(
         plots,
         production=production,
@@ -1668,7 +1673,7 @@ def format_budget(budget: ForageBudget, *, spanish: bool = False) -> str:
     shown = pd.DataFrame(
         {
             heads[0]: t[S.COMMUNITY],
-            heads[1]: t[S.COMMUNITY_HA].map(lambda v: f"{v:,.0f}"),
+            heads[1]: t[S.COMMUNITY_HA].map(lambda v: f"{v:,.0f}" if np.isfinite(v) else "-"),
             heads[2]: t[S.PLOTS_HA].map(lambda v: f"{v:,.1f}"),
             heads[3]: t[S.STOCKING_UO].map(lambda v: f"{v:,.0f}"),
             heads[4]: t[S.PLOTS_CAPACITY_UO].map(lambda v: f"{v:,.0f}"),

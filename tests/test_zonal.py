@@ -311,3 +311,14 @@ def test_summary_is_one_row_per_plot(tmp_path):
     assert summary.loc["A", "ndvi_mean"] == pytest.approx((2 / 3 + 0.5) / 2)
     assert summary.loc["A", "ndvi_last"] == pytest.approx(0.5)
     assert summary.loc["B", "ndvi_dates"] == 2
+
+
+@pytest.mark.parametrize("rule", ["exact", "inner", "centre"])
+def test_compiled_statistics_equal_the_numpy_reference(raster_and_plots, rule):
+    from pastures.zonal import _statistics_numpy, statistics_array
+
+    values, transform, plots = raster_and_plots
+    cov = plot_coverage(plots, transform, values.shape, edge_rule=rule)
+    np.testing.assert_allclose(
+        statistics_array(values, cov), _statistics_numpy(values, cov), rtol=1e-12, atol=1e-12
+    )

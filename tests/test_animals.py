@@ -135,3 +135,47 @@ def test_user_species_is_accepted_once_in_the_table(tmp_path):
 
 def test_empty_register_has_no_units():
     assert herd_animal_units(pd.DataFrame({"alpacas": []})).tolist() == []
+
+
+def test_long_register_one_row_per_species_and_category(tmp_path):
+    path = tmp_path / "padron_largo.csv"
+    path.write_text(
+        "familia,comunidad,corral,especie,categoria,cantidad,grupo\n"
+        "F1,Alfa,ALF-C1,alpaca,adultos,25,ayni 1\n"
+        "F1,Alfa,ALF-C1,alpaca,tuis,10,\n"
+        "F1,Alfa,ALF-C1,Llamas,,5,\n"
+        "F1,Alfa,ALF-C1,ovinos,corderos,4,\n"
+        "F2,Alfa,ALF-C1,alpaca,,7,\n"
+        "F2,Alfa,ALF-C1,alpaca,,5,\n",
+        encoding="utf-8",
+    )
+    result = read_herds(path)
+    assert result.problems == []
+    frame = result.frame.set_index("family_id")
+    assert frame.loc["F1", "alpacas"] == 35
+    assert frame.loc["F2", "alpaca_adults"] == 12  # two rows of the same kind add up
+    assert frame.loc["F1", "working_group"] == "ayni 1"
+    # F1: 25 x 1.0 + 10 x 0.8 + 5 x 1.5 + 4 x 0.4 = 42.1; F2: 12 x 1.0
+    assert herd_animal_units(result.frame).tolist() == pytest.approx([42.1, 12.0])
+
+
+def test_long_register_errors_name_the_row(tmp_path):
+    path = tmp_path / "h.csv"
+    path.write_text(
+        "family_id,community,corral_id,species,category,count\n"
+        "F1,Alfa,ALF-C1,alpaca,adult,3\n"
+        "F1,Beta,ALF-C1,vicuña,,3\n"
+        "F2,Alfa,ALF-C1,alpaca,machos,3\n"
+        "F2,Alfa,ALF-C1,sheep,,tres\n"
+        ",Alfa,ALF-C1,alpaca,,3\n",
+        encoding="utf-8",
+    )
+    problems = read_herds(path).problems
+    assert [(p.rule, p.feature) for p in problems] == [
+        ("unknown-species", "row 3 (F1)"),
+        ("family-conflict", "row 3 (F1)"),
+        ("unknown-category", "row 4 (F2)"),
+        ("bad-count", "row 5 (F2)"),
+        ("missing-value", "row 6"),
+    ]
+    assert "category 'machos' is not one of alpaca: adult, tui, cria" in problems[2].message

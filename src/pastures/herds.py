@@ -10,8 +10,10 @@ animal-unit table (:class:`pastures.animals.AnimalUnits`): ``alpaca_adults``,
 spellings such as ``alpacas adultas``, ``tuis``, ``crías``, ``corderos`` are
 accepted; ``tuis`` and ``crías`` alone mean alpacas). A species total (``alpacas``)
 may sit beside its categories: it must then hold at least its young animals, and
-the rest are adults. A ``working_group`` column (``grupo de trabajo``, ``ayni``,
-``minka``) is kept as text. Columns naming livestock that the animal-unit table
+the rest are adults. A register may also be long, one row per family, species and
+category, with columns ``species`` (``especie``), ``category`` (``categoría``; empty
+means adults) and ``count`` (``cantidad``). A ``working_group`` column (``grupo de
+trabajo``, ``ayni``, ``minka``) is kept as text. Columns naming livestock that the animal-unit table
 does not know (cattle, horses, an unknown category) are errors, so that no
 animals are silently left out of a budget.
 """
@@ -75,6 +77,9 @@ def normalise_herds(
     from pastures.layers import match_columns
 
     problems: list[Problem] = []
+    long = _long_to_wide(table, units or AnimalUnits(), source)
+    if long is not None:
+        table, problems = long
     mapping = match_columns([str(c) for c in table.columns], S.HERDS)
     out = pd.DataFrame(index=range(len(table)))
     for canon in S.LAYER_COLUMNS[S.HERDS]:
@@ -370,6 +375,154 @@ def _split_categories(
             values = adults if cat == ADULT else given.get(cat, zeros)
             out[count_column(sp, cat)] = pd.array(values.to_numpy(), dtype="Int64")
     return problems
+
+
+#: Headings of the columns of a long register (one row per family, species and category).
+LONG_SPECIES_WORDS: tuple[str, ...] = ("species", "especie", "especies", "animal", "ganado")
+LONG_CATEGORY_WORDS: tuple[str, ...] = ("category", "categoria", "clase", "edad")
+LONG_COUNT_WORDS: tuple[str, ...] = ("count", "cantidad", "number", "numero", "cabezas", "n")
+
+
+@dataclass(frozen=True)
+class _LongColumns:
+    """Where the fields of a long register are, and how its words map to the table."""
+
+    species: str
+    category: str | None
+    count: str
+    ids: dict[str, str]
+    group: str | None
+    species_words: dict[str, str]
+    category_words: dict[str, str]
+
+
+def _long_columns(table: pd.DataFrame, units: AnimalUnits) -> _LongColumns | None:
+    from pastures.layers import fold, match_columns
+
+    columns = [str(c) for c in table.columns]
+    keyed = {fold(c).replace(" ", "_"): c for c in columns}
+
+    def find(words: tuple[str, ...] | frozenset[str]) -> str | None:
+        return next((keyed[w] for w in keyed if w in words), None)
+
+    species, count = find(LONG_SPECIES_WORDS), find(LONG_COUNT_WORDS)
+    if species is None or count is None:
+        return None
+    mapping = match_columns(columns, S.HERDS)
+    species_words = {w: sp for sp, words in SPECIES_WORDS.items() for w in words}
+    species_words.update({w: sp for sp in units.species for w in (sp, f"{sp}s")})
+    category_words = {w: c for c, words in CATEGORY_WORDS.items() for w in words}
+    for cats in units.table.values():
+        category_words.update({w: c for c in cats for w in (c, f"{c}s")})
+    return _LongColumns(
+        species=species,
+        category=find(LONG_CATEGORY_WORDS),
+        count=count,
+        ids={c: mapping[c] for c in (S.FAMILY_ID, S.COMMUNITY, S.CORRAL_ID) if c in mapping},
+        group=find(WORKING_GROUP_WORDS),
+        species_words=species_words,
+        category_words=category_words,
+    )
+
+
+def _long_row(
+    row: pd.Series, cols: _LongColumns, units: AnimalUnits
+) -> tuple[tuple[str, str, int] | None, list[tuple[str, str, str]]]:
+    """(species, category, count) of one long row, or None and (rule, field, message)."""
+    from pastures.layers import fold
+
+    sp_text = fold(str(row[cols.species])).replace(" ", "_")
+    species = cols.species_words.get(sp_text)
+    if species is None or species not in units.table:
+        return None, [
+            ("unknown-species", cols.species, f"species '{row[cols.species]}' is not in the "
+             f"animal-unit table (it knows: {', '.join(units.species)}). Correct it, or add "
+             "the species with its UO per head to the parameters file.")
+        ]  # fmt: skip
+    cat_text = fold(str(row[cols.category])).replace(" ", "_") if cols.category else ""
+    category = cols.category_words.get(cat_text) if cat_text else ADULT
+    if category is None or category not in units.table[species]:
+        return None, [
+            ("unknown-category", cols.category or "", f"category '{row[cols.category]}' is not "
+             f"one of {species}: {', '.join(units.table[species])}. Correct it.")
+        ]  # fmt: skip
+    text = str(row[cols.count]).strip()
+    n, reason = _parse_count(text) if text else (0, "")
+    if reason:
+        return None, [
+            ("bad-count", cols.count, f"count '{text}' {reason}. Write a whole number of "
+             "animals, 0 if none.")
+        ]  # fmt: skip
+    return (species, category, n), []
+
+
+def _long_to_wide(
+    table: pd.DataFrame, units: AnimalUnits, source: str
+) -> tuple[pd.DataFrame, list[Problem]] | None:
+    """A long register turned wide (one row per family), or None if `table` is not long.
+
+    Bad species, categories and counts are reported with the row of the long file;
+    counts of the same family, species and category on several rows are added up.
+    """
+    cols = _long_columns(table, units)
+    if cols is None:
+        return None
+    problems: list[Problem] = []
+    families: dict[str, dict[str, str]] = {}
+    counts: dict[str, dict[tuple[str, str], int]] = {}
+    for pos in range(len(table)):
+        row = table.iloc[pos]
+        family = str(row[cols.ids[S.FAMILY_ID]]).strip() if S.FAMILY_ID in cols.ids else ""
+        where = f"row {pos + 2}" + (f" ({family})" if family else "")
+        parsed, why = _long_row(row, cols, units)
+        if not family:
+            why.insert(0, ("missing-value", S.FAMILY_ID, f"no {S.FAMILY_ID}. Fill it in."))
+        info = families.setdefault(family, {}) if family else {}
+        for col in (S.COMMUNITY, S.CORRAL_ID):
+            value = str(row[cols.ids[col]]).strip() if col in cols.ids else ""
+            if value and info.setdefault(col, value) != value:
+                why.append(
+                    ("family-conflict", col, f"{col} '{value}' differs from '{info[col]}' on an "
+                     f"earlier row of family {family}. Give one {col} per family.")
+                )  # fmt: skip
+        if cols.group is not None and str(row[cols.group]).strip():
+            info.setdefault(S.WORKING_GROUP, str(row[cols.group]).strip())
+        problems += [Problem("error", r, m, source=source, feature=where, field=f)
+                     for r, f, m in why]  # fmt: skip
+        if parsed is not None and family:
+            species, category, n = parsed
+            mine = counts.setdefault(family, {})
+            mine[species, category] = mine.get((species, category), 0) + n
+    return _wide_register(families, counts, units, with_group=cols.group is not None), problems
+
+
+def _wide_register(
+    families: dict[str, dict[str, str]],
+    counts: dict[str, dict[tuple[str, str], int]],
+    units: AnimalUnits,
+    *,
+    with_group: bool,
+) -> pd.DataFrame:
+    """One row per family: ids, then a count column per species and category seen."""
+    seen = {key for c in counts.values() for key in c}
+    wide_cols: list[tuple[str, str]] = []
+    for sp, cats in units.table.items():
+        mine = [(sp, c) for c in cats if (sp, c) in seen]
+        if mine:
+            wide_cols += mine
+        elif total_column(sp) in S.SPECIES_COLUMNS:
+            wide_cols.append((sp, ""))  # species absent: a zero total
+    rows = []
+    for family, info in families.items():
+        out = {S.FAMILY_ID: family, S.COMMUNITY: info.get(S.COMMUNITY, ""),
+               S.CORRAL_ID: info.get(S.CORRAL_ID, "")}  # fmt: skip
+        if with_group:
+            out[S.WORKING_GROUP] = info.get(S.WORKING_GROUP, "")
+        for sp, cat in wide_cols:
+            name = count_column(sp, cat) if cat else total_column(sp)
+            out[name] = str(counts.get(family, {}).get((sp, cat), 0))
+        rows.append(out)
+    return pd.DataFrame(rows, dtype=str)
 
 
 def read_herds(

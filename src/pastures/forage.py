@@ -543,7 +543,8 @@ class Calibration:
         The chosen relation per scope: a pasture type, or :data:`ALL_TYPES` for the
         relation fitted to every cut (used for types with too few cuts of their own).
     table
-        Every fit, both forms: scope, form, index, n, a, b, R², RMSE, chosen.
+        Every fit, both forms: scope, form, index, n, a, b, R², RMSE, and the biomass
+        with its 95 % prediction interval at the mean index of the cuts, chosen.
     points
         The cuts used: plot, pasture type, date, index value, biomass.
     """
@@ -564,8 +565,8 @@ def fit_relation(
 
     The linear form is fitted by ordinary least squares; the power form by OLS of
     ``ln y`` on ``ln x`` (points with x <= 0 or y <= 0 cannot enter it). R² and RMSE
-    are on the original scale (for the power form, with the back-transformed
-    median prediction).
+    are on the original scale and over every point (for the power form, with the
+    back-transformed median prediction, 0 where x <= 0), so both forms compare fairly.
 
     Raises
     ------
@@ -593,9 +594,10 @@ def fit_relation(
     resid = fy - (a_fit + b * fx)
     resid_se = float(math.sqrt((resid**2).sum() / (n - 2)))
     a = math.exp(a_fit) if form == "power" else a_fit
-    pred = a * x[keep] ** b if form == "power" else a + b * x[keep]
-    sse = float(((y[keep] - pred) ** 2).sum())
-    sst = float(((y[keep] - y[keep].mean()) ** 2).sum())
+    # points left out of the power fit still count in R² and RMSE (predicted 0 kg)
+    pred = np.where(x > 0, a * np.abs(x) ** b, 0.0) if form == "power" else a + b * x
+    sse = float(((y - pred) ** 2).sum())
+    sst = float(((y - y.mean()) ** 2).sum())
     return BiomassEquation(
         form,
         a=a,
@@ -607,7 +609,7 @@ def fit_relation(
         sxx=sxx,
         resid_se=resid_se,
         r2=1 - sse / sst if sst > 0 else math.nan,
-        rmse=math.sqrt(sse / n),
+        rmse=math.sqrt(sse / len(y)),
     )
 
 
@@ -665,7 +667,9 @@ def fit_calibration(
             continue
         best = min(fits, key=lambda k: fits[k].rmse)
         equations[scope] = fits[best]
+        x_mid = float(group[S.INDEX_VALUE].mean())
         for f, eq in fits.items():
+            centre, low, high = eq.predict(x_mid)
             rows.append(
                 {
                     S.FIT_SCOPE: scope,
@@ -676,6 +680,10 @@ def fit_calibration(
                     S.FIT_B: eq.b,
                     S.FIT_R2: eq.r2,
                     S.FIT_RMSE: eq.rmse,
+                    S.INDEX_VALUE: x_mid,
+                    S.BIOMASS: float(centre[0]),
+                    S.BIOMASS_LOW: float(low[0]),
+                    S.BIOMASS_HIGH: float(high[0]),
                     S.FIT_CHOSEN: f == best,
                 }
             )

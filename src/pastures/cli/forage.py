@@ -13,7 +13,7 @@ import pandas as pd
 from pastures import schema as S
 from pastures.animals import AnimalUnits
 from pastures.cli._common import crs_options, echo_problems, fail_on_errors, layer_path
-from pastures.errors import InputFileError
+from pastures.errors import InputFileError, Problem
 from pastures.forage import (
     DEFAULT_BUDGET_MONTH,
     FLOREZ_CAPACITY,
@@ -89,6 +89,12 @@ def load_with_units(files: dict[str, str | None], units: AnimalUnits, **options:
         source=herds,
     )
     return project
+
+
+def _report(problems: list[Problem]) -> None:
+    """Stop on errors (the CLI group prints every problem once); else print the warnings."""
+    fail_on_errors(problems)
+    echo_problems(problems)
 
 
 def _write(table: pd.DataFrame, path: Path) -> Path:
@@ -289,8 +295,7 @@ def command(
         files = {k: str(v) for k, v in sample_paths().items() if k != S.WATER_POINTS}
         click.echo("No layers given: using the bundled illustrative Juli sample.", err=True)
     project = load_with_units(files, params.units, crs=crs, assume_crs=assume_crs, repair=repair)
-    echo_problems(project.problems)
-    fail_on_errors(project.problems)
+    _report(project.problems)
 
     index_table = read_index_table(indices_path) if indices_path else None
     calibration = None
@@ -307,8 +312,7 @@ def command(
             min_valid_fraction=params.min_valid_fraction,
             source=calibration_path,
         )
-        echo_problems(problems)
-        fail_on_errors(problems)
+        _report(problems)
         calibration = fit_calibration(
             points,
             index=index,
@@ -325,6 +329,8 @@ def command(
         for _, r in chosen.iterrows():
             click.echo(
                 f"Calibration {r[S.FIT_SCOPE]}: {r[S.FIT_FORM]}, n={r[S.FIT_N]}, "
-                f"R² {r[S.FIT_R2]:.2f}, RMSE {r[S.FIT_RMSE]:,.0f} kg DM/ha"
+                f"R² {r[S.FIT_R2]:.2f}, RMSE {r[S.FIT_RMSE]:,.0f} kg DM/ha; at {index} "
+                f"{r[S.INDEX_VALUE]:.2f}: {r[S.BIOMASS]:,.0f} kg DM/ha "
+                f"({r[S.BIOMASS_LOW]:,.0f}-{r[S.BIOMASS_HIGH]:,.0f})"
             )
     click.echo(f"\nWrote {', '.join(str(p) for p in written)}")

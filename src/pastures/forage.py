@@ -1235,6 +1235,20 @@ def forage_budget(
     -------
     ForageBudget
 
+    Notes
+    -----
+    Grazing days divide the grazeable standing forage (standing biomass x use
+    factor) by the herd's intake. The standing biomass is the plot's latest index
+    estimate when there is one; otherwise the ungrazed stock modelled at the start
+    of ``params.budget_month`` from the growth profile (:func:`standing_factors`),
+    i.e. a plot rested for at least a year.
+
+    The community's herd is set against its fenced plots up to their capacity; the
+    rest of its grazing falls on the open range (community area minus plots, times
+    ``open_range.grazeable_share``). The monthly balance pools plots and open range
+    per community and carries unused grazeable forage over, less
+    ``standing_loss_per_month``; no forage moves between communities.
+
     Raises
     ------
     ParameterError

@@ -137,3 +137,15 @@ def test_species_added_by_the_parameters_file(runner, tmp_path, project_files):
     result = runner.invoke(main, [*args[:-4], "--out", str(tmp_path / "o2")])
     assert result.exit_code == 1
     assert "add the species with its UO per head" in result.output
+
+
+def test_grazing_days_for_a_named_family(runner, tmp_path, project_files):
+    out = tmp_path / "o"
+    args = ["forage", *files_args(project_files), "--family", "ALF-F1", "--out", str(out)]
+    result = runner.invoke(main, args)
+    assert result.exit_code == 0, result.output
+    plots = pd.read_csv(out / "forage_plots.csv")
+    assert (plots[S.HERD_UO] == 77.5).all()  # 40 x 1.0 + 5 x 1.5 + 30 x 1.0
+    result = runner.invoke(main, [*args[:-4], "--family", "NOBODY"])
+    assert result.exit_code == 2
+    assert "'NOBODY' is not in the herd register" in result.output

@@ -11,7 +11,7 @@ import geopandas as gpd
 import pandas as pd
 
 from pastures import schema as S
-from pastures.animals import AnimalUnits
+from pastures.animals import AnimalUnits, herd_animal_units
 from pastures.cli._common import crs_options, echo_problems, fail_on_errors, layer_path
 from pastures.errors import InputFileError, Problem
 from pastures.forage import (
@@ -89,6 +89,26 @@ def load_with_units(files: dict[str, str | None], units: AnimalUnits, **options:
         source=herds,
     )
     return project
+
+
+def family_herd_uo(project: Project, family: str, units: AnimalUnits) -> float:
+    """UO of one family's herd in the project's register.
+
+    Raises
+    ------
+    click.BadParameter
+        The family is not in the register.
+    """
+    herds = project.herds
+    rows = herds[herds[S.FAMILY_ID] == family] if len(herds) else herds
+    if not len(rows):
+        some = ", ".join(map(str, herds[S.FAMILY_ID].head(5))) if len(herds) else "none"
+        raise click.BadParameter(
+            f"'{family}' is not in the herd register (first ids: {some}). Give a family_id "
+            "of --herds.",
+            param_hint="--family",
+        )
+    return float(herd_animal_units(rows, units).sum())
 
 
 def _report(problems: list[Problem]) -> None:
@@ -223,6 +243,11 @@ def write_budget(
     help="Herd (UO) for the grazing days of every plot (default: the community's mean family).",
 )
 @click.option(
+    "--family",
+    default=None,
+    help="Family (or herd) id of the register whose herd the grazing days are for.",
+)
+@click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
     default=DEFAULT_OUT,
@@ -258,6 +283,7 @@ def command(
     open_condition: str | None,
     month: int | None,
     herd_uo: float | None,
+    family: str | None,
     out: Path,
     table_format: str,
     spanish: bool,
@@ -318,6 +344,9 @@ def command(
             index=index,
             form=None if calibration_form == "best" else calibration_form,  # type: ignore[arg-type]
         )
+    if family is not None:
+        herd_uo = family_herd_uo(project, family, params.units)
+        click.echo(f"Grazing days for the herd of {family}: {herd_uo:,.1f} UO.", err=True)
     budget = forage_budget(
         project, index_table=index_table, calibration=calibration, params=params, herd_uo=herd_uo
     )

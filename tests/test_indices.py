@@ -79,3 +79,17 @@ def test_bad_expression_is_rejected_at_registration():
     with pytest.raises(ParameterError, match="expression"):
         register_index(IndexSpec("bad", ("nir",), "nir +* 2", "", ""))
     assert "bad" not in INDICES
+
+
+def test_parallel_kernel_gives_the_same_values(monkeypatch):
+    rng = np.random.default_rng(0)
+    bands = {k: rng.uniform(0.01, 0.5, (50, 40)).astype(np.float32) for k in ("red", "nir")}
+    valid = rng.random((50, 40)) > 0.2
+    serial = compute_index("ndvi", bands, valid=valid)
+    monkeypatch.setattr(indices, "PARALLEL_MIN_PIXELS", 0)
+    np.testing.assert_array_equal(compute_index("ndvi", bands, valid=valid), serial)
+
+
+def test_zero_over_zero_is_nan_not_an_error():
+    zero = np.zeros((1, 2), dtype=np.float32)
+    assert np.isnan(compute_index("ndvi", {"red": zero, "nir": zero})).all()

@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import json
 import logging
 import os
@@ -56,7 +57,6 @@ from pathlib import Path
 from typing import Any, Final, Literal
 from urllib.parse import urlparse
 
-import numexpr
 import numpy as np
 import rasterio
 from affine import Affine
@@ -955,6 +955,7 @@ def scene_grid(scene: Scene, bands: Sequence[str]) -> Grid:
     return best
 
 
+@functools.lru_cache(maxsize=256)
 def _same_crs(a: str, b: str) -> bool:
     return rasterio.crs.CRS.from_user_input(a) == rasterio.crs.CRS.from_user_input(b)
 
@@ -989,15 +990,24 @@ def read_band(scene: Scene, band: BandFile, grid: Grid) -> np.ndarray:
 
 
 def _read_into(scene: Scene, src: Any, band: BandFile, grid: Grid) -> np.ndarray:
-    """Read `band` of an open file onto `grid`: nearest neighbour by pixel centre.
+    """Read one band of an open file onto `grid`; see :func:`_read_bands`."""
+    return _read_bands(scene, src, [band], grid)[0]
+
+
+def _read_bands(scene: Scene, src: Any, bands: Sequence[BandFile], grid: Grid) -> list[np.ndarray]:
+    """Read bands of one open file onto `grid`: nearest neighbour by pixel centre.
 
     The grid is in the file's CRS (plots are reprojected, imagery never is), so
     each target pixel takes the source pixel its centre falls in: a plain copy on
     the same grid, and each 20 m pixel repeated 2 × 2 on the 10 m grid. Only the
-    source window under the grid is read.
+    source window under the grid is read, all bands in one call (a multi-band
+    file's blocks are decompressed once).
     """
-    fill = band.nodata if band.nodata is not None else 0
-    out = np.full(grid.shape, fill, dtype=src.dtypes[band.band - 1])
+    band = bands[0]
+    outs = [
+        np.full(grid.shape, b.nodata if b.nodata is not None else 0, dtype=src.dtypes[b.band - 1])
+        for b in bands
+    ]
     t = src.transform
     if t.b != 0 or t.d != 0:
         raise InputFileError(
@@ -1016,18 +1026,26 @@ def _read_into(scene: Scene, src: Any, band: BandFile, grid: Grid) -> np.ndarray
     in_c = (cols >= 0) & (cols < src.width)
     in_r = (rows >= 0) & (rows < src.height)
     if not in_c.any() or not in_r.any():
-        return out
+        return outs
     c0, c1 = int(cols[in_c].min()), int(cols[in_c].max()) + 1
     r0, r1 = int(rows[in_r].min()), int(rows[in_r].max()) + 1
     try:
-        block = src.read(band.band, window=Window(c0, r0, c1 - c0, r1 - r0))
+        blocks = src.read([b.band for b in bands], window=Window(c0, r0, c1 - c0, r1 - r0))
     except (RasterioError, OSError) as exc:
         raise InputFileError(
             f"Scene {scene.scene_id}: reading '{band.href}' failed ({exc}). The file is "
             "probably truncated or corrupt: download it again."
         ) from exc
-    out[np.ix_(in_r, in_c)] = block[np.ix_(rows[in_r] - r0, cols[in_c] - c0)]
-    return out
+    # rows and cols are ascending: the pixels inside the file form one rectangle of `out`
+    ra, rb = int(np.argmax(in_r)), len(in_r) - int(np.argmax(in_r[::-1]))
+    ca, cb = int(np.argmax(in_c)), len(in_c) - int(np.argmax(in_c[::-1]))
+    r_idx, c_idx = rows[ra:rb] - r0, cols[ca:cb] - c0
+    for out, block in zip(outs, blocks, strict=True):
+        if block.shape == (rb - ra, cb - ca):  # same grid: a plain copy
+            out[ra:rb, ca:cb] = block
+        else:  # coarser band: each source pixel repeated (e.g. 2 x 2 for 20 m on 10 m)
+            out[ra:rb, ca:cb] = block.take(r_idx, axis=0).take(c_idx, axis=1)
+    return outs
 
 
 def read_scene(
@@ -1071,9 +1089,17 @@ def read_scene_windows(
         for grid in grids:
             state = np.full(grid.shape, CLEAR, dtype=np.uint8)
             raw: dict[str, np.ndarray] = {}
+            by_file: dict[str, list[str]] = {}
+            for name in bands:
+                by_file.setdefault(scene.bands[name].href, []).append(name)
+            for names in by_file.values():
+                files = [scene.bands[n] for n in names]
+                for f in files[1:]:
+                    source(f)  # checks the band number
+                src = source(files[0])
+                raw.update(zip(names, _read_bands(scene, src, files, grid), strict=True))
             for name in bands:
                 band = scene.bands[name]
-                raw[name] = _read_into(scene, source(band), band, grid)
                 if band.nodata is not None:
                     state[raw[name] == band.nodata] = NODATA
             if scene.mask is not None:
@@ -1094,14 +1120,12 @@ def read_scene_windows(
 def to_reflectance(
     dn: np.ndarray, scale: float, offset: float, valid: np.ndarray | None = None
 ) -> np.ndarray:
-    """DN × scale + offset as float32 in one fused pass, NaN where not `valid`."""
-    local = {"dn": dn, "s": np.float32(scale), "o": np.float32(offset), "nan": np.float32(np.nan)}
+    """DN × scale + offset as float32, in place (no temporaries), NaN where not `valid`."""
     out = np.empty(dn.shape, dtype=np.float32)
-    if valid is None:
-        numexpr.evaluate("dn * s + o", local_dict=local, out=out, casting="unsafe")
-    else:
-        local["v"] = valid
-        numexpr.evaluate("where(v, dn * s + o, nan)", local_dict=local, out=out, casting="unsafe")
+    np.multiply(dn, np.float32(scale), out=out)
+    out += np.float32(offset)
+    if valid is not None:
+        np.copyto(out, np.float32(np.nan), where=~valid)
     return out
 
 

@@ -856,7 +856,7 @@ def plot_summary(table: pd.DataFrame, *, min_valid_fraction: float = 0.5) -> pd.
 # --- compiled kernels ------------------------------------------------------------------
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _clamped_integral_scalar(v: float) -> float:
     """Integral from 0 to v of clamp(s, 0, 1) ds."""
     if v <= 0.0:
@@ -866,7 +866,7 @@ def _clamped_integral_scalar(v: float) -> float:
     return 0.5 * v * v
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _coverage_kernel(  # noqa: PLR0917 - compiled: plain positional arguments
     xa: np.ndarray, ya: np.ndarray, xb: np.ndarray, yb: np.ndarray, nrows: int, ncols: int
 ) -> np.ndarray:
@@ -916,7 +916,7 @@ def _coverage_kernel(  # noqa: PLR0917 - compiled: plain positional arguments
     return cover
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _statistics_kernel(  # noqa: PLR0917 - compiled: plain positional arguments
     values: np.ndarray,
     cells: np.ndarray,

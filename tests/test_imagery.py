@@ -378,3 +378,32 @@ def test_real_planetary_computer_lists_and_feature_collections(tmp_path):
     # Same day, adjacent tiles, one CRS: mosaicked together.
     groups = imagery.group_by_date(scenes)
     assert max(len(g) for g in groups.values()) > 1
+
+
+def test_landsat_stac_item_in_planetary_computer_form(tmp_path):
+    transform = Affine(30, 0, 450_000, 0, -30, -1_792_000)
+    crs = "EPSG:32619"
+    red = write_raster(tmp_path / "red.tif", np.full((3, 3), 10909, np.uint16), transform, crs=crs)
+    nir = write_raster(tmp_path / "nir.tif", np.full((3, 3), 21818, np.uint16), transform, crs=crs)
+    qa = write_raster(
+        tmp_path / "qa.tif", np.full((3, 3), 21824, np.uint16), transform, crs=crs, nodata=1
+    )
+    meta = {"scale": 2.75e-05, "offset": -0.2, "nodata": 0}
+    item = stac_item(
+        "LC08_L2SP_003071_20230115_02_T1",
+        {"red": red.name, "nir08": nir.name, "qa_pixel": qa.name},
+        date="2023-01-15",
+        epsg=32619,
+        collection="landsat-c2-l2",
+        properties={"platform": "landsat-8", "s2:mgrs_tile": None},
+        raster_bands=meta,
+    )
+    (scene,), problems = imagery.load_scenes(write_json(tmp_path / "ls.json", item))
+    assert problems == []
+    assert scene.platform == "landsat"
+    assert scene.mask_kind == "qa_pixel"
+    grid = imagery.scene_grid(scene, ["red", "nir"])
+    bands, state = imagery.read_scene(scene, ["red", "nir"], grid)
+    assert (state == CLEAR).all()
+    np.testing.assert_allclose(bands["red"], 10909 * 2.75e-5 - 0.2, rtol=1e-6)
+    np.testing.assert_allclose(bands["nir"], 21818 * 2.75e-5 - 0.2, rtol=1e-6)

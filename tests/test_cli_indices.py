@@ -132,3 +132,24 @@ def test_unknown_index_is_refused(tmp_path, plots_file):
     )
     assert result.exit_code == 2
     assert "xyz" in result.output
+
+
+def test_only_level1c_items_is_a_clear_error(tmp_path, plots_file):
+    files = s2_band_files(tmp_path / "l1c", date="20240115")
+    l1c = stac_item(
+        "S2B_24MUV_20240115_0_L1C", {"red": str(files["B04"])}, collection="sentinel-2-l1c"
+    )
+    result = CliRunner().invoke(
+        main,
+        [
+            "indices",
+            str(write_json(tmp_path / "l1c.json", l1c)),
+            "--plots",
+            str(plots_file),
+            "--out",
+            str(tmp_path / "out"),
+        ],
+    )
+    assert result.exit_code == 1
+    assert "Level-1C" in result.output
+    assert "No index value could be computed" in result.output

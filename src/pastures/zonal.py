@@ -601,7 +601,7 @@ def index_series(
     needed = bands_needed(names)
     ids = _plot_ids(plots, id_column)
     problems: list[Problem] = []
-    if not (isinstance(scenes, Sequence) and scenes and isinstance(scenes[0], Scene)):
+    if _needs_loading(scenes):
         scenes, found = imagery.load_scenes(scenes)  # type: ignore[arg-type]
         problems.extend(found)
     frames: list[pd.DataFrame] = []
@@ -665,6 +665,13 @@ def index_series(
         rules=rules,
         problems=problems,
     )
+
+
+def _needs_loading(scenes: object) -> bool:
+    """True if `scenes` are paths or STAC items rather than (possibly no) Scene objects."""
+    if isinstance(scenes, str | os.PathLike):
+        return True
+    return bool(scenes) and not isinstance(scenes[0], Scene)  # type: ignore[index]
 
 
 def _plot_ids(plots: gpd.GeoDataFrame, id_column: str) -> np.ndarray:

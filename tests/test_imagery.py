@@ -407,3 +407,19 @@ def test_landsat_stac_item_in_planetary_computer_form(tmp_path):
     assert (state == CLEAR).all()
     np.testing.assert_allclose(bands["red"], 10909 * 2.75e-5 - 0.2, rtol=1e-6)
     np.testing.assert_allclose(bands["nir"], 21818 * 2.75e-5 - 0.2, rtol=1e-6)
+
+
+def test_safe_product_layout_takes_the_finest_band_and_skips_non_bands(tmp_path):
+    safe = tmp_path / "S2B_MSIL2A_20240115T144731_N0510_R010_T19KDC_20240115T170000.SAFE"
+    img = safe / "GRANULE" / "L2A_T19KDC_A035000_20240115T144731" / "IMG_DATA"
+    s2_band_files(img / "R10m", red=0.1, nir=0.5)  # B04/B08 10 m (and a 20 m SCL)
+    coarse = Affine(60, 0, 440_000, 0, -60, 8_190_100)
+    stem = "T19KDC_20240115T144731"
+    write_raster(img / "R60m" / f"{stem}_B04_60m.tif", dn(np.full((2, 2), 0.3)), coarse)
+    write_raster(img / "R10m" / f"{stem}_TCI_10m.tif", np.zeros((3, SIZE, SIZE), np.uint8), GRID)
+    write_raster(img / "R20m" / f"{stem}_AOT_20m.tif", np.zeros((5, 5), np.uint16), GRID)
+    (scene,), problems = imagery.load_scenes(safe)
+    assert problems == []
+    assert scene.scene_id == safe.name
+    assert scene.bands["red"].href.endswith("_B04_10m.tif")
+    assert scene.bands["red"].offset == pytest.approx(-0.1)  # baseline 05.10 in the name

@@ -702,7 +702,14 @@ def _landsat_assets(
 # --- folders of band files ------------------------------------------------------------
 
 _SAFE_NAME = re.compile(
-    r"^T(?P<tile>\d{2}[A-Z]{3})_(?P<date>\d{8})T\d{6}_(?P<band>B\d[\dA]|SCL)(?:_\d+m)?$", re.I
+    r"^T(?P<tile>\d{2}[A-Z]{3})_(?P<date>\d{8})T\d{6}_(?P<band>B\d[\dA]|SCL)(?:_(?P<res>\d+)m)?$",
+    re.I,
+)
+#: Files of a delivery that are not bands to read (previews, aerosol, water vapour, thermal,
+#: other quality layers): skipped without a word.
+_NOT_BANDS = re.compile(
+    r"(_(TCI|AOT|WVP|PVI|CLD|SNW|MSK\w*)(_\d+m)?$)|(_(ST_\w+|QA_RADSAT|SR_QA_AEROSOL|ANG|MTL))$",
+    re.I,
 )
 _LANDSAT_NAME = re.compile(
     r"^(?P<sensor>L[COTE]0\d)_L2S[PR]_(?P<tile>\d{6})_(?P<date>\d{8})_\d{8}_\d{2}_[A-Z0-9]{2}"
@@ -746,6 +753,9 @@ def _scenes_from_rasters(
 ) -> None:
     groups: dict[tuple[str, str, str, str], dict[str, Path]] = {}
     for path in rasters:
+        if _NOT_BANDS.search(path.stem):
+            logger.debug("%s: not a band to read; skipped", path)
+            continue
         key_band = _classify_raster_name(path)
         if key_band is None:
             try:
@@ -767,7 +777,9 @@ def _scenes_from_rasters(
                 scenes.append(scene)
             continue
         key, band = key_band
-        groups.setdefault(key, {})[band] = path
+        files = groups.setdefault(key, {})
+        if band not in files or _resolution_in_name(path) < _resolution_in_name(files[band]):
+            files[band] = path  # a SAFE has B04 at 10, 20 and 60 m: keep the finest
     for (platform, tile, date_text, scene_id), files in groups.items():
         try:
             scenes.append(_scene_from_band_files(platform, tile, date_text, scene_id, files))
@@ -777,14 +789,21 @@ def _scenes_from_rasters(
             )
 
 
+def _resolution_in_name(path: Path) -> int:
+    """Pixel size written in a SAFE band name (``_10m``), or 0 when absent."""
+    found = _SAFE_NAME.match(path.stem)
+    return int(found["res"]) if found and found["res"] else 0
+
+
 def _classify_raster_name(path: Path) -> tuple[tuple[str, str, str, str], str] | None:
     stem = path.stem
     if m := _LANDSAT_NAME.match(stem):
         scene_id = stem[: m.start("band") - 1]
         return ("landsat", m["tile"], m["date"], scene_id), m["band"].upper()
     if m := _SAFE_NAME.match(stem):
-        parent = _S2_FOLDER.search(str(path.parent))
-        scene_id = path.parent.name if parent else f"T{m['tile']}_{m['date']}"
+        # the scene is the nearest folder named like a product (the .SAFE of a granule)
+        product = next((a.name for a in path.parents if _S2_FOLDER.search(a.name)), None)
+        scene_id = product or f"T{m['tile'].upper()}_{m['date']}"
         return ("sentinel-2", m["tile"].upper(), m["date"], scene_id), m["band"].upper()
     if (m := _BAND_ONLY.match(stem)) and (folder := _S2_FOLDER.search(path.parent.name)):
         return (

@@ -281,22 +281,53 @@ def test_read_dem_in_feet_is_refused(tmp_path: Path) -> None:
 # --- third-party DEM ----------------------------------------------------------------------
 
 
+REAL_DEMS = [
+    "invest_sdr_testdata/dem.tif",
+    "invest_sdr_gura/DEM_gura.tif",
+    "stars_olinda_dem_utm25s.tif",
+]
+
+
 @pytest.mark.realdata
-def test_invest_sdr_test_dem() -> None:
-    path = REALDATA / "invest_sdr_testdata" / "dem.tif"
+@pytest.mark.parametrize("name", REAL_DEMS)
+@pytest.mark.parametrize("method", ["d8", "mfd"])
+def test_real_dems(name: str, method: str) -> None:
+    path = REALDATA / name
     if not path.exists():
         pytest.skip(f"third-party DEM absent: {path} (see shared/realdata/5_dem/SOURCES.txt)")
     with rasterio.open(path) as src:
         crs = src.crs.to_string()
-    dem = read_dem(path, dst_crs=crs)
-    terrain = terrain_factors(dem, method="mfd")
+    dem = read_dem(path, dst_crs=crs)  # in its own projected CRS: no resampling
+    terrain = terrain_factors(dem, method=method)  # type: ignore[arg-type]
     valid = np.isfinite(dem.elevation)
     assert np.array_equal(np.isfinite(terrain.ls), valid)
+    assert np.array_equal(np.isfinite(terrain.accumulation), valid)
     assert np.all(terrain.filled[valid] >= dem.elevation[valid])
+    assert np.nanmin(terrain.accumulation) >= 1
     assert np.nanmin(terrain.ls) > 0
     assert np.nanmax(terrain.ls) <= 25 * (16.8 * 1.0 - 0.5)
-    # Every valid pixel drains somewhere: total outflow equals the number of pixels.
-    assert np.nanmax(terrain.accumulation) <= valid.sum()
+    # No pixel can gather more than all the valid pixels.
+    assert np.nanmax(terrain.accumulation) <= valid.sum() * (1 + 1e-6)
+
+
+@pytest.mark.realdata
+def test_invest_gura_soil_loss_with_its_c_raster() -> None:
+    from pastures.erosion import soil_loss
+    from pastures.terrain import read_raster_on_grid
+
+    folder = REALDATA / "invest_sdr_gura"
+    if not (folder / "DEM_gura.tif").exists() or not (folder / "c_gura.tif").exists():
+        pytest.skip(f"third-party InVEST sample absent: {folder}")
+    with rasterio.open(folder / "DEM_gura.tif") as src:
+        crs = src.crs.to_string()
+    dem = read_dem(folder / "DEM_gura.tif", dst_crs=crs)
+    c = read_raster_on_grid(folder / "c_gura.tif", dem, name="C", resampling="nearest")
+    assert np.nanmin(c) >= 0
+    assert np.nanmax(c) <= 1
+    a = soil_loss(1000.0, 0.03, terrain_factors(dem).ls, c)
+    valid = np.isfinite(dem.elevation) & np.isfinite(c)
+    assert np.array_equal(np.isfinite(a), valid)
+    assert np.all(a[valid] >= 0)
 
 
 # --- synthetic sample DEM -----------------------------------------------------------------
@@ -370,13 +401,75 @@ def _share_matrix_accumulation(filled: np.ndarray, exponent: float | None) -> np
     return np.linalg.solve(np.eye(n) - w.T, np.ones(n)).reshape(nr, nc)
 
 
-@pytest.mark.parametrize(("method", "exponent"), [("d8", None), ("mfd", 1.1)])
+@pytest.mark.parametrize(("method", "exponent"), [("d8", None), ("mfd", 1.0), ("mfd", 1.1)])
 def test_accumulation_matches_a_linear_solve(method: str, exponent: float | None) -> None:
     # A cone with noise smaller than its gradient: every cell has a lower neighbour, so
     # there are no pits or flats and both methods are fully defined by the elevations.
     rng = np.random.default_rng(7)
     rows, cols = np.mgrid[0:15, 0:17]
     z = (20 - np.hypot(rows - 7, cols - 8) + rng.uniform(-0.1, 0.1, rows.shape)).astype(np.float32)
-    acc = flow_accumulation(z, method=method)  # type: ignore[arg-type]
+    acc = flow_accumulation(z, method=method, mfd_exponent=exponent or 1.0)  # type: ignore[arg-type]
     expected = _share_matrix_accumulation(z.astype(np.float64), exponent)
     np.testing.assert_allclose(acc, expected, rtol=1e-9)
+
+
+OFFSETS = [(-1, 0), (-1, 1), (0, 1), (1, 1), (1, 0), (1, -1), (0, -1), (-1, -1)]
+
+
+def pitted_dem() -> np.ndarray:
+    """A DEM full of pits and flats, with a no-data hole."""
+    rng = np.random.default_rng(3)
+    z = rng.integers(0, 6, size=(18, 21)).astype(np.float32)
+    z[5, 7] = np.nan
+    return z
+
+
+def test_d8_through_pits_and_flats_matches_path_counting() -> None:
+    from pastures.terrain import _d8_directions, _priority_flood
+
+    z = pitted_dem()
+    filled, fdir = _priority_flood(z)
+    dirs = _d8_directions(filled, fdir)
+    expected = np.zeros(z.shape)
+    for r0, c0 in zip(*np.nonzero(~np.isnan(z)), strict=True):
+        r, c, steps = r0, c0, 0
+        while True:  # follow the path to its outlet, counting visits
+            expected[r, c] += 1
+            d = dirs[r, c]
+            if d >= 8:
+                break
+            r, c = r + OFFSETS[d][0], c + OFFSETS[d][1]
+            steps += 1
+            assert steps <= z.size, "cycle in D8 directions"
+    expected[np.isnan(z)] = np.nan
+    np.testing.assert_array_equal(flow_accumulation(z, method="d8"), expected)
+
+
+def test_mfd_through_pits_and_flats_matches_a_linear_solve() -> None:
+    from pastures.terrain import _priority_flood
+
+    z = pitted_dem()
+    filled32, fdir = _priority_flood(z)
+    filled = filled32.astype(np.float64)
+    nr, nc = z.shape
+    w = np.zeros((z.size, z.size))
+    for r, c in zip(*np.nonzero(~np.isnan(z)), strict=True):
+        drops = {}
+        for dr, dc in OFFSETS:
+            rr, cc = r + dr, c + dc
+            if 0 <= rr < nr and 0 <= cc < nc and filled[rr, cc] < filled[r, c]:
+                drops[rr * nc + cc] = (filled[r, c] - filled[rr, cc]) / math.hypot(dr, dc)
+        if drops:  # shared in proportion to slope
+            total = sum(drops.values())
+            for target, v in drops.items():
+                w[r * nc + c, target] = v / total
+        elif fdir[r, c] < 8:  # flat: the flood's direction
+            dr, dc = OFFSETS[fdir[r, c]]
+            w[r * nc + c, (r + dr) * nc + c + dc] = 1.0
+    valid = ~np.isnan(z.ravel())
+    solved = np.full(z.size, np.nan)
+    sub = np.ix_(valid, valid)
+    solved[valid] = np.linalg.solve(np.eye(valid.sum()) - w[sub].T, np.ones(valid.sum()))
+    np.testing.assert_allclose(
+        flow_accumulation(z, method="mfd"), solved.reshape(nr, nc), rtol=1e-9
+    )

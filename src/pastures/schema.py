@@ -375,3 +375,59 @@ FORAGE_UNITS: Final = {
     DEFICIT_KG: "kg DM/month",
     BIOMASS: "kg DM/ha",
 }
+
+# --- grazing rotation ---------------------------------------------------------------
+#: Herd group of the rotation planner (a family, or families of one corral).
+HERD_ID: Final = "herd_id"
+#: Where a herd grazes: a plot code or "RANGE <community>" (open communal range).
+LOCATION_ID: Final = "location_id"
+LOCATION_KIND: Final = "location_kind"  # "plot" or "open_range"
+START: Final = "start"  # first day, ISO date
+END: Final = "end"  # last day (inclusive), ISO date
+DAYS: Final = "days"
+FORAGE_USED_KG: Final = "forage_used_kg"  # usable forage eaten, kg DM
+SHORTFALL_KG: Final = "shortfall_kg"  # intake beyond the proper-use allowance, kg DM
+REST_AFTER_DAYS: Final = "rest_after_days"  # rest of the location after the stay, days
+REST_REQUIRED_DAYS: Final = "rest_required_days"
+REST_BEFORE_DAYS: Final = "rest_before_days"  # rest the location had before the stay
+REST_SHORT_DAYS: Final = "rest_short_days"  # required minus achieved rest (>= 0)
+PLANNED_DAYS: Final = "planned_days"  # days of a logged stay the plan also had
+DAYS_OFF_PLAN: Final = "days_off_plan"
+DAYS_OVER: Final = "days_over"  # days beyond the longest consecutive grazing allowed
+#: Columns of the rotation schedule, in order.
+SCHEDULE_COLUMNS: Final = (
+    HERD_ID, COMMUNITY, LOCATION_ID, LOCATION_KIND, START, END, DAYS, HERD_UO,
+    FORAGE_USED_KG, SHORTFALL_KG, REST_AFTER_DAYS,
+)  # fmt: skip
+#: Columns of the plan-against-practice table (one row per logged stay).
+PRACTICE_COLUMNS: Final = (
+    HERD_ID, LOCATION_ID, START, END, DAYS, PLANNED_DAYS, DAYS_OFF_PLAN, REST_BEFORE_DAYS,
+    REST_REQUIRED_DAYS, REST_SHORT_DAYS, DAYS_OVER,
+)  # fmt: skip
+#: Spanish headings of the rotation tables.
+ROTATION_LABELS_ES: Final = {
+    HERD_ID: "Rebaño",
+    COMMUNITY: "Comunidad",
+    LOCATION_ID: "Lugar",
+    LOCATION_KIND: "Tipo de lugar",
+    START: "Inicio",
+    END: "Fin",
+    DAYS: "Días",
+    HERD_UO: "UO",
+    FORAGE_USED_KG: "Forraje consumido (kg MS)",
+    SHORTFALL_KG: "Déficit (kg MS)",
+    REST_AFTER_DAYS: "Descanso posterior (días)",
+    REST_REQUIRED_DAYS: "Descanso requerido (días)",
+    REST_BEFORE_DAYS: "Descanso previo (días)",
+    REST_SHORT_DAYS: "Descanso faltante (días)",
+    PLANNED_DAYS: "Días planificados",
+    DAYS_OFF_PLAN: "Días fuera del plan",
+    DAYS_OVER: "Días de exceso",
+}
+#: Other spellings accepted in a log of actual grazing (case- and accent-insensitive).
+GRAZING_LOG_ALIASES: Final = {
+    HERD_ID: ("herd_id", "herd", "rebano", "hato", "grupo", "family_id", "familia"),
+    LOCATION_ID: ("location_id", "location", "plot_code", "plot", "parcela", "lugar", "cerco"),
+    START: ("start", "inicio", "desde", "entrada", "from"),
+    END: ("end", "fin", "hasta", "salida", "to"),
+}

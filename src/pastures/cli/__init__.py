@@ -28,6 +28,7 @@ COMMANDS: list[tuple[str, str]] = [
     ("pastures.cli.indices", "indices"),
     ("pastures.cli.forage", "forage"),
     ("pastures.cli.risk", "risk"),
+    ("pastures.cli.rotate", "rotate"),
 ]
 
 EXIT_PROBLEMS = 1

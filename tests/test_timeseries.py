@@ -42,7 +42,7 @@ def test_trend_of_a_steady_decline_and_of_a_stable_plot():
     assert trend.loc["DOWN", schema.TREND_P_VALUE] < 0.001
     assert bool(trend.loc["DOWN", schema.BROWNING])
     assert not bool(trend.loc["FLAT", schema.BROWNING])
-    assert trend.loc["DOWN", "n"] == 36
+    assert trend.loc["DOWN", schema.N_MONTHS] == 36
 
 
 def test_baseline_is_the_multi_year_median_of_the_month():
@@ -51,7 +51,7 @@ def test_baseline_is_the_multi_year_median_of_the_month():
     march = analysis.profile.set_index(schema.MONTH).loc[3]
     assert march[schema.BASELINE] == pytest.approx(0.4)
     assert march["mean"] == pytest.approx(0.4)
-    assert march["years"] == 3
+    assert march[schema.N_YEARS] == 3
     anomalies = analysis.monthly.set_index(schema.YEAR)[schema.ANOMALY]
     assert anomalies.to_dict() == pytest.approx({2021: -0.1, 2022: 0.1, 2023: 0.0})
 

@@ -245,7 +245,7 @@ def test_series_over_dates_with_cloud_and_mosaic(tmp_path):
     assert wide.loc[("B", day2), schema.STAT_COUNT] == 16
     assert wide.loc[("A", day3), schema.STAT_COUNT] == 0
     assert wide.loc[("A", day3), schema.STAT_VALID_FRACTION] == 0
-    assert result.dates["status"].tolist() == ["ok", "ok", "all-masked"]
+    assert result.dates[schema.DATE_STATUS].tolist() == ["ok", "ok", "all-masked"]
     assert [p.rule for p in result.problems] == ["all-masked"]
     assert list(result.table.columns) == list(schema.ZONAL_COLUMNS)
 
@@ -281,7 +281,7 @@ def test_bad_scenes_are_reported_and_good_ones_kept(tmp_path):
         write_json(tmp_path / "l1c.json", l1c),
     ]
     result = index_series(plots_frame(), sources, indices=["ndvi"])
-    assert result.dates["status"].tolist() == ["ok", "no-overlap", "failed"]
+    assert result.dates[schema.DATE_STATUS].tolist() == ["ok", "no-overlap", "failed"]
     assert len(result.table) == 2 * len(schema.ZONAL_STATISTICS)  # the good date, both plots
     rules = {p.rule for p in result.problems}
     assert {"no-overlap", "unusable-scene"} <= rules
@@ -322,3 +322,22 @@ def test_compiled_statistics_equal_the_numpy_reference(raster_and_plots, rule):
     np.testing.assert_allclose(
         statistics_array(values, cov), _statistics_numpy(values, cov), rtol=1e-12, atol=1e-12
     )
+
+
+def test_same_day_landsat_and_sentinel2_keep_the_clearer_observation(tmp_path):
+    from imagery_helpers import write_raster
+
+    s2_band_files(tmp_path / "s2", date="20240105", red=0.1, nir=0.5)
+    # Landsat of the same day in EPSG:32619: same eastings, northings minus 10,000 km.
+    transform = Affine(30, 0, X0 - 30, 0, -30, Y0 - 10_000_000 + 30)
+    stem = "LC08_L2SP_003071_20240105_20240110_02_T1"
+    for band, refl in (("SR_B4", 0.1), ("SR_B5", 0.3)):
+        dn = np.full((6, 6), round((refl + 0.2) / 2.75e-5), dtype=np.uint16)
+        write_raster(tmp_path / "ls" / f"{stem}_{band}.TIF", dn, transform, crs="EPSG:32619")
+    result = index_series(
+        plots_frame(), [tmp_path / "s2", tmp_path / "ls"], indices=["ndvi"], edge_rule="centre"
+    )
+    assert len(result.dates) == 2  # two observations of the day, one per platform
+    wide = wide_series(result.table)
+    assert len(wide) == 2  # but one row per plot and date
+    assert wide[schema.STAT_MEAN].tolist() == pytest.approx([2 / 3, 2 / 3])  # 16 px beat 30 m

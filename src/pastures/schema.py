@@ -228,6 +228,15 @@ KENDALL_TAU: Final = "kendall_tau"
 BROWNING: Final = "browning"
 #: True where too few of the plot's pixels were valid on that date.
 CLOUDY: Final = "too_cloudy"
+#: Outcome of a date (mosaic): "ok", "all-masked", "no-overlap" or "failed".
+DATE_STATUS: Final = "status"
+#: Months in a plot's trend, and the years they span (first to last).
+N_MONTHS: Final = "n_months"
+SPAN_YEARS: Final = "span_years"
+#: Years behind a month of the seasonal profile; its lowest and highest value.
+N_YEARS: Final = "n_years"
+PROFILE_MIN: Final = "min"
+PROFILE_MAX: Final = "max"
 
 # --- terrain and erosion ------------------------------------------------------------
 #: Optional plot columns (booleans) naming support practices, for the RUSLE P factor.

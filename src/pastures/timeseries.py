@@ -57,9 +57,9 @@ class SeriesAnalysis:
     monthly
         Plot, year, month, value, n_dates, baseline, anomaly.
     profile
-        Plot, month, mean, median (= baseline), min, max, years.
+        Plot, month, mean, baseline (the median), min, max, n_years.
     trends
-        Plot, trend_per_year, kendall_tau, trend_p_value, n (months), years, browning.
+        Plot, trend_per_year, kendall_tau, trend_p_value, n_months, span_years, browning.
     cloudy
         Plot, date, valid_fraction, too_cloudy for every date.
     """
@@ -128,10 +128,18 @@ def monthly_values(
 
 
 def seasonal_profile(monthly: pd.DataFrame) -> pd.DataFrame:
-    """Per plot and calendar month: mean, median (the baseline), min, max, years."""
+    """Per plot and calendar month: mean, median (the baseline), min, max, n_years."""
     grouped = monthly.groupby([schema.PLOT_CODE, schema.MONTH])[schema.VALUE]
     profile = grouped.agg(["mean", "median", "min", "max", "count"]).reset_index()
-    return profile.rename(columns={"median": schema.BASELINE, "count": "years"})
+    return profile.rename(
+        columns={
+            "mean": schema.STAT_MEAN,
+            "median": schema.BASELINE,
+            "min": schema.PROFILE_MIN,
+            "max": schema.PROFILE_MAX,
+            "count": schema.N_YEARS,
+        }
+    )
 
 
 def anomalies(monthly: pd.DataFrame, profile: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -176,8 +184,8 @@ def trends(
     Returns
     -------
     pandas.DataFrame
-        One row per plot: trend_per_year, kendall_tau, trend_p_value, n (months),
-        years (span), browning. Slopes are NaN where the record is too short.
+        One row per plot: trend_per_year, kendall_tau, trend_p_value, n_months,
+        span_years, browning. Slopes are NaN where the record is too short.
     """
     rows = []
     for plot, group in monthly.groupby(schema.PLOT_CODE, sort=True):
@@ -195,8 +203,8 @@ def trends(
                 schema.TREND_PER_YEAR: slope,
                 schema.KENDALL_TAU: tau,
                 schema.TREND_P_VALUE: p,
-                "n": int(t.size),
-                "years": span,
+                schema.N_MONTHS: int(t.size),
+                schema.SPAN_YEARS: span,
                 schema.BROWNING: bool(slope <= -min_decline and p < alpha),
             }
         )

@@ -621,7 +621,7 @@ def index_series(
             schema.SCENE_ID: " + ".join(s.scene_id for s in members),
             schema.TILE: " + ".join(sorted({s.tile for s in members if s.tile})),
             schema.STAT_VALID_FRACTION: np.nan,
-            "status": "failed",
+            schema.DATE_STATUS: "failed",
         }
         date_rows.append(row)
         if grid is None:
@@ -732,7 +732,7 @@ def _date_statistics(
             index_parts.append(np.full(len(coverage.plot_ids), name, dtype=object))
     date = row[schema.DATE]
     if observed_weight == 0:
-        row["status"] = (
+        row[schema.DATE_STATUS] = (
             "no-overlap"
             if not any(p.feature == row[schema.SCENE_ID] for p in problems)
             else "failed"
@@ -750,7 +750,7 @@ def _date_statistics(
         )
         return None
     row[schema.STAT_VALID_FRACTION] = clear_weight / total_weight if total_weight else 0.0
-    row["status"] = "ok" if clear_weight > 0 else "all-masked"
+    row[schema.DATE_STATUS] = "ok" if clear_weight > 0 else "all-masked"
     if clear_weight == 0:
         problems.append(
             Problem(
@@ -809,6 +809,16 @@ def _tidy(frames: list[pd.DataFrame]) -> pd.DataFrame:
     if not frames:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in schema.ZONAL_COLUMNS})
     wide = pd.concat(frames, ignore_index=True)
+    key = [schema.PLOT_CODE, schema.DATE, schema.INDEX]
+    duplicated = wide.duplicated(key, keep=False)
+    if duplicated.any():
+        # Two platforms (or UTM zones) on one day: keep, per plot, the one with more clear pixels.
+        logger.info(
+            "%d plot-date(s) observed twice on the same day; keeping the clearer observation.",
+            int(duplicated.sum()) // 2,
+        )
+        wide = wide.sort_values(schema.STAT_COUNT, ascending=False, kind="stable")
+        wide = wide.drop_duplicates(key, keep="first")
     long = wide.melt(
         id_vars=[schema.PLOT_CODE, schema.DATE, schema.INDEX],
         value_vars=list(schema.ZONAL_STATISTICS),

@@ -206,7 +206,7 @@ def write_index_tables(
     return IndexRun(
         files=files,
         dates=len(result.dates),
-        usable_dates=int((result.dates["status"] == "ok").sum()),
+        usable_dates=int((result.dates[S.DATE_STATUS] == "ok").sum()),
         browning=analysis.trends.loc[analysis.trends[S.BROWNING], S.PLOT_CODE].tolist(),
         problems=all_problems,
     )

@@ -95,7 +95,7 @@ def command(
       index_series.parquet / .csv   plot, date, index, statistic, value
       plot_index_summary.csv        one row per plot
       index_dates.csv               each date: scenes, clear share, status
-      index_trends.csv              Theil-Sen trend, Mann-Kendall p, browning flag
+      index_trends.csv              seasonal Sen slope, Mann-Kendall p, browning
       index_seasonal_profile.csv    monthly profile and baseline per plot
 
     A scene that cannot be used (Level-1C, missing bands, truncated file,

@@ -204,9 +204,7 @@ def main() -> None:
     print(f"  exactextract / ours (exact rule):  {t_ee / t_ours_exact:6.2f}x faster (goal >= 1.3x)")
     print(f"  rasterstats / ours (centre rule):  {t_rs / t_ours_centre:6.2f}x faster (goal >= 10x)")
     print(f"  NDVI / memory copy:                {t_index / t_copy:6.2f}x (goal <= 1.5x)")
-    print(
-        f"  (one-off loading of compiled kernels per process, not in the ratios: {t_warm:.2f} s)"
-    )
+    print(f"  (one-off loading of compiled kernels per process, not in the ratios: {t_warm:.2f} s)")
     print(
         f"  peak memory: process {rss_mb:,.0f} MB (max RSS, includes the test data); "
         f"pastures zonal stage {peak_ours / 2**20:,.0f} MB (tracemalloc peak)"

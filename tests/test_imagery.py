@@ -423,3 +423,38 @@ def test_safe_product_layout_takes_the_finest_band_and_skips_non_bands(tmp_path)
     assert scene.scene_id == safe.name
     assert scene.bands["red"].href.endswith("_B04_10m.tif")
     assert scene.bands["red"].offset == pytest.approx(-0.1)  # baseline 05.10 in the name
+
+
+def test_stac_1_1_bands_with_scale_and_offset(tmp_path):
+    files = s2_band_files(tmp_path / "d", red=0.1, nir=0.5)
+    item = stac_item("x", {})
+    item["stac_version"] = "1.1.0"
+    item["assets"] = {
+        "B04": {
+            "href": str(files["B04"]),
+            "type": "image/tiff",
+            "bands": [
+                {
+                    "name": "B04",
+                    "eo:common_name": "red",
+                    "scale": 0.0001,
+                    "offset": -0.1,
+                    "nodata": 0,
+                }
+            ],
+        },
+        "B08": {
+            "href": str(files["B08"]),
+            "type": "image/tiff",
+            "bands": [{"name": "B08", "eo:common_name": "nir"}],
+            "scale": 0.0001,  # given once for the asset
+            "offset": -0.1,
+            "nodata": 0,
+        },
+    }
+    (scene,), _ = imagery.load_scenes(write_json(tmp_path / "i.json", item))
+    assert scene.bands["red"].offset == pytest.approx(-0.1)
+    assert scene.bands["nir"].offset == pytest.approx(-0.1)
+    assert "raster:bands" in scene.radiometry
+    bands, _ = imagery.read_scene(scene, ["red", "nir"], GRID10)
+    np.testing.assert_allclose(bands["nir"], 0.5, rtol=1e-6)

@@ -530,7 +530,7 @@ def _asset_bands(key: str, asset: Mapping[str, Any]) -> list[str | None]:
     names: list[str | None] = []
     for entry in eo:
         name = str(entry.get("name", "")).upper()
-        common = str(entry.get("common_name", "")).lower()
+        common = str(entry.get("common_name") or entry.get("eo:common_name") or "").lower()
         names.append(SENTINEL2_BANDS.get(name) or (common if common in COMMON_BANDS else None))
     if not names:
         upper = key.upper()
@@ -549,10 +549,13 @@ def _is_image_asset(key: str, asset: Mapping[str, Any]) -> bool:
 
 
 def _raster_band_meta(asset: Mapping[str, Any], index: int) -> Mapping[str, Any]:
-    bands = asset.get("raster:bands") or []
-    if index < len(bands):
-        return bands[index]
-    return {}
+    """Scale, offset and nodata of band `index`: STAC 1.0 ``raster:bands`` or 1.1 ``bands``."""
+    bands = asset.get("raster:bands") or asset.get("bands") or []
+    meta = dict(bands[index]) if index < len(bands) else {}
+    for key in ("scale", "offset", "nodata"):  # STAC 1.1 may give them once per asset
+        if key not in meta and key in asset:
+            meta[key] = asset[key]
+    return meta
 
 
 def _sentinel2_assets(

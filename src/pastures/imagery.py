@@ -837,6 +837,7 @@ def _scene_from_band_files(
             bands,
             BandFile(str(mask_path), 1, 1.0, 0.0, 1) if mask_path else None,
             "qa_pixel" if mask_path else None,
+            crs=_file_crs(next(iter(files.values()))),
             radiometry="Landsat C2 L2: DN x 0.0000275 - 0.2 (USGS)",
             source=str(next(iter(files.values())).parent),
         )
@@ -856,9 +857,22 @@ def _scene_from_band_files(
         bands,
         BandFile(str(mask_path), 1, 1.0, 0.0, 0) if mask_path else None,
         "scl" if mask_path else None,
+        crs=_file_crs(next(iter(files.values()))),
         radiometry=note,
         source=str(folder),
     )
+
+
+def _file_crs(path: Path) -> str | None:
+    """CRS of a band file, so that same-day files of two UTM zones are not mosaicked.
+
+    None when the file cannot be opened (the error is reported when it is read).
+    """
+    try:
+        with rasterio.open(path) as src:
+            return src.crs.to_string() if src.crs else None
+    except RasterioError:
+        return None
 
 
 def _folder_radiometry(
@@ -900,6 +914,7 @@ def _scene_from_multiband(path: Path) -> Scene | None:
         with rasterio.open(path) as src:
             descriptions = list(src.descriptions)
             tags = dict(src.tags())
+            crs = src.crs.to_string() if src.crs else None
     except RasterioError as exc:
         raise InputFileError(f"Cannot open '{path}': {exc}. Is the file complete?") from exc
     names = {}
@@ -931,6 +946,7 @@ def _scene_from_multiband(path: Path) -> Scene | None:
         {name: BandFile(str(path), i, scale, offset, 0) for name, i in names.items()},
         mask,
         "scl" if mask else None,
+        crs=crs,
         radiometry=note,
         source=str(path),
     )

@@ -153,3 +153,44 @@ def test_only_level1c_items_is_a_clear_error(tmp_path, plots_file):
     assert result.exit_code == 1
     assert "Level-1C" in result.output
     assert "No index value could be computed" in result.output
+
+
+def test_online_search_feeds_the_same_path(tmp_path, plots_file, monkeypatch):
+    files = s2_band_files(tmp_path / "data", date="20240105")
+    item = stac_item(
+        "S2B_19KDC_20240105_0_L2A",
+        {"red": str(files["B04"]), "nir": str(files["B08"]), "scl": str(files["SCL"])},
+        date="2024-01-05",
+    )
+    asked = {}
+
+    def fake_search(bbox, start, end, **kwargs):
+        asked.update(bbox=bbox, start=start, end=end)
+        return [item]
+
+    monkeypatch.setattr("pastures.cli.indices.search_stac", fake_search)
+    result = CliRunner().invoke(
+        main,
+        [
+            "indices",
+            "--plots",
+            str(plots_file),
+            "--search",
+            "2024-01-01/2024-01-31",
+            "--index",
+            "ndvi",
+            "--out",
+            str(tmp_path / "out"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert asked["start"] == "2024-01-01"
+    west, south, east, north = asked["bbox"]
+    assert -69.6 < west < east < -69.5
+    assert -16.4 < south < north < -16.3
+    assert "1 of 1 date(s) usable" in result.output
+
+
+def test_no_scenes_and_no_search():
+    result = CliRunner().invoke(main, ["indices", "--plots", "x.gpkg"])
+    assert result.exit_code != 0

@@ -15,8 +15,8 @@ from tqdm import tqdm
 
 from pastures import schema as S
 from pastures.cli._common import echo_problems, layer_path
-from pastures.errors import InputFileError, Problem
-from pastures.imagery import Scene, group_by_date, load_scenes
+from pastures.errors import InputFileError, ParameterError, Problem
+from pastures.imagery import Scene, group_by_date, load_scenes, search_stac
 from pastures.indices import DEFAULT_INDICES, INDICES
 from pastures.io import atomic_output, write_table
 from pastures.layers import read_layer
@@ -41,7 +41,7 @@ PROBLEMS_FILE = "index_problems.txt"
 
 
 @click.command("indices")
-@click.argument("scenes", nargs=-1, required=True, type=click.Path(exists=True, path_type=str))
+@click.argument("scenes", nargs=-1, type=click.Path(exists=True, path_type=str))
 @click.option("--plots", required=True, type=layer_path, help="Plots layer (polygons).")
 @click.option(
     "--index",
@@ -74,6 +74,21 @@ PROBLEMS_FILE = "index_problems.txt"
     help="Folder for the tables.",
 )
 @click.option("--crs", metavar="CRS", default=S.WORKING_CRS, show_default=True, help="Working CRS.")
+@click.option(
+    "--search",
+    "search_dates",
+    metavar="START/END",
+    default=None,
+    help="Also search Earth Search (online, needs pystac-client) for Sentinel-2 L2A scenes "
+    "over the plots between two dates, e.g. 2024-01-01/2024-12-31.",
+)
+@click.option(
+    "--max-cloud",
+    type=click.FloatRange(0, 100),
+    default=80.0,
+    show_default=True,
+    help="With --search: skip scenes with more cloud (%).",
+)
 def command(
     scenes: tuple[str, ...],
     plots: str,
@@ -82,13 +97,16 @@ def command(
     min_valid: float,
     out_dir: Path,
     crs: str,
+    search_dates: str | None,
+    max_cloud: float,
 ) -> None:
     """Per-plot vegetation indices for every date of a set of scenes.
 
     SCENES are folders of band files (Sentinel-2 L2A or Landsat Collection 2
     Level-2, GeoTIFF/COG/JPEG 2000) or STAC item JSON files (Items,
     ItemCollections or lists; Earth Search or Planetary Computer), with asset
-    hrefs that are local paths, relative paths or URLs.
+    hrefs that are local paths, relative paths or URLs. With --search, scenes
+    are also looked up online (Earth Search, through pystac-client).
 
     \b
     Writes into --out:
@@ -111,7 +129,20 @@ def command(
             f"{plots}: {len(errors)} error(s) in the plots layer; run `pastures check --plots "
             f"{plots}` and fix them first."
         )
-    found, load_problems = load_scenes(list(scenes))
+    sources: list[Any] = list(scenes)
+    if search_dates:
+        start, _, end = search_dates.partition("/")
+        if not end:
+            raise ParameterError(
+                f"--search {search_dates}: give START/END, e.g. 2024-01-01/2024-12-31."
+            )
+        bbox = tuple(layer.frame.to_crs(S.LONLAT_CRS).total_bounds)
+        items = search_stac(bbox, start, end, max_cloud=max_cloud)  # type: ignore[arg-type]
+        click.echo(f"{len(items)} scene(s) found online.", err=True)
+        sources.extend(items)
+    if not sources:
+        raise ParameterError("Give scene folders or STAC files, or --search START/END.")
+    found, load_problems = load_scenes(sources)
     n_dates = len(group_by_date(found))
     click.echo(f"{len(found)} scene(s) on {n_dates} date(s); {len(layer.frame)} plot(s).", err=True)
     run = write_index_tables(

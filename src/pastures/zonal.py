@@ -5,9 +5,12 @@ The work is split so that the costly geometric part is done once per grid:
 1. :func:`plot_coverage` rasterises every plot once for a grid: the flat indices
    of the cells that belong to it and their weights (the share of the cell the
    plot covers under the ``exact`` rule, 1 otherwise), stored back to back.
-2. :func:`zonal_statistics` then only gathers ``values[cells]`` and computes
-   grouped statistics with ``bincount`` and one sort, for any number of dates and
-   indices on that grid.
+2. :func:`zonal_statistics` then only gathers ``values[cells]`` and computes the
+   statistics plot by plot in one compiled pass (numba; sums, then one small sort
+   for the quantiles), for any number of dates and indices on that grid.
+
+:func:`index_series` runs this over scenes: same-day tiles mosaicked, plots
+reprojected to the imagery's CRS, one raster window per group of nearby plots.
 
 Edge rules (which pixels belong to a plot):
 
@@ -25,9 +28,9 @@ Edge rules (which pixels belong to a plot):
     as ``exactextract`` does (weighted mean, population standard deviation,
     weighted quantiles and coverage-weighted counts).
 
-A plot for which the chosen rule selects no pixel (a plot smaller than a pixel,
-or too thin for any pixel to be inside it) falls back to ``exact``; the rule
-used is stated per plot in :data:`~pastures.schema.EDGE_RULE` and logged.
+A plot smaller than a pixel, or for which the chosen rule selects no pixel (too
+thin for any pixel to be inside it), falls back to ``exact``; the rule used is
+stated per plot in :data:`~pastures.schema.EDGE_RULE` and logged.
 
 The exact coverage of a cell is computed in pixel coordinates from the plot's
 edges: for each edge piece within one pixel column, the integral of the edge's

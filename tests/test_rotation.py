@@ -366,7 +366,9 @@ def test_forage_defaults_out_of_range(project_files):
 # --- from a project -------------------------------------------------------------------
 def test_inputs_from_project(project_files):
     project = load_project(**{k: str(v) for k, v in project_files.items()})
-    inp = R.rotation_inputs_from_project(project, start=date(2026, 1, 5), n_periods=52)
+    inp = R.rotation_inputs_from_project(
+        project, start=date(2026, 1, 5), n_periods=52, params=R.ForageDefaults()
+    )
     by_id = {h.herd_id: h for h in inp.herds}
     # ALF-F1 40 alpacas + 5 llamas x 1.5 + 30 sheep = 77.5 UO; ALF-F2 25 + 12 = 37 UO
     assert by_id["ALF-C1-G1"].uo == pytest.approx(114.5)
@@ -382,6 +384,24 @@ def test_inputs_from_project(project_files):
     assert inp.locations[3].area_ha == pytest.approx(94 * 0.7, rel=1e-3)
     small = R.rotation_inputs_from_project(project, params=R.ForageDefaults(max_group_uo=50))
     assert {h.herd_id for h in small.herds} == {"ALF-C1-G1", "ALF-C1-G2", "BET-C1-G1"}
+
+
+def test_inputs_follow_the_forage_budget(project_files):
+    from pastures.forage import ForageParams
+
+    project = load_project(**{k: str(v) for k, v in project_files.items()})
+    inp = R.rotation_inputs_from_project(project, start=date(2026, 1, 1), n_periods=365,
+                                         period_days=1)  # fmt: skip
+    fp = ForageParams()
+    # intake of one UO: 50 g DM x 65^0.75 / 1000 = 1.145 kg DM/day (pastures.animals)
+    assert inp.intake_kg_per_uo_day == pytest.approx(fp.kg_dm_per_uo_day)
+    assert inp.intake_kg_per_uo_day == pytest.approx(1.1446, abs=1e-4)
+    rng = inp.locations[3]
+    assert rng.location_id == "RANGE Alfa"
+    assert rng.area_ha == pytest.approx(94.0, rel=1e-3)  # grazeable share 1.0 in the budget
+    # a year of growth = 94 ha x 855.5 kg DM/ha/yr x 0.5; January holds 22.8 % (Juli rain)
+    assert sum(rng.growth_kg) == pytest.approx(94 * 855.5 * 0.5, rel=1e-3)
+    assert sum(rng.growth_kg[:31]) / sum(rng.growth_kg) == pytest.approx(0.2277, abs=1e-3)
 
 
 def test_plan_on_fixture_project_and_outputs(project_files, tmp_path):

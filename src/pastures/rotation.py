@@ -1200,7 +1200,10 @@ def _import_cp_model():
 
 
 def plan_rotation(
-    inputs: RotationInputs, *, params: RotationParams | None = None, hint: np.ndarray | None = None
+    inputs: RotationInputs,
+    *,
+    params: RotationParams | None = None,
+    hint: np.ndarray | Literal["greedy"] | None = "greedy",
 ) -> RotationPlan:
     """Find the grazing plan of least weighted cost with OR-Tools CP-SAT.
 
@@ -1211,8 +1214,9 @@ def plan_rotation(
     params
         Constraint switches, weights and solver settings.
     hint
-        Optional assignment (herds x periods) to start the search from, e.g. the greedy
-        plan of :func:`greedy_rotation`.
+        Assignment (herds x periods) to start the search from; ``"greedy"`` (default)
+        starts from :func:`greedy_rotation`, None from nothing. A hint that breaks a
+        rule is repaired or ignored by the solver; it never changes the optimum.
 
     Returns
     -------
@@ -1236,6 +1240,8 @@ def plan_rotation(
         raise ValidationError(problems)
     for p in problems:
         logger.warning("%s", p)
+    if isinstance(hint, str):
+        hint = greedy_rotation(inputs, params=params).assignment
     plan = _solve(inputs, params, hint)
     if plan.status == "infeasible" and params.forage_hard:
         soft = _solve(inputs, replace(params, forage_hard=False), hint)
@@ -1601,6 +1607,62 @@ class ForageDefaults:
     initial_share: float = 0.25
     cap_share: float = 1.0
     max_group_uo: float = 400.0
+    growth_months_by_type: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
+    open_range_production_kg_ha_yr: float | None = None
+    animal_units: object | None = None
+
+    @classmethod
+    def from_forage_params(cls, forage: object, **overrides: object) -> ForageDefaults:
+        """Defaults that follow the forage budget's parameters (``pastures.forage``).
+
+        Takes the intake of one UO, the animal-unit table, the proper-use factor, the
+        central production and the monthly growth shares of every pasture type and of
+        the open range, and the open range's grazeable share from a
+        ``pastures.forage.ForageParams``, so the rotation and the forage budget agree.
+        """
+        from pastures.forage import growth_shares
+
+        fp = forage
+        production = dict(DEFAULT_PRODUCTION_KG_HA_YR)
+        months: dict[str, tuple[float, ...]] = {}
+        for name, ptype in fp.pasture_types.items():  # type: ignore[attr-defined]
+            production[name] = ptype.production_central
+            shares = growth_shares(ptype.uniform_growth_share, fp.monthly_rain_mm)  # type: ignore[attr-defined]
+            months[name] = tuple(float(v) for v in shares)
+        rng = fp.open_range  # type: ignore[attr-defined]
+        shares = growth_shares(rng.uniform_growth_share, fp.monthly_rain_mm)  # type: ignore[attr-defined]
+        months[OPEN_RANGE_KEY] = tuple(float(v) for v in shares)
+        values: dict[str, object] = {
+            "intake_kg_per_uo_day": fp.kg_dm_per_uo_day,  # type: ignore[attr-defined]
+            "use_factor": fp.use_factor,  # type: ignore[attr-defined]
+            "production_kg_ha_yr": production,
+            "growth_months_by_type": months,
+            "open_range_production_kg_ha_yr": sum(rng.production_kg_ha_yr) / 2,
+            "open_range_share": rng.grazeable_share,
+            "animal_units": fp.units,  # type: ignore[attr-defined]
+        }
+        values.update(overrides)
+        return cls(**values)  # type: ignore[arg-type]
+
+    def months_for(self, pasture_type: str, kind: LocationKind) -> tuple[float, ...]:
+        """Monthly growth shares of a plot type or of the open range."""
+        key = OPEN_RANGE_KEY if kind == "open_range" else pasture_type
+        if key in self.growth_months_by_type:
+            return tuple(self.growth_months_by_type[key])
+        return self.growth_months_bofedal if pasture_type == "bofedal" else self.growth_months
+
+
+#: Key of the open range in ``ForageDefaults.growth_months_by_type`` (as pastures.forage).
+OPEN_RANGE_KEY = "open_range"
+
+
+def default_forage_defaults() -> ForageDefaults:
+    """The forage budget's parameters when ``pastures.forage`` is there, else our own."""
+    try:
+        from pastures.forage import ForageParams
+    except ImportError:  # pragma: no cover - the forage module ships with pastures
+        return ForageDefaults()
+    return ForageDefaults.from_forage_params(ForageParams())
 
 
 def validate_forage_defaults(d: ForageDefaults) -> None:
@@ -1616,8 +1678,12 @@ def validate_forage_defaults(d: ForageDefaults) -> None:
         bad.append("initial_share must be >= 0 and cap_share > 0")
     if d.max_group_uo <= 0:
         bad.append(f"max_group_uo = {d.max_group_uo}: use > 0 UO")
-    for name in ("growth_months", "growth_months_bofedal"):
-        months = getattr(d, name)
+    curves = {
+        "growth_months": d.growth_months,
+        "growth_months_bofedal": d.growth_months_bofedal,
+        **{f"growth_months_by_type[{k!r}]": v for k, v in d.growth_months_by_type.items()},
+    }
+    for name, months in curves.items():
         if len(months) != 12 or min(months) < 0 or abs(sum(months) - 1) > 1e-6:
             bad.append(f"{name}: give 12 shares >= 0 that sum to 1 (sum {sum(months):.3f})")
     for ptype, value in d.production_kg_ha_yr.items():
@@ -1651,7 +1717,7 @@ def growth_per_period(
     return tuple(out)
 
 
-def group_families(
+def group_families(  # noqa: PLR0912
     herds: pd.DataFrame,
     corrals: pd.DataFrame,
     *,
@@ -1672,10 +1738,16 @@ def group_families(
     for _, row in corrals.iterrows():
         pt = shapely.point_on_surface(row.geometry)
         where[str(row[S.CORRAL_ID])] = (float(pt.x), float(pt.y))
-    uo = np.zeros(len(herds))
-    for col, per_head in defaults.uo_per_head.items():
-        if col in herds.columns:
-            uo += pd.to_numeric(herds[col], errors="coerce").fillna(0).to_numpy(float) * per_head
+    if defaults.animal_units is not None:
+        from pastures.animals import herd_animal_units
+
+        uo = herd_animal_units(herds, defaults.animal_units).to_numpy(float)  # type: ignore[arg-type]
+    else:
+        uo = np.zeros(len(herds))
+        for col, per_head in defaults.uo_per_head.items():
+            if col in herds.columns:
+                count = pd.to_numeric(herds[col], errors="coerce").fillna(0).to_numpy(float)
+                uo += count * per_head
     frame = herds.assign(_uo=uo, _pos=np.arange(len(herds)))
     groups: list[HerdGroup] = []
     for (com, corral), part in frame.groupby([S.COMMUNITY, S.CORRAL_ID], sort=True):
@@ -1741,7 +1813,10 @@ def rotation_inputs_from_project(
         growth of those locations.
     params
         Defaults for intake, animal units, production, use factor, growth by month, open
-        range and herd grouping.
+        range and herd grouping. By default those of the forage budget
+        (:func:`default_forage_defaults`: ``pastures.forage.ForageParams()``, e.g.
+        1.145 kg DM/UO/day, growth following the Juli rain); ``ForageDefaults()`` gives
+        this module's own documented figures.
     closures
         Locations closed for some dates.
     labour
@@ -1756,7 +1831,7 @@ def rotation_inputs_from_project(
     """
     from pastures import schema as S
 
-    d = params or ForageDefaults()
+    d = params or default_forage_defaults()
     validate_forage_defaults(d)
     if n_periods <= 0 or period_days <= 0:
         raise ParameterError(
@@ -1770,8 +1845,11 @@ def rotation_inputs_from_project(
     def location(  # noqa: PLR0917
         lid: str, com: str, kind: LocationKind, ptype: str, area: float, x: float, y: float
     ) -> Location:
-        annual = area * d.production_kg_ha_yr.get(ptype, 0.0) * d.use_factor
-        months = d.growth_months_bofedal if ptype == "bofedal" else d.growth_months
+        production = d.production_kg_ha_yr.get(ptype, 0.0)
+        if kind == "open_range" and d.open_range_production_kg_ha_yr is not None:
+            production = d.open_range_production_kg_ha_yr
+        annual = area * production * d.use_factor
+        months = d.months_for(ptype, kind)
         if supply is not None and lid in supply:
             growth = tuple(round(v) for v in supply[lid])
         else:
@@ -2157,7 +2235,12 @@ def _rest_ok(
 
 
 def _repair_shares(inputs: RotationInputs, params: RotationParams, a: np.ndarray) -> None:
-    """Send herds from plots to the open range until every family share holds (in place)."""
+    """Rebalance plot use until every family share holds (in place).
+
+    First swap a favoured herd on a plot with a short-changed herd off the plots in the
+    same period (this keeps every plot's occupancy, so rest and herd limits hold);
+    when no swap is left, send the most favoured herd from a plot to the open range.
+    """
     ok = allowed(inputs, params)
     tol = params.share_tolerance
     for com, members in share_groups(inputs, params).items():
@@ -2174,7 +2257,7 @@ def _repair_shares(inputs: RotationInputs, params: RotationParams, a: np.ndarray
             if loc.kind == "open_range" and loc.community == com
         ]
         key_sum = sum(inputs.herds[h].key for h in members)
-        for _ in range(len(members) * inputs.n_periods):
+        for _ in range(4 * len(members) * inputs.n_periods):
             days = {
                 h: inputs.animal_days(inputs.herds[h]) * int(np.isin(a[h], plots).sum())
                 for h in members
@@ -2185,6 +2268,8 @@ def _repair_shares(inputs: RotationInputs, params: RotationParams, a: np.ndarray
             ratio = {h: days[h] / (inputs.herds[h].key / key_sum * total) for h in members}
             if all(1 - tol <= r <= 1 + tol for r in ratio.values()):
                 break
+            if _swap_once(inputs, a, ok, members, plots, ratio, tol):
+                continue
             removed = False
             for h in sorted(members, key=lambda h: -ratio[h]):
                 for t in reversed(np.flatnonzero(np.isin(a[h], plots))):
@@ -2202,3 +2287,31 @@ def _repair_shares(inputs: RotationInputs, params: RotationParams, a: np.ndarray
                     break
             if not removed:
                 break
+
+
+def _swap_once(  # noqa: PLR0917
+    inputs: RotationInputs,
+    a: np.ndarray,
+    ok: np.ndarray,
+    members: list[int],
+    plots: list[int],
+    ratio: dict[int, float],
+    tol: float,
+) -> bool:
+    """Swap one plot stay of the most favoured herd to a short-changed one; True if made."""
+    on_plot = np.isin(a, plots)
+    ho = max(members, key=lambda h: (ratio[h], -h))
+    if ratio[ho] <= 1:
+        return False
+    days_o = inputs.animal_days(inputs.herds[ho])
+    for hu in sorted(members, key=lambda h: (ratio[h], h)):
+        if ratio[hu] >= 1:
+            break
+        if inputs.animal_days(inputs.herds[hu]) > 2 * days_o and ratio[hu] >= 1 - tol:
+            continue  # would overshoot: the short-changed herd is much larger
+        for t in np.flatnonzero(on_plot[ho] & ~on_plot[hu] & (a[hu] >= 0)):
+            i, j = int(a[ho, t]), int(a[hu, t])
+            if ok[hu, i, t] and ok[ho, j, t]:
+                a[ho, t], a[hu, t] = j, i
+                return True
+    return False

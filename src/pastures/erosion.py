@@ -859,7 +859,8 @@ class RiskAssessment:
     pressure
         Stocking/capacity ratio per pixel of each plot (``NaN`` elsewhere), or ``None``.
     risk
-        Risk class codes (uint8, 255 no data), see :func:`risk_classes`.
+        Risk class codes (uint8, 255 no data), see :func:`risk_classes`. Outside the plots
+        (no stocking known) it reflects soil loss alone.
     plots
         One row per plot with :data:`pastures.schema.RISK_COLUMNS`, ranked, in the grid CRS.
     total_soil_loss_t_yr

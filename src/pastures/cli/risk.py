@@ -103,6 +103,39 @@ def write_outputs(
     return written
 
 
+def summarise(result: RiskAssessment, *, top: int = 10) -> str:
+    """The ranked plots (rank, code, class, soil loss, drivers) and the totals, as text.
+
+    Parameters
+    ----------
+    result
+        From :func:`pastures.erosion.assess_risk`.
+    top
+        How many plots to list (0: totals only).
+
+    Returns
+    -------
+    str
+    """
+    table = result.plots
+    lines = []
+    if top:
+        shown = table.head(top)[
+            [S.RISK_RANK, S.PLOT_CODE, S.RISK_CLASS, S.SOIL_LOSS_T_HA_YR, S.RISK_DRIVERS]
+        ].copy()
+        shown[S.SOIL_LOSS_T_HA_YR] = shown[S.SOIL_LOSS_T_HA_YR].map(
+            lambda v: "-" if pd.isna(v) else f"{v:.1f}"
+        )
+        lines += [shown.to_string(index=False), ""]
+    counts = table[S.RISK_CLASS].value_counts()
+    summary = ", ".join(f"{counts.get(c, 0)} {c}" for c in S.RISK_CLASSES)
+    lines.append(
+        f"{len(table)} plots: {summary}. Soil loss of all plots: "
+        f"{result.total_soil_loss_t_yr:,.0f} t/yr."
+    )
+    return "\n".join(lines)
+
+
 def _parse_rainfall(text: str | None) -> list[float]:
     if not text:
         return list(JULI_MONTHLY_RAIN_MM)
@@ -220,7 +253,7 @@ def _read_points(path: str | None, kind: str, crs: str) -> object:
     type=click.Choice(FLOW_METHODS),
     default="d8",
     show_default=True,
-    help="Flow routing for LS: D8 or multiple flow directions (Freeman 1991).",
+    help="Flow routing for LS: D8, or multiple flow directions in proportion to slope.",
 )
 @click.option(
     "--l-max",
@@ -308,8 +341,9 @@ def command(  # noqa: PLR0915
     (stocking / capacity) and raises the risk class of overstocked plots.
 
     Writes to --out: soil_loss_t_ha_yr.tif, ls_factor.tif, c_factor.tif,
-    risk_class.tif (COG), risk_plots.csv and risk_plots.gpkg, the plots ranked
-    for rest or protection with their drivers in words.
+    risk_class.tif (COG; grazing_pressure.tif with --stocking), risk_plots.csv
+    and risk_plots.gpkg: the plots ranked for rest or protection, with their
+    drivers in words. No-data (DEM holes, the lake) stays no-data.
 
     \b
     Examples:
@@ -422,20 +456,6 @@ def command(  # noqa: PLR0915
         click.secho(f"Warning: {w.message}", err=True, fg="yellow")
     written = write_outputs(result, out, tags=tags)
 
-    table = result.plots
-    if top:
-        shown = table.head(top)[
-            [S.RISK_RANK, S.PLOT_CODE, S.RISK_CLASS, S.SOIL_LOSS_T_HA_YR, S.RISK_DRIVERS]
-        ].copy()
-        shown[S.SOIL_LOSS_T_HA_YR] = shown[S.SOIL_LOSS_T_HA_YR].map(
-            lambda v: "-" if pd.isna(v) else f"{v:.1f}"
-        )
-        click.echo(shown.to_string(index=False))
-    counts = table[S.RISK_CLASS].value_counts()
-    summary = ", ".join(f"{counts.get(c, 0)} {c}" for c in S.RISK_CLASSES)
-    click.echo(
-        f"\n{len(table)} plots: {summary}. Soil loss of all plots: "
-        f"{result.total_soil_loss_t_yr:,.0f} t/yr (R {tags['EROSIVITY_R']}, "
-        f"K {tags['ERODIBILITY_K']})."
-    )
+    click.echo(summarise(result, top=top))
+    click.echo(f"(R {tags['EROSIVITY_R']}, K {tags['ERODIBILITY_K']})")
     click.echo(f"Wrote {len(written)} files to {out}.", err=True)

@@ -65,9 +65,47 @@ def stage_layers(run: DemoRun) -> str:
     )
 
 
+def stage_indices(run: DemoRun) -> str:
+    """Make the synthetic Sentinel-2 scenes of the sample and the per-plot index series."""
+    from pastures.cli.forage import read_index_table
+    from pastures.cli.indices import SERIES_FILE, write_index_tables
+    from pastures.sample_imagery import make_sample_scenes
+
+    assert run.project is not None
+    items = make_sample_scenes(run.project.plots, run.project.corrals, run.out / "scenes")
+    folder = run.out / "indices"
+    done = write_index_tables(run.project.plots, items, folder, progress=True)
+    run.results["index_table"] = read_index_table(str(folder / f"{SERIES_FILE}.parquet"))
+    run.outputs += [run.out / "scenes", *done.files]
+    browning = ", ".join(done.browning) or "none"
+    return (
+        f"{len(items)} synthetic scenes, {done.usable_dates} of {done.dates} dates usable; "
+        f"plots browning: {browning}"
+    )
+
+
+def stage_forage(run: DemoRun) -> str:
+    """Forage budget from the index series: capacity against stocking, dry-season deficit."""
+    from pastures.cli.forage import write_budget
+    from pastures.forage import forage_budget, format_budget
+
+    assert run.project is not None
+    budget = forage_budget(run.project, index_table=run.results.get("index_table"))
+    run.results["forage"] = budget
+    click.echo(format_budget(budget))
+    run.outputs += write_budget(budget, run.out / "forage", communities=run.project.communities)
+    total = budget.communities.iloc[-1]
+    return (
+        f"stocking {total[S.STOCKING_UO]:,.0f} UO against a capacity of "
+        f"{total[S.CAPACITY_UO]:,.0f} UO"
+    )
+
+
 #: The stages of the demo, in order: (title, function returning a one-line result).
 STAGES: list[tuple[str, Callable[[DemoRun], str]]] = [
     ("Layers: validate, summarise, write GeoPackage", stage_layers),
+    ("Vegetation: synthetic Sentinel-2 scenes, per-plot indices and trends", stage_indices),
+    ("Forage: production, carrying capacity, stocking, dry-season deficit", stage_forage),
 ]
 
 

@@ -33,9 +33,23 @@ plot animal-days of their community in proportion to a key (herd size or labour)
 Objective (minimised, weights in :class:`ObjectiveWeights`): forage shortfall first,
 then moves and walking, then grazed plot-periods (i.e. most rest).
 
-Solver: OR-Tools CP-SAT (``ortools``), with a fixed seed, a fixed number of workers
-and a time limit. :func:`check_plan` verifies every constraint on any plan,
-independently of the solver; :func:`evaluate_plan` recomputes its objective.
+Solver: HiGHS (``highspy``, branch and cut; forage flows are continuous, so its LP
+bound gives a meaningful gap) or OR-Tools CP-SAT (``ortools``, everything in whole
+kg DM), each with a fixed seed, a fixed number of threads and a time limit. Herds
+that share no location (different communities) never interact, so the model is
+split into independent blocks (:func:`components`) solved one after the other; the
+search starts from the greedy rule of thumb (:func:`greedy_rotation`), which is
+also the baseline the benchmark compares against. The plan reports status,
+objective, best bound and relative gap.
+
+:func:`check_plan` verifies every constraint on any plan, independently of the
+solver; :func:`evaluate_plan` recomputes its objective; :func:`diagnose_inputs`
+names hard conflicts before solving; :func:`explain_shortfall` turns a shortfall
+into community, weeks, demand against supply and the UO to move.
+
+Supply, intake and animal units come from :func:`rotation_inputs_from_project`:
+by default those of the forage budget (``pastures.forage``), or this module's own
+documented figures (:class:`ForageDefaults`), or measured supply per location.
 """
 
 from __future__ import annotations
@@ -44,7 +58,7 @@ import logging
 import math
 import time
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from pathlib import Path
@@ -411,14 +425,22 @@ def closed_mask(inputs: RotationInputs) -> np.ndarray:
 
 def reachable(inputs: RotationInputs, params: RotationParams) -> np.ndarray:
     """Boolean array (herds x locations): True where the herd may ever graze the location."""
-    out = np.zeros((len(inputs.herds), len(inputs.locations)), dtype=bool)
-    for h, herd in enumerate(inputs.herds):
-        for i, loc in enumerate(inputs.locations):
-            if params.own_community_only and loc.community != herd.community:
-                continue
-            if params.max_walk_m is not None and distance_m(herd, loc) > params.max_walk_m:
-                continue
-            out[h, i] = True
+    H, L = len(inputs.herds), len(inputs.locations)
+    out = np.ones((H, L), dtype=bool)
+    if not H or not L:
+        return out
+    if params.own_community_only:
+        hc = np.array([h.community for h in inputs.herds], dtype=object)
+        lc = np.array([loc.community for loc in inputs.locations], dtype=object)
+        out &= hc[:, None] == lc[None, :]
+    if params.max_walk_m is not None:
+        hx = np.array([[h.x, h.y] for h in inputs.herds], dtype=float)
+        lx = np.array([[loc.x, loc.y] for loc in inputs.locations], dtype=float)
+        gate = np.array([loc.kind == "open_range" for loc in inputs.locations])
+        gate |= np.isnan(lx).any(axis=1)
+        dist = np.hypot(lx[None, :, 0] - hx[:, None, 0], lx[None, :, 1] - hx[:, None, 1])
+        dist[:, gate] = 0.0  # the open range starts at the corral gate (see distance_m)
+        out &= dist <= params.max_walk_m
     return out
 
 
@@ -518,7 +540,7 @@ def diagnose_inputs(  # noqa: PLR0912
     if structural:
         return problems
     reach = reachable(inputs, params)
-    ok = allowed(inputs, params)
+    open_now = ~closed_mask(inputs) if params.enforce_closures else None
     for h, herd in enumerate(inputs.herds):
         if not reach[h].any():
             near = sorted(
@@ -554,7 +576,12 @@ def diagnose_inputs(  # noqa: PLR0912
                 "warning",
             )
         if params.one_location:
-            stuck = [t for t in range(inputs.n_periods) if not ok[h, :, t].any()]
+            somewhere = (
+                open_now[reach[h]].any(axis=0)
+                if open_now is not None
+                else np.ones(inputs.n_periods, dtype=bool)
+            )
+            stuck = [int(t) for t in np.flatnonzero(~somewhere)]
             if stuck:
                 names = [inputs.locations[i].location_id for i in np.flatnonzero(reach[h])]
                 err(
@@ -1139,9 +1166,18 @@ def _solve(inputs: RotationInputs, params: RotationParams, hint: np.ndarray | No
             where = {g: k for k, g in enumerate(locs)}
             sub_hint = np.array([[where.get(int(i), -1) for i in hint[h]] for h in herds])
         res = backend(sub, replace(params, time_limit_s=budget), sub_hint)
+        if (
+            res.status == "unknown"
+            and sub_hint is not None
+            and not check_plan(sub, sub_hint, params=params)
+        ):
+            # out of time before the solver had a plan of its own: keep the valid start
+            total = evaluate_plan(sub, sub_hint, params=params).total
+            res = replace(res, assignment=sub_hint, status="feasible", objective=float(total))
         statuses.append(res.status)
         obj += res.objective
-        bound += res.bound
+        # every term of the objective is >= 0, so 0 bounds a block the solver left unbounded
+        bound += max(res.bound, 0.0) if math.isfinite(res.bound) else 0.0
         n_vars += res.n_variables
         n_cons += res.n_constraints
         for k, h in enumerate(herds):
@@ -1428,7 +1464,7 @@ def _solve_cpsat(  # noqa: PLR0912, PLR0915
 # --------------------------------------------------------------------------------------
 # greedy baseline
 # --------------------------------------------------------------------------------------
-def greedy_rotation(  # noqa: PLR0915
+def greedy_rotation(
     inputs: RotationInputs, *, params: RotationParams | None = None
 ) -> RotationPlan:
     """A rule-of-thumb rotation, the baseline the solver is measured against.
@@ -1447,6 +1483,32 @@ def greedy_rotation(  # noqa: PLR0915
     if any(p.severity == "error" for p in problems):
         raise ValidationError(problems)
     t0 = time.perf_counter()
+    a = np.full((len(inputs.herds), inputs.n_periods), -1, dtype=np.int64)
+    for herds, locs in components(inputs, params):
+        sub = _greedy_block(_sub_inputs(inputs, herds, locs), params)
+        for k, h in enumerate(herds):
+            a[h] = np.where(sub[k] >= 0, np.asarray(locs)[np.maximum(sub[k], 0)], -1)
+    breakdown = evaluate_plan(inputs, a, params=params)
+    return RotationPlan(
+        inputs=inputs,
+        params=params,
+        assignment=a,
+        status="greedy",
+        objective=float(breakdown.total),
+        bound=float("nan"),
+        gap=float("nan"),
+        seconds=time.perf_counter() - t0,
+        n_variables=0,
+        n_constraints=0,
+        breakdown=breakdown,
+        balance=forage_balance(inputs, a),
+        notes=tuple(explain_shortfall(inputs, a)),
+        solver="greedy",
+    )
+
+
+def _greedy_block(inputs: RotationInputs, params: RotationParams) -> np.ndarray:
+    """The greedy rule on one independent block; returns the assignment."""
     H, L, T = len(inputs.herds), len(inputs.locations), inputs.n_periods
     ok = allowed(inputs, params)
     a = np.full((H, T), -1, dtype=np.int64)
@@ -1512,23 +1574,7 @@ def greedy_rotation(  # noqa: PLR0915
         stock = np.minimum(bal_left, [loc.cap_kg for loc in inputs.locations])
     if params.family_shares:
         _repair_shares(inputs, params, a)
-    breakdown = evaluate_plan(inputs, a, params=params)
-    return RotationPlan(
-        inputs=inputs,
-        params=params,
-        assignment=a,
-        status="greedy",
-        objective=float(breakdown.total),
-        bound=float("nan"),
-        gap=float("nan"),
-        seconds=time.perf_counter() - t0,
-        n_variables=0,
-        n_constraints=0,
-        breakdown=breakdown,
-        balance=forage_balance(inputs, a),
-        notes=tuple(explain_shortfall(inputs, a)),
-        solver="greedy",
-    )
+    return a
 
 
 # --------------------------------------------------------------------------------------
@@ -2237,15 +2283,16 @@ def _rest_ok(
 def _repair_shares(inputs: RotationInputs, params: RotationParams, a: np.ndarray) -> None:
     """Rebalance plot use until every family share holds (in place).
 
-    First swap a favoured herd on a plot with a short-changed herd off the plots in the
-    same period (this keeps every plot's occupancy, so rest and herd limits hold);
-    when no swap is left, send the most favoured herd from a plot to the open range.
+    Moves that keep every plot's occupancy pattern (so rest, consecutive-days and
+    herd limits still hold) are tried first, and taken only when they reduce the total
+    share violation: swap a plot stay of a favoured herd with a short-changed herd off
+    the plots in the same period, or let a short-changed herd join a plot already
+    grazed (below the herd limit). When none helps, the most favoured herd leaves a
+    plot for the open range (if the rest rules allow), which always ends the loop.
     """
     ok = allowed(inputs, params)
     tol = params.share_tolerance
     for com, members in share_groups(inputs, params).items():
-        if len(members) < 2:
-            continue
         plots = [
             i
             for i, loc in enumerate(inputs.locations)
@@ -2256,30 +2303,35 @@ def _repair_shares(inputs: RotationInputs, params: RotationParams, a: np.ndarray
             for i, loc in enumerate(inputs.locations)
             if loc.kind == "open_range" and loc.community == com
         ]
-        key_sum = sum(inputs.herds[h].key for h in members)
-        for _ in range(4 * len(members) * inputs.n_periods):
-            days = {
-                h: inputs.animal_days(inputs.herds[h]) * int(np.isin(a[h], plots).sum())
-                for h in members
-            }
+        share = {
+            h: inputs.herds[h].key / sum(inputs.herds[k].key for k in members) for h in members
+        }
+        unit = {h: inputs.animal_days(inputs.herds[h]) for h in members}
+
+        def excess(days: dict[int, int], share: dict[int, float] = share) -> float:
             total = sum(days.values())
             if total == 0:
+                return 0.0
+            return sum(max(abs(days[h] / (share[h] * total) - 1) - tol, 0.0) for h in days)
+
+        for _ in range(4 * len(members) * inputs.n_periods):
+            on_plot = np.isin(a, plots)
+            days = {h: unit[h] * int(on_plot[h].sum()) for h in members}
+            now = excess(days)
+            if now == 0:
                 break
-            ratio = {h: days[h] / (inputs.herds[h].key / key_sum * total) for h in members}
-            if all(1 - tol <= r <= 1 + tol for r in ratio.values()):
-                break
-            if _swap_once(inputs, a, ok, members, plots, ratio, tol):
+            if _rebalance_once(inputs, params, a, ok, plots, days, unit, excess, now):
                 continue
+            total = sum(days.values())
             removed = False
-            for h in sorted(members, key=lambda h: -ratio[h]):
-                for t in reversed(np.flatnonzero(np.isin(a[h], plots))):
+            for h in sorted(members, key=lambda h: -days[h] / (share[h] * total)):
+                for t in reversed(np.flatnonzero(on_plot[h])):
                     i = int(a[h, t])
                     target = next((r for r in ranges if ok[h, r, t]), None)
                     if target is None:
                         continue
                     a[h, t] = target
-                    grazed = (a == i).any(axis=0)
-                    if _rest_ok(inputs, params, grazed, inputs.locations[i]):
+                    if _rest_ok(inputs, params, (a == i).any(axis=0), inputs.locations[i]):
                         removed = True
                         break
                     a[h, t] = i
@@ -2289,29 +2341,40 @@ def _repair_shares(inputs: RotationInputs, params: RotationParams, a: np.ndarray
                 break
 
 
-def _swap_once(  # noqa: PLR0917
+def _rebalance_once(  # noqa: PLR0917
     inputs: RotationInputs,
+    params: RotationParams,
     a: np.ndarray,
     ok: np.ndarray,
-    members: list[int],
     plots: list[int],
-    ratio: dict[int, float],
-    tol: float,
+    days: dict[int, int],
+    unit: dict[int, int],
+    excess: Callable[[dict[int, int]], float],
+    now: float,
 ) -> bool:
-    """Swap one plot stay of the most favoured herd to a short-changed one; True if made."""
+    """One swap or join that lowers the share violation; True if one was made."""
     on_plot = np.isin(a, plots)
-    ho = max(members, key=lambda h: (ratio[h], -h))
-    if ratio[ho] <= 1:
-        return False
-    days_o = inputs.animal_days(inputs.herds[ho])
-    for hu in sorted(members, key=lambda h: (ratio[h], h)):
-        if ratio[hu] >= 1:
-            break
-        if inputs.animal_days(inputs.herds[hu]) > 2 * days_o and ratio[hu] >= 1 - tol:
-            continue  # would overshoot: the short-changed herd is much larger
-        for t in np.flatnonzero(on_plot[ho] & ~on_plot[hu] & (a[hu] >= 0)):
-            i, j = int(a[ho, t]), int(a[hu, t])
-            if ok[hu, i, t] and ok[ho, j, t]:
-                a[ho, t], a[hu, t] = j, i
-                return True
+    limit = params.max_herds_per_plot or len(inputs.herds)
+    members = list(days)
+    for hu in sorted(members, key=lambda h: days[h] / unit[h]):
+        off = np.flatnonzero(~on_plot[hu] & (a[hu] >= 0))
+        for ho in sorted(members, key=lambda h: -days[h] / unit[h]):
+            if ho == hu:
+                continue
+            trial = {**days, ho: days[ho] - unit[ho], hu: days[hu] + unit[hu]}
+            if excess(trial) >= now:
+                continue
+            for t in off:
+                i, j = int(a[ho, t]), int(a[hu, t])
+                if on_plot[ho, t] and ok[hu, i, t] and ok[ho, j, t]:
+                    a[ho, t], a[hu, t] = j, i
+                    return True
+        trial = {**days, hu: days[hu] + unit[hu]}
+        if excess(trial) < now:
+            for t in off:
+                for i in plots:
+                    here = int((a[:, t] == i).sum())
+                    if 0 < here < limit and ok[hu, i, t]:
+                        a[hu, t] = i
+                        return True
     return False

@@ -912,6 +912,27 @@ def _point_coords(layers: Sequence[gpd.GeoDataFrame | None], crs: str) -> np.nda
     return np.vstack(coords) if coords else np.empty((0, 2))
 
 
+def _coverage(
+    plots: gpd.GeoDataFrame, labels: np.ndarray, valid_count: np.ndarray, dem: Dem
+) -> np.ndarray:
+    """Share (0-1) of each plot's area with terrain data.
+
+    The share of the plot inside the grid (exact, from the geometry) times the share of
+    its pixels there that hold data: pixel-centre rasterisation of small plots does not
+    make a fully covered plot look partly uncovered.
+    """
+    from shapely.geometry import box
+
+    grid = box(*dem.bounds)
+    area = plots.geometry.area.to_numpy()
+    inside = plots.geometry.intersection(grid).area.to_numpy()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        in_grid = np.where(area > 0, inside / area, 1.0)
+        labelled = np.bincount(labels[labels >= 0], minlength=len(plots)).astype(float)
+        with_data = np.where(labelled > 0, valid_count / labelled, 0.0)
+    return np.clip(in_grid * with_data, 0.0, 1.0)
+
+
 def assess_risk(  # noqa: PLR0912, PLR0915
     dem: Dem,
     plots: gpd.GeoDataFrame,
@@ -1010,8 +1031,7 @@ def assess_risk(  # noqa: PLR0912, PLR0915
     pixel_ha = dem.cell_size**2 / S.M2_PER_HA
     mean_a, count = _plot_mean(A, labels, n)
     area_ha = plots_g.geometry.area.to_numpy() / S.M2_PER_HA
-    coverage = np.clip(count * pixel_ha / np.where(area_ha > 0, area_ha, np.nan), 0.0, 1.0)
-    coverage = np.where(area_ha > 0, coverage, np.where(count > 0, 1.0, 0.0))
+    coverage = _coverage(plots_g, labels, count, dem)
     if not (count > 0).any():
         west, south, east, north = dem.bounds
         pb = plots_g.total_bounds

@@ -252,3 +252,23 @@ def test_erodibility_from_soil_polygons(files: dict[str, Path], tmp_path: Path) 
     assert ratio["PAS-01"] == pytest.approx(0.01 / 0.03, rel=1e-5)
     assert ratio["CAL-01"] == pytest.approx(0.04 / 0.03, rel=1e-5)
     assert "ERODIBILITY_K" in rasterio.open(out / OUTPUT_FILES["soil_loss"]).tags()
+
+
+def test_settings_file_and_command_line_precedence(files: dict[str, Path], tmp_path: Path) -> None:
+    params = tmp_path / "riesgo.toml"
+    params.write_text('[rusle]\nerodibility = 0.01\nflow_method = "mfd"\n', encoding="utf-8")
+    common = ["--dem", str(files["dem"]), "--plots", str(files["plots"]), "--c-factor", "0.2"]
+    a = tmp_path / "a"
+    b = tmp_path / "b"
+    assert run(*common, "--params", str(params), "--out", str(a)).exit_code == 0
+    assert (
+        run(*common, "--params", str(params), "--erodibility", "0.02", "--out", str(b)).exit_code
+        == 0
+    )
+    with rasterio.open(a / OUTPUT_FILES["soil_loss"]) as src:
+        tags = src.tags()
+        assert tags["ERODIBILITY_K"].startswith("0.01 ")
+        assert tags["FLOW_METHOD"] == "mfd"
+    ta = pd.read_csv(a / OUTPUT_FILES["csv"]).set_index(S.PLOT_CODE)
+    tb = pd.read_csv(b / OUTPUT_FILES["csv"]).set_index(S.PLOT_CODE)
+    np.testing.assert_allclose(tb[S.SOIL_LOSS_T_HA_YR] / ta[S.SOIL_LOSS_T_HA_YR], 2.0, rtol=1e-5)

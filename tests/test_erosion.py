@@ -388,3 +388,64 @@ def test_erodibility_in_us_units_is_refused() -> None:
         erodibility_from_soils(soils, plane_dem(10.0), column="K")
     with pytest.raises(LayerError, match="no column 'k'"):
         erodibility_from_soils(soils, plane_dem(10.0))
+
+
+# --- settings file ------------------------------------------------------------------------
+
+
+def test_settings_from_toml(tmp_path) -> None:
+    from pastures.erosion import load_settings
+
+    path = tmp_path / "riesgo.toml"
+    path.write_text(
+        """
+[rusle]
+rainfall_mm = [50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50]
+erosivity_method = "fournier"
+erodibility = 0.025
+flow_method = "mfd"
+
+[cover]
+alpha = 2.5
+
+[practices]
+contour_works = 0.5
+
+[pressure]
+piosphere_decay_m = 800
+
+[risk]
+soil_loss = [5, 11.2, 50]
+""",
+        encoding="utf-8",
+    )
+    settings = load_settings(path)
+    assert settings.rusle.erosivity == pytest.approx(0.07397 * 50**1.847)
+    assert settings.rusle.erodibility == 0.025
+    assert settings.rusle.flow_method == "mfd"
+    assert settings.rusle.cover.alpha == 2.5
+    assert settings.practices.contour_works == 0.5
+    assert settings.pressure.piosphere_decay_m == 800
+    assert settings.thresholds.soil_loss == (5, 11.2, 50)
+
+
+def test_settings_report_every_unknown_key(tmp_path) -> None:
+    from pastures.erosion import load_settings
+
+    path = tmp_path / "mal.toml"
+    path.write_text("[rusle]\nerodability = 0.02\n[paddocks]\nx = 1\n", encoding="utf-8")
+    with pytest.raises(
+        ParameterError,
+        match=r"mal.toml: Unknown settings: \[paddocks\], "
+        r"\[rusle\] erodability",
+    ):
+        load_settings(path)
+
+
+def test_settings_values_are_validated(tmp_path) -> None:
+    from pastures.erosion import load_settings
+
+    path = tmp_path / "k.toml"
+    path.write_text("[rusle]\nerodibility = 0.3\n", encoding="utf-8")
+    with pytest.raises(ParameterError, match="k.toml: K .*US customary"):
+        load_settings(path)

@@ -22,9 +22,11 @@ from __future__ import annotations
 import itertools
 import logging
 import math
+import os
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Final, Literal
 
 import geopandas as gpd
@@ -34,7 +36,7 @@ import pandas as pd
 from affine import Affine
 
 from pastures import schema as S
-from pastures.errors import CRSError, LayerError, ParameterError, PasturesWarning
+from pastures.errors import CRSError, InputFileError, LayerError, ParameterError, PasturesWarning
 from pastures.terrain import (
     DEFAULT_L_MAX,
     Dem,
@@ -51,6 +53,7 @@ __all__ = [
     "DemCoverageWarning",
     "PressureParams",
     "RiskAssessment",
+    "RiskSettings",
     "RiskThresholds",
     "RusleParams",
     "SupportPractices",
@@ -58,11 +61,13 @@ __all__ = [
     "cover_factor",
     "erodibility_from_soils",
     "grazing_pressure",
+    "load_settings",
     "modified_fournier_index",
     "piosphere_weights",
     "plot_labels",
     "rainfall_erosivity",
     "risk_classes",
+    "settings_from_mapping",
     "soil_loss",
     "support_practice_factor",
     "vegetation_cover",
@@ -842,6 +847,122 @@ def _action(row: pd.Series, th: RiskThresholds) -> str:
 
 
 # --- the whole chain ---------------------------------------------------------------------
+
+
+# --- settings file -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RiskSettings:
+    """Every setting of the risk assessment, as loaded from a TOML file.
+
+    Attributes
+    ----------
+    rusle, practices, pressure, thresholds
+        See :class:`RusleParams`, :class:`SupportPractices`, :class:`PressureParams`,
+        :class:`RiskThresholds`.
+    """
+
+    rusle: RusleParams = field(default_factory=RusleParams)
+    practices: SupportPractices = field(default_factory=SupportPractices)
+    pressure: PressureParams = field(default_factory=PressureParams)
+    thresholds: RiskThresholds = field(default_factory=RiskThresholds)
+
+
+_SECTIONS: Final = {
+    "rusle": {
+        "erosivity",
+        "erodibility",
+        "flow_method",
+        "l_max",
+        "rainfall_mm",
+        "erosivity_method",
+    },
+    "cover": {"alpha", "beta", "ndvi_bare", "ndvi_full"},
+    "practices": {"none", "fenced", "contour_works", "terraces"},
+    "pressure": {"piosphere_decay_m"},
+    "risk": {"soil_loss", "pressure"},
+}
+
+
+def settings_from_mapping(data: dict) -> RiskSettings:
+    """Build :class:`RiskSettings` from nested mappings (as read from TOML).
+
+    ``[rusle]`` may give ``erosivity`` directly, or ``rainfall_mm`` (twelve monthly
+    totals, mm) and ``erosivity_method`` for :func:`rainfall_erosivity`.
+
+    Raises
+    ------
+    ParameterError
+        Unknown sections or keys (all listed), or an impossible value.
+    """
+    unknown = [f"[{name}]" for name in data if name not in _SECTIONS]
+    for name, keys in _SECTIONS.items():
+        section = data.get(name, {})
+        if not isinstance(section, dict):
+            raise ParameterError(f"[{name}] must be a table of settings.")
+        unknown += [f"[{name}] {key}" for key in section if key not in keys]
+    if unknown:
+        raise ParameterError(
+            f"Unknown settings: {', '.join(unknown)}. Known: "
+            + "; ".join(f"[{n}] {', '.join(sorted(k))}" for n, k in _SECTIONS.items())
+        )
+    rusle = dict(data.get("rusle", {}))
+    rain = rusle.pop("rainfall_mm", None)
+    method = rusle.pop("erosivity_method", "annual")
+    if "erosivity" not in rusle and rain is not None:
+        rusle["erosivity"] = rainfall_erosivity(rain, method=method)
+    cover = CoverParams(**data.get("cover", {}))
+    thresholds = {k: tuple(v) for k, v in data.get("risk", {}).items()}
+    return RiskSettings(
+        rusle=RusleParams(**rusle, cover=cover),
+        practices=SupportPractices(**data.get("practices", {})),
+        pressure=PressureParams(**data.get("pressure", {})),
+        thresholds=RiskThresholds(**thresholds),
+    )
+
+
+def load_settings(path: str | os.PathLike[str]) -> RiskSettings:
+    """Read risk settings from a TOML file (see :func:`settings_from_mapping`).
+
+    Example::
+
+        [rusle]
+        rainfall_mm = [215.8, 182.2, 157.2, 50.2, 11.6, 5.3, 7.3, 14.2, 23.6, 45.0, 49.7, 123.4]
+        erodibility = 0.025          # t·ha·h/(ha·MJ·mm), own soil samples
+        flow_method = "mfd"
+
+        [practices]
+        contour_works = 0.5
+
+        [pressure]
+        piosphere_decay_m = 800
+
+        [risk]
+        soil_loss = [5, 11.2, 50]    # t/ha/yr
+
+    Raises
+    ------
+    InputFileError
+        Missing file or invalid TOML.
+    ParameterError
+        Unknown keys or impossible values; the message names the file.
+    """
+    import tomllib
+
+    p = Path(path)
+    try:
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise InputFileError(f"{p}: settings file not found. Check the path.") from exc
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise InputFileError(f"{p}: is not valid TOML ({exc}). Fix the line named.") from exc
+    try:
+        return settings_from_mapping(data)
+    except ParameterError as exc:
+        raise ParameterError(f"{p}: {exc}") from exc
+    except (TypeError, ValueError) as exc:
+        raise ParameterError(f"{p}: a value has the wrong type ({exc}).") from exc
 
 
 @dataclass(frozen=True)

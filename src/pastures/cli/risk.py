@@ -16,8 +16,10 @@ from pastures.erosion import (
     JULI_MONTHLY_RAIN_MM,
     PressureParams,
     RiskAssessment,
+    RiskSettings,
     RusleParams,
     erodibility_from_soils,
+    load_settings,
     rainfall_erosivity,
 )
 from pastures.errors import ParameterError, PasturesWarning
@@ -290,6 +292,14 @@ def _read_points(path: str | None, kind: str, crs: str) -> object:
     help="Working CRS (projected, metres).",
 )
 @click.option(
+    "--params",
+    "params_path",
+    type=click.Path(dir_okay=False, path_type=str),
+    default=None,
+    help="TOML file of settings ([rusle], [cover], [practices], [pressure], [risk]); "
+    "options given on the command line take precedence.",
+)
+@click.option(
     "--sample",
     is_flag=True,
     help="Use the SYNTHETIC Juli DEM and dry-season NDVI with the bundled sample plots.",
@@ -307,7 +317,7 @@ def _read_points(path: str | None, kind: str, crs: str) -> object:
     show_default=True,
     help="How many ranked plots to print.",
 )
-def command(  # noqa: PLR0915
+def command(  # noqa: PLR0912, PLR0915
     dem: str | None,
     plots: str | None,
     ndvi: str | None,
@@ -328,6 +338,7 @@ def command(  # noqa: PLR0915
     water: str | None,
     piosphere_decay: float | None,
     crs: str,
+    params_path: str | None,
     sample: bool,
     out: Path,
     top: int,
@@ -394,14 +405,35 @@ def command(  # noqa: PLR0915
     if ndvi is not None:
         ndvi_array = read_raster_on_grid(ndvi, grid, name="NDVI")
         tags["SOURCE_NDVI"] = Path(ndvi).name
+    settings = load_settings(params_path) if params_path else RiskSettings()
+    ctx = click.get_current_context()
+
+    def chosen(name: str) -> bool:
+        """True when the option was typed, or when no settings file stands in for it."""
+        source = ctx.get_parameter_source(name)
+        return params_path is None or source == click.core.ParameterSource.COMMANDLINE
+
+    if params_path:
+        tags["SETTINGS_FILE"] = Path(params_path).name
     R_value = erosivity
-    if R_value is None:
+    if R_value is None and (chosen("rainfall") or chosen("erosivity_method")):
         method_note = f"Renard & Freimund (1994), {erosivity_method} form"
         R_value = rainfall_erosivity(
             _parse_rainfall(rainfall),
             method=erosivity_method,  # type: ignore[arg-type]
         )
         tags["EROSIVITY_SOURCE"] = f"{method_note} of {'given' if rainfall else 'Juli'} rainfall"
+    elif R_value is None:
+        R_value = settings.rusle.erosivity
+        tags["EROSIVITY_SOURCE"] = f"settings file {Path(str(params_path)).name}"
+    if not chosen("erodibility"):
+        erodibility = settings.rusle.erodibility
+    if not chosen("flow"):
+        flow = settings.rusle.flow_method
+    if not chosen("l_max"):
+        l_max = settings.rusle.l_max
+    if not chosen("piosphere_decay"):
+        piosphere_decay = settings.pressure.piosphere_decay_m
     R_raster = (
         read_raster_on_grid(erosivity_raster, grid, name="erosivity") if erosivity_raster else None
     )
@@ -418,8 +450,9 @@ def command(  # noqa: PLR0915
     params = RusleParams(
         erosivity=R_value,
         erodibility=erodibility,
-        flow_method=flow,
-        l_max=l_max,  # type: ignore[arg-type]
+        flow_method=flow,  # type: ignore[arg-type]
+        l_max=l_max,
+        cover=settings.rusle.cover,
     )
     stocking_table = read_table(stocking) if stocking else None
     use_piosphere = piosphere_decay is not None and stocking_table is not None
@@ -430,7 +463,9 @@ def command(  # noqa: PLR0915
     tags |= {
         "EROSIVITY_R": "raster" if R_raster is not None else f"{R_value:.0f} MJ mm/ha/h/yr",
         "ERODIBILITY_K": "raster" if K_raster is not None else f"{erodibility:g} t ha h/ha/MJ/mm",
-        "C_FACTOR": "van der Knijff 2000, alpha 2, beta 1"
+        "C_FACTOR": (
+            f"van der Knijff 2000, alpha {params.cover.alpha:g}, beta {params.cover.beta:g}"
+        )
         if ndvi_array is not None
         else f"{c_factor}",
         "FLOW_METHOD": flow,
@@ -451,6 +486,8 @@ def command(  # noqa: PLR0915
             water_points=water_frame,  # type: ignore[arg-type]
             params=params,
             pressure=PressureParams(piosphere_decay_m=piosphere_decay if use_piosphere else None),
+            thresholds=settings.thresholds,
+            practices=settings.practices,
         )
     for w in caught:
         click.secho(f"Warning: {w.message}", err=True, fg="yellow")

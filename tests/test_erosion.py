@@ -325,6 +325,8 @@ def test_plot_partly_outside_the_dem_warns(plots: gpd.GeoDataFrame) -> None:
         result = assess_risk(plane_dem(10.0), half_out, cover=0.2)
     row = result.plots.set_index(S.PLOT_CODE).loc["B"]
     assert row[S.DEM_COVERAGE] == pytest.approx(0.5)
+    # The total counts only the half with terrain data.
+    assert row[S.SOIL_LOSS_T_YR] == pytest.approx(row[S.SOIL_LOSS_T_HA_YR] * row[S.AREA_HA] / 2)
     assert "terrain data for 50 % of the plot" in row[S.RISK_DRIVERS]
 
 

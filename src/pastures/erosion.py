@@ -1149,7 +1149,6 @@ def assess_risk(  # noqa: PLR0912, PLR0915
     A = soil_loss(R, K, terrain.ls, c_factor, p_raster)
 
     # Per plot.
-    pixel_ha = dem.cell_size**2 / S.M2_PER_HA
     mean_a, count = _plot_mean(A, labels, n)
     area_ha = plots_g.geometry.area.to_numpy() / S.M2_PER_HA
     coverage = _coverage(plots_g, labels, count, dem)
@@ -1188,7 +1187,8 @@ def assess_risk(  # noqa: PLR0912, PLR0915
     table[S.C_MEAN] = _plot_mean(c_factor, labels, n)[0]
     table[S.P_FACTOR] = p_plot
     table[S.SOIL_LOSS_T_HA_YR] = mean_a
-    table[S.SOIL_LOSS_T_YR] = np.where(count > 0, mean_a * count * pixel_ha, np.nan)
+    # Total: the mean rate times the plot's area with data (exact area, not pixel count).
+    table[S.SOIL_LOSS_T_YR] = np.where(count > 0, mean_a * area_ha * coverage, np.nan)
 
     pressure_px: np.ndarray | None = None
     if stocking is not None:

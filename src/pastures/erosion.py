@@ -1010,7 +1010,7 @@ def _grid_input(
     if value is None:
         return default
     if np.ndim(value) == 0:
-        return float(value)  # type: ignore[arg-type]
+        return float(value)
     arr = np.asarray(value, dtype=np.float32)
     if arr.shape != shape:
         raise ParameterError(

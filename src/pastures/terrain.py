@@ -119,7 +119,7 @@ class Dem:
     @property
     def shape(self) -> tuple[int, int]:
         """Grid shape (rows, cols)."""
-        return self.elevation.shape  # type: ignore[return-value]
+        return self.elevation.shape
 
     @property
     def bounds(self) -> tuple[float, float, float, float]:

@@ -7,6 +7,7 @@ import warnings
 from pathlib import Path
 
 import click
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 
@@ -183,7 +184,7 @@ def _with_practices(frame: pd.DataFrame, path: str) -> pd.DataFrame:
     return out
 
 
-def _read_any(path: str) -> object:
+def _read_any(path: str) -> gpd.GeoDataFrame:
     """Read a vector file as is (soil maps carry their own columns)."""
     import pyogrio
 
@@ -197,7 +198,7 @@ def _read_any(path: str) -> object:
         raise InputFileError(f"Cannot read {path}: {exc}.") from exc
 
 
-def _read_points(path: str | None, kind: str, crs: str) -> object:
+def _read_points(path: str | None, kind: str, crs: str) -> gpd.GeoDataFrame | None:
     if not path:
         return None
     from pastures.layers import read_layer
@@ -482,8 +483,8 @@ def command(  # noqa: PLR0912, PLR0915
             erosivity=R_raster,
             erodibility=K_raster,
             stocking=stocking_table,
-            corrals=corrals_frame,  # type: ignore[arg-type]
-            water_points=water_frame,  # type: ignore[arg-type]
+            corrals=corrals_frame,
+            water_points=water_frame,
             params=params,
             pressure=PressureParams(piosphere_decay_m=piosphere_decay if use_piosphere else None),
             thresholds=settings.thresholds,

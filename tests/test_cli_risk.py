@@ -249,8 +249,9 @@ def test_erodibility_from_soil_polygons(files: dict[str, Path], tmp_path: Path) 
     without = pd.read_csv(plain / OUTPUT_FILES["csv"]).set_index(S.PLOT_CODE)
     ratio = with_k[S.SOIL_LOSS_T_HA_YR] / without[S.SOIL_LOSS_T_HA_YR]
     # PAS-01 (columns 2-11) lies on the K 0.01 soil, CAL-01 (columns 28-37) on the K 0.04 one.
-    assert ratio["PAS-01"] == pytest.approx(0.01 / 0.03, rel=1e-5)
-    assert ratio["CAL-01"] == pytest.approx(0.04 / 0.03, rel=1e-5)
+    # The CSV keeps 2 decimals of t/ha/yr.
+    assert ratio["PAS-01"] == pytest.approx(0.01 / 0.03, rel=5e-3)
+    assert ratio["CAL-01"] == pytest.approx(0.04 / 0.03, rel=5e-3)
     assert "ERODIBILITY_K" in rasterio.open(out / OUTPUT_FILES["soil_loss"]).tags()
 
 
@@ -271,4 +272,31 @@ def test_settings_file_and_command_line_precedence(files: dict[str, Path], tmp_p
         assert tags["FLOW_METHOD"] == "mfd"
     ta = pd.read_csv(a / OUTPUT_FILES["csv"]).set_index(S.PLOT_CODE)
     tb = pd.read_csv(b / OUTPUT_FILES["csv"]).set_index(S.PLOT_CODE)
-    np.testing.assert_allclose(tb[S.SOIL_LOSS_T_HA_YR] / ta[S.SOIL_LOSS_T_HA_YR], 2.0, rtol=1e-5)
+    # The CSV keeps 2 decimals of t/ha/yr.
+    np.testing.assert_allclose(tb[S.SOIL_LOSS_T_HA_YR] / ta[S.SOIL_LOSS_T_HA_YR], 2.0, rtol=5e-3)
+
+
+def test_spanish_output(files: dict[str, Path], tmp_path: Path) -> None:
+    out = tmp_path / "es"
+    result = run(
+        "--dem",
+        str(files["dem"]),
+        "--plots",
+        str(files["plots"]),
+        "--c-factor",
+        "0.2",
+        "--stocking",
+        str(files["stocking"]),
+        "--es",
+        "--out",
+        str(out),
+    )
+    assert result.exit_code == 0, result.output
+    assert "veces la capacidad" in result.output
+    assert "parcelas, riesgo:" in result.output
+    table = pd.read_csv(out / OUTPUT_FILES["csv"])
+    assert list(table.columns) == [S.RISK_LABELS_ES[c] for c in S.RISK_COLUMNS]
+    assert set(table["Riesgo"]) <= set(S.RISK_CLASS_LABELS_ES.values())
+    assert table.iloc[0]["Acción sugerida"].startswith("descansar")
+    gpkg = gpd.read_file(out / OUTPUT_FILES["gpkg"], layer=RISK_LAYER)
+    assert set(gpkg[S.RISK_CLASS]) <= set(S.RISK_CLASSES)  # GIS layer keeps the codes

@@ -814,36 +814,71 @@ def risk_classes(
     return np.where(np.isnan(a), RISK_NODATA, code).astype(np.uint8)
 
 
-def _drivers(row: pd.Series, decay: float | None) -> str:
+Language = Literal["en", "es"]
+
+#: Wording of drivers and actions; Spanish for community assemblies.
+_WORDS: Final = {
+    "en": {
+        "slope": "slope {:.0f} %",
+        "cover": "dry-season cover {:.0f} %",
+        "pressure": "{:.1f}x capacity",
+        "decay": " (piosphere decay {:g} m)",
+        "loss": "soil loss {:.1f} t/ha/yr",
+        "coverage": "terrain data for {:.0f} % of the plot",
+        "no data": "no data",
+        "rest and protect": "rest and protect",
+        "rest": "rest (reduce stocking)",
+        "protect": "protect (soil conservation works)",
+        "keep": "keep current use",
+    },
+    "es": {
+        "slope": "pendiente {:.0f} %",
+        "cover": "cobertura en época seca {:.0f} %",
+        "pressure": "{:.1f} veces la capacidad",
+        "decay": " (piósfera {:g} m)",
+        "loss": "pérdida de suelo {:.1f} t/ha/año",
+        "coverage": "datos de terreno para el {:.0f} % de la parcela",
+        "no data": "sin datos",
+        "rest and protect": "descansar y proteger",
+        "rest": "descansar (reducir la carga)",
+        "protect": "proteger (obras de conservación de suelos)",
+        "keep": "mantener el uso actual",
+    },
+}
+
+
+def _drivers(row: pd.Series, decay: float | None, language: Language = "en") -> str:
+    words = _WORDS[language]
     parts = []
     if pd.notna(row[S.SLOPE_PCT]):
-        parts.append(f"slope {row[S.SLOPE_PCT]:.0f} %")
+        parts.append(words["slope"].format(row[S.SLOPE_PCT]))
     if pd.notna(row[S.COVER_PCT]):
-        parts.append(f"dry-season cover {row[S.COVER_PCT]:.0f} %")
+        parts.append(words["cover"].format(row[S.COVER_PCT]))
     if pd.notna(row[S.PRESSURE_RATIO]):
-        text = f"{row[S.PRESSURE_RATIO]:.1f}x capacity"
+        text = words["pressure"].format(row[S.PRESSURE_RATIO])
         if decay:
-            text += f" (piosphere decay {decay:g} m)"
+            text += words["decay"].format(decay)
         parts.append(text)
     if pd.notna(row[S.SOIL_LOSS_T_HA_YR]):
-        parts.append(f"soil loss {row[S.SOIL_LOSS_T_HA_YR]:.1f} t/ha/yr")
+        parts.append(words["loss"].format(row[S.SOIL_LOSS_T_HA_YR]))
     if pd.notna(row[S.DEM_COVERAGE]) and row[S.DEM_COVERAGE] < 0.99:
-        parts.append(f"terrain data for {100 * row[S.DEM_COVERAGE]:.0f} % of the plot")
-    return ", ".join(parts) if parts else "no data"
+        parts.append(words["coverage"].format(100 * row[S.DEM_COVERAGE]))
+    return ", ".join(parts) if parts else words["no data"]
 
 
-def _action(row: pd.Series, th: RiskThresholds) -> str:
+def _action(row: pd.Series, th: RiskThresholds, language: Language = "en") -> str:
+    words = _WORDS[language]
     if pd.isna(row[S.SOIL_LOSS_T_HA_YR]):
-        return "no data"
+        return words["no data"]
     over = pd.notna(row[S.PRESSURE_RATIO]) and row[S.PRESSURE_RATIO] > th.pressure[0]
     eroding = row[S.SOIL_LOSS_T_HA_YR] > th.soil_loss[0]
     if over and eroding:
-        return "rest and protect"
+        return words["rest and protect"]
     if over:
-        return "rest (reduce stocking)"
+        return words["rest"]
     if eroding:
-        return "protect (soil conservation works)"
-    return "keep current use"
+        return words["protect"]
+    return words["keep"]
 
 
 # --- the whole chain ---------------------------------------------------------------------
@@ -1070,6 +1105,7 @@ def assess_risk(  # noqa: PLR0912, PLR0915
     thresholds: RiskThresholds | None = None,
     practices: SupportPractices | None = None,
     terrain: Terrain | None = None,
+    language: Language = "en",
 ) -> RiskAssessment:
     """Soil loss, grazing pressure and risk per pixel and per plot.
 
@@ -1096,6 +1132,10 @@ def assess_risk(  # noqa: PLR0912, PLR0915
         :class:`RiskThresholds`, :class:`SupportPractices`.
     terrain
         Precomputed :func:`pastures.terrain.terrain_factors` of `dem`, to skip routing.
+    language
+        ``"en"`` or ``"es"``: wording of the drivers and suggested actions (risk classes
+        stay the codes of :data:`pastures.schema.RISK_CLASSES`; see
+        ``RISK_CLASS_LABELS_ES``).
 
     Returns
     -------
@@ -1113,6 +1153,8 @@ def assess_risk(  # noqa: PLR0912, PLR0915
     DemCoverageWarning
         When some plots lie partly or wholly outside the DEM's valid data.
     """
+    if language not in _WORDS:
+        raise ParameterError(f"language must be 'en' or 'es'; got {language!r}.")
     prm = params or RusleParams()
     prs = pressure or PressureParams()
     th = thresholds or RiskThresholds()
@@ -1224,8 +1266,8 @@ def assess_risk(  # noqa: PLR0912, PLR0915
     rank[order] = np.arange(1, n + 1)
     table[S.RISK_RANK] = rank
     decay = prs.piosphere_decay_m if stocking is not None else None
-    table[S.RISK_DRIVERS] = table.apply(_drivers, axis=1, decay=decay)
-    table[S.RISK_ACTION] = table.apply(_action, axis=1, th=th)
+    table[S.RISK_DRIVERS] = table.apply(_drivers, axis=1, decay=decay, language=language)
+    table[S.RISK_ACTION] = table.apply(_action, axis=1, th=th, language=language)
     result = gpd.GeoDataFrame(
         table[list(S.RISK_COLUMNS)], geometry=plots_g.geometry, crs=plots_g.crs
     ).sort_values(S.RISK_RANK)

@@ -440,3 +440,28 @@ GRAZING_LOG_ALIASES: Final = {
     START: ("start", "inicio", "desde", "entrada", "from"),
     END: ("end", "fin", "hasta", "salida", "to"),
 }
+
+# --- terrain and erosion (continued): Spanish headings ------------------------------
+#: Spanish headings of the risk table (``pastures risk --es``), for community assemblies.
+RISK_LABELS_ES: Final = {
+    PLOT_CODE: "Parcela",
+    COMMUNITY: "Comunidad",
+    PASTURE_TYPE: "Tipo de pasto",
+    AREA_HA: "Área (ha)",
+    DEM_COVERAGE: "Cobertura del DEM (0-1)",
+    SLOPE_PCT: "Pendiente (%)",
+    LS_MEAN: "Factor LS",
+    COVER_PCT: "Cobertura en época seca (%)",
+    C_MEAN: "Factor C",
+    P_FACTOR: "Factor P",
+    SOIL_LOSS_T_HA_YR: "Pérdida de suelo (t/ha/año)",
+    SOIL_LOSS_T_YR: "Pérdida de suelo (t/año)",
+    STOCKING_UO: "Carga (UO)",
+    CAPACITY_UO: "Capacidad (UO)",
+    PRESSURE_RATIO: "Carga / capacidad",
+    PIOSPHERE_DECAY_M: "Distancia de piósfera (m)",
+    RISK_CLASS: "Riesgo",
+    RISK_RANK: "Prioridad",
+    RISK_DRIVERS: "Causas",
+    RISK_ACTION: "Acción sugerida",
+}

@@ -40,12 +40,31 @@ OUTPUT_FILES = {
     "csv": "risk_plots.csv",
     "gpkg": "risk_plots.gpkg",
 }
+#: Decimals kept in the CSV table (the GeoPackage keeps full precision).
+CSV_DECIMALS = {
+    S.AREA_HA: 2,
+    S.DEM_COVERAGE: 3,
+    S.SLOPE_PCT: 1,
+    S.LS_MEAN: 2,
+    S.COVER_PCT: 1,
+    S.C_MEAN: 3,
+    S.P_FACTOR: 2,
+    S.SOIL_LOSS_T_HA_YR: 2,
+    S.SOIL_LOSS_T_YR: 1,
+    S.STOCKING_UO: 1,
+    S.CAPACITY_UO: 1,
+    S.PRESSURE_RATIO: 2,
+}
 #: GeoPackage layer of the plot table.
 RISK_LAYER = "erosion_risk"
 
 
 def write_outputs(
-    result: RiskAssessment, out: str | Path, *, tags: dict[str, str] | None = None
+    result: RiskAssessment,
+    out: str | Path,
+    *,
+    tags: dict[str, str] | None = None,
+    spanish: bool = False,
 ) -> dict[str, Path]:
     """Write the rasters (COG) and the plot table (CSV, GeoPackage) of a risk assessment.
 
@@ -59,6 +78,9 @@ def write_outputs(
         Output folder (created if needed).
     tags
         Metadata stored in every raster (parameters, sources).
+    spanish
+        Spanish headings and risk labels in the CSV (the GeoPackage keeps the schema's
+        column names, for GIS work).
 
     Returns
     -------
@@ -99,14 +121,18 @@ def write_outputs(
     table = result.plots
     written["csv"] = folder / OUTPUT_FILES["csv"]
     with atomic_output(written["csv"]) as tmp:
-        pd.DataFrame(table.drop(columns="geometry")).to_csv(tmp, index=False, encoding="utf-8")
+        csv = pd.DataFrame(table.drop(columns="geometry")).round(CSV_DECIMALS)
+        if spanish:
+            csv[S.RISK_CLASS] = csv[S.RISK_CLASS].map(lambda c: S.RISK_CLASS_LABELS_ES.get(c, c))
+            csv = csv.rename(columns=S.RISK_LABELS_ES)
+        csv.to_csv(tmp, index=False, encoding="utf-8")
     written["gpkg"] = folder / OUTPUT_FILES["gpkg"]
     with atomic_output(written["gpkg"]) as tmp:
         pyogrio.write_dataframe(table, tmp, layer=RISK_LAYER, driver="GPKG")
     return written
 
 
-def summarise(result: RiskAssessment, *, top: int = 10) -> str:
+def summarise(result: RiskAssessment, *, top: int = 10, spanish: bool = False) -> str:
     """The ranked plots (rank, code, class, soil loss, drivers) and the totals, as text.
 
     Parameters
@@ -115,6 +141,8 @@ def summarise(result: RiskAssessment, *, top: int = 10) -> str:
         From :func:`pastures.erosion.assess_risk`.
     top
         How many plots to list (0: totals only).
+    spanish
+        Spanish headings, labels and totals.
 
     Returns
     -------
@@ -129,13 +157,27 @@ def summarise(result: RiskAssessment, *, top: int = 10) -> str:
         shown[S.SOIL_LOSS_T_HA_YR] = shown[S.SOIL_LOSS_T_HA_YR].map(
             lambda v: "-" if pd.isna(v) else f"{v:.1f}"
         )
+        if spanish:
+            shown[S.RISK_CLASS] = shown[S.RISK_CLASS].map(
+                lambda c: S.RISK_CLASS_LABELS_ES.get(c, c)
+            )
+            shown = shown.rename(columns=S.RISK_LABELS_ES)
         lines += [shown.to_string(index=False), ""]
     counts = table[S.RISK_CLASS].value_counts()
-    summary = ", ".join(f"{counts.get(c, 0)} {c}" for c in S.RISK_CLASSES)
-    lines.append(
-        f"{len(table)} plots: {summary}. Soil loss of all plots: "
-        f"{result.total_soil_loss_t_yr:,.0f} t/yr."
-    )
+    if spanish:
+        summary = ", ".join(
+            f"{counts.get(c, 0)} {S.RISK_CLASS_LABELS_ES[c].lower()}" for c in S.RISK_CLASSES
+        )
+        lines.append(
+            f"{len(table)} parcelas, riesgo: {summary}. Pérdida de suelo de todas las "
+            f"parcelas: {result.total_soil_loss_t_yr:,.0f} t/año."
+        )
+    else:
+        summary = ", ".join(f"{counts.get(c, 0)} {c}" for c in S.RISK_CLASSES)
+        lines.append(
+            f"{len(table)} plots: {summary}. Soil loss of all plots: "
+            f"{result.total_soil_loss_t_yr:,.0f} t/yr."
+        )
     return "\n".join(lines)
 
 
@@ -312,6 +354,13 @@ def _read_points(path: str | None, kind: str, crs: str) -> gpd.GeoDataFrame | No
     help="Output folder for the rasters and the plot table.",
 )
 @click.option(
+    "--spanish",
+    "--es",
+    "spanish",
+    is_flag=True,
+    help="Spanish drivers, actions and labels; Spanish headings in the CSV.",
+)
+@click.option(
     "--top",
     type=click.IntRange(min=0),
     default=10,
@@ -342,6 +391,7 @@ def command(  # noqa: PLR0912, PLR0915
     params_path: str | None,
     sample: bool,
     out: Path,
+    spanish: bool,
     top: int,
 ) -> None:
     """Soil loss by RUSLE, grazing pressure and erosion risk per plot.
@@ -489,11 +539,12 @@ def command(  # noqa: PLR0912, PLR0915
             pressure=PressureParams(piosphere_decay_m=piosphere_decay if use_piosphere else None),
             thresholds=settings.thresholds,
             practices=settings.practices,
+            language="es" if spanish else "en",
         )
     for w in caught:
         click.secho(f"Warning: {w.message}", err=True, fg="yellow")
-    written = write_outputs(result, out, tags=tags)
+    written = write_outputs(result, out, tags=tags, spanish=spanish)
 
-    click.echo(summarise(result, top=top))
+    click.echo(summarise(result, top=top, spanish=spanish))
     click.echo(f"(R {tags['EROSIVITY_R']}, K {tags['ERODIBILITY_K']})")
     click.echo(f"Wrote {len(written)} files to {out}.", err=True)

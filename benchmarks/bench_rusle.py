@@ -63,6 +63,10 @@ def rss_mb() -> float:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
+#: Where the child saves the soil-loss raster of its last run (set by `child`).
+SAVE_TO: list[Path] = []
+
+
 def timed(chain, repeat: int) -> dict:
     """Run `chain` `repeat` times: best and median wall time, CPU time of the best run.
 
@@ -76,6 +80,8 @@ def timed(chain, repeat: int) -> dict:
         walls.append(time.perf_counter() - w0)
         cpus.append(time.process_time() - c0)
         checksum = float(np.nansum(a))
+        if SAVE_TO and len(walls) == repeat:
+            np.save(SAVE_TO[0], np.asarray(a, dtype=np.float32))
         del a
     best = int(np.argmin(walls))
     return {
@@ -255,9 +261,76 @@ CONTENDERS = {
 def child(name: str, folder: Path, repeat: int) -> None:
     z = np.load(folder / "dem.npy")
     ndvi = np.load(folder / "ndvi.npy")
+    SAVE_TO.append(folder / f"soil_loss_{name}.npy")
     result = CONTENDERS[name](z, ndvi, repeat)
     result |= {"name": name, "peak_mb": peak_mb()}
     print(json.dumps(result))
+
+
+def compare_outputs(folder: Path, names: list, baselines: list, results: dict) -> list[str]:
+    """Agreement of soil loss between our chains and the baselines, pixel by pixel."""
+    lines = []
+    for ours in names:
+        for base in baselines:
+            if ours not in results or base not in results:
+                continue
+            a = np.load(folder / f"soil_loss_{ours}.npy")
+            b = np.load(folder / f"soil_loss_{base}.npy")
+            ok = np.isfinite(a) & np.isfinite(b) & (a > 0) & (b > 0)
+            la, lb = np.log10(a[ok]), np.log10(b[ok])
+            r = float(np.corrcoef(la, lb)[0, 1])
+            ratio = a[ok] / b[ok]
+            lines.append(
+                f"{ours} vs {base}: {ok.mean():.1%} of pixels compared, Pearson r of log A "
+                f"{r:.3f}, median ratio {np.median(ratio):.3f}, within 10 %: "
+                f"{np.mean(np.abs(ratio - 1) <= 0.1):.1%}"
+            )
+    return lines
+
+
+def print_report(n: int, names: list, baselines: list, results: dict, agreement: list) -> None:
+    print(f"load average (1, 5, 15 min) at the end: {os.getloadavg()}")
+    print(
+        f"RUSLE chain on a {n} x {n} DEM at {CELL:g} m ({n * n / 1e6:.1f} M pixels), "
+        f"{os.cpu_count()} CPUs; peak = process peak RSS (interpreter, libraries, inputs)"
+    )
+    print(
+        f"{'contender':<34}{'best s':>8}{'median s':>10}{'CPU s':>8}{'runs':>6}"
+        f"{'peak MB':>9}{'RSS at start':>14}"
+    )
+    for name, r in results.items():
+        print(
+            f"{name:<34}{r['seconds']:>8.1f}{r['median_s']:>10.1f}{r['cpu_s']:>8.1f}"
+            f"{r['runs']:>6}{r['peak_mb']:>9.0f}{r['rss_start_mb']:>14.0f}"
+        )
+    full = n == 4000
+    pub = {"seconds": PUBLISHED["seconds"], "peak_mb": PUBLISHED["peak_mb"]}
+    if full:
+        print(f"{PUBLISHED['name']:<34}{pub['seconds']:>8.1f}{'':>24}{pub['peak_mb']:>9.0f}")
+    print()
+    for name in names:
+        if name not in results:
+            continue
+        r = results[name]
+        refs = [(b, results[b]) for b in baselines if b in results]
+        if full:
+            refs.append(("InVEST published", pub))
+        for ref_name, ref in refs:
+            print(
+                f"{name} vs {ref_name}: time ratio {ref['seconds'] / r['seconds']:.1f}x, "
+                f"peak-memory ratio {ref['peak_mb'] / r['peak_mb']:.1f}x (baseline / ours)"
+            )
+    if agreement:
+        print("\nSame answer? Soil loss A of each pastures chain against each baseline:")
+        for line in agreement:
+            print(f"  {line}")
+    if full:
+        met = all(
+            results[c]["seconds"] <= 16 and results[c]["peak_mb"] < 1024
+            for c in names
+            if c in results
+        )
+        print(f"\nGoal (<= 16 s and < 1 GB peak at 4000 x 4000): {'met' if met else 'NOT met'}")
 
 
 def main() -> None:
@@ -326,46 +399,10 @@ def main() -> None:
                 print(f"  {name} failed: {tail[0]}")
                 continue
             results[name] = json.loads(proc.stdout.strip().splitlines()[-1])
+        agreement = compare_outputs(folder, names, baselines, results)
 
     print()
-    print(f"load average (1, 5, 15 min) at the end: {os.getloadavg()}")
-    print(
-        f"RUSLE chain on a {n} x {n} DEM at {CELL:g} m ({n * n / 1e6:.1f} M pixels), "
-        f"{os.cpu_count()} CPUs; peak = process peak RSS (interpreter, libraries, inputs)"
-    )
-    print(
-        f"{'contender':<34}{'best s':>8}{'median s':>10}{'CPU s':>8}{'runs':>6}"
-        f"{'peak MB':>9}{'RSS at start':>14}"
-    )
-    for name, r in results.items():
-        print(
-            f"{name:<34}{r['seconds']:>8.1f}{r['median_s']:>10.1f}{r['cpu_s']:>8.1f}"
-            f"{r['runs']:>6}{r['peak_mb']:>9.0f}{r['rss_start_mb']:>14.0f}"
-        )
-    full = n == 4000
-    pub = {"seconds": PUBLISHED["seconds"], "peak_mb": PUBLISHED["peak_mb"]}
-    if full:
-        print(f"{PUBLISHED['name']:<34}{pub['seconds']:>8.1f}{'':>24}{pub['peak_mb']:>9.0f}")
-    print()
-    for name in names:
-        if name not in results:
-            continue
-        r = results[name]
-        refs = [(b, results[b]) for b in baselines if b in results]
-        if full:
-            refs.append(("InVEST published", pub))
-        for ref_name, ref in refs:
-            print(
-                f"{name} vs {ref_name}: time ratio {ref['seconds'] / r['seconds']:.1f}x, "
-                f"peak-memory ratio {ref['peak_mb'] / r['peak_mb']:.1f}x (baseline / ours)"
-            )
-    if full:
-        met = all(
-            results[c]["seconds"] <= 16 and results[c]["peak_mb"] < 1024
-            for c in names
-            if c in results
-        )
-        print(f"\nGoal (<= 16 s and < 1 GB peak at 4000 x 4000): {'met' if met else 'NOT met'}")
+    print_report(n, names, baselines, results, agreement)
 
 
 if __name__ == "__main__":

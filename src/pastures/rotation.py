@@ -61,6 +61,7 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
+from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -1036,7 +1037,11 @@ class RotationPlan:
 
 
 def explain_shortfall(
-    inputs: RotationInputs, assignment: np.ndarray, *, min_share: float = 0.01
+    inputs: RotationInputs,
+    assignment: np.ndarray,
+    *,
+    min_share: float = 0.05,
+    max_gap_days: int = 14,
 ) -> list[ShortfallNote]:
     """Group the shortfall of a plan by community and runs of periods, in UO terms.
 
@@ -1049,6 +1054,8 @@ def explain_shortfall(
     min_share
         Periods whose shortfall is below this share of the community's demand are
         ignored (noise).
+    max_gap_days
+        Runs of shortfall separated by at most this many days are reported as one.
     """
     bal = forage_balance(inputs, assignment)
     intake = inputs.intake_kg_per_uo_day
@@ -1060,6 +1067,11 @@ def explain_shortfall(
         dem = bal.demand[rows].sum(axis=0)
         short = bal.shortfall[rows].sum(axis=0)
         hit = (short > min_share * np.maximum(dem, 1)) & (short > 0)
+        bridge = max_gap_days // inputs.period_days
+        idx = np.flatnonzero(hit)
+        for a_, b_ in pairwise(idx):
+            if 1 < b_ - a_ <= bridge + 1:
+                hit[a_:b_] = True
         t = 0
         while t < inputs.n_periods:
             if not hit[t]:
@@ -1153,9 +1165,7 @@ def _solve(inputs: RotationInputs, params: RotationParams, hint: np.ndarray | No
     blocks = components(inputs, params)
     sizes = [len(hs) * len(ls) for hs, ls in blocks]
     left_size = sum(sizes)
-    statuses: list[PlanStatus] = []
-    obj = bound = 0.0
-    n_vars = n_cons = 0
+    results: list[_Block] = []
     for (herds, locs), size in zip(blocks, sizes, strict=True):
         remaining = max(params.time_limit_s - (time.perf_counter() - t0), 0.05)
         budget = remaining * size / max(left_size, 1)
@@ -1174,7 +1184,12 @@ def _solve(inputs: RotationInputs, params: RotationParams, hint: np.ndarray | No
             # out of time before the solver had a plan of its own: keep the valid start
             total = evaluate_plan(sub, sub_hint, params=params).total
             res = replace(res, assignment=sub_hint, status="feasible", objective=float(total))
-        statuses.append(res.status)
+        results.append(res)
+    results = _second_pass(inputs, params, backend, blocks, results, t0)
+    statuses: list[PlanStatus] = [res.status for res in results]
+    obj = bound = 0.0
+    n_vars = n_cons = 0
+    for (herds, locs), res in zip(blocks, results, strict=True):
         obj += res.objective
         # every term of the objective is >= 0, so 0 bounds a block the solver left unbounded
         bound += max(res.bound, 0.0) if math.isfinite(res.bound) else 0.0
@@ -1223,6 +1238,63 @@ def _solve(inputs: RotationInputs, params: RotationParams, hint: np.ndarray | No
         notes=tuple(explain_shortfall(inputs, assignment)) if ok else (),
         solver=params.solver,
     )
+
+
+def _second_pass(  # noqa: PLR0917
+    inputs: RotationInputs,
+    params: RotationParams,
+    backend: Callable[[RotationInputs, RotationParams, np.ndarray | None], _Block],
+    blocks: list[tuple[list[int], list[int]]],
+    results: list[_Block],
+    t0: float,
+) -> list[_Block]:
+    """Give the time left to the blocks whose gap is still open, largest first.
+
+    Each is solved again from its best plan so far; the better plan and the higher
+    bound are kept.
+    """
+    out = list(results)
+
+    def open_gap(r: _Block) -> float:
+        if r.status != "feasible" or not math.isfinite(r.objective):
+            return 0.0
+        low = max(r.bound, 0.0) if math.isfinite(r.bound) else 0.0
+        if (r.objective - low) <= params.relative_gap * max(abs(r.objective), 1.0):
+            return 0.0
+        return r.objective - low
+
+    todo = sorted(
+        (k for k, r in enumerate(out) if open_gap(r) > 0), key=lambda k: -open_gap(out[k])
+    )
+    weight = sum(open_gap(out[k]) for k in todo)
+    for k in todo:
+        # keep a margin for building the block's model and assembling the plan
+        remaining = (1 - _TIME_MARGIN) * params.time_limit_s - (time.perf_counter() - t0)
+        if remaining < _MIN_SECOND_PASS_S:
+            break
+        share = open_gap(out[k]) / weight if weight else 0.0
+        weight -= open_gap(out[k])
+        budget = max(remaining * share, min(remaining, _MIN_SECOND_PASS_S))
+        herds, locs = blocks[k]
+        sub = _sub_inputs(inputs, herds, locs)
+        again = backend(sub, replace(params, time_limit_s=budget), out[k].assignment)
+        best = out[k]
+        if again.status in ("optimal", "feasible") and again.objective < best.objective:
+            best = replace(best, assignment=again.assignment, objective=again.objective)
+            if again.status == "optimal":
+                best = replace(best, status="optimal")
+        if math.isfinite(again.bound) and (
+            not math.isfinite(best.bound) or again.bound > best.bound
+        ):
+            best = replace(best, bound=again.bound)
+        out[k] = best
+    return out
+
+
+#: Shortest useful second solve of a block (s).
+_MIN_SECOND_PASS_S = 1.0
+#: Share of the time limit kept free in the second pass (model building, assembly).
+_TIME_MARGIN = 0.1
 
 
 def _import_cp_model():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -113,16 +114,14 @@ def _read_labour(path: str) -> dict[str, float]:
 @click.option(
     "--intake",
     type=float,
-    default=1.0,
-    show_default=True,
-    help="Dry-matter intake, kg DM per UO per day (alpaca of 65 kg: 0.9-1.2).",
+    default=None,
+    help="Dry-matter intake, kg DM per UO per day (default: the forage budget's, 1.145).",
 )
 @click.option(
     "--use-factor",
     type=float,
-    default=0.5,
-    show_default=True,
-    help="Proper-use factor: share of forage production that may be grazed.",
+    default=None,
+    help="Proper-use factor: share of forage production that may be grazed (default 0.5).",
 )
 @click.option(
     "--max-group-uo",
@@ -171,8 +170,8 @@ def command(  # noqa: PLR0912, PLR0915
     forage_hard: bool,
     closes: tuple[str, ...],
     reserve_dry: tuple[str, ...],
-    intake: float,
-    use_factor: float,
+    intake: float | None,
+    use_factor: float | None,
     max_group_uo: float,
     actual: str | None,
     out: Path,
@@ -231,14 +230,17 @@ def command(  # noqa: PLR0912, PLR0915
             n_days=n_periods * period_days,
             reason="dry reserve",
         )
+    forage_overrides: dict[str, float] = {"max_group_uo": max_group_uo}
+    if intake is not None:
+        forage_overrides["intake_kg_per_uo_day"] = intake
+    if use_factor is not None:
+        forage_overrides["use_factor"] = use_factor
     inputs = R.rotation_inputs_from_project(
         project,
         start=first,
         n_periods=n_periods,
         period_days=period_days,
-        params=R.ForageDefaults(
-            max_group_uo=max_group_uo, intake_kg_per_uo_day=intake, use_factor=use_factor
-        ),
+        params=replace(R.default_forage_defaults(), **forage_overrides),
         closures=closures,
         labour=_read_labour(labour) if labour else None,
     )
@@ -283,7 +285,8 @@ def command(  # noqa: PLR0912, PLR0915
             click.secho(f"  {v}", err=True, fg="red")
     if plan.notes:
         click.echo("\nWhere forage falls short (proper-use allowance):")
-        for note in plan.notes[:15]:
+        worst = sorted(plan.notes, key=lambda n: -n.shortfall_kg)[:15]
+        for note in sorted(worst, key=lambda n: (n.community, n.first_period)):
             click.echo(f"  {note.message}")
         if len(plan.notes) > 15:
             click.echo(f"  ... and {len(plan.notes) - 15} more in rotation_shortfall.csv")

@@ -63,7 +63,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from itertools import pairwise
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -337,7 +337,9 @@ class RotationParams:
     forage_hard: bool = False
     enforce_rest: bool = True
     rest_days: Mapping[str, Mapping[str, int]] = field(
-        default_factory=lambda: {k: dict(v) for k, v in DEFAULT_REST_DAYS.items()}
+        default_factory=lambda: {
+            k: {str(season): d for season, d in v.items()} for k, v in DEFAULT_REST_DAYS.items()
+        }
     )
     max_consecutive_days: int | None = DEFAULT_MAX_CONSECUTIVE_DAYS
     enforce_closures: bool = True
@@ -821,7 +823,8 @@ def check_plan(  # noqa: PLR0912
             continue
         g = occupied[i] > 0
         if params.max_herds_per_plot is not None:
-            for t in np.flatnonzero(occupied[i] > params.max_herds_per_plot):
+            for t_over in np.flatnonzero(occupied[i] > params.max_herds_per_plot):
+                t = int(t_over)
                 out.append(
                     Violation(
                         "max-herds",
@@ -1131,9 +1134,9 @@ def components(inputs: RotationInputs, params: RotationParams) -> list[tuple[lis
         return a
 
     for i in range(len(inputs.locations)):
-        herds = np.flatnonzero(reach[:, i])
-        for h in herds[1:]:
-            ra, rb = find(int(herds[0])), find(int(h))
+        at_i = np.flatnonzero(reach[:, i])
+        for h in at_i[1:]:
+            ra, rb = find(int(at_i[0])), find(int(h))
             if ra != rb:
                 parent[max(ra, rb)] = min(ra, rb)
     blocks: dict[int, list[int]] = defaultdict(list)
@@ -1368,7 +1371,7 @@ def _solve_cpsat(  # noqa: PLR0912, PLR0915
     H, L, T = len(inputs.herds), len(inputs.locations), inputs.n_periods
     ok = allowed(inputs, params)
     w = params.weights
-    x: dict[tuple[int, int, int], object] = {}
+    x: dict[tuple[int, int, int], Any] = {}
     for h in range(H):
         for i in range(L):
             for t in range(T):
@@ -1413,7 +1416,7 @@ def _solve_cpsat(  # noqa: PLR0912, PLR0915
                 stock = nxt
 
     # plot occupancy, rest, consecutive grazing, herds per plot
-    graze: dict[tuple[int, int], object] = {}
+    graze: dict[tuple[int, int], Any] = {}
     for i, loc in enumerate(inputs.locations):
         if loc.kind != "plot":
             continue
@@ -2254,18 +2257,18 @@ def _solve_highs(  # noqa: PLR0912, PLR0915
             if not any(days.values()):
                 continue
             # A_h = plot UO-days of herd h, T = their sum (auxiliary columns keep rows sparse)
-            cols = {h: lp.var(0, _INF) for h in members}
+            col_of = {h: lp.var(0, _INF) for h in members}
             for h in members:
-                lp.row([(cols[h], -1.0), *days[h]], 0.0, 0.0)
+                lp.row([(col_of[h], -1.0), *days[h]], 0.0, 0.0)
             total = lp.var(0, _INF)
-            lp.row([(total, -1.0)] + [(cols[h], 1.0) for h in members], 0.0, 0.0)
+            lp.row([(total, -1.0)] + [(col_of[h], 1.0) for h in members], 0.0, 0.0)
             key_sum = sum(inputs.herds[h].key for h in members)
             for h in members:
                 share = inputs.herds[h].key / key_sum
                 lo = (1 - params.share_tolerance) * share
                 hi = (1 + params.share_tolerance) * share
-                lp.row([(cols[h], 1.0), (total, -lo)], 0.0, _INF)
-                lp.row([(cols[h], 1.0), (total, -hi)], -_INF, 0.0)
+                lp.row([(col_of[h], 1.0), (total, -lo)], 0.0, _INF)
+                lp.row([(col_of[h], 1.0), (total, -hi)], -_INF, 0.0)
 
     model = highspy.HighsLp()
     model.num_col_ = len(lp.cost)

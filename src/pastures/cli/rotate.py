@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import click
@@ -152,7 +152,7 @@ def command(  # noqa: PLR0912, PLR0915
     crs: str,
     assume_crs: str | None,
     repair: str,
-    start: object,
+    start: datetime,
     weeks: int,
     daily: bool,
     time_limit: float,
@@ -206,19 +206,27 @@ def command(  # noqa: PLR0912, PLR0915
 
     if weeks <= 0:
         raise ParameterError(f"--weeks {weeks}: the horizon must be at least one week")
-    files = {"communities": communities, "plots": plots, "corrals": corrals, "herds": herds}
+    files: dict[str, str | None] = {
+        "communities": communities,
+        "plots": plots,
+        "corrals": corrals,
+        "herds": herds,
+    }
     if not any(files.values()):
         files = {k: str(v) for k, v in sample_paths().items() if k != S.WATER_POINTS}
         click.echo("No files given: planning the bundled illustrative Juli sample.", err=True)
     project = load_project(
-        **files,
+        communities=files["communities"],
+        plots=files["plots"],
+        corrals=files["corrals"],
+        herds=files["herds"],
         crs=crs,
         assume_crs=assume_crs,
         repair=repair,  # type: ignore[arg-type]
     )
     echo_problems(project.problems)
     fail_on_errors(project.problems)
-    first = start.date() if hasattr(start, "date") else start  # type: ignore[union-attr]
+    first = start.date()
     period_days = 1 if daily else 7
     n_periods = weeks * 7 if daily else weeks
     closures = [_parse_closure(c) for c in closes]
@@ -230,17 +238,17 @@ def command(  # noqa: PLR0912, PLR0915
             n_days=n_periods * period_days,
             reason="dry reserve",
         )
-    forage_overrides: dict[str, float] = {"max_group_uo": max_group_uo}
+    forage = replace(R.default_forage_defaults(), max_group_uo=max_group_uo)
     if intake is not None:
-        forage_overrides["intake_kg_per_uo_day"] = intake
+        forage = replace(forage, intake_kg_per_uo_day=intake)
     if use_factor is not None:
-        forage_overrides["use_factor"] = use_factor
+        forage = replace(forage, use_factor=use_factor)
     inputs = R.rotation_inputs_from_project(
         project,
         start=first,
         n_periods=n_periods,
         period_days=period_days,
-        params=replace(R.default_forage_defaults(), **forage_overrides),
+        params=forage,
         closures=closures,
         labour=_read_labour(labour) if labour else None,
     )

@@ -500,3 +500,14 @@ def test_season_closures_reserve_the_dry_season():
         (date(2026, 1, 1), date(2026, 5, 31)),
         (date(2026, 11, 1), date(2026, 12, 31)),
     ]
+
+
+def test_out_of_time_keeps_the_valid_start_plan(project_files):
+    project = load_project(**{k: str(v) for k, v in project_files.items()})
+    inp = R.rotation_inputs_from_project(project, n_periods=26)
+    params = R.RotationParams(time_limit_s=1e-3, num_workers=1)
+    plan = R.plan_rotation(inp, params=params)
+    assert plan.status in {"feasible", "optimal"}
+    assert plan.violations() == []
+    assert (plan.assignment >= 0).all()
+    assert plan.bound <= plan.objective

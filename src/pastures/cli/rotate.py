@@ -181,12 +181,13 @@ def command(  # noqa: PLR0912, PLR0915
     """Plan which herd grazes which plot or open range, week by week, for a year.
 
     Herds are the families of each corral grouped up to --max-group-uo; locations
-    are the fenced plots and each community's open range. Forage supply comes from
-    documented defaults (production by pasture type, 50 % proper use, growth by
-    month). The plan is solved with HiGHS (a MILP solver): least forage shortfall
-    first, then fewest moves and shortest walks, then most rest. It reports the
-    solver status, objective and optimality gap, and where forage falls short, by
-    community and weeks, in animal units to move.
+    are the fenced plots and each community's open range. Forage supply, intake and
+    animal units follow the forage budget's defaults (`pastures forage`: production
+    by pasture type, 50 % proper use, growth following the Juli rain). The plan is
+    solved with HiGHS (a MILP solver): least forage shortfall first, then fewest
+    moves and shortest walks, then most rest. It reports the solver status,
+    objective and optimality gap, and where forage falls short, by community and
+    weeks, in animal units to move.
 
     With no file given, plans the bundled illustrative Juli sample.
 

@@ -511,3 +511,19 @@ def test_out_of_time_keeps_the_valid_start_plan(project_files):
     assert plan.violations() == []
     assert (plan.assignment >= 0).all()
     assert plan.bound <= plan.objective
+
+
+def test_overgrazing_a_plot_can_cost_more_than_hunger_on_the_range():
+    # H2 (20 UO x 7 days x 1 kg = 140 kg DM a week) on P2, which starts empty and grows
+    # 30 kg a week: it eats 30 and is short 110 every week, 440 kg in 4 weeks, all on a
+    # plot. H1 on the open range (50 + 120 a week, eats 70) is never short.
+    base = tiny()
+    p2 = loc("P2", (30,) * 4, initial=0, x=2500.0, ptype="bofedal")
+    inp = replace(base, locations=(base.locations[0], p2, base.locations[2]))
+    a = np.array([[2, 2, 2, 2], [1, 1, 1, 1]])
+    plain = R.evaluate_plan(inp, a, params=tiny_params())
+    weighted = R.evaluate_plan(
+        inp, a, params=tiny_params(weights=R.ObjectiveWeights(plot_overgrazing_per_kg=900))
+    )
+    assert (plain.shortfall_kg, plain.plot_shortfall_kg) == (440, 440)
+    assert weighted.total - plain.total == 900 * 440

@@ -286,12 +286,21 @@ class ObjectiveWeights:
         Per 100 m between home corral and location, per herd and period.
     grazed_plot_period
         Per period a fenced plot is grazed (so rest is maximised last).
+    plot_overgrazing_per_kg
+        Added to `shortfall_per_kg` for shortfall on a fenced plot: demand beyond a plot's
+        allowance means the plot is grazed past its forage, which the fenced plots exist
+        to prevent, so a positive weight sends the overflow to the open communal range
+        first (where the rest of the grazing falls, see :mod:`pastures.forage`). Default 0
+        treats both alike: with herd groups of up to 400 UO and plots of a few hectares,
+        any week on a plot overgrazes it, and a weight of 900 leaves the sample's plots
+        unused and the solve 3 % from optimal after 60 s.
     """
 
     shortfall_per_kg: int = 100
     move: int = 10
     walk_per_hm: int = 1
     grazed_plot_period: int = 1
+    plot_overgrazing_per_kg: int = 0
 
 
 @dataclass(frozen=True)
@@ -388,7 +397,13 @@ def validate_params(params: RotationParams, *, period_days: int = 7) -> None:  #
     if not 0 <= params.share_tolerance <= 1:
         bad.append(f"share_tolerance = {params.share_tolerance}: use 0-1")
     w = params.weights
-    for name in ("shortfall_per_kg", "move", "walk_per_hm", "grazed_plot_period"):
+    for name in (
+        "shortfall_per_kg",
+        "move",
+        "walk_per_hm",
+        "grazed_plot_period",
+        "plot_overgrazing_per_kg",
+    ):
         value = getattr(w, name)
         if not isinstance(value, int) or value < 0:
             bad.append(f"weights.{name} = {value!r}: use a whole number >= 0")
@@ -667,6 +682,12 @@ class ObjectiveBreakdown:
     walk_hm: int
     grazed_plot_periods: int
     total: int
+    plot_shortfall_kg: int = 0
+
+
+def _shortfall_weight(w: ObjectiveWeights, loc: Location) -> int:
+    """Points per kg DM of shortfall at `loc`: more on a fenced plot (overgrazing)."""
+    return w.shortfall_per_kg + (w.plot_overgrazing_per_kg if loc.kind == "plot" else 0)
 
 
 def _walk_hm(herd: HerdGroup, loc: Location) -> int:
@@ -692,13 +713,16 @@ def evaluate_plan(
             grazed += int((assignment == i).any(axis=0).sum())
     w = params.weights
     short = int(bal.shortfall.sum())
+    on_plots = [i for i, loc in enumerate(inputs.locations) if loc.kind == "plot"]
+    plot_short = int(bal.shortfall[on_plots].sum()) if on_plots else 0
     total = (
         w.shortfall_per_kg * short
+        + w.plot_overgrazing_per_kg * plot_short
         + w.move * moves
         + w.walk_per_hm * walk
         + w.grazed_plot_period * grazed
     )
-    return ObjectiveBreakdown(short, moves, walk, grazed, total)
+    return ObjectiveBreakdown(short, moves, walk, grazed, total, plot_short)
 
 
 # --------------------------------------------------------------------------------------
@@ -1409,7 +1433,7 @@ def _solve_cpsat(  # noqa: PLR0912, PLR0915
                 m.add(short == dem - eat)
                 if params.forage_hard:
                     m.add(short == 0)
-                objective.append(w.shortfall_per_kg * short)
+                objective.append(_shortfall_weight(w, loc) * short)
             if t + 1 < T:
                 nxt = m.new_int_var(0, cap, f"k{i}_{t + 1}")
                 m.add(nxt <= stock + loc.growth_kg[t] - eat)
@@ -2174,7 +2198,7 @@ def _solve_highs(  # noqa: PLR0912, PLR0915
             else:
                 lp.row([(eat, 1.0), (stock, -1.0)], -_INF, grow)
             # shortfall = demand - eaten >= 0
-            short = lp.var(0, 0 if params.forage_hard else _INF, w.shortfall_per_kg)
+            short = lp.var(0, 0 if params.forage_hard else _INF, _shortfall_weight(w, loc))
             lp.row(
                 [(short, 1.0), (eat, 1.0)] + [(x[h, i, t], -demand_of[h]) for h in herds_here],
                 0.0,

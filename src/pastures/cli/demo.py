@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+import pandas as pd
 
 from pastures import schema as S
 from pastures.cli._common import echo_problems, fail_on_errors, format_summary
@@ -101,11 +102,76 @@ def stage_forage(run: DemoRun) -> str:
     )
 
 
+def stage_rotation(run: DemoRun) -> str:
+    """Plan 52 weeks of grazing with the MILP solver; write schedule, calendar, Gantt chart."""
+    from pastures.rotation import plan_rotation, rotation_inputs_from_project
+    from pastures.rotation_io import schedule_table, write_plan_outputs
+
+    assert run.project is not None
+    inputs = rotation_inputs_from_project(run.project)
+    plan = plan_rotation(inputs)
+    run.results["rotation"] = plan
+    run.outputs += write_plan_outputs(plan, run.out / "rotation")
+    schedule = schedule_table(plan)
+    run.results["schedule"] = schedule
+    for note in plan.notes[:5]:
+        click.echo(f"      {note.message}")
+    gap = f"{plan.gap:.2%}" if plan.gap is not None else "n/a"
+    return (
+        f"{len(inputs.herds)} herd groups, {len(inputs.locations)} locations, "
+        f"{inputs.n_periods} weeks: {plan.status}, gap {gap}, forage shortfall "
+        f"{plan.breakdown.shortfall_kg / 1000:,.0f} t DM"
+    )
+
+
+def _stocking_from_schedule(run: DemoRun) -> pd.DataFrame | None:
+    """Mean UO on each plot over the planned year, against the plot's forage capacity."""
+    schedule = run.results.get("schedule")
+    budget = run.results.get("forage")
+    plan = run.results.get("rotation")
+    if schedule is None or budget is None or plan is None:
+        return None
+    plots = schedule[schedule[S.LOCATION_KIND] == "plot"]
+    horizon_days = plan.inputs.n_periods * plan.inputs.period_days
+    uo_days = (plots[S.HERD_UO] * plots[S.DAYS]).groupby(plots[S.LOCATION_ID]).sum()
+    table = budget.plots[[S.PLOT_CODE, S.CAPACITY_UO]].copy()
+    table[S.STOCKING_UO] = table[S.PLOT_CODE].map(uo_days / horizon_days).fillna(0.0)
+    return pd.DataFrame(table[[S.PLOT_CODE, S.STOCKING_UO, S.CAPACITY_UO]])
+
+
+def stage_risk(run: DemoRun) -> str:
+    """RUSLE soil loss on the synthetic terrain, grazing pressure from the plan, risk per plot."""
+    from pastures.cli.risk import summarise, write_outputs
+    from pastures.erosion import assess_risk
+    from pastures.sample_terrain import make_sample_dem, sample_dry_season_ndvi
+
+    assert run.project is not None
+    terrain = make_sample_dem()
+    result = assess_risk(
+        terrain.dem,
+        run.project.plots,
+        ndvi=sample_dry_season_ndvi(terrain),
+        stocking=_stocking_from_schedule(run),
+        corrals=run.project.corrals,
+        water_points=run.project.water_points,
+    )
+    written = write_outputs(
+        result, run.out / "risk", tags={"SAMPLE": "SYNTHETIC terrain and NDVI, illustrative"}
+    )
+    run.outputs += list(written.values())
+    click.echo(summarise(result, top=5))
+    return (
+        f"soil loss of the {len(run.project.plots)} plots: {result.total_soil_loss_t_yr:,.0f} t/yr"
+    )
+
+
 #: The stages of the demo, in order: (title, function returning a one-line result).
 STAGES: list[tuple[str, Callable[[DemoRun], str]]] = [
     ("Layers: validate, summarise, write GeoPackage", stage_layers),
     ("Vegetation: synthetic Sentinel-2 scenes, per-plot indices and trends", stage_indices),
     ("Forage: production, carrying capacity, stocking, dry-season deficit", stage_forage),
+    ("Rotation: 52-week grazing plan (HiGHS MILP, 60 s limit)", stage_rotation),
+    ("Erosion: RUSLE on synthetic terrain, grazing pressure, risk per plot", stage_risk),
 ]
 
 

@@ -13,8 +13,8 @@ pysheds-mfd (baseline)
     The well-known pysheds library (0.5): fill_pits, fill_depressions, resolve_flats,
     flowdir and accumulation with MFD routing, then slope (Horn), LS, C and A in plain
     numpy. Install it outside the project, e.g.
-    ``pip install --target /tmp/benchlib pysheds scikit-image geojson looseversion`` and
-    run with ``--baseline-path /tmp/benchlib``.
+    ``pip install --target benchlib pysheds scikit-image geojson looseversion`` and
+    run with ``--baseline-path benchlib``.
 reference-d8 (baseline)
     A straightforward pure-Python/numpy implementation: heapq Priority-Flood, D8 by
     numpy, accumulation by a Python loop over the sorted cells. Slow: use ``--size``.

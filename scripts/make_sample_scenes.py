@@ -4,7 +4,7 @@ The scenes are SYNTHETIC (see pastures.sample_imagery): made from the bundled
 illustrative plots and corrals to exercise the imagery pipeline, never to be read
 as observations. They are not committed; `pastures demo` makes them on the fly.
 
-    python scripts/make_sample_scenes.py --out /tmp/juli-scenes
+    python scripts/make_sample_scenes.py --out juli-scenes
 """
 
 from __future__ import annotations

@@ -41,6 +41,48 @@ def crs_options(func: F) -> F:
     )(func)
 
 
+def project_options(*, water: bool = False) -> Callable[[F], F]:
+    """Add the layer files of a project (--communities, --plots, --corrals, --herds).
+
+    The command receives them as ``communities``, ``plots``, ``corrals``, ``herds``
+    (and ``water`` with `water=True`), each a path or None.
+    """
+    options = [
+        ("--communities", "Community boundaries (polygons)."),
+        ("--plots", "Fenced pasture plots (polygons, or GPS tracks walked along the fence)."),
+        ("--corrals", "Corrals (points or small polygons)."),
+        *([("--water", "Water points (springs, ponds...).")] if water else []),
+        ("--herds", "Herd register (CSV or XLSX), one row per family."),
+    ]
+
+    def decorate(func: F) -> F:
+        for name, text in reversed(options):
+            func = click.option(name, type=layer_path, help=text)(func)
+        return func
+
+    return decorate
+
+
+def files_or_sample(files: dict[str, str | None], *, doing: str) -> dict[str, str | None]:
+    """The files given, or, when none is, the bundled sample's files of the same kinds.
+
+    Parameters
+    ----------
+    files
+        Layer kind (``communities``, ``plots``, ``corrals``, ``water_points``, ``herds``)
+        to the path given on the command line, or None.
+    doing
+        What the command does with them, for the message ("checking", "planning"...).
+    """
+    if any(files.values()):
+        return files
+    from pastures.sample import sample_paths
+
+    click.echo(f"No files given: {doing} the bundled illustrative Juli sample.", err=True)
+    sample = sample_paths()
+    return {kind: str(sample[kind]) for kind in files}
+
+
 def echo_problems(problems: list[Problem]) -> None:
     """Print warnings (yellow) and errors (red) to stderr."""
     for p in problems:

@@ -5,20 +5,21 @@ from __future__ import annotations
 import click
 
 from pastures import schema as S
-from pastures.cli._common import crs_options, echo_problems, format_summary, layer_path
+from pastures.cli._common import (
+    crs_options,
+    echo_problems,
+    files_or_sample,
+    format_summary,
+    project_options,
+)
 from pastures.io import write_table
 from pastures.layers import load_project
-from pastures.sample import sample_paths
 from pastures.summary import community_summary
 from pastures.validation import RULES, errors_in
 
 
 @click.command("check")
-@click.option("--communities", type=layer_path, help="Community boundaries (polygons).")
-@click.option("--plots", type=layer_path, help="Fenced pasture plots (polygons, or GPS tracks).")
-@click.option("--corrals", type=layer_path, help="Corrals (points or small polygons).")
-@click.option("--water", "water", type=layer_path, help="Water points (springs, ponds...).")
-@click.option("--herds", type=layer_path, help="Herd register (CSV or XLSX), one row per family.")
+@project_options(water=True)
 @crs_options
 @click.option(
     "--overlap-tolerance",
@@ -69,16 +70,16 @@ def command(
         for name, text in RULES.items():
             click.echo(f"{name:22s} {text}")
         return
-    files = {
-        "communities": communities,
-        "plots": plots,
-        "corrals": corrals,
-        "water_points": water,
-        "herds": herds,
-    }
-    if not any(files.values()):
-        files = {k: str(v) for k, v in sample_paths().items()}
-        click.echo("No files given: checking the bundled illustrative Juli sample.", err=True)
+    files = files_or_sample(
+        {
+            "communities": communities,
+            "plots": plots,
+            "corrals": corrals,
+            "water_points": water,
+            "herds": herds,
+        },
+        doing="checking",
+    )
     project = load_project(
         **files,
         crs=crs,

@@ -12,7 +12,14 @@ import pandas as pd
 
 from pastures import schema as S
 from pastures.animals import AnimalUnits, herd_animal_units
-from pastures.cli._common import crs_options, echo_problems, fail_on_errors, layer_path
+from pastures.cli._common import (
+    crs_options,
+    echo_problems,
+    fail_on_errors,
+    files_or_sample,
+    layer_path,
+    project_options,
+)
 from pastures.errors import InputFileError, Problem
 from pastures.forage import (
     DEFAULT_BUDGET_MONTH,
@@ -31,7 +38,6 @@ from pastures.forage import (
 from pastures.herds import check_herds, read_herds
 from pastures.io import atomic_output, read_table, write_layers
 from pastures.layers import Project, fold, load_project
-from pastures.sample import sample_paths
 
 logger = logging.getLogger(__name__)
 
@@ -168,10 +174,7 @@ def write_budget(
 
 
 @click.command("forage")
-@click.option("--communities", type=layer_path, help="Community boundaries (polygons).")
-@click.option("--plots", type=layer_path, help="Fenced pasture plots (polygons).")
-@click.option("--corrals", type=layer_path, help="Corrals (to check the herd register against).")
-@click.option("--herds", type=layer_path, help="Herd register (CSV or XLSX).")
+@project_options()
 @crs_options
 @click.option(
     "--indices",
@@ -316,10 +319,10 @@ def command(
         changes["budget_month"] = month
     params = replace(params, **changes)  # type: ignore[arg-type]
 
-    files = {"communities": communities, "plots": plots, "corrals": corrals, "herds": herds}
-    if not any(files.values()):
-        files = {k: str(v) for k, v in sample_paths().items() if k != S.WATER_POINTS}
-        click.echo("No layers given: using the bundled illustrative Juli sample.", err=True)
+    files = files_or_sample(
+        {"communities": communities, "plots": plots, "corrals": corrals, "herds": herds},
+        doing="budgeting",
+    )
     project = load_with_units(files, params.units, crs=crs, assume_crs=assume_crs, repair=repair)
     _report(project.problems)
 

@@ -9,10 +9,16 @@ from pathlib import Path
 import click
 
 from pastures import schema as S
-from pastures.cli._common import crs_options, echo_problems, fail_on_errors, layer_path
+from pastures.cli._common import (
+    crs_options,
+    echo_problems,
+    fail_on_errors,
+    files_or_sample,
+    layer_path,
+    project_options,
+)
 from pastures.errors import MissingDependencyError, ParameterError
 from pastures.layers import load_project
-from pastures.sample import sample_paths
 
 DEFAULT_OUT = "pastures-rotation"
 
@@ -58,10 +64,7 @@ def _read_labour(path: str) -> dict[str, float]:
 
 
 @click.command("rotate")
-@click.option("--communities", type=layer_path, help="Community boundaries (polygons).")
-@click.option("--plots", type=layer_path, help="Fenced pasture plots (polygons).")
-@click.option("--corrals", type=layer_path, help="Corrals (points or small polygons).")
-@click.option("--herds", type=layer_path, help="Herd register (CSV or XLSX), one row per family.")
+@project_options()
 @crs_options
 @click.option(
     "--start",
@@ -207,15 +210,10 @@ def command(  # noqa: PLR0912, PLR0915
 
     if weeks <= 0:
         raise ParameterError(f"--weeks {weeks}: the horizon must be at least one week")
-    files: dict[str, str | None] = {
-        "communities": communities,
-        "plots": plots,
-        "corrals": corrals,
-        "herds": herds,
-    }
-    if not any(files.values()):
-        files = {k: str(v) for k, v in sample_paths().items() if k != S.WATER_POINTS}
-        click.echo("No files given: planning the bundled illustrative Juli sample.", err=True)
+    files = files_or_sample(
+        {"communities": communities, "plots": plots, "corrals": corrals, "herds": herds},
+        doing="planning",
+    )
     project = load_project(
         communities=files["communities"],
         plots=files["plots"],

@@ -271,3 +271,22 @@ def test_geojson_null_geometry_is_kept_for_validation(tmp_path):
     assert len(gdf) == 1
     assert gdf.geometry.iloc[0] is None
     assert isinstance(gdf, gpd.GeoDataFrame)
+
+
+def test_write_table_neutralises_spreadsheet_formulas(tmp_path):
+    # OWASP CSV injection: text starting with = + - @ is prefixed with an apostrophe;
+    # numbers written as text ("-3.5") are left as they are.
+    import pandas as pd
+
+    from pastures.io import write_table
+
+    table = pd.DataFrame({"name": ["=HYPERLINK(1)", "+A1", "-3.5", "@SUM(A1)", "Pasiri"]})
+    out = write_table(table, tmp_path / "t.csv")
+    assert out.read_text(encoding="utf-8").splitlines() == [
+        "name",
+        "'=HYPERLINK(1)",
+        "'+A1",
+        "-3.5",
+        "'@SUM(A1)",
+        "Pasiri",
+    ]

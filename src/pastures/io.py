@@ -282,8 +282,47 @@ def read_table(path: str | os.PathLike[str], *, sheet: str | int | None = None) 
     raise InputFileError(f"{p}: unsupported table type '{suffix}'. Use CSV or XLSX.")
 
 
+#: First characters that make a spreadsheet (Excel, LibreOffice, Google Sheets) read a
+#: cell as a formula (OWASP "CSV injection"); tab and carriage return also start one.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_text(value: object) -> object:
+    """Return `value` with a leading apostrophe if it is text a spreadsheet would run.
+
+    A name such as ``=HYPERLINK(...)`` or ``@SUM(A1)`` in a plot, community or
+    scene field would become a live formula when the CSV or XLSX output is
+    opened. The apostrophe is the spreadsheets' own "this is text" mark; it is
+    shown in a text editor but not in the cell. Numbers (also negative ones) and
+    non-text values are returned unchanged.
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        try:
+            float(value)
+        except ValueError:
+            return "'" + value
+    return value
+
+
+def neutralise_formulas(table: pd.DataFrame) -> pd.DataFrame:
+    """Copy of `table` whose text cells and column names cannot run as formulas.
+
+    Apply to every table written for people to open in a spreadsheet (CSV, XLSX);
+    see :func:`neutralise_text`.
+    """
+    out = table.copy()
+    for col in out.columns:
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
+            out[col] = out[col].map(neutralise_text)
+    out.columns = [neutralise_text(c) for c in out.columns]
+    return out
+
+
 def write_table(table: pd.DataFrame, path: str | os.PathLike[str], *, sheet: str = "data") -> Path:
     """Write a table as CSV (UTF-8) or XLSX, chosen by the suffix of `path`, atomically.
+
+    Text cells that a spreadsheet would run as a formula are neutralised
+    (:func:`neutralise_formulas`).
 
     Raises
     ------
@@ -294,6 +333,7 @@ def write_table(table: pd.DataFrame, path: str | os.PathLike[str], *, sheet: str
     suffix = dest.suffix.lower()
     if suffix not in {".csv", ".xlsx"}:
         raise InputFileError(f"{dest}: tables are written as .csv or .xlsx; rename the output.")
+    table = neutralise_formulas(table)
     with atomic_output(dest) as tmp:
         if suffix == ".csv":
             table.to_csv(tmp, index=False, encoding="utf-8")

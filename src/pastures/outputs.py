@@ -1,0 +1,341 @@
+"""The outputs folder of a run, read back for the web map and the printed atlas.
+
+``pastures demo`` (and ``pastures run``) write every stage into one folder. The map
+(:mod:`pastures.webmap`) and the atlas (:mod:`pastures.printmap`) are built from that
+folder alone, so a technician can rebuild them from the files of a run without
+running it again. :data:`RUN_FILES` is the one list of where each output lives;
+the stages write to these paths and this module reads them. Every entry but the
+layers is optional: a map or an atlas shows what the run produced.
+
+:func:`plot_status` joins, per plot, what people ask about a plot: its latest
+NDVI and trend, range condition, capacity against the animals the plan puts on
+it, erosion risk with its drivers, and its next grazing and rest dates.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+
+from pastures import schema as S
+from pastures.errors import InputFileError
+
+logger = logging.getLogger(__name__)
+
+#: Where each output of a run lives, relative to the run folder.
+RUN_FILES: Final[dict[str, str]] = {
+    "index_series": "indices/index_series.parquet",
+    "index_trends": "indices/index_trends.csv",
+    "index_summary": "indices/plot_index_summary.csv",
+    "true_colour": "indices/true_colour.tif",  # red, green, blue reflectance 0-1, clearest recent scene
+    "ndvi_dry": "indices/ndvi_dry_season.tif",  # median NDVI of the dry months
+    "forage_plots": "forage/forage_plots.csv",
+    "forage_communities": "forage/forage_communities.csv",
+    "schedule": "rotation/rotation_schedule.csv",
+    "soil_loss": "risk/soil_loss_t_ha_yr.tif",
+    "risk_class": "risk/risk_class.tif",
+    "pressure": "risk/grazing_pressure.tif",
+    "risk_plots": "risk/risk_plots.csv",
+    "dem": "risk/dem.tif",  # the DEM on the working grid, for hillshades
+    "provenance": "provenance.json",
+}
+#: Names of the layers GeoPackage at the top of a run folder, first found is used.
+LAYERS_FILES: Final = ("layers.gpkg", "juli_sample.gpkg")
+#: Raster outputs among :data:`RUN_FILES`.
+RASTER_KEYS: Final = ("true_colour", "ndvi_dry", "soil_loss", "risk_class", "pressure", "dem")
+
+
+@dataclass(frozen=True)
+class RunOutputs:
+    """What a run folder holds, read into memory (rasters as paths).
+
+    Attributes
+    ----------
+    folder
+        The run folder.
+    communities, plots, corrals, water_points
+        The validated layers (in the working CRS, as the run wrote them).
+    tables
+        The tables found, keyed as in :data:`RUN_FILES`.
+    rasters
+        Paths of the rasters found, keyed as in :data:`RUN_FILES`.
+    provenance
+        The run's provenance record (empty when the folder has none).
+    illustrative
+        True when the run used the bundled sample (illustrative data).
+    """
+
+    folder: Path
+    communities: gpd.GeoDataFrame
+    plots: gpd.GeoDataFrame
+    corrals: gpd.GeoDataFrame
+    water_points: gpd.GeoDataFrame
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    rasters: dict[str, Path] = field(default_factory=dict)
+    provenance: dict[str, Any] = field(default_factory=dict)
+    illustrative: bool = False
+
+    def table(self, key: str) -> pd.DataFrame | None:
+        """The table `key` of :data:`RUN_FILES`, or None when the run did not write it."""
+        return self.tables.get(key)
+
+
+def layers_path(folder: str | os.PathLike[str]) -> Path:
+    """Path of the layers GeoPackage of a run folder.
+
+    Raises
+    ------
+    InputFileError
+        The folder holds no layers GeoPackage.
+    """
+    root = Path(folder)
+    for name in LAYERS_FILES:
+        if (root / name).is_file():
+            return root / name
+    raise InputFileError(
+        f"{root}: no {' or '.join(LAYERS_FILES)} here. Give the output folder of "
+        "`pastures demo` or `pastures run` (it holds the layers and every stage's results)."
+    )
+
+
+def _read_layer(path: Path, name: str) -> gpd.GeoDataFrame:
+    if name not in {row[0] for row in pyogrio.list_layers(path)}:
+        return gpd.GeoDataFrame({S.GEOMETRY: []}, geometry=S.GEOMETRY, crs=S.WORKING_CRS)
+    return gpd.read_file(path, layer=name, engine="pyogrio")
+
+
+def _read_table(path: Path) -> pd.DataFrame:
+    if path.suffix == ".parquet":
+        return pd.read_parquet(path)
+    return pd.read_csv(path)
+
+
+def read_run(folder: str | os.PathLike[str]) -> RunOutputs:
+    """Read the outputs of a run folder.
+
+    Parameters
+    ----------
+    folder
+        Output folder of ``pastures demo`` or ``pastures run``.
+
+    Returns
+    -------
+    RunOutputs
+        Layers, tables and raster paths found. Missing optional outputs are
+        simply absent.
+
+    Raises
+    ------
+    InputFileError
+        The folder does not exist, has no layers GeoPackage, or an output cannot be read.
+    """
+    root = Path(folder)
+    if not root.is_dir():
+        raise InputFileError(
+            f"{root}: no such folder. Run `pastures demo --out {root}` first, or give the "
+            "output folder of a run."
+        )
+    gpkg = layers_path(root)
+    try:
+        layers = {name: _read_layer(gpkg, name) for name in S.LAYER_KINDS}
+    except Exception as exc:  # pyogrio raises its own error types per driver
+        raise InputFileError(f"{gpkg}: cannot be read as a GeoPackage ({exc}).") from exc
+    if layers[S.PLOTS].empty and layers[S.COMMUNITIES].empty:
+        raise InputFileError(f"{gpkg}: has neither communities nor plots to show.")
+    tables: dict[str, pd.DataFrame] = {}
+    rasters: dict[str, Path] = {}
+    provenance: dict[str, Any] = {}
+    for key, rel in RUN_FILES.items():
+        path = root / rel
+        if not path.is_file():
+            continue
+        if key in RASTER_KEYS:
+            rasters[key] = path
+            continue
+        try:
+            if key == "provenance":
+                provenance = json.loads(path.read_text(encoding="utf-8"))
+            else:
+                tables[key] = _read_table(path)
+        except (OSError, ValueError) as exc:
+            raise InputFileError(
+                f"{path}: cannot be read ({exc}). Run the stage again to rewrite it."
+            ) from exc
+    illustrative = bool(provenance.get("illustrative", gpkg.name == "juli_sample.gpkg"))
+    return RunOutputs(
+        folder=root,
+        communities=layers[S.COMMUNITIES],
+        plots=layers[S.PLOTS],
+        corrals=layers[S.CORRALS],
+        water_points=layers[S.WATER_POINTS],
+        tables=tables,
+        rasters=rasters,
+        provenance=provenance,
+        illustrative=illustrative,
+    )
+
+
+#: Columns of :func:`plot_status` beyond the plots layer's own.
+NDVI_LAST: Final = "ndvi_last"
+NDVI_LAST_DATE: Final = "ndvi_last_date"
+NDVI_ANOMALY: Final = "ndvi_anomaly"
+GRAZING_NOW: Final = "grazing_now"  # herd ids on the plot in the period holding `on`
+GRAZING_NEXT: Final = "grazing_next"  # herd ids in the period after that
+NEXT_GRAZING: Final = "next_grazing"  # first date on or after `on` that a herd arrives
+NEXT_REST: Final = "next_rest_from"  # first date on or after `on` that the plot rests
+STATUS_COLUMNS: Final = (
+    NDVI_LAST,
+    NDVI_LAST_DATE,
+    NDVI_ANOMALY,
+    S.TREND_PER_YEAR,
+    S.BROWNING,
+    S.RANGE_CONDITION,
+    S.CAPACITY_UO,
+    S.STOCKING_UO,
+    S.PRESSURE_RATIO,
+    S.SOIL_LOSS_T_HA_YR,
+    S.RISK_CLASS,
+    S.RISK_DRIVERS,
+    GRAZING_NOW,
+    GRAZING_NEXT,
+    NEXT_GRAZING,
+    NEXT_REST,
+)
+
+
+def ndvi_series(run: RunOutputs, *, statistic: str = S.STAT_MEAN) -> pd.DataFrame:
+    """Per-plot NDVI through time: columns plot_code, date, value (sorted)."""
+    series = run.table("index_series")
+    if series is None or series.empty:
+        return pd.DataFrame({S.PLOT_CODE: [], S.DATE: [], S.VALUE: []})
+    rows = series[(series[S.INDEX] == "ndvi") & (series[S.STATISTIC] == statistic)]
+    rows = rows[[S.PLOT_CODE, S.DATE, S.VALUE]].dropna()
+    rows = rows.assign(**{S.DATE: pd.to_datetime(rows[S.DATE])})
+    return rows.sort_values([S.PLOT_CODE, S.DATE]).reset_index(drop=True)
+
+
+def _ndvi_latest(run: RunOutputs) -> pd.DataFrame:
+    """Latest NDVI per plot and its anomaly against the same month of other years."""
+    series = ndvi_series(run)
+    if series.empty:
+        return pd.DataFrame(columns=[S.PLOT_CODE, NDVI_LAST, NDVI_LAST_DATE, NDVI_ANOMALY])
+    series = series.assign(month=series[S.DATE].dt.month)
+    monthly = series.groupby([S.PLOT_CODE, "month"])[S.VALUE].mean()
+    last = series.groupby(S.PLOT_CODE).tail(1).set_index(S.PLOT_CODE)
+    baseline = [
+        monthly.get((code, m), np.nan) for code, m in zip(last.index, last["month"], strict=True)
+    ]
+    return pd.DataFrame(
+        {
+            S.PLOT_CODE: last.index,
+            NDVI_LAST: last[S.VALUE].to_numpy(),
+            NDVI_LAST_DATE: last[S.DATE].dt.date.to_numpy(),
+            NDVI_ANOMALY: last[S.VALUE].to_numpy() - np.asarray(baseline, dtype=float),
+        }
+    )
+
+
+def _schedule_dates(schedule: pd.DataFrame, code: str, on: dt.date) -> dict[str, Any]:
+    rows = schedule[(schedule[S.LOCATION_ID] == code)]
+    starts = pd.to_datetime(rows[S.START]).dt.date
+    ends = pd.to_datetime(rows[S.END]).dt.date
+    now = sorted(rows.loc[(starts <= on) & (ends >= on), S.HERD_ID].astype(str))
+    later = starts[starts > on]
+    nxt = later.min() if len(later) else None
+    following = sorted(rows.loc[starts == nxt, S.HERD_ID].astype(str)) if nxt else []
+    # The plot rests from the first day on or after `on` that no herd stays on it.
+    grazed = {d for s, e in zip(starts, ends, strict=True) for d in pd.date_range(s, e).date}
+    rest = None
+    if grazed:
+        day = on
+        while day in grazed:
+            day += dt.timedelta(days=1)
+        rest = day
+    return {
+        GRAZING_NOW: ", ".join(now),
+        GRAZING_NEXT: ", ".join(following),
+        NEXT_GRAZING: nxt,
+        NEXT_REST: rest,
+    }
+
+
+def plot_status(run: RunOutputs, *, on: dt.date | None = None) -> gpd.GeoDataFrame:
+    """Per plot: the layer's attributes and what the stages say of it on date `on`.
+
+    Parameters
+    ----------
+    run
+        From :func:`read_run`.
+    on
+        The date that "now" and "next" refer to; by default the first day of the
+        rotation plan (or today without a plan).
+
+    Returns
+    -------
+    GeoDataFrame
+        The plots with the columns of :data:`STATUS_COLUMNS` added (NaN or empty
+        where the run has no such output).
+    """
+    plots = run.plots.copy()
+    table = pd.DataFrame({S.PLOT_CODE: plots[S.PLOT_CODE]})
+    latest = _ndvi_latest(run)
+    table = table.merge(latest, on=S.PLOT_CODE, how="left")
+    trends = run.table("index_trends")
+    if trends is not None:
+        table = table.merge(
+            trends[[S.PLOT_CODE, S.TREND_PER_YEAR, S.BROWNING]], on=S.PLOT_CODE, how="left"
+        )
+    forage = run.table("forage_plots")
+    if forage is not None:
+        table = table.merge(
+            forage[[S.PLOT_CODE, S.RANGE_CONDITION, S.CAPACITY_UO]], on=S.PLOT_CODE, how="left"
+        )
+    risk = run.table("risk_plots")
+    if risk is not None:
+        keep = [
+            c
+            for c in (
+                S.STOCKING_UO,
+                S.PRESSURE_RATIO,
+                S.SOIL_LOSS_T_HA_YR,
+                S.RISK_CLASS,
+                S.RISK_DRIVERS,
+            )
+            if c in risk.columns
+        ]
+        table = table.merge(risk[[S.PLOT_CODE, *keep]], on=S.PLOT_CODE, how="left")
+    schedule = run.table("schedule")
+    if schedule is not None and not schedule.empty:
+        start = pd.to_datetime(schedule[S.START]).min().date()
+        day = on or start
+        dates = pd.DataFrame([_schedule_dates(schedule, c, day) for c in table[S.PLOT_CODE]])
+        table = pd.concat([table.reset_index(drop=True), dates], axis=1)
+    for col in STATUS_COLUMNS:
+        if col not in table.columns:
+            table[col] = np.nan
+    table = table.drop_duplicates(S.PLOT_CODE)
+    merged = plots.merge(table, on=S.PLOT_CODE, how="left", suffixes=("", "_run"))
+    return gpd.GeoDataFrame(merged, geometry=S.GEOMETRY, crs=plots.crs)
+
+
+def is_illustrative(run: RunOutputs) -> bool:
+    """True when the run used the bundled, illustrative sample."""
+    return run.illustrative
+
+
+def data_date(run: RunOutputs) -> dt.date | None:
+    """Date of the newest observation the run used (latest index date), if any."""
+    series = ndvi_series(run)
+    if series.empty:
+        return None
+    return series[S.DATE].max().date()

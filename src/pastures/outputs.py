@@ -37,7 +37,7 @@ RUN_FILES: Final[dict[str, str]] = {
     "index_series": "indices/index_series.parquet",
     "index_trends": "indices/index_trends.csv",
     "index_summary": "indices/plot_index_summary.csv",
-    "true_colour": "indices/true_colour.tif",  # red, green, blue reflectance 0-1, clearest recent scene
+    "true_colour": "indices/true_colour.tif",  # R, G, B reflectance 0-1, clearest scene
     "ndvi_dry": "indices/ndvi_dry_season.tif",  # median NDVI of the dry months
     "forage_plots": "forage/forage_plots.csv",
     "forage_communities": "forage/forage_communities.csv",

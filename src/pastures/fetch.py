@@ -293,7 +293,15 @@ def search_items(
         OSError,
         ValueError,
     ) as exc:
-        reason = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else repr(exc)
+        chain: list[BaseException] = [exc]
+        while len(chain) < 10 and (chain[-1].__cause__ or chain[-1].__context__):
+            chain.append(chain[-1].__cause__ or chain[-1].__context__)  # type: ignore[arg-type]
+        if any(isinstance(e, requests.Timeout) for e in chain):
+            reason = f"no answer within {HTTP_TIMEOUT_S} s"
+        elif any(isinstance(e, requests.ConnectionError) for e in chain):
+            reason = "could not connect"
+        else:
+            reason = _reason(exc)
         raise CatalogueError(
             f"Cannot search the {catalogue} catalogue at {url} ({reason})."
         ) from exc
@@ -560,16 +568,17 @@ def _search_all(
         try:
             items = search_items(name, urls[name], collection=collection, bbox=bbox, **kwargs)
         except CatalogueError as exc:
-            logger.warning("%s", exc)
             unreachable.append((name, str(exc)))
             continue
         found.extend((name, item) for item in items)
-    if not found and unreachable and len(unreachable) == len(catalogs):
+    if unreachable and len(unreachable) == len(catalogs):
         reasons = " ".join(reason for _, reason in unreachable)
         raise CatalogueError(
             f"{reasons} Check the internet connection (or the catalogue URL) and run the "
             "same command again: files already downloaded are kept and not fetched twice."
         )
+    for _, reason in unreachable:
+        logger.warning("%s The other catalogue(s) were used.", reason)
     return found, unreachable
 
 

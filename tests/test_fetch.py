@@ -58,7 +58,6 @@ from pastures.imagery import load_scenes
 
 pytest.importorskip("pystac_client", reason="pastures fetch needs pystac-client (test extra)")
 
-pytestmark = pytest.mark.realdata
 
 ES_ITEM = "earthsearch_v1_sentinel-2-l2a_S2B_24MUV_20250731_0_L2A.json"
 PC_ITEM = "pc_sentinel-2-l2a_S2B_T24XWR_20220612_baseline0400.json"
@@ -301,6 +300,7 @@ def es_scene(server, tmp_path):
 # --- tests ------------------------------------------------------------------------------
 
 
+@pytest.mark.realdata
 def test_fetch_clips_bands_records_checksums_and_a_second_run_downloads_nothing(
     server, es_scene, tmp_path
 ):
@@ -369,6 +369,7 @@ def test_fetch_clips_bands_records_checksums_and_a_second_run_downloads_nothing(
     assert server.file_requests() == []
 
 
+@pytest.mark.realdata
 def test_an_interrupted_download_resumes_where_it_stopped(server, es_scene, tmp_path, monkeypatch):
     import pastures.fetch as fetch_module
 
@@ -419,6 +420,7 @@ def test_an_interrupted_download_resumes_where_it_stopped(server, es_scene, tmp_
         assert (src.read(1) == 5000).all()
 
 
+@pytest.mark.realdata
 def test_a_missing_band_fails_the_scene_with_the_reason_and_keeps_the_rest(
     server, es_scene, tmp_path
 ):
@@ -435,6 +437,7 @@ def test_a_missing_band_fails_the_scene_with_the_reason_and_keeps_the_rest(
     assert (dest / item["id"] / "swir16.tif").exists()
 
 
+@pytest.mark.realdata
 def test_planetary_computer_urls_are_signed_with_a_sas_token(server, tmp_path):
     item, grid = _serve_s2_item(server, "pc", _real(PC_ITEM)[0], tmp_path / "www")
     area = _area(grid, 32624)
@@ -465,6 +468,7 @@ def test_planetary_computer_urls_are_signed_with_a_sas_token(server, tmp_path):
     assert scenes[0].bands["red"].offset == pytest.approx(-0.1)
 
 
+@pytest.mark.realdata
 def test_both_catalogues_take_each_scene_once_from_the_first(server, es_scene, tmp_path):
     item, _, area = es_scene
     twin = copy.deepcopy(item)  # the same scene listed by the second catalogue
@@ -545,6 +549,7 @@ def test_bad_requests_are_refused_before_any_download(area, kwargs, match, tmp_p
     assert not (tmp_path / "x").exists()
 
 
+@pytest.mark.realdata
 def test_fetch_dem_mosaics_the_tiles_under_the_area(server, tmp_path):
     items = _real(PC_DEM)[:2]  # 1° tiles W180 and W179 at 89-90° S
     for k, item in enumerate(items):
@@ -601,6 +606,7 @@ def _placed_over_juli(item: dict[str, Any]) -> dict[str, Any]:
     return placed
 
 
+@pytest.mark.realdata
 def test_cli_fetch_then_indices_gives_the_ndvi_of_the_bands(server, tmp_path):
     _, grid = _serve_s2_item(server, "es", _placed_over_juli(_real(ES_ITEM)[0]), tmp_path / "www")
     area = _area(grid, 32719, x=400, y=400, w=1000)
@@ -662,6 +668,35 @@ def test_cli_fetch_then_indices_gives_the_ndvi_of_the_bands(server, tmp_path):
     ]
     assert sorted(means[schema.PLOT_CODE]) == ["P1", "P2"]
     assert np.allclose(means[schema.VALUE], (0.5 - 0.1) / (0.5 + 0.1), atol=1e-5)
+
+
+@pytest.mark.realdata
+def test_cli_area_file_in_any_crs_gives_the_same_clip(server, es_scene, tmp_path):
+    item, _, area = es_scene
+    boundary = tmp_path / "area.geojson"
+    gpd.GeoDataFrame(geometry=[area], crs="EPSG:4326").to_crs("EPSG:32724").to_file(boundary)
+    out = tmp_path / "imagery"
+    args = ["fetch", "--area", str(boundary), "--start", "2025-07-01", "--end", "2025-07-31"]
+    args += ["--out", str(out), "--catalog", "earth-search", "--no-dem"]
+    result = CliRunner().invoke(main, [*args, "--api-url", f"earth-search={server.base}/es"])
+    assert result.exit_code == 0, result.output
+    by_bounds = fetch_imagery(
+        area,
+        **WHEN,
+        dest=tmp_path / "b",
+        catalogs=["earth-search"],
+        api_urls=server.api_urls,
+        progress=False,
+    )
+    for name in ("red", "scl"):
+        with (
+            rasterio.open(out / item["id"] / f"{name}.tif") as a,
+            rasterio.open(by_bounds.dest / item["id"] / f"{name}.tif") as b,
+        ):
+            assert a.bounds == pytest.approx(b.bounds, abs=1e-6)
+    both = CliRunner().invoke(main, [*args, "--bounds", "0", "0", "1", "1"])
+    assert both.exit_code == 1
+    assert "either --bounds W S E N or --area FILE" in both.output
 
 
 def test_pastures_error_family():

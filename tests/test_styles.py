@@ -40,6 +40,7 @@ def layers():
             S.RISK_CLASS: ["low", "very high", None],
             S.RANGE_CONDITION: ["good", "poor", "fair"],
             S.AREA_HA: [5.0, 1.0, 3.0],
+            S.PRESSURE_RATIO: [0.4, 1.7, 1.0],
         },
         geometry=[
             box(E0 + 100, N0 + 100, E0 + 300, N0 + 350),
@@ -142,8 +143,7 @@ def test_plots_are_coloured_by_risk_by_default_and_by_condition_as_an_option(tmp
     assert risk.get("attr") == S.RISK_CLASS
     values = [c.get("value") for c in risk.iter("category")]
     assert values == [*S.RISK_CLASSES, ""]  # every class, then no data
-    other = next(r for r in plots.values() if not r["useAsDefault"])
-    condition = _qml_root(other["styleQML"]).find("renderer-v2")
+    condition = _qml_root(plots["condición (range condition)"]["styleQML"]).find("renderer-v2")
     assert condition.get("attr") == S.RANGE_CONDITION
     assert [c.get("value") for c in condition.iter("category")][:-1] == list(S.RANGE_CONDITIONS)
     # the fill of category i is the palette's colour for that class
@@ -154,6 +154,18 @@ def test_plots_are_coloured_by_risk_by_default_and_by_condition_as_an_option(tmp
             rgb = ",".join(str(int(colour[i : i + 2], 16)) for i in (0, 2, 4))
             props = {p.get("k"): p.get("v") for p in symbols[cat.get("symbol")].iter("prop")}
             assert props["color"] == f"{rgb},255"
+
+
+def test_grazing_pressure_is_graduated_with_capacity_as_a_class_edge(tmp_path, layers):
+    rows, _ = _styles(write_styled_geopackage(layers, tmp_path / "juli.gpkg"))
+    row = next(r for r in rows if r["styleName"] == "carga (grazing pressure)")
+    assert not row["useAsDefault"]
+    renderer = _qml_root(row["styleQML"]).find("renderer-v2")
+    assert renderer.get("type") == "graduatedSymbol"
+    assert renderer.get("attr") == S.PRESSURE_RATIO
+    bounds = [(float(r.get("lower")), float(r.get("upper"))) for r in renderer.iter("range")]
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(bounds))  # no gaps, no overlaps
+    assert 1.0 in {u for _, u in bounds}  # stocking = capacity is a class edge
 
 
 def _lightness(hex_colour: str) -> float:
@@ -249,7 +261,9 @@ def test_a_layer_named_otherwise_can_borrow_a_built_in_style(tmp_path, layers):
 QGIS_CHECK = textwrap.dedent(
     """
     import os
+    import sqlite3
     import sys
+    from qgis.PyQt.QtXml import QDomDocument
     from qgis.core import QgsApplication, QgsVectorLayer
     app = QgsApplication([], False)
     app.initQgis()
@@ -265,6 +279,17 @@ QGIS_CHECK = textwrap.dedent(
             layer.labelsEnabled(),
             len(getattr(renderer, "categories", lambda: [])()),
         )
+    # every stored style, default or not, imports into QGIS
+    db = sqlite3.connect(path)
+    for table, style, qml in db.execute(
+        "SELECT f_table_name, styleName, styleQML FROM layer_styles"
+    ):
+        layer = QgsVectorLayer(f"{path}|layername={table}", table, "ogr")
+        doc = QDomDocument()
+        assert doc.setContent(qml)[0], style
+        ok, error = layer.importNamedStyle(doc)
+        assert ok, (style, error)
+        out[style] = (layer.renderer().type(), len(layer.renderer().legendSymbolItems()))
     print(out, flush=True)
     os._exit(0)  # skip QGIS teardown, which may crash headless after the work is done
     """
@@ -296,3 +321,5 @@ def test_qgis_opens_the_layers_with_their_default_style(tmp_path, layers):
     assert result["communities"][0] == "singleSymbol"
     assert result["communities"][2] is True
     assert result["corrals"][0] == "singleSymbol"
+    assert result["carga (grazing pressure)"] == ("graduatedSymbol", 5)
+    assert result["condición (range condition)"] == ("categorizedSymbol", 6)

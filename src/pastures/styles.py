@@ -73,6 +73,15 @@ CONDITION_COLOURS: Final = {
     "poor": "#fdae61",
     "very poor": "#d7191c",
 }
+#: Grazing pressure (stocking / carrying capacity) classes: (lower, upper, colour, label);
+#: ColorBrewer 5-class YlOrRd (colour-blind safe); 1.0 is stocking equal to capacity.
+PRESSURE_CLASSES: Final = (
+    (0.0, 0.5, "#ffffb2", "< 50 % de la capacidad"),
+    (0.5, 0.8, "#fecc5c", "50-80 %"),
+    (0.8, 1.0, "#fd8d3c", "80-100 %"),
+    (1.0, 1.5, "#f03b20", "100-150 % (sobrecarga)"),
+    (1.5, 1e9, "#bd0026", "> 150 % (sobrecarga grave)"),
+)
 NO_DATA_COLOUR: Final = "#bdbdbd"
 OUTLINE_COLOUR: Final = "#232323"
 COMMUNITY_OUTLINE: Final = "#4d4d4d"
@@ -286,6 +295,47 @@ def categorized_qml(
     return _finish(qgis, geometry)
 
 
+def graduated_qml(
+    field: str,
+    classes: Sequence[tuple[float, float, str, str]],
+    geometry: str,
+    *,
+    label_field: str | None = None,
+) -> str:
+    """QML of a graduated renderer: one colour per range of the numeric `field`.
+
+    Parameters
+    ----------
+    classes
+        (lower, upper, colour as ``#rrggbb``, legend label), ascending; a value
+        equal to a class's upper bound falls in that class (QGIS's rule).
+    """
+    qgis = _root(geometry, labels=label_field is not None)
+    renderer = _renderer_root(qgis, "graduatedSymbol", field)
+    renderer.set("graduatedMethod", "GraduatedColor")
+    ranges = ET.SubElement(renderer, "ranges")
+    symbols = ET.SubElement(renderer, "symbols")
+    for i, (lower, upper, colour, label) in enumerate(classes):
+        ET.SubElement(
+            ranges,
+            "range",
+            {
+                "lower": f"{lower:.6f}",
+                "upper": f"{upper:.6f}",
+                "symbol": str(i),
+                "label": label,
+                "render": "true",
+            },
+        )
+        _symbol(symbols, str(i), geometry, _plain(geometry, colour))
+    source = ET.SubElement(renderer, "source-symbol")
+    _symbol(source, "0", geometry, _plain(geometry, NO_DATA_COLOUR))
+    ET.SubElement(renderer, "classificationMethod", {"id": "Fixed"})
+    if label_field:
+        _labels(qgis, label_field, geometry)
+    return _finish(qgis, geometry)
+
+
 def single_qml(
     geometry: str,
     props: Mapping[str, str],
@@ -319,8 +369,9 @@ def _column(gdf: pd.DataFrame, name: str) -> str | None:
 def default_styles(layer: str, gdf: gpd.GeoDataFrame, kind: str | None = None) -> list[LayerStyle]:
     """The built-in styles of a layer, chosen by its kind (its name by default) and fields.
 
-    - plots: by risk class (default, if the layer has ``risk_class``) and by
-      range condition (``range_condition``), labelled with the plot code;
+    - plots: by risk class (default, if the layer has ``risk_class``), by
+      range condition (``range_condition``) and graduated by grazing pressure
+      (``pressure_ratio``), each labelled with the plot code;
     - communities: outlined, no fill, labelled with the community name;
     - corrals: brown squares; water points: blue circles; labelled with their id;
     - any other layer: one plain symbol for its geometry type.
@@ -358,6 +409,15 @@ def default_styles(layer: str, gdf: gpd.GeoDataFrame, kind: str | None = None) -
                     categorized_qml(S.RANGE_CONDITION, cats, geometry, label_field=label),
                     default=not styles,
                     description="Range condition class (Flórez 2005), ColorBrewer RdYlBu",
+                )
+            )
+        if _column(gdf, S.PRESSURE_RATIO):
+            styles.append(
+                LayerStyle(
+                    "carga (grazing pressure)",
+                    graduated_qml(S.PRESSURE_RATIO, PRESSURE_CLASSES, geometry, label_field=label),
+                    default=not styles,
+                    description="Stocking / carrying capacity, ColorBrewer YlOrRd",
                 )
             )
         if not styles:
@@ -612,6 +672,7 @@ __all__ = [
     "STYLES_TABLE",
     "categorized_qml",
     "default_styles",
+    "graduated_qml",
     "qml_fields",
     "read_provenance",
     "single_qml",

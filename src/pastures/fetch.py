@@ -514,11 +514,12 @@ def _fetch_item(
             files[key] = (name, manifest.files[rel]["grid"])
             continue
         href = signer.sign(source, str(item.get("collection", ""))) if signer else source
-        logger.debug("reading %s", href)
+        logger.debug("reading %s", source)  # never the signed URL: it carries the token
         try:
             grid = _write_clip(href, area_bbox, folder / name)
         except (RasterioError, OSError, LookupError) as exc:
-            raise type(exc)(f"asset '{key}' ({source}): {_reason(exc)}") from exc
+            reason = _reason(exc).replace(href, source)
+            raise type(exc)(f"asset '{key}' ({source}): {reason}") from exc
         size = (folder / name).stat().st_size
         manifest.record(
             rel,

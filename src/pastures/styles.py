@@ -239,10 +239,18 @@ def _labels(qgis: ET.Element, field: str, geometry: str, *, size: float = 9) -> 
         },
     )
     ET.SubElement(settings, "text-format", {"wrapChar": "", "multilineAlign": "1"})
-    # QGIS placement codes: 1 over the centroid (polygons), 6 cartographic (points), 2 line
-    placement = {"polygon": "1", "point": "6", "line": "2"}[geometry]
+    # QGIS placement codes: 1 over the centroid (plots), 0 around it (large areas such as
+    # communities, so their name can move off a plot's label), 6 cartographic (points), 2 line
+    placement = {"polygon": "0" if size > 9 else "1", "point": "6", "line": "2"}[geometry]
     ET.SubElement(settings, "placement", {"placement": placement, "dist": "1", "distUnits": "MM"})
-    ET.SubElement(settings, "rendering", {"obstacle": "1", "scaleVisibility": "0"})
+    # polygons are obstacles only by their boundary (QGIS obstacleType 1), else a community
+    # polygon would hide every label of the plots, corrals and water points inside it
+    obstacle_type = "1" if geometry == "polygon" else "0"
+    ET.SubElement(
+        settings,
+        "rendering",
+        {"obstacle": "1", "obstacleType": obstacle_type, "scaleVisibility": "0"},
+    )
 
 
 def _finish(qgis: ET.Element, geometry: str) -> str:

@@ -101,6 +101,7 @@ class _Cdp:
     def __init__(self, url: str, timeout: float) -> None:
         import websocket
 
+        self.timeout = timeout
         self.ws = websocket.create_connection(url, timeout=timeout, suppress_origin=True)
         self.next_id = 0
         self.events: list[dict[str, Any]] = []
@@ -137,6 +138,12 @@ class _Cdp:
             )
 
     def wait_for(self, method: str, timeout: float) -> bool:
+        try:
+            return self._wait_for(method, timeout)
+        finally:
+            self.ws.settimeout(self.timeout)
+
+    def _wait_for(self, method: str, timeout: float) -> bool:
         end = time.monotonic() + timeout
         if any(e.get("method") == method for e in self.events):
             return True

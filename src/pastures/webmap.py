@@ -353,39 +353,69 @@ def png_data_uri(rgba: np.ndarray) -> str:
     return "data:image/png;base64," + base64.b64encode(png_bytes(rgba)).decode("ascii")
 
 
+@dataclass(frozen=True)
+class MercatorGrid:
+    """A north-up grid in Web Mercator: origin, pixel size (m) and shape."""
+
+    left: float
+    top: float
+    res: float
+    width: int
+    height: int
+
+    @property
+    def transform(self) -> Affine:
+        """Affine transform of the grid."""
+        return Affine(self.res, 0.0, self.left, 0.0, -self.res, self.top)
+
+    def latlon_bounds(self) -> list[list[float]]:
+        """[[south, west], [north, east]] in degrees, as Leaflet wants them."""
+        from pyproj import Transformer
+
+        right = self.left + self.width * self.res
+        bottom = self.top - self.height * self.res
+        to_deg = Transformer.from_crs(WEB_MERCATOR, S.LONLAT_CRS, always_xy=True)
+        (w, e), (s, n) = to_deg.transform([self.left, right], [bottom, self.top])
+        return [[float(s), float(w)], [float(n), float(e)]]
+
+
+def mercator_grid(raster: DisplayRaster) -> MercatorGrid:
+    """The Web Mercator grid that holds `raster` at about its pixel size."""
+    _, rows, cols = raster.data.shape
+    left, bottom, right, top = transform_bounds(raster.crs, WEB_MERCATOR, *raster.bounds)
+    res = max((right - left) / cols, (top - bottom) / rows)
+    return MercatorGrid(
+        left, top, res, max(1, math.ceil((right - left) / res)),
+        max(1, math.ceil((top - bottom) / res)),
+    )
+
+
 def to_web_mercator(
-    raster: DisplayRaster, *, resampling: Resampling, nodata: float = np.nan
-) -> tuple[np.ndarray, list[list[float]]]:
-    """Warp a display raster to Web Mercator; also return its [[S, W], [N, E]] in degrees.
+    raster: DisplayRaster,
+    *,
+    resampling: Resampling,
+    nodata: float = np.nan,
+    grid: MercatorGrid | None = None,
+) -> tuple[np.ndarray, MercatorGrid]:
+    """Warp a display raster to Web Mercator (onto `grid`, or its own grid).
 
     Leaflet stretches an image overlay linearly in Web Mercator, so an image warped
     to it lands on the ground exactly.
     """
-    from pyproj import Transformer
-
-    count, rows, cols = raster.data.shape
-    left, bottom, right, top = transform_bounds(raster.crs, WEB_MERCATOR, *raster.bounds)
-    res = max((right - left) / cols, (top - bottom) / rows)
-    width = max(1, math.ceil((right - left) / res))
-    height = max(1, math.ceil((top - bottom) / res))
-    transform = Affine(res, 0.0, left, 0.0, -res, top)
-    out = np.full((count, height, width), nodata, dtype="float64")
+    grid = grid or mercator_grid(raster)
+    out = np.full((raster.data.shape[0], grid.height, grid.width), nodata, dtype="float64")
     reproject(
         source=raster.data,
         destination=out,
         src_transform=raster.transform,
         src_crs=raster.crs,
         src_nodata=nodata,
-        dst_transform=transform,
+        dst_transform=grid.transform,
         dst_crs=WEB_MERCATOR,
         dst_nodata=nodata,
         resampling=resampling,
     )
-    west, north = left, top
-    east, south = left + width * res, top - height * res
-    to_deg = Transformer.from_crs(WEB_MERCATOR, S.LONLAT_CRS, always_xy=True)
-    (w, e), (s, n) = to_deg.transform([west, east], [south, north])
-    return out, [[float(s), float(w)], [float(n), float(e)]]
+    return out, grid
 
 
 def _hex_rgb(colour: str) -> tuple[int, int, int]:
@@ -402,25 +432,48 @@ def classes_rgba(codes: np.ndarray, colours: tuple[str, ...], *, alpha: int = 21
     return out
 
 
-def _true_colour_image(path: Path) -> tuple[str, list[list[float]]]:
-    raster = read_for_display(path, max_pixels=BACKGROUND_MAX_PIXELS)
-    warped, bounds = to_web_mercator(raster, resampling=Resampling.bilinear)
-    rgba = stretch_rgb(warped[:3])
-    return png_data_uri(rgba), bounds
-
-
-def _hillshade_image(path: Path) -> tuple[str, list[list[float]]]:
+def _shade_rgba(path: Path) -> tuple[np.ndarray, MercatorGrid]:
     raster = read_for_display(path, max_pixels=BACKGROUND_MAX_PIXELS)
     shade = hillshade(raster.data[0], cellsize=abs(raster.transform.a))
     shaded = DisplayRaster(shade[np.newaxis], raster.transform, raster.crs, raster.bounds)
-    warped, bounds = to_web_mercator(shaded, resampling=Resampling.bilinear)
+    warped, grid = to_web_mercator(shaded, resampling=Resampling.bilinear)
     grey = warped[0]
     valid = np.isfinite(grey)
     rgba = np.zeros((*grey.shape, 4), dtype="uint8")
     level = np.where(valid, 40 + 215 * np.nan_to_num(grey), 0).astype("uint8")
     rgba[..., 0] = rgba[..., 1] = rgba[..., 2] = level
     rgba[..., 3] = np.where(valid, 255, 0)
-    return png_data_uri(rgba), bounds
+    return rgba, grid
+
+
+def _true_colour_rgba(path: Path, grid: MercatorGrid | None) -> tuple[np.ndarray, MercatorGrid]:
+    raster = read_for_display(path, max_pixels=BACKGROUND_MAX_PIXELS)
+    warped, grid = to_web_mercator(raster, resampling=Resampling.bilinear, grid=grid)
+    return stretch_rgb(warped[:3]), grid
+
+
+def background_images(rasters: dict[str, Path]) -> dict[str, tuple[str, list[list[float]]]]:
+    """The offline backgrounds as (PNG data URI, bounds), keyed ``true_colour``, ``hillshade``.
+
+    The true-colour composite covers only the scene's clear pixels; where it has
+    none (outside the scene, clouds) the hillshade shows through it, so the
+    background has no holes where the DEM has data.
+    """
+    out: dict[str, tuple[str, list[list[float]]]] = {}
+    shade, grid = None, None
+    if "dem" in rasters:
+        shade, grid = _shade_rgba(rasters["dem"])
+    if "true_colour" in rasters:
+        rgb, grid = _true_colour_rgba(rasters["true_colour"], grid)
+        if shade is not None:
+            alpha = rgb[..., 3:4].astype("float64") / 255.0
+            mixed = rgb.astype("float64") * alpha + shade.astype("float64") * (1 - alpha)
+            rgb = mixed.round().astype("uint8")
+            rgb[..., 3] = np.maximum(rgb[..., 3], shade[..., 3])
+        out["true_colour"] = (png_data_uri(rgb), grid.latlon_bounds())
+    if shade is not None and grid is not None:
+        out["hillshade"] = (png_data_uri(shade), grid.latlon_bounds())
+    return out
 
 
 def _soil_loss_image(path: Path) -> tuple[str, list[list[float]]]:
@@ -428,16 +481,16 @@ def _soil_loss_image(path: Path) -> tuple[str, list[list[float]]]:
     loss = raster.data[0]
     codes = np.where(np.isfinite(loss), np.digitize(loss, SOIL_LOSS_BREAKS), NODATA_CLASS)
     classed = DisplayRaster(codes[np.newaxis].astype("float64"), *_geo(raster))
-    warped, bounds = to_web_mercator(classed, resampling=Resampling.nearest, nodata=NODATA_CLASS)
-    return png_data_uri(classes_rgba(warped[0], YLORBR_6)), bounds
+    warped, grid = to_web_mercator(classed, resampling=Resampling.nearest, nodata=NODATA_CLASS)
+    return png_data_uri(classes_rgba(warped[0], YLORBR_6)), grid.latlon_bounds()
 
 
 def _risk_image(path: Path) -> tuple[str, list[list[float]]]:
     raster = read_for_display(path, max_pixels=RASTER_MAX_PIXELS, resampling=Resampling.mode)
     codes = np.nan_to_num(raster.data[0], nan=NODATA_CLASS)
     classed = DisplayRaster(codes[np.newaxis], *_geo(raster))
-    warped, bounds = to_web_mercator(classed, resampling=Resampling.nearest, nodata=NODATA_CLASS)
-    return png_data_uri(classes_rgba(warped[0], YLORRD_4)), bounds
+    warped, grid = to_web_mercator(classed, resampling=Resampling.nearest, nodata=NODATA_CLASS)
+    return png_data_uri(classes_rgba(warped[0], YLORRD_4)), grid.latlon_bounds()
 
 
 def _geo(raster: DisplayRaster) -> tuple[Any, str, tuple[float, float, float, float]]:
@@ -558,20 +611,13 @@ def plot_popup(row: pd.Series, series: pd.DataFrame, lang: Lang) -> str:
         stock_text += f" ({ratio:.1f} {t['times_capacity']})"
     add(t["stocking"], esc(stock_text))
     ndvi = _fmt(row.get(O.NDVI_LAST), "{:.2f}")
-    if ndvi:
-        extra = []
-        when = _date_text(row.get(O.NDVI_LAST_DATE))
-        if when:
-            extra.append(when)
-        anomaly = _num(row.get(O.NDVI_ANOMALY))
-        if anomaly is not None:
-            extra.append(f"{t['anomaly'].lower()} {anomaly:+.2f}")
-        trend = _num(row.get(S.TREND_PER_YEAR))
-        if trend is not None:
-            extra.append(f"{t['trend'].lower()} {trend:+.4f}")
-        if row.get(S.BROWNING) is True or row.get(S.BROWNING) == 1:
-            extra.append(t["browning"])
-        add(t["ndvi_last"], esc(ndvi + (f" ({'; '.join(extra)})" if extra else "")))
+    when = _date_text(row.get(O.NDVI_LAST_DATE))
+    add(t["ndvi_last"], esc(ndvi + (f" ({when})" if ndvi and when else "")))
+    add(t["anomaly"], esc(_fmt(row.get(O.NDVI_ANOMALY), "{:+.2f}")))
+    trend = _fmt(row.get(S.TREND_PER_YEAR), "{:+.4f}")
+    if trend and (row.get(S.BROWNING) is True or row.get(S.BROWNING) == 1):
+        trend += f" ({t['browning']})"
+    add(t["trend"], esc(trend))
     risk = _label(row.get(S.RISK_CLASS), lang, S.RISK_CLASS_LABELS_ES, RISK_LABELS_EN)
     if risk:
         colour = RISK_COLOURS.get(row.get(S.RISK_CLASS), NO_DATA_COLOUR)
@@ -784,10 +830,9 @@ body {font: 13px/1.35 system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-
 .legend-title {font-weight: 600; margin-top: 4px;}
 .sw {display: inline-block; width: 14px; height: 11px; margin-right: 6px;
   border: 1px solid #555; vertical-align: middle;}
-.pm-btn {display: block; width: 30px; height: 30px; line-height: 30px; text-align: center;
-  font-size: 17px; background: #fff; cursor: pointer; color: #222; text-decoration: none;
-  border: 0; padding: 0;}
-.pm-btn.on {background: #fde725;}
+.leaflet-bar a.pm-btn {display: flex; align-items: center; justify-content: center;
+  width: 30px; height: 30px; background: #fff; cursor: pointer;}
+.leaflet-bar a.pm-btn.on {background: #fde725;}
 .pm-footer {font-size: 11px; color: #333;}
 .community-label {background: rgba(255,255,255,.8); border: 0; box-shadow: none;
   font-weight: 600; color: #222; padding: 1px 4px;}
@@ -796,7 +841,7 @@ body {font: 13px/1.35 system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-
 .plot-popup table {border-collapse: collapse;}
 .plot-popup th {text-align: left; padding: 1px 8px 1px 0; vertical-align: top;
   font-weight: 600; color: #444; white-space: nowrap;}
-.plot-popup td {padding: 1px 0;}
+.plot-popup td {padding: 1px 0; min-width: 110px;}
 .chart-title {margin-top: 5px; font-weight: 600; color: #444;}
 svg.spark text {font-size: 9px; fill: #555;}
 .pm-measure-out {font-weight: 600;}
@@ -819,6 +864,21 @@ _JS: Final = r"""
   var T = D.text;
   var measuring = false;
 
+  function plotPopup(e, p) {
+    if (measuring) { return; }
+    L.popup({maxWidth: 400, minWidth: 280, maxHeight: Math.round(map.getSize().y * 0.7),
+             className: "pm-popup"})
+      .setLatLng(e.latlng).setContent(p.popup).openOn(map);
+  }
+  var ICONS = {
+    full: '<svg width="18" height="18" viewBox="0 0 18 18" fill="none" stroke="#222" ' +
+          'stroke-width="2"><path d="M2 7V2h5M11 2h5v5M16 11v5h-5M7 16H2v-5"/></svg>',
+    measure: '<svg width="20" height="20" viewBox="0 0 20 20" fill="none" stroke="#222" ' +
+             'stroke-width="1.6"><path d="M2 14L14 2l4 4L6 18z"/>' +
+             '<path d="M5 11l2 2M8 8l2 2M11 5l2 2"/></svg>',
+    clear: '<svg width="16" height="16" viewBox="0 0 16 16" stroke="#222" ' +
+           'stroke-width="2"><path d="M3 3l10 10M13 3L3 13"/></svg>'
+  };
   function onEach(fn) { return function (feature, layer) { fn(feature.properties, layer); }; }
 
   // communities, labelled
@@ -842,10 +902,7 @@ _JS: Final = r"""
   }
   var plots = L.geoJSON(D.plots, {style: plotStyle, onEachFeature: onEach(function (p, layer) {
     layer.bindTooltip(function () { return p.tip[variable]; }, {sticky: true});
-    layer.on("click", function (e) {
-      if (measuring) { return; }
-      L.popup({maxWidth: 340}).setLatLng(e.latlng).setContent(p.popup).openOn(map);
-    });
+    layer.on("click", function (e) { plotPopup(e, p); });
   })}).addTo(G.plots);
 
   // rotation: this week, next week, resting
@@ -856,10 +913,7 @@ _JS: Final = r"""
     },
     onEachFeature: onEach(function (p, layer) {
       layer.bindTooltip(p.rotation_tip, {sticky: true});
-      layer.on("click", function (e) {
-        if (measuring) { return; }
-        L.popup({maxWidth: 340}).setLatLng(e.latlng).setContent(p.popup).openOn(map);
-      });
+      layer.on("click", function (e) { plotPopup(e, p); });
     })
   }).addTo(G.rotation);
 
@@ -934,9 +988,9 @@ _JS: Final = r"""
   refreshLegends();
 
   // full screen (the Fullscreen API where there is one, a fixed box otherwise)
-  function button(container, text, title, onclick) {
+  function button(container, icon, title, onclick) {
     var a = L.DomUtil.create("a", "pm-btn", container);
-    a.href = "#"; a.textContent = text; a.title = title;
+    a.href = "#"; a.innerHTML = icon; a.title = title;  // our own constant SVG
     a.setAttribute("role", "button"); a.setAttribute("aria-label", title);
     L.DomEvent.on(a, "click", function (e) { L.DomEvent.preventDefault(e); onclick(a); });
     L.DomEvent.disableClickPropagation(a);
@@ -946,7 +1000,7 @@ _JS: Final = r"""
     options: {position: "topleft"},
     onAdd: function () {
       var bar = L.DomUtil.create("div", "leaflet-bar pm-tools");
-      button(bar, "\u26F6", T.fullscreen, function () {
+      button(bar, ICONS.full, T.fullscreen, function () {
         var box = map.getContainer();
         if (document.fullscreenElement) { document.exitFullscreen(); return; }
         if (box.requestFullscreen) {
@@ -957,7 +1011,7 @@ _JS: Final = r"""
           box.classList.toggle("pastures-fullscreen"); map.invalidateSize();
         }
       });
-      var measureBtn = button(bar, "\uD83D\uDCCF", T.measure, function (a) {
+      var measureBtn = button(bar, ICONS.measure, T.measure, function (a) {
         measuring = !measuring;
         a.classList.toggle("on", measuring);
         map.getContainer().style.cursor = measuring ? "crosshair" : "";
@@ -965,7 +1019,7 @@ _JS: Final = r"""
         else { map.doubleClickZoom.enable(); }
       });
       measureBtn.classList.add("pm-measure");
-      button(bar, "\u2716", T.measure_clear, function () { clearMeasure(); });
+      button(bar, ICONS.clear, T.measure_clear, function () { clearMeasure(); });
       return bar;
     }
   });
@@ -1117,12 +1171,8 @@ def build_web_map(run: O.RunOutputs, *, lang: Lang = "es", on: dt.date | None = 
 
     # backgrounds: base layers (one at a time); the data's own first
     rasters = run.rasters
-    backgrounds = []
-    if "true_colour" in rasters:
-        backgrounds.append(("true_colour", _true_colour_image(rasters["true_colour"])))
-    if "dem" in rasters:
-        backgrounds.append(("hillshade", _hillshade_image(rasters["dem"])))
-    for k, (key, (url, bounds)) in enumerate(backgrounds):
+    backgrounds = background_images(rasters)
+    for k, (key, (url, bounds)) in enumerate(backgrounds.items()):
         folium.raster_layers.ImageOverlay(
             url, bounds, name=t[key], overlay=False, show=k == 0, pane="backdrop",
             pixelated=False,

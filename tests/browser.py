@@ -191,6 +191,7 @@ def open_page(
     *,
     expressions: dict[str, str] | None = None,
     actions: list[tuple[str, str]] | None = None,
+    expressions_after: dict[str, str] | None = None,
     width: int = 1280,
     height: int = 800,
     timeout: float = 30.0,
@@ -208,6 +209,8 @@ def open_page(
         (name, JavaScript returning [x, y] or null) run in order after the first
         screenshot: Chromium clicks at that point with the mouse, and a screenshot
         named `name` is taken.
+    expressions_after
+        Like `expressions`, evaluated after the actions.
     """
     exe = chromium_or_skip()
     with tempfile.TemporaryDirectory(prefix="pastures-chromium-") as tmp:
@@ -253,6 +256,8 @@ def open_page(
                 cdp.wait_for("never.an.event", settle)
                 shot = cdp.send("Page.captureScreenshot", {"format": "png"})
                 report.screenshots[name] = base64.b64decode(shot["data"])
+            for name, expression in (expressions_after or {}).items():
+                report.values[name] = cdp.evaluate(expression)
             _collect(cdp.events, report)
             return report
         finally:

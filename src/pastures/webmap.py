@@ -112,8 +112,9 @@ class Ramp:
 NDVI_RAMP: Final = Ramp((0.2, 0.3, 0.4, 0.5), VIRIDIS_5)
 ANOMALY_RAMP: Final = Ramp((-0.1, -0.05, 0.0, 0.05, 0.1), PUOR_6)
 TREND_RAMP: Final = Ramp((-0.01, -0.005, 0.0, 0.005, 0.01), PUOR_6)
-#: Stocking / capacity: 1 = stocked at capacity (the risk module's first pressure limit).
-PRESSURE_RAMP: Final = Ramp((0.5, 1.0, 2.0, 5.0, 10.0), RDBU_6_R)
+#: Stocking / capacity, diverging at 1 (stocked at capacity, the risk module's first
+#: pressure limit): blues below, reds above.
+PRESSURE_RAMP: Final = Ramp((0.25, 0.5, 1.0, 2.0, 5.0), RDBU_6_R)
 SOIL_LOSS_RAMP: Final = Ramp(SOIL_LOSS_BREAKS, YLORBR_6)
 #: Range condition, excellent to very poor, on viridis (yellow = excellent).
 CONDITION_COLOURS: Final = dict(zip(S.RANGE_CONDITIONS, VIRIDIS_5[::-1], strict=True))

@@ -70,7 +70,9 @@ def chromium_or_skip() -> str:
     try:
         import websocket  # noqa: F401
     except ImportError:
-        pytest.skip("websocket-client is not installed (it is in the test extra: pip install -e '.[test]')")
+        pytest.skip(
+            "websocket-client is not installed (it is in the test extra: pip install -e '.[test]')"
+        )
     path = chromium_path()
     if path is None:
         pytest.skip("Chromium is not installed (Debian: apt-get install -y chromium)")
@@ -86,7 +88,7 @@ class PageReport:
     exceptions: list[str] = field(default_factory=list)
     dialogs: list[str] = field(default_factory=list)
     requests: list[str] = field(default_factory=list)
-    values: dict[str, Any] = field(default_factory=dict)
+    found: dict[str, Any] = field(default_factory=dict)
     screenshots: dict[str, bytes] = field(default_factory=dict)
 
     @property
@@ -204,7 +206,7 @@ def open_page(
     path
         The HTML file.
     expressions
-        name -> JavaScript expression, evaluated after load; values in ``values``.
+        name -> JavaScript expression, evaluated after load; values in ``found``.
     actions
         (name, JavaScript returning [x, y] or null) run in order after the first
         screenshot: Chromium clicks at that point with the mouse, and a screenshot
@@ -216,8 +218,13 @@ def open_page(
     with tempfile.TemporaryDirectory(prefix="pastures-chromium-") as tmp:
         profile = Path(tmp)
         proc = subprocess.Popen(
-            [exe, *FLAGS, f"--user-data-dir={profile}", f"--window-size={width},{height}",
-             "about:blank"],
+            [
+                exe,
+                *FLAGS,
+                f"--user-data-dir={profile}",
+                f"--window-size={width},{height}",
+                "about:blank",
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -225,9 +232,9 @@ def open_page(
         try:
             cdp = _Cdp(_devtools_url(profile, proc, timeout), timeout)
             target = cdp.send("Target.createTarget", {"url": "about:blank"})["targetId"]
-            cdp.session = cdp.send(
-                "Target.attachToTarget", {"targetId": target, "flatten": True}
-            )["sessionId"]
+            cdp.session = cdp.send("Target.attachToTarget", {"targetId": target, "flatten": True})[
+                "sessionId"
+            ]
             for domain in ("Page", "Runtime", "Log", "Network"):
                 cdp.send(f"{domain}.enable")
             cdp.send(
@@ -241,7 +248,7 @@ def open_page(
             report = PageReport(load_seconds=time.monotonic() - start)
             cdp.wait_for("never.an.event", settle)  # let late scripts and images run
             for name, expression in (expressions or {}).items():
-                report.values[name] = cdp.evaluate(expression)
+                report.found[name] = cdp.evaluate(expression)
             shot = cdp.send("Page.captureScreenshot", {"format": "png"})
             report.screenshots["load"] = base64.b64decode(shot["data"])
             for name, js in actions or []:
@@ -257,7 +264,7 @@ def open_page(
                 shot = cdp.send("Page.captureScreenshot", {"format": "png"})
                 report.screenshots[name] = base64.b64decode(shot["data"])
             for name, expression in (expressions_after or {}).items():
-                report.values[name] = cdp.evaluate(expression)
+                report.found[name] = cdp.evaluate(expression)
             _collect(cdp.events, report)
             return report
         finally:

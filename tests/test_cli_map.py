@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from click.testing import CliRunner
-from test_webmap import EVIL_COMMUNITY, make_run
 
 from pastures.cli import main
+from test_webmap import EVIL_COMMUNITY, make_run
 
 
 def test_map_writes_the_html_into_the_run_folder(tmp_path: Path) -> None:
@@ -15,9 +15,11 @@ def test_map_writes_the_html_into_the_run_folder(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["map", str(run), "--on", "2026-01-05"])
     assert result.exit_code == 0, result.output
     page = (run / "map.html").read_text(encoding="utf-8")
-    assert '<html lang="es">' in page and "Parcelas (color seg" in page
+    assert '<html lang="es">' in page
+    assert "Parcelas (color seg" in page
     assert EVIL_COMMUNITY not in page
-    assert "map.html" in result.output and "MB" in result.output
+    assert "map.html" in result.output
+    assert "MB" in result.output
 
 
 def test_map_english_to_a_chosen_file(tmp_path: Path) -> None:

@@ -58,60 +58,94 @@ def make_run(folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     gpkg = folder / "layers.gpkg"
     communities = gpd.GeoDataFrame(
-        {S.COMMUNITY: ["Pasiri", EVIL_COMMUNITY], S.ALTITUDE_M: [4100, 4200],
-         S.AREA_HA: [100.0, 100.0]},
+        {
+            S.COMMUNITY: ["Pasiri", EVIL_COMMUNITY],
+            S.ALTITUDE_M: [4100, 4200],
+            S.AREA_HA: [100.0, 100.0],
+        },
         geometry=[box(E0, N0, E0 + 1000, N0 + 1000), box(E0 + 1000, N0, E0 + 2000, N0 + 1000)],
         crs=UTM,
     )
     plots = gpd.GeoDataFrame(
-        {S.PLOT_CODE: ["P-1", EVIL_PLOT], S.COMMUNITY: ["Pasiri", EVIL_COMMUNITY],
-         S.PASTURE_TYPE: ["bofedal", "pajonal"], S.FENCED_YEAR: [2020, 2021],
-         S.AREA_HA: [4.0, 4.0]},
-        geometry=[box(E0 + 100, N0 + 100, E0 + 300, N0 + 300),
-                  box(E0 + 1100, N0 + 100, E0 + 1300, N0 + 300)],
+        {
+            S.PLOT_CODE: ["P-1", EVIL_PLOT],
+            S.COMMUNITY: ["Pasiri", EVIL_COMMUNITY],
+            S.PASTURE_TYPE: ["bofedal", "pajonal"],
+            S.FENCED_YEAR: [2020, 2021],
+            S.AREA_HA: [4.0, 4.0],
+        },
+        geometry=[
+            box(E0 + 100, N0 + 100, E0 + 300, N0 + 300),
+            box(E0 + 1100, N0 + 100, E0 + 1300, N0 + 300),
+        ],
         crs=UTM,
     )
     corrals = gpd.GeoDataFrame(
         {S.CORRAL_ID: ["C-1"], S.COMMUNITY: ["Pasiri"]},
-        geometry=[Point(E0 + 500, N0 + 500)], crs=UTM,
+        geometry=[Point(E0 + 500, N0 + 500)],
+        crs=UTM,
     )
     water = gpd.GeoDataFrame(
         {S.WATER_ID: ["W-1"], S.COMMUNITY: ["Pasiri"], S.WATER_KIND: ["manantial"]},
-        geometry=[Point(E0 + 600, N0 + 600)], crs=UTM,
+        geometry=[Point(E0 + 600, N0 + 600)],
+        crs=UTM,
     )
-    for name, layer in ((S.COMMUNITIES, communities), (S.PLOTS, plots),
-                        (S.CORRALS, corrals), (S.WATER_POINTS, water)):
+    for name, layer in (
+        (S.COMMUNITIES, communities),
+        (S.PLOTS, plots),
+        (S.CORRALS, corrals),
+        (S.WATER_POINTS, water),
+    ):
         layer.to_file(gpkg, layer=name, engine="pyogrio")
     (folder / "indices").mkdir()
     dates = pd.to_datetime(["2024-01-15", "2024-06-15", "2025-01-15"])
-    series = pd.DataFrame({
-        S.PLOT_CODE: ["P-1"] * 3 + [EVIL_PLOT] * 3,
-        S.DATE: list(dates) * 2,
-        S.INDEX: "ndvi",
-        S.STATISTIC: S.STAT_MEAN,
-        S.VALUE: [0.30, 0.40, 0.35, 0.15, 0.20, 0.18],
-    })
+    series = pd.DataFrame(
+        {
+            S.PLOT_CODE: ["P-1"] * 3 + [EVIL_PLOT] * 3,
+            S.DATE: list(dates) * 2,
+            S.INDEX: "ndvi",
+            S.STATISTIC: S.STAT_MEAN,
+            S.VALUE: [0.30, 0.40, 0.35, 0.15, 0.20, 0.18],
+        }
+    )
     series.to_parquet(folder / O.RUN_FILES["index_series"])
-    pd.DataFrame({S.PLOT_CODE: ["P-1", EVIL_PLOT], S.TREND_PER_YEAR: [0.02, -0.02],
-                  S.BROWNING: [False, True]}).to_csv(folder / O.RUN_FILES["index_trends"],
-                                                     index=False)
+    pd.DataFrame(
+        {
+            S.PLOT_CODE: ["P-1", EVIL_PLOT],
+            S.TREND_PER_YEAR: [0.02, -0.02],
+            S.BROWNING: [False, True],
+        }
+    ).to_csv(folder / O.RUN_FILES["index_trends"], index=False)
     (folder / "forage").mkdir()
-    pd.DataFrame({S.PLOT_CODE: ["P-1", EVIL_PLOT], S.RANGE_CONDITION: ["good", "poor"],
-                  S.CAPACITY_UO: [10.0, 4.0]}).to_csv(folder / O.RUN_FILES["forage_plots"],
-                                                      index=False)
+    pd.DataFrame(
+        {
+            S.PLOT_CODE: ["P-1", EVIL_PLOT],
+            S.RANGE_CONDITION: ["good", "poor"],
+            S.CAPACITY_UO: [10.0, 4.0],
+        }
+    ).to_csv(folder / O.RUN_FILES["forage_plots"], index=False)
     (folder / "risk").mkdir()
-    pd.DataFrame({
-        S.PLOT_CODE: ["P-1", EVIL_PLOT], S.STOCKING_UO: [30.0, 2.0],
-        S.PRESSURE_RATIO: [3.0, 0.5], S.SOIL_LOSS_T_HA_YR: [60.0, 3.0],
-        S.RISK_CLASS: ["high", "low"],
-        S.RISK_DRIVERS: ["slope 9 %, 3.0x capacity, soil loss 60.0 t/ha/yr", EVIL_COMMUNITY],
-    }).to_csv(folder / O.RUN_FILES["risk_plots"], index=False)
+    pd.DataFrame(
+        {
+            S.PLOT_CODE: ["P-1", EVIL_PLOT],
+            S.STOCKING_UO: [30.0, 2.0],
+            S.PRESSURE_RATIO: [3.0, 0.5],
+            S.SOIL_LOSS_T_HA_YR: [60.0, 3.0],
+            S.RISK_CLASS: ["high", "low"],
+            S.RISK_DRIVERS: ["slope 9 %, 3.0x capacity, soil loss 60.0 t/ha/yr", EVIL_COMMUNITY],
+        }
+    ).to_csv(folder / O.RUN_FILES["risk_plots"], index=False)
     (folder / "rotation").mkdir()
-    pd.DataFrame({
-        "herd_id": ["H1", EVIL_HERD], S.COMMUNITY: ["Pasiri", EVIL_COMMUNITY],
-        "location_id": ["P-1", EVIL_PLOT], "location_kind": ["plot", "plot"],
-        "start": ["2026-01-05", "2026-01-12"], "end": ["2026-01-11", "2026-01-18"],
-    }).to_csv(folder / O.RUN_FILES["schedule"], index=False)
+    pd.DataFrame(
+        {
+            "herd_id": ["H1", EVIL_HERD],
+            S.COMMUNITY: ["Pasiri", EVIL_COMMUNITY],
+            "location_id": ["P-1", EVIL_PLOT],
+            "location_kind": ["plot", "plot"],
+            "start": ["2026-01-05", "2026-01-12"],
+            "end": ["2026-01-11", "2026-01-18"],
+        }
+    ).to_csv(folder / O.RUN_FILES["schedule"], index=False)
     rows, cols = 10, 20
     loss = np.linspace(0.5, 400, rows * cols, dtype="float32").reshape(rows, cols)
     loss[0, 0] = np.nan
@@ -139,8 +173,9 @@ def page(run_folder: Path) -> str:
 @pytest.fixture(scope="module")
 def features(run_folder: Path) -> dict[str, dict]:
     data = webmap.map_data(O.read_run(run_folder), lang="es", on=ON)
-    return dict(zip(["P-1", EVIL_PLOT], [f["properties"] for f in data["plots"]["features"]],
-                    strict=True))
+    return dict(
+        zip(["P-1", EVIL_PLOT], [f["properties"] for f in data["plots"]["features"]], strict=True)
+    )
 
 
 # --- self-contained, safe page --------------------------------------------------------------
@@ -151,7 +186,8 @@ def test_page_loads_nothing_from_the_network(page: str) -> None:
     assert not re.search(r"<script[^>]+src=", page)
     assert not re.search(r"<link[^>]+href=", page)
     assert not re.search(r"url\((?!data:|#)", page)  # CSS images inlined too
-    assert "cdn.jsdelivr" not in page and "jquery" not in page.lower()
+    assert "cdn.jsdelivr" not in page
+    assert "jquery" not in page.lower()
     assert "bootstrap" not in page.lower()
     # the only online addresses are the optional basemaps' tile templates
     tile_hosts = set(re.findall(r"https://([a-z.]+)/[^\"']*\{z\}", page))
@@ -170,7 +206,10 @@ def test_injected_names_cannot_break_out(page: str) -> None:
 def test_json_for_script_escapes_markup_and_round_trips() -> None:
     value = {"name": "</script><!-- & \u2028", "n": 1.5}
     text = webmap.json_for_script(value)
-    assert "<" not in text and ">" not in text and "&" not in text and "\u2028" not in text
+    assert "<" not in text
+    assert ">" not in text
+    assert "&" not in text
+    assert "\u2028" not in text
     assert json.loads(text) == value
 
 
@@ -187,8 +226,10 @@ def test_plot_colours_follow_the_ramps(features: dict[str, dict]) -> None:
     assert evil["trend"] == "#b35806"  # -0.02/yr: deepest brown (browning)
     assert p1["pressure"] == "#ef8a62"  # 3x capacity: RdBu class 2-5 (red side)
     assert evil["pressure"] == "#d1e5f0"  # 0.5x: class 0.5-1 (palest blue, under capacity)
-    assert p1["risk"] == "#fd8d3c" and evil["risk"] == "#ffffb2"  # YlOrRd: high, low
-    assert p1["condition"] == "#5ec962" and evil["condition"] == "#3b528b"  # good, poor
+    assert p1["risk"] == "#fd8d3c"
+    assert evil["risk"] == "#ffffb2"
+    assert p1["condition"] == "#5ec962"
+    assert evil["condition"] == "#3b528b"
 
 
 def test_rotation_this_week_and_next(features: dict[str, dict]) -> None:
@@ -200,16 +241,31 @@ def test_rotation_this_week_and_next(features: dict[str, dict]) -> None:
 
 def test_popup_holds_what_a_technician_asks(features: dict[str, dict]) -> None:
     popup = features["P-1"]["popup"]
-    for text in ("P-1", "Pasiri", "4.0 ha", "Bofedal", "Buena", "10.0 UO", "30.0 UO",
-                 "3.0 veces la capacidad", "0.35 (2025-01-15)", "+0.03", "Alto",
-                 "pendiente 9 %", "pérdida de suelo 60.0 t/ha/año", "H1",
-                 "2026-01-12", "<svg"):
+    for text in (
+        "P-1",
+        "Pasiri",
+        "4.0 ha",
+        "Bofedal",
+        "Buena",
+        "10.0 UO",
+        "30.0 UO",
+        "3.0 veces la capacidad",
+        "0.35 (2025-01-15)",
+        "+0.03",
+        "Alto",
+        "pendiente 9 %",
+        "pérdida de suelo 60.0 t/ha/año",
+        "H1",
+        "2026-01-12",
+        "<svg",
+    ):
         assert text in popup, text
     assert "Descansa desde</th><td>2026-01-12" in popup  # grazed 5-11 January
     evil = features[EVIL_PLOT]["popup"]
     assert "&lt;/script&gt;&lt;script&gt;alert(2)" in evil
     assert "pardeamiento persistente" in evil
-    assert "<script" not in evil and "<img" not in evil
+    assert "<script" not in evil
+    assert "<img" not in evil
 
 
 def test_sparkline_places_points_by_date_and_value() -> None:
@@ -217,13 +273,16 @@ def test_sparkline_places_points_by_date_and_value() -> None:
     svg = webmap.sparkline_svg(dates, pd.Series([0.30, 0.40, 0.35]))
     # x: 30 + days/366 x 224 px (152 days to 15 June 2024); y: 6 + (0.40 - v)/0.10 x 50 px
     assert 'points="30.0,56.0 123.0,6.0 254.0,31.0"' in svg
-    assert ">2024<" in svg and ">2025<" in svg
+    assert ">2024<" in svg
+    assert ">2025<" in svg
 
 
 def test_english_words(run_folder: Path) -> None:
     data = webmap.map_data(O.read_run(run_folder), lang="en", on=ON)
     popup = data["plots"]["features"][0]["properties"]["popup"]
-    assert "Range condition" in popup and "Good" in popup and "3.0 times capacity" in popup
+    assert "Range condition" in popup
+    assert "Good" in popup
+    assert "3.0 times capacity" in popup
     assert "soil loss 60.0 t/ha/yr" in popup
     assert data["variables"][0]["label"] == "Latest NDVI"
 
@@ -244,12 +303,14 @@ def test_background_lands_on_the_ground(run_folder: Path) -> None:
     assert set(images) == {"true_colour", "hillshade"}
     (south, west), (north, east) = images["hillshade"][1]
     to_deg = Transformer.from_crs(UTM, "EPSG:4326", always_xy=True)
-    lons, lats = to_deg.transform([E0, E0 + 2000, E0, E0 + 2000],
-                                  [N0, N0, N0 + 1000, N0 + 1000])
+    lons, lats = to_deg.transform([E0, E0 + 2000, E0, E0 + 2000], [N0, N0, N0 + 1000, N0 + 1000])
     pixel_deg = 100 / 111_000  # one 100 m pixel, in degrees
-    assert west <= min(lons) + 1e-9 and east >= max(lons) - 1e-9
-    assert south <= min(lats) + 1e-9 and north >= max(lats) - 1e-9
-    assert east - max(lons) < 2 * pixel_deg and min(lons) - west < 2 * pixel_deg
+    assert west <= min(lons) + 1e-9
+    assert east >= max(lons) - 1e-9
+    assert south <= min(lats) + 1e-9
+    assert north >= max(lats) - 1e-9
+    assert east - max(lons) < 2 * pixel_deg
+    assert min(lons) - west < 2 * pixel_deg
     assert images["true_colour"][0].startswith("data:image/png;base64,")
 
 
@@ -268,7 +329,8 @@ def test_write_web_map_writes_one_file(run_folder: Path, tmp_path: Path) -> None
     dest = tmp_path / "out" / "map.html"
     assert webmap.write_web_map(run_folder, dest, lang="en", on=ON) == dest
     text = dest.read_text(encoding="utf-8")
-    assert text.startswith("<!DOCTYPE html>") and '<html lang="en">' in text
+    assert text.startswith("<!DOCTYPE html>")
+    assert '<html lang="en">' in text
     assert [p.name for p in dest.parent.iterdir()] == ["map.html"]  # no temporary left
 
 
@@ -309,16 +371,19 @@ def test_map_in_headless_chromium_offline(page: str, tmp_path: Path) -> None:
         actions=[("popup", CLICK_PLOT)],
         expressions_after={"popup": "(document.querySelector('.plot-popup') || {}).textContent"},
     )
-    assert report.exceptions == [] and report.console_errors == []
+    assert report.exceptions == []
+    assert report.console_errors == []
     assert report.dialogs == []  # no injected alert() ran
     assert report.outside_requests == []
-    v = report.values
-    assert v["paths"] == 3 and v["injected_img"] == 0  # 2 plots, 1 water point
-    assert sorted(v["labels"]) == sorted(["Pasiri", EVIL_COMMUNITY])  # shown as text
-    assert v["layers"] == 12  # 5 backgrounds, 2 raster overlays, 5 vector overlays
-    assert v["images"] == 1  # the true-colour background is on at start
-    assert "NDVI más reciente" in v["legend"]
-    assert "Parcela P-1" in v["popup"] and "NDVI en el tiempo" in v["popup"]
+    values = report.found
+    assert values["paths"] == 3
+    assert values["injected_img"] == 0
+    assert sorted(values["labels"]) == sorted(["Pasiri", EVIL_COMMUNITY])  # shown as text
+    assert values["layers"] == 12  # 5 backgrounds, 2 raster overlays, 5 vector overlays
+    assert values["images"] == 1  # the true-colour background is on at start
+    assert "NDVI más reciente" in values["legend"]
+    assert "Parcela P-1" in values["popup"]
+    assert "NDVI en el tiempo" in values["popup"]
     for name, png in report.screenshots.items():
         with MemoryFile(png) as mem, mem.open() as src:
             pixels = src.read()

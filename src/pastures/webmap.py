@@ -24,6 +24,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import html
+import itertools
 import json
 import logging
 import math
@@ -36,7 +37,6 @@ from typing import Any, Final, Literal
 
 import numpy as np
 import pandas as pd
-import rasterio
 from rasterio.enums import Resampling
 from rasterio.errors import NotGeoreferencedWarning
 from rasterio.io import MemoryFile
@@ -44,7 +44,7 @@ from rasterio.transform import Affine
 from rasterio.warp import reproject, transform_bounds
 
 from pastures import __version__
-from pastures import outputs as O  # noqa: N812 - reads as O.plot_status
+from pastures import outputs as O
 from pastures import schema as S
 from pastures.backdrop import DisplayRaster, hillshade, read_for_display, stretch_rgb
 from pastures.errors import MissingDependencyError, ParameterError
@@ -104,7 +104,7 @@ class Ramp:
         """Legend labels, e.g. ``< 0.2``, ``0.2 – 0.4``, ``≥ 0.8``."""
         b = [fmt.format(x) for x in self.breaks]
         out = [f"< {b[0]}"]
-        out += [f"{lo} – {hi}" for lo, hi in zip(b[:-1], b[1:], strict=True)]
+        out += [f"{lo} – {hi}" for lo, hi in itertools.pairwise(b)]
         out.append(f"≥ {b[-1]}")
         return out
 
@@ -245,7 +245,10 @@ _DRIVER_WORDS_ES: Final = (
     (re.compile(r"^dry-season cover (.+)$"), "cobertura en época seca {}"),
     (re.compile(r"^(.+)x capacity(.*)$"), "{} veces la capacidad{}"),
     (re.compile(r"^soil loss (.+) t/ha/yr$"), "pérdida de suelo {} t/ha/año"),
-    (re.compile(r"^terrain data for (.+) of the plot$"), "datos de terreno para el {} de la parcela"),
+    (
+        re.compile(r"^terrain data for (.+) of the plot$"),
+        "datos de terreno para el {} de la parcela",
+    ),
     (re.compile(r"^no data$"), "sin datos"),
 )
 
@@ -273,7 +276,7 @@ def esc(value: Any) -> str:
 
 
 def json_for_script(obj: Any) -> str:
-    """JSON that is safe inside an HTML ``<script>`` element.
+    r"""JSON that is safe inside an HTML ``<script>`` element.
 
     ``<``, ``>`` and ``&`` become ``\\u003c``, ``\\u003e``, ``\\u0026`` (so neither
     ``</script>`` nor ``<!--`` can end or hide the script), and the line separators
@@ -342,9 +345,7 @@ def png_bytes(rgba: np.ndarray) -> bytes:
         # A PNG for the browser carries no georeferencing; the page places it.
         warnings.simplefilter("ignore", NotGeoreferencedWarning)
         with MemoryFile() as mem:
-            with mem.open(
-                driver="PNG", width=cols, height=rows, count=bands, dtype="uint8"
-            ) as dst:
+            with mem.open(driver="PNG", width=cols, height=rows, count=bands, dtype="uint8") as dst:
                 dst.write(np.moveaxis(rgba, -1, 0))
             return mem.read()
 
@@ -386,7 +387,10 @@ def mercator_grid(raster: DisplayRaster) -> MercatorGrid:
     left, bottom, right, top = transform_bounds(raster.crs, WEB_MERCATOR, *raster.bounds)
     res = max((right - left) / cols, (top - bottom) / rows)
     return MercatorGrid(
-        left, top, res, max(1, math.ceil((right - left) / res)),
+        left,
+        top,
+        res,
+        max(1, math.ceil((right - left) / res)),
         max(1, math.ceil((top - bottom) / res)),
     )
 
@@ -583,9 +587,9 @@ def rotation_state(row: pd.Series, on: dt.date) -> int:
     if isinstance(row.get(O.GRAZING_NOW), str) and row[O.GRAZING_NOW]:
         return 0
     nxt = row.get(O.NEXT_GRAZING)
-    if nxt is not None and not pd.isna(nxt):
-        if pd.Timestamp(nxt).date() < on + dt.timedelta(days=NEXT_WEEK_DAYS):
-            return 1
+    soon = on + dt.timedelta(days=NEXT_WEEK_DAYS)
+    if nxt is not None and not pd.isna(nxt) and pd.Timestamp(nxt).date() < soon:
+        return 1
     return 2
 
 
@@ -602,8 +606,14 @@ def plot_popup(row: pd.Series, series: pd.DataFrame, lang: Lang) -> str:
     add(t["area"], esc(_fmt(row.get(S.AREA_HA), "{:.1f}", "ha")))
     ptype = row.get(S.PASTURE_TYPE)
     add(t["pasture_type"], esc(_label(ptype, lang, S.PASTURE_TYPE_LABELS_ES, {})))
-    add(t["condition"], esc(_label(row.get(S.RANGE_CONDITION), lang,
-                                   S.RANGE_CONDITION_LABELS_ES, CONDITION_LABELS_EN)))
+    add(
+        t["condition"],
+        esc(
+            _label(
+                row.get(S.RANGE_CONDITION), lang, S.RANGE_CONDITION_LABELS_ES, CONDITION_LABELS_EN
+            )
+        ),
+    )
     cap, stock = _num(row.get(S.CAPACITY_UO)), _num(row.get(S.STOCKING_UO))
     add(t["capacity"], esc(_fmt(cap, "{:.1f}", "UO")))
     stock_text = _fmt(stock, "{:.1f}", "UO")
@@ -631,9 +641,8 @@ def plot_popup(row: pd.Series, series: pd.DataFrame, lang: Lang) -> str:
     table = "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows)
     chart = ""
     if len(series) >= 2:
-        chart = (
-            f'<div class="chart-title">{esc(t["series"])}</div>'
-            + sparkline_svg(series[S.DATE], series[S.VALUE], title=t["series"])
+        chart = f'<div class="chart-title">{esc(t["series"])}</div>' + sparkline_svg(
+            series[S.DATE], series[S.VALUE], title=t["series"]
         )
     return (
         f'<div class="plot-popup"><h4>{esc(t["code"])} {esc(row.get(S.PLOT_CODE))}</h4>'
@@ -657,8 +666,9 @@ def _variable_colour(key: str, row: pd.Series) -> str:
 
 def _variable_value(key: str, row: pd.Series, lang: Lang) -> str:
     if key == "condition":
-        return _label(row.get(S.RANGE_CONDITION), lang, S.RANGE_CONDITION_LABELS_ES,
-                      CONDITION_LABELS_EN)
+        return _label(
+            row.get(S.RANGE_CONDITION), lang, S.RANGE_CONDITION_LABELS_ES, CONDITION_LABELS_EN
+        )
     if key == "risk":
         return _label(row.get(S.RISK_CLASS), lang, S.RISK_CLASS_LABELS_ES, RISK_LABELS_EN)
     column = dict(PLOT_VARIABLES)[key]
@@ -743,7 +753,7 @@ def map_data(run: O.RunOutputs, *, lang: Lang = "es", on: dt.date | None = None)
     day = on or _default_on(run)
     status = O.plot_status(run, on=day)
     series = O.ndvi_series(run)
-    by_plot = {code: rows for code, rows in series.groupby(S.PLOT_CODE)} if len(series) else {}
+    by_plot = dict(list(series.groupby(S.PLOT_CODE))) if len(series) else {}
     empty = pd.DataFrame({S.DATE: [], S.VALUE: []})
     rotation_words = (t["now"], t["next_week"], t["resting"])
     plot_props = []
@@ -770,9 +780,7 @@ def map_data(run: O.RunOutputs, *, lang: Lang = "es", on: dt.date | None = None)
             }
         )
     communities = run.communities
-    community_props = [
-        {"label": esc(name), "name": str(name)} for name in communities[S.COMMUNITY]
-    ]
+    community_props = [{"label": esc(name), "name": str(name)} for name in communities[S.COMMUNITY]]
 
     def point_props(gdf: Any, key: str, word: str) -> list[dict[str, Any]]:
         out = []
@@ -794,9 +802,7 @@ def map_data(run: O.RunOutputs, *, lang: Lang = "es", on: dt.date | None = None)
         [("#8c510a", t["corrals"]), ("#2166ac", t["water"])], t["legend_points"]
     )
     soil = SOIL_LOSS_RAMP.labels("{:g}")
-    legends["soil_loss"] = _legend(
-        list(zip(YLORBR_6, soil, strict=True)), t["legend_soil_loss"]
-    )
+    legends["soil_loss"] = _legend(list(zip(YLORBR_6, soil, strict=True)), t["legend_soil_loss"])
     risk_labels = S.RISK_CLASS_LABELS_ES if lang == "es" else RISK_LABELS_EN
     legends["risk_raster"] = _legend(
         [(RISK_COLOURS[c], risk_labels[c]) for c in S.RISK_CLASSES], t["legend_risk_raster"]
@@ -804,15 +810,21 @@ def map_data(run: O.RunOutputs, *, lang: Lang = "es", on: dt.date | None = None)
     return {
         "plots": _features(status, S.PLOTS, plot_props),
         "communities": _features(communities, S.COMMUNITIES, community_props),
-        "corrals": _features(run.corrals, S.CORRALS, point_props(run.corrals, S.CORRAL_ID,
-                                                                 t["corral"])),
-        "water": _features(run.water_points, S.WATER_POINTS,
-                           point_props(run.water_points, S.WATER_ID, t["water_point"])),
+        "corrals": _features(
+            run.corrals, S.CORRALS, point_props(run.corrals, S.CORRAL_ID, t["corral"])
+        ),
+        "water": _features(
+            run.water_points,
+            S.WATER_POINTS,
+            point_props(run.water_points, S.WATER_ID, t["water_point"]),
+        ),
         "variables": [{"key": k, "label": t[k]} for k, _ in PLOT_VARIABLES],
         "legends": legends,
         "rotation_colours": list(ROTATION_COLOURS),
-        "text": {k: t[k] for k in ("colour_by", "fullscreen", "measure", "measure_clear",
-                                   "zoom_to", "all")},
+        "text": {
+            k: t[k]
+            for k in ("colour_by", "fullscreen", "measure", "measure_clear", "zoom_to", "all")
+        },
     }
 
 
@@ -1158,8 +1170,9 @@ def build_web_map(run: O.RunOutputs, *, lang: Lang = "es", on: dt.date | None = 
     leaflet_js, leaflet_css = leaflet_assets()
     data = map_data(run, lang=lang, on=on)
 
-    fmap = folium.Map(tiles=None, control_scale=True, zoom_start=12, prefer_canvas=False,
-                      location=[-16.3, -69.5])
+    fmap = folium.Map(
+        tiles=None, control_scale=True, zoom_start=12, prefer_canvas=False, location=[-16.3, -69.5]
+    )
     fmap.default_js = []  # Leaflet is inlined below; jQuery/Bootstrap are not needed
     fmap.default_css = []
     root = fmap.get_root()
@@ -1175,7 +1188,12 @@ def build_web_map(run: O.RunOutputs, *, lang: Lang = "es", on: dt.date | None = 
     backgrounds = background_images(rasters)
     for k, (key, (url, bounds)) in enumerate(backgrounds.items()):
         folium.raster_layers.ImageOverlay(
-            url, bounds, name=t[key], overlay=False, show=k == 0, pane="backdrop",
+            url,
+            bounds,
+            name=t[key],
+            overlay=False,
+            show=k == 0,
+            pane="backdrop",
             pixelated=False,
         ).add_to(fmap)
     blank = folium.FeatureGroup(name=t["no_background"], overlay=False, show=not backgrounds)
@@ -1184,7 +1202,10 @@ def build_web_map(run: O.RunOutputs, *, lang: Lang = "es", on: dt.date | None = 
     folium.TileLayer(
         "https://server.arcgisonline.com/ArcGIS/rest/services/World_Imagery/MapServer/tile/{z}/{y}/{x}",
         attr="Esri, Maxar, Earthstar Geographics",
-        name=t["esri"], overlay=False, show=False, max_zoom=18,
+        name=t["esri"],
+        overlay=False,
+        show=False,
+        max_zoom=18,
     ).add_to(fmap)
 
     # raster overlays (off at start)
@@ -1195,12 +1216,22 @@ def build_web_map(run: O.RunOutputs, *, lang: Lang = "es", on: dt.date | None = 
             url, bounds = make(rasters[key])
             name = t["soil_loss"] if key == "soil_loss" else t["risk_raster"]
             layer = folium.raster_layers.ImageOverlay(
-                url, bounds, name=name, show=False, pane="rasters", opacity=0.8,
+                url,
+                bounds,
+                name=name,
+                show=False,
+                pane="rasters",
+                opacity=0.8,
             ).add_to(fmap)
             groups["soil_loss" if key == "soil_loss" else "risk_raster"] = layer.get_name()
 
-    for key, show in (("communities", True), ("plots", True), ("rotation", False),
-                      ("corrals", True), ("water", True)):
+    for key, show in (
+        ("communities", True),
+        ("plots", True),
+        ("rotation", False),
+        ("corrals", True),
+        ("water", True),
+    ):
         group = folium.FeatureGroup(name=t[key], show=show).add_to(fmap)
         groups[key] = group.get_name()
 
@@ -1212,9 +1243,7 @@ def build_web_map(run: O.RunOutputs, *, lang: Lang = "es", on: dt.date | None = 
         .replace("__DATA__", json_for_script(data))
     )
     macro = MacroElement()
-    macro._template = Template(  # noqa: SLF001 - folium's way to add a script
-        "{% macro script(this, kwargs) %}{{ this.code }}{% endmacro %}"
-    )
+    macro._template = Template("{% macro script(this, kwargs) %}{{ this.code }}{% endmacro %}")
     macro.code = script  # type: ignore[attr-defined]
     fmap.add_child(macro)
     folium.LayerControl(collapsed=False, position="topright").add_to(fmap)

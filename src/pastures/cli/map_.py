@@ -65,7 +65,10 @@ def command(run_folder: Path, out: Path | None, lang: str, on: dt.datetime | Non
     dest = out or run_folder / DEFAULT_NAME
     start = time.perf_counter()
     path = write_web_map(
-        run_folder, dest, lang=lang, on=on.date() if on else None  # type: ignore[arg-type]
+        run_folder,
+        dest,
+        lang=lang,
+        on=on.date() if on else None,  # type: ignore[arg-type]
     )
     size = path.stat().st_size / 1e6
     click.echo(f"Wrote {path} ({size:.1f} MB, {time.perf_counter() - start:.1f} s).")

@@ -605,7 +605,8 @@ def plot_popup(row: pd.Series, series: pd.DataFrame, lang: Lang) -> str:
     add(t["community"], esc(row.get(S.COMMUNITY)))
     add(t["area"], esc(_fmt(row.get(S.AREA_HA), "{:.1f}", "ha")))
     ptype = row.get(S.PASTURE_TYPE)
-    add(t["pasture_type"], esc(_label(ptype, lang, S.PASTURE_TYPE_LABELS_ES, {})))
+    # the local names (bofedal, pajonal...) are what technicians say in either language
+    add(t["pasture_type"], esc(S.PASTURE_TYPE_LABELS_ES.get(ptype, ptype) if ptype else ""))
     add(
         t["condition"],
         esc(
@@ -838,7 +839,7 @@ body {font: 13px/1.35 system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-
   box-shadow: 0 1px 5px rgba(0,0,0,.4); max-width: 260px;}
 .pm-title {font-weight: 600; font-size: 14px;}
 .pm-warn {color: #8c2d04; font-weight: 600; margin-top: 3px;}
-.pm-legend {max-height: 45vh; overflow-y: auto;}
+.pm-legend {max-height: 55vh; overflow-y: auto;}
 .pm-legend select, .pm-box select {max-width: 230px; font: inherit; margin: 2px 0 4px;}
 .legend-title {font-weight: 600; margin-top: 4px;}
 .sw {display: inline-block; width: 14px; height: 11px; margin-right: 6px;
@@ -860,9 +861,12 @@ svg.spark text {font-size: 9px; fill: #555;}
 .pm-measure-out {font-weight: 600;}
 .pastures-fullscreen {position: fixed !important; inset: 0; z-index: 10000;
   width: 100% !important; height: 100% !important;}
-@media (max-width: 600px) {
-  .leaflet-control-layers-expanded {max-height: 40vh; overflow-y: auto;}
-  .pm-box {max-width: 180px;}
+@media (max-width: 700px) {
+  .leaflet-control-layers-expanded {max-height: 60vh; overflow-y: auto;}
+  .pm-box {max-width: 190px; font-size: 12px;}
+  .pm-legend {max-height: 30vh;}
+  .pm-footer {display: none;}
+  .pm-popup-open .pm-box, .pm-popup-open .leaflet-control-layers {display: none;}
 }
 """
 
@@ -879,10 +883,17 @@ _JS: Final = r"""
 
   function plotPopup(e, p) {
     if (measuring) { return; }
-    L.popup({maxWidth: 400, minWidth: 280, maxHeight: Math.round(map.getSize().y * 0.7),
-             className: "pm-popup"})
+    var size = map.getSize();
+    var width = Math.min(400, size.x - 100);  // room for the zoom buttons on a phone
+    L.popup({maxWidth: width, minWidth: Math.min(280, width), className: "pm-popup",
+             maxHeight: Math.round(size.y * 0.7), autoPanPaddingTopLeft: L.point(50, 10)})
       .setLatLng(e.latlng).setContent(p.popup).openOn(map);
   }
+  // on a phone the boxes would cover an open popup: fold them away while it is open
+  map.on("popupopen popupclose", function (e) {
+    var narrow = map.getSize().x < 700;
+    map.getContainer().classList.toggle("pm-popup-open", narrow && e.type === "popupopen");
+  });
   var ICONS = {
     full: '<svg width="18" height="18" viewBox="0 0 18 18" fill="none" stroke="#222" ' +
           'stroke-width="2"><path d="M2 7V2h5M11 2h5v5M16 11v5h-5M7 16H2v-5"/></svg>',
@@ -1137,6 +1148,34 @@ _JS: Final = r"""
 """
 
 
+#: On a phone the layer list starts folded behind its button (tap to open, tap the map to
+#: close), so it does not cover the map; on a wider screen it stays open.
+_PHONE_JS: Final = r"""
+(function () {
+  var ctl = __CONTROL__, map = ctl._map;
+  if (!map || map.getSize().x >= 700) { return; }
+  ctl._container.classList.remove("leaflet-control-layers-expanded");
+  L.DomEvent.on(ctl._layersLink, "click", function (e) {
+    L.DomEvent.preventDefault(e); ctl.expand();
+  });
+  map.on("click", function () { ctl.collapse(); });
+})();
+"""
+
+
+def _script(code: str) -> Any:
+    """A folium element that writes `code` into the page's script."""
+    from branca.element import MacroElement
+    from jinja2 import Template
+
+    macro = MacroElement()
+    macro._template = Template(  # folium: a MacroElement renders its template
+        "{% macro script(this, kwargs) %}{{ this.code }}{% endmacro %}"
+    )
+    macro.code = code  # type: ignore[attr-defined]
+    return macro
+
+
 def _footer(run: O.RunOutputs, lang: Lang) -> str:
     t = TEXT[lang]
     prov = run.provenance or {}
@@ -1161,8 +1200,7 @@ def _info(run: O.RunOutputs, lang: Lang) -> str:
 def build_web_map(run: O.RunOutputs, *, lang: Lang = "es", on: dt.date | None = None) -> str:
     """The HTML text of the field map of a run (see :func:`write_web_map`)."""
     import folium
-    from branca.element import Element, MacroElement
-    from jinja2 import Template
+    from branca.element import Element
 
     if lang not in LANGS:
         raise ParameterError(f"language {lang!r} is not offered; use one of {', '.join(LANGS)}.")
@@ -1242,11 +1280,9 @@ def build_web_map(run: O.RunOutputs, *, lang: Lang = "es", on: dt.date | None = 
         .replace("__FOOTER__", json_for_script(_footer(run, lang)))
         .replace("__DATA__", json_for_script(data))
     )
-    macro = MacroElement()
-    macro._template = Template("{% macro script(this, kwargs) %}{{ this.code }}{% endmacro %}")
-    macro.code = script  # type: ignore[attr-defined]
-    fmap.add_child(macro)
-    folium.LayerControl(collapsed=False, position="topright").add_to(fmap)
+    fmap.add_child(_script(script))
+    control = folium.LayerControl(collapsed=False, position="topright").add_to(fmap)
+    fmap.add_child(_script(_PHONE_JS.replace("__CONTROL__", control.get_name())))
     page = root.render()
     return _set_lang(page, lang)
 
@@ -1300,5 +1336,5 @@ def write_web_map(
     out = Path(dest)
     with atomic_output(out) as tmp:
         tmp.write_text(page, encoding="utf-8")
-    logger.info("web map: %s (%.1f MB)", out, out.stat().st_size / 1e6)
+    logger.debug("web map: %s (%.1f MB)", out, out.stat().st_size / 1e6)
     return out

@@ -90,6 +90,8 @@ class PageReport:
     requests: list[str] = field(default_factory=list)
     found: dict[str, Any] = field(default_factory=dict)
     screenshots: dict[str, bytes] = field(default_factory=dict)
+    #: What the `probe` script of :func:`open_page` caused, kept apart from the rest.
+    probe: PageReport | None = None
 
     @property
     def outside_requests(self) -> list[str]:
@@ -194,6 +196,7 @@ def open_page(
     expressions: dict[str, str] | None = None,
     actions: list[tuple[str, str]] | None = None,
     expressions_after: dict[str, str] | None = None,
+    probe: str | None = None,
     width: int = 1280,
     height: int = 800,
     timeout: float = 30.0,
@@ -213,6 +216,9 @@ def open_page(
         named `name` is taken.
     expressions_after
         Like `expressions`, evaluated after the actions.
+    probe
+        JavaScript run last; what it causes (requests, errors) is reported apart in
+        ``probe``, e.g. to show that a request for the network would be seen.
     """
     exe = chromium_or_skip()
     with tempfile.TemporaryDirectory(prefix="pastures-chromium-") as tmp:
@@ -266,6 +272,12 @@ def open_page(
             for name, expression in (expressions_after or {}).items():
                 report.found[name] = cdp.evaluate(expression)
             _collect(cdp.events, report)
+            if probe:
+                seen = len(cdp.events)
+                cdp.evaluate(probe)
+                cdp.wait_for("never.an.event", settle)
+                report.probe = PageReport(load_seconds=0.0)
+                _collect(cdp.events[seen:], report.probe)
             return report
         finally:
             if cdp is not None:

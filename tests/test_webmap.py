@@ -350,6 +350,11 @@ CLICK_PLOT = """(function () {
 })()"""
 
 
+SWITCH_TO_OSM = """Array.from(document.querySelectorAll('.leaflet-control-layers label'))
+  .filter(l => l.textContent.indexOf('OpenStreetMap') >= 0)
+  .forEach(l => l.querySelector('input').click())"""
+
+
 @pytest.mark.slow
 @pytest.mark.filterwarnings("ignore::rasterio.errors.NotGeoreferencedWarning")  # screenshots
 def test_map_in_headless_chromium_offline(page: str, tmp_path: Path) -> None:
@@ -369,12 +374,17 @@ def test_map_in_headless_chromium_offline(page: str, tmp_path: Path) -> None:
             "legend": "document.querySelector('.pm-legend').textContent",
         },
         actions=[("popup", CLICK_PLOT)],
+        # the control: switching to the online street map must show up as requests
+        probe=SWITCH_TO_OSM,
         expressions_after={"popup": "(document.querySelector('.plot-popup') || {}).textContent"},
     )
     assert report.exceptions == []
     assert report.console_errors == []
     assert report.dialogs == []  # no injected alert() ran
     assert report.outside_requests == []
+    # ... and the recorder does see requests for the network (they fail: it is cut)
+    assert report.probe is not None
+    assert any("tile.openstreetmap.org" in u for u in report.probe.outside_requests)
     values = report.found
     assert values["paths"] == 3
     assert values["injected_img"] == 0

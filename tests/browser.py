@@ -221,7 +221,10 @@ def open_page(
         ``probe``, e.g. to show that a request for the network would be seen.
     """
     exe = chromium_or_skip()
-    with tempfile.TemporaryDirectory(prefix="pastures-chromium-") as tmp:
+    # Chromium's helper processes may still write to the profile while it is removed
+    with tempfile.TemporaryDirectory(
+        prefix="pastures-chromium-", ignore_cleanup_errors=True
+    ) as tmp:
         profile = Path(tmp)
         proc = subprocess.Popen(
             [

@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 import rasterio
 from affine import Affine
-from pyproj import Transformer
+from pyproj import Geod, Transformer
 from rasterio.io import MemoryFile
 from shapely.geometry import Point, box
 
@@ -350,6 +350,23 @@ CLICK_PLOT = """(function () {
 })()"""
 
 
+MEASURE_BUTTON = """(function () {
+  var b = document.querySelector('.pm-measure').getBoundingClientRect();
+  return [b.left + b.width / 2, b.top + b.height / 2];
+})()"""
+#: Container pixels clicked while measuring: a right triangle of 300 x 200 px.
+MEASURE_PIXELS = ((400, 400), (700, 400), (700, 600))
+
+
+def _map_pixel(x: int, y: int) -> str:
+    """Page coordinates of a map pixel; its place on the ground is kept in window.clicked."""
+    return f"""(function () {{
+  var m = pasturesMap.map, r = m.getContainer().getBoundingClientRect();
+  window.clicked = (window.clicked || []).concat([m.containerPointToLatLng([{x}, {y}])]);
+  return [r.left + {x}, r.top + {y}];
+}})()"""
+
+
 SWITCH_TO_OSM = """Array.from(document.querySelectorAll('.leaflet-control-layers label'))
   .filter(l => l.textContent.indexOf('OpenStreetMap') >= 0)
   .forEach(l => l.querySelector('input').click())"""
@@ -373,10 +390,19 @@ def test_map_in_headless_chromium_offline(page: str, tmp_path: Path) -> None:
             "images": "document.querySelectorAll('img.leaflet-image-layer').length",
             "legend": "document.querySelector('.pm-legend').textContent",
         },
-        actions=[("popup", CLICK_PLOT)],
+        actions=[
+            ("measure_on", MEASURE_BUTTON),
+            *[(f"point{k}", _map_pixel(x, y)) for k, (x, y) in enumerate(MEASURE_PIXELS)],
+            ("measure_off", MEASURE_BUTTON),
+            ("popup", CLICK_PLOT),
+        ],
         # the control: switching to the online street map must show up as requests
         probe=SWITCH_TO_OSM,
-        expressions_after={"popup": "(document.querySelector('.plot-popup') || {}).textContent"},
+        expressions_after={
+            "measured": "document.querySelector('.pm-measure-out').textContent",
+            "measured_at": "window.clicked",
+            "popup": "(document.querySelector('.plot-popup') || {}).textContent",
+        },
     )
     assert report.exceptions == []
     assert report.console_errors == []
@@ -385,15 +411,26 @@ def test_map_in_headless_chromium_offline(page: str, tmp_path: Path) -> None:
     # ... and the recorder does see requests for the network (they fail: it is cut)
     assert report.probe is not None
     assert any("tile.openstreetmap.org" in u for u in report.probe.outside_requests)
-    values = report.found
-    assert values["paths"] == 3
-    assert values["injected_img"] == 0
-    assert sorted(values["labels"]) == sorted(["Pasiri", EVIL_COMMUNITY])  # shown as text
-    assert values["layers"] == 12  # 5 backgrounds, 2 raster overlays, 5 vector overlays
-    assert values["images"] == 1  # the true-colour background is on at start
-    assert "NDVI más reciente" in values["legend"]
-    assert "Parcela P-1" in values["popup"]
-    assert "NDVI en el tiempo" in values["popup"]
+    found = report.found
+    assert found["paths"] == 3
+    assert found["injected_img"] == 0
+    assert sorted(found["labels"]) == sorted(["Pasiri", EVIL_COMMUNITY])  # shown as text
+    assert found["layers"] == 12  # 5 backgrounds, 2 raster overlays, 5 vector overlays
+    assert found["images"] == 1  # the true-colour background is on at start
+    assert "NDVI más reciente" in found["legend"]
+    assert "Parcela P-1" in found["popup"]
+    assert "NDVI en el tiempo" in found["popup"]
+    # the measure tool against pyproj's geodesics on the WGS 84 ellipsoid
+    lats = [p["lat"] for p in found["measured_at"]]
+    lons = [p["lng"] for p in found["measured_at"]]
+    geod = Geod(ellps="WGS84")
+    area_ha = abs(geod.polygon_area_perimeter(lons, lats)[0]) / 1e4
+    length_m = geod.line_length(lons, lats)
+    shown = re.fullmatch(r"([\d.]+) (k?m) · ([\d.]+) ha", found["measured"])
+    assert shown, found["measured"]
+    shown_m = float(shown[1]) * (1000 if shown[2] == "km" else 1)
+    assert shown_m == pytest.approx(length_m, rel=0.01)
+    assert float(shown[3]) == pytest.approx(area_ha, rel=0.01)
     for name, png in report.screenshots.items():
         with MemoryFile(png) as mem, mem.open() as src:
             pixels = src.read()

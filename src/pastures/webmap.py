@@ -1058,7 +1058,7 @@ _JS: Final = r"""
     if (measureOut) { measureOut.textContent = ""; }
   }
   function geodesicArea(pts) {  // m², spherical excess (as Leaflet.draw's GeometryUtil)
-    var R = 6378137, d2r = Math.PI / 180, area = 0, n = pts.length;
+    var R = L.CRS.Earth.R, d2r = Math.PI / 180, area = 0, n = pts.length;
     for (var i = 0; i < n; i++) {
       var p1 = pts[i], p2 = pts[(i + 1) % n];
       area += (p2.lng - p1.lng) * d2r *

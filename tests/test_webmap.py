@@ -287,6 +287,30 @@ def test_english_words(run_folder: Path) -> None:
     assert data["variables"][0]["label"] == "Latest NDVI"
 
 
+def test_footer_reads_the_provenance_record(run_folder: Path, tmp_path: Path) -> None:
+    import shutil
+
+    copy = Path(shutil.copytree(run_folder, tmp_path / "run"))
+    record = {
+        "format": "pastures-provenance/1",
+        "software": {"pastures": "9.9.9"},
+        "project": "Juli <2026>",
+        "illustrative": True,
+        "data_date": "2025-01-20",
+    }
+    (copy / O.RUN_FILES["provenance"]).write_text(json.dumps(record), encoding="utf-8")
+    page = webmap.build_web_map(O.read_run(copy), lang="en", on=ON)
+    footer = re.search(
+        r"Juli \\u0026lt;2026\\u0026gt; · pastures 9\.9\.9 · data as of 2025-01-20", page
+    )
+    assert footer, "provenance footer missing"
+    assert "Illustrative data" in page
+
+
+def test_footer_without_provenance_names_the_latest_image(page: str) -> None:
+    assert "datos al 2025-01-15" in page  # the newest NDVI date of the run
+
+
 # --- rasters ----------------------------------------------------------------------------------
 
 

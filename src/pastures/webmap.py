@@ -781,7 +781,20 @@ def map_data(run: O.RunOutputs, *, lang: Lang = "es", on: dt.date | None = None)
             }
         )
     communities = run.communities
-    community_props = [{"label": esc(name), "name": str(name)} for name in communities[S.COMMUNITY]]
+    # labels at a point inside each community (a bounding box centre may fall outside)
+    inside = communities.geometry.representative_point().to_crs(S.LONLAT_CRS)
+    community_props = [
+        {
+            "label": esc(name),
+            "name": str(name),
+            "at": (
+                [round(pt.y, COORD_DECIMALS), round(pt.x, COORD_DECIMALS)]
+                if pt is not None and not pt.is_empty
+                else None
+            ),
+        }
+        for name, pt in zip(communities[S.COMMUNITY], inside, strict=True)
+    ]
 
     def point_props(gdf: Any, key: str, word: str) -> list[dict[str, Any]]:
         out = []
@@ -911,7 +924,7 @@ _JS: Final = r"""
     interactive: false
   });
   communities.eachLayer(function (layer) {
-    var centre = layer.getBounds().getCenter();
+    var centre = layer.feature.properties.at || layer.getBounds().getCenter();
     L.tooltip({permanent: true, direction: "center", className: "community-label",
                interactive: false})
       .setLatLng(centre).setContent(layer.feature.properties.label).addTo(G.communities);
@@ -1177,15 +1190,21 @@ def _script(code: str) -> Any:
 
 
 def _footer(run: O.RunOutputs, lang: Lang) -> str:
+    """Provenance line: project, toolkit version, data date, when the map was made.
+
+    Read from the run's ``provenance.json`` (format ``pastures-provenance/1``:
+    ``software.pastures``, ``data_date``, ``project``) where there is one.
+    """
     t = TEXT[lang]
     prov = run.provenance or {}
-    version = prov.get("toolkit_version") or prov.get("pastures_version") or __version__
-    parts = [f"{t['toolkit']} {version}"]
+    software = prov.get("software")
+    version = (software.get("pastures") if isinstance(software, dict) else None) or __version__
+    parts = [str(prov["project"])] if prov.get("project") else []
+    parts.append(f"{t['toolkit']} {version}")
     when = prov.get("data_date") or O.data_date(run)
     if when:
         parts.append(f"{t['data_date']} {_date_text(when)}")
-    made = prov.get("created") or prov.get("run_date")
-    parts.append(f"{t['made']} {_date_text(made) if made else dt.date.today().isoformat()}")
+    parts.append(f"{t['made']} {dt.date.today().isoformat()}")
     return esc(" · ".join(parts))
 
 

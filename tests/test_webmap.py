@@ -311,6 +311,20 @@ def test_footer_without_provenance_names_the_latest_image(page: str) -> None:
     assert "datos al 2025-01-15" in page  # the newest NDVI date of the run
 
 
+def test_a_run_with_layers_only_still_maps(run_folder: Path, tmp_path: Path) -> None:
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    (bare / "layers.gpkg").write_bytes((run_folder / "layers.gpkg").read_bytes())
+    run = O.read_run(bare)
+    data = webmap.map_data(run, lang="en", on=ON)
+    assert data["variables"] == []  # nothing to colour the plots by
+    assert data["has_schedule"] is False
+    page = webmap.build_web_map(run, lang="en", on=ON)
+    assert "Rotation: this week" not in page  # no plan, no rotation layer
+    assert "Soil loss (t/ha/yr)" not in page
+    assert "No background" in page
+
+
 # --- rasters ----------------------------------------------------------------------------------
 
 

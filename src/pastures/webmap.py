@@ -776,6 +776,7 @@ def map_data(run: O.RunOutputs, *, lang: Lang = "es", on: dt.date | None = None)
                 },
                 "colour": {k: _variable_colour(k, row) for k, _ in PLOT_VARIABLES},
                 "popup": plot_popup(row, by_plot.get(code, empty), lang),
+                "code": esc(code),
                 "rotation": state,
                 "rotation_tip": rotation_tip,
             }
@@ -832,7 +833,13 @@ def map_data(run: O.RunOutputs, *, lang: Lang = "es", on: dt.date | None = None)
             S.WATER_POINTS,
             point_props(run.water_points, S.WATER_ID, t["water_point"]),
         ),
-        "variables": [{"key": k, "label": t[k]} for k, _ in PLOT_VARIABLES],
+        # only the variables the run has values of
+        "variables": [
+            {"key": k, "label": t[k]}
+            for k, column in PLOT_VARIABLES
+            if column in status.columns and status[column].notna().any()
+        ],
+        "has_schedule": run.table("schedule") is not None,
         "legends": legends,
         "rotation_colours": list(ROTATION_COLOURS),
         "text": {
@@ -923,36 +930,42 @@ _JS: Final = r"""
     style: function () { return {color: "#111", weight: 2, dashArray: "6 4", fill: false}; },
     interactive: false
   });
-  communities.eachLayer(function (layer) {
-    var centre = layer.feature.properties.at || layer.getBounds().getCenter();
-    L.tooltip({permanent: true, direction: "center", className: "community-label",
-               interactive: false})
-      .setLatLng(centre).setContent(layer.feature.properties.label).addTo(G.communities);
-  });
-  communities.addTo(G.communities);
+  if (G.communities) {
+    communities.eachLayer(function (layer) {
+      var centre = layer.feature.properties.at || layer.getBounds().getCenter();
+      L.tooltip({permanent: true, direction: "center", className: "community-label",
+                 interactive: false})
+        .setLatLng(centre).setContent(layer.feature.properties.label).addTo(G.communities);
+    });
+    communities.addTo(G.communities);
+  }
 
   // plots, coloured by the chosen variable
   var variable = D.variables.length ? D.variables[0].key : null;
   function plotStyle(feature) {
     return {color: "#222", weight: 1.2, fillOpacity: 0.8,
-            fillColor: feature.properties.colour[variable]};
+            fillColor: variable ? feature.properties.colour[variable] : "#bdbdbd"};
   }
   var plots = L.geoJSON(D.plots, {style: plotStyle, onEachFeature: onEach(function (p, layer) {
-    layer.bindTooltip(function () { return p.tip[variable]; }, {sticky: true});
+    layer.bindTooltip(function () { return variable ? p.tip[variable] : p.code; },
+                      {sticky: true});
     layer.on("click", function (e) { plotPopup(e, p); });
-  })}).addTo(G.plots);
+  })});
+  if (G.plots) { plots.addTo(G.plots); }
 
   // rotation: this week, next week, resting
-  L.geoJSON(D.plots, {
-    style: function (f) {
-      var c = D.rotation_colours[f.properties.rotation];
-      return {color: c, weight: 3, fillColor: c, fillOpacity: 0.55};
-    },
-    onEachFeature: onEach(function (p, layer) {
-      layer.bindTooltip(p.rotation_tip, {sticky: true});
-      layer.on("click", function (e) { plotPopup(e, p); });
-    })
-  }).addTo(G.rotation);
+  if (G.rotation) {
+    L.geoJSON(D.plots, {
+      style: function (f) {
+        var c = D.rotation_colours[f.properties.rotation];
+        return {color: c, weight: 3, fillColor: c, fillOpacity: 0.55};
+      },
+      onEachFeature: onEach(function (p, layer) {
+        layer.bindTooltip(p.rotation_tip, {sticky: true});
+        layer.on("click", function (e) { plotPopup(e, p); });
+      })
+    }).addTo(G.rotation);
+  }
 
   // corrals (brown squares) and water points (blue circles)
   function points(data, group, colour, square) {
@@ -971,8 +984,8 @@ _JS: Final = r"""
       onEachFeature: onEach(function (p, layer) { layer.bindTooltip(p.tip); })
     }).addTo(group);
   }
-  points(D.corrals, G.corrals, "#8c510a", true);
-  points(D.water, G.water, "#2166ac", false);
+  if (G.corrals) { points(D.corrals, G.corrals, "#8c510a", true); }
+  if (G.water) { points(D.water, G.water, "#2166ac", false); }
 
   // legends: one box, a section per visible layer
   var legendSections = {};
@@ -1282,6 +1295,13 @@ def build_web_map(run: O.RunOutputs, *, lang: Lang = "es", on: dt.date | None = 
             ).add_to(fmap)
             groups["soil_loss" if key == "soil_loss" else "risk_raster"] = layer.get_name()
 
+    present = {
+        "communities": bool(data["communities"]["features"]),
+        "plots": bool(data["plots"]["features"]),
+        "rotation": bool(data["plots"]["features"]) and data["has_schedule"],
+        "corrals": bool(data["corrals"]["features"]),
+        "water": bool(data["water"]["features"]),
+    }
     for key, show in (
         ("communities", True),
         ("plots", True),
@@ -1289,6 +1309,8 @@ def build_web_map(run: O.RunOutputs, *, lang: Lang = "es", on: dt.date | None = 
         ("corrals", True),
         ("water", True),
     ):
+        if not present[key]:
+            continue
         group = folium.FeatureGroup(name=t[key], show=show).add_to(fmap)
         groups[key] = group.get_name()
 

@@ -294,14 +294,14 @@ def test_footer_reads_the_provenance_record(run_folder: Path, tmp_path: Path) ->
     record = {
         "format": "pastures-provenance/1",
         "software": {"pastures": "9.9.9"},
-        "project": "Juli <2026>",
+        "project": "Juli <2026> __DATA__",  # a placeholder of the page's script, as text
         "illustrative": True,
         "data_date": "2025-01-20",
     }
     (copy / O.RUN_FILES["provenance"]).write_text(json.dumps(record), encoding="utf-8")
     page = webmap.build_web_map(O.read_run(copy), lang="en", on=ON)
     footer = re.search(
-        r"Juli \\u0026lt;2026\\u0026gt; · pastures 9\.9\.9 · data as of 2025-01-20", page
+        r"Juli \\u0026lt;2026\\u0026gt; __DATA__ · pastures 9\.9\.9 · data as of 2025-01-20", page
     )
     assert footer, "provenance footer missing"
     assert "Illustrative data" in page

@@ -1314,13 +1314,15 @@ def build_web_map(run: O.RunOutputs, *, lang: Lang = "es", on: dt.date | None = 
         group = folium.FeatureGroup(name=t[key], show=show).add_to(fmap)
         groups[key] = group.get_name()
 
-    script = (
-        _JS.replace("__MAP__", fmap.get_name())
-        .replace("__GROUPS__", "{" + ",".join(f"{k}:{v}" for k, v in groups.items()) + "}")
-        .replace("__INFO__", json_for_script(_info(run, lang)))
-        .replace("__FOOTER__", json_for_script(_footer(run, lang)))
-        .replace("__DATA__", json_for_script(data))
-    )
+    fill = {
+        "MAP": fmap.get_name(),
+        "GROUPS": "{" + ",".join(f"{k}:{v}" for k, v in groups.items()) + "}",
+        "INFO": json_for_script(_info(run, lang)),
+        "FOOTER": json_for_script(_footer(run, lang)),
+        "DATA": json_for_script(data),
+    }
+    # one pass, so a name in the data that reads like a placeholder is never filled
+    script = re.sub(r"__(MAP|GROUPS|INFO|FOOTER|DATA)__", lambda m: fill[m.group(1)], _JS)
     fmap.add_child(_script(script))
     control = folium.LayerControl(collapsed=False, position="topright").add_to(fmap)
     fmap.add_child(_script(_PHONE_JS.replace("__CONTROL__", control.get_name())))

@@ -782,8 +782,11 @@ def map_data(run: O.RunOutputs, *, lang: Lang = "es", on: dt.date | None = None)
             }
         )
     communities = run.communities
-    # labels at a point inside each community (a bounding box centre may fall outside)
-    inside = communities.geometry.representative_point().to_crs(S.LONLAT_CRS)
+    # labels at the centroid, or at a point inside where a concave outline leaves it out
+    centroids = communities.geometry.centroid
+    inside = centroids.where(
+        centroids.within(communities.geometry), communities.geometry.representative_point()
+    ).to_crs(S.LONLAT_CRS)
     community_props = [
         {
             "label": esc(name),

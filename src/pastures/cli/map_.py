@@ -35,9 +35,9 @@ DEFAULT_NAME = "map.html"
     "--on",
     "on",
     type=click.DateTime(formats=["%Y-%m-%d"]),
+    metavar="YYYY-MM-DD",
     default=None,
-    help="Date that 'this week' of the rotation refers to (YYYY-MM-DD) "
-    "[default: first day of the plan].",
+    help="Date that 'this week' of the rotation refers to [default: first day of the plan].",
 )
 def command(run_folder: Path, out: Path | None, lang: str, on: dt.datetime | None) -> None:
     """Write a web map of a run that works in the field with no internet.

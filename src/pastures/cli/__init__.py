@@ -30,6 +30,7 @@ COMMANDS: list[tuple[str, str]] = [
     ("pastures.cli.risk", "risk"),
     ("pastures.cli.rotate", "rotate"),
     ("pastures.cli.fetch", "fetch"),
+    ("pastures.cli.map_", "map"),
 ]
 
 EXIT_PROBLEMS = 1

@@ -1168,6 +1168,8 @@ _JS: Final = r"""
     }
   });
   new Footer().addTo(map);
+  // Metric only: the communities measure in metres and hectares.
+  L.control.scale({position: "bottomleft", imperial: false, maxWidth: 160}).addTo(map);
 
   var all = L.featureGroup([communities, plots]).getBounds();
   if (all.isValid()) { map.fitBounds(plots.getBounds().isValid() ? plots.getBounds() : all,
@@ -1244,7 +1246,7 @@ def build_web_map(run: O.RunOutputs, *, lang: Lang = "es", on: dt.date | None = 
     data = map_data(run, lang=lang, on=on)
 
     fmap = folium.Map(
-        tiles=None, control_scale=True, zoom_start=12, prefer_canvas=False, location=[-16.3, -69.5]
+        tiles=None, control_scale=False, zoom_start=12, prefer_canvas=False, location=[-16.3, -69.5]
     )
     fmap.default_js = []  # Leaflet is inlined below; jQuery/Bootstrap are not needed
     fmap.default_css = []

@@ -71,6 +71,8 @@ LANGS: Final = ("es", "en")
 MIN_FONT_PT: Final = 8.0
 #: Page margin, mm at A4 (every length scales with the paper).
 MARGIN_MM: Final = 10.0
+#: Height of the title block, mm at A4.
+TITLE_MM: Final = 22.0
 #: Round scale denominators the maps are drawn at (the smallest that fits is used).
 NICE_SCALES: Final = (
     2_500, 5_000, 7_500, 10_000, 12_500, 15_000, 20_000, 25_000, 30_000, 40_000,
@@ -145,7 +147,7 @@ WORDS: Final[dict[str, dict[str, str]]] = {
         "neighbour": "Otra comunidad",
         "corral": "Corral",
         "water": "Fuente de agua",
-        "leader": "Línea guía hacia una parcela pequeña",
+        "leader": "Línea guía a la parcela",
         "background": "Fondo: relieve sombreado",
         "background_rgb": "Fondo: imagen satelital en grises",
         "calendar": "Calendario de rotación: días de pastoreo por mes",
@@ -168,7 +170,7 @@ WORDS: Final[dict[str, dict[str, str]]] = {
         "erosion": "erosión {:.0f} t/ha/año",
         "none": "ninguna destacada",
         "scale": "Escala 1:{} (impresa al 100 %)",
-        "grid": "Cuadrícula UTM zona 19 Sur (WGS 84, EPSG:32719), cada {} m",
+        "grid": "Cuadrícula UTM zona 19 Sur (WGS 84, EPSG:32719) cada {} m",
         "north": "N",
         "credits": (
             "Fuentes: comunidades, parcelas, corrales y fuentes de agua: capas del proyecto{}; "
@@ -218,7 +220,7 @@ WORDS: Final[dict[str, dict[str, str]]] = {
         "neighbour": "Other community",
         "corral": "Corral",
         "water": "Water point",
-        "leader": "Leader line to a small plot",
+        "leader": "Leader line to the plot",
         "background": "Background: shaded relief",
         "background_rgb": "Background: satellite image in grey",
         "calendar": "Rotation calendar: days of grazing per month",
@@ -241,7 +243,7 @@ WORDS: Final[dict[str, dict[str, str]]] = {
         "erosion": "erosion {:.0f} t/ha/yr",
         "none": "none stands out",
         "scale": "Scale 1:{} (printed at 100 %)",
-        "grid": "UTM grid zone 19 South (WGS 84, EPSG:32719), every {} m",
+        "grid": "UTM grid zone 19 South (WGS 84, EPSG:32719) every {} m",
         "north": "N",
         "credits": (
             "Sources: communities, plots, corrals and water points: project layers{}; "
@@ -600,6 +602,8 @@ def _map_axes(fig: Figure, page: _Page, frame: _Frame) -> Axes:
     ax.set_aspect("equal", adjustable="box")
     ax.set_xticks([])
     ax.set_yticks([])
+    ax.set_xlabel("")
+    ax.set_ylabel("")
     for spine in ax.spines.values():
         spine.set_linewidth(1.0 * page.k)
     return ax
@@ -733,13 +737,16 @@ def _north_and_scale(ax: Axes, page: _Page, frame: _Frame, lang: Lang) -> None:
     )
     # Scale bar: four alternating segments.
     length = scale_bar_length(xmax - xmin)
-    x0, y0 = xmin + 6 * k * mpm, ymin + 6 * k * mpm
+    x0, y0 = xmin + 6 * k * mpm, ymin + 9 * k * mpm
     bar_h = 1.8 * k * mpm
+    scale_text = WORDS[lang]["scale"].format(f"{frame.scale:,}".replace(",", " "))
+    box_w = max(length + 20 * k * mpm, (_text_width_mm(scale_text, page.pt(8)) + 6 * k) * mpm)
+    ax.text(x0, y0 - 1.5 * k * mpm, scale_text, fontsize=page.pt(8), va="top", zorder=9)
     ax.add_patch(
         Rectangle(
-            (x0 - 3 * k * mpm, y0 - 2 * k * mpm),
-            length + 6 * k * mpm + 14 * k * mpm,
-            bar_h + 11 * k * mpm,
+            (x0 - 3 * k * mpm, y0 - 6.5 * k * mpm),
+            box_w,
+            bar_h + 15.5 * k * mpm,
             facecolor="white",
             edgecolor="black",
             lw=0.6,
@@ -885,7 +892,7 @@ def _title_block(fig: Figure, page: _Page, ctx: _Context, title: str, page_no: i
     """Title, subtitle and the illustrative-data note; returns the mm used from the top."""
     k = page.k
     m = MARGIN_MM * k
-    ax = _axes_mm(fig, page, m, m, page.width - 2 * m, 16 * k)
+    ax = _axes_mm(fig, page, m, m, page.width - 2 * m, TITLE_MM * k)
     ax.text(0, 0, title, fontsize=page.pt(18), weight="bold", va="top")
     ax.text(0, 9 * k, ctx.subtitle, fontsize=page.pt(10), va="top")
     ax.text(
@@ -898,16 +905,15 @@ def _title_block(fig: Figure, page: _Page, ctx: _Context, title: str, page_no: i
     )
     if ctx.run.illustrative:
         ax.text(
-            page.width - 2 * m,
-            9 * k,
+            0.8 * k,
+            15.5 * k,
             WORDS[ctx.lang]["illustrative"],
             fontsize=page.pt(9),
             weight="bold",
-            ha="right",
             va="top",
-            bbox={"boxstyle": "square,pad=0.35", "fc": "white", "ec": "black", "lw": 1.2},
+            bbox={"boxstyle": "square,pad=0.3", "fc": "white", "ec": "black", "lw": 1.2},
         )
-    return m + 18 * k
+    return m + (TITLE_MM + 2) * k
 
 
 def _footer(fig: Figure, page: _Page, ctx: _Context, *, extra: str = "") -> float:
@@ -1037,60 +1043,70 @@ def _box_patch(x: float, y: float, w: float, h: float) -> Any:
 
 
 def _legend(
-    ax: Axes, page: _Page, ctx: _Context, frame: _Frame, background: str | None, step: int,
+    ax: Axes, page: _Page, ctx: _Context, background: str | None, step: int,
     *, risks: list[str], show_risk: bool = True,
 ) -> None:  # fmt: skip
-    """Legend in an mm axes: risk fills, lines, symbols, scale, grid, background."""
+    """Legend in an mm axes, two columns: risk fills; lines and symbols; then notes."""
     from matplotlib.lines import Line2D
 
     k = page.k
     words = WORDS[ctx.lang]
     size = page.pt(8.5)
     line_h = 5.0 * k
-    y = 0.0
-    ax.text(0, y, words["legend"], fontsize=page.pt(10), weight="bold", va="top")
-    y += 6.0 * k
+    width = ax.get_xlim()[1]
+    col2 = width / 2 if show_risk else 0.0
+    ax.text(0, 0, words["legend"], fontsize=page.pt(10), weight="bold", va="top")
+    y0 = 6.0 * k
+    y = y0
     if show_risk:
-        ax.text(0, y, words["risk_title"], fontsize=size, va="top", style="italic")
-        y += 4.5 * k
+        lines = _wrap(words["risk_title"], col2 - 2 * k, page.pt(8))
+        ax.text(0, y, "\n".join(lines), fontsize=page.pt(8), va="top", style="italic")
+        y += (1.5 + 3.5 * len(lines)) * k
         for cls in risks:
             style = NO_DATA_STYLE if cls == "none" else RISK_STYLE[cls]
             _swatch(ax, 0, y, 9 * k, 3.6 * k, style)
             label = words["no_data"] if cls == "none" else RISK_LABELS[ctx.lang][cls]
             ax.text(11 * k, y + 1.8 * k, label, fontsize=size, va="center")
             y += line_h
+    y_left = y
+    y = y0
     entries: list[tuple[str, dict[str, Any]]] = [
         (words["boundary"], {"lw": 2.2 * k, "linestyle": (0, (8, 2, 1.5, 2)), "color": "black"}),
         (words["neighbour"], {"lw": 0.8 * k, "linestyle": (0, (4, 2)), "color": "0.35"}),
     ]
     for label, kw in entries:
-        ax.add_line(Line2D([0, 9 * k], [y + 1.8 * k, y + 1.8 * k], **kw))
-        ax.text(11 * k, y + 1.8 * k, label, fontsize=size, va="center")
+        ax.add_line(Line2D([col2, col2 + 9 * k], [y + 1.8 * k, y + 1.8 * k], **kw))
+        ax.text(col2 + 11 * k, y + 1.8 * k, label, fontsize=size, va="center")
         y += line_h
-    ax.plot(4.5 * k, y + 1.8 * k, marker="s", ms=6 * k, mfc="black", mec="white")
-    ax.text(11 * k, y + 1.8 * k, words["corral"] + " (C1, C2…)", fontsize=size, va="center")
+    ax.plot(col2 + 4.5 * k, y + 1.8 * k, marker="s", ms=6 * k, mfc="black", mec="white")
+    ax.text(col2 + 11 * k, y + 1.8 * k, words["corral"], fontsize=size, va="center")
     y += line_h
-    ax.plot(4.5 * k, y + 1.8 * k, marker="o", ms=7 * k, mfc="white", mec="black", mew=1.2)
-    ax.plot(4.5 * k, y + 1.8 * k, marker="o", ms=2.2 * k, mfc="black", mec="black")
-    ax.text(11 * k, y + 1.8 * k, words["water"], fontsize=size, va="center")
+    ax.plot(col2 + 4.5 * k, y + 1.8 * k, marker="o", ms=7 * k, mfc="white", mec="black", mew=1.2)
+    ax.plot(col2 + 4.5 * k, y + 1.8 * k, marker="o", ms=2.2 * k, mfc="black", mec="black")
+    ax.text(col2 + 11 * k, y + 1.8 * k, words["water"], fontsize=size, va="center")
     y += line_h
     if show_risk:
-        ax.add_line(Line2D([0, 9 * k], [y + 1.8 * k, y + 1.8 * k], lw=0.9 * k, color="black"))
-        ax.plot(9 * k, y + 1.8 * k, marker="o", ms=2.2 * k, color="black")
-        ax.text(11 * k, y + 1.8 * k, words["leader"], fontsize=size, va="center")
+        ax.add_line(
+            Line2D([col2, col2 + 9 * k], [y + 1.8 * k, y + 1.8 * k], lw=0.9 * k, color="black")
+        )
+        ax.plot(col2 + 9 * k, y + 1.8 * k, marker="o", ms=2.2 * k, color="black")
+        ax.text(col2 + 11 * k, y + 1.8 * k, words["leader"], fontsize=size, va="center")
         y += line_h
-    y += 1.0 * k
-    notes = [words["scale"].format(f"{frame.scale:,}".replace(",", " "))]
-    notes.append(words["grid"].format(step))
+    y = max(y, y_left) + 1.0 * k
+    notes = [words["grid"].format(step)]
     if background:
         notes.append(words[background])
-    width = ax.get_xlim()[1]
-    lines = [line for note in notes for line in _wrap(note, width, size)]
-    ax.text(0, y, "\n".join(lines), fontsize=size, va="top", linespacing=1.3)
+    lines = _wrap(". ".join(notes) + ".", width, page.pt(8))
+    ax.text(0, y, "\n".join(lines), fontsize=page.pt(8), va="top", linespacing=1.25)
+
+
+def legend_height(page: _Page, *, show_risk: bool = True) -> float:
+    """Height (mm) of :func:`_legend`."""
+    return (6.0 + 8.5 + 5 * 5.0 + 1.0 + 8.5) * page.k if show_risk else (6 + 20 + 9.5) * page.k
 
 
 def _risk_panel(ax: Axes, page: _Page, ctx: _Context, plots: gpd.GeoDataFrame) -> None:
-    """Table: plot, ha, range condition, risk (swatch and word), main driver in words."""
+    """Per plot: code, ha, range condition, risk (swatch and word); main driver beneath."""
     k = page.k
     words = WORDS[ctx.lang]
     size = page.pt(8.5)
@@ -1098,24 +1114,22 @@ def _risk_panel(ax: Axes, page: _Page, ctx: _Context, plots: gpd.GeoDataFrame) -
     status = ctx.status.set_index(S.PLOT_CODE)
     cols = [
         (words["col_plot"], 0.0),
-        (words["col_ha"], 19 * k),
+        (words["col_ha"], 18 * k),
         (words["col_condition"], 30 * k),
-        (words["col_risk"], 50 * k),
-        (words["col_driver"], 78 * k),
+        (words["col_risk"], 52 * k),
     ]
     ax.text(0, 0, words["status"], fontsize=page.pt(10), weight="bold", va="top")
     y = 6.0 * k
     for label, x in cols:
         ax.text(x, y, label, fontsize=size, weight="bold", va="top")
+    ax.text(width, y, words["col_driver"], fontsize=page.pt(8), style="italic", va="top",
+            ha="right")  # fmt: skip
     y += 4.6 * k
     ax.plot([0, width], [y - 0.6 * k, y - 0.6 * k], color="black", lw=0.8)
     for code, area in zip(plots[S.PLOT_CODE].astype(str), plots[S.AREA_HA], strict=True):
         row = status.loc[code] if code in status.index else pd.Series(dtype=object)
         cond = row.get(S.RANGE_CONDITION)
         risk = row.get(S.RISK_CLASS)
-        driver = main_driver(row, ctx.lang)
-        lines = _wrap(driver, width - cols[4][1], size)
-        row_h = max(5.2 * k, len(lines) * size / PT_PER_MM * 1.25 + 1.4 * k)
         ax.text(0, y + 0.7 * k, code, fontsize=size, weight="bold", va="top")
         ax.text(cols[1][1], y + 0.7 * k, f"{area:.1f}", fontsize=size, va="top")
         cond_text = CONDITION_LABELS[ctx.lang].get(str(cond), words["no_data"]) if pd.notna(
@@ -1127,20 +1141,29 @@ def _risk_panel(ax: Axes, page: _Page, ctx: _Context, plots: gpd.GeoDataFrame) -
             risk
         ) else words["no_data"]
         ax.text(cols[3][1] + 7.5 * k, y + 0.7 * k, risk_text, fontsize=size, va="top")
-        ax.text(cols[4][1], y + 0.7 * k, "\n".join(lines), fontsize=size, va="top",
-                linespacing=1.2)  # fmt: skip
-        y += row_h
+        driver = main_driver(row, ctx.lang)
+        ax.text(4 * k, y + 4.9 * k, f"→ {driver}", fontsize=page.pt(8), va="top",
+                style="italic")  # fmt: skip
+        y += RISK_ROW_MM * k
         ax.plot([0, width], [y, y], color="0.5", lw=0.4)
 
 
+#: Height of a row of the risk panel (a line of figures and a line of driver), mm at A4.
+RISK_ROW_MM: Final = 8.8
+
+
 def _risk_panel_height(page: _Page, n_plots: int) -> float:
-    return (11.0 + 5.2 * max(n_plots, 1)) * page.k + 2 * page.k
+    return (11.5 + RISK_ROW_MM * max(n_plots, 1)) * page.k
+
+
+#: Height of a plot's row in the calendar (days, two lines of herd groups, day bar), mm at A4.
+CALENDAR_ROW_MM: Final = 13.5
 
 
 def _calendar_height(page: _Page, ctx: _Context, n_plots: int) -> float:
     if not ctx.months:
         return 12 * page.k
-    return (15.0 + 12.0 * max(n_plots, 1) + 10.0) * page.k
+    return (15.0 + CALENDAR_ROW_MM * max(n_plots, 1) + 10.0) * page.k
 
 
 def _calendar(ax: Axes, page: _Page, ctx: _Context, plots: gpd.GeoDataFrame) -> None:
@@ -1166,7 +1189,7 @@ def _calendar(ax: Axes, page: _Page, ctx: _Context, plots: gpd.GeoDataFrame) -> 
     col_w = (width - label_w) / len(ctx.months)
     top = 6 * k
     head_h = 9 * k
-    row_h = 12 * k
+    row_h = CALENDAR_ROW_MM * k
     size = page.pt(8)
     for j, month in enumerate(ctx.months):
         x = label_w + j * col_w
@@ -1193,7 +1216,8 @@ def _calendar(ax: Axes, page: _Page, ctx: _Context, plots: gpd.GeoDataFrame) -> 
                 x + col_w / 2, y + 1.0 * k, words["days"].format(cell.days), fontsize=page.pt(9),
                 weight="bold", ha="center", va="top",
             )  # fmt: skip
-            ax.text(x + col_w / 2, y + 5.0 * k, groups, fontsize=size, ha="center", va="top")
+            ax.text(x + col_w / 2, y + 4.8 * k, groups, fontsize=size, ha="center", va="top",
+                    linespacing=1.05)  # fmt: skip
             n_days = month.days_in_month
             for first, last in cell.spans:
                 ax.add_patch(
@@ -1248,40 +1272,42 @@ def _fit_groups(groups: tuple[str, ...], width_mm: float, size: float) -> str:
 def _sheet_layout(
     page: _Page, ctx: _Context, n_plots: int, bounds: np.ndarray
 ) -> tuple[_Frame, dict[str, tuple[float, float, float, float]]]:
-    """Where the map and the panels of a community sheet go on `page`."""
+    """Where the map and the panels of a community sheet go on `page`.
+
+    Portrait: the map across the page, legend and plot status side by side below it,
+    the calendar at the bottom. Landscape: the map on the left, plot status and legend
+    on the right, the calendar across the bottom.
+    """
     k = page.k
     m = MARGIN_MM * k
-    top = m + 18 * k
+    top = m + (TITLE_MM + 2) * k
     gap = 4 * k
     footer_h = 11 * k
     inner_w = page.width - 2 * m
     cal_h = _calendar_height(page, ctx, n_plots) if n_plots else 0.0
-    risk_h = _risk_panel_height(page, n_plots) if n_plots else 0.0
-    legend_h = 72 * k
-    legend_w = 62 * k
+    side_h = _risk_panel_height(page, n_plots) if n_plots else 30 * k
+    legend_h = legend_height(page, show_risk=bool(n_plots))
     label_pad = 5 * k  # room for the grid coordinates left of and below the map
     bottom = page.height - m - footer_h
+    cal_top = bottom - cal_h - (gap if n_plots else 0)
     boxes: dict[str, tuple[float, float, float, float]] = {}
     if page.orientation == "portrait":
-        lower_h = max(legend_h, risk_h) if n_plots else legend_h
-        cal_top = bottom - cal_h - (gap if n_plots else 0)
+        legend_w = 96 * k
+        lower_h = max(legend_h, side_h)
         lower_top = cal_top - lower_h - gap
-        map_h = lower_top - top - gap - label_pad
-        frame = _frame(m + label_pad, top, inner_w - label_pad, map_h, bounds, 0.04)
+        map_h = lower_top - top - label_pad - gap / 2
+        frame = _frame(m + label_pad, top, inner_w - label_pad, map_h, bounds, 0.03)
         boxes["legend"] = (m, lower_top, legend_w, lower_h)
-        boxes["side"] = (m + legend_w + gap, lower_top, inner_w - legend_w - gap, lower_h)
-        boxes["calendar"] = (m, cal_top, inner_w, cal_h)
+        boxes["side"] = (m + legend_w + gap, lower_top, inner_w - legend_w - gap, side_h)
     else:
-        side_w = 100 * k
-        cal_top = bottom - cal_h - (gap if n_plots else 0)
+        side_w = 96 * k
         map_h = cal_top - top - gap - label_pad
         map_w = inner_w - side_w - gap - label_pad
-        frame = _frame(m + label_pad, top, map_w, map_h, bounds, 0.04)
+        frame = _frame(m + label_pad, top, map_w, map_h, bounds, 0.03)
         side_x = m + label_pad + map_w + gap
-        boxes["side"] = (side_x, top, side_w, risk_h if n_plots else 40 * k)
-        legend_top = top + (risk_h + gap if n_plots else 40 * k + gap)
-        boxes["legend"] = (side_x, legend_top, side_w, cal_top - legend_top - gap)
-        boxes["calendar"] = (m, cal_top, inner_w, cal_h)
+        boxes["side"] = (side_x, top, side_w, side_h)
+        boxes["legend"] = (side_x, top + side_h + gap, side_w, legend_h)
+    boxes["calendar"] = (m, cal_top, inner_w, cal_h)
     return frame, boxes
 
 
@@ -1324,6 +1350,8 @@ def _community_sheet(ctx: _Context, name: str, page_no: int) -> Figure:
     step = _utm_grid(ax, page, frame)
     _draw_features(ax, page, ctx, frame, name, layers)
     _north_and_scale(ax, page, frame, ctx.lang)
+    ax.set_xlabel("")
+    ax.set_ylabel("")
     risks = [c for c in S.RISK_CLASSES]
     if n and S.RISK_CLASS in ctx.status.columns:
         codes = set(plots[S.PLOT_CODE].astype(str))
@@ -1331,7 +1359,7 @@ def _community_sheet(ctx: _Context, name: str, page_no: int) -> Figure:
         if values.isna().any():
             risks.append("none")
     lx, ltop, lw, lh = boxes["legend"]
-    _legend(_axes_mm(fig, page, lx, ltop, lw, lh), page, ctx, frame, background, step,
+    _legend(_axes_mm(fig, page, lx, ltop, lw, lh), page, ctx, background, step,
             risks=risks, show_risk=bool(n))  # fmt: skip
     sx, stop, sw, sh = boxes["side"]
     side = _axes_mm(fig, page, sx, stop, sw, sh)
@@ -1362,7 +1390,7 @@ def _overview(ctx: _Context, page_no: int) -> Figure:
         page = page_geometry(ctx.paper, orientation)  # type: ignore[arg-type]
         k = page.k
         m = MARGIN_MM * k
-        top = m + 18 * k
+        top = m + (TITLE_MM + 2) * k
         pad = 5 * k
         frame = _frame(
             m + pad, top, page.width - 2 * m - pad, page.height - top - m - 30 * k - pad,
@@ -1424,10 +1452,7 @@ def _overview(ctx: _Context, page_no: int) -> Figure:
     lax.text(50 * k, 1.75 * k, words["no_plots_short"], fontsize=size, va="center")
     lax.plot(84 * k, 1.75 * k, "s", ms=3.5 * k, mfc="black", mec="white")
     lax.text(88 * k, 1.75 * k, words["corral"], fontsize=size, va="center")
-    notes = [
-        words["scale"].format(f"{frame.scale:,}".replace(",", " ")),
-        words["grid"].format(step),
-    ]
+    notes = [words["grid"].format(step)]
     if background:
         notes.append(words[background])
     lax.text(0, 6 * k, "  ·  ".join(notes), fontsize=size, va="top")

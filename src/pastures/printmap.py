@@ -882,7 +882,6 @@ class _Context:
     status: pd.DataFrame  # per plot: condition, risk and driver columns
     schedule: pd.DataFrame | None
     months: list[pd.Period]
-    groups: dict[str, str]  # herd id -> corral id
     subtitle: str
     credits: str
     total_pages: int
@@ -1275,8 +1274,8 @@ def _sheet_layout(
     """Where the map and the panels of a community sheet go on `page`.
 
     Portrait: the map across the page, legend and plot status side by side below it,
-    the calendar at the bottom. Landscape: the map on the left, plot status and legend
-    on the right, the calendar across the bottom.
+    the calendar at the bottom. Landscape: the map across the page, the calendar
+    below it on the left, plot status and legend on the right.
     """
     k = page.k
     m = MARGIN_MM * k
@@ -1301,14 +1300,44 @@ def _sheet_layout(
         boxes["side"] = (m + legend_w + gap, lower_top, inner_w - legend_w - gap, side_h)
     else:
         side_w = 96 * k
-        map_h = cal_top - top - gap - label_pad
-        map_w = inner_w - side_w - gap - label_pad
-        frame = _frame(m + label_pad, top, map_w, map_h, bounds, 0.03)
-        side_x = m + label_pad + map_w + gap
-        boxes["side"] = (side_x, top, side_w, side_h)
-        boxes["legend"] = (side_x, top + side_h + gap, side_w, legend_h)
+        lower_h = max(cal_h, side_h + gap + legend_h)
+        lower_top = bottom - lower_h
+        map_h = lower_top - top - label_pad - gap / 2
+        frame = _frame(m + label_pad, top, inner_w - label_pad, map_h, bounds, 0.03)
+        side_x = m + inner_w - side_w
+        boxes["side"] = (side_x, lower_top, side_w, side_h)
+        boxes["legend"] = (side_x, lower_top + side_h + gap, side_w, legend_h)
+        boxes["calendar"] = (m, lower_top, inner_w - side_w - gap, cal_h)
+        return frame, boxes
     boxes["calendar"] = (m, cal_top, inner_w, cal_h)
     return frame, boxes
+
+
+@dataclass(frozen=True)
+class SheetLayout:
+    """Where a community sheet puts its map, chosen by :func:`community_layout`.
+
+    Attributes
+    ----------
+    width_mm, height_mm
+        Page size, mm.
+    orientation
+        ``"portrait"`` or ``"landscape"``.
+    scale
+        Scale denominator of the map (1:scale when printed at 100 %).
+    map_mm
+        Map frame on the page: x, y of its top-left corner from the page's top-left
+        corner, width, height, mm.
+    extent
+        Ground extent of the map frame: xmin, ymin, xmax, ymax, m (EPSG:32719).
+    """
+
+    width_mm: float
+    height_mm: float
+    orientation: Orientation
+    scale: int
+    map_mm: tuple[float, float, float, float]
+    extent: tuple[float, float, float, float]
 
 
 def choose_orientation(
@@ -1328,20 +1357,36 @@ def choose_orientation(
     return best
 
 
+def _sheet_bounds(ctx: _Context, layers: dict[str, gpd.GeoDataFrame]) -> np.ndarray:
+    shapes = [*layers["community"].geometry, *layers["plots"].geometry]
+    shapes += [*layers["corrals"].geometry, *layers["water"].geometry]
+    return gpd.GeoSeries(shapes).total_bounds if shapes else ctx.run.communities.total_bounds
+
+
+def community_layout(
+    run: RunOutputs, name: str, *, lang: Lang = "es", paper: Paper = "A4"
+) -> SheetLayout:
+    """The page size, orientation, map frame and scale of a community's sheet.
+
+    The same layout :func:`write_atlas` draws; useful to know a sheet's scale or to
+    find a place of the map on the printed page (mm from the top-left corner).
+    """
+    ctx = _make_context(run, lang, paper, 1)
+    layers = _community_layers(run, name)
+    page, frame, _ = choose_orientation(paper, ctx, len(layers["plots"]), _sheet_bounds(ctx, layers))
+    return SheetLayout(
+        page.width, page.height, page.orientation, frame.scale,
+        (frame.x, frame.top, frame.w, frame.h), frame.extent,
+    )  # fmt: skip
+
+
 def _community_sheet(ctx: _Context, name: str, page_no: int) -> Figure:
     import matplotlib.pyplot as plt
 
     layers = _community_layers(ctx.run, name)
     plots = layers["plots"]
     n = len(plots)
-    shapes = [*layers["community"].geometry, *plots.geometry, *layers["corrals"].geometry]
-    shapes += list(layers["water"].geometry)
-    bounds = (
-        gpd.GeoSeries(shapes).total_bounds
-        if shapes
-        else ctx.run.communities.total_bounds
-    )
-    page, frame, boxes = choose_orientation(ctx.paper, ctx, n, bounds)
+    page, frame, boxes = choose_orientation(ctx.paper, ctx, n, _sheet_bounds(ctx, layers))
     fig = plt.figure(figsize=(page.width / MM_PER_INCH, page.height / MM_PER_INCH))
     title = f"{community_title(name, ctx.lang)} — {WORDS[ctx.lang]['district_short']}"
     _title_block(fig, page, ctx, title, page_no)
@@ -1553,6 +1598,26 @@ def _subtitle(run: RunOutputs, lang: Lang) -> str:
     return " · ".join(parts)
 
 
+def _make_context(run: RunOutputs, lang: Lang, paper: Paper, n_communities: int) -> _Context:
+    schedule = run.table("schedule")
+    today = dt.datetime.now(dt.UTC).date()
+    words = WORDS[lang]
+    credits = words["credits"].format(
+        words["sample_source"] if run.illustrative else "", __version__, format_date(today, lang)
+    )
+    return _Context(
+        run=run,
+        lang=lang,
+        paper=paper,
+        status=_status_table(run),
+        schedule=schedule,
+        months=calendar_months(schedule),
+        subtitle=_subtitle(run, lang),
+        credits=credits,
+        total_pages=2 + n_communities,
+    )
+
+
 @contextmanager
 def _pdf(path: Path, meta: dict[str, str]) -> Iterator[Any]:
     from matplotlib.backends.backend_pdf import PdfPages
@@ -1615,24 +1680,8 @@ def write_atlas(
         while slug in slugs.values() or slug == "atlas":
             slug += "-2"
         slugs[name] = slug
-    schedule = run.table("schedule")
-    today = dt.datetime.now(dt.UTC).date()
+    ctx = _make_context(run, lang, paper, len(names))
     words = WORDS[lang]
-    credits = words["credits"].format(
-        words["sample_source"] if run.illustrative else "", __version__, format_date(today, lang)
-    )
-    ctx = _Context(
-        run=run,
-        lang=lang,
-        paper=paper,
-        status=_status_table(run),
-        schedule=schedule,
-        months=calendar_months(schedule),
-        groups={},
-        subtitle=_subtitle(run, lang),
-        credits=credits,
-        total_pages=2 + len(names),
-    )
     meta = {"Title": f"{words['atlas_title']} — {words['district']}", "Creator": "pastures"}
     result: dict[str, Path] = {}
     with mpl.rc_context(RC), ExitStack() as stack:

@@ -36,8 +36,8 @@ PLOT_BOXES = {
 RISK = {"ALF-01": "very high", "ALF-02": "moderate", "BET-01": "high"}
 
 
-def build_run(root: Path, *, illustrative: bool = True) -> Path:
-    """Write the tiny run folder into `root` and return it."""
+def build_run(root: Path, *, illustrative: bool = True, only: tuple[str, ...] = ()) -> Path:
+    """Write the tiny run folder into `root` and return it (`only` these communities)."""
     root.mkdir(parents=True, exist_ok=True)
     gpkg = root / "layers.gpkg"
     communities = gpd.GeoDataFrame(
@@ -75,13 +75,19 @@ def build_run(root: Path, *, illustrative: bool = True) -> Path:
         geometry=[Point(E0 + 800, N0 + 200)],
         crs=UTM,
     )
+    if only:
+        communities = communities[communities["community"].isin(only)]
+        plots = plots[plots["community"].isin(only)]
+        corrals = corrals[corrals["community"].isin(only)]
+        water = water[water["community"].isin(only)]
     for name, layer in (
         ("communities", communities),
         ("plots", plots),
         ("corrals", corrals),
         ("water_points", water),
     ):
-        layer.to_file(gpkg, layer=name, engine="pyogrio")
+        if not layer.empty:
+            layer.to_file(gpkg, layer=name, engine="pyogrio")
     (root / "rotation").mkdir(exist_ok=True)
     pd.DataFrame(
         [

@@ -3,6 +3,7 @@ with poppler's pdftoppm; expected values are worked out by hand in printmap_help
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import shutil
@@ -12,7 +13,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from printmap_helpers import E0, N0, PLOT_BOXES, RISK, build_run
 from shapely.geometry import box
 
 from pastures import schema as S
@@ -31,13 +31,15 @@ from pastures.printmap import (
     slugify,
     write_atlas,
 )
+from printmap_helpers import E0, N0, PLOT_BOXES, RISK, build_run
 
 pypdf = pytest.importorskip("pypdf", reason="pypdf reads the atlas back (pip install -e .[test])")
 
 PT_PER_MM = 72 / 25.4
 PDFTOPPM = shutil.which("pdftoppm")
 needs_pdftoppm = pytest.mark.skipif(
-    PDFTOPPM is None, reason="pdftoppm (poppler-utils) is not installed: apt-get install poppler-utils"
+    PDFTOPPM is None,
+    reason="pdftoppm (poppler-utils) is not installed: apt-get install poppler-utils",
 )
 
 
@@ -75,10 +77,22 @@ def _render_gray(pdf: Path, page: int, dpi: int, out: Path) -> np.ndarray:
 
     stem = out / f"p{page}-{dpi}"
     subprocess.run(
-        [PDFTOPPM, "-r", str(dpi), "-gray", "-png", "-f", str(page), "-l", str(page),
-         "-singlefile", str(pdf), str(stem)],
+        [
+            PDFTOPPM,
+            "-r",
+            str(dpi),
+            "-gray",
+            "-png",
+            "-f",
+            str(page),
+            "-l",
+            str(page),
+            "-singlefile",
+            str(pdf),
+            str(stem),
+        ],
         check=True,
-    )  # fmt: skip
+    )
     return np.asarray(Image.open(f"{stem}.png").convert("L"), dtype=float)
 
 
@@ -120,7 +134,7 @@ def test_map_is_drawn_at_a_round_scale_that_holds_on_paper(tiny_run):
     run = read_run(tiny_run)
     alfa = community_layout(run, "Alfa")
     xmin, ymin, xmax, ymax = alfa.extent
-    x, top, w, h = alfa.map_mm
+    _, _, w, h = alfa.map_mm
     # 1:scale: ground metres per paper millimetre is scale / 1000, both ways.
     assert (xmax - xmin) / w == pytest.approx(alfa.scale / 1000)
     assert (ymax - ymin) / h == pytest.approx(alfa.scale / 1000)
@@ -156,8 +170,11 @@ def test_text_holds_every_plot_code_hectares_and_the_spanish_headings(atlas_es):
         assert code in text
     alfa, beta, gamma = pages[2], pages[3], pages[4]
     assert "Comunidad Alfa — distrito de Juli" in alfa
-    assert "ALF-01" in alfa and "5.0 ha" in alfa and "1.0 ha" in alfa
-    assert "BET-01" in beta and "3.0 ha" in beta
+    assert "ALF-01" in alfa
+    assert "5.0 ha" in alfa
+    assert "1.0 ha" in alfa
+    assert "BET-01" in beta
+    assert "3.0 ha" in beta
     for heading in (
         "Leyenda",
         "Estado de las parcelas",
@@ -172,13 +189,17 @@ def test_text_holds_every_plot_code_hectares_and_the_spanish_headings(atlas_es):
     assert "Datos al 30 nov 2025" in alfa
     assert "Plan de rotación del 05 ene 2026 al 28 jun 2026" in alfa
     # Condition and the main driver in words, from the hand-made risk table.
-    assert "Buena" in alfa and "Muy alto" in alfa and "Moderado" in alfa
+    assert "Buena" in alfa
+    assert "Muy alto" in alfa
+    assert "Moderado" in alfa
     assert "sobrepastoreo: 3.0 veces la capacidad" in alfa
     assert "erosión 20 t/ha/año por la pendiente (18 %)" in alfa
     assert "Escala 1:10 000" in alfa
     # The empty community says so and still shows its corral.
-    assert "no tiene parcelas" in gamma and "C1" in gamma
-    assert "Contenido" in pages[0] and "Gamma (sin parcelas)" in pages[0]
+    assert "no tiene parcelas" in gamma
+    assert "C1" in gamma
+    assert "Contenido" in pages[0]
+    assert "Gamma (sin parcelas)" in pages[0]
 
 
 def test_calendar_text_gives_days_and_corral_per_month(atlas_es):
@@ -224,7 +245,7 @@ def test_rendered_pages_are_not_blank(atlas_es, tmp_path):
 
 def _patch(grey: np.ndarray, layout, bounds, dpi: int, inset: tuple[float, float, float, float]):
     """Mean grey and share of dark pixels in a window of a plot (fractions of its box)."""
-    xmin, ymin, xmax, ymax = layout.extent
+    xmin, _, _, ymax = layout.extent
     x0_mm, top_mm, _, _ = layout.map_mm
     mpm = layout.scale / 1000
 
@@ -283,15 +304,22 @@ def test_risk_styles_differ_in_grey_and_hatching_without_colour(tmp_path):
         for i, cls in enumerate(S.RISK_CLASSES):
             style = RISK_STYLE[cls]
             ax.add_patch(
-                Rectangle((i + 0.1, 0.1), 0.8, 0.8, facecolor=style["face"], hatch=style["hatch"],
-                          edgecolor="black", lw=0)  # fmt: skip
+                Rectangle(
+                    (i + 0.1, 0.1),
+                    0.8,
+                    0.8,
+                    facecolor=style["face"],
+                    hatch=style["hatch"],
+                    edgecolor="black",
+                    lw=0,
+                )
             )
         fig.savefig(tmp_path / "styles.pdf")
         plt.close(fig)
     grey = _render_gray(tmp_path / "styles.pdf", 1, 100, tmp_path)
     means = [grey[20:80, int(100 * i + 20) : int(100 * i + 80)].mean() for i in range(4)]
     # Each class at least 25 grey levels (of 255) darker than the one below it.
-    assert all(a - b > 25 for a, b in zip(means, means[1:], strict=False)), means
+    assert all(a - b > 25 for a, b in itertools.pairwise(means)), means
 
 
 # --- pieces ------------------------------------------------------------------------------
@@ -333,16 +361,29 @@ def test_herd_groups_and_their_short_labels():
 @pytest.mark.parametrize(
     ("row", "es", "en"),
     [
-        ({"soil_loss_t_ha_yr": 60.0, "pressure_ratio": 3.0}, "sobrepastoreo: 3.0 veces la capacidad",
-         "overgrazing: 3.0 times capacity"),
-        ({"soil_loss_t_ha_yr": 20.0, "pressure_ratio": 0.5, "slope_pct": 18.0},
-         "erosión 20 t/ha/año por la pendiente (18 %)", "erosion 20 t/ha/yr from slope (18 %)"),
-        ({"soil_loss_t_ha_yr": 70.0, "pressure_ratio": 1.2, "slope_pct": 6.0,
-          "dry_cover_pct": 12.0},
-         "erosión 70 t/ha/año por poca cobertura (12 %)", "erosion 70 t/ha/yr from low cover (12 %)"),
+        (
+            {"soil_loss_t_ha_yr": 60.0, "pressure_ratio": 3.0},
+            "sobrepastoreo: 3.0 veces la capacidad",
+            "overgrazing: 3.0 times capacity",
+        ),
+        (
+            {"soil_loss_t_ha_yr": 20.0, "pressure_ratio": 0.5, "slope_pct": 18.0},
+            "erosión 20 t/ha/año por la pendiente (18 %)",
+            "erosion 20 t/ha/yr from slope (18 %)",
+        ),
+        (
+            {
+                "soil_loss_t_ha_yr": 70.0,
+                "pressure_ratio": 1.2,
+                "slope_pct": 6.0,
+                "dry_cover_pct": 12.0,
+            },
+            "erosión 70 t/ha/año por poca cobertura (12 %)",
+            "erosion 70 t/ha/yr from low cover (12 %)",
+        ),
         ({"soil_loss_t_ha_yr": 5.0, "pressure_ratio": 0.8}, "ninguna destacada", "none stands out"),
     ],
-)  # fmt: skip
+)
 def test_main_driver_is_the_component_that_raised_the_class_most(row, es, en):
     # Classes (pastures.erosion): one per soil-loss threshold passed (10, 50, 200 t/ha/yr)
     # and one per pressure threshold passed (1, 2 x capacity).
@@ -358,7 +399,7 @@ def test_labels_of_crowded_small_plots_never_overlap():
         geometry=[box(1000 + 60 * i, 1000, 1040 + 60 * i, 1040) for i in range(6)],
         crs="EPSG:32719",
     )
-    sizes = {c: (150.0, 60.0) for c in plots["plot_code"]}
+    sizes = dict.fromkeys(plots["plot_code"], (150.0, 60.0))
     placed = place_labels(plots, sizes, extent=(0, 0, 3000, 3000), gap=10.0)
     boxes = [p.box for p in placed]
     assert len(boxes) == 6

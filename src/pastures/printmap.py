@@ -514,9 +514,12 @@ RC: Final = {
 }
 
 
-def _axes_mm(fig: Figure, page: _Page, x: float, top: float, w: float, h: float) -> Axes:
-    """Axes at (x, top) mm from the page's top-left corner, w x h mm, in mm coordinates."""
-    ax = fig.add_axes((x / page.width, 1 - (top + h) / page.height, w / page.width, h / page.height))
+def _axes_mm(fig: Figure, page: _Page, rect: tuple[float, float, float, float]) -> Axes:
+    """Axes at rect = (x, top, w, h) mm from the page's top-left corner, in mm coordinates."""
+    x, top, w, h = rect
+    ax = fig.add_axes(
+        (x / page.width, 1 - (top + h) / page.height, w / page.width, h / page.height)
+    )
     ax.set_xlim(0, w)
     ax.set_ylim(h, 0)
     ax.set_axis_off()
@@ -545,7 +548,8 @@ def _wrap(text: str, width_mm: float, size_pt: float) -> list[str]:
     return lines
 
 
-def _swatch(ax: Axes, x: float, y: float, w: float, h: float, style: dict[str, str]) -> None:
+def _swatch(ax: Axes, rect: tuple[float, float, float, float], style: dict[str, str]) -> None:
+    x, y, w, h = rect
     from matplotlib.patches import Rectangle
 
     ax.add_patch(
@@ -577,8 +581,12 @@ class _Frame:
         return self.scale / 1000.0
 
 
-def _frame(x: float, top: float, w: float, h: float, bounds: np.ndarray, margin: float) -> _Frame:
-    """A frame centred on `bounds` (m) at the round scale that fits it with `margin` (0-1)."""
+def _frame(rect: tuple[float, float, float, float], bounds: np.ndarray, margin: float) -> _Frame:
+    """A frame at rect (x, top, w, h; mm), centred on `bounds` (m), at a round scale.
+
+    The scale is the largest round one at which `bounds` and `margin` (0-1) fit.
+    """
+    x, top, w, h = rect
     xmin, ymin, xmax, ymax = (float(v) for v in bounds)
     span = (max(xmax - xmin, 1.0) * (1 + 2 * margin), max(ymax - ymin, 1.0) * (1 + 2 * margin))
     scale = nice_scale(span, (w, h))
@@ -618,10 +626,10 @@ def _background(ax: Axes, run: RunOutputs, frame: _Frame) -> str | None:
             continue
         raster = read_for_display(path, max_pixels=4000)
         t = raster.transform
-        col0 = max(0, int(math.floor((xmin - t.c) / t.a)) - 2)
-        col1 = min(raster.data.shape[2], int(math.ceil((xmax - t.c) / t.a)) + 2)
-        row0 = max(0, int(math.floor((ymax - t.f) / t.e)) - 2)
-        row1 = min(raster.data.shape[1], int(math.ceil((ymin - t.f) / t.e)) + 2)
+        col0 = max(0, math.floor((xmin - t.c) / t.a) - 2)
+        col1 = min(raster.data.shape[2], math.ceil((xmax - t.c) / t.a) + 2)
+        row0 = max(0, math.floor((ymax - t.f) / t.e) - 2)
+        row1 = min(raster.data.shape[1], math.ceil((ymin - t.f) / t.e) + 2)
         if col1 <= col0 or row1 <= row0:
             continue
         window = raster.data[:, row0:row1, col0:col1]
@@ -832,8 +840,10 @@ def place_labels(
     for code in order:
         geom = geoms[code]
         w, h = sizes[code]
-        inner = shapely.ops.polylabel(geom, tolerance=1.0) if geom.geom_type == "Polygon" else (
-            geom.representative_point()
+        inner = (
+            shapely.ops.polylabel(geom, tolerance=1.0)
+            if geom.geom_type == "Polygon"
+            else (geom.representative_point())
         )
         candidate = box(inner.x - w / 2, inner.y - h / 2, inner.x + w / 2, inner.y + h / 2)
         if geom.contains(candidate) and not any(candidate.intersects(t) for t in taken):
@@ -891,7 +901,7 @@ def _title_block(fig: Figure, page: _Page, ctx: _Context, title: str, page_no: i
     """Title, subtitle and the illustrative-data note; returns the mm used from the top."""
     k = page.k
     m = MARGIN_MM * k
-    ax = _axes_mm(fig, page, m, m, page.width - 2 * m, TITLE_MM * k)
+    ax = _axes_mm(fig, page, (m, m, page.width - 2 * m, TITLE_MM * k))
     ax.text(0, 0, title, fontsize=page.pt(18), weight="bold", va="top")
     ax.text(0, 9 * k, ctx.subtitle, fontsize=page.pt(10), va="top")
     ax.text(
@@ -923,7 +933,7 @@ def _footer(fig: Figure, page: _Page, ctx: _Context, *, extra: str = "") -> floa
     lines = _wrap(ctx.credits + extra, page.width - 2 * m, size)
     height = len(lines) * size / PT_PER_MM * 1.3
     top = page.height - m - height
-    ax = _axes_mm(fig, page, m, top, page.width - 2 * m, height)
+    ax = _axes_mm(fig, page, (m, top, page.width - 2 * m, height))
     ax.text(0, 0, "\n".join(lines), fontsize=size, va="top", linespacing=1.25, color="0.1")
     return top
 
@@ -946,6 +956,7 @@ def _draw_features(
     ax: Axes,
     page: _Page,
     ctx: _Context,
+    *,
     frame: _Frame,
     name: str,
     layers: dict[str, gpd.GeoDataFrame],
@@ -958,9 +969,7 @@ def _draw_features(
     for geom, other in zip(others.geometry, others[S.COMMUNITY], strict=True):
         if not geom.intersects(view):
             continue
-        gpd.GeoSeries([geom]).boundary.plot(
-            ax=ax, color="0.35", lw=0.8 * k, linestyle=(0, (4, 2)), zorder=2
-        )
+        _add_lines(ax, geom, color="0.35", lw=0.8 * k, linestyle=(0, (4, 2)), zorder=2)
         inside = geom.intersection(view.buffer(-8 * k * mpm))
         if not inside.is_empty and inside.area > (25 * k * mpm) ** 2:
             pt = inside.representative_point()
@@ -972,17 +981,16 @@ def _draw_features(
     if not outline.empty:
         outside = view.difference(shapely.union_all(list(outline.geometry)))
         if not outside.is_empty:
-            gpd.GeoSeries([outside]).plot(ax=ax, color="white", alpha=0.45, lw=0, zorder=1.5)
-        outline.boundary.plot(
-            ax=ax, color="black", lw=2.2 * k, linestyle=(0, (8, 2, 1.5, 2)), zorder=6
-        )
+            _add_polygon(ax, outside, facecolor="white", alpha=0.45, lw=0, zorder=1.5)
+        for geom in outline.geometry:
+            _add_lines(ax, geom, color="black", lw=2.2 * k, linestyle=(0, (8, 2, 1.5, 2)), zorder=6)
     plots = layers["plots"]
     status = ctx.status.set_index(S.PLOT_CODE) if not ctx.status.empty else ctx.status
     for code, geom in zip(plots[S.PLOT_CODE].astype(str), plots.geometry, strict=True):
         risk = status[S.RISK_CLASS].get(code) if S.RISK_CLASS in status.columns else None
         style = _risk_style(risk)
-        gpd.GeoSeries([geom]).plot(
-            ax=ax, facecolor=style["face"], edgecolor="black", hatch=style["hatch"],
+        _add_polygon(
+            ax, geom, facecolor=style["face"], edgecolor="black", hatch=style["hatch"],
             lw=1.1 * k, zorder=4,
         )  # fmt: skip
     corrals = layers["corrals"]
@@ -1003,21 +1011,33 @@ def _draw_features(
         ax.plot(geom.x, geom.y, marker="o", ms=7 * k, mfc="white", mec="black", mew=1.2, zorder=7)
         ax.plot(geom.x, geom.y, marker="o", ms=2.2 * k, mfc="black", mec="black", zorder=7)
         corral_pts.append(geom.buffer(3 * k * mpm))
-    if plots.empty:
-        return
+    if not plots.empty:
+        _draw_plot_labels(ax, page, lang=ctx.lang, frame=frame, plots=plots, obstacles=corral_pts)
+
+
+def _draw_plot_labels(
+    ax: Axes,
+    page: _Page,
+    *,
+    lang: Lang,
+    frame: _Frame,
+    plots: gpd.GeoDataFrame,
+    obstacles: list[shapely.Geometry],
+) -> None:
+    """Code (bold) and hectares of each plot, inside it or beside it with a leader line."""
+    k = page.k
+    mpm = frame.m_per_mm()
     code_pt, ha_pt = page.pt(11), page.pt(9)
     sizes = {}
     texts = {}
     for code, area in zip(plots[S.PLOT_CODE].astype(str), plots[S.AREA_HA], strict=True):
-        ha_text = WORDS[ctx.lang]["ha"].format(area)
+        ha_text = WORDS[lang]["ha"].format(area)
         w = max(_text_width_mm(code, code_pt, bold=True), _text_width_mm(ha_text, ha_pt)) + 2.0
         h = (code_pt + ha_pt) / PT_PER_MM * 1.25 + 1.5
-        sizes[code] = (w * k * mpm / k, h * mpm)
+        sizes[code] = (w * mpm, h * mpm)
         texts[code] = ha_text
     inner = box(*frame.extent).buffer(-4 * k * mpm)
-    labels = place_labels(
-        plots, sizes, extent=inner.bounds, obstacles=corral_pts, gap=1.5 * k * mpm
-    )
+    labels = place_labels(plots, sizes, extent=inner.bounds, obstacles=obstacles, gap=1.5 * k * mpm)
     for lab in labels:
         if lab.leader is not None:
             (x0, y0), (x1, y1) = lab.leader
@@ -1033,6 +1053,41 @@ def _draw_features(
             lab.x, lab.y, f"\n{texts[lab.code]}", fontsize=ha_pt, ha="center", va="center",
             zorder=9, linespacing=1.35,
         )  # fmt: skip
+
+
+def _polygon_path(geom: shapely.Geometry) -> Any:
+    """A matplotlib Path of a (multi)polygon, holes included."""
+    from matplotlib.path import Path as MplPath
+
+    parts = getattr(geom, "geoms", [geom])
+    rings = [r for poly in parts for r in (poly.exterior, *poly.interiors)]
+    vertices = np.concatenate([np.asarray(r.coords)[:, :2] for r in rings])
+    codes = np.concatenate(
+        [
+            [MplPath.MOVETO] + [MplPath.LINETO] * (len(r.coords) - 2) + [MplPath.CLOSEPOLY]
+            for r in rings
+        ]
+    )
+    return MplPath(vertices, codes)
+
+
+def _add_polygon(ax: Axes, geom: shapely.Geometry, **kw: Any) -> None:
+    """Draw a (multi)polygon as one patch (much faster than GeoSeries.plot per feature)."""
+    from matplotlib.patches import PathPatch
+
+    polys = [
+        g for g in getattr(geom, "geoms", [geom]) if g.geom_type == "Polygon" and not g.is_empty
+    ]
+    if polys:
+        ax.add_patch(PathPatch(_polygon_path(shapely.MultiPolygon(polys)), **kw))
+
+
+def _add_lines(ax: Axes, geom: shapely.Geometry, **kw: Any) -> None:
+    """Draw the boundary of a (multi)polygon."""
+    boundary = geom.boundary
+    for line in getattr(boundary, "geoms", [boundary]):
+        xy = np.asarray(line.coords)
+        ax.plot(xy[:, 0], xy[:, 1], **kw)
 
 
 def _box_patch(x: float, y: float, w: float, h: float) -> Any:
@@ -1063,7 +1118,7 @@ def _legend(
         y += (1.5 + 3.5 * len(lines)) * k
         for cls in risks:
             style = NO_DATA_STYLE if cls == "none" else RISK_STYLE[cls]
-            _swatch(ax, 0, y, 9 * k, 3.6 * k, style)
+            _swatch(ax, (0, y, 9 * k, 3.6 * k), style)
             label = words["no_data"] if cls == "none" else RISK_LABELS[ctx.lang][cls]
             ax.text(11 * k, y + 1.8 * k, label, fontsize=size, va="center")
             y += line_h
@@ -1131,14 +1186,18 @@ def _risk_panel(ax: Axes, page: _Page, ctx: _Context, plots: gpd.GeoDataFrame) -
         risk = row.get(S.RISK_CLASS)
         ax.text(0, y + 0.7 * k, code, fontsize=size, weight="bold", va="top")
         ax.text(cols[1][1], y + 0.7 * k, f"{area:.1f}", fontsize=size, va="top")
-        cond_text = CONDITION_LABELS[ctx.lang].get(str(cond), words["no_data"]) if pd.notna(
-            cond
-        ) else words["no_data"]
+        cond_text = (
+            CONDITION_LABELS[ctx.lang].get(str(cond), words["no_data"])
+            if pd.notna(cond)
+            else words["no_data"]
+        )
         ax.text(cols[2][1], y + 0.7 * k, cond_text, fontsize=size, va="top")
-        _swatch(ax, cols[3][1], y + 0.7 * k, 6 * k, 3.4 * k, _risk_style(risk))
-        risk_text = RISK_LABELS[ctx.lang].get(str(risk), words["no_data"]) if pd.notna(
-            risk
-        ) else words["no_data"]
+        _swatch(ax, (cols[3][1], y + 0.7 * k, 6 * k, 3.4 * k), _risk_style(risk))
+        risk_text = (
+            RISK_LABELS[ctx.lang].get(str(risk), words["no_data"])
+            if pd.notna(risk)
+            else words["no_data"]
+        )
         ax.text(cols[3][1] + 7.5 * k, y + 0.7 * k, risk_text, fontsize=size, va="top")
         driver = main_driver(row, ctx.lang)
         ax.text(4 * k, y + 4.9 * k, f"→ {driver}", fontsize=page.pt(8), va="top",
@@ -1284,7 +1343,7 @@ def _sheet_layout(
     footer_h = 11 * k
     inner_w = page.width - 2 * m
     cal_h = _calendar_height(page, ctx, n_plots) if n_plots else 0.0
-    side_h = _risk_panel_height(page, n_plots) if n_plots else 30 * k
+    side_h = _risk_panel_height(page, n_plots) if n_plots else legend_height(page, show_risk=False)
     legend_h = legend_height(page, show_risk=bool(n_plots))
     label_pad = 5 * k  # room for the grid coordinates left of and below the map
     bottom = page.height - m - footer_h
@@ -1295,7 +1354,7 @@ def _sheet_layout(
         lower_h = max(legend_h, side_h)
         lower_top = cal_top - lower_h - gap
         map_h = lower_top - top - label_pad - gap / 2
-        frame = _frame(m + label_pad, top, inner_w - label_pad, map_h, bounds, 0.03)
+        frame = _frame((m + label_pad, top, inner_w - label_pad, map_h), bounds, 0.03)
         boxes["legend"] = (m, lower_top, legend_w, lower_h)
         boxes["side"] = (m + legend_w + gap, lower_top, inner_w - legend_w - gap, side_h)
     else:
@@ -1303,7 +1362,7 @@ def _sheet_layout(
         lower_h = max(cal_h, side_h + gap + legend_h)
         lower_top = bottom - lower_h
         map_h = lower_top - top - label_pad - gap / 2
-        frame = _frame(m + label_pad, top, inner_w - label_pad, map_h, bounds, 0.03)
+        frame = _frame((m + label_pad, top, inner_w - label_pad, map_h), bounds, 0.03)
         side_x = m + inner_w - side_w
         boxes["side"] = (side_x, lower_top, side_w, side_h)
         boxes["legend"] = (side_x, lower_top + side_h + gap, side_w, legend_h)
@@ -1373,7 +1432,9 @@ def community_layout(
     """
     ctx = _make_context(run, lang, paper, 1)
     layers = _community_layers(run, name)
-    page, frame, _ = choose_orientation(paper, ctx, len(layers["plots"]), _sheet_bounds(ctx, layers))
+    page, frame, _ = choose_orientation(
+        paper, ctx, len(layers["plots"]), _sheet_bounds(ctx, layers)
+    )
     return SheetLayout(
         page.width, page.height, page.orientation, frame.scale,
         (frame.x, frame.top, frame.w, frame.h), frame.extent,
@@ -1393,25 +1454,23 @@ def _community_sheet(ctx: _Context, name: str, page_no: int) -> Figure:
     ax = _map_axes(fig, page, frame)
     background = _background(ax, ctx.run, frame)
     step = _utm_grid(ax, page, frame)
-    _draw_features(ax, page, ctx, frame, name, layers)
+    _draw_features(ax, page, ctx, frame=frame, name=name, layers=layers)
     _north_and_scale(ax, page, frame, ctx.lang)
     ax.set_xlabel("")
     ax.set_ylabel("")
-    risks = [c for c in S.RISK_CLASSES]
+    risks = list(S.RISK_CLASSES)
     if n and S.RISK_CLASS in ctx.status.columns:
         codes = set(plots[S.PLOT_CODE].astype(str))
         values = ctx.status.loc[ctx.status[S.PLOT_CODE].astype(str).isin(codes), S.RISK_CLASS]
         if values.isna().any():
             risks.append("none")
-    lx, ltop, lw, lh = boxes["legend"]
-    _legend(_axes_mm(fig, page, lx, ltop, lw, lh), page, ctx, background, step,
+    _legend(_axes_mm(fig, page, boxes["legend"]), page, ctx, background, step,
             risks=risks, show_risk=bool(n))  # fmt: skip
-    sx, stop, sw, sh = boxes["side"]
-    side = _axes_mm(fig, page, sx, stop, sw, sh)
+    sw, sh = boxes["side"][2:]
+    side = _axes_mm(fig, page, boxes["side"])
     if n:
         _risk_panel(side, page, ctx, plots)
-        cx, ctop, cw, ch = boxes["calendar"]
-        _calendar(_axes_mm(fig, page, cx, ctop, cw, ch), page, ctx, plots)
+        _calendar(_axes_mm(fig, page, boxes["calendar"]), page, ctx, plots)
     else:
         lines = _wrap(WORDS[ctx.lang]["no_plots"], sw - 6 * page.k, page.pt(11))
         side.text(
@@ -1437,10 +1496,8 @@ def _overview(ctx: _Context, page_no: int) -> Figure:
         m = MARGIN_MM * k
         top = m + (TITLE_MM + 2) * k
         pad = 5 * k
-        frame = _frame(
-            m + pad, top, page.width - 2 * m - pad, page.height - top - m - 30 * k - pad,
-            bounds, 0.03,
-        )  # fmt: skip
+        rect = (m + pad, top, page.width - 2 * m - pad, page.height - top - m - 30 * k - pad)
+        frame = _frame(rect, bounds, 0.03)
         if best is None or frame.scale < best[1].scale:
             best = (page, frame)
     assert best is not None
@@ -1456,13 +1513,11 @@ def _overview(ctx: _Context, page_no: int) -> Figure:
     for name, geom in zip(run.communities[S.COMMUNITY], run.communities.geometry, strict=True):
         mine = plots[plots[S.COMMUNITY] == name] if not plots.empty else plots
         has = not mine.empty
-        gpd.GeoSeries([geom]).plot(
-            ax=ax, facecolor="white" if has else "none", alpha=0.55 if has else 1,
-            edgecolor="none", hatch="" if has else "\\\\", zorder=2,
+        _add_polygon(
+            ax, geom, facecolor=(1, 1, 1, 0.55) if has else "none",
+            edgecolor="0.4" if not has else "none", lw=0, hatch="" if has else "\\\\", zorder=2,
         )  # fmt: skip
-        gpd.GeoSeries([geom]).boundary.plot(
-            ax=ax, color="black", lw=1.4 * k, linestyle=(0, (8, 2, 1.5, 2)), zorder=3
-        )
+        _add_lines(ax, geom, color="black", lw=1.4 * k, linestyle=(0, (8, 2, 1.5, 2)), zorder=3)
         pt = geom.representative_point()
         count = (
             words["plot_1"].format(ha=mine[S.AREA_HA].sum())
@@ -1477,32 +1532,40 @@ def _overview(ctx: _Context, page_no: int) -> Figure:
             bbox={"boxstyle": "round,pad=0.3", "fc": "white", "ec": "black", "lw": 0.6},
         )  # fmt: skip
     if not plots.empty:
-        plots.plot(ax=ax, facecolor="black", edgecolor="black", lw=0.5, zorder=4)
+        for geom in plots.geometry:
+            _add_polygon(ax, geom, facecolor="black", edgecolor="black", lw=0.5, zorder=4)
     if not run.corrals.empty:
         pts = run.corrals.geometry.representative_point()
         ax.plot(pts.x, pts.y, "s", ms=3.5 * k, mfc="black", mec="white", mew=0.5, zorder=5,
                 linestyle="none")  # fmt: skip
     _north_and_scale(ax, page, frame, ctx.lang)
     lax = _axes_mm(
-        fig, page, MARGIN_MM * k, frame.top + frame.h + 7 * k, page.width - 2 * MARGIN_MM * k,
-        20 * k,
-    )  # fmt: skip
+        fig,
+        page,
+        (MARGIN_MM * k, frame.top + frame.h + 7 * k, page.width - 2 * MARGIN_MM * k, 20 * k),
+    )
+    _overview_legend(lax, page, ctx.lang, background, step)
+    _footer(fig, page, ctx)
+    return fig
+
+
+def _overview_legend(ax: Axes, page: _Page, lang: Lang, background: str | None, step: int) -> None:
     from matplotlib.patches import Rectangle
 
+    k = page.k
+    words = WORDS[lang]
     size = page.pt(8.5)
-    lax.add_patch(Rectangle((0, 0), 8 * k, 3.5 * k, facecolor="black"))
-    lax.text(10 * k, 1.75 * k, words["plot"], fontsize=size, va="center")
-    lax.add_patch(Rectangle((40 * k, 0), 8 * k, 3.5 * k, facecolor="white", edgecolor="black",
-                            hatch="\\\\"))  # fmt: skip
-    lax.text(50 * k, 1.75 * k, words["no_plots_short"], fontsize=size, va="center")
-    lax.plot(84 * k, 1.75 * k, "s", ms=3.5 * k, mfc="black", mec="white")
-    lax.text(88 * k, 1.75 * k, words["corral"], fontsize=size, va="center")
+    ax.add_patch(Rectangle((0, 0), 8 * k, 3.5 * k, facecolor="black"))
+    ax.text(10 * k, 1.75 * k, words["plot"], fontsize=size, va="center")
+    ax.add_patch(Rectangle((40 * k, 0), 8 * k, 3.5 * k, facecolor="white", edgecolor="black",
+                           hatch="\\\\"))  # fmt: skip
+    ax.text(50 * k, 1.75 * k, words["no_plots_short"], fontsize=size, va="center")
+    ax.plot(84 * k, 1.75 * k, "s", ms=3.5 * k, mfc="black", mec="white")
+    ax.text(88 * k, 1.75 * k, words["corral"], fontsize=size, va="center")
     notes = [words["grid"].format(step)]
     if background:
         notes.append(words[background])
-    lax.text(0, 6 * k, "  ·  ".join(notes), fontsize=size, va="top")
-    _footer(fig, page, ctx)
-    return fig
+    ax.text(0, 6 * k, "  ·  ".join(notes), fontsize=size, va="top")
 
 
 def _cover(ctx: _Context, names: list[str]) -> Figure:
@@ -1513,7 +1576,7 @@ def _cover(ctx: _Context, names: list[str]) -> Figure:
     m = MARGIN_MM * k
     words = WORDS[ctx.lang]
     fig = plt.figure(figsize=(page.width / MM_PER_INCH, page.height / MM_PER_INCH))
-    ax = _axes_mm(fig, page, m, m, page.width - 2 * m, page.height - 2 * m)
+    ax = _axes_mm(fig, page, (m, m, page.width - 2 * m, page.height - 2 * m))
     width = page.width - 2 * m
     y = 25 * k
     ax.text(width / 2, y, words["atlas_title"], fontsize=page.pt(26), weight="bold", ha="center",
@@ -1602,7 +1665,7 @@ def _make_context(run: RunOutputs, lang: Lang, paper: Paper, n_communities: int)
     schedule = run.table("schedule")
     today = dt.datetime.now(dt.UTC).date()
     words = WORDS[lang]
-    credits = words["credits"].format(
+    sources = words["credits"].format(
         words["sample_source"] if run.illustrative else "", __version__, format_date(today, lang)
     )
     return _Context(
@@ -1613,7 +1676,7 @@ def _make_context(run: RunOutputs, lang: Lang, paper: Paper, n_communities: int)
         schedule=schedule,
         months=calendar_months(schedule),
         subtitle=_subtitle(run, lang),
-        credits=credits,
+        credits=sources,
         total_pages=2 + n_communities,
     )
 

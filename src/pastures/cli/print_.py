@@ -22,7 +22,9 @@ def _size(path: Path) -> str:
 
 @click.command("print")
 @click.argument(
-    "run_folder", type=click.Path(file_okay=False, exists=False, path_type=Path), metavar="RUN_FOLDER"
+    "run_folder",
+    type=click.Path(file_okay=False, exists=False, path_type=Path),
+    metavar="RUN_FOLDER",
 )
 @click.option(
     "-o",
@@ -30,7 +32,7 @@ def _size(path: Path) -> str:
     "out",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help=f"Folder for the PDFs (default: RUN_FOLDER/{DEFAULT_SUBFOLDER}; files in it are replaced).",
+    help=f"Folder for the PDFs (default: RUN_FOLDER/{DEFAULT_SUBFOLDER}; its PDFs are replaced).",
 )
 @click.option(
     "--paper",

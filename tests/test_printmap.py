@@ -142,9 +142,14 @@ def test_map_is_drawn_at_a_round_scale_that_holds_on_paper(tiny_run):
     # 1 km of Alfa (plus corrals, 3 % margins) in a 185 x 126 mm frame: 1060 m / 126 mm
     # = 1:8,413, the next round scale is 1:10,000.
     assert alfa.scale == 10_000
+    assert not alfa.detail
+    # Beta's plot and corral lie in its western 1.4 km of 6 km: the sheet maps that
+    # part (E 441,200-442,600 plus 250 m) and a locator inset shows the whole strip.
     beta = community_layout(run, "Beta")
+    assert beta.detail
     assert beta.orientation == "landscape"
-    assert box(*beta.extent).contains(box(E0 + 1000, N0, E0 + 7000, N0 + 600))
+    assert box(*beta.extent).contains(box(E0 + 950, N0 - 50, E0 + 2850, N0 + 650))
+    assert beta.extent[2] < E0 + 7000
     assert community_layout(run, "Alfa", paper="A3").width_mm == 297
 
 

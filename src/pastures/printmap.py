@@ -73,6 +73,14 @@ MIN_FONT_PT: Final = 8.0
 MARGIN_MM: Final = 10.0
 #: Height of the title block, mm at A4.
 TITLE_MM: Final = 22.0
+#: Side of the locator inset of a detail map, mm at A4.
+INSET_MM: Final = 40.0
+#: A sheet maps only the part of a community holding its plots, corrals and water
+#: points (with a locator inset of the whole) when that part's longer side is under
+#: this share of the community's.
+ZOOM_RATIO: Final = 0.7
+#: Margin (m) kept around the plots, corrals and water points of a detail map.
+FOCUS_PAD_M: Final = 250.0
 #: Round scale denominators the maps are drawn at (the smallest that fits is used).
 NICE_SCALES: Final = (
     2_500, 5_000, 7_500, 10_000, 12_500, 15_000, 20_000, 25_000, 30_000, 40_000,
@@ -149,6 +157,7 @@ WORDS: Final[dict[str, dict[str, str]]] = {
         "water": "Fuente de agua",
         "leader": "Línea guía a la parcela",
         "background": "Fondo: relieve sombreado",
+        "locator": "Recuadro: toda la comunidad, con la zona del mapa enmarcada",
         "background_rgb": "Fondo: imagen satelital en grises",
         "calendar": "Calendario de rotación: días de pastoreo por mes",
         "calendar_note": (
@@ -222,6 +231,7 @@ WORDS: Final[dict[str, dict[str, str]]] = {
         "water": "Water point",
         "leader": "Leader line to the plot",
         "background": "Background: shaded relief",
+        "locator": "Inset: the whole community, with the part mapped framed",
         "background_rgb": "Background: satellite image in grey",
         "calendar": "Rotation calendar: days of grazing per month",
         "calendar_note": (
@@ -349,9 +359,9 @@ def nice_scale(extent_m: tuple[float, float], room_mm: tuple[float, float]) -> i
 
 
 def grid_step(width_m: float) -> int:
-    """A UTM grid spacing giving 3 to 7 lines across `width_m`."""
+    """A UTM grid spacing giving at most 8 lines across `width_m`."""
     for step in GRID_STEPS_M:
-        if width_m / step <= 7:
+        if width_m / step <= 8:
             return step
     return GRID_STEPS_M[-1]
 
@@ -669,8 +679,10 @@ def _utm_grid(ax: Axes, page: _Page, frame: _Frame) -> int:
     xmin, ymin, xmax, ymax = frame.extent
     step = grid_step(xmax - xmin)
     size = page.pt(7.5)
-    xs = np.arange(math.ceil(xmin / step) * step, xmax, step)
-    ys = np.arange(math.ceil(ymin / step) * step, ymax, step)
+    # No coordinate within 8 mm of a corner, where the two axes' labels would meet.
+    clear = 8 * page.k * frame.m_per_mm()
+    xs = np.arange(math.ceil((xmin + clear) / step) * step, xmax - clear / 2, step)
+    ys = np.arange(math.ceil((ymin + clear) / step) * step, ymax - clear, step)
     for x in xs:
         ax.axvline(x, color="0.35", lw=0.35 * page.k, zorder=1)
         ax.annotate(
@@ -925,12 +937,12 @@ def _title_block(fig: Figure, page: _Page, ctx: _Context, title: str, page_no: i
     return m + (TITLE_MM + 2) * k
 
 
-def _footer(fig: Figure, page: _Page, ctx: _Context, *, extra: str = "") -> float:
-    """Credits and sources at the bottom; returns the footer's top (mm from top)."""
+def _footer(fig: Figure, page: _Page, ctx: _Context, *, notes: str = "") -> float:
+    """Map notes, credits and sources at the bottom; returns the footer's top (mm from top)."""
     k = page.k
     m = MARGIN_MM * k
     size = page.pt(8)
-    lines = _wrap(ctx.credits + extra, page.width - 2 * m, size)
+    lines = _wrap(f"{notes} {ctx.credits}".strip(), page.width - 2 * m, size)
     height = len(lines) * size / PT_PER_MM * 1.3
     top = page.height - m - height
     ax = _axes_mm(fig, page, (m, top, page.width - 2 * m, height))
@@ -960,8 +972,12 @@ def _draw_features(
     frame: _Frame,
     name: str,
     layers: dict[str, gpd.GeoDataFrame],
+    blocked: list[shapely.Geometry],
 ) -> None:
-    """Neighbours, the community, its plots (risk fill), corrals, water points, labels."""
+    """Neighbours, the community, its plots (risk fill), corrals, water points, labels.
+
+    Labels keep clear of `blocked` (north arrow, scale bar, locator inset; map metres).
+    """
     k = page.k
     mpm = frame.m_per_mm()
     view = box(*frame.extent)
@@ -994,7 +1010,7 @@ def _draw_features(
             lw=1.1 * k, zorder=4,
         )  # fmt: skip
     corrals = layers["corrals"]
-    corral_pts = []
+    corral_pts = list(blocked)
     if not corrals.empty:
         labels = short_labels(list(corrals[S.CORRAL_ID].astype(str)))
         for cid, geom in zip(corrals[S.CORRAL_ID].astype(str), corrals.geometry, strict=True):
@@ -1055,6 +1071,84 @@ def _draw_plot_labels(
         )  # fmt: skip
 
 
+def _map_box(frame: _Frame, rect: tuple[float, float, float, float]) -> shapely.Polygon:
+    """A page rectangle (x, top, w, h; mm) as a box in the map's coordinates (m)."""
+    x, top, w, h = rect
+    mpm = frame.m_per_mm()
+    xmin, _, _, ymax = frame.extent
+    left = xmin + (x - frame.x) * mpm
+    upper = ymax - (top - frame.top) * mpm
+    return box(left, upper - h * mpm, left + w * mpm, upper)
+
+
+def _decorations(page: _Page, frame: _Frame) -> list[shapely.Geometry]:
+    """Where the north arrow and the scale bar sit on the map (m), for labels to avoid."""
+    k = page.k
+    north = (frame.x + frame.w - 15 * k, frame.top + 2 * k, 12 * k, 23 * k)
+    scale = (frame.x + 2 * k, frame.top + frame.h - 26 * k, 70 * k, 24 * k)
+    return [_map_box(frame, north), _map_box(frame, scale)]
+
+
+def _inset_rect(
+    page: _Page, frame: _Frame, layers: dict[str, gpd.GeoDataFrame]
+) -> tuple[float, float, float, float]:
+    """Page rectangle (mm) of the locator inset: the map corner that hides fewest features."""
+    size = INSET_MM * page.k
+    pad = 3 * page.k
+    corners = [
+        (frame.x + pad, frame.top + pad, size, size),
+        (frame.x + frame.w - pad - size, frame.top + frame.h - pad - size, size, size),
+    ]
+    features = [*layers["plots"].geometry, *layers["corrals"].geometry, *layers["water"].geometry]
+
+    def hidden(rect: tuple[float, float, float, float]) -> int:
+        area = _map_box(frame, rect).buffer(8 * page.k * frame.m_per_mm())
+        return sum(area.intersects(g) for g in features)
+
+    return min(corners, key=hidden)
+
+
+def _locator(
+    fig: Figure,
+    page: _Page,
+    ctx: _Context,
+    rect: tuple[float, float, float, float],
+    *,
+    name: str,
+    frame: _Frame,
+) -> None:
+    """A small map of the whole community, its plots, and the part the sheet shows."""
+    from matplotlib.patches import Rectangle
+
+    k = page.k
+    x, top, w, h = rect
+    ax = fig.add_axes(
+        (x / page.width, 1 - (top + h) / page.height, w / page.width, h / page.height)
+    )
+    ax.set_zorder(20)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_facecolor("white")
+    for spine in ax.spines.values():
+        spine.set_linewidth(0.8 * k)
+    communities = ctx.run.communities
+    mine = communities[communities[S.COMMUNITY] == name]
+    xmin, ymin, xmax, ymax = mine.total_bounds
+    half = 0.54 * max(xmax - xmin, ymax - ymin, 1.0)
+    cx, cy = (xmin + xmax) / 2, (ymin + ymax) / 2
+    ax.set_xlim(cx - half * w / min(w, h), cx + half * w / min(w, h))
+    ax.set_ylim(cy - half * h / min(w, h), cy + half * h / min(w, h))
+    for geom in communities[communities[S.COMMUNITY] != name].geometry:
+        _add_lines(ax, geom, color="0.45", lw=0.5 * k, linestyle=(0, (4, 2)))
+    for geom in mine.geometry:
+        _add_lines(ax, geom, color="black", lw=1.0 * k, linestyle=(0, (6, 1.5, 1, 1.5)))
+    plots = ctx.run.plots[ctx.run.plots[S.COMMUNITY] == name]
+    for geom in plots.geometry:
+        _add_polygon(ax, geom, facecolor="black", edgecolor="black", lw=0.3)
+    vx0, vy0, vx1, vy1 = frame.extent
+    ax.add_patch(Rectangle((vx0, vy0), vx1 - vx0, vy1 - vy0, fill=False, ec="black", lw=1.6 * k))
+
+
 def _polygon_path(geom: shapely.Geometry) -> Any:
     """A matplotlib Path of a (multi)polygon, holes included."""
     from matplotlib.path import Path as MplPath
@@ -1097,10 +1191,10 @@ def _box_patch(x: float, y: float, w: float, h: float) -> Any:
 
 
 def _legend(
-    ax: Axes, page: _Page, ctx: _Context, background: str | None, step: int,
+    ax: Axes, page: _Page, ctx: _Context,
     *, risks: list[str], show_risk: bool = True,
 ) -> None:  # fmt: skip
-    """Legend in an mm axes, two columns: risk fills; lines and symbols; then notes."""
+    """Legend in an mm axes, two columns: risk fills; lines and symbols."""
     from matplotlib.lines import Line2D
 
     k = page.k
@@ -1122,7 +1216,6 @@ def _legend(
             label = words["no_data"] if cls == "none" else RISK_LABELS[ctx.lang][cls]
             ax.text(11 * k, y + 1.8 * k, label, fontsize=size, va="center")
             y += line_h
-    y_left = y
     y = y0
     entries: list[tuple[str, dict[str, Any]]] = [
         (words["boundary"], {"lw": 2.2 * k, "linestyle": (0, (8, 2, 1.5, 2)), "color": "black"}),
@@ -1146,17 +1239,11 @@ def _legend(
         ax.plot(col2 + 9 * k, y + 1.8 * k, marker="o", ms=2.2 * k, color="black")
         ax.text(col2 + 11 * k, y + 1.8 * k, words["leader"], fontsize=size, va="center")
         y += line_h
-    y = max(y, y_left) + 1.0 * k
-    notes = [words["grid"].format(step)]
-    if background:
-        notes.append(words[background])
-    lines = _wrap(". ".join(notes) + ".", width, page.pt(8))
-    ax.text(0, y, "\n".join(lines), fontsize=page.pt(8), va="top", linespacing=1.25)
 
 
 def legend_height(page: _Page, *, show_risk: bool = True) -> float:
     """Height (mm) of :func:`_legend`."""
-    return (6.0 + 8.5 + 5 * 5.0 + 1.0 + 8.5) * page.k if show_risk else (6 + 20 + 9.5) * page.k
+    return (6.0 + 8.5 + 5 * 5.0 + 1.0) * page.k if show_risk else (6 + 20 + 1) * page.k
 
 
 def _risk_panel(ax: Axes, page: _Page, ctx: _Context, plots: gpd.GeoDataFrame) -> None:
@@ -1340,7 +1427,7 @@ def _sheet_layout(
     m = MARGIN_MM * k
     top = m + (TITLE_MM + 2) * k
     gap = 4 * k
-    footer_h = 11 * k
+    footer_h = 15 * k
     inner_w = page.width - 2 * m
     cal_h = _calendar_height(page, ctx, n_plots) if n_plots else 0.0
     side_h = _risk_panel_height(page, n_plots) if n_plots else legend_height(page, show_risk=False)
@@ -1389,6 +1476,9 @@ class SheetLayout:
         corner, width, height, mm.
     extent
         Ground extent of the map frame: xmin, ymin, xmax, ymax, m (EPSG:32719).
+    detail
+        True when the map shows only the part of the community holding its plots,
+        corrals and water points (a locator inset then shows the whole community).
     """
 
     width_mm: float
@@ -1397,6 +1487,7 @@ class SheetLayout:
     scale: int
     map_mm: tuple[float, float, float, float]
     extent: tuple[float, float, float, float]
+    detail: bool = False
 
 
 def choose_orientation(
@@ -1416,10 +1507,30 @@ def choose_orientation(
     return best
 
 
-def _sheet_bounds(ctx: _Context, layers: dict[str, gpd.GeoDataFrame]) -> np.ndarray:
-    shapes = [*layers["community"].geometry, *layers["plots"].geometry]
-    shapes += [*layers["corrals"].geometry, *layers["water"].geometry]
-    return gpd.GeoSeries(shapes).total_bounds if shapes else ctx.run.communities.total_bounds
+def _sheet_bounds(ctx: _Context, layers: dict[str, gpd.GeoDataFrame]) -> tuple[np.ndarray, bool]:
+    """What the map of a sheet must show, and whether that is a detail of the community.
+
+    The map shows the whole community unless its plots, corrals and water points lie
+    in a part of it whose longer side is under :data:`ZOOM_RATIO` of the community's:
+    then the map shows that part (plus :data:`FOCUS_PAD_M`) at a larger scale, and a
+    locator inset shows the whole community.
+    """
+    features = [*layers["plots"].geometry, *layers["corrals"].geometry]
+    features += list(layers["water"].geometry)
+    whole = [*layers["community"].geometry, *features]
+    if not whole:
+        return ctx.run.communities.total_bounds, False
+    full = gpd.GeoSeries(whole).total_bounds
+    if layers["plots"].empty or layers["community"].empty:
+        return full, False
+    focus = gpd.GeoSeries(features).total_bounds + np.array(
+        [-FOCUS_PAD_M, -FOCUS_PAD_M, FOCUS_PAD_M, FOCUS_PAD_M]
+    )
+    side = max(full[2] - full[0], full[3] - full[1])
+    focus_side = max(focus[2] - focus[0], focus[3] - focus[1])
+    if focus_side < ZOOM_RATIO * side:
+        return focus, True
+    return full, False
 
 
 def community_layout(
@@ -1432,12 +1543,11 @@ def community_layout(
     """
     ctx = _make_context(run, lang, paper, 1)
     layers = _community_layers(run, name)
-    page, frame, _ = choose_orientation(
-        paper, ctx, len(layers["plots"]), _sheet_bounds(ctx, layers)
-    )
+    bounds, zoomed = _sheet_bounds(ctx, layers)
+    page, frame, _ = choose_orientation(paper, ctx, len(layers["plots"]), bounds)
     return SheetLayout(
         page.width, page.height, page.orientation, frame.scale,
-        (frame.x, frame.top, frame.w, frame.h), frame.extent,
+        (frame.x, frame.top, frame.w, frame.h), frame.extent, zoomed,
     )  # fmt: skip
 
 
@@ -1447,14 +1557,20 @@ def _community_sheet(ctx: _Context, name: str, page_no: int) -> Figure:
     layers = _community_layers(ctx.run, name)
     plots = layers["plots"]
     n = len(plots)
-    page, frame, boxes = choose_orientation(ctx.paper, ctx, n, _sheet_bounds(ctx, layers))
+    bounds, zoomed = _sheet_bounds(ctx, layers)
+    page, frame, boxes = choose_orientation(ctx.paper, ctx, n, bounds)
     fig = plt.figure(figsize=(page.width / MM_PER_INCH, page.height / MM_PER_INCH))
     title = f"{community_title(name, ctx.lang)} — {WORDS[ctx.lang]['district_short']}"
     _title_block(fig, page, ctx, title, page_no)
     ax = _map_axes(fig, page, frame)
     background = _background(ax, ctx.run, frame)
     step = _utm_grid(ax, page, frame)
-    _draw_features(ax, page, ctx, frame=frame, name=name, layers=layers)
+    blocked = _decorations(page, frame)
+    if zoomed:
+        inset = _inset_rect(page, frame, layers)
+        _locator(fig, page, ctx, inset, name=name, frame=frame)
+        blocked.append(_map_box(frame, inset))
+    _draw_features(ax, page, ctx, frame=frame, name=name, layers=layers, blocked=blocked)
     _north_and_scale(ax, page, frame, ctx.lang)
     ax.set_xlabel("")
     ax.set_ylabel("")
@@ -1464,8 +1580,9 @@ def _community_sheet(ctx: _Context, name: str, page_no: int) -> Figure:
         values = ctx.status.loc[ctx.status[S.PLOT_CODE].astype(str).isin(codes), S.RISK_CLASS]
         if values.isna().any():
             risks.append("none")
-    _legend(_axes_mm(fig, page, boxes["legend"]), page, ctx, background, step,
-            risks=risks, show_risk=bool(n))  # fmt: skip
+    _legend(_axes_mm(fig, page, boxes["legend"]), page, ctx, risks=risks, show_risk=bool(n))
+    notes = [WORDS[ctx.lang]["grid"].format(step)]
+    notes += [WORDS[ctx.lang][key] for key in (background, "locator" if zoomed else None) if key]
     sw, sh = boxes["side"][2:]
     side = _axes_mm(fig, page, boxes["side"])
     if n:
@@ -1479,7 +1596,7 @@ def _community_sheet(ctx: _Context, name: str, page_no: int) -> Figure:
         )  # fmt: skip
         side.add_patch(_box_patch(0, 0, sw, sh))
         side.patches[-1].set_zorder(0)
-    _footer(fig, page, ctx)
+    _footer(fig, page, ctx, notes=". ".join(notes) + ".")
     return fig
 
 

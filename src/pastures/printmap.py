@@ -67,18 +67,23 @@ Orientation = Literal["portrait", "landscape"]
 #: Paper sizes (short side, long side), mm (ISO 216).
 PAPER_MM: Final = {"A4": (210.0, 297.0), "A3": (297.0, 420.0)}
 LANGS: Final = ("es", "en")
+#: Factor by which text, panels and margins grow on each paper against A4. On A3 they grow
+#: 15 % (easier at arm's length) and the map takes the rest of the doubled page.
+PAPER_TEXT_SCALE: Final = {"A4": 1.0, "A3": 1.15}
 #: Smallest text on any page, points at the printed size.
 MIN_FONT_PT: Final = 8.0
 #: Page margin, mm at A4 (every length scales with the paper).
 MARGIN_MM: Final = 10.0
 #: Height of the title block, mm at A4.
 TITLE_MM: Final = 22.0
+#: Height of the note that replaces calendar and status on a community without plots, mm.
+EMPTY_NOTE_MM: Final = 40.0
 #: Side of the locator inset of a detail map, mm at A4.
 INSET_MM: Final = 40.0
 #: A sheet maps only the part of a community holding its plots, corrals and water
 #: points (with a locator inset of the whole) when that part's longer side is under
 #: this share of the community's.
-ZOOM_RATIO: Final = 0.7
+ZOOM_RATIO: Final = 0.85
 #: Margin (m) kept around the plots, corrals and water points of a detail map.
 FOCUS_PAD_M: Final = 250.0
 #: Round scale denominators the maps are drawn at (the smallest that fits is used).
@@ -165,6 +170,11 @@ WORDS: Final[dict[str, dict[str, str]]] = {
             "entran (ver el mapa); barra negra: días con animales; — : descansa todo el mes."
         ),
         "calendar_cut": " Se muestran los primeros {} meses del plan.",
+        "all_rest": (
+            "El plan no pone animales en estas parcelas: descansan todo el periodo "
+            "(los rebaños pastorean el campo comunal)."
+        ),
+        "not_in_plan": "El plan de rotación no incluye a esta comunidad.",
         "no_plan": "No hay plan de rotación en esta corrida (ejecute `pastures rotate`).",
         "status": "Estado de las parcelas",
         "col_plot": "Parcela",
@@ -239,6 +249,11 @@ WORDS: Final[dict[str, dict[str, str]]] = {
             "(see the map); black bar: days with animals; — : rests the whole month."
         ),
         "calendar_cut": " The first {} months of the plan are shown.",
+        "all_rest": (
+            "The plan puts no animals on these plots: they rest the whole period "
+            "(the herds graze the open communal range)."
+        ),
+        "not_in_plan": "The rotation plan does not cover this community.",
         "no_plan": "This run has no rotation plan (run `pastures rotate`).",
         "status": "Plot status",
         "col_plot": "Plot",
@@ -316,7 +331,7 @@ class _Page:
 def page_geometry(paper: Paper, orientation: Orientation) -> _Page:
     """Width, height (mm) and scale factor of a page."""
     short, long_ = PAPER_MM[paper]
-    k = short / PAPER_MM["A4"][0]
+    k = PAPER_TEXT_SCALE[paper]
     if orientation == "landscape":
         return _Page(long_, short, k)
     return _Page(short, long_, k)
@@ -551,7 +566,7 @@ def _text_width_mm(text: str, size_pt: float, *, bold: bool = False) -> float:
 def _wrap(text: str, width_mm: float, size_pt: float) -> list[str]:
     """Wrap `text` into lines no wider than `width_mm` at `size_pt`."""
     char_mm = _text_width_mm("abcdefghij klmnopqrstuvwxyz", size_pt) / 27.0
-    chars = max(8, int(width_mm / char_mm))
+    chars = max(8, int(0.95 * width_mm / char_mm))  # 5 % for capitals and wide glyphs
     lines: list[str] = []
     for para in text.split("|"):
         lines.extend(textwrap.wrap(para, chars) or [""])
@@ -1301,14 +1316,45 @@ def _risk_panel_height(page: _Page, n_plots: int) -> float:
     return (11.5 + RISK_ROW_MM * max(n_plots, 1)) * page.k
 
 
-#: Height of a plot's row in the calendar (days, two lines of herd groups, day bar), mm at A4.
-CALENDAR_ROW_MM: Final = 13.5
+#: Least height of a plot's row in the calendar (code and hectares), mm at A4; a row
+#: grows with the lines of corral codes its months need (days, codes, day bar).
+CALENDAR_ROW_MIN_MM: Final = 9.0
+#: Narrowest month column the layouts give, mm at A4 (landscape: 153 mm / 13 months).
+CALENDAR_MIN_COL_MM: Final = 11.7
 
 
-def _calendar_height(page: _Page, ctx: _Context, n_plots: int) -> float:
+def _calendar_cells(ctx: _Context, plots: gpd.GeoDataFrame) -> dict[str, list[CalendarCell]]:
+    """The calendar of `plots`, with herds shown by the short code of their corral."""
+    if ctx.schedule is None or not ctx.months:
+        return {}
+    codes = list(plots[S.PLOT_CODE].astype(str))
+    corral_ids = list(ctx.run.corrals[S.CORRAL_ID].astype(str)) if not ctx.run.corrals.empty else []
+    community_herds = ctx.schedule[ctx.schedule[S.LOCATION_ID].isin(codes)][S.HERD_ID].astype(str)
+    group_of = {h: herd_group(h, corral_ids) for h in community_herds.unique()}
+    short = short_labels(list(group_of.values()))
+    labels = {h: short[g] for h, g in group_of.items()}
+    return plot_calendar(ctx.schedule, codes, ctx.months, labels)
+
+
+def _calendar_rows(page: _Page, cells: dict[str, list[CalendarCell]]) -> list[float]:
+    """Height (mm) of each plot's row: room for the lines of corral codes it needs."""
+    size = page.pt(8)
+    width = (CALENDAR_MIN_COL_MM - 1.0) * page.k
+    heights = []
+    for row in cells.values():
+        lines = max(
+            (len(_fit_groups(c.groups, width, size).split("\n")) for c in row if c.days),
+            default=0,
+        )
+        heights.append(max(CALENDAR_ROW_MIN_MM, 7.4 + 3.0 * lines) * page.k)
+    return heights
+
+
+def _calendar_height(page: _Page, ctx: _Context, plots: gpd.GeoDataFrame) -> float:
     if not ctx.months:
         return 12 * page.k
-    return (15.0 + CALENDAR_ROW_MM * max(n_plots, 1) + 10.0) * page.k
+    rows = _calendar_rows(page, _calendar_cells(ctx, plots))
+    return (15.0 + 13.0) * page.k + sum(rows)
 
 
 def _calendar(ax: Axes, page: _Page, ctx: _Context, plots: gpd.GeoDataFrame) -> None:
@@ -1324,17 +1370,12 @@ def _calendar(ax: Axes, page: _Page, ctx: _Context, plots: gpd.GeoDataFrame) -> 
         return
     codes = list(plots[S.PLOT_CODE].astype(str))
     areas = dict(zip(codes, plots[S.AREA_HA], strict=True))
-    corral_ids = list(ctx.run.corrals[S.CORRAL_ID].astype(str)) if not ctx.run.corrals.empty else []
-    community_herds = ctx.schedule[ctx.schedule[S.LOCATION_ID].isin(codes)][S.HERD_ID].astype(str)
-    group_of = {h: herd_group(h, corral_ids) for h in community_herds.unique()}
-    short = short_labels(list(group_of.values()))
-    labels = {h: short[g] for h, g in group_of.items()}
-    cells = plot_calendar(ctx.schedule, codes, ctx.months, labels)
+    cells = _calendar_cells(ctx, plots)
+    heights = _calendar_rows(page, cells)
     label_w = 24 * k
     col_w = (width - label_w) / len(ctx.months)
     top = 6 * k
     head_h = 9 * k
-    row_h = CALENDAR_ROW_MM * k
     size = page.pt(8)
     for j, month in enumerate(ctx.months):
         x = label_w + j * col_w
@@ -1343,8 +1384,9 @@ def _calendar(ax: Axes, page: _Page, ctx: _Context, plots: gpd.GeoDataFrame) -> 
             f"{MONTHS[ctx.lang][month.month - 1]}\n{month.year}",
             fontsize=size, ha="center", va="center", weight="bold", linespacing=1.1,
         )  # fmt: skip
+    tops = top + head_h + np.concatenate([[0.0], np.cumsum(heights)])
     for i, code in enumerate(codes):
-        y = top + head_h + i * row_h
+        y, row_h = tops[i], heights[i]
         ax.text(1 * k, y + row_h / 2, f"{code}\n", fontsize=page.pt(9), weight="bold",
                 va="center", linespacing=1.2)  # fmt: skip
         ax.text(1 * k, y + row_h / 2, f"\n{areas[code]:.1f} ha", fontsize=size, va="center",
@@ -1372,15 +1414,21 @@ def _calendar(ax: Axes, page: _Page, ctx: _Context, plots: gpd.GeoDataFrame) -> 
                         facecolor="black", lw=0, zorder=2,
                     )
                 )  # fmt: skip
-    bottom = top + head_h + len(codes) * row_h
-    for i in range(len(codes) + 1):
-        y = top + head_h + i * row_h
+    bottom = tops[-1]
+    for i, y in enumerate(tops):
         ax.plot([0, width], [y, y], color="black", lw=0.9 if i == 0 else 0.5)
     for j in range(len(ctx.months) + 1):
         x = label_w + j * col_w
         ax.plot([x, x], [top, bottom], color="black", lw=0.5)
     ax.plot([0, width], [top, top], color="black", lw=0.5)
     note = words["calendar_note"]
+    if not any(cell.days for row in cells.values() for cell in row):
+        community = str(plots[S.COMMUNITY].iloc[0]) if S.COMMUNITY in plots.columns else ""
+        in_plan = (
+            S.COMMUNITY in ctx.schedule.columns
+            and (ctx.schedule[S.COMMUNITY].astype(str) == community).any()
+        )
+        note = words["all_rest" if in_plan else "not_in_plan"] + " " + note
     schedule_months = len(calendar_months_uncapped(ctx.schedule))
     if schedule_months > len(ctx.months):
         note += words["calendar_cut"].format(len(ctx.months))
@@ -1415,7 +1463,7 @@ def _fit_groups(groups: tuple[str, ...], width_mm: float, size: float) -> str:
 
 
 def _sheet_layout(
-    page: _Page, ctx: _Context, n_plots: int, bounds: np.ndarray
+    page: _Page, ctx: _Context, plots: gpd.GeoDataFrame, bounds: np.ndarray
 ) -> tuple[_Frame, dict[str, tuple[float, float, float, float]]]:
     """Where the map and the panels of a community sheet go on `page`.
 
@@ -1429,8 +1477,9 @@ def _sheet_layout(
     gap = 4 * k
     footer_h = 15 * k
     inner_w = page.width - 2 * m
-    cal_h = _calendar_height(page, ctx, n_plots) if n_plots else 0.0
-    side_h = _risk_panel_height(page, n_plots) if n_plots else legend_height(page, show_risk=False)
+    n_plots = len(plots)
+    cal_h = _calendar_height(page, ctx, plots) if n_plots else 0.0
+    side_h = _risk_panel_height(page, n_plots) if n_plots else EMPTY_NOTE_MM * k
     legend_h = legend_height(page, show_risk=bool(n_plots))
     label_pad = 5 * k  # room for the grid coordinates left of and below the map
     bottom = page.height - m - footer_h
@@ -1491,7 +1540,7 @@ class SheetLayout:
 
 
 def choose_orientation(
-    paper: Paper, ctx: _Context, n_plots: int, bounds: np.ndarray
+    paper: Paper, ctx: _Context, plots: gpd.GeoDataFrame, bounds: np.ndarray
 ) -> tuple[_Page, _Frame, dict[str, tuple[float, float, float, float]]]:
     """Lay the sheet out both ways; keep the one with the larger map scale.
 
@@ -1500,7 +1549,7 @@ def choose_orientation(
     best = None
     for orientation in ("portrait", "landscape"):
         page = page_geometry(paper, orientation)  # type: ignore[arg-type]
-        frame, boxes = _sheet_layout(page, ctx, n_plots, bounds)
+        frame, boxes = _sheet_layout(page, ctx, plots, bounds)
         if best is None or frame.scale < best[1].scale:
             best = (page, frame, boxes)
     assert best is not None
@@ -1544,7 +1593,7 @@ def community_layout(
     ctx = _make_context(run, lang, paper, 1)
     layers = _community_layers(run, name)
     bounds, zoomed = _sheet_bounds(ctx, layers)
-    page, frame, _ = choose_orientation(paper, ctx, len(layers["plots"]), bounds)
+    page, frame, _ = choose_orientation(paper, ctx, layers["plots"], bounds)
     return SheetLayout(
         page.width, page.height, page.orientation, frame.scale,
         (frame.x, frame.top, frame.w, frame.h), frame.extent, zoomed,
@@ -1558,7 +1607,7 @@ def _community_sheet(ctx: _Context, name: str, page_no: int) -> Figure:
     plots = layers["plots"]
     n = len(plots)
     bounds, zoomed = _sheet_bounds(ctx, layers)
-    page, frame, boxes = choose_orientation(ctx.paper, ctx, n, bounds)
+    page, frame, boxes = choose_orientation(ctx.paper, ctx, plots, bounds)
     fig = plt.figure(figsize=(page.width / MM_PER_INCH, page.height / MM_PER_INCH))
     title = f"{community_title(name, ctx.lang)} — {WORDS[ctx.lang]['district_short']}"
     _title_block(fig, page, ctx, title, page_no)
@@ -1589,10 +1638,10 @@ def _community_sheet(ctx: _Context, name: str, page_no: int) -> Figure:
         _risk_panel(side, page, ctx, plots)
         _calendar(_axes_mm(fig, page, boxes["calendar"]), page, ctx, plots)
     else:
-        lines = _wrap(WORDS[ctx.lang]["no_plots"], sw - 6 * page.k, page.pt(11))
+        lines = _wrap(WORDS[ctx.lang]["no_plots"], sw - 8 * page.k, page.pt(10))
         side.text(
-            3 * page.k, 3 * page.k, "\n".join(lines), fontsize=page.pt(11), va="top",
-            linespacing=1.4,
+            3 * page.k, 3 * page.k, "\n".join(lines), fontsize=page.pt(10), va="top",
+            linespacing=1.35,
         )  # fmt: skip
         side.add_patch(_box_patch(0, 0, sw, sh))
         side.patches[-1].set_zorder(0)
@@ -1627,7 +1676,9 @@ def _overview(ctx: _Context, page_no: int) -> Figure:
     background = _background(ax, run, frame)
     step = _utm_grid(ax, page, frame)
     plots = run.plots
-    for name, geom in zip(run.communities[S.COMMUNITY], run.communities.geometry, strict=True):
+    first_sheet = 3  # cover, overview, then the sheets in the layer's order
+    rows = zip(run.communities[S.COMMUNITY], run.communities.geometry, strict=True)
+    for i, (name, geom) in enumerate(rows):
         mine = plots[plots[S.COMMUNITY] == name] if not plots.empty else plots
         has = not mine.empty
         _add_polygon(
@@ -1643,6 +1694,7 @@ def _overview(ctx: _Context, page_no: int) -> Figure:
             if has
             else words["no_plots_short"]
         )
+        count += f" · {words['page']} {first_sheet + i}"
         ax.text(
             pt.x, pt.y, f"{name}\n{count}", fontsize=page.pt(9), ha="center", va="center",
             zorder=6, linespacing=1.3,
@@ -1825,8 +1877,9 @@ def write_atlas(
     lang
         ``"es"`` (default, for assemblies) or ``"en"``.
     paper
-        ``"A4"`` or ``"A3"``; A3 is A4 enlarged (every length and font x 1.41), so the
-        maps are drawn at a larger scale.
+        ``"A4"`` or ``"A3"``. On A3 text and panels are 15 % larger
+        (:data:`PAPER_TEXT_SCALE`) and the map takes the rest of the page, so it is
+        drawn at a larger scale.
 
     Returns
     -------

@@ -39,7 +39,7 @@ def _size(path: Path) -> str:
     type=click.Choice(list(PAPER_MM), case_sensitive=False),
     default="A4",
     show_default=True,
-    help="Paper size; A3 enlarges every sheet (larger map scale and text).",
+    help="Paper size; on A3 the maps are drawn at a larger scale and the text is 15 % larger.",
 )
 @click.option(
     "--lang",

@@ -1601,14 +1601,14 @@ def community_layout(
 
 
 def _community_sheet(ctx: _Context, name: str, page_no: int) -> Figure:
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     layers = _community_layers(ctx.run, name)
     plots = layers["plots"]
     n = len(plots)
     bounds, zoomed = _sheet_bounds(ctx, layers)
     page, frame, boxes = choose_orientation(ctx.paper, ctx, plots, bounds)
-    fig = plt.figure(figsize=(page.width / MM_PER_INCH, page.height / MM_PER_INCH))
+    fig = Figure(figsize=(page.width / MM_PER_INCH, page.height / MM_PER_INCH))
     title = f"{community_title(name, ctx.lang)} — {WORDS[ctx.lang]['district_short']}"
     _title_block(fig, page, ctx, title, page_no)
     ax = _map_axes(fig, page, frame)
@@ -1650,7 +1650,7 @@ def _community_sheet(ctx: _Context, name: str, page_no: int) -> Figure:
 
 
 def _overview(ctx: _Context, page_no: int) -> Figure:
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     run = ctx.run
     words = WORDS[ctx.lang]
@@ -1669,7 +1669,7 @@ def _overview(ctx: _Context, page_no: int) -> Figure:
     assert best is not None
     page, frame = best
     k = page.k
-    fig = plt.figure(figsize=(page.width / MM_PER_INCH, page.height / MM_PER_INCH))
+    fig = Figure(figsize=(page.width / MM_PER_INCH, page.height / MM_PER_INCH))
     n_comm = len(run.communities)
     _title_block(fig, page, ctx, words["overview"].format(n_comm), page_no)
     ax = _map_axes(fig, page, frame)
@@ -1694,11 +1694,11 @@ def _overview(ctx: _Context, page_no: int) -> Figure:
             if has
             else words["no_plots_short"]
         )
-        count += f" · {words['page']} {first_sheet + i}"
+        count += f"\n{words['page']} {first_sheet + i}"
         ax.text(
             pt.x, pt.y, f"{name}\n{count}", fontsize=page.pt(9), ha="center", va="center",
             zorder=6, linespacing=1.3,
-            bbox={"boxstyle": "round,pad=0.3", "fc": "white", "ec": "black", "lw": 0.6},
+            bbox={"boxstyle": "round,pad=0.3", "fc": (1, 1, 1, 0.8), "ec": "black", "lw": 0.6},
         )  # fmt: skip
     if not plots.empty:
         for geom in plots.geometry:
@@ -1738,13 +1738,13 @@ def _overview_legend(ax: Axes, page: _Page, lang: Lang, background: str | None, 
 
 
 def _cover(ctx: _Context, names: list[str]) -> Figure:
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     page = page_geometry(ctx.paper, "portrait")
     k = page.k
     m = MARGIN_MM * k
     words = WORDS[ctx.lang]
-    fig = plt.figure(figsize=(page.width / MM_PER_INCH, page.height / MM_PER_INCH))
+    fig = Figure(figsize=(page.width / MM_PER_INCH, page.height / MM_PER_INCH))
     ax = _axes_mm(fig, page, (m, m, page.width - 2 * m, page.height - 2 * m))
     width = page.width - 2 * m
     y = 25 * k
@@ -1897,10 +1897,7 @@ def write_atlas(
         raise ParameterError(f"lang={lang!r}: choose one of {', '.join(LANGS)}.")
     if paper not in PAPER_MM:
         raise ParameterError(f"paper={paper!r}: choose one of {', '.join(PAPER_MM)}.")
-    mpl = _require_matplotlib()
-    mpl.use("Agg", force=False) if mpl.get_backend().lower() != "agg" else None
-    import matplotlib.pyplot as plt
-
+    mpl = _require_matplotlib()  # figures are drawn without pyplot: no backend is changed
     run = read_run(run_folder)
     out = Path(out_dir)
     names = list(run.communities[S.COMMUNITY].astype(str)) if not run.communities.empty else []
@@ -1922,7 +1919,6 @@ def write_atlas(
         for fig_fn in (lambda: _cover(ctx, names), lambda: _overview(ctx, 2)):
             fig = fig_fn()
             atlas.savefig(fig)
-            plt.close(fig)
         for i, name in enumerate(names):
             logger.info("sheet %d/%d: %s", i + 1, len(names), name)
             fig = _community_sheet(ctx, name, 3 + i)
@@ -1931,6 +1927,5 @@ def write_atlas(
             sheet_meta = {**meta, "Title": f"{community_title(name, lang)} — {words['district']}"}
             with _pdf(path, sheet_meta) as single:
                 single.savefig(fig)
-            plt.close(fig)
             result[name] = path
     return AtlasResult(atlas=out / "atlas.pdf", communities=result, pages=ctx.total_pages)

@@ -1110,9 +1110,12 @@ def _inset_rect(
     """Page rectangle (mm) of the locator inset: the map corner that hides fewest features."""
     size = INSET_MM * page.k
     pad = 3 * page.k
-    corners = [
+    right, bottom = frame.x + frame.w - pad - size, frame.top + frame.h - pad - size
+    corners = [  # clear of the north arrow (top right) and the scale bar (bottom left)
         (frame.x + pad, frame.top + pad, size, size),
-        (frame.x + frame.w - pad - size, frame.top + frame.h - pad - size, size, size),
+        (right, bottom, size, size),
+        (right, frame.top + 28 * page.k, size, size),
+        (frame.x + pad, bottom - 26 * page.k, size, size),
     ]
     features = [*layers["plots"].geometry, *layers["corrals"].geometry, *layers["water"].geometry]
 

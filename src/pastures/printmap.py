@@ -24,6 +24,9 @@ Print rules kept throughout (so a cheap black-and-white printer loses nothing):
 
 Orientation: each sheet is laid out both ways and the one that gives the larger
 map scale (the community's shape against the room left by the panels) is kept.
+When a community's plots, corrals and water points lie in a part of it (under
+:data:`ZOOM_RATIO` of its size), the map shows that part at a larger scale and a
+locator inset shows the whole community with the part framed.
 """
 
 from __future__ import annotations

@@ -431,6 +431,22 @@ def test_bad_options_and_missing_folder_are_reported(tmp_path):
         write_atlas(tmp_path, tmp_path / "out")
 
 
+def test_a_run_with_layers_only_still_prints(tmp_path):
+    run = build_run(tmp_path / "run", only=("Beta",))
+    for folder in ("risk", "forage", "rotation", "indices"):
+        shutil.rmtree(run / folder)
+    (run / "provenance.json").unlink()
+    result = write_atlas(run, tmp_path / "out")
+    assert result.pages == 3
+    beta = _text(result.communities["Beta"])[0]
+    assert "BET-01" in beta
+    assert "No hay plan de rotación" in beta
+    assert "fecha de los datos desconocida" in beta
+    assert "Sin datos" in beta
+    # Not the sample (layers.gpkg, no provenance saying so): no illustrative note.
+    assert "DATOS ILUSTRATIVOS" not in beta
+
+
 @pytest.mark.slow
 def test_sample_run_prints_fourteen_community_sheets(tmp_path):
     folder = os.environ.get("PASTURES_DEMO_RUN")

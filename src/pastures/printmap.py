@@ -1630,10 +1630,12 @@ def _community_sheet(ctx: _Context, name: str, page_no: int) -> Figure:
     ax.set_xlabel("")
     ax.set_ylabel("")
     risks = list(S.RISK_CLASSES)
-    if n and S.RISK_CLASS in ctx.status.columns:
+    if n and S.RISK_CLASS not in ctx.status.columns:
+        risks.append("none")
+    elif n:
         codes = set(plots[S.PLOT_CODE].astype(str))
         values = ctx.status.loc[ctx.status[S.PLOT_CODE].astype(str).isin(codes), S.RISK_CLASS]
-        if values.isna().any():
+        if values.isna().any() or len(values) < len(codes):
             risks.append("none")
     _legend(_axes_mm(fig, page, boxes["legend"]), page, ctx, risks=risks, show_risk=bool(n))
     notes = [WORDS[ctx.lang]["grid"].format(step)]

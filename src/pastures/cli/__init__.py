@@ -31,6 +31,7 @@ COMMANDS: list[tuple[str, str]] = [
     ("pastures.cli.rotate", "rotate"),
     ("pastures.cli.fetch", "fetch"),
     ("pastures.cli.map_", "map"),
+    ("pastures.cli.print_", "print"),
 ]
 
 EXIT_PROBLEMS = 1

@@ -13,6 +13,7 @@ import pandas as pd
 from pastures import schema as S
 from pastures.animals import AnimalUnits, herd_animal_units
 from pastures.cli._common import (
+    FiniteRange,
     crs_options,
     echo_problems,
     fail_on_errors,
@@ -202,7 +203,7 @@ def write_budget(
 )
 @click.option(
     "--calibration-days",
-    type=click.IntRange(min=0),
+    type=FiniteRange(0, 366, integer=True),
     default=16,
     show_default=True,
     help="Largest gap between a cut and an image date, days.",
@@ -216,7 +217,7 @@ def write_budget(
 @click.option("--params", "params_path", type=layer_path, help="Parameters file (TOML).")
 @click.option(
     "--use-factor",
-    type=click.FloatRange(0, 1, min_open=True),
+    type=FiniteRange(0, 1, lo_open=True),
     default=None,
     help="Proper-use factor, share of production that may be grazed [default: 0.5].",
 )
@@ -235,13 +236,13 @@ def write_budget(
 )
 @click.option(
     "--month",
-    type=click.IntRange(1, 12),
+    type=FiniteRange(1, 12, integer=True),
     default=None,
     help=f"Month whose standing forage the grazing days use [default: {DEFAULT_BUDGET_MONTH}].",
 )
 @click.option(
     "--herd-uo",
-    type=click.FloatRange(min=0, min_open=True),
+    type=FiniteRange(0, 1_000_000, lo_open=True, unit="UO"),
     default=None,
     help="Herd (UO) for the grazing days of every plot (default: the community's mean family).",
 )

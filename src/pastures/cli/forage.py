@@ -29,6 +29,7 @@ from pastures.forage import (
     ForageBudget,
     ForageParams,
     OpenRange,
+    check_index_table,
     fit_calibration,
     forage_budget,
     format_budget,
@@ -37,7 +38,7 @@ from pastures.forage import (
     read_quadrats,
 )
 from pastures.herds import check_herds, read_herds
-from pastures.io import atomic_output, read_table, write_layers
+from pastures.io import atomic_output, neutralise_formulas, read_table, write_layers
 from pastures.layers import Project, fold, load_project
 
 logger = logging.getLogger(__name__)
@@ -53,20 +54,29 @@ GPKG_NAME = "forage.gpkg"
 def read_index_table(path: str) -> pd.DataFrame:
     """The tidy per-plot index table (CSV, XLSX or Parquet) written by ``pastures indices``.
 
+    Every cell is checked (:func:`pastures.forage.check_index_table`): dates, numbers
+    and index ranges.
+
     Raises
     ------
     InputFileError
         Missing or unreadable file.
+    ValidationError
+        Bad cells, each kind listed with its rows.
     """
     p = Path(path)
     if p.suffix.lower() == ".parquet":
         if not p.is_file():
             raise InputFileError(f"{p}: file not found. Check the path and the spelling.")
         try:
-            return pd.read_parquet(p)
+            table = pd.read_parquet(p)
         except Exception as exc:
             raise InputFileError(f"{p}: cannot be read as Parquet ({exc}).") from exc
-    return read_table(p)
+    else:
+        table = read_table(p)
+    checked, problems = check_index_table(table, source=str(p))
+    _report(problems)
+    return checked
 
 
 def load_with_units(files: dict[str, str | None], units: AnimalUnits, **options: object) -> Project:
@@ -125,6 +135,7 @@ def _report(problems: list[Problem]) -> None:
 
 
 def _write(table: pd.DataFrame, path: Path) -> Path:
+    table = neutralise_formulas(table)  # plot, community names: no live formulas
     with atomic_output(path) as tmp:
         if path.suffix == ".xlsx":
             table.to_excel(tmp, index=False, sheet_name=path.stem[:31])

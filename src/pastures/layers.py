@@ -113,6 +113,10 @@ def _column_key(name: str) -> str:
     return fold(name).replace(" ", "_")
 
 
+#: Longest field name a Shapefile (dBASE) can hold; longer names are cut when written.
+DBF_NAME_LENGTH = 10
+
+
 def match_columns(
     columns: list[str], kind: str, *, empty: frozenset[str] = frozenset()
 ) -> dict[str, str]:
@@ -126,11 +130,10 @@ def match_columns(
     used: set[str] = set()
     mapping: dict[str, str] = {}
     for canon in S.LAYER_COLUMNS[kind]:
-        found = [
-            keyed[_column_key(alias)]
-            for alias in S.COLUMN_ALIASES.get(canon, (canon,))
-            if _column_key(alias) in keyed and keyed[_column_key(alias)] not in used
-        ]
+        keys = [_column_key(alias) for alias in S.COLUMN_ALIASES.get(canon, (canon,))]
+        # a Shapefile (DBF) cuts field names to 10 characters: pasture_type -> pasture_ty
+        keys += [k[:DBF_NAME_LENGTH] for k in keys if len(k) > DBF_NAME_LENGTH]
+        found = [keyed[k] for k in keys if k in keyed and keyed[k] not in used]
         filled = [c for c in found if c not in empty]
         if filled or found:
             mapping[canon] = (filled or found)[0]
@@ -367,7 +370,7 @@ def _no_features(
     When no other error explains why (an empty collection, a KML with only image
     overlays, a GPX with no track), an ``empty-layer`` error says what the file held.
     """
-    if not V.errors_in(problems):
+    if not len(raw) or not V.errors_in(problems):
         problems = [*problems, _no_features_problem(raw, kind, source)]
     return LayerResult(_empty(kind, crs), problems, source)
 

@@ -214,7 +214,13 @@ def read_dem(
             )
             raise CRSError(f"The DEM {path} has no coordinate reference system.{hint}")
         _check_units(src, f"DEM {path}")
-        band = src.read(1, masked=True).astype(np.float32)
+        try:
+            band = src.read(1, masked=True).astype(np.float32)
+        except RasterioIOError as exc:
+            raise InputFileError(
+                f"Cannot read the DEM {path}: its pixels cannot be read ({exc}); the file is "
+                "probably truncated. Download or export it again."
+            ) from exc
         source = np.ma.filled(band, np.nan)
         source[~np.isfinite(source)] = np.nan
         same_crs = src.crs == rasterio.crs.CRS.from_user_input(dst_crs)
@@ -318,7 +324,13 @@ def read_raster_on_grid(
                 f"`gdal_edit.py -a_srs EPSG:32719 {path.name}` (or its true CRS)."
             )
         _check_units(src, f"{name} raster {path}")
-        data = np.ma.filled(src.read(1, masked=True).astype(np.float32), np.nan)
+        try:
+            data = np.ma.filled(src.read(1, masked=True).astype(np.float32), np.nan)
+        except RasterioIOError as exc:
+            raise InputFileError(
+                f"Cannot read the {name} raster {path}: its pixels cannot be read ({exc}); the "
+                "file is probably truncated. Download or export it again."
+            ) from exc
         out = np.full(dem.shape, np.nan, dtype=np.float32)
         reproject(
             data,

@@ -206,6 +206,13 @@ def _parse_rainfall(text: str | None) -> list[float]:
     return values
 
 
+def _check_rainfall(text: str | None) -> str | None:
+    """Validate --rainfall when the command line is read (usage error before any work)."""
+    if text:
+        _parse_rainfall(text)
+    return text
+
+
 #: Other spellings of the practice columns (case- and accent-insensitive).
 PRACTICE_ALIASES = {
     S.TERRACES: ("terraces", "terrazas", "andenes", "terrace"),
@@ -287,6 +294,7 @@ def _read_points(path: str | None, kind: str, crs: str) -> gpd.GeoDataFrame | No
     "--rainfall",
     metavar="J,F,...,D",
     default=None,
+    callback=lambda _ctx, _param, value: _check_rainfall(value),
     help="Twelve monthly rainfall totals (mm) for R; default SENAMHI Juli 1991-2020.",
 )
 @click.option(

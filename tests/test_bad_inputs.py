@@ -694,3 +694,55 @@ def test_real_file_import_never_crashes(path: Path, tmp_path: Path) -> None:
 def test_corpus_is_large_enough() -> None:
     assert len({c.id for c in CASES}) == len(CASES), "case ids must be distinct"
     assert len(CASES) >= 100
+
+
+def test_internal_error_exit_3_asks_for_debug(monkeypatch, project: Project) -> None:
+    import pastures.cli.check as check_module
+
+    def broken(*args, **kwargs):
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setattr(check_module, "load_project", broken)
+    code, text = run(["check", "--plots", str(project.files["plots"])])
+    assert code == 3
+    assert "Internal error (ZeroDivisionError): a bug" in text
+    assert "--debug" in text
+    with pytest.raises(ZeroDivisionError):
+        CliRunner().invoke(
+            main, ["--debug", "check", "--plots", str(project.files["plots"])],
+            catch_exceptions=False,
+        )  # fmt: skip
+
+
+def test_file_system_refusal_is_exit_1_naming_the_file(monkeypatch, project: Project) -> None:
+    import pastures.cli.check as check_module
+
+    def denied(*args, **kwargs):
+        raise PermissionError(13, "Permission denied", "/srv/datos/parcelas.gpkg")
+
+    monkeypatch.setattr(check_module, "load_project", denied)
+    code, text = run(["check", "--plots", str(project.files["plots"])])
+    assert code == 1
+    assert "/srv/datos/parcelas.gpkg: Permission denied" in text
+
+
+def test_warnings_reach_the_user_as_one_clean_line(project: Project) -> None:
+    bad = project.write_plots(plots_frame([small_loop(), sq2]))
+    code, text = run(
+        ["check", "--communities", str(project.files["communities"]), "--plots", str(bad)]
+    )
+    assert code == 0, text
+    lines = [line for line in text.splitlines() if line.startswith("Warning:")]
+    assert len(lines) == 1, text
+    assert "invalid outline" in lines[0]
+    assert "warnings.warn" not in text
+    assert "GeometryRepairedWarning" not in text
+    assert ".py:" not in text  # no source file and line
+
+
+def test_exit_codes_are_in_the_help() -> None:
+    code, text = run(["--help"])
+    assert code == 0
+    for line in ("Exit status:", "0   done", "1   a problem in the data", "2   usage error",
+                 "3   internal error"):  # fmt: skip
+        assert line in text

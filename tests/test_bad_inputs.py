@@ -15,6 +15,7 @@ after). Cases are grouped by class (the prefix of their id) for the closing note
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import os
@@ -31,9 +32,10 @@ import pytest
 import shapely
 import shapely.ops
 from click.testing import CliRunner
-from shapely.geometry import LineString, MultiPolygon, Point, Polygon
+from shapely.geometry import LineString, MultiPolygon, Point, Polygon, box
 
 from conftest import E0, N0, REALDATA, UTM, kml_coords, lonlat, square
+from imagery_helpers import X0, Y0, s2_band_files, stac_item, write_json
 from pastures.cli import main
 
 # The CLI shows warnings as log lines; in process they must not become errors.
@@ -351,6 +353,96 @@ def truncated_tif(p: Project) -> str:
     return str(folder)
 
 
+def _image_plots(p: Project) -> Path:
+    """Two plots on the 100 m x 100 m grid of the imagery helpers (inside community Alfa)."""
+    if "image_plots" not in p.files:
+        geoms = [box(X0 + 10, Y0 - 50, X0 + 50, Y0 - 10), box(X0 + 50, Y0 - 90, X0 + 90, Y0 - 50)]
+        p.files["image_plots"] = p.write_plots(plots_frame(geoms), "image_plots.gpkg")
+    return p.files["image_plots"]
+
+
+def _item(p: Project, date: str, *, scl: int = 4) -> dict:
+    files = s2_band_files(p.root.parent / "scenes" / date, date=date, scl=scl)
+    assets = {"red": str(files["B04"]), "nir": str(files["B08"]), "scl": str(files["SCL"])}
+    iso = f"{date[:4]}-{date[4:6]}-{date[6:]}"
+    return stac_item(f"S2B_19KDC_{date}_0_L2A", assets, date=iso)
+
+
+def _break(item: dict, how: str) -> object:
+    """The item broken in one way (types of the STAC fields gone wrong)."""
+    item = copy.deepcopy(item)
+    red = item["assets"]["red"]
+    changes: dict[str, Callable[[], object]] = {
+        "feature-is-text": lambda: "hello",
+        "assets-list": lambda: item.update(assets=[1, 2]),
+        "assets-text": lambda: item.update(assets="B04.tif"),
+        "properties-text": lambda: item.update(properties="x"),
+        "eo-bands-text": lambda: red.update({"eo:bands": "red"}),
+        "scale-text": lambda: red.update({"raster:bands": [{"scale": "abc", "offset": 0}]}),
+        "scale-null": lambda: red.update({"raster:bands": [{"scale": None}]}),
+        "raster-bands-text": lambda: red.update({"raster:bands": "x"}),
+        "bad-datetime": lambda: item["properties"].update(datetime="yesterday"),
+        "null-datetime": lambda: item["properties"].update(datetime=None),
+        "text-epsg": lambda: item["properties"].update({"proj:epsg": "EPSG:32719"}),
+        "asset-not-object": lambda: item["assets"].update(red="B04.tif"),
+        "href-missing": lambda: red.pop("href"),
+        "href-number": lambda: red.update(href=5),
+        "id-missing": lambda: item.pop("id"),
+        "nodata-9999": lambda: red.update({"raster:bands": [{"nodata": -9999}]}),
+    }
+    result = changes[how]()
+    return result if isinstance(result, str) else item
+
+
+#: Ways to break a STAC item, and the rule the message carries.
+STAC_BREAKS = {
+    "feature-is-text": "malformed-item",
+    "assets-list": "malformed-item",
+    "assets-text": "malformed-item",
+    "properties-text": "malformed-item",
+    "eo-bands-text": "malformed-item",
+    "scale-text": "malformed-item",
+    "scale-null": "malformed-item",
+    "raster-bands-text": "malformed-item",
+    "bad-datetime": "malformed-item",
+    "null-datetime": "unusable-scene",
+    "text-epsg": "malformed-item",
+    "asset-not-object": "malformed-item",
+    "href-missing": "malformed-item",
+    "href-number": "unusable-scene",
+    "id-missing": "malformed-item",
+}
+
+
+def _indices_args(p: Project, *scenes: str) -> Args:
+    return ["indices", *scenes, "--plots", str(_image_plots(p)), "--index", "ndvi",
+            "--out", str(p.root.parent / "out")]  # fmt: skip
+
+
+def stac_run(how: str) -> Callable[[Project], Args]:
+    """A FeatureCollection of one good item and one item broken `how`."""
+
+    def build(p: Project) -> Args:
+        broken = _break(_item(p, "20240115"), how)
+        doc = {"type": "FeatureCollection", "features": [_item(p, "20240105"), broken]}
+        return _indices_args(p, str(write_json(p.path("items.json"), doc)))
+
+    return build
+
+
+def stac_files(other: Callable[[Project], str]) -> Callable[[Project], Args]:
+    """A good item's file next to another file."""
+    return lambda p: _indices_args(
+        p, str(write_json(p.path("good.json"), _item(p, "20240105"))), other(p)
+    )
+
+
+def _mkdir_with(p: Project, name: str, file: str, data: bytes) -> Path:
+    folder = _mkdir(p, name)
+    (folder / file).write_bytes(data)
+    return folder
+
+
 # --- the corpus -----------------------------------------------------------------------
 @dataclass(frozen=True)
 class Case:
@@ -549,6 +641,15 @@ CASES: list[Case] = [
     C("terrain/text-as-dem", risk_with("--dem", lambda p: str(p.write_text("t.tif", "elevation 3900"))), "data", "t.tif"),
     C("terrain/missing-dem", risk_with("--dem", lambda p: str(p.path("no_dem.tif"))), "data", "no_dem.tif"),
     C("terrain/empty-plots-layer", lambda p: ["risk", "--dem", str(write_dem(p)), "--plots", str(geojson(p, "e.geojson", [])), "--out", str(p.root.parent / "out")], "data", "e.geojson"),
+    *[C(f"stac/{name}-next-to-a-good-item", stac_run(name), "ok", "date(s) usable", rule) for name, rule in STAC_BREAKS.items()],
+    C("stac/truncated-json-next-to-good", stac_files(lambda p: str(p.write_text("t.json", '{"type": "Feat'))), "ok", "unusable-scene", "t.json"),
+    C("stac/non-stac-json-next-to-good", stac_files(lambda p: str(p.write_text("n.json", '{"a": 1}'))), "ok", "unusable-scene", "n.json"),
+    C("stac/features-not-a-list", stac_files(lambda p: str(write_json(p.path("f.json"), {"type": "FeatureCollection", "features": "x"}))), "ok", "f.json"),
+    C("stac/all-cloud-only-scene", lambda p: _indices_args(p, str(write_json(p.path("c.json"), _item(p, "20240125", scl=9)))), "ok", "0 of 1 date(s) usable"),
+    C("stac/all-cloud-next-to-good", stac_files(lambda p: str(write_json(p.path("c.json"), _item(p, "20240125", scl=9)))), "ok", "1 of 2 date(s) usable"),
+    C("stac/nodata-9999-on-uint16", stac_files(lambda p: str(write_json(p.path("nd.json"), _break(_item(p, "20240115"), "nodata-9999")))), "ok", "cannot hold"),
+    C("imagery/plots-outside-the-imagery", lambda p: ["indices", str(write_json(p.path("g.json"), _item(p, "20240105"))), "--plots", str(p.files["plots"]), "--out", str(p.root.parent / "out")], "data", "no index value"),
+    C("imagery/folder-of-non-rasters", indices_with(lambda p: str(_mkdir_with(p, "S2A_19LDE_20240310_0_L2A", "B04.tif", b"II*\x00garbage"))), "data"),
     C("rotate/black-box-bad-herds", lambda p: ["rotate", "--communities", str(p.files["communities"]), "--plots", str(p.files["plots"]), "--corrals", str(p.files["corrals"]), "--herds", str(herds_with(p, "alpacas", "1e30")), "--out", str(p.root.parent / "out")], "data", "herds_bad.csv"),
 ]  # fmt: skip
 

@@ -344,6 +344,20 @@ def indices_with(*scenes: Callable[[Project], str], plots: Callable | None = Non
     return build
 
 
+def _sparse_dem(p: Project, size: int) -> Path:
+    """A DEM whose header declares size x size pixels, none of them written (small file)."""
+    import rasterio
+    from rasterio.transform import from_origin
+
+    path = p.path("big_dem.tif")
+    profile = {"driver": "GTiff", "width": size, "height": size, "count": 1, "dtype": "float32",
+               "crs": UTM, "transform": from_origin(E0, N0 + 1000, 1, 1), "tiled": True,
+               "sparse_ok": True}  # fmt: skip
+    with rasterio.open(path, "w", **profile):
+        pass
+    return path
+
+
 def truncated_tif(p: Project) -> str:
     good = write_dem(p, "band_full.tif").read_bytes()
     folder = p.path("S2A_19LDE_20240310_0_L2A")
@@ -639,6 +653,8 @@ CASES: list[Case] = [
     C("terrain/zero-byte-dem", risk_with("--dem", lambda p: str(p.write_bytes("dem.tif", b""))), "data", "dem.tif"),
     C("terrain/truncated-dem", risk_with("--dem", lambda p: str(p.write_bytes("d.tif", write_dem(p).read_bytes()[:700]))), "data", "d.tif"),
     C("terrain/text-as-dem", risk_with("--dem", lambda p: str(p.write_text("t.tif", "elevation 3900"))), "data", "t.tif"),
+    C("terrain/dem-20000-squared-pixels", risk_with("--dem", lambda p: str(_sparse_dem(p, 20_000))), "data", "big_dem.tif", "more than the"),
+    C("terrain/dem-without-crs", risk_with("--dem", lambda p: str(write_dem(p, "nocrs.tif", crs=None))), "data", "nocrs.tif", "coordinate reference system"),
     C("terrain/missing-dem", risk_with("--dem", lambda p: str(p.path("no_dem.tif"))), "data", "no_dem.tif"),
     C("terrain/empty-plots-layer", lambda p: ["risk", "--dem", str(write_dem(p)), "--plots", str(geojson(p, "e.geojson", [])), "--out", str(p.root.parent / "out")], "data", "e.geojson"),
     *[C(f"stac/{name}-next-to-a-good-item", stac_run(name), "ok", "date(s) usable", rule) for name, rule in STAC_BREAKS.items()],

@@ -375,8 +375,10 @@ def check_location(
                 "outside-area",
                 f"{len(idx)} feature(s) lie more than {margin_km:g} km outside the district "
                 f"of Juli ({shown}); the first is at lon {lon[k]:.4f}, lat {lat[k]:.4f}. "
-                "Check the file's CRS (is it really "
-                f"{gdf.crs.to_string()}?) or that this is the right file.",
+                "pastures works on the district of Juli (lon "
+                f"{bounds_lonlat[0]:g} to {bounds_lonlat[2]:g}, lat {bounds_lonlat[1]:g} to "
+                f"{bounds_lonlat[3]:g}) and {margin_km:g} km around it. Check the file's CRS "
+                f"(is it really {gdf.crs.to_string()}?) or that this is the right file.",
                 source=source,
                 feature=labels[k],
             )

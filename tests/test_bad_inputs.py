@@ -232,14 +232,13 @@ def check_herds(path_fn: Callable[[Project], Path]) -> Callable[[Project], Args]
 
 
 def check_layer(path_fn: Callable[[Project], Path], *extra: str) -> Callable[[Project], Args]:
-    return lambda p: [
-        "check",
-        "--communities",
-        str(p.files["communities"]),
-        "--plots",
-        str(path_fn(p)),
-        *extra,
-    ]
+    def build(p: Project) -> Args:
+        return ["check", "--communities", str(p.files["communities"]), "--plots", str(path_fn(p)),
+                *extra]  # fmt: skip
+
+    build.path_fn = path_fn  # type: ignore[attr-defined]  # reused by the import variants
+    build.extra = extra  # type: ignore[attr-defined]
+    return build
 
 
 def import_plots(path_fn: Callable[[Project], Path], *extra: str) -> Callable[[Project], Args]:
@@ -767,6 +766,36 @@ def test_bad_input(case: Case, project: Project, tmp_path: Path) -> None:
     assert not leftovers, f"temporary files left behind: {leftovers}"
 
 
+#: The same broken layers through `pastures import` (another reader path: defaults filled,
+#: communities assigned, the GeoPackage written): never exit 3, the file named on exit 1.
+IMPORT_CLASSES = ("format", "hostile", "crs", "geometry", "fields", "names", "empty")
+IMPORT_CASES = [
+    c for c in CASES if c.id.split("/")[0] in IMPORT_CLASSES and hasattr(c.build, "path_fn")
+]
+
+
+@pytest.mark.parametrize("case", IMPORT_CASES, ids=[f"import:{c.id}" for c in IMPORT_CASES])
+def test_bad_layer_through_import(case: Case, project: Project, tmp_path: Path) -> None:
+    layer = case.build.path_fn(project)  # type: ignore[attr-defined]
+    extra = [a for a in case.build.extra if a not in {"--overlap-tolerance"}]  # type: ignore[attr-defined]
+    before = checksums(project.root)
+    code, text = run(import_plots(lambda _p: layer, *extra)(project))
+    assert code != 3, f"internal error (exit 3):\n{text}"
+    assert "Traceback" not in text, text
+    assert code == EXIT[case.expect] or (case.expect == "ok" and code == 1), text
+    if code == 1 and Path(layer).name:
+        assert Path(layer).name in text or "--crs" in text or "--assume-crs" in text, text
+    assert checksums(project.root) == before, "an input file was modified"
+    assert not list(tmp_path.rglob(".pastures-tmp-*"))
+    out = project.root.parent / "out" / "parcelas.gpkg"
+    if code == 0:
+        written = pyogrio.read_dataframe(out)
+        assert len(written) > 0
+        assert written.crs.to_epsg() == 32719
+    else:
+        assert not out.exists(), "nothing is written when an error is found"
+
+
 def test_formula_names_are_neutralised_in_the_summary(project: Project) -> None:
     bad = project.write_plots(plots_frame(codes=["ALF-01", "ALF-02"], community=["Alfa", "Alfa"]))
     com = _communities().assign(community=["=cmd|' /C calc'!A0", "Beta"])
@@ -811,6 +840,7 @@ def test_real_file_import_never_crashes(path: Path, tmp_path: Path) -> None:
 def test_corpus_is_large_enough() -> None:
     assert len({c.id for c in CASES}) == len(CASES), "case ids must be distinct"
     assert len(CASES) >= 100
+    assert len(IMPORT_CASES) >= 40
 
 
 def test_internal_error_exit_3_asks_for_debug(monkeypatch, project: Project) -> None:

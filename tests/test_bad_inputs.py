@@ -622,6 +622,8 @@ CASES: list[Case] = [
     C("forage/index-missing-columns", forage_with("--indices", lambda p: str(p.write_text("i.csv", "plot_code,ndvi\nALF-01,0.4\n"))), "data", "i.csv", "missing-field"),
     C("forage/index-zero-byte", forage_with("--indices", lambda p: str(p.write_bytes("i.csv", b""))), "data", "i.csv"),
     C("forage/index-truncated-parquet", forage_with("--indices", lambda p: str(p.write_bytes("i.parquet", b"PAR1\x00\x00"))), "data", "i.parquet"),
+    C("forage/index-cloudy-date-empty-values", forage_with("--indices", lambda p: index_table(p, good_index_rows() + [("ALF-01", "2024-04-10", "ndvi", "mean", ""), ("ALF-01", "2024-04-10", "ndvi", "valid_fraction", 0.0)])), "ok"),
+    C("forage/index-infinite-value", forage_with("--indices", lambda p: index_table(p, good_index_rows(value="inf"))), "data", "idx.csv", "bad-value"),
     C("forage/index-dd-mm-dates", forage_with("--indices", lambda p: index_table(p, good_index_rows(date="10/03/2024"))), "ok"),
     C("forage/index-timezone-dates", forage_with("--indices", lambda p: index_table(p, good_index_rows(date="2024-03-10T14:00:00-05:00"))), "ok"),
     C("forage/params-pasture-types-5", forage_with("--params", lambda p: toml(p, "pasture_types = 5\n")), "data", "params.toml", "pasture_types"),

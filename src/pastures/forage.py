@@ -1005,7 +1005,8 @@ def check_index_table(
     tuple
         The table with dates as datetimes and values as floats, without the bad rows,
         and one problem per kind of bad cell (naming up to 5 rows): missing columns,
-        dates that are not dates, values that are not finite numbers, index values
+        dates that are not dates, values that are text or infinite (empty and NaN
+        values are missing, as on cloudy dates, and kept), index values
         outside their range (NDVI = 50 is a reflectance scale slip, not an NDVI),
         valid fractions outside 0-1 and negative pixel counts or deviations.
     """
@@ -1028,17 +1029,19 @@ def check_index_table(
     out[S.STATISTIC] = out[S.STATISTIC].astype("string").str.strip()
     out[S.PLOT_CODE] = out[S.PLOT_CODE].astype("string").str.strip()
     dates = [parse_date(v) for v in out[S.DATE]]
-    values = pd.to_numeric(
-        out[S.VALUE].astype("string").str.strip().str.replace(",", ".", regex=False),
-        errors="coerce",
-    ).astype("float64")
+    text = out[S.VALUE].astype("string").str.strip()
+    values = pd.to_numeric(text.str.replace(",", ".", regex=False), errors="coerce").astype(
+        "float64"
+    )
+    # an empty cell or NaN is a missing value (a cloudy date: valid_fraction 0, mean NaN)
+    missing = (text.isna() | text.str.lower().isin(["", "nan", "na", "<na>"])).to_numpy()
     bad_date = np.array([d is None for d in dates], dtype=bool)
-    bad_value = ~np.isfinite(values.to_numpy())
+    bad_value = ~missing & ~np.isfinite(values.to_numpy())
     lo_hi = [INDEX_VALUE_RANGES.get(str(i)) for i in out[S.INDEX]]
     stat = out[S.STATISTIC].to_numpy(dtype=object)
     v = values.to_numpy()
     out_of_range = np.zeros(len(out), dtype=bool)
-    for k in np.flatnonzero(~bad_value):
+    for k in np.flatnonzero(~bad_value & ~missing):
         if stat[k] in _VALUE_STATISTICS and lo_hi[k] is not None:
             lo, hi = lo_hi[k]
             out_of_range[k] = not lo <= v[k] <= hi
@@ -1049,7 +1052,7 @@ def check_index_table(
     no_code = out[S.PLOT_CODE].isna().to_numpy() | (out[S.PLOT_CODE] == "").fillna(True).to_numpy()
     for mask, rule, fld, text in (
         (bad_date, "bad-date", S.DATE, "is not a date; write YYYY-MM-DD"),
-        (bad_value, "bad-value", S.VALUE, "is not a finite number"),
+        (bad_value, "bad-value", S.VALUE, "is not a number (or is infinite)"),
         (
             out_of_range,
             "impossible-value",

@@ -410,6 +410,11 @@ def _check_geometries(
     return gdf, problems + found
 
 
+#: Largest coordinate (m) accepted in the working CRS: 100,000 km, far beyond any
+#: projected CRS's valid area; larger numbers overflow area and validity computations.
+MAX_PROJECTED_COORDINATE = 1e8
+
+
 def _check_finite(
     gdf: gpd.GeoDataFrame, kind: str, *, source: str, after: CRS | None = None
 ) -> tuple[gpd.GeoDataFrame, list[Problem]]:
@@ -421,9 +426,11 @@ def _check_finite(
     """
     if not len(gdf):
         return gdf, []
+    limit = MAX_PROJECTED_COORDINATE if after is not None else np.inf
     coords_ok = np.array(
         [
-            g is not None and bool(np.isfinite(shapely.get_coordinates(g)).all())
+            g is not None
+            and bool((np.abs(shapely.get_coordinates(g)) <= limit).all())  # NaN compares False
             for g in gdf.geometry.array
         ],
         dtype=bool,
@@ -431,8 +438,8 @@ def _check_finite(
     problems = []
     for idx in gdf.index[~coords_ok]:
         what = (
-            f"its coordinates cannot be converted to {after.to_string()} (far too large for "
-            "the file's CRS)"
+            f"its coordinates in {after.to_string()} are infinite or larger than "
+            f"{MAX_PROJECTED_COORDINATE:g} m (far outside the file's CRS)"
             if after is not None
             else "has coordinates that are not finite numbers (NaN or infinity)"
         )

@@ -19,6 +19,7 @@ import copy
 import hashlib
 import json
 import os
+import shutil
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -106,22 +107,35 @@ HERDS = pd.DataFrame(
 )
 
 
-@pytest.fixture
-def project(tmp_path) -> Project:
-    proj = Project(tmp_path / "in")
-    proj.root.mkdir()
-    proj.files["communities"] = proj.path("communities.gpkg")
-    pyogrio.write_dataframe(_communities(), proj.files["communities"], driver="GPKG")
-    proj.files["plots"] = proj.write_plots(plots_frame(), "plots.gpkg")
+PROJECT_FILES = {
+    "communities": "communities.gpkg",
+    "plots": "plots.gpkg",
+    "corrals": "corrals.gpkg",
+    "herds": "herds.csv",
+}
+
+
+@pytest.fixture(scope="session")
+def project_template(tmp_path_factory) -> Path:
+    """The correct project, written once; each case gets a copy."""
+    root = tmp_path_factory.mktemp("template")
+    pyogrio.write_dataframe(_communities(), root / PROJECT_FILES["communities"], driver="GPKG")
+    pyogrio.write_dataframe(plots_frame(), root / PROJECT_FILES["plots"], driver="GPKG")
     corrals = gpd.GeoDataFrame(
         {"corral_id": ["ALF-C1", "BET-C1"], "community": ["Alfa", "Beta"]},
         geometry=[Point(E0 + 400, N0 + 400), Point(E0 + 1600, N0 + 600)],
         crs=UTM,
     )
-    proj.files["corrals"] = proj.path("corrals.gpkg")
-    pyogrio.write_dataframe(corrals, proj.files["corrals"], driver="GPKG")
-    proj.files["herds"] = proj.path("herds.csv")
-    HERDS.to_csv(proj.files["herds"], index=False)
+    pyogrio.write_dataframe(corrals, root / PROJECT_FILES["corrals"], driver="GPKG")
+    HERDS.to_csv(root / PROJECT_FILES["herds"], index=False)
+    return root
+
+
+@pytest.fixture
+def project(tmp_path, project_template) -> Project:
+    proj = Project(tmp_path / "in")
+    shutil.copytree(project_template, proj.root)
+    proj.files = {kind: proj.root / name for kind, name in PROJECT_FILES.items()}
     return proj
 
 
@@ -622,7 +636,7 @@ CASES: list[Case] = [
     C("forage/index-missing-columns", forage_with("--indices", lambda p: str(p.write_text("i.csv", "plot_code,ndvi\nALF-01,0.4\n"))), "data", "i.csv", "missing-field"),
     C("forage/index-zero-byte", forage_with("--indices", lambda p: str(p.write_bytes("i.csv", b""))), "data", "i.csv"),
     C("forage/index-truncated-parquet", forage_with("--indices", lambda p: str(p.write_bytes("i.parquet", b"PAR1\x00\x00"))), "data", "i.parquet"),
-    C("forage/index-cloudy-date-empty-values", forage_with("--indices", lambda p: index_table(p, good_index_rows() + [("ALF-01", "2024-04-10", "ndvi", "mean", ""), ("ALF-01", "2024-04-10", "ndvi", "valid_fraction", 0.0)])), "ok"),
+    C("forage/index-cloudy-date-empty-values", forage_with("--indices", lambda p: index_table(p, [*good_index_rows(), ("ALF-01", "2024-04-10", "ndvi", "mean", ""), ("ALF-01", "2024-04-10", "ndvi", "valid_fraction", 0.0)])), "ok"),
     C("forage/index-infinite-value", forage_with("--indices", lambda p: index_table(p, good_index_rows(value="inf"))), "data", "idx.csv", "bad-value"),
     C("forage/index-dd-mm-dates", forage_with("--indices", lambda p: index_table(p, good_index_rows(date="10/03/2024"))), "ok"),
     C("forage/index-timezone-dates", forage_with("--indices", lambda p: index_table(p, good_index_rows(date="2024-03-10T14:00:00-05:00"))), "ok"),

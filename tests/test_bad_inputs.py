@@ -32,11 +32,13 @@ import pyogrio
 import pytest
 import shapely
 import shapely.ops
+from affine import Affine
 from click.testing import CliRunner
+from pyproj import Transformer
 from shapely.geometry import LineString, MultiPolygon, Point, Polygon, box
 
 from conftest import E0, N0, REALDATA, UTM, kml_coords, lonlat, square
-from imagery_helpers import X0, Y0, s2_band_files, stac_item, write_json
+from imagery_helpers import X0, Y0, dn, s2_band_files, stac_item, write_json, write_raster
 from pastures.cli import main
 
 # The CLI shows warnings as log lines; in process they must not become errors.
@@ -464,6 +466,21 @@ def stac_files(other: Callable[[Project], str]) -> Callable[[Project], Args]:
     )
 
 
+def _scene_in(p: Project, crs: str) -> str:
+    """One Sentinel-2 scene (red 0.1, NIR 0.5: NDVI 2/3) over the image plots, in `crs`."""
+    to = Transformer.from_crs(UTM, crs, always_xy=True)
+    x, y = to.transform(X0 - 20, Y0 + 20)
+    step, n = (0.00005, 40) if crs == "EPSG:4326" else (10.0, 20)
+    folder = p.root.parent / "scenes" / crs.replace(":", "_")
+    stem = "T19KDC_20240115T144731"
+    grid = Affine(step, 0, x, 0, -step, y)
+    for band, value in (("B04", 0.1), ("B08", 0.5)):
+        write_raster(folder / f"{stem}_{band}_10m.tif", np.full((n, n), dn(value)), grid, crs=crs)
+    scl = np.full((n, n), 4, dtype=np.uint8)
+    write_raster(folder / f"{stem}_SCL_20m.tif", scl, grid, crs=crs)
+    return str(folder)
+
+
 def _mkdir_with(p: Project, name: str, file: str, data: bytes) -> Path:
     folder = _mkdir(p, name)
     (folder / file).write_bytes(data)
@@ -679,6 +696,8 @@ CASES: list[Case] = [
     C("stac/all-cloud-only-scene", lambda p: _indices_args(p, str(write_json(p.path("c.json"), _item(p, "20240125", scl=9)))), "ok", "0 of 1 date(s) usable"),
     C("stac/all-cloud-next-to-good", stac_files(lambda p: str(write_json(p.path("c.json"), _item(p, "20240125", scl=9)))), "ok", "1 of 2 date(s) usable"),
     C("stac/nodata-9999-on-uint16", stac_files(lambda p: str(write_json(p.path("nd.json"), _break(_item(p, "20240115"), "nodata-9999")))), "ok", "cannot hold"),
+    C("imagery/geographic-scene", lambda p: _indices_args(p, _scene_in(p, "EPSG:4326")), "ok", "1 of 1 date(s) usable", "reprojected"),
+    C("imagery/scene-in-another-utm-zone", lambda p: _indices_args(p, _scene_in(p, "EPSG:32718")), "ok", "1 of 1 date(s) usable", "reprojected"),
     C("imagery/plots-outside-the-imagery", lambda p: ["indices", str(write_json(p.path("g.json"), _item(p, "20240105"))), "--plots", str(p.files["plots"]), "--out", str(p.root.parent / "out")], "data", "no index value"),
     C("imagery/folder-of-non-rasters", indices_with(lambda p: str(_mkdir_with(p, "S2A_19LDE_20240310_0_L2A", "B04.tif", b"II*\x00garbage"))), "data"),
     C("rotate/black-box-bad-herds", lambda p: ["rotate", "--communities", str(p.files["communities"]), "--plots", str(p.files["plots"]), "--corrals", str(p.files["corrals"]), "--herds", str(herds_with(p, "alpacas", "1e30")), "--out", str(p.root.parent / "out")], "data", "herds_bad.csv"),
@@ -810,6 +829,16 @@ def test_bad_layer_through_import(case: Case, project: Project, tmp_path: Path) 
         assert written.crs.to_epsg() == 32719
     else:
         assert not out.exists(), "nothing is written when an error is found"
+
+
+@pytest.mark.parametrize("crs", ["EPSG:4326", "EPSG:32718"])
+def test_scenes_in_other_crs_give_the_hand_ndvi(project: Project, crs: str) -> None:
+    code, text = run(_indices_args(project, _scene_in(project, crs)))
+    assert code == 0, text
+    table = pd.read_parquet(project.root.parent / "out" / "index_series.parquet")
+    means = table[(table["statistic"] == "mean") & (table["index"] == "ndvi")]["value"]
+    assert len(means) == 2
+    assert means.to_numpy() == pytest.approx((0.5 - 0.1) / (0.5 + 0.1), abs=1e-4)
 
 
 def test_formula_names_are_neutralised_in_the_summary(project: Project) -> None:

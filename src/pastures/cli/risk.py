@@ -23,7 +23,7 @@ from pastures.erosion import (
     load_settings,
     rainfall_erosivity,
 )
-from pastures.errors import PasturesWarning
+from pastures.errors import ParameterError, PasturesWarning
 from pastures.terrain import FLOW_METHODS, Dem, read_dem, read_raster_on_grid, write_cog
 
 logger = logging.getLogger(__name__)
@@ -204,6 +204,41 @@ def _parse_rainfall(text: str | None) -> list[float]:
             param_hint="--rainfall",
         )
     return values
+
+
+def _non_finite(value: object, where: str) -> list[str]:
+    """Dotted names of the NaN or infinite numbers in a settings dataclass (recursively)."""
+    import dataclasses
+    import math
+    from collections.abc import Mapping
+
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return [
+            bad
+            for f in dataclasses.fields(value)
+            for bad in _non_finite(getattr(value, f.name), f"{where}.{f.name}".lstrip("."))
+        ]
+    if isinstance(value, Mapping):
+        return [bad for k, v in value.items() for bad in _non_finite(v, f"{where}.{k}")]
+    if isinstance(value, list | tuple):
+        return [bad for k, v in enumerate(value) for bad in _non_finite(v, f"{where}[{k}]")]
+    if isinstance(value, float) and not math.isfinite(value):
+        return [f"{where} = {value}"]
+    return []
+
+
+def _check_finite_settings(settings: object, path: str) -> None:
+    """Refuse NaN or infinity anywhere in a --params file (TOML allows both).
+
+    A NaN erodibility or cover coefficient otherwise makes every pixel NaN, and the
+    run ends in the misleading "No plot overlaps valid DEM data".
+    """
+    bad = _non_finite(settings, "")
+    if bad:
+        raise ParameterError(
+            f"{path}: {', '.join(bad)}: settings must be finite numbers (TOML nan and inf are "
+            "not accepted). Give a number or delete the line to use the default."
+        )
 
 
 def _check_rainfall(text: str | None) -> str | None:
@@ -478,6 +513,8 @@ def command(  # noqa: PLR0912, PLR0915
         ndvi_array = read_raster_on_grid(ndvi, grid, name="NDVI")
         tags["SOURCE_NDVI"] = Path(ndvi).name
     settings = load_settings(params_path) if params_path else RiskSettings()
+    if params_path:
+        _check_finite_settings(settings, params_path)
     ctx = click.get_current_context()
 
     def chosen(name: str) -> bool:

@@ -14,7 +14,7 @@ import geopandas as gpd
 from tqdm import tqdm
 
 from pastures import schema as S
-from pastures.cli._common import echo_problems, layer_path
+from pastures.cli._common import FiniteRange, echo_problems, layer_path
 from pastures.errors import InputFileError, ParameterError, Problem
 from pastures.imagery import Scene, group_by_date, load_scenes, search_stac
 from pastures.indices import DEFAULT_INDICES, INDICES
@@ -60,7 +60,7 @@ PROBLEMS_FILE = "index_problems.txt"
 )
 @click.option(
     "--min-valid",
-    type=click.FloatRange(0, 1),
+    type=FiniteRange(0, 1),
     default=DEFAULT_MIN_VALID_FRACTION,
     show_default=True,
     help="Share of a plot that must be clear for a date to count in trends and summaries.",
@@ -84,7 +84,7 @@ PROBLEMS_FILE = "index_problems.txt"
 )
 @click.option(
     "--max-cloud",
-    type=click.FloatRange(0, 100),
+    type=FiniteRange(0, 100, unit="%"),
     default=80.0,
     show_default=True,
     help="With --search: skip scenes with more cloud (%).",

@@ -200,18 +200,25 @@ def dask_client(
         return
     n = workers or os.cpu_count() or 1
     extra: dict[str, Any] = {"env": dict(WORKER_ENV)} if processes else {}
-    with (
-        distributed.LocalCluster(
+    try:
+        cluster = distributed.LocalCluster(
             n_workers=n,
             threads_per_worker=1,
             processes=processes,
             memory_limit=memory_limit,
-            dashboard_address=None,
+            dashboard_address=":0",  # any free port: never collides with another cluster
+            worker_dashboard_address=":0",
             **extra,
-        ) as cluster,
-        distributed.Client(cluster) as client,
-    ):
-        logger.info("Started a LocalCluster of %d worker(s)", n)
+        )
+    except (OSError, RuntimeError, TimeoutError) as exc:
+        raise SchedulerError(
+            f"Could not start a local Dask cluster of {n} worker(s) ({exc}). Try fewer "
+            "--workers, or free memory and ports on this machine."
+        ) from exc
+    with cluster, distributed.Client(cluster) as client:
+        logger.info(
+            "Started a LocalCluster of %d worker(s); dashboard %s", n, client.dashboard_link
+        )
         yield client
 
 
@@ -454,7 +461,7 @@ class _Run:
     def submit(self, client: Any, fn: Callable[..., Any], *args: Any) -> Any:
         return client.submit(fn, *args, retries=self.retries, pure=False)
 
-    def execute(  # noqa: C901, PLR0912, PLR0915 - one pass mirroring zonal.index_series
+    def execute(  # noqa: PLR0912, PLR0915 - one pass mirroring zonal.index_series
         self, client: Any, progress: Callable[[Iterable[Any]], Iterable[Any]] | None
     ) -> IndexSeries:
         groups = list(imagery.group_by_date(self.scenes).items())

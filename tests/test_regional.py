@@ -328,3 +328,22 @@ def test_cli_workers_writes_the_same_tables(cli_scenes, tmp_path):
     # plot A lies in the rows of NIR 0.5: NDVI = (0.5 - 0.1) / (0.5 + 0.1) = 2/3
     a = mean[mean[schema.PLOT_CODE] == "A"][schema.VALUE]
     assert np.allclose(a, 2 / 3, atol=1e-6)
+
+
+@pytest.mark.sample
+@pytest.mark.slow
+def test_equal_on_the_bundled_juli_sample(client, tmp_path):
+    from pastures.sample import sample_paths
+
+    paths = sample_paths()
+    plots = gpd.read_file(paths[schema.PLOTS])
+    corrals = gpd.read_file(paths[schema.CORRALS])
+    items = make_sample_scenes(
+        plots, corrals, tmp_path, start="2024-02-01", end="2024-03-31", step_days=30, seed=0
+    )
+    local = index_series(plots, items, indices=["ndvi", "savi"], edge_rule="exact")
+    distributed = regional_index_series(
+        plots, items, indices=["ndvi", "savi"], edge_rule="exact", client=client, **SMALL
+    )
+    assert_same(local, distributed)
+    assert local.table[schema.PLOT_CODE].nunique() == len(plots)

@@ -31,7 +31,7 @@ from pastures.regional import SchedulerError, chunk_windows, dask_client, region
 from pastures.sample_imagery import make_sample_scenes
 from pastures.zonal import EDGE_RULES, index_series
 
-pytest.importorskip("distributed")
+WorkerPlugin = pytest.importorskip("distributed.diagnostics.plugin").WorkerPlugin
 
 #: Tiny chunks: a 20 m grid cut into 1.28 km tiles, at most 2,500 window pixels per task.
 SMALL = {"tile_pixels": 64, "chunk_pixels": 2_500}
@@ -347,3 +347,47 @@ def test_equal_on_the_bundled_juli_sample(client, tmp_path):
     )
     assert_same(local, distributed)
     assert local.table[schema.PLOT_CODE].nunique() == len(plots)
+
+
+class _DieOnce(WorkerPlugin):
+    """Worker plugin: the first read of a date kills the worker process (os._exit)."""
+
+    def __init__(self, flag: str):
+        self.flag = flag
+
+    def setup(self, worker):
+        import os
+
+        from pastures import imagery as worker_imagery
+
+        original = worker_imagery.read_mosaics
+        flag = self.flag
+
+        def dying(scenes, bands, grids):
+            if not os.path.exists(flag):  # noqa: PTH110 - runs in the worker process
+                open(flag, "w").close()  # noqa: PTH123
+                os._exit(1)
+            return original(scenes, bands, grids)
+
+        worker_imagery.read_mosaics = dying
+
+
+@pytest.mark.slow
+def test_a_worker_process_that_dies_is_replaced_and_the_result_unchanged(area, tmp_path):
+    import sys
+
+    import cloudpickle
+
+    plots, _, items = area
+    local = index_series(plots, items, indices=["ndvi"])
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    try:
+        with dask_client(workers=1) as client:
+            client.register_plugin(_DieOnce(str(tmp_path / "died")), name="die-once")
+            distributed = regional_index_series(
+                plots, items, indices=["ndvi"], client=client, tile_pixels=100_000
+            )
+    finally:
+        cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
+    assert (tmp_path / "died").exists()  # a worker did die
+    assert_same(local, distributed)

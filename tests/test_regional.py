@@ -11,6 +11,7 @@ spread over many tasks.
 
 from __future__ import annotations
 
+import logging
 import shutil
 from pathlib import Path
 
@@ -148,7 +149,8 @@ def test_one_chunk_per_date_gives_the_same_result(area, client):
     assert_same(local, distributed)
 
 
-def test_failed_scene_is_listed_and_the_others_kept(area, client, tmp_path):
+def test_failed_scene_is_listed_and_the_others_kept(area, client, tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="pastures.regional")
     plots, out, _ = area
     copy = shutil.copytree(out, tmp_path / "scenes")
     scenes, _ = load_scenes(copy)
@@ -169,6 +171,8 @@ def test_failed_scene_is_listed_and_the_others_kept(area, client, tmp_path):
         plots, scenes, indices=INDICES, edge_rule="exact", client=client, **SMALL
     )
     assert_same(local, distributed)
+    # the date was read again without the failed scene, in every chunk
+    assert f"Scene(s) {victim.scene_id} unreadable on {date}" in caplog.text
     failed = {p.feature for p in distributed.problems if p.rule == "unreadable-scene"}
     assert victim.scene_id in failed
     assert {s.scene_id for s in members2} <= failed

@@ -111,6 +111,14 @@ LARGE_JOB_PLOT_DATES: Final = 200_000
 WORKER_ENV: Final = {"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "GDAL_NUM_THREADS": "1"}
 
 
+#: Variables dask's nanny sets before starting a worker that the workers must not get:
+#: ``MALLOC_TRIM_THRESHOLD_=65536`` freezes glibc's mmap threshold at 128 kB, so every
+#: window-sized numpy array becomes a fresh mmap and is zero-filled page by page again:
+#: it made the same reads and kernels 1.5-2 times slower (measured on the benchmark's
+#: tile). A task's memory is bounded by `chunk_pixels` anyway.
+UNSET_BEFORE_SPAWN: Final = frozenset({"MALLOC_TRIM_THRESHOLD_"})
+
+
 class SchedulerError(PasturesError, ConnectionError):
     """The Dask scheduler cannot be reached, or the cluster cannot be started."""
 
@@ -200,16 +208,24 @@ def dask_client(
         return
     n = workers or os.cpu_count() or 1
     extra: dict[str, Any] = {"env": dict(WORKER_ENV)} if processes else {}
+    import dask
+
+    pre_spawn = {
+        k: v
+        for k, v in dask.config.get("distributed.nanny.pre-spawn-environ", {}).items()
+        if k not in UNSET_BEFORE_SPAWN
+    }
     try:
-        cluster = distributed.LocalCluster(
-            n_workers=n,
-            threads_per_worker=1,
-            processes=processes,
-            memory_limit=memory_limit,
-            dashboard_address=":0",  # any free port: never collides with another cluster
-            worker_dashboard_address=":0",
-            **extra,
-        )
+        with dask.config.set({"distributed.nanny.pre-spawn-environ": pre_spawn}):
+            cluster = distributed.LocalCluster(
+                n_workers=n,
+                threads_per_worker=1,
+                processes=processes,
+                memory_limit=memory_limit,
+                dashboard_address=":0",  # any free port: never collides with another cluster
+                worker_dashboard_address=":0",
+                **extra,
+            )
     except (OSError, RuntimeError, TimeoutError) as exc:
         raise SchedulerError(
             f"Could not start a local Dask cluster of {n} worker(s) ({exc}). Try fewer "

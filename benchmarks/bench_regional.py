@@ -207,17 +207,23 @@ def _peak_rss_bytes() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux: kB
 
 
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run_local(plots_path: str, data: str, rule: str, repeat: int):
     """The single-process path, in a fresh process (its peak memory is its own)."""
     from pastures.zonal import index_series
 
     plots = gpd.read_file(plots_path)
-    times = []
+    times, cpu = [], []
     for _ in range(repeat):
-        t0 = time.perf_counter()
+        c0, t0 = _cpu_seconds(), time.perf_counter()
         result = index_series(plots, data, indices=INDICES, edge_rule=rule)
         times.append(time.perf_counter() - t0)
-    return result, times, _peak_rss_bytes()
+        cpu.append(_cpu_seconds() - c0)
+    return result, times, cpu, _peak_rss_bytes()
 
 
 def run_dask(plots_path: str, data: str, rule: str, workers: int, repeat: int):
@@ -227,15 +233,17 @@ def run_dask(plots_path: str, data: str, rule: str, workers: int, repeat: int):
     t0 = time.perf_counter()
     with dask_client(workers=workers, memory_limit="8GiB") as client:
         started = time.perf_counter() - t0
-        times = []
+        times, cpu = [], []
         for _ in range(repeat):
+            c0 = _cpu_seconds() + sum(client.run(_cpu_seconds).values())
             t1 = time.perf_counter()
             result = regional_index_series(
                 plots, data, indices=INDICES, edge_rule=rule, client=client
             )
             times.append(time.perf_counter() - t1)
+            cpu.append(_cpu_seconds() + sum(client.run(_cpu_seconds).values()) - c0)
         peaks = client.run(_peak_rss_bytes)
-    return result, times, started, sorted(peaks.values())
+    return result, times, cpu, started, sorted(peaks.values())
 
 
 def window_pixels(plots_path: str, data: str) -> tuple[int, int]:
@@ -285,29 +293,36 @@ def main() -> None:
     )
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
         job = pool.submit(run_local, plots_path, data, args.rule, args.repeat)
-        local, local_times, rss_local = job.result()
+        local, local_times, local_cpu, rss_local = job.result()
     t_local = min(local_times)
-    rows = [("single process (zonal.index_series)", local_times, None, [rss_local])]
+    rows = [("single process (zonal.index_series)", local_times, local_cpu, None, [rss_local])]
     results = {}
     for workers in (1, 2):
-        result, times, started, peaks = run_dask(plots_path, data, args.rule, workers, args.repeat)
+        result, times, cpu, started, peaks = run_dask(
+            plots_path, data, args.rule, workers, args.repeat
+        )
         results[workers] = (result, min(times))
-        rows.append((f"dask LocalCluster, {workers} worker(s)", times, started, peaks))
+        rows.append((f"dask LocalCluster, {workers} worker(s)", times, cpu, started, peaks))
     for workers, (result, _) in results.items():
         same(local, result)
         print(f"dask {workers} worker(s): table, dates, rules and problems identical to local")
     print(f"load average after: {Path('/proc/loadavg').read_text().strip()}")
     print()
-    print(f"best of {args.repeat} runs (all runs listed); start = cluster start-up, not in wall")
     print(
-        f"{'run':38s} {'wall s':>6s} {'runs s':>11s} {'start s':>7s} {'scene Mpx/s':>11s} "
-        f"{'read Mpx/s':>10s} {'vs local':>8s}  peak RSS per process (GB)"
+        f"best of {args.repeat} runs (all runs listed); start = cluster start-up, not in wall; "
+        "cpu = CPU seconds of all processes (workers, scheduler and client) per run"
     )
-    for name, times, started, peaks in rows:
+    print(
+        f"{'run':38s} {'wall s':>6s} {'runs s':>9s} {'cpu s':>9s} {'start s':>7s} "
+        f"{'scene Mpx/s':>11s} {'read Mpx/s':>10s} {'vs local':>8s}  peak RSS per process (GB)"
+    )
+    for name, times, cpu, started, peaks in rows:
         best = min(times)
         runs = " ".join(f"{t:.0f}" for t in times)
+        cpus = " ".join(f"{c:.0f}" for c in cpu)
         print(
-            f"{name:38s} {best:6.1f} {runs:>11s} {started if started is not None else 0:7.1f} "
+            f"{name:38s} {best:6.1f} {runs:>9s} {cpus:>9s} "
+            f"{started if started is not None else 0:7.1f} "
             f"{scene_px / best / 1e6:11.1f} {read_px / best / 1e6:10.1f} "
             f"{t_local / best:7.2f}x  {', '.join(f'{p / 1e9:.2f}' for p in peaks)}"
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 from collections.abc import Iterable, Sequence
@@ -13,6 +14,7 @@ import click
 import geopandas as gpd
 from tqdm import tqdm
 
+from pastures import regional
 from pastures import schema as S
 from pastures.cli._common import FiniteRange, echo_problems, layer_path
 from pastures.errors import InputFileError, ParameterError, Problem
@@ -89,6 +91,20 @@ PROBLEMS_FILE = "index_problems.txt"
     show_default=True,
     help="With --search: skip scenes with more cloud (%).",
 )
+@click.option(
+    "--scheduler",
+    metavar="ADDRESS",
+    default=None,
+    help="Run on the Dask cluster whose scheduler is at ADDRESS (e.g. tcp://10.0.0.5:8786); "
+    "needs pastures[regional]. See the README, 'Regional monitoring on a Dask cluster'.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(1),
+    default=None,
+    help="Run on a local Dask cluster of N worker processes (large jobs start one by "
+    "themselves). Same results as the single-process run.",
+)
 def command(
     scenes: tuple[str, ...],
     plots: str,
@@ -99,6 +115,8 @@ def command(
     crs: str,
     search_dates: str | None,
     max_cloud: float,
+    scheduler: str | None,
+    workers: int | None,
 ) -> None:
     """Per-plot vegetation indices for every date of a set of scenes.
 
@@ -118,6 +136,13 @@ def command(
 
     A scene that cannot be used (Level-1C, missing bands, truncated file,
     no overlap with the plots, all cloud) is reported and the others are kept.
+
+    Large jobs run on a Dask cluster (pip install 'pastures[regional]'), with
+    the same results:
+
+    \b
+      pastures indices scenes/ --plots puno.gpkg --workers 2
+      pastures indices items/ --plots puno.gpkg --scheduler tcp://10.0.0.5:8786
     """
     names = [n.lower() for n in index_names] or list(DEFAULT_INDICES)
     layer = read_layer(plots, S.PLOTS, crs=crs)
@@ -154,6 +179,8 @@ def command(
         min_valid=min_valid,
         progress=True,
         problems=load_problems,
+        scheduler=scheduler,
+        workers=workers,
     )
     echo_problems(run.problems)
     click.echo(
@@ -184,6 +211,8 @@ def write_index_tables(
     min_valid: float = DEFAULT_MIN_VALID_FRACTION,
     progress: bool = False,
     problems: Sequence[Problem] = (),
+    scheduler: str | None = None,
+    workers: int | None = None,
 ) -> IndexRun:
     """Compute the per-plot index series and write every table of ``pastures indices``.
 
@@ -206,7 +235,12 @@ def write_index_tables(
     def bar(items: Iterable[Any]) -> Iterable[Any]:
         return tqdm(items, total=n_dates, desc="dates", unit="date", leave=False)
 
-    result = index_series(
+    series: Any = index_series
+    if scheduler or workers or regional.wants_cluster(len(plots), n_dates):
+        series = functools.partial(
+            regional.regional_index_series, scheduler=scheduler, workers=workers
+        )
+    result = series(
         plots, found, indices=names, edge_rule=edge_rule, progress=bar if progress else None
     )
     all_problems: list[Problem] = [*problems, *result.problems]

@@ -458,6 +458,8 @@ def soil_loss(
     LS: np.ndarray | float,
     C: np.ndarray | float,
     P: np.ndarray | float = 1.0,
+    *,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """RUSLE soil loss A = R·K·LS·C·P (t·ha⁻¹·yr⁻¹), after Renard et al. (1997).
 
@@ -473,6 +475,9 @@ def soil_loss(
         Cover management (dimensionless, 0-1).
     P
         Support practice (dimensionless, 0-1).
+    out
+        float32 array of the result's shape to write A into; it may be the LS or
+        C array itself (the product is formed in place, no temporary).
 
     Returns
     -------
@@ -497,9 +502,14 @@ def soil_loss(
     _range("P (support practice)", P, 0.0, 1.0)
     factors = [np.asarray(f) for f in (R, K, LS, C, P)]
     shape = np.broadcast_shapes(*(f.shape for f in factors))
-    a = np.empty(shape, dtype=np.float32)
-    a[...] = factors[2]
-    for f in (factors[0], factors[1], factors[3], factors[4]):
+    if out is None:
+        a = np.empty(shape, dtype=np.float32)
+    elif out.shape != shape or out.dtype != np.float32:
+        raise ParameterError(f"out must be float32 of shape {shape}; got {out.dtype} {out.shape}.")
+    else:
+        a = out
+    np.multiply(factors[2], factors[3], out=a, casting="unsafe")  # LS·C, safe if a is either
+    for f in (factors[0], factors[1], factors[4]):
         np.multiply(a, f, out=a, casting="unsafe")
     return a
 

@@ -894,7 +894,8 @@ def _d8_directions(filled: np.ndarray, fdir: np.ndarray) -> np.ndarray:
 
 
 @numba.njit(cache=True)
-def _accumulate_d8(dirs: np.ndarray) -> np.ndarray:
+def _accumulate_d8(dirs: np.ndarray, acc: np.ndarray) -> np.ndarray:
+    """Accumulate into `acc` (zeros, float32 or float64, the grid's shape); NaN at no-data."""
     nr, nc = dirs.shape
     donors = np.zeros((nr, nc), dtype=np.uint8)
     for r in range(nr):
@@ -902,7 +903,6 @@ def _accumulate_d8(dirs: np.ndarray) -> np.ndarray:
             d = dirs[r, c]
             if d < 8:
                 donors[r + _DR[d], c + _DC[d]] += 1
-    acc = np.zeros((nr, nc), dtype=np.float64)
     for r0 in range(nr):
         for c0 in range(nc):
             if dirs[r0, c0] == _UNSET or donors[r0, c0] != 0 or acc[r0, c0] != 0.0:
@@ -922,6 +922,10 @@ def _accumulate_d8(dirs: np.ndarray) -> np.ndarray:
                     break
                 r = rr
                 c = cc
+    for r in range(nr):
+        for c in range(nc):
+            if dirs[r, c] == _UNSET:
+                acc[r, c] = np.nan
     return acc
 
 
@@ -947,7 +951,10 @@ def _mfd_weights(filled: np.ndarray, r: int, c: int, exponent: float, weights: n
 
 
 @numba.njit(cache=True)
-def _accumulate_mfd(filled: np.ndarray, fdir: np.ndarray, exponent: float) -> np.ndarray:  # noqa: PLR0912, PLR0915
+def _accumulate_mfd(  # noqa: PLR0912, PLR0915
+    filled: np.ndarray, fdir: np.ndarray, exponent: float, acc: np.ndarray
+) -> np.ndarray:
+    """Accumulate into `acc` (zeros, float32 or float64, the grid's shape); NaN at no-data."""
     nr, nc = filled.shape
     weights = np.zeros(8, dtype=np.float64)
     donors = np.zeros((nr, nc), dtype=np.uint8)
@@ -964,7 +971,6 @@ def _accumulate_mfd(filled: np.ndarray, fdir: np.ndarray, exponent: float) -> np
                 for d in range(8):
                     if mask & (1 << d):
                         donors[r + _DR[d], c + _DC[d]] += 1
-    acc = np.zeros((nr, nc), dtype=np.float64)
     stack = np.empty(1024, dtype=np.int64)
     for r0 in range(nr):
         for c0 in range(nc):
@@ -1012,6 +1018,10 @@ def _accumulate_mfd(filled: np.ndarray, fdir: np.ndarray, exponent: float) -> np
                                     stack = _grow(stack)
                                 stack[top] = rr * nc + cc
                                 top += 1
+    for r in range(nr):
+        for c in range(nc):
+            if np.isnan(filled[r, c]):
+                acc[r, c] = np.nan
     return acc
 
 
@@ -1202,19 +1212,19 @@ def _route(
     *,
     method: FlowMethod,
     mfd_exponent: float,
+    dtype: type = np.float64,
 ) -> np.ndarray:
+    """Route flow over the filled surface; `fdir` (the flood's directions) is reused."""
+    if method not in FLOW_METHODS:
+        raise ParameterError(f"Unknown flow method {method!r}; choose one of {FLOW_METHODS}.")
+    if method == "mfd" and not 0 < mfd_exponent <= 10:
+        raise ParameterError(f"mfd_exponent must be in (0, 10]; got {mfd_exponent}.")
+    acc = np.zeros(filled.shape, dtype=dtype)  # calloc: pages are touched as they fill
     if method == "d8":
         _flat_routing(filled, fdir, False)
-        acc = _accumulate_d8(_d8_directions(filled, fdir))
-    elif method == "mfd":
-        if not 0 < mfd_exponent <= 10:
-            raise ParameterError(f"mfd_exponent must be in (0, 10]; got {mfd_exponent}.")
-        _flat_routing(filled, fdir, True)
-        acc = _accumulate_mfd(filled, fdir, float(mfd_exponent))
-    else:
-        raise ParameterError(f"Unknown flow method {method!r}; choose one of {FLOW_METHODS}.")
-    acc[np.isnan(filled)] = np.nan
-    return acc
+        return _accumulate_d8(_d8_directions(filled, fdir), acc)
+    _flat_routing(filled, fdir, True)
+    return _accumulate_mfd(filled, fdir, float(mfd_exponent), acc)
 
 
 def slope_percent(elevation: np.ndarray, cell_size: float) -> np.ndarray:
@@ -1334,12 +1344,14 @@ def terrain_factors(
     if method not in FLOW_METHODS:
         raise ParameterError(f"Unknown flow method {method!r}; choose one of {FLOW_METHODS}.")
     filled, fdir = _priority_flood(_as_float32(dem.elevation))
-    acc = _route(filled, fdir, method=method, mfd_exponent=mfd_exponent)
+    # float32 sums: exact pixel counts for D8 up to 2**24 upslope pixels, about 1e-6
+    # relative for MFD; half the memory of float64 and no second copy to convert.
+    accumulation = _route(
+        filled, fdir, method=method, mfd_exponent=mfd_exponent, dtype=np.float32
+    )
     del fdir
     slope = _horn_slope(filled, dem.cell_size)
-    ls = ls_factor(slope, acc, dem.cell_size, l_max=l_max)
-    accumulation = acc.astype(np.float32)
-    del acc
+    ls = ls_factor(slope, accumulation, dem.cell_size, l_max=l_max)
     logger.debug("terrain: %s cells, routing %s", filled.size, method)
     return Terrain(
         filled=filled,

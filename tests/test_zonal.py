@@ -413,3 +413,18 @@ def test_out_of_range_index_values_are_masked_and_counted(tmp_path):
     assert wide.loc["A", schema.STAT_COUNT] == 13  # 16 pixels, 3 masked
     assert wide.loc["A", schema.STAT_MEAN] == pytest.approx(2 / 3, rel=1e-6)
     assert wide.loc["B", schema.STAT_COUNT] == 16
+
+
+def test_all_cloud_run_gives_empty_trends_not_a_crash(tmp_path):
+    # The only scene is all cloud (SCL 9): every statistic is NaN with a count of 0, the
+    # date is 'all-masked', and the trend table is empty with its columns (it raised
+    # KeyError 'browning').
+    from pastures.timeseries import analyse_series
+
+    s2_band_files(tmp_path / "s", scl=9)
+    result = index_series(plots_frame(), tmp_path / "s", indices=["ndvi"])
+    assert result.dates[schema.DATE_STATUS].tolist() == ["all-masked"]
+    analysis = analyse_series(result.table, index="ndvi")
+    assert analysis.trends.empty
+    assert schema.BROWNING in analysis.trends.columns
+    assert analysis.trends.loc[analysis.trends[schema.BROWNING], schema.PLOT_CODE].tolist() == []

@@ -98,6 +98,10 @@ _SQRT2: Final = math.sqrt(2.0)
 #: Share of a flat cell's flow to a nearer neighbour (before normalising): 1 to a side,
 #: 1/sqrt(2) to a corner, as InVEST's ``flow_dir_mfd`` on plateaus.
 _FLAT_WEIGHT = np.array([1.0, 1.0 / math.sqrt(2.0)] * 4, dtype=np.float64)
+#: Neighbours in the order InVEST's routing visits them (E, NE, N, NW, W, SW, S, SE), so
+#: that ties (equal drops, equal distances on a flat) are resolved the same way.
+_INVEST_ORDER = np.array([2, 1, 0, 7, 6, 5, 4, 3], dtype=np.int64)
+_INV_DIST = np.array([1.0, 1.0 / math.sqrt(2.0)] * 4, dtype=np.float64)
 #: Distances on a flat (pixels) closer than this are the same distance.
 _DIST_TOLERANCE: Final = 1e-9
 #: Direction code of a cell that drains off the grid (edge, or next to no-data).
@@ -761,7 +765,8 @@ def _flat_routing(filled: np.ndarray, fdir: np.ndarray, mfd: bool) -> int:  # no
                 head += 1
                 r = cell // nc
                 c = cell - r * nc
-                for d in range(8):
+                for k in range(8):
+                    d = _INVEST_ORDER[k]
                     rr = r + _DR[d]
                     cc = c + _DC[d]
                     if rr < 0 or cc < 0 or rr >= nr or cc >= nc or filled[rr, cc] != h:
@@ -816,7 +821,8 @@ def _flat_routing(filled: np.ndarray, fdir: np.ndarray, mfd: bool) -> int:  # no
                 r = cell // nc
                 c = cell - r * nc
                 base = dist[r - rmin, c - cmin]
-                for d in range(8):
+                for k in range(8):
+                    d = _INVEST_ORDER[k]
                     rr = r + _DR[d]
                     cc = c + _DC[d]
                     if rr < 0 or cc < 0 or rr >= nr or cc >= nc or filled[rr, cc] != h:
@@ -871,7 +877,8 @@ def _d8_directions(filled: np.ndarray, fdir: np.ndarray) -> np.ndarray:
                 continue
             best = 0.0
             best_d = -1
-            for d in range(8):
+            for k in range(8):  # InVEST's order (E, NE, N, ...): the same choice on ties
+                d = _INVEST_ORDER[k]
                 rr = r + _DR[d]
                 cc = c + _DC[d]
                 if rr < 0 or cc < 0 or rr >= nr or cc >= nc:
@@ -879,7 +886,7 @@ def _d8_directions(filled: np.ndarray, fdir: np.ndarray) -> np.ndarray:
                 zn = filled[rr, cc]
                 if np.isnan(zn):
                     continue
-                drop = (zc - zn) / _DIST[d]
+                drop = (zc - zn) * _INV_DIST[d]
                 if drop > best:
                     best = drop
                     best_d = d
@@ -1346,9 +1353,7 @@ def terrain_factors(
     filled, fdir = _priority_flood(_as_float32(dem.elevation))
     # float32 sums: exact pixel counts for D8 up to 2**24 upslope pixels, about 1e-6
     # relative for MFD; half the memory of float64 and no second copy to convert.
-    accumulation = _route(
-        filled, fdir, method=method, mfd_exponent=mfd_exponent, dtype=np.float32
-    )
+    accumulation = _route(filled, fdir, method=method, mfd_exponent=mfd_exponent, dtype=np.float32)
     del fdir
     slope = _horn_slope(filled, dem.cell_size)
     ls = ls_factor(slope, accumulation, dem.cell_size, l_max=l_max)

@@ -79,10 +79,10 @@ FLOW_METHODS: Final = ("d8", "mfd")
 #: not dominate plot totals; hillslope cells of the puna stay far below it.
 DEFAULT_L_MAX: Final = 25.0
 #: Flow routing used unless told otherwise. Our default: InVEST SDR 3.20 has no default
-#: for ``flow_dir_algorithm`` (D8 or MFD must be chosen). D8 because it is the faster,
-#: its flow accumulation is an exact count of upslope pixels, and its
-#: per-pixel agreement with InVEST is not limited by InVEST's 4-bit MFD weights. MFD
-#: spreads flow over divergent slopes and is one option away.
+#: for ``flow_dir_algorithm`` (D8 or MFD must be chosen). D8 because it is the faster
+#: and its flow accumulation is an exact count of upslope pixels; MFD spreads flow over
+#: divergent slopes and is one option away. Both agree with InVEST per pixel (see
+#: benchmarks/invest_agreement.py).
 DEFAULT_FLOW_METHOD: Final = "d8"
 #: Exponent ``p`` of the multiple-flow-direction weights ``tan(slope)**p``: 1 shares flow in
 #: proportion to slope (Quinn et al. 1991, as InVEST's MFD); Freeman (1991) suggests 1.1.

@@ -343,8 +343,8 @@ def _read_points(path: str | None, kind: str, crs: str) -> gpd.GeoDataFrame | No
     default="d8",
     show_default=True,
     help="Flow routing for LS: D8, or multiple flow directions in proportion to slope. "
-    "Our default D8 (InVEST SDR has none): faster, and compared per pixel with InVEST "
-    "without its 4-bit MFD weights.",
+    "Our default D8 (InVEST SDR has none): faster, and its flow accumulation is an exact "
+    "count of upslope pixels.",
 )
 @click.option(
     "--l-max",
@@ -480,6 +480,8 @@ def command(  # noqa: PLR0912, PLR0915
       pastures risk --sample --out riesgo
       pastures risk --dem dem.tif --plots parcelas.gpkg --ndvi ndvi_seco.tif --out riesgo
       pastures risk --dem dem.tif --plots parcelas.gpkg --c-raster c_cobertura.tif --out riesgo
+      pastures risk --dem dem.tif --plots parcelas.gpkg --ndvi ndvi_seco.tif \\
+          --flow mfd --streams empty --stream-threshold 1000 --out como_invest
       pastures risk --dem dem.tif --plots parcelas.gpkg --c-factor 0.2 \\
           --stocking carga.csv --corrals corrales.gpx --piosphere-decay 800 --out riesgo
     """

@@ -32,6 +32,13 @@ reference-d8 (baseline)
 
     python benchmarks/bench_rusle.py [--size 4000] [--baselines invest-mfd,invest-d8] \
         [--invest-python /work/investenv/bin/python] [--threads 1]
+
+Measured 2026-12-01 at 4000 x 4000, 1 thread each, one run, on 2 shared cores (load
+average 10.8 at the start, 7.1 at the end, so times are inflated and only the ratios
+mean much): pastures-d8 75 s / 756 MB peak, pastures-mfd 49 s / 698 MB; InVEST's
+chain MFD 362 s / 943 MB, D8 307 s / 890 MB (every process also holds the DEM and NDVI
+inputs, 128 MB). Soil loss against InVEST's, same routing: D8 log-r 1.000, 97.8 % of
+pixels within 10 %; MFD log-r 1.000, 99.9 % within 10 %.
 """
 
 from __future__ import annotations

@@ -73,16 +73,28 @@ def s2_band_files(
     transform: Affine = GRID,
     size: int = SIZE,
     extra: dict[str, float] | None = None,
+    offset_tags: bool = True,
 ) -> dict[str, Path]:
-    """SAFE-named band files of one scene: B04, B08 (10 m) and SCL (20 m)."""
+    """SAFE-named band files of one scene: B04, B08 (10 m) and SCL (20 m).
+
+    With `offset_tags` (default) the band files state their offset in the
+    ``BOA_ADD_OFFSET`` and ``BOA_QUANTIFICATION_VALUE`` GeoTIFF tags, so that it
+    is known; without, nothing says whether the DNs carry an offset.
+    """
     stem = f"T{tile}_{date}T144731"
     shape = (size, size)
     files = {}
+    tags = (
+        {"BOA_ADD_OFFSET": str(-offset_dn), "BOA_QUANTIFICATION_VALUE": "10000"}
+        if offset_tags
+        else None
+    )
     for band, value in (("B04", red), ("B08", nir), *((extra or {}).items())):
         files[band] = write_raster(
             folder / f"{stem}_{band}_10m.tif",
             np.broadcast_to(dn(value, offset_dn), shape).copy(),
             transform,
+            tags=tags,
         )
     coarse = Affine(transform.a * 2, 0, transform.c, 0, transform.e * 2, transform.f)
     half = (size + 1) // 2

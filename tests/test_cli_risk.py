@@ -300,3 +300,81 @@ def test_spanish_output(files: dict[str, Path], tmp_path: Path) -> None:
     assert table.iloc[0]["Acción sugerida"].startswith("descansar")
     gpkg = gpd.read_file(out / OUTPUT_FILES["gpkg"], layer=RISK_LAYER)
     assert set(gpkg[S.RISK_CLASS]) <= set(S.RISK_CLASSES)  # GIS layer keeps the codes
+
+
+def test_c_as_a_raster_and_streams_left_empty(files: dict[str, Path], tmp_path: Path) -> None:
+    # C raster: 0.1 on the west half, 0.3 on the east half of the 40 x 40 DEM. Soil loss
+    # is linear in C, so with the same terrain it equals the --c-factor 0.1 run on the
+    # west half and three times it on the east half.
+    c = np.full((40, 40), 0.1, dtype=np.float32)
+    c[:, 20:] = 0.3
+    c_path = tmp_path / "c.tif"
+    with rasterio.open(
+        c_path,
+        "w",
+        driver="GTiff",
+        width=40,
+        height=40,
+        count=1,
+        dtype="float32",
+        crs="EPSG:32719",
+        transform=Affine(D, 0, X0, 0, -D, Y0),
+        nodata=-1,
+    ) as dst:
+        dst.write(c, 1)
+    base = ["--dem", str(files["dem"]), "--plots", str(files["plots"])]
+    flat = run(*base, "--c-factor", "0.1", "--out", str(tmp_path / "flat"))
+    assert flat.exit_code == 0, flat.output
+    raster = run(*base, "--c-raster", str(c_path), "--out", str(tmp_path / "raster"))
+    assert raster.exit_code == 0, raster.output
+    with rasterio.open(tmp_path / "flat" / OUTPUT_FILES["soil_loss"]) as src:
+        a_flat = src.read(1)
+    with rasterio.open(tmp_path / "raster" / OUTPUT_FILES["soil_loss"]) as src:
+        a_raster = src.read(1)
+        assert src.tags()["C_FACTOR"] == "raster c.tif"
+        assert src.tags()["SOIL_LOSS_ON_STREAMS"].startswith("computed on stream pixels")
+    np.testing.assert_allclose(a_raster[:, :20], a_flat[:, :20], rtol=1e-6)
+    np.testing.assert_allclose(a_raster[:, 20:], 3 * a_flat[:, 20:], rtol=1e-6)
+    both = run(*base, "--c-raster", str(c_path), "--c-factor", "0.2", "--out", str(tmp_path / "x"))
+    assert both.exit_code == 2
+    assert "Give one source of C" in both.output
+    # Streams empty as InVEST: the plane drains west along rows, accumulation of column c
+    # is 40 - c, so threshold 30 makes columns 0-9 streams. Rows 19-21 are left out: the
+    # hole at (20, 20) sends row 20's flow into rows 19 and 21.
+    empty = run(
+        *base,
+        "--c-factor",
+        "0.1",
+        "--streams",
+        "empty",
+        "--stream-threshold",
+        "30",
+        "--out",
+        str(tmp_path / "empty"),
+    )
+    assert empty.exit_code == 0, empty.output
+    assert "left empty on streams (flow accumulation > 30 pixels)" in empty.output
+    with rasterio.open(tmp_path / "empty" / OUTPUT_FILES["soil_loss"]) as src:
+        a_empty = src.read(1)
+        assert "as InVEST SDR" in src.tags()["SOIL_LOSS_ON_STREAMS"]
+    rows = [r for r in range(40) if r not in (19, 20, 21)]
+    assert np.isnan(a_empty[rows, :10]).all()
+    np.testing.assert_allclose(a_empty[rows, 10:], a_flat[rows, 10:], rtol=1e-6)
+
+
+def test_plots_without_community_or_pasture_type_are_assessed(tmp_path: Path) -> None:
+    # Before: four errors asking for --community and --pasture-type, options of
+    # `pastures import` only. Risk does not need them: a warning says how to add them.
+    dem = write_dem(tmp_path / "dem.tif")
+    plots = tmp_path / "plots.geojson"
+    gpd.GeoDataFrame(
+        {"name": ["P1"]}, geometry=[box(X0 + 20, Y0 - 120, X0 + 120, Y0 - 20)], crs=S.WORKING_CRS
+    ).to_file(plots)
+    result = run(
+        "--dem", str(dem), "--plots", str(plots), "--c-factor", "0.2", "--out", str(tmp_path / "o")
+    )
+    assert result.exit_code == 0, result.output
+    assert "pastures import plots.geojson --as plots --community NAME" in result.output
+    assert "give a default on the command line" not in result.output
+    table = pd.read_csv(tmp_path / "o" / OUTPUT_FILES["csv"])
+    assert table[S.PLOT_CODE].tolist() == ["P1"]

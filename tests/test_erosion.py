@@ -451,3 +451,98 @@ def test_settings_values_are_validated(tmp_path) -> None:
     path.write_text("[rusle]\nerodibility = 0.3\n", encoding="utf-8")
     with pytest.raises(ParameterError, match="k.toml: K .*US customary"):
         load_settings(path)
+
+
+# --- streams, DEM notes (InVEST SDR behaviour worked by hand) -----------------------------
+
+
+def test_streams_left_empty_as_invest(plots: gpd.GeoDataFrame) -> None:
+    # Plane rising east, 20 columns: D8 accumulation of column c is 20 - c pixels. InVEST
+    # leaves RKLS/USLE empty where accumulation > threshold (extract_streams_d8): with
+    # threshold 12, columns 0-7 (accumulation 13-20) are streams. Plot A covers columns
+    # 2-6 (all stream), plot B columns 10-14 (accumulation 10-6: none).
+    dem = plane_dem(10.0)
+    kept = assess_risk(dem, plots, cover=0.2)
+    params = RusleParams(streams="empty", stream_threshold=12)
+    empty = assess_risk(dem, plots, cover=0.2, params=params)
+    assert empty.stream_pixels == 20 * 8
+    assert np.isnan(empty.soil_loss[:, :8]).all()
+    np.testing.assert_array_equal(empty.soil_loss[:, 8:], kept.soil_loss[:, 8:])
+    a = empty.plots.set_index(S.PLOT_CODE)
+    assert np.isnan(a.loc["A", S.SOIL_LOSS_T_HA_YR])
+    assert a.loc["A", S.SOIL_LOSS_T_YR] == 0  # all of it on streams
+    b_kept = kept.plots.set_index(S.PLOT_CODE).loc["B"]
+    assert a.loc["B", S.SOIL_LOSS_T_YR] == pytest.approx(b_kept[S.SOIL_LOSS_T_YR], rel=1e-6)
+    assert "left empty on streams" in empty.streams_note
+    assert "computed on stream pixels" in kept.streams_note
+    # half of plot B on streams: threshold 7 makes columns 0-12 streams (accumulation > 7),
+    # so B keeps columns 13-14: its total is the mean of those times 2/5 of its area.
+    half = assess_risk(
+        dem, plots, cover=0.2, params=RusleParams(streams="empty", stream_threshold=7)
+    )
+    row = half.plots.set_index(S.PLOT_CODE).loc["B"]
+    hill = kept.soil_loss[10:15, 13:15]
+    assert row[S.SOIL_LOSS_T_HA_YR] == pytest.approx(hill.mean(), rel=1e-6)
+    assert row[S.SOIL_LOSS_T_YR] == pytest.approx(hill.mean() * row[S.AREA_HA] * 2 / 5, rel=1e-6)
+
+
+def test_stream_settings_are_validated() -> None:
+    with pytest.raises(ParameterError, match="streams must be one of keep, empty"):
+        RusleParams(streams="drop")  # type: ignore[arg-type]
+    with pytest.raises(ParameterError, match="stream_threshold"):
+        RusleParams(stream_threshold=math.nan)
+    with pytest.raises(ParameterError, match="l_max must be a positive finite"):
+        RusleParams(l_max=math.inf)
+
+
+def test_holes_inside_the_dem_below_95_percent_warn(plots: gpd.GeoDataFrame) -> None:
+    from pastures.erosion import DemQualityWarning
+    from pastures.terrain import dem_notes, interior_holes
+
+    z = plane_dem(10.0).elevation.copy()
+    z[:, 0] = np.nan  # no-data on the border: the DEM's extent, not a hole
+    assert not interior_holes(z).any()
+    z[12:16, 2:8] = np.nan  # 24 enclosed pixels of 400 - 20 + 24 ... 6.3 % of the area
+    holes = interior_holes(z)
+    assert holes.sum() == 24
+    notes = dem_notes(Dem(z, TRANSFORM))
+    assert len(notes) == 1
+    assert "24 no-data pixel(s) enclosed by data (6.3 %" in notes[0]
+    with pytest.warns(DemQualityWarning, match="acts as an outlet"):
+        result = assess_risk(Dem(z, TRANSFORM), plots, cover=0.2)
+    assert result.dem_notes == tuple(notes)
+    z[12:16, 2:8] = 1.0
+    z[13, 4] = np.nan  # one small void: 0.3 %, no warning
+    assert dem_notes(Dem(z, TRANSFORM)) == []
+
+
+def test_dem_coarser_than_the_grid_is_averaged_down_and_noted(tmp_path) -> None:
+    import rasterio
+
+    from pastures.terrain import dem_notes, read_dem
+
+    # A 10 m DEM read onto a 20 m grid: each 20 m pixel is the mean of its four 10 m
+    # pixels (averaging), not a bilinear sample. Values 0, 1, 2, ... worked by hand.
+    z = np.arange(64, dtype=np.float32).reshape(8, 8) + 3900
+    path = tmp_path / "dem10.tif"
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        width=8,
+        height=8,
+        count=1,
+        dtype="float32",
+        crs=S.WORKING_CRS,
+        transform=TRANSFORM,
+        nodata=-9999,
+    ) as dst:
+        dst.write(z, 1)
+    coarse = read_dem(path, resolution=20.0)
+    expected = z.reshape(4, 2, 4, 2).mean(axis=(1, 3))
+    np.testing.assert_allclose(coarse.elevation, expected, rtol=1e-7)
+    assert dem_notes(coarse) == []
+    fine = read_dem(path, resolution=5.0)
+    (note,) = dem_notes(fine)
+    assert "coarser than the working grid (5.0 m)" in note
+    assert fine.source_resolution == pytest.approx(10.0)

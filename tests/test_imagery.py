@@ -12,7 +12,7 @@ from affine import Affine
 
 from imagery_helpers import GRID, SIZE, UTM, dn, s2_band_files, stac_item, write_json, write_raster
 from pastures import imagery
-from pastures.errors import CRSError, InputFileError, LayerError
+from pastures.errors import CRSError, InputFileError, LayerError, ParameterError
 from pastures.imagery import CLEAR, MASKED, NODATA, Grid
 
 # ../shared/realdata beside the repository root (tests/ -> repo -> its parent).
@@ -33,7 +33,7 @@ GRID10 = Grid(UTM, GRID, (SIZE, SIZE))
 # --- folders of band files -------------------------------------------------------------
 
 
-def test_safe_named_folder_reads_reflectance_with_offset_inferred_from_date(tmp_path):
+def test_safe_named_folder_reads_reflectance_with_offset_from_tags(tmp_path):
     s2_band_files(tmp_path / "scene", red=0.1, nir=0.5)
     scenes, problems = imagery.load_scenes(tmp_path / "scene")
     assert problems == []
@@ -49,12 +49,83 @@ def test_safe_named_folder_reads_reflectance_with_offset_inferred_from_date(tmp_
     assert (state == CLEAR).all()
 
 
-def test_old_scene_without_metadata_gets_no_offset(tmp_path):
+def test_old_scene_with_a_zero_offset_tag_gets_no_offset(tmp_path):
     s2_band_files(tmp_path / "scene", date="20200115", red=0.1, offset_dn=0)
     (scene,), _ = imagery.load_scenes(tmp_path / "scene")
     assert scene.bands["red"].offset == 0.0
     bands, _ = imagery.read_scene(scene, ["red"], GRID10)
     np.testing.assert_allclose(bands["red"], 0.1, rtol=1e-6)
+
+
+def earth_search_folder(root, *, red=0.1, nir=0.5):
+    """An Earth Search v1 item downloaded as a folder of COGs, without its item JSON.
+
+    Earth Search v1 removed the -1000 DN offset from its COGs
+    (``earthsearch:boa_offset_applied: true`` on the item, see the real item in
+    ../shared/realdata/1_stac_items): DN = reflectance x 10000.
+    """
+    folder = root / "S2B_19KDC_20250731_0_L2A"
+    for band, value in (("B04", red), ("B08", nir)):
+        write_raster(folder / f"{band}.tif", dn(np.full((SIZE, SIZE), value), 0), GRID)
+    return folder
+
+
+def test_earth_search_folder_without_evidence_is_refused_not_guessed(tmp_path):
+    # Before the fix the -0.1 offset was inferred from the date (2025) and applied to
+    # DNs that no longer carry it: red 0.1 read as 0.0, NDVI 1 instead of 2/3.
+    folder = earth_search_folder(tmp_path)
+    scenes, problems = imagery.load_scenes(folder)
+    assert scenes == []
+    (problem,) = problems
+    assert problem.rule == "unusable-scene"
+    assert "S2B_19KDC_20250731_0_L2A" in problem.message
+    assert "--boa-offset applied" in problem.message
+    assert "--boa-offset apply " in problem.message
+
+
+def test_stated_offset_applied_reads_earth_search_cogs_once(tmp_path):
+    folder = earth_search_folder(tmp_path)
+    (scene,), problems = imagery.load_scenes(folder, boa_offset="applied")
+    assert problems == []
+    assert scene.bands["red"].offset == 0.0
+    assert "stated by the user" in scene.radiometry
+    bands, _ = imagery.read_scene(scene, ["red", "nir"], GRID10)
+    np.testing.assert_allclose(bands["red"], 0.1, rtol=1e-6)  # DN 1000 x 0.0001
+    np.testing.assert_allclose(bands["nir"], 0.5, rtol=1e-6)
+
+
+def test_stated_offset_apply_removes_it_from_safe_bands(tmp_path):
+    s2_band_files(tmp_path / "scene", red=0.1, offset_dn=1000, offset_tags=False)
+    scenes, problems = imagery.load_scenes(tmp_path / "scene")
+    assert scenes == []
+    assert "cannot be known" in problems[0].message
+    (scene,), _ = imagery.load_scenes(tmp_path / "scene", boa_offset="apply")
+    bands, _ = imagery.read_scene(scene, ["red"], GRID10)
+    np.testing.assert_allclose(bands["red"], 0.1, rtol=1e-6)  # (2000 - 1000) x 0.0001
+
+
+def test_baseline_in_product_name_is_evidence(tmp_path):
+    folder = tmp_path / "S2A_MSIL2A_20240115T144731_N0510_R010_T19KDC_20240115T201012.SAFE"
+    s2_band_files(folder / "IMG_DATA", red=0.1, offset_tags=False)
+    (scene,), problems = imagery.load_scenes(folder)
+    assert problems == []
+    assert scene.bands["red"].offset == pytest.approx(-0.1)
+    old = tmp_path / "S2A_MSIL2A_20210115T144731_N0300_R010_T19KDC_20210115T201012.SAFE"
+    s2_band_files(old / "IMG_DATA", date="20210115", red=0.1, offset_dn=0, offset_tags=False)
+    (scene,), _ = imagery.load_scenes(old)
+    assert scene.bands["red"].offset == 0.0
+
+
+def test_unknown_boa_offset_choice_is_a_parameter_error(tmp_path):
+    with pytest.raises(ParameterError, match="Unknown BOA offset choice 'maybe'"):
+        imagery.load_scenes(tmp_path, boa_offset="maybe")  # type: ignore[arg-type]
+
+
+def test_stac_item_with_no_offset_evidence_is_refused():
+    item = stac_item("S2B_19KDC_20250731_0_L2A", {"red": "B04.tif", "nir": "B08.tif"})
+    del item["properties"]["s2:processing_baseline"]
+    with pytest.raises(InputFileError, match="cannot be known"):
+        imagery.scene_from_stac_item(item)
 
 
 def test_baseline_in_metadata_file_wins_over_date(tmp_path):
@@ -458,3 +529,50 @@ def test_stac_1_1_bands_with_scale_and_offset(tmp_path):
     assert "raster:bands" in scene.radiometry
     bands, _ = imagery.read_scene(scene, ["red", "nir"], GRID10)
     np.testing.assert_allclose(bands["nir"], 0.5, rtol=1e-6)
+
+
+def test_indices_command_states_the_offset_with_boa_offset(tmp_path):
+    import geopandas as gpd
+    from click.testing import CliRunner
+    from shapely.geometry import box
+
+    from pastures import schema
+    from pastures.cli import main
+
+    plots = tmp_path / "plots.geojson"
+    gpd.GeoDataFrame(
+        {
+            schema.PLOT_CODE: ["A"],
+            schema.COMMUNITY: ["Alfa"],
+            schema.PASTURE_TYPE: ["pajonal"],
+        },
+        geometry=[box(440_010, 8_190_050, 440_050, 8_190_090)],
+        crs=UTM,
+    ).to_crs("EPSG:4326").to_file(plots)
+    folder = earth_search_folder(tmp_path)
+    refused = CliRunner().invoke(
+        main, ["indices", str(folder), "--plots", str(plots), "--out", str(tmp_path / "o1")]
+    )
+    assert refused.exit_code == 1, refused.output
+    assert "--boa-offset applied" in refused.output
+    ok = CliRunner().invoke(
+        main,
+        [
+            "indices",
+            str(folder),
+            "--plots",
+            str(plots),
+            "--index",
+            "ndvi",
+            "--boa-offset",
+            "applied",
+            "--out",
+            str(tmp_path / "o2"),
+        ],
+    )
+    assert ok.exit_code == 0, ok.output
+    import pandas as pd
+
+    table = pd.read_csv(tmp_path / "o2" / "index_series.csv")
+    mean = table[(table["statistic"] == "mean")]["value"]
+    np.testing.assert_allclose(mean, 2 / 3, rtol=1e-5)  # (0.5 - 0.1) / (0.5 + 0.1)

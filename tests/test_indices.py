@@ -93,3 +93,42 @@ def test_parallel_kernel_gives_the_same_values(monkeypatch):
 def test_zero_over_zero_is_nan_not_an_error():
     zero = np.zeros((1, 2), dtype=np.float32)
     assert np.isnan(compute_index("ndvi", {"red": zero, "nir": zero})).all()
+
+
+def test_values_outside_the_valid_range_are_masked_and_counted():
+    # NIR + red near 0 (dark water after the -0.1 offset): NDVI = (0.0151 + 0.0149) /
+    # (0.0151 - 0.0149) = 150 by hand; a valid pixel stays, the impossible one is masked.
+    red = np.array([-0.0149, 0.1], dtype=np.float32)
+    nir = np.array([0.0151, 0.5], dtype=np.float32)
+    raw = compute_index("ndvi", {"red": red, "nir": nir}, mask_range=False)
+    assert raw[0] == pytest.approx(150.0, rel=1e-3)
+    values = raw.copy()
+    assert indices.mask_out_of_range("ndvi", values) == 1
+    assert np.isnan(values[0])
+    assert values[1] == pytest.approx(2 / 3)
+    masked = compute_index("ndvi", {"red": red, "nir": nir})  # the default masks them
+    assert np.isnan(masked[0])
+    assert INDICES["ndvi"].valid_range == (-1.0, 1.0)
+    assert INDICES["bofedal"].valid_range is None
+
+
+def test_bofedal_index_is_masked_where_its_denominator_is_noise():
+    # Green 0.1, NIR 0.3: NDWI = -0.2/0.4 = -0.5. SWIR 0.1: NDII = 0.2/0.4 = 0.5, so
+    # NDWI + NDII = 0 and IB = -1/0: masked. SWIR 0.1 -> 0.097: NDII = 0.203/0.397 =
+    # 0.5113, sum 0.0113 < 0.05: still masked (IB would be -89). SWIR 0.05: NDII =
+    # 0.25/0.35 = 0.7143, sum 0.2143: IB = (-0.5 - 0.7143) / 0.2143 = -5.667 by hand.
+    green = np.full(3, 0.1, dtype=np.float32)
+    nir = np.full(3, 0.3, dtype=np.float32)
+    swir = np.array([0.1, 0.097, 0.05], dtype=np.float32)
+    ib = compute_index("bofedal", {"green": green, "nir": nir, "swir16": swir})
+    assert np.isnan(ib[0])
+    assert np.isnan(ib[1])
+    ndii = (0.3 - 0.05) / (0.3 + 0.05)
+    assert ib[2] == pytest.approx((-0.5 - ndii) / (-0.5 + ndii), rel=1e-5)
+    assert indices.BOFEDAL_MIN_DENOMINATOR == 0.05
+
+
+def test_computable_splits_indices_by_the_bands_present():
+    ok, skipped = indices.computable(list(indices.DEFAULT_INDICES), ["blue", "green", "red", "nir"])
+    assert ok == ["ndvi", "savi", "msavi2", "evi"]
+    assert skipped == {"ndmi": ["swir16"], "bofedal": ["swir16"]}

@@ -197,6 +197,40 @@ def test_horn_slope_of_a_plane() -> None:
     assert np.all(np.isfinite(slope))
 
 
+def test_slope_of_a_plane_holds_up_to_the_edges() -> None:
+    # InVEST (pygeoprocessing.calculate_slope) takes one-sided differences where a
+    # neighbour is off the grid: a 10 % plane is 10 % on every pixel, edges included
+    # (filling a missing neighbour with the centre gave 5 % on the edge columns).
+    d = 30.0
+    rows, cols = np.mgrid[0:5, 0:6]
+    z = (0.10 * cols * d).astype(np.float32)
+    slope = slope_percent(z, d)
+    np.testing.assert_allclose(slope, 10.0, rtol=1e-5)
+    z2 = (0.03 * cols * d + 0.04 * rows * d).astype(np.float32)
+    np.testing.assert_allclose(slope_percent(z2, d), 5.0, rtol=1e-5)
+
+
+def test_slope_next_to_missing_cells_by_hand() -> None:
+    # pygeoprocessing's rules worked by hand for the centre e = 10 of
+    #   a  b  c       nan  12  nan
+    #   d  e  f   =   9    10  14
+    #   g  h  i       nan  nan  7
+    # x: a-c row: neither corner -> nothing; d-f: 2(9 - 14) over 4; g-i row: only i
+    #    and no h -> (e - i)·√2 over 1. dz/dx = (-10 + 3√2) / (5 D).
+    # y: a-g column: only d -> nothing (no corner); b-h: 2(12 - 10) over 2 (b - e);
+    #    c-i column: f and i -> f - i over 1. dz/dy = (4 + 7) / (3 D).
+    nan = np.nan
+    z = np.array([[nan, 12, nan], [9, 10, 14], [nan, nan, 7]], dtype=np.float32)
+    d = 10.0
+    dzdx = (2 * (9 - 14) + (10 - 7) * math.sqrt(2)) / (5 * d)
+    dzdy = (2 * (12 - 10) + (14 - 7)) / (3 * d)
+    slope = slope_percent(z, d)
+    assert slope[1, 1] == pytest.approx(100 * math.hypot(dzdx, dzdy), rel=1e-6)
+    assert np.isnan(slope[0, 0])
+    # a lone pixel has no difference at all: slope 0, as InVEST
+    assert slope_percent(np.array([[5.0]], dtype=np.float32), d)[0, 0] == 0
+
+
 def test_terrain_factors_on_a_plane() -> None:
     dem = Dem(tilted_plane().astype(np.float32) * 3.0, Affine(30, 0, 0, 0, -30, 0))
     terrain = terrain_factors(dem)
@@ -425,10 +459,11 @@ def pitted_dem() -> np.ndarray:
 
 
 def test_d8_through_pits_and_flats_matches_path_counting() -> None:
-    from pastures.terrain import _d8_directions, _priority_flood
+    from pastures.terrain import _d8_directions, _flat_routing, _priority_flood
 
     z = pitted_dem()
     filled, fdir = _priority_flood(z)
+    _flat_routing(filled, fdir, False)
     dirs = _d8_directions(filled, fdir)
     expected = np.zeros(z.shape)
     for r0, c0 in zip(*np.nonzero(~np.isnan(z)), strict=True):
@@ -445,12 +480,63 @@ def test_d8_through_pits_and_flats_matches_path_counting() -> None:
     np.testing.assert_array_equal(flow_accumulation(z, method="d8"), expected)
 
 
+def flat_distances(filled: np.ndarray) -> np.ndarray:
+    """Distance (pixels) of every cell to the drain of its flat, by scipy's Dijkstra.
+
+    An independent statement of InVEST's plateau rule (pygeoprocessing flow_dir_mfd):
+    a flat is a connected set of cells of one height; its drains are its cells with a
+    lower neighbour, else its cells next to no-data or the edge; steps cost 1 to a side
+    and sqrt(2) to a corner. Cells with a lower neighbour get 0.
+    """
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import dijkstra
+
+    nr, nc = filled.shape
+    rows, cols, cost = [], [], []
+    lower = np.zeros(filled.shape, bool)
+    edge = np.zeros(filled.shape, bool)
+    for r, c in zip(*np.nonzero(~np.isnan(filled)), strict=True):
+        for dr, dc in OFFSETS:
+            rr, cc = r + dr, c + dc
+            if not (0 <= rr < nr and 0 <= cc < nc) or np.isnan(filled[rr, cc]):
+                edge[r, c] = True
+            elif filled[rr, cc] < filled[r, c]:
+                lower[r, c] = True
+            elif filled[rr, cc] == filled[r, c]:
+                rows.append(r * nc + c)
+                cols.append(rr * nc + cc)
+                cost.append(math.hypot(dr, dc))
+    graph = coo_matrix((cost, (rows, cols)), shape=(filled.size, filled.size)).tocsr()
+    dist = np.full(filled.size, np.inf)
+    # flats with a lower neighbour somewhere drain there; others through no-data or edge
+    from_lower = dijkstra(graph, indices=np.flatnonzero(lower.ravel()), min_only=True)
+    from_edge = dijkstra(graph, indices=np.flatnonzero(edge.ravel()), min_only=True)
+    dist = np.where(np.isfinite(from_lower), from_lower, from_edge)
+    return dist.reshape(filled.shape)
+
+
+def test_flat_strip_splits_flow_by_distance_to_its_drains_by_hand() -> None:
+    # One row: 1 5 5 5 5 5 1. The 5s are a flat whose drains are the second and the
+    # sixth cells (they have a lower neighbour). The middle cell is 2 from both, so
+    # InVEST's MFD sends half of it each way; the cells next to it are 1 from their
+    # drain. By hand: middle 1; its neighbours 1 + 0.5; drains 1 + 1.5; the 1s at the
+    # ends 1 + 2.5. D8 sends the middle cell one way.
+    z = np.array([[1, 5, 5, 5, 5, 5, 1]], dtype=np.float32)
+    mfd = flow_accumulation(z, method="mfd")
+    np.testing.assert_allclose(mfd[0], [3.5, 2.5, 1.5, 1, 1.5, 2.5, 3.5])
+    d8 = flow_accumulation(z, method="d8")
+    assert d8[0, 3] == 1
+    assert sorted([d8[0, 2], d8[0, 4]]) == [1, 2]
+    assert d8[0, 0] + d8[0, 6] == 7
+
+
 def test_mfd_through_pits_and_flats_matches_a_linear_solve() -> None:
     from pastures.terrain import _priority_flood
 
     z = pitted_dem()
-    filled32, fdir = _priority_flood(z)
+    filled32, _ = _priority_flood(z)
     filled = filled32.astype(np.float64)
+    dist = flat_distances(filled)
     nr, nc = z.shape
     w = np.zeros((z.size, z.size))
     for r, c in zip(*np.nonzero(~np.isnan(z)), strict=True):
@@ -463,9 +549,21 @@ def test_mfd_through_pits_and_flats_matches_a_linear_solve() -> None:
             total = sum(drops.values())
             for target, v in drops.items():
                 w[r * nc + c, target] = v / total
-        elif fdir[r, c] < 8:  # flat: the flood's direction
-            dr, dc = OFFSETS[fdir[r, c]]
-            w[r * nc + c, (r + dr) * nc + c + dc] = 1.0
+            continue
+        # flat: every neighbour of the same height nearer the drain, 1 side, 1/sqrt(2) corner
+        nearer = {}
+        for dr, dc in OFFSETS:
+            rr, cc = r + dr, c + dc
+            if (
+                0 <= rr < nr
+                and 0 <= cc < nc
+                and filled[rr, cc] == filled[r, c]
+                and dist[rr, cc] < dist[r, c] - 1e-9
+            ):
+                nearer[rr * nc + cc] = 1 / math.hypot(dr, dc)
+        total = sum(nearer.values())
+        for target, v in nearer.items():
+            w[r * nc + c, target] = v / total
     valid = ~np.isnan(z.ravel())
     solved = np.full(z.size, np.nan)
     sub = np.ix_(valid, valid)

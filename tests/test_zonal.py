@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
 from affine import Affine
@@ -120,11 +121,21 @@ def test_centre_and_all_touched_equal_rasterstats(raster_and_plots, rule):
         stats="mean median std count percentile_10 percentile_90",
         all_touched=rule == "all_touched",
     )
-    compared = 0
+    exact = zonal_statistics(
+        values, plot_coverage(plots, transform, values.shape, edge_rule="exact")
+    )
+    pixel_area = abs(transform.a * transform.e)
+    compared = fell_back = 0
     for i, expected in enumerate(theirs):
-        if cov.rules_used[i] != rule:  # sub-pixel plot: fell back to exact
-            continue
         got = ours.iloc[i]
+        if plots[i].area < pixel_area or expected["count"] == 0:
+            # Smaller than a pixel, or no pixel under the rule: the exact coverage is
+            # used under every rule (rasterstats would give whole pixels or none).
+            assert cov.rules_used[i] == "exact"
+            pd.testing.assert_series_equal(got, exact.iloc[i])
+            fell_back += 1
+            continue
+        assert cov.rules_used[i] == rule
         assert got[schema.STAT_COUNT] == expected["count"]
         if expected["count"] == 0:
             continue
@@ -138,6 +149,7 @@ def test_centre_and_all_touched_equal_rasterstats(raster_and_plots, rule):
             assert got[ours_name] == pytest.approx(expected[theirs_name], rel=1e-6, abs=1e-9)
         compared += 1
     assert compared >= 30
+    assert fell_back >= 1  # the random layout holds sub-pixel plots: the branch is exercised
 
 
 def test_exact_equals_exactextract(raster_and_plots):
@@ -186,6 +198,32 @@ def test_plot_smaller_than_a_pixel_falls_back_to_exact(caplog):
     stats = zonal_statistics(R4, cov).iloc[0]
     assert stats[schema.STAT_MEAN] == 9
     assert stats[schema.STAT_COUNT] == pytest.approx(0.2)
+
+
+@pytest.mark.parametrize("rule", ["centre", "all_touched", "inner"])
+def test_sub_pixel_plots_fall_back_to_exact_under_every_rule(rule):
+    # 10 m pixels. A 6 x 6 m plot centred on the corner shared by four pixels covers
+    # 9 m² (0.09) of each: exactextract's answer is their plain mean with a count of
+    # 0.36. rasterstats gives no pixel under 'centre' and four whole ones under
+    # 'all_touched'; a 5 x 5 m plot inside one pixel is a quarter of it, not a whole.
+    t = Affine(10, 0, 0, 0, -10, 40)
+    corner = box(7, 17, 13, 23)  # centred on (10, 20): rows 1-2, cols 0-1
+    inside = box(12, 12, 17, 17)  # in row 2, col 1
+    cov = plot_coverage([corner, inside], t, (4, 4), edge_rule=rule, plot_ids=["C", "I"])
+    assert cov.rules_used.tolist() == ["exact", "exact"]
+    stats = zonal_statistics(R4, cov)
+    assert stats.loc["C", schema.STAT_MEAN] == pytest.approx((4 + 5 + 8 + 9) / 4)
+    assert stats.loc["C", schema.STAT_COUNT] == pytest.approx(0.36)
+    assert stats.loc["I", schema.STAT_MEAN] == 9
+    assert stats.loc["I", schema.STAT_COUNT] == pytest.approx(0.25)
+    exactextract = pytest.importorskip("exactextract")
+    from exactextract.raster import NumPyRasterSource
+
+    source = NumPyRasterSource(R4, xmin=0, ymin=0, xmax=40, ymax=40, nodata=np.nan)
+    frame = gpd.GeoDataFrame({"id": ["C", "I"]}, geometry=[corner, inside], crs=UTM)
+    theirs = exactextract.exact_extract(source, frame, ["mean", "count"], output="pandas")
+    np.testing.assert_allclose(stats[schema.STAT_MEAN], theirs["mean"], rtol=1e-6)
+    np.testing.assert_allclose(stats[schema.STAT_COUNT], theirs["count"], rtol=1e-6)
 
 
 def test_masked_pixels_and_plots_partly_outside_the_raster():
@@ -341,3 +379,52 @@ def test_same_day_landsat_and_sentinel2_keep_the_clearer_observation(tmp_path):
     wide = wide_series(result.table)
     assert len(wide) == 2  # but one row per plot and date
     assert wide[schema.STAT_MEAN].tolist() == pytest.approx([2 / 3, 2 / 3])  # 16 px beat 30 m
+
+
+def test_scene_of_10m_bands_gets_the_indices_they_allow(tmp_path):
+    # Only B02, B03, B04, B08 (no SWIR): NDVI, SAVI, MSAVI2 and EVI are computed, NDMI
+    # and the bofedal index are skipped with a problem naming swir16 (before, the whole
+    # scene was refused). NDVI by hand: (0.5 - 0.1) / (0.5 + 0.1) = 2/3.
+    s2_band_files(tmp_path / "s", red=0.1, nir=0.5, extra={"B02": 0.05, "B03": 0.08})
+    result = index_series(plots_frame(), tmp_path / "s")
+    assert result.dates[schema.DATE_STATUS].tolist() == ["ok"]
+    computed = sorted(result.table[schema.INDEX].unique())
+    assert computed == ["evi", "msavi2", "ndvi", "savi"]
+    (skipped,) = [p for p in result.problems if p.rule == "index-skipped"]
+    assert "ndmi (needs swir16)" in skipped.message
+    assert "bofedal (needs swir16)" in skipped.message
+    wide = wide_series(result.table)
+    ndvi = wide[wide[schema.INDEX] == "ndvi"][schema.STAT_MEAN]
+    np.testing.assert_allclose(ndvi, 2 / 3, rtol=1e-6)
+
+
+def test_out_of_range_index_values_are_masked_and_counted(tmp_path):
+    # Red 0.1, NIR 0.5 except 3 pixels of plot A where the DNs give red -0.0149 and NIR
+    # 0.0151 (NDVI 150): they are masked and counted, the others give 2/3.
+    red = np.full((10, 10), 0.1)
+    nir = np.full((10, 10), 0.5)
+    red[2, 2:5] = -0.0149
+    nir[2, 2:5] = 0.0151
+    s2_band_files(tmp_path / "s", red=red, nir=nir)
+    result = index_series(plots_frame(), tmp_path / "s", indices=["ndvi"])
+    (problem,) = [p for p in result.problems if p.rule == "out-of-range"]
+    assert "ndvi 3 pixel(s) outside [-1.0, 1.0]" in problem.message
+    wide = wide_series(result.table).set_index(schema.PLOT_CODE)
+    assert wide.loc["A", schema.STAT_COUNT] == 13  # 16 pixels, 3 masked
+    assert wide.loc["A", schema.STAT_MEAN] == pytest.approx(2 / 3, rel=1e-6)
+    assert wide.loc["B", schema.STAT_COUNT] == 16
+
+
+def test_all_cloud_run_gives_empty_trends_not_a_crash(tmp_path):
+    # The only scene is all cloud (SCL 9): every statistic is NaN with a count of 0, the
+    # date is 'all-masked', and the trend table is empty with its columns (it raised
+    # KeyError 'browning').
+    from pastures.timeseries import analyse_series
+
+    s2_band_files(tmp_path / "s", scl=9)
+    result = index_series(plots_frame(), tmp_path / "s", indices=["ndvi"])
+    assert result.dates[schema.DATE_STATUS].tolist() == ["all-masked"]
+    analysis = analyse_series(result.table, index="ndvi")
+    assert analysis.trends.empty
+    assert schema.BROWNING in analysis.trends.columns
+    assert analysis.trends.loc[analysis.trends[schema.BROWNING], schema.PLOT_CODE].tolist() == []

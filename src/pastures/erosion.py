@@ -42,6 +42,7 @@ from pastures.terrain import (
     Dem,
     FlowMethod,
     Terrain,
+    dem_notes,
     terrain_factors,
 )
 
@@ -51,6 +52,7 @@ __all__ = [
     "JULI_MONTHLY_RAIN_MM",
     "CoverParams",
     "DemCoverageWarning",
+    "DemQualityWarning",
     "PressureParams",
     "RiskAssessment",
     "RiskSettings",
@@ -96,10 +98,22 @@ MAX_EROSIVITY: Final = 30_000.0
 MAX_ERODIBILITY: Final = 0.1
 #: Risk raster code for no data.
 RISK_NODATA: Final = 255
+StreamRule = Literal["keep", "empty"]
+#: How soil loss is treated on stream pixels (see :class:`RusleParams`).
+STREAM_RULES: Final = ("keep", "empty")
+#: Flow accumulation (pixels) above which a pixel is a stream; InVEST's sample-run value.
+DEFAULT_STREAM_THRESHOLD: Final = 1000.0
 
 
 class DemCoverageWarning(PasturesWarning):
     """Some plots lie partly or wholly outside the DEM (or over its no-data)."""
+
+
+class DemQualityWarning(PasturesWarning):
+    """The DEM is coarser than the working grid, or has holes inside it.
+
+    See :func:`pastures.terrain.dem_notes`.
+    """
 
 
 # --- R: rainfall erosivity ---------------------------------------------------------------
@@ -444,6 +458,8 @@ def soil_loss(
     LS: np.ndarray | float,
     C: np.ndarray | float,
     P: np.ndarray | float = 1.0,
+    *,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """RUSLE soil loss A = R·K·LS·C·P (t·ha⁻¹·yr⁻¹), after Renard et al. (1997).
 
@@ -459,6 +475,9 @@ def soil_loss(
         Cover management (dimensionless, 0-1).
     P
         Support practice (dimensionless, 0-1).
+    out
+        float32 array of the result's shape to write A into; it may be the LS or
+        C array itself (the product is formed in place, no temporary).
 
     Returns
     -------
@@ -483,9 +502,14 @@ def soil_loss(
     _range("P (support practice)", P, 0.0, 1.0)
     factors = [np.asarray(f) for f in (R, K, LS, C, P)]
     shape = np.broadcast_shapes(*(f.shape for f in factors))
-    a = np.empty(shape, dtype=np.float32)
-    a[...] = factors[2]
-    for f in (factors[0], factors[1], factors[3], factors[4]):
+    if out is None:
+        a = np.empty(shape, dtype=np.float32)
+    elif out.shape != shape or out.dtype != np.float32:
+        raise ParameterError(f"out must be float32 of shape {shape}; got {out.dtype} {out.shape}.")
+    else:
+        a = out
+    np.multiply(factors[2], factors[3], out=a, casting="unsafe")  # LS·C, safe if a is either
+    for f in (factors[0], factors[1], factors[4]):
         np.multiply(a, f, out=a, casting="unsafe")
     return a
 
@@ -505,11 +529,27 @@ class RusleParams:
         the Titicaca basin (DOMAIN.md); 0.03 is a mid-range value for loams (European
         mean 0.032, Panagos et al. 2014, Sci. Total Environ. 479-480:189-200). Replace it.
     flow_method
-        Flow routing for LS: ``"d8"`` or ``"mfd"``.
+        Flow routing for LS: ``"d8"`` or ``"mfd"``; default
+        :data:`pastures.terrain.DEFAULT_FLOW_METHOD` (ours: InVEST SDR has no default).
     l_max
-        Upper bound of L (InVEST default 25).
+        Upper bound of L; default :data:`pastures.terrain.DEFAULT_L_MAX` (ours, with
+        its reason there: InVEST SDR has no default for it).
     cover
         :class:`CoverParams` for C and cover.
+    streams
+        Soil loss on stream pixels (flow accumulation above `stream_threshold`):
+        ``"keep"`` (default) computes RUSLE there as everywhere; ``"empty"`` leaves
+        them without a value, as InVEST SDR does (its RKLS and USLE are nodata on
+        streams), so that plot means and totals cover hillslope pixels only. The
+        default is ours: plots are ranked as wholes, and the puna's drainage lines
+        (bofedales) lie inside the plots; blanking them would drop that ground from
+        the plot totals, while their LS is already bounded by `l_max`. Choose
+        ``"empty"`` to compare with InVEST, or where channels are not grazed land.
+    stream_threshold
+        Flow accumulation (pixels, counting the pixel itself) above which a pixel
+        is a stream, as InVEST's ``threshold_flow_accumulation`` (no default there;
+        1000 is the value of its sample run). With MFD, InVEST traces streams from
+        the threshold (``extract_streams_mfd``); here the threshold alone is used.
     """
 
     erosivity: float = JULI_EROSIVITY
@@ -517,6 +557,8 @@ class RusleParams:
     flow_method: FlowMethod = "d8"
     l_max: float = DEFAULT_L_MAX
     cover: CoverParams = field(default_factory=CoverParams)
+    streams: StreamRule = "keep"
+    stream_threshold: float = DEFAULT_STREAM_THRESHOLD
 
     def __post_init__(self) -> None:
         _range("R (erosivity)", self.erosivity, 0.0, MAX_EROSIVITY)
@@ -529,8 +571,26 @@ class RusleParams:
         )
         if self.flow_method not in ("d8", "mfd"):
             raise ParameterError(f"flow_method must be 'd8' or 'mfd'; got {self.flow_method!r}.")
-        if not self.l_max > 0:
-            raise ParameterError(f"l_max must be positive; got {self.l_max}.")
+        if not (self.l_max > 0 and math.isfinite(self.l_max)):
+            raise ParameterError(f"l_max must be a positive finite number; got {self.l_max}.")
+        if self.streams not in STREAM_RULES:
+            raise ParameterError(
+                f"streams must be one of {', '.join(STREAM_RULES)}; got {self.streams!r}."
+            )
+        if not (self.stream_threshold >= 1 and math.isfinite(self.stream_threshold)):
+            raise ParameterError(
+                "stream_threshold (pixels of flow accumulation) must be a finite number >= 1; "
+                f"got {self.stream_threshold}."
+            )
+
+    def streams_note(self) -> str:
+        """How stream pixels are treated, in words (for outputs)."""
+        if self.streams == "empty":
+            return (
+                f"left empty on streams (flow accumulation > {self.stream_threshold:g} "
+                "pixels), as InVEST SDR"
+            )
+        return "computed on stream pixels too (InVEST SDR leaves them empty)"
 
 
 # --- plots on the grid -------------------------------------------------------------------
@@ -910,6 +970,8 @@ _SECTIONS: Final = {
         "erodibility",
         "flow_method",
         "l_max",
+        "streams",
+        "stream_threshold",
         "rainfall_mm",
         "erosivity_method",
     },
@@ -1025,6 +1087,12 @@ class RiskAssessment:
         Grid of every raster.
     piosphere_decay_m
         Decay distance used (m), or ``None``.
+    dem_notes
+        Warnings about the DEM (coarser than the grid, holes inside it), in words.
+    streams_note
+        How soil loss was treated on stream pixels, in words (:class:`RusleParams`).
+    stream_pixels
+        Pixels left empty because they are streams (0 with ``streams="keep"``).
     """
 
     terrain: Terrain
@@ -1037,6 +1105,9 @@ class RiskAssessment:
     transform: Affine
     crs: str
     piosphere_decay_m: float | None
+    streams_note: str = ""
+    stream_pixels: int = 0
+    dem_notes: tuple[str, ...] = ()
 
 
 def _grid_input(
@@ -1152,6 +1223,9 @@ def assess_risk(  # noqa: PLR0912, PLR0915
     -----
     DemCoverageWarning
         When some plots lie partly or wholly outside the DEM's valid data.
+    DemQualityWarning
+        When the DEM is coarser than its grid or has holes over more than 5 % of its
+        area (:func:`pastures.terrain.dem_notes`).
     """
     if language not in _WORDS:
         raise ParameterError(f"language must be 'en' or 'es'; got {language!r}.")
@@ -1161,11 +1235,14 @@ def assess_risk(  # noqa: PLR0912, PLR0915
     shape = dem.shape
     if ndvi is None and cover is None:
         raise ParameterError(
-            "Give a dry-season vegetation index raster (--ndvi) for the C factor, or a C "
-            "value (--c-factor)."
+            "Give a dry-season vegetation index raster (--ndvi) for the C factor, a C "
+            "value (--c-factor) or a C raster (--c-raster)."
         )
     plots_g = _plots_on_grid(plots, dem.crs)
     n = len(plots_g)
+    notes = dem_notes(dem)
+    for note in notes:
+        warnings.warn(note, DemQualityWarning, stacklevel=2)
     if terrain is None:
         terrain = terrain_factors(dem, method=prm.flow_method, l_max=prm.l_max)
 
@@ -1189,11 +1266,30 @@ def assess_risk(  # noqa: PLR0912, PLR0915
     inside = labels >= 0
     p_raster[inside] = p_plot[labels[inside]]
     A = soil_loss(R, K, terrain.ls, c_factor, p_raster)
+    del p_raster
 
     # Per plot.
     mean_a, count = _plot_mean(A, labels, n)
     area_ha = plots_g.geometry.area.to_numpy() / S.M2_PER_HA
     coverage = _coverage(plots_g, labels, count, dem)
+    hillslope_share = np.ones(n)
+    stream_pixels = 0
+    if prm.streams == "empty":
+        with np.errstate(invalid="ignore"):
+            on_stream = terrain.accumulation > prm.stream_threshold
+        stream_pixels = int(np.count_nonzero(on_stream & np.isfinite(A)))
+        A[on_stream] = np.nan
+        del on_stream
+        mean_hill, count_hill = _plot_mean(A, labels, n)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            hillslope_share = np.where(count > 0, count_hill / count, 0.0)
+        # a plot entirely on streams keeps no soil loss value (NaN), as in InVEST
+        mean_a = mean_hill
+        logger.info(
+            "Soil loss left empty on %d stream pixel(s) (flow accumulation > %g pixels)",
+            stream_pixels,
+            prm.stream_threshold,
+        )
     if not (count > 0).any():
         west, south, east, north = dem.bounds
         pb = plots_g.total_bounds
@@ -1229,8 +1325,11 @@ def assess_risk(  # noqa: PLR0912, PLR0915
     table[S.C_MEAN] = _plot_mean(c_factor, labels, n)[0]
     table[S.P_FACTOR] = p_plot
     table[S.SOIL_LOSS_T_HA_YR] = mean_a
-    # Total: the mean rate times the plot's area with data (exact area, not pixel count).
-    table[S.SOIL_LOSS_T_YR] = np.where(count > 0, mean_a * area_ha * coverage, np.nan)
+    # Total: the mean rate times the plot's area with data (exact area, not pixel count);
+    # with streams left empty, times the share of that area off the streams.
+    table[S.SOIL_LOSS_T_YR] = np.where(
+        count > 0, np.nan_to_num(mean_a) * area_ha * coverage * hillslope_share, np.nan
+    )
 
     pressure_px: np.ndarray | None = None
     if stocking is not None:
@@ -1289,4 +1388,7 @@ def assess_risk(  # noqa: PLR0912, PLR0915
         transform=dem.transform,
         crs=dem.crs,
         piosphere_decay_m=decay,
+        streams_note=prm.streams_note(),
+        stream_pixels=stream_pixels,
+        dem_notes=tuple(notes),
     )

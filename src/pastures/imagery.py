@@ -29,8 +29,15 @@ Sentinel-2 L2A reflectance = DN × 0.0001 + offset. Since processing baseline
    or GeoTIFF tags), unless the processing baseline is older than 04.00, which
    never had an offset.
 3. Metadata silent (Planetary Computer): the offset follows the processing
-   baseline (``s2:processing_baseline`` or the ``_Nxxyy_`` of the product name),
-   and failing that the acquisition date.
+   baseline (``s2:processing_baseline`` or the ``_Nxxyy_`` of the product name).
+4. No evidence at all (a folder of band files with no item JSON, no
+   ``MTD_MSIL2A.xml``, no ``BOA_ADD_OFFSET`` tag and no baseline in its path):
+   the offset is not guessed. The acquisition date is no evidence: Earth Search
+   v1 COGs of 2022 on (``S2B_24MUV_20250731_0_L2A/B04.tif``) already have it
+   removed, while files cut from a SAFE of the same day still carry it, and the
+   Collection-1 reprocessing (baseline 05.00) added it to scenes from 2015 on.
+   Such scenes are refused with a message, unless the caller states the offset
+   (``boa_offset="applied"`` or ``"apply"``; ``--boa-offset`` on the command line).
 
 Landsat Collection 2 Level-2 surface reflectance = DN × 0.0000275 - 0.2 (USGS).
 Southern Landsat scenes come in the northern UTM zone with negative northings
@@ -45,6 +52,7 @@ Masks: the Sentinel-2 scene classification (SCL) classes of
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import datetime as dt
 import functools
 import json
@@ -68,6 +76,7 @@ from pastures.errors import (
     InputFileError,
     LayerError,
     MissingDependencyError,
+    ParameterError,
     PasturesError,
     Problem,
 )
@@ -153,6 +162,12 @@ S2_BOA_ADD_OFFSET_DN: Final = -1000
 #: First processing baseline with the offset, and the day it came into force.
 S2_OFFSET_BASELINE: Final = (4, 0)
 S2_OFFSET_SINCE: Final = dt.date(2022, 1, 25)
+#: How the Sentinel-2 BOA_ADD_OFFSET is decided: ``auto`` from the scene's metadata
+#: (refusing scenes with none), ``applied`` the DNs have no offset left to remove
+#: (reflectance = DN × scale: Earth Search COGs, baselines before 04.00), ``apply``
+#: the DNs still carry it (reflectance = DN × scale - 0.1: SAFE of baseline 04.00+).
+BoaOffset = Literal["auto", "applied", "apply"]
+BOA_OFFSET_CHOICES: Final = ("auto", "applied", "apply")
 #: Landsat Collection 2 Level-2 surface reflectance scale and offset (USGS).
 LANDSAT_SCALE: Final = 2.75e-5
 LANDSAT_OFFSET: Final = -0.2
@@ -287,6 +302,8 @@ class Mosaic:
 
 def load_scenes(
     source: str | os.PathLike[str] | Mapping[str, Any] | Sequence[Any],
+    *,
+    boa_offset: BoaOffset = "auto",
 ) -> tuple[list[Scene], list[Problem]]:
     """Describe every usable scene of a folder, STAC file(s) or STAC item dict(s).
 
@@ -296,6 +313,10 @@ def load_scenes(
         A folder (of band files, or of STAC JSON files), a STAC JSON file (Item,
         ItemCollection or list of items), a STAC item dict, or a list of any of
         these.
+    boa_offset
+        Sentinel-2 L2A offset: ``auto`` decides it from each scene's metadata and
+        reports a scene with none as a problem (never guessed); ``applied`` or
+        ``apply`` state it for every Sentinel-2 scene (see :data:`BoaOffset`).
 
     Returns
     -------
@@ -309,6 +330,40 @@ def load_scenes(
     InputFileError
         If `source` does not exist or holds nothing that looks like imagery.
     """
+    check_boa_offset(boa_offset)
+    with _stated_offset(boa_offset):
+        return _load_scenes(source)
+
+
+def check_boa_offset(boa_offset: str) -> BoaOffset:
+    """Return `boa_offset` if valid, else raise :class:`ParameterError`."""
+    if boa_offset not in BOA_OFFSET_CHOICES:
+        raise ParameterError(
+            f"Unknown BOA offset choice '{boa_offset}'. Choose one of: "
+            f"{', '.join(BOA_OFFSET_CHOICES)}."
+        )
+    return boa_offset  # type: ignore[return-value]
+
+
+#: The choice in force while :func:`load_scenes` runs (per thread and task).
+_STATED_OFFSET: contextvars.ContextVar[BoaOffset] = contextvars.ContextVar(
+    "boa_offset", default="auto"
+)
+
+
+@contextlib.contextmanager
+def _stated_offset(boa_offset: BoaOffset) -> Iterator[None]:
+    """Make `boa_offset` the choice of the radiometry decisions made inside the block."""
+    token = _STATED_OFFSET.set(boa_offset)
+    try:
+        yield
+    finally:
+        _STATED_OFFSET.reset(token)
+
+
+def _load_scenes(
+    source: str | os.PathLike[str] | Mapping[str, Any] | Sequence[Any],
+) -> tuple[list[Scene], list[Problem]]:
     scenes: list[Scene] = []
     problems: list[Problem] = []
     sources: Sequence[Any] = (
@@ -650,7 +705,11 @@ def processing_baseline(item: Mapping[str, Any]) -> tuple[int, int] | None:
 
 
 def sentinel2_radiometry(
-    item: Mapping[str, Any], bands: Mapping[str, BandFile] | None = None
+    item: Mapping[str, Any],
+    bands: Mapping[str, BandFile] | None = None,
+    *,
+    boa_offset: BoaOffset | None = None,
+    where: str = "",
 ) -> tuple[float, float, str]:
     """Decide the scale and offset of a Sentinel-2 L2A item's reflectance bands.
 
@@ -660,17 +719,37 @@ def sentinel2_radiometry(
         The STAC item (only ``id`` and ``properties`` are read).
     bands
         Its band files with the scale/offset of ``raster:bands`` (NaN if absent).
+    boa_offset
+        ``auto`` (from the metadata), ``applied`` or ``apply`` (stated by the user;
+        see :data:`BoaOffset`). Default: the choice given to :func:`load_scenes`.
+    where
+        The file or folder the scene came from, for the message.
 
     Returns
     -------
     scale, offset, reason
         Reflectance = DN × scale + offset, and why, in words (for logs and tables).
+
+    Raises
+    ------
+    InputFileError
+        Under ``auto``, when nothing in the metadata says whether the offset is
+        still in the DNs (the date is not evidence; see the module docstring).
     """
+    choice = check_boa_offset(boa_offset or _STATED_OFFSET.get())
     props = item.get("properties", {})
     baseline = processing_baseline(item)
     listed = [(b.scale, b.offset) for b in (bands or {}).values() if not np.isnan(b.offset)]
     scale = listed[0][0] if listed and not np.isnan(listed[0][0]) else S2_SCALE
     offset_from_baseline = S2_BOA_ADD_OFFSET_DN * S2_SCALE
+    if choice == "applied":
+        return scale, 0.0, "stated by the user (boa_offset 'applied'): reflectance = DN x scale"
+    if choice == "apply":
+        return (
+            scale,
+            offset_from_baseline,
+            "stated by the user (boa_offset 'apply'): BOA_ADD_OFFSET -1000 DN removed",
+        )
     if props.get("earthsearch:boa_offset_applied") is True:
         return (
             scale,
@@ -692,16 +771,16 @@ def sentinel2_radiometry(
             f"metadata silent; processing baseline {baseline[0]:02d}.{baseline[1]:02d} >= 04.00: "
             "BOA_ADD_OFFSET -1000 DN",
         )
-    date = _item_date(item)
-    if date >= S2_OFFSET_SINCE:
-        logger.warning(
-            "Scene %s: no processing baseline or offset in its metadata; assuming "
-            "BOA_ADD_OFFSET -1000 DN because it was acquired on or after %s.",
-            item.get("id"),
-            S2_OFFSET_SINCE,
-        )
-        return scale, offset_from_baseline, "metadata silent; offset inferred from the date"
-    return scale, 0.0, "metadata silent; no offset before baseline 04.00 (from the date)"
+    raise InputFileError(
+        f"Scene '{item.get('id', '?')}'{f' ({where})' if where else ''}: whether its "
+        "Sentinel-2 L2A reflectance still carries the BOA_ADD_OFFSET of -1000 DN cannot be "
+        "known: no STAC item, MTD_MSIL2A.xml, BOA_ADD_OFFSET tag or processing baseline "
+        "(_Nxxyy_ in the product name) was found, and the date is no evidence. State it: "
+        "--boa-offset applied for Earth Search COGs (S2B_19KDC_20240115_0_L2A/B04.tif: "
+        "offset already removed) or scenes of baseline < 04.00; --boa-offset apply for "
+        "bands cut from a SAFE of baseline 04.00 or later; or keep the item JSON or "
+        "MTD_MSIL2A.xml beside the band files."
+    )
 
 
 def _landsat_assets(
@@ -914,7 +993,9 @@ def _file_crs(path: Path) -> str | None:
 def _folder_radiometry(
     folder: Path, date: dt.date, files: Mapping[str, Path]
 ) -> tuple[float, float, str]:
-    """Scale/offset of a folder of L2A band files: metadata file, tags, name, then date."""
+    """Scale/offset of a folder of L2A band files: stated, metadata file, tags, name."""
+    if _STATED_OFFSET.get() != "auto":
+        return sentinel2_radiometry({"id": folder.name, "properties": {}})
     for parent in (folder, *folder.parents[:4]):
         metadata = parent / "MTD_MSIL2A.xml"
         if metadata.exists():
@@ -925,15 +1006,20 @@ def _folder_radiometry(
             offset = float(offsets[0]) * scale if offsets else 0.0
             return scale, offset, f"from {metadata}"
     sample = next(iter(files.values()))
-    tags = _tags(sample)
+    tags: dict[str, str] = {}
+    for path in files.values():  # any band file that says it (a broken one fails later)
+        tags = _tags(path)
+        if "BOA_ADD_OFFSET" in tags:
+            sample = path
+            break
     if "BOA_ADD_OFFSET" in tags:
         scale = 1.0 / float(tags.get("BOA_QUANTIFICATION_VALUE", 10000))
         return scale, float(tags["BOA_ADD_OFFSET"]) * scale, f"from the GeoTIFF tags of {sample}"
-    item = {"id": str(sample), "properties": {"datetime": date.isoformat() + "T00:00:00Z"}}
+    item = {"id": folder.name, "properties": {"datetime": date.isoformat() + "T00:00:00Z"}}
     found = _BASELINE_IN_NAME.search(str(sample))
     if found:
         item["properties"]["s2:processing_baseline"] = f"{found.group(1)}.{found.group(2)}"
-    return sentinel2_radiometry(item)
+    return sentinel2_radiometry(item, where=str(folder))
 
 
 def _tags(path: Path) -> dict[str, str]:

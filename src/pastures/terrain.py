@@ -10,9 +10,13 @@ Algorithms
   Computers & Geosciences 62:117-127), in its variant with a plain queue for cells
   inside depressions (their Algorithm 2). Cells at the grid edge and cells next to
   no-data (a lake, a gap) are the outlets.
-* While flooding, each cell records the neighbour it was reached from. That direction
-  is used wherever the filled surface is flat (filled depressions, plateaus), so every
-  cell drains to an outlet without the tiny gradients of the epsilon variants.
+* Flats of the filled surface (filled depressions, plateaus) are routed as InVEST's
+  ``pygeoprocessing.routing`` does, without the tiny gradients of the epsilon variants:
+  each flat cell drains towards the nearest cell of its flat that has a lower
+  neighbour (distance in pixels, 1 to a side and sqrt(2) to a corner); D8 follows the
+  shortest path, MFD shares the flow among all neighbours nearer that drain (weights 1
+  and 1/sqrt(2)). A flat with no lower neighbour drains off the grid through its cells
+  next to no-data or the edge. See :func:`_flat_routing`.
 * Flow accumulates in one pass over a topological order of the drainage network found
   with Kahn's (1962) algorithm: cells without donors first, then downstream.
 * D8 (O'Callaghan and Mark 1984) sends each cell to its steepest-descent neighbour;
@@ -20,7 +24,8 @@ Algorithms
   to ``tan(slope)**p``: p = 1 by default (Quinn et al. 1991, Hydrol. Process. 5:59-79;
   the slope-proportional MFD of InVEST's routing), p = 1.1 after Freeman (1991,
   Computers & Geosciences 17:413-422).
-* Slope follows Horn (1981, Proc. IEEE 69:14-47); LS follows Desmet and Govers (1996,
+* Slope follows Horn (1981, Proc. IEEE 69:14-47), one-sided at edges and no-data as
+  InVEST (:func:`slope_percent`); LS follows Desmet and Govers (1996,
   J. Soil Water Conserv. 51:427-433) in the form of the InVEST SDR model (3.14 and
   later), see :func:`ls_factor`.
 
@@ -46,13 +51,16 @@ from pastures.schema import WORKING_CRS
 logger = logging.getLogger(__name__)
 
 __all__ = [
+    "DEFAULT_FLOW_METHOD",
     "DEFAULT_L_MAX",
     "DEFAULT_MFD_EXPONENT",
     "FLOW_METHODS",
     "Dem",
     "Terrain",
+    "dem_notes",
     "fill_depressions",
     "flow_accumulation",
+    "interior_holes",
     "ls_factor",
     "read_dem",
     "read_raster_on_grid",
@@ -64,8 +72,18 @@ __all__ = [
 FlowMethod = Literal["d8", "mfd"]
 #: Flow-routing methods: single steepest-descent direction, or multiple flow directions.
 FLOW_METHODS: Final = ("d8", "mfd")
-#: Upper bound of the slope-length factor L (dimensionless); InVEST SDR's default ``l_max``.
+#: Upper bound of the slope-length factor L (dimensionless). Our default: InVEST SDR 3.20
+#: has no default for ``l_max`` (it must be given; its LS unit test uses 25, its regression
+#: run 122). 25 bounds the runaway L of cells that gather large areas (valley floors and
+#: drainage lines, where RUSLE's sheet and rill erosion does not apply) so that they do
+#: not dominate plot totals; hillslope cells of the puna stay far below it.
 DEFAULT_L_MAX: Final = 25.0
+#: Flow routing used unless told otherwise. Our default: InVEST SDR 3.20 has no default
+#: for ``flow_dir_algorithm`` (D8 or MFD must be chosen). D8 because it is the faster
+#: and its flow accumulation is an exact count of upslope pixels; MFD spreads flow over
+#: divergent slopes and is one option away. Both agree with InVEST per pixel (see
+#: benchmarks/invest_agreement.py).
+DEFAULT_FLOW_METHOD: Final = "d8"
 #: Exponent ``p`` of the multiple-flow-direction weights ``tan(slope)**p``: 1 shares flow in
 #: proportion to slope (Quinn et al. 1991, as InVEST's MFD); Freeman (1991) suggests 1.1.
 DEFAULT_MFD_EXPONENT: Final = 1.0
@@ -76,6 +94,16 @@ ELEVATION_RANGE_M: Final = (-500.0, 9000.0)
 _DR = np.array([-1, -1, 0, 1, 1, 1, 0, -1], dtype=np.int64)
 _DC = np.array([0, 1, 1, 1, 0, -1, -1, -1], dtype=np.int64)
 _DIST = np.array([1.0, math.sqrt(2.0)] * 4, dtype=np.float64)
+_SQRT2: Final = math.sqrt(2.0)
+#: Share of a flat cell's flow to a nearer neighbour (before normalising): 1 to a side,
+#: 1/sqrt(2) to a corner, as InVEST's ``flow_dir_mfd`` on plateaus.
+_FLAT_WEIGHT = np.array([1.0, 1.0 / math.sqrt(2.0)] * 4, dtype=np.float64)
+#: Neighbours in the order InVEST's routing visits them (E, NE, N, NW, W, SW, S, SE), so
+#: that ties (equal drops, equal distances on a flat) are resolved the same way.
+_INVEST_ORDER = np.array([2, 1, 0, 7, 6, 5, 4, 3], dtype=np.int64)
+_INV_DIST = np.array([1.0, 1.0 / math.sqrt(2.0)] * 4, dtype=np.float64)
+#: Distances on a flat (pixels) closer than this are the same distance.
+_DIST_TOLERANCE: Final = 1e-9
 #: Direction code of a cell that drains off the grid (edge, or next to no-data).
 _OUTLET: Final = 8
 #: Direction code of a cell not reached (no-data).
@@ -99,6 +127,9 @@ class Dem:
     elevation: np.ndarray
     transform: Affine
     crs: str = WORKING_CRS
+    #: Pixel side (m) of the file the DEM was read from, when it differs from the grid's
+    #: (None: read as is). See :func:`dem_notes`.
+    source_resolution: float | None = None
 
     def __post_init__(self) -> None:
         if self.elevation.ndim != 2 or min(self.elevation.shape) < 1:
@@ -186,8 +217,13 @@ def read_dem(
     """Read a single-band DEM GeoTIFF onto the working grid.
 
     A DEM already in `dst_crs` is read as is (its pixels must be square); any other CRS,
-    projected or geographic, is reprojected with bilinear resampling. The source no-data
-    value (and any ``NaN``) becomes ``NaN``.
+    projected or geographic, or another `resolution`, is resampled: by averaging where
+    the working grid is coarser than the source (every source pixel counts, as the
+    mean elevation of the larger pixel), bilinearly where it is finer. The source
+    no-data value (and any ``NaN``) becomes ``NaN``. A finer grid does not make a
+    coarse DEM finer: LS depends on the DEM's resolution (soil loss rose about 30 %
+    from a 10 m to a 30 m DEM on the Gura sample), so :func:`dem_notes` warns when the
+    DEM is coarser than the grid.
 
     Parameters
     ----------
@@ -263,6 +299,14 @@ def read_dem(
             width = math.ceil((east - west) / resolution)
             height = math.ceil((north - south) / resolution)
             transform = Affine(resolution, 0.0, west, 0.0, -resolution, north)
+            source_resolution = _pixel_metres(src)
+            coarsening = resolution > source_resolution * (1 + 1e-6)
+            if width * height > MAX_DEM_PIXELS:
+                raise ParameterError(
+                    f"The DEM {path} at {resolution:g} m would have {width} x {height} "
+                    f"pixels, more than {MAX_DEM_PIXELS:,}. Choose a coarser --resolution "
+                    "or clip the DEM to the area of the plots."
+                )
             elevation = np.full((height, width), np.nan, dtype=np.float32)
             reproject(
                 source,
@@ -273,17 +317,101 @@ def read_dem(
                 dst_transform=transform,
                 dst_crs=dst_crs,
                 dst_nodata=np.nan,
-                resampling=Resampling.bilinear,
+                resampling=Resampling.average if coarsening else Resampling.bilinear,
             )
             logger.info(
-                "DEM %s reprojected from %s to %s at %.1f m",
+                "DEM %s resampled (%s) from %s at %.1f m to %s at %.1f m",
                 path.name,
+                "average" if coarsening else "bilinear",
                 src.crs,
+                source_resolution,
                 dst_crs,
                 resolution,
             )
+            _check_elevations(elevation, str(path))
+            return Dem(
+                elevation=elevation,
+                transform=transform,
+                crs=dst_crs,
+                source_resolution=source_resolution,
+            )
     _check_elevations(elevation, str(path))
     return Dem(elevation=elevation, transform=transform, crs=dst_crs)
+
+
+#: Largest working grid accepted (pixels): about 1 GB per float32 raster.
+MAX_DEM_PIXELS: Final = 250_000_000
+#: Share of the DEM's area that must hold data before holes inside it are warned about.
+MIN_DEM_COVERAGE: Final = 0.95
+
+
+def _pixel_metres(src: object) -> float:
+    """Pixel side of a raster in metres (converted from degrees at its mid-latitude)."""
+    size = float(max(abs(src.transform.a), abs(src.transform.e)))  # type: ignore[attr-defined]
+    if src.crs.is_geographic:  # type: ignore[attr-defined]
+        bounds = src.bounds  # type: ignore[attr-defined]
+        lat = (bounds.bottom + bounds.top) / 2
+        return size * 111_320.0 * math.cos(math.radians(lat))
+    return size
+
+
+def interior_holes(elevation: np.ndarray) -> np.ndarray:
+    """No-data cells enclosed by data: not connected (8-neighbours) to the grid's border.
+
+    No-data that reaches the border (outside a boundary, a lake at the edge) is the
+    DEM's extent; enclosed no-data (voids of a SRTM tile, a cut-out) becomes an outlet
+    of the routing and shortens the slopes draining to it.
+    """
+    from scipy import ndimage
+
+    missing = ~np.isfinite(elevation)
+    if not missing.any():
+        return missing
+    labels, _ = ndimage.label(missing, structure=np.ones((3, 3), dtype=bool))
+    border = np.unique(np.concatenate((labels[0], labels[-1], labels[:, 0], labels[:, -1])))
+    return missing & ~np.isin(labels, border[border > 0])
+
+
+def dem_notes(dem: Dem) -> list[str]:
+    """What a user should know about a DEM before trusting soil loss from it.
+
+    - The DEM's own pixels are coarser than the working grid: LS depends on resolution
+      (longer, gentler slopes on coarse DEMs; soil loss rose about 30 % from a 10 m
+      to a 30 m DEM of the same ground), and resampling adds no detail.
+    - Holes inside the DEM cover more than 5 % of its area (less than
+      :data:`MIN_DEM_COVERAGE` holds data): each hole is an outlet, so the slopes above
+      it gather less area and soil loss is underestimated.
+
+    Returns
+    -------
+    list of str
+        One sentence per point (empty when there is nothing to say).
+    """
+    notes = []
+    if dem.source_resolution is not None and dem.source_resolution > dem.cell_size * 1.01:
+        notes.append(
+            f"The DEM's pixels ({dem.source_resolution:.1f} m) are coarser than the working "
+            f"grid ({dem.cell_size:.1f} m): the DEM was interpolated, not refined, and the LS "
+            "factor depends on the DEM's resolution (soil loss differs by about 30 % between "
+            "10 m and 30 m DEMs). Compare plots only with results from DEMs of the same "
+            "resolution, or use a finer DEM."
+        )
+    holes = interior_holes(dem.elevation)
+    n_holes = int(holes.sum())
+    if n_holes:
+        valid = int(np.isfinite(dem.elevation).sum())
+        share = valid / (valid + n_holes)
+        message = (
+            f"The DEM has {n_holes:,} no-data pixel(s) enclosed by data "
+            f"({100 * (1 - share):.1f} % of its area): each hole acts as an outlet, so "
+            "the slopes draining to it gather less area and their soil loss is "
+            "underestimated. Fill the voids (e.g. `gdal_fillnodata.py`) or use another DEM."
+        )
+        if share < MIN_DEM_COVERAGE:
+            notes.append(message)
+        else:
+            logger.info("%s", message)
+    return notes
 
 
 def _check_units(src: object, what: str) -> None:
@@ -601,11 +729,179 @@ def _priority_flood(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return _priority_flood_kernel(z)
 
 
+@numba.njit(cache=True, inline="always")
+def _has_lower(filled: np.ndarray, r: int, c: int) -> bool:
+    nr, nc = filled.shape
+    zc = filled[r, c]
+    for d in range(8):
+        rr = r + _DR[d]
+        cc = c + _DC[d]
+        if rr < 0 or cc < 0 or rr >= nr or cc >= nc:
+            continue
+        if filled[rr, cc] < zc:  # False for NaN
+            return True
+    return False
+
+
+@numba.njit(cache=True, inline="always")
+def _off_or_nodata(filled: np.ndarray, r: int, c: int) -> bool:
+    """True if a neighbour of (r, c) is off the grid or without data."""
+    nr, nc = filled.shape
+    for d in range(8):
+        rr = r + _DR[d]
+        cc = c + _DC[d]
+        if rr < 0 or cc < 0 or rr >= nr or cc >= nc or np.isnan(filled[rr, cc]):
+            return True
+    return False
+
+
+@numba.njit(cache=True)
+def _flat_routing(filled: np.ndarray, fdir: np.ndarray, mfd: bool) -> int:  # noqa: PLR0912, PLR0915
+    """Route flow across flats by distance to their drain, as InVEST; `fdir` in place.
+
+    A flat cell has no lower neighbour. Its flat is the 8-connected region of cells of
+    exactly its height. The region's drains are its cells with a lower neighbour; when it
+    has none, its cells next to no-data or the grid edge (their flow leaves the grid).
+    Distances to the nearest drain inside the region are found by a label-correcting
+    breadth-first search (steps of 1 and sqrt(2) pixels), as
+    ``pygeoprocessing.routing.flow_dir_d8`` and ``flow_dir_mfd`` do. Then each flat cell
+    sends its flow, for D8, to the neighbour its shortest distance came through (code
+    0-7 in `fdir`, or :data:`_OUTLET` for a drain next to no-data) and, for MFD, to every
+    region neighbour nearer the drain, weighted 1 (side) or 1/sqrt(2) (corner) as InVEST
+    (`fdir` then holds the bit mask of those neighbours; 0 for a cell whose flow leaves
+    the grid). Distances equal to within :data:`_DIST_TOLERANCE` count as equal, so that
+    rounding (1 + sqrt(2) summed in two orders) does not make one neighbour "nearer";
+    InVEST compares the doubles strictly. Returns the number of flat cells.
+    """
+    nr, nc = filled.shape
+    done = np.zeros((nr * nc + 7) // 8, dtype=np.uint8)
+    region = np.empty(256, dtype=np.int64)
+    queue = np.empty(256, dtype=np.int64)
+    n_flat = 0
+    for r0 in range(nr):
+        for c0 in range(nc):
+            cell0 = r0 * nc + c0
+            if done[cell0 >> 3] & (1 << (cell0 & 7)):
+                continue
+            h = filled[r0, c0]
+            if np.isnan(h) or _has_lower(filled, r0, c0):
+                continue
+            # 1. the region: cells of height h connected to (r0, c0)
+            size = 0
+            region[size] = cell0
+            size += 1
+            done[cell0 >> 3] |= np.uint8(1 << (cell0 & 7))
+            head = 0
+            rmin, rmax, cmin, cmax = r0, r0, c0, c0
+            while head < size:
+                cell = region[head]
+                head += 1
+                r = cell // nc
+                c = cell - r * nc
+                for k in range(8):
+                    d = _INVEST_ORDER[k]
+                    rr = r + _DR[d]
+                    cc = c + _DC[d]
+                    if rr < 0 or cc < 0 or rr >= nr or cc >= nc or filled[rr, cc] != h:
+                        continue
+                    n = rr * nc + cc
+                    if done[n >> 3] & (1 << (n & 7)):
+                        continue
+                    done[n >> 3] |= np.uint8(1 << (n & 7))
+                    if size == region.size:
+                        region = _grow(region)
+                    region[size] = n
+                    size += 1
+                    rmin = min(rmin, rr)
+                    rmax = max(rmax, rr)
+                    cmin = min(cmin, cc)
+                    cmax = max(cmax, cc)
+            # 2. drains: cells with a lower neighbour, else cells next to no-data or the edge
+            h_rows = rmax - rmin + 1
+            h_cols = cmax - cmin + 1
+            dist = np.full((h_rows, h_cols), np.inf)
+            qsize = 0
+            for k in range(size):
+                cell = region[k]
+                r = cell // nc
+                c = cell - r * nc
+                if _has_lower(filled, r, c):
+                    dist[r - rmin, c - cmin] = 0.0
+                    if qsize == queue.size:
+                        queue = _grow(queue)
+                    queue[qsize] = cell
+                    qsize += 1
+            to_nodata = qsize == 0
+            if to_nodata:
+                for k in range(size):
+                    cell = region[k]
+                    r = cell // nc
+                    c = cell - r * nc
+                    if _off_or_nodata(filled, r, c):
+                        dist[r - rmin, c - cmin] = 0.0
+                        if qsize == queue.size:
+                            queue = _grow(queue)
+                        queue[qsize] = cell
+                        qsize += 1
+                        fdir[r, c] = 0 if mfd else _OUTLET
+            if qsize == 0:  # cannot happen after filling; keep the flood's path
+                continue
+            # 3. distances (label-correcting BFS; a cell may be queued again when improved)
+            head = 0
+            while head < qsize:
+                cell = queue[head]
+                head += 1
+                r = cell // nc
+                c = cell - r * nc
+                base = dist[r - rmin, c - cmin]
+                for k in range(8):
+                    d = _INVEST_ORDER[k]
+                    rr = r + _DR[d]
+                    cc = c + _DC[d]
+                    if rr < 0 or cc < 0 or rr >= nr or cc >= nc or filled[rr, cc] != h:
+                        continue
+                    nd = base + _DIST[d]
+                    if dist[rr - rmin, cc - cmin] > nd + _DIST_TOLERANCE:
+                        dist[rr - rmin, cc - cmin] = nd
+                        if not mfd:
+                            fdir[rr, cc] = (d + 4) % 8  # towards the cell it came through
+                        if qsize == queue.size:
+                            if head > 0:
+                                queue[: qsize - head] = queue[head:qsize]
+                                qsize -= head
+                                head = 0
+                            if qsize == queue.size:
+                                queue = _grow(queue)
+                        queue[qsize] = rr * nc + cc
+                        qsize += 1
+            # 4. MFD: every nearer neighbour of the region, for cells that are not drains
+            for k in range(size):
+                cell = region[k]
+                r = cell // nc
+                c = cell - r * nc
+                own = dist[r - rmin, c - cmin]
+                if own == 0.0:
+                    continue
+                n_flat += 1
+                if not mfd:
+                    continue
+                mask = 0
+                for d in range(8):
+                    rr = r + _DR[d]
+                    cc = c + _DC[d]
+                    if rr < 0 or cc < 0 or rr >= nr or cc >= nc or filled[rr, cc] != h:
+                        continue
+                    if dist[rr - rmin, cc - cmin] < own - _DIST_TOLERANCE:
+                        mask |= 1 << d
+                fdir[r, c] = mask
+    return n_flat
+
+
 @numba.njit(cache=True, parallel=True)
 def _d8_directions(filled: np.ndarray, fdir: np.ndarray) -> np.ndarray:
-    """Steepest-descent neighbour where one is lower; the flood direction elsewhere."""
+    """Steepest-descent neighbour where one is lower; the flat routing elsewhere (in place)."""
     nr, nc = filled.shape
-    out = np.empty((nr, nc), dtype=np.uint8)
+    out = fdir
     for r in numba.prange(nr):
         for c in range(nc):
             zc = filled[r, c]
@@ -614,7 +910,8 @@ def _d8_directions(filled: np.ndarray, fdir: np.ndarray) -> np.ndarray:
                 continue
             best = 0.0
             best_d = -1
-            for d in range(8):
+            for k in range(8):  # InVEST's order (E, NE, N, ...): the same choice on ties
+                d = _INVEST_ORDER[k]
                 rr = r + _DR[d]
                 cc = c + _DC[d]
                 if rr < 0 or cc < 0 or rr >= nr or cc >= nc:
@@ -622,7 +919,7 @@ def _d8_directions(filled: np.ndarray, fdir: np.ndarray) -> np.ndarray:
                 zn = filled[rr, cc]
                 if np.isnan(zn):
                     continue
-                drop = (zc - zn) / _DIST[d]
+                drop = (zc - zn) * _INV_DIST[d]
                 if drop > best:
                     best = drop
                     best_d = d
@@ -637,7 +934,8 @@ def _d8_directions(filled: np.ndarray, fdir: np.ndarray) -> np.ndarray:
 
 
 @numba.njit(cache=True)
-def _accumulate_d8(dirs: np.ndarray) -> np.ndarray:
+def _accumulate_d8(dirs: np.ndarray, acc: np.ndarray) -> np.ndarray:
+    """Accumulate into `acc` (zeros, float32 or float64, the grid's shape); NaN at no-data."""
     nr, nc = dirs.shape
     donors = np.zeros((nr, nc), dtype=np.uint8)
     for r in range(nr):
@@ -645,7 +943,6 @@ def _accumulate_d8(dirs: np.ndarray) -> np.ndarray:
             d = dirs[r, c]
             if d < 8:
                 donors[r + _DR[d], c + _DC[d]] += 1
-    acc = np.zeros((nr, nc), dtype=np.float64)
     for r0 in range(nr):
         for c0 in range(nc):
             if dirs[r0, c0] == _UNSET or donors[r0, c0] != 0 or acc[r0, c0] != 0.0:
@@ -665,6 +962,10 @@ def _accumulate_d8(dirs: np.ndarray) -> np.ndarray:
                     break
                 r = rr
                 c = cc
+    for r in range(nr):
+        for c in range(nc):
+            if dirs[r, c] == _UNSET:
+                acc[r, c] = np.nan
     return acc
 
 
@@ -690,7 +991,10 @@ def _mfd_weights(filled: np.ndarray, r: int, c: int, exponent: float, weights: n
 
 
 @numba.njit(cache=True)
-def _accumulate_mfd(filled: np.ndarray, fdir: np.ndarray, exponent: float) -> np.ndarray:  # noqa: PLR0912
+def _accumulate_mfd(  # noqa: PLR0912, PLR0915
+    filled: np.ndarray, fdir: np.ndarray, exponent: float, acc: np.ndarray
+) -> np.ndarray:
+    """Accumulate into `acc` (zeros, float32 or float64, the grid's shape); NaN at no-data."""
     nr, nc = filled.shape
     weights = np.zeros(8, dtype=np.float64)
     donors = np.zeros((nr, nc), dtype=np.uint8)
@@ -702,11 +1006,11 @@ def _accumulate_mfd(filled: np.ndarray, fdir: np.ndarray, exponent: float) -> np
                 for d in range(8):
                     if weights[d] > 0.0:
                         donors[r + _DR[d], c + _DC[d]] += 1
-            else:
-                d = fdir[r, c]
-                if d < 8:
-                    donors[r + _DR[d], c + _DC[d]] += 1
-    acc = np.zeros((nr, nc), dtype=np.float64)
+            else:  # flat: the neighbours nearer its drain (bit mask of _flat_routing)
+                mask = fdir[r, c]
+                for d in range(8):
+                    if mask & (1 << d):
+                        donors[r + _DR[d], c + _DC[d]] += 1
     stack = np.empty(1024, dtype=np.int64)
     for r0 in range(nr):
         for c0 in range(nc):
@@ -735,27 +1039,76 @@ def _accumulate_mfd(filled: np.ndarray, fdir: np.ndarray, exponent: float) -> np
                                 stack[top] = rr * nc + cc
                                 top += 1
                 else:
-                    d = fdir[r, c]
-                    if d < 8:
-                        rr = r + _DR[d]
-                        cc = c + _DC[d]
-                        acc[rr, cc] += acc[r, c]
-                        donors[rr, cc] -= 1
-                        if donors[rr, cc] == 0:
-                            if top == stack.size:
-                                stack = _grow(stack)
-                            stack[top] = rr * nc + cc
-                            top += 1
+                    mask = fdir[r, c]
+                    if mask == 0:
+                        continue
+                    flat_total = 0.0
+                    for d in range(8):
+                        if mask & (1 << d):
+                            flat_total += _FLAT_WEIGHT[d]
+                    share = acc[r, c] / flat_total
+                    for d in range(8):
+                        if mask & (1 << d):
+                            rr = r + _DR[d]
+                            cc = c + _DC[d]
+                            acc[rr, cc] += share * _FLAT_WEIGHT[d]
+                            donors[rr, cc] -= 1
+                            if donors[rr, cc] == 0:
+                                if top == stack.size:
+                                    stack = _grow(stack)
+                                stack[top] = rr * nc + cc
+                                top += 1
+    for r in range(nr):
+        for c in range(nc):
+            if np.isnan(filled[r, c]):
+                acc[r, c] = np.nan
     return acc
 
 
 @numba.njit(cache=True, inline="always")
-def _neighbour_or_centre(z: np.ndarray, r: int, c: int, zc: float) -> float:
+def _z_or_nan(z: np.ndarray, r: int, c: int) -> float:
     nr, nc = z.shape
     if r < 0 or c < 0 or r >= nr or c >= nc:
-        return zc
-    v = z[r, c]
-    return zc if np.isnan(v) else v
+        return np.nan
+    return np.float64(z[r, c])
+
+
+@numba.njit(cache=True, inline="always")
+def _outer_pair(p: float, q: float, mid: float, e: float) -> tuple[float, int]:
+    """Difference p - q along an outer row/column of the 3x3 window, and its weight.
+
+    ``p`` and ``q`` are the corners, ``mid`` the cell between them, ``e`` the centre.
+    Both corners: (p - q) over 2 cells; one corner and the middle: over 1 cell; one
+    corner alone: against the centre, times sqrt(2), over 1 (pygeoprocessing).
+    """
+    p_ok = not np.isnan(p)
+    q_ok = not np.isnan(q)
+    m_ok = not np.isnan(mid)
+    if p_ok and q_ok:
+        return p - q, 2
+    if p_ok and m_ok:
+        return p - mid, 1
+    if m_ok and q_ok:
+        return mid - q, 1
+    if p_ok:
+        return (p - e) * _SQRT2, 1
+    if q_ok:
+        return (e - q) * _SQRT2, 1
+    return 0.0, 0
+
+
+@numba.njit(cache=True, inline="always")
+def _inner_pair(p: float, q: float, e: float) -> tuple[float, int]:
+    """Difference p - q across the centre (weight 2), or one-sided against it."""
+    p_ok = not np.isnan(p)
+    q_ok = not np.isnan(q)
+    if p_ok and q_ok:
+        return 2.0 * (p - q), 4
+    if p_ok:
+        return 2.0 * (p - e), 2
+    if q_ok:
+        return 2.0 * (e - q), 2
+    return 0.0, 0
 
 
 @numba.njit(cache=True, parallel=True)
@@ -764,21 +1117,29 @@ def _horn_slope(z: np.ndarray, cell_size: float) -> np.ndarray:
     out = np.empty((nr, nc), dtype=np.float32)
     for r in numba.prange(nr):
         for c in range(nc):
-            zc = np.float64(z[r, c])
-            if np.isnan(zc):
+            e = np.float64(z[r, c])
+            if np.isnan(e):
                 out[r, c] = np.nan
                 continue
-            # a b c / d e f / g h i around e = (r, c)
-            a = _neighbour_or_centre(z, r - 1, c - 1, zc)
-            b = _neighbour_or_centre(z, r - 1, c, zc)
-            cc = _neighbour_or_centre(z, r - 1, c + 1, zc)
-            d = _neighbour_or_centre(z, r, c - 1, zc)
-            f = _neighbour_or_centre(z, r, c + 1, zc)
-            g = _neighbour_or_centre(z, r + 1, c - 1, zc)
-            h = _neighbour_or_centre(z, r + 1, c, zc)
-            i = _neighbour_or_centre(z, r + 1, c + 1, zc)
-            dzdx = ((cc + 2 * f + i) - (a + 2 * d + g)) / (8 * cell_size)
-            dzdy = ((g + 2 * h + i) - (a + 2 * b + cc)) / (8 * cell_size)
+            # a b c / d e f / g h i around e = (r, c); NaN off the grid or without data
+            a = _z_or_nan(z, r - 1, c - 1)
+            b = _z_or_nan(z, r - 1, c)
+            cc = _z_or_nan(z, r - 1, c + 1)
+            d = _z_or_nan(z, r, c - 1)
+            f = _z_or_nan(z, r, c + 1)
+            g = _z_or_nan(z, r + 1, c - 1)
+            h = _z_or_nan(z, r + 1, c)
+            i = _z_or_nan(z, r + 1, c + 1)
+            x1, wx1 = _outer_pair(a, cc, b, e)
+            x2, wx2 = _inner_pair(d, f, e)
+            x3, wx3 = _outer_pair(g, i, h, e)
+            y1, wy1 = _outer_pair(a, g, d, e)
+            y2, wy2 = _inner_pair(b, h, e)
+            y3, wy3 = _outer_pair(cc, i, f, e)
+            wx = wx1 + wx2 + wx3
+            wy = wy1 + wy2 + wy3
+            dzdx = (x1 + x2 + x3) / (wx * cell_size) if wx else 0.0
+            dzdy = (y1 + y2 + y3) / (wy * cell_size) if wy else 0.0
             out[r, c] = 100.0 * math.sqrt(dzdx * dzdx + dzdy * dzdy)
     return out
 
@@ -869,8 +1230,8 @@ def flow_accumulation(
     method
         ``"d8"``: all flow to the steepest-descent neighbour (O'Callaghan and Mark 1984).
         ``"mfd"``: shared among lower neighbours by ``tan(slope)**mfd_exponent``
-        (Quinn et al. 1991; Freeman 1991). On flats, flow follows the path the
-        Priority-Flood took.
+        (Quinn et al. 1991; Freeman 1991). On flats, flow goes towards the
+        nearest cell with a lower neighbour, as InVEST (see the module docstring).
     mfd_exponent
         Exponent ``p`` of the MFD weights: 1 (default) in proportion to slope, as
         InVEST; Freeman (1991) recommends 1.1.
@@ -891,24 +1252,33 @@ def _route(
     *,
     method: FlowMethod,
     mfd_exponent: float,
+    dtype: type = np.float64,
 ) -> np.ndarray:
-    if method == "d8":
-        acc = _accumulate_d8(_d8_directions(filled, fdir))
-    elif method == "mfd":
-        if not 0 < mfd_exponent <= 10:
-            raise ParameterError(f"mfd_exponent must be in (0, 10]; got {mfd_exponent}.")
-        acc = _accumulate_mfd(filled, fdir, float(mfd_exponent))
-    else:
+    """Route flow over the filled surface; `fdir` (the flood's directions) is reused."""
+    if method not in FLOW_METHODS:
         raise ParameterError(f"Unknown flow method {method!r}; choose one of {FLOW_METHODS}.")
-    acc[np.isnan(filled)] = np.nan
-    return acc
+    if method == "mfd" and not 0 < mfd_exponent <= 10:
+        raise ParameterError(f"mfd_exponent must be in (0, 10]; got {mfd_exponent}.")
+    acc = np.zeros(filled.shape, dtype=dtype)  # calloc: pages are touched as they fill
+    if method == "d8":
+        _flat_routing(filled, fdir, False)
+        return _accumulate_d8(_d8_directions(filled, fdir), acc)
+    _flat_routing(filled, fdir, True)
+    return _accumulate_mfd(filled, fdir, float(mfd_exponent), acc)
 
 
 def slope_percent(elevation: np.ndarray, cell_size: float) -> np.ndarray:
     """Slope in percent (100 * rise/run) by Horn's (1981) 3x3 finite differences.
 
-    Neighbours off the grid or without data take the centre cell's value, so slope is
-    defined up to the edges (as in GDAL ``gdaldem slope -compute_edges`` and InVEST).
+    Where neighbours are off the grid or without data, each of the three differences
+    per axis is taken one-sided, with its own divisor, exactly as InVEST's slope
+    (``pygeoprocessing.calculate_slope``, pygeoprocessing 2.4, used by SDR 3.20):
+    across the centre ``2(d - f)`` over 4 cells when both exist, else ``2(d - e)``
+    or ``2(e - f)`` over 2; along an outer row ``a - c`` over 2, else ``a - b`` or
+    ``b - c`` over 1, else ``(a - e)·√2`` or ``(e - c)·√2`` over 1; the sums are
+    divided by the sum of the divisors times the pixel side. A plane keeps its slope
+    up to the edge (a missing neighbour is not replaced by the centre's elevation,
+    which halved the slope of an edge pixel).
 
     Parameters
     ----------
@@ -959,7 +1329,8 @@ def ls_factor(
     cell_size
         Pixel side D (m).
     l_max
-        Upper bound of L (dimensionless; InVEST default 25).
+        Upper bound of L (dimensionless; default :data:`DEFAULT_L_MAX`, ours: InVEST
+        has no default).
 
     Returns
     -------
@@ -1013,12 +1384,12 @@ def terrain_factors(
     if method not in FLOW_METHODS:
         raise ParameterError(f"Unknown flow method {method!r}; choose one of {FLOW_METHODS}.")
     filled, fdir = _priority_flood(_as_float32(dem.elevation))
-    acc = _route(filled, fdir, method=method, mfd_exponent=mfd_exponent)
+    # float32 sums: exact pixel counts for D8 up to 2**24 upslope pixels, about 1e-6
+    # relative for MFD; half the memory of float64 and no second copy to convert.
+    accumulation = _route(filled, fdir, method=method, mfd_exponent=mfd_exponent, dtype=np.float32)
     del fdir
     slope = _horn_slope(filled, dem.cell_size)
-    ls = ls_factor(slope, acc, dem.cell_size, l_max=l_max)
-    accumulation = acc.astype(np.float32)
-    del acc
+    ls = ls_factor(slope, accumulation, dem.cell_size, l_max=l_max)
     logger.debug("terrain: %s cells, routing %s", filled.size, method)
     return Terrain(
         filled=filled,

@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Literal, get_args
 
@@ -57,7 +57,14 @@ from rasterio import features
 from pastures import imagery, schema
 from pastures.errors import CRSError, LayerError, ParameterError, PasturesError, Problem
 from pastures.imagery import Scene
-from pastures.indices import DEFAULT_INDICES, bands_needed, compute_index, index_spec
+from pastures.indices import (
+    DEFAULT_INDICES,
+    bands_needed,
+    computable,
+    compute_index,
+    index_spec,
+    mask_out_of_range,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -178,11 +185,15 @@ def plot_coverage(
         if geom is None or geom.is_empty:
             r = c = np.empty(0, np.int64)
             w = np.empty(0)
-        elif burned is not None:
-            r, c = burned[i]
-            w = np.ones(r.size)
         else:
-            r, c, w = _cells(geom, transform, rule)
+            if burned is not None:
+                r, c = burned[i]
+                w = np.ones(r.size)
+            else:
+                r, c, w = _cells(geom, transform, rule)
+            # Under every rule other than 'exact', a plot smaller than a pixel (or one
+            # the rule gives no pixel) would be misrepresented: no pixel, or whole
+            # pixels far larger than the plot. Its exact coverage is used instead.
             if r.size == 0 or (rule != "exact" and geom.area < pixel_area):
                 logger.info(
                     "Plot %s: the '%s' rule selects %d pixel(s) (plot of %.0f m², pixel of "
@@ -559,6 +570,7 @@ def index_series(
     id_column: str = schema.PLOT_CODE,
     cluster_gap_m: float = DEFAULT_CLUSTER_GAP_M,
     progress: Callable[[Iterable[Any]], Iterable[Any]] | None = None,
+    boa_offset: imagery.BoaOffset = "auto",
 ) -> IndexSeries:
     """Compute index statistics per plot and date from a set of scenes.
 
@@ -567,6 +579,12 @@ def index_series(
     to another CRS) and read through windows around groups of nearby plots; the
     plot coverage of a window is computed once and reused for every date and
     index on that grid.
+
+    A date whose scenes lack the bands of some indices (only the 10 m bands: no
+    SWIR for NDMI and the bofedal index) gets the indices its bands allow; the
+    others are skipped with an ``index-skipped`` problem naming the missing
+    bands. Index values outside their valid range are masked (see
+    :mod:`pastures.indices`) and counted in an ``out-of-range`` problem per date.
 
     Parameters
     ----------
@@ -585,6 +603,9 @@ def index_series(
         Plots closer than this share one raster window.
     progress
         Optional wrapper of the per-date loop (e.g. ``tqdm``).
+    boa_offset
+        When `scenes` are paths: the Sentinel-2 offset choice passed to
+        :func:`pastures.imagery.load_scenes`.
 
     Returns
     -------
@@ -605,7 +626,7 @@ def index_series(
     ids = _plot_ids(plots, id_column)
     problems: list[Problem] = []
     if _needs_loading(scenes):
-        scenes, found = imagery.load_scenes(scenes)  # type: ignore[arg-type]
+        scenes, found = imagery.load_scenes(scenes, boa_offset=boa_offset)  # type: ignore[arg-type]
         problems.extend(found)
     frames: list[pd.DataFrame] = []
     date_rows: list[dict[str, Any]] = []
@@ -617,7 +638,6 @@ def index_series(
     if progress is not None:
         loop = progress(loop)
     for (date, platform, _crs), members in loop:
-        grid = _first_grid(members, needed, problems)
         row: dict[str, Any] = {
             schema.DATE: date,
             schema.PLATFORM: platform,
@@ -627,6 +647,8 @@ def index_series(
             schema.DATE_STATUS: "failed",
         }
         date_rows.append(row)
+        date_names, date_needed = _indices_of_date(members, names, needed, row, problems)
+        grid = _first_grid(members, date_needed, problems)
         if grid is None:
             continue
         if grid.crs not in reprojected:
@@ -656,7 +678,12 @@ def index_series(
                 for wgrid, members_idx in _plot_windows(geoms, grid, cluster_gap_m)
             ]
         frame = _date_statistics(
-            members, windows_cache[key], names=names, bands=needed, row=row, problems=problems
+            members,
+            windows_cache[key],
+            names=date_names,
+            bands=date_needed,
+            row=row,
+            problems=problems,
         )
         if frame is not None:
             frames.append(frame)
@@ -692,6 +719,41 @@ def _plot_ids(plots: gpd.GeoDataFrame, id_column: str) -> np.ndarray:
     return ids
 
 
+def _indices_of_date(
+    members: Sequence[Scene],
+    names: Sequence[str],
+    needed: Sequence[str],
+    row: Mapping[str, Any],
+    problems: list[Problem],
+) -> tuple[list[str], tuple[str, ...]]:
+    """The indices the bands of a date's scenes allow, and the bands they read.
+
+    Skipped indices are reported as one ``index-skipped`` warning. When no index
+    can be computed, all are returned so that the missing bands are reported as
+    the scene's error.
+    """
+    available = set.intersection(*(set(s.bands) for s in members))
+    ok, skipped = computable(list(names), available)
+    if not skipped:
+        return list(names), tuple(needed)
+    if not ok:
+        return list(names), tuple(needed)
+    lacking = ", ".join(f"{n} (needs {' and '.join(b)})" for n, b in skipped.items())
+    problems.append(
+        Problem(
+            "warning",
+            "index-skipped",
+            f"Scene(s) {row[schema.SCENE_ID]} of {row[schema.DATE]} have bands "
+            f"{', '.join(sorted(available))} only: {lacking} not computed; "
+            f"{', '.join(ok)} computed. Add the missing band files (20 m SWIR B11 for "
+            "NDMI and the bofedal index) to get them.",
+            members[0].source,
+            row[schema.SCENE_ID],
+        )
+    )
+    return ok, bands_needed(ok)
+
+
 def _first_grid(
     scenes: Sequence[Scene], bands: Sequence[str], problems: list[Problem]
 ) -> imagery.Grid | None:
@@ -720,6 +782,7 @@ def _date_statistics(
     blocks: list[np.ndarray] = []
     plot_parts: list[np.ndarray] = []
     index_parts: list[np.ndarray] = []
+    out_of_range = dict.fromkeys(names, 0)
     mosaics = imagery.read_mosaics(scenes, bands, [w[0] for w in windows])
     if mosaics:
         problems.extend(mosaics[0].problems)
@@ -728,8 +791,14 @@ def _date_statistics(
         total_weight += coverage.total_weight.sum()
         observed_weight += coverage.weights[state != imagery.NODATA].sum()
         clear_weight += coverage.weights[state == imagery.CLEAR].sum()
+        plot_cells = np.unique(coverage.cells)
         for name in names:
-            values = compute_index(name, mosaic.bands, valid=mosaic.valid)
+            values = compute_index(name, mosaic.bands, valid=mosaic.valid, mask_range=False)
+            before = np.count_nonzero(np.isfinite(values.ravel()[plot_cells]))
+            if mask_out_of_range(name, values):
+                out_of_range[name] += before - np.count_nonzero(
+                    np.isfinite(values.ravel()[plot_cells])
+                )
             blocks.append(statistics_array(values, coverage))
             plot_parts.append(coverage.plot_ids)
             index_parts.append(np.full(len(coverage.plot_ids), name, dtype=object))
@@ -761,6 +830,24 @@ def _date_statistics(
                 "all-masked",
                 f"On {date} every pixel over the plots is cloud, shadow, snow or no data "
                 f"(scene(s) {row[schema.SCENE_ID]}); recorded with no valid pixel.",
+                scenes[0].source,
+                row[schema.SCENE_ID],
+            )
+        )
+    counted = {n: c for n, c in out_of_range.items() if c}
+    if counted:
+        problems.append(
+            Problem(
+                "warning",
+                "out-of-range",
+                f"On {date}, index value(s) outside their valid range were masked over the "
+                "plots (denominator near 0: dark water, shadow, or a reflectance offset "
+                "applied twice): "
+                + ", ".join(
+                    f"{n} {c} pixel(s) outside {list(index_spec(n).valid_range or ())}"
+                    for n, c in counted.items()
+                )
+                + ".",
                 scenes[0].source,
                 row[schema.SCENE_ID],
             )

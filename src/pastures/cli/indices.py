@@ -18,7 +18,14 @@ from pastures import regional
 from pastures import schema as S
 from pastures.cli._common import FiniteRange, echo_problems, layer_path
 from pastures.errors import InputFileError, ParameterError, Problem
-from pastures.imagery import Scene, group_by_date, load_scenes, search_stac
+from pastures.imagery import (
+    BOA_OFFSET_CHOICES,
+    BoaOffset,
+    Scene,
+    group_by_date,
+    load_scenes,
+    search_stac,
+)
 from pastures.indices import DEFAULT_INDICES, INDICES
 from pastures.io import atomic_output, write_table
 from pastures.layers import read_layer
@@ -105,6 +112,17 @@ PROBLEMS_FILE = "index_problems.txt"
     help="Run on a local Dask cluster of N worker processes (large jobs start one by "
     "themselves). Same results as the single-process run.",
 )
+@click.option(
+    "--boa-offset",
+    type=click.Choice(BOA_OFFSET_CHOICES),
+    default="auto",
+    show_default=True,
+    help="Sentinel-2 L2A offset (-1000 DN, baseline 04.00 on). auto: from each scene's "
+    "metadata (STAC item, MTD_MSIL2A.xml, BOA_ADD_OFFSET tag, _Nxxyy_ baseline in the name); "
+    "a scene with none is refused, never guessed. applied: the DNs have no offset left "
+    "(Earth Search COG folders such as S2B_19KDC_20240115_0_L2A/, baselines before 04.00). "
+    "apply: the DNs still carry it (bands cut from a SAFE of baseline 04.00 or later).",
+)
 def command(
     scenes: tuple[str, ...],
     plots: str,
@@ -117,6 +135,7 @@ def command(
     max_cloud: float,
     scheduler: str | None,
     workers: int | None,
+    boa_offset: BoaOffset,
 ) -> None:
     """Per-plot vegetation indices for every date of a set of scenes.
 
@@ -135,7 +154,17 @@ def command(
       index_seasonal_profile.csv    monthly profile and baseline per plot
 
     A scene that cannot be used (Level-1C, missing bands, truncated file,
-    no overlap with the plots, all cloud) is reported and the others are kept.
+    no overlap with the plots, all cloud, unknown reflectance offset) is
+    reported and the others are kept. A scene with only some bands (the 10 m
+    ones) gets the indices they allow; the others are listed as skipped.
+    Index values outside their valid range (NDVI beyond [-1, 1]) are masked and
+    counted.
+
+    \b
+    Examples:
+      pastures indices scenes/ --plots plots.gpkg
+      pastures indices S2B_19KDC_20240115_0_L2A/ --plots plots.gpkg --boa-offset applied
+      pastures indices items.json --plots plots.gpkg --index ndvi --index savi
 
     Large jobs run on a Dask cluster (pip install 'pastures[regional]'), with
     the same results:
@@ -167,7 +196,7 @@ def command(
         sources.extend(items)
     if not sources:
         raise ParameterError("Give scene folders or STAC files, or --search START/END.")
-    found, load_problems = load_scenes(sources)
+    found, load_problems = load_scenes(sources, boa_offset=boa_offset)
     n_dates = len(group_by_date(found))
     click.echo(f"{len(found)} scene(s) on {n_dates} date(s); {len(layer.frame)} plot(s).", err=True)
     run = write_index_tables(
@@ -213,6 +242,7 @@ def write_index_tables(
     problems: Sequence[Problem] = (),
     scheduler: str | None = None,
     workers: int | None = None,
+    boa_offset: BoaOffset = "auto",
 ) -> IndexRun:
     """Compute the per-plot index series and write every table of ``pastures indices``.
 
@@ -228,7 +258,7 @@ def write_index_tables(
     names = [n.lower() for n in indices]
     found: Sequence[Scene] = scenes  # type: ignore[assignment]
     if scenes and not isinstance(scenes[0], Scene):
-        found, loaded = load_scenes(list(scenes))  # type: ignore[arg-type]
+        found, loaded = load_scenes(list(scenes), boa_offset=boa_offset)  # type: ignore[arg-type]
         problems = [*problems, *loaded]
     n_dates = len(group_by_date(found))
 

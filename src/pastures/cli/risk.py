@@ -14,7 +14,9 @@ import pandas as pd
 from pastures import schema as S
 from pastures.cli._common import FiniteRange, echo_problems, fail_on_errors, layer_path
 from pastures.erosion import (
+    DEFAULT_STREAM_THRESHOLD,
     JULI_MONTHLY_RAIN_MM,
+    STREAM_RULES,
     PressureParams,
     RiskAssessment,
     RiskSettings,
@@ -23,7 +25,7 @@ from pastures.erosion import (
     load_settings,
     rainfall_erosivity,
 )
-from pastures.errors import ParameterError, PasturesWarning
+from pastures.errors import ParameterError, PasturesWarning, Problem
 from pastures.terrain import FLOW_METHODS, Dem, read_dem, read_raster_on_grid, write_cog
 
 logger = logging.getLogger(__name__)
@@ -295,6 +297,41 @@ def _read_any(path: str) -> gpd.GeoDataFrame:
         raise InputFileError(f"Cannot read {path}: {exc}.") from exc
 
 
+#: Plot fields that describe the plot but do not enter the erosion risk.
+DESCRIPTIVE_FIELDS = (S.COMMUNITY, S.PASTURE_TYPE)
+
+
+def _not_needed_for_risk(problems: list[Problem], path: str) -> list[Problem]:
+    """Missing community or pasture type: a warning here, not an error.
+
+    The plot layer's checks ask for them and point to ``--community`` and
+    ``--pasture-type``, options of ``pastures import`` only; risk does not use them
+    (they are copied to the plot table when present), so it says how to add them.
+    """
+    out = []
+    told = False
+    for p in problems:
+        if p.rule in ("missing-field", "missing-value") and p.field in DESCRIPTIVE_FIELDS:
+            if not told:
+                out.append(
+                    Problem(
+                        "warning",
+                        p.rule,
+                        "Some plots have no community or pasture type. Erosion risk does "
+                        "not need them (the plot table leaves them empty). To add them, "
+                        f"fill the fields in QGIS or run `pastures import {Path(path).name} "
+                        "--as plots --community NAME --pasture-type TYPE -o plots.gpkg` and "
+                        "use plots.gpkg.",
+                        p.source,
+                        field=p.field,
+                    )
+                )
+                told = True
+            continue
+        out.append(p)
+    return out
+
+
 def _read_points(path: str | None, kind: str, crs: str) -> gpd.GeoDataFrame | None:
     if not path:
         return None
@@ -317,6 +354,13 @@ def _read_points(path: str | None, kind: str, crs: str) -> gpd.GeoDataFrame | No
     type=FiniteRange(0, 1),
     default=None,
     help="C value (0-1) for every pixel, when no --ndvi is given.",
+)
+@click.option(
+    "--c-raster",
+    type=raster_path,
+    default=None,
+    help="C raster (0-1), e.g. land cover mapped to C as InVEST's usle_c, instead of "
+    "--ndvi or --c-factor; resampled onto the DEM grid by nearest neighbour.",
 )
 @click.option(
     "--erosivity",
@@ -354,14 +398,35 @@ def _read_points(path: str | None, kind: str, crs: str) -> gpd.GeoDataFrame | No
     type=click.Choice(FLOW_METHODS),
     default="d8",
     show_default=True,
-    help="Flow routing for LS: D8, or multiple flow directions in proportion to slope.",
+    help="Flow routing for LS: D8, or multiple flow directions in proportion to slope. "
+    "Our default D8 (InVEST SDR has none): faster, and its flow accumulation is an exact "
+    "count of upslope pixels.",
 )
 @click.option(
     "--l-max",
     type=FiniteRange(0, 1000, lo_open=True),
     default=25.0,
     show_default=True,
-    help="Upper bound of the slope-length factor L.",
+    help="Upper bound of the slope-length factor L. Our default 25 (InVEST SDR has none): "
+    "bounds L on valley floors and drainage lines, where RUSLE does not apply.",
+)
+@click.option(
+    "--streams",
+    type=click.Choice(STREAM_RULES),
+    default="keep",
+    show_default=True,
+    help="Soil loss on stream pixels (flow accumulation > --stream-threshold): keep it, or "
+    "leave it empty as InVEST SDR does (plot means and totals then cover hillslopes only). "
+    "The choice is written in the outputs.",
+)
+@click.option(
+    "--stream-threshold",
+    type=click.FloatRange(min=1),
+    default=DEFAULT_STREAM_THRESHOLD,
+    show_default=True,
+    metavar="PIXELS",
+    help="With --streams empty: flow accumulation (pixels) above which a pixel is a stream, "
+    "as InVEST's threshold_flow_accumulation.",
 )
 @click.option(
     "--resolution",
@@ -428,6 +493,7 @@ def command(  # noqa: PLR0912, PLR0915
     plots: str | None,
     ndvi: str | None,
     c_factor: float | None,
+    c_raster: str | None,
     erosivity: float | None,
     erosivity_raster: str | None,
     rainfall: str | None,
@@ -438,6 +504,8 @@ def command(  # noqa: PLR0912, PLR0915
     soils_k_column: str,
     flow: str,
     l_max: float,
+    streams: str,
+    stream_threshold: float,
     resolution: float | None,
     stocking: str | None,
     corrals: str | None,
@@ -467,6 +535,9 @@ def command(  # noqa: PLR0912, PLR0915
     Examples:
       pastures risk --sample --out riesgo
       pastures risk --dem dem.tif --plots parcelas.gpkg --ndvi ndvi_seco.tif --out riesgo
+      pastures risk --dem dem.tif --plots parcelas.gpkg --c-raster c_cobertura.tif --out riesgo
+      pastures risk --dem dem.tif --plots parcelas.gpkg --ndvi ndvi_seco.tif \\
+          --flow mfd --streams empty --stream-threshold 1000 --out como_invest
       pastures risk --dem dem.tif --plots parcelas.gpkg --c-factor 0.2 \\
           --stocking carga.csv --corrals corrales.gpx --piosphere-decay 800 --out riesgo
     """
@@ -490,7 +561,7 @@ def command(  # noqa: PLR0912, PLR0915
         )
         terrain_sample = make_sample_dem(resolution=resolution or 30.0)
         grid: Dem = terrain_sample.dem
-        if ndvi is None and c_factor is None:
+        if ndvi is None and c_factor is None and c_raster is None:
             ndvi_array = sample_dry_season_ndvi(terrain_sample)
         paths = sample_paths()
         plots = plots or str(paths[S.PLOTS])
@@ -505,13 +576,25 @@ def command(  # noqa: PLR0912, PLR0915
     if plots is None:  # pragma: no cover - guarded above
         raise click.UsageError("Give --plots.")
     layer = read_layer(plots, "plots", crs=grid.crs)
-    echo_problems([p for p in layer.problems if p.severity == "warning"])
-    fail_on_errors(layer.problems)
+    problems = _not_needed_for_risk(layer.problems, plots)
+    echo_problems([p for p in problems if p.severity == "warning"])
+    fail_on_errors(problems)
     plots_frame = _with_practices(layer.frame, plots)
 
+    given_c = [
+        name
+        for name, value in (("--ndvi", ndvi), ("--c-factor", c_factor), ("--c-raster", c_raster))
+        if value is not None
+    ]
+    if len(given_c) > 1:
+        raise click.UsageError(f"Give one source of C, not {' and '.join(given_c)}.")
     if ndvi is not None:
         ndvi_array = read_raster_on_grid(ndvi, grid, name="NDVI")
         tags["SOURCE_NDVI"] = Path(ndvi).name
+    cover_input: np.ndarray | float | None = c_factor
+    if c_raster is not None:
+        cover_input = read_raster_on_grid(c_raster, grid, name="C", resampling="nearest")
+        tags["SOURCE_C"] = Path(c_raster).name
     settings = load_settings(params_path) if params_path else RiskSettings()
     if params_path:
         _check_finite_settings(settings, params_path)
@@ -541,6 +624,10 @@ def command(  # noqa: PLR0912, PLR0915
         flow = settings.rusle.flow_method
     if not chosen("l_max"):
         l_max = settings.rusle.l_max
+    if not chosen("streams"):
+        streams = settings.rusle.streams
+    if not chosen("stream_threshold"):
+        stream_threshold = settings.rusle.stream_threshold
     if not chosen("piosphere_decay"):
         piosphere_decay = settings.pressure.piosphere_decay_m
     R_raster = (
@@ -562,6 +649,8 @@ def command(  # noqa: PLR0912, PLR0915
         flow_method=flow,  # type: ignore[arg-type]
         l_max=l_max,
         cover=settings.rusle.cover,
+        streams=streams,  # type: ignore[arg-type]
+        stream_threshold=stream_threshold,
     )
     stocking_table = read_table(stocking) if stocking else None
     use_piosphere = piosphere_decay is not None and stocking_table is not None
@@ -576,9 +665,10 @@ def command(  # noqa: PLR0912, PLR0915
             f"van der Knijff 2000, alpha {params.cover.alpha:g}, beta {params.cover.beta:g}"
         )
         if ndvi_array is not None
-        else f"{c_factor}",
+        else (f"raster {Path(c_raster).name}" if c_raster else f"{c_factor}"),
         "FLOW_METHOD": flow,
         "L_MAX": f"{l_max:g}",
+        "SOIL_LOSS_ON_STREAMS": params.streams_note(),
         "PIOSPHERE_DECAY_M": f"{piosphere_decay:g}" if use_piosphere else "none",
     }
     with warnings.catch_warnings(record=True) as caught:
@@ -587,7 +677,7 @@ def command(  # noqa: PLR0912, PLR0915
             grid,
             plots_frame,
             ndvi=ndvi_array,
-            cover=c_factor,
+            cover=cover_input,
             erosivity=R_raster,
             erodibility=K_raster,
             stocking=stocking_table,
@@ -601,8 +691,14 @@ def command(  # noqa: PLR0912, PLR0915
         )
     for w in caught:
         click.secho(f"Warning: {w.message}", err=True, fg="yellow")
+    if result.dem_notes:
+        tags["DEM_WARNINGS"] = " ".join(result.dem_notes)
     written = write_outputs(result, out, tags=tags, spanish=spanish)
 
     click.echo(summarise(result, top=top, spanish=spanish))
     click.echo(f"(R {tags['EROSIVITY_R']}, K {tags['ERODIBILITY_K']})")
+    click.echo(
+        f"Soil loss {result.streams_note}"
+        + (f": {result.stream_pixels:,} pixel(s) left empty." if result.stream_pixels else ".")
+    )
     click.echo(f"Wrote {len(written)} files to {out}.", err=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import replace
 from datetime import date
@@ -149,11 +150,13 @@ def synthetic(seed: int = 1, weeks: int = 14) -> R.RotationInputs:
                 R.Location(f"{com}-P{p}", com, "plot", ("pajonal", "bofedal", "tolar")[p], area,
                            x0 + 800 * p, 500.0, tuple(area * 30 * season), area * 200.0)
             )  # fmt: skip
+        half = weeks // 2
+        growth = tuple(
+            float(v) for v in 1500 * np.r_[np.full(half, 1.0), np.full(weeks - half, 0.2)]
+        )
         locs.append(
             R.Location(R.open_range_id(com), com, "open_range", "open range", 300.0, math.nan,
-                       math.nan, tuple(float(v) for v in 1500 * np.r_[np.full(weeks // 2, 1.0),
-                                                                      np.full(weeks - weeks // 2, 0.2)]),
-                       0.0)
+                       math.nan, growth, 0.0)
         )  # fmt: skip
     return R.RotationInputs(tuple(herds), tuple(locs), START, 7, weeks, 1.1)
 
@@ -233,7 +236,7 @@ def test_rest_and_stay_rules_from_the_schedule():
         if run:
             runs.append(run)
         assert all(len(r) <= 4 for r in runs)  # 28 days
-        for prev, nxt in zip(runs, runs[1:], strict=False):
+        for prev, nxt in itertools.pairwise(runs):
             season = inputs.season(prev[-1])
             days = R.RotationParams().rest_days.get(
                 loc.pasture_type, R.RotationParams().rest_days["*"]

@@ -309,7 +309,7 @@ def command(  # noqa: PLR0912, PLR0915
         f"{'; '.join(sorted(sources))}. Solving with {solver}...",
         err=True,
     )
-    with click.progressbar(length=1, label="blocks", file=click.get_text_stream("stderr")) as bar:
+    with click.progressbar(length=1, label="blocks") as bar:
 
         def progress(done: int, total: int) -> None:
             bar.length = total

@@ -16,11 +16,15 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from pastures.errors import ParameterError
+
+if TYPE_CHECKING:
+    from pastures.rotation.explain import FodderNote
 from pastures.rotation.blocks import (
     FORAGE_UNIT_KG,
     Block,
@@ -70,6 +74,13 @@ class BlockReport:
     def gap(self) -> float:
         """Relative gap of the block's plan to its bound."""
         return relative_gap(self.objective, self.bound)
+
+
+@dataclass(frozen=True)
+class Shortfall:
+    """Demand beyond the usable forage (all of it on open ranges, none on plots), kg DM."""
+
+    shortfall_kg: int
 
 
 @dataclass(frozen=True)
@@ -172,6 +183,18 @@ class RotationPlan:
         """Forage the herds eat over the horizon (kg DM)."""
         uo = sum(h.uo for h in self.inputs.herds)
         return uo * self.inputs.kg_per_uo_period * self.inputs.n_periods
+
+    @property
+    def notes(self) -> list[FodderNote]:
+        """Runs of weeks in which a community's range is overused or needs fodder (>= 5 %)."""
+        from pastures.rotation.explain import fodder_notes
+
+        return fodder_notes(self, min_share=0.05)
+
+    @property
+    def breakdown(self) -> Shortfall:
+        """Demand not met by usable forage (range overuse + fodder), kg DM."""
+        return Shortfall(round(float(self.overuse_kg.sum() + self.fodder_kg.sum())))
 
     def is_plot(self) -> np.ndarray:
         """Boolean per location: a fenced plot."""

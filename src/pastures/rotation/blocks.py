@@ -67,9 +67,13 @@ def blocks(inputs: RotationInputs, params: RotationParams) -> list[Block]:
         return c
 
     plot_ids = [i for i, loc in enumerate(inputs.locations) if loc.kind == "plot"]
+    by_community: dict[str, list[int]] = defaultdict(list)
+    for i in plot_ids:
+        by_community[inputs.locations[i].community].append(i)
     owner: dict[int, str] = {}
     for herd in inputs.herds:
-        for i in plot_ids:
+        candidates = by_community[herd.community] if params.own_community_only else plot_ids
+        for i in candidates:
             loc = inputs.locations[i]
             if reachable(inputs, params, herd, loc):
                 if loc.community in parent:
@@ -96,11 +100,11 @@ def blocks(inputs: RotationInputs, params: RotationParams) -> list[Block]:
             )
             for (com, corral), hs in sorted(by_corral.items())
         )
-        plots = tuple(
-            i
-            for i in plot_ids
-            if (owner.get(i) in cset) or (i not in owner and inputs.locations[i].community in cset)
-        )
+        plots = tuple(i for c in coms for i in by_community[c] if owner.get(i, c) in cset)
+        if not params.own_community_only:
+            plots = tuple(
+                sorted(i for i in plot_ids if owner.get(i, inputs.locations[i].community) in cset)
+            )
         ranges = tuple(
             i
             for i, loc in enumerate(inputs.locations)

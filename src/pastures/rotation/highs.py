@@ -37,6 +37,8 @@ logger = logging.getLogger(__name__)
 
 #: Passes of fix-and-optimise over a block's plots before branch and cut on the whole.
 _FIX_AND_OPTIMISE_PASSES = 2
+#: Node limit of each fix-and-optimise sub-problem (one plot's stays free).
+_FIX_AND_OPTIMISE_NODES = 50
 
 
 @dataclass(frozen=True)
@@ -237,7 +239,9 @@ def solve_block(  # noqa: PLR0912, PLR0915
                 fixed = best[ycols]
                 h.changeColsBounds(len(ycols), ycols, fixed, fixed)
                 h.changeColsBounds(len(cols), cols, m.lower[cols], m.upper[cols])
+                h.setOptionValue("mip_max_nodes", _FIX_AND_OPTIMISE_NODES)
                 x, info = mip(best, 1e-4)
+                h.setOptionValue("mip_max_nodes", int(max_nodes))
                 nodes += int(info.mip_node_count)
                 if x is not None and _objective(m, x) < best_obj - 1e-9 * max(abs(best_obj), 1):
                     best, best_obj, source = x, _objective(m, x), "solver"

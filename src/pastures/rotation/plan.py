@@ -245,6 +245,23 @@ def _solve_one(
     return model, result, build_s
 
 
+_WORKER: dict[str, object] = {}
+
+
+def _init_worker(inputs: RotationInputs, params: RotationParams) -> None:
+    _WORKER["inputs"] = inputs
+    _WORKER["params"] = params
+
+
+def _solve_in_worker(job: tuple[Block, bool, float]) -> tuple[BlockModel, BlockResult, float]:
+    block, search, time_left = job
+    inputs = _WORKER["inputs"]
+    params = _WORKER["params"]
+    assert isinstance(inputs, RotationInputs)
+    assert isinstance(params, RotationParams)
+    return _solve_one((inputs, params, block, search, time_left))
+
+
 def _run(
     inputs: RotationInputs,
     params: RotationParams,
@@ -264,11 +281,13 @@ def _run(
     deadline = t0 + params.time_limit_s
     done: list[tuple[BlockModel, BlockResult, float]] = []
     if params.num_workers > 1 and len(todo) > 1:
-        # the safety net is shared: every block gets the whole limit, checked per block
-        jobs = [(inputs, params, b, search, params.time_limit_s) for b in todo]
-        with ProcessPoolExecutor(max_workers=params.num_workers) as pool:
+        # each worker gets the inputs once; every block gets the whole safety net
+        jobs = [(b, search, params.time_limit_s) for b in todo]
+        with ProcessPoolExecutor(
+            max_workers=params.num_workers, initializer=_init_worker, initargs=(inputs, params)
+        ) as pool:
             chunk = max(1, len(jobs) // (4 * params.num_workers))
-            for k, out in enumerate(pool.map(_solve_one, jobs, chunksize=chunk), start=1):
+            for k, out in enumerate(pool.map(_solve_in_worker, jobs, chunksize=chunk), start=1):
                 done.append(out)
                 if progress:
                     progress(k, len(todo))
@@ -299,14 +318,19 @@ def _gather(
     rows_t: list[int] = []
     rows_u: list[float] = []
     reports = []
+    dropped = np.zeros((L, T))
     for model, res, build_s in done:
         x = res.x
         groups = model.block.groups
         for (i, t), j in model.y.items():
             grazed[i, t] = x[j] > 0.5
+        range_of = {inputs.locations[r].community: r for r in model.block.ranges}
         for (k, i, t), j in model.u.items():
             value = float(x[j])
             if value < _UO_STEP or not grazed[i, t]:
+                # solver noise on a plot not grazed: its few grams go back to the range
+                if value > 0:
+                    dropped[range_of[groups[k].community], t] += value * c
                 continue
             g = groups[k]
             for h in g.herds:
@@ -336,6 +360,7 @@ def _gather(
                 time_limit_hit=res.time_limit_hit,
             )
         )
+    fodder += dropped
     allocation = pd.DataFrame(
         {
             "herd": np.asarray(rows_h, dtype=np.int64),

@@ -8,7 +8,6 @@ not needed, not worth a stay).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -24,6 +23,7 @@ if TYPE_CHECKING:
 #: Reasons a plot is not grazed (column ``reason`` of :func:`plot_status`).
 REASONS = {
     "closed": "closed for the whole horizon",
+    "no herds": "no herd of the community (or allowed to graze it) in the register",
     "too far": "no herd's corral within the walking limit",
     "no forage": "no usable forage",
     "not needed": "the open range met the community's demand whenever the plot was open",
@@ -191,7 +191,9 @@ def _why_unused(plan: RotationPlan, i: int, closed: np.ndarray) -> str:
         for h in inp.herds
         if h.community == loc.community or not par.own_community_only
     ]
-    if not near or (par.max_walk_m is not None and min(near) > par.max_walk_m):
+    if not near:
+        return "no herds"
+    if par.max_walk_m is not None and min(near) > par.max_walk_m:
         return "too far"
     if loc.initial_kg + float(np.sum(loc.growth_kg)) < 1.0:
         return "no forage"
@@ -205,9 +207,3 @@ def _why_unused(plan: RotationPlan, i: int, closed: np.ndarray) -> str:
     if short < 0.5:
         return "not needed"
     return "not worth a stay"
-
-
-def _nearest_km(plan: RotationPlan, i: int) -> float:  # pragma: no cover - used by messages
-    loc = plan.inputs.locations[i]
-    d = [distance_m(h, loc) for h in plan.inputs.herds]
-    return min(d) / 1000 if d else math.nan

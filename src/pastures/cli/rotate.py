@@ -208,8 +208,8 @@ def command(  # noqa: PLR0912, PLR0915
     range. A plot never carries more than its usable forage (standing stock plus
     growth, after the proper-use factor) nor more UO per ha than its pasture type
     allows. Demand the open range cannot meet is priced as overuse of the range,
-    then as fodder to bring or animals to destock, per community and week: the
-    fenced plots become the reserve for the late dry season.
+    then as fodder to bring or animals to destock, per community and week, so
+    the fenced plots are kept for the weeks the range is shortest.
 
     Forage comes from the forage budget (`pastures forage`): with --indices from
     the vegetation index of each plot, with --forage-budget from a budget already

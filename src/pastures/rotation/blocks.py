@@ -25,6 +25,8 @@ from pastures.rotation.model import (
     reachable,
 )
 
+#: Fewest UO on a plot in a week it counts as grazed (or all it can carry, if less).
+MIN_GRAZING_UO = 1.0
 #: Forage quantities of the model are in tonnes (1,000 kg DM), prices per kg x 1,000.
 FORAGE_UNIT_KG = 1000.0
 
@@ -235,6 +237,11 @@ def build_block(  # noqa: PLR0912, PLR0915
             prev = stock
             if (i, t) in y and len(on_plot[i, t]) > 1:
                 b.row([(j, 1.0) for j in on_plot[i, t]] + [(y[i, t], -most[i, t])], -inf, 0.0)
+            if (i, t) in y:
+                # "grazed" means animals on it: an empty week between two stays is rest,
+                # so it cannot bridge them past the rest rule
+                least = min(MIN_GRAZING_UO, most[i, t])
+                b.row([(j, 1.0) for j in on_plot[i, t]] + [(y[i, t], -least)], 0.0, inf)
         # a new stay when grazed after a period not grazed
         for t in range(T):
             if (i, t) not in y:

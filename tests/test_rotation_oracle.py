@@ -81,7 +81,9 @@ def split_cost(inp: R.RotationInputs, y: np.ndarray) -> float:
         dist_km = math.hypot(loc.x - herd.x, loc.y - herd.y) / 1000
         for t in range(T):
             cost[p * T + t] = WALK * dist_km
-            bounds.append((0.0, y[p, t] * min(herd.uo, DENSITY * loc.area_ha)))
+            # a grazed week has at least 1 UO on the plot, or all the plot could carry
+            cap = min(DENSITY * loc.area_ha, (loc.initial_kg + sum(loc.growth_kg[: t + 1])) / C)
+            bounds.append((y[p, t] * min(1.0, cap), y[p, t] * min(herd.uo, DENSITY * loc.area_ha)))
     bounds += [(0.0, None)] * T
     for width, _ in BANDS:
         bounds += [(0.0, width * mean)] * T
@@ -109,8 +111,7 @@ def split_cost(inp: R.RotationInputs, y: np.ndarray) -> float:
         a_eq.append(row)
         b_eq.append(C * herd.uo)
     res = linprog(cost, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq, bounds=bounds)
-    assert res.status == 0
-    return float(res.fun)
+    return float(res.fun) if res.status == 0 else math.inf  # infeasible stays
 
 
 def oracle(inp: R.RotationInputs) -> float:

@@ -2,7 +2,8 @@
 
 The oracle does not use the planner's model: it enumerates the 2^8 "plot grazed"
 patterns of 2 plots x 4 weeks, keeps those that obey the rest and longest-stay rules
-(checked here), writes the split of the herd for each as its own LP (cumulative forage
+(checked here; a grazed week has at least 1 UO on the plot), writes the split of the herd
+for each as its own LP (cumulative forage
 limits, no losses) and solves it with scipy.optimize.linprog. The planner, asked for a
 proven optimum, must reach the oracle's best objective.
 """

@@ -179,3 +179,32 @@ def test_long_register_errors_name_the_row(tmp_path):
         ("missing-value", "row 6"),
     ]
     assert "category 'machos' is not one of alpaca: adult, tui, cria" in problems[2].message
+
+
+def test_metabolic_preset_one_reference_animal():
+    # the UO is a 40 kg sheep: (65/40)^0.75 = 1.4393 UO per alpaca, (108/40)^0.75 = 2.1063
+    units = AnimalUnits.preset("metabolic")
+    assert units.reference_species == "sheep"
+    assert units.reference_weight_kg == 40.0
+    assert units.uo("alpaca") == pytest.approx(1.4393, abs=1e-4)
+    assert units.uo("llama") == pytest.approx(2.1063, abs=1e-4)
+    assert units.uo("sheep") == 1.0
+    # intake of one UO is the sheep's: 50 g x 40^0.75 (= 15.906) / 1000 = 0.7953 kg DM/day
+    per_uo = Intake().kg_dm_per_uo_day(units)
+    assert per_uo == pytest.approx(0.7953, abs=1e-4)
+    # an alpaca eats the same under either convention: 1.4393 x 0.7953 = 1.1446 kg
+    assert units.uo("alpaca") * per_uo == pytest.approx(Intake().kg_dm_per_uo_day(), rel=1e-9)
+
+
+def test_planner_takes_units_and_intake_from_the_forage_parameters(project_files):
+    from pastures.forage import ForageParams
+    from pastures.layers import load_project
+    from pastures.rotation import rotation_inputs_from_project
+
+    project = load_project(**{k: str(v) for k, v in project_files.items()})
+    params = ForageParams(units=AnimalUnits.preset("metabolic"))
+    inputs = rotation_inputs_from_project(project, forage_params=params, n_periods=2)
+    assert inputs.intake_kg_per_uo_day == pytest.approx(0.7953, abs=1e-4)
+    # ALF-F1 + ALF-F2 (one corral): 65 alpacas x 1.4393 + 5 llamas x 2.1063 + 42 sheep
+    alfa = sum(h.uo for h in inputs.herds if h.community == "Alfa")
+    assert alfa == pytest.approx(65 * (65 / 40) ** 0.75 + 5 * (108 / 40) ** 0.75 + 42, abs=0.02)

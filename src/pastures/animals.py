@@ -1,18 +1,29 @@
-"""Animal units (sheep units, UO) by species and category, and forage intake per unit.
+"""The reference animal, animal units (UO) by species and category, and intake per unit.
 
-A herd is turned into one number, its demand in sheep units (UO, *unidad ovino*:
-one adult sheep of about 40 kg), so that alpacas, llamas and sheep can be set
-against the forage of a pasture. Two things are needed:
+One place defines the unit every other module uses (the forage budget, the rotation
+planner, the erosion stage's stocking):
 
-- the UO of one animal of each species and category (:class:`AnimalUnits`);
-- the dry matter one UO eats per day (:class:`Intake`).
+- **the reference animal**: one UO (*unidad ovino*) is one adult sheep of 40 kg, the
+  altiplano weight (SR-CRSP, in DOMAIN.md): :data:`REFERENCE_SPECIES`,
+  :data:`REFERENCE_WEIGHT_KG`;
+- **intake per UO** follows from it: 50 g DM per kg of metabolic weight (BW^0.75) a
+  day, the ad libitum intake measured on alpacas (Chipa Guillén et al. 2023, Animals
+  13:3613), applied per kg of metabolic weight to the 40 kg sheep:
+  50 x 40^0.75 / 1000 = 0.795 kg DM/UO/day (:class:`Intake`);
+- **equivalences** by metabolic weight against that sheep (default ``metabolic``):
+  alpaca (65/40)^0.75 = 1.44 UO, llama (108/40)^0.75 = 2.11 UO, close to the 1.5-1.8 of
+  commonly used Peruvian tables (:class:`AnimalUnits`).
 
-Where the literature disagrees (the UO of a camelid: 1.0/1.5 by metabolic weight,
-SR-CRSP, against 1.5-1.8 in commonly used Peruvian tables) the choice is a
-parameter with a documented default, never a buried constant. Carrying
-capacities expressed in *animals* do not depend on that choice, because the
-intake of one UO is derived from the intake of the reference animal (an adult
-alpaca) divided by its UO (see :meth:`Intake.kg_dm_per_uo_day`).
+Each convention (preset) names its reference animal, and the intake of one unit is
+always that animal's: ``metabolic`` (sheep unit, above), ``peru-tables`` (sheep unit;
+alpaca 1.5, llama 1.8) and ``sr-crsp`` (alpaca 1.0, llama 1.5: an *alpaca* unit of
+1.145 kg DM/day). Capacities in animals do not depend on the convention.
+
+The default is still ``sr-crsp``, whose table counts a sheep as 1.0 alpaca unit
+although by metabolic weight it is 0.69 of one: sheep are charged about 44 % above
+their intake. ``AnimalUnits.preset("metabolic")`` (``[animal_units] preset =
+"metabolic"`` in a forage parameters file) removes that; making it the default
+changes every UO figure of the forage budget and is left to a change agreed with it.
 """
 
 from __future__ import annotations
@@ -55,27 +66,54 @@ BODY_WEIGHT_KG: Final = {SHEEP: 40.0, ALPACA: 65.0, LLAMA: 108.0}
 #: for llamas, and the cría share for lambs (no source found): override them.
 YOUNG_SHARE: Final = {TUI: 0.8, CRIA: 0.4, LAMB: 0.4}
 
-UOPreset = Literal["sr-crsp", "peru-tables"]
+UOPreset = Literal["metabolic", "sr-crsp", "peru-tables"]
 
-#: UO of one adult animal under each convention.
+#: The reference animal of the UO: an adult sheep of 40 kg (SR-CRSP altiplano weight).
+REFERENCE_SPECIES: Final = SHEEP
+REFERENCE_WEIGHT_KG: Final = BODY_WEIGHT_KG[SHEEP]
+#: Exponent of metabolic body weight (Kleiber): intake scales with BW^0.75.
+METABOLIC_EXPONENT: Final = 0.75
+
+
+def metabolic_equivalent(species: str, reference: str = REFERENCE_SPECIES) -> float:
+    """UO of an adult of `species` by metabolic weight against `reference` (alpaca 1.439)."""
+    return (BODY_WEIGHT_KG[species] / BODY_WEIGHT_KG[reference]) ** METABOLIC_EXPONENT
+
+
+#: UO of one adult animal under each convention, and the reference animal of the unit.
 #:
-#: ``sr-crsp`` (default): metabolic-weight based, alpaca 1.0, llama 1.5 (SR-CRSP,
-#: DOMAIN.md). ``peru-tables``: the 1.5-1.8 UO per camelid of commonly used Peruvian
-#: tables, alpaca at the low end (1.5, also the ratio of the Flórez 2005 table,
-#: 3.0 UO = 2.0 alpacas per ha in good condition) and the heavier llama at the high
-#: end (1.8).
+#: ``metabolic`` (default): metabolic weight against the 40 kg sheep (DOMAIN.md): alpaca
+#: 1.439, llama 2.107. ``peru-tables``: the 1.5-1.8 UO per camelid of commonly used
+#: Peruvian tables (alpaca 1.5, also the ratio of the Flórez 2005 table, 3.0 UO = 2.0
+#: alpacas per ha; llama 1.8), sheep unit. ``sr-crsp``: alpaca 1.0, llama 1.5 (SR-CRSP),
+#: an alpaca unit with an alpaca's intake, in which the table also counts a sheep as 1.0
+#: (by metabolic weight it would be (40/65)^0.75 = 0.695: sheep are charged 44 % above
+#: their own intake under this convention).
 ADULT_UO: Final = {
+    "metabolic": {
+        ALPACA: metabolic_equivalent(ALPACA),
+        LLAMA: metabolic_equivalent(LLAMA),
+        SHEEP: 1.0,
+    },
     "sr-crsp": {ALPACA: 1.0, LLAMA: 1.5, SHEEP: 1.0},
     "peru-tables": {ALPACA: 1.5, LLAMA: 1.8, SHEEP: 1.0},
 }
+#: Reference animal (species) of each convention: one unit is one adult of it.
+#: The intake of one unit is the reference animal's divided by its UO: a 40 kg sheep
+#: (1 UO) for ``metabolic``; an adult alpaca for the tables given in alpacas.
+UO_REFERENCE: Final = {"metabolic": SHEEP, "sr-crsp": ALPACA, "peru-tables": ALPACA}
+#: Default convention. Still ``sr-crsp`` (see the module notes): switching to
+#: ``metabolic`` changes every UO figure of the forage budget and its tests.
 DEFAULT_UO_PRESET: Final[UOPreset] = "sr-crsp"
 
 #: Source line carried by each preset, for output tables and reports.
 UO_SOURCES: Final = {
-    "sr-crsp": "UO by metabolic weight, SR-CRSP (alpaca 1.0, llama 1.5); young animals "
-    "after Cuéllar 1985",
-    "peru-tables": "Peruvian tables, 1.5-1.8 UO per camelid (alpaca 1.5, llama 1.8); young "
-    "animals after Cuéllar 1985",
+    "metabolic": "UO = adult sheep of 40 kg; by metabolic weight (BW^0.75, SR-CRSP weights) "
+    "alpaca 1.44, llama 2.11 UO; young animals after Cuéllar 1985",
+    "sr-crsp": "UO by metabolic weight, SR-CRSP (alpaca 1.0, llama 1.5); unit = adult alpaca "
+    "of 65 kg (sheep 1.0 as tabulated); young animals after Cuéllar 1985",
+    "peru-tables": "UO = adult sheep of 40 kg; Peruvian tables, 1.5-1.8 UO per camelid "
+    "(alpaca 1.5, llama 1.8); young animals after Cuéllar 1985",
 }
 
 
@@ -100,12 +138,18 @@ class AnimalUnits:
         category: counts of unknown category (a plain ``alpacas`` column) count as adults.
     source
         Where the numbers come from, copied into output tables.
+    reference_species, reference_weight_kg
+        The animal whose intake defines the unit's (:meth:`Intake.kg_dm_per_uo_day`):
+        its intake divided by its UO. ``metabolic``: the 40 kg sheep; the tables given
+        in alpacas (``sr-crsp``, ``peru-tables``): the 65 kg alpaca.
     """
 
     table: Mapping[str, Mapping[str, float]] = field(
         default_factory=lambda: _default_table(DEFAULT_UO_PRESET)
     )
     source: str = UO_SOURCES[DEFAULT_UO_PRESET]
+    reference_species: str = UO_REFERENCE[DEFAULT_UO_PRESET]
+    reference_weight_kg: float = BODY_WEIGHT_KG[UO_REFERENCE[DEFAULT_UO_PRESET]]
 
     def __post_init__(self) -> None:
         for species, cats in self.table.items():
@@ -133,7 +177,8 @@ class AnimalUnits:
         Parameters
         ----------
         name
-            ``"sr-crsp"`` (alpaca 1.0, llama 1.5 UO) or ``"peru-tables"`` (1.5, 1.8).
+            ``"metabolic"`` (sheep unit; alpaca 1.44, llama 2.11), ``"peru-tables"``
+            (sheep unit; 1.5, 1.8) or ``"sr-crsp"`` (alpaca unit; llama 1.5, sheep 0.69).
         overrides
             ``{species: {category: UO}}`` merged over the preset (new species allowed).
 
@@ -152,7 +197,13 @@ class AnimalUnits:
             for species, cats in overrides.items():
                 table.setdefault(species, {}).update({c: float(v) for c, v in cats.items()})
             source += "; with user overrides"
-        return cls(table=table, source=source)
+        ref = UO_REFERENCE[name]
+        return cls(
+            table=table,
+            source=source,
+            reference_species=ref,
+            reference_weight_kg=BODY_WEIGHT_KG[ref],
+        )
 
     @property
     def species(self) -> tuple[str, ...]:
@@ -202,7 +253,7 @@ def herd_animal_units(herds: pd.DataFrame, units: AnimalUnits | None = None) -> 
     herds
         Normalised register (see :func:`pastures.herds.read_herds`).
     units
-        The animal-unit table (default: :class:`AnimalUnits` ``sr-crsp``).
+        The animal-unit table (default: :class:`AnimalUnits`, ``metabolic``).
 
     Returns
     -------
@@ -211,8 +262,8 @@ def herd_animal_units(herds: pd.DataFrame, units: AnimalUnits | None = None) -> 
 
     Examples
     --------
-    40 alpacas of which 10 tuis and 5 crías, 5 llamas, 30 sheep (sr-crsp):
-    25 x 1.0 + 10 x 0.8 + 5 x 0.4 + 5 x 1.5 + 30 x 1.0 = 72.5 UO.
+    40 alpacas of which 10 tuis and 5 crías, 5 llamas, 30 sheep (``peru-tables``):
+    25 x 1.5 + 10 x 1.2 + 5 x 0.6 + 5 x 1.8 + 30 x 1.0 = 91.5 UO.
     """
     units = units or AnimalUnits()
     total = pd.Series(0.0, index=herds.index)
@@ -239,7 +290,7 @@ def herd_animal_units(herds: pd.DataFrame, units: AnimalUnits | None = None) -> 
 
 @dataclass(frozen=True)
 class Intake:
-    """Daily dry-matter intake, from which the intake of one UO follows.
+    """Daily dry-matter intake per kg of metabolic weight; the intake of one UO follows.
 
     Attributes
     ----------
@@ -247,10 +298,10 @@ class Intake:
         Intake per kg of metabolic body weight (BW^0.75), g DM/day. Default 50, the
         ad libitum intake of alpacas; 40 is maintenance (Chipa Guillén et al. 2023,
         Animals 13:3613). Budgets use ad libitum: what the herd will eat.
-    reference_species
-        The animal the figure was measured on (alpaca).
-    reference_weight_kg
-        Its body weight, kg (adult alpaca 65 kg on the altiplano, SR-CRSP).
+    reference_species, reference_weight_kg
+        The animal the figure was measured on (an adult alpaca of 65 kg); only
+        :attr:`kg_dm_per_head_day` uses them. The intake of one UO is that of the
+        unit's own reference animal (:meth:`kg_dm_per_uo_day`).
     """
 
     g_dm_per_kg_metabolic: float = 50.0
@@ -270,19 +321,20 @@ class Intake:
 
     @property
     def kg_dm_per_head_day(self) -> float:
-        """Intake of one reference animal, kg DM/day (65 kg alpaca, 50 g: 1.145)."""
-        return self.g_dm_per_kg_metabolic * self.reference_weight_kg**0.75 / 1000.0
+        """Intake of the animal the figure was measured on, kg DM/day (65 kg alpaca: 1.145)."""
+        return self.g_dm_per_kg_metabolic * self.reference_weight_kg**METABOLIC_EXPONENT / 1000.0
 
     def kg_dm_per_uo_day(self, units: AnimalUnits | None = None) -> float:
         """Intake of one UO, kg DM/day: the reference animal's intake over its UO.
 
-        With the defaults, 50 g x 65^0.75 / 1000 = 1.145 kg DM per alpaca per day
-        and 1.0 UO per alpaca (SR-CRSP): 1.145 kg DM/UO/day. Under the Peruvian
-        tables (1.5 UO per alpaca) one UO eats 0.763 kg DM/day, so capacities in
-        alpacas are the same under either convention.
+        ``metabolic`` (sheep unit, 40 kg): 50 g x 40^0.75 / 1000 = 0.795 kg DM/UO/day, so
+        an alpaca (1.439 UO) eats 1.145 kg and a llama (2.107 UO) 1.675 kg. ``sr-crsp``
+        (default): 50 x 65^0.75 / 1000 / 1.0 = 1.145 kg; ``peru-tables``: 1.145 / 1.5 =
+        0.763 kg.
         """
         units = units or AnimalUnits()
-        return self.kg_dm_per_head_day / units.uo(self.reference_species, ADULT)
+        head = self.g_dm_per_kg_metabolic * units.reference_weight_kg**METABOLIC_EXPONENT / 1000.0
+        return head / units.uo(units.reference_species, ADULT)
 
     def kg_dm_per_uo_year(self, units: AnimalUnits | None = None) -> float:
         """Intake of one UO over 365 days, kg DM."""

@@ -45,7 +45,14 @@ from pyproj import CRS, Transformer
 from scipy import stats
 
 from pastures import schema as S
-from pastures.animals import ADULT, ALPACA, AnimalUnits, Intake, herd_animal_units
+from pastures.animals import (
+    ADULT,
+    ALPACA,
+    DEFAULT_UO_PRESET,
+    AnimalUnits,
+    Intake,
+    herd_animal_units,
+)
 from pastures.errors import InputFileError, ParameterError, Problem
 
 if TYPE_CHECKING:
@@ -1721,7 +1728,7 @@ def load_params(path: str | os.PathLike[str]) -> ForageParams:
         budget_month = 8
 
         [animal_units]
-        preset = "peru-tables"          # or "sr-crsp" (default)
+        preset = "peru-tables"          # or "metabolic" (default), "sr-crsp"
         [animal_units.overrides.llama]
         adult = 2.0
 
@@ -1782,7 +1789,7 @@ def params_from_mapping(data: Mapping[str, Any]) -> ForageParams:
     if au is not None:
         _known_keys(au, {"preset", "overrides"}, "[animal_units]")
         kwargs["units"] = AnimalUnits.preset(
-            au.get("preset", "sr-crsp"), overrides=au.get("overrides")
+            au.get("preset", DEFAULT_UO_PRESET), overrides=au.get("overrides")
         )
     intake = data.pop("intake", None)
     if intake is not None:

@@ -413,6 +413,8 @@ DAYS: Final = "days"
 FORAGE_USED_KG: Final = "forage_used_kg"  # usable forage eaten, kg DM
 SHORTFALL_KG: Final = "shortfall_kg"  # intake beyond the proper-use allowance, kg DM
 REST_AFTER_DAYS: Final = "rest_after_days"  # rest of the location after the stay, days
+OVERUSE_KG: Final = "overuse_kg"  # open range eaten beyond its proper use, kg DM
+FODDER_KG: Final = "fodder_kg"  # demand no forage met: fodder or destocking, kg DM
 REST_REQUIRED_DAYS: Final = "rest_required_days"
 REST_BEFORE_DAYS: Final = "rest_before_days"  # rest the location had before the stay
 REST_SHORT_DAYS: Final = "rest_short_days"  # required minus achieved rest (>= 0)
@@ -422,7 +424,7 @@ DAYS_OVER: Final = "days_over"  # days beyond the longest consecutive grazing al
 #: Columns of the rotation schedule, in order.
 SCHEDULE_COLUMNS: Final = (
     HERD_ID, COMMUNITY, LOCATION_ID, LOCATION_KIND, START, END, DAYS, HERD_UO,
-    FORAGE_USED_KG, SHORTFALL_KG, REST_AFTER_DAYS,
+    FORAGE_USED_KG, SHORTFALL_KG, REST_AFTER_DAYS, OVERUSE_KG, FODDER_KG,
 )  # fmt: skip
 #: Columns of the plan-against-practice table (one row per logged stay).
 PRACTICE_COLUMNS: Final = (
@@ -441,6 +443,8 @@ ROTATION_LABELS_ES: Final = {
     HERD_UO: "UO",
     FORAGE_USED_KG: "Forraje consumido (kg MS)",
     SHORTFALL_KG: "Déficit (kg MS)",
+    OVERUSE_KG: "Sobreuso de la pradera (kg MS)",
+    FODDER_KG: "Forraje a traer o descarga (kg MS)",
     REST_AFTER_DAYS: "Descanso posterior (días)",
     REST_REQUIRED_DAYS: "Descanso requerido (días)",
     REST_BEFORE_DAYS: "Descanso previo (días)",

@@ -1,0 +1,307 @@
+"""From a project and its forage budget to the planner's inputs.
+
+Every forage figure comes from the forage budget (:func:`pastures.forage.forage_budget`):
+with an index table, each plot's production and standing stock come from the
+vegetation index; without one, from the production of its pasture type. Intake and
+animal units come from the budget's parameters (:mod:`pastures.animals`), so the
+planner and the budget never disagree. Each location records its source.
+"""
+
+from __future__ import annotations
+
+import calendar
+import logging
+import math
+from collections.abc import Mapping, Sequence
+from datetime import date, timedelta
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from pastures import schema as S
+from pastures.errors import ParameterError
+from pastures.rotation.model import (
+    DEFAULT_START,
+    Closure,
+    HerdGroup,
+    Location,
+    RotationInputs,
+    open_range_id,
+)
+
+if TYPE_CHECKING:
+    from pastures.forage import ForageBudget, ForageParams
+    from pastures.layers import Project
+
+logger = logging.getLogger(__name__)
+
+#: Families of one corral are packed into herd groups of at most this load (UO).
+DEFAULT_MAX_GROUP_UO = 400.0
+
+
+def growth_per_period(
+    annual_kg: float, months: Sequence[float], *, start: date, period_days: int, n_periods: int
+) -> tuple[float, ...]:
+    """Split a yearly amount (kg) into periods by monthly shares (January first).
+
+    Each day gets its month's share divided by the month's length (a 365-day year: 29
+    February takes February's daily share); periods sum their days.
+    """
+    out: list[float] = []
+    day = start
+    for _ in range(n_periods):
+        acc = 0.0
+        for _ in range(period_days):
+            days_in_month = 28 if day.month == 2 else calendar.monthrange(2025, day.month)[1]
+            acc += annual_kg * months[day.month - 1] / days_in_month
+            day += timedelta(days=1)
+        out.append(acc)
+    return tuple(out)
+
+
+def group_families(
+    herds: pd.DataFrame,
+    uo: np.ndarray,
+    corrals: pd.DataFrame,
+    *,
+    max_group_uo: float = DEFAULT_MAX_GROUP_UO,
+    labour: Mapping[str, float] | None = None,
+) -> tuple[HerdGroup, ...]:
+    """Pack the families of each corral into herd groups of at most `max_group_uo`.
+
+    First-fit decreasing by UO, families in register order on ties, so the grouping
+    is deterministic. A group's share key is its labour days (given per family in
+    `labour`), else its UO.
+    """
+    import shapely
+
+    if max_group_uo <= 0:
+        raise ParameterError(f"max_group_uo = {max_group_uo}: use > 0 UO")
+    where = {}
+    for _, row in corrals.iterrows():
+        pt = shapely.point_on_surface(row.geometry)
+        where[str(row[S.CORRAL_ID])] = (float(pt.x), float(pt.y))
+    frame = herds.assign(_uo=uo, _pos=np.arange(len(herds)))
+    groups: list[HerdGroup] = []
+    for (com, corral), part in frame.groupby([S.COMMUNITY, S.CORRAL_ID], sort=True):
+        if str(corral) not in where:
+            continue  # reported by load_project (herd-corral rule)
+        bins: list[list[tuple[str, float]]] = []
+        loads: list[float] = []
+        for _, fam in part.sort_values(["_uo", "_pos"], ascending=[False, True]).iterrows():
+            if fam["_uo"] <= 0:
+                continue
+            for b, load in enumerate(loads):
+                if load + fam["_uo"] <= max_group_uo:
+                    bins[b].append((str(fam[S.FAMILY_ID]), float(fam["_uo"])))
+                    loads[b] += fam["_uo"]
+                    break
+            else:
+                bins.append([(str(fam[S.FAMILY_ID]), float(fam["_uo"]))])
+                loads.append(float(fam["_uo"]))
+        x, y = where[str(corral)]
+        for b, members in enumerate(bins, start=1):
+            fams = tuple(f for f, _ in members)
+            key = sum(labour.get(f, 0.0) for f in fams) if labour is not None else 0.0
+            groups.append(
+                HerdGroup(
+                    herd_id=f"{corral}-G{b}",
+                    community=str(com),
+                    corral_id=str(corral),
+                    uo=round(sum(u for _, u in members), 2),
+                    x=x,
+                    y=y,
+                    families=fams,
+                    share_key=key,
+                )
+            )
+    return tuple(groups)
+
+
+def rotation_inputs_from_project(
+    project: Project,
+    *,
+    budget: ForageBudget | None = None,
+    forage_params: ForageParams | None = None,
+    start: date | None = None,
+    n_periods: int = 52,
+    period_days: int = 7,
+    closures: Sequence[Closure] = (),
+    labour: Mapping[str, float] | None = None,
+    max_group_uo: float = DEFAULT_MAX_GROUP_UO,
+) -> RotationInputs:
+    """Build planner inputs from a loaded project and its forage budget.
+
+    Parameters
+    ----------
+    project
+        Layers and herd register (:func:`pastures.layers.load_project`).
+    budget
+        The forage budget of the project (:func:`pastures.forage.forage_budget`, with
+        ``index_table=`` from ``pastures indices`` for plans from the satellite). None:
+        the budget is computed here without imagery, from the production of each
+        pasture type (and `forage_params`).
+    forage_params
+        Parameters of the budget computed here (ignored when `budget` is given: its own
+        parameters are used).
+    start
+        First day of the horizon (default 2026-01-05, a Monday, so sample plans repeat).
+    n_periods, period_days
+        Horizon: 52 periods of 7 days by default.
+    closures
+        Locations closed for some dates.
+    labour
+        Labour days each family gave to the fencing, by family id: the share key.
+    max_group_uo
+        Families of a corral are packed into herd groups of at most this load (UO).
+
+    Returns
+    -------
+    RotationInputs
+        One location per plot: usable growth per period = the budget's available forage
+        (production x proper-use factor, kg DM/ha/yr) x area, spread by the pasture
+        type's monthly growth shares; usable standing stock at the start = the budget's
+        ``standing_available_kg_ha`` x area (latest index estimate, else the modelled
+        ungrazed stock). One open range per community with herds: the budget's open
+        range area x its production x use factor, spread by the open range's growth
+        shares, with no standing stock at the start (it is grazed all year).
+
+    Raises
+    ------
+    ParameterError
+        A horizon of no days, or a bad group size.
+    """
+    from pastures.animals import herd_animal_units
+    from pastures.forage import (
+        OPEN_RANGE,
+        forage_budget,
+        growth_shares,
+        open_range_production,
+    )
+
+    if n_periods <= 0 or period_days <= 0:
+        raise ParameterError(
+            f"the horizon is {n_periods} period(s) of {period_days} day(s): give at least one "
+            "period of at least one day (default 52 weeks)."
+        )
+    if budget is None:
+        budget = forage_budget(project, params=forage_params)
+    fp = budget.params
+    start = start or DEFAULT_START
+    uo = herd_animal_units(project.herds, fp.units).to_numpy(float) if len(project.herds) else []
+    herds = group_families(
+        project.herds, np.asarray(uo), project.corrals, max_group_uo=max_group_uo, labour=labour
+    )
+
+    def spread(annual: float, shares: np.ndarray) -> tuple[float, ...]:
+        return growth_per_period(
+            annual, shares, start=start, period_days=period_days, n_periods=n_periods
+        )
+
+    locations: list[Location] = []
+    plots = budget.plots
+    geoms = project.plots.set_index(S.PLOT_CODE).geometry
+    for _, row in plots.iterrows():
+        code = str(row[S.PLOT_CODE])
+        ptype = str(row[S.PASTURE_TYPE])
+        area = float(row[S.AREA_HA])
+        shares = growth_shares(fp.pasture_type(ptype).uniform_growth_share, fp.monthly_rain_mm)
+        pt = geoms.loc[code].representative_point() if code in geoms.index else row.geometry
+        locations.append(
+            Location(
+                location_id=code,
+                community=str(row[S.COMMUNITY]),
+                kind="plot",
+                pasture_type=ptype,
+                area_ha=area,
+                x=float(pt.x),
+                y=float(pt.y),
+                growth_kg=spread(float(row[S.AVAILABLE]) * area, shares),
+                initial_kg=max(float(row[S.STANDING_KG_HA]) * area, 0.0),
+                source=str(row[S.FORAGE_METHOD]),
+            )
+        )
+    com = budget.communities
+    open_ha = dict(zip(com[S.COMMUNITY].astype(str), com[S.OPEN_RANGE_HA], strict=True))
+    prod = open_range_production(fp)[0]
+    shares = growth_shares(fp.open_range.uniform_growth_share, fp.monthly_rain_mm)
+    for name in sorted({h.community for h in herds}):
+        ha = float(open_ha.get(name, 0.0))
+        if not math.isfinite(ha):
+            ha = 0.0
+        locations.append(
+            Location(
+                location_id=open_range_id(name),
+                community=name,
+                kind="open_range",
+                pasture_type=OPEN_RANGE,
+                area_ha=ha,
+                x=math.nan,
+                y=math.nan,
+                growth_kg=spread(prod * fp.use_factor * ha, shares),
+                initial_kg=0.0,
+                source=f"open range default: {fp.open_range.source}",
+            )
+        )
+    return RotationInputs(
+        herds=herds,
+        locations=tuple(locations),
+        start=start,
+        period_days=period_days,
+        n_periods=n_periods,
+        intake_kg_per_uo_day=fp.kg_dm_per_uo_day,
+        standing_loss_per_month=fp.standing_loss_per_month,
+        closures=tuple(closures),
+        intake_source=fp.units.source,
+    )
+
+
+#: Columns a plot table from ``pastures forage`` must hold to feed the planner.
+BUDGET_PLOT_COLUMNS = (S.PLOT_CODE, S.AVAILABLE, S.STANDING_KG_HA, S.FORAGE_METHOD)
+
+
+def budget_with_plot_table(
+    budget: ForageBudget, table: pd.DataFrame, *, source: str = "forage plot table"
+) -> ForageBudget:
+    """The budget with each plot's forage taken from a plot table written by ``pastures forage``.
+
+    Parameters
+    ----------
+    budget
+        A budget of the same project (e.g. without imagery).
+    table
+        ``forage_plots.csv`` (or .xlsx) of a ``pastures forage`` run: ``plot_code``,
+        ``available_kg_ha_yr``, ``standing_available_kg_ha``, ``forage_method``.
+    source
+        Name of the table, for messages.
+
+    Raises
+    ------
+    ParameterError
+        A column is missing, a plot of the project is not in the table, or a value is
+        not a number >= 0; the message names them all.
+    """
+    from dataclasses import replace
+
+    missing = [c for c in BUDGET_PLOT_COLUMNS if c not in table.columns]
+    if missing:
+        raise ParameterError(
+            f"{source}: no column {', '.join(missing)}. Give the forage_plots table written "
+            "by `pastures forage`."
+        )
+    rows = table.assign(**{S.PLOT_CODE: table[S.PLOT_CODE].astype(str)}).set_index(S.PLOT_CODE)
+    codes = budget.plots[S.PLOT_CODE].astype(str)
+    absent = sorted(set(codes) - set(rows.index))
+    problems = [f"plot(s) {', '.join(absent)} not in the table"] if absent else []
+    plots = budget.plots.copy()
+    for col in (S.AVAILABLE, S.STANDING_KG_HA):
+        values = pd.to_numeric(rows[col], errors="coerce")
+        bad = sorted(values.index[~(values >= 0)].astype(str))
+        if bad:
+            problems.append(f"{col} is not a number >= 0 for {', '.join(bad)}")
+        plots[col] = codes.map(values).to_numpy()
+    if problems:
+        raise ParameterError(f"{source}: " + "; ".join(problems) + ". Run `pastures forage` again.")
+    plots[S.FORAGE_METHOD] = codes.map(rows[S.FORAGE_METHOD].astype(str)).to_numpy()
+    return replace(budget, plots=plots)

@@ -205,6 +205,7 @@ def read_layer(
     max_gap_m: float = DEFAULT_MAX_GAP_M,
     defaults: Mapping[str, object] | None = None,
     check_area: bool = True,
+    area: V.WorkingArea = V.JULI_AREA,
 ) -> LayerResult:
     """Read one layer of any supported format and normalise it to the schema.
 
@@ -234,7 +235,9 @@ def read_layer(
         Values for schema columns that the file lacks or leaves empty
         (e.g. ``{"community": "Pasiri", "pasture_type": "bofedal"}``).
     check_area
-        Report features far outside the district of Juli.
+        Report features far outside the working `area`.
+    area
+        The study area (a project's; the district of Juli by default).
 
     Returns
     -------
@@ -275,7 +278,14 @@ def read_layer(
     gdf, found = _check_geometry_types(gdf, kind, source=source)
     problems += found
     if check_area:
-        located = V.check_location(gdf, kind, source=source)
+        located = V.check_location(
+            gdf,
+            kind,
+            source=source,
+            bounds_lonlat=area.bounds_lonlat,
+            margin_km=area.margin_km,
+            area_name=area.name,
+        )
         problems += located
         if any(q.rule == "not-degrees" for q in located):
             return LayerResult(_empty(kind, work_crs), problems, source)
@@ -606,11 +616,15 @@ def load_project(
     assume_crs: str | int | CRS | None = None,
     repair: RepairMode = "warn",
     overlap_tolerance_m2: float = 1.0,
+    area: V.WorkingArea = V.JULI_AREA,
+    defaults: Mapping[str, Mapping[str, object]] | None = None,
 ) -> Project:
     """Read every given layer and run all checks, collecting problems instead of stopping.
 
     A file that cannot be read at all becomes one ``file``/``layer``/``missing-crs``
-    problem, and the other files are still checked.
+    problem, and the other files are still checked. Features more than
+    ``area.margin_km`` outside the study `area` (Juli by default) are refused;
+    `defaults` gives values, per layer kind, for fields the files lack.
 
     Returns
     -------
@@ -635,7 +649,15 @@ def load_project(
             continue
         sources[kind] = str(path)
         try:
-            result = read_layer(path, kind, crs=work_crs, assume_crs=assume_crs, repair=repair)
+            result = read_layer(
+                path,
+                kind,
+                crs=work_crs,
+                assume_crs=assume_crs,
+                repair=repair,
+                area=area,
+                defaults=(defaults or {}).get(kind),
+            )
         except (InputFileError, LayerError) as exc:
             rule = "file" if isinstance(exc, InputFileError) else "layer"
             problems.append(Problem("error", rule, str(exc)))

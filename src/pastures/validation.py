@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
@@ -240,6 +241,19 @@ def _community_of(geom: shapely.Geometry, by_name: dict[str, shapely.Geometry]) 
     return None
 
 
+@dataclass(frozen=True)
+class WorkingArea:
+    """The area layers must lie in: a box in degrees, a margin, and its name for messages."""
+
+    bounds_lonlat: tuple[float, float, float, float] = S.JULI_BOUNDS_LONLAT
+    margin_km: float = S.DEFAULT_AREA_MARGIN_KM
+    name: str = "the district of Juli"
+
+
+#: The default working area: the district of Juli with a 25 km margin.
+JULI_AREA = WorkingArea()
+
+
 def check_location(
     gdf: gpd.GeoDataFrame,
     kind: str,
@@ -247,6 +261,7 @@ def check_location(
     source: str,
     bounds_lonlat: tuple[float, float, float, float] = S.JULI_BOUNDS_LONLAT,
     margin_km: float = S.DEFAULT_AREA_MARGIN_KM,
+    area_name: str = "the district of Juli",
 ) -> list[Problem]:
     """Report swapped, non-degree or far-away coordinates, before any reprojection.
 
@@ -262,6 +277,8 @@ def check_location(
         Working area (west, south, east, north) in degrees; the district of Juli by default.
     margin_km
         How far outside the working area a feature may lie.
+    area_name
+        The working area as named in messages (a project's study area).
     """
     if gdf.crs is None or len(gdf) == 0:
         return []
@@ -312,7 +329,8 @@ def check_location(
             Problem(
                 "error",
                 "swapped-coordinates",
-                f"coordinates look swapped: ({xmid[k]:.5f}, {ymid[k]:.5f}) would be in Juli "
+                f"coordinates look swapped: ({xmid[k]:.5f}, {ymid[k]:.5f}) would be in "
+                f"{area_name} "
                 "read as (latitude, longitude). Export with longitude first (x = lon).",
                 source=source,
                 feature=labels[k],
@@ -327,8 +345,8 @@ def check_location(
             Problem(
                 "error",
                 "outside-area",
-                f"{len(idx)} feature(s) lie more than {margin_km:g} km outside the district "
-                f"of Juli ({shown}); the first is at lon {lon[k]:.4f}, lat {lat[k]:.4f}. "
+                f"{len(idx)} feature(s) lie more than {margin_km:g} km outside {area_name} "
+                f"({shown}); the first is at lon {lon[k]:.4f}, lat {lat[k]:.4f}. "
                 "Check the file's CRS (is it really "
                 f"{gdf.crs.to_string()}?) or that this is the right file.",
                 source=source,

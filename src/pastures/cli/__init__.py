@@ -29,6 +29,8 @@ COMMANDS: list[tuple[str, str]] = [
     ("pastures.cli.forage", "forage"),
     ("pastures.cli.risk", "risk"),
     ("pastures.cli.rotate", "rotate"),
+    ("pastures.cli.run", "run"),
+    ("pastures.cli.init", "init"),
 ]
 
 EXIT_PROBLEMS = 1

@@ -24,112 +24,17 @@ from pastures.erosion import (
     rainfall_erosivity,
 )
 from pastures.errors import ParameterError, PasturesWarning
-from pastures.terrain import FLOW_METHODS, Dem, read_dem, read_raster_on_grid, write_cog
+from pastures.terrain import FLOW_METHODS, Dem, read_dem, read_raster_on_grid
+from pastures.writers import RISK_CSV_DECIMALS, RISK_FILES, write_risk_outputs
 
 logger = logging.getLogger(__name__)
 
 raster_path = click.Path(dir_okay=False, exists=False, path_type=str)
 
-#: Output files written by :func:`write_outputs`, by key.
-OUTPUT_FILES = {
-    "soil_loss": "soil_loss_t_ha_yr.tif",
-    "ls": "ls_factor.tif",
-    "c": "c_factor.tif",
-    "risk": "risk_class.tif",
-    "pressure": "grazing_pressure.tif",
-    "csv": "risk_plots.csv",
-    "gpkg": "risk_plots.gpkg",
-}
-#: Decimals kept in the CSV table (the GeoPackage keeps full precision).
-CSV_DECIMALS = {
-    S.AREA_HA: 2,
-    S.DEM_COVERAGE: 3,
-    S.SLOPE_PCT: 1,
-    S.LS_MEAN: 2,
-    S.COVER_PCT: 1,
-    S.C_MEAN: 3,
-    S.P_FACTOR: 2,
-    S.SOIL_LOSS_T_HA_YR: 2,
-    S.SOIL_LOSS_T_YR: 1,
-    S.STOCKING_UO: 1,
-    S.CAPACITY_UO: 1,
-    S.PRESSURE_RATIO: 2,
-}
-#: GeoPackage layer of the plot table.
-RISK_LAYER = "erosion_risk"
-
-
-def write_outputs(
-    result: RiskAssessment,
-    out: str | Path,
-    *,
-    tags: dict[str, str] | None = None,
-    spanish: bool = False,
-) -> dict[str, Path]:
-    """Write the rasters (COG) and the plot table (CSV, GeoPackage) of a risk assessment.
-
-    Every file is written to a temporary name and renamed when complete.
-
-    Parameters
-    ----------
-    result
-        From :func:`pastures.erosion.assess_risk`.
-    out
-        Output folder (created if needed).
-    tags
-        Metadata stored in every raster (parameters, sources).
-    spanish
-        Spanish headings and risk labels in the CSV (the GeoPackage keeps the schema's
-        column names, for GIS work).
-
-    Returns
-    -------
-    dict
-        Path of each output, keyed as in :data:`OUTPUT_FILES`.
-    """
-    import pyogrio
-
-    from pastures.io import atomic_output
-
-    folder = Path(out)
-    folder.mkdir(parents=True, exist_ok=True)
-    meta = dict(tags or {})
-    classes = ", ".join(f"{i} {name}" for i, name in enumerate(S.RISK_CLASSES))
-    rasters = {
-        "soil_loss": (result.soil_loss, "soil loss A (RUSLE), t/ha/yr"),
-        "ls": (result.terrain.ls, "RUSLE LS factor (Desmet & Govers 1996), dimensionless"),
-        "c": (result.cover_factor, "RUSLE C factor, dimensionless 0-1"),
-        "risk": (result.risk, f"erosion and overgrazing risk class: {classes}; 255 no data"),
-    }
-    if result.pressure is not None:
-        decay = result.piosphere_decay_m
-        rasters["pressure"] = (
-            result.pressure,
-            "grazing pressure, stocking / capacity"
-            + (f", piosphere decay {decay:g} m" if decay else ""),
-        )
-    written: dict[str, Path] = {}
-    for key, (data, description) in rasters.items():
-        written[key] = write_cog(
-            folder / OUTPUT_FILES[key],
-            data,
-            result.transform,
-            result.crs,
-            description=description,
-            tags=meta,
-        )
-    table = result.plots
-    written["csv"] = folder / OUTPUT_FILES["csv"]
-    with atomic_output(written["csv"]) as tmp:
-        csv = pd.DataFrame(table.drop(columns="geometry")).round(CSV_DECIMALS)
-        if spanish:
-            csv[S.RISK_CLASS] = csv[S.RISK_CLASS].map(lambda c: S.RISK_CLASS_LABELS_ES.get(c, c))
-            csv = csv.rename(columns=S.RISK_LABELS_ES)
-        csv.to_csv(tmp, index=False, encoding="utf-8")
-    written["gpkg"] = folder / OUTPUT_FILES["gpkg"]
-    with atomic_output(written["gpkg"]) as tmp:
-        pyogrio.write_dataframe(table, tmp, layer=RISK_LAYER, driver="GPKG")
-    return written
+#: Output files, by key, and the writer (in :mod:`pastures.writers`).
+OUTPUT_FILES = RISK_FILES
+CSV_DECIMALS = RISK_CSV_DECIMALS
+write_outputs = write_risk_outputs
 
 
 def summarise(result: RiskAssessment, *, top: int = 10, spanish: bool = False) -> str:

@@ -666,7 +666,7 @@ def load_project_file(path: str | os.PathLike[str]) -> ProjectConfig:  # noqa: P
             is_juli=is_juli,
         ),
         layers=LayerFiles(
-            **{k: v for k, v in layer_paths.items()},
+            **layer_paths,
             assume_crs=values["layers"].get("assume_crs"),
             repair=values["layers"]["repair"],
             defaults={k: dict(v) for k, v in layer_defaults.items()},

@@ -216,12 +216,13 @@ def test_check_bundled_sample(runner):
 
 
 @pytest.mark.sample
+@pytest.mark.slow
 def test_demo_writes_its_outputs(runner, tmp_path):
     out = tmp_path / "demo"
     result = runner.invoke(main, ["demo", "--out", str(out)])
     assert result.exit_code == 0, result.output
-    layers = set(pyogrio.list_layers(out / "juli_sample.gpkg")[:, 0])
+    layers = set(pyogrio.list_layers(out / "layers.gpkg")[:, 0])
     assert {"communities", "plots", "corrals", "water_points"} <= layers
-    plots = gpd.read_file(out / "juli_sample.gpkg", layer="plots")
+    plots = gpd.read_file(out / "layers.gpkg", layer="plots")
     assert plots.area.sum() / 10_000 == pytest.approx(366.0, abs=0.5)
     assert not list(out.rglob("*.part*"))

@@ -228,7 +228,7 @@ pasture_type = "pajonal"
     # the same parcels in a Juli project are refused as outside Juli
     juli = tmp_path / "juli.toml"
     juli.write_text(
-        text.split("[layers]", maxsplit=1)[0].split("[study_area]", maxsplit=1)[0] + "[layers]" + text.split("[layers]")[1],
+        "[layers]" + text.split("[layers]", maxsplit=1)[1],
         encoding="utf-8",
     )
     with pytest.raises(ValidationError, match="outside the district of Juli"):

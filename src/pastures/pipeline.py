@@ -268,7 +268,7 @@ class Checksums:
         return self.file(p)
 
 
-def _jsonable(value: Any) -> Any:
+def _jsonable(value: Any) -> Any:  # noqa: PLR0911 - one return per kind of value
     if is_dataclass(value) and not isinstance(value, type):
         return _jsonable(asdict(value))
     if isinstance(value, Mapping):
@@ -723,7 +723,7 @@ def plot_status_layer(
         t = vegetation.index_table
         t = t[t[S.STATISTIC] == S.STAT_MEAN].dropna(subset=[S.VALUE])
         t = t.sort_values(S.DATE).groupby([S.PLOT_CODE, S.INDEX]).tail(1)
-        wide = t.pivot(index=S.PLOT_CODE, columns=S.INDEX, values=S.VALUE)
+        wide = t.pivot_table(index=S.PLOT_CODE, columns=S.INDEX, values=S.VALUE, aggfunc="first")
         wide.columns = [f"{c}_latest" for c in wide.columns]
         last = t.groupby(S.PLOT_CODE)[S.DATE].max().astype(str).rename("index_date")
         wide = wide.join(last).reset_index()
@@ -755,11 +755,11 @@ def plot_status_layer(
 def write_geopackage(
     folder: Path,
     layers: LayersResult,
+    *,
     vegetation: VegetationResult | None,
     forage: ForageResult | None,
     rotation: RotationResult | None,
     erosion: ErosionResult | None,
-    *,
     metadata: Mapping[str, Any] | None = None,
 ) -> Path:
     """One GeoPackage with every vector result, styled for QGIS when styles are available.
@@ -891,7 +891,7 @@ class _Runner:
     force: bool
     reports: list[StageReport] = field(default_factory=list)
 
-    def stage(
+    def stage(  # noqa: PLR0917 - private, called once per stage
         self,
         name: str,
         key: str,
@@ -1105,7 +1105,15 @@ def run_project(  # noqa: PLR0915
 
     def package() -> tuple[Path, ...]:
         record = provenance(config, sums.used, runner.reports, data_date=data_date)
-        gpkg = write_geopackage(out, layers, vegetation, forage, rotation, erosion, metadata=record)
+        gpkg = write_geopackage(
+            out,
+            layers,
+            vegetation=vegetation,
+            forage=forage,
+            rotation=rotation,
+            erosion=erosion,
+            metadata=record,
+        )
         path = out / RUN_FILES["provenance"]
         from pastures.io import atomic_output
 
@@ -1122,7 +1130,7 @@ def run_project(  # noqa: PLR0915
         package,
         lambda files: f"{GEOPACKAGE} ({len(files) - 2} table sidecars), provenance.json",
         ("every stage's results",),
-        lambda files: tuple(files),
+        tuple,
     )
 
     lang = config.language
@@ -1151,7 +1159,7 @@ def run_project(  # noqa: PLR0915
             lambda mod=mod, call=call: call(mod),
             lambda files: ", ".join(_rel(f, out) for f in files[:3]),
             ("run folder",),
-            lambda files: tuple(files),
+            tuple,
         )
 
     return RunResult(

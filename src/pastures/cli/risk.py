@@ -25,7 +25,7 @@ from pastures.erosion import (
 )
 from pastures.errors import ParameterError, PasturesWarning
 from pastures.terrain import FLOW_METHODS, Dem, read_dem, read_raster_on_grid
-from pastures.writers import RISK_CSV_DECIMALS, RISK_FILES, write_risk_outputs
+from pastures.writers import RISK_CSV_DECIMALS, RISK_FILES, RISK_LAYER, write_risk_outputs
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +35,7 @@ raster_path = click.Path(dir_okay=False, exists=False, path_type=str)
 OUTPUT_FILES = RISK_FILES
 CSV_DECIMALS = RISK_CSV_DECIMALS
 write_outputs = write_risk_outputs
+__all__ = ["CSV_DECIMALS", "OUTPUT_FILES", "RISK_LAYER", "command", "summarise", "write_outputs"]
 
 
 def summarise(result: RiskAssessment, *, top: int = 10, spanish: bool = False) -> str:

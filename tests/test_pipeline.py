@@ -144,7 +144,8 @@ def test_stages_chain_by_data_and_rerun_only_what_changed(tmp_path, project_file
     assert (run / RUN_FILES["pressure"]).is_file()
     prov = json.loads((run / "provenance.json").read_text())
     assert "dry-season NDVI composite" in " ".join(prov["stages"]["erosion"]["inputs"])
-    assert any(p.endswith("dem.tif") for p in prov["inputs"])
+    assert any(i["path"].endswith("dem.tif") for i in prov["inputs"])
+    assert "pastures.forage.ForageParams" in prov["defaults"]["forage.use_factor"]
     assert (run / "risk" / "risk_plots.csv.json").is_file()  # table sidecar
     with rasterio.open(run / RUN_FILES["soil_loss"]) as src:
         assert src.tags()["PASTURES_VERSION"]

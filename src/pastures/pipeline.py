@@ -790,7 +790,44 @@ def write_geopackage(
 
         logger.info("pastures.styles is not installed: GeoPackage written without styles")
         return write_layers(vectors, path)
-    return Path(write_styled_geopackage(vectors, path, metadata=dict(metadata or {})))
+    styles = {PLOT_STATUS_LAYER: "plots", COMMUNITY_BUDGET_LAYER: "communities"}
+    return Path(
+        write_styled_geopackage(
+            vectors,
+            path,
+            styles={k: v for k, v in styles.items() if k in vectors},
+            metadata=dict(metadata or {}),
+        )
+    )
+
+
+def module_defaults(config: ProjectConfig) -> dict[str, str]:
+    """The forage and risk parameters the project file left out, with their source.
+
+    Each default's source is the documented dataclass of its module (where the
+    docstring cites the literature).
+    """
+    from dataclasses import fields
+
+    out: dict[str, str] = {}
+    forage = config.forage_params()
+    for f in fields(forage):
+        if f.name not in config.forage:
+            value = _jsonable(getattr(forage, f.name))
+            out[f"forage.{f.name}"] = f"{value} (pastures.forage.ForageParams)"
+    risk = config.risk_settings()
+    for section, obj in (
+        ("rusle", risk.rusle),
+        ("practices", risk.practices),
+        ("pressure", risk.pressure),
+        ("risk", risk.thresholds),
+    ):
+        given = config.risk.get(section, {})
+        for f in fields(obj):
+            if f.name not in given and f.name != "cover":
+                value = _jsonable(getattr(obj, f.name))
+                out[f"risk.{section}.{f.name}"] = f"{value} (pastures.erosion.{type(obj).__name__})"
+    return out
 
 
 def provenance(
@@ -815,21 +852,28 @@ def provenance(
         "rotation": _jsonable(config.rotation),
         "risk": _jsonable(config.risk),
     }
-    inputs = {path: {"sha256": digest} for path, digest in sorted(checksums.items())}
-    defaults = dict(config.defaults_used)
+    defaults = {**dict(config.defaults_used), **module_defaults(config)}
     try:
         from pastures.provenance import provenance_record
-    except ImportError:
+    except ImportError:  # until pastures.provenance lands: the same record, made here
         record: dict[str, Any] = {
-            "toolkit": "pastures",
-            "version": __version__,
-            "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "format": "pastures-provenance/1",
+            "software": {"pastures": __version__},
             "parameters": parameters,
-            "inputs": inputs,
+            "inputs": [
+                {"path": path, "sha256": digest, "bytes": Path(path).stat().st_size}
+                for path, digest in sorted(checksums.items())
+            ],
             "defaults": defaults,
         }
     else:
-        record = dict(provenance_record(parameters=parameters, inputs=inputs, defaults=defaults))
+        record = dict(
+            provenance_record(
+                parameters=parameters,
+                inputs=[Path(p) for p in sorted(checksums)],
+                defaults=defaults,
+            )
+        )
     record.update(
         {
             "project": config.name,

@@ -173,6 +173,48 @@ def _mosaic_on(scenes: Sequence[Scene], bands: Sequence[str], grid: Grid) -> Mos
     return Mosaic(grid, out, state, src.scene_ids, src.problems)
 
 
+def _footprint(scenes: Sequence[Scene], grid: Grid) -> Grid | None:
+    """The sub-grid of `grid` that the scenes' red bands cover (None: they miss it).
+
+    Reading only there keeps a composite of plot-sized scenes on a district-sized grid
+    cheap; scenes in another CRS than the grid are taken to cover all of it.
+    """
+    import rasterio
+
+    t = grid.transform
+    rows, cols = grid.shape
+    r0, c0, r1, c1 = rows, cols, 0, 0
+    for scene in scenes:
+        band = scene.bands.get("red")
+        if band is None:
+            continue
+        try:
+            with rasterio.open(band.href) as src:
+                crs = src.crs.to_string() if src.crs else grid.crs
+                left, bottom, right, top = src.bounds
+        except (OSError, rasterio.errors.RasterioError):
+            continue  # read_mosaic reports the unreadable scene
+        if not _same_crs(crs, grid.crs):
+            return grid
+        c0 = min(c0, max(0, math.floor((left - t.c) / t.a)))
+        c1 = max(c1, min(cols, math.ceil((right - t.c) / t.a)))
+        r0 = min(r0, max(0, math.floor((top - t.f) / t.e)))
+        r1 = max(r1, min(rows, math.ceil((bottom - t.f) / t.e)))
+    if r1 <= r0 or c1 <= c0:
+        return None
+    return grid.window_grid(c0, r0, c1 - c0, r1 - r0)
+
+
+def _paste(part: np.ndarray, sub: Grid, grid: Grid) -> np.ndarray:
+    """`part` (on the sub-grid `sub`) placed in a NaN array of `grid`."""
+    col0 = round((sub.transform.c - grid.transform.c) / grid.transform.a)
+    row0 = round((sub.transform.f - grid.transform.f) / grid.transform.e)
+    rows, cols = sub.shape
+    out = np.full((*part.shape[:-2], *grid.shape), np.nan, dtype=np.float32)
+    out[..., row0 : row0 + rows, col0 : col0 + cols] = part
+    return out
+
+
 def _ndvi(red: np.ndarray, nir: np.ndarray) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):
         out = (nir - red) / (nir + red)
@@ -222,6 +264,14 @@ def dry_season_composite(
             "composite needs at least one. Add scenes of those months or change "
             "[vegetation] dry_months."
         )
+    full = grid
+    sub = _footprint(season, grid)
+    if sub is None:
+        raise InputFileError(
+            "The dry-season scenes do not overlap the working grid (the study area): check "
+            "that the scenes cover it."
+        )
+    grid = sub
     groups = sorted(group_by_date(season).items(), key=lambda kv: kv[0][0])
     values: list[np.ndarray] = []
     dates: list[dt.date] = []
@@ -264,7 +314,9 @@ def dry_season_composite(
         dates[-1],
         100.0 * float(np.isfinite(ndvi).mean()),
     )
-    composite = Composite(ndvi, grid, tuple(dates), tuple(sorted(set(ids))), tuple(shares))
+    composite = Composite(
+        _paste(ndvi, grid, full), full, tuple(dates), tuple(sorted(set(ids))), tuple(shares)
+    )
     if best is None:
         return composite, None
     day = dates[best[1]]

@@ -135,3 +135,46 @@ def test_written_composites_open_with_their_tags(scenes: list[Scene], tmp_path: 
         assert src.count == 3
         assert src.dtypes[0] == "float32"
         assert src.tags()["ACQUISITION_DATE"] == "2024-08-15"
+
+
+def test_risk_takes_c_from_a_set_of_scenes(tmp_path: Path, project_files) -> None:
+    """``pastures risk --scenes``: C from the dry-season composite on the DEM grid."""
+    import math
+
+    from click.testing import CliRunner
+
+    from conftest import E0, N0
+    from imagery_helpers import write_raster
+    from pastures.cli import main
+
+    transform = Affine(20, 0, E0 - 200, 0, -20, N0 + 1200)
+    for date, red, nir in (("20240615", 0.1, 0.5), ("20240715", 0.2, 0.4), ("20240815", 0.1, 0.3)):
+        s2_band_files(
+            tmp_path / "s" / date, date=date, red=red, nir=nir, transform=transform, size=130
+        )
+    x = E0 - 200 + (np.arange(130) + 0.5) * 20
+    z = np.broadcast_to(3900.0 + 0.1 * (x - E0), (80, 130)).astype(np.float32)
+    dem = write_raster(tmp_path / "dem.tif", z, transform, nodata=-9999)
+    out = tmp_path / "risk"
+    result = CliRunner().invoke(
+        main,
+        [
+            "risk",
+            "--dem",
+            str(dem),
+            "--plots",
+            str(project_files["plots"]),
+            "--scenes",
+            str(tmp_path / "s"),
+            "--dry-months",
+            "6,7,8",
+            "--out",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    with rasterio.open(out / "c_factor.tif") as src:
+        c = src.read(1)
+        assert "median NDVI of 3 dates" in src.tags()["SOURCE_NDVI"]
+    # median NDVI 1/2 (2/3, 1/3, 1/2): C = exp(-2 * 0.5 / (1 - 0.5)) = exp(-2)
+    assert np.nanmax(np.abs(c - math.exp(-2.0))) < 1e-5

@@ -132,6 +132,24 @@ def _with_practices(frame: pd.DataFrame, path: str) -> pd.DataFrame:
     return out
 
 
+def _scene_composite(paths: tuple[str, ...], months: str, grid: Dem) -> tuple[np.ndarray, str]:
+    """Dry-season median NDVI of a set of scenes on the DEM grid, and its description."""
+    from pastures.composites import dry_season_composite
+    from pastures.imagery import Grid, load_scenes
+
+    try:
+        wanted = [int(m) for m in months.replace(";", ",").split(",") if m.strip()]
+    except ValueError as exc:
+        raise ParameterError(f"--dry-months takes month numbers 1-12; got {months!r}.") from exc
+    scenes, problems = load_scenes(list(paths))
+    echo_problems(problems)
+    composite, _ = dry_season_composite(
+        scenes, Grid(grid.crs, grid.transform, grid.shape), months=wanted
+    )
+    dates = composite.dates
+    return composite.data, f"median NDVI of {len(dates)} dates, {dates[0]} to {dates[-1]}"
+
+
 def _read_any(path: str) -> gpd.GeoDataFrame:
     """Read a vector file as is (soil maps carry their own columns)."""
     import pyogrio
@@ -161,7 +179,25 @@ def _read_points(path: str | None, kind: str, crs: str) -> gpd.GeoDataFrame | No
 @click.option("--dem", type=raster_path, help="DEM GeoTIFF (m); any CRS, reprojected to --crs.")
 @click.option("--plots", type=layer_path, help="Pasture plots (polygons with plot_code).")
 @click.option(
-    "--ndvi", type=raster_path, help="Dry-season vegetation index raster (-1..1) for C and cover."
+    "--ndvi",
+    type=raster_path,
+    help="Dry-season vegetation index raster (-1..1) for C and cover, e.g. "
+    "indices/ndvi_dry_season.tif of `pastures run`.",
+)
+@click.option(
+    "--scenes",
+    "scene_paths",
+    multiple=True,
+    type=click.Path(exists=True, path_type=str),
+    help="Instead of --ndvi: scene folders or STAC JSON files; C then comes from the median "
+    "cloud-masked NDVI of their latest dry season on the DEM grid. Repeat for several.",
+)
+@click.option(
+    "--dry-months",
+    default="6,7,8,9,10",
+    show_default=True,
+    metavar="M,M,...",
+    help="With --scenes: months of the dry season.",
 )
 @click.option(
     "--c-factor",
@@ -277,6 +313,8 @@ def command(  # noqa: PLR0912, PLR0915
     dem: str | None,
     plots: str | None,
     ndvi: str | None,
+    scene_paths: tuple[str, ...],
+    dry_months: str,
     c_factor: float | None,
     erosivity: float | None,
     erosivity_raster: str | None,
@@ -362,6 +400,8 @@ def command(  # noqa: PLR0912, PLR0915
     if ndvi is not None:
         ndvi_array = read_raster_on_grid(ndvi, grid, name="NDVI")
         tags["SOURCE_NDVI"] = Path(ndvi).name
+    elif scene_paths:
+        ndvi_array, tags["SOURCE_NDVI"] = _scene_composite(scene_paths, dry_months, grid)
     settings = load_settings(params_path) if params_path else RiskSettings()
     ctx = click.get_current_context()
 

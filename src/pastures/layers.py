@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import os
-import unicodedata
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -30,6 +29,7 @@ from shapely.geometry import LineString, MultiLineString, Polygon
 
 from pastures import schema as S
 from pastures import validation as V
+from pastures.columns import fold, match_columns
 from pastures.errors import (
     CRSError,
     GeometryRepairedWarning,
@@ -40,9 +40,12 @@ from pastures.errors import (
     Problem,
     ValidationError,
 )
+from pastures.herds import check_herds, read_herds
 from pastures.io import GPX_PART, read_vector
 
 logger = logging.getLogger(__name__)
+
+__all__ = ["Project", "fold", "load_project", "match_columns", "read_layer"]
 
 LayerKind = Literal["communities", "plots", "corrals", "water_points"]
 RepairMode = Literal["warn", "reject"]
@@ -100,42 +103,6 @@ def parse_crs(value: str | int | CRS | None, *, option: str = "--crs") -> CRS | 
             f"{option} {value!r} is not a coordinate reference system pyproj knows. Use an EPSG "
             "code such as EPSG:32719 (UTM 19S, the default) or EPSG:4326 (degrees)."
         ) from exc
-
-
-def fold(text: str) -> str:
-    """Lower-case, accent-free, single-spaced form of `text`, for matching names."""
-    nfkd = unicodedata.normalize("NFKD", str(text))
-    plain = "".join(c for c in nfkd if not unicodedata.combining(c))
-    return " ".join(plain.lower().replace("_", " ").replace("-", " ").split())
-
-
-def _column_key(name: str) -> str:
-    return fold(name).replace(" ", "_")
-
-
-def match_columns(
-    columns: list[str], kind: str, *, empty: frozenset[str] = frozenset()
-) -> dict[str, str]:
-    """Map schema column -> file column for a layer kind, using :data:`schema.COLUMN_ALIASES`.
-
-    Matching ignores case, accents, spaces and hyphens; each file column is used once.
-    Columns listed in `empty` (no value in any row, like the many unused fields of a GPX
-    file) are taken only when no other alias matches.
-    """
-    keyed = {_column_key(c): c for c in columns if c != "geometry"}
-    used: set[str] = set()
-    mapping: dict[str, str] = {}
-    for canon in S.LAYER_COLUMNS[kind]:
-        found = [
-            keyed[_column_key(alias)]
-            for alias in S.COLUMN_ALIASES.get(canon, (canon,))
-            if _column_key(alias) in keyed and keyed[_column_key(alias)] not in used
-        ]
-        filled = [c for c in found if c not in empty]
-        if filled or found:
-            mapping[canon] = (filled or found)[0]
-            used.add(mapping[canon])
-    return mapping
 
 
 _PASTURE_LOOKUP = {
@@ -631,8 +598,6 @@ def load_project(
     Project
         Call :meth:`Project.raise_for_errors` to stop on errors.
     """
-    from pastures.herds import check_herds, read_herds
-
     work_crs = parse_crs(crs)
     assert work_crs is not None
     problems: list[Problem] = []

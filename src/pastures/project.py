@@ -30,6 +30,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Final, Literal
 
+from pastures import climate
 from pastures import schema as S
 from pastures.errors import InputFileError, PasturesError, Problem, ProjectError
 
@@ -45,7 +46,7 @@ DEFAULT_RESOLUTION_M: Final = 30.0
 DEFAULT_MARGIN_KM: Final = 5.0
 #: Months of the dry-season composite: dry and brown June-October on the altiplano
 #: (SENAMHI Juli normals: 5-45 mm a month, see :mod:`pastures.climate`).
-DEFAULT_DRY_MONTHS: Final = (6, 7, 8, 9, 10)
+DEFAULT_DRY_MONTHS: Final = climate.DRY_COMPOSITE_MONTHS
 
 ImagerySourceKind = Literal["sample", "files", "none"]
 DemSourceKind = Literal["sample", "file", "none"]

@@ -29,6 +29,7 @@ COMMANDS: list[tuple[str, str]] = [
     ("pastures.cli.forage", "forage"),
     ("pastures.cli.risk", "risk"),
     ("pastures.cli.rotate", "rotate"),
+    ("pastures.cli.fetch", "fetch"),
     ("pastures.cli.run", "run"),
     ("pastures.cli.init", "init"),
 ]

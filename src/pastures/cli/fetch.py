@@ -1,0 +1,137 @@
+"""``pastures fetch``: download Sentinel-2 L2A scenes (and the DEM) for a study area."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import click
+import shapely
+
+from pastures.errors import ParameterError, PasturesError
+from pastures.fetch import (
+    CATALOGUES,
+    DEFAULT_MAX_CLOUD,
+    describe,
+    fetch_dem,
+    fetch_imagery,
+    read_area_file,
+)
+
+
+class FetchIncompleteError(PasturesError, RuntimeError):
+    """Some scenes could not be downloaded; what was downloaded is kept."""
+
+
+def _api_url(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> dict:
+    urls = {}
+    for value in values:
+        name, sep, url = value.partition("=")
+        if not sep or not url:
+            raise click.BadParameter(f"'{value}': give NAME=URL, e.g. earth-search=http://...")
+        urls[name.strip()] = url.strip()
+    return urls
+
+
+@click.command("fetch")
+@click.option(
+    "--bounds",
+    nargs=4,
+    type=float,
+    metavar="W S E N",
+    default=None,
+    help="Study area bounds in degrees (west south east north).",
+)
+@click.option(
+    "--area",
+    "area_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Study area boundary file (GeoPackage, GeoJSON, Shapefile, KML...).",
+)
+@click.option(
+    "--start", required=True, type=click.DateTime(["%Y-%m-%d"]), help="First day, YYYY-MM-DD."
+)
+@click.option("--end", required=True, type=click.DateTime(["%Y-%m-%d"]), help="Last day.")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("imagery"),
+    show_default=True,
+    help="Destination folder (a second run resumes and skips complete files).",
+)
+@click.option(
+    "--catalog",
+    "catalogs",
+    multiple=True,
+    type=click.Choice(CATALOGUES),
+    help="Catalogue to search; repeat for several. Default: both, Earth Search first.",
+)
+@click.option(
+    "--max-cloud",
+    type=click.FloatRange(0, 100),
+    default=DEFAULT_MAX_CLOUD,
+    show_default=True,
+    help="Skip scenes with more cloud cover (%).",
+)
+@click.option("--dem/--no-dem", default=True, show_default=True, help="Also fetch the DEM.")
+@click.option(
+    "--api-url",
+    "api_urls",
+    multiple=True,
+    callback=_api_url,
+    metavar="NAME=URL",
+    help="Use another STAC API for a catalogue (a mirror), e.g. earth-search=http://host/v1.",
+)
+def command(
+    bounds: tuple[float, float, float, float] | None,
+    area_file: Path | None,
+    start: dt.datetime,
+    end: dt.datetime,
+    out_dir: Path,
+    catalogs: tuple[str, ...],
+    max_cloud: float,
+    dem: bool,
+    api_urls: dict[str, str],
+) -> None:
+    """Download Sentinel-2 L2A scenes and the Copernicus DEM for a study area.
+
+    Searches Earth Search and the Planetary Computer (URLs signed where needed),
+    downloads the bands the indices need (B02-B04, B08, B8A, B11, B12, SCL)
+    clipped to the area, with SHA-256 checksums in OUT/manifest.json, and the
+    Copernicus DEM GLO-30 as OUT/cop-dem-glo-30.tif. Run it again to resume:
+    complete files are not downloaded twice. Needs: pip install "pastures[fetch]".
+
+    \b
+    Examples:
+      pastures fetch --bounds -69.69 -16.50 -69.33 -16.17 \\
+          --start 2024-05-01 --end 2024-09-30 --out juli-imagery
+      pastures fetch --area comunidades.gpkg --start 2024-06-01 --end 2024-06-30
+      pastures indices juli-imagery --plots parcelas.gpkg
+    """
+    if (bounds is None) == (area_file is None):
+        raise ParameterError("Give the study area with either --bounds W S E N or --area FILE.")
+    area = read_area_file(area_file) if area_file else shapely.box(*bounds)  # type: ignore[misc]
+    chosen = catalogs or CATALOGUES
+    result = fetch_imagery(
+        area,
+        start=start.date(),
+        end=end.date(),
+        dest=out_dir,
+        catalogs=chosen,
+        max_cloud=max_cloud,
+        api_urls=api_urls,
+        progress=True,
+    )
+    for line in describe(result):
+        click.echo(line, err=True)
+    if dem:
+        path = fetch_dem(area, dest=out_dir, api_urls=api_urls, catalogs=chosen)
+        click.echo(f"DEM: {path}", err=True)
+    if result.failed:
+        raise FetchIncompleteError(
+            f"{len(result.failed)} scene(s) could not be completed (listed above). Files "
+            f"already downloaded in {out_dir} are kept: run the same command again to resume."
+        )
+    click.echo(f"{len(result.item_files)} scene(s) ready in {out_dir}/")

@@ -1,0 +1,94 @@
+"""Reading a run folder back: layers, tables and the per-plot status worked out by hand."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+
+from pastures import schema as S
+from pastures.errors import InputFileError
+from pastures.io import write_layers
+from pastures.outputs import data_date, plot_status, read_run
+
+
+@pytest.fixture
+def run_folder(tmp_path, communities, plots, corrals):
+    folder = tmp_path / "run"
+    write_layers(
+        {S.COMMUNITIES: communities, S.PLOTS: plots, S.CORRALS: corrals}, folder / "layers.gpkg"
+    )
+    (folder / "indices").mkdir()
+    # ALF-01: NDVI 0.30 in Jan 2023, 0.40 in Jan 2024 -> latest 0.40, January mean 0.35,
+    # anomaly +0.05. ALF-02: one date only -> anomaly 0. BET-01: no index rows.
+    rows = [
+        ("ALF-01", "2023-01-10", 0.30),
+        ("ALF-01", "2024-01-10", 0.40),
+        ("ALF-02", "2024-01-10", 0.60),
+    ]
+    series = pd.DataFrame(
+        [
+            {S.PLOT_CODE: c, S.DATE: d, S.INDEX: "ndvi", S.STATISTIC: S.STAT_MEAN, S.VALUE: v}
+            for c, d, v in rows
+        ]
+        + [
+            {
+                S.PLOT_CODE: "ALF-01",
+                S.DATE: "2024-02-01",
+                S.INDEX: "evi",
+                S.STATISTIC: "mean",
+                S.VALUE: 9.0,
+            }
+        ]
+    )
+    series.to_parquet(folder / "indices" / "index_series.parquet")
+    (folder / "rotation").mkdir()
+    # Weeks from Monday 2026-01-05. ALF-01 grazed weeks 1 and 3 (H1, then H2); ALF-02 week 2.
+    pd.DataFrame(
+        {
+            S.HERD_ID: ["H1", "H2", "H1", "H1"],
+            S.LOCATION_ID: ["ALF-01", "ALF-01", "ALF-02", "RANGE Alfa"],
+            S.LOCATION_KIND: ["plot", "plot", "plot", "open_range"],
+            S.START: ["2026-01-05", "2026-01-19", "2026-01-12", "2026-01-19"],
+            S.END: ["2026-01-11", "2026-01-25", "2026-01-18", "2026-01-25"],
+        }
+    ).to_csv(folder / "rotation" / "rotation_schedule.csv", index=False)
+    return folder
+
+
+def test_read_run_finds_layers_and_tables_and_not_what_is_absent(run_folder):
+    run = read_run(run_folder)
+    assert sorted(run.plots[S.PLOT_CODE]) == ["ALF-01", "ALF-02", "BET-01"]
+    assert run.water_points.empty
+    assert set(run.tables) == {"index_series", "schedule"}
+    assert run.rasters == {}
+    assert run.illustrative is False
+    assert data_date(run) == dt.date(2024, 1, 10)
+
+
+def test_plot_status_on_the_first_day_of_the_plan(run_folder):
+    status = plot_status(read_run(run_folder)).set_index(S.PLOT_CODE)
+    alf1, alf2, bet1 = status.loc["ALF-01"], status.loc["ALF-02"], status.loc["BET-01"]
+    assert alf1["ndvi_last"] == pytest.approx(0.40)
+    assert alf1["ndvi_anomaly"] == pytest.approx(0.05)
+    assert alf2["ndvi_anomaly"] == pytest.approx(0.0)
+    assert pd.isna(bet1["ndvi_last"])
+    # On 2026-01-05 H1 is on ALF-01; the next arrival there is H2 on 2026-01-19;
+    # ALF-01 rests from 2026-01-12. ALF-02 is free now and gets H1 on 2026-01-12.
+    assert alf1["grazing_now"] == "H1"
+    assert alf1["next_grazing"] == dt.date(2026, 1, 19)
+    assert alf1["grazing_next"] == "H2"
+    assert alf1["next_rest_from"] == dt.date(2026, 1, 12)
+    assert alf2["grazing_now"] == ""
+    assert alf2["next_grazing"] == dt.date(2026, 1, 12)
+    assert alf2["next_rest_from"] == dt.date(2026, 1, 5)
+    assert bet1["grazing_now"] == ""
+    assert pd.isna(bet1["next_grazing"])
+
+
+def test_a_folder_without_layers_says_what_to_give(tmp_path):
+    with pytest.raises(InputFileError, match="pastures demo"):
+        read_run(tmp_path)
+    with pytest.raises(InputFileError, match="no such folder"):
+        read_run(tmp_path / "nope")

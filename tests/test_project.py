@@ -222,3 +222,42 @@ def test_init_writes_a_project_that_loads(tmp_path: Path) -> None:
     again = CliRunner().invoke(main, ["init", str(folder)])
     assert again.exit_code == 1
     assert "already exists" in again.output
+
+
+def test_fetch_takes_area_dates_and_folder_from_the_project(tmp_path: Path, monkeypatch) -> None:
+    """``pastures fetch PROJECT``: the study area, dates and scene folder of the file."""
+    import datetime as dt
+
+    from pastures.fetch import FetchResult
+
+    calls: dict[str, object] = {}
+
+    def fake_imagery(area, *, start, end, dest, **_kw):
+        calls.update(area=area.bounds, start=start, end=end, dest=dest)
+        return FetchResult(dest=dest)
+
+    def fake_dem(area, *, dest, **_kw):
+        calls["dem_dest"] = dest
+        return dest / "cop-dem-glo-30.tif"
+
+    monkeypatch.setattr("pastures.cli.fetch.fetch_imagery", fake_imagery)
+    monkeypatch.setattr("pastures.cli.fetch.fetch_dem", fake_dem)
+    plots = write(tmp_path / "p.geojson", "{}")
+    project = write(
+        tmp_path / "p.toml",
+        "[study_area]\nbounds = [-69.6, -16.4, -69.4, -16.2]\n"
+        f'[layers]\nplots = "{plots.name}"\n'
+        '[imagery]\nsource = "none"\nstart = 2024-06-01\nend = 2024-09-30\n',
+    )
+    result = CliRunner().invoke(main, ["fetch", str(project)])
+    assert result.exit_code == 0, result.output
+    assert calls["area"] == pytest.approx((-69.6, -16.4, -69.4, -16.2))
+    assert calls["start"] == dt.date(2024, 6, 1)
+    assert calls["end"] == dt.date(2024, 9, 30)
+    assert calls["dest"] == tmp_path.resolve() / "imagery"
+    assert calls["dem_dest"] == calls["dest"]
+    assert 'source = "files"' in result.output
+    # the area cannot be given twice
+    both = CliRunner().invoke(main, ["fetch", str(project), "--bounds", "0", "0", "1", "1"])
+    assert both.exit_code == 1
+    assert "leave out --bounds" in both.output

@@ -427,6 +427,21 @@ def _progress(enabled: bool, desc: str) -> Callable[[Iterable[Any]], Iterable[An
     return wrap
 
 
+def sample_scene_folder() -> Path:
+    """Where the synthetic sample scenes are made: a per-user cache, kept between runs.
+
+    The scenes are inputs, made deterministically from the plots, corrals, dates and
+    seed (:func:`pastures.sample_imagery.make_sample_scenes` remakes them when any of
+    these change), so every run folder of the sample can share them.
+    ``$PASTURES_CACHE_DIR`` (default ``$XDG_CACHE_HOME/pastures`` or
+    ``~/.cache/pastures``) says where.
+    """
+    root = os.environ.get("PASTURES_CACHE_DIR") or (
+        Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "pastures"
+    )
+    return Path(root) / "sample-scenes"
+
+
 def _scenes(config: ProjectConfig, folder: Path, layers: LayersResult) -> tuple[list[Any], str]:
     from pastures.imagery import load_scenes
 
@@ -437,12 +452,14 @@ def _scenes(config: ProjectConfig, folder: Path, layers: LayersResult) -> tuple[
         items = make_sample_scenes(
             layers.project.plots,
             layers.project.corrals,
-            folder / "scenes",
+            sample_scene_folder(),
             start=img.start,
             end=img.end,
         )
         scenes, problems = load_scenes(items)
-        label = f"{len(items)} SYNTHETIC sample scenes {img.start} to {img.end}"
+        label = (
+            f"{len(items)} SYNTHETIC sample scenes {img.start} to {img.end} in {items[0].parent}"
+        )
     else:
         scenes, problems = load_scenes([str(p) for p in img.scenes])
         label = f"{len(scenes)} scenes from {', '.join(p.name for p in img.scenes)}"
@@ -474,7 +491,8 @@ def run_vegetation(
     from pastures.writers import write_index_tables
 
     veg = config.vegetation
-    scenes, _label = _scenes(config, folder, layers)
+    scenes, label = _scenes(config, folder, layers)
+    logger.info("vegetation: %s", label)
     done = write_index_tables(
         layers.project.plots,
         scenes,

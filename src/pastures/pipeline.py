@@ -40,6 +40,7 @@ import os
 import pickle
 import time
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, is_dataclass
 from pathlib import Path
 from typing import Any, Final, Literal
@@ -493,28 +494,37 @@ def run_vegetation(
     veg = config.vegetation
     scenes, label = _scenes(config, folder, layers)
     logger.info("vegetation: %s", label)
-    done = write_index_tables(
-        layers.project.plots,
-        scenes,
-        folder / "indices",
-        indices=veg.indices,
-        edge_rule=veg.edge_rule,  # type: ignore[arg-type]
-        min_valid=veg.min_valid,
-        progress=_progress(progress, "indices") or False,
-    )
-    table = done.table if done.table is not None else pd.DataFrame()
     grid = working_grid(config)
+
+    def composites() -> tuple[Any, Any] | None:
+        try:
+            return dry_season_composite(scenes, grid, months=veg.dry_months)
+        except InputFileError as exc:
+            logger.warning("No dry-season composite: %s", exc)
+            return None
+
+    # The composites read the same scenes as the index series, on the whole grid; both
+    # spend most of their time in GDAL reads and numpy, which release the GIL, so a
+    # second thread overlaps them on a machine with a free core.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(composites)
+        done = write_index_tables(
+            layers.project.plots,
+            scenes,
+            folder / "indices",
+            indices=veg.indices,
+            edge_rule=veg.edge_rule,  # type: ignore[arg-type]
+            min_valid=veg.min_valid,
+            progress=_progress(progress, "indices") or False,
+        )
+        made = pending.result()
+    table = done.table if done.table is not None else pd.DataFrame()
     files = list(done.files)
     ndvi_path = colour_path = None
     colour_date = None
     dry_dates: tuple[dt.date, ...] = ()
-    try:
-        ndvi, colour = dry_season_composite(
-            scenes, grid, months=veg.dry_months, progress=_progress(progress, "composite")
-        )
-    except InputFileError as exc:
-        logger.warning("No dry-season composite: %s", exc)
-    else:
+    if made is not None:
+        ndvi, colour = made
         dry_dates = ndvi.dates
         ndvi_path = write_ndvi(folder / RUN_FILES["ndvi_dry"], ndvi, tags=dict(tags or {}))
         files.append(ndvi_path)

@@ -1247,10 +1247,13 @@ def run_project(  # noqa: PLR0915
 
 
 def _as_list(value: Any) -> list[Any]:
+    """Paths a map or print function returned: a path, a list, or an atlas result."""
     if value is None:
         return []
     if isinstance(value, str | os.PathLike):
         return [value]
+    if hasattr(value, "atlas"):  # pastures.printmap.AtlasResult
+        return [value.atlas, *getattr(value, "communities", {}).values()]
     return list(value)
 
 

@@ -48,6 +48,20 @@ def test_minimal_project_defaults(tmp_path: Path) -> None:
     assert config.study_area.crs == "EPSG:32719"
 
 
+def test_lengths_take_their_unit(tmp_path: Path) -> None:
+    plots = write(tmp_path / "p.geojson", "{}")
+    text = (
+        '[study_area]\nresolution_m = "0.02 km"\nmargin_km = "500 m"\n'
+        f'[layers]\nplots = "{plots.name}"\n'
+    )
+    config = load_project_file(write(tmp_path / "p.toml", text))
+    assert config.study_area.resolution_m == pytest.approx(20.0)
+    assert config.study_area.margin_km == pytest.approx(0.5)
+    bad = '[study_area]\nmargin_km = "5 leagues"\n' + f'[layers]\nplots = "{plots.name}"\n'
+    with pytest.raises(ProjectError, match="study_area.margin_km.*a length in km"):
+        load_project_file(write(tmp_path / "q.toml", bad))
+
+
 def test_auto_crs_is_the_utm_zone_of_the_area(tmp_path: Path) -> None:
     # Ljubljana, lon 14.5 lat 46.0: UTM zone 33 north (EPSG:32633), worked out by hand:
     # zone = floor((14.5 + 180) / 6) + 1 = 33.
@@ -140,7 +154,7 @@ def test_bad_project_lists_every_problem(tmp_path: Path) -> None:
     for key in EXPECTED_KEYS:
         assert key in fields, key
     messages = {p.field: p.message for p in info.value.problems}
-    assert "a number" in messages["study_area.resolution_m"]
+    assert "a length in m" in messages["study_area.resolution_m"]
     assert "must be a polygon" in messages["study_area.boundary"]
     assert "Point" in messages["study_area.boundary"]
     assert "no such file" in messages["layers.plots"]

@@ -247,6 +247,44 @@ def _number(
     return check
 
 
+_LENGTH_UNITS: Final = {"m": 1.0, "km": 1000.0}
+
+
+def _length_in(unit: str, low: float, high: float) -> Check:
+    """A length in `unit`: a number, or text with its unit ("30 m", "0.5 km")."""
+
+    def check(v: Any) -> str | None:
+        value = _to_length(v, unit)
+        expected = (
+            f"a length in {unit} from {low:g} to {high:g} (a number, or text with its "
+            'unit such as "30 m" or "5 km")'
+        )
+        if value is None or not low <= value <= high:
+            return expected
+        return None
+
+    return check
+
+
+def _to_length(v: Any, unit: str) -> float | None:
+    """`v` in `unit`, from a number (already in `unit`) or a text with m or km; None if not."""
+    if isinstance(v, bool):
+        return None
+    if isinstance(v, int | float):
+        return float(v)
+    if not isinstance(v, str):
+        return None
+    text = v.strip().lower()
+    for name in sorted(_LENGTH_UNITS, key=len, reverse=True):
+        if text.endswith(name):
+            try:
+                number = float(text[: -len(name)].strip().replace(",", "."))
+            except ValueError:
+                return None
+            return number * _LENGTH_UNITS[name] / _LENGTH_UNITS[unit]
+    return None
+
+
 def _integer(low: int, high: int) -> Check:
     def check(v: Any) -> str | None:
         if isinstance(v, bool) or not isinstance(v, int) or not low <= v <= high:
@@ -338,10 +376,13 @@ KEYS: Final[dict[str, dict[str, Key]]] = {
         "bounds": Key("[west, south, east, north] in degrees", _bounds),
         "crs": Key('a projected CRS or "auto"', _crs, "auto", "UTM zone of the area's centre"),
         "resolution_m": Key(
-            "a pixel side in metres", _number(1, 1000), DEFAULT_RESOLUTION_M, "Copernicus GLO-30"
+            "a pixel side in metres",
+            _length_in("m", 1, 1000),
+            DEFAULT_RESOLUTION_M,
+            "Copernicus GLO-30",
         ),
         "margin_km": Key(
-            "a distance in km", _number(0, 500), DEFAULT_MARGIN_KM, "pastures.project"
+            "a distance in km", _length_in("km", 0, 500), DEFAULT_MARGIN_KM, "pastures.project"
         ),
     },
     "layers": {
@@ -661,8 +702,8 @@ def load_project_file(path: str | os.PathLike[str]) -> ProjectConfig:  # noqa: P
             name=str(area.get("name", JULI_NAME)),
             bounds_lonlat=bounds,
             crs=crs,
-            resolution_m=float(area["resolution_m"]),
-            margin_km=float(area["margin_km"]),
+            resolution_m=float(_to_length(area["resolution_m"], "m") or DEFAULT_RESOLUTION_M),
+            margin_km=float(_to_length(area["margin_km"], "km") or 0.0),
             boundary=boundary,
             is_juli=is_juli,
         ),

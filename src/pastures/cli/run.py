@@ -22,6 +22,8 @@ def echo_stage(report: StageReport) -> None:
         + click.style(_MARKS[report.status], fg=colour)
         + f": {report.summary} ({report.seconds:.1f} s)"
     )
+    if report.inputs and report.status == "ran":
+        click.echo(click.style(f"      from: {'; '.join(report.inputs)}", dim=True))
 
 
 def execute(config: ProjectConfig, out: Path | None, *, force: bool) -> RunResult:

@@ -616,6 +616,22 @@ def rotation_inputs(config: ProjectConfig, layers: LayersResult, forage: ForageR
     return rotation_inputs_from_project(layers.project, **kwargs)
 
 
+def plan_summary(plan: Any) -> str:
+    """One line on a grazing plan: size, how it was solved, forage it lacks."""
+    inp = plan.inputs
+    parts = [f"{len(inp.herds)} herd groups, {inp.n_periods} periods of {inp.period_days} days"]
+    how = getattr(plan, "status", None) or getattr(plan, "solver", "")
+    gap = getattr(plan, "gap", None)
+    if gap is not None and np.isfinite(gap):
+        how += f", gap {gap:.1%}"
+    parts.append(how)
+    if getattr(plan, "fodder_kg", None) is not None:
+        parts.append(f"fodder or destocking {float(np.sum(plan.fodder_kg)) / 1000:,.0f} t DM")
+    elif getattr(plan, "breakdown", None) is not None:
+        parts.append(f"forage shortfall {plan.breakdown.shortfall_kg / 1000:,.0f} t DM")
+    return "; ".join(parts)
+
+
 def run_rotation(
     config: ProjectConfig, folder: Path, layers: LayersResult, forage: ForageResult
 ) -> RotationResult:
@@ -1138,11 +1154,7 @@ def run_project(  # noqa: PLR0915
             "rotation",
             k_rot,
             lambda: run_rotation(config, out, layers, forage),
-            lambda r: (
-                f"{len(r.plan.inputs.herds)} herd groups, {r.plan.inputs.n_periods} periods: "
-                f"{r.plan.status}, forage shortfall "
-                f"{r.plan.breakdown.shortfall_kg / 1000:,.0f} t DM"
-            ),
+            lambda r: plan_summary(r.plan),
             ("layers: plots, corrals, herds", "forage: budget", "[rotation] horizon"),
             lambda r: r.files,
         )

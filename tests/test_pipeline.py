@@ -246,6 +246,9 @@ def test_demo_then_run_of_the_sample_project_skips_every_stage(tmp_path) -> None
     assert demo.exit_code == 0, demo.output
     outputs = read_run(tmp_path / "demo")
     assert outputs.illustrative
+    # (formerly test_cli.test_demo_writes_its_outputs) the sample's 366 ha, no partial file
+    assert outputs.plots.area.sum() / 10_000 == pytest.approx(366.0, abs=0.5)
+    assert not list((tmp_path / "demo").rglob("*.part*"))
     assert outputs.provenance["illustrative"] is True
     for key in ("ndvi_dry", "true_colour", "dem", "soil_loss"):
         assert key in outputs.rasters

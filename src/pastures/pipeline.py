@@ -1185,7 +1185,9 @@ def run_project(  # noqa: PLR0915
         )
 
     data_date = vegetation.data_date if vegetation else None
-    k_pkg = _key("package", code, k_layers, k_veg, k_forage, k_rot, k_ero, config.name)
+    k_pkg = _key(
+        "package", code, k_layers, k_veg, k_forage, k_rot, k_ero, config.name, config.illustrative
+    )
 
     def package() -> tuple[Path, ...]:
         record = provenance(config, sums.used, runner.reports, data_date=data_date)

@@ -30,6 +30,8 @@ COMMANDS: list[tuple[str, str]] = [
     ("pastures.cli.risk", "risk"),
     ("pastures.cli.rotate", "rotate"),
     ("pastures.cli.fetch", "fetch"),
+    ("pastures.cli.map_", "map"),
+    ("pastures.cli.print_", "print"),
     ("pastures.cli.run", "run"),
     ("pastures.cli.init", "init"),
 ]

@@ -1,0 +1,460 @@
+"""The printed atlas, read back from the PDFs it writes (pypdf) and from pages rendered
+with poppler's pdftoppm; expected values are worked out by hand in printmap_helpers."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from shapely.geometry import box
+
+from pastures import schema as S
+from pastures.errors import InputFileError, ParameterError
+from pastures.outputs import read_run
+from pastures.printmap import (
+    RISK_STYLE,
+    AtlasResult,
+    community_layout,
+    herd_group,
+    main_driver,
+    nice_scale,
+    place_labels,
+    plot_calendar,
+    short_labels,
+    slugify,
+    write_atlas,
+)
+from printmap_helpers import E0, N0, PLOT_BOXES, RISK, build_run
+
+pypdf = pytest.importorskip("pypdf", reason="pypdf reads the atlas back (pip install -e .[test])")
+
+PT_PER_MM = 72 / 25.4
+PDFTOPPM = shutil.which("pdftoppm")
+needs_pdftoppm = pytest.mark.skipif(
+    PDFTOPPM is None,
+    reason="pdftoppm (poppler-utils) is not installed: apt-get install poppler-utils",
+)
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory) -> Path:
+    return build_run(tmp_path_factory.mktemp("run") / "run")
+
+
+@pytest.fixture(scope="module")
+def atlas_es(tiny_run, tmp_path_factory) -> AtlasResult:
+    return write_atlas(tiny_run, tmp_path_factory.mktemp("atlas_es"))
+
+
+@pytest.fixture(scope="module")
+def atlas_en_a3(tmp_path_factory) -> AtlasResult:
+    run = build_run(tmp_path_factory.mktemp("run_ab") / "run", only=("Alfa", "Beta"))
+    return write_atlas(run, tmp_path_factory.mktemp("atlas_en"), lang="en", paper="A3")
+
+
+def _pages_mm(path: Path) -> list[tuple[float, float]]:
+    reader = pypdf.PdfReader(path)
+    return [
+        (round(float(p.mediabox.width) / PT_PER_MM), round(float(p.mediabox.height) / PT_PER_MM))
+        for p in reader.pages
+    ]
+
+
+def _text(path: Path) -> list[str]:
+    """Text of each page, whitespace collapsed."""
+    return [re.sub(r"\s+", " ", p.extract_text()) for p in pypdf.PdfReader(path).pages]
+
+
+def _render_gray(pdf: Path, page: int, dpi: int, out: Path) -> np.ndarray:
+    """One page rendered by poppler in 8-bit grey, as a (rows, cols) array."""
+    from PIL import Image
+
+    stem = out / f"p{page}-{dpi}"
+    subprocess.run(
+        [
+            PDFTOPPM,
+            "-r",
+            str(dpi),
+            "-gray",
+            "-png",
+            "-f",
+            str(page),
+            "-l",
+            str(page),
+            "-singlefile",
+            str(pdf),
+            str(stem),
+        ],
+        check=True,
+    )
+    return np.asarray(Image.open(f"{stem}.png").convert("L"), dtype=float)
+
+
+# --- the files -------------------------------------------------------------------------
+
+
+def test_atlas_has_a_cover_an_overview_and_a_sheet_per_community(atlas_es):
+    assert atlas_es.pages == 5
+    assert len(pypdf.PdfReader(atlas_es.atlas).pages) == 5
+    assert atlas_es.atlas.name == "atlas.pdf"
+    assert {n: p.name for n, p in atlas_es.communities.items()} == {
+        "Alfa": "alfa.pdf",
+        "Beta": "beta.pdf",
+        "Gamma": "gamma.pdf",
+    }
+    for path in atlas_es.communities.values():
+        assert len(pypdf.PdfReader(path).pages) == 1
+    # Written atomically: no temporary file is left beside the outputs.
+    assert not [p for p in atlas_es.atlas.parent.iterdir() if ".part" in p.name]
+
+
+@pytest.mark.parametrize(
+    ("fixture", "short", "long_"), [("atlas_es", 210, 297), ("atlas_en_a3", 297, 420)]
+)
+def test_page_sizes_and_orientation_fit_each_community(request, fixture, short, long_):
+    atlas = request.getfixturevalue(fixture)
+    portrait, landscape = (short, long_), (long_, short)
+    # Cover portrait; overview of a squat district; Alfa (square) portrait; Beta
+    # (a 6 km x 0.6 km strip) landscape; Gamma (square, no plots) portrait.
+    sizes = _pages_mm(atlas.atlas)
+    assert sizes[0] == portrait
+    assert sizes[2] == portrait
+    assert sizes[3] == landscape
+    assert sizes[4:] in ([portrait], [])  # Gamma is left out of the A3 run
+    assert _pages_mm(atlas.communities["Beta"]) == [landscape]
+
+
+def test_map_is_drawn_at_a_round_scale_that_holds_on_paper(tiny_run):
+    run = read_run(tiny_run)
+    alfa = community_layout(run, "Alfa")
+    xmin, ymin, xmax, ymax = alfa.extent
+    _, _, w, h = alfa.map_mm
+    # 1:scale: ground metres per paper millimetre is scale / 1000, both ways.
+    assert (xmax - xmin) / w == pytest.approx(alfa.scale / 1000)
+    assert (ymax - ymin) / h == pytest.approx(alfa.scale / 1000)
+    assert box(*alfa.extent).contains(box(E0, N0, E0 + 1000, N0 + 1000))
+    # 1 km of Alfa (plus corrals, 3 % margins) in a 185 x 126 mm frame: 1060 m / 126 mm
+    # = 1:8,413, the next round scale is 1:10,000.
+    assert alfa.scale == 10_000
+    assert not alfa.detail
+    # Beta's plot and corral lie in its western 1.4 km of 6 km: the sheet maps that
+    # part (E 441,200-442,600 plus 250 m) and a locator inset shows the whole strip.
+    beta = community_layout(run, "Beta")
+    assert beta.detail
+    assert beta.orientation == "landscape"
+    assert box(*beta.extent).contains(box(E0 + 950, N0 - 50, E0 + 2850, N0 + 650))
+    assert beta.extent[2] < E0 + 7000
+    assert community_layout(run, "Alfa", paper="A3").width_mm == 297
+
+
+def test_vector_pdf_with_embedded_truetype_text_of_reasonable_size(atlas_es):
+    reader = pypdf.PdfReader(atlas_es.atlas)
+    fonts = set()
+    for page in reader.pages:
+        for font in page["/Resources"]["/Font"].values():
+            fonts.add((str(font.get_object()["/Subtype"]), str(font.get_object()["/BaseFont"])))
+    assert fonts
+    assert all(sub in {"/TrueType", "/Type0"} for sub, _ in fonts)
+    assert any("DejaVuSans" in name for _, name in fonts)
+    assert atlas_es.atlas.stat().st_size < 1_500_000
+
+
+# --- text --------------------------------------------------------------------------------
+
+
+def test_text_holds_every_plot_code_hectares_and_the_spanish_headings(atlas_es):
+    pages = _text(atlas_es.atlas)
+    text = " ".join(pages)
+    for code in PLOT_BOXES:
+        assert code in text
+    alfa, beta, gamma = pages[2], pages[3], pages[4]
+    assert "Comunidad Alfa — distrito de Juli" in alfa
+    assert "ALF-01" in alfa
+    assert "5.0 ha" in alfa
+    assert "1.0 ha" in alfa
+    assert "BET-01" in beta
+    assert "3.0 ha" in beta
+    for heading in (
+        "Leyenda",
+        "Estado de las parcelas",
+        "Calendario de rotación",
+        "Condición",
+        "Causa principal",
+        "Límite de la comunidad",
+        "Fuente de agua",
+    ):
+        assert heading in alfa, heading
+    assert "DATOS ILUSTRATIVOS" in alfa
+    assert "Datos al 30 nov 2025" in alfa
+    assert "Plan de rotación del 05 ene 2026 al 28 jun 2026" in alfa
+    # Condition and the main driver in words, from the hand-made risk table.
+    assert "Buena" in alfa
+    assert "Muy alto" in alfa
+    assert "Moderado" in alfa
+    assert "sobrepastoreo: 3.0 veces la capacidad" in alfa
+    assert "erosión 20 t/ha/año por la pendiente (18 %)" in alfa
+    assert "Escala 1:10 000" in alfa
+    # The empty community says so and still shows its corral.
+    assert "no tiene parcelas" in gamma
+    assert "C1" in gamma
+    assert "Contenido" in pages[0]
+    assert "Gamma (sin parcelas)" in pages[0]
+
+
+def test_calendar_text_gives_days_and_corral_per_month(atlas_es):
+    alfa = _text(atlas_es.communities["Alfa"])[0]
+    # ALF-01: 14 days in January, 2 in March, 5 in April, by corral C1's herds.
+    for days in ("14 d", "2 d", "5 d", "7 d"):
+        assert days in alfa
+    for month in ("ene", "feb", "mar", "abr", "may", "jun"):
+        assert month in alfa
+
+
+def test_english_sheets(atlas_en_a3):
+    text = " ".join(_text(atlas_en_a3.atlas))
+    for heading in ("Legend", "Plot status", "Rotation calendar", "ILLUSTRATIVE DATA"):
+        assert heading in text
+    assert "Calendario" not in text
+    assert "overgrazing: 3.0 times capacity" in text
+
+
+def test_no_text_under_8_points_at_the_printed_size(atlas_es):
+    sizes: list[float] = []
+
+    def visit(text, cm, tm, font_dict, font_size):
+        if text.strip():
+            sizes.append(font_size * np.hypot(tm[0], tm[1]) * np.hypot(cm[0], cm[1]))
+
+    for page in pypdf.PdfReader(atlas_es.atlas).pages:
+        page.extract_text(visitor_text=visit)
+    assert sizes
+    assert min(sizes) >= 8.0 - 1e-6
+
+
+# --- rendered pages --------------------------------------------------------------------
+
+
+@needs_pdftoppm
+def test_rendered_pages_are_not_blank(atlas_es, tmp_path):
+    for page in range(1, 6):
+        grey = _render_gray(atlas_es.atlas, page, 30, tmp_path)
+        inked = (grey < 200).mean()
+        assert 0.01 < inked < 0.6, f"page {page}: {inked:.3f} of the page inked"
+
+
+def _patch(grey: np.ndarray, layout, bounds, dpi: int, inset: tuple[float, float, float, float]):
+    """Mean grey and share of dark pixels in a window of a plot (fractions of its box)."""
+    xmin, _, _, ymax = layout.extent
+    x0_mm, top_mm, _, _ = layout.map_mm
+    mpm = layout.scale / 1000
+
+    def px(e, n):
+        return (x0_mm + (e - xmin) / mpm) * dpi / 25.4, (top_mm + (ymax - n) / mpm) * dpi / 25.4
+
+    bx0, by0, bx1, by1 = bounds
+    fx0, fy0, fx1, fy1 = inset
+    c0, r1 = px(bx0 + fx0 * (bx1 - bx0), by0 + fy0 * (by1 - by0))
+    c1, r0 = px(bx0 + fx1 * (bx1 - bx0), by0 + fy1 * (by1 - by0))
+    window = grey[int(r0) : int(r1), int(c0) : int(c1)]
+    assert window.size > 100
+    return window.mean(), (window < 110).mean()
+
+
+@needs_pdftoppm
+def test_grayscale_rendering_tells_the_risk_classes_apart(atlas_es, tiny_run, tmp_path):
+    run = read_run(tiny_run)
+    dpi = 150
+    pages = {"Alfa": 3, "Beta": 4}
+    measured = {}
+    # Windows clear of the labels (which sit in the middle of a plot or outside it).
+    insets = {
+        "ALF-01": (0.08, 0.06, 0.35, 0.25),
+        "ALF-02": (0.2, 0.2, 0.8, 0.8),
+        "BET-01": (0.15, 0.2, 0.85, 0.8),
+    }
+    rendered = {c: _render_gray(atlas_es.atlas, p, dpi, tmp_path) for c, p in pages.items()}
+    for code, bounds in PLOT_BOXES.items():
+        community = "Alfa" if code.startswith("ALF") else "Beta"
+        grey = rendered[community]
+        layout = community_layout(run, community)
+        measured[RISK[code]] = _patch(grey, layout, bounds, dpi, insets[code])
+    mean = {cls: m for cls, (m, _) in measured.items()}
+    dark = {cls: d for cls, (_, d) in measured.items()}
+    # Higher risk: darker on average and more of the patch inked by hatching.
+    assert mean["moderate"] > mean["high"] + 15 > mean["very high"] + 30
+    assert dark["moderate"] < dark["high"] < dark["very high"]
+
+
+@needs_pdftoppm
+def test_risk_styles_differ_in_grey_and_hatching_without_colour(tmp_path):
+    import matplotlib as mpl
+
+    mpl.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Rectangle
+
+    from pastures.printmap import RC
+
+    with mpl.rc_context(RC):
+        fig = plt.figure(figsize=(4, 1))
+        ax = fig.add_axes((0, 0, 1, 1))
+        ax.set_xlim(0, 4)
+        ax.set_ylim(0, 1)
+        ax.set_axis_off()
+        for i, cls in enumerate(S.RISK_CLASSES):
+            style = RISK_STYLE[cls]
+            ax.add_patch(
+                Rectangle(
+                    (i + 0.1, 0.1),
+                    0.8,
+                    0.8,
+                    facecolor=style["face"],
+                    hatch=style["hatch"],
+                    edgecolor="black",
+                    lw=0,
+                )
+            )
+        fig.savefig(tmp_path / "styles.pdf")
+        plt.close(fig)
+    grey = _render_gray(tmp_path / "styles.pdf", 1, 100, tmp_path)
+    means = [grey[20:80, int(100 * i + 20) : int(100 * i + 80)].mean() for i in range(4)]
+    # Each class at least 25 grey levels (of 255) darker than the one below it.
+    assert all(a - b > 25 for a, b in itertools.pairwise(means)), means
+
+
+# --- pieces ------------------------------------------------------------------------------
+
+
+def test_slugs_are_ascii_file_names():
+    assert slugify("Comunidad 03") == "comunidad-03"
+    assert slugify("Ñuñoa Chico") == "nunoa-chico"
+    assert slugify("K'isini") == "k-isini"
+
+
+def test_nice_scale_is_the_smallest_round_scale_that_fits():
+    # 4,000 m across 190 mm needs 1:21,053 -> 1:25,000; 1,000 m in 200 mm -> 1:5,000.
+    assert nice_scale((4000, 1000), (190, 140)) == 25_000
+    assert nice_scale((1000, 100), (200, 100)) == 5_000
+
+
+def test_calendar_counts_days_per_month_and_the_corral_that_grazes(tiny_run):
+    run = read_run(tiny_run)
+    schedule = run.table("schedule")
+    months = list(pd.period_range("2026-01", "2026-06", freq="M"))
+    groups = {h: herd_group(h, ["ALF-C1", "BET-C1"]) for h in schedule[S.HERD_ID]}
+    cells = plot_calendar(schedule, ["ALF-01", "BET-01"], months, groups)
+    assert [c.days for c in cells["ALF-01"]] == [14, 0, 2, 5, 0, 0]
+    assert cells["ALF-01"][0].groups == ("ALF-C1",)
+    assert cells["ALF-01"][0].spans == ((5, 18),)
+    assert cells["ALF-01"][2].spans == ((30, 31),)
+    assert [c.days for c in cells["BET-01"]] == [27, 1, 0, 0, 0, 0]
+
+
+def test_herd_groups_and_their_short_labels():
+    assert herd_group("PAS-C1-G2", ["PAS-C1", "PAS-C12"]) == "PAS-C1"
+    assert herd_group("PAS-C12-G1", ["PAS-C1", "PAS-C12"]) == "PAS-C12"
+    assert herd_group("F-007", ["PAS-C1"]) == "F-007"
+    assert short_labels(["PAS-C1", "PAS-C2"]) == {"PAS-C1": "C1", "PAS-C2": "C2"}
+    assert short_labels(["PAS-C1", "CAL-C2"]) == {"PAS-C1": "PAS-C1", "CAL-C2": "CAL-C2"}
+
+
+@pytest.mark.parametrize(
+    ("row", "es", "en"),
+    [
+        (
+            {"soil_loss_t_ha_yr": 60.0, "pressure_ratio": 3.0},
+            "sobrepastoreo: 3.0 veces la capacidad",
+            "overgrazing: 3.0 times capacity",
+        ),
+        (
+            {"soil_loss_t_ha_yr": 20.0, "pressure_ratio": 0.5, "slope_pct": 18.0},
+            "erosión 20 t/ha/año por la pendiente (18 %)",
+            "erosion 20 t/ha/yr from slope (18 %)",
+        ),
+        (
+            {
+                "soil_loss_t_ha_yr": 70.0,
+                "pressure_ratio": 1.2,
+                "slope_pct": 6.0,
+                "dry_cover_pct": 12.0,
+            },
+            "erosión 70 t/ha/año por poca cobertura (12 %)",
+            "erosion 70 t/ha/yr from low cover (12 %)",
+        ),
+        ({"soil_loss_t_ha_yr": 5.0, "pressure_ratio": 0.8}, "ninguna destacada", "none stands out"),
+    ],
+)
+def test_main_driver_is_the_component_that_raised_the_class_most(row, es, en):
+    # Classes (pastures.erosion): one per soil-loss threshold passed (10, 50, 200 t/ha/yr)
+    # and one per pressure threshold passed (1, 2 x capacity).
+    assert main_driver(pd.Series(row), "es") == es
+    assert main_driver(pd.Series(row), "en") == en
+
+
+def test_labels_of_crowded_small_plots_never_overlap():
+    import geopandas as gpd
+
+    plots = gpd.GeoDataFrame(
+        {"plot_code": [f"P-{i}" for i in range(6)]},
+        geometry=[box(1000 + 60 * i, 1000, 1040 + 60 * i, 1040) for i in range(6)],
+        crs="EPSG:32719",
+    )
+    sizes = dict.fromkeys(plots["plot_code"], (150.0, 60.0))
+    placed = place_labels(plots, sizes, extent=(0, 0, 3000, 3000), gap=10.0)
+    boxes = [p.box for p in placed]
+    assert len(boxes) == 6
+    for i, a in enumerate(boxes):
+        assert all(not a.intersects(b) for b in boxes[i + 1 :])
+        # Outside every plot, with a leader line that ends on its own plot.
+        assert not any(a.intersects(g) for g in plots.geometry)
+    for p in placed:
+        end = p.leader[1]
+        geom = plots.set_index("plot_code").geometry[p.code]
+        assert geom.distance(box(end[0], end[1], end[0], end[1])) < 1e-6
+
+
+def test_bad_options_and_missing_folder_are_reported(tmp_path):
+    with pytest.raises(ParameterError, match="lang='fr'"):
+        write_atlas(tmp_path, tmp_path / "out", lang="fr")  # type: ignore[arg-type]
+    with pytest.raises(ParameterError, match="paper='A5'"):
+        write_atlas(tmp_path, tmp_path / "out", paper="A5")  # type: ignore[arg-type]
+    with pytest.raises(InputFileError, match="no such folder"):
+        write_atlas(tmp_path / "nowhere", tmp_path / "out")
+    with pytest.raises(InputFileError, match="no layers.gpkg or juli_sample.gpkg"):
+        write_atlas(tmp_path, tmp_path / "out")
+
+
+def test_a_run_with_layers_only_still_prints(tmp_path):
+    run = build_run(tmp_path / "run", only=("Beta",))
+    for folder in ("risk", "forage", "rotation", "indices"):
+        shutil.rmtree(run / folder)
+    (run / "provenance.json").unlink()
+    result = write_atlas(run, tmp_path / "out")
+    assert result.pages == 3
+    beta = _text(result.communities["Beta"])[0]
+    assert "BET-01" in beta
+    assert "No hay plan de rotación" in beta
+    assert "fecha de los datos desconocida" in beta
+    assert "Sin datos" in beta
+    # Not the sample (layers.gpkg, no provenance saying so): no illustrative note.
+    assert "DATOS ILUSTRATIVOS" not in beta
+
+
+@pytest.mark.slow
+def test_sample_run_prints_fourteen_community_sheets(tmp_path):
+    folder = os.environ.get("PASTURES_DEMO_RUN")
+    if not folder or not Path(folder).is_dir():
+        pytest.skip("set PASTURES_DEMO_RUN to the output folder of `pastures demo` to print it")
+    result = write_atlas(folder, tmp_path)
+    assert result.pages == 16
+    assert len(result.communities) == 14
+    text = " ".join(_text(result.atlas))
+    for code in read_run(folder).plots[S.PLOT_CODE]:
+        assert code in text

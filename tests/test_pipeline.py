@@ -28,6 +28,8 @@ from pastures.pipeline import MANIFEST, run_project
 from pastures.project import load_project_file
 
 PX = 20.0  # scene and working-grid pixel (m)
+#: The web map and the atlas have their own tests; these runs leave them out.
+NO_MAPS = ("map", "print")
 
 
 def lonlat_box(west: float, south: float, east: float, north: float) -> list[float]:
@@ -111,7 +113,7 @@ def statuses(result) -> dict[str, str]:
 
 def test_stages_chain_by_data_and_rerun_only_what_changed(tmp_path, project_files) -> None:
     config = load_project_file(tiny_project(tmp_path, project_files))
-    first = run_project(config)
+    first = run_project(config, skip=NO_MAPS)
     run = tmp_path / "run"
     assert statuses(first) | {"map": "-", "print": "-"} == {
         "layers": "ran",
@@ -152,14 +154,14 @@ def test_stages_chain_by_data_and_rerun_only_what_changed(tmp_path, project_file
         assert "composite" in src.tags()["C_FACTOR_SOURCE"]
 
     # nothing changed: every stage is skipped
-    second = run_project(config)
-    assert set(statuses(second).values()) <= {"skipped", "unavailable"}
+    second = run_project(config, skip=NO_MAPS)
+    assert set(statuses(second).values()) <= {"skipped", "not needed"}
 
     # a forage parameter changed: layers and vegetation are reused, the rest reruns
     changed = load_project_file(
         tiny_project(tmp_path, project_files, extra="[forage]\nuse_factor = 0.4\n")
     )
-    third = run_project(changed)
+    third = run_project(changed, skip=NO_MAPS)
     s = statuses(third)
     assert s["layers"] == "skipped"
     assert s["vegetation"] == "skipped"
@@ -172,9 +174,10 @@ def test_run_equals_demo_on_the_same_project(tmp_path, project_files, monkeypatc
     project = tiny_project(tmp_path, project_files, imagery=False)
     monkeypatch.setattr("pastures.cli.demo.sample_project_path", lambda: project)
     runner = CliRunner()
-    a = runner.invoke(main, ["demo", "--out", str(tmp_path / "demo")])
+    skip = ["--skip", "map", "--skip", "print"]
+    a = runner.invoke(main, ["demo", "--out", str(tmp_path / "demo"), *skip])
     assert a.exit_code == 0, a.output
-    b = runner.invoke(main, ["run", str(project), "--out", str(tmp_path / "run")])
+    b = runner.invoke(main, ["run", str(project), "--out", str(tmp_path / "run"), *skip])
     assert b.exit_code == 0, b.output
     assert "Stage times" in b.output
     for key in ("forage_plots", "forage_communities", "schedule"):
@@ -218,7 +221,7 @@ pasture_type = "pajonal"
     config = load_project_file(project)
     # centre about lon -54.5, lat -25.3: zone floor((-54.5 + 180) / 6) + 1 = 21, south
     assert config.study_area.crs == "EPSG:32721"
-    result = run_project(config, tmp_path / "run")
+    result = run_project(config, tmp_path / "run", skip=NO_MAPS)
     assert statuses(result)["forage"] == "ran"
     assert sorted(result.layers.project.plots["plot_code"]) == [
         "crop",
@@ -252,10 +255,13 @@ def test_demo_then_run_of_the_sample_project_skips_every_stage(tmp_path) -> None
     assert outputs.provenance["illustrative"] is True
     for key in ("ndvi_dry", "true_colour", "dem", "soil_loss"):
         assert key in outputs.rasters
+    # the final stages: web map and atlas, built from the run folder
+    assert (tmp_path / "demo" / "map.html").is_file()
+    assert (tmp_path / "demo" / "atlas" / "atlas.pdf").is_file()
     again = runner.invoke(
         main, ["run", str(sample_project_path()), "--out", str(tmp_path / "demo")]
     )
     assert again.exit_code == 0, again.output
-    for stage in ("layers", "vegetation", "forage", "rotation", "erosion", "package"):
+    for stage in ("layers", "vegetation", "forage", "rotation", "erosion", "package", "map"):
         assert f"[{stage}]" in again.output
     assert " ran" not in again.output.split("Stage times")[1]

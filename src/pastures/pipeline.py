@@ -51,7 +51,7 @@ import pandas as pd
 
 from pastures import __version__
 from pastures import schema as S
-from pastures.errors import InputFileError, PasturesError, ValidationError
+from pastures.errors import InputFileError, ParameterError, PasturesError, ValidationError
 from pastures.layers import Project, load_project
 from pastures.outputs import RUN_FILES
 from pastures.project import ProjectConfig
@@ -1034,6 +1034,7 @@ def run_project(  # noqa: PLR0915
     force: bool = False,
     progress: bool = False,
     on_stage: Callable[[StageReport], None] | None = None,
+    skip: Iterable[str] = (),
 ) -> RunResult:
     """Run every stage of a project into a run folder, skipping stages that are unchanged.
 
@@ -1049,6 +1050,8 @@ def run_project(  # noqa: PLR0915
         Show progress bars (stderr) on long stages.
     on_stage
         Called with each :class:`StageReport` as the stage ends (the CLI prints it).
+    skip
+        Final stages to leave out (``"map"``, ``"print"``).
 
     Returns
     -------
@@ -1062,6 +1065,12 @@ def run_project(  # noqa: PLR0915
         A stage cannot run on the inputs given (the message says why and how to fix it).
     """
     out = Path(folder) if folder is not None else config.output
+    left_out = set(skip)
+    unknown = left_out - {"map", "print"}
+    if unknown:
+        raise ParameterError(
+            f"Only the map and print stages can be left out; not {', '.join(sorted(unknown))}."
+        )
     manifest = _Manifest.read(out)
     sums = Checksums(manifest.checksums)
     runner = _Runner(out, manifest, on_stage, force)
@@ -1234,6 +1243,9 @@ def run_project(  # noqa: PLR0915
             ),
         ),
     ):
+        if name in left_out:
+            runner.note(name, "not needed", "left out (--skip)")
+            continue
         mod = _optional_stage(module)
         if mod is None:
             logger.info("%s is not installed: the %s stage is skipped", module, name)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from pastures.cli.run import execute
+from pastures.cli.run import execute, skip_option
 from pastures.project import load_project_file, sample_project_path
 
 DEFAULT_OUT = "pastures-demo"
@@ -21,7 +21,8 @@ DEFAULT_OUT = "pastures-demo"
     help="Folder for the outputs (created if needed; files in it are replaced).",
 )
 @click.option("--force", is_flag=True, help="Run every stage, even those unchanged.")
-def command(out: Path, force: bool) -> None:
+@skip_option
+def command(out: Path, force: bool, skip: tuple[str, ...]) -> None:
     """Run every stage on the bundled Juli sample project and write the results to --out.
 
     Exactly `pastures run` on the sample project file shipped with pastures
@@ -36,4 +37,4 @@ def command(out: Path, force: bool) -> None:
     came from.
     """
     config = load_project_file(sample_project_path())
-    execute(config, out, force=force)
+    execute(config, out, force=force, skip=skip)

@@ -26,11 +26,22 @@ def echo_stage(report: StageReport) -> None:
         click.echo(click.style(f"      from: {'; '.join(report.inputs)}", dim=True))
 
 
-def execute(config: ProjectConfig, out: Path | None, *, force: bool) -> RunResult:
+#: The --skip option of run and demo.
+skip_option = click.option(
+    "--skip",
+    multiple=True,
+    type=click.Choice(["map", "print"]),
+    help="Leave out the web map or the printed atlas (repeat for both).",
+)
+
+
+def execute(
+    config: ProjectConfig, out: Path | None, *, force: bool, skip: tuple[str, ...] = ()
+) -> RunResult:
     """Run a loaded project with progress and the closing timing summary (for run and demo)."""
     if config.illustrative:
         click.echo(f"{config.name}: ILLUSTRATIVE data, not observations or official boundaries.")
-    result = run_project(config, out, force=force, progress=True, on_stage=echo_stage)
+    result = run_project(config, out, force=force, progress=True, on_stage=echo_stage, skip=skip)
     click.echo(f"\nStage times ({result.folder}):")
     click.echo(timing_table(result.reports))
     click.echo(
@@ -49,7 +60,8 @@ def execute(config: ProjectConfig, out: Path | None, *, force: bool) -> RunResul
     help="Run folder (default: [project] output of the project file, beside it).",
 )
 @click.option("--force", is_flag=True, help="Run every stage, even those unchanged since last run.")
-def command(project_file: Path, out: Path | None, force: bool) -> None:
+@skip_option
+def command(project_file: Path, out: Path | None, force: bool, skip: tuple[str, ...]) -> None:
     """Run every stage of a project file: layers, vegetation, forage, rotation, erosion, maps.
 
     The project file (TOML; start one with `pastures init FOLDER`) names the study
@@ -64,6 +76,7 @@ def command(project_file: Path, out: Path | None, force: bool) -> None:
       pastures init mi-proyecto && pastures run mi-proyecto/project.toml
       pastures run juli.toml --out juli-2025
       pastures run juli.toml --force          # recompute every stage
+      pastures run juli.toml --skip print     # no atlas this time
     """
     config = load_project_file(project_file)
-    execute(config, out, force=force)
+    execute(config, out, force=force, skip=skip)

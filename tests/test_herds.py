@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 from pastures.errors import InputFileError
@@ -78,3 +79,29 @@ def test_unreadable_register(tmp_path):
     path.write_bytes(b"not a workbook")
     with pytest.raises(InputFileError, match="h.xlsx: cannot be read as a table"):
         read_herds(path)
+
+
+@pytest.mark.parametrize(
+    ("cell", "rule", "severity", "kept"),
+    [
+        ("1e30", "implausible-count", "error", None),  # overflowed Int64 before
+        ("10000000", "implausible-count", "error", None),  # ten million alpacas
+        ("100001", "implausible-count", "error", None),
+        ("100000", "implausible-count", "warning", 100_000),
+        ("3001", "implausible-count", "warning", 3001),
+        ("3000", None, None, 3000),
+        ("nan", "bad-count", "error", None),
+        ("-inf", "bad-count", "error", None),
+    ],
+)
+def test_absurd_counts_are_errors_and_large_ones_warnings(tmp_path, cell, rule, severity, kept):
+    path = tmp_path / "padron.csv"
+    path.write_text(
+        f"family_id,community,corral_id,alpacas,llamas,sheep\nF1,Alfa,C1,{cell},0,0\n",
+        encoding="utf-8",
+    )
+    result = read_herds(path)
+    found = [(p.rule, p.severity) for p in result.problems if p.field == "alpacas"]
+    assert found == ([(rule, severity)] if rule else [])
+    value = result.frame["alpacas"].iloc[0]
+    assert (value is pd.NA and kept is None) or value == kept

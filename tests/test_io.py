@@ -2,16 +2,33 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import sqlite3
+import subprocess
+import sys
+import time
 import xml.etree.ElementTree as ET
 import zipfile
 
 import geopandas as gpd
+import numpy as np
+import pyogrio
 import pytest
+import shapely
 
 from conftest import E0, N0, kml_coords, lonlat, realdata, square
-from pastures.errors import InputFileError, LayerError
-from pastures.io import GPX_PART, KML_FOLDER, atomic_output, list_layers, read_vector
+from pastures.errors import InputFileError, LayerError, OutputError
+from pastures.io import (
+    GPX_PART,
+    KML_FOLDER,
+    MAX_ARCHIVE_EXPANDED_BYTES,
+    TEMP_PREFIX,
+    UNREADABLE_GEOMETRY,
+    atomic_output,
+    list_layers,
+    read_vector,
+)
 
 KML_NS = "{http://www.opengis.net/kml/2.2}"
 
@@ -290,3 +307,147 @@ def test_write_table_neutralises_spreadsheet_formulas(tmp_path):
         "'@SUM(A1)",
         "Pasiri",
     ]
+
+
+# --- temporary files, hostile archives, interrupted runs --------------------------------
+
+
+def test_stale_temporaries_of_a_killed_run_are_removed_by_the_next_run(tmp_path):
+    dest = tmp_path / "forage_plots.csv"
+    dest.write_text("old")
+    stale = tmp_path / f"{TEMP_PREFIX}forage_plots.csv.abc123.csv"
+    stale.write_text("half written by a killed run")
+    legacy = tmp_path / ".forage_plots.4242.part.csv"  # the former, PID-named leftovers
+    legacy.write_text("half")
+    other = tmp_path / f"{TEMP_PREFIX}other.csv.xyz.csv"  # another output's: not ours
+    other.write_text("half")
+    old = time.time() - 3600
+    for f in (stale, legacy, other):
+        os.utime(f, (old, old))
+    fresh = tmp_path / f"{TEMP_PREFIX}forage_plots.csv.new999.csv"  # a concurrent run's
+    fresh.write_text("being written now")
+    os.utime(fresh, (time.time() + 60, time.time() + 60))
+    with atomic_output(dest) as tmp:
+        assert tmp.name.startswith(f"{TEMP_PREFIX}forage_plots.csv.")
+        assert tmp.suffix == ".csv"
+        tmp.write_text("new")
+    left = sorted(p.name for p in tmp_path.iterdir())
+    assert left == sorted(["forage_plots.csv", other.name, fresh.name])
+    assert dest.read_text() == "new"
+
+
+def test_atomic_output_into_a_path_under_a_file_is_an_output_error(tmp_path):
+    blocker = tmp_path / "notes.txt"
+    blocker.write_text("x")
+    with (
+        pytest.raises(OutputError, match=r"notes\.txt/out/a\.csv: cannot be written"),
+        atomic_output(blocker / "out" / "a.csv") as tmp,
+    ):
+        tmp.write_text("never")
+    with pytest.raises(OutputError, match="is a folder"), atomic_output(tmp_path) as tmp:
+        tmp.write_text("never")
+
+
+def _kmz(path, members):
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+    return path
+
+
+def test_kmz_expanding_past_the_limit_is_refused_before_reading(tmp_path):
+    path = tmp_path / "bomb.kmz"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("doc.kml", "<kml/>")
+        with z.open("pad.bin", "w") as f:
+            for _ in range(MAX_ARCHIVE_EXPANDED_BYTES // (1 << 20) + 1):
+                f.write(b"\0" * (1 << 20))
+    assert path.stat().st_size < 1 << 20  # a small file that would expand past 64 MiB
+    with pytest.raises(InputFileError, match=r"bomb\.kmz: the KMZ would expand to 65 MiB"):
+        read_vector(path)
+
+
+@pytest.mark.parametrize("member", ["../evil.kml", "a/../../evil.kml", "/abs/evil.kml", "C:/x.kml"])
+def test_kmz_paths_leaving_the_archive_are_refused(tmp_path, member):
+    path = _kmz(tmp_path / "slip.kmz", {"doc.kml": "<kml/>", member: "x"})
+    with pytest.raises(InputFileError, match="a path outside the archive"):
+        read_vector(path)
+
+
+@pytest.mark.parametrize(
+    "prolog",
+    [
+        '<!DOCTYPE kml [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;&a;">]>',
+        '<!DOCTYPE kml [<!ENTITY x SYSTEM "file:///etc/passwd">]>',
+        '<!DOCTYPE kml [<!entity x "lower case">]>',
+    ],
+)
+def test_xml_entities_are_refused(tmp_path, prolog):
+    path = tmp_path / "e.kml"
+    path.write_text(f'<?xml version="1.0"?>\n{prolog}<kml><Document/></kml>', encoding="utf-8")
+    with pytest.raises(InputFileError, match="declares XML entities"):
+        read_vector(path)
+
+
+def test_one_point_lines_are_read_as_unbuildable_features_by_name(tmp_path):
+    x, y = lonlat(square(E0 + 100, N0 + 100, 1, 1))[0]
+    write_kml(
+        tmp_path / "one.kml",
+        f"<Placemark><name>solo</name><LineString><coordinates>{x},{y}</coordinates>"
+        "</LineString></Placemark>"
+        + polygon_placemark("bien", square(E0 + 100, N0 + 100, 100, 100)),
+    )
+    gdf = read_vector(tmp_path / "one.kml")
+    assert list(gdf["Name"]) == ["solo", "bien"]
+    assert gdf.geometry.iloc[0] is None
+    assert "point array" in gdf[UNREADABLE_GEOMETRY].iloc[0]
+    assert gdf[UNREADABLE_GEOMETRY].isna().iloc[1]
+
+
+def _big_plots(path, n: int = 400, vertices: int = 2000) -> None:
+    side = int(np.ceil(np.sqrt(n)))
+    centres = [shapely.Point(E0 + 60 * (k % side), N0 + 60 * (k // side)) for k in range(n)]
+    gpd.GeoDataFrame(
+        {"plot_code": [f"P{k:05d}" for k in range(n)]},
+        geometry=[c.buffer(25, quad_segs=vertices // 4) for c in centres],
+        crs="EPSG:32719",
+    ).to_file(path, engine="pyogrio")
+
+
+@pytest.mark.slow
+def test_killed_import_leaves_the_previous_or_the_new_complete_geopackage(tmp_path):
+    """SIGKILL `pastures import` while it writes a 13 MB GeoPackage over an existing one."""
+    small, big = tmp_path / "small.gpkg", tmp_path / "big.gpkg"
+    _big_plots(small, n=2, vertices=8)
+    _big_plots(big)
+    out = tmp_path / "out" / "parcelas.gpkg"
+    args = [sys.executable, "-m", "pastures", "-q", "import", "--as", "plots", "--community",
+            "Alfa", "--pasture-type", "pajonal", "-o", str(out)]  # fmt: skip
+    subprocess.run([*args, str(small)], check=True, capture_output=True)
+    previous = out.read_bytes()
+    proc = subprocess.Popen([*args, str(big)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    killed = False
+    deadline = time.monotonic() + 300
+    while proc.poll() is None and time.monotonic() < deadline:
+        temps = list(out.parent.glob(f"{TEMP_PREFIX}*"))
+        # kill once GDAL is writing the big layer into the temporary copy
+        if temps and temps[0].exists() and temps[0].stat().st_size > len(previous):
+            os.kill(proc.pid, signal.SIGKILL)
+            killed = True
+            break
+        time.sleep(0.002)
+    proc.wait(timeout=60)
+    now = out.read_bytes()
+    if killed:
+        assert now == previous  # the previous complete file, byte for byte
+        assert list(out.parent.glob(f"{TEMP_PREFIX}*")), "the killed run's temporary file"
+    else:  # the run finished before it could be caught writing: the new complete file
+        assert proc.returncode == 0
+    layer = pyogrio.read_dataframe(out, layer="plots")
+    assert len(layer) == (2 if killed else 400)
+    print(f"killed mid-write: {killed}")
+    # the next run removes the killed run's leftover and writes a complete file
+    time.sleep(0.01)
+    subprocess.run([*args, str(small)], check=True, capture_output=True)
+    assert not list(out.parent.glob(f"{TEMP_PREFIX}*"))
+    assert len(pyogrio.read_dataframe(out, layer="plots")) == 2

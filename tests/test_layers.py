@@ -310,3 +310,40 @@ def test_real_files_from_elsewhere_are_reported_outside_juli():
     )
     assert rules(result) == ["outside-area"]
     assert "4 feature(s)" in result.problems[0].message
+
+
+def test_shapefile_field_names_cut_to_ten_characters_are_matched(tmp_path, plots):
+    path = tmp_path / "cercos.shp"
+    # the names a Shapefile (dBASE) keeps of pasture_type and fenced_year, as GDAL cuts them
+    cut = plots.rename(columns={"pasture_type": "pasture_ty", "fenced_year": "fenced_yea"})
+    cut.to_file(path, engine="pyogrio")
+    result = read_layer(path, "plots")
+    assert result.problems == []
+    assert list(result.frame["pasture_type"]) == ["pajonal", "bofedal", "tolar"]
+    assert list(result.frame["fenced_year"]) == [2018, 2019, 2020]
+
+
+def test_a_layer_with_no_features_says_so(tmp_path):
+    path = tmp_path / "vacio.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": []}))
+    result = read_layer(path, "plots", defaults={"community": "Alfa", "pasture_type": "pajonal"})
+    assert [p.rule for p in result.problems if p.rule == "empty-layer"] == ["empty-layer"]
+    assert "no features at all" in str(result.problems[-1])
+    assert len(result.frame) == 0
+    assert result.frame.crs == UTM
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered in linearrings:RuntimeWarning")
+@pytest.mark.parametrize(
+    "corner", [(float("nan"), N0 + 100), (float("inf"), N0 + 100), (1e200, 1e200)]
+)
+def test_non_finite_or_absurd_coordinates_are_reported_by_feature(tmp_path, plots, corner):
+    bad = plots.copy()
+    x0, y0 = E0 + 100, N0 + 100
+    bad.loc[0, "geometry"] = Polygon([(x0, y0), corner, (x0 + 50, y0 + 50), (x0, y0 + 50)])
+    path = tmp_path / "p.gpkg"
+    bad.to_file(path, engine="pyogrio")
+    result = read_layer(path, "plots", check_area=False)
+    rules = {p.rule for p in result.problems if p.feature.startswith("'ALF-01'")}
+    assert rules == {"bad-coordinates"}, result.problems
+    assert list(result.frame["plot_code"]) == ["ALF-02", "BET-01"]

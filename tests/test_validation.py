@@ -2,16 +2,31 @@
 
 from __future__ import annotations
 
+import math
+import re
+import warnings
+
+import click
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pytest
-from shapely.geometry import Point
+import shapely
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+from shapely.geometry import Point, Polygon
 
 from conftest import E0, N0, UTM, square
-from pastures.errors import ValidationError
-from pastures.layers import assign_communities, load_project
+from pastures.cli._common import FiniteRange
+from pastures.errors import GeometryRepairedWarning, ValidationError
+from pastures.layers import (
+    DEFAULT_MAX_REPAIR_CHANGE,
+    _repair_polygons,
+    assign_communities,
+    load_project,
+)
 from pastures.summary import community_summary
-from pastures.validation import check_in_communities, check_overlaps
+from pastures.validation import check_in_communities, check_min_area, check_overlaps
 
 
 def test_clean_project_has_no_problem(project_files):
@@ -144,3 +159,117 @@ def test_summary_keeps_communities_without_plots(project_files, communities, tmp
         load_project(**{**project_files, "communities": tmp_path / "c3.gpkg"})
     )
     assert table.set_index("community").loc["Gamma", ["plots", "families"]].tolist() == [0, 0]
+
+
+# --- property-based: geometry validation and repair --------------------------------------
+
+
+PROPERTY = settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True
+)
+# metres from a corner of the fixture project
+offsets = st.tuples(st.floats(0, 900, allow_nan=False), st.floats(0, 900, allow_nan=False))
+
+
+def shoelace(ring: list[tuple[float, float]]) -> float:
+    """|signed area| of a ring by the shoelace formula (numpy, not GEOS).
+
+    Coordinates are taken relative to the first vertex: UTM northings of 8.19e6 m
+    would otherwise cost the products their last digits.
+    """
+    xy = np.asarray(ring, dtype=float)
+    xy = xy - xy[0]
+    x, y = xy[:, 0], xy[:, 1]
+    return abs(float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1)))) / 2
+
+
+def one_plot(geom) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame({"plot_code": ["P1"]}, geometry=[geom], crs=UTM)
+
+
+@PROPERTY
+@given(st.lists(offsets, min_size=3, max_size=12, unique=True))
+def test_random_convex_plots_pass_unchanged(points):
+    hull = shapely.MultiPoint([(E0 + x, N0 + y) for x, y in points]).convex_hull
+    assume(hull.geom_type == "Polygon" and hull.area >= 1.0)
+    fixed, problems = _repair_polygons(
+        one_plot(hull), "plots", source="t", repair="warn", max_change=DEFAULT_MAX_REPAIR_CHANGE
+    )
+    assert problems == []
+    assert check_min_area(fixed, "plots", source="t") == []
+    assert fixed.geometry.iloc[0].equals(hull)
+    assert fixed.geometry.iloc[0].area == pytest.approx(shoelace(list(hull.exterior.coords)))
+
+
+@PROPERTY
+@given(st.lists(offsets, min_size=4, max_size=8, unique=True))
+def test_any_repair_states_its_area_change_correctly(points):
+    ring = [(E0 + x, N0 + y) for x, y in points]
+    poly = Polygon(ring)
+    assume(not poly.is_valid and shoelace(ring) > 1.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", GeometryRepairedWarning)  # the property is the message
+        fixed, problems = _repair_polygons(
+            one_plot(poly), "plots", source="t", repair="warn", max_change=0.05
+        )
+    assert len(problems) == 1
+    problem = problems[0]
+    assert problem.rule == "invalid-geometry"
+    before = shoelace(ring)
+    if problem.severity == "warning":
+        after = fixed.geometry.iloc[0].area
+        assert fixed.geometry.iloc[0].is_valid
+        assert abs(after - before) / before <= 0.05 + 1e-12
+        stated = re.search(r"area ([\d.]+) ha -> ([\d.]+) ha \(([-+][\d.]+)%\)", problem.message)
+        assert stated is not None, problem.message
+        # the message gives hectares to 4 decimals (1 m²)
+        assert float(stated.group(1)) == pytest.approx(before / 1e4, abs=1e-4)
+        assert float(stated.group(2)) == pytest.approx(after / 1e4, abs=1e-4)
+        assert float(stated.group(3)) == pytest.approx(100 * (after - before) / before, abs=0.006)
+    else:
+        assert len(fixed) == 0  # rejected, not silently kept
+        repaired = shapely.make_valid(poly)
+        change = abs(repaired.area - before) / before
+        assert change > 0.05 or repaired.area == 0 or "ha to" in problem.message
+
+
+@PROPERTY
+@given(
+    a=st.tuples(st.floats(0, 500), st.floats(0, 500), st.floats(1, 300), st.floats(1, 300)),
+    b=st.tuples(st.floats(0, 500), st.floats(0, 500), st.floats(1, 300), st.floats(1, 300)),
+    tolerance=st.floats(0, 1000),
+)
+def test_overlap_is_reported_exactly_when_larger_than_the_tolerance(a, b, tolerance):
+    boxes = [square(E0 + x, N0 + y, w, h) for x, y, w, h in (a, b)]
+    plots = gpd.GeoDataFrame({"plot_code": ["A", "B"]}, geometry=boxes, crs=UTM)
+    # intersection of two axis-aligned rectangles by interval arithmetic
+    dx = max(0.0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
+    dy = max(0.0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
+    area = dx * dy
+    assume(abs(area - tolerance) > 1e-6 * max(1.0, area))  # away from the rounding edge
+    problems = check_overlaps(plots, source="t", tolerance_m2=tolerance)
+    assert bool(problems) == (area > tolerance)
+    if problems:
+        assert f"({area:,.0f} m²)" in problems[0].message
+
+
+@settings(max_examples=200, deadline=None, derandomize=True)
+@given(
+    value=st.one_of(st.floats(), st.integers(-(10**6), 10**6), st.text(max_size=6)),
+    lo=st.floats(-100, 100),
+    width=st.floats(0, 100),
+    lo_open=st.booleans(),
+)
+def test_finite_range_accepts_exactly_finite_numbers_in_range(value, lo, width, lo_open):
+    hi = lo + width
+    kind = FiniteRange(lo, hi, lo_open=lo_open)
+    try:
+        number = float(value)
+    except ValueError:
+        number = math.nan
+    expected = math.isfinite(number) and (lo < number if lo_open else lo <= number) and number <= hi
+    if expected:
+        assert kind.convert(str(value), None, None) == number
+    else:
+        with pytest.raises(click.BadParameter, match="give a finite number"):
+            kind.convert(str(value), None, None)

@@ -23,6 +23,10 @@ def _column_key(name: str) -> str:
     return fold(name).replace(" ", "_")
 
 
+#: Longest field name a Shapefile (dBASE) can hold; longer names are cut when written.
+DBF_NAME_LENGTH = 10
+
+
 def match_columns(
     columns: list[str], kind: str, *, empty: frozenset[str] = frozenset()
 ) -> dict[str, str]:
@@ -36,11 +40,10 @@ def match_columns(
     used: set[str] = set()
     mapping: dict[str, str] = {}
     for canon in S.LAYER_COLUMNS[kind]:
-        found = [
-            keyed[_column_key(alias)]
-            for alias in S.COLUMN_ALIASES.get(canon, (canon,))
-            if _column_key(alias) in keyed and keyed[_column_key(alias)] not in used
-        ]
+        keys = [_column_key(alias) for alias in S.COLUMN_ALIASES.get(canon, (canon,))]
+        # a Shapefile (DBF) cuts field names to 10 characters: pasture_type -> pasture_ty
+        keys += [k[:DBF_NAME_LENGTH] for k in keys if len(k) > DBF_NAME_LENGTH]
+        found = [keyed[k] for k in keys if k in keyed and keyed[k] not in used]
         filled = [c for c in found if c not in empty]
         if filled or found:
             mapping[canon] = (filled or found)[0]

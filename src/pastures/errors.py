@@ -35,6 +35,10 @@ class ParameterError(PasturesError, ValueError):
     """A parameter or option is out of range or contradicts another one."""
 
 
+class OutputError(PasturesError, OSError):
+    """An output file or folder cannot be written (permissions, full disk, a folder in the way)."""
+
+
 class MissingDependencyError(PasturesError, ImportError):
     """An optional part of `pastures` needs a package that is not installed."""
 

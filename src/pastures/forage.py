@@ -29,9 +29,11 @@ from __future__ import annotations
 import logging
 import math
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Literal
 
@@ -368,7 +370,8 @@ class ForageParams:
         checks = [
             (0 < self.use_factor <= 1, f"use_factor {self.use_factor} must be in (0, 1]"),
             (
-                len(self.monthly_rain_mm) == 12 and min(self.monthly_rain_mm) >= 0,
+                len(self.monthly_rain_mm) == 12
+                and all(math.isfinite(v) and v >= 0 for v in self.monthly_rain_mm),
                 "monthly_rain_mm must hold 12 non-negative values, January first",
             ),
             (
@@ -904,13 +907,14 @@ def _quadrat_columns(quadrats: pd.DataFrame, *, source: str) -> list[Problem]:
 def _quadrat_values(row: pd.Series) -> tuple[Any, float, list[tuple[str, str, str]]]:
     """Date and biomass of one cut, and (rule, field, message) for each bad value."""
     why = []
-    date = pd.to_datetime(row[S.DATE], errors="coerce")
-    if pd.isna(date):
+    date = parse_date(row[S.DATE])
+    if date is None:
         why.append(
             (
                 "bad-date",
                 S.DATE,
-                f"date '{row[S.DATE]}' is not a date. Write it as YYYY-MM-DD (e.g. 2024-03-15).",
+                f"date '{row[S.DATE]}' is not a date. Write it as YYYY-MM-DD (e.g. 2024-03-15) "
+                "or DD/MM/YYYY (e.g. 15/03/2024).",
             )
         )
     biomass = pd.to_numeric(str(row[S.BIOMASS]).replace(",", "."), errors="coerce")
@@ -933,6 +937,153 @@ def _quadrat_values(row: pd.Series) -> tuple[Any, float, list[tuple[str, str, st
             )
         )
     return date, float(biomass), why
+
+
+#: Day-first dates as written in Peru: 15/03/2024, 15-03-2024, 15.03.2024.
+_DAY_FIRST = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$")
+#: Years accepted in dates of cuts and images (Landsat archive to the near future).
+DATE_YEARS: Final = (1980, 2100)
+
+
+def parse_date(value: object) -> pd.Timestamp | None:
+    """The calendar day of a date written as ISO 8601 or day first; None if it is not one.
+
+    ``YYYY-MM-DD`` (with or without a time, ``Z`` or an offset) and ``DD/MM/YYYY``
+    (also with ``-`` or ``.``) are accepted. Slashed dates are always day first, as
+    written in Peru, so ``03/04/2024`` is 3 April in every row of a file and
+    ``04/15/2024`` (month first) is refused instead of read differently from its
+    neighbours. A time zone is dropped after reading, keeping the local day the date
+    was written for. Years outside :data:`DATE_YEARS` are refused.
+    """
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NaT:
+        return None
+    if isinstance(value, pd.Timestamp | np.datetime64) or hasattr(value, "year"):
+        stamp = pd.Timestamp(value)  # type: ignore[arg-type]
+    else:
+        text = str(value).strip()
+        match = _DAY_FIRST.match(text)
+        try:
+            if match:
+                day, month, year = (int(g) for g in match.groups())
+                stamp = pd.Timestamp(year=year, month=month, day=day)
+            else:
+                stamp = pd.Timestamp(datetime.fromisoformat(text.replace("Z", "+00:00")))
+        except (ValueError, OverflowError):
+            return None
+    if pd.isna(stamp):
+        return None
+    if stamp.tzinfo is not None:
+        stamp = stamp.tz_localize(None)
+    if not DATE_YEARS[0] <= stamp.year <= DATE_YEARS[1]:
+        return None
+    return stamp.normalize()
+
+
+#: Plausible range of plot statistics of each normalised-difference index (the index is
+#: bounded by -1 and 1 for any reflectance); other indices are only checked to be finite.
+INDEX_VALUE_RANGES: Final[Mapping[str, tuple[float, float]]] = dict.fromkeys(
+    ("ndvi", "ndmi", "ndii", "ndwi", "savi", "msavi2"), (-1.0, 1.0)
+)
+#: Statistics that are index values (checked against :data:`INDEX_VALUE_RANGES`).
+_VALUE_STATISTICS: Final = frozenset({S.STAT_MEAN, S.STAT_MEDIAN, S.STAT_P10, S.STAT_P90})
+
+
+def check_index_table(
+    table: pd.DataFrame, *, source: str = "index table"
+) -> tuple[pd.DataFrame, list[Problem]]:
+    """Type and check a tidy per-plot index table, reporting every bad cell.
+
+    Parameters
+    ----------
+    table
+        As read from the CSV, XLSX or Parquet written by ``pastures indices``
+        (columns :data:`pastures.schema.ZONAL_COLUMNS`), cells as text or typed.
+    source
+        File name for messages.
+
+    Returns
+    -------
+    tuple
+        The table with dates as datetimes and values as floats, without the bad rows,
+        and one problem per kind of bad cell (naming up to 5 rows): missing columns,
+        dates that are not dates, values that are text or infinite (empty and NaN
+        values are missing, as on cloudy dates, and kept), index values
+        outside their range (NDVI = 50 is a reflectance scale slip, not an NDVI),
+        valid fractions outside 0-1 and negative pixel counts or deviations.
+    """
+    problems: list[Problem] = []
+    missing = [c for c in S.ZONAL_COLUMNS if c not in table.columns]
+    if missing:
+        problems.append(
+            Problem(
+                "error",
+                "missing-field",
+                f"no column(s) {', '.join(missing)}. Give the tidy table written by `pastures "
+                f"indices` (columns {', '.join(S.ZONAL_COLUMNS)}).",
+                source=source,
+                field=missing[0],
+            )
+        )
+        return table.iloc[0:0], problems
+    out = table.copy()
+    out[S.INDEX] = out[S.INDEX].astype("string").str.strip().str.lower()
+    out[S.STATISTIC] = out[S.STATISTIC].astype("string").str.strip()
+    out[S.PLOT_CODE] = out[S.PLOT_CODE].astype("string").str.strip()
+    dates = [parse_date(v) for v in out[S.DATE]]
+    text = out[S.VALUE].astype("string").str.strip()
+    values = pd.to_numeric(text.str.replace(",", ".", regex=False), errors="coerce").astype(
+        "float64"
+    )
+    # an empty cell or NaN is a missing value (a cloudy date: valid_fraction 0, mean NaN)
+    missing = (text.isna() | text.str.lower().isin(["", "nan", "na", "<na>"])).to_numpy()
+    bad_date = np.array([d is None for d in dates], dtype=bool)
+    bad_value = ~missing & ~np.isfinite(values.to_numpy())
+    lo_hi = [INDEX_VALUE_RANGES.get(str(i)) for i in out[S.INDEX]]
+    stat = out[S.STATISTIC].to_numpy(dtype=object)
+    v = values.to_numpy()
+    out_of_range = np.zeros(len(out), dtype=bool)
+    for k in np.flatnonzero(~bad_value & ~missing):
+        if stat[k] in _VALUE_STATISTICS and lo_hi[k] is not None:
+            lo, hi = lo_hi[k]
+            out_of_range[k] = not lo <= v[k] <= hi
+        elif stat[k] == S.STAT_VALID_FRACTION:
+            out_of_range[k] = not 0 <= v[k] <= 1
+        elif stat[k] in {S.STAT_COUNT, S.STAT_STD}:
+            out_of_range[k] = v[k] < 0
+    no_code = out[S.PLOT_CODE].isna().to_numpy() | (out[S.PLOT_CODE] == "").fillna(True).to_numpy()
+    for mask, rule, fld, text in (
+        (bad_date, "bad-date", S.DATE, "is not a date; write YYYY-MM-DD"),
+        (bad_value, "bad-value", S.VALUE, "is not a number (or is infinite)"),
+        (
+            out_of_range,
+            "impossible-value",
+            S.VALUE,
+            "is outside the range of its index or statistic (NDVI, NDMI, SAVI... lie in "
+            "-1..1; valid_fraction in 0..1): were reflectances scaled (x100, x10000)?",
+        ),
+        (no_code, "missing-value", S.PLOT_CODE, "has no plot_code"),
+    ):
+        rows = np.flatnonzero(mask)
+        if len(rows):
+            cells = ", ".join(f"row {r + 2} ('{table[fld].iloc[r]}')" for r in rows[:5]) + (
+                f" and {len(rows) - 5} more" if len(rows) > 5 else ""
+            )
+            problems.append(
+                Problem(
+                    "error",
+                    rule,
+                    f"{len(rows)} row(s): {fld} {text}: {cells}. Fix the table, or write it "
+                    "again with `pastures indices`.",
+                    source=source,
+                    field=fld,
+                )
+            )
+    keep = ~(bad_date | bad_value | out_of_range | no_code)
+    out[S.DATE] = pd.to_datetime(
+        pd.Series([d if d is not None else pd.NaT for d in dates], index=out.index)
+    )
+    out[S.VALUE] = values
+    return out.loc[keep].reset_index(drop=True), problems
 
 
 def _plot_at(
@@ -997,7 +1148,12 @@ def _index_series(
         raise ParameterError(
             f"index table: no '{index}' values (it holds: {known}). Choose one with --index."
         )
-    t = t.assign(**{S.DATE: pd.to_datetime(t[S.DATE]), S.VALUE: pd.to_numeric(t[S.VALUE])})
+    t = t.assign(
+        **{
+            S.DATE: pd.to_datetime(pd.Series([parse_date(d) for d in t[S.DATE]], index=t.index)),
+            S.VALUE: pd.to_numeric(t[S.VALUE], errors="coerce"),
+        }
+    ).dropna(subset=[S.DATE, S.VALUE])
     wide = t.pivot_table(
         index=[S.PLOT_CODE, S.DATE], columns=S.STATISTIC, values=S.VALUE, aggfunc="first"
     )
@@ -1599,8 +1755,12 @@ def load_params(path: str | os.PathLike[str]) -> ForageParams:
         return params_from_mapping(data)
     except ParameterError as exc:
         raise ParameterError(f"{p}: {exc}") from exc
-    except (TypeError, ValueError) as exc:
-        raise ParameterError(f"{p}: a value has the wrong type ({exc}).") from exc
+    except (TypeError, ValueError, AttributeError, KeyError) as exc:
+        # a table where a number is expected deep inside a section (e.g. animal_units)
+        raise ParameterError(
+            f"{p}: a value has the wrong type ({type(exc).__name__}: {exc}). Compare the "
+            "file with the example in `pastures forage --help` / the docs of load_params."
+        ) from exc
 
 
 def params_from_mapping(data: Mapping[str, Any]) -> ForageParams:
@@ -1631,6 +1791,7 @@ def params_from_mapping(data: Mapping[str, Any]) -> ForageParams:
         kwargs["intake"] = Intake(**intake)
     types = data.pop("pasture_types", None)
     if types is not None:
+        _known_keys(types, set(types) if isinstance(types, Mapping) else set(), "[pasture_types]")
         merged = dict(DEFAULT_PASTURE_TYPES)
         for name, spec in types.items():
             _known_keys(
@@ -1640,7 +1801,7 @@ def params_from_mapping(data: Mapping[str, Any]) -> ForageParams:
             )
             base = merged.get(name)
             prod = spec.get("production_kg_ha_yr", base.production_kg_ha_yr if base else None)
-            if prod is None or len(prod) != 2:
+            if not _numbers(prod, 2):
                 raise ParameterError(
                     f"[pasture_types.{name}]: give production_kg_ha_yr = [low, high]."
                 )
@@ -1661,9 +1822,45 @@ def params_from_mapping(data: Mapping[str, Any]) -> ForageParams:
             }
         kwargs["open_range"] = OpenRange(**opn)
     _known_keys(data, simple, "top level")
+    kinds = {f.name: f.type for f in fields(ForageParams)}
     for key, value in data.items():
+        _check_type(key, value, str(kinds[key]))
         kwargs[key] = tuple(value) if isinstance(value, list) else value
     return replace(ForageParams(), **kwargs)
+
+
+def _numbers(value: object, n: int | None = None) -> bool:
+    """True if `value` is a list of `n` (any, if None) finite numbers (not booleans)."""
+    if not isinstance(value, list | tuple) or (n is not None and len(value) != n):
+        return False
+    return all(
+        isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in value
+    )
+
+
+def _check_type(key: str, value: object, kind: str) -> None:
+    """Refuse a top-level parameter of the wrong type (a table, text, a boolean...) by name."""
+    if kind == "float":
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        want = "a number"
+    elif kind == "int":
+        ok = isinstance(value, int) and not isinstance(value, bool)
+        want = "a whole number"
+    elif kind == "str":
+        ok = isinstance(value, str)
+        want = "text in quotes"
+    elif kind.startswith("tuple[int"):
+        ok = isinstance(value, list) and all(
+            isinstance(v, int) and not isinstance(v, bool) for v in value
+        )
+        want = "a list of whole numbers, e.g. [12, 1, 2, 3]"
+    elif kind.startswith("tuple[float"):
+        ok = _numbers(value)
+        want = "a list of numbers"
+    else:  # pragma: no cover - every simple field is listed above
+        return
+    if not ok:
+        raise ParameterError(f"{key} = {value!r}: must be {want}.")
 
 
 def _known_keys(section: Any, known: set[str], where: str) -> None:

@@ -131,6 +131,16 @@ def normalise_herds(
     return HerdResult(out, problems, source)
 
 
+#: Animals of one species in one register row above which the row is flagged (warning):
+#: families of Juli keep tens to a few hundred head; a row above this is more likely a
+#: typing slip (an extra zero) or a whole community's herd entered as one family.
+WARN_COUNT_PER_ROW = 3_000
+#: ... and above which it is an error: more than any community of Juli holds (Peru has
+#: about 3.7 million alpacas in all, MIDAGRI 2012 census), and far beyond what integer
+#: columns need to hold safely.
+MAX_COUNT_PER_ROW = 100_000
+
+
 def _parse_count(text: str) -> tuple[int, str]:
     cleaned = text.replace(" ", "").replace("\u00a0", "")
     if "," in cleaned and "." not in cleaned:
@@ -145,6 +155,11 @@ def _parse_count(text: str) -> tuple[int, str]:
         return 0, "is negative"
     if not number.is_integer():
         return 0, "is not a whole number"
+    if number > MAX_COUNT_PER_ROW:
+        return 0, (
+            f"is more than {MAX_COUNT_PER_ROW:,} animals, more than any community of Juli "
+            "keeps (a typing slip?)"
+        )
     return int(number), ""
 
 
@@ -180,15 +195,27 @@ def _counts(
             problems.append(
                 Problem(
                     "error",
-                    "bad-count",
+                    "implausible-count" if "more than" in reason else "bad-count",
                     f"{col} '{raw}' {reason}. Write a whole number of animals, 0 if none.",
                     source=source,
                     feature=_row_label(out, pos),
                     field=col,
                 )
             )
-        else:
-            counts[pos] = value
+            continue
+        if value > WARN_COUNT_PER_ROW:
+            problems.append(
+                Problem(
+                    "warning",
+                    "implausible-count",
+                    f"{col} {value:,} is unusually many for one family (more than "
+                    f"{WARN_COUNT_PER_ROW:,}); check it is not a typing slip. Used as given.",
+                    source=source,
+                    feature=_row_label(out, pos),
+                    field=col,
+                )
+            )
+        counts[pos] = value
     return counts
 
 

@@ -327,7 +327,14 @@ def load_scenes(
         if path.is_dir():
             _scenes_from_folder(path, scenes, problems)
         elif path.suffix.lower() in _STAC_SUFFIXES:
-            items = _read_stac_json(path)
+            try:
+                items = _read_stac_json(path)
+            except InputFileError as exc:
+                if len(sources) == 1:
+                    raise
+                # one truncated or non-STAC file does not lose the other sources' scenes
+                problems.append(Problem("error", "unusable-scene", str(exc), str(path)))
+                continue
             _scenes_from_items(items, path.parent, str(path), scenes, problems)
         elif path.suffix.lower() in _RASTER_SUFFIXES:
             _scenes_from_rasters([path], scenes, problems)
@@ -367,7 +374,12 @@ def stac_items(data: Any, *, source: str = "") -> list[dict[str, Any]]:
     if isinstance(data, Mapping):
         kind = data.get("type")
         if kind == "FeatureCollection":
-            return [dict(f) for f in data.get("features", [])]
+            features = data.get("features", [])
+            if not isinstance(features, list):
+                raise InputFileError(
+                    f"'{source or 'input'}': 'features' is not a list of STAC items."
+                )
+            return [dict(f) if isinstance(f, Mapping) else f for f in features]
         if kind == "Feature" and "assets" in data:
             return [dict(data)]
     raise InputFileError(
@@ -383,12 +395,37 @@ def _scenes_from_items(
     scenes: list[Scene],
     problems: list[Problem],
 ) -> None:
-    for item in items:
+    for number, item in enumerate(items, start=1):
+        if not isinstance(item, Mapping):
+            problems.append(
+                Problem(
+                    "error",
+                    "malformed-item",
+                    f"feature #{number} is {type(item).__name__}, not a STAC item (an object); "
+                    "skipped, the other items are kept.",
+                    source,
+                    f"#{number}",
+                )
+            )
+            continue
         try:
             scene = scene_from_stac_item(item, base=base, source=source)
         except PasturesError as exc:
             problems.append(
                 Problem("error", "unusable-scene", str(exc), source, str(item.get("id", "")))
+            )
+            continue
+        except (TypeError, ValueError, AttributeError, KeyError, OverflowError) as exc:
+            # a field of the wrong type (assets as a list, a text scale or EPSG, a bad date)
+            problems.append(
+                Problem(
+                    "error",
+                    "malformed-item",
+                    f"STAC item is malformed ({type(exc).__name__}: {exc}); skipped, the "
+                    "other items are kept. Fetch the item again from its catalogue.",
+                    source,
+                    str(item.get("id", f"#{number}")),
+                )
             )
             continue
         if scene is None:
@@ -1041,6 +1078,16 @@ def _read_bands(scene: Scene, src: Any, bands: Sequence[BandFile], grid: Grid) -
     file's blocks are decompressed once).
     """
     band = bands[0]
+    for b in bands:
+        dtype = np.dtype(src.dtypes[b.band - 1])
+        if b.nodata is not None and dtype.kind in "iu":
+            limits = np.iinfo(dtype)
+            if not (float(b.nodata).is_integer() and limits.min <= b.nodata <= limits.max):
+                raise InputFileError(
+                    f"Scene {scene.scene_id}: band {b.href} declares nodata {b.nodata:g}, which "
+                    f"its {dtype} pixels cannot hold; the metadata is wrong. Fix the STAC item "
+                    "or the file's nodata (gdal_edit.py -a_nodata)."
+                )
     outs = [
         np.full(grid.shape, b.nodata if b.nodata is not None else 0, dtype=src.dtypes[b.band - 1])
         for b in bands

@@ -13,9 +13,13 @@ leaves a half-written file that looks complete.
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import os
+import tempfile
+import time
 import warnings
+import zipfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Literal
@@ -25,7 +29,7 @@ import pandas as pd
 import pyogrio
 import shapely
 
-from pastures.errors import InputFileError, LayerError
+from pastures.errors import InputFileError, LayerError, OutputError, PasturesError
 
 logger = logging.getLogger(__name__)
 
@@ -48,14 +52,69 @@ GPX_PART = "gpx_part"
 GpxPart = Literal["waypoints", "routes", "tracks"]
 
 
+#: Start of the name of every temporary file :func:`atomic_output` writes, so that a
+#: leftover of a killed run is recognisable (and removed by the next run of that output).
+TEMP_PREFIX = ".pastures-tmp-"
+#: When this process started writing: temporary files of an output that are older than
+#: this were left by an earlier, interrupted run and are removed.
+_RUN_STARTED = time.time()
+#: Errors of the file system that mean "cannot write here" rather than a bug.
+_WRITE_ERRNOS = frozenset(
+    {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.EISDIR,
+     errno.ENOTDIR, errno.ENAMETOOLONG, errno.EEXIST}
+)  # fmt: skip
+
+
+def _write_error(dest: Path, exc: OSError) -> OutputError:
+    reason = exc.strerror or type(exc).__name__
+    return OutputError(
+        f"{dest}: cannot be written ({reason}). Choose an output folder you can write to "
+        "(--out), free some disk space, or close the file if another program holds it."
+    )
+
+
+def remove_stale_temporaries(dest: Path, *, older_than: float | None = None) -> list[Path]:
+    """Remove temporary files an interrupted earlier run left beside output `dest`.
+
+    Only this output's own leftovers are touched: files named
+    ``.pastures-tmp-<dest name>.*`` (and the older ``.<stem>.<pid>.part<suffix>`` form)
+    that were last modified before `older_than` (default: the start of this process,
+    so a run writing the same output at the same time is not disturbed).
+
+    Returns
+    -------
+    list of Path
+        The files removed.
+    """
+    cutoff = _RUN_STARTED if older_than is None else older_than
+    folder = dest.parent
+    if not folder.is_dir():
+        return []
+    patterns = (f"{TEMP_PREFIX}{dest.name}.*", f".{dest.stem}.*.part{dest.suffix}")
+    removed = []
+    for pattern in patterns:
+        for leftover in folder.glob(pattern):
+            try:
+                if leftover.is_file() and leftover.stat().st_mtime < cutoff:
+                    leftover.unlink()
+                    removed.append(leftover)
+            except OSError:  # gone meanwhile, or not ours to remove: leave it
+                continue
+    if removed:
+        logger.info("removed %d temporary file(s) of an interrupted run of %s", len(removed), dest)
+    return removed
+
+
 @contextlib.contextmanager
 def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path to write to; move it onto `path` only on success.
 
     The temporary file lives in the destination folder (same file system, so the
-    final :func:`os.replace` is atomic) and keeps the destination's suffix, so
-    drivers that choose a format by extension (GDAL, pandas) still work. On any
-    exception the temporary file is removed and the destination is untouched.
+    final :func:`os.replace` is atomic), is named ``.pastures-tmp-<name>.<random><suffix>``
+    and keeps the destination's suffix, so drivers that choose a format by extension
+    (GDAL, pandas) still work. On any exception it is removed and the destination is
+    untouched; leftovers of a run that was killed (which cannot clean up) are removed
+    by the next run that writes the same output (:func:`remove_stale_temporaries`).
 
     Parameters
     ----------
@@ -65,18 +124,37 @@ def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
     Yields
     ------
     Path
-        Where to write.
+        Where to write (it does not exist yet).
+
+    Raises
+    ------
+    OutputError
+        The folder cannot be created or written, the destination is a folder, or the
+        disk is full.
     """
     dest = Path(path)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(f".{dest.stem}.{os.getpid()}.part{dest.suffix}")
-    with contextlib.suppress(FileNotFoundError):
-        tmp.unlink()
+    if dest.is_dir():
+        raise OutputError(f"{dest}: is a folder; give a file name for this output.")
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_temporaries(dest)
+        fd, name = tempfile.mkstemp(
+            prefix=f"{TEMP_PREFIX}{dest.name}.", suffix=dest.suffix, dir=dest.parent
+        )
+    except OSError as exc:
+        raise _write_error(dest, exc) from exc
+    os.close(fd)
+    tmp = Path(name)
+    tmp.unlink()  # writers such as GDAL create the file themselves
     try:
         yield tmp
         tmp.replace(dest)
+    except OSError as exc:
+        if isinstance(exc, PasturesError) or exc.errno not in _WRITE_ERRNOS:
+            raise
+        raise _write_error(dest, exc) from exc
     finally:
-        with contextlib.suppress(FileNotFoundError):
+        with contextlib.suppress(OSError):
             tmp.unlink()
 
 
@@ -94,6 +172,83 @@ def _check_readable(path: Path) -> None:
         )
     if path.stat().st_size == 0:
         raise InputFileError(f"{path}: the file is empty. Export it again from its source.")
+    if suffix in {".kmz", ".zip"}:
+        check_archive(path)
+    elif suffix in {".kml", ".gpx"}:
+        with path.open("rb") as f:
+            check_xml_prolog(f.read(XML_PROLOG_BYTES), path)
+
+
+#: Largest total size (bytes) a KMZ or zipped Shapefile may expand to: 64 MiB. A KMZ of
+#: fenced plots is a few hundred kB; a larger one is refused before GDAL unpacks it.
+MAX_ARCHIVE_EXPANDED_BYTES = 64 * 1024 * 1024
+#: Largest number of files in such an archive.
+MAX_ARCHIVE_MEMBERS = 1000
+#: Bytes of a KML/GPX file searched for a document type with entity declarations.
+XML_PROLOG_BYTES = 1024 * 1024
+
+
+def check_archive(path: Path) -> None:
+    """Refuse a KMZ or zip whose files would expand past a limit or escape its folder.
+
+    Raises
+    ------
+    InputFileError
+        Not a zip archive; more than :data:`MAX_ARCHIVE_MEMBERS` files; a total
+        expanded size above :data:`MAX_ARCHIVE_EXPANDED_BYTES` ("zip bomb"); or a
+        member whose path is absolute or climbs out with ``..`` ("zip slip").
+    """
+    kind = "KMZ" if path.suffix.lower() == ".kmz" else "zip"
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+            if len(members) > MAX_ARCHIVE_MEMBERS:
+                raise InputFileError(
+                    f"{path}: the {kind} holds {len(members)} files (at most "
+                    f"{MAX_ARCHIVE_MEMBERS} accepted). Export only the layer you need."
+                )
+            total = sum(m.file_size for m in members)
+            if total > MAX_ARCHIVE_EXPANDED_BYTES:
+                raise InputFileError(
+                    f"{path}: the {kind} would expand to {total / 2**20:,.0f} MiB, more than "
+                    f"the {MAX_ARCHIVE_EXPANDED_BYTES / 2**20:,.0f} MiB accepted. Export the "
+                    "layer without images, or as GeoPackage."
+                )
+            for m in members:
+                name = m.filename.replace("\\", "/")
+                if name.startswith("/") or ".." in name.split("/") or ":" in name.split("/")[0]:
+                    raise InputFileError(
+                        f"{path}: the {kind} holds '{m.filename}', a path outside the archive's "
+                        "folder; it is refused. Export the layer again from its source."
+                    )
+            docs = [m for m in members if m.filename.lower().endswith(".kml")]
+            for m in docs:
+                with archive.open(m) as f:
+                    check_xml_prolog(f.read(XML_PROLOG_BYTES), path)
+    except zipfile.BadZipFile as exc:
+        raise InputFileError(
+            f"{path}: is not a valid {kind} (zip) archive ({exc}). The file may be truncated: "
+            "export it again."
+        ) from exc
+
+
+def check_xml_prolog(head: bytes, path: Path) -> None:
+    """Refuse KML/GPX text that declares XML entities (entity expansion, external files).
+
+    KML and GPX never need a document type with entities; a ``<!ENTITY`` declaration
+    is how "billion laughs" expansion and external-file reads are built.
+
+    Raises
+    ------
+    InputFileError
+        The text declares an entity.
+    """
+    if b"<!entity" in head.lower():
+        raise InputFileError(
+            f"{path}: declares XML entities (<!ENTITY ...>), which KML and GPX files never "
+            "need and which can expand without limit; the file is refused. Export it again "
+            "from Google Earth, QGIS or the GPS software."
+        )
 
 
 def list_layers(path: str | os.PathLike[str]) -> list[str]:
@@ -123,13 +278,22 @@ def _gdal_reason(exc: Exception) -> str:
     return text[:200]
 
 
+#: Column added to a layer when some of its geometries cannot be built (e.g. a KML line
+#: of a single point, NaN coordinates): the reason, per feature; such features have no
+#: geometry and :mod:`pastures.layers` reports them by name.
+UNREADABLE_GEOMETRY = "_unreadable_geometry"
+
+
 def _read_one(path: Path, layer: str | None) -> gpd.GeoDataFrame:
     try:
         with warnings.catch_warnings():
             # GDAL notes on measured/3D types and unknown field subtypes are not the user's concern
             warnings.simplefilter("ignore", RuntimeWarning)
             warnings.simplefilter("ignore", UserWarning)
-            gdf = pyogrio.read_dataframe(path, layer=layer)
+            try:
+                gdf = pyogrio.read_dataframe(path, layer=layer)
+            except shapely.errors.GEOSException:
+                gdf = _read_feature_by_feature(path, layer)
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
         fmt = VECTOR_FORMATS[path.suffix.lower()]
         where = f"{path}" + (f", layer '{layer}'" if layer else "")
@@ -141,6 +305,34 @@ def _read_one(path: Path, layer: str | None) -> gpd.GeoDataFrame:
         where = f"{path}" + (f", layer '{layer}'" if layer else "")
         raise LayerError(f"{where}: has no geometry column. Choose a layer with geometries.")
     return gdf
+
+
+def _read_feature_by_feature(path: Path, layer: str | None) -> gpd.GeoDataFrame:
+    """Read a layer whose geometries GEOS refuses as a whole, building them one by one.
+
+    A feature whose geometry cannot be built (a line or ring of one point, NaN
+    coordinates...) gets no geometry and the reason in :data:`UNREADABLE_GEOMETRY`.
+    """
+    attrs = pyogrio.read_dataframe(path, layer=layer, read_geometry=False)
+    meta, _, wkbs, _ = pyogrio.raw.read(path, layer=layer, columns=[])
+    geoms: list[shapely.Geometry | None] = []
+    reasons: list[str | None] = []
+    for wkb in wkbs:
+        if wkb is None:
+            geoms.append(None)
+            reasons.append(None)
+            continue
+        try:
+            geoms.append(shapely.from_wkb(wkb))
+            reasons.append(None)
+        except shapely.errors.GEOSException as exc:
+            geoms.append(None)
+            reasons.append(_gdal_reason(exc).removeprefix("IllegalArgumentException: "))
+    out = gpd.GeoDataFrame(attrs, geometry=geoms, crs=meta.get("crs"))
+    out[UNREADABLE_GEOMETRY] = pd.array(reasons, dtype="string")
+    bad = int(out[UNREADABLE_GEOMETRY].notna().sum())
+    logger.info("%s: %d feature(s) whose geometry cannot be built", path, bad)
+    return out
 
 
 def read_vector(

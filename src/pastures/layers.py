@@ -41,7 +41,7 @@ from pastures.errors import (
     ValidationError,
 )
 from pastures.herds import check_herds, read_herds
-from pastures.io import GPX_PART, read_vector
+from pastures.io import GPX_PART, UNREADABLE_GEOMETRY, read_vector
 
 logger = logging.getLogger(__name__)
 
@@ -242,7 +242,7 @@ def read_layer(
             return LayerResult(_empty(kind, work_crs), problems, source)
         gdf = gdf.set_crs(fallback_crs)
 
-    gdf, found = _check_geometry_types(gdf, kind, source=source)
+    gdf, found = _check_geometries(gdf, raw, kind, source=source)
     problems += found
     if check_area:
         located = V.check_location(
@@ -257,8 +257,13 @@ def read_layer(
         if any(q.rule == "not-degrees" for q in located):
             return LayerResult(_empty(kind, work_crs), problems, source)
         swapped = {q.feature for q in located if q.rule == "swapped-coordinates"}
-        gdf = gdf[[V.feature_label(gdf, kind, i) not in swapped for i in gdf.index]]
+        keep = np.array([V.feature_label(gdf, kind, i) not in swapped for i in gdf.index], bool)
+        gdf = gdf.loc[keep]
+    if not len(gdf):
+        return _no_features(raw, kind, source, problems, work_crs)
     gdf = gdf.to_crs(work_crs)
+    gdf, found = _check_finite(gdf, kind, source=source, after=work_crs)
+    problems += found
 
     what = "track" if GPX_PART in raw.columns else "line"
     gdf, found = _lines_to_plots(
@@ -281,6 +286,10 @@ def read_layer(
     problems += V.check_duplicate_keys(gdf, kind, source=source)
     if kind == S.PLOTS:
         problems += V.check_pasture_types(gdf, source=source)
+    if kind in {S.PLOTS, S.COMMUNITIES}:
+        problems += V.check_min_area(gdf, kind, source=source)
+    if not len(gdf):
+        return _no_features(raw, kind, source, problems, work_crs)
     columns = [c for c in S.LAYER_COLUMNS[kind] if c in gdf.columns]
     gdf = gdf[[*columns, "geometry"]].reset_index(drop=True)
     return LayerResult(gdf, problems, source)
@@ -327,6 +336,99 @@ def _normalise_columns(
     return frame, problems
 
 
+def _no_features(
+    raw: gpd.GeoDataFrame, kind: str, source: str, problems: list[Problem], crs: CRS
+) -> LayerResult:
+    """An empty result for a layer left with no usable feature.
+
+    When no other error explains why (an empty collection, a KML with only image
+    overlays, a GPX with no track), an ``empty-layer`` error says what the file held.
+    """
+    if not len(raw) or not V.errors_in(problems):
+        problems = [*problems, _no_features_problem(raw, kind, source)]
+    return LayerResult(_empty(kind, crs), problems, source)
+
+
+def _no_features_problem(raw: gpd.GeoDataFrame, kind: str, source: str) -> Problem:
+    """The error for a layer left with no usable feature, saying what the file held."""
+    if not len(raw):
+        held = "no features at all (an empty layer, or a KML/GPX without placemarks or points)"
+    else:
+        types = raw.geometry.geom_type.fillna("no geometry").value_counts()
+        held = (
+            f"{len(raw)} feature(s), none usable ("
+            + ", ".join(f"{n} {t}" for t, n in types.items())
+            + "; see the problems above)"
+        )
+    wanted = " or ".join(S.GEOMETRY_KINDS[kind])
+    if kind in {S.PLOTS, S.COMMUNITIES}:
+        wanted += " (or closed GPS tracks / lines)"
+    return Problem(
+        "error",
+        "empty-layer",
+        f"has {held}. A {kind} layer needs {wanted}. Check that this is the right file "
+        "(and --layer), or export the layer again.",
+        source=source,
+    )
+
+
+def _check_geometries(
+    gdf: gpd.GeoDataFrame, raw: gpd.GeoDataFrame, kind: str, *, source: str
+) -> tuple[gpd.GeoDataFrame, list[Problem]]:
+    """Drop and report unbuildable, null, wrong-type and non-finite geometries."""
+    unreadable = (
+        raw[UNREADABLE_GEOMETRY].dropna().to_dict() if UNREADABLE_GEOMETRY in raw.columns else None
+    )
+    gdf, problems = _check_geometry_types(gdf, kind, source=source, unreadable=unreadable)
+    gdf, found = _check_finite(gdf, kind, source=source)
+    return gdf, problems + found
+
+
+#: Largest coordinate (m) accepted in the working CRS: 100,000 km, far beyond any
+#: projected CRS's valid area; larger numbers overflow area and validity computations.
+MAX_PROJECTED_COORDINATE = 1e8
+
+
+def _check_finite(
+    gdf: gpd.GeoDataFrame, kind: str, *, source: str, after: CRS | None = None
+) -> tuple[gpd.GeoDataFrame, list[Problem]]:
+    """Drop (and report) features with NaN or infinite coordinates.
+
+    Before reprojection (`after` None) this catches NaN and infinity in the file;
+    after it, coordinates too large for the CRS (e.g. 1e300 degrees) that came out
+    infinite.
+    """
+    if not len(gdf):
+        return gdf, []
+    limit = MAX_PROJECTED_COORDINATE if after is not None else np.inf
+    coords_ok = np.array(
+        [
+            g is not None
+            and bool((np.abs(shapely.get_coordinates(g)) <= limit).all())  # NaN compares False
+            for g in gdf.geometry.array
+        ],
+        dtype=bool,
+    )
+    problems = []
+    for idx in gdf.index[~coords_ok]:
+        what = (
+            f"its coordinates in {after.to_string()} are infinite or larger than "
+            f"{MAX_PROJECTED_COORDINATE:g} m (far outside the file's CRS)"
+            if after is not None
+            else "has coordinates that are not finite numbers (NaN or infinity)"
+        )
+        problems.append(
+            Problem(
+                "error",
+                "bad-coordinates",
+                f"{what}. Check the GPS export or redraw the feature.",
+                source=source,
+                feature=V.feature_label(gdf, kind, idx),
+            )
+        )
+    return gdf.loc[coords_ok], problems
+
+
 def _missing_crs(gdf: gpd.GeoDataFrame, path: Path, source: str) -> Problem:
     prj = " (no .prj file beside the .shp?)" if path.suffix.lower() == ".shp" else ""
     return Problem(
@@ -338,9 +440,17 @@ def _missing_crs(gdf: gpd.GeoDataFrame, path: Path, source: str) -> Problem:
 
 
 def _check_geometry_types(
-    gdf: gpd.GeoDataFrame, kind: str, *, source: str
+    gdf: gpd.GeoDataFrame,
+    kind: str,
+    *,
+    source: str,
+    unreadable: Mapping[object, object] | None = None,
 ) -> tuple[gpd.GeoDataFrame, list[Problem]]:
-    """Drop (and report) null, empty and wrong-type geometries; unpack KML MultiGeometry."""
+    """Drop (and report) null, empty, unbuildable and wrong-type geometries.
+
+    Also unpacks KML MultiGeometry. `unreadable` gives, by row label, why a geometry
+    could not be built (:data:`pastures.io.UNREADABLE_GEOMETRY`).
+    """
     problems: list[Problem] = []
     keep = np.ones(len(gdf), dtype=bool)
     geoms = gdf.geometry.array.copy()
@@ -349,11 +459,15 @@ def _check_geometry_types(
         geom = geoms[k]
         label = V.feature_label(gdf, kind, idx)
         if geom is None or geom.is_empty:
+            why = unreadable.get(idx) if unreadable is not None else None
             problems.append(
                 Problem(
                     "error",
-                    "null-geometry",
-                    "has no geometry. Draw it or delete the feature.",
+                    "unreadable-geometry" if isinstance(why, str) else "null-geometry",
+                    f"its geometry cannot be built ({why}): a line or outline with a single "
+                    "point, or coordinates that are not numbers. Redraw it or delete the feature."
+                    if isinstance(why, str)
+                    else "has no geometry. Draw it or delete the feature.",
                     source=source,
                     feature=label,
                 )
@@ -381,7 +495,7 @@ def _check_geometry_types(
                 )
             )
             keep[k] = False
-    return gdf.set_geometry(geoms)[keep], problems
+    return gdf.set_geometry(geoms).loc[keep], problems
 
 
 def _lines_to_plots(
@@ -436,7 +550,7 @@ def _lines_to_plots(
                 )
             )
         geoms[k] = poly
-    return gdf.set_geometry(geoms)[keep], problems
+    return gdf.set_geometry(geoms).loc[keep], problems
 
 
 def _empty(kind: str, crs: CRS) -> gpd.GeoDataFrame:
@@ -534,7 +648,7 @@ def _repair_polygons(
             f"{source}, feature {label}: {message}", GeometryRepairedWarning, stacklevel=3
         )
         geoms[k] = fixed
-    return gdf.set_geometry(geoms)[keep], problems
+    return gdf.set_geometry(geoms).loc[keep], problems
 
 
 @dataclass

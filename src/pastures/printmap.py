@@ -32,13 +32,14 @@ locator inset shows the whole community with the part framed.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import math
 import re
 import textwrap
 import unicodedata
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Literal
@@ -554,6 +555,7 @@ def _axes_mm(fig: Figure, page: _Page, rect: tuple[float, float, float, float]) 
     return ax
 
 
+@functools.lru_cache(maxsize=4096)
 def _text_width_mm(text: str, size_pt: float, *, bold: bool = False) -> float:
     """Width of `text` set in DejaVu Sans at `size_pt`, mm (from the font's glyph outlines)."""
     from matplotlib.font_manager import FontProperties
@@ -1866,6 +1868,34 @@ def _pdf(path: Path, meta: dict[str, str]) -> Iterator[Any]:
         yield pdf
 
 
+def _extract_page(atlas: Path, index: int, dest: Path, meta: dict[str, str]) -> Path:
+    """Copy page `index` (0-based) of `atlas` into its own PDF at `dest`, atomically."""
+    from pypdf import PdfReader, PdfWriter
+    from pypdf.generic import DictionaryObject, NameObject
+
+    page = PdfReader(atlas).pages[index]
+    # matplotlib gives every page of a PdfPages file one shared resource dictionary:
+    # keep only the images and forms this page draws (in this reader's copy, before it
+    # is cloned), or each sheet would carry the images of all of them.
+    resources = page["/Resources"].get_object()
+    if "/XObject" in resources:
+        drawn = set(re.findall(rb"/([^\s/\[\]<>()]+)\s+Do\b", page.get_contents().get_data()))
+        kept = {
+            NameObject(name): ref
+            for name, ref in resources["/XObject"].get_object().items()
+            if name[1:].encode() in drawn
+        }
+        page[NameObject("/Resources")] = DictionaryObject(
+            {**resources, NameObject("/XObject"): DictionaryObject(kept)}
+        )
+    writer = PdfWriter()
+    writer.add_page(page)
+    writer.add_metadata({f"/{key}": value for key, value in meta.items()})
+    with atomic_output(dest) as tmp, tmp.open("wb") as fh:
+        writer.write(fh)
+    return dest
+
+
 def write_atlas(
     run_folder: str | Path,
     out_dir: str | Path,
@@ -1922,18 +1952,18 @@ def write_atlas(
     words = WORDS[lang]
     meta = {"Title": f"{words['atlas_title']} — {words['district']}", "Creator": "pastures"}
     result: dict[str, Path] = {}
-    with mpl.rc_context(RC), ExitStack() as stack:
-        atlas = stack.enter_context(_pdf(out / "atlas.pdf", meta))
+    with mpl.rc_context(RC), _pdf(out / "atlas.pdf", meta) as atlas:
         for fig_fn in (lambda: _cover(ctx, names), lambda: _overview(ctx, 2)):
-            fig = fig_fn()
-            atlas.savefig(fig)
+            atlas.savefig(fig_fn())
         for i, name in enumerate(names):
             logger.info("sheet %d/%d: %s", i + 1, len(names), name)
-            fig = _community_sheet(ctx, name, 3 + i)
-            atlas.savefig(fig)
-            path = out / f"{slugs[name]}.pdf"
-            sheet_meta = {**meta, "Title": f"{community_title(name, lang)} — {words['district']}"}
-            with _pdf(path, sheet_meta) as single:
-                single.savefig(fig)
-            result[name] = path
+            atlas.savefig(_community_sheet(ctx, name, 3 + i))
+    # Each community's PDF is its page of the atlas, copied rather than drawn again:
+    # drawing and embedding the fonts once is most of the time an atlas takes.
+    result: dict[str, Path] = {}
+    for i, name in enumerate(names):
+        sheet_meta = {**meta, "Title": f"{community_title(name, lang)} — {words['district']}"}
+        result[name] = _extract_page(
+            out / "atlas.pdf", 2 + i, out / f"{slugs[name]}.pdf", sheet_meta
+        )
     return AtlasResult(atlas=out / "atlas.pdf", communities=result, pages=ctx.total_pages)

@@ -34,7 +34,7 @@ import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 import numba
 import numpy as np
@@ -157,6 +157,26 @@ class Terrain:
 # --- reading ---------------------------------------------------------------------------
 
 
+#: Largest DEM (source or working grid) read, in pixels: 100 million float32 pixels are
+#: 400 MB per array, and the terrain chain holds several. A district-sized area at 10 m is
+#: well under 1 million pixels; beyond this limit the file or --resolution is wrong.
+MAX_DEM_PIXELS = 100_000_000
+
+
+def _check_dem_size(src: Any, path: Path, resolution: float | None) -> None:
+    """Refuse a DEM whose source or working grid would not fit in memory, before reading it."""
+    pixels = src.width * src.height
+    if resolution and src.crs is not None and src.crs.is_projected:
+        pixels = max(pixels, int(pixels * (abs(src.transform.a) / resolution) ** 2))
+    if pixels > MAX_DEM_PIXELS:
+        raise InputFileError(
+            f"The DEM {path} is {src.width:,} x {src.height:,} pixels"
+            + (f" (at --resolution {resolution:g} m: about {pixels:,})" if resolution else "")
+            + f", more than the {MAX_DEM_PIXELS:,} accepted. Clip it to the study area "
+            "(gdalwarp -te ...) or choose a coarser --resolution."
+        )
+
+
 def read_dem(
     path: str | os.PathLike[str],
     *,
@@ -214,7 +234,14 @@ def read_dem(
             )
             raise CRSError(f"The DEM {path} has no coordinate reference system.{hint}")
         _check_units(src, f"DEM {path}")
-        band = src.read(1, masked=True).astype(np.float32)
+        _check_dem_size(src, path, resolution)
+        try:
+            band = src.read(1, masked=True).astype(np.float32)
+        except RasterioIOError as exc:
+            raise InputFileError(
+                f"Cannot read the DEM {path}: its pixels cannot be read ({exc}); the file is "
+                "probably truncated. Download or export it again."
+            ) from exc
         source = np.ma.filled(band, np.nan)
         source[~np.isfinite(source)] = np.nan
         same_crs = src.crs == rasterio.crs.CRS.from_user_input(dst_crs)
@@ -318,7 +345,13 @@ def read_raster_on_grid(
                 f"`gdal_edit.py -a_srs EPSG:32719 {path.name}` (or its true CRS)."
             )
         _check_units(src, f"{name} raster {path}")
-        data = np.ma.filled(src.read(1, masked=True).astype(np.float32), np.nan)
+        try:
+            data = np.ma.filled(src.read(1, masked=True).astype(np.float32), np.nan)
+        except RasterioIOError as exc:
+            raise InputFileError(
+                f"Cannot read the {name} raster {path}: its pixels cannot be read ({exc}); the "
+                "file is probably truncated. Download or export it again."
+            ) from exc
         out = np.full(dem.shape, np.nan, dtype=np.float32)
         reproject(
             data,

@@ -208,7 +208,10 @@ def trends(
                 schema.BROWNING: bool(slope <= -min_decline and p < alpha),
             }
         )
-    return pd.DataFrame(rows)
+    columns = [schema.PLOT_CODE, schema.TREND_PER_YEAR, schema.KENDALL_TAU, schema.TREND_P_VALUE,
+               schema.N_MONTHS, schema.SPAN_YEARS, schema.BROWNING]  # fmt: skip
+    # no usable month at all (e.g. every scene all cloud): an empty table, with its columns
+    return pd.DataFrame(rows, columns=columns).astype({schema.BROWNING: bool})
 
 
 def _seasonal_kendall(

@@ -26,6 +26,11 @@ The rules, by identifier (see :data:`RULES`):
 ``unknown-pasture-type``   not one of :data:`pastures.schema.PASTURE_TYPES` or aliases
 ``bad-year``               fencing year not a number or out of range
 ``overlap``                fenced plots overlap (overlap area stated)
+``zero-area``              a plot or community with (almost) no area
+``empty-layer``            a layer with no usable feature at all
+``unreadable-geometry``    a geometry GEOS cannot build (a one-point line or ring)
+``bad-coordinates``        NaN, infinite or impossibly large coordinates
+``implausible-count``      an animal count too large for one family (error) or unusual
 ``outside-community``      plot or corral outside the community it belongs to
 ``unknown-community``      the community is not in the communities layer
 ``bad-count``              negative, fractional or non-numeric animal count
@@ -47,7 +52,7 @@ import shapely
 from pyproj import Transformer
 
 from pastures import schema as S
-from pastures.errors import Problem
+from pastures.errors import ParameterError, Problem
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +74,11 @@ RULES: dict[str, str] = {
     "unknown-pasture-type": "pasture type not known (bofedal, pajonal, tolar, cesped, cultivado)",
     "bad-year": "fencing year not a whole number in a plausible range",
     "overlap": "fenced plots overlap (overlap area stated)",
+    "zero-area": "plot or community with (almost) no area (below 1 m²)",
+    "empty-layer": "the layer has no usable feature at all",
+    "unreadable-geometry": "a geometry that cannot be built (e.g. a line of a single point)",
+    "bad-coordinates": "NaN, infinite or impossibly large coordinates",
+    "implausible-count": "animal count too large for one family (warning), or absurd (error)",
     "outside-community": "plot or corral lies outside its community",
     "unknown-community": "community not in the communities layer",
     "bad-count": "animal count negative, fractional or not a number",
@@ -123,6 +133,10 @@ def check_overlaps(
     Plots sharing a fence touch but do not overlap; an overlap usually means a
     plot was digitised twice or a GPS walk strayed over the neighbour's fence.
     """
+    if not np.isfinite(tolerance_m2) or tolerance_m2 < 0:
+        raise ParameterError(f"overlap tolerance {tolerance_m2!r} m² must be a finite number >= 0.")
+    if not len(plots):
+        return []
     geoms = plots.geometry.array
     valid = ~(plots.geometry.isna() | plots.geometry.is_empty).to_numpy()
     left, right = plots.sindex.query(geoms, predicate="intersects")
@@ -144,6 +158,38 @@ def check_overlaps(
                     feature=a,
                 )
             )
+    return problems
+
+
+#: Smallest area (m²) of a plot or community; below it the outline is degenerate (a
+#: sliver, a polygon drawn with coincident points) rather than a fenced pasture.
+MIN_POLYGON_AREA_M2 = 1.0
+
+
+def check_min_area(
+    gdf: gpd.GeoDataFrame,
+    kind: str,
+    *,
+    source: str,
+    min_area_m2: float = MIN_POLYGON_AREA_M2,
+) -> list[Problem]:
+    """Report polygons (in a projected CRS, metres) smaller than `min_area_m2`."""
+    if not len(gdf):
+        return []
+    area = gdf.geometry.area.to_numpy()
+    problems = []
+    for k in np.flatnonzero(~(area >= min_area_m2)):
+        idx = gdf.index[k]
+        problems.append(
+            Problem(
+                "error",
+                "zero-area",
+                f"has an area of {area[k]:.3g} m² (less than {min_area_m2:g} m²): its outline "
+                "is degenerate (points on one line or on top of each other). Redraw it.",
+                source=source,
+                feature=feature_label(gdf, kind, idx),
+            )
+        )
     return problems
 
 
@@ -347,8 +393,11 @@ def check_location(
                 "outside-area",
                 f"{len(idx)} feature(s) lie more than {margin_km:g} km outside {area_name} "
                 f"({shown}); the first is at lon {lon[k]:.4f}, lat {lat[k]:.4f}. "
-                "Check the file's CRS (is it really "
-                f"{gdf.crs.to_string()}?) or that this is the right file.",
+                f"The working area is {area_name} (lon "
+                f"{bounds_lonlat[0]:g} to {bounds_lonlat[2]:g}, lat {bounds_lonlat[1]:g} to "
+                f"{bounds_lonlat[3]:g}) and {margin_km:g} km around it. Check the file's CRS "
+                f"(is it really {gdf.crs.to_string()}?) or that this is the right file, or "
+                "give the project's study area ([study_area] in a project file).",
                 source=source,
                 feature=labels[k],
             )

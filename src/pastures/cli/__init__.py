@@ -4,6 +4,11 @@ Each command lives in its own module of this package and is registered in
 :data:`COMMANDS`. The group turns every :class:`~pastures.errors.PasturesError`
 into a short message and a non-zero exit; a traceback is shown only with
 ``--debug``.
+
+Exit codes (:data:`EXIT_CODES`): 0 done; 1 a problem in the data or the files
+(the message names the file, feature and field); 2 a usage error (unknown option,
+a value out of range, a missing argument); 3 an internal error, which is a bug in
+`pastures`, asks for ``--debug`` and a report; 130 interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
@@ -11,12 +16,13 @@ from __future__ import annotations
 import importlib
 import logging
 import sys
+import warnings
 from typing import Any
 
 import click
 
 from pastures import __version__
-from pastures.errors import PasturesError, ValidationError
+from pastures.errors import PasturesError, PasturesWarning, ValidationError
 
 logger = logging.getLogger("pastures")
 
@@ -36,7 +42,19 @@ COMMANDS: list[tuple[str, str]] = [
     ("pastures.cli.init", "init"),
 ]
 
+EXIT_OK = 0
 EXIT_PROBLEMS = 1
+EXIT_USAGE = 2
+EXIT_BUG = 3
+EXIT_INTERRUPTED = 130
+#: Every exit status and what it means (shown by ``pastures --help`` and in the README).
+EXIT_CODES: dict[int, str] = {
+    EXIT_OK: "done",
+    EXIT_PROBLEMS: "a problem in the data or files; the message names the file, feature, field",
+    EXIT_USAGE: "usage error: unknown option, value out of range, missing argument",
+    EXIT_BUG: "internal error (a bug in pastures): rerun with --debug and report it",
+    EXIT_INTERRUPTED: "interrupted (Ctrl-C); no output was left half-written",
+}
 
 
 class _Group(click.Group):
@@ -58,21 +76,39 @@ class _Group(click.Group):
             ctx.exit(EXIT_PROBLEMS)
         except KeyboardInterrupt:
             click.secho("Interrupted: no output was left half-written.", err=True, fg="yellow")
-            ctx.exit(130)
+            ctx.exit(EXIT_INTERRUPTED)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
-        except Exception as exc:
-            if debug:
-                raise
+        except OSError as exc:
+            # the file system said no (permission, full disk, a file vanished): not a bug
+            if debug or exc.filename is None:
+                if debug:
+                    raise
+                return self._bug(ctx, exc)
+            where = exc.filename if exc.filename2 is None else f"{exc.filename} -> {exc.filename2}"
             click.secho(
-                f"Unexpected error ({type(exc).__name__}): {exc}\n"
-                "This is a bug in pastures, not in your data. Run the same command with "
-                "--debug and report the traceback it prints.",
+                f"Error: {where}: {exc.strerror or exc}. Check that the path exists and that "
+                "you may read (inputs) or write (outputs) it.",
                 err=True,
                 fg="red",
             )
-            ctx.exit(3)
+            ctx.exit(EXIT_PROBLEMS)
+        except Exception as exc:
+            if debug:
+                raise
+            return self._bug(ctx, exc)
         return None  # pragma: no cover
+
+    @staticmethod
+    def _bug(ctx: click.Context, exc: BaseException) -> None:
+        click.secho(
+            f"Internal error ({type(exc).__name__}): {exc}\n"
+            "This is a bug in pastures, not in your data. Run the same command with "
+            "--debug and report the traceback it prints.",
+            err=True,
+            fg="red",
+        )
+        ctx.exit(EXIT_BUG)
 
 
 def _echo_problems(exc: ValidationError) -> None:
@@ -97,15 +133,33 @@ def _configure_logging(verbose: int, quiet: bool) -> None:
     root = logging.getLogger("pastures")
     root.handlers[:] = [handler]
     root.setLevel(level)
-    logging.captureWarnings(True)
-    warn_logger = logging.getLogger("py.warnings")
-    warn_logger.handlers[:] = [handler]
-    warn_logger.propagate = False
+    warnings.showwarning = _log_warning
+
+
+def _log_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: Any = None,
+    line: str | None = None,
+) -> None:
+    """Show a Python warning as one clean line through logging (no source line, no path).
+
+    The warnings of `pastures` (:class:`~pastures.errors.PasturesWarning`) already name
+    the file and feature; third-party ones are prefixed with the library's warning class.
+    """
+    del filename, lineno, file, line
+    text = " ".join(str(message).split())
+    label = "Warning" if issubclass(category, PasturesWarning) else category.__name__
+    logging.getLogger("pastures.warnings").warning("%s: %s", label, text)
 
 
 @click.group(
     cls=_Group,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    epilog="\b\nExit status:\n"
+    + "\n".join(f"  {code:<3d} {text}" for code, text in EXIT_CODES.items()),
 )
 @click.version_option(__version__, "--version", prog_name="pastures")
 @click.option("-v", "--verbose", count=True, help="Say more about each step (-vv: debug).")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -14,6 +15,83 @@ from pastures.errors import Problem, ValidationError
 F = Callable[..., Any]
 
 layer_path = click.Path(dir_okay=False, path_type=str)
+
+
+class FiniteRange(click.ParamType):
+    """A number that must be finite and lie in a stated range; click names the option.
+
+    ``click.FloatRange`` lets ``nan`` through (every comparison with NaN is false) and
+    accepts ``inf`` when there is no upper bound, so ``--overlap-tolerance nan`` used to
+    switch a check off. This type refuses NaN and infinity, and values outside
+    ``[lo, hi]`` (open at an end with `lo_open` / `hi_open`), with a message that gives
+    the range. With `integer`, the value must also be a whole number.
+
+    Parameters
+    ----------
+    lo, hi
+        Bounds (None: unbounded on that side, but still finite).
+    lo_open, hi_open
+        Exclude the bound itself.
+    integer
+        Return an ``int``; refuse fractions.
+    unit
+        Unit shown in the message ("m²", "km"...).
+    """
+
+    def __init__(
+        self,
+        lo: float | None = None,
+        hi: float | None = None,
+        *,
+        lo_open: bool = False,
+        hi_open: bool = False,
+        integer: bool = False,
+        unit: str = "",
+    ) -> None:
+        self.lo, self.hi = lo, hi
+        self.lo_open, self.hi_open = lo_open, hi_open
+        self.integer = integer
+        self.unit = unit
+        self.name = "integer" if integer else "float"
+
+    def describe(self) -> str:
+        """The accepted range in words, e.g. ``a finite number > 0 and <= 1``."""
+        parts = []
+        if self.lo is not None:
+            parts.append(f"{'>' if self.lo_open else '>='} {self.lo:g}")
+        if self.hi is not None:
+            parts.append(f"{'<' if self.hi_open else '<='} {self.hi:g}")
+        what = "a whole number" if self.integer else "a finite number"
+        unit = f" ({self.unit})" if self.unit else ""
+        return f"{what}{' ' + ' and '.join(parts) if parts else ''}{unit}"
+
+    def get_metavar(self, param: click.Parameter, ctx: click.Context | None = None) -> str:
+        """Metavar shown in --help: the type and its bounds, as click's ranges do."""
+        lo = "" if self.lo is None else f"{self.lo:g}{'<' if self.lo_open else '<='}"
+        hi = "" if self.hi is None else f"{'<' if self.hi_open else '<='}{self.hi:g}"
+        return f"{self.name.upper()} {lo}x{hi}" if (lo or hi) else self.name.upper()
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        """Parse `value` and check it is finite, in range and (if asked) whole."""
+        if value is None:
+            return None
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number; give {self.describe()}.", param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number; give {self.describe()}.", param, ctx)
+        too_low = self.lo is not None and (number < self.lo or (self.lo_open and number == self.lo))
+        too_high = self.hi is not None and (
+            number > self.hi or (self.hi_open and number == self.hi)
+        )
+        if too_low or too_high:
+            self.fail(f"{value!r} is out of range; give {self.describe()}.", param, ctx)
+        if self.integer:
+            if not number.is_integer():
+                self.fail(f"{value!r} is not a whole number; give {self.describe()}.", param, ctx)
+            return int(number)
+        return number
 
 
 def crs_options(func: F) -> F:

@@ -6,6 +6,7 @@ import click
 
 from pastures import schema as S
 from pastures.cli._common import (
+    FiniteRange,
     crs_options,
     echo_problems,
     files_or_sample,
@@ -23,7 +24,7 @@ from pastures.validation import RULES, errors_in
 @crs_options
 @click.option(
     "--overlap-tolerance",
-    type=click.FloatRange(min=0),
+    type=FiniteRange(0, 10_000, unit="m²"),
     default=1.0,
     show_default=True,
     help="Overlap between plots (m²) ignored as digitising noise.",

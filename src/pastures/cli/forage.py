@@ -12,6 +12,7 @@ import pandas as pd
 from pastures import schema as S
 from pastures.animals import AnimalUnits, herd_animal_units
 from pastures.cli._common import (
+    FiniteRange,
     crs_options,
     echo_problems,
     fail_on_errors,
@@ -25,6 +26,7 @@ from pastures.forage import (
     FLOREZ_CAPACITY,
     ForageParams,
     OpenRange,
+    check_index_table,
     fit_calibration,
     forage_budget,
     format_budget,
@@ -48,20 +50,29 @@ __all__ = ["command", "load_with_units", "read_index_table", "write_budget"]
 def read_index_table(path: str) -> pd.DataFrame:
     """The tidy per-plot index table (CSV, XLSX or Parquet) written by ``pastures indices``.
 
+    Every cell is checked (:func:`pastures.forage.check_index_table`): dates, numbers
+    and index ranges.
+
     Raises
     ------
     InputFileError
         Missing or unreadable file.
+    ValidationError
+        Bad cells, each kind listed with its rows.
     """
     p = Path(path)
     if p.suffix.lower() == ".parquet":
         if not p.is_file():
             raise InputFileError(f"{p}: file not found. Check the path and the spelling.")
         try:
-            return pd.read_parquet(p)
+            table = pd.read_parquet(p)
         except Exception as exc:
             raise InputFileError(f"{p}: cannot be read as Parquet ({exc}).") from exc
-    return read_table(p)
+    else:
+        table = read_table(p)
+    checked, problems = check_index_table(table, source=str(p))
+    _report(problems)
+    return checked
 
 
 def load_with_units(files: dict[str, str | None], units: AnimalUnits, **options: object) -> Project:
@@ -148,7 +159,7 @@ def _report(problems: list[Problem]) -> None:
 )
 @click.option(
     "--calibration-days",
-    type=click.IntRange(min=0),
+    type=FiniteRange(0, 366, integer=True),
     default=16,
     show_default=True,
     help="Largest gap between a cut and an image date, days.",
@@ -162,7 +173,7 @@ def _report(problems: list[Problem]) -> None:
 @click.option("--params", "params_path", type=layer_path, help="Parameters file (TOML).")
 @click.option(
     "--use-factor",
-    type=click.FloatRange(0, 1, min_open=True),
+    type=FiniteRange(0, 1, lo_open=True),
     default=None,
     help="Proper-use factor, share of production that may be grazed [default: 0.5].",
 )
@@ -181,13 +192,13 @@ def _report(problems: list[Problem]) -> None:
 )
 @click.option(
     "--month",
-    type=click.IntRange(1, 12),
+    type=FiniteRange(1, 12, integer=True),
     default=None,
     help=f"Month whose standing forage the grazing days use [default: {DEFAULT_BUDGET_MONTH}].",
 )
 @click.option(
     "--herd-uo",
-    type=click.FloatRange(min=0, min_open=True),
+    type=FiniteRange(0, 1_000_000, lo_open=True, unit="UO"),
     default=None,
     help="Herd (UO) for the grazing days of every plot (default: the community's mean family).",
 )

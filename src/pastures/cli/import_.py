@@ -10,10 +10,11 @@ import geopandas as gpd
 import pyogrio
 
 from pastures import schema as S
-from pastures.cli._common import crs_options, echo_problems, fail_on_errors, layer_path
+from pastures.cli._common import FiniteRange, crs_options, echo_problems, fail_on_errors, layer_path
 from pastures.errors import InputFileError, ParameterError
 from pastures.io import atomic_output, list_layers
 from pastures.layers import assign_communities, read_layer
+from pastures.validation import check_overlaps
 
 KINDS = {
     "plots": S.PLOTS,
@@ -55,7 +56,19 @@ KINDS = {
     default=None,
     help=f"Pasture type for plots that name none ({', '.join(S.PASTURE_TYPES)}).",
 )
-@click.option("--fenced-year", type=int, default=None, help="Fencing year for plots naming none.")
+@click.option(
+    "--fenced-year",
+    type=FiniteRange(*S.FENCED_YEAR_RANGE, integer=True),
+    default=None,
+    help="Fencing year for plots naming none.",
+)
+@click.option(
+    "--overlap-tolerance",
+    type=FiniteRange(0, 10_000, unit="m²"),
+    default=1.0,
+    show_default=True,
+    help="Overlap between plots (m²) ignored as digitising noise; larger overlaps are errors.",
+)
 @crs_options
 def command(
     source: str,
@@ -67,6 +80,7 @@ def command(
     community: str | None,
     pasture_type: str | None,
     fenced_year: int | None,
+    overlap_tolerance: float,
     crs: str,
     assume_crs: str | None,
     repair: str,
@@ -125,6 +139,8 @@ def command(
         problems += found
     else:
         problems += result.problems
+    if layer_kind == S.PLOTS and len(frame):
+        problems += check_overlaps(frame, source=result.source, tolerance_m2=overlap_tolerance)
     fail_on_errors(problems)
     if problems:
         echo_problems(problems)

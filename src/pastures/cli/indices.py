@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from pastures import schema as S
-from pastures.cli._common import echo_problems, layer_path
+from pastures.cli._common import FiniteRange, echo_problems, layer_path
 from pastures.errors import InputFileError, ParameterError
 from pastures.imagery import group_by_date, load_scenes, search_stac
 from pastures.indices import DEFAULT_INDICES, INDICES
@@ -43,7 +43,7 @@ __all__ = ["SERIES_FILE", "IndexRun", "command", "write_index_tables"]
 )
 @click.option(
     "--min-valid",
-    type=click.FloatRange(0, 1),
+    type=FiniteRange(0, 1),
     default=DEFAULT_MIN_VALID_FRACTION,
     show_default=True,
     help="Share of a plot that must be clear for a date to count in trends and summaries.",
@@ -67,7 +67,7 @@ __all__ = ["SERIES_FILE", "IndexRun", "command", "write_index_tables"]
 )
 @click.option(
     "--max-cloud",
-    type=click.FloatRange(0, 100),
+    type=FiniteRange(0, 100, unit="%"),
     default=80.0,
     show_default=True,
     help="With --search: skip scenes with more cloud (%).",

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from pastures import schema as S
-from pastures.cli._common import echo_problems, fail_on_errors, layer_path
+from pastures.cli._common import FiniteRange, echo_problems, fail_on_errors, layer_path
 from pastures.erosion import (
     JULI_MONTHLY_RAIN_MM,
     PressureParams,
@@ -28,6 +28,10 @@ from pastures.terrain import FLOW_METHODS, Dem, read_dem, read_raster_on_grid
 from pastures.writers import RISK_CSV_DECIMALS, RISK_FILES, RISK_LAYER, write_risk_outputs
 
 logger = logging.getLogger(__name__)
+
+#: Largest monthly rainfall total accepted by --rainfall (mm); the wettest months on Earth
+#: (Cherrapunji) reach about 9,300 mm, the altiplano's wettest about 250 mm.
+MAX_MONTHLY_RAIN_MM = 10_000.0
 
 raster_path = click.Path(dir_okay=False, exists=False, path_type=str)
 
@@ -93,10 +97,61 @@ def _parse_rainfall(text: str | None) -> list[float]:
     try:
         values = [float(v) for v in text.replace(";", ",").split(",") if v.strip()]
     except ValueError as exc:
-        raise ParameterError(
-            f"--rainfall takes twelve numbers (mm, Jan-Dec) separated by commas; got {text!r}."
+        raise click.BadParameter(
+            f"takes twelve numbers (mm, Jan-Dec) separated by commas; got {text!r}.",
+            param_hint="--rainfall",
         ) from exc
+    if len(values) != 12 or not all(
+        np.isfinite(v) and 0 <= v <= MAX_MONTHLY_RAIN_MM for v in values
+    ):
+        raise click.BadParameter(
+            f"give twelve finite monthly totals between 0 and {MAX_MONTHLY_RAIN_MM:g} mm, "
+            f"January first, separated by commas; got {text!r}.",
+            param_hint="--rainfall",
+        )
     return values
+
+
+def _non_finite(value: object, where: str) -> list[str]:
+    """Dotted names of the NaN or infinite numbers in a settings dataclass (recursively)."""
+    import dataclasses
+    import math
+    from collections.abc import Mapping
+
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return [
+            bad
+            for f in dataclasses.fields(value)
+            for bad in _non_finite(getattr(value, f.name), f"{where}.{f.name}".lstrip("."))
+        ]
+    if isinstance(value, Mapping):
+        return [bad for k, v in value.items() for bad in _non_finite(v, f"{where}.{k}")]
+    if isinstance(value, list | tuple):
+        return [bad for k, v in enumerate(value) for bad in _non_finite(v, f"{where}[{k}]")]
+    if isinstance(value, float) and not math.isfinite(value):
+        return [f"{where} = {value}"]
+    return []
+
+
+def _check_finite_settings(settings: object, path: str) -> None:
+    """Refuse NaN or infinity anywhere in a --params file (TOML allows both).
+
+    A NaN erodibility or cover coefficient otherwise makes every pixel NaN, and the
+    run ends in the misleading "No plot overlaps valid DEM data".
+    """
+    bad = _non_finite(settings, "")
+    if bad:
+        raise ParameterError(
+            f"{path}: {', '.join(bad)}: settings must be finite numbers (TOML nan and inf are "
+            "not accepted). Give a number or delete the line to use the default."
+        )
+
+
+def _check_rainfall(text: str | None) -> str | None:
+    """Validate --rainfall when the command line is read (usage error before any work)."""
+    if text:
+        _parse_rainfall(text)
+    return text
 
 
 #: Other spellings of the practice columns (case- and accent-insensitive).
@@ -201,13 +256,13 @@ def _read_points(path: str | None, kind: str, crs: str) -> gpd.GeoDataFrame | No
 )
 @click.option(
     "--c-factor",
-    type=click.FloatRange(0, 1),
+    type=FiniteRange(0, 1),
     default=None,
     help="C value (0-1) for every pixel, when no --ndvi is given.",
 )
 @click.option(
     "--erosivity",
-    type=click.FloatRange(min=0),
+    type=FiniteRange(0, 100_000, unit="MJ·mm/ha/h/yr"),
     default=None,
     help="R (MJ·mm/ha/h/yr). Default: from --rainfall (see --erosivity-method).",
 )
@@ -216,6 +271,7 @@ def _read_points(path: str | None, kind: str, crs: str) -> gpd.GeoDataFrame | No
     "--rainfall",
     metavar="J,F,...,D",
     default=None,
+    callback=lambda _ctx, _param, value: _check_rainfall(value),
     help="Twelve monthly rainfall totals (mm) for R; default SENAMHI Juli 1991-2020.",
 )
 @click.option(
@@ -227,7 +283,7 @@ def _read_points(path: str | None, kind: str, crs: str) -> gpd.GeoDataFrame | No
 )
 @click.option(
     "--erodibility",
-    type=click.FloatRange(min=0),
+    type=FiniteRange(0, 0.1, unit="t·ha·h/ha/MJ/mm"),
     default=0.03,
     show_default=True,
     help="K (t·ha·h/ha/MJ/mm, SI units); no published Titicaca value: replace it.",
@@ -244,14 +300,14 @@ def _read_points(path: str | None, kind: str, crs: str) -> gpd.GeoDataFrame | No
 )
 @click.option(
     "--l-max",
-    type=click.FloatRange(min=0, min_open=True),
+    type=FiniteRange(0, 1000, lo_open=True),
     default=25.0,
     show_default=True,
     help="Upper bound of the slope-length factor L.",
 )
 @click.option(
     "--resolution",
-    type=click.FloatRange(min=0, min_open=True),
+    type=FiniteRange(1, 1000, unit="m"),
     default=None,
     help="Pixel side (m) of the working grid. Default: the DEM's.",
 )
@@ -264,7 +320,7 @@ def _read_points(path: str | None, kind: str, crs: str) -> gpd.GeoDataFrame | No
 @click.option("--water", type=layer_path, help="Water points, for piosphere weighting.")
 @click.option(
     "--piosphere-decay",
-    type=click.FloatRange(min=0, min_open=True),
+    type=FiniteRange(0, 100_000, lo_open=True, unit="m"),
     default=None,
     metavar="M",
     help="Spread pressure within plots by exp(-distance/M) from corrals and water.",
@@ -304,7 +360,7 @@ def _read_points(path: str | None, kind: str, crs: str) -> gpd.GeoDataFrame | No
 )
 @click.option(
     "--top",
-    type=click.IntRange(min=0),
+    type=FiniteRange(0, 100_000, integer=True),
     default=10,
     show_default=True,
     help="How many ranked plots to print.",
@@ -403,6 +459,8 @@ def command(  # noqa: PLR0912, PLR0915
     elif scene_paths:
         ndvi_array, tags["SOURCE_NDVI"] = _scene_composite(scene_paths, dry_months, grid)
     settings = load_settings(params_path) if params_path else RiskSettings()
+    if params_path:
+        _check_finite_settings(settings, params_path)
     ctx = click.get_current_context()
 
     def chosen(name: str) -> bool:

@@ -213,15 +213,3 @@ def test_check_bundled_sample(runner):
     assert "14 communities, 11 with corrals, 40 plots, 366.0 ha of plots" in result.output
     assert "22,000" in result.output
     assert "16,500" in result.output
-
-
-@pytest.mark.sample
-def test_demo_writes_its_outputs(runner, tmp_path):
-    out = tmp_path / "demo"
-    result = runner.invoke(main, ["demo", "--out", str(out)])
-    assert result.exit_code == 0, result.output
-    layers = set(pyogrio.list_layers(out / "juli_sample.gpkg")[:, 0])
-    assert {"communities", "plots", "corrals", "water_points"} <= layers
-    plots = gpd.read_file(out / "juli_sample.gpkg", layer="plots")
-    assert plots.area.sum() / 10_000 == pytest.approx(366.0, abs=0.5)
-    assert not list(out.rglob("*.part*"))

@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 from affine import Affine
 
+from pastures import climate
 from pastures import schema as S
 from pastures.errors import CRSError, InputFileError, LayerError, ParameterError, PasturesWarning
 from pastures.terrain import (
@@ -76,20 +77,7 @@ __all__ = [
 ]
 
 #: Monthly rainfall normals (mm, Jan-Dec) of the SENAMHI Juli station (3,830 m), 1991-2020.
-JULI_MONTHLY_RAIN_MM: Final = (
-    215.8,
-    182.2,
-    157.2,
-    50.2,
-    11.6,
-    5.3,
-    7.3,
-    14.2,
-    23.6,
-    45.0,
-    49.7,
-    123.4,
-)
+JULI_MONTHLY_RAIN_MM: Final = climate.JULI_MONTHLY_RAIN_MM
 
 ErosivityMethod = Literal["fournier", "annual"]
 #: Upper bound accepted for R (MJ·mm·ha⁻¹·h⁻¹·yr⁻¹); the wettest tropics stay below it.

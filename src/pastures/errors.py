@@ -106,3 +106,7 @@ class PasturesWarning(UserWarning):
 
 class GeometryRepairedWarning(PasturesWarning):
     """An invalid geometry was repaired; the message states the change in area."""
+
+
+class ProjectError(ValidationError):
+    """A project file cannot be used; carries every problem found, each naming its key."""

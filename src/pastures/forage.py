@@ -44,6 +44,7 @@ import shapely
 from pyproj import CRS, Transformer
 from scipy import stats
 
+from pastures import climate
 from pastures import schema as S
 from pastures.animals import (
     ADULT,
@@ -65,9 +66,9 @@ MONTHS: Final = tuple(range(1, 13))
 #: Days of each month (a 365-day year).
 DAYS_IN_MONTH: Final = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 #: Monthly rain normals at Juli, mm (SENAMHI Juli station, 3,830 m, 1991-2020; DOMAIN.md).
-JULI_RAIN_MM: Final = (215.8, 182.2, 157.2, 50.2, 11.6, 5.3, 7.3, 14.2, 23.6, 45.0, 49.7, 123.4)
+JULI_RAIN_MM: Final = climate.JULI_MONTHLY_RAIN_MM
 #: The rainy season, Dec-Mar, holds about 77 % of the rain (SENAMHI Juli normals).
-WET_MONTHS: Final = (12, 1, 2, 3)
+WET_MONTHS: Final = climate.WET_MONTHS
 WET: Final = "wet (Dec-Mar)"
 DRY: Final = "dry (Apr-Nov)"
 #: Start of the critical late dry season, Aug-Oct (DOMAIN.md): default budget month.

@@ -29,6 +29,7 @@ import pandas as pd
 
 from pastures import schema as S
 from pastures.animals import ADULT, AnimalUnits, count_column, total_column
+from pastures.columns import fold, match_columns
 from pastures.errors import Problem
 from pastures.io import read_table
 
@@ -74,8 +75,6 @@ def normalise_herds(
         species counted by category, every category column of that species (adults
         worked out from the total when not given), then the working group.
     """
-    from pastures.layers import match_columns
-
     problems: list[Problem] = []
     long = _long_to_wide(table, units or AnimalUnits(), source)
     if long is not None:
@@ -264,8 +263,6 @@ def _category_columns(
     Returns ``(species, category, file column)`` triples, the working-group column,
     and problems for livestock or categories the table does not know.
     """
-    from pastures.layers import fold
-
     species_words = {w: sp for sp, words in SPECIES_WORDS.items() for w in words}
     for sp in units.species:  # species added to the table by the user
         species_words.setdefault(sp, sp)
@@ -424,7 +421,6 @@ class _LongColumns:
 
 
 def _long_columns(table: pd.DataFrame, units: AnimalUnits) -> _LongColumns | None:
-    from pastures.layers import fold, match_columns
 
     columns = [str(c) for c in table.columns]
     keyed = {fold(c).replace(" ", "_"): c for c in columns}
@@ -456,8 +452,6 @@ def _long_row(
     row: pd.Series, cols: _LongColumns, units: AnimalUnits
 ) -> tuple[tuple[str, str, int] | None, list[tuple[str, str, str]]]:
     """(species, category, count) of one long row, or None and (rule, field, message)."""
-    from pastures.layers import fold
-
     sp_text = fold(str(row[cols.species])).replace(" ", "_")
     species = cols.species_words.get(sp_text)
     if species is None or species not in units.table:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import os
-import unicodedata
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -30,6 +29,7 @@ from shapely.geometry import LineString, MultiLineString, Polygon
 
 from pastures import schema as S
 from pastures import validation as V
+from pastures.columns import fold, match_columns
 from pastures.errors import (
     CRSError,
     GeometryRepairedWarning,
@@ -40,9 +40,12 @@ from pastures.errors import (
     Problem,
     ValidationError,
 )
+from pastures.herds import check_herds, read_herds
 from pastures.io import GPX_PART, UNREADABLE_GEOMETRY, read_vector
 
 logger = logging.getLogger(__name__)
+
+__all__ = ["Project", "fold", "load_project", "match_columns", "read_layer"]
 
 LayerKind = Literal["communities", "plots", "corrals", "water_points"]
 RepairMode = Literal["warn", "reject"]
@@ -100,45 +103,6 @@ def parse_crs(value: str | int | CRS | None, *, option: str = "--crs") -> CRS | 
             f"{option} {value!r} is not a coordinate reference system pyproj knows. Use an EPSG "
             "code such as EPSG:32719 (UTM 19S, the default) or EPSG:4326 (degrees)."
         ) from exc
-
-
-def fold(text: str) -> str:
-    """Lower-case, accent-free, single-spaced form of `text`, for matching names."""
-    nfkd = unicodedata.normalize("NFKD", str(text))
-    plain = "".join(c for c in nfkd if not unicodedata.combining(c))
-    return " ".join(plain.lower().replace("_", " ").replace("-", " ").split())
-
-
-def _column_key(name: str) -> str:
-    return fold(name).replace(" ", "_")
-
-
-#: Longest field name a Shapefile (dBASE) can hold; longer names are cut when written.
-DBF_NAME_LENGTH = 10
-
-
-def match_columns(
-    columns: list[str], kind: str, *, empty: frozenset[str] = frozenset()
-) -> dict[str, str]:
-    """Map schema column -> file column for a layer kind, using :data:`schema.COLUMN_ALIASES`.
-
-    Matching ignores case, accents, spaces and hyphens; each file column is used once.
-    Columns listed in `empty` (no value in any row, like the many unused fields of a GPX
-    file) are taken only when no other alias matches.
-    """
-    keyed = {_column_key(c): c for c in columns if c != "geometry"}
-    used: set[str] = set()
-    mapping: dict[str, str] = {}
-    for canon in S.LAYER_COLUMNS[kind]:
-        keys = [_column_key(alias) for alias in S.COLUMN_ALIASES.get(canon, (canon,))]
-        # a Shapefile (DBF) cuts field names to 10 characters: pasture_type -> pasture_ty
-        keys += [k[:DBF_NAME_LENGTH] for k in keys if len(k) > DBF_NAME_LENGTH]
-        found = [keyed[k] for k in keys if k in keyed and keyed[k] not in used]
-        filled = [c for c in found if c not in empty]
-        if filled or found:
-            mapping[canon] = (filled or found)[0]
-            used.add(mapping[canon])
-    return mapping
 
 
 _PASTURE_LOOKUP = {
@@ -208,6 +172,7 @@ def read_layer(
     max_gap_m: float = DEFAULT_MAX_GAP_M,
     defaults: Mapping[str, object] | None = None,
     check_area: bool = True,
+    area: V.WorkingArea = V.JULI_AREA,
 ) -> LayerResult:
     """Read one layer of any supported format and normalise it to the schema.
 
@@ -237,7 +202,9 @@ def read_layer(
         Values for schema columns that the file lacks or leaves empty
         (e.g. ``{"community": "Pasiri", "pasture_type": "bofedal"}``).
     check_area
-        Report features far outside the district of Juli.
+        Report features far outside the working `area`.
+    area
+        The study area (a project's; the district of Juli by default).
 
     Returns
     -------
@@ -278,7 +245,14 @@ def read_layer(
     gdf, found = _check_geometries(gdf, raw, kind, source=source)
     problems += found
     if check_area:
-        located = V.check_location(gdf, kind, source=source)
+        located = V.check_location(
+            gdf,
+            kind,
+            source=source,
+            bounds_lonlat=area.bounds_lonlat,
+            margin_km=area.margin_km,
+            area_name=area.name,
+        )
         problems += located
         if any(q.rule == "not-degrees" for q in located):
             return LayerResult(_empty(kind, work_crs), problems, source)
@@ -723,19 +697,21 @@ def load_project(
     assume_crs: str | int | CRS | None = None,
     repair: RepairMode = "warn",
     overlap_tolerance_m2: float = 1.0,
+    area: V.WorkingArea = V.JULI_AREA,
+    defaults: Mapping[str, Mapping[str, object]] | None = None,
 ) -> Project:
     """Read every given layer and run all checks, collecting problems instead of stopping.
 
     A file that cannot be read at all becomes one ``file``/``layer``/``missing-crs``
-    problem, and the other files are still checked.
+    problem, and the other files are still checked. Features more than
+    ``area.margin_km`` outside the study `area` (Juli by default) are refused;
+    `defaults` gives values, per layer kind, for fields the files lack.
 
     Returns
     -------
     Project
         Call :meth:`Project.raise_for_errors` to stop on errors.
     """
-    from pastures.herds import check_herds, read_herds
-
     work_crs = parse_crs(crs)
     assert work_crs is not None
     problems: list[Problem] = []
@@ -752,7 +728,15 @@ def load_project(
             continue
         sources[kind] = str(path)
         try:
-            result = read_layer(path, kind, crs=work_crs, assume_crs=assume_crs, repair=repair)
+            result = read_layer(
+                path,
+                kind,
+                crs=work_crs,
+                assume_crs=assume_crs,
+                repair=repair,
+                area=area,
+                defaults=(defaults or {}).get(kind),
+            )
         except (InputFileError, LayerError) as exc:
             rule = "file" if isinstance(exc, InputFileError) else "layer"
             problems.append(Problem("error", rule, str(exc)))

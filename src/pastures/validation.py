@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
@@ -286,6 +287,19 @@ def _community_of(geom: shapely.Geometry, by_name: dict[str, shapely.Geometry]) 
     return None
 
 
+@dataclass(frozen=True)
+class WorkingArea:
+    """The area layers must lie in: a box in degrees, a margin, and its name for messages."""
+
+    bounds_lonlat: tuple[float, float, float, float] = S.JULI_BOUNDS_LONLAT
+    margin_km: float = S.DEFAULT_AREA_MARGIN_KM
+    name: str = "the district of Juli"
+
+
+#: The default working area: the district of Juli with a 25 km margin.
+JULI_AREA = WorkingArea()
+
+
 def check_location(
     gdf: gpd.GeoDataFrame,
     kind: str,
@@ -293,6 +307,7 @@ def check_location(
     source: str,
     bounds_lonlat: tuple[float, float, float, float] = S.JULI_BOUNDS_LONLAT,
     margin_km: float = S.DEFAULT_AREA_MARGIN_KM,
+    area_name: str = "the district of Juli",
 ) -> list[Problem]:
     """Report swapped, non-degree or far-away coordinates, before any reprojection.
 
@@ -308,6 +323,8 @@ def check_location(
         Working area (west, south, east, north) in degrees; the district of Juli by default.
     margin_km
         How far outside the working area a feature may lie.
+    area_name
+        The working area as named in messages (a project's study area).
     """
     if gdf.crs is None or len(gdf) == 0:
         return []
@@ -358,7 +375,8 @@ def check_location(
             Problem(
                 "error",
                 "swapped-coordinates",
-                f"coordinates look swapped: ({xmid[k]:.5f}, {ymid[k]:.5f}) would be in Juli "
+                f"coordinates look swapped: ({xmid[k]:.5f}, {ymid[k]:.5f}) would be in "
+                f"{area_name} "
                 "read as (latitude, longitude). Export with longitude first (x = lon).",
                 source=source,
                 feature=labels[k],
@@ -373,12 +391,13 @@ def check_location(
             Problem(
                 "error",
                 "outside-area",
-                f"{len(idx)} feature(s) lie more than {margin_km:g} km outside the district "
-                f"of Juli ({shown}); the first is at lon {lon[k]:.4f}, lat {lat[k]:.4f}. "
-                "pastures works on the district of Juli (lon "
+                f"{len(idx)} feature(s) lie more than {margin_km:g} km outside {area_name} "
+                f"({shown}); the first is at lon {lon[k]:.4f}, lat {lat[k]:.4f}. "
+                f"The working area is {area_name} (lon "
                 f"{bounds_lonlat[0]:g} to {bounds_lonlat[2]:g}, lat {bounds_lonlat[1]:g} to "
                 f"{bounds_lonlat[3]:g}) and {margin_km:g} km around it. Check the file's CRS "
-                f"(is it really {gdf.crs.to_string()}?) or that this is the right file.",
+                f"(is it really {gdf.crs.to_string()}?) or that this is the right file, or "
+                "give the project's study area ([study_area] in a project file).",
                 source=source,
                 feature=labels[k],
             )

@@ -38,6 +38,8 @@ COMMANDS: list[tuple[str, str]] = [
     ("pastures.cli.fetch", "fetch"),
     ("pastures.cli.map_", "map"),
     ("pastures.cli.print_", "print"),
+    ("pastures.cli.run", "run"),
+    ("pastures.cli.init", "init"),
 ]
 
 EXIT_OK = 0
@@ -169,6 +171,8 @@ def main(verbose: int, quiet: bool, debug: bool) -> None:
     \b
     Start with the bundled (illustrative) Juli sample:
       pastures demo --out juli-demo        run every stage, write maps and tables
+    Then a project of your own (one file: study area, layers, imagery, parameters):
+      pastures init mi-proyecto && pastures run mi-proyecto/project.toml
     Then with your own layers:
       pastures check --plots parcelas.gpkg --communities comunidades.gpkg --herds padron.csv
       pastures import cercos.kml --as plots --out parcelas.gpkg

@@ -34,6 +34,7 @@ def _api_url(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ..
 
 
 @click.command("fetch")
+@click.argument("project_file", required=False, type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
     "--bounds",
     nargs=4,
@@ -50,16 +51,16 @@ def _api_url(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ..
     help="Study area boundary file (GeoPackage, GeoJSON, Shapefile, KML...).",
 )
 @click.option(
-    "--start", required=True, type=click.DateTime(["%Y-%m-%d"]), help="First day, YYYY-MM-DD."
+    "--start", default=None, type=click.DateTime(["%Y-%m-%d"]), help="First day, YYYY-MM-DD."
 )
-@click.option("--end", required=True, type=click.DateTime(["%Y-%m-%d"]), help="Last day.")
+@click.option("--end", default=None, type=click.DateTime(["%Y-%m-%d"]), help="Last day.")
 @click.option(
     "--out",
     "out_dir",
     type=click.Path(file_okay=False, path_type=Path),
-    default=Path("imagery"),
-    show_default=True,
-    help="Destination folder (a second run resumes and skips complete files).",
+    default=None,
+    help="Destination folder (a second run resumes and skips complete files) "
+    "[default: imagery, or the project's scene folder].",
 )
 @click.option(
     "--catalog",
@@ -85,11 +86,12 @@ def _api_url(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ..
     help="Use another STAC API for a catalogue (a mirror), e.g. earth-search=http://host/v1.",
 )
 def command(
+    project_file: Path | None,
     bounds: tuple[float, float, float, float] | None,
     area_file: Path | None,
-    start: dt.datetime,
-    end: dt.datetime,
-    out_dir: Path,
+    start: dt.datetime | None,
+    end: dt.datetime | None,
+    out_dir: Path | None,
     catalogs: tuple[str, ...],
     max_cloud: float,
     dem: bool,
@@ -109,7 +111,32 @@ def command(
           --start 2024-05-01 --end 2024-09-30 --out juli-imagery
       pastures fetch --area comunidades.gpkg --start 2024-06-01 --end 2024-06-30
       pastures indices juli-imagery --plots parcelas.gpkg
+
+    With a PROJECT file (`pastures init`), the study area, dates and folder come
+    from it ([study_area], [imagery] start/end, the first of [imagery] scenes or
+    imagery/ beside the file), so that `pastures run PROJECT` reads what was fetched:
+      pastures fetch mi-proyecto/project.toml && pastures run mi-proyecto/project.toml
     """
+    if project_file is not None:
+        from pastures.project import load_project_file
+
+        if bounds is not None or area_file is not None:
+            raise ParameterError(
+                "The project file gives the study area: leave out --bounds and --area."
+            )
+        config = load_project_file(project_file)
+        img = config.imagery
+        start = start or dt.datetime.combine(img.start, dt.time())
+        end = end or dt.datetime.combine(img.end, dt.time())
+        if out_dir is None:
+            out_dir = img.scenes[0] if img.scenes else config.path.resolve().parent / "imagery"
+        if config.study_area.boundary is not None:
+            area_file = config.study_area.boundary
+        else:
+            bounds = config.study_area.bounds_lonlat
+    if start is None or end is None:
+        raise ParameterError("Give --start and --end (YYYY-MM-DD), or a project file.")
+    out_dir = out_dir or Path("imagery")
     if (bounds is None) == (area_file is None):
         raise ParameterError("Give the study area with either --bounds W S E N or --area FILE.")
     area = read_area_file(area_file) if area_file else shapely.box(*bounds)  # type: ignore[misc]
@@ -135,3 +162,14 @@ def command(
             f"already downloaded in {out_dir} are kept: run the same command again to resume."
         )
     click.echo(f"{len(result.item_files)} scene(s) ready in {out_dir}/")
+    if project_file is not None:
+        click.echo(
+            f'For `pastures run {project_file}`: [imagery] source = "files", scenes = '
+            f'["{out_dir.as_posix()}"]'
+            + (
+                f'; [dem] source = "file", path = "{(out_dir / "cop-dem-glo-30.tif").as_posix()}"'
+                if dem
+                else ""
+            )
+            + "."
+        )

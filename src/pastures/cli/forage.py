@@ -7,7 +7,6 @@ from dataclasses import replace
 from pathlib import Path
 
 import click
-import geopandas as gpd
 import pandas as pd
 
 from pastures import schema as S
@@ -25,8 +24,6 @@ from pastures.errors import InputFileError, Problem
 from pastures.forage import (
     DEFAULT_BUDGET_MONTH,
     FLOREZ_CAPACITY,
-    TOTAL_LABEL,
-    ForageBudget,
     ForageParams,
     OpenRange,
     check_index_table,
@@ -38,17 +35,16 @@ from pastures.forage import (
     read_quadrats,
 )
 from pastures.herds import check_herds, read_herds
-from pastures.io import atomic_output, neutralise_formulas, read_table, write_layers
+from pastures.io import read_table
 from pastures.layers import Project, fold, load_project
+from pastures.writers import FORAGE_GPKG, write_budget
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_OUT = "forage"
-#: File stems of the outputs in --out.
-CALIBRATION_TABLE = "forage_calibration"
-GROWTH_TABLE = "forage_growth_profile"
-BIOMASS_TABLE = "forage_biomass"
-GPKG_NAME = "forage.gpkg"
+#: Name of the GeoPackage in --out (the writers live in :mod:`pastures.writers`).
+GPKG_NAME = FORAGE_GPKG
+__all__ = ["command", "load_with_units", "read_index_table", "write_budget"]
 
 
 def read_index_table(path: str) -> pd.DataFrame:
@@ -132,57 +128,6 @@ def _report(problems: list[Problem]) -> None:
     """Stop on errors (the CLI group prints every problem once); else print the warnings."""
     fail_on_errors(problems)
     echo_problems(problems)
-
-
-def _write(table: pd.DataFrame, path: Path) -> Path:
-    table = neutralise_formulas(table)  # plot, community names: no live formulas
-    with atomic_output(path) as tmp:
-        if path.suffix == ".xlsx":
-            table.to_excel(tmp, index=False, sheet_name=path.stem[:31])
-        else:
-            table.to_csv(tmp, index=False, float_format="%.3f")
-    return path
-
-
-def write_budget(
-    budget: ForageBudget,
-    out: Path,
-    *,
-    communities: gpd.GeoDataFrame,
-    table_format: str = "csv",
-) -> list[Path]:
-    """Write the plot, community, monthly and growth tables, and a GeoPackage with two layers.
-
-    Also the calibration fits and the biomass per date when there are any. Table
-    files are CSV or XLSX (`table_format`); the GeoPackage holds the plots and the
-    communities (without the TOTAL row) with their geometry.
-
-    Returns
-    -------
-    list of Path
-        The files written.
-    """
-    suffix = f".{table_format}"
-    plots = pd.DataFrame(budget.plots.drop(columns="geometry"))
-    written = [
-        _write(plots, out / f"{S.FORAGE_PLOTS}{suffix}"),
-        _write(budget.communities, out / f"{S.FORAGE_COMMUNITIES}{suffix}"),
-        _write(budget.monthly, out / f"{S.FORAGE_MONTHLY}{suffix}"),
-        _write(budget.growth, out / f"{GROWTH_TABLE}{suffix}"),
-    ]
-    if len(budget.calibration):
-        written.append(_write(budget.calibration, out / f"{CALIBRATION_TABLE}{suffix}"))
-    if len(budget.biomass):
-        written.append(_write(budget.biomass, out / f"{BIOMASS_TABLE}{suffix}"))
-    layers = {S.FORAGE_PLOTS: budget.plots}
-    if len(communities):
-        shapes = communities[[S.COMMUNITY, "geometry"]]
-        com = shapes.merge(
-            budget.communities[budget.communities[S.COMMUNITY] != TOTAL_LABEL], on=S.COMMUNITY
-        )
-        layers[S.FORAGE_COMMUNITIES] = gpd.GeoDataFrame(com, geometry="geometry", crs=shapes.crs)
-    written.append(write_layers(layers, out / GPKG_NAME))
-    return written
 
 
 @click.command("forage")

@@ -2,51 +2,25 @@
 
 from __future__ import annotations
 
-import functools
 import logging
-import os
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import click
-import geopandas as gpd
-from tqdm import tqdm
 
-from pastures import regional
 from pastures import schema as S
 from pastures.cli._common import FiniteRange, echo_problems, layer_path
-from pastures.errors import InputFileError, ParameterError, Problem
-from pastures.imagery import (
-    BOA_OFFSET_CHOICES,
-    BoaOffset,
-    Scene,
-    group_by_date,
-    load_scenes,
-    search_stac,
-)
+from pastures.errors import InputFileError, ParameterError
+from pastures.imagery import BOA_OFFSET_CHOICES, BoaOffset, group_by_date, load_scenes, search_stac
 from pastures.indices import DEFAULT_INDICES, INDICES
-from pastures.io import atomic_output, write_table
 from pastures.layers import read_layer
-from pastures.timeseries import DEFAULT_MIN_VALID_FRACTION, analyse_series
-from pastures.zonal import (
-    DEFAULT_EDGE_RULE,
-    EDGE_RULES,
-    EdgeRule,
-    index_series,
-    plot_summary,
-)
+from pastures.timeseries import DEFAULT_MIN_VALID_FRACTION
+from pastures.writers import SERIES_FILE, IndexRun, write_index_tables
+from pastures.zonal import DEFAULT_EDGE_RULE, EDGE_RULES
 
 logger = logging.getLogger(__name__)
 
-#: Files written into --out.
-SERIES_FILE = "index_series"
-SUMMARY_FILE = "plot_index_summary.csv"
-DATES_FILE = "index_dates.csv"
-TRENDS_FILE = "index_trends.csv"
-PROFILE_FILE = "index_seasonal_profile.csv"
-PROBLEMS_FILE = "index_problems.txt"
+__all__ = ["SERIES_FILE", "IndexRun", "command", "write_index_tables"]
 
 
 @click.command("indices")
@@ -216,92 +190,4 @@ def command(
         f"{run.usable_dates} of {run.dates} date(s) usable; {len(run.problems)} problem(s). "
         f"Plots browning ({names[0]}): {', '.join(run.browning) or 'none'}.\n"
         f"Tables written to {out_dir}/"
-    )
-
-
-@dataclass(frozen=True)
-class IndexRun:
-    """What :func:`write_index_tables` did."""
-
-    files: list[Path]
-    dates: int
-    usable_dates: int
-    browning: list[str]
-    problems: list[Problem]
-
-
-def write_index_tables(
-    plots: gpd.GeoDataFrame,
-    scenes: Sequence[Scene] | Sequence[str | os.PathLike[str]],
-    out_dir: Path,
-    *,
-    indices: Sequence[str] = DEFAULT_INDICES,
-    edge_rule: EdgeRule = DEFAULT_EDGE_RULE,
-    min_valid: float = DEFAULT_MIN_VALID_FRACTION,
-    progress: bool = False,
-    problems: Sequence[Problem] = (),
-    scheduler: str | None = None,
-    workers: int | None = None,
-    boa_offset: BoaOffset = "auto",
-) -> IndexRun:
-    """Compute the per-plot index series and write every table of ``pastures indices``.
-
-    For commands (``indices``, ``demo``): the tables listed in the help of
-    ``pastures indices`` go into `out_dir`; the trends and the seasonal profile
-    are those of the first index.
-
-    Raises
-    ------
-    InputFileError
-        If no index value could be computed at all.
-    """
-    names = [n.lower() for n in indices]
-    found: Sequence[Scene] = scenes  # type: ignore[assignment]
-    if scenes and not isinstance(scenes[0], Scene):
-        found, loaded = load_scenes(list(scenes), boa_offset=boa_offset)  # type: ignore[arg-type]
-        problems = [*problems, *loaded]
-    n_dates = len(group_by_date(found))
-
-    def bar(items: Iterable[Any]) -> Iterable[Any]:
-        return tqdm(items, total=n_dates, desc="dates", unit="date", leave=False)
-
-    series: Any = index_series
-    if scheduler or workers or regional.wants_cluster(len(plots), n_dates):
-        series = functools.partial(
-            regional.regional_index_series, scheduler=scheduler, workers=workers
-        )
-    result = series(
-        plots, found, indices=names, edge_rule=edge_rule, progress=bar if progress else None
-    )
-    all_problems: list[Problem] = [*problems, *result.problems]
-    if result.table.empty:
-        echo_problems(all_problems)
-        raise InputFileError(
-            "No index value could be computed: no scene covered the plots with usable data. "
-            "Check the problems listed above."
-        )
-    out_dir.mkdir(parents=True, exist_ok=True)
-    files = [out_dir / f"{SERIES_FILE}.parquet"]
-    with atomic_output(files[0]) as tmp:
-        result.table.to_parquet(tmp, index=False)
-    summary = plot_summary(result.table, min_valid_fraction=min_valid)
-    summary = summary.merge(result.rules.reset_index(), on=S.PLOT_CODE, how="left")
-    analysis = analyse_series(result.table, index=names[0], min_valid_fraction=min_valid)
-    for table, name in (
-        (result.table, f"{SERIES_FILE}.csv"),
-        (summary, SUMMARY_FILE),
-        (result.dates, DATES_FILE),
-        (analysis.trends, TRENDS_FILE),
-        (analysis.profile, PROFILE_FILE),
-    ):
-        files.append(write_table(table, out_dir / name))
-    files.append(out_dir / PROBLEMS_FILE)
-    with atomic_output(files[-1]) as tmp:
-        tmp.write_text("".join(f"{p}\n" for p in all_problems), encoding="utf-8")
-    return IndexRun(
-        files=files,
-        dates=len(result.dates),
-        usable_dates=int((result.dates[S.DATE_STATUS] == "ok").sum()),
-        browning=analysis.trends.loc[analysis.trends[S.BROWNING], S.PLOT_CODE].tolist(),
-        problems=all_problems,
     )

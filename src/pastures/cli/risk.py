@@ -26,7 +26,8 @@ from pastures.erosion import (
     rainfall_erosivity,
 )
 from pastures.errors import ParameterError, PasturesWarning, Problem
-from pastures.terrain import FLOW_METHODS, Dem, read_dem, read_raster_on_grid, write_cog
+from pastures.terrain import FLOW_METHODS, Dem, read_dem, read_raster_on_grid
+from pastures.writers import RISK_CSV_DECIMALS, RISK_FILES, RISK_LAYER, write_risk_outputs
 
 logger = logging.getLogger(__name__)
 
@@ -36,106 +37,11 @@ MAX_MONTHLY_RAIN_MM = 10_000.0
 
 raster_path = click.Path(dir_okay=False, exists=False, path_type=str)
 
-#: Output files written by :func:`write_outputs`, by key.
-OUTPUT_FILES = {
-    "soil_loss": "soil_loss_t_ha_yr.tif",
-    "ls": "ls_factor.tif",
-    "c": "c_factor.tif",
-    "risk": "risk_class.tif",
-    "pressure": "grazing_pressure.tif",
-    "csv": "risk_plots.csv",
-    "gpkg": "risk_plots.gpkg",
-}
-#: Decimals kept in the CSV table (the GeoPackage keeps full precision).
-CSV_DECIMALS = {
-    S.AREA_HA: 2,
-    S.DEM_COVERAGE: 3,
-    S.SLOPE_PCT: 1,
-    S.LS_MEAN: 2,
-    S.COVER_PCT: 1,
-    S.C_MEAN: 3,
-    S.P_FACTOR: 2,
-    S.SOIL_LOSS_T_HA_YR: 2,
-    S.SOIL_LOSS_T_YR: 1,
-    S.STOCKING_UO: 1,
-    S.CAPACITY_UO: 1,
-    S.PRESSURE_RATIO: 2,
-}
-#: GeoPackage layer of the plot table.
-RISK_LAYER = "erosion_risk"
-
-
-def write_outputs(
-    result: RiskAssessment,
-    out: str | Path,
-    *,
-    tags: dict[str, str] | None = None,
-    spanish: bool = False,
-) -> dict[str, Path]:
-    """Write the rasters (COG) and the plot table (CSV, GeoPackage) of a risk assessment.
-
-    Every file is written to a temporary name and renamed when complete.
-
-    Parameters
-    ----------
-    result
-        From :func:`pastures.erosion.assess_risk`.
-    out
-        Output folder (created if needed).
-    tags
-        Metadata stored in every raster (parameters, sources).
-    spanish
-        Spanish headings and risk labels in the CSV (the GeoPackage keeps the schema's
-        column names, for GIS work).
-
-    Returns
-    -------
-    dict
-        Path of each output, keyed as in :data:`OUTPUT_FILES`.
-    """
-    import pyogrio
-
-    from pastures.io import atomic_output
-
-    folder = Path(out)
-    folder.mkdir(parents=True, exist_ok=True)
-    meta = dict(tags or {})
-    classes = ", ".join(f"{i} {name}" for i, name in enumerate(S.RISK_CLASSES))
-    rasters = {
-        "soil_loss": (result.soil_loss, "soil loss A (RUSLE), t/ha/yr"),
-        "ls": (result.terrain.ls, "RUSLE LS factor (Desmet & Govers 1996), dimensionless"),
-        "c": (result.cover_factor, "RUSLE C factor, dimensionless 0-1"),
-        "risk": (result.risk, f"erosion and overgrazing risk class: {classes}; 255 no data"),
-    }
-    if result.pressure is not None:
-        decay = result.piosphere_decay_m
-        rasters["pressure"] = (
-            result.pressure,
-            "grazing pressure, stocking / capacity"
-            + (f", piosphere decay {decay:g} m" if decay else ""),
-        )
-    written: dict[str, Path] = {}
-    for key, (data, description) in rasters.items():
-        written[key] = write_cog(
-            folder / OUTPUT_FILES[key],
-            data,
-            result.transform,
-            result.crs,
-            description=description,
-            tags=meta,
-        )
-    table = result.plots
-    written["csv"] = folder / OUTPUT_FILES["csv"]
-    with atomic_output(written["csv"]) as tmp:
-        csv = pd.DataFrame(table.drop(columns="geometry")).round(CSV_DECIMALS)
-        if spanish:
-            csv[S.RISK_CLASS] = csv[S.RISK_CLASS].map(lambda c: S.RISK_CLASS_LABELS_ES.get(c, c))
-            csv = csv.rename(columns=S.RISK_LABELS_ES)
-        csv.to_csv(tmp, index=False, encoding="utf-8")
-    written["gpkg"] = folder / OUTPUT_FILES["gpkg"]
-    with atomic_output(written["gpkg"]) as tmp:
-        pyogrio.write_dataframe(table, tmp, layer=RISK_LAYER, driver="GPKG")
-    return written
+#: Output files, by key, and the writer (in :mod:`pastures.writers`).
+OUTPUT_FILES = RISK_FILES
+CSV_DECIMALS = RISK_CSV_DECIMALS
+write_outputs = write_risk_outputs
+__all__ = ["CSV_DECIMALS", "OUTPUT_FILES", "RISK_LAYER", "command", "summarise", "write_outputs"]
 
 
 def summarise(result: RiskAssessment, *, top: int = 10, spanish: bool = False) -> str:
@@ -283,6 +189,24 @@ def _with_practices(frame: pd.DataFrame, path: str) -> pd.DataFrame:
     return out
 
 
+def _scene_composite(paths: tuple[str, ...], months: str, grid: Dem) -> tuple[np.ndarray, str]:
+    """Dry-season median NDVI of a set of scenes on the DEM grid, and its description."""
+    from pastures.composites import dry_season_composite
+    from pastures.imagery import Grid, load_scenes
+
+    try:
+        wanted = [int(m) for m in months.replace(";", ",").split(",") if m.strip()]
+    except ValueError as exc:
+        raise ParameterError(f"--dry-months takes month numbers 1-12; got {months!r}.") from exc
+    scenes, problems = load_scenes(list(paths))
+    echo_problems(problems)
+    composite, _ = dry_season_composite(
+        scenes, Grid(grid.crs, grid.transform, grid.shape), months=wanted
+    )
+    dates = composite.dates
+    return composite.data, f"median NDVI of {len(dates)} dates, {dates[0]} to {dates[-1]}"
+
+
 def _read_any(path: str) -> gpd.GeoDataFrame:
     """Read a vector file as is (soil maps carry their own columns)."""
     import pyogrio
@@ -347,7 +271,25 @@ def _read_points(path: str | None, kind: str, crs: str) -> gpd.GeoDataFrame | No
 @click.option("--dem", type=raster_path, help="DEM GeoTIFF (m); any CRS, reprojected to --crs.")
 @click.option("--plots", type=layer_path, help="Pasture plots (polygons with plot_code).")
 @click.option(
-    "--ndvi", type=raster_path, help="Dry-season vegetation index raster (-1..1) for C and cover."
+    "--ndvi",
+    type=raster_path,
+    help="Dry-season vegetation index raster (-1..1) for C and cover, e.g. "
+    "indices/ndvi_dry_season.tif of `pastures run`.",
+)
+@click.option(
+    "--scenes",
+    "scene_paths",
+    multiple=True,
+    type=click.Path(exists=True, path_type=str),
+    help="Instead of --ndvi: scene folders or STAC JSON files; C then comes from the median "
+    "cloud-masked NDVI of their latest dry season on the DEM grid. Repeat for several.",
+)
+@click.option(
+    "--dry-months",
+    default="6,7,8,9,10",
+    show_default=True,
+    metavar="M,M,...",
+    help="With --scenes: months of the dry season.",
 )
 @click.option(
     "--c-factor",
@@ -492,6 +434,8 @@ def command(  # noqa: PLR0912, PLR0915
     dem: str | None,
     plots: str | None,
     ndvi: str | None,
+    scene_paths: tuple[str, ...],
+    dry_months: str,
     c_factor: float | None,
     c_raster: str | None,
     erosivity: float | None,
@@ -583,7 +527,12 @@ def command(  # noqa: PLR0912, PLR0915
 
     given_c = [
         name
-        for name, value in (("--ndvi", ndvi), ("--c-factor", c_factor), ("--c-raster", c_raster))
+        for name, value in (
+            ("--ndvi", ndvi),
+            ("--scenes", scene_paths or None),
+            ("--c-factor", c_factor),
+            ("--c-raster", c_raster),
+        )
         if value is not None
     ]
     if len(given_c) > 1:
@@ -591,6 +540,8 @@ def command(  # noqa: PLR0912, PLR0915
     if ndvi is not None:
         ndvi_array = read_raster_on_grid(ndvi, grid, name="NDVI")
         tags["SOURCE_NDVI"] = Path(ndvi).name
+    elif scene_paths:
+        ndvi_array, tags["SOURCE_NDVI"] = _scene_composite(scene_paths, dry_months, grid)
     cover_input: np.ndarray | float | None = c_factor
     if c_raster is not None:
         cover_input = read_raster_on_grid(c_raster, grid, name="C", resampling="nearest")

@@ -1,0 +1,82 @@
+"""``pastures run``: every stage of a project file, into one run folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from pastures.pipeline import STAGE_TITLES, RunResult, StageReport, run_project, timing_table
+from pastures.project import ProjectConfig, load_project_file
+
+#: How each stage status is shown.
+_MARKS = {"ran": "done", "skipped": "unchanged", "not needed": "not needed", "unavailable": "--"}
+
+
+def echo_stage(report: StageReport) -> None:
+    """Print one finished stage: its title, status, result line and time."""
+    colour = {"ran": "green", "skipped": "cyan"}.get(report.status, "yellow")
+    click.secho(f"[{report.name}] {STAGE_TITLES[report.name]}", bold=True)
+    click.echo(
+        "      "
+        + click.style(_MARKS[report.status], fg=colour)
+        + f": {report.summary} ({report.seconds:.1f} s)"
+    )
+    if report.inputs and report.status == "ran":
+        click.echo(click.style(f"      from: {'; '.join(report.inputs)}", dim=True))
+
+
+#: The --skip option of run and demo.
+skip_option = click.option(
+    "--skip",
+    multiple=True,
+    type=click.Choice(["map", "print"]),
+    help="Leave out the web map or the printed atlas (repeat for both).",
+)
+
+
+def execute(
+    config: ProjectConfig, out: Path | None, *, force: bool, skip: tuple[str, ...] = ()
+) -> RunResult:
+    """Run a loaded project with progress and the closing timing summary (for run and demo)."""
+    if config.illustrative:
+        click.echo(f"{config.name}: ILLUSTRATIVE data, not observations or official boundaries.")
+    result = run_project(config, out, force=force, progress=True, on_stage=echo_stage, skip=skip)
+    click.echo(f"\nStage times ({result.folder}):")
+    click.echo(timing_table(result.reports))
+    click.echo(
+        f"\nOpen {result.folder / 'layers.gpkg'} in QGIS; provenance.json says where each "
+        "number came from."
+    )
+    return result
+
+
+@click.command("run")
+@click.argument("project_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Run folder (default: [project] output of the project file, beside it).",
+)
+@click.option("--force", is_flag=True, help="Run every stage, even those unchanged since last run.")
+@skip_option
+def command(project_file: Path, out: Path | None, force: bool, skip: tuple[str, ...]) -> None:
+    """Run every stage of a project file: layers, vegetation, forage, rotation, erosion, maps.
+
+    The project file (TOML; start one with `pastures init FOLDER`) names the study
+    area, the layers, herd register, imagery, DEM and every parameter. It is checked
+    whole before anything runs: every problem is listed with its key.
+
+    A second run skips the stages whose inputs and parameters have not changed
+    (run_manifest.json in the run folder keeps their checksums).
+
+    \b
+    Examples:
+      pastures init mi-proyecto && pastures run mi-proyecto/project.toml
+      pastures run juli.toml --out juli-2025
+      pastures run juli.toml --force          # recompute every stage
+      pastures run juli.toml --skip print     # no atlas this time
+    """
+    config = load_project_file(project_file)
+    execute(config, out, force=force, skip=skip)

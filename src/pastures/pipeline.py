@@ -1,0 +1,1310 @@
+"""One pipeline from a project file: every stage, chained by data, run incrementally.
+
+``pastures run PROJECT.toml`` (and ``pastures demo``, which runs the bundled sample
+project) call :func:`run_project`. The stages, in order:
+
+=============  ===========================================================================
+layers         read and validate the layers (refusing features outside the study area),
+               summarise them per community
+vegetation     per-plot index series and trends; on the working grid, the dry-season NDVI
+               composite and the true-colour composite of the clearest recent date
+forage         production, carrying capacity, stocking and dry-season deficit, from the
+               index series
+rotation       the grazing plan, on the forage budget
+erosion        RUSLE with C from the dry-season composite, grazing pressure from the plan,
+               risk per plot; the DEM on the working grid for hillshades
+package        one GeoPackage for QGIS with every vector result, styled; provenance.json
+map            the offline web map (``map.html``), when :mod:`pastures.webmap` is installed
+print          the printed atlas (``atlas/``), when :mod:`pastures.printmap` is installed
+=============  ===========================================================================
+
+Each stage takes typed inputs (the results of the stages before it) and returns a
+frozen result; its files go where :data:`pastures.outputs.RUN_FILES` says.
+
+**Incremental runs.** Each stage has a key: a SHA-256 of the toolkit's code, the
+stage's parameters, the checksums of the files it reads and the keys of the stages
+it depends on. ``run_manifest.json`` in the run folder records each stage's key,
+files and time; a stage whose key is unchanged and whose files are all there is
+not run again, and its result is read back from the run folder's ``.pastures``
+cache. Checksums of large inputs are cached by size and modification time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import inspect
+import json
+import logging
+import os
+import pickle
+import time
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field, is_dataclass
+from pathlib import Path
+from typing import Any, Final, Literal
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from pastures import __version__
+from pastures import schema as S
+from pastures.errors import InputFileError, ParameterError, PasturesError, ValidationError
+from pastures.layers import Project, load_project
+from pastures.outputs import RUN_FILES
+from pastures.project import ProjectConfig
+from pastures.validation import WorkingArea
+
+logger = logging.getLogger(__name__)
+
+#: The stages of a run, in order, with their one-line titles.
+STAGE_TITLES: Final = {
+    "layers": "Layers: validate, summarise per community",
+    "vegetation": "Vegetation: per-plot indices, dry-season and true-colour composites",
+    "forage": "Forage: production, carrying capacity, stocking, dry-season deficit",
+    "rotation": "Rotation: grazing plan on the forage budget",
+    "erosion": "Erosion: RUSLE (C from the dry-season composite), pressure, risk per plot",
+    "package": "Package: one styled GeoPackage for QGIS, provenance",
+    "map": "Map: offline web map",
+    "print": "Print: atlas for the communities",
+}
+STAGES: Final = tuple(STAGE_TITLES)
+#: The run's manifest (stage keys, files, times), at the root of the run folder.
+MANIFEST: Final = "run_manifest.json"
+#: Folder of the cached stage results inside the run folder.
+CACHE_DIR: Final = ".pastures"
+#: The one GeoPackage with every vector result (first of outputs.LAYERS_FILES).
+GEOPACKAGE: Final = "layers.gpkg"
+#: Layers added to it besides the input layers.
+PLOT_STATUS_LAYER: Final = "plot_status"
+COMMUNITY_BUDGET_LAYER: Final = "community_budget"
+#: Files of the layers stage.
+SUMMARY_CSV: Final = f"{S.SUMMARY}.csv"
+SUMMARY_XLSX: Final = "resumen_comunidades.xlsx"
+
+Status = Literal["ran", "skipped", "not needed", "unavailable"]
+
+
+# --- results ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StageReport:
+    """What one stage did.
+
+    Attributes
+    ----------
+    name
+        Stage name (a key of :data:`STAGE_TITLES`).
+    status
+        ``"ran"``, ``"skipped"`` (unchanged since the last run), ``"not needed"`` (the
+        project has no input for it) or ``"unavailable"`` (an optional module is missing).
+    seconds
+        Wall time.
+    summary
+        One line on the result.
+    inputs
+        The inputs it used (files, upstream results, parameters).
+    files
+        Files it wrote (or that an earlier run wrote, when skipped).
+    """
+
+    name: str
+    status: Status
+    seconds: float
+    summary: str
+    inputs: tuple[str, ...] = ()
+    files: tuple[Path, ...] = ()
+
+
+@dataclass(frozen=True)
+class LayersResult:
+    """The validated layers and their per-community summary."""
+
+    project: Project
+    summary: pd.DataFrame
+    files: tuple[Path, ...]
+
+
+@dataclass(frozen=True)
+class VegetationResult:
+    """Per-plot index series and the composites on the working grid.
+
+    Attributes
+    ----------
+    index_table
+        Tidy per-plot index series (``pastures indices``).
+    dates, usable_dates
+        Dates seen and dates clear enough to count.
+    browning
+        Plots whose NDVI declines significantly.
+    ndvi_dry, true_colour
+        The composite rasters (None when no dry-season scene had data).
+    dry_dates
+        Dates of the dry-season composite.
+    true_colour_date
+        Date of the true-colour composite.
+    data_date
+        Newest date of the series.
+    scene_ids
+        Every scene read.
+    files
+        Files written.
+    """
+
+    index_table: pd.DataFrame
+    dates: int
+    usable_dates: int
+    browning: tuple[str, ...]
+    ndvi_dry: Path | None
+    true_colour: Path | None
+    dry_dates: tuple[dt.date, ...]
+    true_colour_date: dt.date | None
+    data_date: dt.date | None
+    scene_ids: tuple[str, ...]
+    files: tuple[Path, ...]
+
+
+@dataclass(frozen=True)
+class ForageResult:
+    """The forage budget (:class:`pastures.forage.ForageBudget`) and its files."""
+
+    budget: Any
+    files: tuple[Path, ...]
+
+
+@dataclass(frozen=True)
+class RotationResult:
+    """The grazing plan, its schedule and the stocking it puts on each plot."""
+
+    plan: Any
+    schedule: pd.DataFrame
+    stocking: pd.DataFrame
+    files: tuple[Path, ...]
+
+
+@dataclass(frozen=True)
+class ErosionResult:
+    """The plots' risk table and what the C factor came from."""
+
+    plots: gpd.GeoDataFrame
+    total_soil_loss_t_yr: float
+    cover_source: str
+    files: tuple[Path, ...]
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """A finished run: the folder, what each stage did, and the results."""
+
+    folder: Path
+    config: ProjectConfig
+    reports: tuple[StageReport, ...]
+    layers: LayersResult
+    vegetation: VegetationResult | None
+    forage: ForageResult | None
+    rotation: RotationResult | None
+    erosion: ErosionResult | None
+
+    @property
+    def seconds(self) -> float:
+        """Total wall time of the stages."""
+        return sum(r.seconds for r in self.reports)
+
+
+# --- keys and checksums ------------------------------------------------------------------
+
+
+def _code_digest() -> str:
+    """SHA-256 of the toolkit's source files: a new version or edit reruns every stage."""
+    digest = hashlib.sha256(__version__.encode())
+    root = Path(__file__).resolve().parent
+    for path in sorted(root.rglob("*.py")):
+        digest.update(path.relative_to(root).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+class Checksums:
+    """SHA-256 of input files, cached by (size, modification time) between runs."""
+
+    def __init__(self, cache: Mapping[str, Any] | None = None):
+        self.cache: dict[str, Any] = dict(cache or {})
+        self.used: dict[str, str] = {}
+
+    def file(self, path: Path) -> str:
+        """Checksum of one file."""
+        p = Path(path).resolve()
+        st = p.stat()
+        stamp = [st.st_size, st.st_mtime_ns]
+        hit = self.cache.get(str(p))
+        if hit and hit[0] == stamp:
+            value = str(hit[1])
+        else:
+            digest = hashlib.sha256()
+            with p.open("rb") as f:
+                for block in iter(lambda: f.read(1 << 20), b""):
+                    digest.update(block)
+            value = digest.hexdigest()
+            self.cache[str(p)] = [stamp, value]
+        self.used[str(p)] = value
+        return value
+
+    def path(self, path: Path) -> str:
+        """Checksum of a file, or of every file of a folder (names and contents)."""
+        p = Path(path)
+        if p.is_dir():
+            digest = hashlib.sha256()
+            for f in sorted(q for q in p.rglob("*") if q.is_file()):
+                digest.update(f.relative_to(p).as_posix().encode())
+                digest.update(self.file(f).encode())
+            return digest.hexdigest()
+        if p.suffix.lower() == ".shp":  # a shapefile is its sidecars too
+            digest = hashlib.sha256()
+            for f in sorted(p.parent.glob(f"{p.stem}.*")):
+                digest.update(self.file(f).encode())
+            return digest.hexdigest()
+        return self.file(p)
+
+
+def _jsonable(value: Any) -> Any:  # noqa: PLR0911 - one return per kind of value
+    if is_dataclass(value) and not isinstance(value, type):
+        return _jsonable(asdict(value))
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        items = [_jsonable(v) for v in value]
+        return sorted(items, key=str) if isinstance(value, set | frozenset) else items
+    if isinstance(value, Path):
+        return value.as_posix()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, np.generic):
+        return value.item()
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return str(value)
+
+
+def _key(*parts: Any) -> str:
+    text = json.dumps(_jsonable(parts), sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+# --- the manifest -------------------------------------------------------------------------
+
+
+@dataclass
+class _Manifest:
+    folder: Path
+    stages: dict[str, Any] = field(default_factory=dict)
+    checksums: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def read(cls, folder: Path) -> _Manifest:
+        path = folder / MANIFEST
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return cls(folder)
+        return cls(folder, dict(data.get("stages", {})), dict(data.get("checksums", {})))
+
+    def write(self) -> None:
+        from pastures.io import atomic_output
+
+        data = {"pastures": __version__, "stages": self.stages, "checksums": self.checksums}
+        with atomic_output(self.folder / MANIFEST) as tmp:
+            tmp.write_text(json.dumps(data, indent=1, sort_keys=True), encoding="utf-8")
+
+    def cached(self, stage: str, key: str) -> Any | None:
+        """The stored result of `stage` if its key matches and all its files exist."""
+        entry = self.stages.get(stage)
+        if not entry or entry.get("key") != key:
+            return None
+        if not all((self.folder / f).exists() for f in entry.get("files", [])):
+            return None
+        pickled = self.folder / CACHE_DIR / f"{stage}.pickle"
+        try:
+            with pickled.open("rb") as f:
+                return pickle.load(f)
+        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
+            return None
+
+    def store(self, stage: str, key: str, result: Any, report: StageReport) -> None:
+        from pastures.io import atomic_output
+
+        (self.folder / CACHE_DIR).mkdir(exist_ok=True)
+        with atomic_output(self.folder / CACHE_DIR / f"{stage}.pickle") as tmp:
+            tmp.write_bytes(pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
+        self.stages[stage] = {
+            "key": key,
+            "files": [_rel(p, self.folder) for p in report.files],
+            "seconds": round(report.seconds, 3),
+            "summary": report.summary,
+            "inputs": list(report.inputs),
+            "finished": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        }
+
+
+def _rel(path: Path, folder: Path) -> str:
+    p = Path(path)
+    try:
+        return p.resolve().relative_to(folder.resolve()).as_posix()
+    except ValueError:
+        return p.as_posix()
+
+
+# --- the stages -----------------------------------------------------------------------------
+
+
+def working_area(config: ProjectConfig) -> WorkingArea:
+    """The area the project's layers must lie in (for :func:`pastures.layers.load_project`)."""
+    area = config.study_area
+    if area.is_juli:
+        return WorkingArea(name="the district of Juli", margin_km=area.margin_km)
+    return WorkingArea(
+        bounds_lonlat=area.bounds_lonlat,
+        margin_km=area.margin_km,
+        name=f"the study area {area.name!r}",
+    )
+
+
+def run_layers(config: ProjectConfig, folder: Path) -> LayersResult:
+    """Read and validate the project's layers; write the per-community summary.
+
+    Raises
+    ------
+    ValidationError
+        Any error in the layers (every problem listed).
+    """
+    from pastures.io import write_table
+    from pastures.summary import community_summary
+
+    files = {k: str(v) for k, v in config.layers.paths().items()}
+    project = load_project(
+        **files,  # type: ignore[arg-type]
+        crs=config.study_area.crs,
+        assume_crs=config.layers.assume_crs,
+        repair=config.layers.repair,
+        area=working_area(config),
+        defaults=config.layers.defaults,
+    )
+    for p in project.problems:
+        if p.severity == "warning":
+            logger.warning("%s", p)
+    project.raise_for_errors()
+    folder.mkdir(parents=True, exist_ok=True)  # only once the layers are known to be good
+    table = community_summary(project)
+    rounded = table.round({S.PLOTS_HA: 2})
+    written = [
+        write_table(rounded, folder / SUMMARY_CSV),
+        write_table(
+            rounded.rename(columns=S.SUMMARY_LABELS_ES), folder / SUMMARY_XLSX, sheet="resumen"
+        ),
+    ]
+    return LayersResult(project=project, summary=table, files=tuple(written))
+
+
+def working_grid(config: ProjectConfig) -> Any:
+    """The project's working grid (:class:`pastures.imagery.Grid`): the study area's box."""
+    from pastures.composites import working_grid as grid_of
+
+    area = config.study_area
+    return grid_of(area.bounds_in_crs(), area.crs, area.resolution_m)
+
+
+def _progress(enabled: bool, desc: str) -> Callable[[Iterable[Any]], Iterable[Any]] | None:
+    if not enabled:
+        return None
+
+    def wrap(items: Iterable[Any]) -> Iterable[Any]:
+        from tqdm import tqdm
+
+        total = len(items) if hasattr(items, "__len__") else None  # type: ignore[arg-type]
+        return tqdm(items, total=total, desc=desc, unit="date", leave=False)
+
+    return wrap
+
+
+def sample_scene_folder() -> Path:
+    """Where the synthetic sample scenes are made: a per-user cache, kept between runs.
+
+    The scenes are inputs, made deterministically from the plots, corrals, dates and
+    seed (:func:`pastures.sample_imagery.make_sample_scenes` remakes them when any of
+    these change), so every run folder of the sample can share them.
+    ``$PASTURES_CACHE_DIR`` (default ``$XDG_CACHE_HOME/pastures`` or
+    ``~/.cache/pastures``) says where.
+    """
+    root = os.environ.get("PASTURES_CACHE_DIR") or (
+        Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "pastures"
+    )
+    return Path(root) / "sample-scenes"
+
+
+def _scenes(config: ProjectConfig, folder: Path, layers: LayersResult) -> tuple[list[Any], str]:
+    from pastures.imagery import load_scenes
+
+    img = config.imagery
+    if img.source == "sample":
+        from pastures.sample_imagery import make_sample_scenes
+
+        items = make_sample_scenes(
+            layers.project.plots,
+            layers.project.corrals,
+            sample_scene_folder(),
+            start=img.start,
+            end=img.end,
+        )
+        scenes, problems = load_scenes(items)
+        label = (
+            f"{len(items)} SYNTHETIC sample scenes {img.start} to {img.end} in {items[0].parent}"
+        )
+    else:
+        scenes, problems = load_scenes([str(p) for p in img.scenes])
+        label = f"{len(scenes)} scenes from {', '.join(p.name for p in img.scenes)}"
+    for p in problems:
+        logger.warning("%s", p)
+    if not scenes:
+        raise InputFileError(
+            f"{config.path}: [imagery] gives no usable scene ({len(problems)} problem(s) "
+            "listed above)."
+        )
+    return scenes, label
+
+
+def run_vegetation(
+    config: ProjectConfig,
+    folder: Path,
+    layers: LayersResult,
+    *,
+    tags: Mapping[str, str] | None = None,
+    progress: bool = False,
+) -> VegetationResult:
+    """Per-plot index series, then the two composites on the working grid.
+
+    The same scenes feed both: the index tables (``indices/``) and, for the dry
+    months of the latest season, the median NDVI composite and the true colour of
+    its clearest date (:func:`pastures.composites.dry_season_composite`).
+    """
+    from pastures.composites import dry_season_composite, write_ndvi, write_true_colour
+    from pastures.writers import write_index_tables
+
+    veg = config.vegetation
+    scenes, label = _scenes(config, folder, layers)
+    logger.info("vegetation: %s", label)
+    grid = working_grid(config)
+
+    def composites() -> tuple[Any, Any] | None:
+        try:
+            return dry_season_composite(scenes, grid, months=veg.dry_months)
+        except InputFileError as exc:
+            logger.warning("No dry-season composite: %s", exc)
+            return None
+
+    # The composites read the same scenes as the index series, on the whole grid; both
+    # spend most of their time in GDAL reads and numpy, which release the GIL, so a
+    # second thread overlaps them on a machine with a free core.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(composites)
+        done = write_index_tables(
+            layers.project.plots,
+            scenes,
+            folder / "indices",
+            indices=veg.indices,
+            edge_rule=veg.edge_rule,  # type: ignore[arg-type]
+            min_valid=veg.min_valid,
+            progress=_progress(progress, "indices") or False,
+        )
+        made = pending.result()
+    table = done.table if done.table is not None else pd.DataFrame()
+    files = list(done.files)
+    ndvi_path = colour_path = None
+    colour_date = None
+    dry_dates: tuple[dt.date, ...] = ()
+    if made is not None:
+        ndvi, colour = made
+        dry_dates = ndvi.dates
+        ndvi_path = write_ndvi(folder / RUN_FILES["ndvi_dry"], ndvi, tags=dict(tags or {}))
+        files.append(ndvi_path)
+        if colour is not None:
+            colour_path = write_true_colour(
+                folder / RUN_FILES["true_colour"], colour, tags=dict(tags or {})
+            )
+            colour_date = colour.dates[0]
+            files.append(colour_path)
+    dates = pd.to_datetime(table[S.DATE]) if len(table) else pd.Series([], dtype="datetime64[ns]")
+    return VegetationResult(
+        index_table=table,
+        dates=done.dates,
+        usable_dates=done.usable_dates,
+        browning=tuple(done.browning),
+        ndvi_dry=ndvi_path,
+        true_colour=colour_path,
+        dry_dates=dry_dates,
+        true_colour_date=colour_date,
+        data_date=dates.max().date() if len(dates) else None,
+        scene_ids=tuple(s.scene_id for s in scenes),
+        files=tuple(files),
+    )
+
+
+def run_forage(
+    config: ProjectConfig,
+    folder: Path,
+    layers: LayersResult,
+    vegetation: VegetationResult | None,
+) -> ForageResult:
+    """The forage budget on the index series (pasture-type defaults without imagery)."""
+    from pastures.forage import forage_budget
+    from pastures.writers import write_budget
+
+    budget = forage_budget(
+        layers.project,
+        index_table=vegetation.index_table if vegetation is not None else None,
+        params=config.forage_params(),
+    )
+    files = write_budget(budget, folder / "forage", communities=layers.project.communities)
+    return ForageResult(budget=budget, files=tuple(files))
+
+
+def stocking_from_schedule(schedule: pd.DataFrame, budget: Any, horizon_days: int) -> pd.DataFrame:
+    """Mean UO the plan puts on each plot over its horizon, against the plot's capacity.
+
+    Parameters
+    ----------
+    schedule
+        :func:`pastures.rotation_io.schedule_table` of a plan.
+    budget
+        The :class:`pastures.forage.ForageBudget` (capacity per plot, UO).
+    horizon_days
+        Length of the plan (days).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``plot_code``, ``stocking_uo``, ``capacity_uo``: the table
+        :func:`pastures.erosion.grazing_pressure` takes.
+    """
+    plots = schedule[schedule[S.LOCATION_KIND] == "plot"]
+    uo_days = (plots[S.HERD_UO] * plots[S.DAYS]).groupby(plots[S.LOCATION_ID]).sum()
+    table = budget.plots[[S.PLOT_CODE, S.CAPACITY_UO]].copy()
+    table[S.STOCKING_UO] = table[S.PLOT_CODE].map(uo_days / horizon_days).fillna(0.0)
+    return pd.DataFrame(table[[S.PLOT_CODE, S.STOCKING_UO, S.CAPACITY_UO]])
+
+
+def rotation_inputs(config: ProjectConfig, layers: LayersResult, forage: ForageResult) -> Any:
+    """Planner inputs on the forage budget.
+
+    Calls ``rotation_inputs_from_project(project, budget=..., ...)`` when the planner
+    takes the budget directly; an older planner gets the budget's parameters.
+    """
+    from pastures.rotation import rotation_inputs_from_project
+
+    rot = config.rotation
+    kwargs: dict[str, Any] = {"n_periods": rot.periods, "period_days": rot.period_days}
+    if rot.start is not None:
+        kwargs["start"] = rot.start
+    accepted = inspect.signature(rotation_inputs_from_project).parameters
+    if "budget" in accepted:
+        kwargs["budget"] = forage.budget
+    else:
+        from pastures.rotation import ForageDefaults
+
+        kwargs["params"] = ForageDefaults.from_forage_params(forage.budget.params)
+    return rotation_inputs_from_project(layers.project, **kwargs)
+
+
+def plan_summary(plan: Any) -> str:
+    """One line on a grazing plan: size, how it was solved, forage it lacks."""
+    inp = plan.inputs
+    parts = [f"{len(inp.herds)} herd groups, {inp.n_periods} periods of {inp.period_days} days"]
+    how = getattr(plan, "status", None) or getattr(plan, "solver", "")
+    gap = getattr(plan, "gap", None)
+    if gap is not None and np.isfinite(gap):
+        how += f", gap {gap:.1%}"
+    parts.append(how)
+    if getattr(plan, "fodder_kg", None) is not None:
+        parts.append(f"fodder or destocking {float(np.sum(plan.fodder_kg)) / 1000:,.0f} t DM")
+    elif getattr(plan, "breakdown", None) is not None:
+        parts.append(f"forage shortfall {plan.breakdown.shortfall_kg / 1000:,.0f} t DM")
+    return "; ".join(parts)
+
+
+def run_rotation(
+    config: ProjectConfig, folder: Path, layers: LayersResult, forage: ForageResult
+) -> RotationResult:
+    """Plan the grazing on the forage budget; write schedule, calendar and chart."""
+    from pastures.rotation import plan_rotation
+    from pastures.rotation_io import schedule_table, write_plan_outputs
+
+    inputs = rotation_inputs(config, layers, forage)
+    plan = plan_rotation(inputs)
+    files = write_plan_outputs(plan, folder / "rotation")
+    schedule = schedule_table(plan)
+    horizon = int(plan.inputs.n_periods * plan.inputs.period_days)
+    stocking = stocking_from_schedule(schedule, forage.budget, horizon)
+    return RotationResult(plan=plan, schedule=schedule, stocking=stocking, files=tuple(files))
+
+
+def _dem_on_grid(config: ProjectConfig) -> tuple[Any, str]:
+    """The DEM on the working grid, and where it came from."""
+    from pastures.composites import grid_bounds
+    from pastures.terrain import Dem, read_raster_on_grid
+
+    grid = working_grid(config)
+    if config.dem.source == "sample":
+        from pastures.sample_terrain import make_sample_dem
+
+        terrain = make_sample_dem(resolution=grid.resolution, bounds=grid_bounds(grid))
+        dem = terrain.dem
+        if dem.shape != grid.shape:  # rounding of the box: keep the working grid's shape
+            elevation = np.full(grid.shape, np.nan, dtype=np.float32)
+            r, c = min(dem.shape[0], grid.shape[0]), min(dem.shape[1], grid.shape[1])
+            elevation[:r, :c] = dem.elevation[:r, :c]
+            dem = Dem(elevation, grid.transform, grid.crs)
+        return dem, "SYNTHETIC sample terrain (pastures.sample_terrain), illustrative"
+    assert config.dem.path is not None
+    template = Dem(np.zeros(grid.shape, dtype=np.float32), grid.transform, grid.crs)
+    elevation = read_raster_on_grid(config.dem.path, template, name="DEM")
+    return Dem(elevation, grid.transform, grid.crs), f"DEM {config.dem.path.name}"
+
+
+def run_erosion(
+    config: ProjectConfig,
+    folder: Path,
+    layers: LayersResult,
+    vegetation: VegetationResult | None,
+    rotation: RotationResult | None,
+    *,
+    tags: Mapping[str, str] | None = None,
+) -> ErosionResult:
+    """RUSLE soil loss with C from the dry-season composite; pressure from the plan.
+
+    Raises
+    ------
+    ParameterError
+        No dry-season composite and no C value in ``[risk.rusle]``.
+    """
+    import warnings
+
+    import rasterio
+
+    from pastures.erosion import assess_risk
+    from pastures.errors import PasturesWarning
+    from pastures.terrain import write_cog
+    from pastures.writers import write_risk_outputs
+
+    settings = config.risk_settings()
+    dem, dem_source = _dem_on_grid(config)
+    ndvi = None
+    cover_source = "no dry-season composite: C = 1 (bare soil, the upper bound)"
+    cover: float | None = 1.0
+    if vegetation is not None and vegetation.ndvi_dry is not None:
+        with rasterio.open(vegetation.ndvi_dry) as src:
+            ndvi = src.read(1)
+        cover = None
+        cover_source = (
+            f"dry-season NDVI composite ({len(vegetation.dry_dates)} dates, "
+            f"{vegetation.dry_dates[0]} to {vegetation.dry_dates[-1]}), van der Knijff 2000"
+        )
+    meta = {
+        **dict(tags or {}),
+        "DEM_SOURCE": dem_source,
+        "C_FACTOR_SOURCE": cover_source,
+        "EROSIVITY_R": f"{settings.rusle.erosivity:.0f} MJ mm/ha/h/yr",
+        "ERODIBILITY_K": f"{settings.rusle.erodibility:g} t ha h/ha/MJ/mm",
+    }
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", PasturesWarning)
+        result = assess_risk(
+            dem,
+            layers.project.plots,
+            ndvi=ndvi,
+            cover=cover,
+            stocking=rotation.stocking if rotation is not None else None,
+            corrals=layers.project.corrals,
+            water_points=layers.project.water_points,
+            params=settings.rusle,
+            pressure=settings.pressure,
+            thresholds=settings.thresholds,
+            practices=settings.practices,
+        )
+    for w in caught:
+        logger.warning("%s", w.message)
+    written = write_risk_outputs(result, folder / "risk", tags=meta)
+    dem_file = write_cog(
+        folder / RUN_FILES["dem"],
+        dem.elevation,
+        dem.transform,
+        dem.crs,
+        description="elevation (m) on the working grid",
+        tags={**dict(tags or {}), "DEM_SOURCE": dem_source},
+    )
+    return ErosionResult(
+        plots=result.plots,
+        total_soil_loss_t_yr=float(result.total_soil_loss_t_yr),
+        cover_source=cover_source,
+        files=(*written.values(), dem_file),
+    )
+
+
+# --- package: one GeoPackage, provenance ---------------------------------------------------
+
+
+def plot_status_layer(
+    layers: LayersResult,
+    vegetation: VegetationResult | None,
+    forage: ForageResult | None,
+    rotation: RotationResult | None,
+    erosion: ErosionResult | None,
+) -> gpd.GeoDataFrame:
+    """The plots with their latest indices, forage, plan stocking and risk, one row each."""
+    plots = layers.project.plots.copy()
+    table = pd.DataFrame({S.PLOT_CODE: plots[S.PLOT_CODE].astype(str)})
+    if vegetation is not None and len(vegetation.index_table):
+        t = vegetation.index_table
+        t = t[t[S.STATISTIC] == S.STAT_MEAN].dropna(subset=[S.VALUE])
+        t = t.sort_values(S.DATE).groupby([S.PLOT_CODE, S.INDEX]).tail(1)
+        wide = t.pivot_table(index=S.PLOT_CODE, columns=S.INDEX, values=S.VALUE, aggfunc="first")
+        wide.columns = [f"{c}_latest" for c in wide.columns]
+        last = t.groupby(S.PLOT_CODE)[S.DATE].max().astype(str).rename("index_date")
+        wide = wide.join(last).reset_index()
+        wide[S.PLOT_CODE] = wide[S.PLOT_CODE].astype(str)
+        table = table.merge(wide, on=S.PLOT_CODE, how="left")
+    if forage is not None:
+        f = pd.DataFrame(forage.budget.plots.drop(columns="geometry"))
+        keep = [c for c in f.columns if c not in plots.columns or c == S.PLOT_CODE]
+        f = f[keep].assign(**{S.PLOT_CODE: f[S.PLOT_CODE].astype(str)})
+        table = table.merge(f, on=S.PLOT_CODE, how="left")
+    if rotation is not None:
+        s = rotation.stocking[[S.PLOT_CODE, S.STOCKING_UO]].rename(
+            columns={S.STOCKING_UO: "plan_stocking_uo"}
+        )
+        table = table.merge(s.assign(**{S.PLOT_CODE: s[S.PLOT_CODE].astype(str)}), how="left")
+    if erosion is not None:
+        r = pd.DataFrame(erosion.plots.drop(columns="geometry"))
+        keep = [c for c in r.columns if c not in table.columns or c == S.PLOT_CODE]
+        keep = [c for c in keep if c not in plots.columns or c == S.PLOT_CODE]
+        r = r[keep].assign(**{S.PLOT_CODE: r[S.PLOT_CODE].astype(str)})
+        table = table.merge(r, on=S.PLOT_CODE, how="left")
+    table = table.drop_duplicates(S.PLOT_CODE)
+    out = plots.assign(**{S.PLOT_CODE: plots[S.PLOT_CODE].astype(str)}).merge(
+        table, on=S.PLOT_CODE, how="left"
+    )
+    return gpd.GeoDataFrame(out, geometry="geometry", crs=plots.crs)
+
+
+def write_geopackage(
+    folder: Path,
+    layers: LayersResult,
+    *,
+    vegetation: VegetationResult | None,
+    forage: ForageResult | None,
+    rotation: RotationResult | None,
+    erosion: ErosionResult | None,
+    metadata: Mapping[str, Any] | None = None,
+) -> Path:
+    """One GeoPackage with every vector result, styled for QGIS when styles are available.
+
+    Layers: the four input layers, ``plot_status`` (plots with latest indices, forage,
+    plan stocking and risk) and ``community_budget`` (communities with their forage
+    budget). Styles and the metadata table come from :mod:`pastures.styles` when it is
+    installed; otherwise the layers are written unstyled.
+    """
+    p = layers.project
+    vectors: dict[str, gpd.GeoDataFrame] = {
+        S.COMMUNITIES: p.communities,
+        S.PLOTS: p.plots,
+        S.CORRALS: p.corrals,
+        S.WATER_POINTS: p.water_points,
+        PLOT_STATUS_LAYER: plot_status_layer(layers, vegetation, forage, rotation, erosion),
+    }
+    if forage is not None and len(p.communities):
+        from pastures.writers import budget_communities_layer
+
+        vectors[COMMUNITY_BUDGET_LAYER] = budget_communities_layer(forage.budget, p.communities)
+    vectors = {k: v for k, v in vectors.items() if len(v) or k in S.LAYER_KINDS}
+    path = folder / GEOPACKAGE
+    try:
+        from pastures.styles import write_styled_geopackage
+    except ImportError:
+        from pastures.io import write_layers
+
+        logger.info("pastures.styles is not installed: GeoPackage written without styles")
+        return write_layers(vectors, path)
+    styles = {PLOT_STATUS_LAYER: "plots", COMMUNITY_BUDGET_LAYER: "communities"}
+    return Path(
+        write_styled_geopackage(
+            vectors,
+            path,
+            styles={k: v for k, v in styles.items() if k in vectors},
+            metadata=dict(metadata or {}),
+        )
+    )
+
+
+def module_defaults(config: ProjectConfig) -> dict[str, str]:
+    """The forage and risk parameters the project file left out, with their source.
+
+    Each default's source is the documented dataclass of its module (where the
+    docstring cites the literature).
+    """
+    from dataclasses import fields
+
+    out: dict[str, str] = {}
+    forage = config.forage_params()
+    for f in fields(forage):
+        if f.name not in config.forage:
+            value = _jsonable(getattr(forage, f.name))
+            out[f"forage.{f.name}"] = f"{value} (pastures.forage.ForageParams)"
+    risk = config.risk_settings()
+    for section, obj in (
+        ("rusle", risk.rusle),
+        ("practices", risk.practices),
+        ("pressure", risk.pressure),
+        ("risk", risk.thresholds),
+    ):
+        given = config.risk.get(section, {})
+        for f in fields(obj):
+            if f.name not in given and f.name != "cover":
+                value = _jsonable(getattr(obj, f.name))
+                out[f"risk.{section}.{f.name}"] = f"{value} (pastures.erosion.{type(obj).__name__})"
+    return out
+
+
+def provenance(
+    config: ProjectConfig,
+    checksums: Mapping[str, str],
+    reports: Iterable[StageReport],
+    *,
+    data_date: dt.date | None,
+) -> dict[str, Any]:
+    """The run's provenance record: version, parameters, input checksums, defaults used.
+
+    Uses :func:`pastures.provenance.provenance_record` when it is installed, and adds
+    the run's own keys (``illustrative``, ``data_date``, ``stages``).
+    """
+    parameters = {
+        "project_file": config.path.as_posix(),
+        "study_area": _jsonable(config.study_area),
+        "imagery": _jsonable(config.imagery),
+        "dem": _jsonable(config.dem),
+        "vegetation": _jsonable(config.vegetation),
+        "forage": _jsonable(config.forage),
+        "rotation": _jsonable(config.rotation),
+        "risk": _jsonable(config.risk),
+    }
+    defaults = {**dict(config.defaults_used), **module_defaults(config)}
+    try:
+        from pastures.provenance import provenance_record
+    except ImportError:  # until pastures.provenance lands: the same record, made here
+        record: dict[str, Any] = {
+            "format": "pastures-provenance/1",
+            "software": {"pastures": __version__},
+            "parameters": parameters,
+            "inputs": [
+                {"path": path, "sha256": digest, "bytes": Path(path).stat().st_size}
+                for path, digest in sorted(checksums.items())
+            ],
+            "defaults": defaults,
+        }
+    else:
+        record = dict(
+            provenance_record(
+                parameters=parameters,
+                inputs=[Path(p) for p in sorted(checksums)],
+                defaults=defaults,
+            )
+        )
+    record.update(
+        {
+            "project": config.name,
+            "illustrative": config.illustrative,
+            "data_date": data_date.isoformat() if data_date else None,
+            "stages": {
+                r.name: {"status": r.status, "inputs": list(r.inputs), "summary": r.summary}
+                for r in reports
+            },
+        }
+    )
+    return record
+
+
+def write_sidecars(tables: Iterable[Path], record: Mapping[str, Any]) -> list[Path]:
+    """A JSON provenance sidecar beside each table (``<table>.json``)."""
+    from pastures.io import atomic_output
+
+    try:
+        from pastures.provenance import write_sidecar
+    except ImportError:
+        write_sidecar = None
+    written = []
+    for table in tables:
+        if write_sidecar is not None:
+            written.append(Path(write_sidecar(table, dict(record))))
+            continue
+        dest = table.with_name(table.name + ".json")
+        with atomic_output(dest) as tmp:
+            body = {"table": table.name, **record}
+            tmp.write_text(json.dumps(body, indent=1, default=str), encoding="utf-8")
+        written.append(dest)
+    return written
+
+
+def raster_tags(config: ProjectConfig) -> dict[str, str]:
+    """GeoTIFF tags every raster of the run carries."""
+    tags = {
+        "PASTURES_VERSION": __version__,
+        "PROJECT": config.name,
+        "PROJECT_FILE": config.path.name,
+        "PROVENANCE": "provenance.json in the run folder (parameters, input checksums)",
+    }
+    if config.illustrative:
+        tags["ILLUSTRATIVE"] = "yes: sample data, not observations or official boundaries"
+    return tags
+
+
+# --- running ------------------------------------------------------------------------------
+
+
+@dataclass
+class _Runner:
+    """Runs stages with their keys against the manifest, collecting reports."""
+
+    folder: Path
+    manifest: _Manifest
+    on_stage: Callable[[StageReport], None] | None
+    force: bool
+    reports: list[StageReport] = field(default_factory=list)
+
+    def stage(  # noqa: PLR0917 - private, called once per stage
+        self,
+        name: str,
+        key: str,
+        work: Callable[[], Any],
+        summary: Callable[[Any], str],
+        inputs: tuple[str, ...],
+        files: Callable[[Any], tuple[Path, ...]],
+    ) -> Any:
+        t0 = time.perf_counter()
+        cached = None if self.force else self.manifest.cached(name, key)
+        if cached is not None:
+            report = StageReport(
+                name,
+                "skipped",
+                time.perf_counter() - t0,
+                f"unchanged: {summary(cached)}",
+                inputs,
+                files(cached),
+            )
+            self._report(report)
+            return cached
+        logger.info("stage %s ...", name)
+        result = work()
+        report = StageReport(
+            name, "ran", time.perf_counter() - t0, summary(result), inputs, files(result)
+        )
+        self.manifest.store(name, key, result, report)
+        self.manifest.write()
+        self._report(report)
+        return result
+
+    def note(self, name: str, status: Status, summary: str) -> None:
+        self._report(StageReport(name, status, 0.0, summary))
+
+    def _report(self, report: StageReport) -> None:
+        self.reports.append(report)
+        if self.on_stage is not None:
+            self.on_stage(report)
+
+
+def _optional_stage(module: str) -> Any | None:
+    try:
+        return __import__(module, fromlist=["_"])
+    except ImportError:
+        return None
+
+
+def run_project(  # noqa: PLR0915
+    config: ProjectConfig,
+    folder: str | os.PathLike[str] | None = None,
+    *,
+    force: bool = False,
+    progress: bool = False,
+    on_stage: Callable[[StageReport], None] | None = None,
+    skip: Iterable[str] = (),
+) -> RunResult:
+    """Run every stage of a project into a run folder, skipping stages that are unchanged.
+
+    Parameters
+    ----------
+    config
+        From :func:`pastures.project.load_project_file`.
+    folder
+        Run folder; default ``config.output``.
+    force
+        Run every stage even when unchanged.
+    progress
+        Show progress bars (stderr) on long stages.
+    on_stage
+        Called with each :class:`StageReport` as the stage ends (the CLI prints it).
+    skip
+        Final stages to leave out (``"map"``, ``"print"``).
+
+    Returns
+    -------
+    RunResult
+
+    Raises
+    ------
+    ValidationError
+        Errors in the layers (nothing but the folder is written).
+    PasturesError
+        A stage cannot run on the inputs given (the message says why and how to fix it).
+    """
+    out = Path(folder) if folder is not None else config.output
+    left_out = set(skip)
+    unknown = left_out - {"map", "print"}
+    if unknown:
+        raise ParameterError(
+            f"Only the map and print stages can be left out; not {', '.join(sorted(unknown))}."
+        )
+    manifest = _Manifest.read(out)
+    sums = Checksums(manifest.checksums)
+    runner = _Runner(out, manifest, on_stage, force)
+    code = _code_digest()
+    tags = raster_tags(config)
+    area = config.study_area
+
+    layer_sums = {k: sums.path(p) for k, p in config.layers.paths().items()}
+    k_layers = _key(
+        "layers",
+        code,
+        layer_sums,
+        area,
+        config.layers.assume_crs,
+        config.layers.repair,
+        config.layers.defaults,
+    )
+    layers: LayersResult = runner.stage(
+        "layers",
+        k_layers,
+        lambda: run_layers(config, out),
+        lambda r: (
+            f"{len(r.project.communities)} communities, {len(r.project.plots)} plots "
+            f"({r.project.plots[S.AREA_HA].sum():,.1f} ha), {len(r.project.herds)} families"
+        ),
+        tuple(str(p) for p in config.layers.paths().values()),
+        lambda r: r.files,
+    )
+
+    vegetation: VegetationResult | None = None
+    k_veg = _key("vegetation", "none")
+    if config.imagery.source == "none":
+        runner.note("vegetation", "not needed", "no imagery in the project ([imagery] source)")
+    else:
+        scene_sums = [sums.path(p) for p in config.imagery.scenes]
+        k_veg = _key(
+            "vegetation",
+            code,
+            k_layers,
+            config.imagery,
+            scene_sums,
+            config.vegetation,
+            area,
+            tags,
+        )
+        vegetation = runner.stage(
+            "vegetation",
+            k_veg,
+            lambda: run_vegetation(config, out, layers, tags=tags, progress=progress),
+            lambda r: (
+                f"{r.usable_dates} of {r.dates} dates usable; dry-season composite of "
+                f"{len(r.dry_dates)} dates; browning: {', '.join(r.browning) or 'none'}"
+            ),
+            (
+                "layers: plots, corrals",
+                "imagery: "
+                + (
+                    "synthetic sample scenes"
+                    if config.imagery.source == "sample"
+                    else ", ".join(str(p) for p in config.imagery.scenes)
+                ),
+            ),
+            lambda r: r.files,
+        )
+
+    k_forage = _key("forage", code, k_layers, k_veg, config.forage)
+    forage: ForageResult = runner.stage(
+        "forage",
+        k_forage,
+        lambda: run_forage(config, out, layers, vegetation),
+        lambda r: (
+            f"stocking {r.budget.communities.iloc[-1][S.STOCKING_UO]:,.0f} UO against a "
+            f"capacity of {r.budget.communities.iloc[-1][S.CAPACITY_UO]:,.0f} UO"
+        ),
+        (
+            "layers: communities, plots, herds",
+            "vegetation: index series" if vegetation else "pasture-type production defaults",
+            "[forage] parameters",
+        ),
+        lambda r: r.files,
+    )
+
+    rotation: RotationResult | None = None
+    k_rot = _key("rotation", "none")
+    if not len(layers.project.herds):
+        runner.note("rotation", "not needed", "no herd register: no grazing plan")
+    else:
+        k_rot = _key("rotation", code, k_layers, k_forage, config.rotation)
+        rotation = runner.stage(
+            "rotation",
+            k_rot,
+            lambda: run_rotation(config, out, layers, forage),
+            lambda r: plan_summary(r.plan),
+            ("layers: plots, corrals, herds", "forage: budget", "[rotation] horizon"),
+            lambda r: r.files,
+        )
+
+    erosion: ErosionResult | None = None
+    k_ero = _key("erosion", "none")
+    if config.dem.source == "none":
+        runner.note("erosion", "not needed", "no DEM in the project ([dem] source)")
+    else:
+        dem_sum = sums.path(config.dem.path) if config.dem.path else "sample"
+        k_ero = _key("erosion", code, k_layers, k_veg, k_rot, dem_sum, config.risk, area, tags)
+        erosion = runner.stage(
+            "erosion",
+            k_ero,
+            lambda: run_erosion(config, out, layers, vegetation, rotation, tags=tags),
+            lambda r: (
+                f"soil loss of the plots {r.total_soil_loss_t_yr:,.0f} t/yr; C from "
+                f"{r.cover_source.split(' (')[0]}"
+            ),
+            (
+                "dem: "
+                + ("synthetic sample" if config.dem.source == "sample" else str(config.dem.path)),
+                "vegetation: dry-season NDVI composite" if vegetation else "C = 1",
+                "rotation: plan stocking" if rotation else "no stocking",
+                "[risk] settings",
+            ),
+            lambda r: r.files,
+        )
+
+    data_date = vegetation.data_date if vegetation else None
+    k_pkg = _key(
+        "package", code, k_layers, k_veg, k_forage, k_rot, k_ero, config.name, config.illustrative
+    )
+
+    def package() -> tuple[Path, ...]:
+        record = provenance(config, sums.used, runner.reports, data_date=data_date)
+        gpkg = write_geopackage(
+            out,
+            layers,
+            vegetation=vegetation,
+            forage=forage,
+            rotation=rotation,
+            erosion=erosion,
+            metadata=record,
+        )
+        path = out / RUN_FILES["provenance"]
+        from pastures.io import atomic_output
+
+        with atomic_output(path) as tmp:
+            tmp.write_text(json.dumps(record, indent=1, default=str), encoding="utf-8")
+        tables = [
+            f for r in runner.reports for f in r.files if f.suffix in {".csv", ".xlsx", ".parquet"}
+        ]
+        return (gpkg, path, *write_sidecars(tables, record))
+
+    runner.stage(
+        "package",
+        k_pkg,
+        package,
+        lambda files: f"{GEOPACKAGE} ({len(files) - 2} table sidecars), provenance.json",
+        ("every stage's results",),
+        tuple,
+    )
+
+    lang = config.language
+    for name, module, call in (
+        (
+            "map",
+            "pastures.webmap",
+            lambda m: (Path(m.write_web_map(out, out / "map.html", lang=lang)),),
+        ),
+        (
+            "print",
+            "pastures.printmap",
+            lambda m: tuple(
+                Path(p) for p in _as_list(m.write_atlas(out, out / "atlas", lang=lang, paper="A4"))
+            ),
+        ),
+    ):
+        if name in left_out:
+            runner.note(name, "not needed", "left out (--skip)")
+            continue
+        mod = _optional_stage(module)
+        if mod is None:
+            logger.info("%s is not installed: the %s stage is skipped", module, name)
+            runner.note(name, "unavailable", f"{module} is not installed yet")
+            continue
+        runner.stage(
+            name,
+            _key(name, code, k_pkg, lang),
+            lambda mod=mod, call=call: call(mod),
+            lambda files: ", ".join(_rel(f, out) for f in files[:3]),
+            ("run folder",),
+            tuple,
+        )
+
+    return RunResult(
+        folder=out,
+        config=config,
+        reports=tuple(runner.reports),
+        layers=layers,
+        vegetation=vegetation,
+        forage=forage,
+        rotation=rotation,
+        erosion=erosion,
+    )
+
+
+def _as_list(value: Any) -> list[Any]:
+    """Paths a map or print function returned: a path, a list, or an atlas result."""
+    if value is None:
+        return []
+    if isinstance(value, str | os.PathLike):
+        return [value]
+    if hasattr(value, "atlas"):  # pastures.printmap.AtlasResult
+        return [value.atlas, *getattr(value, "communities", {}).values()]
+    return list(value)
+
+
+def timing_table(reports: Iterable[StageReport]) -> str:
+    """The per-stage timing summary, as aligned text."""
+    rows = [(r.name, r.status, f"{r.seconds:7.1f} s") for r in reports]
+    total = sum(r.seconds for r in reports)
+    width = max(len(r[0]) for r in rows) if rows else 5
+    lines = [f"  {n:<{width}}  {t}  {s}" for n, s, t in rows]
+    lines.append(f"  {'total':<{width}}  {total:7.1f} s")
+    return "\n".join(lines)
+
+
+__all__ = [
+    "STAGES",
+    "ErosionResult",
+    "ForageResult",
+    "LayersResult",
+    "PasturesError",
+    "RotationResult",
+    "RunResult",
+    "StageReport",
+    "ValidationError",
+    "VegetationResult",
+    "run_project",
+    "stocking_from_schedule",
+    "timing_table",
+]

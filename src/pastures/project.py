@@ -1,0 +1,856 @@
+"""Project files: one TOML file that says what ``pastures run`` works on.
+
+A project file names the study area (a boundary file, or bounds in degrees; the
+district of Juli by default), the layer files and herd register, the imagery and
+DEM, and every parameter of the stages. :func:`load_project_file` validates the
+whole file at once: every problem (unknown key, wrong type, missing file, a study
+area that is not a polygon, a unit that does not parse) is listed with its key,
+the expected type or unit, and the file, in one :class:`ProjectError`. Nothing is
+written before a project file has loaded.
+
+Paths in a project file are relative to the file's folder. :func:`starter_project`
+is the commented file ``pastures init`` writes.
+
+Examples
+--------
+>>> config = load_project_file("juli.toml")  # doctest: +SKIP
+>>> config.study_area.crs
+'EPSG:32719'
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, Final, Literal
+
+from pastures import climate
+from pastures import schema as S
+from pastures.errors import InputFileError, PasturesError, Problem, ProjectError
+
+logger = logging.getLogger(__name__)
+
+#: The bundled sample project (illustrative Juli data), relative to the data folder.
+SAMPLE_PROJECT: Final = "juli_sample.toml"
+#: Name of the study area when the file gives none.
+JULI_NAME: Final = "Juli"
+#: Default pixel side (m) of the working grid: the Copernicus DEM GLO-30 spacing.
+DEFAULT_RESOLUTION_M: Final = 30.0
+#: Default distance (km) layers may lie outside the study area.
+DEFAULT_MARGIN_KM: Final = 5.0
+#: Months of the dry-season composite: dry and brown June-October on the altiplano
+#: (SENAMHI Juli normals: 5-45 mm a month, see :mod:`pastures.climate`).
+DEFAULT_DRY_MONTHS: Final = climate.DRY_COMPOSITE_MONTHS
+
+ImagerySourceKind = Literal["sample", "files", "none"]
+DemSourceKind = Literal["sample", "file", "none"]
+
+
+@dataclass(frozen=True)
+class StudyArea:
+    """Where the project lies.
+
+    Attributes
+    ----------
+    name
+        Name used in messages and on maps.
+    bounds_lonlat
+        (west, south, east, north) in degrees.
+    crs
+        Working CRS (projected, metres): areas, distances and the working grid.
+    resolution_m
+        Pixel side (m) of the working grid.
+    margin_km
+        How far outside the area a layer's feature may lie before it is refused.
+    boundary
+        The boundary file, when the area was given as one.
+    is_juli
+        True for the default area (the district of Juli).
+    """
+
+    name: str
+    bounds_lonlat: tuple[float, float, float, float]
+    crs: str
+    resolution_m: float = DEFAULT_RESOLUTION_M
+    margin_km: float = DEFAULT_MARGIN_KM
+    boundary: Path | None = None
+    is_juli: bool = True
+
+    def bounds_in_crs(self) -> tuple[float, float, float, float]:
+        """(west, south, east, north) of the area in the working CRS (m)."""
+        from pyproj import Transformer
+
+        w, s, e, n = self.bounds_lonlat
+        t = Transformer.from_crs(S.LONLAT_CRS, self.crs, always_xy=True)
+        x0, y0, x1, y1 = t.transform_bounds(w, s, e, n, densify_pts=21)
+        return (float(x0), float(y0), float(x1), float(y1))
+
+
+@dataclass(frozen=True)
+class LayerFiles:
+    """The layer files of a project (None: not given) and how to read them."""
+
+    communities: Path | None = None
+    plots: Path | None = None
+    corrals: Path | None = None
+    water_points: Path | None = None
+    herds: Path | None = None
+    assume_crs: str | None = None
+    repair: Literal["warn", "reject"] = "warn"
+    defaults: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+
+    def paths(self) -> dict[str, Path]:
+        """The files given, by layer kind."""
+        kinds = (S.COMMUNITIES, S.PLOTS, S.CORRALS, S.WATER_POINTS, S.HERDS)
+        return {k: p for k in kinds if (p := getattr(self, k)) is not None}
+
+
+@dataclass(frozen=True)
+class ImagerySource:
+    """Where the scenes come from: synthetic sample scenes, files, or none."""
+
+    source: ImagerySourceKind = "none"
+    scenes: tuple[Path, ...] = ()
+    start: dt.date = dt.date(2023, 1, 1)
+    end: dt.date = dt.date(2024, 12, 31)
+
+
+@dataclass(frozen=True)
+class DemSource:
+    """Where the terrain comes from: the synthetic sample DEM, a file, or none."""
+
+    source: DemSourceKind = "none"
+    path: Path | None = None
+
+
+@dataclass(frozen=True)
+class VegetationSettings:
+    """Settings of the vegetation stage (see ``pastures indices``)."""
+
+    indices: tuple[str, ...] = ("ndvi", "savi", "msavi2", "evi", "ndmi", "bofedal")
+    edge_rule: str = "inner"
+    min_valid: float = 0.5
+    dry_months: tuple[int, ...] = DEFAULT_DRY_MONTHS
+
+
+@dataclass(frozen=True)
+class RotationSettings:
+    """Horizon of the grazing plan."""
+
+    start: dt.date | None = None
+    periods: int = 52
+    period_days: int = 7
+
+
+@dataclass(frozen=True)
+class ProjectConfig:
+    """A validated project file.
+
+    Attributes
+    ----------
+    path
+        The project file.
+    name
+        Project name.
+    illustrative
+        True for sample data: every output says the data are illustrative.
+    output
+        Default run folder.
+    study_area, layers, imagery, dem, vegetation, rotation
+        The sections, validated.
+    forage, risk
+        The ``[forage]`` and ``[risk]`` tables as given (validated by
+        :func:`pastures.forage.params_from_mapping` and
+        :func:`pastures.erosion.settings_from_mapping`).
+    language
+        Language of the map and the atlas (``"es"`` or ``"en"``).
+    defaults_used
+        Keys the file left out, with the default each took and where it comes from.
+    """
+
+    path: Path
+    name: str
+    illustrative: bool
+    output: Path
+    study_area: StudyArea
+    layers: LayerFiles
+    imagery: ImagerySource
+    dem: DemSource
+    vegetation: VegetationSettings
+    rotation: RotationSettings
+    forage: Mapping[str, Any]
+    risk: Mapping[str, Any]
+    language: str = "es"
+    defaults_used: Mapping[str, str] = field(default_factory=dict)
+
+    def forage_params(self) -> Any:
+        """The :class:`pastures.forage.ForageParams` of ``[forage]``."""
+        from pastures.forage import params_from_mapping
+
+        return params_from_mapping(_plain(self.forage))
+
+    def risk_settings(self) -> Any:
+        """The :class:`pastures.erosion.RiskSettings` of ``[risk]``."""
+        from pastures.erosion import settings_from_mapping
+
+        return settings_from_mapping(_plain(self.risk))
+
+
+def _plain(value: Any) -> Any:
+    """Nested mappings as plain dicts (the dataclass keeps read-only views)."""
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+# --- the file's keys ------------------------------------------------------------------
+
+Check = Callable[[Any], str | None]
+
+
+@dataclass(frozen=True)
+class Key:
+    """One key of a project file: what it must hold and its default with the source."""
+
+    expected: str
+    check: Check
+    default: Any = None
+    source: str = ""
+
+
+def _is_text(v: Any) -> str | None:
+    return None if isinstance(v, str) else "text"
+
+
+def _is_bool(v: Any) -> str | None:
+    return None if isinstance(v, bool) else "true or false"
+
+
+def _number(
+    low: float | None = None, high: float | None = None, *, open_low: bool = False
+) -> Check:
+    def check(v: Any) -> str | None:
+        if isinstance(v, bool) or not isinstance(v, int | float):
+            return "a number"
+        if low is not None and (v < low or (open_low and v == low)):
+            return f"a number {'>' if open_low else '>='} {low:g}"
+        if high is not None and v > high:
+            return f"a number <= {high:g}"
+        return None
+
+    return check
+
+
+_LENGTH_UNITS: Final = {"m": 1.0, "km": 1000.0}
+
+
+def _length_in(unit: str, low: float, high: float) -> Check:
+    """A length in `unit`: a number, or text with its unit ("30 m", "0.5 km")."""
+
+    def check(v: Any) -> str | None:
+        value = _to_length(v, unit)
+        expected = (
+            f"a length in {unit} from {low:g} to {high:g} (a number, or text with its "
+            'unit such as "30 m" or "5 km")'
+        )
+        if value is None or not low <= value <= high:
+            return expected
+        return None
+
+    return check
+
+
+def _to_length(v: Any, unit: str) -> float | None:
+    """`v` in `unit`, from a number (already in `unit`) or a text with m or km; None if not."""
+    if isinstance(v, bool):
+        return None
+    if isinstance(v, int | float):
+        return float(v)
+    if not isinstance(v, str):
+        return None
+    text = v.strip().lower()
+    for name in sorted(_LENGTH_UNITS, key=len, reverse=True):
+        if text.endswith(name):
+            try:
+                number = float(text[: -len(name)].strip().replace(",", "."))
+            except ValueError:
+                return None
+            return number * _LENGTH_UNITS[name] / _LENGTH_UNITS[unit]
+    return None
+
+
+def _integer(low: int, high: int) -> Check:
+    def check(v: Any) -> str | None:
+        if isinstance(v, bool) or not isinstance(v, int) or not low <= v <= high:
+            return f"a whole number from {low} to {high}"
+        return None
+
+    return check
+
+
+def _choice(*options: str) -> Check:
+    def check(v: Any) -> str | None:
+        return None if v in options else f"one of {', '.join(repr(o) for o in options)}"
+
+    return check
+
+
+def _date(v: Any) -> str | None:
+    if isinstance(v, dt.date) and not isinstance(v, dt.datetime):
+        return None
+    if isinstance(v, str):
+        try:
+            dt.date.fromisoformat(v)
+        except ValueError:
+            return "a date YYYY-MM-DD"
+        return None
+    return "a date YYYY-MM-DD"
+
+
+def _bounds(v: Any) -> str | None:
+    msg = "[west, south, east, north] in degrees, west < east, south < north"
+    if not isinstance(v, list) or len(v) != 4:
+        return msg
+    if not all(isinstance(x, int | float) and not isinstance(x, bool) for x in v):
+        return msg
+    w, s, e, n = v
+    if not (-180 <= w < e <= 180 and -90 <= s < n <= 90):
+        return msg
+    return None
+
+
+def _months(v: Any) -> str | None:
+    ok = (
+        isinstance(v, list)
+        and v
+        and all(isinstance(m, int) and not isinstance(m, bool) and 1 <= m <= 12 for m in v)
+    )
+    return None if ok else "a list of month numbers 1-12, e.g. [6, 7, 8, 9, 10]"
+
+
+def _text_list(v: Any) -> str | None:
+    ok = isinstance(v, list) and all(isinstance(x, str) for x in v)
+    return None if ok else 'a list of texts, e.g. ["scenes/"]'
+
+
+def _crs(v: Any) -> str | None:
+    if not isinstance(v, str):
+        return 'a CRS such as "EPSG:32719", or "auto"'
+    if v == "auto":
+        return None
+    from pyproj import CRS
+    from pyproj.exceptions import CRSError as PyprojCRSError
+
+    try:
+        crs = CRS.from_user_input(v)
+    except PyprojCRSError:
+        return 'a CRS pyproj knows, such as "EPSG:32719", or "auto"'
+    if not crs.is_projected:
+        return 'a projected CRS in metres (e.g. "EPSG:32719"), or "auto"'
+    return None
+
+
+def _table(v: Any) -> str | None:
+    return None if isinstance(v, dict) else "a table of settings"
+
+
+_JULI_SOURCE: Final = "district of Juli (INEI 210401), bounding box in shared/DOMAIN.md"
+
+#: Every key of a project file by section: what it must hold, its default and the source.
+KEYS: Final[dict[str, dict[str, Key]]] = {
+    "project": {
+        "name": Key("text", _is_text, "pastures project", "pastures.project"),
+        "illustrative": Key("true or false", _is_bool, False, "pastures.project"),
+        "output": Key("a folder (text)", _is_text, "pastures-run", "pastures.project"),
+        "language": Key('"es" or "en"', _choice("es", "en"), "es", "users: Spanish maps"),
+    },
+    "study_area": {
+        "name": Key("text", _is_text, JULI_NAME, _JULI_SOURCE),
+        "boundary": Key("a polygon file (text)", _is_text),
+        "bounds": Key("[west, south, east, north] in degrees", _bounds),
+        "crs": Key('a projected CRS or "auto"', _crs, "auto", "UTM zone of the area's centre"),
+        "resolution_m": Key(
+            "a pixel side in metres",
+            _length_in("m", 1, 1000),
+            DEFAULT_RESOLUTION_M,
+            "Copernicus GLO-30",
+        ),
+        "margin_km": Key(
+            "a distance in km", _length_in("km", 0, 500), DEFAULT_MARGIN_KM, "pastures.project"
+        ),
+    },
+    "layers": {
+        "communities": Key("a layer file (text)", _is_text),
+        "plots": Key("a layer file (text)", _is_text),
+        "corrals": Key("a layer file (text)", _is_text),
+        "water_points": Key("a layer file (text)", _is_text),
+        "herds": Key("a CSV or XLSX file (text)", _is_text),
+        "assume_crs": Key('a CRS such as "EPSG:4326"', _is_text),
+        "repair": Key('"warn" or "reject"', _choice("warn", "reject"), "warn", "pastures.layers"),
+        "defaults": Key("a table per layer kind, e.g. [layers.defaults.plots]", _table, {}),
+    },
+    "imagery": {
+        "source": Key(
+            '"sample", "files" or "none"', _choice("sample", "files", "none"), "none", ""
+        ),
+        "scenes": Key("a list of scene folders or STAC JSON files", _text_list, []),
+        "start": Key("a date YYYY-MM-DD", _date, "2023-01-01", "sample scenes: two years"),
+        "end": Key("a date YYYY-MM-DD", _date, "2024-12-31", "sample scenes: two years"),
+    },
+    "dem": {
+        "source": Key('"sample", "file" or "none"', _choice("sample", "file", "none"), "none"),
+        "path": Key("a DEM GeoTIFF (text)", _is_text),
+    },
+    "vegetation": {
+        "indices": Key("a list of index names", _text_list, None, "pastures.indices"),
+        "edge_rule": Key(
+            '"centre", "exact", "inner" or "all_touched"',
+            _choice("centre", "exact", "inner", "all_touched"),
+            "inner",
+            "pastures.zonal.DEFAULT_EDGE_RULE",
+        ),
+        "min_valid": Key("a share 0-1", _number(0, 1), 0.5, "pastures.timeseries"),
+        "dry_months": Key(
+            "a list of months 1-12", _months, list(DEFAULT_DRY_MONTHS), "SENAMHI Juli normals"
+        ),
+    },
+    "forage": {},  # free-form: pastures.forage.params_from_mapping checks it
+    "rotation": {
+        "start": Key("a date YYYY-MM-DD", _date, None, "pastures.rotation (2026-01-05)"),
+        "periods": Key("a whole number of periods", _integer(1, 520), 52, "one year of weeks"),
+        "period_days": Key("days per period", _integer(1, 31), 7, "weekly moves"),
+    },
+    "risk": {},  # free-form: pastures.erosion.settings_from_mapping checks it
+}
+
+
+def _problem(path: Path, key: str, message: str) -> Problem:
+    return Problem("error", "project-file", message, source=str(path), field=key)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise InputFileError(
+            f"{path}: project file not found. Write one with `pastures init FOLDER`, or check "
+            "the path."
+        )
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ProjectError(
+            [_problem(path, "", f"is not valid TOML ({exc}). Fix the line it names.")]
+        ) from exc
+
+
+def _auto_crs(bounds: tuple[float, float, float, float]) -> str:
+    """EPSG code of the WGS 84 / UTM zone of the centre of `bounds` (degrees)."""
+    lon = (bounds[0] + bounds[2]) / 2
+    lat = (bounds[1] + bounds[3]) / 2
+    zone = min(60, int((lon + 180) // 6) + 1)
+    return f"EPSG:{32700 + zone if lat < 0 else 32600 + zone}"
+
+
+def _boundary_bounds(
+    path: Path, key: str, problems: list[Problem], config_path: Path
+) -> tuple[float, float, float, float] | None:
+    """Lon/lat bounds of a boundary file whose features must be polygons."""
+    import pyogrio
+    import shapely
+
+    try:
+        frame = pyogrio.read_dataframe(path)
+    except Exception as exc:  # noqa: BLE001 - any driver error: the file is unusable
+        problems.append(_problem(config_path, key, f"{path}: cannot be read ({exc})."))
+        return None
+    if frame.crs is None:
+        problems.append(
+            _problem(config_path, key, f"{path}: declares no CRS. Save it with its CRS set.")
+        )
+        return None
+    geoms = frame.geometry[~(frame.geometry.isna() | frame.geometry.is_empty)]
+    kinds = set(geoms.geom_type)
+    if not len(geoms) or not kinds <= {"Polygon", "MultiPolygon"}:
+        problems.append(
+            _problem(
+                config_path,
+                key,
+                f"{path}: the study area must be a polygon; the file holds "
+                f"{', '.join(sorted(kinds)) or 'no geometry'}. Give the area's outline.",
+            )
+        )
+        return None
+    area = shapely.union_all(geoms.to_crs(S.LONLAT_CRS).to_numpy())
+    w, s, e, n = area.bounds
+    return (float(w), float(s), float(e), float(n))
+
+
+def _resolve(base: Path, text: str) -> Path:
+    p = Path(text).expanduser()
+    return p if p.is_absolute() else (base / p)
+
+
+def load_project_file(path: str | os.PathLike[str]) -> ProjectConfig:  # noqa: PLR0912, PLR0915
+    """Read and validate a project file.
+
+    Parameters
+    ----------
+    path
+        The TOML file.
+
+    Returns
+    -------
+    ProjectConfig
+
+    Raises
+    ------
+    InputFileError
+        The file does not exist.
+    ProjectError
+        Anything wrong in it: every problem, each naming its key and what it expects.
+    """
+    file = Path(path)
+    data = _read_toml(file)
+    base = file.resolve().parent
+    problems: list[Problem] = []
+    defaults_used: dict[str, str] = {}
+    values: dict[str, dict[str, Any]] = {}
+    for section in data:
+        if section not in KEYS:
+            problems.append(
+                _problem(
+                    file,
+                    f"[{section}]",
+                    f"unknown section. Known sections: {', '.join(f'[{s}]' for s in KEYS)}.",
+                )
+            )
+    for section, keys in KEYS.items():
+        given = data.get(section, {})
+        if not isinstance(given, dict):
+            problems.append(_problem(file, section, f"must be a table ([{section}])."))
+            given = {}
+        values[section] = {}
+        if not keys:  # free-form tables checked by their own modules below
+            values[section] = given
+            continue
+        for name, value in given.items():
+            if name not in keys:
+                problems.append(
+                    _problem(
+                        file,
+                        f"{section}.{name}",
+                        f"unknown key. Keys of [{section}]: {', '.join(keys)}.",
+                    )
+                )
+                continue
+            expected = keys[name].check(value)
+            if expected is not None:
+                problems.append(
+                    _problem(file, f"{section}.{name}", f"expected {expected}; got {value!r}.")
+                )
+                continue
+            values[section][name] = value
+        for name, key in keys.items():
+            if name not in given and key.default is not None:
+                values[section][name] = key.default
+                if key.source:
+                    defaults_used[f"{section}.{name}"] = f"{key.default!r} ({key.source})"
+
+    # --- paths that must exist ---
+    def existing(section: str, name: str) -> Path | None:
+        text = values[section].get(name)
+        if not text:
+            return None
+        p = _resolve(base, text)
+        if not p.exists():
+            problems.append(
+                _problem(
+                    file,
+                    f"{section}.{name}",
+                    f"{text!r}: no such file ({p}). Paths are relative to the project file's "
+                    "folder.",
+                )
+            )
+            return None
+        return p
+
+    layer_paths = {
+        k: existing("layers", k)
+        for k in (S.COMMUNITIES, S.PLOTS, S.CORRALS, S.WATER_POINTS, S.HERDS)
+    }
+    if not layer_paths[S.PLOTS] and "plots" not in values["layers"]:
+        problems.append(
+            _problem(file, "layers.plots", "missing: every project needs its plots layer.")
+        )
+    layer_defaults = values["layers"].get("defaults", {})
+    for kind, table in layer_defaults.items():
+        if kind not in S.LAYER_KINDS or not isinstance(table, dict):
+            problems.append(
+                _problem(
+                    file,
+                    f"layers.defaults.{kind}",
+                    f"expected a table named after a layer kind ({', '.join(S.LAYER_KINDS)}).",
+                )
+            )
+            continue
+        for col, val in table.items():
+            if col not in S.LAYER_COLUMNS[kind] or not isinstance(val, str):
+                problems.append(
+                    _problem(
+                        file,
+                        f"layers.defaults.{kind}.{col}",
+                        f"expected a text value for a column of {kind} "
+                        f"({', '.join(S.LAYER_COLUMNS[kind])}).",
+                    )
+                )
+    assume = values["layers"].get("assume_crs")
+    if assume is not None and _crs(assume) is not None and assume != "auto":
+        from pyproj import CRS
+        from pyproj.exceptions import CRSError as PyprojCRSError
+
+        try:
+            CRS.from_user_input(assume)
+        except PyprojCRSError:
+            problems.append(
+                _problem(file, "layers.assume_crs", f"expected a CRS pyproj knows; got {assume!r}.")
+            )
+
+    # --- study area ---
+    area = values["study_area"]
+    boundary = existing("study_area", "boundary")
+    if "boundary" in area and "bounds" in area:
+        problems.append(_problem(file, "study_area", "give either boundary or bounds, not both."))
+    bounds: tuple[float, float, float, float] | None = None
+    if boundary is not None:
+        bounds = _boundary_bounds(boundary, "study_area.boundary", problems, file)
+    elif "bounds" in area:
+        bounds = tuple(float(v) for v in area["bounds"])  # type: ignore[assignment]
+    is_juli = "boundary" not in area and "bounds" not in area
+    if is_juli:
+        bounds = S.JULI_BOUNDS_LONLAT
+        defaults_used["study_area.bounds"] = f"{list(S.JULI_BOUNDS_LONLAT)} ({_JULI_SOURCE})"
+    crs_text = area.get("crs", "auto")
+    crs = _auto_crs(bounds) if crs_text == "auto" and bounds else str(crs_text)
+    if is_juli and crs_text == "auto":
+        crs = S.WORKING_CRS
+
+    # --- imagery, dem ---
+    img = values["imagery"]
+    scene_paths: list[Path] = []
+    for k, text in enumerate(img.get("scenes", [])):
+        p = _resolve(base, text)
+        if not p.exists():
+            problems.append(
+                _problem(file, f"imagery.scenes[{k}]", f"{text!r}: no such file or folder ({p}).")
+            )
+        scene_paths.append(p)
+    if img.get("source") == "files" and not img.get("scenes"):
+        problems.append(
+            _problem(file, "imagery.scenes", 'source = "files" needs a list of scenes.')
+        )
+    start = _as_date(img.get("start"))
+    end = _as_date(img.get("end"))
+    if start and end and start > end:
+        problems.append(_problem(file, "imagery.end", f"{end} is before start {start}."))
+    dem_values = values["dem"]
+    dem_path = existing("dem", "path")
+    if dem_values.get("source") == "file" and "path" not in dem_values:
+        problems.append(_problem(file, "dem.path", 'source = "file" needs the DEM path.'))
+
+    # --- vegetation ---
+    veg = values["vegetation"]
+    if "indices" in veg:
+        from pastures.indices import INDICES
+
+        bad = [n for n in veg["indices"] if n.lower() not in INDICES]
+        if bad or not veg["indices"]:
+            problems.append(
+                _problem(
+                    file,
+                    "vegetation.indices",
+                    f"unknown index {', '.join(bad) or '(empty list)'}; known: "
+                    f"{', '.join(sorted(INDICES))}.",
+                )
+            )
+
+    # --- free-form sections checked by their modules (units and keys) ---
+    for section, loader in (("forage", "params_from_mapping"), ("risk", "settings_from_mapping")):
+        try:
+            module = __import__(
+                f"pastures.{'forage' if section == 'forage' else 'erosion'}", fromlist=[loader]
+            )
+            getattr(module, loader)(_plain(values[section]))
+        except (PasturesError, TypeError, ValueError) as exc:
+            problems.append(_problem(file, f"[{section}]", f"{exc}"))
+
+    if problems:
+        raise ProjectError(problems)
+    assert bounds is not None
+    proj = values["project"]
+    rot = values["rotation"]
+    return ProjectConfig(
+        path=file,
+        name=str(proj["name"]),
+        illustrative=bool(proj["illustrative"]),
+        output=_resolve(base, proj["output"]),
+        study_area=StudyArea(
+            name=str(area.get("name", JULI_NAME)),
+            bounds_lonlat=bounds,
+            crs=crs,
+            resolution_m=float(_to_length(area["resolution_m"], "m") or DEFAULT_RESOLUTION_M),
+            margin_km=float(_to_length(area["margin_km"], "km") or 0.0),
+            boundary=boundary,
+            is_juli=is_juli,
+        ),
+        layers=LayerFiles(
+            **layer_paths,
+            assume_crs=values["layers"].get("assume_crs"),
+            repair=values["layers"]["repair"],
+            defaults={k: dict(v) for k, v in layer_defaults.items()},
+        ),
+        imagery=ImagerySource(
+            source=img["source"],
+            scenes=tuple(scene_paths),
+            start=start or dt.date(2023, 1, 1),
+            end=end or dt.date(2024, 12, 31),
+        ),
+        dem=DemSource(source=dem_values["source"], path=dem_path),
+        vegetation=VegetationSettings(
+            indices=tuple(n.lower() for n in veg.get("indices", VegetationSettings.indices)),
+            edge_rule=veg["edge_rule"],
+            min_valid=float(veg["min_valid"]),
+            dry_months=tuple(veg["dry_months"]),
+        ),
+        rotation=RotationSettings(
+            start=_as_date(rot.get("start")),
+            periods=int(rot["periods"]),
+            period_days=int(rot["period_days"]),
+        ),
+        forage=values["forage"],
+        risk=values["risk"],
+        language=str(proj["language"]),
+        defaults_used=defaults_used,
+    )
+
+
+def _as_date(value: Any) -> dt.date | None:
+    if value is None:
+        return None
+    if isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value))
+
+
+def sample_project_path() -> Path:
+    """Path of the bundled sample project file (illustrative Juli data)."""
+    candidates = [
+        Path(str(resources.files("pastures"))) / "_data" / "projects" / SAMPLE_PROJECT,
+        Path(__file__).resolve().parents[2] / "data" / "projects" / SAMPLE_PROJECT,
+    ]
+    for p in candidates:
+        if p.is_file():
+            return p
+    raise InputFileError(
+        f"the bundled sample project was not found (looked in "
+        f"{', '.join(str(c) for c in candidates)}). Reinstall pastures."
+    )
+
+
+def starter_project(*, sample_folder: Path | None = None) -> str:
+    """Text of a commented starting project file (what ``pastures init`` writes).
+
+    Parameters
+    ----------
+    sample_folder
+        Folder of the layer files the starter points at (relative paths are relative
+        to the project file); by default the bundled illustrative Juli sample, so
+        that the file runs as written.
+    """
+    from pastures.sample import sample_dir
+
+    folder = sample_folder if sample_folder is not None else sample_dir().resolve()
+    return STARTER_TEMPLATE.format(folder=folder.as_posix())
+
+
+STARTER_TEMPLATE: Final = """\
+# pastures project file (TOML). Run it with:  pastures run project.toml
+# Paths are relative to the folder of this file. Every key is optional unless marked;
+# a key left out takes the default named in its comment (recorded in provenance.json).
+
+[project]
+name = "My pastures"
+# True for sample or made-up data: every map, table and raster then says so.
+illustrative = true
+# Run folder (relative to this file); `pastures run --out DIR` overrides it.
+output = "run"
+# Language of the map and the printed atlas: "es" or "en".
+language = "es"
+
+[study_area]
+# Either a boundary file (a polygon, any CRS) or bounds in degrees; neither: the
+# district of Juli. Layers more than margin_km outside the area are refused.
+name = "Juli"
+# boundary = "district.gpkg"
+# bounds = [-69.69, -16.50, -69.33, -16.17]   # west, south, east, north
+crs = "auto"           # working CRS (projected, metres); auto: the UTM zone of the area
+resolution_m = 30.0    # pixel side (m) of the working grid (DEM, composites, risk)
+margin_km = 5.0
+
+[layers]
+# Start from the bundled illustrative sample; replace with your own files
+# (GeoPackage, GeoJSON, Shapefile, KML/KMZ, GPX; herds: CSV or XLSX).
+communities = "{folder}/communities.geojson"
+plots = "{folder}/plots.geojson"          # required
+corrals = "{folder}/corrals.geojson"
+water_points = "{folder}/water_points.geojson"
+herds = "{folder}/herds.csv"
+# assume_crs = "EPSG:4326"   # for files that declare no CRS
+repair = "warn"              # invalid outlines: "warn" (repair) or "reject"
+
+# Values for fields your files lack, per layer kind:
+# [layers.defaults.plots]
+# community = "Pasiri"
+# pasture_type = "pajonal"
+
+[imagery]
+# "sample": synthetic Sentinel-2 scenes over the plots (illustrative);
+# "files": the folders or STAC JSON files below (see `pastures fetch`); "none".
+source = "sample"
+# scenes = ["scenes/"]
+start = 2023-01-01
+end = 2024-12-31
+
+[dem]
+# "sample": the synthetic Juli terrain (illustrative); "file": path below; "none".
+source = "sample"
+# path = "dem.tif"
+
+[vegetation]
+indices = ["ndvi", "savi", "msavi2", "evi", "ndmi", "bofedal"]
+edge_rule = "inner"      # centre, exact, inner, all_touched
+min_valid = 0.5          # share of a plot that must be clear for a date to count
+dry_months = [6, 7, 8, 9, 10]   # months of the dry-season NDVI composite (C factor)
+
+[forage]
+# Keys of `pastures forage --params`, e.g.:
+use_factor = 0.5         # share of production that may be grazed
+budget_month = 8         # month whose standing forage the grazing days use
+# [forage.animal_units]
+# preset = "sr-crsp"     # or "peru-tables"
+
+[rotation]
+# start = 2026-01-05     # first day of the plan
+periods = 52
+period_days = 7
+
+[risk]
+# Sections of `pastures risk --params`: [risk.rusle], [risk.cover], [risk.practices],
+# [risk.pressure], [risk.risk]. For example:
+# [risk.rusle]
+# erodibility = 0.03     # K, t·ha·h/(ha·MJ·mm)
+"""

@@ -208,7 +208,7 @@ def _check_dem_size(src: Any, path: Path, resolution: float | None) -> None:
         )
 
 
-def read_dem(
+def read_dem(  # noqa: PLR0915 - checks of size, CRS and coverage read in order
     path: str | os.PathLike[str],
     *,
     resolution: float | None = None,

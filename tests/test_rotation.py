@@ -263,3 +263,12 @@ def test_outputs_written(tmp_path):
     from pastures import rotation_io
 
     assert rotation_io.schedule_table is R.schedule_table
+
+
+def test_calendar_text_neutralises_names_a_spreadsheet_would_run():
+    # iCalendar TEXT escaping (RFC 5545 3.3.11) plus the CSV-injection apostrophe.
+    from pastures.rotation.outputs import _ics_escape
+
+    assert _ics_escape("=HYPERLINK(1);a,b") == "'=HYPERLINK(1)\\;a\\,b"
+    assert _ics_escape("@SUM(A1)") == "'@SUM(A1)"
+    assert _ics_escape("PAS-01") == "PAS-01"

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from pastures import schema as S
-from pastures.io import atomic_output, neutralise_formulas, write_table
+from pastures.io import atomic_output, neutralise_formulas, neutralise_text, write_table
 from pastures.rotation.explain import fodder_table, plot_status
 from pastures.rotation.model import closed_mask
 from pastures.rotation.plan import RotationPlan
@@ -229,6 +229,12 @@ def summary_table(plan: RotationPlan) -> pd.DataFrame:
 
 # --- iCalendar (RFC 5545), written by hand ---------------------------------------------
 def _ics_escape(text: str) -> str:
+    """Escape an iCalendar TEXT value; names that a spreadsheet would run get an apostrophe.
+
+    Calendar files are often opened or imported into spreadsheets, so a herd or plot
+    named ``=HYPERLINK(...)`` is neutralised as in the CSV outputs.
+    """
+    text = str(neutralise_text(text))
     return text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
 
 

@@ -475,7 +475,10 @@ def _scene_in(p: Project, crs: str) -> str:
     stem = "T19KDC_20240115T144731"
     grid = Affine(step, 0, x, 0, -step, y)
     for band, value in (("B04", 0.1), ("B08", 0.5)):
-        write_raster(folder / f"{stem}_{band}_10m.tif", np.full((n, n), dn(value)), grid, crs=crs)
+        write_raster(
+            folder / f"{stem}_{band}_10m.tif", np.full((n, n), dn(value)), grid, crs=crs,
+            tags={"BOA_ADD_OFFSET": "-1000", "BOA_QUANTIFICATION_VALUE": "10000"},
+        )  # fmt: skip
     scl = np.full((n, n), 4, dtype=np.uint8)
     write_raster(folder / f"{stem}_SCL_20m.tif", scl, grid, crs=crs)
     return str(folder)

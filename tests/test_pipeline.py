@@ -265,3 +265,23 @@ def test_demo_then_run_of_the_sample_project_skips_every_stage(tmp_path) -> None
     for stage in ("layers", "vegetation", "forage", "rotation", "erosion", "package", "map"):
         assert f"[{stage}]" in again.output
     assert " ran" not in again.output.split("Stage times")[1]
+
+
+def test_project_file_can_send_the_index_series_to_dask(tmp_path, project_files) -> None:
+    pytest.importorskip("distributed", reason="the regional extra (dask[distributed]) is absent")
+    plain = tiny_project(tmp_path / "plain", project_files)
+    on_dask = tmp_path / "dask.toml"
+    on_dask.write_text(
+        plain.read_text(encoding="utf-8")
+        .replace("dry_months = [6, 7, 8]", "dry_months = [6, 7, 8]\nworkers = 1")
+        .replace('output = "run"', f'output = "{(tmp_path / "run-dask").as_posix()}"'),
+        encoding="utf-8",
+    )
+    config = load_project_file(on_dask)
+    assert config.vegetation.workers == 1
+    run_project(load_project_file(plain), skip=NO_MAPS)
+    run_project(config, skip=NO_MAPS)
+    series = RUN_FILES["index_series"]
+    expected = pd.read_parquet(tmp_path / "plain" / "run" / series)
+    got = pd.read_parquet(tmp_path / "run-dask" / series)
+    pd.testing.assert_frame_equal(got, expected)

@@ -516,6 +516,8 @@ def run_vegetation(
             edge_rule=veg.edge_rule,  # type: ignore[arg-type]
             min_valid=veg.min_valid,
             progress=_progress(progress, "indices") or False,
+            scheduler=veg.scheduler,
+            workers=veg.workers,
         )
         made = pending.result()
     table = done.table if done.table is not None else pd.DataFrame()

@@ -137,6 +137,8 @@ class VegetationSettings:
     edge_rule: str = "inner"
     min_valid: float = 0.5
     dry_months: tuple[int, ...] = DEFAULT_DRY_MONTHS
+    scheduler: str | None = None  # address of a Dask scheduler (pastures.regional)
+    workers: int | None = None  # size of a local Dask cluster (pastures.regional)
 
 
 @dataclass(frozen=True)
@@ -419,6 +421,8 @@ KEYS: Final[dict[str, dict[str, Key]]] = {
         "dry_months": Key(
             "a list of months 1-12", _months, list(DEFAULT_DRY_MONTHS), "SENAMHI Juli normals"
         ),
+        "scheduler": Key("a Dask scheduler address (text), e.g. tcp://10.0.0.5:8786", _is_text),
+        "workers": Key("a whole number of local Dask workers", _integer(1, 1024)),
     },
     "forage": {},  # free-form: pastures.forage.params_from_mapping checks it
     "rotation": {
@@ -725,6 +729,8 @@ def load_project_file(path: str | os.PathLike[str]) -> ProjectConfig:  # noqa: P
             edge_rule=veg["edge_rule"],
             min_valid=float(veg["min_valid"]),
             dry_months=tuple(veg["dry_months"]),
+            scheduler=veg.get("scheduler"),
+            workers=veg.get("workers"),
         ),
         rotation=RotationSettings(
             start=_as_date(rot.get("start")),
@@ -835,6 +841,10 @@ indices = ["ndvi", "savi", "msavi2", "evi", "ndmi", "bofedal"]
 edge_rule = "inner"      # centre, exact, inner, all_touched
 min_valid = 0.5          # share of a plot that must be clear for a date to count
 dry_months = [6, 7, 8, 9, 10]   # months of the dry-season NDVI composite (C factor)
+# Large areas: compute the index series on Dask (pip install "pastures[regional]"),
+# same results as one process. A cluster's scheduler, or a local cluster of N workers:
+# scheduler = "tcp://10.0.0.5:8786"
+# workers = 2
 
 [forage]
 # Keys of `pastures forage --params`, e.g.:

@@ -576,3 +576,30 @@ def test_indices_command_states_the_offset_with_boa_offset(tmp_path):
     table = pd.read_csv(tmp_path / "o2" / "index_series.csv")
     mean = table[(table["statistic"] == "mean")]["value"]
     np.testing.assert_allclose(mean, 2 / 3, rtol=1e-5)  # (0.5 - 0.1) / (0.5 + 0.1)
+
+
+@pytest.mark.parametrize(
+    ("href", "words"),
+    [
+        ("../../../etc/passwd", "outside the item's folder"),
+        ("sub/../../B04.tif", "outside the item's folder"),
+        ("/vsicurl/http://example.org/B04.tif", "GDAL virtual file system"),
+        ("file:///vsizip/x.zip/B04.tif", "GDAL virtual file system"),
+        ("ftp://example.org/B04.tif", "scheme 'ftp:'"),
+    ],
+)
+def test_stac_hrefs_that_point_outside_the_data_are_refused(tmp_path, href, words):
+    item = stac_item("S2B_19KDC_20240115_0_L2A", {"red": href, "nir": "B08.tif"})
+    with pytest.raises(ParameterError, match=words):
+        imagery.scene_from_stac_item(item, base=tmp_path / "items")
+
+
+def test_stac_hrefs_inside_the_item_folder_or_urls_are_kept(tmp_path):
+    item = stac_item(
+        "S2B_19KDC_20240115_0_L2A",
+        {"red": "bands/B04.tif", "nir": "https://example.org/B08.tif"},
+    )
+    scene = imagery.scene_from_stac_item(item, base=tmp_path)
+    assert scene is not None
+    assert scene.bands["red"].href == str((tmp_path / "bands" / "B04.tif").resolve())
+    assert scene.bands["nir"].href == "https://example.org/B08.tif"

@@ -605,14 +605,41 @@ def _sentinel2_tile(item_id: str, props: Mapping[str, Any]) -> str:
     return found.group(1) if found else ""
 
 
+#: URL schemes an asset href may use; anything else is refused.
+HREF_SCHEMES: Final = ("http", "https", "s3", "gs", "az", "file")
+
+
 def _resolve_href(href: str, base: Path) -> str:
+    """Where an asset's data is, refusing hrefs that point outside the data.
+
+    Relative hrefs are relative to the item's folder and must stay inside it (a
+    ``../../`` path that climbs out is refused); GDAL's virtual file systems
+    (``/vsicurl/``, ``/vsizip/`` ...) and other URL schemes are refused, so that a
+    STAC file cannot make the toolkit open what its author chooses.
+    """
     parsed = urlparse(href)
     if parsed.scheme in ("http", "https", "s3", "gs", "az"):
         return href
-    if parsed.scheme == "file":
-        return parsed.path
-    path = Path(href)
-    return str(path if path.is_absolute() else (base / path).resolve())
+    if parsed.scheme and parsed.scheme != "file" and len(parsed.scheme) > 1:  # C:\ is a path
+        raise ParameterError(
+            f"asset href '{href}' uses the scheme '{parsed.scheme}:'; give a local path "
+            f"relative to the item or a URL ({', '.join(HREF_SCHEMES)})."
+        )
+    text = parsed.path if parsed.scheme == "file" else href
+    if text.replace("\\", "/").lstrip("/").lower().startswith("vsi"):
+        raise ParameterError(
+            f"asset href '{href}' names a GDAL virtual file system; give a plain path or URL."
+        )
+    path = Path(text)
+    if path.is_absolute():
+        return str(path)
+    resolved = (base / path).resolve()
+    if not resolved.is_relative_to(base.resolve()):
+        raise ParameterError(
+            f"asset href '{href}' points outside the item's folder {base}; keep the band "
+            "files beside or below the item JSON (or give an absolute path or URL)."
+        )
+    return str(resolved)
 
 
 def _asset_bands(key: str, asset: Mapping[str, Any]) -> list[str | None]:

@@ -10,8 +10,25 @@ from pastures.errors import ParameterError
 from pastures.herds import read_herds
 
 
-def test_default_table_is_sr_crsp_with_young_after_cuellar():
+def test_default_table_is_metabolic_with_young_after_cuellar():
+    # 1 UO = adult sheep of 40 kg; by metabolic weight alpaca (65/40)^0.75 = 1.625^0.75
+    # = 1.4393, llama (108/40)^0.75 = 2.7^0.75 = 2.1063
     units = AnimalUnits()
+    assert units.reference_species == "sheep"
+    assert units.reference_weight_kg == 40.0
+    assert units.uo("alpaca") == pytest.approx(1.4393, abs=1e-4)
+    assert units.uo("llama") == pytest.approx(2.1063, abs=1e-4)
+    assert units.uo("sheep") == 1.0
+    assert units.uo("alpaca", "tui") == pytest.approx(1.1514, abs=1e-4)  # 1.4393 x 0.8
+    assert units.uo("alpaca", "cria") == pytest.approx(0.5757, abs=1e-4)  # 1.4393 x 0.4
+    assert units.uo("llama", "tui") == pytest.approx(1.6851, abs=1e-4)  # 2.1063 x 0.8
+    assert units.uo("sheep", "lamb") == pytest.approx(0.4)  # 1.0 x 0.4
+    assert "adult sheep of 40 kg" in units.source
+
+
+def test_sr_crsp_stays_available_as_an_alpaca_unit():
+    units = AnimalUnits.preset("sr-crsp")
+    assert units.reference_species == "alpaca"
     assert units.uo("alpaca") == 1.0
     assert units.uo("llama") == 1.5
     assert units.uo("sheep") == 1.0
@@ -49,9 +66,14 @@ def test_intake_per_uo_from_alpaca_metabolic_weight():
     # 65^0.75 = 22.892; x 50 g / 1000 = 1.1446 kg DM per alpaca per day (DOMAIN: 0.9-1.2)
     intake = Intake()
     assert intake.kg_dm_per_head_day == pytest.approx(1.1446, abs=1e-4)
+    # default (metabolic): 1 UO is a 40 kg sheep, 40^0.75 = 15.906; x 50 g / 1000
+    # = 0.7953 kg DM/UO/day, x 365 = 290.27 kg/yr
+    assert intake.kg_dm_per_uo_day() == pytest.approx(0.7953, abs=1e-4)
+    assert intake.kg_dm_per_uo_year() == pytest.approx(290.27, abs=0.01)
     # SR-CRSP: 1 alpaca = 1 UO, so 1 UO eats 1.1446 kg/day = 417.78 kg/yr
-    assert intake.kg_dm_per_uo_day() == pytest.approx(1.1446, abs=1e-4)
-    assert intake.kg_dm_per_uo_year() == pytest.approx(417.78, abs=0.01)
+    sr_crsp = AnimalUnits.preset("sr-crsp")
+    assert intake.kg_dm_per_uo_day(sr_crsp) == pytest.approx(1.1446, abs=1e-4)
+    assert intake.kg_dm_per_uo_year(sr_crsp) == pytest.approx(417.78, abs=0.01)
     # Peruvian tables: 1 alpaca = 1.5 UO, so 1 UO eats 1.1446 / 1.5 = 0.7631 kg/day
     assert intake.kg_dm_per_uo_day(AnimalUnits.preset("peru-tables")) == pytest.approx(
         0.7631, abs=1e-4
@@ -61,8 +83,15 @@ def test_intake_per_uo_from_alpaca_metabolic_weight():
 
 
 def test_herd_units_of_the_fixture_register(herds):
-    # ALF-F1: 40 x 1.0 + 5 x 1.5 + 30 x 1.0 = 77.5; ALF-F2: 25 + 0 + 12 = 37; BET-F1: 60 + 12 = 72
-    assert herd_animal_units(herds).tolist() == pytest.approx([77.5, 37.0, 72.0])
+    # default (metabolic), alpaca 1.43926, llama 2.10631, sheep 1:
+    # ALF-F1: 40 x 1.43926 + 5 x 2.10631 + 30 = 57.570 + 10.532 + 30 = 98.102
+    # ALF-F2: 25 x 1.43926 + 12 = 35.982 + 12 = 47.982
+    # BET-F1: 60 x 1.43926 + 8 x 2.10631 = 86.356 + 16.850 = 103.206
+    assert herd_animal_units(herds).tolist() == pytest.approx([98.102, 47.982, 103.206], abs=1e-3)
+    # SR-CRSP: ALF-F1: 40 x 1.0 + 5 x 1.5 + 30 x 1.0 = 77.5; ALF-F2: 25 + 0 + 12 = 37;
+    # BET-F1: 60 + 12 = 72
+    sr_crsp = herd_animal_units(herds, AnimalUnits.preset("sr-crsp"))
+    assert sr_crsp.tolist() == pytest.approx([77.5, 37.0, 72.0])
     # Peruvian tables: ALF-F1: 40 x 1.5 + 5 x 1.8 + 30 = 99
     peru = herd_animal_units(herds, AnimalUnits.preset("peru-tables"))
     assert peru.iloc[0] == pytest.approx(99.0)
@@ -83,9 +112,11 @@ def test_register_by_category(tmp_path):
     assert frame["alpaca_tuis"].tolist() == [10, 0]
     assert frame["sheep_adults"].tolist() == [26, 0]
     assert frame["working_group"].iloc[0] == "ayni 1"
+    # SR-CRSP (alpaca unit, pinned so the category arithmetic stays simple):
     # F1: 25 x 1.0 + 10 x 0.8 + 5 x 0.4 + 5 x 1.5 + 26 x 1.0 + 4 x 0.4 = 70.1
     # F2: 10 x 1.0 + 2 x 0.4 = 10.8
-    assert herd_animal_units(frame).tolist() == pytest.approx([70.1, 10.8])
+    sr_crsp = AnimalUnits.preset("sr-crsp")
+    assert herd_animal_units(frame, sr_crsp).tolist() == pytest.approx([70.1, 10.8])
 
 
 def test_register_with_adult_columns_and_no_totals(tmp_path):
@@ -97,7 +128,9 @@ def test_register_with_adult_columns_and_no_totals(tmp_path):
     result = read_herds(path)
     assert result.problems == []
     assert result.frame["alpacas"].tolist() == [25]  # the total is the sum of categories
-    assert herd_animal_units(result.frame).tolist() == pytest.approx([27.0])  # 20 + 4 + 3
+    sr_crsp = AnimalUnits.preset("sr-crsp")
+    # SR-CRSP: 20 x 1.0 + 5 x 0.8 + 3 x 1.0 = 27
+    assert herd_animal_units(result.frame, sr_crsp).tolist() == pytest.approx([27.0])
 
 
 def test_bad_registers_name_row_field_and_fix(tmp_path):
@@ -127,10 +160,10 @@ def test_user_species_is_accepted_once_in_the_table(tmp_path):
     path = tmp_path / "h.csv"
     path.write_text("family_id,community,corral_id,alpacas,llamas,sheep,cattle_adults\n"
                     "F1,Alfa,K1,1,0,0,2\n")  # fmt: skip
-    units = AnimalUnits.preset(overrides={"cattle": {"adult": 5.0}})
+    units = AnimalUnits.preset("sr-crsp", overrides={"cattle": {"adult": 5.0}})
     result = read_herds(path, units=units)
     assert result.problems == []
-    assert herd_animal_units(result.frame, units).tolist() == [11.0]  # 1 + 2 x 5
+    assert herd_animal_units(result.frame, units).tolist() == [11.0]  # 1 x 1.0 + 2 x 5
 
 
 def test_empty_register_has_no_units():
@@ -155,8 +188,9 @@ def test_long_register_one_row_per_species_and_category(tmp_path):
     assert frame.loc["F1", "alpacas"] == 35
     assert frame.loc["F2", "alpaca_adults"] == 12  # two rows of the same kind add up
     assert frame.loc["F1", "working_group"] == "ayni 1"
-    # F1: 25 x 1.0 + 10 x 0.8 + 5 x 1.5 + 4 x 0.4 = 42.1; F2: 12 x 1.0
-    assert herd_animal_units(result.frame).tolist() == pytest.approx([42.1, 12.0])
+    # SR-CRSP: F1: 25 x 1.0 + 10 x 0.8 + 5 x 1.5 + 4 x 0.4 = 42.1; F2: 12 x 1.0
+    sr_crsp = AnimalUnits.preset("sr-crsp")
+    assert herd_animal_units(result.frame, sr_crsp).tolist() == pytest.approx([42.1, 12.0])
 
 
 def test_long_register_errors_name_the_row(tmp_path):
@@ -192,8 +226,14 @@ def test_metabolic_preset_one_reference_animal():
     # intake of one UO is the sheep's: 50 g x 40^0.75 (= 15.906) / 1000 = 0.7953 kg DM/day
     per_uo = Intake().kg_dm_per_uo_day(units)
     assert per_uo == pytest.approx(0.7953, abs=1e-4)
-    # an alpaca eats the same under either convention: 1.4393 x 0.7953 = 1.1446 kg
-    assert units.uo("alpaca") * per_uo == pytest.approx(Intake().kg_dm_per_uo_day(), rel=1e-9)
+    # an alpaca eats the same under either convention: 1.4393 x 0.7953 = 1.1446 kg,
+    # one SR-CRSP unit
+    sr_crsp = Intake().kg_dm_per_uo_day(AnimalUnits.preset("sr-crsp"))
+    assert sr_crsp == pytest.approx(1.1446, abs=1e-4)
+    assert units.uo("alpaca") * per_uo == pytest.approx(sr_crsp, rel=1e-9)
+    # ... but a sheep eats 0.7953 kg, not the 1.1446 SR-CRSP charges it (1.1446 / 0.7953
+    # = 1.439: 44 % more)
+    assert sr_crsp / per_uo == pytest.approx(1.4393, abs=1e-4)
 
 
 def test_planner_takes_units_and_intake_from_the_forage_parameters(project_files):

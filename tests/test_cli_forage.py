@@ -36,10 +36,14 @@ def test_forage_from_pasture_type_defaults(runner, tmp_path, project_files):
     assert result.exit_code == 0, result.output
     assert "TOTAL" in result.output
     assert "Dry-season forage deficit" in result.output
+    # the default unit is the 40 kg sheep: 50 g x 40^0.75 / 1000 = 0.795 kg DM/day
+    assert "1 UO eats 0.795 kg DM/day" in result.output
+    assert "adult sheep of 40 kg" in result.output
     communities = pd.read_csv(out / "forage_communities.csv")
     alfa = communities.set_index(S.COMMUNITY).loc["Alfa"]
-    # 114.5 UO on Alfa: 77.5 + 37 (see test_forage for the arithmetic)
-    assert alfa[S.STOCKING_UO] == pytest.approx(114.5)
+    # Alfa: 65 alpacas x 1.43926 + 5 llamas x 2.10631 + 42 sheep x 1.0 = 93.552 + 10.532
+    # + 42 = 146.084 UO (see test_forage for the arithmetic)
+    assert alfa[S.STOCKING_UO] == pytest.approx(146.084, abs=1e-3)
     plots = pd.read_csv(out / "forage_plots.csv")
     assert len(plots) == 3
     assert pyogrio.list_layers(out / "forage.gpkg")[:, 0].tolist() == [
@@ -48,6 +52,24 @@ def test_forage_from_pasture_type_defaults(runner, tmp_path, project_files):
     ]
     monthly = pd.read_csv(out / "forage_monthly.csv")
     assert len(monthly) == 3 * 12  # Alfa, Beta, TOTAL
+
+    # --uo sr-crsp: the alpaca unit (1.145 kg DM/day), Alfa 65 + 5 x 1.5 + 42 = 114.5 UO;
+    # the capacity in alpacas is the same: UO / 1.43926 under the default (the CSV keeps
+    # 3 decimals of each)
+    sr_out = tmp_path / "sr"
+    args = ["forage", *files_args(project_files), "--uo", "sr-crsp", "--out", str(sr_out)]
+    result = runner.invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert "1 UO eats 1.145 kg DM/day" in result.output
+    sr_alfa = pd.read_csv(sr_out / "forage_communities.csv").set_index(S.COMMUNITY).loc["Alfa"]
+    assert sr_alfa[S.STOCKING_UO] == pytest.approx(114.5)
+    sr_plots = pd.read_csv(sr_out / "forage_plots.csv")
+    assert (plots[S.CAPACITY_UO] / (65 / 40) ** 0.75).tolist() == pytest.approx(
+        sr_plots[S.CAPACITY_UO].tolist(), abs=1e-3
+    )
+    assert alfa[S.CAPACITY_UO] / (65 / 40) ** 0.75 == pytest.approx(
+        sr_alfa[S.CAPACITY_UO], abs=1e-3
+    )
 
 
 def test_forage_with_indices_calibration_and_xlsx(runner, tmp_path, project_files):
@@ -115,13 +137,18 @@ def test_forage_on_the_bundled_sample(runner, tmp_path):
     result = runner.invoke(main, ["forage", "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
     communities = pd.read_csv(tmp_path / "forage_communities.csv").set_index(S.COMMUNITY)
-    assert communities.at["TOTAL", S.STOCKING_UO] == pytest.approx(43_450)
+    # 22,000 alpacas x 1.43926 + 3,300 llamas x 2.10631 + 16,500 sheep = 31,663.8
+    # + 6,950.8 + 16,500 = 55,114.6 UO (the alpaca unit gave 43,450)
+    assert communities.at["TOTAL", S.STOCKING_UO] == pytest.approx(55_114.6, abs=0.1)
     assert len(communities) == 15  # 14 communities and the total
 
 
 def test_species_added_by_the_parameters_file(runner, tmp_path, project_files):
     params = tmp_path / "p.toml"
-    params.write_text("[animal_units.overrides.cattle]\nadult = 5.0\n")
+    # pinned to the alpaca unit so the hand sum below stays 10 x 1.0 + 2 x 5.0
+    params.write_text(
+        '[animal_units]\npreset = "sr-crsp"\n[animal_units.overrides.cattle]\nadult = 5.0\n'
+    )
     herds = tmp_path / "h.csv"
     herds.write_text(
         "family_id,community,corral_id,alpacas,llamas,sheep,cattle_adults\n"
@@ -141,11 +168,12 @@ def test_species_added_by_the_parameters_file(runner, tmp_path, project_files):
 
 def test_grazing_days_for_a_named_family(runner, tmp_path, project_files):
     out = tmp_path / "o"
-    args = ["forage", *files_args(project_files), "--family", "ALF-F1", "--out", str(out)]
+    args = ["forage", *files_args(project_files), "--uo", "sr-crsp", "--family", "ALF-F1",
+            "--out", str(out)]  # fmt: skip
     result = runner.invoke(main, args)
     assert result.exit_code == 0, result.output
     plots = pd.read_csv(out / "forage_plots.csv")
-    assert (plots[S.HERD_UO] == 77.5).all()  # 40 x 1.0 + 5 x 1.5 + 30 x 1.0
+    assert (plots[S.HERD_UO] == 77.5).all()  # sr-crsp: 40 x 1.0 + 5 x 1.5 + 30 x 1.0
     result = runner.invoke(main, [*args[:-4], "--family", "NOBODY"])
     assert result.exit_code == 2
     assert "'NOBODY' is not in the herd register" in result.output

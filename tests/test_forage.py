@@ -1,10 +1,17 @@
 """Forage, carrying capacity, grazing days and calibration, against hand-worked values.
 
-Hand arithmetic used throughout (defaults): one UO eats 50 g x 65^0.75 / 1000 =
-1.1446 kg DM/day (an adult alpaca, SR-CRSP 1 alpaca = 1 UO), 417.78 kg DM/yr.
+The tests of capacity and grazing-day arithmetic pin the ``sr-crsp`` convention
+(:data:`SR_CRSP`) so their hand arithmetic stays simple: one UO eats 50 g x 65^0.75 /
+1000 = 1.1446 kg DM/day (an adult alpaca, SR-CRSP 1 alpaca = 1 UO), 417.78 kg DM/yr.
+The default convention, ``metabolic`` (one UO = a 40 kg sheep eating 50 g x 40^0.75 /
+1000 = 0.7953 kg DM/day, 290.27 kg DM/yr; alpaca (65/40)^0.75 = 1.43926 UO, llama
+(108/40)^0.75 = 2.10631 UO), is checked end to end in
+``test_budget_of_the_fixture_project_in_metabolic_units``.
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -12,6 +19,7 @@ import pytest
 
 from conftest import E0, N0
 from pastures import schema as S
+from pastures.animals import AnimalUnits
 from pastures.errors import InputFileError, ParameterError
 from pastures.forage import (
     ALL_TYPES,
@@ -30,7 +38,9 @@ from pastures.forage import (
 )
 from pastures.layers import Project, load_project
 
-PER_UO_YEAR = 417.78  # kg DM/yr: 1.1446 x 365
+PER_UO_YEAR = 417.78  # kg DM/yr: 1.1446 x 365 (sr-crsp)
+#: Parameters pinned to the alpaca unit (sr-crsp) for the capacity arithmetic.
+SR_CRSP = ForageParams(units=AnimalUnits.preset("sr-crsp"))
 
 
 @pytest.fixture
@@ -82,7 +92,7 @@ def test_monthly_balance_by_hand():
 
 
 def test_capacity_and_condition_by_hand():
-    params = ForageParams()
+    params = SR_CRSP
     assert params.kg_dm_per_uo_day * 365 == pytest.approx(PER_UO_YEAR, abs=0.01)
     # pajonal, midpoint of 657-1,054 = 855.5 kg DM/ha/yr x 0.5 / 417.78 = 1.0239 UO/ha/yr
     assert capacity_uo_ha_yr(855.5, params) == pytest.approx(1.0239, abs=1e-4)
@@ -95,7 +105,7 @@ def test_capacity_and_condition_by_hand():
 
 
 def test_budget_of_the_fixture_project(project):
-    budget = forage_budget(project, herd_uo=10.0)
+    budget = forage_budget(project, params=SR_CRSP, herd_uo=10.0)
     plots = budget.plots.set_index(S.PLOT_CODE)
     # ALF-01, 5 ha pajonal: 5 x 855.5 x 0.5 / 417.78 = 5.1193 UO, fair (1.02 alpacas/ha)
     assert plots.at["ALF-01", S.CAPACITY_UO] == pytest.approx(5.1193, rel=1e-4)
@@ -146,11 +156,66 @@ def test_budget_of_the_fixture_project(project):
     assert len(budget.dry_season_deficit) == 8  # Apr-Nov
 
 
+def test_budget_of_the_fixture_project_in_metabolic_units(project):
+    """The default convention end to end: UO of a 40 kg sheep, alpacas unchanged."""
+    budget = forage_budget(project)  # default parameters: metabolic
+    assert budget.params.units.reference_species == "sheep"
+    # one UO (40 kg sheep): 50 g x 40^0.75 (= 15.9054) / 1000 = 0.79527 kg DM/day
+    assert budget.params.kg_dm_per_uo_day == pytest.approx(0.79527, abs=1e-5)
+    per_uo_year = 290.274  # 0.79527 x 365
+    plots = budget.plots.set_index(S.PLOT_CODE)
+    # ALF-01, 5 ha pajonal: 5 x 855.5 x 0.5 / 290.274 = 7.3680 UO; ALF-02 1 ha bofedal:
+    # 1,999 x 0.5 / 290.274 = 3.4433 UO
+    assert plots.at["ALF-01", S.CAPACITY_UO] == pytest.approx(5 * 855.5 * 0.5 / per_uo_year)
+    assert plots.at["ALF-01", S.CAPACITY_UO] == pytest.approx(7.3680, abs=1e-4)
+    assert plots.at["ALF-02", S.CAPACITY_UO] == pytest.approx(3.4433, abs=1e-4)
+
+    com = budget.communities.set_index(S.COMMUNITY)
+    # stocking, alpaca (65/40)^0.75 = 1.43926 UO, llama (108/40)^0.75 = 2.10631 UO:
+    # Alfa: 65 alpacas x 1.43926 + 5 llamas x 2.10631 + 42 sheep = 93.552 + 10.532 + 42
+    # = 146.084 UO; Beta: 60 x 1.43926 + 8 x 2.10631 = 86.356 + 16.850 = 103.206 UO
+    assert com.at["Alfa", S.STOCKING_UO] == pytest.approx(146.084, abs=1e-3)
+    assert com.at["Beta", S.STOCKING_UO] == pytest.approx(103.206, abs=1e-3)
+    assert com.at["TOTAL", S.STOCKING_UO] == pytest.approx(249.290, abs=1e-3)
+    # Alfa capacity: plots 7.3680 + 3.4433 = 10.8113; open range 94 ha x 855.5 x 0.5 /
+    # 290.274 = 94 x 1.47361 = 138.519; total 149.331 UO. Pressure 146.084 / 149.331
+    # = 0.9783: with sheep charged their own intake, Alfa is no longer overstocked (the
+    # alpaca unit gave 114.5 / 103.755 = 1.1036)
+    assert com.at["Alfa", S.PLOTS_CAPACITY_UO] == pytest.approx(10.8113, abs=1e-4)
+    assert com.at["Alfa", S.OPEN_CAPACITY_UO] == pytest.approx(138.519, abs=1e-3)
+    assert com.at["Alfa", S.PRESSURE_RATIO] == pytest.approx(146.084 / 149.331, rel=1e-4)
+    # Beta: 103.206 UO against 100 ha x 1.47361 = 147.361 UO
+    assert com.at["Beta", S.PRESSURE_RATIO] == pytest.approx(103.206 / 147.361, rel=1e-4)
+
+    # January demand of Alfa: 146.084 UO x 0.79527 kg x 31 days = 3,601.5 kg DM; the
+    # alpaca unit asked 114.5 x 1.14460 x 31 = 4,062.8 kg, the difference being the
+    # sheep (42 x (1.14460 - 0.79527) = 14.672 kg/day) and the llamas (5 x (1.5 x
+    # 1.14460 - 2.10631 x 0.79527) = 0.209 kg/day): 14.881 x 31 = 461.3 kg
+    monthly = budget.monthly
+    jan = monthly[(monthly[S.COMMUNITY] == "Alfa") & (monthly[S.MONTH] == 1)]
+    assert jan[S.DEMAND_KG].iloc[0] == pytest.approx(3601.5, abs=0.1)
+    assert 4062.8 - jan[S.DEMAND_KG].iloc[0] == pytest.approx(461.3, abs=0.1)
+
+    # capacity in alpacas is the same under both conventions: an alpaca eats 1.4393 x
+    # 0.79527 = 1.14460 kg DM/day in both; ALF-01: 7.3680 / 1.43926 = 5.1193 alpacas,
+    # the 5.1193 UO (= alpacas) of the alpaca unit
+    sr_crsp = forage_budget(project, params=SR_CRSP)
+    alpaca_uo = (65 / 40) ** 0.75
+    for table in ("plots", "communities"):
+        metabolic_t, sr_crsp_t = getattr(budget, table), getattr(sr_crsp, table)
+        for col in (S.CAPACITY_UO, S.CAPACITY_UO_LOW, S.CAPACITY_UO_HIGH):
+            assert (metabolic_t[col] / alpaca_uo).tolist() == pytest.approx(
+                sr_crsp_t[col].tolist(), rel=1e-9
+            )
+        assert metabolic_t[S.RANGE_CONDITION].tolist() == sr_crsp_t[S.RANGE_CONDITION].tolist()
+    assert plots.at["ALF-01", S.CAPACITY_UO] / alpaca_uo == pytest.approx(5.1193, abs=1e-4)
+
+
 def test_grazing_days_from_the_index_by_hand(project):
     # bofedal ALF-02 at NDVI 0.5: 1,615 x 0.5^1.318 = 647.76 kg DM/ha (Zorogastúa-Cruz);
     # grazeable half: 323.88 kg on 1 ha; a 10 UO herd eats 11.446 kg/day: 28.30 days
     index = tidy([("ALF-02", "2024-03-10", 0.6), ("ALF-02", "2024-08-01", 0.5)])
-    budget = forage_budget(project, index_table=index, herd_uo=10.0)
+    budget = forage_budget(project, index_table=index, params=SR_CRSP, herd_uo=10.0)
     row = budget.plots.set_index(S.PLOT_CODE).loc["ALF-02"]
     assert row[S.STANDING_KG_HA] == pytest.approx(323.88, abs=0.01)
     assert row[S.GRAZING_DAYS] == pytest.approx(28.30, abs=0.01)
@@ -166,10 +231,10 @@ def test_grazing_days_from_the_index_by_hand(project):
 
 
 def test_grazing_days_default_for_the_mean_family(project):
-    params = ForageParams(budget_month=8)
+    params = replace(SR_CRSP, budget_month=8)
     budget = forage_budget(project, params=params)
     row = budget.plots.set_index(S.PLOT_CODE).loc["ALF-01"]
-    assert row[S.HERD_UO] == pytest.approx(57.25)  # (77.5 + 37) / 2 families
+    assert row[S.HERD_UO] == pytest.approx(57.25)  # sr-crsp: (77.5 + 37) / 2 families
     shares = growth_shares(0.1)
     standing = 0.5 * 855.5 * standing_factors(shares, loss=0.1)[7]
     assert row[S.GRAZING_DAYS] == pytest.approx(standing * 5 / (57.25 * 1.14460), rel=1e-4)
@@ -182,7 +247,7 @@ def test_unknown_pasture_type_needs_a_figure(project):
 
 
 def test_open_range_condition_imposed(project):
-    params = ForageParams(open_range=OpenRange(condition="poor"))
+    params = replace(SR_CRSP, open_range=OpenRange(condition="poor"))
     budget = forage_budget(project, params=params)
     alfa = budget.communities.set_index(S.COMMUNITY).loc["Alfa"]
     # poor: 0.33 alpacas/ha/yr x 94 ha = 31.02 alpacas = 31.02 UO (SR-CRSP)
@@ -350,8 +415,9 @@ def test_bundled_sample_budget():
     project = load_project(**{k: str(v) for k, v in sample_paths().items()})
     budget = forage_budget(project)
     total = budget.communities.set_index(S.COMMUNITY).loc["TOTAL"]
-    # 22,000 alpacas x 1.0 + 3,300 llamas x 1.5 + 16,500 sheep x 1.0 = 43,450 UO
-    assert total[S.STOCKING_UO] == pytest.approx(43_450)
+    # default (metabolic): 22,000 alpacas x 1.43926 + 3,300 llamas x 2.10631 + 16,500
+    # sheep x 1.0 = 31,663.8 + 6,950.8 + 16,500 = 55,114.6 UO (sr-crsp: 43,450)
+    assert total[S.STOCKING_UO] == pytest.approx(55_114.6, abs=0.1)
     assert total[S.PLOTS_HA] == pytest.approx(366.0, abs=0.1)
     # 366 ha of plots carry a few hundred UO: the rest falls on the open range
     assert total[S.PLOTS_CAPACITY_UO] < 1_000

@@ -17,13 +17,15 @@ planner, the erosion stage's stocking):
 Each convention (preset) names its reference animal, and the intake of one unit is
 always that animal's: ``metabolic`` (sheep unit, above), ``peru-tables`` (sheep unit;
 alpaca 1.5, llama 1.8) and ``sr-crsp`` (alpaca 1.0, llama 1.5: an *alpaca* unit of
-1.145 kg DM/day). Capacities in animals do not depend on the convention.
+1.145 kg DM/day).
 
-The default is still ``sr-crsp``, whose table counts a sheep as 1.0 alpaca unit
-although by metabolic weight it is 0.69 of one: sheep are charged about 44 % above
-their intake. ``AnimalUnits.preset("metabolic")`` (``[animal_units] preset =
-"metabolic"`` in a forage parameters file) removes that; making it the default
-changes every UO figure of the forage budget and is left to a change agreed with it.
+The default is ``metabolic``: the table of ``sr-crsp`` counts a sheep as 1.0 alpaca
+unit although by metabolic weight it is (40/65)^0.75 = 0.69 of one, so under it sheep
+are charged about 44 % above their intake (1/0.695 = 1.44). ``sr-crsp`` and
+``peru-tables`` stay available (``AnimalUnits.preset("sr-crsp")``, ``[animal_units]
+preset = "sr-crsp"`` in a forage parameters file, ``pastures forage --uo sr-crsp``).
+An adult alpaca eats 1.145 kg DM/day under every convention, so capacities in alpacas
+do not change with it; UO figures do, and so does what a sheep or a llama is charged.
 """
 
 from __future__ import annotations
@@ -102,9 +104,9 @@ ADULT_UO: Final = {
 #: The intake of one unit is the reference animal's divided by its UO: a 40 kg sheep
 #: (1 UO) for ``metabolic``; an adult alpaca for the tables given in alpacas.
 UO_REFERENCE: Final = {"metabolic": SHEEP, "sr-crsp": ALPACA, "peru-tables": ALPACA}
-#: Default convention. Still ``sr-crsp`` (see the module notes): switching to
-#: ``metabolic`` changes every UO figure of the forage budget and its tests.
-DEFAULT_UO_PRESET: Final[UOPreset] = "sr-crsp"
+#: Default convention: ``metabolic``, the 40 kg sheep unit (see the module notes).
+#: ``sr-crsp`` charged sheep 44 % above their own metabolic intake.
+DEFAULT_UO_PRESET: Final[UOPreset] = "metabolic"
 
 #: Source line carried by each preset, for output tables and reports.
 UO_SOURCES: Final = {
@@ -178,7 +180,8 @@ class AnimalUnits:
         ----------
         name
             ``"metabolic"`` (sheep unit; alpaca 1.44, llama 2.11), ``"peru-tables"``
-            (sheep unit; 1.5, 1.8) or ``"sr-crsp"`` (alpaca unit; llama 1.5, sheep 0.69).
+            (sheep unit; 1.5, 1.8) or ``"sr-crsp"`` (alpaca unit; llama 1.5, sheep 1.0 as
+            tabulated, 0.69 by metabolic weight).
         overrides
             ``{species: {category: UO}}`` merged over the preset (new species allowed).
 
@@ -328,8 +331,8 @@ class Intake:
         """Intake of one UO, kg DM/day: the reference animal's intake over its UO.
 
         ``metabolic`` (sheep unit, 40 kg): 50 g x 40^0.75 / 1000 = 0.795 kg DM/UO/day, so
-        an alpaca (1.439 UO) eats 1.145 kg and a llama (2.107 UO) 1.675 kg. ``sr-crsp``
-        (default): 50 x 65^0.75 / 1000 / 1.0 = 1.145 kg; ``peru-tables``: 1.145 / 1.5 =
+        an alpaca (1.439 UO) eats 1.145 kg and a llama (2.107 UO) 1.675 kg (default).
+        ``sr-crsp``: 50 x 65^0.75 / 1000 / 1.0 = 1.145 kg; ``peru-tables``: 1.145 / 1.5 =
         0.763 kg.
         """
         units = units or AnimalUnits()

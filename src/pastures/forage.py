@@ -537,8 +537,8 @@ def _condition_interval(condition: str) -> tuple[float, float, float]:
 def capacity_uo_ha_yr(production_kg_ha_yr: Any, params: ForageParams) -> Any:
     """Carrying capacity, UO/ha/yr: production x use factor / yearly intake of one UO.
 
-    Example (defaults): pajonal 855.5 kg DM/ha/yr x 0.5 / (1.1446 x 365 = 417.8 kg)
-    = 1.024 UO/ha/yr.
+    Example (defaults, 40 kg sheep unit): pajonal 855.5 kg DM/ha/yr x 0.5 /
+    (0.7953 x 365 = 290.3 kg) = 1.474 UO/ha/yr, i.e. 1.474 / 1.4393 = 1.024 alpacas/ha/yr.
     """
     return production_kg_ha_yr * params.use_factor / (365.0 * params.kg_dm_per_uo_day)
 

@@ -180,9 +180,11 @@ def _report(problems: list[Problem]) -> None:
 @click.option(
     "--uo",
     "uo_preset",
-    type=click.Choice(["sr-crsp", "peru-tables"]),
+    type=click.Choice(["metabolic", "sr-crsp", "peru-tables"]),
     default=None,
-    help="Camelid sheep units: sr-crsp (alpaca 1.0, llama 1.5; default) or peru-tables (1.5, 1.8).",
+    help="Animal-unit convention: metabolic (1 UO = 40 kg sheep, 0.795 kg DM/day; alpaca 1.44, "
+    "llama 2.11 UO; default), sr-crsp (alpaca unit, 1.145 kg DM/day; llama 1.5, sheep 1.0) "
+    "or peru-tables (alpaca 1.5, llama 1.8).",
 )
 @click.option(
     "--open-condition",

@@ -683,37 +683,15 @@ class _Run:
                 plot_parts.append(self.ids[members_idx])
                 index_parts.append(np.full(members_idx.size, name, dtype=object))
         date = row[schema.DATE]
-        if observed_weight == 0:
-            row[schema.DATE_STATUS] = (
-                "no-overlap"
-                if not any(p.feature == row[schema.SCENE_ID] for p in problems)
-                else "failed"
-            )
-            problems.append(
-                Problem(
-                    "warning",
-                    "no-overlap",
-                    f"Scene(s) {row[schema.SCENE_ID]} of {date} have no data over any plot: "
-                    "they cover another area, or could not be read. Check the tile and the "
-                    "plots' CRS.",
-                    members[0].source,
-                    row[schema.SCENE_ID],
-                )
-            )
+        if not zonal.date_status(
+            row,
+            observed_weight=observed_weight,
+            clear_weight=clear_weight,
+            total_weight=total_weight,
+            problems=problems,
+            source=members[0].source,
+        ):
             return None
-        row[schema.STAT_VALID_FRACTION] = clear_weight / total_weight if total_weight else 0.0
-        row[schema.DATE_STATUS] = "ok" if clear_weight > 0 else "all-masked"
-        if clear_weight == 0:
-            problems.append(
-                Problem(
-                    "warning",
-                    "all-masked",
-                    f"On {date} every pixel over the plots is cloud, shadow, snow or no data "
-                    f"(scene(s) {row[schema.SCENE_ID]}); recorded with no valid pixel.",
-                    members[0].source,
-                    row[schema.SCENE_ID],
-                )
-            )
         frame = pd.DataFrame(np.vstack(blocks), columns=list(schema.ZONAL_STATISTICS))
         frame.insert(0, schema.INDEX, np.concatenate(index_parts))
         frame.insert(0, schema.DATE, pd.Timestamp(date))

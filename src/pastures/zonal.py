@@ -768,6 +768,56 @@ def _first_grid(
     return None
 
 
+def date_status(
+    row: dict[str, Any],
+    *,
+    observed_weight: float,
+    clear_weight: float,
+    total_weight: float,
+    problems: list[Problem],
+    source: str,
+) -> bool:
+    """Set a date's status and clear share in `row`; False when no scene saw a plot.
+
+    Shared by the one-process and the Dask paths (:mod:`pastures.regional`), so both
+    judge a date alike: "no-overlap" (or "failed" when a scene of the date could not
+    be read), "all-masked" when every pixel over the plots is masked, else "ok".
+    """
+    date = row[schema.DATE]
+    if observed_weight == 0:
+        row[schema.DATE_STATUS] = (
+            "no-overlap"
+            if not any(p.feature == row[schema.SCENE_ID] for p in problems)
+            else "failed"
+        )
+        problems.append(
+            Problem(
+                "warning",
+                "no-overlap",
+                f"Scene(s) {row[schema.SCENE_ID]} of {date} have no data over any plot: "
+                "they cover another area, or could not be read. Check the tile and the plots' "
+                "CRS.",
+                source,
+                row[schema.SCENE_ID],
+            )
+        )
+        return False
+    row[schema.STAT_VALID_FRACTION] = clear_weight / total_weight if total_weight else 0.0
+    row[schema.DATE_STATUS] = "ok" if clear_weight > 0 else "all-masked"
+    if clear_weight == 0:
+        problems.append(
+            Problem(
+                "warning",
+                "all-masked",
+                f"On {date} every pixel over the plots is cloud, shadow, snow or no data "
+                f"(scene(s) {row[schema.SCENE_ID]}); recorded with no valid pixel.",
+                source,
+                row[schema.SCENE_ID],
+            )
+        )
+    return True
+
+
 def _date_statistics(
     scenes: Sequence[Scene],
     windows: Sequence[tuple[imagery.Grid, np.ndarray, PlotCoverage]],
@@ -803,37 +853,15 @@ def _date_statistics(
             plot_parts.append(coverage.plot_ids)
             index_parts.append(np.full(len(coverage.plot_ids), name, dtype=object))
     date = row[schema.DATE]
-    if observed_weight == 0:
-        row[schema.DATE_STATUS] = (
-            "no-overlap"
-            if not any(p.feature == row[schema.SCENE_ID] for p in problems)
-            else "failed"
-        )
-        problems.append(
-            Problem(
-                "warning",
-                "no-overlap",
-                f"Scene(s) {row[schema.SCENE_ID]} of {date} have no data over any plot: "
-                "they cover another area, or could not be read. Check the tile and the plots' "
-                "CRS.",
-                scenes[0].source,
-                row[schema.SCENE_ID],
-            )
-        )
+    if not date_status(
+        row,
+        observed_weight=observed_weight,
+        clear_weight=clear_weight,
+        total_weight=total_weight,
+        problems=problems,
+        source=scenes[0].source,
+    ):
         return None
-    row[schema.STAT_VALID_FRACTION] = clear_weight / total_weight if total_weight else 0.0
-    row[schema.DATE_STATUS] = "ok" if clear_weight > 0 else "all-masked"
-    if clear_weight == 0:
-        problems.append(
-            Problem(
-                "warning",
-                "all-masked",
-                f"On {date} every pixel over the plots is cloud, shadow, snow or no data "
-                f"(scene(s) {row[schema.SCENE_ID]}); recorded with no valid pixel.",
-                scenes[0].source,
-                row[schema.SCENE_ID],
-            )
-        )
     counted = {n: c for n, c in out_of_range.items() if c}
     if counted:
         problems.append(

@@ -158,3 +158,29 @@ def test_rotate_bad_input(runner, project_files, tmp_path):
     )  # fmt: skip
     assert result.exit_code == 1
     assert "NOPE" in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--weeks", "100000"], "--weeks"),
+        (["--weeks", "2.5"], "--weeks"),
+        (["--gap", "nan"], "--gap"),
+        (["--time-limit", "inf"], "--time-limit"),
+        (["--max-walk-km", "-1"], "--max-walk-km"),
+        (["--share-tolerance", "2"], "--share-tolerance"),
+        (["--max-group-uo", "nan"], "--max-group-uo"),
+        (["--workers", "0"], "--workers"),
+    ],
+)
+def test_rotate_options_refuse_nan_infinity_and_out_of_range(runner, tmp_path, args, words):
+    result = runner.invoke(main, ["rotate", *args, "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2, result.output
+    assert words in result.output
+    assert not (tmp_path / "o").exists()
+
+
+def test_rotate_refuses_a_daily_plan_too_long_to_build(runner, tmp_path):
+    result = runner.invoke(main, ["rotate", "--daily", "--weeks", "200", "--out", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "at most 104 weeks" in result.output

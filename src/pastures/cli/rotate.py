@@ -10,6 +10,7 @@ import click
 
 from pastures import schema as S
 from pastures.cli._common import (
+    FiniteRange,
     crs_options,
     echo_problems,
     fail_on_errors,
@@ -93,7 +94,13 @@ def _read_labour(path: str) -> dict[str, float]:
     show_default=True,
     help="First day of the plan.",
 )
-@click.option("--weeks", type=int, default=52, show_default=True, help="Length of the plan.")
+@click.option(
+    "--weeks",
+    type=FiniteRange(1, 520, integer=True),
+    default=52,
+    show_default=True,
+    help="Length of the plan (1-520 weeks).",
+)
 @click.option("--daily", is_flag=True, help="Plan day by day instead of week by week.")
 @click.option(
     "--solver",
@@ -104,27 +111,54 @@ def _read_labour(path: str) -> dict[str, float]:
 )
 @click.option(
     "--max-nodes",
-    type=int,
+    type=FiniteRange(1, 10_000_000, integer=True),
     default=500,
     show_default=True,
     help="Branch-and-bound nodes per block: the work limit that stops the search (the same "
     "plan on any machine).",
 )
-@click.option("--gap", type=float, default=0.01, show_default=True, help="Stop at this rel. gap.")
+@click.option(
+    "--gap",
+    type=FiniteRange(0, 1),
+    default=0.01,
+    show_default=True,
+    help="Stop at this relative gap (0-1).",
+)
 @click.option(
     "--time-limit",
-    type=float,
+    type=FiniteRange(0, 86_400, lo_open=True, unit="s"),
     default=120.0,
     show_default=True,
     help="Wall-clock safety net (s); the plan says when it was hit.",
 )
-@click.option("--workers", type=int, default=2, show_default=True, help="Blocks solved at once.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Solver random seed.")
 @click.option(
-    "--max-walk-km", type=float, default=6.0, show_default=True, help="Corral to plot, km."
+    "--workers",
+    type=FiniteRange(1, 64, integer=True),
+    default=2,
+    show_default=True,
+    help="Blocks solved at once.",
 )
-@click.option("--max-consecutive-days", type=int, default=28, show_default=True)
-@click.option("--share-tolerance", type=float, default=0.25, show_default=True)
+@click.option(
+    "--seed",
+    type=FiniteRange(0, 2**31 - 1, integer=True),
+    default=0,
+    show_default=True,
+    help="Solver random seed.",
+)
+@click.option(
+    "--max-walk-km",
+    type=FiniteRange(0, 100, lo_open=True, unit="km"),
+    default=6.0,
+    show_default=True,
+    help="Corral to plot, km.",
+)
+@click.option(
+    "--max-consecutive-days",
+    type=FiniteRange(1, 366, integer=True),
+    default=28,
+    show_default=True,
+)
+@click.option("--share-tolerance", type=FiniteRange(0, 1), default=0.25, show_default=True)
 @click.option("--no-shares", is_flag=True, help="Do not share plot UO-days by herd size.")
 @click.option(
     "--labour",
@@ -148,7 +182,7 @@ def _read_labour(path: str) -> dict[str, float]:
 )
 @click.option(
     "--max-group-uo",
-    type=float,
+    type=FiniteRange(1, 100_000, unit="UO"),
     default=400.0,
     show_default=True,
     help="Families of a corral are grouped into herds of at most this many UO.",
@@ -246,6 +280,12 @@ def command(  # noqa: PLR0912, PLR0915
 
     if weeks <= 0:
         raise ParameterError(f"--weeks {weeks}: the horizon must be at least one week")
+    if daily and weeks > 104:
+        raise ParameterError(
+            f"--weeks {weeks} with --daily: plan at most 104 weeks day by day "
+            f"({weeks * 7:,} daily periods would make a model too large to build); "
+            "plan week by week for longer horizons."
+        )
     if indices_path and budget_path:
         raise click.UsageError("give --indices or --forage-budget, not both")
     files = files_or_sample(

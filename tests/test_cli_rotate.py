@@ -150,8 +150,8 @@ def test_rotate_twice_same_schedule(runner, project_files, tmp_path):
 
 def test_rotate_bad_input(runner, project_files, tmp_path):
     result = runner.invoke(main, ["rotate", *files_args(project_files), "--weeks", "0"])
-    assert result.exit_code == 1
-    assert "--weeks 0" in result.output
+    assert result.exit_code == 2  # a usage error: the option's range is 1-520
+    assert "--weeks" in result.output
     result = runner.invoke(
         main, ["rotate", *files_args(project_files), "--close", "NOPE:2026-01-05:2026-02-01",
                "--out", str(tmp_path)],

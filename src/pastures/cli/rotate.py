@@ -278,8 +278,6 @@ def command(  # noqa: PLR0912, PLR0915
         write_practice,
     )
 
-    if weeks <= 0:
-        raise ParameterError(f"--weeks {weeks}: the horizon must be at least one week")
     if daily and weeks > 104:
         raise ParameterError(
             f"--weeks {weeks} with --daily: plan at most 104 weeks day by day "

@@ -31,7 +31,7 @@ reference-d8 (baseline)
     numpy, accumulation by a Python loop over the sorted cells. Slow: use ``--size``.
 
     python benchmarks/bench_rusle.py [--size 4000] [--baselines invest-mfd,invest-d8] \
-        [--invest-python /work/investenv/bin/python] [--threads 1]
+        [--invest-python ../investenv/bin/python] [--threads 1]
 
 Measured 2026-12-01 at 4000 x 4000, 1 thread each, one run, on 2 shared cores (load
 average 10.8 at the start, 7.1 at the end, so times are inflated and only the ratios

@@ -13,7 +13,7 @@ streams left empty as InVEST (our ``streams="empty"`` with the same threshold) a
 them kept (our default). LS, slope and flow accumulation are compared too, to say where
 differences come from.
 
-    python benchmarks/invest_agreement.py --invest-python /work/investenv/bin/python
+    python benchmarks/invest_agreement.py --invest-python ../investenv/bin/python
 
 Measured 2026-12-01 (2 cores, load average 7-11; threshold 1000, l_max 25), after the
 slope, flat-routing and D8 tie-order changes of issue 13:

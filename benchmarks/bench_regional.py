@@ -1,6 +1,6 @@
 """Benchmark: regional index series on Dask distributed vs the single-process path.
 
-Synthetic data at full Sentinel-2 tile size, built once into ``/work/benchdata/regional``
+Synthetic data at full Sentinel-2 tile size, built once into ``../benchdata/regional`` beside the clone
 (outside the repository; pass ``--data`` to put it elsewhere) and reused:
 
 - one MGRS tile (19KDC's footprint, EPSG:32719), 10980 x 10980 pixels at 10 m;
@@ -60,7 +60,7 @@ X0, Y0 = 399_960.0, 8_300_020.0  # upper-left corner of 19KDC
 TRANSFORM = Affine(RES, 0, X0, 0, -RES, Y0)
 CRS = "EPSG:32719"
 INDICES = ("ndvi", "savi", "msavi2")
-DEFAULT_DATA = Path("/work/benchdata/regional")
+DEFAULT_DATA = Path(__file__).resolve().parents[2] / "benchdata" / "regional"  # beside the clone
 STRIP = 1098  # rows generated at a time (bounded memory while writing)
 FIRST_DATE = dt.date(2024, 1, 5)
 #: Puno: MGRS tiles over its alpaca rangelands (see the extrapolation note printed).

@@ -1,7 +1,7 @@
 """Benchmark: regional index series on Dask distributed vs the single-process path.
 
-Synthetic data at full Sentinel-2 tile size, built once into ``../benchdata/regional`` beside the clone
-(outside the repository; pass ``--data`` to put it elsewhere) and reused:
+Synthetic data at full Sentinel-2 tile size, built once into ``../benchdata/regional``
+beside the clone (outside the repository; pass ``--data`` to put it elsewhere) and reused:
 
 - one MGRS tile (19KDC's footprint, EPSG:32719), 10980 x 10980 pixels at 10 m;
 - ``--dates`` dates (default 6), each a scene folder as Earth Search delivers it

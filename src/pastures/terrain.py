@@ -639,6 +639,20 @@ def _grow(buf: np.ndarray) -> np.ndarray:
     return np.concatenate((buf, np.empty_like(buf)))
 
 
+@numba.njit(cache=True, inline="always")
+def _enqueue(queue: np.ndarray, head: int, tail: int, cell: int) -> tuple[np.ndarray, int, int]:
+    """Append `cell` to the FIFO ``queue[head:tail]``, compacting or doubling it when full."""
+    if tail == queue.size:
+        if head > 0:
+            queue[: tail - head] = queue[head:tail]
+            tail -= head
+            head = 0
+        if tail == queue.size:
+            queue = _grow(queue)
+    queue[tail] = cell
+    return queue, head, tail + 1
+
+
 @numba.njit(cache=True)
 def _priority_flood_kernel(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # noqa: PLR0912, PLR0915
     """Fill depressions; return (filled, flood direction).
@@ -704,15 +718,7 @@ def _priority_flood_kernel(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # n
             fdir[rr, cc] = (d + 4) % 8
             if zn <= level:  # inside a depression (or a flat): raise to the spill level
                 filled[rr, cc] = level
-                if qtail == queue.size:
-                    if qhead > 0:
-                        queue[: qtail - qhead] = queue[qhead:qtail]
-                        qtail -= qhead
-                        qhead = 0
-                    if qtail == queue.size:
-                        queue = _grow(queue)
-                queue[qtail] = rr * nc + cc
-                qtail += 1
+                queue, qhead, qtail = _enqueue(queue, qhead, qtail, rr * nc + cc)
                 continue
             filled[rr, cc] = zn
             if size == heap.size:
@@ -821,29 +827,18 @@ def _flat_routing(filled: np.ndarray, fdir: np.ndarray, mfd: bool) -> int:  # no
             h_cols = cmax - cmin + 1
             dist = np.full((h_rows, h_cols), np.inf)
             qsize = 0
-            for k in range(size):
-                cell = region[k]
-                r = cell // nc
-                c = cell - r * nc
-                if _has_lower(filled, r, c):
-                    dist[r - rmin, c - cmin] = 0.0
-                    if qsize == queue.size:
-                        queue = _grow(queue)
-                    queue[qsize] = cell
-                    qsize += 1
-            to_nodata = qsize == 0
-            if to_nodata:
+            for to_edge in (False, True):  # lower neighbours first; the edge only if none
+                if qsize > 0:
+                    break
                 for k in range(size):
                     cell = region[k]
                     r = cell // nc
                     c = cell - r * nc
-                    if _off_or_nodata(filled, r, c):
+                    if _off_or_nodata(filled, r, c) if to_edge else _has_lower(filled, r, c):
                         dist[r - rmin, c - cmin] = 0.0
-                        if qsize == queue.size:
-                            queue = _grow(queue)
-                        queue[qsize] = cell
-                        qsize += 1
-                        fdir[r, c] = 0 if mfd else _OUTLET
+                        queue, _, qsize = _enqueue(queue, 0, qsize, cell)
+                        if to_edge:
+                            fdir[r, c] = 0 if mfd else _OUTLET
             if qsize == 0:  # cannot happen after filling; keep the flood's path
                 continue
             # 3. distances (label-correcting BFS; a cell may be queued again when improved)
@@ -865,15 +860,7 @@ def _flat_routing(filled: np.ndarray, fdir: np.ndarray, mfd: bool) -> int:  # no
                         dist[rr - rmin, cc - cmin] = nd
                         if not mfd:
                             fdir[rr, cc] = (d + 4) % 8  # towards the cell it came through
-                        if qsize == queue.size:
-                            if head > 0:
-                                queue[: qsize - head] = queue[head:qsize]
-                                qsize -= head
-                                head = 0
-                            if qsize == queue.size:
-                                queue = _grow(queue)
-                        queue[qsize] = rr * nc + cc
-                        qsize += 1
+                        queue, head, qsize = _enqueue(queue, head, qsize, rr * nc + cc)
             # 4. MFD: every nearer neighbour of the region, for cells that are not drains
             for k in range(size):
                 cell = region[k]

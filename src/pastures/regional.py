@@ -394,12 +394,13 @@ def regional_index_series(
     chunk_pixels: int = DEFAULT_CHUNK_PIXELS,
     connect_timeout_s: float | None = None,
     progress: Callable[[Iterable[Any]], Iterable[Any]] | None = None,
+    boa_offset: imagery.BoaOffset = "auto",
 ) -> IndexSeries:
     """:func:`pastures.zonal.index_series` on a Dask cluster, with identical results.
 
     Parameters
     ----------
-    plots, scenes, indices, edge_rule, id_column, cluster_gap_m
+    plots, scenes, indices, edge_rule, id_column, cluster_gap_m, boa_offset
         As for :func:`pastures.zonal.index_series`.
     client
         A ``distributed.Client`` to use (left open). Else one is made with
@@ -439,7 +440,7 @@ def regional_index_series(
     ids = zonal._plot_ids(plots, id_column)
     problems: list[Problem] = []
     if zonal._needs_loading(scenes):
-        scenes, found = imagery.load_scenes(scenes)  # type: ignore[arg-type]
+        scenes, found = imagery.load_scenes(scenes, boa_offset=boa_offset)  # type: ignore[arg-type]
         problems.extend(found)
     run = _Run(
         plots=plots,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from scipy import sparse
@@ -27,6 +28,8 @@ from pastures.rotation.model import (
 
 #: Fewest UO on a plot in a week it counts as grazed (or all it can carry, if less).
 MIN_GRAZING_UO = 1.0
+#: A chosen path of :func:`best_stays` as a linked list: (period, previous) or None.
+_Path = tuple[int, Any] | None
 #: Forage quantities of the model are in tonnes (1,000 kg DM), prices per kg x 1,000.
 FORAGE_UNIT_KG = 1000.0
 
@@ -134,6 +137,11 @@ class BlockModel:
     y: dict[tuple[int, int], int] = field(default_factory=dict)
     #: (range index i, period t) -> columns: eaten, overuse bands..., fodder
     range_cols: dict[tuple[int, int], tuple[int, list[int], int]] = field(default_factory=dict)
+    #: (plot index i, period t) -> most UO the plot can carry in t (density and stock)
+    capacity: dict[tuple[int, int], float] = field(default_factory=dict)
+    #: (community, period t) -> row of the community's demand balance in t (its dual is
+    #: the marginal cost of a tonne of demand the plots do not meet)
+    demand_rows: dict[tuple[str, int], int] = field(default_factory=dict)
 
     @property
     def n_cols(self) -> int:
@@ -242,33 +250,9 @@ def build_block(  # noqa: PLR0912, PLR0915
                 # so it cannot bridge them past the rest rule
                 least = min(MIN_GRAZING_UO, most[i, t])
                 b.row([(j, 1.0) for j in on_plot[i, t]] + [(y[i, t], -least)], 0.0, inf)
-        # a new stay when grazed after a period not grazed
-        for t in range(T):
-            if (i, t) not in y:
-                continue
-            z = b.var(0.0, 1.0, w.new_stay)
-            terms = [(z, 1.0), (y[i, t], -1.0)]
-            if (i, t - 1) in y:
-                terms.append((y[i, t - 1], 1.0))
-            b.row(terms, 0.0, inf)
-        # rest: leaving after t, no grazing in t+2 .. t+R
-        for t in range(T):
-            if (i, t) not in y:
-                continue
-            R = params.rest_periods(loc.pasture_type, inputs.season(t), inputs.period_days)
-            for j in range(2, R + 1):
-                if (i, t + j) not in y:
-                    continue
-                terms = [(y[i, t], 1.0), (y[i, t + j], 1.0)]
-                if (i, t + 1) in y:
-                    terms.append((y[i, t + 1], -1.0))
-                b.row(terms, -inf, 1.0)
-        M = params.max_stay_periods(inputs.period_days)
-        if M is not None:
-            for t in range(T - M):
-                window = [(i, t + j) for j in range(M + 1)]
-                if all(key in y for key in window):
-                    b.row([(y[key], 1.0) for key in window], -inf, float(M))
+        _stay_rules(
+            b, inputs, params, y, i, pasture_type=loc.pasture_type, new_stay_cost=w.new_stay
+        )
     # corral groups: UO on plots at most the group's UO
     for k, g in enumerate(block.groups):
         for t in range(T):
@@ -277,6 +261,7 @@ def build_block(  # noqa: PLR0912, PLR0915
                 b.row([(j, 1.0) for j in cols], -inf, g.uo)
     # open ranges: the rest of each community's demand
     range_cols: dict[tuple[int, int], tuple[int, list[int], int]] = {}
+    demand_rows: dict[tuple[str, int], int] = {}
     for i in block.ranges:
         loc = inputs.locations[i]
         mine = [k for k, g in enumerate(block.groups) if g.community == loc.community]
@@ -293,6 +278,7 @@ def build_block(  # noqa: PLR0912, PLR0915
             range_cols[i, t] = (eat, bands, fodder)
             on_plots = [(j, c) for k in mine for j in by_group_t.get((k, t), [])]
             rhs = c * uo
+            demand_rows[loc.community, t] = len(b.rlo)
             b.row([(eat, 1.0), *((j, 1.0) for j in bands), (fodder, 1.0), *on_plots], rhs, rhs)
             stock = b.var(0.0, inf)
             if prev is None:
@@ -344,7 +330,73 @@ def build_block(  # noqa: PLR0912, PLR0915
         u=u,
         y=y,
         range_cols=range_cols,
+        capacity=most,
+        demand_rows=demand_rows,
     )
+
+
+def _stay_rules(
+    b: _Builder,
+    inputs: RotationInputs,
+    params: RotationParams,
+    y: dict[tuple[int, int], int],
+    i: int,
+    *,
+    pasture_type: str,
+    new_stay_cost: float,
+) -> None:
+    """Rest and longest-stay rules of plot `i`, in the strong (turn-on/turn-off) form.
+
+    ``v[t]`` (a stay starts in ``t``) and ``w[t]`` (the plot is left: ``t`` is the first
+    rest period) follow ``y[t] - y[t-1] = v[t] - w[t]``, with ``y`` = 0 before the plan
+    and in closed periods. Rest: a plot left in ``s`` rests ``R`` periods, ``R`` set by
+    the season of the last grazed period, so ``y[t] + sum of w[s] whose rest covers t
+    <= 1``. Longest stay ``M``: ``y[t] <= v[t-M+1] + ... + v[t]``. On 0/1 values these
+    say exactly what the pairwise rules say (check: :func:`pastures.rotation.check_plan`),
+    but their LP relaxation is much tighter: they are the min-up/min-down inequalities of
+    unit commitment (Rajan and Takriti 2005, IBM research report RC23628), which describe
+    the convex hull of one unit's on/off schedules. A tight relaxation gives a real bound
+    close to the plan, and branch and cut little left to close.
+    """
+    T = inputs.n_periods
+    open_t = [t for t in range(T) if (i, t) in y]
+    if not open_t:
+        return
+    first, last = open_t[0], open_t[-1]
+    # v[t], w[t] for the periods where y can change: from the first open period to the
+    # period after the last
+    v: dict[int, int] = {}
+    w: dict[int, int] = {}
+    for t in range(first, min(last + 2, T)):
+        v[t] = b.var(0.0, 1.0, new_stay_cost) if (i, t) in y else -1
+        w[t] = b.var(0.0, 1.0)
+        terms = [(w[t], 1.0)]
+        if v[t] >= 0:
+            terms.append((v[t], -1.0))
+        if (i, t) in y:
+            terms.append((y[i, t], 1.0))
+        if (i, t - 1) in y:
+            terms.append((y[i, t - 1], -1.0))
+        b.row(terms, 0.0, 0.0)
+    # rest: periods covered by the rest of a plot left in s
+    covering: dict[int, list[int]] = defaultdict(list)
+    for s, col in w.items():
+        if s == 0 or (i, s - 1) not in y:
+            continue  # nothing to leave in s: w[s] = 0 whenever y[s - 1] = 0 ... or closed
+        R = params.rest_periods(pasture_type, inputs.season(s - 1), inputs.period_days)
+        for t in range(s, min(s + R, T)):
+            covering[t].append(col)
+    for t in open_t:
+        if covering.get(t):
+            b.row([(y[i, t], 1.0), *((c, 1.0) for c in covering[t])], -math.inf, 1.0)
+    # longest stay
+    M = params.max_stay_periods(inputs.period_days)
+    if M is not None:
+        for t in open_t:
+            starts = [
+                (v[s], -1.0) for s in range(max(t - M + 1, first), t + 1) if v.get(s, -1) >= 0
+            ]
+            b.row([(y[i, t], 1.0), *starts], -math.inf, 0.0)
 
 
 def greedy_stays(inputs: RotationInputs, params: RotationParams, model: BlockModel) -> np.ndarray:
@@ -404,42 +456,119 @@ def round_stays(
     numpy.ndarray
         0/1 per column of `model` (only the ``y`` columns are meaningful).
     """
-    T = inputs.n_periods
-    M = params.max_stay_periods(inputs.period_days) or T
     values = np.zeros(model.n_cols)
     for i in plots if plots is not None else sorted({i for i, _ in model.y}):
-        ptype = inputs.locations[i].pasture_type
-        rest = [params.rest_periods(ptype, inputs.season(t), inputs.period_days) for t in range(T)]
-        # states: ("g", run) grazed now; ("f", 0) free to graze next; ("w", k) k more to wait
-        best: dict[tuple[str, int], tuple[float, list[int]]] = {("f", 0): (0.0, [])}
-        for t in range(T):
-            j = model.y.get((i, t))
-            gain = (x_lp[j] - threshold) if j is not None else -math.inf
-            nxt: dict[tuple[str, int], tuple[float, list[int]]] = {}
+        gains = [
+            (x_lp[j] - threshold) if (j := model.y.get((i, t))) is not None else None
+            for t in range(inputs.n_periods)
+        ]
+        for t in best_stays(inputs, params, i, gains):
+            values[model.y[i, t]] = 1.0
+    return values
 
-            def offer(
-                state: tuple[str, int],
-                score: float,
-                path: list[int],
-                nxt: dict[tuple[str, int], tuple[float, list[int]]] = nxt,
-            ) -> None:
-                if state not in nxt or score > nxt[state][0] + 1e-12:
-                    nxt[state] = (score, path)
 
-            for (kind, n), (score, path) in best.items():
-                if kind == "g":
-                    if j is not None and n < M:
-                        offer(("g", n + 1), score + gain, [*path, t])
-                    wait = rest[t - 1] - 1
-                    offer(("w", wait) if wait > 0 else ("f", 0), score, path)
-                elif kind == "f":
-                    if j is not None:
-                        offer(("g", 1), score + gain, [*path, t])
-                    offer(("f", 0), score, path)
-                else:
-                    offer(("w", n - 1) if n > 1 else ("f", 0), score, path)
-            best = nxt
-        _, chosen = max(best.values(), key=lambda v: v[0])
-        for t in chosen:
+def best_stays(
+    inputs: RotationInputs,
+    params: RotationParams,
+    i: int,
+    gains: list[float | None],
+    *,
+    start_cost: float = 0.0,
+) -> list[int]:
+    """The rule-abiding grazed periods of plot `i` with the largest total gain.
+
+    A dynamic programme over the periods whose states are "grazed for n periods",
+    "free to graze" and "k more periods of rest": it keeps the rest rule (by the season
+    of the last grazed period) and the longest stay, and maximises the sum of
+    ``gains[t]`` over grazed periods less `start_cost` per stay. ``gains[t]`` None: the
+    plot cannot be grazed in ``t`` (closed, or nothing to eat).
+
+    Returns
+    -------
+    list of int
+        The grazed periods, in order.
+    """
+    T = inputs.n_periods
+    M = params.max_stay_periods(inputs.period_days) or T
+    ptype = inputs.locations[i].pasture_type
+    rest = [params.rest_periods(ptype, inputs.season(t), inputs.period_days) for t in range(T)]
+    # states: ("g", run) grazed now; ("f", 0) free to graze next; ("w", k) k more to wait;
+    # a path is kept as a linked list (period, previous) so that copying it is free
+    best: dict[tuple[str, int], tuple[float, _Path]] = {("f", 0): (0.0, None)}
+    for t in range(T):
+        gain = gains[t]
+        nxt: dict[tuple[str, int], tuple[float, _Path]] = {}
+
+        def offer(
+            state: tuple[str, int],
+            score: float,
+            path: _Path,
+            nxt: dict[tuple[str, int], tuple[float, _Path]] = nxt,
+        ) -> None:
+            if state not in nxt or score > nxt[state][0] + 1e-12:
+                nxt[state] = (score, path)
+
+        for (kind, n), (score, path) in best.items():
+            if kind == "g":
+                if gain is not None and n < M:
+                    offer(("g", n + 1), score + gain, (t, path))
+                wait = rest[t - 1] - 1
+                offer(("w", wait) if wait > 0 else ("f", 0), score, path)
+            elif kind == "f":
+                if gain is not None:
+                    offer(("g", 1), score + gain - start_cost, (t, path))
+                offer(("f", 0), score, path)
+            else:
+                offer(("w", n - 1) if n > 1 else ("f", 0), score, path)
+        best = nxt
+    _, node = max(best.values(), key=lambda v: v[0])
+    chosen: list[int] = []
+    while node is not None:
+        chosen.append(node[0])
+        node = node[1]
+    return chosen[::-1]
+
+
+def price_stays(
+    inputs: RotationInputs,
+    params: RotationParams,
+    model: BlockModel,
+    row_duals: np.ndarray,
+) -> np.ndarray:
+    """Stays that pay best at the forage prices of an LP: a price-directed start plan.
+
+    The dual of each community's demand balance in period ``t`` is what a tonne of
+    forage that the plots supply in ``t`` saves on the open range (overuse bands,
+    fodder), later weeks included through the range's stock. At those prices a plot
+    grazed in ``t`` earns ``capacity x (price x intake - walking cost) - cost of a grazed
+    period``, and :func:`best_stays` picks the rule-abiding stays that earn most, less
+    the cost of each new stay. Plots then no longer interact, so each plot's stays are
+    exact for the prices; the caller evaluates them (split solved as an LP) and prices
+    again (a Lagrangian heuristic).
+
+    Returns
+    -------
+    numpy.ndarray
+        0/1 per column of `model` (only the ``y`` columns are meaningful).
+    """
+    c = inputs.kg_per_uo_period / FORAGE_UNIT_KG
+    w = params.weights
+    values = np.zeros(model.n_cols)
+    near: dict[tuple[int, int], list[int]] = defaultdict(list)
+    for k, i, t in model.u:
+        near[i, t].append(k)
+    groups = model.block.groups
+    for i in sorted({i for i, _ in model.y}):
+        gains: list[float | None] = [None] * inputs.n_periods
+        for t in range(inputs.n_periods):
+            if (i, t) not in model.y:
+                continue
+            per_uo = max(
+                float(row_duals[model.demand_rows[groups[k].community, t]]) * c
+                - float(model.cost[model.u[k, i, t]])
+                for k in near[i, t]
+            )
+            gains[t] = model.capacity[i, t] * per_uo - w.grazed_plot_period
+        for t in best_stays(inputs, params, i, gains, start_cost=w.new_stay):
             values[model.y[i, t]] = 1.0
     return values

@@ -39,6 +39,8 @@ logger = logging.getLogger(__name__)
 _FIX_AND_OPTIMISE_PASSES = 2
 #: Node limit of each fix-and-optimise sub-problem (one plot's stays free).
 _FIX_AND_OPTIMISE_NODES = 50
+#: Rounds of the price-directed start plan.
+_PRICE_ROUNDS = 8
 
 
 @dataclass(frozen=True)
@@ -143,7 +145,9 @@ def solve_block(  # noqa: PLR0912, PLR0915
     *,
     rounder: Callable[[np.ndarray], list[np.ndarray]] | None = None,
     dive: Callable[[np.ndarray, int], np.ndarray] | None = None,
+    price: Callable[[np.ndarray], np.ndarray] | None = None,
     search: bool = True,
+    branch: bool = True,
     max_nodes: int,
     relative_gap_stop: float,
     seed: int,
@@ -164,8 +168,15 @@ def solve_block(  # noqa: PLR0912, PLR0915
         ``dive(x, plot)`` rounds one plot's stays from LP values: plot by plot, each
         plot's stays are rounded and fixed and the LP solved again (an LP dive), a
         further start plan.
+    price
+        ``price(row_duals)`` gives the stays that pay best at the forage prices of an LP
+        (:func:`pastures.rotation.blocks.price_stays`): priced first at the relaxation's
+        duals, then again at each plan's, for at most ``_PRICE_ROUNDS`` rounds.
     search
-        Run branch and cut after the start plan (False: the greedy plan alone).
+        Look for better start plans than `start` (rounding, dive, prices) and, if
+        `branch`, run branch and cut after them (False: the greedy plan alone).
+    branch
+        Run branch and cut when the best start plan's gap exceeds `relative_gap_stop`.
     max_nodes, relative_gap_stop, seed
         HiGHS ``mip_max_nodes``, ``mip_rel_gap`` and ``random_seed``.
     time_limit_s
@@ -185,6 +196,7 @@ def solve_block(  # noqa: PLR0912, PLR0915
         raise RuntimeError(msg)
     lp_bound = float(h.getInfo().objective_function_value)
     x_lp = np.asarray(h.getSolution().col_value, dtype=float)
+    duals_lp = np.asarray(h.getSolution().row_dual, dtype=float)
     hit = False
     # 2. start plans: stays fixed (greedy rule, LP rounded), the split solved as an LP
     ycols = np.fromiter(m.y.values(), dtype=np.int32, count=len(m.y))
@@ -192,8 +204,9 @@ def solve_block(  # noqa: PLR0912, PLR0915
     if dive is not None and search and len(ycols):
         starts.append(_dive(highspy, h, m, x_lp, dive))
         h.changeColsBounds(len(ycols), ycols, m.lower[ycols], m.upper[ycols])
-    best, best_obj = start, math.inf
-    for k, candidate in enumerate(starts):
+
+    def evaluate(candidate: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+        """The split of the herds as an LP with the candidate's stays fixed."""
         fixed = np.round(candidate[ycols]) if len(ycols) else np.zeros(0)
         if len(ycols):
             h.changeColsBounds(len(ycols), ycols, fixed, fixed)
@@ -201,13 +214,33 @@ def solve_block(  # noqa: PLR0912, PLR0915
         if h.getModelStatus() != ok:  # pragma: no cover - u = 0 and fodder always fit
             msg = f"HiGHS found no start plan for block {m.block.name}: {h.getModelStatus()}"
             raise RuntimeError(msg)
-        x = np.asarray(h.getSolution().col_value, dtype=float)
+        sol = h.getSolution()
+        x = np.asarray(sol.col_value, dtype=float)
         x[ycols] = fixed
-        if _objective(m, x) < best_obj - 1e-9 * max(abs(best_obj), 1.0) or k == 0:
-            best, best_obj = x, _objective(m, x)
+        return _objective(m, x), x, np.asarray(sol.row_dual, dtype=float)
+
+    best, best_obj = start, math.inf
+    for k, candidate in enumerate(starts):
+        obj, x, _ = evaluate(candidate)
+        if obj < best_obj - 1e-9 * max(abs(best_obj), 1.0) or k == 0:
+            best, best_obj = x, obj
+    # price-directed stays, priced again at each plan's duals (averaged: a damped
+    # Lagrangian heuristic); a fixed number of rounds, so the plan is deterministic
+    if price is not None and search and len(ycols):
+        prices, seen = duals_lp, set()
+        for r in range(_PRICE_ROUNDS):
+            stays = price(prices)
+            key = stays[ycols].tobytes()
+            if key in seen:
+                break
+            seen.add(key)
+            obj, x, duals = evaluate(stays)
+            if obj < best_obj - 1e-9 * max(abs(best_obj), 1.0):
+                best, best_obj = x, obj
+            prices = (prices * (r + 1) + duals) / (r + 2)
     start_obj, source = best_obj, "greedy"
     solver_obj, bound, nodes = math.nan, lp_bound, 0
-    if search and len(ycols) and relative_gap(start_obj, lp_bound) > relative_gap_stop:
+    if search and branch and len(ycols) and relative_gap(start_obj, lp_bound) > relative_gap_stop:
         source = "start"
         h.changeColsBounds(len(ycols), ycols, m.lower[ycols], m.upper[ycols])
         h.changeColsIntegrality(

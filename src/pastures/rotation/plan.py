@@ -32,6 +32,7 @@ from pastures.rotation.blocks import (
     blocks,
     build_block,
     greedy_stays,
+    price_stays,
     round_stays,
 )
 from pastures.rotation.highs import BlockResult, relative_gap, solve_block
@@ -222,9 +223,9 @@ class RotationPlan:
 
 
 def _solve_one(
-    args: tuple[RotationInputs, RotationParams, Block, bool, float],
+    args: tuple[RotationInputs, RotationParams, Block, str, float],
 ) -> tuple[BlockModel, BlockResult, float]:
-    inputs, params, block, search, time_left = args
+    inputs, params, block, mode, time_left = args
     t0 = time.perf_counter()
     model = build_block(inputs, params, block)
     build_s = time.perf_counter() - t0
@@ -236,7 +237,9 @@ def _solve_one(
             round_stays(inputs, params, model, x, threshold=q) for q in _ROUNDING_THRESHOLDS
         ],
         dive=lambda x, i: round_stays(inputs, params, model, x, plots=[i]),
-        search=search,
+        price=lambda duals: price_stays(inputs, params, model, duals),
+        search=mode != "greedy",
+        branch=mode == "branch",
         max_nodes=params.max_nodes,
         relative_gap_stop=params.relative_gap,
         seed=params.random_seed,
@@ -253,13 +256,13 @@ def _init_worker(inputs: RotationInputs, params: RotationParams) -> None:
     _WORKER["params"] = params
 
 
-def _solve_in_worker(job: tuple[Block, bool, float]) -> tuple[BlockModel, BlockResult, float]:
-    block, search, time_left = job
+def _solve_in_worker(job: tuple[Block, str, float]) -> tuple[BlockModel, BlockResult, float]:
+    block, mode, time_left = job
     inputs = _WORKER["inputs"]
     params = _WORKER["params"]
     assert isinstance(inputs, RotationInputs)
     assert isinstance(params, RotationParams)
-    return _solve_one((inputs, params, block, search, time_left))
+    return _solve_one((inputs, params, block, mode, time_left))
 
 
 def _run(
@@ -279,10 +282,41 @@ def _run(
     t0 = time.perf_counter()
     todo = blocks(inputs, params)
     deadline = t0 + params.time_limit_s
+    # 1. every block: LP bound and start plans (greedy, rounded, dive, prices)
+    mode = "heuristic" if search else "greedy"
+    done = _map(inputs, params, todo, mode=mode, deadline=deadline, progress=progress)
+    if search:
+        # 2. branch and cut on the blocks that hold the plan's gap, largest first
+        chosen = _blocks_to_search([r for _, r, _ in done], params.relative_gap)
+        if chosen:
+            logger.info("rotation: branch and cut on %d of %d blocks", len(chosen), len(todo))
+            again = _map(
+                inputs,
+                params,
+                [todo[k] for k in chosen],
+                mode="branch",
+                deadline=deadline,
+                progress=progress,
+            )
+            for k, (model, res, build_s) in zip(chosen, again, strict=True):
+                done[k] = (model, res, done[k][2] + build_s)
+    return _gather(inputs, params, done, "highs" if search else "greedy", t0)
+
+
+def _map(
+    inputs: RotationInputs,
+    params: RotationParams,
+    todo: list[Block],
+    *,
+    mode: str,
+    deadline: float,
+    progress: Callable[[int, int], None] | None,
+) -> list[tuple[BlockModel, BlockResult, float]]:
+    """Solve `todo` in `mode`, in worker processes when asked; results in block order."""
     done: list[tuple[BlockModel, BlockResult, float]] = []
     if params.num_workers > 1 and len(todo) > 1:
         # each worker gets the inputs once; every block gets the whole safety net
-        jobs = [(b, search, params.time_limit_s) for b in todo]
+        jobs = [(b, mode, params.time_limit_s) for b in todo]
         with ProcessPoolExecutor(
             max_workers=params.num_workers, initializer=_init_worker, initargs=(inputs, params)
         ) as pool:
@@ -294,10 +328,34 @@ def _run(
     else:
         for k, b in enumerate(todo, start=1):
             left = max(deadline - time.perf_counter(), 0.01)
-            done.append(_solve_one((inputs, params, b, search, left)))
+            done.append(_solve_one((inputs, params, b, mode, left)))
             if progress:
                 progress(k, len(todo))
-    return _gather(inputs, params, done, "highs" if search else "greedy", t0)
+    return done
+
+
+def _blocks_to_search(results: list[BlockResult], target: float) -> list[int]:
+    """Blocks to run branch and cut on so that the plan can reach `target` overall.
+
+    The plan's gap is ``(sum of objectives - sum of bounds) / sum of objectives``. The
+    blocks over `target` are taken largest absolute gap first until, were each of them
+    brought to `target`, the plan would be within it: the fewest searches that can
+    close the plan's gap. The choice depends only on the start plans, never on time.
+    """
+    total = sum(r.objective for r in results)
+    excess = sum(r.objective - r.bound for r in results) - target * max(abs(total), 1.0)
+    order = sorted(
+        (k for k, r in enumerate(results) if r.gap > target + 1e-12),
+        key=lambda k: (-(results[k].objective - results[k].bound), k),
+    )
+    chosen: list[int] = []
+    for k in order:
+        if excess <= 0:
+            break
+        r = results[k]
+        chosen.append(k)
+        excess -= (r.objective - r.bound) - target * max(abs(r.objective), 1.0)
+    return sorted(chosen)
 
 
 def _gather(

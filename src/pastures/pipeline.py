@@ -390,6 +390,8 @@ def run_layers(config: ProjectConfig, folder: Path) -> LayersResult:
         repair=config.layers.repair,
         area=working_area(config),
         defaults=config.layers.defaults,
+        fields=config.layers.fields,
+        overlap_tolerance_m2=config.layers.overlap_tolerance_m2,
     )
     for p in project.problems:
         if p.severity == "warning":
@@ -659,7 +661,9 @@ def _dem_on_grid(config: ProjectConfig) -> tuple[Any, str]:
     if config.dem.source == "sample":
         from pastures.sample_terrain import make_sample_dem
 
-        terrain = make_sample_dem(resolution=grid.resolution, bounds=grid_bounds(grid))
+        terrain = make_sample_dem(
+            resolution=grid.resolution, bounds=grid_bounds(grid), crs=str(grid.crs)
+        )
         dem = terrain.dem
         if dem.shape != grid.shape:  # rounding of the box: keep the working grid's shape
             elevation = np.full(grid.shape, np.nan, dtype=np.float32)
@@ -891,6 +895,13 @@ def provenance(
     parameters = {
         "project_file": config.path.as_posix(),
         "study_area": _jsonable(config.study_area),
+        "layers": {
+            "fields": _jsonable(config.layers.fields),
+            "defaults": _jsonable(config.layers.defaults),
+            "overlap_tolerance_m2": config.layers.overlap_tolerance_m2,
+            "assume_crs": config.layers.assume_crs,
+            "repair": config.layers.repair,
+        },
         "imagery": _jsonable(config.imagery),
         "dem": _jsonable(config.dem),
         "vegetation": _jsonable(config.vegetation),
@@ -1089,6 +1100,8 @@ def run_project(  # noqa: PLR0915
         config.layers.assume_crs,
         config.layers.repair,
         config.layers.defaults,
+        config.layers.fields,
+        config.layers.overlap_tolerance_m2,
     )
     layers: LayersResult = runner.stage(
         "layers",

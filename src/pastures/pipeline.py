@@ -24,9 +24,12 @@ frozen result; its files go where :data:`pastures.outputs.RUN_FILES` says.
 **Incremental runs.** Each stage has a key: a SHA-256 of the toolkit's code, the
 stage's parameters, the checksums of the files it reads and the keys of the stages
 it depends on. ``run_manifest.json`` in the run folder records each stage's key,
-files and time; a stage whose key is unchanged and whose files are all there is
-not run again, and its result is read back from the run folder's ``.pastures``
-cache. Checksums of large inputs are cached by size and modification time.
+files, the SHA-256 of each file as written, and time; a stage whose key is unchanged
+is not run again when every file it wrote is still there with the same SHA-256, and
+its result is read back from the run folder's ``.pastures`` cache. An output deleted
+or edited since (a table opened and saved in a spreadsheet, a map removed) makes the
+stage run again, and the run says why. Checksums of large inputs are cached by size
+and modification time; outputs are always read in full.
 """
 
 from __future__ import annotations
@@ -318,19 +321,33 @@ class _Manifest:
         with atomic_output(self.folder / MANIFEST) as tmp:
             tmp.write_text(json.dumps(data, indent=1, sort_keys=True), encoding="utf-8")
 
-    def cached(self, stage: str, key: str) -> Any | None:
-        """The stored result of `stage` if its key matches and all its files exist."""
+    def cached(self, stage: str, key: str) -> tuple[Any | None, str]:
+        """The stored result of `stage` if its key matches and its outputs are intact.
+
+        Returns the result (None when the stage must run) and why it must run: a new
+        key (inputs, parameters or code changed), or an output of the last run that
+        was deleted or no longer matches the SHA-256 recorded when it was written.
+        """
         entry = self.stages.get(stage)
-        if not entry or entry.get("key") != key:
-            return None
-        if not all((self.folder / f).exists() for f in entry.get("files", [])):
-            return None
+        if not entry:
+            return None, "first run"
+        if entry.get("key") != key:
+            return None, "its inputs, parameters or the toolkit changed"
+        recorded = entry.get("sha256", {})
+        for name in entry.get("files", []):
+            path = self.folder / name
+            if not path.is_file():
+                return None, f"its output {name} was deleted"
+            if name not in recorded:
+                return None, f"no checksum recorded for its output {name}"
+            if _sha256(path) != recorded[name]:
+                return None, f"its output {name} was changed since it was written"
         pickled = self.folder / CACHE_DIR / f"{stage}.pickle"
         try:
             with pickled.open("rb") as f:
-                return pickle.load(f)
+                return pickle.load(f), ""
         except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
-            return None
+            return None, "its cached result could not be read"
 
     def store(self, stage: str, key: str, result: Any, report: StageReport) -> None:
         from pastures.io import atomic_output
@@ -338,14 +355,26 @@ class _Manifest:
         (self.folder / CACHE_DIR).mkdir(exist_ok=True)
         with atomic_output(self.folder / CACHE_DIR / f"{stage}.pickle") as tmp:
             tmp.write_bytes(pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
+        files = [_rel(p, self.folder) for p in report.files]
         self.stages[stage] = {
             "key": key,
-            "files": [_rel(p, self.folder) for p in report.files],
+            "files": files,
+            # the outputs as written: a later run re-verifies them before skipping the stage
+            "sha256": {f: _sha256(self.folder / f) for f in files if (self.folder / f).is_file()},
             "seconds": round(report.seconds, 3),
             "summary": report.summary,
             "inputs": list(report.inputs),
             "finished": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         }
+
+
+def _sha256(path: Path) -> str:
+    """SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _rel(path: Path, folder: Path) -> str:
@@ -1002,23 +1031,29 @@ class _Runner:
         files: Callable[[Any], tuple[Path, ...]],
     ) -> Any:
         t0 = time.perf_counter()
-        cached = None if self.force else self.manifest.cached(name, key)
+        cached, why = (None, "--force") if self.force else self.manifest.cached(name, key)
         if cached is not None:
             report = StageReport(
                 name,
                 "skipped",
                 time.perf_counter() - t0,
-                f"unchanged: {summary(cached)}",
+                summary(cached),
                 inputs,
                 files(cached),
             )
             self._report(report)
             return cached
+        if name in self.manifest.stages:  # it ran before: say why it runs again
+            tampered = "output" in why or "cached" in why
+            logger.log(
+                logging.WARNING if tampered else logging.INFO, "%s runs again: %s", name, why
+            )
         logger.info("stage %s ...", name)
         result = work()
-        report = StageReport(
-            name, "ran", time.perf_counter() - t0, summary(result), inputs, files(result)
-        )
+        done = summary(result)
+        if name in self.manifest.stages:
+            done = f"{done} (ran again: {why})"
+        report = StageReport(name, "ran", time.perf_counter() - t0, done, inputs, files(result))
         self.manifest.store(name, key, result, report)
         self.manifest.write()
         self._report(report)

@@ -321,7 +321,7 @@ class _Manifest:
         with atomic_output(self.folder / MANIFEST) as tmp:
             tmp.write_text(json.dumps(data, indent=1, sort_keys=True), encoding="utf-8")
 
-    def cached(self, stage: str, key: str) -> tuple[Any | None, str]:
+    def cached(self, stage: str, key: str) -> tuple[Any | None, str]:  # noqa: PLR0911 - one per reason
         """The stored result of `stage` if its key matches and its outputs are intact.
 
         Returns the result (None when the stage must run) and why it must run: a new
@@ -909,6 +909,42 @@ def module_defaults(config: ProjectConfig) -> dict[str, str]:
     return out
 
 
+#: Defaults that are facts of Juli (SENAMHI Juli normals, the altiplano seasons), by the
+#: project file key that overrides each, with what the default is.
+JULI_DEFAULTS: Final = {
+    "vegetation.dry_months": "the dry months of the Juli normals, June-October",
+    "forage.monthly_rain_mm": "the SENAMHI Juli rain normals 1991-2020 (growth profile)",
+    "forage.wet_months": "the Juli rainy season, December-March",
+    "forage.budget_month": "August, start of Juli's critical late dry season",
+    "risk.rusle.erosivity": "R from the SENAMHI Juli rain normals (modified Fournier)",
+}
+
+
+def juli_defaults_used(config: ProjectConfig) -> dict[str, str]:
+    """The Juli climate defaults a project outside Juli takes, with what each is.
+
+    A study area clear of the district of Juli that leaves these keys out runs on the
+    documented Juli values; :func:`run_project` warns about each, naming the key that
+    sets it, and provenance records it. Empty for an area that overlaps the district's
+    box, or when the file sets them all.
+    """
+    w, s, e, n = config.study_area.bounds_lonlat
+    jw, js, je, jn = S.JULI_BOUNDS_LONLAT
+    if config.study_area.is_juli or (w < je and jw < e and s < jn and js < n):
+        return {}  # Juli, or an area that reaches into the district
+    given = {
+        "vegetation": set(config.vegetation_given),
+        "forage": set(config.forage),
+        "risk": set(config.risk.get("rusle", {})),
+    }
+    out = {}
+    for key, what in JULI_DEFAULTS.items():
+        section, name = key.split(".")[0], key.rsplit(".", 1)[-1]
+        if name not in given[section]:
+            out[key] = what
+    return out
+
+
 def provenance(
     config: ProjectConfig,
     checksums: Mapping[str, str],
@@ -939,6 +975,8 @@ def provenance(
         "risk": _jsonable(config.risk),
     }
     defaults = {**dict(config.defaults_used), **module_defaults(config)}
+    for key, what in juli_defaults_used(config).items():
+        defaults[key] = f"{defaults.get(key, what)} [JULI DEFAULT used in {config.study_area.name}]"
     try:
         from pastures.provenance import provenance_record
     except ImportError:  # until pastures.provenance lands: the same record, made here
@@ -1125,6 +1163,16 @@ def run_project(  # noqa: PLR0915
     code = _code_digest()
     tags = raster_tags(config)
     area = config.study_area
+    for key, what in juli_defaults_used(config).items():
+        logger.warning(
+            "%s: the study area %r is not Juli and the project file does not set %s: using "
+            "%s, a Juli default. Set %s for your area.",
+            config.path.name,
+            area.name,
+            key,
+            what,
+            key,
+        )
 
     layer_sums = {k: sums.path(p) for k, p in config.layers.paths().items()}
     k_layers = _key(

@@ -195,6 +195,8 @@ class ProjectConfig:
     risk: Mapping[str, Any]
     language: str = "es"
     defaults_used: Mapping[str, str] = field(default_factory=dict)
+    #: Keys the file gave in [vegetation] (the others took their defaults).
+    vegetation_given: tuple[str, ...] = ()
 
     def forage_params(self) -> Any:
         """The :class:`pastures.forage.ForageParams` of ``[forage]``."""
@@ -464,7 +466,7 @@ def _read_toml(path: Path) -> dict[str, Any]:
         ) from exc
 
 
-def _auto_crs(bounds: tuple[float, float, float, float]) -> str:
+def auto_crs(bounds: tuple[float, float, float, float]) -> str:
     """EPSG code of the WGS 84 / UTM zone of the centre of `bounds` (degrees)."""
     lon = (bounds[0] + bounds[2]) / 2
     lat = (bounds[1] + bounds[3]) / 2
@@ -653,7 +655,7 @@ def load_project_file(path: str | os.PathLike[str]) -> ProjectConfig:  # noqa: P
         bounds = S.JULI_BOUNDS_LONLAT
         defaults_used["study_area.bounds"] = f"{list(S.JULI_BOUNDS_LONLAT)} ({_JULI_SOURCE})"
     crs_text = area.get("crs", "auto")
-    crs = _auto_crs(bounds) if crs_text == "auto" and bounds else str(crs_text)
+    crs = auto_crs(bounds) if crs_text == "auto" and bounds else str(crs_text)
     if is_juli and crs_text == "auto":
         crs = S.WORKING_CRS
 
@@ -757,6 +759,9 @@ def load_project_file(path: str | os.PathLike[str]) -> ProjectConfig:  # noqa: P
         risk=values["risk"],
         language=str(proj["language"]),
         defaults_used=defaults_used,
+        vegetation_given=tuple(
+            data.get("vegetation", {}) if isinstance(data.get("vegetation"), dict) else ()
+        ),
     )
 
 

@@ -328,3 +328,24 @@ source = "sample"
     assert plots["area_ha"].sum() * 1e4 == pytest.approx(union, rel=1e-9, abs=1.0)
     assert (run / "map.html").is_file()
     assert (run / "risk" / "risk_plots.csv").is_file()
+
+
+def test_herds_without_corrals_say_why_there_is_no_plan(tmp_path, project_files) -> None:
+    path = tmp_path / "nocorrals.toml"
+    path.write_text(
+        f"""
+[study_area]
+bounds = {lonlat_box(E0 - 100, N0 - 100, E0 + 2100, N0 + 1100)}
+margin_km = 1.0
+[layers]
+communities = "{project_files["communities"].as_posix()}"
+plots = "{project_files["plots"].as_posix()}"
+herds = "{project_files["herds"].as_posix()}"
+""",
+        encoding="utf-8",
+    )
+    result = run_project(load_project_file(path), tmp_path / "run", skip=NO_MAPS)
+    rotation = {r.name: r for r in result.reports}["rotation"]
+    assert rotation.status == "not needed"
+    assert "no corrals layer" in rotation.summary
+    assert result.rotation is None

@@ -1255,6 +1255,15 @@ def run_project(  # noqa: PLR0915
     k_rot = _key("rotation", "none")
     if not len(layers.project.herds):
         runner.note("rotation", "not needed", "no herd register: no grazing plan")
+    elif not len(layers.project.corrals):
+        # the planner starts each herd group at its corral: without corrals it has no herd
+        why = (
+            f"the herd register has {len(layers.project.herds)} families but the project has "
+            "no corrals layer, and the plan starts each herd at its corral: no grazing plan. "
+            "Add [layers] corrals (points) to plan the rotation."
+        )
+        logger.warning("%s: %s", config.path.name, why)
+        runner.note("rotation", "not needed", why)
     else:
         k_rot = _key("rotation", code, k_layers, k_forage, config.rotation)
         rotation = runner.stage(

@@ -349,3 +349,17 @@ herds = "{project_files["herds"].as_posix()}"
     assert rotation.status == "not needed"
     assert "no corrals layer" in rotation.summary
     assert result.rotation is None
+
+
+def test_herd_register_fields_are_mapped_too(tmp_path, project_files) -> None:
+    herds = project_files["herds"]
+    table = herds.read_text(encoding="utf-8").splitlines()
+    header = table[0].split(",")
+    renamed = ["dni" if c == "family_id" else c for c in header]
+    own = tmp_path / "padron.csv"
+    own.write_text("\n".join([",".join(renamed), *table[1:]]) + "\n", encoding="utf-8")
+    families = [line.split(",")[header.index("family_id")] for line in table[1:]]
+    project = load_project(herds=own, fields={"herds": {"family_id": "dni"}})
+    assert list(project.herds["family_id"]) == families
+    missing = load_project(herds=own, fields={"herds": {"family_id": "documento"}})
+    assert any(p.rule == "missing-field" and "'documento'" in p.message for p in missing.problems)

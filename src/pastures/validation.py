@@ -21,7 +21,7 @@ The rules, by identifier (see :data:`RULES`):
 ``open-track``             a GPS track or line does not return to its start
 ``swapped-coordinates``    latitude and longitude look exchanged
 ``not-degrees``            the file says degrees, the numbers are metres
-``outside-area``           far from the district of Juli
+``outside-area``           far outside the study area (the district of Juli by default)
 ``duplicate-key``          a plot code, corral, water point or family id used twice
 ``unknown-pasture-type``   not one of :data:`pastures.schema.PASTURE_TYPES` or aliases
 ``bad-year``               fencing year not a number or out of range
@@ -70,7 +70,7 @@ RULES: dict[str, str] = {
     "open-track": "a GPS track or line used as a fence does not return to its start",
     "swapped-coordinates": "latitude and longitude look exchanged",
     "not-degrees": "the file says degrees but the numbers are metres",
-    "outside-area": "feature far outside the district of Juli",
+    "outside-area": "feature far outside the study area (the district of Juli by default)",
     "duplicate-key": "plot code, corral, water point or family id used twice",
     "unknown-pasture-type": "pasture type not known (bofedal, pajonal, tolar, cesped, cultivado)",
     "bad-year": "fencing year not a whole number in a plausible range",

@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pytest
 import shapely
 from click.testing import CliRunner
@@ -363,3 +364,43 @@ def test_herd_register_fields_are_mapped_too(tmp_path, project_files) -> None:
     assert list(project.herds["family_id"]) == families
     missing = load_project(herds=own, fields={"herds": {"family_id": "documento"}})
     assert any(p.rule == "missing-field" and "'documento'" in p.message for p in missing.problems)
+
+
+def test_sample_scenes_and_terrain_are_made_in_the_areas_own_utm_zone(tmp_path) -> None:
+    from pyproj import Transformer
+
+    from pastures.sample_imagery import make_sample_scenes
+    from pastures.sample_terrain import make_sample_dem
+
+    # two 200 m plots near Lyon: UTM zone 31 north (EPSG:32631), MGRS tile 31TFL
+    to_utm = Transformer.from_crs("EPSG:4326", "EPSG:32631", always_xy=True)
+    x, y = to_utm.transform(5.05, 45.79)
+    plots = gpd.GeoDataFrame(
+        {"plot_code": ["A", "B"], "pasture_type": ["pajonal", "bofedal"]},
+        geometry=[square(x, y, 200, 200), square(x + 300, y, 200, 200)],
+        crs="EPSG:32631",
+    ).to_crs("EPSG:2154")  # any CRS in: the scenes go to the area's UTM zone
+    items = make_sample_scenes(plots, None, tmp_path / "scenes", end="2023-01-15")
+    assert len(items) == 2  # 1 and 11 January, one tile
+    item = json.loads(items[0].read_text())
+    assert item["properties"]["s2:mgrs_tile"] == "31TFL"
+    assert item["properties"]["proj:epsg"] == 32631
+    # 10:12 local solar time at 5.05° E: 10:12 - 20 min = 09:52, to the 10 minutes
+    assert item["properties"]["datetime"] == "2023-01-01T09:50:00Z"
+    import rasterio
+
+    with rasterio.open(items[0].parent / item["assets"]["scl"]["href"]) as src:
+        assert src.crs.to_epsg() == 32631
+        left, bottom, right, top = src.bounds
+    assert left <= x - 250
+    assert right >= x + 750
+    assert bottom <= y - 250
+    assert top >= y + 450
+
+    terrain = make_sample_dem(
+        resolution=30.0, bounds=(x - 600, y - 600, x + 1200, y + 800), crs="EPSG:32631"
+    )
+    assert terrain.dem.crs == "EPSG:32631"
+    assert terrain.dem.transform.c == x - 600
+    z = terrain.dem.elevation
+    assert np.isfinite(z).mean() > 0.5  # Juli-like relief, not all lake

@@ -40,12 +40,20 @@ from pastures.errors import (
     Problem,
     ValidationError,
 )
-from pastures.herds import check_herds, read_herds
-from pastures.io import GPX_PART, UNREADABLE_GEOMETRY, read_vector
+from pastures.herds import HerdResult, check_herds, normalise_herds, read_herds
+from pastures.io import GPX_PART, UNREADABLE_GEOMETRY, read_table, read_vector
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["Project", "fold", "load_project", "match_columns", "read_layer"]
+__all__ = [
+    "Project",
+    "check_and_trim_overlaps",
+    "fold",
+    "load_project",
+    "match_columns",
+    "read_layer",
+    "trim_slivers",
+]
 
 LayerKind = Literal["communities", "plots", "corrals", "water_points"]
 RepairMode = Literal["warn", "reject"]
@@ -171,6 +179,7 @@ def read_layer(
     close_tolerance_m: float = DEFAULT_CLOSE_TOLERANCE_M,
     max_gap_m: float = DEFAULT_MAX_GAP_M,
     defaults: Mapping[str, object] | None = None,
+    fields: Mapping[str, str] | None = None,
     check_area: bool = True,
     area: V.WorkingArea = V.JULI_AREA,
 ) -> LayerResult:
@@ -201,6 +210,10 @@ def read_layer(
     defaults
         Values for schema columns that the file lacks or leaves empty
         (e.g. ``{"community": "Pasiri", "pasture_type": "bofedal"}``).
+    fields
+        The file's field for a schema column, when its name is not one of the
+        recognised aliases (e.g. ``{"plot_code": "id_parcel"}``). It wins over the
+        aliases; a field named here that the file lacks is a ``missing-field`` error.
     check_area
         Report features far outside the working `area`.
     area
@@ -232,7 +245,7 @@ def read_layer(
     source = _source_label(p, layer)
     problems: list[Problem] = []
 
-    frame, problems = _normalise_columns(raw, kind, source=source, defaults=defaults)
+    frame, problems = _normalise_columns(raw, kind, source=source, defaults=defaults, fields=fields)
     gdf = gpd.GeoDataFrame(frame, geometry=raw.geometry.to_numpy(), crs=raw.crs)
     if gdf.crs is None:
         if fallback_crs is None:
@@ -295,13 +308,82 @@ def read_layer(
     return LayerResult(gdf, problems, source)
 
 
-def _normalise_columns(
-    raw: pd.DataFrame, kind: str, *, source: str, defaults: Mapping[str, object] | None
-) -> tuple[pd.DataFrame, list[Problem]]:
-    """Schema columns from whatever the file calls them, with defaults filled in."""
+def field_problems(
+    columns: list[str], kind: str, fields: Mapping[str, str], *, source: str, key: str = ""
+) -> list[Problem]:
+    """Problems of a field mapping (schema column -> the file's field) against a file.
+
+    A schema column that `kind` does not have, or a field the file does not hold, is an
+    error naming the mapping (`key`, e.g. ``layers.fields.plots.plot_code``) and what the
+    file offers.
+    """
     problems: list[Problem] = []
-    empty = frozenset(c for c in raw.columns if c != "geometry" and raw[c].isna().all())
-    mapping = match_columns(list(raw.columns), kind, empty=empty)
+    present = [c for c in columns if c != "geometry"]
+    for canon, theirs in fields.items():
+        where = f"{key}.{canon}" if key else canon
+        if canon not in S.LAYER_COLUMNS[kind] or canon == S.AREA_HA:
+            known = [c for c in S.LAYER_COLUMNS[kind] if c != S.AREA_HA]
+            problems.append(
+                Problem(
+                    "error",
+                    "missing-field",
+                    f"{where}: {kind} have no field {canon!r}; map one of {', '.join(known)}.",
+                    source=source,
+                    field=canon,
+                )
+            )
+        elif _find_field(present, theirs) is None:
+            problems.append(
+                Problem(
+                    "error",
+                    "missing-field",
+                    f"{where}: the file has no field {theirs!r} to read {canon!r} from. Its "
+                    f"fields: {', '.join(present) or '(none)'}.",
+                    source=source,
+                    field=canon,
+                )
+            )
+    return problems
+
+
+def _find_field(columns: list[str], name: str) -> str | None:
+    """The column called `name`: exactly, else ignoring case and accents; None if absent."""
+    if name in columns:
+        return name
+    folded = [c for c in columns if fold(c) == fold(name)]
+    return folded[0] if len(folded) == 1 else None
+
+
+def _normalise_columns(
+    raw: pd.DataFrame,
+    kind: str,
+    *,
+    source: str,
+    defaults: Mapping[str, object] | None,
+    fields: Mapping[str, str] | None = None,
+) -> tuple[pd.DataFrame, list[Problem]]:
+    """Schema columns from whatever the file calls them, with defaults filled in.
+
+    `fields` (schema column -> the file's field) is used before the aliases; a file
+    field it names is not matched to another column by alias.
+    """
+    problems: list[Problem] = []
+    columns = [str(c) for c in raw.columns]
+    fields = dict(fields or {})
+    problems += field_problems(columns, kind, fields, source=source)
+    chosen = {
+        canon: found
+        for canon, theirs in fields.items()
+        if canon in S.LAYER_COLUMNS[kind] and (found := _find_field(columns, theirs)) is not None
+    }
+    rest = [c for c in columns if c not in chosen.values()]
+    empty = frozenset(c for c in rest if c != "geometry" and raw[c].isna().all())
+    mapping = {
+        canon: col
+        for canon, col in match_columns(rest, kind, empty=empty).items()
+        if canon not in fields
+    }
+    mapping.update(chosen)
     data: dict[str, object] = {}
     for canon in S.LAYER_COLUMNS[kind]:
         if canon in mapping:
@@ -314,14 +396,16 @@ def _normalise_columns(
         if canon in frame.columns and value is not None:
             frame.loc[frame[canon].isna(), canon] = str(value)
     for canon in S.REQUIRED_COLUMNS[kind]:
-        if canon not in mapping and not defaults.get(canon):
+        if canon not in mapping and not defaults.get(canon) and canon not in fields:
             aliases = ", ".join(S.COLUMN_ALIASES.get(canon, (canon,)))
             problems.append(
                 Problem(
                     "error",
                     "missing-field",
-                    f"no field for '{canon}' (looked for: {aliases}). Add the field in QGIS, "
-                    "rename an existing one, or give a default on the command line.",
+                    f"no field for '{canon}' (looked for: {aliases}). Name the field that holds "
+                    f'it ([layers.fields.{kind}] {canon} = "your_field" in a project file, '
+                    f"--field {canon}=your_field on the command line), give a default, or "
+                    "rename the field in QGIS.",
                     source=source,
                     field=canon,
                 )
@@ -696,16 +780,23 @@ def load_project(
     crs: str | int | CRS = S.WORKING_CRS,
     assume_crs: str | int | CRS | None = None,
     repair: RepairMode = "warn",
-    overlap_tolerance_m2: float = 1.0,
+    overlap_tolerance_m2: float = V.DEFAULT_OVERLAP_TOLERANCE_M2,
     area: V.WorkingArea = V.JULI_AREA,
     defaults: Mapping[str, Mapping[str, object]] | None = None,
+    fields: Mapping[str, Mapping[str, str]] | None = None,
 ) -> Project:
     """Read every given layer and run all checks, collecting problems instead of stopping.
 
     A file that cannot be read at all becomes one ``file``/``layer``/``missing-crs``
     problem, and the other files are still checked. Features more than
     ``area.margin_km`` outside the study `area` (Juli by default) are refused;
-    `defaults` gives values, per layer kind, for fields the files lack.
+    `defaults` gives values, per layer kind, for fields the files lack, and `fields`
+    the files' own names of schema fields (``{"plots": {"plot_code": "id_parcel"}}``).
+
+    Plots overlapping by at most `overlap_tolerance_m2` (m²) are digitising slivers:
+    a warning each, and the sliver is cut from the later plot of the pair
+    (:func:`trim_slivers`), so that the plots' areas and every stage downstream
+    count it once. Larger overlaps are errors.
 
     Returns
     -------
@@ -736,6 +827,7 @@ def load_project(
                 repair=repair,
                 area=area,
                 defaults=(defaults or {}).get(kind),
+                fields=(fields or {}).get(kind),
             )
         except (InputFileError, LayerError) as exc:
             rule = "file" if isinstance(exc, InputFileError) else "layer"
@@ -748,7 +840,7 @@ def load_project(
     if herds is not None:
         sources[S.HERDS] = str(herds)
         try:
-            herd_result = read_herds(herds)
+            herd_result = _read_herds(herds, (fields or {}).get(S.HERDS))
         except PasturesError as exc:
             problems.append(Problem("error", "file", str(exc)))
         else:
@@ -766,9 +858,10 @@ def load_project(
                 frames[kind], kind, com, source=sources.get(kind, kind)
             )
     if len(frames[S.PLOTS]):
-        problems += V.check_overlaps(
+        frames[S.PLOTS], found = check_and_trim_overlaps(
             frames[S.PLOTS], source=sources.get(S.PLOTS, S.PLOTS), tolerance_m2=overlap_tolerance_m2
         )
+        problems += found
     if herds is not None and len(herd_frame):
         problems += check_herds(
             herd_frame,
@@ -785,6 +878,84 @@ def load_project(
         problems=problems,
         sources=sources,
     )
+
+
+def _read_herds(path: str | os.PathLike[str], fields: Mapping[str, str] | None) -> HerdResult:
+    """The herd register, its fields named by `fields` (schema column -> the file's)."""
+    if not fields:
+        return read_herds(path)
+    table = read_table(path)
+    columns = [str(c) for c in table.columns]
+    problems = field_problems(columns, S.HERDS, fields, source=str(path))
+    renamed: dict[str, str] = {}
+    for canon, theirs in fields.items():
+        found = _find_field(columns, theirs)
+        if canon in S.LAYER_COLUMNS[S.HERDS] and found is not None:
+            renamed[found] = canon
+    # a column already named like a mapped field steps aside, so the mapping wins
+    clash = {c: f"{c} (not used)" for c in columns if c in renamed.values() and c not in renamed}
+    table = table.rename(columns={**clash, **renamed})
+    result = normalise_herds(table, source=str(path))
+    return HerdResult(result.frame, [*problems, *result.problems], result.source)
+
+
+def check_and_trim_overlaps(
+    plots: gpd.GeoDataFrame, *, source: str, tolerance_m2: float = V.DEFAULT_OVERLAP_TOLERANCE_M2
+) -> tuple[gpd.GeoDataFrame, list[Problem]]:
+    """Check overlaps between plots and cut the slivers (see :func:`trim_slivers`).
+
+    Returns
+    -------
+    tuple
+        The plots (a copy, slivers cut, ``area_ha`` recomputed) and the problems of
+        :func:`pastures.validation.check_overlaps`.
+    """
+    pairs = V.overlap_pairs(plots)
+    problems = V.check_overlaps(plots, source=source, tolerance_m2=tolerance_m2, pairs=pairs)
+    return trim_slivers(plots, pairs, tolerance_m2=tolerance_m2), problems
+
+
+def trim_slivers(
+    plots: gpd.GeoDataFrame, pairs: list[V.Overlap], *, tolerance_m2: float
+) -> gpd.GeoDataFrame:
+    """Cut each sliver (an overlap of at most `tolerance_m2` m²) from the later plot.
+
+    Two plots that overlap by a digitising sliver would both count its area: in their
+    ``area_ha``, their forage, their share of the stocking. The sliver stays with the
+    plot that comes first in the file and is cut from the other, as QGIS's "avoid
+    overlaps" digitising option cuts the newly drawn polygon; at a few m² the choice
+    changes no figure that is shown. ``area_ha`` is then recomputed, so the plots' areas
+    add up to the area of their union. Larger overlaps (errors) are left as they are.
+
+    Parameters
+    ----------
+    plots
+        Plots in a projected CRS (metres), as read by :func:`read_layer`.
+    pairs
+        Their :func:`pastures.validation.overlap_pairs`.
+    tolerance_m2
+        Largest overlap (m²) taken for a sliver.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        A copy; the input is not modified.
+    """
+    out = plots.copy()
+    slivers = [p for p in pairs if p.area_m2 <= tolerance_m2]
+    if not slivers:
+        return out
+    geoms = out.geometry.array.copy()
+    for pair in slivers:
+        cut = _polygonal(shapely.difference(geoms[pair.second], geoms[pair.first]))
+        if not cut.is_valid:
+            cut = _polygonal(shapely.make_valid(cut))
+        geoms[pair.second] = cut
+    out = out.set_geometry(geoms)
+    if S.AREA_HA in out.columns:
+        out[S.AREA_HA] = out.geometry.area / S.M2_PER_HA
+    logger.info("cut %d overlap sliver(s) from the later plot of each pair", len(slivers))
+    return out
 
 
 def assign_communities(

@@ -114,10 +114,25 @@ def _read_layer(path: Path, name: str) -> gpd.GeoDataFrame:
     return gpd.read_file(path, layer=name, engine="pyogrio")
 
 
+#: Identifier columns read as text: plot codes such as LPIS parcel numbers ("10468403")
+#: would otherwise come back as integers and no longer match the layers' text codes.
+_ID_COLUMNS: Final = (
+    *S.KEY_COLUMN.values(),
+    S.HERD_ID,
+    S.LOCATION_ID,
+)
+
+
 def _read_table(path: Path) -> pd.DataFrame:
     if path.suffix == ".parquet":
-        return pd.read_parquet(path)
-    return pd.read_csv(path)
+        table = pd.read_parquet(path)
+    else:
+        header = pd.read_csv(path, nrows=0).columns
+        table = pd.read_csv(path, dtype={c: str for c in _ID_COLUMNS if c in header})
+    for col in _ID_COLUMNS:
+        if col in table.columns and table[col].dtype != object:
+            table[col] = table[col].map(lambda v: v if pd.isna(v) else str(v))
+    return table
 
 
 def read_run(folder: str | os.PathLike[str]) -> RunOutputs:

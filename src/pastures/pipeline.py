@@ -24,9 +24,12 @@ frozen result; its files go where :data:`pastures.outputs.RUN_FILES` says.
 **Incremental runs.** Each stage has a key: a SHA-256 of the toolkit's code, the
 stage's parameters, the checksums of the files it reads and the keys of the stages
 it depends on. ``run_manifest.json`` in the run folder records each stage's key,
-files and time; a stage whose key is unchanged and whose files are all there is
-not run again, and its result is read back from the run folder's ``.pastures``
-cache. Checksums of large inputs are cached by size and modification time.
+files, the SHA-256 of each file as written, and time; a stage whose key is unchanged
+is not run again when every file it wrote is still there with the same SHA-256, and
+its result is read back from the run folder's ``.pastures`` cache. An output deleted
+or edited since (a table opened and saved in a spreadsheet, a map removed) makes the
+stage run again, and the run says why. Checksums of large inputs are cached by size
+and modification time; outputs are always read in full.
 """
 
 from __future__ import annotations
@@ -318,19 +321,33 @@ class _Manifest:
         with atomic_output(self.folder / MANIFEST) as tmp:
             tmp.write_text(json.dumps(data, indent=1, sort_keys=True), encoding="utf-8")
 
-    def cached(self, stage: str, key: str) -> Any | None:
-        """The stored result of `stage` if its key matches and all its files exist."""
+    def cached(self, stage: str, key: str) -> tuple[Any | None, str]:  # noqa: PLR0911 - one per reason
+        """The stored result of `stage` if its key matches and its outputs are intact.
+
+        Returns the result (None when the stage must run) and why it must run: a new
+        key (inputs, parameters or code changed), or an output of the last run that
+        was deleted or no longer matches the SHA-256 recorded when it was written.
+        """
         entry = self.stages.get(stage)
-        if not entry or entry.get("key") != key:
-            return None
-        if not all((self.folder / f).exists() for f in entry.get("files", [])):
-            return None
+        if not entry:
+            return None, "first run"
+        if entry.get("key") != key:
+            return None, "its inputs, parameters or the toolkit changed"
+        recorded = entry.get("sha256", {})
+        for name in entry.get("files", []):
+            path = self.folder / name
+            if not path.is_file():
+                return None, f"its output {name} was deleted"
+            if name not in recorded:
+                return None, f"no checksum recorded for its output {name}"
+            if _sha256(path) != recorded[name]:
+                return None, f"its output {name} was changed since it was written"
         pickled = self.folder / CACHE_DIR / f"{stage}.pickle"
         try:
             with pickled.open("rb") as f:
-                return pickle.load(f)
+                return pickle.load(f), ""
         except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
-            return None
+            return None, "its cached result could not be read"
 
     def store(self, stage: str, key: str, result: Any, report: StageReport) -> None:
         from pastures.io import atomic_output
@@ -338,14 +355,26 @@ class _Manifest:
         (self.folder / CACHE_DIR).mkdir(exist_ok=True)
         with atomic_output(self.folder / CACHE_DIR / f"{stage}.pickle") as tmp:
             tmp.write_bytes(pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
+        files = [_rel(p, self.folder) for p in report.files]
         self.stages[stage] = {
             "key": key,
-            "files": [_rel(p, self.folder) for p in report.files],
+            "files": files,
+            # the outputs as written: a later run re-verifies them before skipping the stage
+            "sha256": {f: _sha256(self.folder / f) for f in files if (self.folder / f).is_file()},
             "seconds": round(report.seconds, 3),
             "summary": report.summary,
             "inputs": list(report.inputs),
             "finished": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         }
+
+
+def _sha256(path: Path) -> str:
+    """SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _rel(path: Path, folder: Path) -> str:
@@ -390,6 +419,8 @@ def run_layers(config: ProjectConfig, folder: Path) -> LayersResult:
         repair=config.layers.repair,
         area=working_area(config),
         defaults=config.layers.defaults,
+        fields=config.layers.fields,
+        overlap_tolerance_m2=config.layers.overlap_tolerance_m2,
     )
     for p in project.problems:
         if p.severity == "warning":
@@ -659,7 +690,9 @@ def _dem_on_grid(config: ProjectConfig) -> tuple[Any, str]:
     if config.dem.source == "sample":
         from pastures.sample_terrain import make_sample_dem
 
-        terrain = make_sample_dem(resolution=grid.resolution, bounds=grid_bounds(grid))
+        terrain = make_sample_dem(
+            resolution=grid.resolution, bounds=grid_bounds(grid), crs=str(grid.crs)
+        )
         dem = terrain.dem
         if dem.shape != grid.shape:  # rounding of the box: keep the working grid's shape
             elevation = np.full(grid.shape, np.nan, dtype=np.float32)
@@ -876,6 +909,42 @@ def module_defaults(config: ProjectConfig) -> dict[str, str]:
     return out
 
 
+#: Defaults that are facts of Juli (SENAMHI Juli normals, the altiplano seasons), by the
+#: project file key that overrides each, with what the default is.
+JULI_DEFAULTS: Final = {
+    "vegetation.dry_months": "the dry months of the Juli normals, June-October",
+    "forage.monthly_rain_mm": "the SENAMHI Juli rain normals 1991-2020 (growth profile)",
+    "forage.wet_months": "the Juli rainy season, December-March",
+    "forage.budget_month": "August, start of Juli's critical late dry season",
+    "risk.rusle.erosivity": "R from the SENAMHI Juli rain normals (modified Fournier)",
+}
+
+
+def juli_defaults_used(config: ProjectConfig) -> dict[str, str]:
+    """The Juli climate defaults a project outside Juli takes, with what each is.
+
+    A study area clear of the district of Juli that leaves these keys out runs on the
+    documented Juli values; :func:`run_project` warns about each, naming the key that
+    sets it, and provenance records it. Empty for an area that overlaps the district's
+    box, or when the file sets them all.
+    """
+    w, s, e, n = config.study_area.bounds_lonlat
+    jw, js, je, jn = S.JULI_BOUNDS_LONLAT
+    if config.study_area.is_juli or (w < je and jw < e and s < jn and js < n):
+        return {}  # Juli, or an area that reaches into the district
+    given = {
+        "vegetation": set(config.vegetation_given),
+        "forage": set(config.forage),
+        "risk": set(config.risk.get("rusle", {})),
+    }
+    out = {}
+    for key, what in JULI_DEFAULTS.items():
+        section, name = key.split(".")[0], key.rsplit(".", 1)[-1]
+        if name not in given[section]:
+            out[key] = what
+    return out
+
+
 def provenance(
     config: ProjectConfig,
     checksums: Mapping[str, str],
@@ -891,6 +960,13 @@ def provenance(
     parameters = {
         "project_file": config.path.as_posix(),
         "study_area": _jsonable(config.study_area),
+        "layers": {
+            "fields": _jsonable(config.layers.fields),
+            "defaults": _jsonable(config.layers.defaults),
+            "overlap_tolerance_m2": config.layers.overlap_tolerance_m2,
+            "assume_crs": config.layers.assume_crs,
+            "repair": config.layers.repair,
+        },
         "imagery": _jsonable(config.imagery),
         "dem": _jsonable(config.dem),
         "vegetation": _jsonable(config.vegetation),
@@ -899,6 +975,8 @@ def provenance(
         "risk": _jsonable(config.risk),
     }
     defaults = {**dict(config.defaults_used), **module_defaults(config)}
+    for key, what in juli_defaults_used(config).items():
+        defaults[key] = f"{defaults.get(key, what)} [JULI DEFAULT used in {config.study_area.name}]"
     try:
         from pastures.provenance import provenance_record
     except ImportError:  # until pastures.provenance lands: the same record, made here
@@ -991,23 +1069,29 @@ class _Runner:
         files: Callable[[Any], tuple[Path, ...]],
     ) -> Any:
         t0 = time.perf_counter()
-        cached = None if self.force else self.manifest.cached(name, key)
+        cached, why = (None, "--force") if self.force else self.manifest.cached(name, key)
         if cached is not None:
             report = StageReport(
                 name,
                 "skipped",
                 time.perf_counter() - t0,
-                f"unchanged: {summary(cached)}",
+                summary(cached),
                 inputs,
                 files(cached),
             )
             self._report(report)
             return cached
+        if name in self.manifest.stages:  # it ran before: say why it runs again
+            tampered = "output" in why or "cached" in why
+            logger.log(
+                logging.WARNING if tampered else logging.INFO, "%s runs again: %s", name, why
+            )
         logger.info("stage %s ...", name)
         result = work()
-        report = StageReport(
-            name, "ran", time.perf_counter() - t0, summary(result), inputs, files(result)
-        )
+        done = summary(result)
+        if name in self.manifest.stages:
+            done = f"{done} (ran again: {why})"
+        report = StageReport(name, "ran", time.perf_counter() - t0, done, inputs, files(result))
         self.manifest.store(name, key, result, report)
         self.manifest.write()
         self._report(report)
@@ -1079,6 +1163,16 @@ def run_project(  # noqa: PLR0915
     code = _code_digest()
     tags = raster_tags(config)
     area = config.study_area
+    for key, what in juli_defaults_used(config).items():
+        logger.warning(
+            "%s: the study area %r is not Juli and the project file does not set %s: using "
+            "%s, a Juli default. Set %s for your area.",
+            config.path.name,
+            area.name,
+            key,
+            what,
+            key,
+        )
 
     layer_sums = {k: sums.path(p) for k, p in config.layers.paths().items()}
     k_layers = _key(
@@ -1089,6 +1183,8 @@ def run_project(  # noqa: PLR0915
         config.layers.assume_crs,
         config.layers.repair,
         config.layers.defaults,
+        config.layers.fields,
+        config.layers.overlap_tolerance_m2,
     )
     layers: LayersResult = runner.stage(
         "layers",
@@ -1159,6 +1255,15 @@ def run_project(  # noqa: PLR0915
     k_rot = _key("rotation", "none")
     if not len(layers.project.herds):
         runner.note("rotation", "not needed", "no herd register: no grazing plan")
+    elif not len(layers.project.corrals):
+        # the planner starts each herd group at its corral: without corrals it has no herd
+        why = (
+            f"the herd register has {len(layers.project.herds)} families but the project has "
+            "no corrals layer, and the plan starts each herd at its corral: no grazing plan. "
+            "Add [layers] corrals (points) to plan the rotation."
+        )
+        logger.warning("%s: %s", config.path.name, why)
+        runner.note("rotation", "not needed", why)
     else:
         k_rot = _key("rotation", code, k_layers, k_forage, config.rotation)
         rotation = runner.stage(

@@ -33,6 +33,7 @@ from typing import Any, Final, Literal
 from pastures import climate
 from pastures import schema as S
 from pastures.errors import InputFileError, PasturesError, Problem, ProjectError
+from pastures.validation import DEFAULT_OVERLAP_TOLERANCE_M2
 
 logger = logging.getLogger(__name__)
 
@@ -104,6 +105,10 @@ class LayerFiles:
     assume_crs: str | None = None
     repair: Literal["warn", "reject"] = "warn"
     defaults: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    #: The files' own names of schema fields, per layer kind (``[layers.fields.plots]``).
+    fields: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    #: Overlap (m²) between two plots taken for a digitising sliver (a warning).
+    overlap_tolerance_m2: float = DEFAULT_OVERLAP_TOLERANCE_M2
 
     def paths(self) -> dict[str, Path]:
         """The files given, by layer kind."""
@@ -190,6 +195,8 @@ class ProjectConfig:
     risk: Mapping[str, Any]
     language: str = "es"
     defaults_used: Mapping[str, str] = field(default_factory=dict)
+    #: Keys the file gave in [vegetation] (the others took their defaults).
+    vegetation_given: tuple[str, ...] = ()
 
     def forage_params(self) -> Any:
         """The :class:`pastures.forage.ForageParams` of ``[forage]``."""
@@ -396,6 +403,13 @@ KEYS: Final[dict[str, dict[str, Key]]] = {
         "assume_crs": Key('a CRS such as "EPSG:4326"', _is_text),
         "repair": Key('"warn" or "reject"', _choice("warn", "reject"), "warn", "pastures.layers"),
         "defaults": Key("a table per layer kind, e.g. [layers.defaults.plots]", _table, {}),
+        "fields": Key("a table per layer kind, e.g. [layers.fields.plots]", _table, {}),
+        "overlap_tolerance_m2": Key(
+            "an area in m² from 0 to 10000",
+            _number(0, 10_000),
+            DEFAULT_OVERLAP_TOLERANCE_M2,
+            "pastures.validation.DEFAULT_OVERLAP_TOLERANCE_M2 (digitising slivers)",
+        ),
     },
     "imagery": {
         "source": Key(
@@ -452,7 +466,7 @@ def _read_toml(path: Path) -> dict[str, Any]:
         ) from exc
 
 
-def _auto_crs(bounds: tuple[float, float, float, float]) -> str:
+def auto_crs(bounds: tuple[float, float, float, float]) -> str:
     """EPSG code of the WGS 84 / UTM zone of the centre of `bounds` (degrees)."""
     lon = (bounds[0] + bounds[2]) / 2
     lat = (bounds[1] + bounds[3]) / 2
@@ -612,6 +626,8 @@ def load_project_file(path: str | os.PathLike[str]) -> ProjectConfig:  # noqa: P
                         f"({', '.join(S.LAYER_COLUMNS[kind])}).",
                     )
                 )
+    layer_fields = values["layers"].get("fields", {})
+    _check_fields(file, layer_fields, layer_paths, problems)
     assume = values["layers"].get("assume_crs")
     if assume is not None and _crs(assume) is not None and assume != "auto":
         from pyproj import CRS
@@ -639,7 +655,7 @@ def load_project_file(path: str | os.PathLike[str]) -> ProjectConfig:  # noqa: P
         bounds = S.JULI_BOUNDS_LONLAT
         defaults_used["study_area.bounds"] = f"{list(S.JULI_BOUNDS_LONLAT)} ({_JULI_SOURCE})"
     crs_text = area.get("crs", "auto")
-    crs = _auto_crs(bounds) if crs_text == "auto" and bounds else str(crs_text)
+    crs = auto_crs(bounds) if crs_text == "auto" and bounds else str(crs_text)
     if is_juli and crs_text == "auto":
         crs = S.WORKING_CRS
 
@@ -716,6 +732,8 @@ def load_project_file(path: str | os.PathLike[str]) -> ProjectConfig:  # noqa: P
             assume_crs=values["layers"].get("assume_crs"),
             repair=values["layers"]["repair"],
             defaults={k: dict(v) for k, v in layer_defaults.items()},
+            fields={k: dict(v) for k, v in layer_fields.items()},
+            overlap_tolerance_m2=float(values["layers"]["overlap_tolerance_m2"]),
         ),
         imagery=ImagerySource(
             source=img["source"],
@@ -741,7 +759,80 @@ def load_project_file(path: str | os.PathLike[str]) -> ProjectConfig:  # noqa: P
         risk=values["risk"],
         language=str(proj["language"]),
         defaults_used=defaults_used,
+        vegetation_given=tuple(
+            data.get("vegetation", {}) if isinstance(data.get("vegetation"), dict) else ()
+        ),
     )
+
+
+def _check_fields(
+    file: Path,
+    layer_fields: Mapping[str, Any],
+    layer_paths: Mapping[str, Path | None],
+    problems: list[Problem],
+) -> None:
+    """Check ``[layers.fields.<kind>]``: known kinds and schema fields, fields the file has."""
+    kinds = (*S.LAYER_KINDS, S.HERDS)
+    for kind, table in layer_fields.items():
+        key = f"layers.fields.{kind}"
+        if kind not in kinds or not isinstance(table, dict):
+            problems.append(
+                _problem(
+                    file, key, f"expected a table named after a layer kind ({', '.join(kinds)})."
+                )
+            )
+            continue
+        known = [c for c in S.LAYER_COLUMNS[kind] if c != S.AREA_HA]
+        good: dict[str, str] = {}
+        for canon, theirs in table.items():
+            if canon not in known:
+                problems.append(
+                    _problem(
+                        file,
+                        f"{key}.{canon}",
+                        f"unknown field of {kind}; the fields you can map: {', '.join(known)}.",
+                    )
+                )
+            elif not isinstance(theirs, str) or not theirs.strip():
+                problems.append(
+                    _problem(
+                        file,
+                        f"{key}.{canon}",
+                        f"expected the name of a field of your {kind} file (text); got {theirs!r}.",
+                    )
+                )
+            else:
+                good[canon] = theirs
+        path = layer_paths.get(kind)
+        if path is None or not good:
+            continue
+        columns = _file_fields(path, kind)
+        if columns is None:
+            continue  # unreadable: the layers stage says why, with the file
+        from pastures.layers import field_problems
+
+        for q in field_problems(columns, kind, good, source=str(path)):
+            canon = q.field
+            problems.append(
+                _problem(
+                    file,
+                    f"{key}.{canon}",
+                    f"{good[canon]!r} is not a field of {path.name}; its fields: "
+                    f"{', '.join(c for c in columns if c != 'geometry') or '(none)'}.",
+                )
+            )
+
+
+def _file_fields(path: Path, kind: str) -> list[str] | None:
+    """The field names of a layer file or herd register; None when it cannot be read."""
+    from pastures.io import read_table, read_vector
+
+    try:
+        if kind == S.HERDS:
+            return [str(c) for c in read_table(path).columns]
+        return [str(c) for c in read_vector(path, prefer=kind).columns]
+    except PasturesError:
+        return None
 
 
 def _as_date(value: Any) -> dt.date | None:
@@ -818,10 +909,21 @@ herds = "{folder}/herds.csv"
 # assume_crs = "EPSG:4326"   # for files that declare no CRS
 repair = "warn"              # invalid outlines: "warn" (repair) or "reject"
 
+# Overlap between two plots (m²) taken for a digitising or GPS sliver: a warning,
+# and the sliver is counted in the first plot only. Larger overlaps are errors.
+overlap_tolerance_m2 = 25.0
+
 # Values for fields your files lack, per layer kind:
 # [layers.defaults.plots]
 # community = "Pasiri"
 # pasture_type = "pajonal"
+
+# Your files' names for the fields pastures reads, when they are not among the names it
+# knows (codigo, comunidad, tipo_pasto...), per layer kind: field = "your field".
+# [layers.fields.plots]
+# plot_code = "id_parcel"
+# [layers.fields.herds]
+# family_id = "dni"
 
 [imagery]
 # "sample": synthetic Sentinel-2 scenes over the plots (illustrative);

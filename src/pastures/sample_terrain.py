@@ -9,6 +9,11 @@ demand rather than stored. Never use it for decisions.
 The grid covers the district's bounding box in EPSG:32719 (E 427,800-464,800,
 N 8,175,800-8,211,700); the lake is no-data (``NaN``), so it acts as the outlet of every
 flow path, as a masked water body does in real DEMs.
+
+A project elsewhere (``crs`` other than EPSG:32719) gets the same synthetic Juli
+landscape moved onto its own area: the centre of its box is placed on the centre of
+the district's box, so the run has terrain to work on with the code path of real data.
+It is still illustrative Juli-like relief, not the terrain of that area.
 """
 
 from __future__ import annotations
@@ -94,6 +99,7 @@ def make_sample_dem(
     bounds: tuple[float, float, float, float] = JULI_BOUNDS_UTM,
     shape: tuple[int, int] | None = None,
     seed: int = 210401,
+    crs: str = WORKING_CRS,
 ) -> SampleTerrain:
     """Generate the synthetic altiplano DEM of Juli.
 
@@ -108,6 +114,10 @@ def make_sample_dem(
         filling `bounds` (used by the benchmark for an exact 4,000 x 4,000 grid).
     seed
         Random seed (default the district's UBIGEO): same seed, same terrain.
+    crs
+        CRS of `bounds` (projected, m). Other than EPSG:32719, the Juli landscape is
+        moved so that the centre of `bounds` falls on the centre of the district's box
+        (a study area elsewhere gets Juli-like illustrative relief).
 
     Returns
     -------
@@ -126,8 +136,16 @@ def make_sample_dem(
         raise ParameterError(f"The sample grid is too small: {shape}; use at least 8 x 8.")
     rng = np.random.default_rng(seed)
     transform = Affine(resolution, 0.0, west, 0.0, -resolution, north)
-    x = (west + (np.arange(cols, dtype=np.float32) + 0.5) * resolution)[None, :]
-    y = (north - (np.arange(rows, dtype=np.float32) + 0.5) * resolution)[:, None]
+    dx = dy = 0.0
+    from pyproj import CRS
+
+    if CRS.from_user_input(crs) != CRS.from_user_input(WORKING_CRS):  # another area: Juli's
+        # landscape, centred on it
+        jw, js, je, jn = JULI_BOUNDS_UTM
+        dx = (jw + je) / 2 - (west + east) / 2
+        dy = (js + jn) / 2 - (south + north) / 2
+    x = (west + dx + (np.arange(cols, dtype=np.float32) + 0.5) * resolution)[None, :]
+    y = (north + dy - (np.arange(rows, dtype=np.float32) + 0.5) * resolution)[:, None]
 
     # Signed distance (m) from the shore, positive inland (south-west of the shore line).
     along_e, along_n = x - JULI_TOWN_UTM[0], y - JULI_TOWN_UTM[1]
@@ -185,7 +203,7 @@ def make_sample_dem(
         100.0 * lake.mean(),
     )
     return SampleTerrain(
-        dem=Dem(elevation=z, transform=transform, crs=WORKING_CRS),
+        dem=Dem(elevation=z, transform=transform, crs=crs),
         lake=np.asarray(lake),
         valley_floor=np.asarray(valley_floor),
     )

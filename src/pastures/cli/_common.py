@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import click
@@ -184,3 +184,138 @@ def format_summary(table: pd.DataFrame, *, spanish: bool = False) -> str:
     else:
         shown = shown.rename(columns={S.PLOTS_HA: "ha"})
     return shown.to_string(index=False)
+
+
+def field_option(*, kinds: bool) -> Callable[[F], F]:
+    """Add ``--field CANONICAL=THEIRS`` (repeatable): a file's own name of a schema field.
+
+    The command-line twin of ``[layers.fields.<kind>]`` in a project file. With
+    `kinds` (commands reading several layers), ``KIND.CANONICAL=THEIRS`` names the
+    layer; see :func:`parse_fields`.
+    """
+    where = (
+        " Prefix the layer kind when several layers have the field (plots.community=com)."
+        if kinds
+        else ""
+    )
+    return click.option(
+        "--field",
+        "field_map",
+        multiple=True,
+        metavar="FIELD=YOURS",
+        help="Read a field from your own column when its name is not one pastures knows, "
+        f"e.g. --field plot_code=id_parcel (repeat for more fields).{where} The same as "
+        "[layers.fields.<kind>] in a project file.",
+    )
+
+
+def parse_fields(
+    values: tuple[str, ...], given: Mapping[str, object], *, kind: str | None = None
+) -> dict[str, dict[str, str]]:
+    """``--field`` values as ``{kind: {canonical: theirs}}``.
+
+    Parameters
+    ----------
+    values
+        ``CANONICAL=THEIRS`` or ``KIND.CANONICAL=THEIRS`` texts.
+    given
+        The layer kinds given on the command line (the keys whose value is not None).
+    kind
+        The only layer kind of the command (``pastures import``); then no prefix is needed.
+
+    Raises
+    ------
+    ParameterError
+        A value without ``=``, an unknown kind or field, or a field several given
+        layers have when no kind prefixes it.
+    """
+    from pastures.errors import ParameterError
+
+    present = [k for k, v in given.items() if v is not None]
+    out: dict[str, dict[str, str]] = {}
+    for text in values:
+        left, sep, theirs = text.partition("=")
+        left, theirs = left.strip(), theirs.strip()
+        if not sep or not left or not theirs:
+            raise ParameterError(
+                f"--field {text!r}: write FIELD=YOUR_FIELD, e.g. --field plot_code=id_parcel."
+            )
+        prefix, dot, canon = left.rpartition(".")
+        if dot:
+            kinds = [prefix]
+        elif kind is not None:
+            kinds = [kind]
+        else:
+            kinds = [k for k in present if canon in S.LAYER_COLUMNS.get(k, ())]
+            if len(kinds) > 1:
+                raise ParameterError(
+                    f"--field {text!r}: {', '.join(kinds)} all have a field {canon!r}; say "
+                    f"which, e.g. --field {kinds[0]}.{canon}={theirs}."
+                )
+        all_kinds = (*S.LAYER_KINDS, S.HERDS)
+        if kinds and kinds[0] not in all_kinds:
+            raise ParameterError(
+                f"--field {text!r}: unknown layer kind {kinds[0]!r}; use one of "
+                f"{', '.join(all_kinds)}."
+            )
+        known = sorted(
+            {c for k in (kinds or present or all_kinds) for c in S.LAYER_COLUMNS[k]} - {S.AREA_HA}
+        )
+        if not kinds or canon not in known:
+            raise ParameterError(
+                f"--field {text!r}: {canon!r} is not a field pastures reads"
+                + (f" from {kinds[0]}" if kinds else " from the layers given")
+                + f"; the fields: {', '.join(known)}."
+            )
+        out.setdefault(kinds[0], {})[canon] = theirs
+    return out
+
+
+def area_option(func: F) -> F:
+    """Add ``--bounds W,S,E,N``: the study area, for layers outside the district of Juli."""
+    return click.option(
+        "--bounds",
+        metavar="W,S,E,N",
+        default=None,
+        help="Study area in degrees (west,south,east,north) for layers outside the district "
+        "of Juli, as [study_area] bounds in a project file: features more than 5 km outside "
+        "it are refused, and areas are measured in its UTM zone unless --crs is given. "
+        "Default: the district of Juli.",
+    )(func)
+
+
+def study_area(bounds: str | None, crs: str) -> tuple[Any, str]:
+    """The working area and CRS of ``--bounds`` and ``--crs``.
+
+    Without `bounds`: the district of Juli and `crs`. With them: that box with a 5 km
+    margin, and its UTM zone when ``--crs`` was left at its default.
+
+    Raises
+    ------
+    ParameterError
+        `bounds` are not four numbers west < east, south < north in degrees.
+    """
+    from pastures.errors import ParameterError
+    from pastures.project import DEFAULT_MARGIN_KM, auto_crs
+    from pastures.validation import JULI_AREA, WorkingArea
+
+    if bounds is None:
+        return JULI_AREA, crs
+    try:
+        w, s, e, n = (float(v) for v in bounds.replace(" ", ",").split(",") if v)
+    except ValueError:
+        w = s = e = n = math.nan
+    if not (-180 <= w < e <= 180 and -90 <= s < n <= 90):
+        raise ParameterError(
+            f"--bounds {bounds!r}: give west,south,east,north in degrees with west < east and "
+            "south < north, e.g. --bounds 5.0,45.76,5.09,45.82."
+        )
+    ctx = click.get_current_context(silent=True)
+    explicit = ctx is not None and ctx.get_parameter_source("crs") not in {
+        click.core.ParameterSource.DEFAULT,
+        None,
+    }
+    area = WorkingArea(
+        bounds_lonlat=(w, s, e, n), margin_km=DEFAULT_MARGIN_KM, name="the study area (--bounds)"
+    )
+    return area, crs if explicit else auto_crs((w, s, e, n))

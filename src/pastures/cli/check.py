@@ -7,27 +7,45 @@ import click
 from pastures import schema as S
 from pastures.cli._common import (
     FiniteRange,
+    area_option,
     crs_options,
     echo_problems,
+    field_option,
     files_or_sample,
     format_summary,
+    parse_fields,
     project_options,
+    study_area,
 )
+from pastures.errors import ParameterError
 from pastures.io import write_table
 from pastures.layers import load_project
 from pastures.summary import community_summary
-from pastures.validation import RULES, errors_in
+from pastures.validation import DEFAULT_OVERLAP_TOLERANCE_M2, RULES, errors_in
 
 
 @click.command("check")
 @project_options(water=True)
 @crs_options
+@area_option
 @click.option(
     "--overlap-tolerance",
     type=FiniteRange(0, 10_000, unit="m²"),
-    default=1.0,
+    default=DEFAULT_OVERLAP_TOLERANCE_M2,
     show_default=True,
-    help="Overlap between plots (m²) ignored as digitising noise.",
+    help="Overlap between two plots (m²) taken for a digitising or GPS sliver: a warning "
+    "naming both, and the sliver counted in the first plot only. Larger overlaps are errors. "
+    "The same as [layers] overlap_tolerance_m2 in a project file.",
+)
+@field_option(kinds=True)
+@click.option(
+    "--default",
+    "default_map",
+    multiple=True,
+    metavar="FIELD=VALUE",
+    help="Value for a field your files lack or leave empty, e.g. --default "
+    "plots.pasture_type=pajonal (repeat for more). The same as [layers.defaults.<kind>] "
+    "in a project file.",
 )
 @click.option("--spanish", "--es", is_flag=True, help="Spanish column headings.")
 @click.option(
@@ -47,7 +65,10 @@ def command(
     crs: str,
     assume_crs: str | None,
     repair: str,
+    bounds: str | None,
     overlap_tolerance: float,
+    field_map: tuple[str, ...],
+    default_map: tuple[str, ...],
     spanish: bool,
     summary_path: str | None,
     rules: bool,
@@ -66,6 +87,9 @@ def command(
       pastures check --communities comunidades.gpkg --plots parcelas.kml \\
                      --corrals corrales.gpx --herds padron.xlsx
       pastures check --plots cercos.shp --assume-crs EPSG:32719
+      pastures check --plots parcels.gpkg --field plot_code=id_parcel \\
+                     --default plots.community=Ain --default plots.pasture_type=pajonal \\
+                     --bounds 5.0,45.76,5.09,45.82
     """
     if rules:
         for name, text in RULES.items():
@@ -81,12 +105,16 @@ def command(
         },
         doing="checking",
     )
+    area, crs = study_area(bounds, crs)
     project = load_project(
         **files,
         crs=crs,
+        area=area,
         assume_crs=assume_crs,
         repair=repair,  # type: ignore[arg-type]
         overlap_tolerance_m2=overlap_tolerance,
+        fields=parse_fields(field_map, files),
+        defaults=_defaults(default_map, files),
     )
     table = community_summary(project)
     click.echo(format_summary(table, spanish=spanish))
@@ -116,3 +144,11 @@ def command(
         )
         click.get_current_context().exit(1)
     click.secho(f"OK: no errors, {warnings} warning(s).", err=True, fg="green")
+
+
+def _defaults(values: tuple[str, ...], files: dict[str, str | None]) -> dict[str, dict[str, str]]:
+    """``--default [KIND.]FIELD=VALUE`` values as ``{kind: {field: value}}``."""
+    try:
+        return parse_fields(values, files)
+    except ParameterError as exc:
+        raise ParameterError(str(exc).replace("--field", "--default")) from exc

@@ -10,11 +10,21 @@ import geopandas as gpd
 import pyogrio
 
 from pastures import schema as S
-from pastures.cli._common import FiniteRange, crs_options, echo_problems, fail_on_errors, layer_path
+from pastures.cli._common import (
+    FiniteRange,
+    area_option,
+    crs_options,
+    echo_problems,
+    fail_on_errors,
+    field_option,
+    layer_path,
+    parse_fields,
+    study_area,
+)
 from pastures.errors import InputFileError, ParameterError
 from pastures.io import atomic_output, list_layers
-from pastures.layers import assign_communities, read_layer
-from pastures.validation import check_overlaps
+from pastures.layers import assign_communities, check_and_trim_overlaps, read_layer
+from pastures.validation import DEFAULT_OVERLAP_TOLERANCE_M2
 
 KINDS = {
     "plots": S.PLOTS,
@@ -65,11 +75,14 @@ KINDS = {
 @click.option(
     "--overlap-tolerance",
     type=FiniteRange(0, 10_000, unit="m²"),
-    default=1.0,
+    default=DEFAULT_OVERLAP_TOLERANCE_M2,
     show_default=True,
-    help="Overlap between plots (m²) ignored as digitising noise; larger overlaps are errors.",
+    help="Overlap between two plots (m²) taken for a digitising or GPS sliver: a warning "
+    "naming both, and the sliver cut from the later plot. Larger overlaps are errors.",
 )
+@field_option(kinds=False)
 @crs_options
+@area_option
 def command(
     source: str,
     kind: str,
@@ -81,9 +94,11 @@ def command(
     pasture_type: str | None,
     fenced_year: int | None,
     overlap_tolerance: float,
+    field_map: tuple[str, ...],
     crs: str,
     assume_crs: str | None,
     repair: str,
+    bounds: str | None,
 ) -> None:
     """Import SOURCE as a clean plots, corrals or water layer in a GeoPackage.
 
@@ -102,6 +117,9 @@ def command(
                       --pasture-type pajonal -o parcelas.gpkg
       pastures import recorrido.gpx --as plots --communities comunidades.gpkg -o parcelas.gpkg
       pastures import puntos.gpx --as corrals --community Callacami -o corrales.gpkg
+      pastures import parcels.gpkg --as plots --field plot_code=id_parcel \\
+                      --community Ain --pasture-type pajonal \\
+                      --bounds 5.0,45.76,5.09,45.82 -o parcelas.gpkg
     """
     layer_kind = KINDS[kind]
     if out.suffix.lower() != ".gpkg":
@@ -111,11 +129,15 @@ def command(
             f"--out {out} is the input file; pastures never modifies its inputs. Write to a new "
             "GeoPackage."
         )
+    area, crs = study_area(bounds, crs)
     defaults = {S.COMMUNITY: community, S.PASTURE_TYPE: pasture_type, S.FENCED_YEAR: fenced_year}
+    fields = parse_fields(field_map, {layer_kind: source}, kind=layer_kind).get(layer_kind)
     com_layer = None
     problems = []
     if communities:
-        com_result = read_layer(communities, S.COMMUNITIES, crs=crs, assume_crs=assume_crs)
+        com_result = read_layer(
+            communities, S.COMMUNITIES, crs=crs, assume_crs=assume_crs, area=area
+        )
         problems += com_result.problems
         com_layer = com_result.frame
     result = read_layer(
@@ -126,6 +148,8 @@ def command(
         assume_crs=assume_crs,
         repair=repair,  # type: ignore[arg-type]
         defaults=defaults,
+        fields=fields,
+        area=area,
     )
     frame = result.frame
     if com_layer is not None and len(com_layer):
@@ -140,7 +164,10 @@ def command(
     else:
         problems += result.problems
     if layer_kind == S.PLOTS and len(frame):
-        problems += check_overlaps(frame, source=result.source, tolerance_m2=overlap_tolerance)
+        frame, found = check_and_trim_overlaps(
+            frame, source=result.source, tolerance_m2=overlap_tolerance
+        )
+        problems += found
     fail_on_errors(problems)
     if problems:
         echo_problems(problems)

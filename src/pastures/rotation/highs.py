@@ -1,18 +1,25 @@
 """Solve one block's MILP with HiGHS, on deterministic work limits.
 
-Each block goes through three solves of the same model on one HiGHS instance, one
+Each block goes through these solves of the same model on one HiGHS instance, one
 thread and a fixed seed:
 
 1. the LP relaxation (every "plot grazed" binary relaxed to [0, 1]): a real lower
-   bound on the block's objective before any search;
-2. the start plan: the greedy stays (:func:`pastures.rotation.blocks.greedy_stays`)
-   fixed and the split of the herds solved as an LP, a feasible plan whatever
-   follows;
-3. branch and cut from that start, stopped by ``mip_max_nodes`` (a deterministic
-   work limit) or the relative gap; the wall clock (``time_limit``) is only a safety
-   net, and the block reports when it was hit.
+   bound on the block's objective before any search; the stay rules are written in
+   the strong turn-on/turn-off form (:func:`pastures.rotation.blocks.build_block`), so
+   the bound is close;
+2. start plans, each a set of stays whose split of the herds is solved as an LP: the
+   greedy rule (:func:`pastures.rotation.blocks.greedy_stays`), the relaxation rounded
+   (:func:`~pastures.rotation.blocks.round_stays`) and dived, and stays chosen at the
+   forage prices of the LP (:func:`~pastures.rotation.blocks.price_stays`), priced
+   again at each plan's duals for a fixed number of rounds;
+3. if asked (``branch``) and the best start is outside the gap: fix and optimise plot
+   by plot, then branch and cut from the best plan, stopped by ``mip_max_nodes`` (a
+   deterministic work limit) or the relative gap; the wall clock (``time_limit``) is
+   only a safety net, and the block reports when it was hit.
 
-The better of the start plan and the solver's plan is kept, and the block says which.
+The best plan found is kept, and the block says where it came from.
+:func:`pastures.rotation.plan_rotation` runs steps 1-2 on every block, then step 3 on
+the fewest blocks that can bring the whole plan within its gap.
 """
 
 from __future__ import annotations
@@ -57,8 +64,11 @@ class BlockResult:
     start_objective, solver_objective
         Objective of the start plan and of the solver's best plan (NaN: none found).
     source
-        ``"solver"`` (the search improved on the start), ``"start"`` (the start plan is
-        kept: the search found nothing better) or ``"greedy"`` (no search asked).
+        ``"solver"`` (branch and cut improved on the start plans), ``"start"`` (branch
+        and cut ran and found nothing better: the best start plan is kept),
+        ``"heuristic"`` (the best start plan, no branch and cut: it was within the gap
+        asked, or the block was not among those chosen to search) or ``"greedy"`` (no
+        search asked).
     nodes
         Branch-and-bound nodes explored.
     time_limit_hit
@@ -293,7 +303,7 @@ def solve_block(  # noqa: PLR0912, PLR0915
         if source == "solver":
             solver_obj = best_obj
     elif search:
-        source = "start"
+        source = "heuristic"
     return BlockResult(
         x=best,
         objective=best_obj,

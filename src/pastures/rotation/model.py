@@ -9,7 +9,9 @@ corral packed up to a bounded load) carry a load in sheep units (UO, see
 
 Herds can be split. The model decides how many UO of each corral's herds graze each
 plot in each period (continuous); a binary ``y[p, t]`` says a plot is grazed in period
-``t`` and carries the rest, longest-stay and stocking-density rules. Hard limits on a
+``t`` and carries the rest, longest-stay and stocking-density rules (the rest and
+longest-stay rules in the strong form of unit commitment's minimum up and down times,
+see :func:`pastures.rotation.blocks.build_block`). Hard limits on a
 plot: forage eaten <= its usable standing stock plus that period's usable growth, and
 UO on it <= ``max_uo_per_ha`` x area. Whatever the plots do not carry grazes the open
 range of the herd's community. Demand the range's usable forage cannot meet is

@@ -197,6 +197,7 @@ def summary_table(plan: RotationPlan) -> pd.DataFrame:
         "time_limit_hit": plan.time_limit_hit,
         "blocks": len(plan.blocks),
         "blocks_start_plan_only": "; ".join(plan.start_only_blocks),
+        "blocks_branch_and_cut": sum(b.source in ("start", "solver") for b in plan.blocks),
         "seconds": round(plan.seconds, 2),
         "build_seconds": round(plan.build_seconds, 2),
         "variables": plan.n_variables,

@@ -141,12 +141,17 @@ class RotationPlan:
 
     @property
     def status(self) -> PlanStatus:
-        """``greedy``, ``optimal`` (within the gap asked), ``feasible`` or ``start``."""
+        """How the plan stands against the gap asked.
+
+        ``greedy`` (the rule of thumb); ``optimal`` (the plan within the gap asked);
+        ``start`` (outside it, no branch and cut improved on a start plan); ``feasible``
+        (outside it).
+        """
         if self.solver == "greedy":
             return "greedy"
-        if all(b.gap <= self.params.relative_gap + 1e-9 for b in self.blocks):
+        if self.gap <= self.params.relative_gap + 1e-9:
             return "optimal"
-        if all(b.source == "start" for b in self.blocks if b.n_integer):
+        if all(b.source in ("start", "heuristic") for b in self.blocks if b.n_integer):
             return "start"
         return "feasible"
 
@@ -157,7 +162,7 @@ class RotationPlan:
 
     @property
     def start_only_blocks(self) -> list[str]:
-        """Blocks whose search found nothing better than their start plan, open gap."""
+        """Blocks where branch and cut found nothing better than the start plan, open gap."""
         return [
             b.name
             for b in self.blocks

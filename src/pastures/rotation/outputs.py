@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import math
 import os
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -257,13 +257,14 @@ def _ics_fold(line: str) -> str:
     return "\r\n ".join(parts)
 
 
-def ical_text(plan: RotationPlan) -> str:
+def ical_text(plan: RotationPlan, schedule: pd.DataFrame | None = None) -> str:
     """The plot stays of a plan as an iCalendar file (all-day events, one per stay).
 
     Events end (exclusive, as RFC 5545 all-day events do) the day after the stay. UIDs
     and time stamps derive from the plan, so the same plan always gives the same file.
+    `schedule`: the plan's :func:`schedule_table` (English headings), if already made.
     """
-    sched = schedule_table(plan)
+    sched = schedule_table(plan) if schedule is None else schedule
     sched = sched[sched[S.LOCATION_KIND] == "plot"]
     stamp = f"{plan.inputs.start:%Y%m%d}T000000Z"
     lines = [
@@ -273,7 +274,7 @@ def ical_text(plan: RotationPlan) -> str:
         "CALSCALE:GREGORIAN",
         "X-WR-CALNAME:Rotación de pastoreo",
     ]
-    for _, r in sched.iterrows():
+    for r in sched.to_dict("records"):
         start = date.fromisoformat(r[S.START])
         end = date.fromisoformat(r[S.END]) + timedelta(days=1)
         uid = f"{r[S.HERD_ID]}-{start:%Y%m%d}-{r[S.LOCATION_ID]}".replace(" ", "_")
@@ -328,17 +329,21 @@ def gantt_figure(plan: RotationPlan):
     peak = float(on.max()) or 1.0
     d = inp.period_days
     for i in plots:
+        # one collection per plot and kind (a collection per week made the chart slow)
         k = row_of[i]
-        for t in range(inp.n_periods):
-            if on[i, t] > 0:
-                ax.broken_barh(
-                    [(t * d, d)], (k - 0.4, 0.8), facecolors=cmap(0.3 + 0.7 * on[i, t] / peak)
-                )
-            elif closed[i, t]:
-                ax.broken_barh(
-                    [(t * d, d)], (k - 0.4, 0.8), facecolors="none", hatch="///",
-                    edgecolor="0.6", linewidth=0,
-                )  # fmt: skip
+        grazed = np.flatnonzero(on[i] > 0)
+        if len(grazed):
+            ax.broken_barh(
+                [(t * d, d) for t in grazed],
+                (k - 0.4, 0.8),
+                facecolors=[cmap(0.3 + 0.7 * on[i, t] / peak) for t in grazed],
+            )
+        shut = np.flatnonzero((on[i] <= 0) & closed[i])
+        if len(shut):
+            ax.broken_barh(
+                [(t * d, d) for t in shut], (k - 0.4, 0.8), facecolors="none", hatch="///",
+                edgecolor="0.6", linewidth=0,
+            )  # fmt: skip
     ax.set_yticks(range(len(plots)), [inp.locations[i].location_id for i in plots], fontsize=6)
     ax.invert_yaxis()
     horizon = inp.horizon_days
@@ -394,7 +399,15 @@ def write_plan_outputs(
     }
     written = [write_table(tables["schedule_csv"], out / OUTPUT_FILES["schedule_csv"])]
     path = out / OUTPUT_FILES["schedule_xlsx"]
-    with atomic_output(path) as tmp, pd.ExcelWriter(tmp, engine="openpyxl") as xl:
+    # XlsxWriter: several times faster than openpyxl on the schedule's thousands of
+    # rows; the workbook's creation date is the plan's start, so the file is the same
+    # for the same plan
+    created = datetime.combine(plan.inputs.start, time())
+    with (
+        atomic_output(path) as tmp,
+        pd.ExcelWriter(tmp, engine="xlsxwriter", datetime_format="yyyy-mm-dd") as xl,
+    ):
+        xl.book.set_properties({"created": created})
         for key, sheet, sheet_es in (
             ("schedule_csv", "schedule", "calendario"),
             ("calendar_csv", "calendar", "por lugar"),
@@ -410,7 +423,8 @@ def write_plan_outputs(
         written.append(write_table(tables[key], out / OUTPUT_FILES[key]))
     path = out / OUTPUT_FILES["ics"]
     with atomic_output(path) as tmp:
-        tmp.write_bytes(ical_text(plan).encode("utf-8"))
+        text = ical_text(plan, sched if not spanish else None)
+        tmp.write_bytes(text.encode("utf-8"))
     written.append(path)
     if gantt:
         path = out / OUTPUT_FILES["gantt"]

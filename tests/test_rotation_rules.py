@@ -181,3 +181,46 @@ def test_blocks_to_search_takes_largest_absolute_gaps_until_the_plan_can_close()
     assert _blocks_to_search(results, 0.01) == [0, 2]
     # target 0.5 %: excess 21 - 5.75 = 15.25: block 0 (9.5), block 1 (5), block 2 (0.75)
     assert _blocks_to_search(results, 0.005) == [0, 1, 2]
+
+
+@pytest.mark.parametrize("factor", [2.0, 1.0])
+def test_critical_months_make_the_plot_a_late_dry_season_reserve(factor: float) -> None:
+    """One stay to give, a range short every week, 600 kg on the plot losing 10 % a month.
+
+    Priced alike, the stay goes to July, before the loss (4 x 140 kg eaten); with
+    shortfall in August priced double it waits for August, though the loss leaves less.
+    """
+    herd = R.HerdGroup("H", "A", "K", 100.0, 0.0, 0.0)
+    plot = R.Location("P", "A", "plot", "pajonal", 2.0, 100.0, 0.0, tuple([0.0] * 8), 600.0, "test")
+    rng = R.Location(
+        R.open_range_id("A"), "A", "open_range", "open range", 50.0, math.nan, math.nan,
+        tuple([100.0] * 8), 0.0,
+    )  # fmt: skip
+    inputs = R.RotationInputs(
+        (herd,), (plot, rng), date(2026, 7, 6), 7, 8, 1.0, standing_loss_per_month=0.10
+    )
+    assert [inputs.month(t) for t in range(8)] == [7, 7, 7, 7, 8, 8, 8, 8]
+    params = R.RotationParams(
+        rest_days={"*": {"rainy": 70, "transition": 70, "dry": 70}},
+        max_consecutive_days=28,
+        max_uo_per_ha={"*": 10.0},
+        num_workers=1,
+        weights=R.ObjectiveWeights(critical_factor=factor),
+    )
+    plan = R.plan_rotation(inputs, params)
+    assert R.check_plan(plan) == []
+    weeks = np.flatnonzero(plan.grazed[0]).tolist()
+    assert len(weeks) == 4
+    eaten = float(plan.eaten_kg[0].sum())
+    # by hand: 20 UO on 2 ha (the density limit) x 7 kg is 140 kg a week; the stock
+    # keeps k = 0.9 ** (7 / 30.4375) a week
+    k = 0.9 ** (7 / 30.4375)
+    if factor == 2.0:
+        assert weeks == [4, 5, 6, 7]
+        stock = 600 * k**4  # untouched through July
+        for _ in range(3):
+            stock = k * (stock - 140)
+        assert eaten == pytest.approx(3 * 140 + stock, rel=1e-6)  # 526.2 kg
+    else:
+        assert weeks[0] < 4  # in July: the whole 4 x 140 kg before the loss bites
+        assert eaten == pytest.approx(560.0, rel=1e-6)

@@ -270,11 +270,12 @@ def build_block(  # noqa: PLR0912, PLR0915
         prev = None
         for t in range(T):
             eat = b.var(0.0, inf)
+            f = w.critical_factor if inputs.month(t) in CRITICAL_MONTHS else 1.0
             bands = [
-                b.var(0.0, share * mean_growth, price * FORAGE_UNIT_KG)
+                b.var(0.0, share * mean_growth, f * price * FORAGE_UNIT_KG)
                 for share, price in w.overuse_bands
             ]
-            fodder = b.var(0.0, inf, w.fodder_per_kg * FORAGE_UNIT_KG)
+            fodder = b.var(0.0, inf, f * w.fodder_per_kg * FORAGE_UNIT_KG)
             range_cols[i, t] = (eat, bands, fodder)
             on_plots = [(j, c) for k in mine for j in by_group_t.get((k, t), [])]
             rhs = c * uo

@@ -77,6 +77,8 @@ DEFAULT_MAX_UO_PER_HA: Final[dict[str, float]] = {"bofedal": 9.0, "*": 6.75}
 DEFAULT_OVERUSE_BANDS: Final = ((0.5, 1.0), (0.5, 3.0))
 #: Price per kg DM of fodder or destocking, above every overuse band.
 DEFAULT_FODDER_COST: Final = 10.0
+#: Multiplier on the overuse and fodder prices in the critical months (our assumption).
+DEFAULT_CRITICAL_FACTOR: Final = 2.0
 #: Solver defaults: deterministic work limits first, wall clock only as a safety net.
 DEFAULT_MAX_NODES: Final = 500
 DEFAULT_TIME_LIMIT_S: Final = 120.0
@@ -291,6 +293,14 @@ class ObjectiveWeights:
         Per period a plot is grazed (so plots rest when they are not needed).
     new_stay
         Per stay begun on a plot (fewer, longer stays).
+    critical_factor
+        Multiplier on the overuse and fodder prices in the critical months (Aug-Oct,
+        :data:`CRITICAL_MONTHS`). A kg short in the late dry season, when the forage has
+        its lowest protein and digestibility (DOMAIN.md), costs the herds more than a kg
+        short in the rainy season, so the fenced plots are kept as a reserve for those
+        months. With 1.0 every kg costs the same whenever it is short, and the plans
+        graze the plots mostly while they grow (more forage in all) and leave the late
+        dry season to the range. Our assumption, not a measured figure.
     """
 
     overuse_bands: tuple[tuple[float, float], ...] = DEFAULT_OVERUSE_BANDS
@@ -298,6 +308,7 @@ class ObjectiveWeights:
     walk_per_uo_km: float = 0.05
     grazed_plot_period: float = 1.0
     new_stay: float = 20.0
+    critical_factor: float = DEFAULT_CRITICAL_FACTOR
 
 
 @dataclass(frozen=True)
@@ -399,6 +410,8 @@ def validate_params(params: RotationParams, *, period_days: int = 7) -> None:  #
         bad.append("weights.overuse_bands: widths > 0 and prices >= 0")
     if prices != sorted(prices) or (prices and w.fodder_per_kg < prices[-1]):
         bad.append("weights: overuse prices must rise band by band, fodder above the last")
+    if not 1.0 <= w.critical_factor <= 100.0:
+        bad.append(f"weights.critical_factor = {w.critical_factor}: use 1-100")
     for name in ("walk_per_uo_km", "grazed_plot_period", "new_stay"):
         if getattr(w, name) < 0:
             bad.append(f"weights.{name} = {getattr(w, name)}: use >= 0")

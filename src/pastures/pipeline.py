@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import inspect
 import json
 import logging
 import os
@@ -46,7 +45,7 @@ from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, is_dataclass
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 import geopandas as gpd
 import numpy as np
@@ -59,6 +58,9 @@ from pastures.layers import Project, load_project
 from pastures.outputs import RUN_FILES
 from pastures.project import ProjectConfig
 from pastures.validation import WorkingArea
+
+if TYPE_CHECKING:
+    from pastures.rotation import RotationInputs
 
 logger = logging.getLogger(__name__)
 
@@ -627,26 +629,20 @@ def stocking_from_schedule(schedule: pd.DataFrame, budget: Any, horizon_days: in
     return pd.DataFrame(table[[S.PLOT_CODE, S.STOCKING_UO, S.CAPACITY_UO]])
 
 
-def rotation_inputs(config: ProjectConfig, layers: LayersResult, forage: ForageResult) -> Any:
-    """Planner inputs on the forage budget.
-
-    Calls ``rotation_inputs_from_project(project, budget=..., ...)`` when the planner
-    takes the budget directly; an older planner gets the budget's parameters.
-    """
+def rotation_inputs(
+    config: ProjectConfig, layers: LayersResult, forage: ForageResult
+) -> RotationInputs:
+    """Planner inputs on the forage budget of the vegetation indices."""
     from pastures.rotation import rotation_inputs_from_project
 
     rot = config.rotation
-    kwargs: dict[str, Any] = {"n_periods": rot.periods, "period_days": rot.period_days}
-    if rot.start is not None:
-        kwargs["start"] = rot.start
-    accepted = inspect.signature(rotation_inputs_from_project).parameters
-    if "budget" in accepted:
-        kwargs["budget"] = forage.budget
-    else:
-        from pastures.rotation import ForageDefaults
-
-        kwargs["params"] = ForageDefaults.from_forage_params(forage.budget.params)
-    return rotation_inputs_from_project(layers.project, **kwargs)
+    return rotation_inputs_from_project(
+        layers.project,
+        budget=forage.budget,
+        n_periods=rot.periods,
+        period_days=rot.period_days,
+        **({"start": rot.start} if rot.start is not None else {}),
+    )
 
 
 def plan_summary(plan: Any) -> str:

@@ -122,7 +122,9 @@ def _read_labour(path: str) -> dict[str, float]:
     type=FiniteRange(0, 1),
     default=0.01,
     show_default=True,
-    help="Stop at this relative gap (0-1).",
+    help="Target relative gap of the whole plan (0-1): branch and cut runs on the fewest "
+    "blocks whose start plans keep the plan above it, each stopping at this gap or its "
+    "node limit.",
 )
 @click.option(
     "--time-limit",

@@ -144,9 +144,10 @@ def main() -> None:
         print(
             f"      inputs {prep:.1f} s; plan {plan.seconds:.1f} s in all; demand met: plots "
             f"{f['plots_share']:.1%}, range {f['range_share']:.1%}, overuse "
-            f"{f['overuse_share']:.1%}, fodder {f['fodder_share']:.1%}; blocks searched "
-            f"{sum(b.source == 'solver' for b in plan.blocks)}, start kept "
-            f"{sum(b.source == 'start' for b in plan.blocks)}, worst block gap "
+            f"{f['overuse_share']:.1%}, fodder {f['fodder_share']:.1%}; blocks by start plans "
+            f"alone {sum(b.source == 'heuristic' for b in plan.blocks)}, branch and cut "
+            f"improved {sum(b.source == 'solver' for b in plan.blocks)}, found nothing better "
+            f"{sum(b.source == 'start' for b in plan.blocks)}; worst block gap "
             f"{max(b.gap for b in plan.blocks):.2%}",
             flush=True,
         )

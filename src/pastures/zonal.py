@@ -633,6 +633,7 @@ def index_series(
     rules = pd.Series("", index=pd.Index(ids, name=schema.PLOT_CODE), name=schema.EDGE_RULE)
     reprojected: dict[str, np.ndarray] = {}
     windows_cache: dict[tuple[Any, ...], list[tuple[imagery.Grid, np.ndarray, PlotCoverage]]] = {}
+    rules_key: tuple[Any, ...] | None = None
     groups = imagery.group_by_date(scenes)  # type: ignore[arg-type]
     loop: Iterable[Any] = groups.items()
     if progress is not None:
@@ -687,8 +688,10 @@ def index_series(
         )
         if frame is not None:
             frames.append(frame)
-        for _, members_idx, coverage in windows_cache[key]:
-            rules.iloc[members_idx] = coverage.rules_used
+        if key != rules_key:  # the same windows as the previous date: the same rules
+            for _, members_idx, coverage in windows_cache[key]:
+                rules.iloc[members_idx] = coverage.rules_used
+            rules_key = key
     return IndexSeries(
         table=_tidy(frames),
         dates=pd.DataFrame(date_rows),

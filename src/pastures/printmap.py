@@ -1907,12 +1907,16 @@ def _pdf(path: Path, meta: dict[str, str]) -> Iterator[Any]:
         yield pdf
 
 
-def _extract_page(atlas: Path, index: int, dest: Path, meta: dict[str, str]) -> Path:
-    """Copy page `index` (0-based) of `atlas` into its own PDF at `dest`, atomically."""
+def _extract_page(atlas: Path | Any, index: int, dest: Path, meta: dict[str, str]) -> Path:
+    """Copy page `index` (0-based) of `atlas` into its own PDF at `dest`, atomically.
+
+    `atlas` is the atlas's path or a ``pypdf.PdfReader`` of it (parsed once for all pages).
+    """
     from pypdf import PdfReader, PdfWriter
     from pypdf.generic import DictionaryObject, NameObject
 
-    page = PdfReader(atlas).pages[index]
+    reader = atlas if isinstance(atlas, PdfReader) else PdfReader(atlas)
+    page = reader.pages[index]
     # matplotlib gives every page of a PdfPages file one shared resource dictionary:
     # keep only the images and forms this page draws (in this reader's copy, before it
     # is cloned), or each sheet would carry the images of all of them.
@@ -2094,10 +2098,11 @@ def write_atlas(
             _draw_in_processes(ctx, names, n_workers, out / "atlas.pdf", meta)
     # Each community's PDF is its page of the atlas, copied rather than drawn again:
     # drawing and embedding the fonts once is most of the time an atlas takes.
+    from pypdf import PdfReader
+
     result: dict[str, Path] = {}
+    reader = PdfReader(out / "atlas.pdf")
     for i, name in enumerate(names):
         sheet_meta = {**meta, "Title": f"{community_title(name, lang)} — {words['district']}"}
-        result[name] = _extract_page(
-            out / "atlas.pdf", 2 + i, out / f"{slugs[name]}.pdf", sheet_meta
-        )
+        result[name] = _extract_page(reader, 2 + i, out / f"{slugs[name]}.pdf", sheet_meta)
     return AtlasResult(atlas=out / "atlas.pdf", communities=result, pages=ctx.total_pages)

@@ -499,3 +499,21 @@ def test_atlas_drawn_in_two_processes_has_the_pages_of_one(atlas_es, tiny_run, t
     for name, path in one.communities.items():
         assert _text(path) == _text(two.communities[name])
         assert len(pypdf.PdfReader(path).pages) == 1
+
+
+def test_atlas_is_drawn_here_when_a_drawing_process_dies(tiny_run, tmp_path, monkeypatch):
+    import os
+
+    from pastures import printmap
+
+    parent, draw = os.getpid(), printmap._draw_page
+
+    def die_in_child(*args):
+        if os.getpid() != parent:
+            os._exit(1)  # as if killed (out of memory)
+        return draw(*args)
+
+    monkeypatch.setattr(printmap, "_draw_page", die_in_child)
+    result = write_atlas(tiny_run, tmp_path / "out", workers=2)
+    assert len(pypdf.PdfReader(result.atlas).pages) == result.pages
+    assert not list((tmp_path / "out").glob(".atlas-*"))  # no part files left behind

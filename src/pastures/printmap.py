@@ -1993,7 +1993,9 @@ def _draw_in_processes(
     copied, so the pages are those one process would draw.
     """
     import tempfile
+    import warnings
     from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
 
     from matplotlib.backends import backend_pdf  # noqa: F401 - imported once, before the fork
     from pypdf import PdfReader, PdfWriter
@@ -2004,15 +2006,26 @@ def _draw_in_processes(
         parts = [str(Path(tmp) / f"part-{k}.pdf") for k in range(n_workers)]
         _FORKED.update(ctx=ctx, names=names, meta=meta)
         try:
-            with ProcessPoolExecutor(
-                n_workers, mp_context=multiprocessing.get_context("fork")
-            ) as pool:
-                done = [
-                    pool.submit(_draw_part, list(range(k, n_pages, n_workers)), parts[k])
-                    for k in range(n_workers)
-                ]
-                for future in done:
-                    future.result()
+            with warnings.catch_warnings():
+                # Python >= 3.12 warns that forking a process with threads may deadlock;
+                # the children only draw with matplotlib and write their own file.
+                warnings.filterwarnings("ignore", "This process .* is multi-threaded")
+                with ProcessPoolExecutor(
+                    n_workers, mp_context=multiprocessing.get_context("fork")
+                ) as pool:
+                    done = [
+                        pool.submit(_draw_part, list(range(k, n_pages, n_workers)), parts[k])
+                        for k in range(n_workers)
+                    ]
+                    for future in done:
+                        future.result()
+        except BrokenProcessPool as exc:  # a child killed (e.g. out of memory): draw here
+            logger.warning("Drawing the atlas in %d processes failed (%s); drawing it here.",
+                           n_workers, exc)  # fmt: skip
+            with _pdf(atlas, meta) as pdf:
+                for page in range(n_pages):
+                    pdf.savefig(_draw_page(ctx, names, page))
+            return
         finally:
             _FORKED.clear()
         readers = [PdfReader(p) for p in parts]

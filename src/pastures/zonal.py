@@ -636,6 +636,7 @@ def index_series(
     reprojected: dict[str, np.ndarray] = {}
     windows_cache: dict[tuple[Any, ...], list[tuple[imagery.Grid, np.ndarray, PlotCoverage]]] = {}
     rules_key: tuple[Any, ...] | None = None
+    cells_of: dict[int, np.ndarray] = {}  # distinct cells of each coverage in windows_cache
     groups = imagery.group_by_date(scenes)  # type: ignore[arg-type]
     loop: Iterable[Any] = groups.items()
     if progress is not None:
@@ -684,6 +685,8 @@ def index_series(
                 )
                 for wgrid, members_idx in _plot_windows(geoms, grid, cluster_gap_m)
             ]
+            for _, _, coverage in windows_cache[key]:
+                cells_of[id(coverage)] = np.unique(coverage.cells)
         return _DateJob(members, row, date_names, date_needed, key, found)
 
     for job, mosaics in _read_ahead(loop, prepare, windows_cache):
@@ -697,6 +700,7 @@ def index_series(
             names=job.names,
             row=job.row,
             problems=problems,
+            cells_of=cells_of,
         )
         if frame is not None:
             frames.append(frame)
@@ -894,10 +898,12 @@ def _date_statistics(
     names: Sequence[str],
     row: dict[str, Any],
     problems: list[Problem],
+    cells_of: Mapping[int, np.ndarray],
 ) -> pd.DataFrame | None:
     """Statistics of one date (its mosaics, one per window) for every plot.
 
-    Updates `row` and `problems`.
+    Updates `row` and `problems`. `cells_of` gives, by ``id`` of each window's
+    coverage, its distinct cells (the same every date, so computed once).
     """
     clear_weight = observed_weight = total_weight = 0.0
     blocks: list[np.ndarray] = []
@@ -911,9 +917,10 @@ def _date_statistics(
         total_weight += coverage.total_weight.sum()
         observed_weight += coverage.weights[state != imagery.NODATA].sum()
         clear_weight += coverage.weights[state == imagery.CLEAR].sum()
-        plot_cells = np.unique(coverage.cells)
+        plot_cells = cells_of[id(coverage)]
+        valid = mosaic.valid
         for name in names:
-            values = compute_index(name, mosaic.bands, valid=mosaic.valid, mask_range=False)
+            values = compute_index(name, mosaic.bands, valid=valid, mask_range=False)
             before = np.count_nonzero(np.isfinite(values.ravel()[plot_cells]))
             if mask_out_of_range(name, values):
                 out_of_range[name] += before - np.count_nonzero(

@@ -517,3 +517,12 @@ def test_atlas_is_drawn_here_when_a_drawing_process_dies(tiny_run, tmp_path, mon
     result = write_atlas(tiny_run, tmp_path / "out", workers=2)
     assert len(pypdf.PdfReader(result.atlas).pages) == result.pages
     assert not list((tmp_path / "out").glob(".atlas-*"))  # no part files left behind
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_unwritable_atlas_folder_is_an_output_error(tiny_run, tmp_path, workers):
+    from pastures.errors import OutputError
+
+    (tmp_path / "a-file").write_text("not a folder")
+    with pytest.raises(OutputError, match=r"a-file/atlas/atlas\.pdf: cannot be written"):
+        write_atlas(tiny_run, tmp_path / "a-file" / "atlas", workers=workers)

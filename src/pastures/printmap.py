@@ -56,7 +56,7 @@ from pastures import __version__
 from pastures import schema as S
 from pastures.backdrop import DisplayRaster, hillshade, read_for_display
 from pastures.erosion import RiskThresholds
-from pastures.errors import MissingDependencyError, ParameterError
+from pastures.errors import MissingDependencyError, OutputError, ParameterError
 from pastures.io import atomic_output
 from pastures.outputs import RunOutputs, data_date, read_run
 
@@ -2001,8 +2001,19 @@ def _draw_in_processes(
     from pypdf import PdfReader, PdfWriter
 
     n_pages = 2 + len(names)
-    atlas.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=".atlas-", dir=atlas.parent) as tmp:
+
+    def unwritable(exc: OSError) -> OutputError:
+        return OutputError(
+            f"{atlas}: cannot be written ({exc.strerror or exc}). Choose an output folder you "
+            "can write to (--out) or free some disk space."
+        )
+
+    try:
+        atlas.parent.mkdir(parents=True, exist_ok=True)
+        parts_dir = tempfile.TemporaryDirectory(prefix=".atlas-", dir=atlas.parent)
+    except OSError as exc:
+        raise unwritable(exc) from exc
+    with parts_dir as tmp:
         parts = [str(Path(tmp) / f"part-{k}.pdf") for k in range(n_workers)]
         _FORKED.update(ctx=ctx, names=names, meta=meta)
         try:
@@ -2018,7 +2029,10 @@ def _draw_in_processes(
                         for k in range(n_workers)
                     ]
                     for future in done:
-                        future.result()
+                        try:
+                            future.result()
+                        except OSError as exc:  # a part file could not be written
+                            raise unwritable(exc) from exc
         except BrokenProcessPool as exc:  # a child killed (e.g. out of memory): draw here
             logger.warning("Drawing the atlas in %d processes failed (%s); drawing it here.",
                            n_workers, exc)  # fmt: skip

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import subprocess
 import tempfile
 import time
@@ -52,21 +53,38 @@ def load() -> str:
     return " ".join(path.read_text().split()[:3]) if path.exists() else "n/a"
 
 
+def cpu_seconds() -> float:
+    """CPU time of this process and its waited-for children (user + system)."""
+    me, kids = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def timed(fn: Any) -> tuple[float, Any]:
     t0 = time.perf_counter()
     value = fn()
     return time.perf_counter() - t0, value
 
 
+def timed_cpu(fn: Any) -> tuple[float, float]:
+    """Wall and CPU seconds of `fn()` (CPU counts the processes it forked)."""
+    c0 = cpu_seconds()
+    wall, _ = timed(fn)
+    return wall, cpu_seconds() - c0
+
+
 def print_baseline(out: Path, scratch: Path) -> None:
     from pastures.printmap import default_workers, write_atlas
 
     workers = default_workers()
-    single, _ = timed(lambda: write_atlas(out, scratch / "atlas-1", workers=1))
-    several, _ = timed(lambda: write_atlas(out, scratch / "atlas-n", workers=workers))
+    single, single_cpu = timed_cpu(lambda: write_atlas(out, scratch / "atlas-1", workers=1))
+    several, several_cpu = timed_cpu(lambda: write_atlas(out, scratch / "atlas-n", workers=workers))
     print(
-        f"print    baseline one process {single:6.1f} s | now ({workers} processes) "
-        f"{several:6.1f} s | ratio baseline/now {single / several:5.2f}"
+        f"print    baseline one process {single:6.1f} s (CPU {single_cpu:5.1f} s) | now "
+        f"({workers} processes) {several:6.1f} s (CPU {several_cpu:5.1f} s) | "
+        f"ratio baseline/now {single / several:5.2f}"
     )
 
 
@@ -118,7 +136,9 @@ def main() -> None:
         try:
             print(f"load average before: {load()}; busy processes: {len(hogs)}")
             out = root / "demo"
+            c0 = cpu_seconds()
             whole, result = timed(lambda: run_project(config, out))
+            whole_cpu = cpu_seconds() - c0
             print(f"load average after the pipeline: {load()}")
             column = 1 if hogs else 0
             print(f"{'stage':<12}{'now (s)':>9}{'bf4896e (s)':>13}")
@@ -126,6 +146,7 @@ def main() -> None:
                 ref = PREVIOUS.get(report.name, (float("nan"),) * 2)[column]
                 print(f"{report.name:<12}{report.seconds:>9.1f}{ref:>13.1f}")
             print(f"{'total':<12}{whole:>9.1f}{PREVIOUS['total'][column]:>13.1f}")
+            print(f"CPU seconds of the pipeline (all processes): {whole_cpu:.1f}")
             if not args.skip_baselines:
                 print_baseline(out, root)
                 vegetation_baseline(config, root / "veg")

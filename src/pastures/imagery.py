@@ -1297,15 +1297,28 @@ def _source_window(src: Any, grid: Grid) -> Any:
 
     Returns its source window (col0, row0, col1, row1), the rectangle of the grid it
     fills, and the source row and column of each grid pixel, relative to the window.
+    The same for every file of a tile (same transform and size), so computed once.
     """
-    t = src.transform
+    return _window_plan(src.transform, src.width, src.height, grid)
+
+
+@functools.lru_cache(maxsize=1024)
+def _window_plan(t: Affine, width: int, height: int, grid: Grid) -> Any:
+    plan = _window_plan_of(t, width, height, grid)
+    if plan is not None:
+        plan[2].setflags(write=False)  # shared by every file of the tile
+        plan[3].setflags(write=False)
+    return plan
+
+
+def _window_plan_of(t: Affine, width: int, height: int, grid: Grid) -> Any:
     g = grid.transform
     xs = g.c + (np.arange(grid.shape[1]) + 0.5) * g.a
     ys = g.f + (np.arange(grid.shape[0]) + 0.5) * g.e
     cols = np.floor((xs - t.c) / t.a).astype(np.int64)
     rows = np.floor((ys - t.f) / t.e).astype(np.int64)
-    in_c = (cols >= 0) & (cols < src.width)
-    in_r = (rows >= 0) & (rows < src.height)
+    in_c = (cols >= 0) & (cols < width)
+    in_r = (rows >= 0) & (rows < height)
     if not in_c.any() or not in_r.any():
         return None
     c0, c1 = int(cols[in_c].min()), int(cols[in_c].max()) + 1

@@ -45,3 +45,18 @@ def test_print_rejects_an_unknown_paper(tmp_path):
     result = CliRunner().invoke(main, ["print", str(tmp_path), "--paper", "A5"])
     assert result.exit_code == 2
     assert "A5" in result.output
+
+
+def test_print_in_one_process_gives_the_same_atlas(tmp_path):
+    run = build_run(tmp_path / "run", only=("Beta",))
+    texts = []
+    for workers in ("1", "2"):
+        out = tmp_path / f"w{workers}"
+        result = CliRunner().invoke(main, ["print", str(run), "-o", str(out), "--workers", workers])
+        assert result.exit_code == 0, result.output
+        texts.append([p.extract_text() for p in pypdf.PdfReader(out / "atlas.pdf").pages])
+    assert texts[0] == texts[1]
+    assert len(texts[0]) == 3
+    result = CliRunner().invoke(main, ["print", str(run), "--workers", "0"])
+    assert result.exit_code == 2
+    assert "--workers" in result.output

@@ -603,3 +603,67 @@ def test_stac_hrefs_inside_the_item_folder_or_urls_are_kept(tmp_path):
     assert scene is not None
     assert scene.bands["red"].href == str((tmp_path / "bands" / "B04.tif").resolve())
     assert scene.bands["nir"].href == "https://example.org/B08.tif"
+
+
+# --- several windows of one scene: one read of the rectangle around them ---------------
+
+
+def _varied_scene(tmp_path: Path, size: int = 40) -> imagery.Scene:
+    """A scene whose every pixel differs (red, NIR) with clouds and no data in the SCL."""
+    rng = np.random.default_rng(7)
+    red = rng.uniform(0.02, 0.3, (size, size))
+    nir = rng.uniform(0.2, 0.6, (size, size))
+    scl = rng.choice(np.array([0, 4, 4, 4, 5, 8, 9], dtype=np.uint8), ((size + 1) // 2,) * 2)
+    s2_band_files(tmp_path / "scene", red=red, nir=nir, scl=scl, size=size)
+    (scene,), problems = imagery.load_scenes(tmp_path / "scene")
+    assert not [p for p in problems if p.severity == "error"]
+    return scene
+
+
+def _windows() -> list[Grid]:
+    """Windows of the 10 m grid: inside, astride the east edge, outside, and one pixel."""
+    return [
+        Grid(UTM, GRID @ Affine.translation(c, r), (h, w))
+        for c, r, w, h in (
+            (2, 3, 5, 4),
+            (30, 10, 15, 6),
+            (60, 60, 3, 3),
+            (0, 0, 1, 1),
+            (7, 20, 9, 9),
+        )
+    ]
+
+
+@pytest.mark.parametrize("union", [True, False])
+def test_read_scene_windows_equals_one_read_per_window(tmp_path, monkeypatch, union):
+    scene = _varied_scene(tmp_path)
+    grids = _windows()
+    if not union:  # the rectangle around the windows is never read at once
+        monkeypatch.setattr(imagery, "UNION_READ_SMALL_VALUES", 0)
+        monkeypatch.setattr(imagery, "UNION_READ_MAX_VALUES", 0)
+    together = imagery.read_scene_windows(scene, ["red", "nir"], grids)
+    for grid, (values, state) in zip(grids, together, strict=True):
+        alone_values, alone_state = imagery.read_scene(scene, ["red", "nir"], grid)
+        np.testing.assert_array_equal(state, alone_state)
+        for band in ("red", "nir"):
+            np.testing.assert_array_equal(values[band], alone_values[band])
+    # the window outside the scene is all no data; the one astride the edge half inside
+    assert (together[2][1] == NODATA).all()
+    assert (together[1][1][:, 10:] == NODATA).all()
+    assert (together[1][1][:, :10] != NODATA).any()
+
+
+def test_read_scene_windows_values_are_the_files_pixels(tmp_path):
+    """Checked against the arrays written, not against another read path."""
+    size = 40
+    rng = np.random.default_rng(7)
+    red = rng.uniform(0.02, 0.3, (size, size))
+    scene = _varied_scene(tmp_path, size)
+    grid = Grid(UTM, GRID @ Affine.translation(7, 20), (9, 9))
+    (values, state), _ = imagery.read_scene_windows(scene, ["red", "nir"], [grid, _windows()[0]])
+    clear = state == CLEAR
+    expected = dn(red)[20:29, 7:16].astype(np.float32) * np.float32(1e-4) - np.float32(0.1)
+    np.testing.assert_allclose(values["red"][clear], expected[clear], rtol=0, atol=1e-6)
+    assert np.isnan(values["red"][~clear]).all()
+    assert clear.any()
+    assert (~clear).any()

@@ -21,7 +21,9 @@ from pastures.outputs import read_run
 from pastures.printmap import (
     RISK_STYLE,
     AtlasResult,
+    CalendarCell,
     community_layout,
+    default_workers,
     herd_group,
     main_driver,
     nice_scale,
@@ -458,3 +460,69 @@ def test_sample_run_prints_fourteen_community_sheets(tmp_path):
     text = " ".join(_text(result.atlas))
     for code in read_run(folder).plots[S.PLOT_CODE]:
         assert code in text
+
+
+def test_calendar_days_follow_each_stay_across_months_and_times_of_day():
+    # Worked by hand: a stay counts every day from its start to its end (inclusive, at
+    # the start's time of day), in the month each day falls in; overlapping stays of two
+    # herds on one plot count the shared day once and name both groups.
+    schedule = pd.DataFrame(
+        {
+            S.HERD_ID: ["A-G1", "B-G1", "A-G1", "A-G1", "B-G1"],
+            S.LOCATION_ID: ["P1", "P1", "P1", "P1", "P2"],
+            S.START: pd.to_datetime(
+                ["2026-01-30", "2026-02-02", "2025-12-31", "2026-03-05 13:00", "2026-03-09"],
+                format="ISO8601",
+            ),
+            S.END: pd.to_datetime(
+                ["2026-02-02", "2026-02-03", "2026-01-01", "2026-03-07 06:00", "2026-03-08"],
+                format="ISO8601",
+            ),
+        }
+    )
+    months = list(pd.period_range("2026-01", "2026-03", freq="M"))
+    cells = plot_calendar(schedule, ["P1", "P2", "P3"], months, {"A-G1": "A", "B-G1": "B"})
+    jan, feb, mar = cells["P1"]
+    assert (jan.days, jan.spans, jan.groups) == (3, ((1, 1), (30, 31)), ("A",))
+    assert (feb.days, feb.spans, feb.groups) == (3, ((1, 3),), ("A", "B"))
+    assert (mar.days, mar.spans, mar.groups) == (2, ((5, 6),), ("A",))
+    assert [c.days for c in cells["P2"]] == [0, 0, 0]  # ends before it starts: no day
+    assert cells["P3"] == [CalendarCell(0, (), ())] * 3
+
+
+def test_atlas_drawn_in_two_processes_has_the_pages_of_one(atlas_es, tiny_run, tmp_path):
+    two = atlas_es if default_workers() == 2 else write_atlas(tiny_run, tmp_path / "two", workers=2)
+    one = write_atlas(tiny_run, tmp_path / "one", workers=1)
+    assert one.pages == two.pages == 2 + len(one.communities)
+    assert _pages_mm(one.atlas) == _pages_mm(two.atlas)
+    assert _text(one.atlas) == _text(two.atlas)
+    for name, path in one.communities.items():
+        assert _text(path) == _text(two.communities[name])
+        assert len(pypdf.PdfReader(path).pages) == 1
+
+
+def test_atlas_is_drawn_here_when_a_drawing_process_dies(tiny_run, tmp_path, monkeypatch):
+    import os
+
+    from pastures import printmap
+
+    parent, draw = os.getpid(), printmap._draw_page
+
+    def die_in_child(*args):
+        if os.getpid() != parent:
+            os._exit(1)  # as if killed (out of memory)
+        return draw(*args)
+
+    monkeypatch.setattr(printmap, "_draw_page", die_in_child)
+    result = write_atlas(tiny_run, tmp_path / "out", workers=2)
+    assert len(pypdf.PdfReader(result.atlas).pages) == result.pages
+    assert not list((tmp_path / "out").glob(".atlas-*"))  # no part files left behind
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_unwritable_atlas_folder_is_an_output_error(tiny_run, tmp_path, workers):
+    from pastures.errors import OutputError
+
+    (tmp_path / "a-file").write_text("not a folder")
+    with pytest.raises(OutputError, match=r"a-file/atlas/atlas\.pdf: cannot be written"):
+        write_atlas(tiny_run, tmp_path / "a-file" / "atlas", workers=workers)

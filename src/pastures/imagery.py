@@ -1121,20 +1121,30 @@ def scene_grid(scene: Scene, bands: Sequence[str]) -> Grid:
             "indices that do not need them."
         )
     best: Grid | None = None
+    seen: dict[str, tuple[Grid, int]] = {}  # bands of one multi-band file: opened once
     for name in bands:
         band = scene.bands[name]
-        with _opened(scene, band) as src:
-            if src.crs is None:
-                raise CRSError(
-                    f"Scene {scene.scene_id}: '{band.href}' has no CRS. Re-export it as a "
-                    "GeoTIFF with its UTM zone set."
+        if band.href in seen:
+            grid, count = seen[band.href]
+            if band.band > count:
+                raise InputFileError(
+                    f"Scene {scene.scene_id}: '{band.href}' has {count} band(s), band "
+                    f"{band.band} was expected."
                 )
-            crs = src.crs.to_string()
-            grid = Grid(crs, src.transform, (src.height, src.width))
-        if scene.crs and not _same_crs(scene.crs, crs):
+        else:
+            with _opened(scene, band) as src:
+                if src.crs is None:
+                    raise CRSError(
+                        f"Scene {scene.scene_id}: '{band.href}' has no CRS. Re-export it as a "
+                        "GeoTIFF with its UTM zone set."
+                    )
+                crs = src.crs.to_string()
+                grid = Grid(crs, src.transform, (src.height, src.width))
+                seen[band.href] = (grid, src.count)
+        if scene.crs and not _same_crs(scene.crs, grid.crs):
             raise CRSError(
                 f"Scene {scene.scene_id}: metadata says {scene.crs} but '{band.href}' is in "
-                f"{crs}. Fix the STAC item's proj:epsg or the file."
+                f"{grid.crs}. Fix the STAC item's proj:epsg or the file."
             )
         if best is None or grid.resolution < best.resolution:
             best = grid
@@ -1190,6 +1200,73 @@ def _read_bands(scene: Scene, src: Any, bands: Sequence[BandFile], grid: Grid) -
     source window under the grid is read, all bands in one call (a multi-band
     file's blocks are decompressed once).
     """
+    return _read_bands_many(scene, src, bands, [grid])[0]
+
+
+#: The source rectangle around several windows of a file is read at once when it holds
+#: at most this many values (pixels x bands; 8 MB of uint16) ...
+UNION_READ_SMALL_VALUES: Final = 4_000_000
+#: ... or at most :data:`UNION_READ_MAX_RATIO` times the pixels of the windows and at
+#: most this many values; else each window is read alone.
+UNION_READ_MAX_VALUES: Final = 32_000_000
+UNION_READ_MAX_RATIO: Final = 4.0
+
+
+def _read_bands_many(
+    scene: Scene, src: Any, bands: Sequence[BandFile], grids: Sequence[Grid]
+) -> list[list[np.ndarray]]:
+    """:func:`_read_bands` for several grids of one open file.
+
+    When the grids lie close together (the windows around clusters of plots), the
+    source rectangle around all of them is read in one call and each grid takes its
+    pixels from it: the same pixels as a read per grid, with one call into GDAL
+    instead of one per window.
+    """
+    if not grids:
+        return []
+    _check_file(scene, src, bands, grids)
+    plans = [_source_window(src, grid) for grid in grids]
+    windows = [p[0] for p in plans if p is not None]
+    union = None
+    if len(windows) > 1:
+        c0 = min(w[0] for w in windows)
+        r0 = min(w[1] for w in windows)
+        c1 = max(w[2] for w in windows)
+        r1 = max(w[3] for w in windows)
+        area = (c1 - c0) * (r1 - r0)
+        parts = sum((w[2] - w[0]) * (w[3] - w[1]) for w in windows)
+        values = area * len(bands)
+        if values <= UNION_READ_SMALL_VALUES or (
+            values <= UNION_READ_MAX_VALUES and area <= UNION_READ_MAX_RATIO * parts
+        ):
+            union = (c0, r0, _read_window(scene, src, bands, (c0, r0, c1, r1)))
+    results = []
+    for grid, plan in zip(grids, plans, strict=True):
+        outs = [
+            np.full(
+                grid.shape, b.nodata if b.nodata is not None else 0, dtype=src.dtypes[b.band - 1]
+            )
+            for b in bands
+        ]
+        results.append(outs)
+        if plan is None:
+            continue
+        (c0, r0, c1, r1), (ra, rb, ca, cb), r_idx, c_idx = plan
+        if union is not None:
+            uc, ur, data = union
+            blocks = data[:, r0 - ur : r1 - ur, c0 - uc : c1 - uc]
+        else:
+            blocks = _read_window(scene, src, bands, (c0, r0, c1, r1))
+        for out, block in zip(outs, blocks, strict=True):
+            if block.shape == (rb - ra, cb - ca):  # same grid: a plain copy
+                out[ra:rb, ca:cb] = block
+            else:  # coarser band: each source pixel repeated (e.g. 2 x 2 for 20 m on 10 m)
+                out[ra:rb, ca:cb] = block.take(r_idx, axis=0).take(c_idx, axis=1)
+    return results
+
+
+def _check_file(scene: Scene, src: Any, bands: Sequence[BandFile], grids: Sequence[Grid]) -> None:
+    """Raise if the bands' nodata, the file's orientation or its CRS do not allow reading."""
     band = bands[0]
     for b in bands:
         dtype = np.dtype(src.dtypes[b.band - 1])
@@ -1201,48 +1278,68 @@ def _read_bands(scene: Scene, src: Any, bands: Sequence[BandFile], grid: Grid) -
                     f"its {dtype} pixels cannot hold; the metadata is wrong. Fix the STAC item "
                     "or the file's nodata (gdal_edit.py -a_nodata)."
                 )
-    outs = [
-        np.full(grid.shape, b.nodata if b.nodata is not None else 0, dtype=src.dtypes[b.band - 1])
-        for b in bands
-    ]
     t = src.transform
     if t.b != 0 or t.d != 0:
         raise InputFileError(
             f"Scene {scene.scene_id}: '{band.href}' is rotated; warp it to a north-up grid."
         )
-    if src.crs is None or not _same_crs(src.crs.to_string(), grid.crs):
-        raise CRSError(
-            f"Scene {scene.scene_id}: '{band.href}' is in {src.crs}, not in {grid.crs} like the "
-            "other bands of its date. Give each band its scene's CRS."
-        )
+    crs = src.crs.to_string() if src.crs is not None else None
+    for grid in grids:
+        if crs is None or not _same_crs(crs, grid.crs):
+            raise CRSError(
+                f"Scene {scene.scene_id}: '{band.href}' is in {src.crs}, not in {grid.crs} like "
+                "the other bands of its date. Give each band its scene's CRS."
+            )
+
+
+def _source_window(src: Any, grid: Grid) -> Any:
+    """Where `grid` falls in the open file (None when it misses the file).
+
+    Returns its source window (col0, row0, col1, row1), the rectangle of the grid it
+    fills, and the source row and column of each grid pixel, relative to the window.
+    The same for every file of a tile (same transform and size), so computed once.
+    """
+    return _window_plan(src.transform, src.width, src.height, grid)
+
+
+@functools.lru_cache(maxsize=1024)
+def _window_plan(t: Affine, width: int, height: int, grid: Grid) -> Any:
+    plan = _window_plan_of(t, width, height, grid)
+    if plan is not None:
+        plan[2].setflags(write=False)  # shared by every file of the tile
+        plan[3].setflags(write=False)
+    return plan
+
+
+def _window_plan_of(t: Affine, width: int, height: int, grid: Grid) -> Any:
     g = grid.transform
     xs = g.c + (np.arange(grid.shape[1]) + 0.5) * g.a
     ys = g.f + (np.arange(grid.shape[0]) + 0.5) * g.e
     cols = np.floor((xs - t.c) / t.a).astype(np.int64)
     rows = np.floor((ys - t.f) / t.e).astype(np.int64)
-    in_c = (cols >= 0) & (cols < src.width)
-    in_r = (rows >= 0) & (rows < src.height)
+    in_c = (cols >= 0) & (cols < width)
+    in_r = (rows >= 0) & (rows < height)
     if not in_c.any() or not in_r.any():
-        return outs
+        return None
     c0, c1 = int(cols[in_c].min()), int(cols[in_c].max()) + 1
     r0, r1 = int(rows[in_r].min()), int(rows[in_r].max()) + 1
-    try:
-        blocks = src.read([b.band for b in bands], window=Window(c0, r0, c1 - c0, r1 - r0))
-    except (RasterioError, OSError) as exc:
-        raise InputFileError(
-            f"Scene {scene.scene_id}: reading '{band.href}' failed ({exc}). The file is "
-            "probably truncated or corrupt: download it again."
-        ) from exc
     # rows and cols are ascending: the pixels inside the file form one rectangle of `out`
     ra, rb = int(np.argmax(in_r)), len(in_r) - int(np.argmax(in_r[::-1]))
     ca, cb = int(np.argmax(in_c)), len(in_c) - int(np.argmax(in_c[::-1]))
-    r_idx, c_idx = rows[ra:rb] - r0, cols[ca:cb] - c0
-    for out, block in zip(outs, blocks, strict=True):
-        if block.shape == (rb - ra, cb - ca):  # same grid: a plain copy
-            out[ra:rb, ca:cb] = block
-        else:  # coarser band: each source pixel repeated (e.g. 2 x 2 for 20 m on 10 m)
-            out[ra:rb, ca:cb] = block.take(r_idx, axis=0).take(c_idx, axis=1)
-    return outs
+    return (c0, r0, c1, r1), (ra, rb, ca, cb), rows[ra:rb] - r0, cols[ca:cb] - c0
+
+
+def _read_window(
+    scene: Scene, src: Any, bands: Sequence[BandFile], window: tuple[int, int, int, int]
+) -> np.ndarray:
+    c0, r0, c1, r1 = window
+    try:
+        return src.read([b.band for b in bands], window=Window(c0, r0, c1 - c0, r1 - r0))
+    except (RasterioError, OSError) as exc:
+        raise InputFileError(
+            f"Scene {scene.scene_id}: reading '{bands[0].href}' failed ({exc}). The file is "
+            "probably truncated or corrupt: download it again."
+        ) from exc
 
 
 def read_scene(
@@ -1283,24 +1380,31 @@ def read_scene_windows(
                 )
             return opened[band.href]
 
-        for grid in grids:
+        by_file: dict[str, list[str]] = {}
+        for name in bands:
+            by_file.setdefault(scene.bands[name].href, []).append(name)
+        read: list[tuple[list[str], list[list[np.ndarray]]]] = []
+        for names in by_file.values():
+            files = [scene.bands[n] for n in names]
+            for f in files[1:]:
+                source(f)  # checks the band number
+            read.append((names, _read_bands_many(scene, source(files[0]), files, grids)))
+        masks = (
+            [m[0] for m in _read_bands_many(scene, source(scene.mask), [scene.mask], grids)]
+            if scene.mask is not None
+            else []
+        )
+        for k, grid in enumerate(grids):
             state = np.full(grid.shape, CLEAR, dtype=np.uint8)
             raw: dict[str, np.ndarray] = {}
-            by_file: dict[str, list[str]] = {}
-            for name in bands:
-                by_file.setdefault(scene.bands[name].href, []).append(name)
-            for names in by_file.values():
-                files = [scene.bands[n] for n in names]
-                for f in files[1:]:
-                    source(f)  # checks the band number
-                src = source(files[0])
-                raw.update(zip(names, _read_bands(scene, src, files, grid), strict=True))
+            for names, arrays in read:
+                raw.update(zip(names, arrays[k], strict=True))
             for name in bands:
                 band = scene.bands[name]
                 if band.nodata is not None:
                     state[raw[name] == band.nodata] = NODATA
             if scene.mask is not None:
-                code = _read_into(scene, source(scene.mask), scene.mask, grid)
+                code = masks[k]
                 masked = mask_from_classes(code, scene.mask_kind or "scl")
                 state[masked & (state == CLEAR)] = MASKED
                 no_data = (code == 0) if scene.mask_kind == "scl" else (code & 1) == 1

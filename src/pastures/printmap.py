@@ -35,12 +35,14 @@ import datetime as dt
 import functools
 import logging
 import math
+import multiprocessing
+import os
 import re
 import textwrap
 import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Literal
 
@@ -52,9 +54,9 @@ from shapely.geometry import box
 
 from pastures import __version__
 from pastures import schema as S
-from pastures.backdrop import hillshade, read_for_display
+from pastures.backdrop import DisplayRaster, hillshade, read_for_display
 from pastures.erosion import RiskThresholds
-from pastures.errors import MissingDependencyError, ParameterError
+from pastures.errors import MissingDependencyError, OutputError, ParameterError
 from pastures.io import atomic_output
 from pastures.outputs import RunOutputs, data_date, read_run
 
@@ -487,30 +489,42 @@ def plot_calendar(
         Label of the group of each herd id (e.g. the corral's short code).
     """
     rows = schedule[schedule[S.LOCATION_ID].isin(plot_codes)]
+    code_of = {code: i for i, code in enumerate(plot_codes)}
+    month_of = {int(m.ordinal): j for j, m in enumerate(months)} if months else {}
+    start = pd.to_datetime(rows[S.START]).to_numpy(dtype="datetime64[ns]")
+    end = pd.to_datetime(rows[S.END]).to_numpy(dtype="datetime64[ns]")
+    # every day of every stay, like pd.date_range(start, end): start + k days <= end
+    n_days = np.maximum((end - start) // np.timedelta64(1, "D") + 1, 0).astype(np.int64)
+    stay = np.repeat(np.arange(len(rows)), n_days)
+    offset = np.arange(stay.size) - np.repeat(np.cumsum(n_days) - n_days, n_days)
+    day = start.astype("datetime64[D]")[stay] + offset.astype("timedelta64[D]")
+    month = day.astype("datetime64[M]")
+    dom = (day - month.astype("datetime64[D]")).astype(np.int64) + 1
+    # months as pandas Period ordinals (months since 1970-01)
+    col = np.array([month_of.get(int(m), -1) for m in month.astype(np.int64)], dtype=np.int64)
+    row = np.array([code_of[c] for c in rows[S.LOCATION_ID]], dtype=np.int64)[stay]
+    herds = rows[S.HERD_ID].astype(str).to_numpy()
+    label = np.array([groups.get(h, h) for h in herds], dtype=object)[stay]
+    keep = col >= 0
+    cell = row[keep] * max(len(months), 1) + col[keep]
+    days_of: dict[int, list[int]] = {}
+    for c, d in np.unique(np.column_stack([cell, dom[keep]]), axis=0).tolist():
+        days_of.setdefault(c, []).append(d)
+    names_of: dict[int, set[str]] = {}
+    for c, name in zip(cell.tolist(), label[keep].tolist(), strict=True):
+        names_of.setdefault(c, set()).add(name)
     out: dict[str, list[CalendarCell]] = {}
-    for code in plot_codes:
-        stays = rows[rows[S.LOCATION_ID] == code]
-        days: dict[pd.Period, dict[int, set[str]]] = {m: {} for m in months}
-        for herd, start, end in zip(
-            stays[S.HERD_ID].astype(str),
-            pd.to_datetime(stays[S.START]),
-            pd.to_datetime(stays[S.END]),
-            strict=True,
-        ):
-            for day in pd.date_range(start, end):
-                month = day.to_period("M")
-                if month in days:
-                    days[month].setdefault(day.day, set()).add(groups.get(herd, herd))
+    for i, code in enumerate(plot_codes):
         cells = []
-        for m in months:
-            grazed = sorted(days[m])
+        for j in range(len(months)):
+            grazed = days_of.get(i * len(months) + j, [])
             spans: list[tuple[int, int]] = []
             for d in grazed:
                 if spans and spans[-1][1] == d - 1:
                     spans[-1] = (spans[-1][0], d)
                 else:
                     spans.append((d, d))
-            names = sorted(set().union(*days[m].values())) if grazed else []
+            names = sorted(names_of.get(i * len(months) + j, ())) if grazed else []
             cells.append(CalendarCell(len(grazed), tuple(names), tuple(spans)))
         out[code] = cells
     return out
@@ -647,6 +661,19 @@ def _map_axes(fig: Figure, page: _Page, frame: _Frame) -> Axes:
     return ax
 
 
+def _display_raster(path: str | Path) -> DisplayRaster:
+    """The raster under the maps, read once per file version and reused by every sheet."""
+    stat = Path(path).stat()
+    return _read_display(str(path), stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=4)
+def _read_display(path: str, _mtime_ns: int, _size: int) -> DisplayRaster:
+    raster = read_for_display(path, max_pixels=4000)
+    raster.data.setflags(write=False)  # shared by the sheets: nobody may change it
+    return raster
+
+
 def _background(ax: Axes, run: RunOutputs, frame: _Frame) -> str | None:
     """Draw a light grey hillshade (or grey true colour) under the map; its legend key."""
     xmin, ymin, xmax, ymax = frame.extent
@@ -654,7 +681,7 @@ def _background(ax: Axes, run: RunOutputs, frame: _Frame) -> str | None:
         path = run.rasters.get(key)
         if path is None:
             continue
-        raster = read_for_display(path, max_pixels=4000)
+        raster = _display_raster(path)
         t = raster.transform
         col0 = max(0, math.floor((xmin - t.c) / t.a) - 2)
         col1 = min(raster.data.shape[2], math.ceil((xmax - t.c) / t.a) + 2)
@@ -927,6 +954,8 @@ class _Context:
     subtitle: str
     credits: str
     total_pages: int
+    #: Results computed once per context and reused (e.g. the calendar of a community).
+    memo: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 def _title_block(fig: Figure, page: _Page, ctx: _Context, title: str, page_no: int) -> float:
@@ -1336,6 +1365,14 @@ def _calendar_cells(ctx: _Context, plots: gpd.GeoDataFrame) -> dict[str, list[Ca
     if ctx.schedule is None or not ctx.months:
         return {}
     codes = list(plots[S.PLOT_CODE].astype(str))
+    key = ("calendar", tuple(codes))
+    if key not in ctx.memo:  # each sheet asks three times: two layouts tried, then drawn
+        ctx.memo[key] = _calendar_of(ctx, codes)
+    return ctx.memo[key]
+
+
+def _calendar_of(ctx: _Context, codes: list[str]) -> dict[str, list[CalendarCell]]:
+    assert ctx.schedule is not None
     corral_ids = list(ctx.run.corrals[S.CORRAL_ID].astype(str)) if not ctx.run.corrals.empty else []
     community_herds = ctx.schedule[ctx.schedule[S.LOCATION_ID].isin(codes)][S.HERD_ID].astype(str)
     group_of = {h: herd_group(h, corral_ids) for h in community_herds.unique()}
@@ -1405,7 +1442,9 @@ def _calendar(ax: Axes, page: _Page, ctx: _Context, plots: gpd.GeoDataFrame) -> 
                 ax.text(x + col_w / 2, y + row_h / 2, "—", fontsize=page.pt(9), ha="center",
                         va="center", color="0.25")  # fmt: skip
                 continue
-            ax.add_patch(Rectangle((x, y), col_w, row_h, facecolor="0.92", lw=0, zorder=0))
+            # add_artist, not add_patch: the limits are fixed, so the data limits that
+            # add_patch would update for each of hundreds of cells are never used
+            ax.add_artist(Rectangle((x, y), col_w, row_h, facecolor="0.92", lw=0, zorder=0))
             groups = _fit_groups(cell.groups, col_w - 1.0 * k, size)
             ax.text(
                 x + col_w / 2, y + 1.0 * k, words["days"].format(cell.days), fontsize=page.pt(9),
@@ -1415,7 +1454,7 @@ def _calendar(ax: Axes, page: _Page, ctx: _Context, plots: gpd.GeoDataFrame) -> 
                     linespacing=1.05)  # fmt: skip
             n_days = month.days_in_month
             for first, last in cell.spans:
-                ax.add_patch(
+                ax.add_artist(
                     Rectangle(
                         (x + (first - 1) / n_days * col_w, y + row_h - 2.2 * k),
                         (last - first + 1) / n_days * col_w, 1.6 * k,
@@ -1868,12 +1907,16 @@ def _pdf(path: Path, meta: dict[str, str]) -> Iterator[Any]:
         yield pdf
 
 
-def _extract_page(atlas: Path, index: int, dest: Path, meta: dict[str, str]) -> Path:
-    """Copy page `index` (0-based) of `atlas` into its own PDF at `dest`, atomically."""
+def _extract_page(atlas: Path | Any, index: int, dest: Path, meta: dict[str, str]) -> Path:
+    """Copy page `index` (0-based) of `atlas` into its own PDF at `dest`, atomically.
+
+    `atlas` is the atlas's path or a ``pypdf.PdfReader`` of it (parsed once for all pages).
+    """
     from pypdf import PdfReader, PdfWriter
     from pypdf.generic import DictionaryObject, NameObject
 
-    page = PdfReader(atlas).pages[index]
+    reader = atlas if isinstance(atlas, PdfReader) else PdfReader(atlas)
+    page = reader.pages[index]
     # matplotlib gives every page of a PdfPages file one shared resource dictionary:
     # keep only the images and forms this page draws (in this reader's copy, before it
     # is cloned), or each sheet would carry the images of all of them.
@@ -1896,12 +1939,125 @@ def _extract_page(atlas: Path, index: int, dest: Path, meta: dict[str, str]) -> 
     return dest
 
 
+#: Most processes :func:`write_atlas` draws pages in by default.
+MAX_WORKERS: Final = 2
+
+
+def default_workers() -> int:
+    """Processes to draw the atlas in: the CPUs this process may use, at most :data:`MAX_WORKERS`.
+
+    1 where ``fork`` is not available (the pages are then drawn in this process).
+    """
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return 1
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        cpus = os.cpu_count() or 1
+    return max(1, min(MAX_WORKERS, cpus))
+
+
+def _draw_page(ctx: _Context, names: list[str], page: int) -> Figure:
+    """Page `page` (0-based) of the atlas: the cover, the overview, then one sheet each."""
+    if page == 0:
+        return _cover(ctx, names)
+    if page == 1:
+        return _overview(ctx, 2)
+    name = names[page - 2]
+    logger.info("sheet %d/%d: %s", page - 1, len(names), name)
+    return _community_sheet(ctx, name, page + 1)
+
+
+#: What the forked page-drawing processes inherit: the context and community names.
+_FORKED: dict[str, Any] = {}
+
+
+def _draw_part(pages: list[int], path: str) -> str:
+    """In a forked process: draw `pages` into the PDF `path` (a part of the atlas)."""
+    from matplotlib.backends.backend_pdf import PdfPages
+
+    ctx, names, meta = _FORKED["ctx"], _FORKED["names"], _FORKED["meta"]
+    with PdfPages(path, metadata=meta) as pdf:
+        for page in pages:
+            pdf.savefig(_draw_page(ctx, names, page))
+    return path
+
+
+def _draw_in_processes(
+    ctx: _Context, names: list[str], n_workers: int, atlas: Path, meta: dict[str, str]
+) -> None:
+    """Draw the atlas's pages in `n_workers` forked processes, then interleave them.
+
+    Process k draws pages k, k + n, k + 2n ... into its own part file; the atlas
+    takes its pages back in order. The parts share nothing but what the fork
+    copied, so the pages are those one process would draw.
+    """
+    import tempfile
+    import warnings
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    from matplotlib.backends import backend_pdf  # noqa: F401 - imported once, before the fork
+    from pypdf import PdfReader, PdfWriter
+
+    n_pages = 2 + len(names)
+
+    def unwritable(exc: OSError) -> OutputError:
+        return OutputError(
+            f"{atlas}: cannot be written ({exc.strerror or exc}). Choose an output folder you "
+            "can write to (--out) or free some disk space."
+        )
+
+    try:
+        atlas.parent.mkdir(parents=True, exist_ok=True)
+        parts_dir = tempfile.TemporaryDirectory(prefix=".atlas-", dir=atlas.parent)
+    except OSError as exc:
+        raise unwritable(exc) from exc
+    with parts_dir as tmp:
+        parts = [str(Path(tmp) / f"part-{k}.pdf") for k in range(n_workers)]
+        _FORKED.update(ctx=ctx, names=names, meta=meta)
+        try:
+            with warnings.catch_warnings():
+                # Python >= 3.12 warns that forking a process with threads may deadlock;
+                # the children only draw with matplotlib and write their own file.
+                warnings.filterwarnings("ignore", "This process .* is multi-threaded")
+                with ProcessPoolExecutor(
+                    n_workers, mp_context=multiprocessing.get_context("fork")
+                ) as pool:
+                    done = [
+                        pool.submit(_draw_part, list(range(k, n_pages, n_workers)), parts[k])
+                        for k in range(n_workers)
+                    ]
+                    for future in done:
+                        try:
+                            future.result()
+                        except OSError as exc:  # a part file could not be written
+                            raise unwritable(exc) from exc
+        except BrokenProcessPool as exc:  # a child killed (e.g. out of memory): draw here
+            logger.warning("Drawing the atlas in %d processes failed (%s); drawing it here.",
+                           n_workers, exc)  # fmt: skip
+            with _pdf(atlas, meta) as pdf:
+                for page in range(n_pages):
+                    pdf.savefig(_draw_page(ctx, names, page))
+            return
+        finally:
+            _FORKED.clear()
+        readers = [PdfReader(p) for p in parts]
+        writer = PdfWriter()
+        for page in range(n_pages):
+            writer.add_page(readers[page % n_workers].pages[page // n_workers])
+        writer.add_metadata(dict(readers[0].metadata or {}))  # matplotlib's, as one process
+        with atomic_output(atlas) as out, out.open("wb") as fh:
+            writer.write(fh)
+
+
 def write_atlas(
     run_folder: str | Path,
     out_dir: str | Path,
     *,
     lang: Lang = "es",
     paper: Paper = "A4",
+    workers: int | None = None,
 ) -> AtlasResult:
     """Write the printed atlas of a run and one PDF per community.
 
@@ -1918,6 +2074,12 @@ def write_atlas(
         ``"A4"`` or ``"A3"``. On A3 text and panels are 15 % larger
         (:data:`PAPER_TEXT_SCALE`) and the map takes the rest of the page, so it is
         drawn at a larger scale.
+    workers
+        Processes that draw the pages (default: :func:`default_workers`, at most 2).
+        Each draws every n-th page into a part file and the parts are interleaved
+        into the atlas, so the pages, their order and their content do not depend on
+        it; 1 draws every page in this process. Several need the ``fork`` start
+        method (Linux); elsewhere the pages are drawn here.
 
     Returns
     -------
@@ -1952,18 +2114,22 @@ def write_atlas(
     words = WORDS[lang]
     meta = {"Title": f"{words['atlas_title']} — {words['district']}", "Creator": "pastures"}
     result: dict[str, Path] = {}
-    with mpl.rc_context(RC), _pdf(out / "atlas.pdf", meta) as atlas:
-        for fig_fn in (lambda: _cover(ctx, names), lambda: _overview(ctx, 2)):
-            atlas.savefig(fig_fn())
-        for i, name in enumerate(names):
-            logger.info("sheet %d/%d: %s", i + 1, len(names), name)
-            atlas.savefig(_community_sheet(ctx, name, 3 + i))
+    n_pages = 2 + len(names)
+    n_workers = min(default_workers() if workers is None else max(1, int(workers)), n_pages)
+    with mpl.rc_context(RC):
+        if n_workers <= 1:
+            with _pdf(out / "atlas.pdf", meta) as atlas:
+                for page in range(n_pages):
+                    atlas.savefig(_draw_page(ctx, names, page))
+        else:
+            _draw_in_processes(ctx, names, n_workers, out / "atlas.pdf", meta)
     # Each community's PDF is its page of the atlas, copied rather than drawn again:
     # drawing and embedding the fonts once is most of the time an atlas takes.
+    from pypdf import PdfReader
+
     result: dict[str, Path] = {}
+    reader = PdfReader(out / "atlas.pdf")
     for i, name in enumerate(names):
         sheet_meta = {**meta, "Title": f"{community_title(name, lang)} — {words['district']}"}
-        result[name] = _extract_page(
-            out / "atlas.pdf", 2 + i, out / f"{slugs[name]}.pdf", sheet_meta
-        )
+        result[name] = _extract_page(reader, 2 + i, out / f"{slugs[name]}.pdf", sheet_meta)
     return AtlasResult(atlas=out / "atlas.pdf", communities=result, pages=ctx.total_pages)

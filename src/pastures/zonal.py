@@ -40,9 +40,11 @@ restricted to a rectangle), summed with the edge's direction as sign.
 
 from __future__ import annotations
 
+import collections
 import logging
 import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Final, Literal, get_args
 
@@ -633,11 +635,16 @@ def index_series(
     rules = pd.Series("", index=pd.Index(ids, name=schema.PLOT_CODE), name=schema.EDGE_RULE)
     reprojected: dict[str, np.ndarray] = {}
     windows_cache: dict[tuple[Any, ...], list[tuple[imagery.Grid, np.ndarray, PlotCoverage]]] = {}
+    rules_key: tuple[Any, ...] | None = None
+    cells_of: dict[int, np.ndarray] = {}  # distinct cells of each coverage in windows_cache
     groups = imagery.group_by_date(scenes)  # type: ignore[arg-type]
     loop: Iterable[Any] = groups.items()
     if progress is not None:
         loop = progress(loop)
-    for (date, platform, _crs), members in loop:
+
+    def prepare(item: Any) -> _DateJob:
+        """A date's row, indices and plot windows; its problems kept for later, in order."""
+        (date, platform, _crs), members = item
         row: dict[str, Any] = {
             schema.DATE: date,
             schema.PLATFORM: platform,
@@ -647,10 +654,11 @@ def index_series(
             schema.DATE_STATUS: "failed",
         }
         date_rows.append(row)
-        date_names, date_needed = _indices_of_date(members, names, needed, row, problems)
-        grid = _first_grid(members, date_needed, problems)
+        found: list[Problem] = []
+        date_names, date_needed = _indices_of_date(members, names, needed, row, found)
+        grid = _first_grid(members, date_needed, found)
         if grid is None:
-            continue
+            return _DateJob(members, row, date_names, date_needed, None, found)
         if grid.crs not in reprojected:
             if not _same_crs(plots.crs, grid.crs):
                 logger.info(
@@ -677,18 +685,29 @@ def index_series(
                 )
                 for wgrid, members_idx in _plot_windows(geoms, grid, cluster_gap_m)
             ]
+            for _, _, coverage in windows_cache[key]:
+                cells_of[id(coverage)] = np.unique(coverage.cells)
+        return _DateJob(members, row, date_names, date_needed, key, found)
+
+    for job, mosaics in _read_ahead(loop, prepare, windows_cache):
+        problems.extend(job.problems)
+        if mosaics is None or job.key is None:
+            continue
         frame = _date_statistics(
-            members,
-            windows_cache[key],
-            names=date_names,
-            bands=date_needed,
-            row=row,
+            job.members,
+            windows_cache[job.key],
+            mosaics,
+            names=job.names,
+            row=job.row,
             problems=problems,
+            cells_of=cells_of,
         )
         if frame is not None:
             frames.append(frame)
-        for _, members_idx, coverage in windows_cache[key]:
-            rules.iloc[members_idx] = coverage.rules_used
+        if job.key != rules_key:  # the same windows as the previous date: the same rules
+            for _, members_idx, coverage in windows_cache[job.key]:
+                rules.iloc[members_idx] = coverage.rules_used
+            rules_key = job.key
     return IndexSeries(
         table=_tidy(frames),
         dates=pd.DataFrame(date_rows),
@@ -818,22 +837,79 @@ def date_status(
     return True
 
 
+#: Dates whose scenes are read ahead of the one whose statistics are computed.
+READ_AHEAD_DATES: Final = 2
+
+
+@dataclass(frozen=True)
+class _DateJob:
+    """One date of :func:`index_series`, ready to read: scenes, row, indices, windows."""
+
+    members: Sequence[Scene]
+    row: dict[str, Any]
+    names: list[str]
+    bands: tuple[str, ...]
+    key: tuple[Any, ...] | None  # of the plot windows; None when no scene could be opened
+    problems: list[Problem]
+
+
+def _read_ahead(
+    items: Iterable[Any],
+    prepare: Callable[[Any], _DateJob],
+    windows: Mapping[tuple[Any, ...], Sequence[tuple[imagery.Grid, Any, Any]]],
+) -> Iterator[tuple[_DateJob, list[imagery.Mosaic] | None]]:
+    """Each date's job and mosaics, in order, the next dates' scenes read meanwhile.
+
+    The reading runs in a second thread (GDAL decompresses without the GIL) while
+    the caller computes the statistics of the date it was given; `prepare` runs
+    here, in order, so problems and rows come out as a plain loop makes them.
+    """
+    source = iter(items)
+    queue: collections.deque[tuple[_DateJob, Future[list[imagery.Mosaic]] | None]] = (
+        collections.deque()
+    )
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="pastures-read") as pool:
+
+        def ahead() -> None:
+            item = next(source, None)
+            if item is None:
+                return
+            job = prepare(item)
+            reading = None
+            if job.key is not None:
+                grids = [w[0] for w in windows[job.key]]
+                reading = pool.submit(imagery.read_mosaics, job.members, job.bands, grids)
+            queue.append((job, reading))
+
+        for _ in range(READ_AHEAD_DATES):
+            ahead()
+        while queue:
+            job, reading = queue.popleft()
+            mosaics = reading.result() if reading is not None else None
+            ahead()
+            yield job, mosaics
+
+
 def _date_statistics(
     scenes: Sequence[Scene],
     windows: Sequence[tuple[imagery.Grid, np.ndarray, PlotCoverage]],
+    mosaics: Sequence[imagery.Mosaic],
     *,
     names: Sequence[str],
-    bands: Sequence[str],
     row: dict[str, Any],
     problems: list[Problem],
+    cells_of: Mapping[int, np.ndarray],
 ) -> pd.DataFrame | None:
-    """Statistics of one date (mosaic) for every plot; updates `row` and `problems`."""
+    """Statistics of one date (its mosaics, one per window) for every plot.
+
+    Updates `row` and `problems`. `cells_of` gives, by ``id`` of each window's
+    coverage, its distinct cells (the same every date, so computed once).
+    """
     clear_weight = observed_weight = total_weight = 0.0
     blocks: list[np.ndarray] = []
     plot_parts: list[np.ndarray] = []
     index_parts: list[np.ndarray] = []
     out_of_range = dict.fromkeys(names, 0)
-    mosaics = imagery.read_mosaics(scenes, bands, [w[0] for w in windows])
     if mosaics:
         problems.extend(mosaics[0].problems)
     for (_, _, coverage), mosaic in zip(windows, mosaics, strict=True):
@@ -841,9 +917,10 @@ def _date_statistics(
         total_weight += coverage.total_weight.sum()
         observed_weight += coverage.weights[state != imagery.NODATA].sum()
         clear_weight += coverage.weights[state == imagery.CLEAR].sum()
-        plot_cells = np.unique(coverage.cells)
+        plot_cells = cells_of[id(coverage)]
+        valid = mosaic.valid
         for name in names:
-            values = compute_index(name, mosaic.bands, valid=mosaic.valid, mask_range=False)
+            values = compute_index(name, mosaic.bands, valid=valid, mask_range=False)
             before = np.count_nonzero(np.isfinite(values.ravel()[plot_cells]))
             if mask_out_of_range(name, values):
                 out_of_range[name] += before - np.count_nonzero(

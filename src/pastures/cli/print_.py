@@ -48,7 +48,14 @@ def _size(path: Path) -> str:
     show_default=True,
     help="Language of the sheets (Spanish for assemblies, English for reports).",
 )
-def command(run_folder: Path, out: Path | None, paper: str, lang: str) -> None:
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Processes that draw the pages (default: the CPUs available, at most 2; "
+    "1 keeps a core free). The atlas is the same whatever the number.",
+)
+def command(run_folder: Path, out: Path | None, paper: str, lang: str, workers: int | None) -> None:
     """Print-ready PDF maps of every community: an atlas and one PDF per community.
 
     RUN_FOLDER is the output folder of `pastures demo` (or of a full run). The atlas
@@ -65,6 +72,7 @@ def command(run_folder: Path, out: Path | None, paper: str, lang: str) -> None:
       pastures print juli-demo                   Spanish, A4, into juli-demo/atlas/
       pastures print juli-demo --paper A3 -o a3  A3 sheets into ./a3/
       pastures print juli-demo --lang en         English sheets
+      pastures print juli-demo --workers 1       in one process, leaving a core free
     """
     from pastures.printmap import write_atlas
 
@@ -75,6 +83,7 @@ def command(run_folder: Path, out: Path | None, paper: str, lang: str) -> None:
         target,
         lang=lang.lower(),  # type: ignore[arg-type]
         paper=paper.upper(),  # type: ignore[arg-type]
+        workers=workers,
     )
     click.echo(f"  {result.atlas}  ({result.pages} pages, {_size(result.atlas)})")
     for name, path in result.communities.items():

@@ -260,22 +260,24 @@ def _ndvi_latest(run: RunOutputs) -> pd.DataFrame:
     )
 
 
-def _schedule_dates(schedule: pd.DataFrame, code: str, on: dt.date) -> dict[str, Any]:
-    rows = schedule[(schedule[S.LOCATION_ID] == code)]
-    starts = pd.to_datetime(rows[S.START]).dt.date
-    ends = pd.to_datetime(rows[S.END]).dt.date
+def _schedule_dates(rows: pd.DataFrame, on: dt.date) -> dict[str, Any]:
+    """Who grazes a plot on `on`, who next and when, and when it next rests.
+
+    `rows`: the plot's schedule rows, with ``_start`` and ``_end`` as dates.
+    """
+    starts, ends = rows["_start"], rows["_end"]
     now = sorted(rows.loc[(starts <= on) & (ends >= on), S.HERD_ID].astype(str))
     later = starts[starts > on]
     nxt = later.min() if len(later) else None
     following = sorted(rows.loc[starts == nxt, S.HERD_ID].astype(str)) if nxt else []
-    # The plot rests from the first day on or after `on` that no herd stays on it.
-    grazed = {d for s, e in zip(starts, ends, strict=True) for d in pd.date_range(s, e).date}
+    # The plot rests from the first day on or after `on` that no herd stays on it:
+    # walk the stays in order of their first day, past every one that covers the day
     rest = None
-    if grazed:
-        day = on
-        while day in grazed:
-            day += dt.timedelta(days=1)
-        rest = day
+    if len(rows):
+        rest = on
+        for s, e in sorted(zip(starts, ends, strict=True)):
+            if s <= rest <= e:
+                rest = e + dt.timedelta(days=1)
     return {
         GRAZING_NOW: ", ".join(now),
         GRAZING_NEXT: ", ".join(following),
@@ -331,9 +333,16 @@ def plot_status(run: RunOutputs, *, on: dt.date | None = None) -> gpd.GeoDataFra
         table = table.merge(risk[[S.PLOT_CODE, *keep]], on=S.PLOT_CODE, how="left")
     schedule = run.table("schedule")
     if schedule is not None and not schedule.empty:
-        start = pd.to_datetime(schedule[S.START]).min().date()
-        day = on or start
-        dates = pd.DataFrame([_schedule_dates(schedule, c, day) for c in table[S.PLOT_CODE]])
+        schedule = schedule.assign(
+            _start=pd.to_datetime(schedule[S.START]).dt.date,
+            _end=pd.to_datetime(schedule[S.END]).dt.date,
+        )
+        day = on or schedule["_start"].min()
+        by_code = dict(tuple(schedule.groupby(schedule[S.LOCATION_ID].astype(str))))
+        empty = schedule.iloc[0:0]
+        dates = pd.DataFrame(
+            [_schedule_dates(by_code.get(str(c), empty), day) for c in table[S.PLOT_CODE]]
+        )
         table = pd.concat([table.reset_index(drop=True), dates], axis=1)
     for col in STATUS_COLUMNS:
         if col not in table.columns:

@@ -503,9 +503,14 @@ def neutralise_formulas(table: pd.DataFrame) -> pd.DataFrame:
     see :func:`neutralise_text`.
     """
     out = table.copy()
-    for col in out.columns:
-        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
-            out[col] = out[col].map(neutralise_text)
+    for k in range(out.shape[1]):
+        values = out.iloc[:, k]
+        if values.dtype == object or pd.api.types.is_string_dtype(values):
+            # only text cells that start like a formula can change: find them with one
+            # vectorised test instead of calling neutralise_text on every cell
+            risky = values.astype(str).str.startswith(FORMULA_PREFIXES).to_numpy()
+            if risky.any():
+                out.iloc[risky.nonzero()[0], k] = values[risky].map(neutralise_text)
     out.columns = [neutralise_text(c) for c in out.columns]
     return out
 

@@ -746,7 +746,11 @@ def _herds_plus(p: Project, column: str, value: str) -> Path:
 
 def _herds_xlsx(p: Project, family: str) -> Path:
     path = p.path("h.xlsx")
-    HERDS.assign(family_id=[family, "ALF-F2", "BET-F1"]).to_excel(path, index=False)
+    # openpyxl writes "=1+1" as a formula with no cached value, as a program that
+    # never computed the sheet leaves it (XlsxWriter would cache 0)
+    HERDS.assign(family_id=[family, "ALF-F2", "BET-F1"]).to_excel(
+        path, index=False, engine="openpyxl"
+    )
     return path
 
 

@@ -66,6 +66,27 @@ def test_same_inputs_reuse_the_files(scenes):
     assert again == items
 
 
+def test_per_inputs_subfolders_are_made_whole_and_kept_apart(scenes, tmp_path):
+    plots, corrals, _, _ = scenes
+    kw = {"start": "2023-02-01", "end": "2023-04-30", "step_days": 30, "per_inputs": True}
+    first = make_sample_scenes(plots, corrals, tmp_path, seed=1, **kw)
+    folder = first[0].parent
+    assert folder.parent == tmp_path
+    assert len(folder.name) == 16
+    stamp = (folder / "manifest.json").stat().st_mtime_ns
+    # the same inputs: the same files, not made again
+    assert make_sample_scenes(plots, corrals, tmp_path, seed=1, **kw) == first
+    assert (folder / "manifest.json").stat().st_mtime_ns == stamp
+    # other inputs: their own folder; the first set stays usable
+    other = make_sample_scenes(plots, corrals, tmp_path, seed=2, **kw)
+    assert other[0].parent != folder
+    assert all(p.exists() for p in first)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([folder.name, other[0].parent.name])
+    found, problems = imagery.load_scenes(first)
+    assert problems == []
+    assert len(found) == len(first)
+
+
 def test_bofedal_greener_and_rainy_season_greener(scenes):
     plots, _, _, items = scenes
     wide = wide_series(index_series(plots, items, indices=["ndvi"]).table)

@@ -465,8 +465,9 @@ def sample_scene_folder() -> Path:
     """Where the synthetic sample scenes are made: a per-user cache, kept between runs.
 
     The scenes are inputs, made deterministically from the plots, corrals, dates and
-    seed (:func:`pastures.sample_imagery.make_sample_scenes` remakes them when any of
-    these change), so every run folder of the sample can share them.
+    seed, so every run folder of the same project can share them; each set of inputs
+    has its own subfolder, made whole before it is used
+    (:func:`pastures.sample_imagery.make_sample_scenes` with ``per_inputs``).
     ``$PASTURES_CACHE_DIR`` (default ``$XDG_CACHE_HOME/pastures`` or
     ``~/.cache/pastures``) says where.
     """
@@ -489,6 +490,7 @@ def _scenes(config: ProjectConfig, folder: Path, layers: LayersResult) -> tuple[
             sample_scene_folder(),
             start=img.start,
             end=img.end,
+            per_inputs=True,
         )
         scenes, problems = load_scenes(items)
         label = (

@@ -37,6 +37,8 @@ import hashlib
 import json
 import logging
 import os
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -199,6 +201,7 @@ def make_sample_scenes(
     end: str | dt.date = "2024-12-31",
     step_days: int = 10,
     seed: int = 0,
+    per_inputs: bool = False,
 ) -> list[Path]:
     """Write synthetic Sentinel-2 L2A scenes (COGs + STAC items) over the plots.
 
@@ -219,6 +222,11 @@ def make_sample_scenes(
         Days between acquisitions (Sentinel-2 revisits every 5 days; 10 keeps it small).
     seed
         Seed of the random noise and clouds.
+    per_inputs
+        Keep the scenes of each set of inputs in their own subfolder of `out_dir`
+        (named by the inputs' fingerprint), made in a temporary folder and renamed
+        into place when complete: projects that share a cache folder then neither
+        remake each other's scenes nor read a half-made set.
 
     Returns
     -------
@@ -238,13 +246,54 @@ def make_sample_scenes(
     key = _fingerprint(plots_utm, corrals_utm, start_d, end_d, step_days, seed)
     if tiling.crs != schema.WORKING_CRS:  # the Juli scenes keep their fingerprint
         key = hashlib.sha256(f"{key}{tiling.crs}".encode()).hexdigest()
-    manifest = out / "manifest.json"
+    final = out / key[:16] if per_inputs else out
+    reused = _reuse(final, key)
+    if reused is not None:
+        return reused
+    if per_inputs:
+        out.mkdir(parents=True, exist_ok=True)
+        work = Path(tempfile.mkdtemp(prefix=".making-", dir=out))
+        try:
+            _write_scenes(
+                plots_utm, corrals_utm, work, key, start_d, end_d, step_days, seed, tiling
+            )
+            try:
+                work.rename(final)
+            except OSError:  # another run made them first: theirs are the same
+                if _reuse(final, key) is None:
+                    raise
+        finally:
+            if work.exists():
+                shutil.rmtree(work, ignore_errors=True)
+        reused = _reuse(final, key)
+        assert reused is not None
+        return reused
+    return _write_scenes(plots_utm, corrals_utm, out, key, start_d, end_d, step_days, seed, tiling)
+
+
+def _reuse(folder: Path, key: str) -> list[Path] | None:
+    """The scenes in `folder` if they were made from the inputs of fingerprint `key`."""
+    manifest = folder / "manifest.json"
     if manifest.exists():
         saved = json.loads(manifest.read_text(encoding="utf-8"))
-        paths = [out / p for p in saved.get("items", [])]
+        paths = [folder / p for p in saved.get("items", [])]
         if saved.get("fingerprint") == key and all(p.exists() for p in paths):
-            logger.info("Reusing %d synthetic scenes in %s", len(paths), out)
+            logger.info("Reusing %d synthetic scenes in %s", len(paths), folder)
             return paths
+    return None
+
+
+def _write_scenes(  # noqa: PLR0917 - private helper
+    plots_utm: gpd.GeoDataFrame,
+    corrals_utm: gpd.GeoDataFrame | None,
+    out: Path,
+    key: str,
+    start_d: dt.date,
+    end_d: dt.date,
+    step_days: int,
+    seed: int,
+    tiling: _Tiling,
+) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
     field = _static_field(plots_utm, corrals_utm, rng, tiling)
@@ -277,7 +326,7 @@ def make_sample_scenes(
         "1000), <id>/SCL.tif, and <id>.json (STAC item).\n",
         encoding="utf-8",
     )
-    manifest.write_text(
+    (out / "manifest.json").write_text(
         json.dumps(
             {"fingerprint": key, "synthetic": True, "items": [p.name for p in items]}, indent=1
         ),

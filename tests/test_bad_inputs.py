@@ -719,7 +719,7 @@ def _two_layer_gpkg(p: Project) -> Path:
 
 def _swapped(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     ll = gdf.to_crs(4326)
-    return ll.set_geometry(ll.geometry.map(lambda g: shapely.ops.transform(lambda x, y: (y, x), g)))
+    return ll.set_geometry(shapely.transform(ll.geometry.to_numpy(), lambda xy: xy[:, ::-1]))
 
 
 def _without_crs(text: str) -> str:

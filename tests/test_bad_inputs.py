@@ -31,7 +31,6 @@ import pandas as pd
 import pyogrio
 import pytest
 import shapely
-import shapely.ops
 from affine import Affine
 from click.testing import CliRunner
 from pyproj import Transformer

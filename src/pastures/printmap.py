@@ -356,11 +356,14 @@ class AtlasResult:
         One PDF per community, keyed by community name.
     pages
         Pages of the atlas.
+    sheets
+        Sheets of each community (more than 1 for a map series), keyed by name.
     """
 
     atlas: Path
     communities: dict[str, Path]
     pages: int
+    sheets: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -2516,4 +2519,7 @@ def write_atlas(
         sheet_meta = {**meta, "Title": f"{community_title(name, lang)} — {ctx.labels.area}"}
         pages = [2 + i for i, sheet in enumerate(sheets) if sheet.community == name]
         result[name] = _extract_pages(reader, pages, out / f"{slugs[name]}.pdf", sheet_meta)
-    return AtlasResult(atlas=out / "atlas.pdf", communities=result, pages=ctx.total_pages)
+    counts = {name: sum(s.community == name for s in sheets) for name in names}
+    return AtlasResult(
+        atlas=out / "atlas.pdf", communities=result, pages=ctx.total_pages, sheets=counts
+    )

@@ -803,7 +803,7 @@ def map_data(run: O.RunOutputs, *, lang: Lang = "es", on: dt.date | None = None)
                 else None
             ),
         }
-        for name, pt in zip(communities[S.COMMUNITY], inside, strict=True)
+        for name, pt in zip(communities.get(S.COMMUNITY, []), inside, strict=True)
     ]
 
     def point_props(gdf: Any, key: str, word: str) -> list[dict[str, Any]]:

@@ -783,6 +783,7 @@ def map_data(run: O.RunOutputs, *, lang: Lang = "es", on: dt.date | None = None)
                 "colour": {k: _variable_colour(k, row) for k, _ in PLOT_VARIABLES},
                 "popup": plot_popup(row, by_plot.get(code, empty), lang),
                 "code": esc(code),
+                "community": str(row.get(S.COMMUNITY, "")),
                 "rotation": state,
                 "rotation_tip": rotation_tip,
             }
@@ -1155,8 +1156,21 @@ _JS: Final = r"""
         var o = document.createElement("option");
         o.value = name; o.textContent = name; select.appendChild(o);
       });
+      // communities the plots name but the run has no outline of: their plots' extent
+      plots.eachLayer(function (layer) {
+        var name = layer.feature.properties.community;
+        if (!name || communities.getLayers().some(function (c) {
+          return c.feature.properties.name === name; })) { return; }
+        if (!bounds[name]) {
+          bounds[name] = L.latLngBounds(layer.getBounds().getSouthWest(),
+                                        layer.getBounds().getNorthEast());
+          var o = document.createElement("option");
+          o.value = name; o.textContent = name; select.appendChild(o);
+        } else { bounds[name].extend(layer.getBounds()); }
+      });
       select.onchange = function () {
-        var b = select.value === "*" ? communities.getBounds() : bounds[select.value];
+        var every = communities.getLayers().length ? communities.getBounds() : plots.getBounds();
+        var b = select.value === "*" ? every : bounds[select.value];
         if (b) { map.fitBounds(b, {padding: [20, 20]}); }
       };
       measureOut = L.DomUtil.create("div", "pm-measure-out", div);

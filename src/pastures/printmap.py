@@ -1814,34 +1814,42 @@ def spatial_order(plots: gpd.GeoDataFrame) -> list[str]:
 def _series(paper: Paper, ctx: _Context, plots: gpd.GeoDataFrame) -> list[list[str]]:
     """The plot codes of each sheet of a community: one sheet when they all fit.
 
-    Otherwise the plots, in :func:`spatial_order`, are cut into runs: first greedily
-    (each sheet takes plots while its map stays at least :data:`SERIES_MAP_MM` high),
-    which gives the fewest sheets k; then into k runs of equal size, kept when each of
-    them fits too (so the last sheet is not left with a few plots).
+    Otherwise the plots are split by recursive coordinate bisection: a group that does
+    not fit on a sheet (a map at least :data:`SERIES_MAP_MM` high) is cut across the
+    longer side of its plots' extent, at the plot that shares it between the sheets each
+    side needs (the capacity of a sheet is how many plots fit, taken along
+    :func:`spatial_order`), and each side is split again. The groups stay compact (a
+    sheet's map is zoomed on neighbours, not on a strip across the community) and of
+    near-equal size; the order of the sheets follows the cuts: west or south first.
     """
     codes = list(plots[S.PLOT_CODE].astype(str))
     if not codes or _map_height(paper, ctx, plots, extra_notes=_extra_notes(ctx, 1)) >= MIN_MAP_MM:
         return [codes]
     by_code = plots.set_index(plots[S.PLOT_CODE].astype(str), drop=False)
-    order = spatial_order(plots)
+    points = by_code.geometry.representative_point()
+    xy = {c: (p.x, p.y) for c, p in zip(by_code.index, points, strict=True)}
     notes = _extra_notes(ctx, 99)
 
-    def fits(run: list[str]) -> bool:
-        return _map_height(paper, ctx, by_code.loc[run], extra_notes=notes) >= SERIES_MAP_MM
+    def fits(group: list[str]) -> bool:
+        return _map_height(paper, ctx, by_code.loc[group], extra_notes=notes) >= SERIES_MAP_MM
 
-    greedy: list[list[str]] = []
-    current: list[str] = []
-    for code in order:
-        if current and not fits([*current, code]):
-            greedy.append(current)
-            current = []
-        current.append(code)
-    greedy.append(current)
-    k = len(greedy)
-    even = [list(part) for part in np.array_split(np.array(order, dtype=object), k)]
-    if all(fits(part) for part in even):
-        return [[str(c) for c in part] for part in even]
-    return greedy
+    capacity = 1
+    order = spatial_order(plots)
+    while capacity < len(order) and fits(order[: capacity + 1]):
+        capacity += 1
+
+    def split(group: list[str]) -> list[list[str]]:
+        if len(group) == 1 or fits(group):
+            return [group]
+        sheets = max(2, math.ceil(len(group) / capacity))
+        xs = [xy[c][0] for c in group]
+        ys = [xy[c][1] for c in group]
+        axis = 0 if max(xs) - min(xs) >= max(ys) - min(ys) else 1
+        ranked = sorted(group, key=lambda c: (xy[c][axis], xy[c][1 - axis], c))
+        cut = max(1, min(len(group) - 1, round(len(group) * (sheets // 2) / sheets)))
+        return split(ranked[:cut]) + split(ranked[cut:])
+
+    return split(order)
 
 
 def plan_sheets(run: RunOutputs, *, lang: Lang = "es", paper: Paper = "A4") -> list[Sheet]:
@@ -1849,7 +1857,7 @@ def plan_sheets(run: RunOutputs, *, lang: Lang = "es", paper: Paper = "A4") -> l
 
     A community whose plots do not fit on one sheet (the status panel and the calendar
     take a row per plot and would leave the map under :data:`MIN_MAP_MM`) gets several
-    sheets, each with a run of neighbouring plots (:func:`spatial_order`), its map
+    sheets, each with a group of neighbouring plots (see :func:`_series`), its map
     zoomed on them with the community's other plots drawn faintly, and its own status
     panel and calendar. Every plot is on exactly one sheet.
     """
@@ -2119,19 +2127,22 @@ def _overview_series(ax: Axes, page: _Page, ctx: _Context) -> None:
     for number, sheet in enumerate(ctx.sheets, start=3):
         if sheet.count == 1:
             continue
+        # the page number on the sheet's largest plot, framing the sheet's plots lightly
         mine = plots[codes.isin(sheet.plot_codes)]
-        xmin, ymin, xmax, ymax = mine.total_bounds
-        ax.add_patch(_box_patch(xmin, ymin, xmax - xmin, ymax - ymin))
-        ax.patches[-1].set(facecolor="none", edgecolor="0.3", lw=0.6 * page.k, zorder=5)
+        hull = shapely.union_all(list(mine.geometry)).convex_hull
+        if hull.geom_type == "Polygon":
+            _add_lines(ax, hull, color="0.25", lw=0.5 * page.k, linestyle=(0, (3, 2)), zorder=5)
+        at = mine.geometry.iloc[int(np.argmax(mine.geometry.area.to_numpy()))]
+        pt = at.representative_point()
         ax.text(
-            (xmin + xmax) / 2, (ymin + ymax) / 2, str(number), fontsize=page.pt(8),
-            ha="center", va="center", zorder=6, bbox=box_style,
+            pt.x, pt.y, str(number), fontsize=page.pt(8), ha="center", va="center", zorder=6,
+            bbox=box_style,
         )  # fmt: skip
     for name in dict.fromkeys(plots[S.COMMUNITY].astype(str)):
         if name in outlined:
             continue
         mine = plots[plots[S.COMMUNITY].astype(str) == name]
-        xmin, ymin, xmax, ymax = mine.total_bounds
+        xmin, _, xmax, ymax = mine.total_bounds
         n = len(mine)
         ha = mine[S.AREA_HA].sum()
         count = words["plot_1"].format(ha=ha) if n == 1 else words["plots_n"].format(n=n, ha=ha)

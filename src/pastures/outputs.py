@@ -72,7 +72,8 @@ class RunOutputs:
     provenance
         The run's provenance record (empty when the folder has none).
     illustrative
-        True when the run used the bundled sample (illustrative data).
+        True when the run's data are illustrative (the bundled sample, or a project
+        marked ``illustrative``); :func:`study_area` tells the bundled sample apart.
     """
 
     folder: Path

@@ -2,11 +2,14 @@
 
 Communities read paper, not screens. :func:`write_atlas` turns the folder of a run
 (:func:`pastures.outputs.read_run`) into an atlas (cover, overview of the
-communities, one sheet per community) and one PDF per community, in Spanish by
-default. Each community sheet holds, on one page: the plots with large codes and
-hectares (labels that do not fit in a plot sit outside it, with a leader line),
-corrals, water points and the community boundary over a light hillshade; legend,
-numeric and graphic scale, north arrow and a UTM grid; the rotation calendar
+communities, one sheet per community, or a map series of several sheets for a
+community with more plots than one sheet holds: :func:`plan_sheets`) and one PDF per
+community, in Spanish by default. Titles and notes name the run's study area and
+working CRS (:func:`pastures.outputs.study_area`). Each community sheet holds, on one
+page: the plots with large codes and hectares (labels that do not fit in a plot sit
+outside it, with a leader line), corrals, water points and the community boundary
+over a light hillshade; legend, numeric and graphic scale, north arrow and the grid
+of the working CRS; the rotation calendar
 (plots by months: days grazed, by which corral's herds, months of rest); a panel
 of range condition and erosion risk per plot with its main driver in words; and
 credits and sources.
@@ -351,7 +354,7 @@ class AtlasResult:
     Attributes
     ----------
     atlas
-        The atlas PDF (cover, overview, one sheet per community).
+        The atlas PDF (cover, overview, the community sheets).
     communities
         One PDF per community, keyed by community name.
     pages
@@ -2483,7 +2486,8 @@ def write_atlas(
     Returns
     -------
     AtlasResult
-        Paths written and the atlas's page count (cover, overview, one per community).
+        Paths written, the atlas's page count (cover, overview, the community sheets)
+        and the number of sheets of each community.
 
     Raises
     ------

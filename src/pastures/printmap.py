@@ -1086,16 +1086,15 @@ def _title_block(fig: Figure, page: _Page, ctx: _Context, title: str, page_no: i
     k = page.k
     m = MARGIN_MM * k
     ax = _axes_mm(fig, page, (m, m, page.width - 2 * m, TITLE_MM * k))
-    ax.text(0, 0, title, fontsize=page.pt(18), weight="bold", va="top")
+    page_of = WORDS[ctx.lang]["page_of"].format(page_no, ctx.total_pages)
+    # a long title (a study area's name, "hoja 12 de 25") shrinks to clear the page number
+    room = page.width - 2 * m - _text_width_mm(page_of, page.pt(8)) - 4 * k
+    size = page.pt(18)
+    while size > page.pt(12) and _text_width_mm(title, size, bold=True) > room:
+        size -= 0.5
+    ax.text(0, 0, title, fontsize=size, weight="bold", va="top")
     ax.text(0, 9 * k, ctx.subtitle, fontsize=page.pt(10), va="top")
-    ax.text(
-        page.width - 2 * m,
-        0.5 * k,
-        WORDS[ctx.lang]["page_of"].format(page_no, ctx.total_pages),
-        fontsize=page.pt(8),
-        ha="right",
-        va="top",
-    )
+    ax.text(page.width - 2 * m, 0.5 * k, page_of, fontsize=page.pt(8), ha="right", va="top")
     if ctx.run.illustrative:
         ax.text(
             0.8 * k,

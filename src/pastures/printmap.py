@@ -241,6 +241,12 @@ WORDS: Final[dict[str, dict[str, str]]] = {
         ),
         "east": "este",
         "west": "oeste",
+        "how_series": (
+            "Una comunidad con muchas parcelas ocupa varias hojas («hoja 1 de 9»): cada "
+            "una muestra un grupo de parcelas vecinas; las de las otras hojas aparecen en "
+            "gris claro."
+        ),
+        "series_marks": "Número sobre las parcelas: página de su hoja",
     },
     "en": {
         "atlas_title": "Grazing plot maps",
@@ -333,6 +339,11 @@ WORDS: Final[dict[str, dict[str, str]]] = {
         "north_note": ("The arrow shows grid north; true north is {:.1f}° {} of it"),
         "east": "east",
         "west": "west",
+        "how_series": (
+            'A community with many plots takes several sheets ("sheet 1 of 9"): each '
+            "shows a group of neighbouring plots; those of the other sheets are in light grey."
+        ),
+        "series_marks": "Number on the plots: page of their sheet",
     },
 }
 RISK_LABELS: Final = {
@@ -2173,6 +2184,8 @@ def _overview_legend(
     notes = [ctx.labels.grid.format(step)]
     if background:
         notes.append(words[background])
+    if any(sheet.count > 1 for sheet in ctx.sheets):
+        notes.append(words["series_marks"])
     ax.text(0, 6 * k, "  ·  ".join(notes), fontsize=size, va="top")
 
 
@@ -2225,7 +2238,10 @@ def _cover(ctx: _Context, names: list[str]) -> Figure:
     y += 6 * k
     ax.text(0, y, words["how_to_read"], fontsize=page.pt(13), weight="bold", va="top")
     y += 8 * k
-    for para in words["how"].split("|"):
+    how = words["how"].split("|")
+    if any(sheet.count > 1 for sheet in ctx.sheets):
+        how.insert(1, words["how_series"])
+    for para in how:
         lines = _wrap(para, width - 6 * k, page.pt(10.5))
         ax.text(0, y, "•", fontsize=page.pt(10.5), va="top")
         ax.text(5 * k, y, "\n".join(lines), fontsize=page.pt(10.5), va="top", linespacing=1.3)

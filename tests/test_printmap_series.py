@@ -177,7 +177,9 @@ def test_atlas_pages_contents_and_community_pdf_follow_the_series(series_atlas, 
     last = 2 + k  # Delta's sheets are pages 3 to 2 + k; Epsilon's is page 3 + k
     assert f"Comunidad Delta (30 parcelas, 4.8 ha; {k} hojas) páginas 3–{last}" in pages[0]
     assert f"Comunidad Epsilon (2 parcelas, 0.3 ha) página {last + 1}" in pages[0]
+    assert "Una comunidad con muchas parcelas ocupa varias hojas" in pages[0]
     assert "Las 2 comunidades y sus parcelas" in pages[1]
+    assert "Número sobre las parcelas: página de su hoja" in pages[1]
     assert f"páginas 3–{last}" in pages[1]
     for i, sheet in enumerate(delta):
         text = pages[2 + i]

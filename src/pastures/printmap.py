@@ -1752,9 +1752,9 @@ def choose_orientation(
             best = (page, frame, boxes)
     if best is None:
         raise OutputError(
-            f"{len(plots)} plots do not fit on one {paper} sheet with a map at least "
-            f"{MIN_MAP_MM:.0f} mm high; the atlas splits them over several sheets "
-            "(plan_sheets)."
+            f"{len(plots)} plot(s) ({', '.join(plots[S.PLOT_CODE].astype(str)[:5])}) leave "
+            f"no room for a map at least {MIN_MAP_MM:.0f} mm high on a {paper} sheet: their "
+            "rotation calendar is too long. Print on A3 (--paper A3)."
         )
     return best
 

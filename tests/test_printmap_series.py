@@ -257,6 +257,13 @@ def test_web_map_title_and_note_name_the_study_area(series_run):
     assert "Datos ilustrativos: no usar para decisiones." in page
     assert "Juli" not in page
     assert "muestra incluida" not in page
+    # the plots carry their community: "zoom to community" lists Delta and Epsilon,
+    # which the run knows only from its plots
+    from pastures.webmap import map_data
+
+    features = map_data(read_run(series_run))["plots"]["features"]
+    assert {f["properties"]["community"] for f in features} == {"Delta", "Epsilon"}
+    assert "properties.community" in page
     english = build_web_map(read_run(series_run), lang="en")
     assert "<title>Valle Alto: pasture field map</title>" in english
     assert "Whole area" in english

@@ -311,9 +311,7 @@ source = "sample"
         encoding="utf-8",
     )
     runner = CliRunner()
-    # the atlas is left out: printmap lays a community's 193 plots out on one sheet
-    # (reported to its owner); every other stage runs
-    result = runner.invoke(main, ["run", str(project), "--skip", "print"])
+    result = runner.invoke(main, ["run", str(project)])  # every stage, the atlas too
     assert result.exit_code == 0, result.output
     assert "district of Juli" not in result.output  # no Juli error on the way
     assert "a Juli default" in result.output  # the climate defaults are warned about
@@ -329,6 +327,24 @@ source = "sample"
     assert plots["area_ha"].sum() * 1e4 == pytest.approx(union, rel=1e-9, abs=1.0)
     assert (run / "map.html").is_file()
     assert (run / "risk" / "risk_plots.csv").is_file()
+    # the atlas: 193 plots in one community cannot go on one sheet, so a map series
+    # whose sheets hold every plot once; titled with the study area, not Juli
+    from pypdf import PdfReader
+
+    from pastures.outputs import read_run
+    from pastures.printmap import plan_sheets
+
+    sheets = plan_sheets(read_run(run))
+    assert len(sheets) > 1
+    assert sorted(c for s in sheets for c in s.plot_codes) == sorted(plots["plot_code"])
+    atlas = PdfReader(run / "atlas" / "atlas.pdf")
+    assert len(atlas.pages) == 2 + len(sheets)
+    assert len(PdfReader(run / "atlas" / "ain.pdf").pages) == len(sheets)
+    first = atlas.pages[2].extract_text()
+    assert f"Comunidad Ain — Ain parcels — hoja 1 de {len(sheets)}" in first
+    assert "UTM zona 31 Norte (WGS 84, EPSG:32631)" in first
+    assert "Juli" not in " ".join(p.extract_text() for p in atlas.pages[:3])
+    assert "Ain parcels" in (run / "map.html").read_text(encoding="utf-8")
 
 
 def test_herds_without_corrals_say_why_there_is_no_plan(tmp_path, project_files) -> None:

@@ -72,7 +72,8 @@ class RunOutputs:
     provenance
         The run's provenance record (empty when the folder has none).
     illustrative
-        True when the run used the bundled sample (illustrative data).
+        True when the run's data are illustrative (the bundled sample, or a project
+        marked ``illustrative``); :func:`study_area` tells the bundled sample apart.
     """
 
     folder: Path
@@ -363,3 +364,86 @@ def data_date(run: RunOutputs) -> dt.date | None:
     if series.empty:
         return None
     return series[S.DATE].max().date()
+
+
+@dataclass(frozen=True)
+class StudyArea:
+    """Where a run is, as the map and the atlas name it.
+
+    Attributes
+    ----------
+    name
+        The study area's name (``[study_area] name`` of the project; ``"Juli"`` for
+        the default area).
+    crs
+        The run's working CRS, ``"EPSG:<code>"``.
+    is_juli
+        True for the default area, the district of Juli.
+    bundled_sample
+        True when the run's plots are the bundled Juli sample (``pastures demo``).
+    """
+
+    name: str
+    crs: str
+    is_juli: bool
+    bundled_sample: bool
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _is_bundled_sample(run: RunOutputs) -> bool:
+    """The run read the bundled sample: its plots file is the sample's, byte for byte."""
+    if (run.folder / "juli_sample.gpkg").is_file():
+        return True
+    digests = {str(item.get("sha256")) for item in run.provenance.get("inputs", []) or []}
+    if not digests:
+        return False
+    from pastures.sample import sample_paths
+
+    try:
+        sample_plots = sample_paths()[S.PLOTS]
+    except InputFileError:  # an install without the sample cannot have run it
+        return False
+    return _sha256(sample_plots) in digests
+
+
+def study_area(run: RunOutputs) -> StudyArea:
+    """The study area of a run, from ``parameters.study_area`` of its provenance record.
+
+    A run folder without that record (written before projects had a study area, or
+    by hand) is taken to be of the default area, Juli, in the CRS of its layers.
+    """
+    record = (run.provenance.get("parameters") or {}).get("study_area") or {}
+    layer_crs = next((g.crs for g in (run.plots, run.communities) if g.crs is not None), None)
+    default_crs = f"EPSG:{layer_crs.to_epsg()}" if layer_crs is not None else S.WORKING_CRS
+    is_juli = bool(record.get("is_juli", not record))
+    return StudyArea(
+        name=str(record.get("name") or "Juli"),
+        crs=str(record.get("crs") or default_crs),
+        is_juli=is_juli,
+        bundled_sample=_is_bundled_sample(run),
+    )
+
+
+def crs_words(crs: str, lang: str = "es") -> str:
+    """A CRS as a map note names it: UTM zone and hemisphere, or the CRS's name.
+
+    ``"EPSG:32719"`` -> ``"UTM zona 19 Sur (WGS 84, EPSG:32719)"``; WGS 84 / UTM is
+    EPSG 326zz in the north and 327zz in the south (zz the zone, 01-60). Any other CRS
+    is named by its name in the EPSG registry (pyproj) and its code.
+    """
+    from pyproj import CRS
+
+    code = CRS.from_user_input(crs).to_epsg()
+    if code is not None and (32601 <= code <= 32660 or 32701 <= code <= 32760):
+        zone = code % 100
+        north = code < 32700
+        if lang == "es":
+            return f"UTM zona {zone} {'Norte' if north else 'Sur'} (WGS 84, EPSG:{code})"
+        return f"UTM zone {zone} {'North' if north else 'South'} (WGS 84, EPSG:{code})"
+    name = CRS.from_user_input(crs).name
+    return f"{name} (EPSG:{code})" if code is not None else name

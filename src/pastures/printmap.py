@@ -2,11 +2,14 @@
 
 Communities read paper, not screens. :func:`write_atlas` turns the folder of a run
 (:func:`pastures.outputs.read_run`) into an atlas (cover, overview of the
-communities, one sheet per community) and one PDF per community, in Spanish by
-default. Each community sheet holds, on one page: the plots with large codes and
-hectares (labels that do not fit in a plot sit outside it, with a leader line),
-corrals, water points and the community boundary over a light hillshade; legend,
-numeric and graphic scale, north arrow and a UTM grid; the rotation calendar
+communities, one sheet per community, or a map series of several sheets for a
+community with more plots than one sheet holds: :func:`plan_sheets`) and one PDF per
+community, in Spanish by default. Titles and notes name the run's study area and
+working CRS (:func:`pastures.outputs.study_area`). Each community sheet holds, on one
+page: the plots with large codes and hectares (labels that do not fit in a plot sit
+outside it, with a leader line), corrals, water points and the community boundary
+over a light hillshade; legend, numeric and graphic scale, north arrow and the grid
+of the working CRS; the rotation calendar
 (plots by months: days grazed, by which corral's herds, months of rest); a panel
 of range condition and erosion risk per plot with its main driver in words; and
 credits and sources.
@@ -31,6 +34,7 @@ locator inset shows the whole community with the part framed.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import logging
@@ -58,7 +62,7 @@ from pastures.backdrop import DisplayRaster, hillshade, read_for_display
 from pastures.erosion import RiskThresholds
 from pastures.errors import MissingDependencyError, OutputError, ParameterError
 from pastures.io import atomic_output
-from pastures.outputs import RunOutputs, data_date, read_run
+from pastures.outputs import RunOutputs, crs_words, data_date, read_run, study_area
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -92,6 +96,22 @@ INSET_MM: Final = 40.0
 ZOOM_RATIO: Final = 0.85
 #: Margin (m) kept around the plots, corrals and water points of a detail map.
 FOCUS_PAD_M: Final = 250.0
+#: Least height of a sheet's map frame, mm at A4 (scaled with the paper). A layout whose
+#: panels (a row per plot in the status panel and the calendar) leave the map less than
+#: this is not used; a community whose plots leave less in both orientations gets a map
+#: series, several sheets each with a part of its plots (see :func:`plan_sheets`). A
+#: 75 mm map still holds a 1 km community at 1:15 000 with its north arrow and scale bar;
+#: the smallest map of the Juli sample's sheets is 88 mm (five plots and a plan).
+MIN_MAP_MM: Final = 75.0
+#: Least height of the map of a sheet in a map series, mm at A4: a zoomed part of a
+#: community, with the locator inset (:data:`INSET_MM`), north arrow and scale bar on
+#: it, needs about the room the Juli sample's sheets give their maps (107-123 mm).
+SERIES_MAP_MM: Final = 110.0
+#: A locator inset draws a community's plots black up to this many, grey beyond (where
+#: they would hide the frame of the part mapped).
+MAX_PLOTS_BLACK_IN_LOCATOR: Final = 30
+#: Margin (m) around the plots of one sheet of a map series.
+SERIES_PAD_M: Final = 60.0
 #: Round scale denominators the maps are drawn at (the smallest that fits is used).
 NICE_SCALES: Final = (
     2_500, 5_000, 7_500, 10_000, 12_500, 15_000, 20_000, 25_000, 30_000, 40_000,
@@ -137,6 +157,7 @@ WORDS: Final[dict[str, dict[str, str]]] = {
         "no_date": "fecha de los datos desconocida",
         "illustrative": "DATOS ILUSTRATIVOS: muestra de ejemplo, no usar para decidir",
         "overview": "Las {} comunidades y sus parcelas",
+        "overview_1": "La comunidad y sus parcelas",
         "contents": "Contenido",
         "page": "página",
         "page_of": "Página {} de {}",
@@ -195,7 +216,6 @@ WORDS: Final[dict[str, dict[str, str]]] = {
         "erosion": "erosión {:.0f} t/ha/año",
         "none": "ninguna destacada",
         "scale": "Escala 1:{} (impresa al 100 %)",
-        "grid": "Cuadrícula UTM zona 19 Sur (WGS 84, EPSG:32719) cada {} m",
         "north": "N",
         "credits": (
             "Fuentes: comunidades, parcelas, corrales y fuentes de agua: capas del proyecto{}; "
@@ -205,6 +225,28 @@ WORDS: Final[dict[str, dict[str, str]]] = {
         ),
         "sample_source": " (muestra ilustrativa)",
         "ha": "{:.1f} ha",
+        "sheet_of": "hoja {} de {}",
+        "sheets_n": "{} hojas",
+        "pages": "páginas",
+        "series_note": (
+            "Las parcelas de la comunidad no caben en una hoja: van en {} hojas, cada una con "
+            "parcelas vecinas; en gris claro, las parcelas de las otras hojas"
+        ),
+        "grid_any": "Cuadrícula {} cada {{}} m",
+        "illustrative_user": "DATOS ILUSTRATIVOS: no usar para decidir",
+        "user_source": " (datos ilustrativos)",
+        "north_note": (
+            "La flecha indica el norte de la cuadrícula; el norte geográfico está {:.1f}° al "
+            "{} de él"
+        ),
+        "east": "este",
+        "west": "oeste",
+        "how_series": (
+            "Una comunidad con muchas parcelas ocupa varias hojas («hoja 1 de 9»): cada "
+            "una muestra un grupo de parcelas vecinas; las de las otras hojas aparecen en "
+            "gris claro."
+        ),
+        "series_marks": "Número sobre las parcelas: página de su hoja",
     },
     "en": {
         "atlas_title": "Grazing plot maps",
@@ -216,6 +258,7 @@ WORDS: Final[dict[str, dict[str, str]]] = {
         "no_date": "date of the data unknown",
         "illustrative": "ILLUSTRATIVE DATA: example sample, not for decisions",
         "overview": "The {} communities and their plots",
+        "overview_1": "The community and its plots",
         "contents": "Contents",
         "page": "page",
         "page_of": "Page {} of {}",
@@ -274,7 +317,6 @@ WORDS: Final[dict[str, dict[str, str]]] = {
         "erosion": "erosion {:.0f} t/ha/yr",
         "none": "none stands out",
         "scale": "Scale 1:{} (printed at 100 %)",
-        "grid": "UTM grid zone 19 South (WGS 84, EPSG:32719) every {} m",
         "north": "N",
         "credits": (
             "Sources: communities, plots, corrals and water points: project layers{}; "
@@ -284,6 +326,24 @@ WORDS: Final[dict[str, dict[str, str]]] = {
         ),
         "sample_source": " (illustrative sample)",
         "ha": "{:.1f} ha",
+        "sheet_of": "sheet {} of {}",
+        "sheets_n": "{} sheets",
+        "pages": "pages",
+        "series_note": (
+            "The community's plots do not fit on one sheet: they are on {} sheets, each "
+            "with neighbouring plots; in light grey, the plots of the other sheets"
+        ),
+        "grid_any": "{} grid every {{}} m",
+        "illustrative_user": "ILLUSTRATIVE DATA: not for decisions",
+        "user_source": " (illustrative data)",
+        "north_note": ("The arrow shows grid north; true north is {:.1f}° {} of it"),
+        "east": "east",
+        "west": "west",
+        "how_series": (
+            'A community with many plots takes several sheets ("sheet 1 of 9"): each '
+            "shows a group of neighbouring plots; those of the other sheets are in light grey."
+        ),
+        "series_marks": "Number on the plots: page of their sheet",
     },
 }
 RISK_LABELS: Final = {
@@ -305,16 +365,19 @@ class AtlasResult:
     Attributes
     ----------
     atlas
-        The atlas PDF (cover, overview, one sheet per community).
+        The atlas PDF (cover, overview, the community sheets).
     communities
         One PDF per community, keyed by community name.
     pages
         Pages of the atlas.
+    sheets
+        Sheets of each community (more than 1 for a map series), keyed by name.
     """
 
     atlas: Path
     communities: dict[str, Path]
     pages: int
+    sheets: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -765,7 +828,8 @@ def _north_and_scale(ax: Axes, page: _Page, frame: _Frame, lang: Lang) -> None:
     xmin, ymin, xmax, ymax = frame.extent
     mpm = frame.m_per_mm()
     k = page.k
-    # North arrow: grid north; UTM convergence in Juli is under 0.2 degrees.
+    # North arrow: grid north. Where true north is NORTH_NOTE_DEG or more off it (see
+    # true_north_offset) the sheet's notes say by how much and which way.
     ax_x, ax_y = xmax - 9 * k * mpm, ymax - 20 * k * mpm
     ax.add_patch(
         Rectangle(
@@ -943,6 +1007,73 @@ def place_labels(
 # --- pages ----------------------------------------------------------------------------------
 
 
+#: Angle (degrees) between grid north and true north from which a sheet says so in its
+#: notes: under it the north arrow (grid north) is within the drawing's accuracy.
+NORTH_NOTE_DEG: Final = 0.5
+
+
+def true_north_offset(crs: str, lon: float, lat: float) -> float:
+    """Angle (degrees) from grid north to true north at (lon, lat), positive clockwise (east).
+
+    Worked out from the projected direction of a short step north along the meridian,
+    so it holds for any projected CRS. In UTM it is minus the meridian convergence,
+    about -(lon - central meridian) * sin(lat): at Juli (16.2° S, 0.5° W of the 69° W
+    meridian of zone 19) under 0.2°; near Lyon in zone 31 (45.8° N, 2° E of 3° E) 1.5°
+    to the west.
+    """
+    from pyproj import Transformer
+
+    to_grid = Transformer.from_crs("EPSG:4326", crs, always_xy=True)
+    x0, y0 = to_grid.transform(lon, lat)
+    x1, y1 = to_grid.transform(lon, lat + 1e-3)
+    return math.degrees(math.atan2(x1 - x0, y1 - y0))
+
+
+@dataclass(frozen=True)
+class _Labels:
+    """The words of a sheet that depend on where the run is (see :func:`_labels`)."""
+
+    area: str  # the cover's second line
+    area_short: str  # after the community in a sheet's title
+    grid: str  # grid note, "{}" for the spacing
+    illustrative: str
+    source: str  # after "project layers" in the credits
+    north_note: str  # "" when grid north is within NORTH_NOTE_DEG of true north
+
+
+def _labels(run: RunOutputs, lang: Lang) -> _Labels:
+    """Area name, CRS and illustrative wording of a run: Juli's words for Juli."""
+    words = WORDS[lang]
+    area = study_area(run)
+    crs = crs_words(area.crs, lang)
+    if lang == "en" and crs.startswith("UTM zone"):
+        grid = crs.replace("UTM zone", "UTM grid zone", 1) + " every {} m"
+    else:
+        grid = words["grid_any"].format(crs)
+    north_note = ""
+    layer = run.plots if not run.plots.empty else run.communities
+    if not layer.empty and layer.crs is not None:
+        lon, lat = (
+            gpd.GeoSeries([box(*layer.total_bounds).centroid], crs=layer.crs)
+            .to_crs("EPSG:4326")
+            .iloc[0]
+            .coords[0]
+        )
+        angle = true_north_offset(area.crs, lon, lat)
+        if abs(angle) >= NORTH_NOTE_DEG:
+            side = words["east"] if angle > 0 else words["west"]
+            north_note = words["north_note"].format(abs(angle), side)
+    sample = area.bundled_sample
+    return _Labels(
+        area=words["district"] if area.is_juli else area.name,
+        area_short=words["district_short"] if area.is_juli else area.name,
+        grid=grid,
+        illustrative=words["illustrative"] if sample else words["illustrative_user"],
+        source=words["sample_source"] if sample else words["user_source"],
+        north_note=north_note,
+    )
+
+
 @dataclass(frozen=True)
 class _Context:
     run: RunOutputs
@@ -954,6 +1085,9 @@ class _Context:
     subtitle: str
     credits: str
     total_pages: int
+    labels: _Labels
+    #: The community sheets, in the atlas's order (see :func:`plan_sheets`).
+    sheets: tuple[Sheet, ...] = ()
     #: Results computed once per context and reused (e.g. the calendar of a community).
     memo: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
@@ -963,21 +1097,20 @@ def _title_block(fig: Figure, page: _Page, ctx: _Context, title: str, page_no: i
     k = page.k
     m = MARGIN_MM * k
     ax = _axes_mm(fig, page, (m, m, page.width - 2 * m, TITLE_MM * k))
-    ax.text(0, 0, title, fontsize=page.pt(18), weight="bold", va="top")
+    page_of = WORDS[ctx.lang]["page_of"].format(page_no, ctx.total_pages)
+    # a long title (a study area's name, "hoja 12 de 25") shrinks to clear the page number
+    room = page.width - 2 * m - _text_width_mm(page_of, page.pt(8)) - 4 * k
+    size = page.pt(18)
+    while size > page.pt(12) and _text_width_mm(title, size, bold=True) > room:
+        size -= 0.5
+    ax.text(0, 0, title, fontsize=size, weight="bold", va="top")
     ax.text(0, 9 * k, ctx.subtitle, fontsize=page.pt(10), va="top")
-    ax.text(
-        page.width - 2 * m,
-        0.5 * k,
-        WORDS[ctx.lang]["page_of"].format(page_no, ctx.total_pages),
-        fontsize=page.pt(8),
-        ha="right",
-        va="top",
-    )
+    ax.text(page.width - 2 * m, 0.5 * k, page_of, fontsize=page.pt(8), ha="right", va="top")
     if ctx.run.illustrative:
         ax.text(
             0.8 * k,
             15.5 * k,
-            WORDS[ctx.lang]["illustrative"],
+            ctx.labels.illustrative,
             fontsize=page.pt(9),
             weight="bold",
             va="top",
@@ -1030,8 +1163,10 @@ def _draw_features(
     k = page.k
     mpm = frame.m_per_mm()
     view = box(*frame.extent)
-    others = ctx.run.communities[ctx.run.communities[S.COMMUNITY] != name]
-    for geom, other in zip(others.geometry, others[S.COMMUNITY], strict=True):
+    others = ctx.run.communities
+    if not others.empty:
+        others = others[others[S.COMMUNITY] != name]
+    for geom, other in zip(others.geometry, others.get(S.COMMUNITY, []), strict=True):
         if not geom.intersects(view):
             continue
         _add_lines(ax, geom, color="0.35", lw=0.8 * k, linestyle=(0, (4, 2)), zorder=2)
@@ -1184,19 +1319,24 @@ def _locator(
     for spine in ax.spines.values():
         spine.set_linewidth(0.8 * k)
     communities = ctx.run.communities
-    mine = communities[communities[S.COMMUNITY] == name]
-    xmin, ymin, xmax, ymax = mine.total_bounds
+    mine = communities[communities[S.COMMUNITY] == name] if not communities.empty else communities
+    plots = ctx.run.plots[ctx.run.plots[S.COMMUNITY] == name]
+    # the community's outline, or its plots where the run has no communities layer
+    xmin, ymin, xmax, ymax = (mine if not mine.empty else plots).total_bounds
     half = 0.54 * max(xmax - xmin, ymax - ymin, 1.0)
     cx, cy = (xmin + xmax) / 2, (ymin + ymax) / 2
     ax.set_xlim(cx - half * w / min(w, h), cx + half * w / min(w, h))
     ax.set_ylim(cy - half * h / min(w, h), cy + half * h / min(w, h))
-    for geom in communities[communities[S.COMMUNITY] != name].geometry:
-        _add_lines(ax, geom, color="0.45", lw=0.5 * k, linestyle=(0, (4, 2)))
+    if not communities.empty:
+        for geom in communities[communities[S.COMMUNITY] != name].geometry:
+            _add_lines(ax, geom, color="0.45", lw=0.5 * k, linestyle=(0, (4, 2)))
     for geom in mine.geometry:
         _add_lines(ax, geom, color="black", lw=1.0 * k, linestyle=(0, (6, 1.5, 1, 1.5)))
-    plots = ctx.run.plots[ctx.run.plots[S.COMMUNITY] == name]
+    # On a sheet of a map series most of the plots are the other sheets': grey, so the
+    # frame of this sheet's part stands out.
+    fill = "0.6" if len(plots) > MAX_PLOTS_BLACK_IN_LOCATOR else "black"
     for geom in plots.geometry:
-        _add_polygon(ax, geom, facecolor="black", edgecolor="black", lw=0.3)
+        _add_polygon(ax, geom, facecolor=fill, edgecolor=fill, lw=0.3)
     vx0, vy0, vx1, vy1 = frame.extent
     ax.add_patch(Rectangle((vx0, vy0), vx1 - vx0, vy1 - vy0, fill=False, ec="black", lw=1.6 * k))
 
@@ -1509,10 +1649,10 @@ def _fit_groups(groups: tuple[str, ...], width_mm: float, size: float) -> str:
     return "\n".join(lines)
 
 
-def _sheet_layout(
-    page: _Page, ctx: _Context, plots: gpd.GeoDataFrame, bounds: np.ndarray
-) -> tuple[_Frame, dict[str, tuple[float, float, float, float]]]:
-    """Where the map and the panels of a community sheet go on `page`.
+def _sheet_boxes(
+    page: _Page, ctx: _Context, plots: gpd.GeoDataFrame, *, extra_notes: str = ""
+) -> tuple[tuple[float, float, float, float], dict[str, tuple[float, float, float, float]]]:
+    """Where the map and the panels of a community sheet go on `page` (x, top, w, h; mm).
 
     Portrait: the map across the page, legend and plot status side by side below it,
     the calendar at the bottom. Landscape: the map across the page, the calendar
@@ -1522,7 +1662,7 @@ def _sheet_layout(
     m = MARGIN_MM * k
     top = m + (TITLE_MM + 2) * k
     gap = 4 * k
-    footer_h = 15 * k
+    footer_h = 15 * k + _notes_height(page, extra_notes)
     inner_w = page.width - 2 * m
     n_plots = len(plots)
     cal_h = _calendar_height(page, ctx, plots) if n_plots else 0.0
@@ -1537,7 +1677,7 @@ def _sheet_layout(
         lower_h = max(legend_h, side_h)
         lower_top = cal_top - lower_h - gap
         map_h = lower_top - top - label_pad - gap / 2
-        frame = _frame((m + label_pad, top, inner_w - label_pad, map_h), bounds, 0.03)
+        rect = (m + label_pad, top, inner_w - label_pad, map_h)
         boxes["legend"] = (m, lower_top, legend_w, lower_h)
         boxes["side"] = (m + legend_w + gap, lower_top, inner_w - legend_w - gap, side_h)
     else:
@@ -1545,14 +1685,14 @@ def _sheet_layout(
         lower_h = max(cal_h, side_h + gap + legend_h)
         lower_top = bottom - lower_h
         map_h = lower_top - top - label_pad - gap / 2
-        frame = _frame((m + label_pad, top, inner_w - label_pad, map_h), bounds, 0.03)
+        rect = (m + label_pad, top, inner_w - label_pad, map_h)
         side_x = m + inner_w - side_w
         boxes["side"] = (side_x, lower_top, side_w, side_h)
         boxes["legend"] = (side_x, lower_top + side_h + gap, side_w, legend_h)
         boxes["calendar"] = (m, lower_top, inner_w - side_w - gap, cal_h)
-        return frame, boxes
+        return rect, boxes
     boxes["calendar"] = (m, cal_top, inner_w, cal_h)
-    return frame, boxes
+    return rect, boxes
 
 
 @dataclass(frozen=True)
@@ -1587,30 +1727,203 @@ class SheetLayout:
 
 
 def choose_orientation(
-    paper: Paper, ctx: _Context, plots: gpd.GeoDataFrame, bounds: np.ndarray
+    paper: Paper,
+    ctx: _Context,
+    plots: gpd.GeoDataFrame,
+    bounds: np.ndarray,
+    *,
+    extra_notes: str = "",
 ) -> tuple[_Page, _Frame, dict[str, tuple[float, float, float, float]]]:
     """Lay the sheet out both ways; keep the one with the larger map scale.
 
-    On a tie (the same round scale) portrait wins, as it leaves the wider panels.
+    On a tie (the same round scale) portrait wins, as it leaves the wider panels. A
+    layout whose map would be under :data:`MIN_MAP_MM` high is never kept.
+    `extra_notes` are map notes beyond the grid, background and inset ones (map
+    series, true north), for which the footer needs more room.
     """
     best = None
     for orientation in ("portrait", "landscape"):
         page = page_geometry(paper, orientation)  # type: ignore[arg-type]
-        frame, boxes = _sheet_layout(page, ctx, plots, bounds)
+        rect, boxes = _sheet_boxes(page, ctx, plots, extra_notes=extra_notes)
+        if rect[3] < MIN_MAP_MM * page.k:
+            continue  # the panels leave too little map: see plan_sheets
+        frame = _frame(rect, bounds, 0.03)
         if best is None or frame.scale < best[1].scale:
             best = (page, frame, boxes)
-    assert best is not None
+    if best is None:
+        raise OutputError(
+            f"{len(plots)} plot(s) ({', '.join(plots[S.PLOT_CODE].astype(str)[:5])}) leave "
+            f"no room for a map at least {MIN_MAP_MM:.0f} mm high on a {paper} sheet: their "
+            "rotation calendar is too long. Print on A3 (--paper A3)."
+        )
     return best
 
 
-def _sheet_bounds(ctx: _Context, layers: dict[str, gpd.GeoDataFrame]) -> tuple[np.ndarray, bool]:
+def _map_height(
+    paper: Paper, ctx: _Context, plots: gpd.GeoDataFrame, *, extra_notes: str = ""
+) -> float:
+    """Height (mm at A4) of the larger map frame a sheet of `plots` leaves, either way."""
+    best = -math.inf
+    for orientation in ("portrait", "landscape"):
+        page = page_geometry(paper, orientation)  # type: ignore[arg-type]
+        rect, _ = _sheet_boxes(page, ctx, plots, extra_notes=extra_notes)
+        best = max(best, rect[3] / page.k)
+    return best
+
+
+def _notes_height(page: _Page, notes: str) -> float:
+    """Height (mm) the footer needs for `notes` beyond its usual room (0 without notes)."""
+    if not notes:
+        return 0.0
+    size = page.pt(8)
+    lines = _wrap(notes, page.width - 2 * MARGIN_MM * page.k, size)
+    return len(lines) * size / PT_PER_MM * 1.3
+
+
+def _extra_notes(ctx: _Context, count: int) -> str:
+    """The notes a sheet adds to the usual ones: its map series, true north."""
+    words = WORDS[ctx.lang]
+    notes = [words["series_note"].format(count)] if count > 1 else []
+    notes += [ctx.labels.north_note] if ctx.labels.north_note else []
+    return ". ".join(notes)
+
+
+@dataclass(frozen=True)
+class Sheet:
+    """One sheet of the atlas: a community, or a part of its plots (a map series).
+
+    Attributes
+    ----------
+    community
+        Community name.
+    number, count
+        This sheet's number in the community's series and the number of sheets (1, 1
+        for a community on one sheet).
+    plot_codes
+        Codes of the plots on this sheet (all the community's when ``count`` is 1).
+    """
+
+    community: str
+    number: int
+    count: int
+    plot_codes: tuple[str, ...]
+
+
+def spatial_order(plots: gpd.GeoDataFrame) -> list[str]:
+    """Plot codes along a Hilbert curve through their centroids: neighbours stay together.
+
+    Deterministic: the curve is laid over the plots' own bounds (level 16) and plots at
+    the same curve position are ordered by code.
+    """
+    if plots.empty:
+        return []
+    points = plots.geometry.representative_point()
+    distance = np.asarray(points.hilbert_distance(total_bounds=plots.total_bounds, level=16))
+    codes = plots[S.PLOT_CODE].astype(str).to_numpy()
+    order = np.lexsort((codes, distance))
+    return [str(codes[i]) for i in order]
+
+
+def _series(paper: Paper, ctx: _Context, plots: gpd.GeoDataFrame) -> list[list[str]]:
+    """The plot codes of each sheet of a community: one sheet when they all fit.
+
+    Otherwise the plots are split by recursive coordinate bisection: a group that does
+    not fit on a sheet (a map at least :data:`SERIES_MAP_MM` high) is cut across the
+    longer side of its plots' extent, at the plot that shares it between the sheets each
+    side needs (the capacity of a sheet is how many plots fit, taken along
+    :func:`spatial_order`), and each side is split again. The groups stay compact (a
+    sheet's map is zoomed on neighbours, not on a strip across the community) and of
+    near-equal size; the order of the sheets follows the cuts: west or south first.
+    """
+    codes = list(plots[S.PLOT_CODE].astype(str))
+    if not codes or _map_height(paper, ctx, plots, extra_notes=_extra_notes(ctx, 1)) >= MIN_MAP_MM:
+        return [codes]
+    by_code = plots.set_index(plots[S.PLOT_CODE].astype(str), drop=False)
+    points = by_code.geometry.representative_point()
+    xy = {c: (p.x, p.y) for c, p in zip(by_code.index, points, strict=True)}
+    notes = _extra_notes(ctx, 99)
+
+    def fits(group: list[str]) -> bool:
+        return _map_height(paper, ctx, by_code.loc[group], extra_notes=notes) >= SERIES_MAP_MM
+
+    capacity = 1
+    order = spatial_order(plots)
+    while capacity < len(order) and fits(order[: capacity + 1]):
+        capacity += 1
+
+    def split(group: list[str]) -> list[list[str]]:
+        if len(group) == 1 or fits(group):
+            return [group]
+        sheets = max(2, math.ceil(len(group) / capacity))
+        xs = [xy[c][0] for c in group]
+        ys = [xy[c][1] for c in group]
+        axis = 0 if max(xs) - min(xs) >= max(ys) - min(ys) else 1
+        ranked = sorted(group, key=lambda c: (xy[c][axis], xy[c][1 - axis], c))
+        cut = max(1, min(len(group) - 1, round(len(group) * (sheets // 2) / sheets)))
+        return split(ranked[:cut]) + split(ranked[cut:])
+
+    return split(order)
+
+
+def plan_sheets(run: RunOutputs, *, lang: Lang = "es", paper: Paper = "A4") -> list[Sheet]:
+    """The community sheets of the atlas, in order: one per community, or a map series.
+
+    A community whose plots do not fit on one sheet (the status panel and the calendar
+    take a row per plot and would leave the map under :data:`MIN_MAP_MM`) gets several
+    sheets, each with a group of neighbouring plots (see :func:`_series`), its map
+    zoomed on them with the community's other plots drawn faintly, and its own status
+    panel and calendar. Every plot is on exactly one sheet.
+    """
+    ctx = _make_context(run, lang, paper, 1)
+    return _plan(ctx, _community_names(run))
+
+
+def _community_names(run: RunOutputs) -> list[str]:
+    """Communities in the layer's order, then those only the plots name."""
+    names = list(run.communities[S.COMMUNITY].astype(str)) if not run.communities.empty else []
+    for name in run.plots[S.COMMUNITY].astype(str).unique() if not run.plots.empty else []:
+        if name not in names:
+            names.append(name)
+    return names
+
+
+def _plan(ctx: _Context, names: list[str]) -> list[Sheet]:
+    sheets: list[Sheet] = []
+    for name in names:
+        parts = _series(ctx.paper, ctx, _community_layers(ctx.run, name)["plots"])
+        for i, part in enumerate(parts, start=1):
+            sheets.append(Sheet(name, i, len(parts), tuple(part)))
+        if len(parts) > 1:
+            logger.info("%s: %d plots on %d sheets", name, sum(map(len, parts)), len(parts))
+    return sheets
+
+
+def _sheet_layers(
+    run: RunOutputs, sheet: Sheet
+) -> tuple[dict[str, gpd.GeoDataFrame], gpd.GeoDataFrame | None]:
+    """The layers a sheet draws, and the community's other plots when it is one of a series."""
+    layers = _community_layers(run, sheet.community)
+    if sheet.count == 1:
+        return layers, None
+    plots = layers["plots"]
+    mine = plots[S.PLOT_CODE].astype(str).isin(sheet.plot_codes)
+    return {**layers, "plots": plots[mine]}, plots[~mine]
+
+
+def _sheet_bounds(
+    ctx: _Context, layers: dict[str, gpd.GeoDataFrame], *, series: bool = False
+) -> tuple[np.ndarray, bool]:
     """What the map of a sheet must show, and whether that is a detail of the community.
 
     The map shows the whole community unless its plots, corrals and water points lie
     in a part of it whose longer side is under :data:`ZOOM_RATIO` of the community's:
     then the map shows that part (plus :data:`FOCUS_PAD_M`) at a larger scale, and a
-    locator inset shows the whole community.
+    locator inset shows the whole community. A sheet of a map series (`series`) shows
+    its own plots (plus :data:`SERIES_PAD_M`), always with the locator inset.
     """
+    if series:
+        pad = np.array([-SERIES_PAD_M, -SERIES_PAD_M, SERIES_PAD_M, SERIES_PAD_M])
+        return layers["plots"].total_bounds + pad, True
     features = [*layers["plots"].geometry, *layers["corrals"].geometry]
     features += list(layers["water"].geometry)
     whole = [*layers["community"].geometry, *features]
@@ -1630,33 +1943,45 @@ def _sheet_bounds(ctx: _Context, layers: dict[str, gpd.GeoDataFrame]) -> tuple[n
 
 
 def community_layout(
-    run: RunOutputs, name: str, *, lang: Lang = "es", paper: Paper = "A4"
+    run: RunOutputs, name: str, *, lang: Lang = "es", paper: Paper = "A4", sheet: int = 1
 ) -> SheetLayout:
     """The page size, orientation, map frame and scale of a community's sheet.
 
     The same layout :func:`write_atlas` draws; useful to know a sheet's scale or to
     find a place of the map on the printed page (mm from the top-left corner).
+    `sheet` is the sheet's number in the community's map series (:func:`plan_sheets`).
     """
     ctx = _make_context(run, lang, paper, 1)
-    layers = _community_layers(run, name)
-    bounds, zoomed = _sheet_bounds(ctx, layers)
-    page, frame, _ = choose_orientation(paper, ctx, layers["plots"], bounds)
+    series = [s for s in _plan(ctx, [name]) if s.community == name]
+    if not 1 <= sheet <= len(series):
+        raise ParameterError(
+            f"sheet={sheet}: community {name!r} has {len(series)} sheet(s); choose 1 to "
+            f"{len(series)}."
+        )
+    layers, context = _sheet_layers(ctx.run, series[sheet - 1])
+    bounds, zoomed = _sheet_bounds(ctx, layers, series=context is not None)
+    extra = _extra_notes(ctx, series[sheet - 1].count)
+    page, frame, _ = choose_orientation(paper, ctx, layers["plots"], bounds, extra_notes=extra)
     return SheetLayout(
         page.width, page.height, page.orientation, frame.scale,
         (frame.x, frame.top, frame.w, frame.h), frame.extent, zoomed,
     )  # fmt: skip
 
 
-def _community_sheet(ctx: _Context, name: str, page_no: int) -> Figure:
+def _community_sheet(ctx: _Context, sheet: Sheet, page_no: int) -> Figure:
     from matplotlib.figure import Figure
 
-    layers = _community_layers(ctx.run, name)
+    name = sheet.community
+    layers, context = _sheet_layers(ctx.run, sheet)
     plots = layers["plots"]
     n = len(plots)
-    bounds, zoomed = _sheet_bounds(ctx, layers)
-    page, frame, boxes = choose_orientation(ctx.paper, ctx, plots, bounds)
+    bounds, zoomed = _sheet_bounds(ctx, layers, series=context is not None)
+    extra = _extra_notes(ctx, sheet.count)
+    page, frame, boxes = choose_orientation(ctx.paper, ctx, plots, bounds, extra_notes=extra)
     fig = Figure(figsize=(page.width / MM_PER_INCH, page.height / MM_PER_INCH))
-    title = f"{community_title(name, ctx.lang)} — {WORDS[ctx.lang]['district_short']}"
+    title = f"{community_title(name, ctx.lang)} — {ctx.labels.area_short}"
+    if sheet.count > 1:
+        title += " — " + WORDS[ctx.lang]["sheet_of"].format(sheet.number, sheet.count)
     _title_block(fig, page, ctx, title, page_no)
     ax = _map_axes(fig, page, frame)
     background = _background(ax, ctx.run, frame)
@@ -1666,6 +1991,9 @@ def _community_sheet(ctx: _Context, name: str, page_no: int) -> Figure:
         inset = _inset_rect(page, frame, layers)
         _locator(fig, page, ctx, inset, name=name, frame=frame)
         blocked.append(_map_box(frame, inset))
+    if context is not None:
+        for geom in context.geometry:  # the rest of the series, faintly, for context
+            _add_polygon(ax, geom, facecolor="0.93", edgecolor="0.55", lw=0.5 * page.k, zorder=3)
     _draw_features(ax, page, ctx, frame=frame, name=name, layers=layers, blocked=blocked)
     _north_and_scale(ax, page, frame, ctx.lang)
     ax.set_xlabel("")
@@ -1679,8 +2007,7 @@ def _community_sheet(ctx: _Context, name: str, page_no: int) -> Figure:
         if values.isna().any() or len(values) < len(codes):
             risks.append("none")
     _legend(_axes_mm(fig, page, boxes["legend"]), page, ctx, risks=risks, show_risk=bool(n))
-    notes = [WORDS[ctx.lang]["grid"].format(step)]
-    notes += [WORDS[ctx.lang][key] for key in (background, "locator" if zoomed else None) if key]
+    notes = _sheet_notes(ctx, sheet, step=step, background=background, zoomed=zoomed)
     sw, sh = boxes["side"][2:]
     side = _axes_mm(fig, page, boxes["side"])
     if n:
@@ -1696,6 +2023,20 @@ def _community_sheet(ctx: _Context, name: str, page_no: int) -> Figure:
         side.patches[-1].set_zorder(0)
     _footer(fig, page, ctx, notes=". ".join(notes) + ".")
     return fig
+
+
+def _sheet_notes(
+    ctx: _Context, sheet: Sheet, *, step: int, background: str | None, zoomed: bool
+) -> list[str]:
+    """The map notes of a sheet's footer: grid, background, inset, series, north."""
+    words = WORDS[ctx.lang]
+    notes = [ctx.labels.grid.format(step)]
+    notes += [words[key] for key in (background, "locator" if zoomed else None) if key]
+    if sheet.count > 1:
+        notes.append(words["series_note"].format(sheet.count))
+    if ctx.labels.north_note:
+        notes.append(ctx.labels.north_note)
+    return notes
 
 
 def _overview(ctx: _Context, page_no: int) -> Figure:
@@ -1719,15 +2060,14 @@ def _overview(ctx: _Context, page_no: int) -> Figure:
     page, frame = best
     k = page.k
     fig = Figure(figsize=(page.width / MM_PER_INCH, page.height / MM_PER_INCH))
-    n_comm = len(run.communities)
-    _title_block(fig, page, ctx, words["overview"].format(n_comm), page_no)
+    n_comm = len(dict.fromkeys(sheet.community for sheet in ctx.sheets)) or len(run.communities)
+    _title_block(fig, page, ctx, _overview_title(ctx.lang, n_comm), page_no)
     ax = _map_axes(fig, page, frame)
     background = _background(ax, run, frame)
     step = _utm_grid(ax, page, frame)
     plots = run.plots
-    first_sheet = 3  # cover, overview, then the sheets in the layer's order
-    rows = zip(run.communities[S.COMMUNITY], run.communities.geometry, strict=True)
-    for i, (name, geom) in enumerate(rows):
+    rows = zip(run.communities.get(S.COMMUNITY, []), run.communities.geometry, strict=True)
+    for name, geom in rows:
         mine = plots[plots[S.COMMUNITY] == name] if not plots.empty else plots
         has = not mine.empty
         _add_polygon(
@@ -1743,12 +2083,13 @@ def _overview(ctx: _Context, page_no: int) -> Figure:
             if has
             else words["no_plots_short"]
         )
-        count += f"\n{words['page']} {first_sheet + i}"
+        count += f"\n{_pages_of(ctx, str(name))}"
         ax.text(
             pt.x, pt.y, f"{name}\n{count}", fontsize=page.pt(9), ha="center", va="center",
             zorder=6, linespacing=1.3,
             bbox={"boxstyle": "round,pad=0.3", "fc": (1, 1, 1, 0.8), "ec": "black", "lw": 0.6},
         )  # fmt: skip
+    _overview_series(ax, page, ctx)
     if not plots.empty:
         for geom in plots.geometry:
             _add_polygon(ax, geom, facecolor="black", edgecolor="black", lw=0.5, zorder=4)
@@ -1762,16 +2103,76 @@ def _overview(ctx: _Context, page_no: int) -> Figure:
         page,
         (MARGIN_MM * k, frame.top + frame.h + 7 * k, page.width - 2 * MARGIN_MM * k, 20 * k),
     )
-    _overview_legend(lax, page, ctx.lang, background, step)
+    _overview_legend(lax, page, ctx, background, step)
     _footer(fig, page, ctx)
     return fig
 
 
-def _overview_legend(ax: Axes, page: _Page, lang: Lang, background: str | None, step: int) -> None:
+def _overview_title(lang: Lang, n: int) -> str:
+    """``"Las 14 comunidades y sus parcelas"``; ``"La comunidad y sus parcelas"`` for one."""
+    return WORDS[lang]["overview_1"] if n == 1 else WORDS[lang]["overview"].format(n)
+
+
+def _pages_of(ctx: _Context, name: str) -> str:
+    """``"página 3"``, or ``"páginas 3–11"`` for a community on several sheets."""
+    words = WORDS[ctx.lang]
+    numbers = [3 + i for i, sheet in enumerate(ctx.sheets) if sheet.community == name]
+    if not numbers:
+        return ""
+    if len(numbers) == 1:
+        return f"{words['page']} {numbers[0]}"
+    return f"{words['pages']} {numbers[0]}–{numbers[-1]}"
+
+
+def _overview_series(ax: Axes, page: _Page, ctx: _Context) -> None:
+    """On the overview: the page of each sheet of a map series, over its plots.
+
+    Also names the communities that have plots but no outline in the run (their label
+    then sits on their plots).
+    """
+    plots = ctx.run.plots
+    if plots.empty:
+        return
+    outlined = set(ctx.run.communities.get(S.COMMUNITY, pd.Series(dtype=str)).astype(str))
+    codes = plots[S.PLOT_CODE].astype(str)
+    words = WORDS[ctx.lang]
+    box_style = {"boxstyle": "round,pad=0.25", "fc": (1, 1, 1, 0.85), "ec": "black", "lw": 0.5}
+    for number, sheet in enumerate(ctx.sheets, start=3):
+        if sheet.count == 1:
+            continue
+        # the page number on the sheet's largest plot, framing the sheet's plots lightly
+        mine = plots[codes.isin(sheet.plot_codes)]
+        hull = shapely.union_all(list(mine.geometry)).convex_hull
+        if hull.geom_type == "Polygon":
+            _add_lines(ax, hull, color="0.25", lw=0.5 * page.k, linestyle=(0, (3, 2)), zorder=5)
+        at = mine.geometry.iloc[int(np.argmax(mine.geometry.area.to_numpy()))]
+        pt = at.representative_point()
+        ax.text(
+            pt.x, pt.y, str(number), fontsize=page.pt(8), ha="center", va="center", zorder=6,
+            bbox=box_style,
+        )  # fmt: skip
+    for name in dict.fromkeys(plots[S.COMMUNITY].astype(str)):
+        if name in outlined:
+            continue
+        mine = plots[plots[S.COMMUNITY].astype(str) == name]
+        xmin, _, xmax, ymax = mine.total_bounds
+        n = len(mine)
+        ha = mine[S.AREA_HA].sum()
+        count = words["plot_1"].format(ha=ha) if n == 1 else words["plots_n"].format(n=n, ha=ha)
+        ax.text(
+            (xmin + xmax) / 2, ymax, f"{name}\n{count}\n{_pages_of(ctx, name)}",
+            fontsize=page.pt(9), ha="center", va="bottom", zorder=7, linespacing=1.3,
+            bbox={"boxstyle": "round,pad=0.3", "fc": (1, 1, 1, 0.8), "ec": "black", "lw": 0.6},
+        )  # fmt: skip
+
+
+def _overview_legend(
+    ax: Axes, page: _Page, ctx: _Context, background: str | None, step: int
+) -> None:
     from matplotlib.patches import Rectangle
 
     k = page.k
-    words = WORDS[lang]
+    words = WORDS[ctx.lang]
     size = page.pt(8.5)
     ax.add_patch(Rectangle((0, 0), 8 * k, 3.5 * k, facecolor="black"))
     ax.text(10 * k, 1.75 * k, words["plot"], fontsize=size, va="center")
@@ -1780,9 +2181,11 @@ def _overview_legend(ax: Axes, page: _Page, lang: Lang, background: str | None, 
     ax.text(50 * k, 1.75 * k, words["no_plots_short"], fontsize=size, va="center")
     ax.plot(84 * k, 1.75 * k, "s", ms=3.5 * k, mfc="black", mec="white")
     ax.text(88 * k, 1.75 * k, words["corral"], fontsize=size, va="center")
-    notes = [words["grid"].format(step)]
+    notes = [ctx.labels.grid.format(step)]
     if background:
         notes.append(words[background])
+    if any(sheet.count > 1 for sheet in ctx.sheets):
+        notes.append(words["series_marks"])
     ax.text(0, 6 * k, "  ·  ".join(notes), fontsize=size, va="top")
 
 
@@ -1800,22 +2203,22 @@ def _cover(ctx: _Context, names: list[str]) -> Figure:
     ax.text(width / 2, y, words["atlas_title"], fontsize=page.pt(26), weight="bold", ha="center",
             va="top")  # fmt: skip
     y += 14 * k
-    ax.text(width / 2, y, words["district"], fontsize=page.pt(14), ha="center", va="top")
+    ax.text(width / 2, y, ctx.labels.area, fontsize=page.pt(14), ha="center", va="top")
     y += 10 * k
     ax.text(width / 2, y, ctx.subtitle, fontsize=page.pt(11), ha="center", va="top")
     y += 12 * k
     if ctx.run.illustrative:
         ax.text(
-            width / 2, y, words["illustrative"], fontsize=page.pt(12), weight="bold",
+            width / 2, y, ctx.labels.illustrative, fontsize=page.pt(12), weight="bold",
             ha="center", va="top",
             bbox={"boxstyle": "square,pad=0.5", "fc": "white", "ec": "black", "lw": 1.5},
         )  # fmt: skip
         y += 16 * k
     ax.text(0, y, words["contents"], fontsize=page.pt(13), weight="bold", va="top")
     y += 8 * k
-    entries = [(words["overview"].format(len(names)), 2)]
+    entries = [(_overview_title(ctx.lang, len(names)), f"{words['page']} 2")]
     plots = ctx.run.plots
-    for i, name in enumerate(names):
+    for name in names:
         mine = plots[plots[S.COMMUNITY] == name] if not plots.empty else plots
         if len(mine) == 0:
             extra = words["no_plots_short"]
@@ -1823,16 +2226,22 @@ def _cover(ctx: _Context, names: list[str]) -> Figure:
             extra = words["plot_1"].format(ha=mine[S.AREA_HA].sum())
         else:
             extra = words["plots_n"].format(n=len(mine), ha=mine[S.AREA_HA].sum())
-        entries.append((f"{community_title(name, ctx.lang)} ({extra})", 3 + i))
+        count = sum(sheet.community == name for sheet in ctx.sheets)
+        if count > 1:
+            extra += "; " + words["sheets_n"].format(count)
+        entries.append((f"{community_title(name, ctx.lang)} ({extra})", _pages_of(ctx, name)))
     size = page.pt(10.5)
     for text, number in entries:
         ax.text(4 * k, y, text, fontsize=size, va="top")
-        ax.text(width, y, f"{words['page']} {number}", fontsize=size, va="top", ha="right")
+        ax.text(width, y, number, fontsize=size, va="top", ha="right")
         y += 6.2 * k
     y += 6 * k
     ax.text(0, y, words["how_to_read"], fontsize=page.pt(13), weight="bold", va="top")
     y += 8 * k
-    for para in words["how"].split("|"):
+    how = words["how"].split("|")
+    if any(sheet.count > 1 for sheet in ctx.sheets):
+        how.insert(1, words["how_series"])
+    for para in how:
         lines = _wrap(para, width - 6 * k, page.pt(10.5))
         ax.text(0, y, "•", fontsize=page.pt(10.5), va="top")
         ax.text(5 * k, y, "\n".join(lines), fontsize=page.pt(10.5), va="top", linespacing=1.3)
@@ -1883,8 +2292,9 @@ def _make_context(run: RunOutputs, lang: Lang, paper: Paper, n_communities: int)
     schedule = run.table("schedule")
     today = dt.datetime.now(dt.UTC).date()
     words = WORDS[lang]
+    labels = _labels(run, lang)
     sources = words["credits"].format(
-        words["sample_source"] if run.illustrative else "", __version__, format_date(today, lang)
+        labels.source if run.illustrative else "", __version__, format_date(today, lang)
     )
     return _Context(
         run=run,
@@ -1896,6 +2306,7 @@ def _make_context(run: RunOutputs, lang: Lang, paper: Paper, n_communities: int)
         subtitle=_subtitle(run, lang),
         credits=sources,
         total_pages=2 + n_communities,
+        labels=labels,
     )
 
 
@@ -1907,16 +2318,27 @@ def _pdf(path: Path, meta: dict[str, str]) -> Iterator[Any]:
         yield pdf
 
 
-def _extract_page(atlas: Path | Any, index: int, dest: Path, meta: dict[str, str]) -> Path:
-    """Copy page `index` (0-based) of `atlas` into its own PDF at `dest`, atomically.
+def _extract_pages(atlas: Path | Any, indices: list[int], dest: Path, meta: dict[str, str]) -> Path:
+    """Copy pages `indices` (0-based) of `atlas` into their own PDF at `dest`, atomically.
 
     `atlas` is the atlas's path or a ``pypdf.PdfReader`` of it (parsed once for all pages).
     """
     from pypdf import PdfReader, PdfWriter
-    from pypdf.generic import DictionaryObject, NameObject
 
     reader = atlas if isinstance(atlas, PdfReader) else PdfReader(atlas)
-    page = reader.pages[index]
+    writer = PdfWriter()
+    for index in indices:
+        writer.add_page(_own_resources(reader.pages[index]))
+    writer.add_metadata({f"/{key}": value for key, value in meta.items()})
+    with atomic_output(dest) as tmp, tmp.open("wb") as fh:
+        writer.write(fh)
+    return dest
+
+
+def _own_resources(page: Any) -> Any:
+    """`page` with only the images and forms it draws in its resources."""
+    from pypdf.generic import DictionaryObject, NameObject
+
     # matplotlib gives every page of a PdfPages file one shared resource dictionary:
     # keep only the images and forms this page draws (in this reader's copy, before it
     # is cloned), or each sheet would carry the images of all of them.
@@ -1931,12 +2353,7 @@ def _extract_page(atlas: Path | Any, index: int, dest: Path, meta: dict[str, str
         page[NameObject("/Resources")] = DictionaryObject(
             {**resources, NameObject("/XObject"): DictionaryObject(kept)}
         )
-    writer = PdfWriter()
-    writer.add_page(page)
-    writer.add_metadata({f"/{key}": value for key, value in meta.items()})
-    with atomic_output(dest) as tmp, tmp.open("wb") as fh:
-        writer.write(fh)
-    return dest
+    return page
 
 
 #: Most processes :func:`write_atlas` draws pages in by default.
@@ -1963,9 +2380,9 @@ def _draw_page(ctx: _Context, names: list[str], page: int) -> Figure:
         return _cover(ctx, names)
     if page == 1:
         return _overview(ctx, 2)
-    name = names[page - 2]
-    logger.info("sheet %d/%d: %s", page - 1, len(names), name)
-    return _community_sheet(ctx, name, page + 1)
+    sheet = ctx.sheets[page - 2]
+    logger.info("sheet %d/%d: %s", page - 1, len(ctx.sheets), sheet.community)
+    return _community_sheet(ctx, sheet, page + 1)
 
 
 #: What the forked page-drawing processes inherit: the context and community names.
@@ -2000,7 +2417,7 @@ def _draw_in_processes(
     from matplotlib.backends import backend_pdf  # noqa: F401 - imported once, before the fork
     from pypdf import PdfReader, PdfWriter
 
-    n_pages = 2 + len(names)
+    n_pages = ctx.total_pages
 
     def unwritable(exc: OSError) -> OutputError:
         return OutputError(
@@ -2084,7 +2501,8 @@ def write_atlas(
     Returns
     -------
     AtlasResult
-        Paths written and the atlas's page count (cover, overview, one per community).
+        Paths written, the atlas's page count (cover, overview, the community sheets)
+        and the number of sheets of each community.
 
     Raises
     ------
@@ -2100,10 +2518,7 @@ def write_atlas(
     mpl = _require_matplotlib()  # figures are drawn without pyplot: no backend is changed
     run = read_run(run_folder)
     out = Path(out_dir)
-    names = list(run.communities[S.COMMUNITY].astype(str)) if not run.communities.empty else []
-    for name in run.plots[S.COMMUNITY].astype(str).unique() if not run.plots.empty else []:
-        if name not in names:
-            names.append(name)
+    names = _community_names(run)
     slugs: dict[str, str] = {}
     for name in names:
         slug = slugify(name)
@@ -2111,10 +2526,11 @@ def write_atlas(
             slug += "-2"
         slugs[name] = slug
     ctx = _make_context(run, lang, paper, len(names))
+    sheets = tuple(_plan(ctx, names))
+    ctx = dataclasses.replace(ctx, sheets=sheets, total_pages=2 + len(sheets))
     words = WORDS[lang]
-    meta = {"Title": f"{words['atlas_title']} — {words['district']}", "Creator": "pastures"}
-    result: dict[str, Path] = {}
-    n_pages = 2 + len(names)
+    meta = {"Title": f"{words['atlas_title']} — {ctx.labels.area}", "Creator": "pastures"}
+    n_pages = ctx.total_pages
     n_workers = min(default_workers() if workers is None else max(1, int(workers)), n_pages)
     with mpl.rc_context(RC):
         if n_workers <= 1:
@@ -2129,7 +2545,11 @@ def write_atlas(
 
     result: dict[str, Path] = {}
     reader = PdfReader(out / "atlas.pdf")
-    for i, name in enumerate(names):
-        sheet_meta = {**meta, "Title": f"{community_title(name, lang)} — {words['district']}"}
-        result[name] = _extract_page(reader, 2 + i, out / f"{slugs[name]}.pdf", sheet_meta)
-    return AtlasResult(atlas=out / "atlas.pdf", communities=result, pages=ctx.total_pages)
+    for name in names:
+        sheet_meta = {**meta, "Title": f"{community_title(name, lang)} — {ctx.labels.area}"}
+        pages = [2 + i for i, sheet in enumerate(sheets) if sheet.community == name]
+        result[name] = _extract_pages(reader, pages, out / f"{slugs[name]}.pdf", sheet_meta)
+    counts = {name: sum(s.community == name for s in sheets) for name in names}
+    return AtlasResult(
+        atlas=out / "atlas.pdf", communities=result, pages=ctx.total_pages, sheets=counts
+    )

@@ -125,6 +125,9 @@ TEXT: Final[dict[str, dict[str, str]]] = {
     "es": {
         "title": "Pastos de Juli: mapa de campo",
         "illustrative": "Datos ilustrativos (muestra incluida): no usar para decisiones.",
+        "title_area": "{}: mapa de campo de pastos",
+        "illustrative_user": "Datos ilustrativos: no usar para decisiones.",
+        "all_area": "Toda el área",
         "communities": "Comunidades",
         "plots": "Parcelas (color según variable)",
         "corrals": "Corrales",
@@ -182,6 +185,9 @@ TEXT: Final[dict[str, dict[str, str]]] = {
     "en": {
         "title": "Juli pastures: field map",
         "illustrative": "Illustrative data (bundled sample): not for decisions.",
+        "title_area": "{}: pasture field map",
+        "illustrative_user": "Illustrative data: not for decisions.",
+        "all_area": "Whole area",
         "communities": "Communities",
         "plots": "Plots (colour by variable)",
         "corrals": "Corrals",
@@ -750,7 +756,7 @@ def map_data(run: O.RunOutputs, *, lang: Lang = "es", on: dt.date | None = None)
     on
         The date "this week" refers to (default: the first day of the rotation plan).
     """
-    t = TEXT[lang]
+    t = run_text(run, lang)
     day = on or _default_on(run)
     status = O.plot_status(run, on=day)
     series = O.ndvi_series(run)
@@ -777,6 +783,7 @@ def map_data(run: O.RunOutputs, *, lang: Lang = "es", on: dt.date | None = None)
                 "colour": {k: _variable_colour(k, row) for k, _ in PLOT_VARIABLES},
                 "popup": plot_popup(row, by_plot.get(code, empty), lang),
                 "code": esc(code),
+                "community": str(row.get(S.COMMUNITY, "")),
                 "rotation": state,
                 "rotation_tip": rotation_tip,
             }
@@ -797,7 +804,7 @@ def map_data(run: O.RunOutputs, *, lang: Lang = "es", on: dt.date | None = None)
                 else None
             ),
         }
-        for name, pt in zip(communities[S.COMMUNITY], inside, strict=True)
+        for name, pt in zip(communities.get(S.COMMUNITY, []), inside, strict=True)
     ]
 
     def point_props(gdf: Any, key: str, word: str) -> list[dict[str, Any]]:
@@ -1149,8 +1156,21 @@ _JS: Final = r"""
         var o = document.createElement("option");
         o.value = name; o.textContent = name; select.appendChild(o);
       });
+      // communities the plots name but the run has no outline of: their plots' extent
+      plots.eachLayer(function (layer) {
+        var name = layer.feature.properties.community;
+        if (!name || communities.getLayers().some(function (c) {
+          return c.feature.properties.name === name; })) { return; }
+        if (!bounds[name]) {
+          bounds[name] = L.latLngBounds(layer.getBounds().getSouthWest(),
+                                        layer.getBounds().getNorthEast());
+          var o = document.createElement("option");
+          o.value = name; o.textContent = name; select.appendChild(o);
+        } else { bounds[name].extend(layer.getBounds()); }
+      });
       select.onchange = function () {
-        var b = select.value === "*" ? communities.getBounds() : bounds[select.value];
+        var every = communities.getLayers().length ? communities.getBounds() : plots.getBounds();
+        var b = select.value === "*" ? every : bounds[select.value];
         if (b) { map.fitBounds(b, {padding: [20, 20]}); }
       };
       measureOut = L.DomUtil.create("div", "pm-measure-out", div);
@@ -1226,8 +1246,24 @@ def _footer(run: O.RunOutputs, lang: Lang) -> str:
     return esc(" · ".join(parts))
 
 
+def run_text(run: O.RunOutputs, lang: Lang) -> dict[str, str]:
+    """The page's words for this run: Juli's title for Juli, the study area's elsewhere.
+
+    The illustrative note calls the data "the bundled sample" only when they are
+    (:func:`pastures.outputs.study_area`).
+    """
+    t = dict(TEXT[lang])
+    area = O.study_area(run)
+    if not area.is_juli:
+        t["title"] = t["title_area"].format(area.name)
+        t["all"] = t["all_area"]
+    if not area.bundled_sample:
+        t["illustrative"] = t["illustrative_user"]
+    return t
+
+
 def _info(run: O.RunOutputs, lang: Lang) -> str:
-    t = TEXT[lang]
+    t = run_text(run, lang)
     out = f'<div class="pm-title">{esc(t["title"])}</div>'
     if run.illustrative:
         out += f'<div class="pm-warn">{esc(t["illustrative"])}</div>'
@@ -1241,7 +1277,7 @@ def build_web_map(run: O.RunOutputs, *, lang: Lang = "es", on: dt.date | None = 
 
     if lang not in LANGS:
         raise ParameterError(f"language {lang!r} is not offered; use one of {', '.join(LANGS)}.")
-    t = TEXT[lang]
+    t = run_text(run, lang)
     leaflet_js, leaflet_css = leaflet_assets()
     data = map_data(run, lang=lang, on=on)
 

@@ -61,11 +61,15 @@ def command(run_folder: Path, out: Path | None, paper: str, lang: str, workers: 
     RUN_FOLDER is the output folder of `pastures demo` (or of a full run). The atlas
     has a cover, an overview of the communities and one sheet per community: plots
     with code and hectares, corrals, water points and the boundary on a light
-    hillshade; legend, scale, north arrow and UTM grid; the rotation calendar (which
-    months each plot is grazed, by the herds of which corral, and when it rests);
-    condition and erosion risk per plot with its main cause. Sheets print well in
-    black and white (hatching, not colour, tells the risk classes apart); print them
-    at 100 % ("actual size") so the scale written on the map holds.
+    hillshade; legend, scale, north arrow and the grid of the run's CRS; the rotation
+    calendar (which months each plot is grazed, by the herds of which corral, and when
+    it rests); condition and erosion risk per plot with its main cause. A community
+    with more plots than one sheet holds gets a map series ("hoja 1 de 9"): each
+    sheet maps a group of neighbouring plots, with the others drawn faintly, and the
+    community's PDF holds all its sheets. Sheets print well in black and white
+    (hatching, not colour, tells the risk classes apart); print them at 100 % ("actual
+    size") so the scale written on the map holds. Titles name the run's study area
+    (the district of Juli for the sample).
 
     \b
     Examples:
@@ -87,4 +91,6 @@ def command(run_folder: Path, out: Path | None, paper: str, lang: str, workers: 
     )
     click.echo(f"  {result.atlas}  ({result.pages} pages, {_size(result.atlas)})")
     for name, path in result.communities.items():
-        click.echo(f"  {path}  ({name}, {_size(path)})")
+        count = result.sheets.get(name, 1)
+        sheets = f"{count} sheets, " if count > 1 else ""
+        click.echo(f"  {path}  ({name}, {sheets}{_size(path)})")

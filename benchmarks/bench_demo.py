@@ -16,8 +16,8 @@ What runs, in a temporary folder:
      rectangle around the windows was read at once) against the default.
 
 The figures of the commit before this work (``bf4896e``, warm install, 2 cores) are
-printed for reference: idle 54.5 s wall, vegetation 10.9 s, map 3.1 s, print 17.1 s;
-both cores busy 103 s, vegetation 18.9 s, print 31.3 s.
+printed for reference: idle 54.5 s wall, vegetation 10.9 s, rotation 14.6 s, map 3.1 s,
+print 17.1 s; both cores busy 103 s, vegetation 18.9 s, rotation 33.2 s, print 31.3 s.
 
 With ``--busy N``, N processes of ``yes > /dev/null`` run during the measurement (both
 cores of a 2-core machine taken with N = 2); they are stopped at the end. The load
@@ -41,7 +41,12 @@ from typing import Any
 
 #: Stage seconds measured at commit bf4896e, warm install, 2 cores, idle / busy.
 PREVIOUS: dict[str, tuple[float, float]] = {
+    "layers": (0.5, float("nan")),
     "vegetation": (10.9, 18.9),
+    "forage": (0.7, float("nan")),
+    "rotation": (14.6, 33.2),
+    "erosion": (2.6, float("nan")),
+    "package": (0.3, float("nan")),
     "map": (3.1, float("nan")),
     "print": (17.1, 31.3),
     "total": (54.5, 103.0),

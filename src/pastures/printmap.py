@@ -2181,11 +2181,12 @@ def _overview_legend(
     ax.text(50 * k, 1.75 * k, words["no_plots_short"], fontsize=size, va="center")
     ax.plot(84 * k, 1.75 * k, "s", ms=3.5 * k, mfc="black", mec="white")
     ax.text(88 * k, 1.75 * k, words["corral"], fontsize=size, va="center")
+    if any(sheet.count > 1 for sheet in ctx.sheets):
+        # on the legend's row: the note line below is already full with a long CRS name
+        ax.text(108 * k, 1.75 * k, words["series_marks"], fontsize=size, va="center")
     notes = [ctx.labels.grid.format(step)]
     if background:
         notes.append(words[background])
-    if any(sheet.count > 1 for sheet in ctx.sheets):
-        notes.append(words["series_marks"])
     ax.text(0, 6 * k, "  ·  ".join(notes), fontsize=size, va="top")
 
 

@@ -863,7 +863,7 @@ def match_quadrats(
                 S.DATE,
                 f"plot '{code}' has no usable {index} value within "
                 f"{max_days} days of {date:%Y-%m-%d}{near}. Add an image of that date or widen "
-                "the window (--calibration-days).",
+                "the window (--calibration-days; max_days in a project's [calibration]).",
             )
             continue
         rows.append(

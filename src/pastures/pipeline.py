@@ -593,17 +593,76 @@ def run_forage(
     layers: LayersResult,
     vegetation: VegetationResult | None,
 ) -> ForageResult:
-    """The forage budget on the index series (pasture-type defaults without imagery)."""
+    """The forage budget on the index series (pasture-type defaults without imagery).
+
+    With ``[calibration] cuts``, the index-biomass relation of each pasture type is
+    fitted to the field quadrat cuts (:func:`pastures.forage.fit_calibration`), each cut
+    paired with its plot's index on the nearest usable image date.
+
+    Raises
+    ------
+    ValidationError
+        A cut that cannot be used (outside every plot, no image date near it, a
+        biomass that is not a number): every bad row, naming the file and the row.
+    """
     from pastures.forage import forage_budget
     from pastures.writers import write_budget
 
+    params = config.forage_params()
+    index_table = vegetation.index_table if vegetation is not None else None
+    calibration = None
+    if config.calibration.cuts is not None and index_table is not None:
+        calibration = fit_cuts(config, layers.project, index_table, params)
     budget = forage_budget(
-        layers.project,
-        index_table=vegetation.index_table if vegetation is not None else None,
-        params=config.forage_params(),
+        layers.project, index_table=index_table, calibration=calibration, params=params
     )
     files = write_budget(budget, folder / "forage", communities=layers.project.communities)
     return ForageResult(budget=budget, files=tuple(files))
+
+
+def fit_cuts(
+    config: ProjectConfig, project: Project, index_table: pd.DataFrame, params: Any
+) -> Any:
+    """Fit the index-biomass relations to the project's quadrat cuts.
+
+    Returns
+    -------
+    pastures.forage.Calibration
+
+    Raises
+    ------
+    ValidationError
+        Any cut that cannot be used (every bad row listed), or too few usable cuts.
+    """
+    from pastures.forage import fit_calibration, match_quadrats, read_quadrats
+
+    cal = config.calibration
+    assert cal.cuts is not None
+    points, problems = match_quadrats(
+        read_quadrats(cal.cuts),
+        project.plots,
+        index_table,
+        index=params.index,
+        max_days=cal.max_days,
+        coords_crs=cal.crs,
+        min_valid_fraction=params.min_valid_fraction,
+        source=str(cal.cuts),
+    )
+    for p in problems:
+        if p.severity == "warning":
+            logger.warning("%s", p)
+    if any(p.severity == "error" for p in problems):
+        raise ValidationError(problems)
+    try:
+        return fit_calibration(
+            points,
+            index=params.index,
+            form=None if cal.form == "best" else cal.form,  # type: ignore[arg-type]
+        )
+    except ParameterError as exc:
+        raise ParameterError(
+            f"{cal.cuts}: {exc} ([calibration] cuts of {config.path.name})"
+        ) from exc
 
 
 def stocking_from_schedule(schedule: pd.DataFrame, budget: Any, horizon_days: int) -> pd.DataFrame:
@@ -969,6 +1028,7 @@ def provenance(
         "dem": _jsonable(config.dem),
         "vegetation": _jsonable(config.vegetation),
         "forage": _jsonable(config.forage),
+        "calibration": _jsonable(config.calibration),
         "rotation": _jsonable(config.rotation),
         "risk": _jsonable(config.risk),
     }
@@ -1232,7 +1292,16 @@ def run_project(  # noqa: PLR0915
             lambda r: r.files,
         )
 
-    k_forage = _key("forage", code, k_layers, k_veg, config.forage)
+    cuts = config.calibration.cuts
+    k_forage = _key(
+        "forage",
+        code,
+        k_layers,
+        k_veg,
+        config.forage,
+        config.calibration,
+        sums.path(cuts) if cuts is not None else None,
+    )
     forage: ForageResult = runner.stage(
         "forage",
         k_forage,
@@ -1244,6 +1313,11 @@ def run_project(  # noqa: PLR0915
         (
             "layers: communities, plots, herds",
             "vegetation: index series" if vegetation else "pasture-type production defaults",
+            *(
+                (f"calibration: quadrat cuts {cuts}",)
+                if cuts is not None and vegetation is not None
+                else ()
+            ),
             "[forage] parameters",
         ),
         lambda r: r.files,

@@ -147,6 +147,30 @@ class VegetationSettings:
 
 
 @dataclass(frozen=True)
+class CalibrationSettings:
+    """Field quadrat cuts that calibrate the index-biomass relation (``[calibration]``).
+
+    Attributes
+    ----------
+    cuts
+        The cuts (CSV or XLSX: plot_code or x/y or lon/lat, date, biomass_kg_ha); None:
+        no calibration, the published relations and pasture-type defaults are used.
+    form
+        ``"best"`` (the lower RMSE of the linear and power fits), ``"linear"`` or
+        ``"power"``.
+    max_days
+        Largest gap (days) between a cut and the image date it is paired with.
+    crs
+        CRS of the cuts' x/y (default: the working CRS); lon/lat are always degrees.
+    """
+
+    cuts: Path | None = None
+    form: str = "best"
+    max_days: int = 16
+    crs: str | None = None
+
+
+@dataclass(frozen=True)
 class RotationSettings:
     """Horizon of the grazing plan."""
 
@@ -171,6 +195,8 @@ class ProjectConfig:
         Default run folder.
     study_area, layers, imagery, dem, vegetation, rotation
         The sections, validated.
+    calibration
+        The ``[calibration]`` section: field quadrat cuts for the index-biomass relation.
     forage, risk
         The ``[forage]`` and ``[risk]`` tables as given (validated by
         :func:`pastures.forage.params_from_mapping` and
@@ -194,6 +220,7 @@ class ProjectConfig:
     forage: Mapping[str, Any]
     risk: Mapping[str, Any]
     language: str = "es"
+    calibration: CalibrationSettings = field(default_factory=CalibrationSettings)
     defaults_used: Mapping[str, str] = field(default_factory=dict)
     #: Keys the file gave in [vegetation] (the others took their defaults).
     vegetation_given: tuple[str, ...] = ()
@@ -439,6 +466,22 @@ KEYS: Final[dict[str, dict[str, Key]]] = {
         "workers": Key("a whole number of local Dask workers", _integer(1, 1024)),
     },
     "forage": {},  # free-form: pastures.forage.params_from_mapping checks it
+    "calibration": {
+        "cuts": Key("a quadrat cuts table, CSV or XLSX (text)", _is_text),
+        "form": Key(
+            '"best", "linear" or "power"',
+            _choice("best", "linear", "power"),
+            "best",
+            "pastures.forage.fit_calibration: the lower RMSE",
+        ),
+        "max_days": Key(
+            "a whole number of days from 0 to 366",
+            _integer(0, 366),
+            16,
+            "one Sentinel-2 revisit cycle of 10 days, plus clouds",
+        ),
+        "crs": Key("a CRS (text), e.g. EPSG:32719", _is_text),
+    },
     "rotation": {
         "start": Key("a date YYYY-MM-DD", _date, None, "pastures.rotation (2026-01-05)"),
         "periods": Key("a whole number of periods", _integer(1, 520), 52, "one year of weeks"),
@@ -679,6 +722,30 @@ def load_project_file(path: str | os.PathLike[str]) -> ProjectConfig:  # noqa: P
         problems.append(_problem(file, "imagery.end", f"{end} is before start {start}."))
     dem_values = values["dem"]
     dem_path = existing("dem", "path")
+    cal = values["calibration"]
+    cuts_path = existing("calibration", "cuts")
+    if "cuts" in cal and img.get("source", "none") == "none":
+        problems.append(
+            _problem(
+                file,
+                "calibration.cuts",
+                "quadrat cuts are paired with the vegetation index on their date, and the "
+                'project has no imagery: set [imagery] source = "files" (or "sample"), or '
+                "leave the cuts out.",
+            )
+        )
+    if cal.get("crs") is not None:
+        from pyproj import CRS
+        from pyproj.exceptions import CRSError as PyprojCRSError
+
+        try:
+            CRS.from_user_input(cal["crs"])
+        except PyprojCRSError:
+            problems.append(
+                _problem(
+                    file, "calibration.crs", f"expected a CRS pyproj knows; got {cal['crs']!r}."
+                )
+            )
     if dem_values.get("source") == "file" and "path" not in dem_values:
         problems.append(_problem(file, "dem.path", 'source = "file" needs the DEM path.'))
 
@@ -758,6 +825,12 @@ def load_project_file(path: str | os.PathLike[str]) -> ProjectConfig:  # noqa: P
         forage=values["forage"],
         risk=values["risk"],
         language=str(proj["language"]),
+        calibration=CalibrationSettings(
+            cuts=cuts_path,
+            form=str(cal["form"]),
+            max_days=int(cal["max_days"]),
+            crs=cal.get("crs"),
+        ),
         defaults_used=defaults_used,
         vegetation_given=tuple(
             data.get("vegetation", {}) if isinstance(data.get("vegetation"), dict) else ()
@@ -954,6 +1027,17 @@ use_factor = 0.5         # share of production that may be grazed
 budget_month = 8         # month whose standing forage the grazing days use
 # [forage.animal_units]
 # preset = "sr-crsp"     # or "peru-tables"
+
+[calibration]
+# Field quadrat cuts (CSV or XLSX: plot_code or x/y or lon/lat, date, biomass_kg_ha)
+# fit the index-biomass relation of each pasture type. Without them, bofedales use the
+# published relation (Zorogastúa-Cruz et al. 2012) and the other types the production
+# range of their type (Castellaro 2007), whatever the imagery shows. Needs imagery.
+# The bundled cuts are made up for the illustrative sample: use your own.
+cuts = "{folder}/quadrat_cuts.csv"
+form = "best"            # best (lower RMSE), linear or power
+max_days = 16            # largest gap between a cut and its image date
+# crs = "EPSG:32719"     # CRS of x/y columns, if the cuts give x/y
 
 [rotation]
 # start = 2026-01-05     # first day of the plan

@@ -231,6 +231,8 @@ def test_init_writes_a_project_that_loads(tmp_path: Path) -> None:
     assert config.layers.plots == folder.resolve() / "layers" / "plots.geojson"
     assert config.layers.plots.is_file()
     assert config.layers.herds is not None
+    assert config.calibration.cuts == folder.resolve() / "layers" / "quadrat_cuts.csv"
+    assert config.calibration.cuts.is_file()
     assert config.illustrative
     # a second init does not overwrite the user's edits
     again = CliRunner().invoke(main, ["init", str(folder)])

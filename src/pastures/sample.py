@@ -22,6 +22,8 @@ SAMPLE_FILES = {
     S.WATER_POINTS: f"{S.WATER_POINTS}.geojson",
     S.HERDS: f"{S.HERDS}.csv",
 }
+#: The sample's quadrat cuts (made up: scripts/make_sample_cuts.py), beside the layers.
+SAMPLE_CUTS = "quadrat_cuts.csv"
 
 
 def sample_dir() -> Path:

@@ -10,7 +10,7 @@ import click
 from pastures.errors import InputFileError
 from pastures.io import atomic_output
 from pastures.project import starter_project
-from pastures.sample import sample_paths
+from pastures.sample import SAMPLE_CUTS, sample_dir, sample_paths
 
 #: Name of the project file written.
 PROJECT_NAME = "project.toml"
@@ -40,7 +40,7 @@ def command(folder: Path, force: bool) -> None:
         )
     layers = folder / LAYERS_FOLDER
     layers.mkdir(parents=True, exist_ok=True)
-    for path in sample_paths().values():
+    for path in (*sample_paths().values(), sample_dir() / SAMPLE_CUTS):
         dest = layers / path.name
         if not dest.exists():
             with atomic_output(dest) as tmp:

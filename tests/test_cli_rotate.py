@@ -146,6 +146,15 @@ def test_rotate_twice_same_schedule(runner, project_files, tmp_path):
         assert result.exit_code == 0, result.output
     one = (tmp_path / "one" / OUTPUT_FILES["schedule_csv"]).read_bytes()
     assert one == (tmp_path / "two" / OUTPUT_FILES["schedule_csv"]).read_bytes()
+    # every output, the summary and the workbook too: no seconds in them, so a busy
+    # machine writes the same files as an idle one
+    names = sorted(p.name for p in (tmp_path / "one").iterdir())
+    assert "rotation_summary.csv" in names
+    for name in names:
+        first, second = (tmp_path / run / name for run in ("one", "two"))
+        assert first.read_bytes() == second.read_bytes(), name
+    summary = (tmp_path / "one" / "rotation_summary.csv").read_text()
+    assert "seconds" not in summary
 
 
 def test_rotate_bad_input(runner, project_files, tmp_path):

@@ -183,7 +183,11 @@ def calendar_table(plan: RotationPlan) -> pd.DataFrame:
 
 
 def summary_table(plan: RotationPlan) -> pd.DataFrame:
-    """Key figures of the plan: solver, status, bound and gap, time, forage met where."""
+    """Key figures of the plan: solver, status, bound and gap, model size, forage met where.
+
+    Seconds are left out (the CLI prints them): the table, like every other output of a
+    plan, is then the same on an idle and a busy machine.
+    """
     inp = plan.inputs
     f = plan.figures()
     status = plot_status(plan)
@@ -198,8 +202,6 @@ def summary_table(plan: RotationPlan) -> pd.DataFrame:
         "blocks": len(plan.blocks),
         "blocks_start_plan_only": "; ".join(plan.start_only_blocks),
         "blocks_branch_and_cut": sum(b.source in ("start", "solver") for b in plan.blocks),
-        "seconds": round(plan.seconds, 2),
-        "build_seconds": round(plan.build_seconds, 2),
         "variables": plan.n_variables,
         "binaries": plan.n_integer,
         "constraints": plan.n_constraints,

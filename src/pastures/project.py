@@ -552,8 +552,9 @@ def _boundary_bounds(
 
 
 def _resolve(base: Path, text: str) -> Path:
+    """`text` relative to `base`, without ``..`` steps (messages then show a plain path)."""
     p = Path(text).expanduser()
-    return p if p.is_absolute() else (base / p)
+    return Path(os.path.normpath(p if p.is_absolute() else base / p))
 
 
 def load_project_file(path: str | os.PathLike[str]) -> ProjectConfig:  # noqa: PLR0912, PLR0915

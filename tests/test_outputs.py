@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import pandas as pd
@@ -10,7 +11,9 @@ import pytest
 from pastures import schema as S
 from pastures.errors import InputFileError
 from pastures.io import write_layers
-from pastures.outputs import data_date, plot_status, read_run
+from pastures.outputs import data_date, data_sources, plot_status, read_run
+from pastures.printmap import _source_words
+from pastures.webmap import run_text
 
 
 @pytest.fixture
@@ -92,3 +95,67 @@ def test_a_folder_without_layers_says_what_to_give(tmp_path):
         read_run(tmp_path)
     with pytest.raises(InputFileError, match="no such folder"):
         read_run(tmp_path / "nope")
+
+
+@pytest.mark.parametrize(
+    ("imagery", "dem", "methods", "expected", "atlas", "layer"),
+    [
+        (
+            "sample",
+            "sample",
+            ["peak standing biomass, 12 + 2400 x ndvi (quadrat cuts (pajonal), linear fit, n=5)"],
+            ("sample", "sample", "cuts"),
+            (
+                "escenas Sentinel-2 sintéticas de la muestra, NDVI",
+                "NDVI calibrado con cortes inventados de la muestra",
+                "DEM sintético de la muestra",
+            ),
+            "Color verdadero (Sentinel-2 sintético de la muestra)",
+        ),
+        (
+            "files",
+            "file",
+            [
+                "peak standing biomass, 1615 x ndvi^1.318 (Zorogastúa-Cruz et al. 2012, ...)",
+                "pasture-type default: Castellaro 2007, dry puna grassland 657-1,054",
+            ],
+            ("files", "file", "published"),
+            (
+                "Copernicus Sentinel-2 (ESA), NDVI",
+                "NDVI en bofedales (Zorogastúa-Cruz et al. 2012), rango del tipo de pasto en "
+                "los demás (Castellaro 2007)",
+                "DEM de la corrida",
+            ),
+            "Color verdadero (Sentinel-2)",
+        ),
+        (
+            "none",
+            "none",
+            ["pasture-type default: Castellaro 2007, dry puna grassland 657-1,054"],
+            ("none", "none", "defaults"),
+            ("sin imágenes", "rango del tipo de pasto (Castellaro 2007)", "DEM de la corrida"),
+            "Color verdadero (Sentinel-2)",
+        ),
+    ],
+)
+def test_credits_name_synthetic_scenes_made_up_cuts_and_defaults(  # noqa: PLR0917 - cases
+    run_folder, imagery, dem, methods, expected, atlas, layer
+):
+    run = dataclasses.replace(
+        read_run(run_folder),
+        provenance={"parameters": {"imagery": {"source": imagery}, "dem": {"source": dem}}},
+    )
+    run.tables["forage_plots"] = pd.DataFrame({S.FORAGE_METHOD: methods})
+    src = data_sources(run)
+    assert (src.imagery, src.dem, src.forage) == expected
+    assert _source_words(run, "es") == atlas
+    assert run_text(run, "es")["true_colour"] == layer
+
+
+def test_a_run_without_provenance_is_credited_to_sentinel_2(run_folder):
+    run = read_run(run_folder)
+    src = data_sources(run)
+    assert (src.imagery, src.dem, src.forage) == ("unknown", "unknown", "unknown")
+    imagery, _, dem = _source_words(run, "en")
+    assert imagery == "Copernicus Sentinel-2 (ESA), NDVI"
+    assert dem == "the run's DEM"

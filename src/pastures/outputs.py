@@ -429,6 +429,47 @@ def study_area(run: RunOutputs) -> StudyArea:
     )
 
 
+@dataclass(frozen=True)
+class DataSources:
+    """Where a run's imagery, terrain and forage figures came from, for credit lines.
+
+    Attributes
+    ----------
+    imagery
+        ``"sample"`` (synthetic scenes), ``"files"`` (real scenes), ``"none"``, or
+        ``"unknown"`` (no provenance record).
+    dem
+        ``"sample"``, ``"file"``, ``"none"`` or ``"unknown"``.
+    forage
+        How plot production was estimated: ``"cuts"`` (an index relation fitted to field
+        quadrat cuts), ``"published"`` (the published bofedal relation, pasture-type
+        ranges for the other types), ``"defaults"`` (pasture-type ranges only) or
+        ``"unknown"`` (no forage table).
+    """
+
+    imagery: str
+    dem: str
+    forage: str
+
+
+def data_sources(run: RunOutputs) -> DataSources:
+    """The :class:`DataSources` of a run, from its provenance and its forage table."""
+    params = run.provenance.get("parameters") or {}
+    imagery = (params.get("imagery") or {}).get("source") or "unknown"
+    dem = (params.get("dem") or {}).get("source") or "unknown"
+    plots = run.table("forage_plots")
+    forage = "unknown"
+    if plots is not None and S.FORAGE_METHOD in plots.columns:
+        methods = plots[S.FORAGE_METHOD].astype(str)
+        if methods.str.contains("quadrat cuts").any():
+            forage = "cuts"
+        elif methods.str.contains("peak standing biomass").any():
+            forage = "published"
+        else:
+            forage = "defaults"
+    return DataSources(imagery=str(imagery), dem=str(dem), forage=forage)
+
+
 def crs_words(crs: str, lang: str = "es") -> str:
     """A CRS as a map note names it: UTM zone and hemisphere, or the CRS's name.
 

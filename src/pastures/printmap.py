@@ -62,7 +62,14 @@ from pastures.backdrop import DisplayRaster, hillshade, read_for_display
 from pastures.erosion import RiskThresholds
 from pastures.errors import MissingDependencyError, OutputError, ParameterError
 from pastures.io import atomic_output
-from pastures.outputs import RunOutputs, crs_words, data_date, read_run, study_area
+from pastures.outputs import (
+    RunOutputs,
+    crs_words,
+    data_date,
+    data_sources,
+    read_run,
+    study_area,
+)
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -146,7 +153,7 @@ MONTHS: Final = {
 }
 
 #: Every word printed, per language. Spanish is the assemblies' language.
-WORDS: Final[dict[str, dict[str, str]]] = {
+WORDS: Final[dict[str, dict[str, Any]]] = {
     "es": {
         "atlas_title": "Mapas de parcelas de pastoreo",
         "district": "Distrito de Juli, provincia de Chucuito, Puno",
@@ -219,10 +226,25 @@ WORDS: Final[dict[str, dict[str, str]]] = {
         "north": "N",
         "credits": (
             "Fuentes: comunidades, parcelas, corrales y fuentes de agua: capas del proyecto{}; "
-            "vegetación: Copernicus Sentinel-2 (ESA), NDVI; condición y capacidad de carga: "
-            "Flórez (2005); erosión: RUSLE (Renard et al. 1997); relieve: DEM de la corrida; "
+            "vegetación: {}; producción de forraje: {}; condición y capacidad de carga: "
+            "Flórez (2005); erosión: RUSLE (Renard et al. 1997); relieve: {}; "
             "rotación: plan de pastures. Elaborado con pastures {} el {}."
         ),
+        "src_imagery": {
+            "files": "Copernicus Sentinel-2 (ESA), NDVI",
+            "sample": "escenas Sentinel-2 sintéticas de la muestra, NDVI",
+            "none": "sin imágenes",
+        },
+        "src_forage": {
+            "cuts": "NDVI calibrado con cortes de campo",
+            "cuts_sample": "NDVI calibrado con cortes inventados de la muestra",
+            "published": (
+                "NDVI en bofedales (Zorogastúa-Cruz et al. 2012), rango del tipo de pasto "
+                "en los demás (Castellaro 2007)"
+            ),
+            "defaults": "rango del tipo de pasto (Castellaro 2007)",
+        },
+        "src_dem": {"sample": "DEM sintético de la muestra", "*": "DEM de la corrida"},
         "sample_source": " (muestra ilustrativa)",
         "ha": "{:.1f} ha",
         "sheet_of": "hoja {} de {}",
@@ -320,10 +342,25 @@ WORDS: Final[dict[str, dict[str, str]]] = {
         "north": "N",
         "credits": (
             "Sources: communities, plots, corrals and water points: project layers{}; "
-            "vegetation: Copernicus Sentinel-2 (ESA), NDVI; range condition and capacity: "
-            "Flórez (2005); erosion: RUSLE (Renard et al. 1997); relief: the run's DEM; "
+            "vegetation: {}; forage production: {}; range condition and capacity: "
+            "Flórez (2005); erosion: RUSLE (Renard et al. 1997); relief: {}; "
             "rotation: pastures plan. Made with pastures {} on {}."
         ),
+        "src_imagery": {
+            "files": "Copernicus Sentinel-2 (ESA), NDVI",
+            "sample": "the sample's synthetic Sentinel-2 scenes, NDVI",
+            "none": "no imagery",
+        },
+        "src_forage": {
+            "cuts": "NDVI calibrated with field quadrat cuts",
+            "cuts_sample": "NDVI calibrated with the sample's made-up quadrat cuts",
+            "published": (
+                "NDVI on bofedales (Zorogastúa-Cruz et al. 2012), the pasture type's range "
+                "elsewhere (Castellaro 2007)"
+            ),
+            "defaults": "the pasture type's range (Castellaro 2007)",
+        },
+        "src_dem": {"sample": "the sample's synthetic DEM", "*": "the run's DEM"},
         "sample_source": " (illustrative sample)",
         "ha": "{:.1f} ha",
         "sheet_of": "sheet {} of {}",
@@ -2289,13 +2326,33 @@ def _subtitle(run: RunOutputs, lang: Lang) -> str:
     return " · ".join(parts)
 
 
+def _source_words(run: RunOutputs, lang: Lang) -> tuple[str, str, str]:
+    """Credits for the vegetation, the forage production and the relief of this run.
+
+    Synthetic scenes, made-up cuts and a synthetic DEM are named as such; a run folder
+    without provenance is credited to Sentinel-2 and its own DEM.
+    """
+    words = WORDS[lang]
+    src = data_sources(run)
+    imagery = words["src_imagery"].get(src.imagery, words["src_imagery"]["files"])
+    forage_key = src.forage
+    if forage_key == "cuts" and src.imagery == "sample":
+        forage_key = "cuts_sample"
+    forage = words["src_forage"].get(forage_key, words["src_forage"]["defaults"])
+    dem = words["src_dem"].get(src.dem, words["src_dem"]["*"])
+    return imagery, forage, dem
+
+
 def _make_context(run: RunOutputs, lang: Lang, paper: Paper, n_communities: int) -> _Context:
     schedule = run.table("schedule")
     today = dt.datetime.now(dt.UTC).date()
     words = WORDS[lang]
     labels = _labels(run, lang)
     sources = words["credits"].format(
-        labels.source if run.illustrative else "", __version__, format_date(today, lang)
+        labels.source if run.illustrative else "",
+        *_source_words(run, lang),
+        __version__,
+        format_date(today, lang),
     )
     return _Context(
         run=run,

@@ -136,6 +136,7 @@ TEXT: Final[dict[str, dict[str, str]]] = {
         "soil_loss": "Pérdida de suelo (t/ha/año)",
         "risk_raster": "Riesgo de erosión (ráster)",
         "true_colour": "Color verdadero (Sentinel-2)",
+        "true_colour_sample": "Color verdadero (Sentinel-2 sintético de la muestra)",
         "hillshade": "Relieve sombreado (DEM)",
         "no_background": "Sin fondo",
         "osm": "Calles OpenStreetMap (en línea)",
@@ -196,6 +197,7 @@ TEXT: Final[dict[str, dict[str, str]]] = {
         "soil_loss": "Soil loss (t/ha/yr)",
         "risk_raster": "Erosion risk (raster)",
         "true_colour": "True colour (Sentinel-2)",
+        "true_colour_sample": "True colour (the sample's synthetic Sentinel-2)",
         "hillshade": "Hillshade (DEM)",
         "no_background": "No background",
         "osm": "OpenStreetMap streets (online)",
@@ -1250,7 +1252,7 @@ def run_text(run: O.RunOutputs, lang: Lang) -> dict[str, str]:
     """The page's words for this run: Juli's title for Juli, the study area's elsewhere.
 
     The illustrative note calls the data "the bundled sample" only when they are
-    (:func:`pastures.outputs.study_area`).
+    (:func:`pastures.outputs.study_area`); synthetic scenes are named as such.
     """
     t = dict(TEXT[lang])
     area = O.study_area(run)
@@ -1259,6 +1261,8 @@ def run_text(run: O.RunOutputs, lang: Lang) -> dict[str, str]:
         t["all"] = t["all_area"]
     if not area.bundled_sample:
         t["illustrative"] = t["illustrative_user"]
+    if O.data_sources(run).imagery == "sample":
+        t["true_colour"] = t["true_colour_sample"]
     return t
 
 

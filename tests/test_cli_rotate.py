@@ -86,6 +86,34 @@ def test_rotate_plans_from_the_index_table(runner, project_files, tmp_path):
     assert (sched.loc[sched[S.LOCATION_KIND] == "plot", S.SHORTFALL_KG] == 0).all()
 
 
+def test_rotate_calibrates_every_type_with_field_cuts(runner, project_files, tmp_path):
+    # All three plots at NDVI 0.6 in March and 0.3 in August; the cuts weigh exactly
+    # 50 + 1500 x NDVI, so the pajonal and tolar plots follow their index too.
+    rows, cuts = [], []
+    for code in ("ALF-01", "ALF-02", "BET-01"):
+        for day, value in (("2024-03-10", 0.6), ("2024-08-01", 0.3)):
+            rows.append((code, day, "ndvi", S.STAT_MEAN, value))
+            rows.append((code, day, "ndvi", S.STAT_VALID_FRACTION, 1.0))
+            cuts.append({"plot_code": code, "date": day, "biomass_kg_ha": 50 + 1500 * value})
+    index = tmp_path / "indices.parquet"
+    pd.DataFrame(rows, columns=list(S.ZONAL_COLUMNS)).to_parquet(index)
+    cuts_csv = tmp_path / "cortes.csv"
+    pd.DataFrame(cuts).to_csv(cuts_csv, index=False)
+    out = tmp_path / "plan"
+    args = ["rotate", *files_args(project_files), "--indices", str(index), "--calibration",
+            str(cuts_csv), "--workers", "1", "--no-gantt", "--out", str(out)]  # fmt: skip
+    result = runner.invoke(main, args)
+    assert result.exit_code == 0, result.output
+    plots = pd.read_csv(out / OUTPUT_FILES["plots_csv"]).set_index(S.LOCATION_ID)
+    plot_rows = plots[plots.index.str.startswith(("ALF", "BET"))]
+    assert plot_rows["source"].str.contains("quadrat cuts").all()
+    # without --indices the cuts cannot be paired: a usage error naming the option
+    result = runner.invoke(main, ["rotate", *files_args(project_files), "--calibration",
+                                  str(cuts_csv), "--out", str(tmp_path / "x")])  # fmt: skip
+    assert result.exit_code != 0
+    assert "--calibration needs --indices" in result.output
+
+
 def test_rotate_takes_a_written_forage_budget(runner, project_files, tmp_path):
     assert runner.invoke(main, ["forage", *files_args(project_files), "--out",
                                 str(tmp_path / "fo")]).exit_code == 0  # fmt: skip

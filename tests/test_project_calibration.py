@@ -152,3 +152,23 @@ def test_the_sample_project_calibrates_every_type_with_its_made_up_cuts() -> Non
     assert set(per_type.index) == set(plots["pasture_type"])
     assert (per_type >= MIN_CALIBRATION_POINTS).all()
     assert cuts["biomass_kg_ha"].between(20, 3000).all()
+
+
+def test_a_stage_that_stops_says_which_outputs_are_from_the_earlier_run(
+    tmp_path, project_files, caplog
+) -> None:
+    cuts = cuts_file(tmp_path / "cortes.csv")
+    extra = f'[calibration]\ncuts = "{cuts.as_posix()}"\nmax_days = 10\n'
+    config = load_project_file(with_march_scene(tiny_project(tmp_path, project_files, extra=extra)))
+    run_project(config, skip=NO_MAPS)
+    before = (tmp_path / "run" / RUN_FILES["forage_plots"]).read_bytes()
+    cuts_file(cuts, day_shift=20)  # now 20 days from every image
+    with caplog.at_level("WARNING"), pytest.raises(ValidationError):
+        run_project(config, skip=NO_MAPS)
+    stale = [r.getMessage() for r in caplog.records if "earlier run" in r.getMessage()]
+    assert len(stale) == 1
+    assert "the forage stage stopped" in stale[0]
+    for stage in ("forage", "rotation", "erosion", "package"):
+        assert stage in stale[0].split("outputs of")[1]
+    # the earlier run's table is left whole, not half-written
+    assert (tmp_path / "run" / RUN_FILES["forage_plots"]).read_bytes() == before

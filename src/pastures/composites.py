@@ -300,13 +300,12 @@ def dry_season_composite(
     stack = np.stack(values)
     del values
     clear_count = np.isfinite(stack).sum(axis=0)
-    with np.errstate(all="ignore"):
-        import warnings
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN pixels: NaN is right
-            ndvi = np.nanmedian(stack, axis=0).astype(np.float32)
-    ndvi[clear_count < max(1, min_clear_dates)] = np.nan
+    # the median only where a pixel has a clear date: no all-NaN slices, so no warning
+    # (a warnings filter is process-wide and this runs beside the index series thread)
+    ndvi = np.full(stack.shape[1:], np.nan, dtype=np.float32)
+    keep = clear_count >= max(1, min_clear_dates)
+    if keep.any():
+        ndvi[keep] = np.nanmedian(stack[:, keep], axis=0)
     logger.info(
         "dry-season NDVI composite: %d dates (%s to %s), %.0f %% of pixels with a clear date",
         len(dates),

@@ -569,6 +569,56 @@ class Calibration:
         return self.equations.get(pasture_type) or self.equations.get(ALL_TYPES)
 
 
+def calibrate_from_cuts(
+    path: str | os.PathLike[str],
+    plots: gpd.GeoDataFrame,
+    index_table: pd.DataFrame,
+    *,
+    index: str = "ndvi",
+    form: EquationForm | None = None,
+    max_days: int = 16,
+    coords_crs: str | CRS | None = None,
+    min_valid_fraction: float = 0.5,
+) -> tuple[Calibration, list[Problem]]:
+    """Read a quadrat cuts file, pair each cut with its plot's index and fit the relations.
+
+    :func:`read_quadrats`, :func:`match_quadrats` and :func:`fit_calibration` in one step,
+    as ``pastures forage --calibration``, ``pastures rotate --calibration`` and a
+    project's ``[calibration]`` run them.
+
+    Returns
+    -------
+    tuple
+        The :class:`Calibration` and the warnings about the cuts.
+
+    Raises
+    ------
+    ValidationError
+        Cuts that cannot be used (every bad row, naming the file, the row and the fix).
+    ParameterError
+        Too few usable cuts for a fit.
+    """
+    from pastures.errors import ValidationError
+
+    points, problems = match_quadrats(
+        read_quadrats(path),
+        plots,
+        index_table,
+        index=index,
+        max_days=max_days,
+        coords_crs=coords_crs,
+        min_valid_fraction=min_valid_fraction,
+        source=str(path),
+    )
+    if any(p.severity == "error" for p in problems):
+        raise ValidationError(problems)
+    try:
+        calibration = fit_calibration(points, index=index, form=form)
+    except ParameterError as exc:
+        raise ParameterError(f"{path}: {exc}") from exc
+    return calibration, problems
+
+
 def fit_relation(
     x: np.ndarray, y: np.ndarray, *, form: EquationForm, index: str, source: str = "quadrat cuts"
 ) -> BiomassEquation:

@@ -634,35 +634,26 @@ def fit_cuts(
     ValidationError
         Any cut that cannot be used (every bad row listed), or too few usable cuts.
     """
-    from pastures.forage import fit_calibration, match_quadrats, read_quadrats
+    from pastures.forage import calibrate_from_cuts
 
     cal = config.calibration
     assert cal.cuts is not None
-    points, problems = match_quadrats(
-        read_quadrats(cal.cuts),
-        project.plots,
-        index_table,
-        index=params.index,
-        max_days=cal.max_days,
-        coords_crs=cal.crs,
-        min_valid_fraction=params.min_valid_fraction,
-        source=str(cal.cuts),
-    )
-    for p in problems:
-        if p.severity == "warning":
-            logger.warning("%s", p)
-    if any(p.severity == "error" for p in problems):
-        raise ValidationError(problems)
     try:
-        return fit_calibration(
-            points,
+        calibration, warnings = calibrate_from_cuts(
+            cal.cuts,
+            project.plots,
+            index_table,
             index=params.index,
             form=None if cal.form == "best" else cal.form,  # type: ignore[arg-type]
+            max_days=cal.max_days,
+            coords_crs=cal.crs,
+            min_valid_fraction=params.min_valid_fraction,
         )
     except ParameterError as exc:
-        raise ParameterError(
-            f"{cal.cuts}: {exc} ([calibration] cuts of {config.path.name})"
-        ) from exc
+        raise ParameterError(f"{exc} ([calibration] cuts of {config.path.name})") from exc
+    for p in warnings:
+        logger.warning("%s", p)
+    return calibration
 
 
 def stocking_from_schedule(schedule: pd.DataFrame, budget: Any, horizon_days: int) -> pd.DataFrame:
@@ -1145,7 +1136,11 @@ class _Runner:
                 logging.WARNING if tampered else logging.INFO, "%s runs again: %s", name, why
             )
         logger.info("stage %s ...", name)
-        result = work()
+        try:
+            result = work()
+        except PasturesError:
+            self._warn_stale(name)
+            raise
         done = summary(result)
         if name in self.manifest.stages:
             done = f"{done} (ran again: {why})"
@@ -1154,6 +1149,19 @@ class _Runner:
         self.manifest.write()
         self._report(report)
         return result
+
+    def _warn_stale(self, failed: str) -> None:
+        """Say which outputs in the folder are still those of an earlier run."""
+        this_run = {r.name for r in self.reports}
+        earlier = [s for s in self.manifest.stages if s not in this_run]
+        if earlier:
+            logger.warning(
+                "the %s stage stopped: the outputs of %s in %s are still those of an earlier "
+                "run; they are made again once this run goes through.",
+                failed,
+                ", ".join(earlier),
+                self.folder,
+            )
 
     def note(self, name: str, status: Status, summary: str) -> None:
         self._report(StageReport(name, status, 0.0, summary))

@@ -26,13 +26,11 @@ from pastures.forage import (
     FLOREZ_CAPACITY,
     ForageParams,
     OpenRange,
+    calibrate_from_cuts,
     check_index_table,
-    fit_calibration,
     forage_budget,
     format_budget,
     load_params,
-    match_quadrats,
-    read_quadrats,
 )
 from pastures.herds import check_herds, read_herds
 from pastures.io import read_table
@@ -290,22 +288,17 @@ def command(
     if calibration_path:
         if index_table is None:
             raise click.UsageError("--calibration needs --indices (the index at each cut).")
-        points, problems = match_quadrats(
-            read_quadrats(calibration_path),
+        calibration, warnings = calibrate_from_cuts(
+            calibration_path,
             project.plots,
             index_table,
             index=index,
+            form=None if calibration_form == "best" else calibration_form,  # type: ignore[arg-type]
             max_days=calibration_days,
             coords_crs=calibration_crs,
             min_valid_fraction=params.min_valid_fraction,
-            source=calibration_path,
         )
-        _report(problems)
-        calibration = fit_calibration(
-            points,
-            index=index,
-            form=None if calibration_form == "best" else calibration_form,  # type: ignore[arg-type]
-        )
+        echo_problems(warnings)
     if family is not None:
         herd_uo = family_herd_uo(project, family, params.units)
         click.echo(f"Grazing days for the herd of {family}: {herd_uo:,.1f} UO.", err=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+from collections import Counter
 from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
@@ -73,6 +75,14 @@ def _read_labour(path: str) -> dict[str, float]:
     type=layer_path,
     help="Per-plot index table from `pastures indices` (Parquet, CSV or XLSX): each plot's "
     "forage comes from the vegetation index (the forage budget of `pastures forage`).",
+)
+@click.option(
+    "--calibration",
+    "calibration_path",
+    type=layer_path,
+    help="Field quadrat cuts (CSV/XLSX: plot_code or x/y or lon/lat, date, biomass_kg_ha) "
+    "that fit the index-biomass relation of each pasture type, as `pastures forage "
+    "--calibration` does; needs --indices. Without cuts only bofedales follow the index.",
 )
 @click.option(
     "--forage-budget",
@@ -159,8 +169,16 @@ def _read_labour(path: str) -> dict[str, float]:
     type=FiniteRange(1, 366, integer=True),
     default=28,
     show_default=True,
+    help="Longest run of consecutive days a plot is grazed before it must rest.",
 )
-@click.option("--share-tolerance", type=FiniteRange(0, 1), default=0.25, show_default=True)
+@click.option(
+    "--share-tolerance",
+    type=FiniteRange(0, 1),
+    default=0.25,
+    show_default=True,
+    help="How far (share) a family's plot UO-days may stray from its share by herd size "
+    "(or by --labour).",
+)
 @click.option("--no-shares", is_flag=True, help="Do not share plot UO-days by herd size.")
 @click.option(
     "--labour",
@@ -212,6 +230,7 @@ def command(  # noqa: PLR0912, PLR0915
     assume_crs: str | None,
     repair: str,
     indices_path: str | None,
+    calibration_path: str | None,
     budget_path: str | None,
     forage_params: str | None,
     start: datetime,
@@ -248,9 +267,10 @@ def command(  # noqa: PLR0912, PLR0915
     the fenced plots are kept for the weeks the range is shortest.
 
     Forage comes from the forage budget (`pastures forage`): with --indices from
-    the vegetation index of each plot, with --forage-budget from a budget already
-    written, otherwise from the production of each pasture type. Each plot records
-    its source in rotation_plots.csv.
+    the vegetation index of each plot (bofedales by their published relation; every
+    type by its own index with --calibration cuts), with --forage-budget from a
+    budget already written, otherwise from the production of each pasture type.
+    Each plot records its source in rotation_plots.csv.
 
     The search stops on a node limit (--max-nodes) so the same inputs give the
     same plan on an idle or a busy machine; --time-limit is only a safety net.
@@ -265,13 +285,15 @@ def command(  # noqa: PLR0912, PLR0915
     \b
     Examples:
       pastures rotate --weeks 12
-      pastures rotate --indices indices/plot_indices.parquet --out plan
+      pastures rotate --indices run/indices/index_series.parquet \\
+                      --calibration cortes.csv --out plan
+      pastures rotate --forage-budget run/forage/forage_plots.csv --out plan
       pastures rotate --plots parcelas.gpkg --communities comunidades.gpkg \\
                       --corrals corrales.gpkg --herds padron.xlsx --reserve-dry CAL-02
     """
     from pastures import rotation as R
     from pastures.cli.forage import read_index_table
-    from pastures.forage import ForageParams, forage_budget, load_params
+    from pastures.forage import ForageParams, calibrate_from_cuts, forage_budget, load_params
     from pastures.io import read_table
     from pastures.rotation.inputs import budget_with_plot_table
     from pastures.rotation.practice import (
@@ -288,6 +310,10 @@ def command(  # noqa: PLR0912, PLR0915
         )
     if indices_path and budget_path:
         raise click.UsageError("give --indices or --forage-budget, not both")
+    if calibration_path and not indices_path:
+        raise click.UsageError(
+            "--calibration needs --indices (the index of each plot on the dates of the cuts)."
+        )
     files = files_or_sample(
         {"communities": communities, "plots": plots, "corrals": corrals, "herds": herds},
         doing="planning",
@@ -305,7 +331,19 @@ def command(  # noqa: PLR0912, PLR0915
     fail_on_errors(project.problems)
     fparams = load_params(forage_params) if forage_params else ForageParams()
     index_table = read_index_table(indices_path) if indices_path else None
-    budget = forage_budget(project, index_table=index_table, params=fparams)
+    calibration = None
+    if calibration_path and index_table is not None:
+        calibration, warnings = calibrate_from_cuts(
+            calibration_path,
+            project.plots,
+            index_table,
+            index=fparams.index,
+            min_valid_fraction=fparams.min_valid_fraction,
+        )
+        echo_problems(warnings)
+    budget = forage_budget(
+        project, index_table=index_table, calibration=calibration, params=fparams
+    )
     if budget_path:
         budget = budget_with_plot_table(budget, read_table(Path(budget_path)), source=budget_path)
     first = start.date()
@@ -341,15 +379,19 @@ def command(  # noqa: PLR0912, PLR0915
         relative_gap=gap,
     )
     R.validate_params(params, period_days=period_days)
-    sources = {loc.source for loc in inputs.locations if loc.kind == "plot"}
+    sources = Counter(loc.source for loc in inputs.locations if loc.kind == "plot")
+    plot_sources = [f"{src} ({n} plot{'s' if n > 1 else ''})" for src, n in sorted(sources.items())]
     click.echo(
         f"{len(inputs.herds)} herds ({sum(h.uo for h in inputs.herds):,.0f} UO, "
         f"{inputs.intake_kg_per_uo_day:.3f} kg DM/UO/day), {len(inputs.locations)} locations, "
         f"{inputs.n_periods} periods of {period_days} day(s) from {first}; plot forage from "
-        f"{'; '.join(sorted(sources))}. Solving with {solver}...",
+        f"{'; '.join(plot_sources)}. "
+        f"Solving with {solver}...",
         err=True,
     )
-    with click.progressbar(length=1, label="blocks") as bar:
+    with click.progressbar(
+        length=1, label="blocks", file=sys.stderr, hidden=not sys.stderr.isatty()
+    ) as bar:
 
         def progress(done: int, total: int) -> None:
             bar.length = total

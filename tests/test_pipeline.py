@@ -285,3 +285,26 @@ def test_project_file_can_send_the_index_series_to_dask(tmp_path, project_files)
     expected = pd.read_parquet(tmp_path / "plain" / "run" / series)
     got = pd.read_parquet(tmp_path / "run-dask" / series)
     pd.testing.assert_frame_equal(got, expected)
+
+
+def test_a_plan_without_a_start_begins_the_monday_after_the_latest_image(
+    tmp_path, project_files
+) -> None:
+    import datetime as dt
+
+    from pastures.pipeline import plan_start
+
+    path = tiny_project(tmp_path, project_files)
+    text = path.read_text(encoding="utf-8").replace("start = 2026-01-05\n", "")
+    path.write_text(text, encoding="utf-8")
+    config = load_project_file(path)
+    assert config.rotation.start is None
+    # 2024-08-15 is a Thursday: the Monday after is 2024-08-19; a Monday gives the next one
+    assert plan_start(config, dt.date(2024, 8, 15)) == dt.date(2024, 8, 19)
+    assert plan_start(config, dt.date(2024, 8, 19)) == dt.date(2024, 8, 26)
+    assert plan_start(config, None) == dt.date(2026, 1, 5)
+    run_project(config, skip=NO_MAPS)
+    schedule = pd.read_csv(tmp_path / "run" / RUN_FILES["schedule"])
+    assert schedule["start"].min() == "2024-08-19"  # the scenes' latest date: 2024-08-15
+    prov = json.loads((tmp_path / "run" / "provenance.json").read_text())
+    assert "Monday after the latest image" in prov["defaults"]["rotation.start"]

@@ -681,10 +681,35 @@ def stocking_from_schedule(schedule: pd.DataFrame, budget: Any, horizon_days: in
     return pd.DataFrame(table[[S.PLOT_CODE, S.STOCKING_UO, S.CAPACITY_UO]])
 
 
+def data_date_of(vegetation: VegetationResult | None) -> dt.date | None:
+    """Latest image date of the vegetation stage (None without imagery)."""
+    return vegetation.data_date if vegetation is not None else None
+
+
+def plan_start(config: ProjectConfig, data_date: dt.date | None) -> dt.date:
+    """First day of the plan: ``[rotation] start``, else the Monday after the data date.
+
+    The plan's starting stock on each plot is the forage budget's standing stock at the
+    latest image date, so a plan that starts right after that date starts on the stock
+    the imagery saw. Without imagery (no data date) the fixed default of
+    :data:`pastures.rotation.model.DEFAULT_START`.
+    """
+    from pastures.rotation.model import DEFAULT_START
+
+    if config.rotation.start is not None:
+        return config.rotation.start
+    if data_date is None:
+        return DEFAULT_START
+    return data_date + dt.timedelta(days=7 - data_date.weekday())
+
+
 def rotation_inputs(
-    config: ProjectConfig, layers: LayersResult, forage: ForageResult
+    config: ProjectConfig,
+    layers: LayersResult,
+    forage: ForageResult,
+    data_date: dt.date | None = None,
 ) -> RotationInputs:
-    """Planner inputs on the forage budget of the vegetation indices."""
+    """Planner inputs on the forage budget of the vegetation indices (see :func:`plan_start`)."""
     from pastures.rotation import rotation_inputs_from_project
 
     rot = config.rotation
@@ -693,7 +718,7 @@ def rotation_inputs(
         budget=forage.budget,
         n_periods=rot.periods,
         period_days=rot.period_days,
-        **({"start": rot.start} if rot.start is not None else {}),
+        start=plan_start(config, data_date),
     )
 
 
@@ -714,13 +739,17 @@ def plan_summary(plan: Any) -> str:
 
 
 def run_rotation(
-    config: ProjectConfig, folder: Path, layers: LayersResult, forage: ForageResult
+    config: ProjectConfig,
+    folder: Path,
+    layers: LayersResult,
+    forage: ForageResult,
+    data_date: dt.date | None = None,
 ) -> RotationResult:
     """Plan the grazing on the forage budget; write schedule, calendar and chart."""
     from pastures.rotation import plan_rotation
     from pastures.rotation_io import schedule_table, write_plan_outputs
 
-    inputs = rotation_inputs(config, layers, forage)
+    inputs = rotation_inputs(config, layers, forage, data_date)
     plan = plan_rotation(inputs)
     files = write_plan_outputs(plan, folder / "rotation")
     schedule = schedule_table(plan)
@@ -929,7 +958,7 @@ def write_geopackage(
 
 
 def module_defaults(config: ProjectConfig) -> dict[str, str]:
-    """The forage and risk parameters the project file left out, with their source.
+    """The forage, risk and plan-start parameters the project file left out, with their source.
 
     Each default's source is the documented dataclass of its module (where the
     docstring cites the literature).
@@ -937,6 +966,11 @@ def module_defaults(config: ProjectConfig) -> dict[str, str]:
     from dataclasses import fields
 
     out: dict[str, str] = {}
+    if config.rotation.start is None:
+        out["rotation.start"] = (
+            "the Monday after the latest image date; 2026-01-05 without imagery "
+            "(pastures.pipeline.plan_start)"
+        )
     forage = config.forage_params()
     for f in fields(forage):
         if f.name not in config.forage:
@@ -1349,9 +1383,18 @@ def run_project(  # noqa: PLR0915
         rotation = runner.stage(
             "rotation",
             k_rot,
-            lambda: run_rotation(config, out, layers, forage),
+            lambda: run_rotation(config, out, layers, forage, data_date_of(vegetation)),
             lambda r: plan_summary(r.plan),
-            ("layers: plots, corrals, herds", "forage: budget", "[rotation] horizon"),
+            (
+                "layers: plots, corrals, herds",
+                "forage: budget",
+                "[rotation] horizon"
+                + (
+                    ""
+                    if config.rotation.start is not None
+                    else f", from {plan_start(config, data_date_of(vegetation))}"
+                ),
+            ),
             lambda r: r.files,
         )
 

@@ -483,7 +483,12 @@ KEYS: Final[dict[str, dict[str, Key]]] = {
         "crs": Key("a CRS (text), e.g. EPSG:32719", _is_text),
     },
     "rotation": {
-        "start": Key("a date YYYY-MM-DD", _date, None, "pastures.rotation (2026-01-05)"),
+        "start": Key(
+            "a date YYYY-MM-DD",
+            _date,
+            None,
+            "the Monday after the latest image date (2026-01-05 without imagery)",
+        ),
         "periods": Key("a whole number of periods", _integer(1, 520), 52, "one year of weeks"),
         "period_days": Key("days per period", _integer(1, 31), 7, "weekly moves"),
     },
@@ -1041,7 +1046,9 @@ max_days = 16            # largest gap between a cut and its image date
 # crs = "EPSG:32719"     # CRS of x/y columns, if the cuts give x/y
 
 [rotation]
-# start = 2026-01-05     # first day of the plan
+# First day of the plan; left out: the Monday after the latest image date, so the plan
+# starts on the standing forage the imagery saw (2026-01-05 without imagery).
+# start = 2026-01-05
 periods = 52
 period_days = 7
 

@@ -281,8 +281,8 @@ def test_twelve_plots_without_a_plan_fit_one_portrait_sheet(tmp_path):
     # 12 plots once got a landscape layout whose map height was negative (the panels'
     # rows, 8.8 mm per plot, ate the page). By hand, A4 portrait: 297 - 2 x 10 margins
     # - 24 title - 15 footer - 3.67 for the true-north note (one 8 pt line x 1.3)
-    # - 12 calendar note - 4 gap - (11.5 + 8.8 x 12) status panel - 4 gap - 5 grid labels
-    # - 2 = 90.2 mm of map. Landscape: 210 - 20 - 24 - 18.67 leaves 147.3 mm for a
+    # - 17 calendar heading and its two-line note - 4 gap - (11.5 + 8.8 x 12) status panel
+    # - 4 gap - 5 grid labels - 2 = 85.2 mm of map. Landscape: 210 - 20 - 24 - 18.67 leaves 147.3 mm for a
     # status panel (117.1 mm) plus a legend (40.5 mm) and the map: none is left.
     root = tmp_path / "run"
     root.mkdir()
@@ -296,5 +296,5 @@ def test_twelve_plots_without_a_plan_fit_one_portrait_sheet(tmp_path):
     assert sheet.count == 1
     layout = community_layout(run, "Doce")
     assert layout.orientation == "portrait"
-    assert layout.map_mm[3] == pytest.approx(90.2, abs=0.1)
+    assert layout.map_mm[3] == pytest.approx(85.2, abs=0.1)
     assert layout.map_mm[3] >= MIN_MAP_MM

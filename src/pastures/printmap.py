@@ -209,7 +209,10 @@ WORDS: Final[dict[str, dict[str, Any]]] = {
             "(los rebaños pastorean el campo comunal)."
         ),
         "not_in_plan": "El plan de rotación no incluye a esta comunidad.",
-        "no_plan": "No hay plan de rotación en esta corrida (ejecute `pastures rotate`).",
+        "no_plan": (
+            "No hay plan de rotación en esta corrida: el proyecto no tiene padrón de "
+            "rebaños o corrales, o el plan no se hizo (pastures rotate)."
+        ),
         "status": "Estado de las parcelas",
         "col_plot": "Parcela",
         "col_ha": "ha",
@@ -325,7 +328,10 @@ WORDS: Final[dict[str, dict[str, Any]]] = {
             "(the herds graze the open communal range)."
         ),
         "not_in_plan": "The rotation plan does not cover this community.",
-        "no_plan": "This run has no rotation plan (run `pastures rotate`).",
+        "no_plan": (
+            "This run has no rotation plan: the project has no herd register or corrals, "
+            "or no plan was made (pastures rotate)."
+        ),
         "status": "Plot status",
         "col_plot": "Plot",
         "col_ha": "ha",
@@ -1573,8 +1579,8 @@ def _calendar_rows(page: _Page, cells: dict[str, list[CalendarCell]]) -> list[fl
 
 
 def _calendar_height(page: _Page, ctx: _Context, plots: gpd.GeoDataFrame) -> float:
-    if not ctx.months:
-        return 12 * page.k
+    if not ctx.months:  # the heading and the wrapped "no plan" note
+        return 17 * page.k
     rows = _calendar_rows(page, _calendar_cells(ctx, plots))
     return (15.0 + 13.0) * page.k + sum(rows)
 
@@ -1588,7 +1594,8 @@ def _calendar(ax: Axes, page: _Page, ctx: _Context, plots: gpd.GeoDataFrame) -> 
     width = ax.get_xlim()[1]
     ax.text(0, 0, words["calendar"], fontsize=page.pt(10), weight="bold", va="top")
     if not ctx.months or ctx.schedule is None:
-        ax.text(0, 6 * k, words["no_plan"], fontsize=page.pt(9), va="top")
+        lines = _wrap(words["no_plan"], width, page.pt(9))
+        ax.text(0, 6 * k, "\n".join(lines), fontsize=page.pt(9), va="top", linespacing=1.2)
         return
     codes = list(plots[S.PLOT_CODE].astype(str))
     areas = dict(zip(codes, plots[S.AREA_HA], strict=True))

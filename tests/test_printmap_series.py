@@ -282,8 +282,9 @@ def test_twelve_plots_without_a_plan_fit_one_portrait_sheet(tmp_path):
     # rows, 8.8 mm per plot, ate the page). By hand, A4 portrait: 297 - 2 x 10 margins
     # - 24 title - 15 footer - 3.67 for the true-north note (one 8 pt line x 1.3)
     # - 17 calendar heading and its two-line note - 4 gap - (11.5 + 8.8 x 12) status panel
-    # - 4 gap - 5 grid labels - 2 = 85.2 mm of map. Landscape: 210 - 20 - 24 - 18.67 leaves 147.3 mm for a
-    # status panel (117.1 mm) plus a legend (40.5 mm) and the map: none is left.
+    # - 4 gap - 5 grid labels - 2 = 85.2 mm of map. Landscape: 210 - 20 - 24 - 18.67
+    # leaves 147.3 mm for a status panel (117.1 mm) plus a legend (40.5 mm) and the map:
+    # none is left.
     root = tmp_path / "run"
     root.mkdir()
     plots = _grid_plots().iloc[:12].assign(**{S.COMMUNITY: "Doce"})

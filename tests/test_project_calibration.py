@@ -172,3 +172,40 @@ def test_a_stage_that_stops_says_which_outputs_are_from_the_earlier_run(
         assert stage in stale[0].split("outputs of")[1]
     # the earlier run's table is left whole, not half-written
     assert (tmp_path / "run" / RUN_FILES["forage_plots"]).read_bytes() == before
+
+
+def test_with_cuts_the_open_range_follows_its_index_too(tmp_path, project_files) -> None:
+    # The scenes cover both communities whole, so each open range (community minus its
+    # plots: Alfa 100 - 5 - 1 = 94 ha, Beta 100 - 3 = 97 ha) reads NDVI 5/6 in March;
+    # through the line fitted to all cuts, 100 + 1200 x 5/6 = 1,100 kg DM/ha/yr. Its
+    # capacity: 1,100 x 0.5 / (365 x 0.05 x 40^0.75 kg) = 1.8948 UO/ha, 178.1 and 183.8 UO.
+    cuts = cuts_file(tmp_path / "cortes.csv")
+    extra = f'[calibration]\ncuts = "{cuts.as_posix()}"\n'
+    config = load_project_file(with_march_scene(tiny_project(tmp_path, project_files, extra=extra)))
+    run_project(config, skip=NO_MAPS)
+    run = tmp_path / "run"
+    assert (run / RUN_FILES["range_series"]).is_file()
+    com = pd.read_csv(run / RUN_FILES["forage_communities"]).set_index("community")
+    assert com.loc[["Alfa", "Beta"], "open_range_ha"].tolist() == pytest.approx([94.0, 97.0])
+    assert com.loc[["Alfa", "Beta"], "open_range_production_kg_ha_yr"].tolist() == pytest.approx(
+        [1100.0, 1100.0], abs=1e-3
+    )
+    assert com.loc["Alfa", "open_range_method"].startswith("peak standing biomass")
+    assert "quadrat cuts (all)" in com.loc["Alfa", "open_range_method"]
+    assert com.loc[["Alfa", "Beta"], "open_capacity_uo"].tolist() == pytest.approx(
+        [178.108, 183.792], abs=1e-3
+    )
+    summary = pd.read_csv(run / "rotation" / "rotation_summary.csv").set_index("figure")
+    sources = summary.loc["range_supply_sources", "value"]
+    assert "quadrat cuts (all)" in sources
+    assert sources.endswith(": 2")  # both open ranges
+
+
+def test_without_cuts_the_open_range_keeps_its_default(tmp_path, project_files) -> None:
+    run_project(load_project_file(tiny_project(tmp_path, project_files)), skip=NO_MAPS)
+    run = tmp_path / "run"
+    assert not (run / RUN_FILES["range_series"]).exists()  # not measured: nothing uses it
+    com = pd.read_csv(run / RUN_FILES["forage_communities"]).set_index("community")
+    assert com.loc["Alfa", "open_range_method"].startswith("open range default: Castellaro")
+    # the midpoint of Castellaro's 657-1,054 kg DM/ha/yr
+    assert com.loc["Alfa", "open_range_production_kg_ha_yr"] == pytest.approx(855.5)

@@ -1426,6 +1426,7 @@ def forage_budget(
     calibration: Calibration | None = None,
     params: ForageParams | None = None,
     herd_uo: float | None = None,
+    range_index_table: pd.DataFrame | None = None,
 ) -> ForageBudget:
     """Forage, carrying capacity, stocking and deficits of a pasture project.
 
@@ -1444,6 +1445,13 @@ def forage_budget(
     herd_uo
         Herd (UO) whose grazing days are worked out on every plot; None: the mean
         family herd of the plot's community.
+    range_index_table
+        Tidy index table of the open ranges (ids from :func:`open_range_polygons`, as
+        the vegetation stage of ``pastures run`` writes it). With a `calibration`, each
+        community's open range production is its peak standing biomass through the
+        relation fitted to all cuts (the range mixes the pasture types); otherwise, or
+        with too few clear dates over the range, the default of
+        :func:`open_range_production`. An imposed ``open_range.condition`` wins.
 
     Returns
     -------
@@ -1492,7 +1500,10 @@ def forage_budget(
         params=params,
         herd_uo=herd_uo,
     )
-    communities, monthly = _community_tables(project, plot_table, herds, params)
+    range_production = _range_production(project, range_index_table, calibration, params)
+    communities, monthly = _community_tables(
+        project, plot_table, herds, params, range_production=range_production
+    )
     calib = calibration.table if calibration is not None else pd.DataFrame()
     logger.info(
         "forage budget: %d plots, %d communities; 1 UO eats %.3f kg DM/day",
@@ -1601,6 +1612,71 @@ def _plot_table(
     return gpd.GeoDataFrame(out, geometry=plots.geometry.to_numpy(), crs=plots.crs)
 
 
+#: Id of a community's open range in index tables: "RANGE <community>" (the planner's).
+OPEN_RANGE_ID: Final = "RANGE {}"
+
+
+def open_range_polygons(project: Project) -> gpd.GeoDataFrame:
+    """Each community's open range: its polygon minus its fenced plots.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``plot_code`` (``"RANGE <community>"``, so index tables take it as a plot),
+        ``community``, ``pasture_type`` (:data:`OPEN_RANGE`) and the geometry, in the
+        project's CRS; communities left with no area are dropped.
+    """
+    coms = project.communities
+    rows = []
+    for name, geom in zip(coms[S.COMMUNITY], coms.geometry, strict=True):
+        mine = project.plots[project.plots[S.COMMUNITY] == name]
+        rest = geom.difference(shapely.union_all(mine.geometry.to_numpy())) if len(mine) else geom
+        if rest is not None and not rest.is_empty and rest.area > 0:
+            rows.append(
+                {
+                    S.PLOT_CODE: OPEN_RANGE_ID.format(name),
+                    S.COMMUNITY: name,
+                    S.PASTURE_TYPE: OPEN_RANGE,
+                    "geometry": rest,
+                }
+            )
+    columns = [S.PLOT_CODE, S.COMMUNITY, S.PASTURE_TYPE, "geometry"]
+    return gpd.GeoDataFrame(rows, columns=columns, geometry="geometry", crs=coms.crs)
+
+
+def _range_production(
+    project: Project,
+    range_index_table: pd.DataFrame | None,
+    calibration: Calibration | None,
+    params: ForageParams,
+) -> dict[str, tuple[float, float, float, str]]:
+    """(central, low, high, method) production of each open range the index can give."""
+    if range_index_table is None or calibration is None or params.open_range.condition:
+        return {}
+    if not len(range_index_table) or not len(project.communities):
+        return {}
+    ranges = pd.DataFrame(
+        {
+            S.PLOT_CODE: [OPEN_RANGE_ID.format(n) for n in project.communities[S.COMMUNITY]],
+            S.PASTURE_TYPE: OPEN_RANGE,
+        }
+    )
+    biomass = biomass_from_index(ranges, range_index_table, params=params, calibration=calibration)
+    peaks = _peaks(biomass) if len(biomass) else pd.DataFrame()
+    out = {}
+    for name in project.communities[S.COMMUNITY]:
+        code = OPEN_RANGE_ID.format(name)
+        if code in peaks.index:
+            peak = peaks.loc[code]
+            out[str(name)] = (
+                float(peak[S.BIOMASS]),
+                float(peak[S.BIOMASS_LOW]),
+                float(peak[S.BIOMASS_HIGH]),
+                f"peak standing biomass, {peak[S.EQUATION]}",
+            )
+    return out
+
+
 def open_range_production(params: ForageParams) -> tuple[float, float, float]:
     """(central, low, high) production of the open range, kg DM/ha/yr.
 
@@ -1627,7 +1703,12 @@ def _community_names(*frames: pd.DataFrame) -> list[str]:
 
 
 def _community_tables(
-    project: Project, plot_table: pd.DataFrame, herds: pd.DataFrame, params: ForageParams
+    project: Project,
+    plot_table: pd.DataFrame,
+    herds: pd.DataFrame,
+    params: ForageParams,
+    *,
+    range_production: Mapping[str, tuple[float, float, float, str]] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     u = params.use_factor
     opn = params.open_range
@@ -1636,7 +1717,12 @@ def _community_tables(
     area = dict(zip(coms[S.COMMUNITY], coms[S.AREA_HA].astype(float), strict=True))
     herd_by = herds.groupby(S.COMMUNITY) if len(herds) else None
 
-    open_prod = open_range_production(params)
+    default_prod = open_range_production(params)
+    default_method = (
+        f"Flórez 2005 capacity of the imposed condition '{opn.condition}'"
+        if opn.condition
+        else f"open range default: {opn.source}"
+    )
     open_shares = growth_shares(opn.uniform_growth_share, params.monthly_rain_mm)
     type_shares = {
         t: growth_shares(params.pasture_type(t).uniform_growth_share, params.monthly_rain_mm)
@@ -1646,6 +1732,8 @@ def _community_tables(
     monthly_rows: list[dict[str, Any]] = []
     dry = tuple(m for m in MONTHS if m not in params.wet_months)
     for name in names:
+        *prod, method = (range_production or {}).get(name, (*default_prod, default_method))
+        open_prod = (float(prod[0]), float(prod[1]), float(prod[2]))
         mine = plot_table[plot_table[S.COMMUNITY] == name]
         plots_ha = float(mine[S.AREA_HA].sum())
         com_ha = area.get(name, math.nan)
@@ -1670,6 +1758,8 @@ def _community_tables(
             S.COMMUNITY_HA: com_ha,
             S.PLOTS_HA: plots_ha,
             S.OPEN_RANGE_HA: open_ha,
+            S.OPEN_PRODUCTION: open_prod[0],
+            S.OPEN_METHOD: method,
             S.N_FAMILIES: families,
             **dict(zip(S.SPECIES_COLUMNS, counts, strict=True)),
             S.STOCKING_UO: stock,
@@ -1700,21 +1790,7 @@ def _community_tables(
             type_shares=type_shares,
             params=params,
         )
-    table = pd.DataFrame(rows)
-    sums = table.drop(columns=[S.COMMUNITY, S.RANGE_CONDITION]).sum(numeric_only=True)
-    table = pd.concat(
-        [
-            table,
-            pd.DataFrame([{S.COMMUNITY: TOTAL_LABEL, **sums.to_dict(), S.RANGE_CONDITION: ""}]),
-        ],
-        ignore_index=True,
-    )
-    with np.errstate(divide="ignore", invalid="ignore"):
-        table[S.PLOTS_RATIO] = table[S.PLOTS_STOCKING_UO] / table[S.PLOTS_CAPACITY_UO]
-        table[S.OPEN_RATIO] = table[S.OPEN_STOCKING_UO] / table[S.OPEN_CAPACITY_UO]
-        table[S.PRESSURE_RATIO] = table[S.STOCKING_UO] / table[S.CAPACITY_UO]
-    for c in (S.N_FAMILIES, *S.SPECIES_COLUMNS):
-        table[c] = table[c].astype("int64")
+    table = _with_total_and_ratios(pd.DataFrame(rows))
     monthly = pd.DataFrame(monthly_rows)
     total = monthly.groupby(S.MONTH, as_index=False).sum(numeric_only=True)
     total[S.COMMUNITY] = TOTAL_LABEL
@@ -1723,6 +1799,28 @@ def _community_tables(
     with np.errstate(divide="ignore", invalid="ignore"):
         monthly[S.DEFICIT_SHARE] = (monthly[S.DEFICIT_KG] / monthly[S.DEMAND_KG]).fillna(0.0)
     return table, monthly
+
+
+def _with_total_and_ratios(table: pd.DataFrame) -> pd.DataFrame:
+    """The community table with its TOTAL row and the stocking ratios."""
+    sums = table.drop(
+        columns=[S.COMMUNITY, S.RANGE_CONDITION, S.OPEN_PRODUCTION, S.OPEN_METHOD]
+    ).sum(numeric_only=True)
+    total_row = {
+        S.COMMUNITY: TOTAL_LABEL,
+        **sums.to_dict(),
+        S.RANGE_CONDITION: "",
+        S.OPEN_PRODUCTION: math.nan,
+        S.OPEN_METHOD: "",
+    }
+    table = pd.concat([table, pd.DataFrame([total_row])], ignore_index=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        table[S.PLOTS_RATIO] = table[S.PLOTS_STOCKING_UO] / table[S.PLOTS_CAPACITY_UO]
+        table[S.OPEN_RATIO] = table[S.OPEN_STOCKING_UO] / table[S.OPEN_CAPACITY_UO]
+        table[S.PRESSURE_RATIO] = table[S.STOCKING_UO] / table[S.CAPACITY_UO]
+    for c in (S.N_FAMILIES, *S.SPECIES_COLUMNS):
+        table[c] = table[c].astype("int64")
+    return table
 
 
 def _community_balance(

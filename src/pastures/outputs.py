@@ -39,6 +39,7 @@ RUN_FILES: Final[dict[str, str]] = {
     "index_summary": "indices/plot_index_summary.csv",
     "true_colour": "indices/true_colour.tif",  # R, G, B reflectance 0-1, clearest scene
     "ndvi_dry": "indices/ndvi_dry_season.tif",  # median NDVI of the dry months
+    "range_series": "indices/open_range_series.csv",  # index over the open ranges (cuts)
     "forage_plots": "forage/forage_plots.csv",
     "forage_communities": "forage/forage_communities.csv",
     "schedule": "rotation/rotation_schedule.csv",

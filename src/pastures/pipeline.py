@@ -157,6 +157,10 @@ class VegetationResult:
         Every scene read.
     files
         Files written.
+    range_table
+        Index series of each community's open range (``RANGE <community>``), computed
+        when the project has quadrat cuts (the only way the open range's index becomes
+        forage); empty otherwise.
     """
 
     index_table: pd.DataFrame
@@ -170,6 +174,8 @@ class VegetationResult:
     data_date: dt.date | None
     scene_ids: tuple[str, ...]
     files: tuple[Path, ...]
+    #: Index series of the open ranges (with quadrat cuts only; empty otherwise).
+    range_table: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 @dataclass(frozen=True)
@@ -557,6 +563,11 @@ def run_vegetation(
         made = pending.result()
     table = done.table if done.table is not None else pd.DataFrame()
     files = list(done.files)
+    range_table = pd.DataFrame()
+    if config.calibration.cuts is not None:
+        range_table, range_file = open_range_series(config, folder, layers.project, scenes)
+        if range_file is not None:
+            files.append(range_file)
     ndvi_path = colour_path = None
     colour_date = None
     dry_dates: tuple[dt.date, ...] = ()
@@ -584,7 +595,44 @@ def run_vegetation(
         data_date=dates.max().date() if len(dates) else None,
         scene_ids=tuple(s.scene_id for s in scenes),
         files=tuple(files),
+        range_table=range_table,
     )
+
+
+def open_range_series(
+    config: ProjectConfig, folder: Path, project: Project, scenes: list[Any]
+) -> tuple[pd.DataFrame, Path | None]:
+    """The forage index over each community's open range, written to ``indices/``.
+
+    The open range (community minus its plots, :func:`pastures.forage.open_range_polygons`)
+    is measured with the plots' edge rule; only the forage index is computed.
+    """
+    from pastures.forage import open_range_polygons
+    from pastures.io import write_table
+    from pastures.zonal import index_series
+
+    ranges = open_range_polygons(project)
+    if not len(ranges):
+        return pd.DataFrame(), None
+    index = config.forage_params().index
+    series = index_series(
+        ranges,
+        scenes,
+        indices=(index,),
+        edge_rule=config.vegetation.edge_rule,  # type: ignore[arg-type]
+    )
+    table = series.table
+    valid = table[(table[S.INDEX] == index) & (table[S.STATISTIC] == S.STAT_VALID_FRACTION)]
+    clear = valid[valid[S.VALUE] >= config.vegetation.min_valid]
+    logger.info(
+        "open ranges: %d of %d have a date at least %.0f %% clear (the others keep the "
+        "default production)",
+        clear[S.PLOT_CODE].nunique(),
+        len(ranges),
+        100 * config.vegetation.min_valid,
+    )
+    path = write_table(table, folder / RUN_FILES["range_series"])
+    return table, path
 
 
 def run_forage(
@@ -614,7 +662,11 @@ def run_forage(
     if config.calibration.cuts is not None and index_table is not None:
         calibration = fit_cuts(config, layers.project, index_table, params)
     budget = forage_budget(
-        layers.project, index_table=index_table, calibration=calibration, params=params
+        layers.project,
+        index_table=index_table,
+        calibration=calibration,
+        params=params,
+        range_index_table=vegetation.range_table if vegetation is not None else None,
     )
     files = write_budget(budget, folder / "forage", communities=layers.project.communities)
     return ForageResult(budget=budget, files=tuple(files))
@@ -1313,6 +1365,8 @@ def run_project(  # noqa: PLR0915
             config.vegetation,
             area,
             tags,
+            # the open ranges' series is measured for quadrat cuts, in the forage index
+            config.calibration.cuts is not None and config.forage_params().index,
         )
         vegetation = runner.stage(
             "vegetation",

@@ -352,6 +352,9 @@ GRAZING_DAYS_HIGH: Final = "grazing_days_high"
 #: Community table: the open communal range is the community minus its fenced plots.
 COMMUNITY_HA: Final = "community_ha"
 OPEN_RANGE_HA: Final = "open_range_ha"
+#: Open range production (kg DM/ha/yr) and how it was estimated (index or default).
+OPEN_PRODUCTION: Final = "open_range_production_kg_ha_yr"
+OPEN_METHOD: Final = "open_range_method"
 PLOTS_CAPACITY_UO: Final = "plots_capacity_uo"
 OPEN_CAPACITY_UO: Final = "open_capacity_uo"
 OPEN_CAPACITY_UO_LOW: Final = "open_capacity_low_uo"

@@ -164,8 +164,9 @@ def rotation_inputs_from_project(
         type's monthly growth shares; usable standing stock at the start = the budget's
         ``standing_available_kg_ha`` x area (latest index estimate, else the modelled
         ungrazed stock). One open range per community with herds: the budget's open
-        range area x its production x use factor, spread by the open range's growth
-        shares, with no standing stock at the start (it is grazed all year).
+        range area x its production (from the index over the range with quadrat cuts,
+        else the default) x use factor, spread by the open range's growth shares, with
+        no standing stock at the start (it is grazed all year).
 
     Raises
     ------
@@ -224,9 +225,20 @@ def rotation_inputs_from_project(
         )
     com = budget.communities
     open_ha = dict(zip(com[S.COMMUNITY].astype(str), com[S.OPEN_RANGE_HA], strict=True))
-    prod = open_range_production(fp)[0]
+    default_prod = open_range_production(fp)[0]
+    default_source = f"open range default: {fp.open_range.source}"
+    by_index = {}  # a budget of an older run folder may lack the per-community columns
+    if S.OPEN_PRODUCTION in com.columns and S.OPEN_METHOD in com.columns:
+        by_index = {
+            str(c): (float(v), str(m))
+            for c, v, m in zip(
+                com[S.COMMUNITY], com[S.OPEN_PRODUCTION], com[S.OPEN_METHOD], strict=True
+            )
+            if math.isfinite(float(v))
+        }
     shares = growth_shares(fp.open_range.uniform_growth_share, fp.monthly_rain_mm)
     for name in sorted({h.community for h in herds}):
+        prod, source = by_index.get(name, (default_prod, default_source))
         ha = float(open_ha.get(name, 0.0))
         if not math.isfinite(ha):
             ha = 0.0
@@ -241,7 +253,7 @@ def rotation_inputs_from_project(
                 y=math.nan,
                 growth_kg=spread(prod * fp.use_factor * ha, shares),
                 initial_kg=0.0,
-                source=f"open range default: {fp.open_range.source}",
+                source=source,
             )
         )
     return RotationInputs(

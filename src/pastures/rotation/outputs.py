@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+from collections import Counter
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
@@ -225,6 +226,12 @@ def summary_table(plan: RotationPlan) -> pd.DataFrame:
         ),
         "plot_supply_sources": "; ".join(
             f"{s}: {n}" for s, n in status["source"].value_counts().sort_index().items()
+        ),
+        "range_supply_sources": "; ".join(
+            f"{src}: {n}"
+            for src, n in sorted(
+                Counter(loc.source for loc in inp.locations if loc.kind == "open_range").items()
+            )
         ),
     }
     return pd.DataFrame({"figure": list(figures), "value": [str(v) for v in figures.values()]})

@@ -307,4 +307,6 @@ def test_a_plan_without_a_start_begins_the_monday_after_the_latest_image(
     schedule = pd.read_csv(tmp_path / "run" / RUN_FILES["schedule"])
     assert schedule["start"].min() == "2024-08-19"  # the scenes' latest date: 2024-08-15
     prov = json.loads((tmp_path / "run" / "provenance.json").read_text())
-    assert "Monday after the latest image" in prov["defaults"]["rotation.start"]
+    assert prov["defaults"]["rotation.start"].startswith(
+        "2024-08-19 (the Monday after the latest image date, 2024-08-15"
+    )

@@ -34,6 +34,7 @@ and modification time; outputs are always read in full.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -467,6 +468,15 @@ def _progress(enabled: bool, desc: str) -> Callable[[Iterable[Any]], Iterable[An
     return wrap
 
 
+def _log_above_bars(enabled: bool) -> contextlib.AbstractContextManager[Any]:
+    """While progress bars run, log lines (of any thread) go above the bar, not into it."""
+    if not enabled:
+        return contextlib.nullcontext()
+    from tqdm.contrib.logging import logging_redirect_tqdm
+
+    return logging_redirect_tqdm(loggers=[logging.getLogger("pastures")])
+
+
 def sample_scene_folder() -> Path:
     """Where the synthetic sample scenes are made: a per-user cache, kept between runs.
 
@@ -547,7 +557,7 @@ def run_vegetation(
     # The composites read the same scenes as the index series, on the whole grid; both
     # spend most of their time in GDAL reads and numpy, which release the GIL, so a
     # second thread overlaps them on a machine with a free core.
-    with ThreadPoolExecutor(max_workers=1) as pool:
+    with ThreadPoolExecutor(max_workers=1) as pool, _log_above_bars(progress):
         pending = pool.submit(composites)
         done = write_index_tables(
             layers.project.plots,
@@ -1110,6 +1120,16 @@ def provenance(
         "risk": _jsonable(config.risk),
     }
     defaults = {**dict(config.defaults_used), **module_defaults(config)}
+    if config.rotation.start is None:  # the rule, with the date it gave in this run
+        defaults["rotation.start"] = (
+            f"{plan_start(config, data_date)} ("
+            + (
+                f"the Monday after the latest image date, {data_date}"
+                if data_date is not None
+                else "no imagery: the fixed 2026-01-05"
+            )
+            + "; pastures.pipeline.plan_start)"
+        )
     for key, what in juli_defaults_used(config).items():
         defaults[key] = f"{defaults.get(key, what)} [JULI DEFAULT used in {config.study_area.name}]"
     try:

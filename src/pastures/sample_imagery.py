@@ -260,25 +260,29 @@ def make_sample_scenes(
             try:
                 work.rename(final)
             except OSError:  # another run made them first: theirs are the same
-                if _reuse(final, key) is None:
+                if _reuse(final, key, quiet=True) is None:
                     raise
         finally:
             if work.exists():
                 shutil.rmtree(work, ignore_errors=True)
-        reused = _reuse(final, key)
-        assert reused is not None
-        return reused
-    return _write_scenes(plots_utm, corrals_utm, out, key, start_d, end_d, step_days, seed, tiling)
+        made = _reuse(final, key, quiet=True)
+        assert made is not None
+        logger.info("Made %d synthetic scenes in %s", len(made), final)
+        return made
+    items = _write_scenes(plots_utm, corrals_utm, out, key, start_d, end_d, step_days, seed, tiling)
+    logger.info("Made %d synthetic scenes in %s", len(items), out)
+    return items
 
 
-def _reuse(folder: Path, key: str) -> list[Path] | None:
+def _reuse(folder: Path, key: str, *, quiet: bool = False) -> list[Path] | None:
     """The scenes in `folder` if they were made from the inputs of fingerprint `key`."""
     manifest = folder / "manifest.json"
     if manifest.exists():
         saved = json.loads(manifest.read_text(encoding="utf-8"))
         paths = [folder / p for p in saved.get("items", [])]
         if saved.get("fingerprint") == key and all(p.exists() for p in paths):
-            logger.info("Reusing %d synthetic scenes in %s", len(paths), folder)
+            if not quiet:
+                logger.info("Reusing %d synthetic scenes in %s", len(paths), folder)
             return paths
     return None
 
@@ -332,7 +336,7 @@ def _write_scenes(  # noqa: PLR0917 - private helper
         ),
         encoding="utf-8",
     )
-    logger.info("Wrote %d synthetic scenes to %s", len(items), out)
+    logger.debug("wrote %d synthetic scenes to %s", len(items), out)
     return items
 
 

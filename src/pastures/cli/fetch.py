@@ -115,7 +115,10 @@ def command(
     With a PROJECT file (`pastures init`), the study area, dates and folder come
     from it ([study_area], [imagery] start/end, the first of [imagery] scenes or
     imagery/ beside the file), so that `pastures run PROJECT` reads what was fetched:
-      pastures fetch mi-proyecto/project.toml && pastures run mi-proyecto/project.toml
+
+    \b
+      pastures fetch mi-proyecto/project.toml
+      pastures run mi-proyecto/project.toml
     """
     if project_file is not None:
         from pastures.project import load_project_file

@@ -451,3 +451,20 @@ def test_killed_import_leaves_the_previous_or_the_new_complete_geopackage(tmp_pa
     subprocess.run([*args, str(small)], check=True, capture_output=True)
     assert not list(out.parent.glob(f"{TEMP_PREFIX}*"))
     assert len(pyogrio.read_dataframe(out, layer="plots")) == 2
+
+
+def test_an_xlsx_table_written_twice_is_the_same_file(tmp_path):
+    import time
+
+    import pandas as pd
+
+    from pastures.io import write_table
+
+    table = pd.DataFrame({"plot_code": ["PAS-01", "=HYPERLINK(1)"], "ha": [7.9, 3.3]})
+    write_table(table, tmp_path / "one.xlsx")
+    time.sleep(1.1)  # the clock's second changes: the file must not
+    write_table(table, tmp_path / "two.xlsx")
+    assert (tmp_path / "one.xlsx").read_bytes() == (tmp_path / "two.xlsx").read_bytes()
+    back = pd.read_excel(tmp_path / "one.xlsx")
+    assert back["plot_code"].tolist() == ["PAS-01", "'=HYPERLINK(1)"]
+    assert back["ha"].tolist() == [7.9, 3.3]

@@ -21,8 +21,9 @@ import time
 import warnings
 import zipfile
 from collections.abc import Iterator, Mapping
+from datetime import datetime
 from pathlib import Path
-from typing import Literal
+from typing import Final, Literal
 
 import geopandas as gpd
 import pandas as pd
@@ -515,11 +516,17 @@ def neutralise_formulas(table: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+#: Creation date written into XLSX files made by :func:`write_table` (the zip epoch that
+#: reproducible builds use): the same table then gives the same file, byte for byte.
+XLSX_CREATED: Final = datetime(1980, 1, 1)
+
+
 def write_table(table: pd.DataFrame, path: str | os.PathLike[str], *, sheet: str = "data") -> Path:
     """Write a table as CSV (UTF-8) or XLSX, chosen by the suffix of `path`, atomically.
 
     Text cells that a spreadsheet would run as a formula are neutralised
-    (:func:`neutralise_formulas`).
+    (:func:`neutralise_formulas`). An XLSX file carries :data:`XLSX_CREATED` as its
+    creation date, not the clock's, so a rerun writes the same file.
 
     Raises
     ------
@@ -535,7 +542,9 @@ def write_table(table: pd.DataFrame, path: str | os.PathLike[str], *, sheet: str
         if suffix == ".csv":
             table.to_csv(tmp, index=False, encoding="utf-8")
         else:
-            table.to_excel(tmp, index=False, sheet_name=sheet[:31])
+            with pd.ExcelWriter(tmp, engine="xlsxwriter") as xl:
+                xl.book.set_properties({"created": XLSX_CREATED})
+                table.to_excel(xl, index=False, sheet_name=sheet[:31])
     logger.info("wrote %s", dest)
     return dest
 

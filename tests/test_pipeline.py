@@ -258,6 +258,28 @@ def test_demo_then_run_of_the_sample_project_skips_every_stage(tmp_path) -> None
     # the final stages: web map and atlas, built from the run folder
     assert (tmp_path / "demo" / "map.html").is_file()
     assert (tmp_path / "demo" / "atlas" / "atlas.pdf").is_file()
+    # the grazing plan checked against the forage of the same run, by code of this test:
+    # the schedule keeps its columns, its plot rows carry no shortfall, and no plot eats
+    # more over the year than (usable production + standing stock) x area
+    demo = tmp_path / "demo"
+    schedule = pd.read_csv(demo / RUN_FILES["schedule"])
+    assert set(schedule.columns) >= {
+        "herd_id", "location_id", "location_kind", "start", "end", "days", "herd_uo",
+        "forage_used_kg", "shortfall_kg",
+    }  # fmt: skip
+    on_plots = schedule[schedule["location_kind"] == "plot"]
+    assert (on_plots["shortfall_kg"] == 0).all()
+    forage = pd.read_csv(demo / RUN_FILES["forage_plots"]).set_index("plot_code")
+    assert forage["forage_method"].str.contains("quadrat cuts").all()  # all from the index
+    limit = (forage["available_kg_ha_yr"] + forage["standing_available_kg_ha"]) * forage["area_ha"]
+    eaten = on_plots.groupby("location_id")["forage_used_kg"].sum()
+    assert (eaten <= limit.reindex(eaten.index) * 1.001).all()
+    # every plot accounted for: grazed, or a reason why not
+    status = pd.read_csv(demo / "rotation" / "rotation_plots.csv")
+    assert set(status["location_id"]) == set(forage.index)
+    assert (status["status"] == "grazed").all() or status.loc[
+        status["status"] != "grazed", "reason"
+    ].notna().all()
     again = runner.invoke(
         main, ["run", str(sample_project_path()), "--out", str(tmp_path / "demo")]
     )

@@ -2,8 +2,8 @@
 
 Usage::
 
-    pastures demo --out /tmp/demo
-    python scripts/make_sample_cuts.py /tmp/demo/indices/index_series.parquet \
+    pastures demo --out sample-run
+    python scripts/make_sample_cuts.py sample-run/indices/index_series.parquet \
         [--out data/boundaries/quadrat_cuts.csv]
 
 The cuts are MADE UP, to run the calibration path of the bundled sample the way a

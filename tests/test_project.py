@@ -183,7 +183,8 @@ def test_invalid_toml_names_the_line(tmp_path: Path) -> None:
         load_project_file(write(tmp_path / "p.toml", "[project]\nname = \n"))
 
 
-def test_boundary_and_bounds_together_is_refused(tmp_path: Path) -> None:
+def area_file(tmp_path: Path) -> Path:
+    """area.geojson: one polygon, 0.1 degree square with its south-west corner at -69.5, -16.3."""
     poly = {
         "type": "FeatureCollection",
         "features": [
@@ -194,7 +195,11 @@ def test_boundary_and_bounds_together_is_refused(tmp_path: Path) -> None:
             }
         ],
     }
-    write(tmp_path / "area.geojson", json.dumps(poly))
+    return write(tmp_path / "area.geojson", json.dumps(poly))
+
+
+def test_boundary_and_bounds_together_is_refused(tmp_path: Path) -> None:
+    area_file(tmp_path)
     plots = write(tmp_path / "p.geojson", "{}")
     text = (
         '[study_area]\nboundary = "area.geojson"\nbounds = [-69.6, -16.4, -69.4, -16.2]\n'
@@ -205,17 +210,7 @@ def test_boundary_and_bounds_together_is_refused(tmp_path: Path) -> None:
 
 
 def test_boundary_polygon_gives_the_area_bounds(tmp_path: Path) -> None:
-    poly = {
-        "type": "FeatureCollection",
-        "features": [
-            {
-                "type": "Feature",
-                "properties": {},
-                "geometry": {"type": "Polygon", "coordinates": [square(-69.5, -16.3, 0.1)]},
-            }
-        ],
-    }
-    write(tmp_path / "area.geojson", json.dumps(poly))
+    area_file(tmp_path)
     plots = write(tmp_path / "p.geojson", "{}")
     text = f'[study_area]\nboundary = "area.geojson"\n[layers]\nplots = "{plots.name}"\n'
     config = load_project_file(write(tmp_path / "p.toml", text))

@@ -379,14 +379,62 @@ def test_sample_dem_is_deterministic_and_shaped_like_juli() -> None:
     assert one.dem.bounds[3] == JULI_BOUNDS_UTM[3]
     assert one.dem.bounds[2] >= JULI_BOUNDS_UTM[2]
     assert one.dem.bounds[1] <= JULI_BOUNDS_UTM[1]
+    # the landscape is made at 30 m from lake level to the summit, and sampled at 200 m:
+    # the sampled grid stays within that range and close to both ends
     assert 3_810 <= np.nanmin(z) < 3_820
-    assert np.nanmax(z) == pytest.approx(4_600, abs=1)
+    assert 4_580 <= np.nanmax(z) <= 4_600
+    base = make_sample_dem().dem.elevation
+    assert np.nanmin(base) == pytest.approx(3_812, abs=0.01)  # shore: lake level + 2 m
+    assert np.nanmax(base) == pytest.approx(4_600, abs=0.01)  # K'isini (DOMAIN.md)
     assert np.isnan(z[0, -1])  # the lake, north-east
     assert not np.isnan(z[-1, 0])  # the puna, south-west
     assert one.valley_floor.any()
     ndvi = sample_dry_season_ndvi(one)
     assert np.nanmean(ndvi[one.valley_floor]) > np.nanmean(ndvi[~one.valley_floor])
     assert np.array_equal(np.isnan(ndvi), one.lake)
+
+
+def _median_slope_pct(dem) -> float:
+    """Median slope (%) by central differences, written here independently of terrain.py."""
+    z = dem.elevation.astype(np.float64)
+    gy, gx = np.gradient(z, dem.transform.a)
+    return float(np.nanmedian(100.0 * np.hypot(gx, gy)))
+
+
+def test_sample_dem_slopes_do_not_depend_on_the_size_of_the_area() -> None:
+    """Issue 21: a 3 x 4 km area had a median slope of 65-89 % against 11 % over Juli.
+
+    The reference is the district-wide distribution: DOMAIN.md gives Juli's relief
+    (3,810 m at the lake to 4,600 m at K'isini over a 37 x 36 km district) but no
+    measured slope distribution, so a small area must look like the district, not like
+    the district's 790 m squeezed into it.
+    """
+    from pastures.sample_terrain import JULI_BOUNDS_UTM, make_sample_dem
+
+    district = _median_slope_pct(make_sample_dem().dem)
+    w, s, e, n = JULI_BOUNDS_UTM
+    cx, cy = (w + e) / 2, (s + n) / 2
+    small = make_sample_dem(bounds=(cx - 1_500, cy - 2_000, cx + 1_500, cy + 2_000))
+    elsewhere = make_sample_dem(  # the LPIS parcels' 3.4 x 4.6 km box, UTM 31N
+        bounds=(640_000, 5_070_000, 643_400, 5_074_600), crs="EPSG:32631"
+    )
+    # a rolling puna, not cliffs: 790 m over a ~20 km fall line is 4 %, hills add to it
+    assert 4 < district < 25
+    for area in (small, elsewhere):
+        ratio = _median_slope_pct(area.dem) / district
+        assert 0.5 < ratio < 2
+        relief = np.nanmax(area.dem.elevation) - np.nanmin(area.dem.elevation)
+        assert relief < 500  # not the district's full 790 m on a few km
+
+
+def test_sample_dem_grids_sample_one_landscape() -> None:
+    from pastures.sample_terrain import JULI_BOUNDS_UTM, make_sample_dem
+
+    w, _, _, n = JULI_BOUNDS_UTM
+    full = make_sample_dem().dem.elevation
+    # a window on the district's 30 m lattice is the same pixels as the whole district
+    part = make_sample_dem(bounds=(w + 3_000, n - 6_000, w + 6_000, n - 3_000)).dem.elevation
+    np.testing.assert_array_equal(part, full[100:200, 100:200])
 
 
 def test_sample_dem_routes_to_the_lake() -> None:

@@ -10,16 +10,25 @@ The grid covers the district's bounding box in EPSG:32719 (E 427,800-464,800,
 N 8,175,800-8,211,700); the lake is no-data (``NaN``), so it acts as the outlet of every
 flow path, as a masked water body does in real DEMs.
 
+The landscape is made once, for the district's box at 30 m (:data:`BASE_RESOLUTION_M`),
+and every grid asked for is sampled from it (bilinear elevation, nearest-pixel masks).
+So its slopes do not depend on the size of the area: a 3 x 4 km grid and the whole
+district have the same hills, valleys and slope distribution (median slope about 11 %
+at 30 m either way), instead of the district's 790 m of relief squeezed into the grid.
+Beyond the district's box the landscape is mirrored.
+
 A project elsewhere (``crs`` other than EPSG:32719) gets the same synthetic Juli
 landscape moved onto its own area: the centre of its box is placed on the centre of
 the district's box, so the run has terrain to work on with the code path of real data.
-It is still illustrative Juli-like relief, not the terrain of that area.
+It is still illustrative Juli-like relief, not the terrain of that area, and only
+projects marked illustrative use it (:mod:`pastures.pipeline`).
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Final
 
 import numpy as np
@@ -43,6 +52,10 @@ __all__ = [
 JULI_BOUNDS_UTM: Final = (427_800.0, 8_175_800.0, 464_800.0, 8_211_700.0)
 #: Juli town in EPSG:32719 (E, N), m, on the lake shore at 3,868 m (DOMAIN.md).
 JULI_TOWN_UTM: Final = (450_986.0, 8_207_393.0)
+#: Pixel side (m) at which the district's landscape is made; grids are sampled from it.
+BASE_RESOLUTION_M: Final = 30.0
+#: Default seed: the district's UBIGEO.
+DEFAULT_SEED: Final = 210401
 LAKE_LEVEL_M: Final = 3_810.0
 SUMMIT_M: Final = 4_600.0
 #: Stated in the metadata of every file written from this module.
@@ -95,20 +108,20 @@ def _fractal_noise(shape: tuple[int, int], rng: np.random.Generator, beta: float
 
 def make_sample_dem(
     *,
-    resolution: float = 30.0,
+    resolution: float = BASE_RESOLUTION_M,
     bounds: tuple[float, float, float, float] = JULI_BOUNDS_UTM,
     shape: tuple[int, int] | None = None,
-    seed: int = 210401,
+    seed: int = DEFAULT_SEED,
     crs: str = WORKING_CRS,
 ) -> SampleTerrain:
-    """Generate the synthetic altiplano DEM of Juli.
+    """The synthetic altiplano DEM of Juli on a grid.
 
     Parameters
     ----------
     resolution
-        Pixel side (m). 30 m gives about 1,230 x 1,200 pixels in under two seconds.
+        Pixel side (m). The landscape is made at 30 m and sampled onto this grid.
     bounds
-        (west, south, east, north) in EPSG:32719 (m); default the district's box.
+        (west, south, east, north) in `crs` (m); default the district's box.
     shape
         (rows, cols) to generate from the north-west corner of `bounds` instead of
         filling `bounds` (used by the benchmark for an exact 4,000 x 4,000 grid).
@@ -134,7 +147,6 @@ def make_sample_dem(
     rows, cols = shape
     if rows < 8 or cols < 8:
         raise ParameterError(f"The sample grid is too small: {shape}; use at least 8 x 8.")
-    rng = np.random.default_rng(seed)
     transform = Affine(resolution, 0.0, west, 0.0, -resolution, north)
     dx = dy = 0.0
     from pyproj import CRS
@@ -144,8 +156,66 @@ def make_sample_dem(
         jw, js, je, jn = JULI_BOUNDS_UTM
         dx = (jw + je) / 2 - (west + east) / 2
         dy = (js + jn) / 2 - (south + north) / 2
-    x = (west + dx + (np.arange(cols, dtype=np.float32) + 0.5) * resolution)[None, :]
-    y = (north + dy - (np.arange(rows, dtype=np.float32) + 0.5) * resolution)[:, None]
+    base_z, base_lake, base_floor = _district_terrain(seed)
+    jw, _, _, jn = JULI_BOUNDS_UTM
+    # the grid's pixel centres as fractional (row, col) of the district grid's centres
+    col = (
+        (west + dx - jw) / BASE_RESOLUTION_M
+        + (np.arange(cols) + 0.5) * (resolution / BASE_RESOLUTION_M)
+        - 0.5
+    )
+    row = (
+        (jn - north - dy) / BASE_RESOLUTION_M
+        + (np.arange(rows) + 0.5) * (resolution / BASE_RESOLUTION_M)
+        - 0.5
+    )
+    row = _mirror(row, base_z.shape[0])
+    col = _mirror(col, base_z.shape[1])
+    rr, cc = np.meshgrid(row, col, indexing="ij")
+    from scipy.ndimage import map_coordinates
+
+    filled = np.where(base_lake, LAKE_LEVEL_M, base_z)
+    z = map_coordinates(filled, [rr, cc], order=1, mode="nearest").astype(np.float32)
+    near = (np.rint(rr).astype(np.intp), np.rint(cc).astype(np.intp))
+    lake = base_lake[near]
+    valley_floor = base_floor[near]
+    z[lake] = np.nan
+    logger.info(
+        "Synthetic Juli DEM: %d x %d at %g m, %.0f-%.0f m, lake %.0f %% of the grid",
+        rows,
+        cols,
+        resolution,
+        np.nanmin(z) if not lake.all() else np.nan,
+        np.nanmax(z) if not lake.all() else np.nan,
+        100.0 * lake.mean(),
+    )
+    return SampleTerrain(
+        dem=Dem(elevation=z, transform=transform, crs=crs),
+        lake=np.asarray(lake),
+        valley_floor=np.asarray(valley_floor),
+    )
+
+
+def _mirror(index: np.ndarray, n: int) -> np.ndarray:
+    """Fractional indices folded into ``[0, n - 1]`` by mirroring at the grid's edges."""
+    period = 2.0 * (n - 1)
+    folded = np.mod(index, period)
+    return np.where(folded > n - 1, period - folded, folded)
+
+
+@lru_cache(maxsize=2)
+def _district_terrain(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Elevation (m, NaN on the lake), lake and valley-floor masks of the district at 30 m.
+
+    Made once per process and seed (about two seconds); read-only arrays.
+    """
+    west, south, east, north = JULI_BOUNDS_UTM
+    resolution = BASE_RESOLUTION_M
+    rows = int(np.ceil((north - south) / resolution))
+    cols = int(np.ceil((east - west) / resolution))
+    rng = np.random.default_rng(seed)
+    x = (west + (np.arange(cols, dtype=np.float32) + 0.5) * resolution)[None, :]
+    y = (north - (np.arange(rows, dtype=np.float32) + 0.5) * resolution)[:, None]
 
     # Signed distance (m) from the shore, positive inland (south-west of the shore line).
     along_e, along_n = x - JULI_TOWN_UTM[0], y - JULI_TOWN_UTM[1]
@@ -192,21 +262,11 @@ def make_sample_dem(
     z = LAKE_LEVEL_M + 2.0 + (z - low) * (SUMMIT_M - LAKE_LEVEL_M - 2.0) / (high - low)
     z = z.astype(np.float32)
     z[lake] = np.nan
-    valley_floor = floor & land & (d > 300.0)
-    logger.info(
-        "Synthetic Juli DEM: %d x %d at %g m, %.0f-%.0f m, lake %.0f %% of the grid",
-        rows,
-        cols,
-        resolution,
-        np.nanmin(z),
-        np.nanmax(z),
-        100.0 * lake.mean(),
-    )
-    return SampleTerrain(
-        dem=Dem(elevation=z, transform=transform, crs=crs),
-        lake=np.asarray(lake),
-        valley_floor=np.asarray(valley_floor),
-    )
+    valley_floor = np.asarray(floor & land & (d > 300.0))
+    lake = np.asarray(lake)
+    for array in (z, lake, valley_floor):
+        array.setflags(write=False)  # shared by every call (lru_cache)
+    return z, lake, valley_floor
 
 
 def sample_dry_season_ndvi(sample: SampleTerrain, *, seed: int = 2104) -> np.ndarray:

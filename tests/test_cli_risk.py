@@ -374,7 +374,8 @@ def test_plots_without_community_or_pasture_type_are_assessed(tmp_path: Path) ->
         "--dem", str(dem), "--plots", str(plots), "--c-factor", "0.2", "--out", str(tmp_path / "o")
     )
     assert result.exit_code == 0, result.output
-    assert "pastures import plots.geojson --as plots --community NAME" in result.output
+    assert "`pastures risk` does not use it" in result.output
+    assert "--default community=VALUE" in result.output
     assert "give a default on the command line" not in result.output
     table = pd.read_csv(tmp_path / "o" / OUTPUT_FILES["csv"])
     assert table[S.PLOT_CODE].tolist() == ["P1"]

@@ -430,7 +430,8 @@ def statistics_array(values: np.ndarray, coverage: PlotCoverage) -> np.ndarray:
         schema.STAT_MEAN: raw[:, 0],
         schema.STAT_STD: raw[:, 1],
         schema.STAT_COUNT: raw[:, 2],
-        schema.STAT_VALID_FRACTION: raw[:, 3],
+        # a share: the weights summed in another order can give 1 + 2e-16
+        schema.STAT_VALID_FRACTION: np.clip(raw[:, 3], 0.0, 1.0),
         **{name: raw[:, 4 + i] for i, name in enumerate(QUANTILES)},
     }
     return np.column_stack([columns[c] for c in schema.ZONAL_STATISTICS])
@@ -450,6 +451,7 @@ def _statistics_numpy(values: np.ndarray, coverage: PlotCoverage) -> np.ndarray:
         deviation = v - mean[g]
         std = np.sqrt(np.bincount(g, weights=w * deviation * deviation, minlength=n_plots) / count)
         valid_fraction = np.where(coverage.total_weight > 0, count / coverage.total_weight, 0.0)
+        valid_fraction = np.clip(valid_fraction, 0.0, 1.0)
     median, p10, p90 = _grouped_quantiles(v, w, g, n_plots, tuple(QUANTILES.values()))
     columns = {
         schema.STAT_MEAN: mean,

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 import click
 import pandas as pd
 
 from pastures import schema as S
-from pastures.errors import Problem, ValidationError
+from pastures.errors import ParameterError, Problem, ValidationError
 
 F = Callable[..., Any]
 
@@ -229,8 +230,6 @@ def parse_fields(
         A value without ``=``, an unknown kind or field, or a field several given
         layers have when no kind prefixes it.
     """
-    from pastures.errors import ParameterError
-
     present = [k for k, v in given.items() if v is not None]
     out: dict[str, dict[str, str]] = {}
     for text in values:
@@ -285,7 +284,7 @@ def area_option(func: F) -> F:
 
 
 def study_area(bounds: str | None, crs: str) -> tuple[Any, str]:
-    """The working area and CRS of ``--bounds`` and ``--crs``.
+    """The working area and CRS of ``--bounds`` and ``--crs`` (``pastures import``).
 
     Without `bounds`: the district of Juli and `crs`. With them: that box with a 5 km
     margin, and its UTM zone when ``--crs`` was left at its default.
@@ -293,29 +292,147 @@ def study_area(bounds: str | None, crs: str) -> tuple[Any, str]:
     Raises
     ------
     ParameterError
-        `bounds` are not four numbers west < east, south < north in degrees.
+        `bounds` are not four numbers west < east, south < north in degrees, or ``--crs``
+        does not cover them.
     """
-    from pastures.errors import ParameterError
-    from pastures.project import DEFAULT_MARGIN_KM, auto_crs
-    from pastures.validation import JULI_AREA, WorkingArea
+    setup = resolve_study_area(bounds=bounds, crs=crs)
+    return setup.area, setup.crs
 
-    if bounds is None:
-        return JULI_AREA, crs
-    try:
-        w, s, e, n = (float(v) for v in bounds.replace(" ", ",").split(",") if v)
-    except ValueError:
-        w = s = e = n = math.nan
-    if not (-180 <= w < e <= 180 and -90 <= s < n <= 90):
-        raise ParameterError(
-            f"--bounds {bounds!r}: give west,south,east,north in degrees with west < east and "
-            "south < north, e.g. --bounds 5.0,45.76,5.09,45.82."
-        )
+
+def _explicit(name: str) -> bool:
+    """True when the option `name` of the running command was given on the command line."""
     ctx = click.get_current_context(silent=True)
-    explicit = ctx is not None and ctx.get_parameter_source("crs") not in {
+    return ctx is not None and ctx.get_parameter_source(name) not in {
         click.core.ParameterSource.DEFAULT,
         None,
     }
-    area = WorkingArea(
-        bounds_lonlat=(w, s, e, n), margin_km=DEFAULT_MARGIN_KM, name="the study area (--bounds)"
+
+
+def study_area_options(*, kinds: bool = True) -> Callable[[F], F]:
+    """Add a command's study area: --project, --bounds, --boundary, --field, --default.
+
+    The command receives ``project``, ``bounds``, ``boundary``, ``field_map`` and
+    ``default_map``; :func:`resolve_study_area` turns them (with ``--crs``,
+    ``--assume-crs`` and ``--repair`` when the command has them) into one
+    :class:`pastures.studyarea.StudySetup`. The same options on every command that reads
+    layers, so the 25 km-from-Juli rule applies only when no area is given.
+    """
+
+    def decorate(func: F) -> F:
+        func = click.option(
+            "--default",
+            "default_map",
+            multiple=True,
+            metavar="FIELD=VALUE",
+            help="Value for a field your files lack or leave empty, e.g. --default "
+            "plots.pasture_type=pajonal (repeat for more). The same as "
+            "[layers.defaults.<kind>] in a project file.",
+        )(func)
+        func = field_option(kinds=kinds)(func)
+        func = click.option(
+            "--boundary",
+            metavar="FILE",
+            type=layer_path,
+            default=None,
+            help="Study area as a polygon file (any CRS), as [study_area] boundary in a "
+            "project file: features more than 5 km outside its box are refused.",
+        )(func)
+        func = area_option(func)
+        return click.option(
+            "--project",
+            "project_path",
+            metavar="PROJECT.toml",
+            type=layer_path,
+            default=None,
+            help="Work in a project file's study area, CRS, field mapping and defaults "
+            "(and its layer files, for the layers not given here). Options given here win.",
+        )(func)
+
+    return decorate
+
+
+def resolve_study_area(
+    *,
+    project: str | None = None,
+    bounds: str | None = None,
+    boundary: str | None = None,
+    crs: str | None = None,
+    assume_crs: str | None = None,
+    repair: str | None = None,
+    field_map: tuple[str, ...] = (),
+    default_map: tuple[str, ...] = (),
+    files: Mapping[str, object] | None = None,
+    kind: str | None = None,
+) -> Any:
+    """The :class:`pastures.studyarea.StudySetup` of a command's options.
+
+    Parameters
+    ----------
+    project, bounds, boundary
+        ``--project``, ``--bounds``, ``--boundary``: at most one.
+    crs, assume_crs, repair
+        The command's values; `crs` counts only when typed on the command line (its
+        default is Juli's zone, and an area elsewhere takes its own UTM zone).
+    field_map, default_map
+        ``--field`` and ``--default`` values.
+    files
+        The layer kinds given (for ``--field`` without a kind prefix).
+    kind
+        The only layer kind of the command, if it reads one.
+
+    Raises
+    ------
+    ParameterError
+        Several areas given, bad bounds, or a CRS that does not cover the area.
+    ProjectError
+        The project file is not valid.
+    """
+    from pastures import studyarea
+
+    given = [
+        n for n, v in (("--project", project), ("--bounds", bounds), ("--boundary", boundary)) if v
+    ]
+    if len(given) > 1:
+        raise ParameterError(f"Give one study area, not {' and '.join(given)}.")
+    typed_crs = crs if crs and _explicit("crs") else None
+    if project:
+        from pastures.project import load_project_file
+
+        setup = studyarea.from_project(load_project_file(project))
+    elif bounds:
+        setup = studyarea.from_bounds(studyarea.parse_bounds(bounds), crs=typed_crs)
+    elif boundary:
+        setup = studyarea.from_bounds(
+            studyarea.boundary_bounds(boundary),
+            crs=typed_crs,
+            name=f"the study area ({Path(boundary).name})",
+        )
+    else:
+        setup = studyarea.juli_setup(crs or S.WORKING_CRS)
+    kinds = dict(files or {})
+    fields = parse_fields(field_map, kinds, kind=kind)
+    try:
+        defaults = parse_fields(default_map, kinds, kind=kind)
+    except ParameterError as exc:
+        raise ParameterError(str(exc).replace("--field", "--default")) from exc
+    setup = setup.with_overrides(
+        crs=typed_crs,
+        fields=fields,
+        defaults=defaults,
+        assume_crs=assume_crs,
+        repair=repair if repair and _explicit("repair") else None,
     )
-    return area, crs if explicit else auto_crs((w, s, e, n))
+    why = studyarea.crs_zone_problem(setup.area.bounds_lonlat, setup.crs) if typed_crs else None
+    if why:
+        raise ParameterError(f"--crs {typed_crs}: {why}")
+    return setup
+
+
+def project_files(setup: Any, files: dict[str, str | None]) -> dict[str, str | None]:
+    """`files`, with the layers not given taken from the setup's project file (if any)."""
+    if setup.project is None:
+        return files
+    own = setup.project.layers.paths()
+    return {
+        k: v if v is not None else (str(own[k]) if k in own else None) for k, v in files.items()
+    }

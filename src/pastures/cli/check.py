@@ -7,17 +7,16 @@ import click
 from pastures import schema as S
 from pastures.cli._common import (
     FiniteRange,
-    area_option,
     crs_options,
     echo_problems,
-    field_option,
     files_or_sample,
     format_summary,
-    parse_fields,
+    project_files,
     project_options,
-    study_area,
+    resolve_study_area,
+    study_area_options,
 )
-from pastures.errors import ParameterError
+from pastures.errors import Problem
 from pastures.io import write_table
 from pastures.layers import load_project
 from pastures.summary import community_summary
@@ -27,7 +26,7 @@ from pastures.validation import DEFAULT_OVERLAP_TOLERANCE_M2, RULES, errors_in
 @click.command("check")
 @project_options(water=True)
 @crs_options
-@area_option
+@study_area_options(kinds=True)
 @click.option(
     "--overlap-tolerance",
     type=FiniteRange(0, 10_000, unit="m²"),
@@ -36,16 +35,6 @@ from pastures.validation import DEFAULT_OVERLAP_TOLERANCE_M2, RULES, errors_in
     help="Overlap between two plots (m²) taken for a digitising or GPS sliver: a warning "
     "naming both, and the sliver counted in the first plot only. Larger overlaps are errors. "
     "The same as [layers] overlap_tolerance_m2 in a project file.",
-)
-@field_option(kinds=True)
-@click.option(
-    "--default",
-    "default_map",
-    multiple=True,
-    metavar="FIELD=VALUE",
-    help="Value for a field your files lack or leave empty, e.g. --default "
-    "plots.pasture_type=pajonal (repeat for more). The same as [layers.defaults.<kind>] "
-    "in a project file.",
 )
 @click.option("--spanish", "--es", is_flag=True, help="Spanish column headings.")
 @click.option(
@@ -65,10 +54,12 @@ def command(
     crs: str,
     assume_crs: str | None,
     repair: str,
+    project_path: str | None,
     bounds: str | None,
-    overlap_tolerance: float,
+    boundary: str | None,
     field_map: tuple[str, ...],
     default_map: tuple[str, ...],
+    overlap_tolerance: float,
     spanish: bool,
     summary_path: str | None,
     rules: bool,
@@ -90,32 +81,46 @@ def command(
       pastures check --plots parcels.gpkg --field plot_code=id_parcel \\
                      --default plots.community=Ain --default plots.pasture_type=pajonal \\
                      --bounds 5.0,45.76,5.09,45.82
+      pastures check --project proyecto.toml
     """
     if rules:
         for name, text in RULES.items():
             click.echo(f"{name:22s} {text}")
         return
-    files = files_or_sample(
-        {
-            "communities": communities,
-            "plots": plots,
-            "corrals": corrals,
-            "water_points": water,
-            "herds": herds,
-        },
-        doing="checking",
+    given = {
+        "communities": communities,
+        "plots": plots,
+        "corrals": corrals,
+        "water_points": water,
+        "herds": herds,
+    }
+    setup = resolve_study_area(
+        project=project_path,
+        bounds=bounds,
+        boundary=boundary,
+        crs=crs,
+        assume_crs=assume_crs,
+        repair=repair,
+        field_map=field_map,
+        default_map=default_map,
+        files=given,
     )
-    area, crs = study_area(bounds, crs)
+    files = files_or_sample(project_files(setup, given), doing="checking")
+    crs = setup.crs
     project = load_project(
         **files,
         crs=crs,
-        area=area,
-        assume_crs=assume_crs,
-        repair=repair,  # type: ignore[arg-type]
+        area=setup.area,
+        assume_crs=setup.assume_crs,
+        repair=setup.repair,  # type: ignore[arg-type]
         overlap_tolerance_m2=overlap_tolerance,
-        fields=parse_fields(field_map, files),
-        defaults=_defaults(default_map, files),
+        fields=setup.fields,
+        defaults=setup.defaults,
     )
+    if not any(len(f) for f in (project.communities, project.plots, project.herds)):
+        # nothing could be read: no table of zeros before the errors that say why
+        _report_and_exit(project.problems)
+        return
     table = community_summary(project)
     click.echo(format_summary(table, spanish=spanish))
     if summary_path:
@@ -131,11 +136,16 @@ def command(
         f"{len(project.plots)} plots, {project.plots[S.AREA_HA].sum():,.1f} ha of plots "
         f"(measured in {crs})."
     )
-    errors = errors_in(project.problems)
-    warnings = len(project.problems) - len(errors)
-    if project.problems:
+    _report_and_exit(project.problems)
+
+
+def _report_and_exit(problems: list[Problem]) -> None:
+    """Print every problem; exit 1 when any is an error."""
+    errors = errors_in(problems)
+    warnings = len(problems) - len(errors)
+    if problems:
         click.echo("", err=True)
-        echo_problems(project.problems)
+        echo_problems(problems)
     if errors:
         click.secho(
             f"{len(errors)} error(s), {warnings} warning(s): fix the errors above and check again.",
@@ -144,11 +154,3 @@ def command(
         )
         click.get_current_context().exit(1)
     click.secho(f"OK: no errors, {warnings} warning(s).", err=True, fg="green")
-
-
-def _defaults(values: tuple[str, ...], files: dict[str, str | None]) -> dict[str, dict[str, str]]:
-    """``--default [KIND.]FIELD=VALUE`` values as ``{kind: {field: value}}``."""
-    try:
-        return parse_fields(values, files)
-    except ParameterError as exc:
-        raise ParameterError(str(exc).replace("--field", "--default")) from exc

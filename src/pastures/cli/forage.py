@@ -18,7 +18,10 @@ from pastures.cli._common import (
     fail_on_errors,
     files_or_sample,
     layer_path,
+    project_files,
     project_options,
+    resolve_study_area,
+    study_area_options,
 )
 from pastures.errors import InputFileError, Problem
 from pastures.forage import (
@@ -131,6 +134,7 @@ def _report(problems: list[Problem]) -> None:
 @click.command("forage")
 @project_options()
 @crs_options
+@study_area_options(kinds=True)
 @click.option(
     "--indices",
     "indices_path",
@@ -231,6 +235,11 @@ def command(
     crs: str,
     assume_crs: str | None,
     repair: str,
+    project_path: str | None,
+    bounds: str | None,
+    boundary: str | None,
+    field_map: tuple[str, ...],
+    default_map: tuple[str, ...],
     indices_path: str | None,
     index: str,
     calibration_path: str | None,
@@ -263,6 +272,10 @@ def command(
       pastures forage
       pastures forage --indices juli-indices.csv --calibration cortes.csv
       pastures forage --uo peru-tables --open-condition poor --format xlsx
+      pastures forage --plots parcels.gpkg --indices idx/index_series.csv \\
+          --field plot_code=id_parcel --default plots.community=Ain \\
+          --default plots.pasture_type=pajonal --bounds 5.0,45.76,5.09,45.82
+      pastures forage --project proyecto.toml --indices idx/index_series.csv
     """
     params = load_params(params_path) if params_path else ForageParams()
     changes: dict[str, object] = {"index": index}
@@ -276,11 +289,29 @@ def command(
         changes["budget_month"] = month
     params = replace(params, **changes)  # type: ignore[arg-type]
 
-    files = files_or_sample(
-        {"communities": communities, "plots": plots, "corrals": corrals, "herds": herds},
-        doing="budgeting",
+    given = {"communities": communities, "plots": plots, "corrals": corrals, "herds": herds}
+    setup = resolve_study_area(
+        project=project_path,
+        bounds=bounds,
+        boundary=boundary,
+        crs=crs,
+        assume_crs=assume_crs,
+        repair=repair,
+        field_map=field_map,
+        default_map=default_map,
+        files=given,
     )
-    project = load_with_units(files, params.units, crs=crs, assume_crs=assume_crs, repair=repair)
+    files = files_or_sample(project_files(setup, given), doing="budgeting")
+    project = load_with_units(
+        files,
+        params.units,
+        crs=setup.crs,
+        assume_crs=setup.assume_crs,
+        repair=setup.repair,
+        area=setup.area,
+        fields=setup.fields,
+        defaults=setup.defaults,
+    )
     _report(project.problems)
 
     index_table = read_index_table(indices_path) if indices_path else None

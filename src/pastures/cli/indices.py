@@ -9,11 +9,19 @@ from typing import Any
 import click
 
 from pastures import schema as S
-from pastures.cli._common import FiniteRange, echo_problems, layer_path
+from pastures.cli._common import (
+    FiniteRange,
+    echo_problems,
+    layer_path,
+    project_files,
+    resolve_study_area,
+    study_area_options,
+)
 from pastures.errors import InputFileError, ParameterError
 from pastures.imagery import BOA_OFFSET_CHOICES, BoaOffset, group_by_date, load_scenes, search_stac
 from pastures.indices import DEFAULT_INDICES, INDICES
 from pastures.layers import read_layer
+from pastures.studyarea import not_needed
 from pastures.timeseries import DEFAULT_MIN_VALID_FRACTION
 from pastures.writers import SERIES_FILE, IndexRun, write_index_tables
 from pastures.zonal import DEFAULT_EDGE_RULE, EDGE_RULES
@@ -25,7 +33,12 @@ __all__ = ["SERIES_FILE", "IndexRun", "command", "write_index_tables"]
 
 @click.command("indices")
 @click.argument("scenes", nargs=-1, type=click.Path(exists=True, path_type=str))
-@click.option("--plots", required=True, type=layer_path, help="Plots layer (polygons).")
+@click.option(
+    "--plots",
+    type=layer_path,
+    default=None,
+    help="Plots layer (polygons; only plot_code is needed). Default: the --project's plots.",
+)
 @click.option(
     "--index",
     "index_names",
@@ -56,7 +69,15 @@ __all__ = ["SERIES_FILE", "IndexRun", "command", "write_index_tables"]
     show_default=True,
     help="Folder for the tables.",
 )
-@click.option("--crs", metavar="CRS", default=S.WORKING_CRS, show_default=True, help="Working CRS.")
+@click.option(
+    "--crs",
+    metavar="CRS",
+    default=S.WORKING_CRS,
+    show_default=True,
+    help="Working CRS (projected, metres); with --bounds, --boundary or --project, the "
+    "area's own unless given.",
+)
+@study_area_options(kinds=False)
 @click.option(
     "--search",
     "search_dates",
@@ -99,12 +120,17 @@ __all__ = ["SERIES_FILE", "IndexRun", "command", "write_index_tables"]
 )
 def command(
     scenes: tuple[str, ...],
-    plots: str,
+    plots: str | None,
     index_names: tuple[str, ...],
     edge_rule: str,
     min_valid: float,
     out_dir: Path,
     crs: str,
+    project_path: str | None,
+    bounds: str | None,
+    boundary: str | None,
+    field_map: tuple[str, ...],
+    default_map: tuple[str, ...],
     search_dates: str | None,
     max_cloud: float,
     scheduler: str | None,
@@ -134,9 +160,16 @@ def command(
     Index values outside their valid range (NDVI beyond [-1, 1]) are masked and
     counted.
 
+    Plots are refused when they lie more than 25 km outside the district of
+    Juli, unless a study area is given (--bounds, --boundary or --project);
+    only their plot_code is read (--field plot_code=YOUR_FIELD).
+
     \b
     Examples:
       pastures indices scenes/ --plots plots.gpkg
+      pastures indices S2B_31TFL_20230714/ --plots parcels.gpkg \\
+          --field plot_code=id_parcel --bounds 5.0,45.76,5.09,45.82
+      pastures indices scenes/ --project proyecto.toml
       pastures indices S2B_19KDC_20240115_0_L2A/ --plots plots.gpkg --boa-offset applied
       pastures indices items.json --plots plots.gpkg --index ndvi --index savi
 
@@ -148,14 +181,36 @@ def command(
       pastures indices items/ --plots puno.gpkg --scheduler tcp://10.0.0.5:8786
     """
     names = [n.lower() for n in index_names] or list(DEFAULT_INDICES)
-    layer = read_layer(plots, S.PLOTS, crs=crs)
-    echo_problems([p for p in layer.problems if p.severity == "warning"])
-    errors = [p for p in layer.problems if p.severity == "error"]
+    setup = resolve_study_area(
+        project=project_path,
+        bounds=bounds,
+        boundary=boundary,
+        crs=crs,
+        field_map=field_map,
+        default_map=default_map,
+        kind=S.PLOTS,
+    )
+    plots = project_files(setup, {S.PLOTS: plots})[S.PLOTS]
+    if plots is None:
+        raise click.UsageError("Give --plots (or --project with a plots layer).")
+    layer = read_layer(
+        plots,
+        S.PLOTS,
+        crs=setup.crs,
+        area=setup.area,
+        fields=setup.fields.get(S.PLOTS),
+        defaults=setup.defaults.get(S.PLOTS),
+        assume_crs=setup.assume_crs,
+        repair=setup.repair,  # type: ignore[arg-type]
+    )
+    problems = not_needed(layer.problems, {S.PLOT_CODE}, command="indices")
+    echo_problems([p for p in problems if p.severity == "warning"])
+    errors = [p for p in problems if p.severity == "error"]
     if errors:
         echo_problems(errors)
         raise InputFileError(
             f"{plots}: {len(errors)} error(s) in the plots layer; run `pastures check --plots "
-            f"{plots}` and fix them first."
+            f"{plots}` with the same area options and fix them first."
         )
     sources: list[Any] = list(scenes)
     if search_dates:

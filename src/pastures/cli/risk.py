@@ -1,39 +1,38 @@
-"""``pastures risk``: soil loss (RUSLE), grazing pressure and risk per plot."""
+"""``pastures risk``: soil loss (RUSLE), grazing pressure and risk per plot.
+
+A thin layer over :mod:`pastures.erosion_inputs`, which reads the inputs and runs the
+assessment: this module parses the options and prints.
+"""
 
 from __future__ import annotations
 
 import logging
-import warnings
 from pathlib import Path
 
 import click
-import geopandas as gpd
-import numpy as np
 import pandas as pd
 
 from pastures import schema as S
-from pastures.cli._common import FiniteRange, echo_problems, fail_on_errors, layer_path
-from pastures.erosion import (
-    DEFAULT_STREAM_THRESHOLD,
-    JULI_MONTHLY_RAIN_MM,
-    STREAM_RULES,
-    PressureParams,
-    RiskAssessment,
-    RiskSettings,
-    RusleParams,
-    erodibility_from_soils,
-    load_settings,
-    rainfall_erosivity,
+from pastures.cli._common import (
+    FiniteRange,
+    layer_path,
+    project_files,
+    resolve_study_area,
+    study_area_options,
 )
-from pastures.errors import ParameterError, PasturesWarning, Problem
-from pastures.terrain import FLOW_METHODS, Dem, read_dem, read_raster_on_grid
+from pastures.erosion import DEFAULT_STREAM_THRESHOLD, STREAM_RULES, RiskAssessment
+from pastures.erosion_inputs import (
+    MAX_MONTHLY_RAIN_MM,
+    RiskRequest,
+    assess_from_files,
+    parse_rainfall,
+    usage_problems,
+)
+from pastures.errors import ParameterError
+from pastures.terrain import FLOW_METHODS
 from pastures.writers import RISK_CSV_DECIMALS, RISK_FILES, RISK_LAYER, write_risk_outputs
 
 logger = logging.getLogger(__name__)
-
-#: Largest monthly rainfall total accepted by --rainfall (mm); the wettest months on Earth
-#: (Cherrapunji) reach about 9,300 mm, the altiplano's wettest about 250 mm.
-MAX_MONTHLY_RAIN_MM = 10_000.0
 
 raster_path = click.Path(dir_okay=False, exists=False, path_type=str)
 
@@ -41,7 +40,15 @@ raster_path = click.Path(dir_okay=False, exists=False, path_type=str)
 OUTPUT_FILES = RISK_FILES
 CSV_DECIMALS = RISK_CSV_DECIMALS
 write_outputs = write_risk_outputs
-__all__ = ["CSV_DECIMALS", "OUTPUT_FILES", "RISK_LAYER", "command", "summarise", "write_outputs"]
+__all__ = [
+    "CSV_DECIMALS",
+    "MAX_MONTHLY_RAIN_MM",
+    "OUTPUT_FILES",
+    "RISK_LAYER",
+    "command",
+    "summarise",
+    "write_outputs",
+]
 
 
 def summarise(result: RiskAssessment, *, top: int = 10, spanish: bool = False) -> str:
@@ -93,178 +100,16 @@ def summarise(result: RiskAssessment, *, top: int = 10, spanish: bool = False) -
     return "\n".join(lines)
 
 
-def _parse_rainfall(text: str | None) -> list[float]:
-    if not text:
-        return list(JULI_MONTHLY_RAIN_MM)
-    try:
-        values = [float(v) for v in text.replace(";", ",").split(",") if v.strip()]
-    except ValueError as exc:
-        raise click.BadParameter(
-            f"takes twelve numbers (mm, Jan-Dec) separated by commas; got {text!r}.",
-            param_hint="--rainfall",
-        ) from exc
-    if len(values) != 12 or not all(
-        np.isfinite(v) and 0 <= v <= MAX_MONTHLY_RAIN_MM for v in values
-    ):
-        raise click.BadParameter(
-            f"give twelve finite monthly totals between 0 and {MAX_MONTHLY_RAIN_MM:g} mm, "
-            f"January first, separated by commas; got {text!r}.",
-            param_hint="--rainfall",
-        )
-    return values
-
-
-def _non_finite(value: object, where: str) -> list[str]:
-    """Dotted names of the NaN or infinite numbers in a settings dataclass (recursively)."""
-    import dataclasses
-    import math
-    from collections.abc import Mapping
-
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return [
-            bad
-            for f in dataclasses.fields(value)
-            for bad in _non_finite(getattr(value, f.name), f"{where}.{f.name}".lstrip("."))
-        ]
-    if isinstance(value, Mapping):
-        return [bad for k, v in value.items() for bad in _non_finite(v, f"{where}.{k}")]
-    if isinstance(value, list | tuple):
-        return [bad for k, v in enumerate(value) for bad in _non_finite(v, f"{where}[{k}]")]
-    if isinstance(value, float) and not math.isfinite(value):
-        return [f"{where} = {value}"]
-    return []
-
-
-def _check_finite_settings(settings: object, path: str) -> None:
-    """Refuse NaN or infinity anywhere in a --params file (TOML allows both).
-
-    A NaN erodibility or cover coefficient otherwise makes every pixel NaN, and the
-    run ends in the misleading "No plot overlaps valid DEM data".
-    """
-    bad = _non_finite(settings, "")
-    if bad:
-        raise ParameterError(
-            f"{path}: {', '.join(bad)}: settings must be finite numbers (TOML nan and inf are "
-            "not accepted). Give a number or delete the line to use the default."
-        )
-
-
 def _check_rainfall(text: str | None) -> str | None:
     """Validate --rainfall when the command line is read (usage error before any work)."""
     if text:
-        _parse_rainfall(text)
+        try:
+            parse_rainfall(text)
+        except ParameterError as exc:
+            raise click.BadParameter(
+                str(exc).removeprefix("--rainfall: "), param_hint="--rainfall"
+            ) from exc
     return text
-
-
-#: Other spellings of the practice columns (case- and accent-insensitive).
-PRACTICE_ALIASES = {
-    S.TERRACES: ("terraces", "terrazas", "andenes", "terrace"),
-    S.CONTOUR_WORKS: ("contour_works", "zanjas", "zanjas_infiltracion", "curvas_nivel", "contour"),
-}
-
-
-def _with_practices(frame: pd.DataFrame, path: str) -> pd.DataFrame:
-    """Add the optional practice columns of the plots file, which read_layer leaves out."""
-    import pyogrio
-
-    from pastures.layers import fold, match_columns
-
-    try:
-        raw = pyogrio.read_dataframe(path, read_geometry=False)
-    except Exception:  # noqa: BLE001 - KML/GPX variants: practices are then simply absent
-        return frame
-    keyed = {fold(str(c)).replace(" ", "_"): c for c in raw.columns}
-    code_col = match_columns(list(raw.columns), "plots").get(S.PLOT_CODE)
-    if code_col is None:
-        return frame
-    codes = raw[code_col].astype(str).str.strip()
-    out = frame.copy()
-    for column, aliases in PRACTICE_ALIASES.items():
-        source = next((keyed[a] for a in aliases if a in keyed), None)
-        if source is None:
-            continue
-        values = dict(zip(codes, raw[source], strict=False))
-        out[column] = out[S.PLOT_CODE].astype(str).map(values)
-        logger.info("P factor: practice column %r read from %s", source, path)
-    return out
-
-
-def _scene_composite(paths: tuple[str, ...], months: str, grid: Dem) -> tuple[np.ndarray, str]:
-    """Dry-season median NDVI of a set of scenes on the DEM grid, and its description."""
-    from pastures.composites import dry_season_composite
-    from pastures.imagery import Grid, load_scenes
-
-    try:
-        wanted = [int(m) for m in months.replace(";", ",").split(",") if m.strip()]
-    except ValueError as exc:
-        raise ParameterError(f"--dry-months takes month numbers 1-12; got {months!r}.") from exc
-    scenes, problems = load_scenes(list(paths))
-    echo_problems(problems)
-    composite, _ = dry_season_composite(
-        scenes, Grid(grid.crs, grid.transform, grid.shape), months=wanted
-    )
-    dates = composite.dates
-    return composite.data, f"median NDVI of {len(dates)} dates, {dates[0]} to {dates[-1]}"
-
-
-def _read_any(path: str) -> gpd.GeoDataFrame:
-    """Read a vector file as is (soil maps carry their own columns)."""
-    import pyogrio
-
-    from pastures.errors import InputFileError
-
-    if not Path(path).exists():
-        raise InputFileError(f"File not found: {path}.")
-    try:
-        return pyogrio.read_dataframe(path)
-    except Exception as exc:
-        raise InputFileError(f"Cannot read {path}: {exc}.") from exc
-
-
-#: Plot fields that describe the plot but do not enter the erosion risk.
-DESCRIPTIVE_FIELDS = (S.COMMUNITY, S.PASTURE_TYPE)
-
-
-def _not_needed_for_risk(problems: list[Problem], path: str) -> list[Problem]:
-    """Missing community or pasture type: a warning here, not an error.
-
-    The plot layer's checks ask for them and point to ``--community`` and
-    ``--pasture-type``, options of ``pastures import`` only; risk does not use them
-    (they are copied to the plot table when present), so it says how to add them.
-    """
-    out = []
-    told = False
-    for p in problems:
-        if p.rule in ("missing-field", "missing-value") and p.field in DESCRIPTIVE_FIELDS:
-            if not told:
-                out.append(
-                    Problem(
-                        "warning",
-                        p.rule,
-                        "Some plots have no community or pasture type. Erosion risk does "
-                        "not need them (the plot table leaves them empty). To add them, "
-                        f"fill the fields in QGIS or run `pastures import {Path(path).name} "
-                        "--as plots --community NAME --pasture-type TYPE -o plots.gpkg` and "
-                        "use plots.gpkg.",
-                        p.source,
-                        field=p.field,
-                    )
-                )
-                told = True
-            continue
-        out.append(p)
-    return out
-
-
-def _read_points(path: str | None, kind: str, crs: str) -> gpd.GeoDataFrame | None:
-    if not path:
-        return None
-    from pastures.layers import read_layer
-
-    layer = read_layer(path, kind, crs=crs)  # type: ignore[arg-type]
-    echo_problems([p for p in layer.problems if p.severity == "warning"])
-    fail_on_errors(layer.problems)
-    return layer.frame
 
 
 @click.command("risk")
@@ -395,8 +240,10 @@ def _read_points(path: str | None, kind: str, crs: str) -> gpd.GeoDataFrame | No
     default=S.WORKING_CRS,
     show_default=True,
     metavar="CRS",
-    help="Working CRS (projected, metres).",
+    help="Working CRS (projected, metres); with --bounds, --boundary or --project, the "
+    "area's own unless given.",
 )
+@study_area_options(kinds=True)
 @click.option(
     "--params",
     "params_path",
@@ -430,7 +277,7 @@ def _read_points(path: str | None, kind: str, crs: str) -> gpd.GeoDataFrame | No
     show_default=True,
     help="How many ranked plots to print.",
 )
-def command(  # noqa: PLR0912, PLR0915
+def command(
     dem: str | None,
     plots: str | None,
     ndvi: str | None,
@@ -456,6 +303,11 @@ def command(  # noqa: PLR0912, PLR0915
     water: str | None,
     piosphere_decay: float | None,
     crs: str,
+    project_path: str | None,
+    bounds: str | None,
+    boundary: str | None,
+    field_map: tuple[str, ...],
+    default_map: tuple[str, ...],
     params_path: str | None,
     sample: bool,
     out: Path,
@@ -484,170 +336,74 @@ def command(  # noqa: PLR0912, PLR0915
           --flow mfd --streams empty --stream-threshold 1000 --out como_invest
       pastures risk --dem dem.tif --plots parcelas.gpkg --c-factor 0.2 \\
           --stocking carga.csv --corrals corrales.gpx --piosphere-decay 800 --out riesgo
+      pastures risk --dem DEM_gura.tif --plots subwatersheds_gura.shp \\
+          --field plot_code=subws_id --c-raster c_gura.tif \\
+          --boundary watershed_gura.shp --out gura
+
+    The plots must lie within 25 km of the district of Juli unless a study area
+    is given (--bounds, --boundary, or --project with its CRS, field mapping,
+    defaults, plots and DEM); only their plot_code is needed.
     """
-    from pastures.erosion import assess_risk
-    from pastures.io import read_table
-    from pastures.layers import read_layer
-
-    tags: dict[str, str] = {}
-    ndvi_array: np.ndarray | None = None
-    plots_frame = None
-    if sample:
-        from pastures.sample import sample_paths
-        from pastures.sample_terrain import (
-            SYNTHETIC_NOTE,
-            make_sample_dem,
-            sample_dry_season_ndvi,
-        )
-
-        click.echo(
-            "SYNTHETIC sample: illustrative Juli terrain and NDVI, not survey data.", err=True
-        )
-        terrain_sample = make_sample_dem(resolution=resolution or 30.0)
-        grid: Dem = terrain_sample.dem
-        if ndvi is None and c_factor is None and c_raster is None:
-            ndvi_array = sample_dry_season_ndvi(terrain_sample)
-        paths = sample_paths()
-        plots = plots or str(paths[S.PLOTS])
-        corrals = corrals or str(paths[S.CORRALS])
-        water = water or str(paths[S.WATER_POINTS])
-        tags |= {"SYNTHETIC": "yes", "DESCRIPTION": SYNTHETIC_NOTE}
-    else:
-        if not dem or not plots:
-            raise click.UsageError("Give --dem and --plots (or --sample).")
-        grid = read_dem(dem, resolution=resolution, dst_crs=crs)
-        tags["SOURCE_DEM"] = Path(dem).name
-    if plots is None:  # pragma: no cover - guarded above
-        raise click.UsageError("Give --plots.")
-    layer = read_layer(plots, "plots", crs=grid.crs)
-    problems = _not_needed_for_risk(layer.problems, plots)
-    echo_problems([p for p in problems if p.severity == "warning"])
-    fail_on_errors(problems)
-    plots_frame = _with_practices(layer.frame, plots)
-
-    given_c = [
-        name
-        for name, value in (
-            ("--ndvi", ndvi),
-            ("--scenes", scene_paths or None),
-            ("--c-factor", c_factor),
-            ("--c-raster", c_raster),
-        )
-        if value is not None
-    ]
-    if len(given_c) > 1:
-        raise click.UsageError(f"Give one source of C, not {' and '.join(given_c)}.")
-    if ndvi is not None:
-        ndvi_array = read_raster_on_grid(ndvi, grid, name="NDVI")
-        tags["SOURCE_NDVI"] = Path(ndvi).name
-    elif scene_paths:
-        ndvi_array, tags["SOURCE_NDVI"] = _scene_composite(scene_paths, dry_months, grid)
-    cover_input: np.ndarray | float | None = c_factor
-    if c_raster is not None:
-        cover_input = read_raster_on_grid(c_raster, grid, name="C", resampling="nearest")
-        tags["SOURCE_C"] = Path(c_raster).name
-    settings = load_settings(params_path) if params_path else RiskSettings()
-    if params_path:
-        _check_finite_settings(settings, params_path)
     ctx = click.get_current_context()
-
-    def chosen(name: str) -> bool:
-        """True when the option was typed, or when no settings file stands in for it."""
-        source = ctx.get_parameter_source(name)
-        return params_path is None or source == click.core.ParameterSource.COMMANDLINE
-
-    if params_path:
-        tags["SETTINGS_FILE"] = Path(params_path).name
-    R_value = erosivity
-    if R_value is None and (chosen("rainfall") or chosen("erosivity_method")):
-        method_note = f"Renard & Freimund (1994), {erosivity_method} form"
-        R_value = rainfall_erosivity(
-            _parse_rainfall(rainfall),
-            method=erosivity_method,  # type: ignore[arg-type]
-        )
-        tags["EROSIVITY_SOURCE"] = f"{method_note} of {'given' if rainfall else 'Juli'} rainfall"
-    elif R_value is None:
-        R_value = settings.rusle.erosivity
-        tags["EROSIVITY_SOURCE"] = f"settings file {Path(str(params_path)).name}"
-    if not chosen("erodibility"):
-        erodibility = settings.rusle.erodibility
-    if not chosen("flow"):
-        flow = settings.rusle.flow_method
-    if not chosen("l_max"):
-        l_max = settings.rusle.l_max
-    if not chosen("streams"):
-        streams = settings.rusle.streams
-    if not chosen("stream_threshold"):
-        stream_threshold = settings.rusle.stream_threshold
-    if not chosen("piosphere_decay"):
-        piosphere_decay = settings.pressure.piosphere_decay_m
-    R_raster = (
-        read_raster_on_grid(erosivity_raster, grid, name="erosivity") if erosivity_raster else None
+    setup = resolve_study_area(
+        project=project_path,
+        bounds=bounds,
+        boundary=boundary,
+        crs=crs,
+        field_map=field_map,
+        default_map=default_map,
+        files={S.PLOTS: plots, S.CORRALS: corrals, S.WATER_POINTS: water},
     )
-    if erodibility_raster and soils:
-        raise click.UsageError("Give --erodibility-raster or --soils, not both.")
-    K_raster = (
-        read_raster_on_grid(erodibility_raster, grid, name="erodibility")
-        if erodibility_raster
-        else None
+    own = project_files(setup, {S.PLOTS: plots, S.CORRALS: corrals, S.WATER_POINTS: water})
+    if dem is None and setup.project is not None and setup.project.dem.path is not None:
+        dem = str(setup.project.dem.path)
+    typed = frozenset(
+        name
+        for name in ctx.params
+        if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE
     )
-    if soils:
-        K_raster = erodibility_from_soils(_read_any(soils), grid, column=soils_k_column)
-        tags["SOURCE_SOILS"] = Path(soils).name
-    params = RusleParams(
-        erosivity=R_value,
+    request = RiskRequest(
+        out=out,
+        dem=dem,
+        plots=own[S.PLOTS],
+        ndvi=ndvi,
+        scenes=scene_paths,
+        dry_months=dry_months,
+        c_factor=c_factor,
+        c_raster=c_raster,
+        erosivity=erosivity,
+        erosivity_raster=erosivity_raster,
+        rainfall=rainfall,
+        erosivity_method=erosivity_method,
         erodibility=erodibility,
-        flow_method=flow,  # type: ignore[arg-type]
+        erodibility_raster=erodibility_raster,
+        soils=soils,
+        soils_k_column=soils_k_column,
+        flow=flow,
         l_max=l_max,
-        cover=settings.rusle.cover,
-        streams=streams,  # type: ignore[arg-type]
+        streams=streams,
         stream_threshold=stream_threshold,
+        resolution=resolution,
+        stocking=stocking,
+        corrals=own[S.CORRALS],
+        water=own[S.WATER_POINTS],
+        piosphere_decay=piosphere_decay,
+        params_path=params_path,
+        sample=sample,
+        spanish=spanish,
+        setup=setup,
+        typed=typed,
     )
-    stocking_table = read_table(stocking) if stocking else None
-    use_piosphere = piosphere_decay is not None and stocking_table is not None
-    corrals_frame = _read_points(corrals, "corrals", grid.crs) if use_piosphere else None
-    water_frame = _read_points(water, "water_points", grid.crs) if use_piosphere else None
-    if piosphere_decay is not None and stocking_table is None:
-        click.secho("--piosphere-decay has no effect without --stocking.", err=True, fg="yellow")
-    tags |= {
-        "EROSIVITY_R": "raster" if R_raster is not None else f"{R_value:.0f} MJ mm/ha/h/yr",
-        "ERODIBILITY_K": "raster" if K_raster is not None else f"{erodibility:g} t ha h/ha/MJ/mm",
-        "C_FACTOR": (
-            f"van der Knijff 2000, alpha {params.cover.alpha:g}, beta {params.cover.beta:g}"
-        )
-        if ndvi_array is not None
-        else (f"raster {Path(c_raster).name}" if c_raster else f"{c_factor}"),
-        "FLOW_METHOD": flow,
-        "L_MAX": f"{l_max:g}",
-        "SOIL_LOSS_ON_STREAMS": params.streams_note(),
-        "PIOSPHERE_DECAY_M": f"{piosphere_decay:g}" if use_piosphere else "none",
-    }
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", PasturesWarning)
-        result = assess_risk(
-            grid,
-            plots_frame,
-            ndvi=ndvi_array,
-            cover=cover_input,
-            erosivity=R_raster,
-            erodibility=K_raster,
-            stocking=stocking_table,
-            corrals=corrals_frame,
-            water_points=water_frame,
-            params=params,
-            pressure=PressureParams(piosphere_decay_m=piosphere_decay if use_piosphere else None),
-            thresholds=settings.thresholds,
-            practices=settings.practices,
-            language="es" if spanish else "en",
-        )
-    for w in caught:
-        click.secho(f"Warning: {w.message}", err=True, fg="yellow")
-    if result.dem_notes:
-        tags["DEM_WARNINGS"] = " ".join(result.dem_notes)
-    written = write_outputs(result, out, tags=tags, spanish=spanish)
-
+    wrong = usage_problems(request)
+    if wrong:
+        raise click.UsageError(" ".join(wrong))
+    run = assess_from_files(request)
+    for text in run.warnings:
+        click.secho(f"  {text}" if text.startswith("[") else text, err=True, fg="yellow")
+    written = write_outputs(run.result, out, tags=run.tags, spanish=spanish)
+    result = run.result
     click.echo(summarise(result, top=top, spanish=spanish))
-    click.echo(f"(R {tags['EROSIVITY_R']}, K {tags['ERODIBILITY_K']})")
+    click.echo(f"(R {run.tags['EROSIVITY_R']}, K {run.tags['ERODIBILITY_K']})")
     click.echo(
         f"Soil loss {result.streams_note}"
         + (f": {result.stream_pixels:,} pixel(s) left empty." if result.stream_pixels else ".")

@@ -35,7 +35,7 @@ from pastures.erosion import (
     rainfall_erosivity,
 )
 from pastures.errors import InputFileError, ParameterError, PasturesWarning, Problem
-from pastures.studyarea import StudySetup, juli_setup, not_needed
+from pastures.studyarea import StudySetup, bounds_in_crs, juli_setup, not_needed
 from pastures.terrain import Dem, read_dem, read_raster_on_grid
 
 logger = logging.getLogger(__name__)
@@ -287,7 +287,15 @@ def _terrain(request: RiskRequest, tags: dict[str, str]) -> tuple[Dem, np.ndarra
     from pastures.sample_terrain import SYNTHETIC_NOTE, make_sample_dem, sample_dry_season_ndvi
 
     logger.warning("SYNTHETIC sample: illustrative Juli terrain and NDVI, not survey data.")
-    terrain = make_sample_dem(resolution=request.resolution or 30.0)
+    setup = request.setup
+    if setup.is_juli:
+        terrain = make_sample_dem(resolution=request.resolution or 30.0)
+    else:  # Juli-like illustrative relief moved onto the study area, in its CRS
+        terrain = make_sample_dem(
+            resolution=request.resolution or 30.0,
+            bounds=bounds_in_crs(setup.area.bounds_lonlat, setup.crs),
+            crs=setup.crs,
+        )
     tags |= {"SYNTHETIC": "yes", "DESCRIPTION": SYNTHETIC_NOTE}
     wants_ndvi = request.ndvi is None and request.c_factor is None and request.c_raster is None
     return terrain.dem, sample_dry_season_ndvi(terrain) if wants_ndvi else None

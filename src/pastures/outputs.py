@@ -246,11 +246,14 @@ def _ndvi_latest(run: RunOutputs) -> pd.DataFrame:
     series = ndvi_series(run)
     if series.empty:
         return pd.DataFrame(columns=[S.PLOT_CODE, NDVI_LAST, NDVI_LAST_DATE, NDVI_ANOMALY])
-    series = series.assign(month=series[S.DATE].dt.month)
+    series = series.assign(month=series[S.DATE].dt.month, year=series[S.DATE].dt.year)
     monthly = series.groupby([S.PLOT_CODE, "month"])[S.VALUE].mean()
+    years = series.groupby([S.PLOT_CODE, "month"])["year"].nunique()
     last = series.groupby(S.PLOT_CODE).tail(1).set_index(S.PLOT_CODE)
+    # a month seen in one year only has nothing to compare with: no anomaly, not +0.00
     baseline = [
-        monthly.get((code, m), np.nan) for code, m in zip(last.index, last["month"], strict=True)
+        monthly.get((code, m), np.nan) if years.get((code, m), 0) > 1 else np.nan
+        for code, m in zip(last.index, last["month"], strict=True)
     ]
     return pd.DataFrame(
         {
@@ -489,3 +492,34 @@ def crs_words(crs: str, lang: str = "es") -> str:
         return f"UTM zone {zone} {'North' if north else 'South'} (WGS 84, EPSG:{code})"
     name = CRS.from_user_input(crs).name
     return f"{name} (EPSG:{code})" if code is not None else name
+
+
+#: Results a run can lack, by key of :func:`missing_results`.
+MISSING_KEYS: Final = ("rotation", "erosion", "erosion_synthetic", "anomaly")
+
+
+def missing_results(run: RunOutputs) -> dict[str, str]:
+    """Results the run does not have, each with the reason its stage gave.
+
+    Keys (see :data:`MISSING_KEYS`): ``rotation`` (no grazing plan), ``erosion`` (no
+    DEM), ``erosion_synthetic`` (a real project given the synthetic sample DEM, which
+    only illustrative projects use) and ``anomaly`` (one image date: no anomaly
+    against other years). The map and the atlas say these in words instead of showing
+    plots at rest, zeros or no risk.
+    """
+    record = run.provenance if isinstance(run.provenance, dict) else {}
+    stages = record.get("stages") if isinstance(record.get("stages"), dict) else {}
+    out: dict[str, str] = {}
+    for name in ("rotation", "erosion"):
+        stage = stages.get(name) if isinstance(stages.get(name), dict) else None
+        if stage is not None and stage.get("status") in {"not needed", "unavailable"}:
+            why = str(stage.get("summary") or "")
+            key = "erosion_synthetic" if name == "erosion" and "SYNTHETIC" in why else name
+            out[key] = why
+    schedule = run.table("schedule")
+    if "rotation" not in out and (schedule is None or schedule.empty):
+        out["rotation"] = "no grazing plan in the run folder"
+    series = ndvi_series(run)
+    if not series.empty and (series[S.DATE] == series[S.DATE].iloc[0]).all():
+        out["anomaly"] = "one image date: no other years to compare with"
+    return out

@@ -57,7 +57,7 @@ from pastures import schema as S
 from pastures.errors import InputFileError, ParameterError, PasturesError, ValidationError
 from pastures.layers import Project, load_project
 from pastures.outputs import RUN_FILES
-from pastures.project import ProjectConfig
+from pastures.project import ProjectConfig, real_data_only
 from pastures.validation import WorkingArea
 
 if TYPE_CHECKING:
@@ -1323,6 +1323,7 @@ def run_project(  # noqa: PLR0915
         A stage cannot run on the inputs given (the message says why and how to fix it).
     """
     out = Path(folder) if folder is not None else config.output
+    config, synthetic_refused = real_data_only(config)  # warns about each
     left_out = set(skip)
     unknown = left_out - {"map", "print"}
     if unknown:
@@ -1373,7 +1374,11 @@ def run_project(  # noqa: PLR0915
     vegetation: VegetationResult | None = None
     k_veg = _key("vegetation", "none")
     if config.imagery.source == "none":
-        runner.note("vegetation", "not needed", "no imagery in the project ([imagery] source)")
+        runner.note(
+            "vegetation",
+            "not needed",
+            synthetic_refused.get("vegetation", "no imagery in the project ([imagery] source)"),
+        )
     else:
         scene_sums = [sums.path(p) for p in config.imagery.scenes]
         k_veg = _key(
@@ -1475,7 +1480,11 @@ def run_project(  # noqa: PLR0915
     erosion: ErosionResult | None = None
     k_ero = _key("erosion", "none")
     if config.dem.source == "none":
-        runner.note("erosion", "not needed", "no DEM in the project ([dem] source)")
+        runner.note(
+            "erosion",
+            "not needed",
+            synthetic_refused.get("erosion", "no DEM in the project ([dem] source)"),
+        )
     else:
         dem_sum = sums.path(config.dem.path) if config.dem.path else "sample"
         k_ero = _key("erosion", code, k_layers, k_veg, k_rot, dem_sum, config.risk, area, tags)

@@ -67,6 +67,7 @@ from pastures.outputs import (
     crs_words,
     data_date,
     data_sources,
+    missing_results,
     read_run,
     study_area,
 )
@@ -247,7 +248,20 @@ WORDS: Final[dict[str, dict[str, Any]]] = {
             ),
             "defaults": "rango del tipo de pasto (Castellaro 2007)",
         },
-        "src_dem": {"sample": "DEM sintético de la muestra", "*": "DEM de la corrida"},
+        "src_dem": {
+            "sample": "DEM sintético de la muestra",
+            "none": "sin DEM",
+            "*": "DEM de la corrida",
+        },
+        "missing": {
+            "rotation": "Sin plan de rotación",
+            "anomaly": "Una sola fecha: sin anomalía de NDVI",
+            "erosion": "Sin riesgo de erosión: el proyecto no tiene DEM",
+            "erosion_synthetic": (
+                "Sin riesgo de erosión: el DEM sintético de la muestra solo sirve a proyectos "
+                "ilustrativos; dé un DEM real"
+            ),
+        },
         "sample_source": " (muestra ilustrativa)",
         "ha": "{:.1f} ha",
         "sheet_of": "hoja {} de {}",
@@ -366,7 +380,16 @@ WORDS: Final[dict[str, dict[str, Any]]] = {
             ),
             "defaults": "the pasture type's range (Castellaro 2007)",
         },
-        "src_dem": {"sample": "the sample's synthetic DEM", "*": "the run's DEM"},
+        "src_dem": {"sample": "the sample's synthetic DEM", "none": "no DEM", "*": "the run's DEM"},
+        "missing": {
+            "rotation": "No rotation plan",
+            "anomaly": "One image date: no NDVI anomaly",
+            "erosion": "No erosion risk: the project has no DEM",
+            "erosion_synthetic": (
+                "No erosion risk: the sample's synthetic DEM serves illustrative projects "
+                "only; give a real DEM"
+            ),
+        },
         "sample_source": " (illustrative sample)",
         "ha": "{:.1f} ha",
         "sheet_of": "sheet {} of {}",
@@ -2361,6 +2384,9 @@ def _make_context(run: RunOutputs, lang: Lang, paper: Paper, n_communities: int)
         __version__,
         format_date(today, lang),
     )
+    missing = [words["missing"][key] for key in missing_results(run)]
+    if missing:  # said where people read, not left as empty columns
+        sources = ". ".join(missing) + ". " + sources
     return _Context(
         run=run,
         lang=lang,

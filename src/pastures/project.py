@@ -238,6 +238,59 @@ class ProjectConfig:
         return settings_from_mapping(_plain(self.risk))
 
 
+def real_data_only(config: ProjectConfig) -> tuple[ProjectConfig, dict[str, str]]:
+    """A real project's configuration without the synthetic inputs, and why each went.
+
+    Synthetic scenes, the synthetic DEM and the bundled made-up quadrat cuts exist for
+    illustrative projects only. A project not marked ``illustrative`` that asks for
+    them gets none: the stage that needed them is skipped, and the reason (by stage:
+    ``vegetation``, ``erosion``, ``forage``) is said in the run's summary, the map and
+    the atlas. An illustrative project is returned as is.
+    """
+    from dataclasses import replace
+
+    if config.illustrative:
+        return config, {}
+    why: dict[str, str] = {}
+    changes: dict[str, Any] = {}
+    if config.imagery.source == "sample":
+        why["vegetation"] = (
+            '[imagery] source = "sample" gives SYNTHETIC scenes, used only in projects marked '
+            'illustrative: no vegetation indices. Give your scenes (source = "files", see '
+            "`pastures fetch`), or set [project] illustrative = true."
+        )
+        changes["imagery"] = replace(config.imagery, source="none")
+    if config.dem.source == "sample":
+        why["erosion"] = (
+            '[dem] source = "sample" is SYNTHETIC terrain, used only in projects marked '
+            "illustrative: no soil loss and no erosion risk class. Give a DEM "
+            '([dem] source = "file" and path; `pastures fetch` downloads the Copernicus '
+            "GLO-30 DEM of your area), or set [project] illustrative = true."
+        )
+        changes["dem"] = replace(config.dem, source="none")
+    if config.calibration.cuts is not None and _is_bundled_cuts(config.calibration.cuts):
+        why["forage"] = (
+            f"{config.calibration.cuts.name} is the bundled MADE-UP quadrat cuts of the sample, "
+            "used only in projects marked illustrative: forage is not calibrated with them. "
+            "Give your own cuts in [calibration] cuts, or leave the key out."
+        )
+        changes["calibration"] = replace(config.calibration, cuts=None)
+    for text in why.values():
+        logger.warning("%s: %s", config.path.name, text)
+    return (replace(config, **changes) if changes else config), why
+
+
+def _is_bundled_cuts(path: Path) -> bool:
+    """True when `path` holds the same bytes as the sample's made-up quadrat cuts."""
+    from pastures.sample import SAMPLE_CUTS, sample_dir
+
+    bundled = sample_dir() / SAMPLE_CUTS
+    try:
+        return bundled.is_file() and path.read_bytes() == bundled.read_bytes()
+    except OSError:
+        return False
+
+
 def _plain(value: Any) -> Any:
     """Nested mappings as plain dicts (the dataclass keeps read-only views)."""
     if isinstance(value, Mapping):

@@ -37,6 +37,7 @@ __all__ = [
     "StudySetup",
     "auto_crs",
     "boundary_bounds",
+    "bounds_in_crs",
     "check_grid_size",
     "crs_zone_problem",
     "from_bounds",
@@ -142,6 +143,18 @@ def auto_crs(bounds: tuple[float, float, float, float]) -> str:
     lat = (bounds[1] + bounds[3]) / 2
     zone = min(60, int((lon + 180) // 6) + 1)
     return f"EPSG:{32700 + zone if lat < 0 else 32600 + zone}"
+
+
+def bounds_in_crs(
+    bounds_lonlat: tuple[float, float, float, float], crs: str
+) -> tuple[float, float, float, float]:
+    """(west, south, east, north) of a box in degrees, in `crs` (m)."""
+    from pyproj import Transformer
+
+    w, s, e, n = bounds_lonlat
+    t = Transformer.from_crs(S.LONLAT_CRS, crs, always_xy=True)
+    x0, y0, x1, y1 = t.transform_bounds(w, s, e, n, densify_pts=21)
+    return (float(x0), float(y0), float(x1), float(y1))
 
 
 def working_area(study: StudyArea) -> WorkingArea:

@@ -166,6 +166,14 @@ TEXT: Final[dict[str, dict[str, str]]] = {
         "now": "Pastoreada esta semana",
         "next_week": "Pastoreo la próxima semana",
         "resting": "En descanso",
+        "no_plan": "sin plan de rotación",
+        "missing_rotation": "Sin plan de rotación: ninguna parcela figura en descanso ni pastoreo.",
+        "missing_anomaly": "Una sola fecha: sin anomalía de NDVI.",
+        "missing_erosion": "Sin riesgo de erosión: el proyecto no tiene DEM ([dem]).",
+        "missing_erosion_synthetic": (
+            "Sin riesgo de erosión: el DEM sintético de la muestra solo sirve a proyectos "
+            'ilustrativos; dé un DEM real ([dem] source = "file", o `pastures fetch`).'
+        ),
         "week_of": "Semana del",
         "corral": "Corral",
         "water_point": "Fuente de agua",
@@ -227,6 +235,14 @@ TEXT: Final[dict[str, dict[str, str]]] = {
         "now": "Grazed this week",
         "next_week": "Grazed next week",
         "resting": "Resting",
+        "no_plan": "no rotation plan",
+        "missing_rotation": "No rotation plan: no plot is shown resting or grazed.",
+        "missing_anomaly": "One image date: no NDVI anomaly.",
+        "missing_erosion": "No erosion risk: the project has no DEM ([dem]).",
+        "missing_erosion_synthetic": (
+            "No erosion risk: the sample's synthetic DEM serves illustrative projects only; "
+            'give a real DEM ([dem] source = "file", or `pastures fetch`).'
+        ),
         "week_of": "Week of",
         "corral": "Corral",
         "water_point": "Water point",
@@ -765,6 +781,8 @@ def map_data(run: O.RunOutputs, *, lang: Lang = "es", on: dt.date | None = None)
     by_plot = dict(list(series.groupby(S.PLOT_CODE))) if len(series) else {}
     empty = pd.DataFrame({S.DATE: [], S.VALUE: []})
     rotation_words = (t["now"], t["next_week"], t["resting"])
+    if "rotation" in O.missing_results(run):  # no plan: no plot is "resting"
+        rotation_words = (t["no_plan"],) * 3
     plot_props = []
     for _, row in status.iterrows():
         code = row[S.PLOT_CODE]
@@ -1271,6 +1289,8 @@ def _info(run: O.RunOutputs, lang: Lang) -> str:
     out = f'<div class="pm-title">{esc(t["title"])}</div>'
     if run.illustrative:
         out += f'<div class="pm-warn">{esc(t["illustrative"])}</div>'
+    for key in O.missing_results(run):
+        out += f'<div class="pm-warn">{esc(t["missing_" + key])}</div>'
     return out
 
 

@@ -134,7 +134,8 @@ def test_a_folder_without_layers_says_what_to_give(tmp_path):
             "none",
             ["pasture-type default: Castellaro 2007, dry puna grassland 657-1,054"],
             ("none", "none", "defaults"),
-            ("sin imágenes", "rango del tipo de pasto (Castellaro 2007)", "DEM de la corrida"),
+            # a run without a DEM credits none (it used to credit "the run's DEM")
+            ("sin imágenes", "rango del tipo de pasto (Castellaro 2007)", "sin DEM"),
             "Color verdadero (Sentinel-2)",
         ),
     ],

@@ -1086,7 +1086,25 @@ def juli_defaults_used(config: ProjectConfig) -> dict[str, str]:
         section, name = key.split(".")[0], key.rsplit(".", 1)[-1]
         if name not in given[section]:
             out[key] = what
+        elif _at_juli_value(config, key):  # set, but to Juli's own value
+            out[key] = f"{what} (set to Juli's value)"
     return out
+
+
+def _at_juli_value(config: ProjectConfig, key: str) -> bool:
+    """True when the project file sets `key` of :data:`JULI_DEFAULTS` to Juli's value."""
+    from pastures.erosion import RusleParams
+    from pastures.forage import ForageParams
+    from pastures.project import DEFAULT_DRY_MONTHS
+
+    name = key.rsplit(".", 1)[-1]
+    if key == "vegetation.dry_months":
+        return tuple(config.vegetation.dry_months) == tuple(DEFAULT_DRY_MONTHS)
+    if key == "risk.rusle.erosivity":
+        given = config.risk_settings().rusle.erosivity
+        return abs(given - RusleParams().erosivity) < 1.0
+    value, juli = getattr(config.forage_params(), name), getattr(ForageParams(), name)
+    return _jsonable(value) == _jsonable(juli)
 
 
 def provenance(
@@ -1338,8 +1356,8 @@ def run_project(  # noqa: PLR0915
     area = config.study_area
     for key, what in juli_defaults_used(config).items():
         logger.warning(
-            "%s: the study area %r is not Juli and the project file does not set %s: using "
-            "%s, a Juli default. Set %s for your area.",
+            "%s: the study area %r is not Juli and the project file leaves %s at %s, a Juli "
+            "default. Set %s for your area.",
             config.path.name,
             area.name,
             key,

@@ -395,3 +395,33 @@ def test_a_worker_process_that_dies_is_replaced_and_the_result_unchanged(area, t
         cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
     assert (tmp_path / "died").exists()  # a worker did die
     assert_same(local, distributed)
+
+
+# --- what a failed or finished local cluster says (issue 21) ----------------------------
+
+
+def test_a_worker_killed_while_starting_is_not_blamed_on_the_number_of_workers(
+    monkeypatch,
+) -> None:
+    distributed = pytest.importorskip("distributed")
+
+    def killed(*args, **kwargs):
+        raise RuntimeError("Nanny failed to start.")
+
+    monkeypatch.setattr(distributed, "LocalCluster", killed)
+    with pytest.raises(SchedulerError) as info, dask_client(workers=2):
+        pass  # pragma: no cover - the cluster never starts
+    text = str(info.value)
+    assert "stopped while starting" in text
+    assert "memory" in text
+    assert "without --workers" in text
+    assert not text.startswith("Could not start")
+
+
+def test_shutdown_messages_are_quietened_only_while_the_cluster_closes() -> None:
+    nanny = logging.getLogger("distributed.nanny")
+    before = nanny.level
+    with regional._loggers_at(logging.ERROR, "distributed.nanny"):
+        assert not nanny.isEnabledFor(logging.WARNING)  # "still alive after 4.0 s, killing"
+        assert nanny.isEnabledFor(logging.ERROR)
+    assert nanny.level == before

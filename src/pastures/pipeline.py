@@ -399,14 +399,9 @@ def _rel(path: Path, folder: Path) -> str:
 
 def working_area(config: ProjectConfig) -> WorkingArea:
     """The area the project's layers must lie in (for :func:`pastures.layers.load_project`)."""
-    area = config.study_area
-    if area.is_juli:
-        return WorkingArea(name="the district of Juli", margin_km=area.margin_km)
-    return WorkingArea(
-        bounds_lonlat=area.bounds_lonlat,
-        margin_km=area.margin_km,
-        name=f"the study area {area.name!r}",
-    )
+    from pastures.studyarea import working_area as of_study_area
+
+    return of_study_area(config.study_area)
 
 
 def run_layers(config: ProjectConfig, folder: Path) -> LayersResult:

@@ -227,15 +227,60 @@ def dask_client(
                 **extra,
             )
     except (OSError, RuntimeError, TimeoutError) as exc:
-        raise SchedulerError(
-            f"Could not start a local Dask cluster of {n} worker(s) ({exc}). Try fewer "
-            "--workers, or free memory and ports on this machine."
-        ) from exc
-    with cluster, distributed.Client(cluster) as client:
-        logger.info(
-            "Started a LocalCluster of %d worker(s); dashboard %s", n, client.dashboard_link
+        raise SchedulerError(cluster_start_message(n, exc)) from exc
+    quiet = contextlib.ExitStack()
+    try:
+        with cluster, distributed.Client(cluster) as client:
+            logger.info(
+                "Started a LocalCluster of %d worker(s); dashboard %s", n, client.dashboard_link
+            )
+            yield client
+            # the work is done: workers that take more than the nanny's few seconds to
+            # exit are killed, as they should be; that is no news for the user
+            quiet.enter_context(_loggers_at(logging.ERROR, *TEARDOWN_LOGGERS))
+    finally:
+        quiet.close()
+
+
+#: Loggers of dask.distributed that report worker processes killed at shutdown
+#: ("Worker process still alive after 4.0 s, killing"), quietened once the work is done.
+TEARDOWN_LOGGERS: Final = ("distributed.nanny", "distributed.process", "distributed.worker")
+
+
+@contextlib.contextmanager
+def _loggers_at(level: int, *names: str) -> Iterator[None]:
+    """Raise the level of the loggers `names` to `level` for the block; restore it after."""
+    loggers = [logging.getLogger(name) for name in names]
+    before = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(max(level, lg.getEffectiveLevel()))
+    try:
+        yield
+    finally:
+        for lg, old in zip(loggers, before, strict=True):
+            lg.setLevel(old)
+
+
+def cluster_start_message(n: int, exc: BaseException) -> str:
+    """What to tell the user when a LocalCluster of `n` workers does not start.
+
+    dask says "Nanny failed to start" whatever stopped a worker process during start-up
+    (killed by the system for memory, a crash, a port): asking for fewer workers is one
+    way out, not the diagnosis.
+    """
+    text = str(exc) or type(exc).__name__
+    if "nanny" in text.lower():
+        return (
+            f"A worker process of the local Dask cluster ({n} worker(s)) stopped while "
+            f"starting ({text}): the system may have killed it (memory), or it crashed. "
+            "Check the free memory, then run again with fewer --workers, or without "
+            "--workers and --scheduler (one process: the same results, more slowly)."
         )
-        yield client
+    return (
+        f"Could not start a local Dask cluster of {n} worker(s) ({text}). Free memory and "
+        "network ports on this machine, or run with fewer --workers, or without --workers "
+        "(one process: the same results)."
+    )
 
 
 def _timeout_from_environment() -> float:

@@ -1,0 +1,154 @@
+"""The study area options every command shares (--project, --bounds, --boundary)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import rasterio
+from affine import Affine
+from click.testing import CliRunner
+from pyproj import Transformer
+from shapely.geometry import box
+
+from pastures.cli import main
+
+# two 200 m plots near Lyon, in UTM 31N (EPSG:32631)
+X, Y = Transformer.from_crs("EPSG:4326", "EPSG:32631", always_xy=True).transform(5.05, 45.79)
+LYON = "5.0,45.76,5.09,45.82"
+
+
+@pytest.fixture
+def lyon_plots(tmp_path: Path) -> Path:
+    path = tmp_path / "parcelles.gpkg"
+    gpd.GeoDataFrame(
+        {"id_parcel": ["A", "B"]},
+        geometry=[box(X, Y, X + 200, Y + 200), box(X + 300, Y, X + 500, Y + 200)],
+        crs="EPSG:32631",
+    ).to_file(path)
+    return path
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(main, list(args))
+
+
+def test_check_of_a_missing_file_prints_no_empty_table(tmp_path: Path) -> None:
+    result = invoke("check", "--plots", str(tmp_path / "noexiste.gpkg"))
+    assert result.exit_code == 1
+    assert "TOTAL" not in result.output
+    assert "noexiste.gpkg: file not found" in result.output
+
+
+def test_check_takes_the_area_and_fields_of_a_project_file(tmp_path, lyon_plots) -> None:
+    project = tmp_path / "p.toml"
+    project.write_text(
+        f"""
+[study_area]
+name = "Lyon"
+bounds = [5.0, 45.76, 5.09, 45.82]
+[layers]
+plots = "{lyon_plots.as_posix()}"
+[layers.fields.plots]
+plot_code = "id_parcel"
+[layers.defaults.plots]
+community = "Ain"
+pasture_type = "pajonal"
+""",
+        encoding="utf-8",
+    )
+    result = invoke("check", "--project", str(project))
+    assert result.exit_code == 0, result.output
+    assert "2 plots, 8.0 ha of plots (measured in EPSG:32631)" in result.output
+    # without the project, Juli's 25 km rule and the missing fields stop it
+    bare = invoke("check", "--plots", str(lyon_plots))
+    assert bare.exit_code == 1
+    assert "outside the district of Juli" in bare.output
+
+
+def test_a_boundary_file_gives_the_area_and_its_utm_zone(tmp_path, lyon_plots) -> None:
+    boundary = tmp_path / "zone.geojson"
+    gpd.GeoDataFrame(geometry=[box(5.0, 45.76, 5.09, 45.82)], crs="EPSG:4326").to_file(boundary)
+    result = invoke(
+        "check",
+        "--plots",
+        str(lyon_plots),
+        "--boundary",
+        str(boundary),
+        "--field",
+        "plot_code=id_parcel",
+        "--default",
+        "plots.community=Ain",
+        "--default",
+        "plots.pasture_type=pajonal",
+    )
+    assert result.exit_code == 0, result.output
+    assert "(measured in EPSG:32631)" in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (("--bounds", LYON, "--crs", "EPSG:32719"), "outside the area of use of EPSG:32719"),
+        (("--crs", "EPSG:32631"), "outside the area of use of EPSG:32631"),  # Juli in 31N
+        (("--bounds", LYON, "--boundary", "x.gpkg"), "Give one study area"),
+        (("--bounds", "-180,-90,180,90"), "outside the area of use"),
+    ],
+)
+def test_an_area_its_crs_cannot_measure_is_refused(lyon_plots, args, words) -> None:
+    result = invoke("check", "--plots", str(lyon_plots), *args)
+    assert result.exit_code == 1, result.output
+    assert words in result.output
+    assert "Internal error" not in result.output
+
+
+def test_a_failed_risk_prints_each_warning_once(tmp_path, lyon_plots) -> None:
+    dem = tmp_path / "dem.tif"
+    with rasterio.open(
+        dem,
+        "w",
+        driver="GTiff",
+        width=40,
+        height=40,
+        count=1,
+        dtype="float32",
+        crs="EPSG:32631",
+        transform=Affine(30, 0, X - 300, 0, -30, Y + 900),
+    ) as dst:
+        dst.write(np.full((1, 40, 40), 300, dtype="float32"))
+    # plot codes are not mapped: an error; community and pasture type: one warning each
+    result = invoke(
+        "risk",
+        "--dem",
+        str(dem),
+        "--plots",
+        str(lyon_plots),
+        "--c-factor",
+        "0.2",
+        "--bounds",
+        LYON,
+        "--out",
+        str(tmp_path / "o"),
+    )
+    assert result.exit_code == 1
+    assert result.output.count("some features have no community") == 1
+    assert result.output.count("some features have no pasture_type") == 1
+    assert "plot_code" in result.output
+    ok = invoke(
+        "risk",
+        "--dem",
+        str(dem),
+        "--plots",
+        str(lyon_plots),
+        "--field",
+        "plot_code=id_parcel",
+        "--c-factor",
+        "0.2",
+        "--bounds",
+        LYON,
+        "--out",
+        str(tmp_path / "o"),
+    )
+    assert ok.exit_code == 0, ok.output

@@ -161,3 +161,20 @@ def test_a_run_without_provenance_is_credited_to_sentinel_2(run_folder):
     imagery, _, dem = _source_words(run, "en")
     assert imagery == "Copernicus Sentinel-2 (ESA), NDVI"
     assert dem == "the run's DEM"
+
+
+def test_a_capacity_from_the_pasture_types_default_says_so_in_the_popup() -> None:
+    from pastures.webmap import plot_popup
+
+    row = pd.Series(
+        {
+            S.PLOT_CODE: "P1",
+            S.CAPACITY_UO: 2.0,
+            S.FORAGE_METHOD: "pasture-type default: Castellaro 2007, dry puna grassland",
+        }
+    )
+    empty = pd.DataFrame({S.DATE: [], S.VALUE: []})
+    assert "producción por defecto del tipo de pasto" in plot_popup(row, empty, "es")
+    measured = row.copy()
+    measured[S.FORAGE_METHOD] = "NDVI calibrated with quadrat cuts"
+    assert "por defecto" not in plot_popup(measured, empty, "es")

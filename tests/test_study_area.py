@@ -243,6 +243,8 @@ source = "sample"
     assert "Sin riesgo de erosión: el DEM sintético de la muestra solo sirve" in html
     assert "Una sola fecha: sin anomalía de NDVI." in html
     assert "Sin plan de rotación" in html
+    # forage without quadrat cuts is the pasture type's default: the popup says so
+    assert "producción por defecto del tipo de pasto" in html
     from pypdf import PdfReader
 
     text = " ".join(p.extract_text() for p in PdfReader(run / "atlas" / "atlas.pdf").pages[2:3])

@@ -319,8 +319,12 @@ def plot_status(run: RunOutputs, *, on: dt.date | None = None) -> gpd.GeoDataFra
         )
     forage = run.table("forage_plots")
     if forage is not None:
+        # the method says when production is the pasture type's default, not measured
+        method = [S.FORAGE_METHOD] if S.FORAGE_METHOD in forage.columns else []
         table = table.merge(
-            forage[[S.PLOT_CODE, S.RANGE_CONDITION, S.CAPACITY_UO]], on=S.PLOT_CODE, how="left"
+            forage[[S.PLOT_CODE, S.RANGE_CONDITION, S.CAPACITY_UO, *method]],
+            on=S.PLOT_CODE,
+            how="left",
         )
     risk = run.table("risk_plots")
     if risk is not None:

@@ -167,6 +167,7 @@ TEXT: Final[dict[str, dict[str, str]]] = {
         "next_week": "Pastoreo la próxima semana",
         "resting": "En descanso",
         "no_plan": "sin plan de rotación",
+        "type_default": "producción por defecto del tipo de pasto",
         "missing_rotation": "Sin plan de rotación: ninguna parcela figura en descanso ni pastoreo.",
         "missing_anomaly": "Una sola fecha: sin anomalía de NDVI.",
         "missing_erosion": "Sin riesgo de erosión: el proyecto no tiene DEM ([dem]).",
@@ -236,6 +237,7 @@ TEXT: Final[dict[str, dict[str, str]]] = {
         "next_week": "Grazed next week",
         "resting": "Resting",
         "no_plan": "no rotation plan",
+        "type_default": "the pasture type's default production",
         "missing_rotation": "No rotation plan: no plot is shown resting or grazed.",
         "missing_anomaly": "One image date: no NDVI anomaly.",
         "missing_erosion": "No erosion risk: the project has no DEM ([dem]).",
@@ -640,7 +642,11 @@ def plot_popup(row: pd.Series, series: pd.DataFrame, lang: Lang) -> str:
         ),
     )
     cap, stock = _num(row.get(S.CAPACITY_UO)), _num(row.get(S.STOCKING_UO))
-    add(t["capacity"], esc(_fmt(cap, "{:.1f}", "UO")))
+    cap_text = _fmt(cap, "{:.1f}", "UO")
+    method = row.get(S.FORAGE_METHOD)
+    if cap_text and isinstance(method, str) and method.startswith("pasture-type default"):
+        cap_text += f" ({t['type_default']})"  # not from the imagery: say so
+    add(t["capacity"], esc(cap_text))
     stock_text = _fmt(stock, "{:.1f}", "UO")
     ratio = _num(row.get(S.PRESSURE_RATIO))
     if stock_text and ratio is not None:

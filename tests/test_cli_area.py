@@ -152,3 +152,24 @@ def test_a_failed_risk_prints_each_warning_once(tmp_path, lyon_plots) -> None:
         str(tmp_path / "o"),
     )
     assert ok.exit_code == 0, ok.output
+
+
+def test_risk_gives_no_synthetic_terrain_to_a_real_project(tmp_path, lyon_plots) -> None:
+    project = tmp_path / "real.toml"
+    project.write_text(
+        f"""
+[project]
+illustrative = false
+[study_area]
+bounds = [5.0, 45.76, 5.09, 45.82]
+[layers]
+plots = "{lyon_plots.as_posix()}"
+[layers.fields.plots]
+plot_code = "id_parcel"
+""",
+        encoding="utf-8",
+    )
+    result = invoke("risk", "--project", str(project), "--sample", "--out", str(tmp_path / "o"))
+    assert result.exit_code == 2
+    assert "real.toml is not marked illustrative" in result.output
+    assert not (tmp_path / "o").exists()

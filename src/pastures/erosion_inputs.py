@@ -275,6 +275,13 @@ def usage_problems(request: RiskRequest) -> list[str]:
         out.append(f"Give one source of C, not {' and '.join(given)}.")
     if request.erodibility_raster and request.soils:
         out.append("Give --erodibility-raster or --soils, not both.")
+    project = request.setup.project
+    if request.sample and project is not None and not project.illustrative:
+        out.append(
+            f"--sample is SYNTHETIC terrain, and {project.path.name} is not marked illustrative: "
+            "give --dem (e.g. the Copernicus GLO-30 of `pastures fetch`), or set [project] "
+            "illustrative = true."
+        )
     return out
 
 

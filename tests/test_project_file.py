@@ -41,6 +41,7 @@ def run(path: Path) -> object:
         ("[risk.rusle]\nerodibility = inf", "risk.rusle.erodibility", "<= 0.1"),
         ("[forage]\nuse_factor = 0.0", "forage.use_factor", "> 0"),
         ("[forage]\nbudget_month = 13", "forage.budget_month", "from 1 to 12"),
+        ("[forage]\nmonthly_rain_mm = [-1" + ", 10" * 11 + "]", "monthly_rain_mm[0]", ">= 0"),
         ("[layers]\noverlap_tolerance_m2 = -inf", "layers.overlap_tolerance_m2", "finite"),
         ("[study_area]\nmargin_km = nan", "study_area.margin_km", "a length in km"),
         ("[rotation]\nstart = 9999-01-01", "rotation.start", "from 1900 to 2200"),

@@ -847,6 +847,9 @@ FREE_NUMBERS: Final = {
     "risk.rusle.l_max": _number(0, 1000, open_low=True),
     "risk.rusle.stream_threshold": _number(1),
     "risk.pressure.piosphere_decay_m": _number(0, 100_000, open_low=True),
+    # monthly totals, as --rainfall (0 to 10,000 mm: the wettest months on Earth ~9,300)
+    "risk.rusle.rainfall_mm[]": _number(0, 10_000),
+    "forage.monthly_rain_mm[]": _number(0, 10_000),
 }
 
 
@@ -863,7 +866,7 @@ def _read_free(r: _Reader, section: str) -> dict[str, Any]:
         return {}
     before = len(r.problems)
     for key, value in _leaves(given, section):
-        check = FREE_NUMBERS.get(key)
+        check = FREE_NUMBERS.get(key) or FREE_NUMBERS.get(key.split("[")[0] + "[]")
         if check is not None:
             expected = check(value)
             if expected is not None:

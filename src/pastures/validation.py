@@ -466,7 +466,8 @@ def check_location(
                 f"{bounds_lonlat[0]:g} to {bounds_lonlat[2]:g}, lat {bounds_lonlat[1]:g} to "
                 f"{bounds_lonlat[3]:g}) and {margin_km:g} km around it. Check the file's CRS "
                 f"(is it really {gdf.crs.to_string()}?) or that this is the right file, or "
-                "give the project's study area ([study_area] in a project file).",
+                "give your study area: --bounds W,S,E,N, --boundary FILE or --project FILE on "
+                "the command line, [study_area] in a project file.",
                 source=source,
                 feature=labels[k],
             )

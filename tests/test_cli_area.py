@@ -173,3 +173,59 @@ plot_code = "id_parcel"
     assert result.exit_code == 2
     assert "real.toml is not marked illustrative" in result.output
     assert not (tmp_path / "o").exists()
+
+
+def test_forage_and_risk_take_the_projects_settings(tmp_path, lyon_plots) -> None:
+    project = tmp_path / "p.toml"
+    project.write_text(
+        f"""
+[project]
+illustrative = true
+[study_area]
+bounds = [5.0, 45.76, 5.09, 45.82]
+[layers]
+plots = "{lyon_plots.as_posix()}"
+[layers.fields.plots]
+plot_code = "id_parcel"
+[layers.defaults.plots]
+community = "Ain"
+pasture_type = "pajonal"
+[forage]
+use_factor = 0.3
+[risk.rusle]
+erodibility = 0.05
+erosivity = 1000
+""",
+        encoding="utf-8",
+    )
+    forage = invoke("forage", "--project", str(project), "--out", str(tmp_path / "f"))
+    assert forage.exit_code == 0, forage.output
+    assert "use factor 0.30" in forage.output
+    dem = tmp_path / "dem.tif"
+    with rasterio.open(
+        dem,
+        "w",
+        driver="GTiff",
+        width=40,
+        height=40,
+        count=1,
+        dtype="float32",
+        crs="EPSG:32631",
+        transform=Affine(30, 0, X - 300, 0, -30, Y + 900),
+    ) as dst:
+        dst.write(np.full((1, 40, 40), 300, dtype="float32"))
+    risk = invoke(
+        "risk",
+        "--project",
+        str(project),
+        "--dem",
+        str(dem),
+        "--c-factor",
+        "0.2",
+        "--erodibility",
+        "0.04",  # typed: wins over the file's 0.05
+        "--out",
+        str(tmp_path / "r"),
+    )
+    assert risk.exit_code == 0, risk.output
+    assert "(R 1000 MJ mm/ha/h/yr, K 0.04 t ha h/ha/MJ/mm)" in risk.output

@@ -105,9 +105,26 @@ class RiskRequest:
     setup: StudySetup = field(default_factory=juli_setup)
     typed: frozenset[str] = frozenset()
 
+    @property
+    def settings_file(self) -> str | None:
+        """The file the settings come from: --params, else the --project's [risk]."""
+        if self.params_path is not None:
+            return self.params_path
+        return str(self.setup.project.path) if self.setup.project is not None else None
+
+    def settings(self) -> RiskSettings:
+        """The settings of --params, of the project's [risk], or the defaults."""
+        if self.params_path is not None:
+            settings = load_settings(self.params_path)
+            check_finite_settings(settings, self.params_path)
+            return settings
+        if self.setup.project is not None:  # checked when the project file was read
+            return self.setup.project.risk_settings()  # type: ignore[no-any-return]
+        return RiskSettings()
+
     def chosen(self, name: str) -> bool:
         """True when option `name` was typed, or when no settings file stands in for it."""
-        return self.params_path is None or name in self.typed
+        return self.settings_file is None or name in self.typed
 
 
 @dataclass(frozen=True)
@@ -365,7 +382,7 @@ def _rusle(
             )
     elif R_value is None:
         R_value = settings.rusle.erosivity
-        tags["EROSIVITY_SOURCE"] = f"settings file {Path(str(request.params_path)).name}"
+        tags["EROSIVITY_SOURCE"] = f"settings file {Path(str(request.settings_file)).name}"
 
     def pick(name: str, from_file: Any) -> Any:
         return getattr(request, name) if request.chosen(name) else from_file
@@ -416,10 +433,9 @@ def assess_from_files(request: RiskRequest) -> RiskRun:
 
     ndvi, cover, scene_problems = _cover(request, grid, sample_ndvi, tags)
     told += [str(p) for p in scene_problems]
-    settings = load_settings(request.params_path) if request.params_path else RiskSettings()
-    if request.params_path:
-        check_finite_settings(settings, request.params_path)
-        tags["SETTINGS_FILE"] = Path(request.params_path).name
+    settings = request.settings()
+    if request.settings_file:
+        tags["SETTINGS_FILE"] = Path(request.settings_file).name
     params, decay = _rusle(request, settings, tags)
     R_raster = (
         read_raster_on_grid(request.erosivity_raster, grid, name="erosivity")

@@ -172,7 +172,12 @@ def _report(problems: list[Problem]) -> None:
     default=None,
     help="CRS of the cuts' x/y (default: the working CRS); lon/lat are always degrees.",
 )
-@click.option("--params", "params_path", type=layer_path, help="Parameters file (TOML).")
+@click.option(
+    "--params",
+    "params_path",
+    type=layer_path,
+    help="Parameters file (TOML). Default: the [forage] of --project, if given.",
+)
 @click.option(
     "--use-factor",
     type=FiniteRange(0, 1, lo_open=True),
@@ -277,18 +282,6 @@ def command(
           --default plots.pasture_type=pajonal --bounds 5.0,45.76,5.09,45.82
       pastures forage --project proyecto.toml --indices idx/index_series.csv
     """
-    params = load_params(params_path) if params_path else ForageParams()
-    changes: dict[str, object] = {"index": index}
-    if use_factor is not None:
-        changes["use_factor"] = use_factor
-    if uo_preset is not None:
-        changes["units"] = AnimalUnits.preset(uo_preset)  # type: ignore[arg-type]
-    if open_condition is not None:
-        changes["open_range"] = replace(params.open_range or OpenRange(), condition=open_condition)
-    if month is not None:
-        changes["budget_month"] = month
-    params = replace(params, **changes)  # type: ignore[arg-type]
-
     given = {"communities": communities, "plots": plots, "corrals": corrals, "herds": herds}
     setup = resolve_study_area(
         project=project_path,
@@ -301,6 +294,23 @@ def command(
         default_map=default_map,
         files=given,
     )
+    if params_path:
+        params = load_params(params_path)
+    elif setup.project is not None:  # the project's [forage], as `pastures run` uses it
+        params = setup.project.forage_params()
+    else:
+        params = ForageParams()
+    changes: dict[str, object] = {"index": index}
+    if use_factor is not None:
+        changes["use_factor"] = use_factor
+    if uo_preset is not None:
+        changes["units"] = AnimalUnits.preset(uo_preset)  # type: ignore[arg-type]
+    if open_condition is not None:
+        changes["open_range"] = replace(params.open_range or OpenRange(), condition=open_condition)
+    if month is not None:
+        changes["budget_month"] = month
+    params = replace(params, **changes)  # type: ignore[arg-type]
+
     files = files_or_sample(project_files(setup, given), doing="budgeting")
     project = load_with_units(
         files,

@@ -250,7 +250,8 @@ def _check_rainfall(text: str | None) -> str | None:
     type=click.Path(dir_okay=False, path_type=str),
     default=None,
     help="TOML file of settings ([rusle], [cover], [practices], [pressure], [risk]); "
-    "options given on the command line take precedence.",
+    "options given on the command line take precedence. Default: the [risk] of --project, "
+    "if given.",
 )
 @click.option(
     "--sample",

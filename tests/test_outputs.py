@@ -178,3 +178,26 @@ def test_a_capacity_from_the_pasture_types_default_says_so_in_the_popup() -> Non
     measured = row.copy()
     measured[S.FORAGE_METHOD] = "NDVI calibrated with quadrat cuts"
     assert "por defecto" not in plot_popup(measured, empty, "es")
+
+
+def test_julis_defaults_and_missing_results_are_read_from_provenance(run_folder) -> None:
+    from pastures.outputs import juli_defaults_of, missing_results
+
+    run = dataclasses.replace(
+        read_run(run_folder),
+        provenance={
+            "defaults": {
+                "forage.budget_month": "8 (pastures.forage.ForageParams) [JULI DEFAULT used in X]",
+                "forage.use_factor": "0.5 (pastures.forage.ForageParams)",
+            },
+            "stages": {
+                "erosion": {"status": "not needed", "summary": "no DEM in the project"},
+                "rotation": {"status": "ran", "summary": "plan"},
+            },
+        },
+    )
+    assert juli_defaults_of(run) == ["forage.budget_month"]
+    assert set(missing_results(run)) == {"erosion"}  # the fixture has a plan, two dates
+    damaged = dataclasses.replace(run, provenance={"stages": ["x"], "defaults": None})
+    assert juli_defaults_of(damaged) == []
+    assert "erosion" not in missing_results(damaged)

@@ -245,8 +245,11 @@ source = "sample"
     assert "Sin plan de rotación" in html
     # forage without quadrat cuts is the pasture type's default: the popup says so
     assert "producción por defecto del tipo de pasto" in html
+    assert "Valores de Juli usados por defecto (fíjelos para su área): " in html
+    assert "forage.budget_month" in html
     from pypdf import PdfReader
 
     text = " ".join(p.extract_text() for p in PdfReader(run / "atlas" / "atlas.pdf").pages[2:3])
     assert "Sin riesgo de erosión" in " ".join(text.split())
     assert "Sin plan de rotación" in " ".join(text.split())
+    assert "Valores de Juli usados por defecto" in " ".join(text.split())

@@ -527,3 +527,14 @@ def missing_results(run: RunOutputs) -> dict[str, str]:
     if not series.empty and (series[S.DATE] == series[S.DATE].iloc[0]).all():
         out["anomaly"] = "one image date: no other years to compare with"
     return out
+
+
+def juli_defaults_of(run: RunOutputs) -> list[str]:
+    """The project-file keys a run outside Juli left at Juli's values (from provenance).
+
+    :func:`pastures.pipeline.provenance` marks each with ``JULI DEFAULT``; the map and
+    the atlas name them, since every number resting on them is Juli's, not the area's.
+    """
+    record = run.provenance if isinstance(run.provenance, dict) else {}
+    defaults = record.get("defaults") if isinstance(record.get("defaults"), dict) else {}
+    return sorted(str(k) for k, v in defaults.items() if "JULI DEFAULT" in str(v))

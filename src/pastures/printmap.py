@@ -67,6 +67,7 @@ from pastures.outputs import (
     crs_words,
     data_date,
     data_sources,
+    juli_defaults_of,
     missing_results,
     read_run,
     study_area,
@@ -261,6 +262,7 @@ WORDS: Final[dict[str, dict[str, Any]]] = {
                 "Sin riesgo de erosión: el DEM sintético de la muestra solo sirve a proyectos "
                 "ilustrativos; dé un DEM real"
             ),
+            "juli_defaults": "Valores de Juli usados por defecto: ",
         },
         "sample_source": " (muestra ilustrativa)",
         "ha": "{:.1f} ha",
@@ -389,6 +391,7 @@ WORDS: Final[dict[str, dict[str, Any]]] = {
                 "No erosion risk: the sample's synthetic DEM serves illustrative projects "
                 "only; give a real DEM"
             ),
+            "juli_defaults": "Juli's values used by default: ",
         },
         "sample_source": " (illustrative sample)",
         "ha": "{:.1f} ha",
@@ -2385,6 +2388,9 @@ def _make_context(run: RunOutputs, lang: Lang, paper: Paper, n_communities: int)
         format_date(today, lang),
     )
     missing = [words["missing"][key] for key in missing_results(run)]
+    juli = juli_defaults_of(run)
+    if juli:
+        missing.append(words["missing"]["juli_defaults"] + ", ".join(juli))
     if missing:  # said where people read, not left as empty columns
         sources = ". ".join(missing) + ". " + sources
     return _Context(

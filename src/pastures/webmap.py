@@ -168,6 +168,7 @@ TEXT: Final[dict[str, dict[str, str]]] = {
         "resting": "En descanso",
         "no_plan": "sin plan de rotación",
         "type_default": "producción por defecto del tipo de pasto",
+        "juli_defaults": "Valores de Juli usados por defecto (fíjelos para su área): ",
         "missing_rotation": "Sin plan de rotación: ninguna parcela figura en descanso ni pastoreo.",
         "missing_anomaly": "Una sola fecha: sin anomalía de NDVI.",
         "missing_erosion": "Sin riesgo de erosión: el proyecto no tiene DEM ([dem]).",
@@ -238,6 +239,7 @@ TEXT: Final[dict[str, dict[str, str]]] = {
         "resting": "Resting",
         "no_plan": "no rotation plan",
         "type_default": "the pasture type's default production",
+        "juli_defaults": "Juli's values used by default (set them for your area): ",
         "missing_rotation": "No rotation plan: no plot is shown resting or grazed.",
         "missing_anomaly": "One image date: no NDVI anomaly.",
         "missing_erosion": "No erosion risk: the project has no DEM ([dem]).",
@@ -1297,6 +1299,9 @@ def _info(run: O.RunOutputs, lang: Lang) -> str:
         out += f'<div class="pm-warn">{esc(t["illustrative"])}</div>'
     for key in O.missing_results(run):
         out += f'<div class="pm-warn">{esc(t["missing_" + key])}</div>'
+    juli = O.juli_defaults_of(run)
+    if juli:
+        out += f'<div class="pm-warn">{esc(t["juli_defaults"] + ", ".join(juli))}</div>'
     return out
 
 

@@ -343,7 +343,10 @@ source = "sample"
     first = atlas.pages[2].extract_text()
     assert f"Comunidad Ain — Ain parcels — hoja 1 de {len(sheets)}" in first
     assert "UTM zona 31 Norte (WGS 84, EPSG:32631)" in first
-    assert "Juli" not in " ".join(p.extract_text() for p in atlas.pages[:3])
+    pages = " ".join(" ".join(p.extract_text() for p in atlas.pages[:3]).split())
+    # Juli is named only where the sheets list the Juli defaults this area runs on
+    assert "Valores de Juli usados por defecto: forage.budget_month" in pages
+    assert "Juli" not in pages.replace("Valores de Juli usados por defecto", "")
     assert "Ain parcels" in (run / "map.html").read_text(encoding="utf-8")
 
 

@@ -37,6 +37,7 @@ from affine import Affine
 
 from pastures import climate
 from pastures import schema as S
+from pastures.defaults import DEFAULT_STREAM_THRESHOLD, STREAM_RULES, StreamRule
 from pastures.errors import CRSError, InputFileError, LayerError, ParameterError, PasturesWarning
 from pastures.terrain import (
     DEFAULT_L_MAX,
@@ -86,11 +87,6 @@ MAX_EROSIVITY: Final = 30_000.0
 MAX_ERODIBILITY: Final = 0.1
 #: Risk raster code for no data.
 RISK_NODATA: Final = 255
-StreamRule = Literal["keep", "empty"]
-#: How soil loss is treated on stream pixels (see :class:`RusleParams`).
-STREAM_RULES: Final = ("keep", "empty")
-#: Flow accumulation (pixels) above which a pixel is a stream; InVEST's sample-run value.
-DEFAULT_STREAM_THRESHOLD: Final = 1000.0
 
 
 class DemCoverageWarning(PasturesWarning):

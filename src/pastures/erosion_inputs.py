@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from pastures import schema as S
+from pastures.defaults import MAX_MONTHLY_RAIN_MM
 from pastures.erosion import (
     DEFAULT_STREAM_THRESHOLD,
     JULI_MONTHLY_RAIN_MM,
@@ -51,9 +52,6 @@ __all__ = [
     "usage_problems",
 ]
 
-#: Largest monthly rainfall total accepted (mm); the wettest months on Earth
-#: (Cherrapunji) reach about 9,300 mm, the altiplano's wettest about 250 mm.
-MAX_MONTHLY_RAIN_MM: Final = 10_000.0
 
 #: Other spellings of the practice columns (case- and accent-insensitive).
 PRACTICE_ALIASES: Final = {

@@ -61,13 +61,12 @@ from rasterio.warp import transform_bounds
 from rasterio.windows import Window
 from tqdm import tqdm
 
+from pastures.defaults import CATALOGUES, DEFAULT_MAX_CLOUD
 from pastures.errors import MissingDependencyError, ParameterError, PasturesError
 from pastures.io import atomic_output
 
 logger = logging.getLogger(__name__)
 
-#: Catalogue names, in the order they are tried by default.
-CATALOGUES: Final = ("earth-search", "planetary-computer")
 #: STAC API root of each catalogue (override with ``api_urls``).
 DEFAULT_API_URLS: Final = {
     "earth-search": "https://earth-search.aws.element84.com/v1",
@@ -94,8 +93,6 @@ S2_ASSETS: Final = {
     "B12": "swir22",
     "SCL": "scl",
 }
-#: Default largest scene cloud cover (%, ``eo:cloud_cover``).
-DEFAULT_MAX_CLOUD: Final = 60.0
 MANIFEST: Final = "manifest.json"
 MANIFEST_FORMAT: Final = "pastures-fetch-manifest/1"
 DEM_FILE: Final = "cop-dem-glo-30.tif"

@@ -54,6 +54,7 @@ from pastures.animals import (
     Intake,
     herd_animal_units,
 )
+from pastures.defaults import DEFAULT_BUDGET_MONTH, FLOREZ_CAPACITY
 from pastures.errors import InputFileError, ParameterError, Problem
 
 if TYPE_CHECKING:
@@ -71,20 +72,10 @@ JULI_RAIN_MM: Final = climate.JULI_MONTHLY_RAIN_MM
 WET_MONTHS: Final = climate.WET_MONTHS
 WET: Final = "wet (Dec-Mar)"
 DRY: Final = "dry (Apr-Nov)"
-#: Start of the critical late dry season, Aug-Oct (DOMAIN.md): default budget month.
-DEFAULT_BUDGET_MONTH: Final = 8
 
 # --- range condition (Flórez 2005) --------------------------------------------------
 RangeCondition = Literal["excellent", "good", "fair", "poor", "very poor"]
-#: Carrying capacity per range condition class, (UO/ha/yr, alpacas/ha/yr), Flórez 2005
-#: as commonly cited (DOMAIN.md: confirm before relying on it).
-FLOREZ_CAPACITY: Final[dict[str, tuple[float, float]]] = {
-    "excellent": (4.0, 2.7),
-    "good": (3.0, 2.0),
-    "fair": (1.5, 1.0),
-    "poor": (0.5, 0.33),
-    "very poor": (0.25, 0.17),
-}
+#: Carrying capacity per range condition class: :data:`pastures.defaults.FLOREZ_CAPACITY`.
 
 EquationForm = Literal["linear", "power"]
 EQUATION_FORMS: Final = ("linear", "power")

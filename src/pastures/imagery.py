@@ -71,6 +71,7 @@ from affine import Affine
 from rasterio.errors import RasterioError
 from rasterio.windows import Window
 
+from pastures.defaults import BOA_OFFSET_CHOICES, BoaOffset
 from pastures.errors import (
     CRSError,
     InputFileError,
@@ -162,12 +163,7 @@ S2_BOA_ADD_OFFSET_DN: Final = -1000
 #: First processing baseline with the offset, and the day it came into force.
 S2_OFFSET_BASELINE: Final = (4, 0)
 S2_OFFSET_SINCE: Final = dt.date(2022, 1, 25)
-#: How the Sentinel-2 BOA_ADD_OFFSET is decided: ``auto`` from the scene's metadata
-#: (refusing scenes with none), ``applied`` the DNs have no offset left to remove
-#: (reflectance = DN × scale: Earth Search COGs, baselines before 04.00), ``apply``
-#: the DNs still carry it (reflectance = DN × scale - 0.1: SAFE of baseline 04.00+).
-BoaOffset = Literal["auto", "applied", "apply"]
-BOA_OFFSET_CHOICES: Final = ("auto", "applied", "apply")
+# BoaOffset, BOA_OFFSET_CHOICES (how the BOA_ADD_OFFSET is decided): pastures.defaults.
 #: Landsat Collection 2 Level-2 surface reflectance scale and offset (USGS).
 LANDSAT_SCALE: Final = 2.75e-5
 LANDSAT_OFFSET: Final = -0.2

@@ -53,11 +53,12 @@ import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, Final
 
 from pastures.errors import LayerError, ParameterError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 logger = logging.getLogger(__name__)
 
@@ -393,6 +394,8 @@ def compute_index(
     LayerError
         If a band the index needs is missing.
     """
+    import numpy as np
+
     spec = index_spec(name)
     missing = [b for b in spec.bands if b not in bands]
     if missing:
@@ -435,6 +438,8 @@ def mask_out_of_range(name: str, values: np.ndarray) -> int:
     int
         How many values were masked (0 for an index with no valid range).
     """
+    import numpy as np
+
     spec = index_spec(name)
     if spec.valid_range is None:
         return 0

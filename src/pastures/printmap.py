@@ -59,6 +59,7 @@ from shapely.geometry import box
 from pastures import __version__
 from pastures import schema as S
 from pastures.backdrop import DisplayRaster, hillshade, read_for_display
+from pastures.defaults import LANGS, PAPER_MM, Lang
 from pastures.erosion import RiskThresholds
 from pastures.errors import MissingDependencyError, OutputError, ParameterError
 from pastures.io import atomic_output
@@ -79,13 +80,9 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-Lang = Literal["es", "en"]
 Paper = Literal["A4", "A3"]
 Orientation = Literal["portrait", "landscape"]
 
-#: Paper sizes (short side, long side), mm (ISO 216).
-PAPER_MM: Final = {"A4": (210.0, 297.0), "A3": (297.0, 420.0)}
-LANGS: Final = ("es", "en")
 #: Factor by which text, panels and margins grow on each paper against A4. On A3 they grow
 #: 15 % (easier at arm's length) and the map takes the rest of the doubled page.
 PAPER_TEXT_SCALE: Final = {"A4": 1.0, "A3": 1.15}

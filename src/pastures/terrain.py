@@ -45,6 +45,7 @@ import numba
 import numpy as np
 from affine import Affine
 
+from pastures.defaults import FLOW_METHODS, FlowMethod
 from pastures.errors import CRSError, InputFileError, ParameterError
 from pastures.schema import WORKING_CRS
 
@@ -69,9 +70,6 @@ __all__ = [
     "write_cog",
 ]
 
-FlowMethod = Literal["d8", "mfd"]
-#: Flow-routing methods: single steepest-descent direction, or multiple flow directions.
-FLOW_METHODS: Final = ("d8", "mfd")
 #: Upper bound of the slope-length factor L (dimensionless). Our default: InVEST SDR 3.20
 #: has no default for ``l_max`` (it must be given; its LS unit test uses 25, its regression
 #: run 122). 25 bounds the runaway L of cells that gather large areas (valley floors and

@@ -32,12 +32,11 @@ import pandas as pd
 from scipy import stats
 
 from pastures import schema
+from pastures.defaults import DEFAULT_MIN_VALID_FRACTION
 from pastures.errors import LayerError
 
 logger = logging.getLogger(__name__)
 
-#: Share of a plot that must be clear for a date to be used.
-DEFAULT_MIN_VALID_FRACTION: Final = 0.5
 #: Significance level of the Mann-Kendall test.
 DEFAULT_ALPHA: Final = 0.05
 #: Smallest decline (index units per year) that counts as browning.

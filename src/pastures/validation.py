@@ -53,6 +53,7 @@ import shapely
 from pyproj import Transformer
 
 from pastures import schema as S
+from pastures.defaults import DEFAULT_OVERLAP_TOLERANCE_M2
 from pastures.errors import ParameterError, Problem
 
 logger = logging.getLogger(__name__)
@@ -126,16 +127,7 @@ def check_duplicate_keys(df: pd.DataFrame, kind: str, *, source: str) -> list[Pr
     return problems
 
 
-#: Overlap (m²) between two plots below which it is taken for a digitising or GPS sliver
-#: rather than two fences over the same ground. A shared fence drawn twice, each time
-#: with the 0.5-1 m offset of a hand-held GNSS receiver or of digitising on 10 m
-#: imagery, leaves a strip or wedge of a few m² per 10 m of fence: the real LPIS
-#: parcels of the Ain (France) in ../shared/realdata have four such slivers of 4-12 m²
-#: between neighbours. 25 m² keeps every such sliver along a fence of up to about 50 m
-#: a warning, while a plot digitised twice, or a fence walked across the neighbour's
-#: plot, overlaps by hundreds of m² or more and stays an error. (The smallest Juli
-#: plots are about 0.5 ha = 5,000 m²: 25 m² is 0.5 % of one.)
-DEFAULT_OVERLAP_TOLERANCE_M2 = 25.0
+#: Sliver tolerance (m²): see :data:`pastures.defaults.DEFAULT_OVERLAP_TOLERANCE_M2`.
 #: Overlap (m²) below which two plots are taken to share their fence: neither reported
 #: nor cut. Outlines that share a fence are seldom exactly equal in floating point, and
 #: snapping leaves overlaps of a fraction of a m² (the LPIS parcels above have three of

@@ -33,7 +33,7 @@ import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Any, Final
 
 import numpy as np
 import pandas as pd
@@ -47,13 +47,12 @@ from pastures import __version__
 from pastures import outputs as O
 from pastures import schema as S
 from pastures.backdrop import DisplayRaster, hillshade, read_for_display, stretch_rgb
+from pastures.defaults import LANGS, Lang
 from pastures.errors import MissingDependencyError, ParameterError
 from pastures.io import atomic_output
 
 logger = logging.getLogger(__name__)
 
-Lang = Literal["es", "en"]
-LANGS: Final = ("es", "en")
 #: Longest side (pixels) of the background and risk images embedded in the page.
 BACKGROUND_MAX_PIXELS: Final = 1024
 RASTER_MAX_PIXELS: Final = 1024

@@ -22,6 +22,7 @@ import pandas as pd
 
 from pastures import regional
 from pastures import schema as S
+from pastures.defaults import FORAGE_GPKG, RISK_CSV_DECIMALS, RISK_FILES, RISK_LAYER
 from pastures.errors import InputFileError, Problem
 from pastures.imagery import BoaOffset, Scene, group_by_date, load_scenes
 from pastures.indices import DEFAULT_INDICES
@@ -160,7 +161,6 @@ def write_index_tables(
 CALIBRATION_TABLE: Final = "forage_calibration"
 GROWTH_TABLE: Final = "forage_growth_profile"
 BIOMASS_TABLE: Final = "forage_biomass"
-FORAGE_GPKG: Final = "forage.gpkg"
 
 
 def _write_forage_table(table: pd.DataFrame, path: Path) -> Path:
@@ -231,33 +231,7 @@ def write_budget(
 
 # --- erosion risk -----------------------------------------------------------------------
 
-#: Output files of :func:`write_risk_outputs`, by key.
-RISK_FILES: Final = {
-    "soil_loss": "soil_loss_t_ha_yr.tif",
-    "ls": "ls_factor.tif",
-    "c": "c_factor.tif",
-    "risk": "risk_class.tif",
-    "pressure": "grazing_pressure.tif",
-    "csv": "risk_plots.csv",
-    "gpkg": "risk_plots.gpkg",
-}
-#: Decimals kept in the CSV table (the GeoPackage keeps full precision).
-RISK_CSV_DECIMALS: Final = {
-    S.AREA_HA: 2,
-    S.DEM_COVERAGE: 3,
-    S.SLOPE_PCT: 1,
-    S.LS_MEAN: 2,
-    S.COVER_PCT: 1,
-    S.C_MEAN: 3,
-    S.P_FACTOR: 2,
-    S.SOIL_LOSS_T_HA_YR: 2,
-    S.SOIL_LOSS_T_YR: 1,
-    S.STOCKING_UO: 1,
-    S.CAPACITY_UO: 1,
-    S.PRESSURE_RATIO: 2,
-}
-#: GeoPackage layer of the plot table.
-RISK_LAYER: Final = "erosion_risk"
+# RISK_FILES, RISK_CSV_DECIMALS, RISK_LAYER: see pastures.defaults.
 
 
 def write_risk_outputs(

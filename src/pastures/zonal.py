@@ -46,7 +46,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Final, Literal, get_args
+from typing import Any, Final
 
 import geopandas as gpd
 import numba
@@ -57,6 +57,7 @@ from affine import Affine
 from rasterio import features
 
 from pastures import imagery, schema
+from pastures.defaults import DEFAULT_EDGE_RULE, EDGE_RULES, EdgeRule
 from pastures.errors import CRSError, LayerError, ParameterError, PasturesError, Problem
 from pastures.imagery import Scene
 from pastures.indices import (
@@ -70,9 +71,6 @@ from pastures.indices import (
 
 logger = logging.getLogger(__name__)
 
-EdgeRule = Literal["centre", "exact", "inner", "all_touched"]
-EDGE_RULES: Final = get_args(EdgeRule)
-DEFAULT_EDGE_RULE: Final[EdgeRule] = "inner"
 #: A cell counts as fully covered (``inner``) when its coverage is at least 1 - this.
 FULL_COVER_TOLERANCE: Final = 1e-9
 #: Coverage shares below this are rounding noise, not a touched cell.

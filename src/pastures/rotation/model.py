@@ -34,6 +34,7 @@ from typing import Final, Literal
 
 import numpy as np
 
+from pastures.defaults import DEFAULT_GAP
 from pastures.errors import ParameterError
 
 Season = Literal["rainy", "transition", "dry"]
@@ -84,12 +85,6 @@ DEFAULT_MAX_NODES: Final = 500
 DEFAULT_TIME_LIMIT_S: Final = 120.0
 DEFAULT_WORKERS: Final = 2
 DEFAULT_SEED: Final = 0
-#: Target relative gap of a plan: 2 %. The forage it plans with carries a +/-50 % interval
-#: (pasture-type ranges, the published relations) or a fit's prediction interval, so a
-#: plan within 2 % of the bound is as good as the data allow; at 1 % the 1,000-plot
-#: benchmark ran branch and cut on 30 of its 200 blocks and took 169 s instead of 14 s
-#: (benchmarks/bench_rotation.py).
-DEFAULT_GAP: Final = 0.02
 #: Default first day of the horizon: a fixed Monday, so sample plans are reproducible.
 DEFAULT_START: Final = date(2026, 1, 5)
 

@@ -168,7 +168,7 @@ def test_online_search_feeds_the_same_path(tmp_path, plots_file, monkeypatch):
         asked.update(bbox=bbox, start=start, end=end)
         return [item]
 
-    monkeypatch.setattr("pastures.cli.indices.search_stac", fake_search)
+    monkeypatch.setattr("pastures.imagery.search_stac", fake_search)
     result = CliRunner().invoke(
         main,
         [

@@ -172,7 +172,7 @@ def test_stages_chain_by_data_and_rerun_only_what_changed(tmp_path, project_file
 
 def test_run_equals_demo_on_the_same_project(tmp_path, project_files, monkeypatch) -> None:
     project = tiny_project(tmp_path, project_files, imagery=False)
-    monkeypatch.setattr("pastures.cli.demo.sample_project_path", lambda: project)
+    monkeypatch.setattr("pastures.project.sample_project_path", lambda: project)
     runner = CliRunner()
     skip = ["--skip", "map", "--skip", "print"]
     a = runner.invoke(main, ["demo", "--out", str(tmp_path / "demo"), *skip])

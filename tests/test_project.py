@@ -251,8 +251,8 @@ def test_fetch_takes_area_dates_and_folder_from_the_project(tmp_path: Path, monk
         calls["dem_dest"] = dest
         return dest / "cop-dem-glo-30.tif"
 
-    monkeypatch.setattr("pastures.cli.fetch.fetch_imagery", fake_imagery)
-    monkeypatch.setattr("pastures.cli.fetch.fetch_dem", fake_dem)
+    monkeypatch.setattr("pastures.fetch.fetch_imagery", fake_imagery)
+    monkeypatch.setattr("pastures.fetch.fetch_dem", fake_dem)
     plots = write(tmp_path / "p.geojson", "{}")
     project = write(
         tmp_path / "p.toml",

@@ -5,17 +5,30 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-import pandas as pd
 
 from pastures import schema as S
 from pastures.errors import ParameterError, Problem, ValidationError
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 F = Callable[..., Any]
 
 layer_path = click.Path(dir_okay=False, path_type=str)
+
+
+def write_risk_outputs(*args: Any, **kwargs: Any) -> list[Path]:
+    """:func:`pastures.writers.write_risk_outputs`, imported on the first call.
+
+    The writers load geopandas and rasterio; a command module that names the writer at
+    import time goes through this so that ``--help`` does not wait for them.
+    """
+    from pastures.writers import write_risk_outputs as write
+
+    return write(*args, **kwargs)
 
 
 class FiniteRange(click.ParamType):

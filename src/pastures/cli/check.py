@@ -16,11 +16,8 @@ from pastures.cli._common import (
     resolve_study_area,
     study_area_options,
 )
+from pastures.defaults import DEFAULT_OVERLAP_TOLERANCE_M2
 from pastures.errors import Problem
-from pastures.io import write_table
-from pastures.layers import load_project
-from pastures.summary import community_summary
-from pastures.validation import DEFAULT_OVERLAP_TOLERANCE_M2, RULES, errors_in
 
 
 @click.command("check")
@@ -83,6 +80,11 @@ def command(
                      --bounds 5.0,45.76,5.09,45.82
       pastures check --project proyecto.toml
     """
+    from pastures.io import write_table
+    from pastures.layers import load_project
+    from pastures.summary import community_summary
+    from pastures.validation import RULES
+
     if rules:
         for name, text in RULES.items():
             click.echo(f"{name:22s} {text}")
@@ -141,6 +143,8 @@ def command(
 
 def _report_and_exit(problems: list[Problem]) -> None:
     """Print every problem; exit 1 when any is an error."""
+    from pastures.validation import errors_in
+
     errors = errors_in(problems)
     warnings = len(problems) - len(errors)
     if problems:

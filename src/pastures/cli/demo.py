@@ -7,7 +7,6 @@ from pathlib import Path
 import click
 
 from pastures.cli.run import execute, skip_option
-from pastures.project import load_project_file, sample_project_path
 
 DEFAULT_OUT = "pastures-demo"
 
@@ -36,5 +35,7 @@ def command(out: Path, force: bool, skip: tuple[str, ...]) -> None:
     community_summary.csv in any spreadsheet; provenance.json says where each number
     came from.
     """
+    from pastures.project import load_project_file, sample_project_path
+
     config = load_project_file(sample_project_path())
     execute(config, out, force=force, skip=skip)

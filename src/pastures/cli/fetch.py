@@ -6,17 +6,9 @@ import datetime as dt
 from pathlib import Path
 
 import click
-import shapely
 
+from pastures.defaults import CATALOGUES, DEFAULT_MAX_CLOUD
 from pastures.errors import ParameterError, PasturesError
-from pastures.fetch import (
-    CATALOGUES,
-    DEFAULT_MAX_CLOUD,
-    describe,
-    fetch_dem,
-    fetch_imagery,
-    read_area_file,
-)
 
 
 class FetchIncompleteError(PasturesError, RuntimeError):
@@ -120,6 +112,10 @@ def command(
       pastures fetch mi-proyecto/project.toml
       pastures run mi-proyecto/project.toml
     """
+    import shapely
+
+    from pastures.fetch import describe, fetch_dem, fetch_imagery, read_area_file
+
     if project_file is not None:
         from pastures.project import load_project_file
 

@@ -5,12 +5,11 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-import pandas as pd
 
 from pastures import schema as S
-from pastures.animals import AnimalUnits, herd_animal_units
 from pastures.cli._common import (
     FiniteRange,
     crs_options,
@@ -23,29 +22,21 @@ from pastures.cli._common import (
     resolve_study_area,
     study_area_options,
 )
+from pastures.defaults import DEFAULT_BUDGET_MONTH, FLOREZ_CAPACITY, FORAGE_GPKG
 from pastures.errors import InputFileError, Problem
-from pastures.forage import (
-    DEFAULT_BUDGET_MONTH,
-    FLOREZ_CAPACITY,
-    ForageParams,
-    OpenRange,
-    calibrate_from_cuts,
-    check_index_table,
-    forage_budget,
-    format_budget,
-    load_params,
-)
-from pastures.herds import check_herds, read_herds
-from pastures.io import read_table
-from pastures.layers import Project, fold, load_project
-from pastures.writers import FORAGE_GPKG, write_budget
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from pastures.animals import AnimalUnits
+    from pastures.layers import Project
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_OUT = "forage"
 #: Name of the GeoPackage in --out (the writers live in :mod:`pastures.writers`).
 GPKG_NAME = FORAGE_GPKG
-__all__ = ["command", "load_with_units", "read_index_table", "write_budget"]
+__all__ = ["command", "load_with_units", "read_index_table"]
 
 
 def read_index_table(path: str) -> pd.DataFrame:
@@ -61,6 +52,11 @@ def read_index_table(path: str) -> pd.DataFrame:
     ValidationError
         Bad cells, each kind listed with its rows.
     """
+    import pandas as pd
+
+    from pastures.forage import check_index_table
+    from pastures.io import read_table
+
     p = Path(path)
     if p.suffix.lower() == ".parquet":
         if not p.is_file():
@@ -83,6 +79,10 @@ def load_with_units(files: dict[str, str | None], units: AnimalUnits, **options:
     animal-unit table; a parameters file may add species or categories (cattle,
     alpaca sires), whose columns must then be accepted.
     """
+    from pastures.animals import AnimalUnits
+    from pastures.herds import check_herds, read_herds
+    from pastures.layers import fold, load_project
+
     default = {sp: set(c) for sp, c in AnimalUnits().table.items()}
     if {sp: set(c) for sp, c in units.table.items()} == default or not files.get(S.HERDS):
         return load_project(**files, **options)  # type: ignore[arg-type]
@@ -113,6 +113,8 @@ def family_herd_uo(project: Project, family: str, units: AnimalUnits) -> float:
     click.BadParameter
         The family is not in the register.
     """
+    from pastures.animals import herd_animal_units
+
     herds = project.herds
     rows = herds[herds[S.FAMILY_ID] == family] if len(herds) else herds
     if not len(rows):
@@ -282,6 +284,17 @@ def command(
           --default plots.pasture_type=pajonal --bounds 5.0,45.76,5.09,45.82
       pastures forage --project proyecto.toml --indices idx/index_series.csv
     """
+    from pastures.animals import AnimalUnits
+    from pastures.forage import (
+        ForageParams,
+        OpenRange,
+        calibrate_from_cuts,
+        forage_budget,
+        format_budget,
+        load_params,
+    )
+    from pastures.writers import write_budget
+
     given = {"communities": communities, "plots": plots, "corrals": corrals, "herds": herds}
     setup = resolve_study_area(
         project=project_path,

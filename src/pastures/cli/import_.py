@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-import geopandas as gpd
-import pyogrio
 
 from pastures import schema as S
 from pastures.cli._common import (
@@ -21,10 +20,11 @@ from pastures.cli._common import (
     parse_fields,
     study_area,
 )
+from pastures.defaults import DEFAULT_OVERLAP_TOLERANCE_M2
 from pastures.errors import InputFileError, ParameterError
-from pastures.io import atomic_output, list_layers
-from pastures.layers import assign_communities, check_and_trim_overlaps, read_layer
-from pastures.validation import DEFAULT_OVERLAP_TOLERANCE_M2
+
+if TYPE_CHECKING:
+    import geopandas as gpd
 
 KINDS = {
     "plots": S.PLOTS,
@@ -121,6 +121,8 @@ def command(
                       --community Ain --pasture-type pajonal \\
                       --bounds 5.0,45.76,5.09,45.82 -o parcelas.gpkg
     """
+    from pastures.layers import assign_communities, check_and_trim_overlaps, read_layer
+
     layer_kind = KINDS[kind]
     if out.suffix.lower() != ".gpkg":
         raise ParameterError(f"--out {out}: give a GeoPackage file name ending in .gpkg.")
@@ -179,6 +181,10 @@ def command(
 
 def _write_layer(frame: gpd.GeoDataFrame, out: Path, name: str) -> None:
     """Write one layer; other layers of an existing GeoPackage are kept. Atomic."""
+    import pyogrio
+
+    from pastures.io import atomic_output, list_layers
+
     with atomic_output(out) as tmp:
         if out.exists():
             try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -17,18 +17,21 @@ from pastures.cli._common import (
     resolve_study_area,
     study_area_options,
 )
+from pastures.defaults import (
+    BOA_OFFSET_CHOICES,
+    DEFAULT_EDGE_RULE,
+    DEFAULT_MIN_VALID_FRACTION,
+    EDGE_RULES,
+)
 from pastures.errors import InputFileError, ParameterError
-from pastures.imagery import BOA_OFFSET_CHOICES, BoaOffset, group_by_date, load_scenes, search_stac
 from pastures.indices import DEFAULT_INDICES, INDICES
-from pastures.layers import read_layer
-from pastures.studyarea import not_needed
-from pastures.timeseries import DEFAULT_MIN_VALID_FRACTION
-from pastures.writers import SERIES_FILE, IndexRun, write_index_tables
-from pastures.zonal import DEFAULT_EDGE_RULE, EDGE_RULES
+
+if TYPE_CHECKING:
+    from pastures.imagery import BoaOffset
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["SERIES_FILE", "IndexRun", "command", "write_index_tables"]
+__all__ = ["command"]
 
 
 @click.command("indices")
@@ -180,6 +183,11 @@ def command(
       pastures indices scenes/ --plots puno.gpkg --workers 2
       pastures indices items/ --plots puno.gpkg --scheduler tcp://10.0.0.5:8786
     """
+    from pastures.imagery import group_by_date, load_scenes, search_stac
+    from pastures.layers import read_layer
+    from pastures.studyarea import not_needed
+    from pastures.writers import write_index_tables
+
     names = [n.lower() for n in index_names] or list(DEFAULT_INDICES)
     setup = resolve_study_area(
         project=project_path,

@@ -8,8 +8,6 @@ from pathlib import Path
 import click
 
 from pastures.errors import InputFileError
-from pastures.io import atomic_output
-from pastures.project import starter_project
 from pastures.sample import SAMPLE_CUTS, sample_dir, sample_paths
 
 #: Name of the project file written.
@@ -33,6 +31,9 @@ def command(folder: Path, force: bool) -> None:
       pastures init mi-proyecto
       pastures run mi-proyecto/project.toml
     """
+    from pastures.io import atomic_output
+    from pastures.project import starter_project
+
     target = folder / PROJECT_NAME
     if target.exists() and not force:
         raise InputFileError(

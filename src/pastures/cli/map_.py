@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from pastures.webmap import LANGS
+from pastures.defaults import LANGS
 
 DEFAULT_NAME = "map.html"
 

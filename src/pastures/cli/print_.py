@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from pastures.printmap import LANGS, PAPER_MM
+from pastures.defaults import LANGS, PAPER_MM
 
 logger = logging.getLogger(__name__)
 

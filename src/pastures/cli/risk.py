@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-import pandas as pd
 
 from pastures import schema as S
 from pastures.cli._common import (
@@ -19,18 +19,21 @@ from pastures.cli._common import (
     project_files,
     resolve_study_area,
     study_area_options,
+    write_risk_outputs,
 )
-from pastures.erosion import DEFAULT_STREAM_THRESHOLD, STREAM_RULES, RiskAssessment
-from pastures.erosion_inputs import (
+from pastures.defaults import (
+    DEFAULT_STREAM_THRESHOLD,
+    FLOW_METHODS,
     MAX_MONTHLY_RAIN_MM,
-    RiskRequest,
-    assess_from_files,
-    parse_rainfall,
-    usage_problems,
+    RISK_CSV_DECIMALS,
+    RISK_FILES,
+    RISK_LAYER,
+    STREAM_RULES,
 )
 from pastures.errors import ParameterError
-from pastures.terrain import FLOW_METHODS
-from pastures.writers import RISK_CSV_DECIMALS, RISK_FILES, RISK_LAYER, write_risk_outputs
+
+if TYPE_CHECKING:
+    from pastures.erosion import RiskAssessment
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +70,8 @@ def summarise(result: RiskAssessment, *, top: int = 10, spanish: bool = False) -
     -------
     str
     """
+    import pandas as pd
+
     table = result.plots
     lines = []
     if top:
@@ -103,6 +108,8 @@ def summarise(result: RiskAssessment, *, top: int = 10, spanish: bool = False) -
 def _check_rainfall(text: str | None) -> str | None:
     """Validate --rainfall when the command line is read (usage error before any work)."""
     if text:
+        from pastures.erosion_inputs import parse_rainfall
+
         try:
             parse_rainfall(text)
         except ParameterError as exc:
@@ -345,6 +352,8 @@ def command(
     is given (--bounds, --boundary, or --project with its CRS, field mapping,
     defaults, plots and DEM); only their plot_code is needed.
     """
+    from pastures.erosion_inputs import RiskRequest, assess_from_files, usage_problems
+
     ctx = click.get_current_context()
     setup = resolve_study_area(
         project=project_path,

@@ -20,9 +20,8 @@ from pastures.cli._common import (
     layer_path,
     project_options,
 )
+from pastures.defaults import DEFAULT_GAP as R_DEFAULT_GAP
 from pastures.errors import MissingDependencyError, ParameterError
-from pastures.layers import load_project
-from pastures.rotation.model import DEFAULT_GAP as R_DEFAULT_GAP
 
 DEFAULT_OUT = "pastures-rotation"
 
@@ -296,6 +295,7 @@ def command(  # noqa: PLR0912, PLR0915
     from pastures.cli.forage import read_index_table
     from pastures.forage import ForageParams, calibrate_from_cuts, forage_budget, load_params
     from pastures.io import read_table
+    from pastures.layers import load_project
     from pastures.rotation.inputs import budget_with_plot_table
     from pastures.rotation.practice import (
         plan_against_practice,

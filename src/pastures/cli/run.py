@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from pastures.pipeline import STAGE_TITLES, RunResult, StageReport, run_project, timing_table
-from pastures.project import ProjectConfig, load_project_file
+if TYPE_CHECKING:
+    from pastures.pipeline import RunResult, StageReport
+    from pastures.project import ProjectConfig
+
 
 #: How each stage status is shown.
 _MARKS = {"ran": "done", "skipped": "unchanged", "not needed": "not needed", "unavailable": "--"}
@@ -15,6 +18,8 @@ _MARKS = {"ran": "done", "skipped": "unchanged", "not needed": "not needed", "un
 
 def echo_stage(report: StageReport) -> None:
     """Print one finished stage: its title, status, result line and time."""
+    from pastures.pipeline import STAGE_TITLES
+
     colour = {"ran": "green", "skipped": "cyan"}.get(report.status, "yellow")
     click.secho(f"[{report.name}] {STAGE_TITLES[report.name]}", bold=True)
     click.echo(
@@ -39,6 +44,8 @@ def execute(
     config: ProjectConfig, out: Path | None, *, force: bool, skip: tuple[str, ...] = ()
 ) -> RunResult:
     """Run a loaded project with progress and the closing timing summary (for run and demo)."""
+    from pastures.pipeline import run_project, timing_table
+
     if config.illustrative:
         click.echo(f"{config.name}: ILLUSTRATIVE data, not observations or official boundaries.")
     result = run_project(config, out, force=force, progress=True, on_stage=echo_stage, skip=skip)
@@ -78,5 +85,7 @@ def command(project_file: Path, out: Path | None, force: bool, skip: tuple[str, 
       pastures run juli.toml --force          # recompute every stage
       pastures run juli.toml --skip print     # no atlas this time
     """
+    from pastures.project import load_project_file
+
     config = load_project_file(project_file)
     execute(config, out, force=force, skip=skip)

@@ -898,12 +898,12 @@ def test_corpus_is_large_enough() -> None:
 
 
 def test_internal_error_exit_3_asks_for_debug(monkeypatch, project: Project) -> None:
-    import pastures.cli.check as check_module
+    import pastures.layers as layers_module  # check imports load_project when it runs
 
     def broken(*args, **kwargs):
         raise ZeroDivisionError("a bug")
 
-    monkeypatch.setattr(check_module, "load_project", broken)
+    monkeypatch.setattr(layers_module, "load_project", broken)
     code, text = run(["check", "--plots", str(project.files["plots"])])
     assert code == 3
     assert "Internal error (ZeroDivisionError): a bug" in text
@@ -916,12 +916,12 @@ def test_internal_error_exit_3_asks_for_debug(monkeypatch, project: Project) -> 
 
 
 def test_file_system_refusal_is_exit_1_naming_the_file(monkeypatch, project: Project) -> None:
-    import pastures.cli.check as check_module
+    import pastures.layers as layers_module  # check imports load_project when it runs
 
     def denied(*args, **kwargs):
         raise PermissionError(13, "Permission denied", "/srv/datos/parcelas.gpkg")
 
-    monkeypatch.setattr(check_module, "load_project", denied)
+    monkeypatch.setattr(layers_module, "load_project", denied)
     code, text = run(["check", "--plots", str(project.files["plots"])])
     assert code == 1
     assert "/srv/datos/parcelas.gpkg: Permission denied" in text

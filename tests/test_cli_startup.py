@@ -85,3 +85,18 @@ def test_command_help_loads_no_heavy_library(name):
 def test_usage_errors_load_no_heavy_library(args):
     result = _probe(args)
     assert result == {"code": 2, "loaded": []}
+
+
+def test_every_command_is_listed_and_found():
+    from click.testing import CliRunner
+
+    from pastures.cli import main
+
+    names = sorted(name for _, name in COMMANDS)
+    result = CliRunner().invoke(main, ["--help"])
+    section = result.output.split("Commands:")[1].split("Exit status:")[0]
+    listed = [line.split()[0] for line in section.splitlines() if line.strip()]
+    assert listed == names
+    for name in names:
+        assert main.get_command(None, name).name == name  # type: ignore[arg-type]
+    assert main.get_command(None, "nonsense") is None  # type: ignore[arg-type]

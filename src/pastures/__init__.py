@@ -7,13 +7,24 @@ grazing rotations and estimate erosion risk.
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
-
 from pastures.errors import PasturesError, ValidationError
 
-try:
-    __version__ = version("pastures")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
-    __version__ = "0+unknown"
-
 __all__ = ["PasturesError", "ValidationError", "__version__"]
+
+
+def __getattr__(name: str) -> str:
+    """``__version__``, read from the installed metadata on first use.
+
+    :mod:`importlib.metadata` takes longer to import than the whole command line; the
+    CLI's ``--help`` does not need the version.
+    """
+    if name != "__version__":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        value = version("pastures")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        value = "0+unknown"
+    globals()["__version__"] = value
+    return value

@@ -1,9 +1,12 @@
 """Command-line interface: ``pastures <command>``.
 
 Each command lives in its own module of this package and is registered in
-:data:`COMMANDS`. The group turns every :class:`~pastures.errors.PasturesError`
-into a short message and a non-zero exit; a traceback is shown only with
-``--debug``.
+:data:`COMMANDS`; a command's module is imported only when the command is asked for
+(its run, its ``--help``, or the group's ``--help``, which lists them all). Command
+modules import heavy libraries (pandas, geopandas, rasterio, numba...) inside the
+command, so that help and usage errors answer at once. The group turns every
+:class:`~pastures.errors.PasturesError` into a short message and a non-zero exit; a
+traceback is shown only with ``--debug``.
 
 Exit codes (:data:`EXIT_CODES`): 0 done; 1 a problem in the data or the files
 (the message names the file, feature and field); 2 a usage error (unknown option,
@@ -21,7 +24,6 @@ from typing import Any
 
 import click
 
-from pastures import __version__
 from pastures.errors import PasturesError, PasturesWarning, ValidationError
 
 logger = logging.getLogger("pastures")
@@ -58,7 +60,24 @@ EXIT_CODES: dict[int, str] = {
 
 
 class _Group(click.Group):
-    """A click group that reports user errors without a traceback."""
+    """A click group that reports user errors without a traceback.
+
+    Its commands are those of :data:`COMMANDS`, each module imported on first use.
+    """
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        """The names of every command, sorted (as click lists them)."""
+        return sorted({*super().list_commands(ctx), *(name for _, name in COMMANDS)})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """The command called `cmd_name`, importing its module the first time."""
+        command = super().get_command(ctx, cmd_name)
+        if command is None:
+            for module_name, command_name in COMMANDS:
+                if command_name == cmd_name:
+                    command = importlib.import_module(module_name).command
+                    self.add_command(command, name=command_name)
+        return command
 
     def invoke(self, ctx: click.Context) -> Any:
         debug = bool(ctx.params.get("debug"))
@@ -155,13 +174,30 @@ def _log_warning(
     logging.getLogger("pastures.warnings").warning("%s: %s", label, text)
 
 
+def _show_version(ctx: click.Context, value: bool) -> None:
+    """Print ``pastures, version X`` and exit (click's version option, read lazily)."""
+    if not value or ctx.resilient_parsing:
+        return
+    from pastures import __version__
+
+    click.echo(f"pastures, version {__version__}")
+    ctx.exit()
+
+
 @click.group(
     cls=_Group,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
     epilog="\b\nExit status:\n"
     + "\n".join(f"  {code:<3d} {text}" for code, text in EXIT_CODES.items()),
 )
-@click.version_option(__version__, "--version", prog_name="pastures")
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=lambda ctx, _param, value: _show_version(ctx, value),
+    help="Show the version and exit.",
+)
 @click.option("-v", "--verbose", count=True, help="Say more about each step (-vv: debug).")
 @click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors.")
 @click.option("--debug", is_flag=True, help="Show the full traceback of any error.")
@@ -183,12 +219,3 @@ def main(verbose: int, quiet: bool, debug: bool) -> None:
     """
     del debug  # read by _Group.invoke
     _configure_logging(verbose, quiet)
-
-
-def _register() -> None:
-    for module_name, command_name in COMMANDS:
-        module = importlib.import_module(module_name)
-        main.add_command(module.command, name=command_name)
-
-
-_register()

@@ -1216,17 +1216,67 @@ _PHONE_JS: Final = r"""
 """
 
 
-def _script(code: str) -> Any:
-    """A folium element that writes `code` into the page's script."""
-    from branca.element import MacroElement
-    from jinja2 import Template
+class _Verbatim:
+    """Text that goes into the page as it is, never compiled as a Jinja2 template.
 
-    macro = MacroElement()
-    macro._template = Template(  # folium: a MacroElement renders its template
-        "{% macro script(this, kwargs) %}{{ this.code }}{% endmacro %}"
-    )
-    macro.code = code  # type: ignore[attr-defined]
-    return macro
+    branca compiles every ``Element(text)`` as a template, and every macro's output
+    a second time, so text holding ``{{ ... }}`` would run. Our text (which carries
+    the run's names) is therefore added through these elements only.
+    """
+
+    @staticmethod
+    def element(text: str) -> Any:
+        from branca.element import Element
+
+        class Verbatim(Element):
+            def render(self, **kwargs: Any) -> str:
+                return text
+
+        return Verbatim()
+
+    @staticmethod
+    def script(text: str) -> Any:
+        """A folium element that writes `text` into the page's script, in its turn."""
+        from branca.element import MacroElement
+
+        class VerbatimScript(MacroElement):
+            def render(self, **kwargs: Any) -> None:
+                figure = self.get_root()
+                figure.script.add_child(_Verbatim.element(text), name=self.get_name())
+
+        return VerbatimScript()
+
+
+def _script(code: str) -> Any:
+    """A folium element that writes `code` verbatim into the page's script."""
+    return _Verbatim.script(code)
+
+
+def _stable_ids(root: Any, done: dict[int, str]) -> None:
+    """Number the elements of the map in tree order instead of folium's random ids.
+
+    The element ids become JavaScript variable names in the page; numbering them
+    makes two builds of the same run byte-identical.
+    """
+    stack = [root]
+    while stack:
+        element = stack.pop(0)
+        if id(element) not in done:
+            element._id = f"{len(done):04d}"
+            done[id(element)] = element._id
+        stack.extend(element._children.values())
+
+
+def _made_on() -> dt.date:
+    """The date the map says it was made: ``SOURCE_DATE_EPOCH`` when set, else today.
+
+    ``SOURCE_DATE_EPOCH`` (reproducible-builds.org) lets two builds of the same run
+    write the same bytes.
+    """
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if epoch.isdigit():
+        return dt.datetime.fromtimestamp(int(epoch), tz=dt.UTC).date()
+    return dt.date.today()
 
 
 def _footer(run: O.RunOutputs, lang: Lang) -> str:
@@ -1244,7 +1294,7 @@ def _footer(run: O.RunOutputs, lang: Lang) -> str:
     when = prov.get("data_date") or O.data_date(run)
     if when:
         parts.append(f"{t['data_date']} {_date_text(when)}")
-    parts.append(f"{t['made']} {dt.date.today().isoformat()}")
+    parts.append(f"{t['made']} {_made_on().isoformat()}")
     return esc(" · ".join(parts))
 
 
@@ -1277,7 +1327,6 @@ def _info(run: O.RunOutputs, lang: Lang) -> str:
 def build_web_map(run: O.RunOutputs, *, lang: Lang = "es", on: dt.date | None = None) -> str:
     """The HTML text of the field map of a run (see :func:`write_web_map`)."""
     import folium
-    from branca.element import Element
 
     if lang not in LANGS:
         raise ParameterError(f"language {lang!r} is not offered; use one of {', '.join(LANGS)}.")
@@ -1291,10 +1340,11 @@ def build_web_map(run: O.RunOutputs, *, lang: Lang = "es", on: dt.date | None = 
     fmap.default_js = []  # Leaflet is inlined below; jQuery/Bootstrap are not needed
     fmap.default_css = []
     root = fmap.get_root()
-    root.header.add_child(Element(f"<style>{leaflet_css}</style>"), name="leaflet_css")
-    root.header.add_child(Element(f"<style>{_CSS}</style>"), name="pastures_css")
-    root.header.add_child(Element(f"<script>{leaflet_js}</script>"), name="leaflet_js")
-    root.header.add_child(Element(f"<title>{esc(t['title'])}</title>"), name="title")
+    verbatim = _Verbatim.element
+    root.header.add_child(verbatim(f"<style>{leaflet_css}</style>"), name="leaflet_css")
+    root.header.add_child(verbatim(f"<style>{_CSS}</style>"), name="pastures_css")
+    root.header.add_child(verbatim(f"<script>{leaflet_js}</script>"), name="leaflet_js")
+    root.header.add_child(verbatim(f"<title>{esc(t['title'])}</title>"), name="title")
     folium.map.CustomPane("backdrop", z_index=150, pointer_events=False).add_to(fmap)
     folium.map.CustomPane("rasters", z_index=350, pointer_events=False).add_to(fmap)
 
@@ -1324,7 +1374,7 @@ def build_web_map(run: O.RunOutputs, *, lang: Lang = "es", on: dt.date | None = 
     ).add_to(fmap)
 
     # raster overlays (off at start)
-    groups: dict[str, str] = {}
+    groups: dict[str, Any] = {}  # key -> folium element (named once the ids are numbered)
     overlays = (("soil_loss", _soil_loss_image), ("risk_class", _risk_image))
     for key, make in overlays:
         if key in rasters:
@@ -1338,7 +1388,7 @@ def build_web_map(run: O.RunOutputs, *, lang: Lang = "es", on: dt.date | None = 
                 pane="rasters",
                 opacity=0.8,
             ).add_to(fmap)
-            groups["soil_loss" if key == "soil_loss" else "risk_raster"] = layer.get_name()
+            groups["soil_loss" if key == "soil_loss" else "risk_raster"] = layer
 
     present = {
         "communities": bool(data["communities"]["features"]),
@@ -1357,11 +1407,13 @@ def build_web_map(run: O.RunOutputs, *, lang: Lang = "es", on: dt.date | None = 
         if not present[key]:
             continue
         group = folium.FeatureGroup(name=t[key], show=show).add_to(fmap)
-        groups[key] = group.get_name()
+        groups[key] = group
 
+    numbered: dict[int, str] = {}
+    _stable_ids(root, numbered)
     fill = {
         "MAP": fmap.get_name(),
-        "GROUPS": "{" + ",".join(f"{k}:{v}" for k, v in groups.items()) + "}",
+        "GROUPS": "{" + ",".join(f"{k}:{v.get_name()}" for k, v in groups.items()) + "}",
         "INFO": json_for_script(_info(run, lang)),
         "FOOTER": json_for_script(_footer(run, lang)),
         "DATA": json_for_script(data),
@@ -1370,6 +1422,7 @@ def build_web_map(run: O.RunOutputs, *, lang: Lang = "es", on: dt.date | None = 
     script = re.sub(r"__(MAP|GROUPS|INFO|FOOTER|DATA)__", lambda m: fill[m.group(1)], _JS)
     fmap.add_child(_script(script))
     control = folium.LayerControl(collapsed=False, position="topright").add_to(fmap)
+    _stable_ids(root, numbered)
     fmap.add_child(_script(_PHONE_JS.replace("__CONTROL__", control.get_name())))
     page = root.render()
     return _set_lang(page, lang)

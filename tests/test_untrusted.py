@@ -1,0 +1,85 @@
+"""Names, run folders and caches are data: nothing in them is run as code.
+
+Each case goes through the real command-line entry point and must end with a
+message and exit 0, 1 or 2, never with "Internal error" (exit 3).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from pastures import outputs as O
+from pastures import schema as S
+from pastures.cli import main
+from test_webmap import make_run
+
+#: A Jinja2 expression that creates the folder PWNED in the working folder if it is
+#: ever rendered as a template (the issue's payload).
+JINJA_MARKER = "{{ cycler.__init__.__globals__.os.makedirs(dict(PWNED=1)|first, exist_ok=True) }}"
+JINJA_SUM = "{{7*7}}"
+JINJA_QUOTE = "{{ 'a\" }}"
+RTL = "Ayllu \u202eilluJ"
+
+
+def rename_everywhere(folder: Path, renames: dict[str, str]) -> None:
+    """Replace plot codes and community names in every layer and table of a run folder."""
+    gpkg = folder / "layers.gpkg"
+    for layer in (S.COMMUNITIES, S.PLOTS, S.CORRALS, S.WATER_POINTS):
+        frame = gpd.read_file(gpkg, layer=layer)
+        frame = frame.replace(renames)
+        frame.to_file(gpkg, layer=layer, engine="pyogrio")
+    for key in ("index_trends", "forage_plots", "risk_plots", "schedule"):
+        path = folder / O.RUN_FILES[key]
+        pd.read_csv(path).replace(renames).to_csv(path, index=False)
+    path = folder / O.RUN_FILES["index_series"]
+    pd.read_parquet(path).replace(renames).to_parquet(path)
+
+
+@pytest.fixture
+def hostile_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    run = make_run(tmp_path / "run")
+    rename_everywhere(run, {"P-1": JINJA_MARKER, "Pasiri": JINJA_SUM, "C-1": JINJA_QUOTE})
+    return run
+
+
+def test_a_jinja_name_shows_literally_in_the_map_and_runs_nothing(hostile_run: Path) -> None:
+    result = CliRunner().invoke(main, ["map", str(hostile_run), "--on", "2026-01-05"])
+    assert result.exit_code == 0, result.output
+    assert not (hostile_run.parent / "PWNED").exists()
+    page = (hostile_run / "map.html").read_text(encoding="utf-8")
+    # the names are in the page as they were written (JSON-escaped, never evaluated)
+    assert "{{7*7}}" in page
+    assert "cycler.__init__.__globals__" in page
+    assert ">49<" not in page
+
+
+def test_two_builds_of_a_map_are_byte_identical(tmp_path: Path) -> None:
+    run = make_run(tmp_path / "run")
+    pages = []
+    for name in ("a.html", "b.html"):
+        out = tmp_path / name
+        result = CliRunner().invoke(
+            main,
+            ["map", str(run), "-o", str(out), "--on", "2026-01-05"],
+            env={"SOURCE_DATE_EPOCH": "1767225600"},
+        )
+        assert result.exit_code == 0, result.output
+        pages.append(out.read_bytes())
+    assert pages[0] == pages[1]
+    assert b"2026-01-01" in pages[0]  # the map's date is SOURCE_DATE_EPOCH's
+
+
+def test_a_jinja_name_prints_literally_and_runs_nothing(hostile_run: Path) -> None:
+    pypdf = pytest.importorskip("pypdf")
+    out = hostile_run.parent / "atlas"
+    result = CliRunner().invoke(main, ["print", str(hostile_run), "-o", str(out), "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    assert not (hostile_run.parent / "PWNED").exists()
+    text = " ".join(p.extract_text() for p in pypdf.PdfReader(out / "atlas.pdf").pages)
+    assert "{{7*7}}" in text

@@ -6,6 +6,8 @@ message and exit 0, 1 or 2, never with "Internal error" (exit 3).
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
 import geopandas as gpd
@@ -83,3 +85,86 @@ def test_a_jinja_name_prints_literally_and_runs_nothing(hostile_run: Path) -> No
     assert not (hostile_run.parent / "PWNED").exists()
     text = " ".join(p.extract_text() for p in pypdf.PdfReader(out / "atlas.pdf").pages)
     assert "{{7*7}}" in text
+
+
+# --- run folders: nothing in them is unpickled or executed ------------------------------------
+
+
+#: A pickle that creates the folder PWNED beside the run folder when it is loaded.
+class _Payload:
+    def __init__(self, target: Path) -> None:
+        self.target = target
+
+    def __reduce__(self):
+        import os
+
+        return (os.makedirs, (str(self.target),))
+
+
+def plant_pickles(run: Path, marker: Path) -> None:
+    """Put a hostile pickle wherever an older pastures kept its stage results."""
+    import pickle
+
+    cache = run / ".pastures"
+    cache.mkdir(exist_ok=True)
+    for stage in ("layers", "vegetation", "forage", "rotation", "erosion", "package", "map"):
+        (cache / f"{stage}.pickle").write_bytes(pickle.dumps(_Payload(marker)))
+    (run / "forage" / "budget.pickle").write_bytes(pickle.dumps(_Payload(marker)))
+
+
+SKIP_MAPS = ["--skip", "map", "--skip", "print"]
+
+
+@pytest.fixture
+def small_run(tmp_path: Path, project_files, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
+    from test_pipeline import tiny_project
+
+    project = tiny_project(tmp_path, project_files, imagery=False)
+    monkeypatch.setattr("pastures.cli.demo.sample_project_path", lambda: project)
+    run = tmp_path / "run"
+    result = CliRunner().invoke(main, ["run", str(project), "--out", str(run), *SKIP_MAPS])
+    assert result.exit_code == 0, result.output
+    return project, run
+
+
+def test_a_planted_pickle_runs_nothing(small_run: tuple[Path, Path], tmp_path: Path) -> None:
+    project, run = small_run
+    marker = tmp_path / "PWNED"
+    plant_pickles(run, marker)
+    again = CliRunner().invoke(main, ["run", str(project), "--out", str(run), *SKIP_MAPS])
+    assert again.exit_code == 0, again.output
+    assert not marker.exists()
+    # every stage was reused from its verified files, not recomputed and not unpickled
+    manifest = json.loads((run / "run_manifest.json").read_text())
+    assert set(manifest["stages"]) >= {"layers", "forage", "rotation", "package"}
+    for stage in ("layers", "forage", "rotation", "package"):
+        assert re.search(rf"\n  {stage} +[\d.]+ s  skipped", again.output), again.output
+    demo = CliRunner().invoke(main, ["demo", "--out", str(run), *SKIP_MAPS])
+    assert demo.exit_code == 0, demo.output
+    for command in (["map", str(run)], ["print", str(run), "--workers", "1"]):
+        result = CliRunner().invoke(main, command)
+        assert result.exit_code == 0, result.output
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize(
+    ("text", "warned"),
+    [
+        ("null", True),
+        ("[]", True),
+        ('{"stages": {"layers": "x"}}', True),
+        ('{"stages": [1]}', True),
+        ("{not json", True),
+        ('{"stages": {"layers": {"key": 1, "files": ["../x"]}}, "checksums": 3}', False),
+    ],
+)
+def test_a_damaged_manifest_means_recompute_with_a_warning(
+    small_run: tuple[Path, Path], text: str, warned: bool
+) -> None:
+    project, run = small_run
+    (run / "run_manifest.json").write_text(text, encoding="utf-8")
+    result = CliRunner().invoke(main, ["run", str(project), "--out", str(run), *SKIP_MAPS])
+    assert result.exit_code == 0, result.output
+    assert ("run_manifest.json" in result.output) is warned
+    manifest = json.loads((run / "run_manifest.json").read_text())
+    assert manifest["stages"]["layers"]["key"]  # written afresh

@@ -489,12 +489,45 @@ def neutralise_text(value: object) -> object:
     shown in a text editor but not in the cell. Numbers (also negative ones) and
     non-text values are returned unchanged.
     """
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+    if isinstance(value, str) and value.lstrip("'").startswith(FORMULA_PREFIXES):
+        # a text that already starts with apostrophes before a formula character gets one
+        # more, so that :func:`restore_text` gives back every text exactly
         try:
             float(value)
         except ValueError:
             return "'" + value
     return value
+
+
+def restore_text(value: object) -> object:
+    """Undo :func:`neutralise_text`: the text as it was before it was written.
+
+    Every reader of the CSV files that ``pastures`` writes applies it, so a plot
+    coded ``=A1`` is ``=A1`` again when a later command reads the table.
+    """
+    if (
+        isinstance(value, str)
+        and value.startswith("'")
+        and value[1:].lstrip("'").startswith(FORMULA_PREFIXES)
+    ):
+        try:
+            float(value[1:])
+        except ValueError:
+            return value[1:]
+    return value
+
+
+def restore_formulas(table: pd.DataFrame) -> pd.DataFrame:
+    """Undo :func:`neutralise_formulas` on a table read from one of our own CSV files."""
+    out = table.copy()
+    for k in range(out.shape[1]):
+        values = out.iloc[:, k]
+        if values.dtype == object or pd.api.types.is_string_dtype(values):
+            marked = values.astype(str).str.startswith("'").to_numpy()
+            if marked.any():
+                out.iloc[marked.nonzero()[0], k] = values[marked].map(restore_text)
+    out.columns = [restore_text(c) for c in out.columns]
+    return out
 
 
 def neutralise_formulas(table: pd.DataFrame) -> pd.DataFrame:

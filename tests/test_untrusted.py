@@ -168,3 +168,51 @@ def test_a_damaged_manifest_means_recompute_with_a_warning(
     assert ("run_manifest.json" in result.output) is warned
     manifest = json.loads((run / "run_manifest.json").read_text())
     assert manifest["stages"]["layers"]["key"]  # written afresh
+
+
+# --- damaged run folders: a message naming the file and the column, exit 1 ------------------
+
+
+def _damage_forage(run: Path) -> str:
+    pd.DataFrame({"parcela": ["P-1"], "capacidad": [3]}).to_csv(
+        run / O.RUN_FILES["forage_plots"], index=False
+    )
+    return "forage_plots.csv: no column 'plot_code'"
+
+
+def _damage_series(run: Path) -> str:
+    path = run / O.RUN_FILES["index_series"]
+    pd.read_parquet(path).drop(columns=[S.INDEX]).to_parquet(path)
+    return "index_series.parquet: no column 'index'"
+
+
+def _damage_provenance(run: Path) -> str:
+    (run / O.RUN_FILES["provenance"]).write_text("[1, 2]", encoding="utf-8")
+    return "provenance.json: holds a list"
+
+
+def _damage_schedule(run: Path) -> str:
+    path = run / O.RUN_FILES["schedule"]
+    pd.read_csv(path).assign(start=["soon", "later"]).to_csv(path, index=False)
+    return "rotation_schedule.csv: column 'start' must hold a date; row 2 holds 'soon'"
+
+
+def _damage_trends(run: Path) -> str:
+    path = run / O.RUN_FILES["index_trends"]
+    pd.read_csv(path).assign(trend_per_year=["up", "down"]).to_csv(path, index=False)
+    return "index_trends.csv: column 'trend_per_year' must hold a number"
+
+
+@pytest.mark.parametrize(
+    "damage", [_damage_forage, _damage_series, _damage_provenance, _damage_schedule, _damage_trends]
+)
+@pytest.mark.parametrize("command", ["map", "print"])
+def test_a_damaged_run_folder_is_named_not_a_crash(tmp_path: Path, damage, command: str) -> None:
+    run = make_run(tmp_path / "run")
+    expected = damage(run)
+    result = CliRunner().invoke(main, [command, str(run)])
+    assert result.exit_code == 1, result.output
+    text = " ".join(result.output.split())
+    assert expected in text
+    assert "pastures run" in text  # the command that writes it again
+    assert "Internal error" not in text

@@ -216,3 +216,60 @@ def test_a_damaged_run_folder_is_named_not_a_crash(tmp_path: Path, damage, comma
     assert expected in text
     assert "pastures run" in text  # the command that writes it again
     assert "Internal error" not in text
+
+
+# --- outputs that are current: a stage that no longer runs leaves nothing behind --------------
+
+
+def test_outputs_of_stages_that_no_longer_run_are_removed(tmp_path: Path, project_files) -> None:
+    from test_pipeline import tiny_project
+
+    project = tiny_project(tmp_path, project_files)
+    run = tmp_path / "run"
+    skip_print = ["--skip", "print"]
+
+    def run_it() -> str:
+        result = CliRunner().invoke(main, ["run", str(project), "--out", str(run), *skip_print])
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    run_it()
+    assert (run / O.RUN_FILES["schedule"]).is_file()
+    assert (run / O.RUN_FILES["soil_loss"]).is_file()
+    # the herds are removed: the plan is not needed, its files and entry go
+    text = project.read_text(encoding="utf-8")
+    project.write_text(
+        "\n".join(line for line in text.splitlines() if not line.startswith("herds =")),
+        encoding="utf-8",
+    )
+    output = run_it()
+    assert "removed the" in output
+    assert not (run / "rotation").exists()
+    manifest = json.loads((run / "run_manifest.json").read_text())
+    assert "rotation" not in manifest["stages"]
+    page = (run / "map.html").read_text(encoding="utf-8")
+    assert "Sin capa de rotación: no herd register" in page
+    # then the DEM and the imagery are switched off: no risk or index output remains
+    text = project.read_text(encoding="utf-8")
+    text = text.replace('source = "files"', 'source = "none"').replace(
+        'source = "file"', 'source = "none"'
+    )
+    project.write_text(text, encoding="utf-8")
+    run_it()
+    assert not (run / "risk").exists()
+    assert not (run / "indices").exists()
+    page = (run / "map.html").read_text(encoding="utf-8")
+    groups = re.search(r"var G = \{([^}]*)\}", page).group(1)  # the map's layers
+    assert "soil_loss" not in groups
+    assert "risk_raster" not in groups
+    assert "rotation" not in groups
+    assert "Sin capa de riesgo de erosión" in page
+    assert "Sin capa de índices de vegetación" in page
+    for stage in ("vegetation", "erosion"):
+        assert stage not in json.loads((run / "run_manifest.json").read_text())["stages"]
+    pypdf = pytest.importorskip("pypdf")
+    result = CliRunner().invoke(main, ["print", str(run), "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    cover = " ".join(pypdf.PdfReader(run / "atlas" / "atlas.pdf").pages[0].extract_text().split())
+    assert "Sin plan de rotación: no herd register" in cover
+    assert "Sin riesgo de erosión: no DEM in the project" in cover

@@ -503,6 +503,25 @@ def plot_status(run: RunOutputs, *, on: dt.date | None = None) -> gpd.GeoDataFra
     return gpd.GeoDataFrame(merged, geometry=S.GEOMETRY, crs=plots.crs)
 
 
+#: Stages whose layers the map and the atlas show, in order.
+LAYER_STAGES: Final = ("vegetation", "rotation", "erosion")
+
+
+def missing_stages(run: RunOutputs) -> dict[str, str]:
+    """Stages whose layers are missing because the run did not need them, and why.
+
+    From ``stages`` of the run's provenance record: a stage with status
+    ``"not needed"`` (no imagery, no herd register, no DEM) and its summary.
+    """
+    stages = run.provenance.get("stages") or {}
+    out = {}
+    for name in LAYER_STAGES:
+        entry = stages.get(name)
+        if isinstance(entry, dict) and entry.get("status") == "not needed":
+            out[name] = str(entry.get("summary") or "")
+    return out
+
+
 def is_illustrative(run: RunOutputs) -> bool:
     """True when the run used the bundled, illustrative sample."""
     return run.illustrative

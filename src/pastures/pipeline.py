@@ -1431,6 +1431,11 @@ class _Runner:
         if name in self.manifest.stages:
             done = f"{done} (ran again: {why})"
         report = StageReport(name, "ran", time.perf_counter() - t0, done, inputs, files(result))
+        earlier = self.manifest.stages.get(name) or {}
+        now = {_rel(p, self.folder) for p in report.files}
+        # outputs the earlier run wrote and this one did not (a pressure raster without a
+        # plan, a calibration table without cuts) would be read as current: remove them
+        self._remove(f for f in earlier.get("files") or [] if f not in now)
         self.manifest.store(name, key, record(result), report)
         self.manifest.write()
         self._report(report)
@@ -1449,8 +1454,48 @@ class _Runner:
                 self.folder,
             )
 
+    def _remove(self, names: Iterable[Any]) -> list[Path]:
+        """Delete these outputs of an earlier run (names relative to the run folder)."""
+        root = self.folder.resolve()
+        removed = []
+        for rel in names:
+            if not isinstance(rel, str):
+                continue
+            path = self.folder / rel
+            if not path.resolve().is_relative_to(root) or path.resolve() == root:
+                continue
+            for stale in (path, path.with_name(path.name + ".json")):
+                if stale.is_file():
+                    stale.unlink()
+                    removed.append(stale)
+        for folder in sorted({p.parent for p in removed}, reverse=True):
+            with contextlib.suppress(OSError):  # only when empty
+                folder.rmdir()
+        return removed
+
     def note(self, name: str, status: Status, summary: str) -> None:
         self._report(StageReport(name, status, 0.0, summary))
+
+    def retire(self, name: str, summary: str) -> None:
+        """Note a stage that no longer runs, removing the outputs an earlier run left.
+
+        The map, the atlas and the GeoPackage then show no stale layer: the files the
+        manifest lists for the stage (and their table sidecars) are deleted, and so
+        is its manifest entry. Files the manifest does not list are left alone.
+        """
+        entry = self.manifest.stages.pop(name, None)
+        if entry is not None:
+            removed = self._remove(entry.get("files") or [])
+            self.manifest.write()
+            if removed:
+                logger.warning(
+                    "%s no longer runs (%s): removed the %d output(s) an earlier run left in %s.",
+                    name,
+                    summary,
+                    len(removed),
+                    self.folder,
+                )
+        self.note(name, "not needed", summary)
 
     def _report(self, report: StageReport) -> None:
         self.reports.append(report)
@@ -1554,7 +1599,7 @@ def run_project(  # noqa: PLR0915
     vegetation: VegetationResult | None = None
     k_veg = _key("vegetation", "none")
     if config.imagery.source == "none":
-        runner.note("vegetation", "not needed", "no imagery in the project ([imagery] source)")
+        runner.retire("vegetation", "no imagery in the project ([imagery] source)")
     else:
         scene_sums = [sums.path(p) for p in config.imagery.scenes]
         k_veg = _key(
@@ -1626,7 +1671,7 @@ def run_project(  # noqa: PLR0915
     rotation: RotationResult | None = None
     k_rot = _key("rotation", "none")
     if not len(layers.project.herds):
-        runner.note("rotation", "not needed", "no herd register: no grazing plan")
+        runner.retire("rotation", "no herd register: no grazing plan")
     elif not len(layers.project.corrals):
         # the planner starts each herd group at its corral: without corrals it has no herd
         why = (
@@ -1635,7 +1680,7 @@ def run_project(  # noqa: PLR0915
             "Add [layers] corrals (points) to plan the rotation."
         )
         logger.warning("%s: %s", config.path.name, why)
-        runner.note("rotation", "not needed", why)
+        runner.retire("rotation", why)
     else:
         k_rot = _key("rotation", code, k_layers, k_forage, config.rotation)
         rotation = runner.stage(
@@ -1660,7 +1705,7 @@ def run_project(  # noqa: PLR0915
     erosion: ErosionResult | None = None
     k_ero = _key("erosion", "none")
     if config.dem.source == "none":
-        runner.note("erosion", "not needed", "no DEM in the project ([dem] source)")
+        runner.retire("erosion", "no DEM in the project ([dem] source)")
     else:
         dem_sum = sums.path(config.dem.path) if config.dem.path else "sample"
         k_ero = _key("erosion", code, k_layers, k_veg, k_rot, dem_sum, config.risk, area, tags)

@@ -67,6 +67,7 @@ from pastures.outputs import (
     crs_words,
     data_date,
     data_sources,
+    missing_stages,
     read_run,
     study_area,
 )
@@ -163,6 +164,10 @@ WORDS: Final[dict[str, dict[str, Any]]] = {
         "plan": "Plan de rotación del {} al {}",
         "no_date": "fecha de los datos desconocida",
         "illustrative": "DATOS ILUSTRATIVOS: muestra de ejemplo, no usar para decidir",
+        "missing": "Sin {}: {}",
+        "stage_vegetation": "índices de vegetación",
+        "stage_rotation": "plan de rotación",
+        "stage_erosion": "riesgo de erosión",
         "overview": "Las {} comunidades y sus parcelas",
         "overview_1": "La comunidad y sus parcelas",
         "contents": "Contenido",
@@ -282,6 +287,10 @@ WORDS: Final[dict[str, dict[str, Any]]] = {
         "plan": "Rotation plan from {} to {}",
         "no_date": "date of the data unknown",
         "illustrative": "ILLUSTRATIVE DATA: example sample, not for decisions",
+        "missing": "No {}: {}",
+        "stage_vegetation": "vegetation indices",
+        "stage_rotation": "rotation plan",
+        "stage_erosion": "erosion risk",
         "overview": "The {} communities and their plots",
         "overview_1": "The community and its plots",
         "contents": "Contents",
@@ -2234,6 +2243,17 @@ def _overview_legend(
     ax.text(0, 6 * k, "  ·  ".join(notes), fontsize=size, va="top")
 
 
+def _missing_notes(ax: Axes, ctx: _Context, page: Any, y: float, width: float) -> float:
+    """Write why a layer is missing (a stage the run did not need); return the new `y`."""
+    words = WORDS[ctx.lang]
+    for stage, why in missing_stages(ctx.run).items():
+        note = words["missing"].format(words[f"stage_{stage}"], why)
+        lines = _wrap(note, width, page.pt(10))
+        ax.text(0, y, "\n".join(lines), fontsize=page.pt(10), va="top", linespacing=1.3)
+        y += (len(lines) * 1.3 * page.pt(10) / PT_PER_MM) + 2 * page.k
+    return y
+
+
 def _cover(ctx: _Context, names: list[str]) -> Figure:
     from matplotlib.figure import Figure
 
@@ -2259,6 +2279,7 @@ def _cover(ctx: _Context, names: list[str]) -> Figure:
             bbox={"boxstyle": "square,pad=0.5", "fc": "white", "ec": "black", "lw": 1.5},
         )  # fmt: skip
         y += 16 * k
+    y = _missing_notes(ax, ctx, page, y, width)
     ax.text(0, y, words["contents"], fontsize=page.pt(13), weight="bold", va="top")
     y += 8 * k
     entries = [(_overview_title(ctx.lang, len(names)), f"{words['page']} 2")]

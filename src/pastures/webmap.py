@@ -182,6 +182,10 @@ TEXT: Final[dict[str, dict[str, str]]] = {
         "legend_soil_loss": "Pérdida de suelo, t/ha/año",
         "legend_rotation": "Rotación",
         "legend_points": "Puntos",
+        "missing": "Sin capa de {}: {}",
+        "stage_vegetation": "índices de vegetación",
+        "stage_rotation": "rotación",
+        "stage_erosion": "riesgo de erosión",
     },
     "en": {
         "title": "Juli pastures: field map",
@@ -243,6 +247,10 @@ TEXT: Final[dict[str, dict[str, str]]] = {
         "legend_soil_loss": "Soil loss, t/ha/yr",
         "legend_rotation": "Rotation",
         "legend_points": "Points",
+        "missing": "No {} layer: {}",
+        "stage_vegetation": "vegetation index",
+        "stage_rotation": "rotation",
+        "stage_erosion": "erosion risk",
     },
 }
 CONDITION_LABELS_EN: Final = {c: c.capitalize() for c in S.RANGE_CONDITIONS}
@@ -871,6 +879,7 @@ body {font: 13px/1.35 system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-
   box-shadow: 0 1px 5px rgba(0,0,0,.4); max-width: 260px;}
 .pm-title {font-weight: 600; font-size: 14px;}
 .pm-warn {color: #8c2d04; font-weight: 600; margin-top: 3px;}
+.pm-note {color: #444; font-size: 11px; margin-top: 3px; max-width: 280px;}
 .pm-legend {max-height: 55vh; overflow-y: auto;}
 .pm-legend select, .pm-box select {max-width: 230px; font: inherit; margin: 2px 0 4px;}
 .legend-title {font-weight: 600; margin-top: 4px;}
@@ -1321,6 +1330,9 @@ def _info(run: O.RunOutputs, lang: Lang) -> str:
     out = f'<div class="pm-title">{esc(t["title"])}</div>'
     if run.illustrative:
         out += f'<div class="pm-warn">{esc(t["illustrative"])}</div>'
+    for stage, why in O.missing_stages(run).items():
+        note = t["missing"].format(t[f"stage_{stage}"], why)
+        out += f'<div class="pm-note">{esc(note)}</div>'
     return out
 
 

@@ -273,3 +273,43 @@ def test_outputs_of_stages_that_no_longer_run_are_removed(tmp_path: Path, projec
     cover = " ".join(pypdf.PdfReader(run / "atlas" / "atlas.pdf").pages[0].extract_text().split())
     assert "Sin plan de rotación: no herd register" in cover
     assert "Sin riesgo de erosión: no DEM in the project" in cover
+
+
+# --- our own files read back: a plot coded like a formula goes through every stage ------------
+
+
+def test_a_plot_coded_like_a_formula_goes_through_every_stage(
+    tmp_path: Path, project_files
+) -> None:
+    from pastures import printmap
+    from test_pipeline import tiny_project
+
+    plots_file = project_files["plots"]
+    gpd.read_file(plots_file).replace({"ALF-01": "=A1"}).to_file(plots_file, engine="pyogrio")
+    project = tiny_project(tmp_path, project_files)
+    run = tmp_path / "run"
+    result = CliRunner().invoke(main, ["run", str(project), "--out", str(run), *SKIP_MAPS])
+    assert result.exit_code == 0, result.output
+    # the CSV keeps the spreadsheet guard; every reader takes it off again
+    assert "'=A1" in (run / O.RUN_FILES["forage_plots"]).read_text(encoding="utf-8")
+    status = O.plot_status(O.read_run(run)).set_index(S.PLOT_CODE)
+    for column in (S.RANGE_CONDITION, S.CAPACITY_UO, S.RISK_CLASS):
+        assert pd.notna(status.at["=A1", column]), column
+    atlas = printmap._status_table(O.read_run(run)).set_index(S.PLOT_CODE)
+    assert pd.notna(atlas.at["=A1", S.RANGE_CONDITION])
+    assert pd.notna(atlas.at["=A1", S.RISK_CLASS])
+    # a rerun reuses the stages (their tables read back with the same codes)
+    again = CliRunner().invoke(main, ["run", str(project), "--out", str(run), *SKIP_MAPS])
+    assert again.exit_code == 0, again.output
+    assert re.search(r"\n  erosion +[\d.]+ s  skipped", again.output), again.output
+    # rotate reads the forage table the run wrote
+    out = tmp_path / "plan"
+    files = [f"--{k}={v}" for k, v in project_files.items()]
+    result = CliRunner().invoke(
+        main,
+        ["rotate", *files, "--forage-budget", str(run / O.RUN_FILES["forage_plots"]),
+         "--weeks", "4", "--workers", "1", "--no-gantt", "--out", str(out)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    plan = pd.read_csv(out / "rotation_plots.csv", dtype=str)
+    assert "'=A1" in set(plan[S.LOCATION_ID])  # written with the guard, read as =A1

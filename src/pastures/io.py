@@ -433,13 +433,21 @@ def read_table(path: str | os.PathLike[str], *, sheet: str | int | None = None) 
     """Read a CSV or Excel (XLSX) table as text columns, keeping every row.
 
     Cells are read as strings so that the validation can say exactly which cell
-    is not a number, rather than letting pandas guess.
+    is not a number, rather than letting pandas guess. The apostrophe that our own
+    writers put before text a spreadsheet would run as a formula
+    (:func:`neutralise_text`) is taken off (:func:`restore_formulas`), so a table
+    written by one command reads back the same in the next.
 
     Raises
     ------
     InputFileError
         Missing, empty, unreadable or unsupported file.
     """
+    return restore_formulas(_read_any_table(path, sheet=sheet))
+
+
+def _read_any_table(path: str | os.PathLike[str], *, sheet: str | int | None) -> pd.DataFrame:
+    """Read a CSV or Excel table as text (see :func:`read_table`)."""
     p = Path(path)
     if not p.exists():
         raise InputFileError(f"{p}: file not found. Check the path and the spelling.")

@@ -313,3 +313,35 @@ def test_a_plot_coded_like_a_formula_goes_through_every_stage(
     assert result.exit_code == 0, result.output
     plan = pd.read_csv(out / "rotation_plots.csv", dtype=str)
     assert "'=A1" in set(plan[S.LOCATION_ID])  # written with the guard, read as =A1
+
+
+# --- identical runs ------------------------------------------------------------------------
+
+
+def test_two_demo_runs_write_the_same_bytes(
+    tmp_path: Path, project_files, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    from test_pipeline import tiny_project
+
+    project = tiny_project(tmp_path, project_files)
+    monkeypatch.setattr("pastures.cli.demo.sample_project_path", lambda: project)
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    for name in ("a", "b"):
+        result = CliRunner().invoke(main, ["demo", "--out", str(tmp_path / name)])
+        assert result.exit_code == 0, result.output
+        time.sleep(1.1)  # a clock in any output would now differ
+    a, b = tmp_path / "a", tmp_path / "b"
+    files = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
+    assert {"layers.gpkg", "map.html", "atlas/atlas.pdf", "forage/forage.gpkg"} <= {
+        f.as_posix() for f in files
+    }
+    differ = [
+        f.as_posix()
+        for f in files
+        if f.name not in {"run_manifest.json", "provenance.json"}
+        and (a / f).read_bytes() != (b / f).read_bytes()
+    ]
+    assert differ == []
+    assert sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file()) == files

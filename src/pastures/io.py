@@ -562,6 +562,43 @@ def neutralise_formulas(table: pd.DataFrame) -> pd.DataFrame:
 XLSX_CREATED: Final = datetime(1980, 1, 1)
 
 
+def source_date_epoch() -> datetime | None:
+    """``SOURCE_DATE_EPOCH`` (seconds, reproducible-builds.org) as a UTC time, if set."""
+    from datetime import UTC
+
+    text = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if not text.isdigit():
+        return None
+    return datetime.fromtimestamp(int(text), tz=UTC)
+
+
+def file_timestamp() -> datetime:
+    """The time written into files whose format records one (GeoPackage ``last_change``).
+
+    ``SOURCE_DATE_EPOCH`` when set, else :data:`XLSX_CREATED` (1980-01-01 UTC, the zip
+    epoch): never the clock, so the same inputs give the same bytes.
+    """
+    from datetime import UTC
+
+    return source_date_epoch() or XLSX_CREATED.replace(tzinfo=UTC)
+
+
+@contextlib.contextmanager
+def gdal_file_timestamp() -> Iterator[str]:
+    """While inside, GDAL writes :func:`file_timestamp` as a GeoPackage's ``last_change``.
+
+    GDAL's ``OGR_CURRENT_DATE`` option is meant for this (reproducible output).
+    Yields the timestamp as GeoPackage writes it (``YYYY-MM-DDTHH:MM:SS.sssZ``).
+    """
+    stamp = file_timestamp().strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    before = pyogrio.get_gdal_config_option("OGR_CURRENT_DATE")
+    pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": stamp})
+    try:
+        yield stamp
+    finally:
+        pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": before})
+
+
 def write_table(table: pd.DataFrame, path: str | os.PathLike[str], *, sheet: str = "data") -> Path:
     """Write a table as CSV (UTF-8) or XLSX, chosen by the suffix of `path`, atomically.
 
@@ -602,7 +639,7 @@ def write_layers(layers: Mapping[str, gpd.GeoDataFrame], path: str | os.PathLike
         The GeoPackage written.
     """
     dest = Path(path)
-    with atomic_output(dest) as tmp:
+    with atomic_output(dest) as tmp, gdal_file_timestamp():
         for name, gdf in layers.items():
             pyogrio.write_dataframe(gdf, tmp, layer=name, driver="GPKG", append=tmp.exists())
     logger.info("wrote %s (%s)", dest, ", ".join(layers))

@@ -61,7 +61,7 @@ from pastures import schema as S
 from pastures.backdrop import DisplayRaster, hillshade, read_for_display
 from pastures.erosion import RiskThresholds
 from pastures.errors import MissingDependencyError, OutputError, ParameterError
-from pastures.io import atomic_output
+from pastures.io import atomic_output, source_date_epoch
 from pastures.outputs import (
     RunOutputs,
     crs_words,
@@ -2373,7 +2373,7 @@ def _source_words(run: RunOutputs, lang: Lang) -> tuple[str, str, str]:
 
 def _make_context(run: RunOutputs, lang: Lang, paper: Paper, n_communities: int) -> _Context:
     schedule = run.table("schedule")
-    today = dt.datetime.now(dt.UTC).date()
+    today = (source_date_epoch() or dt.datetime.now(dt.UTC)).date()
     words = WORDS[lang]
     labels = _labels(run, lang)
     sources = words["credits"].format(
@@ -2397,7 +2397,7 @@ def _make_context(run: RunOutputs, lang: Lang, paper: Paper, n_communities: int)
 
 
 @contextmanager
-def _pdf(path: Path, meta: dict[str, str]) -> Iterator[Any]:
+def _pdf(path: Path, meta: dict[str, Any]) -> Iterator[Any]:
     from matplotlib.backends.backend_pdf import PdfPages
 
     with atomic_output(path) as tmp, PdfPages(tmp, metadata=meta) as pdf:
@@ -2487,7 +2487,7 @@ def _draw_part(pages: list[int], path: str) -> str:
 
 
 def _draw_in_processes(
-    ctx: _Context, names: list[str], n_workers: int, atlas: Path, meta: dict[str, str]
+    ctx: _Context, names: list[str], n_workers: int, atlas: Path, meta: dict[str, Any]
 ) -> None:
     """Draw the atlas's pages in `n_workers` forked processes, then interleave them.
 
@@ -2615,16 +2615,26 @@ def write_atlas(
     sheets = tuple(_plan(ctx, names))
     ctx = dataclasses.replace(ctx, sheets=sheets, total_pages=2 + len(sheets))
     words = WORDS[lang]
-    meta = {"Title": f"{words['atlas_title']} — {ctx.labels.area}", "Creator": "pastures"}
+    meta: dict[str, Any] = {
+        "Title": f"{words['atlas_title']} — {ctx.labels.area}",
+        "Creator": "pastures",
+    }
     n_pages = ctx.total_pages
+    # the PDF's date is the data's (or SOURCE_DATE_EPOCH), not the clock's: the same run
+    # prints the same bytes
+    stamp = source_date_epoch()
+    when = data_date(run)
+    if stamp is None and when is not None:
+        stamp = dt.datetime.combine(when, dt.time(), tzinfo=dt.UTC)
+    pdf_meta = {**meta, "CreationDate": stamp}
     n_workers = min(default_workers() if workers is None else max(1, int(workers)), n_pages)
     with mpl.rc_context(RC):
         if n_workers <= 1:
-            with _pdf(out / "atlas.pdf", meta) as atlas:
+            with _pdf(out / "atlas.pdf", pdf_meta) as atlas:
                 for page in range(n_pages):
                     atlas.savefig(_draw_page(ctx, names, page))
         else:
-            _draw_in_processes(ctx, names, n_workers, out / "atlas.pdf", meta)
+            _draw_in_processes(ctx, names, n_workers, out / "atlas.pdf", pdf_meta)
     # Each community's PDF is its page of the atlas, copied rather than drawn again:
     # drawing and embedding the fonts once is most of the time an atlas takes.
     from pypdf import PdfReader

@@ -1282,10 +1282,10 @@ def _made_on() -> dt.date:
     ``SOURCE_DATE_EPOCH`` (reproducible-builds.org) lets two builds of the same run
     write the same bytes.
     """
-    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
-    if epoch.isdigit():
-        return dt.datetime.fromtimestamp(int(epoch), tz=dt.UTC).date()
-    return dt.date.today()
+    from pastures.io import source_date_epoch
+
+    epoch = source_date_epoch()
+    return epoch.date() if epoch is not None else dt.date.today()
 
 
 def _footer(run: O.RunOutputs, lang: Lang) -> str:

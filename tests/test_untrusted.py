@@ -345,3 +345,83 @@ def test_two_demo_runs_write_the_same_bytes(
     ]
     assert differ == []
     assert sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file()) == files
+
+
+# --- clean kills ------------------------------------------------------------------------------
+
+
+def _children(pid: int) -> set[int]:
+    """Processes whose parent is `pid` (Linux /proc)."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.add(int(stat.parent.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
+def test_a_kill_during_print_leaves_no_worker_and_no_part_folder(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from printmap_helpers import build_run
+
+    run = build_run(tmp_path / "run")
+    out = tmp_path / "atlas"
+    command = [sys.executable, "-m", "pastures", "print", str(run), "-o", str(out)]
+    proc = subprocess.Popen(
+        [*command, "--workers", "2"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    workers: set[int] = set()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        workers = _children(proc.pid)
+        if len(workers) >= 2 and list(out.glob(".atlas-*")):
+            break
+        time.sleep(0.02)
+    assert workers, "the print ended before its workers could be seen"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and any(_alive(w) for w in workers):
+        time.sleep(0.1)
+    assert not [w for w in workers if _alive(w)]
+    assert list(out.glob(".atlas-*"))  # the killed run could not clean up ...
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert not list(out.glob(".atlas-*"))  # ... the next one did
+    assert (out / "atlas.pdf").is_file()
+
+
+def test_temporaries_of_a_killed_run_go_even_when_every_stage_is_skipped(
+    small_run: tuple[Path, Path],
+) -> None:
+    import os
+
+    project, run = small_run
+    leftovers = [
+        run / "forage" / ".pastures-tmp-forage.gpkg.x1y2.gpkg",
+        run / ".pastures-tmp-layers.gpkg.z.gpkg",
+    ]
+    for path in leftovers:
+        path.write_bytes(b"half")
+        os.utime(path, (1_000_000_000, 1_000_000_000))
+    result = CliRunner().invoke(main, ["run", str(project), "--out", str(run), *SKIP_MAPS])
+    assert result.exit_code == 0, result.output
+    assert re.search(r"\n  forage +[\d.]+ s  skipped", result.output)
+    assert not any(path.exists() for path in leftovers)

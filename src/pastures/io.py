@@ -74,6 +74,35 @@ def _write_error(dest: Path, exc: OSError) -> OutputError:
     )
 
 
+def process_started() -> float:
+    """When this process started (seconds since the epoch): leftovers older are stale."""
+    return _RUN_STARTED
+
+
+def remove_leftovers(folder: Path, *, older_than: float | None = None) -> list[Path]:
+    """Remove every temporary file an interrupted run left anywhere in `folder`.
+
+    :func:`remove_stale_temporaries` cleans one output's leftovers when that output is
+    written again; a run whose stages are skipped writes none of them, so it sweeps
+    its folder with this. Only ``.pastures-tmp-*`` files changed before `older_than`
+    (default: the start of this process) are removed.
+    """
+    cutoff = _RUN_STARTED if older_than is None else older_than
+    removed = []
+    for leftover in folder.rglob(f"{TEMP_PREFIX}*") if folder.is_dir() else ():
+        try:
+            if leftover.is_file() and leftover.stat().st_mtime < cutoff:
+                leftover.unlink()
+                removed.append(leftover)
+        except OSError:
+            continue
+    if removed:
+        logger.info(
+            "removed %d temporary file(s) of an interrupted run in %s", len(removed), folder
+        )
+    return removed
+
+
 def remove_stale_temporaries(dest: Path, *, older_than: float | None = None) -> list[Path]:
     """Remove temporary files an interrupted earlier run left beside output `dest`.
 

@@ -1554,6 +1554,9 @@ def run_project(  # noqa: PLR0915
         raise ParameterError(
             f"Only the map and print stages can be left out; not {', '.join(sorted(unknown))}."
         )
+    from pastures.io import remove_leftovers
+
+    remove_leftovers(out)  # temporary files of a killed run, even in stages now skipped
     manifest = _Manifest.read(out)
     sums = Checksums(manifest.checksums)
     runner = _Runner(out, manifest, on_stage, force)

@@ -34,6 +34,7 @@ locator inset shows the whole community with the part framed.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import functools
@@ -2473,6 +2474,50 @@ def _draw_page(ctx: _Context, names: list[str], page: int) -> Figure:
 
 #: What the forked page-drawing processes inherit: the context and community names.
 _FORKED: dict[str, Any] = {}
+#: Prefix of the folder of part PDFs the drawing processes write beside the atlas.
+PARTS_PREFIX: Final = ".atlas-"
+#: Linux prctl option: the signal a process gets when its parent dies.
+_PR_SET_PDEATHSIG: Final = 1
+
+
+def _die_with_parent(parent: int) -> None:
+    """In a drawing process: end when the process that started it ends, even if killed.
+
+    Linux ``prctl(PR_SET_PDEATHSIG, SIGKILL)``; without it a killed ``pastures print``
+    would leave its workers waiting on a pipe for ever. If the parent is already gone,
+    the worker ends at once.
+    """
+    import ctypes
+    import signal
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL))
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+def remove_stale_parts(out: Path, *, older_than: float | None = None) -> list[Path]:
+    """Remove folders of part PDFs that a killed earlier ``print`` left in `out`.
+
+    Only folders named ``.atlas-*`` last changed before `older_than` (default: the
+    start of this process) are removed, so a print running beside this one keeps its own.
+    """
+    import shutil
+
+    from pastures.io import process_started
+
+    cutoff = process_started() if older_than is None else older_than
+    removed = []
+    for folder in out.glob(f"{PARTS_PREFIX}*") if out.is_dir() else ():
+        try:
+            if folder.is_dir() and not folder.is_symlink() and folder.stat().st_mtime < cutoff:
+                shutil.rmtree(folder)
+                removed.append(folder)
+        except OSError:
+            continue
+    if removed:
+        logger.info("removed %d folder(s) of part PDFs of an interrupted print", len(removed))
+    return removed
 
 
 def _draw_part(pages: list[int], path: str) -> str:
@@ -2513,7 +2558,7 @@ def _draw_in_processes(
 
     try:
         atlas.parent.mkdir(parents=True, exist_ok=True)
-        parts_dir = tempfile.TemporaryDirectory(prefix=".atlas-", dir=atlas.parent)
+        parts_dir = tempfile.TemporaryDirectory(prefix=PARTS_PREFIX, dir=atlas.parent)
     except OSError as exc:
         raise unwritable(exc) from exc
     with parts_dir as tmp:
@@ -2525,7 +2570,10 @@ def _draw_in_processes(
                 # the children only draw with matplotlib and write their own file.
                 warnings.filterwarnings("ignore", "This process .* is multi-threaded")
                 with ProcessPoolExecutor(
-                    n_workers, mp_context=multiprocessing.get_context("fork")
+                    n_workers,
+                    mp_context=multiprocessing.get_context("fork"),
+                    initializer=_die_with_parent,
+                    initargs=(os.getpid(),),
                 ) as pool:
                     done = [
                         pool.submit(_draw_part, list(range(k, n_pages, n_workers)), parts[k])
@@ -2604,6 +2652,7 @@ def write_atlas(
     mpl = _require_matplotlib()  # figures are drawn without pyplot: no backend is changed
     run = read_run(run_folder)
     out = Path(out_dir)
+    remove_stale_parts(out)
     names = _community_names(run)
     slugs: dict[str, str] = {}
     for name in names:

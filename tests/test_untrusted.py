@@ -46,7 +46,9 @@ def rename_everywhere(folder: Path, renames: dict[str, str]) -> None:
 def hostile_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(tmp_path)
     run = make_run(tmp_path / "run")
-    rename_everywhere(run, {"P-1": JINJA_MARKER, "Pasiri": JINJA_SUM, "C-1": JINJA_QUOTE})
+    rename_everywhere(
+        run, {"P-1": JINJA_MARKER, "Pasiri": JINJA_SUM, "C-1": JINJA_QUOTE, "W-1": RTL}
+    )
     return run
 
 
@@ -59,6 +61,8 @@ def test_a_jinja_name_shows_literally_in_the_map_and_runs_nothing(hostile_run: P
     assert "{{7*7}}" in page
     assert "cycler.__init__.__globals__" in page
     assert ">49<" not in page
+    assert "\u202e" not in page  # the override is left out, the letters kept
+    assert "Ayllu illuJ" in page
 
 
 def test_two_builds_of_a_map_are_byte_identical(tmp_path: Path) -> None:
@@ -425,3 +429,34 @@ def test_temporaries_of_a_killed_run_go_even_when_every_stage_is_skipped(
     assert result.exit_code == 0, result.output
     assert re.search(r"\n  forage +[\d.]+ s  skipped", result.output)
     assert not any(path.exists() for path in leftovers)
+
+
+# --- names the atlas must print: long, right-to-left overrides, characters with no font ------
+
+
+def test_long_rtl_and_cjk_names_print_with_short_file_names_and_a_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pypdf = pytest.importorskip("pypdf")
+    from test_webmap import EVIL_COMMUNITY
+
+    monkeypatch.chdir(tmp_path)
+    run = make_run(tmp_path / "run")
+    long_name = "Comunidad Campesina " + "Muy Larga " * 50  # 520 characters
+    rtl_name = "Ayllu \u202eilluJ 羊 🦙"
+    rename_everywhere(run, {"Pasiri": rtl_name, EVIL_COMMUNITY: long_name})
+    out = tmp_path / "atlas"
+    result = CliRunner().invoke(main, ["print", str(run), "-o", str(out), "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    from pastures.printmap import font_families, missing_glyphs
+
+    lost = missing_glyphs(["羊 🦙"], font_families())  # none where Noto CJK/emoji are installed
+    assert ("no installed font has them" in text) is bool(lost)
+    assert all(c in text for c in lost)
+    names = sorted(p.name for p in out.iterdir())
+    assert all(len(n) <= 70 for n in names), names
+    assert len(names) == 3  # atlas.pdf and one PDF per community
+    pages = " ".join(p.extract_text() for p in pypdf.PdfReader(out / "atlas.pdf").pages)
+    assert "\u202e" not in pages
+    assert "Ayllu illuJ" in pages  # the letters in the order they were typed

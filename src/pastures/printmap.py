@@ -45,6 +45,7 @@ import os
 import re
 import textwrap
 import unicodedata
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -134,6 +135,22 @@ MAX_CALENDAR_MONTHS: Final = 13
 #: hatching and text stay readable over it.
 BACKGROUND_GREY: Final = (0.74, 1.0)
 FONT: Final = "DejaVu Sans"
+#: Fonts tried, in order, for characters DejaVu Sans lacks (Chinese, Japanese, Korean,
+#: emoji...), when installed (Debian: fonts-noto-cjk, fonts-noto-color-emoji). matplotlib
+#: takes each glyph from the first font of the list that has it.
+FALLBACK_FONTS: Final = (
+    "Noto Sans CJK JP",
+    "Noto Sans CJK SC",
+    "Noto Sans",
+    "Noto Sans Symbols",
+    "Noto Sans Symbols 2",
+    "Noto Color Emoji",
+    "Noto Emoji",
+    "Symbola",
+)
+#: Unicode bidirectional controls (embeddings, overrides, isolates, marks). A name that
+#: holds them could reverse the text printed beside it; they have no glyph of their own.
+BIDI_CONTROLS: Final = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 MM_PER_INCH: Final = 25.4
 PT_PER_MM: Final = 72.0 / MM_PER_INCH
 
@@ -459,11 +476,24 @@ def page_geometry(paper: Paper, orientation: Orientation) -> _Page:
     return _Page(short, long_, k)
 
 
+#: Longest file-name slug of a community (characters): file systems allow 255 bytes.
+MAX_SLUG_CHARS: Final = 60
+
+
 def slugify(name: str) -> str:
-    """File-name slug of a community name: ``"Comunidad 03"`` -> ``"comunidad-03"``."""
+    """File-name slug of a community name: ``"Comunidad 03"`` -> ``"comunidad-03"``.
+
+    A long name is shortened to :data:`MAX_SLUG_CHARS` with a digest of the whole name
+    (so two long names stay apart); the name itself is printed in full.
+    """
+    import hashlib
+
     ascii_ = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_.lower()).strip("-")
-    return slug or "comunidad"
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_.lower()).strip("-") or "comunidad"
+    if len(slug) > MAX_SLUG_CHARS:
+        digest = hashlib.sha256(name.encode("utf-8")).hexdigest()[:8]
+        slug = f"{slug[: MAX_SLUG_CHARS - 9].rstrip('-')}-{digest}"
+    return slug
 
 
 def community_title(name: str, lang: Lang) -> str:
@@ -671,6 +701,75 @@ RC: Final = {
     "axes.unicode_minus": True,
     "svg.fonttype": "none",
 }
+
+
+def font_families() -> list[str]:
+    """DejaVu Sans and the installed :data:`FALLBACK_FONTS`, in order."""
+    from matplotlib import font_manager
+
+    installed = {f.name for f in font_manager.fontManager.ttflist}
+    return [FONT, *(name for name in FALLBACK_FONTS if name in installed)]
+
+
+def missing_glyphs(texts: Iterator[str] | list[str], families: list[str]) -> str:
+    """The characters of `texts` that none of the fonts `families` can draw (sorted)."""
+    from matplotlib import font_manager
+    from matplotlib.ft2font import FT2Font
+
+    fonts = []
+    for family in families:
+        with contextlib.suppress(ValueError):
+            path = font_manager.findfont(
+                font_manager.FontProperties(family=family), fallback_to_default=False
+            )
+            fonts.append(FT2Font(path))
+    chars = {c for text in texts for c in str(text) if c.isprintable() and not c.isspace()}
+    return "".join(sorted(c for c in chars if not any(f.get_char_index(ord(c)) for f in fonts)))
+
+
+def isolate_bidi(run: RunOutputs) -> RunOutputs:
+    """The run with the bidirectional controls taken out of every name and table text.
+
+    matplotlib draws characters in the order given; a right-to-left override in a name
+    would make a PDF viewer reverse the text around it. Removing the controls keeps
+    every name's letters and the order they were typed in.
+    """
+
+    def clean(frame: Any) -> Any:
+        out = frame.copy()
+        for col in out.columns:
+            if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
+                out[col] = out[col].map(
+                    lambda v: BIDI_CONTROLS.sub("", v) if isinstance(v, str) else v
+                )
+        return out
+
+    return dataclasses.replace(
+        run,
+        communities=clean(run.communities),
+        plots=clean(run.plots),
+        corrals=clean(run.corrals),
+        water_points=clean(run.water_points),
+        tables={k: clean(v) for k, v in run.tables.items()},
+    )
+
+
+def _warn_missing_glyphs(run: RunOutputs, families: list[str]) -> None:
+    texts = [
+        *run.communities.get(S.COMMUNITY, pd.Series(dtype=object)).dropna().astype(str),
+        *run.plots.get(S.COMMUNITY, pd.Series(dtype=object)).dropna().astype(str),
+        *run.plots.get(S.PLOT_CODE, pd.Series(dtype=object)).dropna().astype(str),
+        study_area(run).name,
+    ]
+    lost = missing_glyphs(texts, families)
+    if lost:
+        logger.warning(
+            "The atlas cannot print the characters %s of some names: no installed font has "
+            "them (fonts tried: %s); they show as empty boxes. Install a font that has them "
+            "(Debian: apt-get install fonts-noto-cjk fonts-noto-color-emoji) and print again.",
+            " ".join(lost[:40]),
+            ", ".join(families),
+        )
 
 
 def _axes_mm(fig: Figure, page: _Page, rect: tuple[float, float, float, float]) -> Axes:
@@ -2650,9 +2749,11 @@ def write_atlas(
     if paper not in PAPER_MM:
         raise ParameterError(f"paper={paper!r}: choose one of {', '.join(PAPER_MM)}.")
     mpl = _require_matplotlib()  # figures are drawn without pyplot: no backend is changed
-    run = read_run(run_folder)
+    run = isolate_bidi(read_run(run_folder))
     out = Path(out_dir)
     remove_stale_parts(out)
+    families = font_families()
+    _warn_missing_glyphs(run, families)
     names = _community_names(run)
     slugs: dict[str, str] = {}
     for name in names:
@@ -2677,7 +2778,9 @@ def write_atlas(
         stamp = dt.datetime.combine(when, dt.time(), tzinfo=dt.UTC)
     pdf_meta = {**meta, "CreationDate": stamp}
     n_workers = min(default_workers() if workers is None else max(1, int(workers)), n_pages)
-    with mpl.rc_context(RC):
+    with mpl.rc_context({**RC, "font.sans-serif": families}), warnings.catch_warnings():
+        # said once above, with the characters and the fix, rather than once per glyph drawn
+        warnings.filterwarnings("ignore", "Glyph .* missing from font")
         if n_workers <= 1:
             with _pdf(out / "atlas.pdf", pdf_meta) as atlas:
                 for page in range(n_pages):

@@ -282,13 +282,21 @@ PLOT_VARIABLES: Final = (
 # --- safe embedding -------------------------------------------------------------------------
 
 
+#: Unicode bidirectional controls: a right-to-left override in a name would reverse the
+#: text shown after it; they have no glyph, so they are left out of what the page shows.
+_BIDI_CONTROLS: Final = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
 def esc(value: Any) -> str:
-    """HTML-escaped text of a value (quotes included); empty for missing values."""
+    """HTML-escaped text of a value (quotes included); empty for missing values.
+
+    Bidirectional controls are left out, so a name cannot reverse the text beside it.
+    """
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return ""
     if value is pd.NaT:
         return ""
-    return html.escape(str(value), quote=True)
+    return html.escape(_BIDI_CONTROLS.sub("", str(value)), quote=True)
 
 
 def json_for_script(obj: Any) -> str:

@@ -13,6 +13,7 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 import pytest
+import shapely
 from click.testing import CliRunner
 
 from pastures import outputs as O
@@ -460,3 +461,38 @@ def test_long_rtl_and_cjk_names_print_with_short_file_names_and_a_warning(
     pages = " ".join(p.extract_text() for p in pypdf.PdfReader(out / "atlas.pdf").pages)
     assert "\u202e" not in pages
     assert "Ayllu illuJ" in pages  # the letters in the order they were typed
+
+
+# --- bands that are not real numbers ---------------------------------------------------------
+
+
+def test_a_complex_band_is_refused_for_its_scene_and_the_others_kept(tmp_path: Path) -> None:
+    import rasterio
+
+    from imagery_helpers import UTM, X0, Y0, s2_band_files
+
+    s2_band_files(tmp_path / "good", date="20240105")
+    bad = s2_band_files(tmp_path / "complex", date="20240115")
+    with rasterio.open(bad["B08"]) as src:
+        profile, data = src.profile, src.read()
+    profile.update(dtype="complex64", nodata=None)
+    with rasterio.open(bad["B08"], "w", **profile) as dst:
+        dst.write(data.astype("complex64"))
+    plots = gpd.GeoDataFrame(
+        {S.PLOT_CODE: ["A"], S.COMMUNITY: ["Alfa"], S.PASTURE_TYPE: ["bofedal"]},
+        geometry=[shapely.box(X0 + 10, Y0 - 50, X0 + 50, Y0 - 10)],
+        crs=UTM,
+    )
+    plots.to_file(tmp_path / "plots.gpkg", engine="pyogrio")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        main,
+        ["indices", str(tmp_path / "good"), str(tmp_path / "complex"),
+         "--plots", str(tmp_path / "plots.gpkg"), "--index", "ndvi", "--out", str(out)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "complex64 pixels, not real numbers" in text
+    series = pd.read_csv(out / "index_series.csv")
+    means = series[(series[S.STATISTIC] == S.STAT_MEAN) & series[S.VALUE].notna()]
+    assert sorted(means[S.DATE].str[:10].unique()) == ["2024-01-05"]

@@ -496,3 +496,26 @@ def test_a_complex_band_is_refused_for_its_scene_and_the_others_kept(tmp_path: P
     series = pd.read_csv(out / "index_series.csv")
     means = series[(series[S.STATISTIC] == S.STAT_MEAN) & series[S.VALUE].notna()]
     assert sorted(means[S.DATE].str[:10].unique()) == ["2024-01-05"]
+
+
+def test_a_jinja_community_name_runs_nothing_through_run(
+    tmp_path: Path, project_files, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from test_pipeline import tiny_project
+
+    monkeypatch.chdir(tmp_path)
+    for kind in ("communities", "plots", "corrals"):
+        path = project_files[kind]
+        gpd.read_file(path).replace({"Alfa": JINJA_MARKER, "Beta": JINJA_SUM}).to_file(
+            path, engine="pyogrio"
+        )
+    herds = pd.read_csv(project_files["herds"]).replace({"Alfa": JINJA_MARKER, "Beta": JINJA_SUM})
+    herds.to_csv(project_files["herds"], index=False)
+    project = tiny_project(tmp_path, project_files, imagery=False)
+    run = tmp_path / "run"
+    result = CliRunner().invoke(main, ["run", str(project), "--out", str(run)])
+    assert result.exit_code == 0, result.output
+    assert not (tmp_path / "PWNED").exists()
+    page = (run / "map.html").read_text(encoding="utf-8")
+    assert "{{7*7}}" in page
+    assert "cycler.__init__.__globals__" in page

@@ -519,3 +519,22 @@ def test_a_jinja_community_name_runs_nothing_through_run(
     page = (run / "map.html").read_text(encoding="utf-8")
     assert "{{7*7}}" in page
     assert "cycler.__init__.__globals__" in page
+
+
+def test_a_renamed_input_is_named_in_the_provenance(small_run: tuple[Path, Path]) -> None:
+    import shutil
+
+    project, run = small_run
+    text = project.read_text(encoding="utf-8")
+    old = next(line for line in text.splitlines() if line.startswith("plots ="))
+    source = Path(old.split('"')[1])
+    renamed = source.with_name("parcelas_2026.gpkg")
+    shutil.copyfile(source, renamed)
+    project.write_text(text.replace(source.as_posix(), renamed.as_posix()), encoding="utf-8")
+    result = CliRunner().invoke(main, ["run", str(project), "--out", str(run), *SKIP_MAPS])
+    assert result.exit_code == 0, result.output
+    assert re.search(r"\n  layers +[\d.]+ s  skipped", result.output)  # same bytes: reused
+    inputs = json.loads((run / "provenance.json").read_text())["inputs"]
+    paths = {Path(i["path"]).name for i in inputs}
+    assert "parcelas_2026.gpkg" in paths
+    assert source.name not in paths

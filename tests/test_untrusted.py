@@ -208,8 +208,23 @@ def _damage_trends(run: Path) -> str:
     return "index_trends.csv: column 'trend_per_year' must hold a number"
 
 
+def _damage_layer(run: Path) -> str:
+    gpkg = run / "layers.gpkg"
+    plots = gpd.read_file(gpkg, layer=S.PLOTS).drop(columns=[S.PLOT_CODE])
+    plots.to_file(gpkg, layer=S.PLOTS, engine="pyogrio")
+    return "layers.gpkg (layer plots): no column 'plot_code'"
+
+
 @pytest.mark.parametrize(
-    "damage", [_damage_forage, _damage_series, _damage_provenance, _damage_schedule, _damage_trends]
+    "damage",
+    [
+        _damage_forage,
+        _damage_series,
+        _damage_provenance,
+        _damage_schedule,
+        _damage_trends,
+        _damage_layer,
+    ],
 )
 @pytest.mark.parametrize("command", ["map", "print"])
 def test_a_damaged_run_folder_is_named_not_a_crash(tmp_path: Path, damage, command: str) -> None:

@@ -159,6 +159,13 @@ _REWRITTEN_BY: Final = {
     "schedule": "`pastures run PROJECT.toml` (rotation stage) or `pastures rotate`",
     "risk_plots": "`pastures run PROJECT.toml` (erosion stage) or `pastures risk`",
     "provenance": "`pastures run PROJECT.toml` (package stage)",
+    "layers": "`pastures run PROJECT.toml` (package stage)",
+}
+#: Columns the map and the atlas use, by layer of the layers GeoPackage.
+LAYER_COLUMNS: Final[dict[str, dict[str, str]]] = {
+    S.PLOTS: {S.PLOT_CODE: "text", S.COMMUNITY: "text"},
+    S.COMMUNITIES: {S.COMMUNITY: "text"},
+    S.CORRALS: {S.CORRAL_ID: "text"},
 }
 #: Columns the readers of a run use, by table: required ones and their kind.
 TABLE_COLUMNS: Final[dict[str, dict[str, str]]] = {
@@ -285,6 +292,23 @@ def _check_provenance(record: Any, path: Path) -> dict[str, Any]:
     return record
 
 
+def _checked_layers(layers: dict[str, gpd.GeoDataFrame], gpkg: Path) -> dict[str, Any]:
+    """The layers with the columns the map and the atlas use checked (:data:`LAYER_COLUMNS`).
+
+    Plots without ``area_ha`` (a layers file written by hand) get it from their shapes.
+    """
+    out = dict(layers)
+    for name, kinds in LAYER_COLUMNS.items():
+        if len(out[name]):
+            where = Path(f"{gpkg} (layer {name})")
+            out[name] = check_columns(out[name], where, kinds, key="layers")
+    plots = out[S.PLOTS]
+    if len(plots) and S.AREA_HA not in plots.columns and plots.crs is not None:
+        metric = plots if plots.crs.is_projected else plots.to_crs(plots.estimate_utm_crs())
+        out[S.PLOTS] = plots.assign(**{S.AREA_HA: metric.area.to_numpy() / 10_000.0})
+    return out
+
+
 def read_run(folder: str | os.PathLike[str]) -> RunOutputs:
     """Read the outputs of a run folder.
 
@@ -317,6 +341,7 @@ def read_run(folder: str | os.PathLike[str]) -> RunOutputs:
         raise InputFileError(f"{gpkg}: cannot be read as a GeoPackage ({exc}).") from exc
     if layers[S.PLOTS].empty and layers[S.COMMUNITIES].empty:
         raise InputFileError(f"{gpkg}: has neither communities nor plots to show.")
+    layers = _checked_layers(layers, gpkg)
     tables: dict[str, pd.DataFrame] = {}
     rasters: dict[str, Path] = {}
     provenance: dict[str, Any] = {}

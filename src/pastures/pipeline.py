@@ -1410,7 +1410,7 @@ class _Runner:
                     name,
                     "skipped",
                     time.perf_counter() - t0,
-                    str(entry.get("summary", "")),
+                    str(entry.get("summary", "")).split(" (ran again: ")[0],
                     inputs,
                     files(cached),
                 )

@@ -553,3 +553,29 @@ def test_a_renamed_input_is_named_in_the_provenance(small_run: tuple[Path, Path]
     paths = {Path(i["path"]).name for i in inputs}
     assert "parcelas_2026.gpkg" in paths
     assert source.name not in paths
+
+
+def test_a_plan_left_by_a_run_with_a_lost_manifest_goes_when_the_herds_do(
+    small_run: tuple[Path, Path],
+) -> None:
+    project, run = small_run
+    assert (run / O.RUN_FILES["schedule"]).is_file()
+    (run / "run_manifest.json").write_text("null", encoding="utf-8")
+    text = project.read_text(encoding="utf-8")
+    project.write_text(
+        "\n".join(line for line in text.splitlines() if not line.startswith("herds =")),
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(main, ["run", str(project), "--out", str(run), *SKIP_MAPS])
+    assert result.exit_code == 0, result.output
+    assert not (run / O.RUN_FILES["schedule"]).exists()
+
+
+def test_the_formula_guard_round_trips_every_text() -> None:
+    from pastures.io import neutralise_text, restore_text
+
+    for text in ("=A1", "'=A1", "''=A1", "+1 555", "-x", "@SUM(A1)", "'quoted", "-1.5", "P-1", ""):
+        written = neutralise_text(text)
+        assert restore_text(written) == text, (text, written)
+        if text.lstrip("'")[:1] in "=+-@" and text.lstrip("'") and text != "-1.5":
+            assert str(written).startswith("'")

@@ -1363,6 +1363,19 @@ def erosion_from(record: Mapping[str, Any], files: tuple[Path, ...], folder: Pat
     )
 
 
+#: Outputs of each optional stage that the map and the atlas read (keys of RUN_FILES).
+_READ_BY_MAPS: Final = {
+    "vegetation": (
+        "index_series",
+        "index_trends",
+        "index_summary",
+        "true_colour",
+        "ndvi_dry",
+        "range_series",
+    ),
+    "rotation": ("schedule",),
+    "erosion": ("soil_loss", "risk_class", "pressure", "risk_plots", "dem"),
+}
 #: What a skipped stage can fail on when its files are read back: it then runs again.
 _READ_BACK_ERRORS: Final = (PasturesError, OSError, ValueError, KeyError, TypeError, IndexError)
 
@@ -1481,20 +1494,25 @@ class _Runner:
 
         The map, the atlas and the GeoPackage then show no stale layer: the files the
         manifest lists for the stage (and their table sidecars) are deleted, and so
-        is its manifest entry. Files the manifest does not list are left alone.
+        is its manifest entry; so are the stage's outputs that the map and the atlas
+        read (:data:`_READ_BY_MAPS`), when a damaged manifest no longer lists them.
+        Other files are left alone.
         """
         entry = self.manifest.stages.pop(name, None)
+        # the outputs the map and the atlas read go even when no manifest lists them (a
+        # folder whose manifest was damaged or deleted)
+        known = [RUN_FILES[k] for k in _READ_BY_MAPS.get(name, ())]
+        removed = self._remove([*((entry or {}).get("files") or []), *known])
         if entry is not None:
-            removed = self._remove(entry.get("files") or [])
             self.manifest.write()
-            if removed:
-                logger.warning(
-                    "%s no longer runs (%s): removed the %d output(s) an earlier run left in %s.",
-                    name,
-                    summary,
-                    len(removed),
-                    self.folder,
-                )
+        if removed:
+            logger.warning(
+                "%s no longer runs (%s): removed the %d output(s) an earlier run left in %s.",
+                name,
+                summary,
+                len(removed),
+                self.folder,
+            )
         self.note(name, "not needed", summary)
 
     def _report(self, report: StageReport) -> None:

@@ -1233,40 +1233,31 @@ _PHONE_JS: Final = r"""
 """
 
 
-class _Verbatim:
-    """Text that goes into the page as it is, never compiled as a Jinja2 template.
+def _verbatim(text: str) -> Any:
+    """A page element whose text goes in as it is, never compiled as a Jinja2 template.
 
-    branca compiles every ``Element(text)`` as a template, and every macro's output
-    a second time, so text holding ``{{ ... }}`` would run. Our text (which carries
-    the run's names) is therefore added through these elements only.
+    branca compiles the text of every ``Element(text)`` as a template, and the output
+    of every macro a second time, so a name holding ``{{ ... }}`` would run. Text that
+    carries the run's names is therefore added through this element only.
     """
+    from branca.element import Element
 
-    @staticmethod
-    def element(text: str) -> Any:
-        from branca.element import Element
+    class Verbatim(Element):
+        def render(self, **kwargs: Any) -> str:
+            return text
 
-        class Verbatim(Element):
-            def render(self, **kwargs: Any) -> str:
-                return text
-
-        return Verbatim()
-
-    @staticmethod
-    def script(text: str) -> Any:
-        """A folium element that writes `text` into the page's script, in its turn."""
-        from branca.element import MacroElement
-
-        class VerbatimScript(MacroElement):
-            def render(self, **kwargs: Any) -> None:
-                figure = self.get_root()
-                figure.script.add_child(_Verbatim.element(text), name=self.get_name())
-
-        return VerbatimScript()
+    return Verbatim()
 
 
 def _script(code: str) -> Any:
-    """A folium element that writes `code` verbatim into the page's script."""
-    return _Verbatim.script(code)
+    """A folium element that writes `code` verbatim into the page's script, in its turn."""
+    from branca.element import MacroElement
+
+    class VerbatimScript(MacroElement):
+        def render(self, **kwargs: Any) -> None:
+            self.get_root().script.add_child(_verbatim(code), name=self.get_name())
+
+    return VerbatimScript()
 
 
 def _stable_ids(root: Any, done: dict[int, str]) -> None:
@@ -1360,7 +1351,7 @@ def build_web_map(run: O.RunOutputs, *, lang: Lang = "es", on: dt.date | None = 
     fmap.default_js = []  # Leaflet is inlined below; jQuery/Bootstrap are not needed
     fmap.default_css = []
     root = fmap.get_root()
-    verbatim = _Verbatim.element
+    verbatim = _verbatim
     root.header.add_child(verbatim(f"<style>{leaflet_css}</style>"), name="leaflet_css")
     root.header.add_child(verbatim(f"<style>{_CSS}</style>"), name="pastures_css")
     root.header.add_child(verbatim(f"<script>{leaflet_js}</script>"), name="leaflet_js")

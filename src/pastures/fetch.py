@@ -114,6 +114,16 @@ GDAL_HTTP_OPTIONS: Final = {
     "CPL_VSIL_CURL_USE_HEAD": "YES",
 }
 _INSTALL = 'pip install "pastures[fetch]"'
+#: URL schemes an asset may be read from. A catalogue is a stranger: a ``file://`` URL or
+#: a local path in its answer would copy the user's own files into the output folder.
+REMOTE_SCHEMES: Final = frozenset({"http", "https"})
+#: Largest clipped band read into memory (bytes): a server that claims a tiny pixel size
+#: cannot make one band exhaust the memory.
+MAX_CLIP_BYTES: Final = 1 << 30
+#: Longest answer of the token service (bytes).
+MAX_TOKEN_BYTES: Final = 1 << 16
+#: Longest file or folder name built from an item id or an asset key (characters).
+MAX_NAME_CHARS: Final = 100
 
 
 class CatalogueError(PasturesError, ConnectionError):
@@ -150,6 +160,9 @@ class FetchResult:
     item_files: tuple[Path, ...] = ()
     unreachable: tuple[tuple[str, str], ...] = ()
     bytes_downloaded: int = 0
+    #: (item, field: what is wrong) of items, fields and assets of the catalogue's answer
+    #: that were left out because they are malformed or point at no web address.
+    rejected: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass
@@ -279,10 +292,16 @@ def search_items(
         kwargs["datetime"] = f"{start.isoformat()}/{end.isoformat()}"
     if max_cloud is not None:
         kwargs["query"] = {"eo:cloud_cover": {"lte": max_cloud}}
+    from pystac_client.warnings import PystacClientWarning
+
     try:
-        client = pc.Client.open(url, timeout=HTTP_TIMEOUT_S)
-        items = list(client.search(**kwargs).items_as_dicts())
+        with warnings.catch_warnings():
+            # a catalogue without a search link or conformance is one that cannot be searched
+            warnings.simplefilter("error", PystacClientWarning)
+            client = pc.Client.open(url, timeout=HTTP_TIMEOUT_S)
+            items = list(client.search(**kwargs).items_as_dicts())
     except (
+        PystacClientWarning,
         pc.exceptions.APIError,
         requests.RequestException,
         pystac.STACError,
@@ -317,8 +336,15 @@ class _Signer:
         if collection not in self.tokens:
             url = f"{self.sas_url}/token/{collection}"
             try:
+                if urlparse(url).scheme not in REMOTE_SCHEMES:
+                    raise ValueError("the token service is not an http(s) address")
                 with urllib.request.urlopen(url, timeout=HTTP_TIMEOUT_S) as response:
-                    token = json.loads(response.read().decode("utf-8"))["token"]
+                    body = response.read(MAX_TOKEN_BYTES + 1)
+                    if len(body) > MAX_TOKEN_BYTES:
+                        raise ValueError(f"answer longer than {MAX_TOKEN_BYTES} bytes")
+                    token = json.loads(body.decode("utf-8"))["token"]
+                if not isinstance(token, str):
+                    raise TypeError("'token' is not text")
             except (urllib.error.URLError, OSError, ValueError, KeyError, TypeError) as exc:
                 raise CatalogueError(
                     f"Cannot get a Planetary Computer access token from {url} ({exc}); its "
@@ -338,7 +364,81 @@ def public_href(href: str) -> str:
 
 
 def _vsi(href: str) -> str:
-    return f"/vsicurl/{href}" if urlparse(href).scheme in ("http", "https") else href
+    """The GDAL path of a remote file; anything but an http(s) URL is refused."""
+    if urlparse(href).scheme not in REMOTE_SCHEMES:
+        raise LookupError(f"{href!r} is not an http(s) address; only web files are read")
+    return f"/vsicurl/{href}"
+
+
+def _field_error(item_id: str, name: str, problem: str) -> tuple[str, str]:
+    return item_id, f"field '{name}' {problem}"
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def checked_item(  # noqa: PLR0911 - one check per field of the answer
+    item: Any, *, assets: Iterable[str] | None = None
+) -> tuple[dict[str, Any] | None, list[tuple[str, str]]]:
+    """A catalogue's item with what this module reads checked, and what was wrong.
+
+    The item is left out (None) when it is not an object, has no text id, its
+    ``properties`` are not an object, its date is not text, its ``eo:cloud_cover``
+    is not a number, its ``assets`` are not an object or its geometry cannot be
+    read. An asset (among `assets`, the keys this module would download) whose
+    ``href`` is not an ``http(s)`` URL (after ``s3://`` is made public) is dropped
+    from the item, the others kept.
+
+    Returns
+    -------
+    tuple
+        The item (a copy, or None) and ``(item id, "field '...' ...")`` pairs.
+    """
+    if not isinstance(item, dict):
+        return None, [("?", f"a feature of the answer is a {type(item).__name__}, not an object")]
+    raw_id = item.get("id")
+    if not isinstance(raw_id, str) or not raw_id.strip():
+        return None, [("?", f"field 'id' is {raw_id!r}, not text")]
+    item_id = raw_id[:200]
+    props = item.get("properties")
+    if not isinstance(props, dict):
+        return None, [
+            _field_error(item_id, "properties", f"is {type(props).__name__}, not an object")
+        ]
+    when = props.get("datetime")
+    if when is not None and not isinstance(when, str):
+        return None, [_field_error(item_id, "properties.datetime", f"is {when!r}, not text")]
+    cloud = props.get("eo:cloud_cover")
+    if cloud is not None and not _is_number(cloud):
+        return None, [
+            _field_error(item_id, "properties.eo:cloud_cover", f"is {cloud!r}, not a number")
+        ]
+    found = item.get("assets")
+    if not isinstance(found, dict):
+        return None, [_field_error(item_id, "assets", f"is {type(found).__name__}, not an object")]
+    footprint = item.get("geometry")
+    if footprint is not None:
+        try:
+            shape = shapely.geometry.shape(footprint)
+            if not shape.is_valid:
+                shape = shapely.make_valid(shape)
+        except Exception as exc:  # noqa: BLE001 - shapely raises many types on bad GeoJSON
+            return None, [_field_error(item_id, "geometry", f"cannot be read ({_reason(exc)})")]
+    problems: list[tuple[str, str]] = []
+    keep = dict(found)
+    for key in set(found) & set(assets if assets is not None else found):
+        asset = found[key]
+        href = asset.get("href") if isinstance(asset, dict) else None
+        if not isinstance(href, str):
+            problems.append(_field_error(item_id, f"assets.{key}.href", "is missing"))
+            del keep[key]
+        elif urlparse(public_href(href)).scheme not in REMOTE_SCHEMES:
+            problems.append(
+                _field_error(item_id, f"assets.{key}.href", f"{href!r} is not an http(s) URL")
+            )
+            del keep[key]
+    return {**item, "id": item_id, "assets": keep}, problems
 
 
 def _scene_key(item: Mapping[str, Any]) -> tuple[str, str]:
@@ -346,7 +446,10 @@ def _scene_key(item: Mapping[str, Any]) -> tuple[str, str]:
     props = item.get("properties", {})
     tile = str(props.get("s2:mgrs_tile") or str(props.get("grid:code", "")).removeprefix("MGRS-"))
     if not tile and "mgrs:utm_zone" in props:
-        tile = f"{props['mgrs:utm_zone']}{props['mgrs:latitude_band']}{props['mgrs:grid_square']}"
+        tile = "".join(
+            str(props.get(k, ""))
+            for k in ("mgrs:utm_zone", "mgrs:latitude_band", "mgrs:grid_square")
+        )
     if not tile:
         found = re.search(r"_T?(\d{2}[A-Z]{3})_", str(item.get("id", "")))
         tile = found.group(1) if found else str(item.get("id", ""))
@@ -403,6 +506,13 @@ def _write_clip(
         window = _window(src, bounds)
         if window is None:
             raise LookupError("the file does not overlap the study area")
+        size = int(window.width) * int(window.height) * src.count
+        size *= np.dtype(src.dtypes[0]).itemsize
+        if size > MAX_CLIP_BYTES:
+            raise LookupError(
+                f"the clip would be {size / 2**30:.1f} GiB, more than the "
+                f"{MAX_CLIP_BYTES / 2**30:.0f} GiB a band may take"
+            )
         data = src.read(window=window)
         t = src.transform  # north-up (checked by _window): shift the origin by the window
         transform = Affine(
@@ -468,16 +578,33 @@ def _local_item(
     local["properties"]["pastures:catalogue"] = catalogue
     local["properties"]["pastures:clip_bbox"] = list(area_bbox)
     # links point at the online catalogue; keep only those that stay true offline
+    links = local.get("links")
     local["links"] = [
         link
-        for link in local.get("links", [])
-        if link.get("rel") in ("license", "derived_from", "canonical", "via")
+        for link in (links if isinstance(links, list) else [])
+        if isinstance(link, dict)
+        and link.get("rel") in ("license", "derived_from", "canonical", "via")
     ]
     return local
 
 
 def _safe_name(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._") or "item"
+    """A file name built from a catalogue's text: letters, digits, ``._-``; no ``..``.
+
+    Long names are cut, with a digest of the whole text so two ids stay apart.
+    """
+    name = re.sub(r"\.{2,}", "_", re.sub(r"[^A-Za-z0-9._-]+", "_", text)).strip("._-") or "item"
+    if len(name) > MAX_NAME_CHARS:
+        digest = hashlib.sha256(text.encode("utf-8", "replace")).hexdigest()[:12]
+        name = f"{name[: MAX_NAME_CHARS - 13]}-{digest}"
+    return name
+
+
+def _inside(folder: Path, path: Path) -> Path:
+    """`path`, checked to resolve inside `folder` (a name never leaves the output folder)."""
+    if not path.resolve().is_relative_to(folder.resolve()):
+        raise LookupError(f"{path.name!r} would be written outside {folder}")
+    return path
 
 
 def _fetch_item(
@@ -491,19 +618,20 @@ def _fetch_item(
 ) -> tuple[bool, Path, int]:
     """Download the wanted assets of one item; (anything downloaded?, item JSON, bytes)."""
     item_id = str(item["id"])
-    folder = dest / _safe_name(item_id)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = _inside(dest, dest / _safe_name(item_id))
     wanted = _wanted_assets(item)
     if not wanted:
         raise LookupError(
             f"lists none of the assets {', '.join(sorted(S2_ASSETS))} "
             f"(nor {', '.join(sorted(S2_ASSETS.values()))})"
         )
+    folder.mkdir(parents=True, exist_ok=True)
     files: dict[str, tuple[str, Mapping[str, Any]]] = {}
     downloaded = False
     n_bytes = 0
     for key, asset in sorted(wanted.items()):
         name = f"{_safe_name(key)}.tif"
+        _inside(dest, folder / name)
         rel = f"{folder.name}/{name}"
         source = public_href(str(asset["href"]))
         key_fields = {"source": source, "clip_bbox": list(area_bbox)}
@@ -580,6 +708,39 @@ def _search_all(
     return found, unreachable
 
 
+def _choose(
+    found: Sequence[tuple[str, Any]], geom: shapely.Geometry, max_cloud: float
+) -> tuple[dict[tuple[str, str], tuple[str, dict[str, Any]]], list[tuple[str, str]]]:
+    """The well-formed L2A items over the area under the cloud limit, one per scene.
+
+    Returns them by scene key, and the (item, problem) of what was left out as malformed.
+    """
+    chosen: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {}
+    rejected: list[tuple[str, str]] = []
+    wanted = set(S2_ASSETS) | set(S2_ASSETS.values())
+    for name, raw in found:
+        item, problems = checked_item(raw, assets=wanted)
+        for item_id, problem in problems:
+            logger.warning("%s: item %s: %s; left out", name, item_id, problem)
+        rejected.extend((f"{name} {i}", p) for i, p in problems)
+        if item is None or (problems and not _wanted_assets(item)):
+            continue
+        cloud = item["properties"].get("eo:cloud_cover")
+        if not _is_l2a(item) or (cloud is not None and float(cloud) > max_cloud):
+            continue
+        footprint = item.get("geometry")
+        try:
+            if footprint and not shapely.make_valid(shapely.geometry.shape(footprint)).intersects(
+                geom
+            ):
+                continue
+        except Exception as exc:  # noqa: BLE001 - shapely raises many types on bad GeoJSON
+            rejected.append((f"{name} {item['id']}", f"field 'geometry' cannot be read ({exc})"))
+            continue
+        chosen.setdefault(_scene_key(item), (name, item))
+    return chosen, rejected
+
+
 def fetch_imagery(
     area: shapely.Geometry | gpd.GeoDataFrame,
     *,
@@ -642,15 +803,7 @@ def fetch_imagery(
         end=end,
         max_cloud=max_cloud,
     )
-    chosen: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {}
-    for name, item in found:
-        cloud = item.get("properties", {}).get("eo:cloud_cover")
-        if not _is_l2a(item) or (cloud is not None and float(cloud) > max_cloud):
-            continue
-        footprint = item.get("geometry")
-        if footprint and not shapely.geometry.shape(footprint).intersects(geom):
-            continue
-        chosen.setdefault(_scene_key(item), (name, item))
+    chosen, rejected = _choose(found, geom, max_cloud)
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
     manifest = _Manifest.load(dest)
@@ -660,7 +813,7 @@ def fetch_imagery(
     failed: list[tuple[str, str]] = []
     item_files: list[Path] = []
     n_bytes = 0
-    ordered = sorted(chosen.values(), key=lambda ni: (ni[1]["properties"].get("datetime", ""),))
+    ordered = sorted(chosen.values(), key=lambda ni: str(ni[1]["properties"].get("datetime", "")))
     bar = tqdm(ordered, desc="scenes", unit="scene", disable=not progress, leave=False)
     with _gdal_env():
         for name, item in bar:
@@ -677,7 +830,7 @@ def fetch_imagery(
             except CatalogueError as exc:
                 failed.append((item_id, str(exc)))
                 continue
-            except (RasterioError, OSError, LookupError, KeyError) as exc:
+            except (RasterioError, OSError, LookupError, KeyError, TypeError, ValueError) as exc:
                 failed.append((item_id, f"{name}: {_reason(exc)}"))
                 logger.warning("Scene %s not completed: %s", item_id, _reason(exc))
                 continue
@@ -692,6 +845,7 @@ def fetch_imagery(
         item_files=tuple(item_files),
         unreachable=tuple(unreachable),
         bytes_downloaded=n_bytes,
+        rejected=tuple(rejected),
     )
 
 
@@ -749,11 +903,14 @@ def fetch_dem(
         except CatalogueError as exc:
             errors.append(str(exc))
             continue
-        hrefs = sorted(
-            public_href(str(item["assets"]["data"]["href"]))
-            for _, item in found
-            if "data" in item.get("assets", {})
-        )
+        hrefs = []
+        for _, raw in found:
+            item, problems = checked_item(raw, assets=("data",))
+            for item_id, problem in problems:
+                logger.warning("%s: item %s: %s; left out", name, item_id, problem)
+            if item is not None and "data" in item["assets"]:
+                hrefs.append(public_href(str(item["assets"]["data"]["href"])))
+        hrefs.sort()
         if not hrefs:
             errors.append(f"{name}: no {DEM_COLLECTION} tile over {bbox}")
             continue
@@ -851,6 +1008,8 @@ def describe(result: FetchResult) -> Iterable[str]:
     )
     for name, reason in result.unreachable:
         yield f"catalogue {name} not searched: {reason}"
+    for item_id, reason in result.rejected:
+        yield f"catalogue item {item_id}: {reason}; left out"
     for item_id, reason in result.failed:
         yield f"scene {item_id} not completed: {reason}"
 

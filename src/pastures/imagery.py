@@ -1266,6 +1266,12 @@ def _check_file(scene: Scene, src: Any, bands: Sequence[BandFile], grids: Sequen
     band = bands[0]
     for b in bands:
         dtype = np.dtype(src.dtypes[b.band - 1])
+        if dtype.kind not in "iuf":
+            raise InputFileError(
+                f"Scene {scene.scene_id}: band {b.href} holds {dtype} pixels, not real numbers "
+                "(reflectance or classes); this scene is left out. Give the band as delivered "
+                "(integer digital numbers or float reflectance)."
+            )
         if b.nodata is not None and dtype.kind in "iu":
             limits = np.iinfo(dtype)
             if not (float(b.nodata).is_integer() and limits.min <= b.nodata <= limits.max):

@@ -74,6 +74,35 @@ def _write_error(dest: Path, exc: OSError) -> OutputError:
     )
 
 
+def process_started() -> float:
+    """When this process started (seconds since the epoch): leftovers older are stale."""
+    return _RUN_STARTED
+
+
+def remove_leftovers(folder: Path, *, older_than: float | None = None) -> list[Path]:
+    """Remove every temporary file an interrupted run left anywhere in `folder`.
+
+    :func:`remove_stale_temporaries` cleans one output's leftovers when that output is
+    written again; a run whose stages are skipped writes none of them, so it sweeps
+    its folder with this. Only ``.pastures-tmp-*`` files changed before `older_than`
+    (default: the start of this process) are removed.
+    """
+    cutoff = _RUN_STARTED if older_than is None else older_than
+    removed = []
+    for leftover in folder.rglob(f"{TEMP_PREFIX}*") if folder.is_dir() else ():
+        try:
+            if leftover.is_file() and leftover.stat().st_mtime < cutoff:
+                leftover.unlink()
+                removed.append(leftover)
+        except OSError:
+            continue
+    if removed:
+        logger.info(
+            "removed %d temporary file(s) of an interrupted run in %s", len(removed), folder
+        )
+    return removed
+
+
 def remove_stale_temporaries(dest: Path, *, older_than: float | None = None) -> list[Path]:
     """Remove temporary files an interrupted earlier run left beside output `dest`.
 
@@ -433,13 +462,21 @@ def read_table(path: str | os.PathLike[str], *, sheet: str | int | None = None) 
     """Read a CSV or Excel (XLSX) table as text columns, keeping every row.
 
     Cells are read as strings so that the validation can say exactly which cell
-    is not a number, rather than letting pandas guess.
+    is not a number, rather than letting pandas guess. The apostrophe that our own
+    writers put before text a spreadsheet would run as a formula
+    (:func:`neutralise_text`) is taken off (:func:`restore_formulas`), so a table
+    written by one command reads back the same in the next.
 
     Raises
     ------
     InputFileError
         Missing, empty, unreadable or unsupported file.
     """
+    return restore_formulas(_read_any_table(path, sheet=sheet))
+
+
+def _read_any_table(path: str | os.PathLike[str], *, sheet: str | int | None) -> pd.DataFrame:
+    """Read a CSV or Excel table as text (see :func:`read_table`)."""
     p = Path(path)
     if not p.exists():
         raise InputFileError(f"{p}: file not found. Check the path and the spelling.")
@@ -489,12 +526,45 @@ def neutralise_text(value: object) -> object:
     shown in a text editor but not in the cell. Numbers (also negative ones) and
     non-text values are returned unchanged.
     """
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+    if isinstance(value, str) and value.lstrip("'").startswith(FORMULA_PREFIXES):
+        # a text that already starts with apostrophes before a formula character gets one
+        # more, so that :func:`restore_text` gives back every text exactly
         try:
             float(value)
         except ValueError:
             return "'" + value
     return value
+
+
+def restore_text(value: object) -> object:
+    """Undo :func:`neutralise_text`: the text as it was before it was written.
+
+    Every reader of the CSV files that ``pastures`` writes applies it, so a plot
+    coded ``=A1`` is ``=A1`` again when a later command reads the table.
+    """
+    if (
+        isinstance(value, str)
+        and value.startswith("'")
+        and value[1:].lstrip("'").startswith(FORMULA_PREFIXES)
+    ):
+        try:
+            float(value[1:])
+        except ValueError:
+            return value[1:]
+    return value
+
+
+def restore_formulas(table: pd.DataFrame) -> pd.DataFrame:
+    """Undo :func:`neutralise_formulas` on a table read from one of our own CSV files."""
+    out = table.copy()
+    for k in range(out.shape[1]):
+        values = out.iloc[:, k]
+        if values.dtype == object or pd.api.types.is_string_dtype(values):
+            marked = values.astype(str).str.startswith("'").to_numpy()
+            if marked.any():
+                out.iloc[marked.nonzero()[0], k] = values[marked].map(restore_text)
+    out.columns = [restore_text(c) for c in out.columns]
+    return out
 
 
 def neutralise_formulas(table: pd.DataFrame) -> pd.DataFrame:
@@ -519,6 +589,43 @@ def neutralise_formulas(table: pd.DataFrame) -> pd.DataFrame:
 #: Creation date written into XLSX files made by :func:`write_table` (the zip epoch that
 #: reproducible builds use): the same table then gives the same file, byte for byte.
 XLSX_CREATED: Final = datetime(1980, 1, 1)
+
+
+def source_date_epoch() -> datetime | None:
+    """``SOURCE_DATE_EPOCH`` (seconds, reproducible-builds.org) as a UTC time, if set."""
+    from datetime import UTC
+
+    text = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if not text.isdigit():
+        return None
+    return datetime.fromtimestamp(int(text), tz=UTC)
+
+
+def file_timestamp() -> datetime:
+    """The time written into files whose format records one (GeoPackage ``last_change``).
+
+    ``SOURCE_DATE_EPOCH`` when set, else :data:`XLSX_CREATED` (1980-01-01 UTC, the zip
+    epoch): never the clock, so the same inputs give the same bytes.
+    """
+    from datetime import UTC
+
+    return source_date_epoch() or XLSX_CREATED.replace(tzinfo=UTC)
+
+
+@contextlib.contextmanager
+def gdal_file_timestamp() -> Iterator[str]:
+    """While inside, GDAL writes :func:`file_timestamp` as a GeoPackage's ``last_change``.
+
+    GDAL's ``OGR_CURRENT_DATE`` option is meant for this (reproducible output).
+    Yields the timestamp as GeoPackage writes it (``YYYY-MM-DDTHH:MM:SS.sssZ``).
+    """
+    stamp = file_timestamp().strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    before = pyogrio.get_gdal_config_option("OGR_CURRENT_DATE")
+    pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": stamp})
+    try:
+        yield stamp
+    finally:
+        pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": before})
 
 
 def write_table(table: pd.DataFrame, path: str | os.PathLike[str], *, sheet: str = "data") -> Path:
@@ -561,7 +668,7 @@ def write_layers(layers: Mapping[str, gpd.GeoDataFrame], path: str | os.PathLike
         The GeoPackage written.
     """
     dest = Path(path)
-    with atomic_output(dest) as tmp:
+    with atomic_output(dest) as tmp, gdal_file_timestamp():
         for name, gdf in layers.items():
             pyogrio.write_dataframe(gdf, tmp, layer=name, driver="GPKG", append=tmp.exists())
     logger.info("wrote %s (%s)", dest, ", ".join(layers))

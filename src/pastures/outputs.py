@@ -125,16 +125,188 @@ _ID_COLUMNS: Final = (
 )
 
 
-def _read_table(path: Path) -> pd.DataFrame:
+def read_output_table(path: Path) -> pd.DataFrame:
+    """A table a run wrote (Parquet or CSV), identifiers as text, as it was before writing.
+
+    The CSV files neutralise text a spreadsheet would run as a formula
+    (:func:`pastures.io.neutralise_formulas`); that is undone here, so a plot coded
+    ``=A1`` reads back as ``=A1``.
+    """
+    from pastures.io import restore_formulas
+
     if path.suffix == ".parquet":
         table = pd.read_parquet(path)
     else:
         header = pd.read_csv(path, nrows=0).columns
         table = pd.read_csv(path, dtype={c: str for c in _ID_COLUMNS if c in header})
+        table = restore_formulas(table)
     for col in _ID_COLUMNS:
         if col in table.columns and table[col].dtype != object:
             table[col] = table[col].map(lambda v: v if pd.isna(v) else str(v))
     return table
+
+
+_read_table = read_output_table
+
+#: The command that writes each table of a run again.
+_REWRITTEN_BY: Final = {
+    "index_series": "`pastures run PROJECT.toml` (vegetation stage) or `pastures indices`",
+    "index_trends": "`pastures run PROJECT.toml` (vegetation stage) or `pastures indices`",
+    "index_summary": "`pastures run PROJECT.toml` (vegetation stage) or `pastures indices`",
+    "range_series": "`pastures run PROJECT.toml` (vegetation stage)",
+    "forage_plots": "`pastures run PROJECT.toml` (forage stage) or `pastures forage`",
+    "forage_communities": "`pastures run PROJECT.toml` (forage stage) or `pastures forage`",
+    "schedule": "`pastures run PROJECT.toml` (rotation stage) or `pastures rotate`",
+    "risk_plots": "`pastures run PROJECT.toml` (erosion stage) or `pastures risk`",
+    "provenance": "`pastures run PROJECT.toml` (package stage)",
+    "layers": "`pastures run PROJECT.toml` (package stage)",
+}
+#: Columns the map and the atlas use, by layer of the layers GeoPackage.
+LAYER_COLUMNS: Final[dict[str, dict[str, str]]] = {
+    S.PLOTS: {S.PLOT_CODE: "text", S.COMMUNITY: "text"},
+    S.COMMUNITIES: {S.COMMUNITY: "text"},
+    S.CORRALS: {S.CORRAL_ID: "text"},
+}
+#: Columns the readers of a run use, by table: required ones and their kind.
+TABLE_COLUMNS: Final[dict[str, dict[str, str]]] = {
+    "index_series": {
+        S.PLOT_CODE: "text",
+        S.DATE: "date",
+        S.INDEX: "text",
+        S.STATISTIC: "text",
+        S.VALUE: "number",
+    },
+    "index_trends": {S.PLOT_CODE: "text"},
+    "forage_plots": {S.PLOT_CODE: "text"},
+    "risk_plots": {S.PLOT_CODE: "text"},
+    "schedule": {
+        S.HERD_ID: "text",
+        S.LOCATION_ID: "text",
+        S.START: "date",
+        S.END: "date",
+    },
+}
+#: Columns checked for their kind when a table has them.
+OPTIONAL_COLUMNS: Final[dict[str, str]] = {
+    S.TREND_PER_YEAR: "number",
+    S.BROWNING: "bool",
+    S.STOCKING_UO: "number",
+    S.PRESSURE_RATIO: "number",
+    S.SOIL_LOSS_T_HA_YR: "number",
+    S.SLOPE_PCT: "number",
+    S.COVER_PCT: "number",
+    S.CAPACITY_UO: "number",
+    S.DAYS: "number",
+    S.HERD_UO: "number",
+}
+_TRUE_FALSE: Final = {True: True, False: False, "True": True, "False": False}
+
+
+def _as_kind(values: pd.Series, kind: str) -> tuple[pd.Series, pd.Series]:
+    """`values` converted to `kind`, and the mask of values that are not of that kind."""
+    if kind == "number":
+        if pd.api.types.is_bool_dtype(values):
+            converted = pd.Series(np.nan, index=values.index)
+        else:
+            converted = pd.to_numeric(values, errors="coerce")
+    elif kind == "date":
+        converted = pd.to_datetime(values, errors="coerce", format="mixed")
+    elif kind == "bool":
+        converted = values.map(lambda v: _TRUE_FALSE.get(v, v) if not pd.isna(v) else v)
+        bad = values.notna() & ~converted.map(lambda v: isinstance(v, bool | np.bool_))
+        return converted, bad
+    else:
+        return values, pd.Series(False, index=values.index)
+    return converted, values.notna() & converted.isna()
+
+
+def check_columns(
+    table: pd.DataFrame,
+    path: Path,
+    required: tuple[str, ...] | dict[str, str],
+    *,
+    key: str | None = None,
+) -> pd.DataFrame:
+    """`table` with its columns checked (and converted) against the kinds the readers need.
+
+    Raises
+    ------
+    InputFileError
+        A required column is missing, or holds a value that is not of its kind: the
+        message names the file, the column, the first bad row and the command that
+        writes the file again.
+    """
+    kinds = required if isinstance(required, dict) else dict.fromkeys(required, "any")
+    again = _REWRITTEN_BY.get(key or "", "the command that wrote it")
+    missing = [c for c in kinds if c not in table.columns]
+    if missing:
+        raise InputFileError(
+            f"{path}: no column {', '.join(repr(c) for c in missing)} (it has "
+            f"{', '.join(map(str, table.columns[:12])) or 'no columns'}). The file is not the "
+            f"table a run writes there; write it again with {again}."
+        )
+    out = table.copy()
+    checks = {**{c: k for c, k in OPTIONAL_COLUMNS.items() if c in out.columns}, **kinds}
+    for col, kind in checks.items():
+        if kind in {"any", "text"}:
+            continue
+        converted, bad = _as_kind(out[col], kind)
+        if bad.any():
+            row = int(np.flatnonzero(bad.to_numpy())[0])
+            raise InputFileError(
+                f"{path}: column {col!r} must hold a {kind}; row {row + 2} holds "
+                f"{out[col].iloc[row]!r}. Write the file again with {again}."
+            )
+        if kind != "date":  # dates stay as written; the readers parse them
+            out[col] = converted
+    return out
+
+
+def _check_provenance(record: Any, path: Path) -> dict[str, Any]:
+    """The provenance record, if it has the shape the readers use."""
+    again = _REWRITTEN_BY["provenance"]
+    if not isinstance(record, dict):
+        raise InputFileError(
+            f"{path}: holds a {type(record).__name__}, not the provenance record (a JSON "
+            f"object). Write it again with {again}, or delete it."
+        )
+    shapes = {"parameters": dict, "software": dict, "inputs": list, "stages": dict}
+    for name, kind in shapes.items():
+        value = record.get(name)
+        if value is not None and not isinstance(value, kind):
+            raise InputFileError(
+                f"{path}: field {name!r} holds a {type(value).__name__}, not a "
+                f"{'JSON object' if kind is dict else 'list'}. Write it again with {again}."
+            )
+    for name in ("study_area", "imagery", "dem"):
+        value = (record.get("parameters") or {}).get(name)
+        if value is not None and not isinstance(value, dict):
+            raise InputFileError(
+                f"{path}: field 'parameters.{name}' holds a {type(value).__name__}, not a "
+                f"JSON object. Write it again with {again}."
+            )
+    if any(not isinstance(item, dict) for item in record.get("inputs") or []):
+        raise InputFileError(
+            f"{path}: field 'inputs' must list objects. Write it again with {again}."
+        )
+    return record
+
+
+def _checked_layers(layers: dict[str, gpd.GeoDataFrame], gpkg: Path) -> dict[str, Any]:
+    """The layers with the columns the map and the atlas use checked (:data:`LAYER_COLUMNS`).
+
+    Plots without ``area_ha`` (a layers file written by hand) get it from their shapes.
+    """
+    out = dict(layers)
+    for name, kinds in LAYER_COLUMNS.items():
+        if len(out[name]):
+            where = Path(f"{gpkg} (layer {name})")
+            out[name] = check_columns(out[name], where, kinds, key="layers")
+    plots = out[S.PLOTS]
+    if len(plots) and S.AREA_HA not in plots.columns and plots.crs is not None:
+        metric = plots if plots.crs.is_projected else plots.to_crs(plots.estimate_utm_crs())
+        out[S.PLOTS] = plots.assign(**{S.AREA_HA: metric.area.to_numpy() / 10_000.0})
+    return out
 
 
 def read_run(folder: str | os.PathLike[str]) -> RunOutputs:
@@ -169,6 +341,7 @@ def read_run(folder: str | os.PathLike[str]) -> RunOutputs:
         raise InputFileError(f"{gpkg}: cannot be read as a GeoPackage ({exc}).") from exc
     if layers[S.PLOTS].empty and layers[S.COMMUNITIES].empty:
         raise InputFileError(f"{gpkg}: has neither communities nor plots to show.")
+    layers = _checked_layers(layers, gpkg)
     tables: dict[str, pd.DataFrame] = {}
     rasters: dict[str, Path] = {}
     provenance: dict[str, Any] = {}
@@ -181,9 +354,12 @@ def read_run(folder: str | os.PathLike[str]) -> RunOutputs:
             continue
         try:
             if key == "provenance":
-                provenance = json.loads(path.read_text(encoding="utf-8"))
+                provenance = _check_provenance(json.loads(path.read_text(encoding="utf-8")), path)
             else:
-                tables[key] = _read_table(path)
+                table = _read_table(path)
+                tables[key] = check_columns(table, path, TABLE_COLUMNS.get(key, {}), key=key)
+        except InputFileError:
+            raise
         except (OSError, ValueError) as exc:
             raise InputFileError(
                 f"{path}: cannot be read ({exc}). Run the stage again to rewrite it."
@@ -314,18 +490,15 @@ def plot_status(run: RunOutputs, *, on: dt.date | None = None) -> gpd.GeoDataFra
     table = table.merge(latest, on=S.PLOT_CODE, how="left")
     trends = run.table("index_trends")
     if trends is not None:
-        table = table.merge(
-            trends[[S.PLOT_CODE, S.TREND_PER_YEAR, S.BROWNING]], on=S.PLOT_CODE, how="left"
-        )
+        keep = [c for c in (S.TREND_PER_YEAR, S.BROWNING) if c in trends.columns]
+        table = table.merge(trends[[S.PLOT_CODE, *keep]], on=S.PLOT_CODE, how="left")
     forage = run.table("forage_plots")
     if forage is not None:
         # the method says when production is the pasture type's default, not measured
-        method = [S.FORAGE_METHOD] if S.FORAGE_METHOD in forage.columns else []
-        table = table.merge(
-            forage[[S.PLOT_CODE, S.RANGE_CONDITION, S.CAPACITY_UO, *method]],
-            on=S.PLOT_CODE,
-            how="left",
-        )
+        keep = [
+            c for c in (S.RANGE_CONDITION, S.CAPACITY_UO, S.FORAGE_METHOD) if c in forage.columns
+        ]
+        table = table.merge(forage[[S.PLOT_CODE, *keep]], on=S.PLOT_CODE, how="left")
     risk = run.table("risk_plots")
     if risk is not None:
         keep = [
@@ -359,6 +532,25 @@ def plot_status(run: RunOutputs, *, on: dt.date | None = None) -> gpd.GeoDataFra
     table = table.drop_duplicates(S.PLOT_CODE)
     merged = plots.merge(table, on=S.PLOT_CODE, how="left", suffixes=("", "_run"))
     return gpd.GeoDataFrame(merged, geometry=S.GEOMETRY, crs=plots.crs)
+
+
+#: Stages whose layers the map and the atlas show, in order.
+LAYER_STAGES: Final = ("vegetation", "rotation", "erosion")
+
+
+def missing_stages(run: RunOutputs) -> dict[str, str]:
+    """Stages whose layers are missing because the run did not need them, and why.
+
+    From ``stages`` of the run's provenance record: a stage with status
+    ``"not needed"`` (no imagery, no herd register, no DEM) and its summary.
+    """
+    stages = run.provenance.get("stages") or {}
+    out = {}
+    for name in LAYER_STAGES:
+        entry = stages.get(name)
+        if isinstance(entry, dict) and entry.get("status") == "not needed":
+            out[name] = str(entry.get("summary") or "")
+    return out
 
 
 def is_illustrative(run: RunOutputs) -> bool:

@@ -26,7 +26,10 @@ stage's parameters, the checksums of the files it reads and the keys of the stag
 it depends on. ``run_manifest.json`` in the run folder records each stage's key,
 files, the SHA-256 of each file as written, and time; a stage whose key is unchanged
 is not run again when every file it wrote is still there with the same SHA-256, and
-its result is read back from the run folder's ``.pastures`` cache. An output deleted
+its result is read back from those verified files (Parquet, CSV, GeoPackage) and the
+plain JSON of the manifest. Nothing in a run folder is ever unpickled or executed: a
+folder from another machine is either reused, when every key and checksum matches,
+or recomputed. A damaged manifest means the stages run again, with a warning. An output deleted
 or edited since (a table opened and saved in a spreadsheet, a map removed) makes the
 stage run again, and the run says why. Checksums of large inputs are cached by size
 and modification time; outputs are always read in full.
@@ -40,7 +43,6 @@ import hashlib
 import json
 import logging
 import os
-import pickle
 import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -77,10 +79,8 @@ STAGE_TITLES: Final = {
     "print": "Print: atlas for the communities",
 }
 STAGES: Final = tuple(STAGE_TITLES)
-#: The run's manifest (stage keys, files, times), at the root of the run folder.
+#: The run's manifest (stage keys, files, plain-JSON results, times), at the run folder's root.
 MANIFEST: Final = "run_manifest.json"
-#: Folder of the cached stage results inside the run folder.
-CACHE_DIR: Final = ".pastures"
 #: The one GeoPackage with every vector result (first of outputs.LAYERS_FILES).
 GEOPACKAGE: Final = "layers.gpkg"
 #: Layers added to it besides the input layers.
@@ -316,12 +316,42 @@ class _Manifest:
 
     @classmethod
     def read(cls, folder: Path) -> _Manifest:
+        """The manifest of a run folder; an empty one when it is missing or damaged.
+
+        A damaged manifest (not JSON, or not the shape this module writes) is no
+        reason to stop: the stages it no longer vouches for simply run again.
+        """
         path = folder / MANIFEST
+        if not path.is_file():
+            return cls(folder)
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+        except (OSError, ValueError) as exc:
+            logger.warning("%s cannot be read (%s): every stage runs again.", path, exc)
             return cls(folder)
-        return cls(folder, dict(data.get("stages", {})), dict(data.get("checksums", {})))
+        if not isinstance(data, dict):
+            logger.warning(
+                "%s holds %s, not the manifest's object: every stage runs again.",
+                path,
+                type(data).__name__,
+            )
+            return cls(folder)
+        stages = data.get("stages")
+        stages = stages if isinstance(stages, dict) else {}
+        good = {k: v for k, v in stages.items() if isinstance(v, dict)}
+        if len(good) != len(stages) or not isinstance(data.get("stages"), dict):
+            logger.warning(
+                "%s: field 'stages' is damaged (%s): those stages run again.",
+                path,
+                ", ".join(sorted(set(stages) - set(good))) or "not an object",
+            )
+        checksums = data.get("checksums")
+        checksums = {
+            k: v
+            for k, v in (checksums.items() if isinstance(checksums, dict) else ())
+            if isinstance(v, list) and len(v) == 2
+        }
+        return cls(folder, good, checksums)
 
     def write(self) -> None:
         from pastures.io import atomic_output
@@ -330,20 +360,27 @@ class _Manifest:
         with atomic_output(self.folder / MANIFEST) as tmp:
             tmp.write_text(json.dumps(data, indent=1, sort_keys=True), encoding="utf-8")
 
-    def cached(self, stage: str, key: str) -> tuple[Any | None, str]:  # noqa: PLR0911 - one per reason
-        """The stored result of `stage` if its key matches and its outputs are intact.
+    def cached(self, stage: str, key: str) -> tuple[dict[str, Any] | None, str]:  # noqa: PLR0911 - one per reason
+        """The manifest entry of `stage` if its key matches and its outputs are intact.
 
-        Returns the result (None when the stage must run) and why it must run: a new
+        Returns the entry (None when the stage must run) and why it must run: a new
         key (inputs, parameters or code changed), or an output of the last run that
         was deleted or no longer matches the SHA-256 recorded when it was written.
+        The entry's ``result`` is plain JSON; the stage's result is rebuilt from it
+        and from the verified files.
         """
         entry = self.stages.get(stage)
         if not entry:
             return None, "first run"
         if entry.get("key") != key:
             return None, "its inputs, parameters or the toolkit changed"
-        recorded = entry.get("sha256", {})
-        for name in entry.get("files", []):
+        recorded = entry.get("sha256")
+        files = entry.get("files")
+        if not isinstance(recorded, dict) or not isinstance(files, list):
+            return None, f"its entry in {MANIFEST} is damaged"
+        for name in files:
+            if not isinstance(name, str) or Path(name).is_absolute() or ".." in Path(name).parts:
+                return None, f"its entry in {MANIFEST} names a file outside the run folder"
             path = self.folder / name
             if not path.is_file():
                 return None, f"its output {name} was deleted"
@@ -351,22 +388,15 @@ class _Manifest:
                 return None, f"no checksum recorded for its output {name}"
             if _sha256(path) != recorded[name]:
                 return None, f"its output {name} was changed since it was written"
-        pickled = self.folder / CACHE_DIR / f"{stage}.pickle"
-        try:
-            with pickled.open("rb") as f:
-                return pickle.load(f), ""
-        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
-            return None, "its cached result could not be read"
+        if not isinstance(entry.get("result"), dict):
+            return None, f"no result recorded in {MANIFEST}"
+        return entry, ""
 
-    def store(self, stage: str, key: str, result: Any, report: StageReport) -> None:
-        from pastures.io import atomic_output
-
-        (self.folder / CACHE_DIR).mkdir(exist_ok=True)
-        with atomic_output(self.folder / CACHE_DIR / f"{stage}.pickle") as tmp:
-            tmp.write_bytes(pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
+    def store(self, stage: str, key: str, record: dict[str, Any], report: StageReport) -> None:
         files = [_rel(p, self.folder) for p in report.files]
         self.stages[stage] = {
             "key": key,
+            "result": _jsonable(record),
             "files": files,
             # the outputs as written: a later run re-verifies them before skipping the stage
             "sha256": {f: _sha256(self.folder / f) for f in files if (self.folder / f).is_file()},
@@ -404,17 +434,14 @@ def working_area(config: ProjectConfig) -> WorkingArea:
     return of_study_area(config.study_area)
 
 
-def run_layers(config: ProjectConfig, folder: Path) -> LayersResult:
-    """Read and validate the project's layers; write the per-community summary.
+def read_layers(config: ProjectConfig) -> Project:
+    """Read and validate the project's layers (warnings logged).
 
     Raises
     ------
     ValidationError
         Any error in the layers (every problem listed).
     """
-    from pastures.io import write_table
-    from pastures.summary import community_summary
-
     files = {k: str(v) for k, v in config.layers.paths().items()}
     project = load_project(
         **files,  # type: ignore[arg-type]
@@ -430,6 +457,29 @@ def run_layers(config: ProjectConfig, folder: Path) -> LayersResult:
         if p.severity == "warning":
             logger.warning("%s", p)
     project.raise_for_errors()
+    return project
+
+
+def layers_from(config: ProjectConfig, files: tuple[Path, ...]) -> LayersResult:
+    """The layers result of an unchanged stage: the inputs (checksummed in its key) re-read."""
+    from pastures.summary import community_summary
+
+    project = read_layers(config)
+    return LayersResult(project=project, summary=community_summary(project), files=files)
+
+
+def run_layers(config: ProjectConfig, folder: Path) -> LayersResult:
+    """Read and validate the project's layers; write the per-community summary.
+
+    Raises
+    ------
+    ValidationError
+        Any error in the layers (every problem listed).
+    """
+    from pastures.io import write_table
+    from pastures.summary import community_summary
+
+    project = read_layers(config)
     folder.mkdir(parents=True, exist_ok=True)  # only once the layers are known to be good
     table = community_summary(project)
     rounded = table.round({S.PLOTS_HA: 2})
@@ -658,23 +708,31 @@ def run_forage(
         A cut that cannot be used (outside every plot, no image date near it, a
         biomass that is not a number): every bad row, naming the file and the row.
     """
-    from pastures.forage import forage_budget
     from pastures.writers import write_budget
+
+    budget = forage_budget_of(config, layers, vegetation)
+    files = write_budget(budget, folder / "forage", communities=layers.project.communities)
+    return ForageResult(budget=budget, files=tuple(files))
+
+
+def forage_budget_of(
+    config: ProjectConfig, layers: LayersResult, vegetation: VegetationResult | None
+) -> Any:
+    """The forage budget of :func:`run_forage`, computed in memory (nothing written)."""
+    from pastures.forage import forage_budget
 
     params = config.forage_params()
     index_table = vegetation.index_table if vegetation is not None else None
     calibration = None
     if config.calibration.cuts is not None and index_table is not None:
         calibration = fit_cuts(config, layers.project, index_table, params)
-    budget = forage_budget(
+    return forage_budget(
         layers.project,
         index_table=index_table,
         calibration=calibration,
         params=params,
         range_index_table=vegetation.range_table if vegetation is not None else None,
     )
-    files = write_budget(budget, folder / "forage", communities=layers.project.communities)
-    return ForageResult(budget=budget, files=tuple(files))
 
 
 def fit_cuts(
@@ -1214,6 +1272,127 @@ def raster_tags(config: ProjectConfig) -> dict[str, str]:
     return tags
 
 
+# --- results as plain data: what a skipped stage is rebuilt from ----------------------------
+#
+# A stage's result is recorded in the manifest as plain JSON (counts, dates, sources), and
+# its tables are read back from the files it wrote, which the manifest has just verified
+# against their SHA-256. Nothing is unpickled: a run folder is data.
+
+
+def _iso(value: dt.date | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _date(value: Any) -> dt.date | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise TypeError(f"{value!r} is not a date")
+    return dt.date.fromisoformat(value)
+
+
+def vegetation_record(result: VegetationResult, folder: Path) -> dict[str, Any]:
+    """The plain-data part of a vegetation result (its tables are files)."""
+    return {
+        "dates": int(result.dates),
+        "usable_dates": int(result.usable_dates),
+        "browning": list(result.browning),
+        "ndvi_dry": _rel(result.ndvi_dry, folder) if result.ndvi_dry else None,
+        "true_colour": _rel(result.true_colour, folder) if result.true_colour else None,
+        "dry_dates": [d.isoformat() for d in result.dry_dates],
+        "true_colour_date": _iso(result.true_colour_date),
+        "data_date": _iso(result.data_date),
+        "scene_ids": list(result.scene_ids),
+    }
+
+
+def vegetation_from(
+    record: Mapping[str, Any], files: tuple[Path, ...], folder: Path
+) -> VegetationResult:
+    """Rebuild a vegetation result from its record and its verified files."""
+    from pastures.outputs import check_columns, read_output_table
+
+    series = folder / RUN_FILES["index_series"]
+    table = read_output_table(series)
+    check_columns(table, series, (S.PLOT_CODE, S.DATE, S.INDEX, S.STATISTIC, S.VALUE))
+    range_path = folder / RUN_FILES["range_series"]
+    range_table = pd.DataFrame()
+    if range_path in files:
+        range_table = read_output_table(range_path)
+        range_table[S.DATE] = pd.to_datetime(range_table[S.DATE])
+
+    def raster(key: str) -> Path | None:
+        rel = record[key]
+        if rel is None:
+            return None
+        path = folder / RUN_FILES[key]
+        if rel != RUN_FILES[key] or path not in files:
+            raise ValueError(f"{key} {rel!r} is not an output of the stage")
+        return path
+
+    return VegetationResult(
+        index_table=table,
+        dates=int(record["dates"]),
+        usable_dates=int(record["usable_dates"]),
+        browning=tuple(str(b) for b in record["browning"]),
+        ndvi_dry=raster("ndvi_dry"),
+        true_colour=raster("true_colour"),
+        dry_dates=tuple(d for d in map(_date, record["dry_dates"]) if d is not None),
+        true_colour_date=_date(record["true_colour_date"]),
+        data_date=_date(record["data_date"]),
+        scene_ids=tuple(str(i) for i in record["scene_ids"]),
+        files=files,
+        range_table=range_table,
+    )
+
+
+def rotation_from(
+    config: ProjectConfig, forage: ForageResult, files: tuple[Path, ...], folder: Path
+) -> RotationResult:
+    """Rebuild a rotation result from its verified schedule (the plan itself is not kept)."""
+    from pastures.outputs import check_columns, read_output_table
+
+    path = folder / RUN_FILES["schedule"]
+    schedule = read_output_table(path)
+    check_columns(schedule, path, (S.HERD_ID, S.LOCATION_ID, S.LOCATION_KIND, S.DAYS, S.HERD_UO))
+    horizon = int(config.rotation.periods * config.rotation.period_days)
+    stocking = stocking_from_schedule(schedule, forage.budget, horizon)
+    return RotationResult(plan=None, schedule=schedule, stocking=stocking, files=files)
+
+
+def erosion_from(record: Mapping[str, Any], files: tuple[Path, ...], folder: Path) -> ErosionResult:
+    """Rebuild an erosion result from its record and its verified plot GeoPackage."""
+    from pastures.writers import RISK_FILES, RISK_LAYER
+
+    path = folder / "risk" / RISK_FILES["gpkg"]
+    if path not in files:
+        raise ValueError(f"{path.name} is not an output of the stage")
+    plots = gpd.read_file(path, layer=RISK_LAYER, engine="pyogrio")
+    return ErosionResult(
+        plots=plots,
+        total_soil_loss_t_yr=float(record["total_soil_loss_t_yr"]),
+        cover_source=str(record["cover_source"]),
+        files=files,
+    )
+
+
+#: Outputs of each optional stage that the map and the atlas read (keys of RUN_FILES).
+_READ_BY_MAPS: Final = {
+    "vegetation": (
+        "index_series",
+        "index_trends",
+        "index_summary",
+        "true_colour",
+        "ndvi_dry",
+        "range_series",
+    ),
+    "rotation": ("schedule",),
+    "erosion": ("soil_loss", "risk_class", "pressure", "risk_plots", "dem"),
+}
+#: What a skipped stage can fail on when its files are read back: it then runs again.
+_READ_BACK_ERRORS: Final = (PasturesError, OSError, ValueError, KeyError, TypeError, IndexError)
+
+
 # --- running ------------------------------------------------------------------------------
 
 
@@ -1235,22 +1414,36 @@ class _Runner:
         summary: Callable[[Any], str],
         inputs: tuple[str, ...],
         files: Callable[[Any], tuple[Path, ...]],
+        *,
+        record: Callable[[Any], dict[str, Any]] = lambda _: {},
+        restore: Callable[[Mapping[str, Any], tuple[Path, ...]], Any] = lambda _, f: f,
     ) -> Any:
+        """Run stage `name`, or rebuild its result with `restore` when it is unchanged.
+
+        `record` gives the plain-JSON part of a result for the manifest; `restore`
+        rebuilds the result from that record and the stage's verified files.
+        """
         t0 = time.perf_counter()
-        cached, why = (None, "--force") if self.force else self.manifest.cached(name, key)
-        if cached is not None:
-            report = StageReport(
-                name,
-                "skipped",
-                time.perf_counter() - t0,
-                summary(cached),
-                inputs,
-                files(cached),
-            )
-            self._report(report)
-            return cached
+        entry, why = (None, "--force") if self.force else self.manifest.cached(name, key)
+        if entry is not None:
+            written = tuple(self.folder / f for f in entry["files"])
+            try:
+                cached = restore(entry["result"], written)
+            except _READ_BACK_ERRORS as exc:
+                why = f"its outputs could not be read back ({exc})"
+            else:
+                report = StageReport(
+                    name,
+                    "skipped",
+                    time.perf_counter() - t0,
+                    str(entry.get("summary", "")).split(" (ran again: ")[0],
+                    inputs,
+                    files(cached),
+                )
+                self._report(report)
+                return cached
         if name in self.manifest.stages:  # it ran before: say why it runs again
-            tampered = "output" in why or "cached" in why
+            tampered = any(w in why for w in ("output", "damaged", "recorded", "outside"))
             logger.log(
                 logging.WARNING if tampered else logging.INFO, "%s runs again: %s", name, why
             )
@@ -1264,7 +1457,12 @@ class _Runner:
         if name in self.manifest.stages:
             done = f"{done} (ran again: {why})"
         report = StageReport(name, "ran", time.perf_counter() - t0, done, inputs, files(result))
-        self.manifest.store(name, key, result, report)
+        earlier = self.manifest.stages.get(name) or {}
+        now = {_rel(p, self.folder) for p in report.files}
+        # outputs the earlier run wrote and this one did not (a pressure raster without a
+        # plan, a calibration table without cuts) would be read as current: remove them
+        self._remove(f for f in earlier.get("files") or [] if f not in now)
+        self.manifest.store(name, key, record(result), report)
         self.manifest.write()
         self._report(report)
         return result
@@ -1282,8 +1480,53 @@ class _Runner:
                 self.folder,
             )
 
+    def _remove(self, names: Iterable[Any]) -> list[Path]:
+        """Delete these outputs of an earlier run (names relative to the run folder)."""
+        root = self.folder.resolve()
+        removed = []
+        for rel in names:
+            if not isinstance(rel, str):
+                continue
+            path = self.folder / rel
+            if not path.resolve().is_relative_to(root) or path.resolve() == root:
+                continue
+            for stale in (path, path.with_name(path.name + ".json")):
+                if stale.is_file():
+                    stale.unlink()
+                    removed.append(stale)
+        for folder in sorted({p.parent for p in removed}, reverse=True):
+            with contextlib.suppress(OSError):  # only when empty
+                folder.rmdir()
+        return removed
+
     def note(self, name: str, status: Status, summary: str) -> None:
         self._report(StageReport(name, status, 0.0, summary))
+
+    def retire(self, name: str, summary: str) -> None:
+        """Note a stage that no longer runs, removing the outputs an earlier run left.
+
+        The map, the atlas and the GeoPackage then show no stale layer: the files the
+        manifest lists for the stage (and their table sidecars) are deleted, and so
+        is its manifest entry; so are the stage's outputs that the map and the atlas
+        read (:data:`_READ_BY_MAPS`), when a damaged manifest no longer lists them.
+        Other files are left alone.
+        """
+        entry = self.manifest.stages.pop(name, None)
+        # the outputs the map and the atlas read go even when no manifest lists them (a
+        # folder whose manifest was damaged or deleted)
+        known = [RUN_FILES[k] for k in _READ_BY_MAPS.get(name, ())]
+        removed = self._remove([*((entry or {}).get("files") or []), *known])
+        if entry is not None:
+            self.manifest.write()
+        if removed:
+            logger.warning(
+                "%s no longer runs (%s): removed the %d output(s) an earlier run left in %s.",
+                name,
+                summary,
+                len(removed),
+                self.folder,
+            )
+        self.note(name, "not needed", summary)
 
     def _report(self, report: StageReport) -> None:
         self.reports.append(report)
@@ -1343,6 +1586,9 @@ def run_project(  # noqa: PLR0915
         raise ParameterError(
             f"Only the map and print stages can be left out; not {', '.join(sorted(unknown))}."
         )
+    from pastures.io import remove_leftovers
+
+    remove_leftovers(out)  # temporary files of a killed run, even in stages now skipped
     manifest = _Manifest.read(out)
     sums = Checksums(manifest.checksums)
     runner = _Runner(out, manifest, on_stage, force)
@@ -1382,14 +1628,14 @@ def run_project(  # noqa: PLR0915
         ),
         tuple(str(p) for p in config.layers.paths().values()),
         lambda r: r.files,
+        restore=lambda _, files: layers_from(config, files),
     )
 
     vegetation: VegetationResult | None = None
     k_veg = _key("vegetation", "none")
     if config.imagery.source == "none":
-        runner.note(
+        runner.retire(
             "vegetation",
-            "not needed",
             synthetic_refused.get("vegetation", "no imagery in the project ([imagery] source)"),
         )
     else:
@@ -1424,6 +1670,8 @@ def run_project(  # noqa: PLR0915
                 ),
             ),
             lambda r: r.files,
+            record=lambda r: vegetation_record(r, out),
+            restore=lambda rec, files: vegetation_from(rec, files, out),
         )
 
     cuts = config.calibration.cuts
@@ -1455,12 +1703,13 @@ def run_project(  # noqa: PLR0915
             "[forage] parameters",
         ),
         lambda r: r.files,
+        restore=lambda _, files: ForageResult(forage_budget_of(config, layers, vegetation), files),
     )
 
     rotation: RotationResult | None = None
     k_rot = _key("rotation", "none")
     if not len(layers.project.herds):
-        runner.note("rotation", "not needed", "no herd register: no grazing plan")
+        runner.retire("rotation", "no herd register: no grazing plan")
     elif not len(layers.project.corrals):
         # the planner starts each herd group at its corral: without corrals it has no herd
         why = (
@@ -1469,14 +1718,14 @@ def run_project(  # noqa: PLR0915
             "Add [layers] corrals (points) to plan the rotation."
         )
         logger.warning("%s: %s", config.path.name, why)
-        runner.note("rotation", "not needed", why)
+        runner.retire("rotation", why)
     else:
         k_rot = _key("rotation", code, k_layers, k_forage, config.rotation)
         rotation = runner.stage(
             "rotation",
             k_rot,
             lambda: run_rotation(config, out, layers, forage, data_date_of(vegetation)),
-            lambda r: plan_summary(r.plan),
+            lambda r: plan_summary(r.plan) if r.plan is not None else "",
             (
                 "layers: plots, corrals, herds",
                 "forage: budget",
@@ -1488,14 +1737,14 @@ def run_project(  # noqa: PLR0915
                 ),
             ),
             lambda r: r.files,
+            restore=lambda _, files: rotation_from(config, forage, files, out),
         )
 
     erosion: ErosionResult | None = None
     k_ero = _key("erosion", "none")
     if config.dem.source == "none":
-        runner.note(
+        runner.retire(
             "erosion",
-            "not needed",
             synthetic_refused.get("erosion", "no DEM in the project ([dem] source)"),
         )
     else:
@@ -1517,11 +1766,25 @@ def run_project(  # noqa: PLR0915
                 "[risk] settings",
             ),
             lambda r: r.files,
+            record=lambda r: {
+                "total_soil_loss_t_yr": r.total_soil_loss_t_yr,
+                "cover_source": r.cover_source,
+            },
+            restore=lambda rec, files: erosion_from(rec, files, out),
         )
 
     data_date = vegetation.data_date if vegetation else None
     k_pkg = _key(
-        "package", code, k_layers, k_veg, k_forage, k_rot, k_ero, config.name, config.illustrative
+        "package",
+        code,
+        k_layers,
+        k_veg,
+        k_forage,
+        k_rot,
+        k_ero,
+        config.name,
+        config.illustrative,
+        sorted(sums.used),  # provenance.json names the inputs: a renamed input rewrites it
     )
 
     def package() -> tuple[Path, ...]:

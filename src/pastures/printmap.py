@@ -34,6 +34,7 @@ locator inset shows the whole community with the part framed.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import functools
@@ -44,6 +45,7 @@ import os
 import re
 import textwrap
 import unicodedata
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -62,7 +64,7 @@ from pastures.backdrop import DisplayRaster, hillshade, read_for_display
 from pastures.defaults import LANGS, PAPER_MM, Lang
 from pastures.erosion import RiskThresholds
 from pastures.errors import MissingDependencyError, OutputError, ParameterError
-from pastures.io import atomic_output
+from pastures.io import atomic_output, source_date_epoch
 from pastures.outputs import (
     RunOutputs,
     crs_words,
@@ -70,6 +72,7 @@ from pastures.outputs import (
     data_sources,
     juli_defaults_of,
     missing_results,
+    missing_stages,
     read_run,
     study_area,
 )
@@ -131,6 +134,22 @@ MAX_CALENDAR_MONTHS: Final = 13
 #: hatching and text stay readable over it.
 BACKGROUND_GREY: Final = (0.74, 1.0)
 FONT: Final = "DejaVu Sans"
+#: Fonts tried, in order, for characters DejaVu Sans lacks (Chinese, Japanese, Korean,
+#: emoji...), when installed (Debian: fonts-noto-cjk, fonts-noto-color-emoji). matplotlib
+#: takes each glyph from the first font of the list that has it.
+FALLBACK_FONTS: Final = (
+    "Noto Sans CJK JP",
+    "Noto Sans CJK SC",
+    "Noto Sans",
+    "Noto Sans Symbols",
+    "Noto Sans Symbols 2",
+    "Noto Color Emoji",
+    "Noto Emoji",
+    "Symbola",
+)
+#: Unicode bidirectional controls (embeddings, overrides, isolates, marks). A name that
+#: holds them could reverse the text printed beside it; they have no glyph of their own.
+BIDI_CONTROLS: Final = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 MM_PER_INCH: Final = 25.4
 PT_PER_MM: Final = 72.0 / MM_PER_INCH
 
@@ -162,6 +181,10 @@ WORDS: Final[dict[str, dict[str, Any]]] = {
         "plan": "Plan de rotación del {} al {}",
         "no_date": "fecha de los datos desconocida",
         "illustrative": "DATOS ILUSTRATIVOS: muestra de ejemplo, no usar para decidir",
+        "missing_stage": "Sin {}: {}",
+        "stage_vegetation": "índices de vegetación",
+        "stage_rotation": "plan de rotación",
+        "stage_erosion": "riesgo de erosión",
         "overview": "Las {} comunidades y sus parcelas",
         "overview_1": "La comunidad y sus parcelas",
         "contents": "Contenido",
@@ -295,6 +318,10 @@ WORDS: Final[dict[str, dict[str, Any]]] = {
         "plan": "Rotation plan from {} to {}",
         "no_date": "date of the data unknown",
         "illustrative": "ILLUSTRATIVE DATA: example sample, not for decisions",
+        "missing_stage": "No {}: {}",
+        "stage_vegetation": "vegetation indices",
+        "stage_rotation": "rotation plan",
+        "stage_erosion": "erosion risk",
         "overview": "The {} communities and their plots",
         "overview_1": "The community and its plots",
         "contents": "Contents",
@@ -472,11 +499,24 @@ def page_geometry(paper: Paper, orientation: Orientation) -> _Page:
     return _Page(short, long_, k)
 
 
+#: Longest file-name slug of a community (characters): file systems allow 255 bytes.
+MAX_SLUG_CHARS: Final = 60
+
+
 def slugify(name: str) -> str:
-    """File-name slug of a community name: ``"Comunidad 03"`` -> ``"comunidad-03"``."""
+    """File-name slug of a community name: ``"Comunidad 03"`` -> ``"comunidad-03"``.
+
+    A long name is shortened to :data:`MAX_SLUG_CHARS` with a digest of the whole name
+    (so two long names stay apart); the name itself is printed in full.
+    """
+    import hashlib
+
     ascii_ = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_.lower()).strip("-")
-    return slug or "comunidad"
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_.lower()).strip("-") or "comunidad"
+    if len(slug) > MAX_SLUG_CHARS:
+        digest = hashlib.sha256(name.encode("utf-8")).hexdigest()[:8]
+        slug = f"{slug[: MAX_SLUG_CHARS - 9].rstrip('-')}-{digest}"
+    return slug
 
 
 def community_title(name: str, lang: Lang) -> str:
@@ -684,6 +724,75 @@ RC: Final = {
     "axes.unicode_minus": True,
     "svg.fonttype": "none",
 }
+
+
+def font_families() -> list[str]:
+    """DejaVu Sans and the installed :data:`FALLBACK_FONTS`, in order."""
+    from matplotlib import font_manager
+
+    installed = {f.name for f in font_manager.fontManager.ttflist}
+    return [FONT, *(name for name in FALLBACK_FONTS if name in installed)]
+
+
+def missing_glyphs(texts: Iterator[str] | list[str], families: list[str]) -> str:
+    """The characters of `texts` that none of the fonts `families` can draw (sorted)."""
+    from matplotlib import font_manager
+    from matplotlib.ft2font import FT2Font
+
+    fonts = []
+    for family in families:
+        with contextlib.suppress(ValueError):
+            path = font_manager.findfont(
+                font_manager.FontProperties(family=family), fallback_to_default=False
+            )
+            fonts.append(FT2Font(path))
+    chars = {c for text in texts for c in str(text) if c.isprintable() and not c.isspace()}
+    return "".join(sorted(c for c in chars if not any(f.get_char_index(ord(c)) for f in fonts)))
+
+
+def isolate_bidi(run: RunOutputs) -> RunOutputs:
+    """The run with the bidirectional controls taken out of every name and table text.
+
+    matplotlib draws characters in the order given; a right-to-left override in a name
+    would make a PDF viewer reverse the text around it. Removing the controls keeps
+    every name's letters and the order they were typed in.
+    """
+
+    def clean(frame: Any) -> Any:
+        out = frame.copy()
+        for col in out.columns:
+            if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
+                out[col] = out[col].map(
+                    lambda v: BIDI_CONTROLS.sub("", v) if isinstance(v, str) else v
+                )
+        return out
+
+    return dataclasses.replace(
+        run,
+        communities=clean(run.communities),
+        plots=clean(run.plots),
+        corrals=clean(run.corrals),
+        water_points=clean(run.water_points),
+        tables={k: clean(v) for k, v in run.tables.items()},
+    )
+
+
+def _warn_missing_glyphs(run: RunOutputs, families: list[str]) -> None:
+    texts = [
+        *run.communities.get(S.COMMUNITY, pd.Series(dtype=object)).dropna().astype(str),
+        *run.plots.get(S.COMMUNITY, pd.Series(dtype=object)).dropna().astype(str),
+        *run.plots.get(S.PLOT_CODE, pd.Series(dtype=object)).dropna().astype(str),
+        study_area(run).name,
+    ]
+    lost = missing_glyphs(texts, families)
+    if lost:
+        logger.warning(
+            "The atlas cannot print the characters %s of some names: no installed font has "
+            "them (fonts tried: %s); they show as empty boxes. Install a font that has them "
+            "(Debian: apt-get install fonts-noto-cjk fonts-noto-color-emoji) and print again.",
+            " ".join(lost[:40]),
+            ", ".join(families),
+        )
 
 
 def _axes_mm(fig: Figure, page: _Page, rect: tuple[float, float, float, float]) -> Axes:
@@ -2257,6 +2366,20 @@ def _overview_legend(
     ax.text(0, 6 * k, "  ·  ".join(notes), fontsize=size, va="top")
 
 
+def _missing_notes(ax: Axes, ctx: _Context, page: Any, y: float, width: float) -> float:
+    """Write why a layer is missing (a stage the run did not need); return the new `y`."""
+    words = WORDS[ctx.lang]
+    said = missing_results(ctx.run)  # rotation and erosion are said in the credits
+    for stage, why in missing_stages(ctx.run).items():
+        if any(key.startswith(stage) for key in said):
+            continue
+        note = words["missing_stage"].format(words[f"stage_{stage}"], why)
+        lines = _wrap(note, width, page.pt(10))
+        ax.text(0, y, "\n".join(lines), fontsize=page.pt(10), va="top", linespacing=1.3)
+        y += (len(lines) * 1.3 * page.pt(10) / PT_PER_MM) + 2 * page.k
+    return y
+
+
 def _cover(ctx: _Context, names: list[str]) -> Figure:
     from matplotlib.figure import Figure
 
@@ -2282,6 +2405,7 @@ def _cover(ctx: _Context, names: list[str]) -> Figure:
             bbox={"boxstyle": "square,pad=0.5", "fc": "white", "ec": "black", "lw": 1.5},
         )  # fmt: skip
         y += 16 * k
+    y = _missing_notes(ax, ctx, page, y, width)
     ax.text(0, y, words["contents"], fontsize=page.pt(13), weight="bold", va="top")
     y += 8 * k
     entries = [(_overview_title(ctx.lang, len(names)), f"{words['page']} 2")]
@@ -2375,7 +2499,7 @@ def _source_words(run: RunOutputs, lang: Lang) -> tuple[str, str, str]:
 
 def _make_context(run: RunOutputs, lang: Lang, paper: Paper, n_communities: int) -> _Context:
     schedule = run.table("schedule")
-    today = dt.datetime.now(dt.UTC).date()
+    today = (source_date_epoch() or dt.datetime.now(dt.UTC)).date()
     words = WORDS[lang]
     labels = _labels(run, lang)
     sources = words["credits"].format(
@@ -2405,7 +2529,7 @@ def _make_context(run: RunOutputs, lang: Lang, paper: Paper, n_communities: int)
 
 
 @contextmanager
-def _pdf(path: Path, meta: dict[str, str]) -> Iterator[Any]:
+def _pdf(path: Path, meta: dict[str, Any]) -> Iterator[Any]:
     from matplotlib.backends.backend_pdf import PdfPages
 
     with atomic_output(path) as tmp, PdfPages(tmp, metadata=meta) as pdf:
@@ -2481,6 +2605,50 @@ def _draw_page(ctx: _Context, names: list[str], page: int) -> Figure:
 
 #: What the forked page-drawing processes inherit: the context and community names.
 _FORKED: dict[str, Any] = {}
+#: Prefix of the folder of part PDFs the drawing processes write beside the atlas.
+PARTS_PREFIX: Final = ".atlas-"
+#: Linux prctl option: the signal a process gets when its parent dies.
+_PR_SET_PDEATHSIG: Final = 1
+
+
+def _die_with_parent(parent: int) -> None:
+    """In a drawing process: end when the process that started it ends, even if killed.
+
+    Linux ``prctl(PR_SET_PDEATHSIG, SIGKILL)``; without it a killed ``pastures print``
+    would leave its workers waiting on a pipe for ever. If the parent is already gone,
+    the worker ends at once.
+    """
+    import ctypes
+    import signal
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL))
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+def remove_stale_parts(out: Path, *, older_than: float | None = None) -> list[Path]:
+    """Remove folders of part PDFs that a killed earlier ``print`` left in `out`.
+
+    Only folders named ``.atlas-*`` last changed before `older_than` (default: the
+    start of this process) are removed, so a print running beside this one keeps its own.
+    """
+    import shutil
+
+    from pastures.io import process_started
+
+    cutoff = process_started() if older_than is None else older_than
+    removed = []
+    for folder in out.glob(f"{PARTS_PREFIX}*") if out.is_dir() else ():
+        try:
+            if folder.is_dir() and not folder.is_symlink() and folder.stat().st_mtime < cutoff:
+                shutil.rmtree(folder)
+                removed.append(folder)
+        except OSError:
+            continue
+    if removed:
+        logger.info("removed %d folder(s) of part PDFs of an interrupted print", len(removed))
+    return removed
 
 
 def _draw_part(pages: list[int], path: str) -> str:
@@ -2495,7 +2663,7 @@ def _draw_part(pages: list[int], path: str) -> str:
 
 
 def _draw_in_processes(
-    ctx: _Context, names: list[str], n_workers: int, atlas: Path, meta: dict[str, str]
+    ctx: _Context, names: list[str], n_workers: int, atlas: Path, meta: dict[str, Any]
 ) -> None:
     """Draw the atlas's pages in `n_workers` forked processes, then interleave them.
 
@@ -2521,7 +2689,7 @@ def _draw_in_processes(
 
     try:
         atlas.parent.mkdir(parents=True, exist_ok=True)
-        parts_dir = tempfile.TemporaryDirectory(prefix=".atlas-", dir=atlas.parent)
+        parts_dir = tempfile.TemporaryDirectory(prefix=PARTS_PREFIX, dir=atlas.parent)
     except OSError as exc:
         raise unwritable(exc) from exc
     with parts_dir as tmp:
@@ -2533,7 +2701,10 @@ def _draw_in_processes(
                 # the children only draw with matplotlib and write their own file.
                 warnings.filterwarnings("ignore", "This process .* is multi-threaded")
                 with ProcessPoolExecutor(
-                    n_workers, mp_context=multiprocessing.get_context("fork")
+                    n_workers,
+                    mp_context=multiprocessing.get_context("fork"),
+                    initializer=_die_with_parent,
+                    initargs=(os.getpid(),),
                 ) as pool:
                     done = [
                         pool.submit(_draw_part, list(range(k, n_pages, n_workers)), parts[k])
@@ -2610,8 +2781,11 @@ def write_atlas(
     if paper not in PAPER_MM:
         raise ParameterError(f"paper={paper!r}: choose one of {', '.join(PAPER_MM)}.")
     mpl = _require_matplotlib()  # figures are drawn without pyplot: no backend is changed
-    run = read_run(run_folder)
+    run = isolate_bidi(read_run(run_folder))
     out = Path(out_dir)
+    remove_stale_parts(out)
+    families = font_families()
+    _warn_missing_glyphs(run, families)
     names = _community_names(run)
     slugs: dict[str, str] = {}
     for name in names:
@@ -2623,16 +2797,28 @@ def write_atlas(
     sheets = tuple(_plan(ctx, names))
     ctx = dataclasses.replace(ctx, sheets=sheets, total_pages=2 + len(sheets))
     words = WORDS[lang]
-    meta = {"Title": f"{words['atlas_title']} — {ctx.labels.area}", "Creator": "pastures"}
+    meta: dict[str, Any] = {
+        "Title": f"{words['atlas_title']} — {ctx.labels.area}",
+        "Creator": "pastures",
+    }
     n_pages = ctx.total_pages
+    # the PDF's date is the data's (or SOURCE_DATE_EPOCH), not the clock's: the same run
+    # prints the same bytes
+    stamp = source_date_epoch()
+    when = data_date(run)
+    if stamp is None and when is not None:
+        stamp = dt.datetime.combine(when, dt.time(), tzinfo=dt.UTC)
+    pdf_meta = {**meta, "CreationDate": stamp}
     n_workers = min(default_workers() if workers is None else max(1, int(workers)), n_pages)
-    with mpl.rc_context(RC):
+    with mpl.rc_context({**RC, "font.sans-serif": families}), warnings.catch_warnings():
+        # said once above, with the characters and the fix, rather than once per glyph drawn
+        warnings.filterwarnings("ignore", "Glyph .* missing from font")
         if n_workers <= 1:
-            with _pdf(out / "atlas.pdf", meta) as atlas:
+            with _pdf(out / "atlas.pdf", pdf_meta) as atlas:
                 for page in range(n_pages):
                     atlas.savefig(_draw_page(ctx, names, page))
         else:
-            _draw_in_processes(ctx, names, n_workers, out / "atlas.pdf", meta)
+            _draw_in_processes(ctx, names, n_workers, out / "atlas.pdf", pdf_meta)
     # Each community's PDF is its page of the atlas, copied rather than drawn again:
     # drawing and embedding the fonts once is most of the time an atlas takes.
     from pypdf import PdfReader

@@ -27,7 +27,6 @@ excellent blue). Legend labels are Spanish first, for the communities' maps.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
 import sqlite3
@@ -44,7 +43,7 @@ import pyogrio
 
 from pastures import schema as S
 from pastures.errors import LayerError, ParameterError
-from pastures.io import atomic_output
+from pastures.io import atomic_output, gdal_file_timestamp
 from pastures.provenance import jsonable, software_versions
 
 logger = logging.getLogger(__name__)
@@ -546,7 +545,7 @@ def write_styled_geopackage(
             _check_qml(name, style.qml, columns)
     record = jsonable(metadata) if metadata is not None else {"software": software_versions()}
     path = Path(path)
-    with atomic_output(path) as tmp:
+    with atomic_output(path) as tmp, gdal_file_timestamp() as stamp:
         for name, frame in layers.items():
             with warnings.catch_warnings():
                 # pyogrio notes that GPKG stores no pandas index; not a concern here
@@ -556,15 +555,20 @@ def write_styled_geopackage(
                     frame, tmp, layer=name, driver="GPKG", dataset_options={"VERSION": "1.2"}
                 )
         with sqlite3.connect(tmp) as db:
-            _write_styles(db, planned)
-            _write_metadata(db, record, list(layers))
+            _write_styles(db, planned, stamp)
+            _write_metadata(db, record, list(layers), stamp)
         db.close()
     logger.info("%s: %d layer(s), styled for QGIS", path, len(layers))
     return path
 
 
-def _write_styles(db: sqlite3.Connection, planned: Mapping[str, list[LayerStyle]]) -> None:
-    """The ``layer_styles`` table, with the columns and types QGIS gives it."""
+def _write_styles(
+    db: sqlite3.Connection, planned: Mapping[str, list[LayerStyle]], now: str
+) -> None:
+    """The ``layer_styles`` table, with the columns and types QGIS gives it.
+
+    `now` is the time recorded as its change (:func:`pastures.io.file_timestamp`).
+    """
     geom_columns = dict(
         db.execute("SELECT table_name, column_name FROM gpkg_geometry_columns").fetchall()
     )
@@ -584,7 +588,6 @@ def _write_styles(db: sqlite3.Connection, planned: Mapping[str, list[LayerStyle]
             "ui" TEXT(30),
             "update_time" DATETIME DEFAULT CURRENT_TIMESTAMP)"""
     )
-    now = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     db.execute(
         "INSERT INTO gpkg_contents (table_name, data_type, identifier, description, last_change)"
         " VALUES (?, 'attributes', ?, 'QGIS layer styles', ?)",
@@ -608,8 +611,11 @@ def _write_styles(db: sqlite3.Connection, planned: Mapping[str, list[LayerStyle]
             )
 
 
-def _write_metadata(db: sqlite3.Connection, record: Any, layers: Sequence[str]) -> None:
-    """The GeoPackage metadata extension with the record, for the file and each layer."""
+def _write_metadata(db: sqlite3.Connection, record: Any, layers: Sequence[str], now: str) -> None:
+    """The GeoPackage metadata extension with the record, for the file and each layer.
+
+    `now` is the time of the references (:func:`pastures.io.file_timestamp`).
+    """
     db.execute(
         """CREATE TABLE IF NOT EXISTS gpkg_extensions (
             table_name TEXT, column_name TEXT, extension_name TEXT NOT NULL,
@@ -653,15 +659,15 @@ def _write_metadata(db: sqlite3.Connection, record: Any, layers: Sequence[str]) 
     )
     md_id = cursor.lastrowid
     db.execute(
-        "INSERT INTO gpkg_metadata_reference (reference_scope, md_file_id) "
-        "VALUES ('geopackage', ?)",
-        (md_id,),
+        "INSERT INTO gpkg_metadata_reference (reference_scope, md_file_id, timestamp) "
+        "VALUES ('geopackage', ?, ?)",
+        (md_id, now),
     )
     for name in layers:
         db.execute(
-            "INSERT INTO gpkg_metadata_reference (reference_scope, table_name, md_file_id) "
-            "VALUES ('table', ?, ?)",
-            (name, md_id),
+            "INSERT INTO gpkg_metadata_reference (reference_scope, table_name, md_file_id, "
+            "timestamp) VALUES ('table', ?, ?, ?)",
+            (name, md_id, now),
         )
 
 

@@ -191,6 +191,10 @@ TEXT: Final[dict[str, dict[str, str]]] = {
         "legend_soil_loss": "Pérdida de suelo, t/ha/año",
         "legend_rotation": "Rotación",
         "legend_points": "Puntos",
+        "missing": "Sin capa de {}: {}",
+        "stage_vegetation": "índices de vegetación",
+        "stage_rotation": "rotación",
+        "stage_erosion": "riesgo de erosión",
     },
     "en": {
         "title": "Juli pastures: field map",
@@ -262,6 +266,10 @@ TEXT: Final[dict[str, dict[str, str]]] = {
         "legend_soil_loss": "Soil loss, t/ha/yr",
         "legend_rotation": "Rotation",
         "legend_points": "Points",
+        "missing": "No {} layer: {}",
+        "stage_vegetation": "vegetation index",
+        "stage_rotation": "rotation",
+        "stage_erosion": "erosion risk",
     },
 }
 CONDITION_LABELS_EN: Final = {c: c.capitalize() for c in S.RANGE_CONDITIONS}
@@ -293,13 +301,21 @@ PLOT_VARIABLES: Final = (
 # --- safe embedding -------------------------------------------------------------------------
 
 
+#: Unicode bidirectional controls: a right-to-left override in a name would reverse the
+#: text shown after it; they have no glyph, so they are left out of what the page shows.
+_BIDI_CONTROLS: Final = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
 def esc(value: Any) -> str:
-    """HTML-escaped text of a value (quotes included); empty for missing values."""
+    """HTML-escaped text of a value (quotes included); empty for missing values.
+
+    Bidirectional controls are left out, so a name cannot reverse the text beside it.
+    """
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return ""
     if value is pd.NaT:
         return ""
-    return html.escape(str(value), quote=True)
+    return html.escape(_BIDI_CONTROLS.sub("", str(value)), quote=True)
 
 
 def json_for_script(obj: Any) -> str:
@@ -896,6 +912,7 @@ body {font: 13px/1.35 system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-
   box-shadow: 0 1px 5px rgba(0,0,0,.4); max-width: 260px;}
 .pm-title {font-weight: 600; font-size: 14px;}
 .pm-warn {color: #8c2d04; font-weight: 600; margin-top: 3px;}
+.pm-note {color: #444; font-size: 11px; margin-top: 3px; max-width: 280px;}
 .pm-legend {max-height: 55vh; overflow-y: auto;}
 .pm-legend select, .pm-box select {max-width: 230px; font: inherit; margin: 2px 0 4px;}
 .legend-title {font-weight: 600; margin-top: 4px;}
@@ -1241,17 +1258,58 @@ _PHONE_JS: Final = r"""
 """
 
 
-def _script(code: str) -> Any:
-    """A folium element that writes `code` into the page's script."""
-    from branca.element import MacroElement
-    from jinja2 import Template
+def _verbatim(text: str) -> Any:
+    """A page element whose text goes in as it is, never compiled as a Jinja2 template.
 
-    macro = MacroElement()
-    macro._template = Template(  # folium: a MacroElement renders its template
-        "{% macro script(this, kwargs) %}{{ this.code }}{% endmacro %}"
-    )
-    macro.code = code  # type: ignore[attr-defined]
-    return macro
+    branca compiles the text of every ``Element(text)`` as a template, and the output
+    of every macro a second time, so a name holding ``{{ ... }}`` would run. Text that
+    carries the run's names is therefore added through this element only.
+    """
+    from branca.element import Element
+
+    class Verbatim(Element):
+        def render(self, **kwargs: Any) -> str:
+            return text
+
+    return Verbatim()
+
+
+def _script(code: str) -> Any:
+    """A folium element that writes `code` verbatim into the page's script, in its turn."""
+    from branca.element import MacroElement
+
+    class VerbatimScript(MacroElement):
+        def render(self, **kwargs: Any) -> None:
+            self.get_root().script.add_child(_verbatim(code), name=self.get_name())
+
+    return VerbatimScript()
+
+
+def _stable_ids(root: Any, done: dict[int, str]) -> None:
+    """Number the elements of the map in tree order instead of folium's random ids.
+
+    The element ids become JavaScript variable names in the page; numbering them
+    makes two builds of the same run byte-identical.
+    """
+    stack = [root]
+    while stack:
+        element = stack.pop(0)
+        if id(element) not in done:
+            element._id = f"{len(done):04d}"
+            done[id(element)] = element._id
+        stack.extend(element._children.values())
+
+
+def _made_on() -> dt.date:
+    """The date the map says it was made: ``SOURCE_DATE_EPOCH`` when set, else today.
+
+    ``SOURCE_DATE_EPOCH`` (reproducible-builds.org) lets two builds of the same run
+    write the same bytes.
+    """
+    from pastures.io import source_date_epoch
+
+    epoch = source_date_epoch()
+    return epoch.date() if epoch is not None else dt.date.today()
 
 
 def _footer(run: O.RunOutputs, lang: Lang) -> str:
@@ -1269,7 +1327,7 @@ def _footer(run: O.RunOutputs, lang: Lang) -> str:
     when = prov.get("data_date") or O.data_date(run)
     if when:
         parts.append(f"{t['data_date']} {_date_text(when)}")
-    parts.append(f"{t['made']} {dt.date.today().isoformat()}")
+    parts.append(f"{t['made']} {_made_on().isoformat()}")
     return esc(" · ".join(parts))
 
 
@@ -1296,18 +1354,23 @@ def _info(run: O.RunOutputs, lang: Lang) -> str:
     out = f'<div class="pm-title">{esc(t["title"])}</div>'
     if run.illustrative:
         out += f'<div class="pm-warn">{esc(t["illustrative"])}</div>'
-    for key in O.missing_results(run):
+    said = O.missing_results(run)
+    for key in said:
         out += f'<div class="pm-warn">{esc(t["missing_" + key])}</div>'
     juli = O.juli_defaults_of(run)
     if juli:
         out += f'<div class="pm-warn">{esc(t["juli_defaults"] + ", ".join(juli))}</div>'
+    for stage, why in O.missing_stages(run).items():
+        if any(key.startswith(stage) for key in said):  # said above, in its own words
+            continue
+        note = t["missing"].format(t[f"stage_{stage}"], why)
+        out += f'<div class="pm-note">{esc(note)}</div>'
     return out
 
 
 def build_web_map(run: O.RunOutputs, *, lang: Lang = "es", on: dt.date | None = None) -> str:
     """The HTML text of the field map of a run (see :func:`write_web_map`)."""
     import folium
-    from branca.element import Element
 
     if lang not in LANGS:
         raise ParameterError(f"language {lang!r} is not offered; use one of {', '.join(LANGS)}.")
@@ -1321,10 +1384,11 @@ def build_web_map(run: O.RunOutputs, *, lang: Lang = "es", on: dt.date | None = 
     fmap.default_js = []  # Leaflet is inlined below; jQuery/Bootstrap are not needed
     fmap.default_css = []
     root = fmap.get_root()
-    root.header.add_child(Element(f"<style>{leaflet_css}</style>"), name="leaflet_css")
-    root.header.add_child(Element(f"<style>{_CSS}</style>"), name="pastures_css")
-    root.header.add_child(Element(f"<script>{leaflet_js}</script>"), name="leaflet_js")
-    root.header.add_child(Element(f"<title>{esc(t['title'])}</title>"), name="title")
+    verbatim = _verbatim
+    root.header.add_child(verbatim(f"<style>{leaflet_css}</style>"), name="leaflet_css")
+    root.header.add_child(verbatim(f"<style>{_CSS}</style>"), name="pastures_css")
+    root.header.add_child(verbatim(f"<script>{leaflet_js}</script>"), name="leaflet_js")
+    root.header.add_child(verbatim(f"<title>{esc(t['title'])}</title>"), name="title")
     folium.map.CustomPane("backdrop", z_index=150, pointer_events=False).add_to(fmap)
     folium.map.CustomPane("rasters", z_index=350, pointer_events=False).add_to(fmap)
 
@@ -1354,7 +1418,7 @@ def build_web_map(run: O.RunOutputs, *, lang: Lang = "es", on: dt.date | None = 
     ).add_to(fmap)
 
     # raster overlays (off at start)
-    groups: dict[str, str] = {}
+    groups: dict[str, Any] = {}  # key -> folium element (named once the ids are numbered)
     overlays = (("soil_loss", _soil_loss_image), ("risk_class", _risk_image))
     for key, make in overlays:
         if key in rasters:
@@ -1368,7 +1432,7 @@ def build_web_map(run: O.RunOutputs, *, lang: Lang = "es", on: dt.date | None = 
                 pane="rasters",
                 opacity=0.8,
             ).add_to(fmap)
-            groups["soil_loss" if key == "soil_loss" else "risk_raster"] = layer.get_name()
+            groups["soil_loss" if key == "soil_loss" else "risk_raster"] = layer
 
     present = {
         "communities": bool(data["communities"]["features"]),
@@ -1387,11 +1451,13 @@ def build_web_map(run: O.RunOutputs, *, lang: Lang = "es", on: dt.date | None = 
         if not present[key]:
             continue
         group = folium.FeatureGroup(name=t[key], show=show).add_to(fmap)
-        groups[key] = group.get_name()
+        groups[key] = group
 
+    numbered: dict[int, str] = {}
+    _stable_ids(root, numbered)
     fill = {
         "MAP": fmap.get_name(),
-        "GROUPS": "{" + ",".join(f"{k}:{v}" for k, v in groups.items()) + "}",
+        "GROUPS": "{" + ",".join(f"{k}:{v.get_name()}" for k, v in groups.items()) + "}",
         "INFO": json_for_script(_info(run, lang)),
         "FOOTER": json_for_script(_footer(run, lang)),
         "DATA": json_for_script(data),
@@ -1400,6 +1466,7 @@ def build_web_map(run: O.RunOutputs, *, lang: Lang = "es", on: dt.date | None = 
     script = re.sub(r"__(MAP|GROUPS|INFO|FOOTER|DATA)__", lambda m: fill[m.group(1)], _JS)
     fmap.add_child(_script(script))
     control = folium.LayerControl(collapsed=False, position="topright").add_to(fmap)
+    _stable_ids(root, numbered)
     fmap.add_child(_script(_PHONE_JS.replace("__CONTROL__", control.get_name())))
     page = root.render()
     return _set_lang(page, lang)

@@ -26,7 +26,13 @@ from pastures.defaults import FORAGE_GPKG, RISK_CSV_DECIMALS, RISK_FILES, RISK_L
 from pastures.errors import InputFileError, Problem
 from pastures.imagery import BoaOffset, Scene, group_by_date, load_scenes
 from pastures.indices import DEFAULT_INDICES
-from pastures.io import atomic_output, neutralise_formulas, write_layers, write_table
+from pastures.io import (
+    atomic_output,
+    gdal_file_timestamp,
+    neutralise_formulas,
+    write_layers,
+    write_table,
+)
 from pastures.timeseries import DEFAULT_MIN_VALID_FRACTION, analyse_series
 from pastures.zonal import DEFAULT_EDGE_RULE, EdgeRule, index_series, plot_summary
 
@@ -302,6 +308,6 @@ def write_risk_outputs(
             csv = csv.rename(columns=S.RISK_LABELS_ES)
         neutralise_formulas(csv).to_csv(tmp, index=False, encoding="utf-8")
     written["gpkg"] = folder / RISK_FILES["gpkg"]
-    with atomic_output(written["gpkg"]) as tmp:
+    with atomic_output(written["gpkg"]) as tmp, gdal_file_timestamp():
         pyogrio.write_dataframe(table, tmp, layer=RISK_LAYER, driver="GPKG")
     return written

@@ -550,7 +550,8 @@ def test_mfd_through_pits_and_flats_matches_a_linear_solve() -> None:
             for target, v in drops.items():
                 w[r * nc + c, target] = v / total
             continue
-        # flat: every neighbour of the same height nearer the drain, 1 side, 1/sqrt(2) corner
+        # flat: every neighbour of the same height strictly nearer the drain (float64
+        # sums compared as they are, as pygeoprocessing), 1 side, 1/sqrt(2) corner
         nearer = {}
         for dr, dc in OFFSETS:
             rr, cc = r + dr, c + dc
@@ -558,7 +559,7 @@ def test_mfd_through_pits_and_flats_matches_a_linear_solve() -> None:
                 0 <= rr < nr
                 and 0 <= cc < nc
                 and filled[rr, cc] == filled[r, c]
-                and dist[rr, cc] < dist[r, c] - 1e-9
+                and dist[rr, cc] < dist[r, c]
             ):
                 nearer[rr * nc + cc] = 1 / math.hypot(dr, dc)
         total = sum(nearer.values())

@@ -65,6 +65,7 @@ __all__ = [
     "read_dem",
     "read_raster_on_grid",
     "slope_percent",
+    "stream_mask",
     "terrain_factors",
     "write_cog",
 ]
@@ -72,6 +73,12 @@ __all__ = [
 FlowMethod = Literal["d8", "mfd"]
 #: Flow-routing methods: single steepest-descent direction, or multiple flow directions.
 FLOW_METHODS: Final = ("d8", "mfd")
+MfdWeights = Literal["exact", "invest"]
+#: MFD weights: exact floats, or rounded to the 4-bit integers InVEST's routing stores.
+MFD_WEIGHTS: Final = ("exact", "invest")
+StreamMethod = Literal["threshold", "invest"]
+#: How stream pixels are found: flow accumulation above a threshold, or as InVEST SDR.
+STREAM_METHODS: Final = ("threshold", "invest")
 #: Upper bound of the slope-length factor L (dimensionless). Our default: InVEST SDR 3.20
 #: has no default for ``l_max`` (it must be given; its LS unit test uses 25, its regression
 #: run 122). 25 bounds the runaway L of cells that gather large areas (valley floors and
@@ -95,15 +102,19 @@ _DR = np.array([-1, -1, 0, 1, 1, 1, 0, -1], dtype=np.int64)
 _DC = np.array([0, 1, 1, 1, 0, -1, -1, -1], dtype=np.int64)
 _DIST = np.array([1.0, math.sqrt(2.0)] * 4, dtype=np.float64)
 _SQRT2: Final = math.sqrt(2.0)
-#: Share of a flat cell's flow to a nearer neighbour (before normalising): 1 to a side,
-#: 1/sqrt(2) to a corner, as InVEST's ``flow_dir_mfd`` on plateaus.
-_FLAT_WEIGHT = np.array([1.0, 1.0 / math.sqrt(2.0)] * 4, dtype=np.float64)
 #: Neighbours in the order InVEST's routing visits them (E, NE, N, NW, W, SW, S, SE), so
 #: that ties (equal drops, equal distances on a flat) are resolved the same way.
 _INVEST_ORDER = np.array([2, 1, 0, 7, 6, 5, 4, 3], dtype=np.int64)
+#: 1 to a side, 1/sqrt(2) to a corner: divides a drop into a slope, and weighs a flat
+#: cell's flow to a nearer neighbour, as pygeoprocessing's flow_dir_d8 and flow_dir_mfd.
 _INV_DIST = np.array([1.0, 1.0 / math.sqrt(2.0)] * 4, dtype=np.float64)
-#: Distances on a flat (pixels) closer than this are the same distance.
-_DIST_TOLERANCE: Final = 1e-9
+#: Side (pixels) of the blocks in which pygeoprocessing scans a raster: the GeoTIFFs it
+#: writes are tiled 256 x 256, and its routing iterates over their blocks. The scan
+#: order decides which cell of a flat starts its search, hence the order of its drains.
+_INVEST_BLOCK: Final = 256
+#: Share of the stream threshold down to which InVEST SDR 3.20 traces MFD streams
+#: upstream from a stream (``extract_streams_mfd(..., trace_threshold_proportion=0.7)``).
+INVEST_TRACE_PROPORTION: Final = 0.7
 #: Direction code of a cell that drains off the grid (edge, or next to no-data).
 _OUTLET: Final = 8
 #: Direction code of a cell not reached (no-data).
@@ -176,6 +187,8 @@ class Terrain:
         RUSLE LS factor (dimensionless), :func:`ls_factor`.
     method
         Flow-routing method used (``"d8"`` or ``"mfd"``).
+    streams
+        Stream pixels (bool) when asked for (:func:`stream_mask`), else ``None``.
     """
 
     filled: np.ndarray
@@ -183,6 +196,7 @@ class Terrain:
     accumulation: np.ndarray
     ls: np.ndarray
     method: FlowMethod
+    streams: np.ndarray | None = None
 
 
 # --- reading ---------------------------------------------------------------------------
@@ -762,126 +776,155 @@ def _off_or_nodata(filled: np.ndarray, r: int, c: int) -> bool:
 
 
 @numba.njit(cache=True)
-def _flat_routing(filled: np.ndarray, fdir: np.ndarray, mfd: bool) -> int:  # noqa: PLR0912, PLR0915
-    """Route flow across flats by distance to their drain, as InVEST; `fdir` in place.
+def _flat_routing(filled: np.ndarray, fdir: np.ndarray, mfd: bool) -> int:
+    """Route flow across flats by distance to their drains, as pygeoprocessing 2.4; `fdir` in place.
 
-    A flat cell has no lower neighbour. Its flat is the 8-connected region of cells of
-    exactly its height. The region's drains are its cells with a lower neighbour; when it
-    has none, its cells next to no-data or the grid edge (their flow leaves the grid).
-    Distances to the nearest drain inside the region are found by a label-correcting
-    breadth-first search (steps of 1 and sqrt(2) pixels), as
-    ``pygeoprocessing.routing.flow_dir_d8`` and ``flow_dir_mfd`` do. Then each flat cell
-    sends its flow, for D8, to the neighbour its shortest distance came through (code
-    0-7 in `fdir`, or :data:`_OUTLET` for a drain next to no-data) and, for MFD, to every
-    region neighbour nearer the drain, weighted 1 (side) or 1/sqrt(2) (corner) as InVEST
-    (`fdir` then holds the bit mask of those neighbours; 0 for a cell whose flow leaves
-    the grid). Distances equal to within :data:`_DIST_TOLERANCE` count as equal, so that
-    rounding (1 + sqrt(2) summed in two orders) does not make one neighbour "nearer";
-    InVEST compares the doubles strictly. Returns the number of flat cells.
+    The rule of ``pygeoprocessing.routing.flow_dir_d8`` and ``flow_dir_mfd`` (2.4.11,
+    used by InVEST SDR 3.20.2), restated:
+
+    1. Cells are scanned in blocks of :data:`_INVEST_BLOCK` x :data:`_INVEST_BLOCK`
+       pixels, block rows top to bottom, blocks left to right, rows within a block. The
+       first cell met without a lower neighbour starts its flat: the 8-connected
+       region of cells of exactly its height, grown breadth-first from it, neighbours
+       visited E, NE, N, NW, W, SW, S, SE.
+    2. The region's drains, in the order the growth reached them, are its cells with a
+       lower neighbour; when it has none, its cells next to no-data or the grid edge
+       (their flow leaves the grid).
+    3. Distances (1 to a side, sqrt(2) to a corner, summed in float64 along the path)
+       spread from the drains through a first-in-first-out queue; a cell takes a new
+       distance, and is queued again, only when it is strictly shorter. For D8 the
+       cell then points to the cell the distance came through (code 0-7 in `fdir`),
+       so of two paths of equal length the first found wins; a drain next to no-data
+       gets :data:`_OUTLET`.
+    4. For MFD, each cell that is not a drain sends its flow to every region neighbour
+       of strictly smaller distance, weighted 1 (side) or 1/sqrt(2) (corner):
+       `fdir` holds the bit mask of those neighbours (0 for a drain next to no-data).
+
+    Returns the number of flat cells that are not drains.
     """
     nr, nc = filled.shape
     done = np.zeros((nr * nc + 7) // 8, dtype=np.uint8)
     region = np.empty(256, dtype=np.int64)
     queue = np.empty(256, dtype=np.int64)
     n_flat = 0
-    for r0 in range(nr):
-        for c0 in range(nc):
-            cell0 = r0 * nc + c0
-            if done[cell0 >> 3] & (1 << (cell0 & 7)):
-                continue
-            h = filled[r0, c0]
-            if np.isnan(h) or _has_lower(filled, r0, c0):
-                continue
-            # 1. the region: cells of height h connected to (r0, c0)
-            size = 0
-            region[size] = cell0
-            size += 1
-            done[cell0 >> 3] |= np.uint8(1 << (cell0 & 7))
-            head = 0
-            rmin, rmax, cmin, cmax = r0, r0, c0, c0
-            while head < size:
-                cell = region[head]
-                head += 1
-                r = cell // nc
-                c = cell - r * nc
-                for k in range(8):
-                    d = _INVEST_ORDER[k]
-                    rr = r + _DR[d]
-                    cc = c + _DC[d]
-                    if rr < 0 or cc < 0 or rr >= nr or cc >= nc or filled[rr, cc] != h:
+    for tr in range(0, nr, _INVEST_BLOCK):
+        for tc in range(0, nc, _INVEST_BLOCK):
+            for r0 in range(tr, min(tr + _INVEST_BLOCK, nr)):
+                for c0 in range(tc, min(tc + _INVEST_BLOCK, nc)):
+                    cell0 = r0 * nc + c0
+                    if done[cell0 >> 3] & (1 << (cell0 & 7)):
                         continue
-                    n = rr * nc + cc
-                    if done[n >> 3] & (1 << (n & 7)):
+                    if np.isnan(filled[r0, c0]) or _has_lower(filled, r0, c0):
                         continue
-                    done[n >> 3] |= np.uint8(1 << (n & 7))
-                    if size == region.size:
-                        region = _grow(region)
-                    region[size] = n
-                    size += 1
-                    rmin = min(rmin, rr)
-                    rmax = max(rmax, rr)
-                    cmin = min(cmin, cc)
-                    cmax = max(cmax, cc)
-            # 2. drains: cells with a lower neighbour, else cells next to no-data or the edge
-            h_rows = rmax - rmin + 1
-            h_cols = cmax - cmin + 1
-            dist = np.full((h_rows, h_cols), np.inf)
-            qsize = 0
-            for to_edge in (False, True):  # lower neighbours first; the edge only if none
-                if qsize > 0:
-                    break
-                for k in range(size):
-                    cell = region[k]
-                    r = cell // nc
-                    c = cell - r * nc
-                    if _off_or_nodata(filled, r, c) if to_edge else _has_lower(filled, r, c):
-                        dist[r - rmin, c - cmin] = 0.0
-                        queue, _, qsize = _enqueue(queue, 0, qsize, cell)
-                        if to_edge:
-                            fdir[r, c] = 0 if mfd else _OUTLET
-            if qsize == 0:  # cannot happen after filling; keep the flood's path
-                continue
-            # 3. distances (label-correcting BFS; a cell may be queued again when improved)
-            head = 0
-            while head < qsize:
-                cell = queue[head]
-                head += 1
-                r = cell // nc
-                c = cell - r * nc
-                base = dist[r - rmin, c - cmin]
-                for k in range(8):
-                    d = _INVEST_ORDER[k]
-                    rr = r + _DR[d]
-                    cc = c + _DC[d]
-                    if rr < 0 or cc < 0 or rr >= nr or cc >= nc or filled[rr, cc] != h:
-                        continue
-                    nd = base + _DIST[d]
-                    if dist[rr - rmin, cc - cmin] > nd + _DIST_TOLERANCE:
-                        dist[rr - rmin, cc - cmin] = nd
-                        if not mfd:
-                            fdir[rr, cc] = (d + 4) % 8  # towards the cell it came through
-                        queue, head, qsize = _enqueue(queue, head, qsize, rr * nc + cc)
-            # 4. MFD: every nearer neighbour of the region, for cells that are not drains
-            for k in range(size):
-                cell = region[k]
-                r = cell // nc
-                c = cell - r * nc
-                own = dist[r - rmin, c - cmin]
-                if own == 0.0:
-                    continue
-                n_flat += 1
-                if not mfd:
-                    continue
-                mask = 0
-                for d in range(8):
-                    rr = r + _DR[d]
-                    cc = c + _DC[d]
-                    if rr < 0 or cc < 0 or rr >= nr or cc >= nc or filled[rr, cc] != h:
-                        continue
-                    if dist[rr - rmin, cc - cmin] < own - _DIST_TOLERANCE:
-                        mask |= 1 << d
-                fdir[r, c] = mask
+                    region, queue, n = _route_flat(filled, fdir, mfd, r0, c0, done, region, queue)
+                    n_flat += n
     return n_flat
+
+
+@numba.njit(cache=True)
+def _route_flat(  # noqa: PLR0912, PLR0915, PLR0917
+    filled: np.ndarray,
+    fdir: np.ndarray,
+    mfd: bool,
+    r0: int,
+    c0: int,
+    done: np.ndarray,
+    region: np.ndarray,
+    queue: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Route the flat of (r0, c0); see :func:`_flat_routing`. Returns its work buffers."""
+    nr, nc = filled.shape
+    h = filled[r0, c0]
+    cell0 = r0 * nc + c0
+    # 1. the region: cells of height h connected to (r0, c0), in breadth-first order
+    size = 0
+    region[size] = cell0
+    size += 1
+    done[cell0 >> 3] |= np.uint8(1 << (cell0 & 7))
+    head = 0
+    rmin, rmax, cmin, cmax = r0, r0, c0, c0
+    while head < size:
+        cell = region[head]
+        head += 1
+        r = cell // nc
+        c = cell - r * nc
+        for k in range(8):
+            d = _INVEST_ORDER[k]
+            rr = r + _DR[d]
+            cc = c + _DC[d]
+            if rr < 0 or cc < 0 or rr >= nr or cc >= nc or filled[rr, cc] != h:
+                continue
+            n = rr * nc + cc
+            if done[n >> 3] & (1 << (n & 7)):
+                continue
+            done[n >> 3] |= np.uint8(1 << (n & 7))
+            if size == region.size:
+                region = _grow(region)
+            region[size] = n
+            size += 1
+            rmin = min(rmin, rr)
+            rmax = max(rmax, rr)
+            cmin = min(cmin, cc)
+            cmax = max(cmax, cc)
+    # 2. drains: cells with a lower neighbour, else cells next to no-data or the edge
+    dist = np.full((rmax - rmin + 1, cmax - cmin + 1), np.inf)
+    qsize = 0
+    for to_edge in (False, True):  # lower neighbours first; the edge only if none
+        if qsize > 0:
+            break
+        for k in range(size):
+            cell = region[k]
+            r = cell // nc
+            c = cell - r * nc
+            if _off_or_nodata(filled, r, c) if to_edge else _has_lower(filled, r, c):
+                dist[r - rmin, c - cmin] = 0.0
+                queue, _, qsize = _enqueue(queue, 0, qsize, cell)
+                if to_edge:
+                    fdir[r, c] = 0 if mfd else _OUTLET
+    if qsize == 0:  # cannot happen after filling; keep the flood's path
+        return region, queue, 0
+    # 3. distances: label-correcting FIFO, strictly shorter distances only
+    head = 0
+    while head < qsize:
+        cell = queue[head]
+        head += 1
+        r = cell // nc
+        c = cell - r * nc
+        base = dist[r - rmin, c - cmin]
+        for k in range(8):
+            d = _INVEST_ORDER[k]
+            rr = r + _DR[d]
+            cc = c + _DC[d]
+            if rr < 0 or cc < 0 or rr >= nr or cc >= nc or filled[rr, cc] != h:
+                continue
+            nd = base + _DIST[d]
+            if dist[rr - rmin, cc - cmin] > nd:
+                dist[rr - rmin, cc - cmin] = nd
+                if not mfd:
+                    fdir[rr, cc] = (d + 4) % 8  # towards the cell it came through
+                queue, head, qsize = _enqueue(queue, head, qsize, rr * nc + cc)
+    # 4. MFD: every strictly nearer neighbour of the region, for cells that are not drains
+    n_flat = 0
+    for k in range(size):
+        cell = region[k]
+        r = cell // nc
+        c = cell - r * nc
+        own = dist[r - rmin, c - cmin]
+        if own == 0.0:
+            continue
+        n_flat += 1
+        if not mfd:
+            continue
+        mask = 0
+        for d in range(8):
+            rr = r + _DR[d]
+            cc = c + _DC[d]
+            if rr < 0 or cc < 0 or rr >= nr or cc >= nc or filled[rr, cc] != h:
+                continue
+            if dist[rr - rmin, cc - cmin] < own:
+                mask |= 1 << d
+        fdir[r, c] = mask
+    return region, queue, n_flat
 
 
 @numba.njit(cache=True, parallel=True)
@@ -891,7 +934,7 @@ def _d8_directions(filled: np.ndarray, fdir: np.ndarray) -> np.ndarray:
     out = fdir
     for r in numba.prange(nr):
         for c in range(nc):
-            zc = filled[r, c]
+            zc = np.float64(filled[r, c])  # float64 differences, as pygeoprocessing
             if np.isnan(zc):
                 out[r, c] = _UNSET
                 continue
@@ -903,7 +946,7 @@ def _d8_directions(filled: np.ndarray, fdir: np.ndarray) -> np.ndarray:
                 cc = c + _DC[d]
                 if rr < 0 or cc < 0 or rr >= nr or cc >= nc:
                     continue
-                zn = filled[rr, cc]
+                zn = np.float64(filled[rr, cc])
                 if np.isnan(zn):
                     continue
                 drop = (zc - zn) * _INV_DIST[d]
@@ -912,6 +955,95 @@ def _d8_directions(filled: np.ndarray, fdir: np.ndarray) -> np.ndarray:
                     best_d = d
             out[r, c] = best_d if best_d >= 0 else fdir[r, c]
     return out
+
+
+@numba.njit(cache=True)
+def _streams_mfd_kernel(  # noqa: PLR0912, PLR0915, PLR0917
+    filled: np.ndarray,
+    fdir: np.ndarray,
+    acc: np.ndarray,
+    threshold: float,
+    trace_threshold: float,
+    exponent: float,
+    four_bit: bool,
+    out: np.ndarray,
+) -> None:
+    """Streams traced upstream from the grid's outlets; see :func:`stream_mask`.
+
+    `out` (uint8) ends 1 on streams, 0 elsewhere (255 marks unvisited cells and 2
+    cells below the threshold but above `trace_threshold` while tracing: a 2 becomes 1
+    when a stream cell is found upstream of it, else 0).
+    """
+    nr, nc = filled.shape
+    w = np.zeros(8, dtype=np.float64)
+    wn = np.zeros(8, dtype=np.float64)
+    front = np.empty(1024, dtype=np.int64)
+    back = np.empty(1024, dtype=np.int64)
+    out[:, :] = 255
+    for tr in range(0, nr, _INVEST_BLOCK):
+        for tc in range(0, nc, _INVEST_BLOCK):
+            for r0 in range(tr, min(tr + _INVEST_BLOCK, nr)):
+                for c0 in range(tc, min(tc + _INVEST_BLOCK, nc)):
+                    a0 = np.float64(acc[r0, c0])
+                    if np.isnan(a0) or out[r0, c0] != 255:
+                        continue
+                    out[r0, c0] = 0
+                    if a0 < threshold:
+                        continue
+                    # an outlet: its flow leaves the grid (a flat next to no-data or the edge)
+                    if _mfd_shares(filled, fdir, r0, c0, exponent, four_bit, w) != 0.0:
+                        continue
+                    out[r0, c0] = 1
+                    front[0] = r0 * nc + c0
+                    head = 0
+                    tail = 1
+                    while head < tail:
+                        cell = front[head]
+                        head += 1
+                        r = cell // nc
+                        c = cell - r * nc
+                        for k in range(8):
+                            d = _INVEST_ORDER[k]
+                            rr = r + _DR[d]
+                            cc = c + _DC[d]
+                            if rr < 0 or cc < 0 or rr >= nr or cc >= nc or np.isnan(filled[rr, cc]):
+                                continue
+                            if _mfd_shares(filled, fdir, rr, cc, exponent, four_bit, wn) == 0.0:
+                                continue
+                            if wn[(d + 4) % 8] <= 0.0 or out[rr, cc] == 1 or out[rr, cc] == 2:
+                                continue  # does not flow into (r, c), or already traced
+                            a = np.float64(acc[rr, cc])
+                            if a >= threshold:
+                                out[rr, cc] = 1
+                                front, head, tail = _enqueue(front, head, tail, rr * nc + cc)
+                                # the cells marked 2 below it are stream cells after all
+                                back[0] = rr * nc + cc
+                                bh = 0
+                                bt = 1
+                                while bh < bt:
+                                    b = back[bh]
+                                    bh += 1
+                                    br = b // nc
+                                    bc = b - br * nc
+                                    _mfd_shares(filled, fdir, br, bc, exponent, four_bit, w)
+                                    for j in range(8):
+                                        d2 = _INVEST_ORDER[j]
+                                        if w[d2] <= 0.0:
+                                            continue
+                                        sr = br + _DR[d2]
+                                        sc = bc + _DC[d2]
+                                        if sr < 0 or sc < 0 or sr >= nr or sc >= nc:
+                                            continue
+                                        if out[sr, sc] == 2:
+                                            out[sr, sc] = 1
+                                            back, bh, bt = _enqueue(back, bh, bt, sr * nc + sc)
+                            elif a >= trace_threshold:
+                                out[rr, cc] = 2
+                                front, head, tail = _enqueue(front, head, tail, rr * nc + cc)
+    for r in range(nr):
+        for c in range(nc):
+            if out[r, c] != 1:  # 2: no stream upstream; 255: no data
+                out[r, c] = 0
 
 
 # Accumulation visits cells in a topological order found by Kahn's algorithm: count each
@@ -957,29 +1089,63 @@ def _accumulate_d8(dirs: np.ndarray, acc: np.ndarray) -> np.ndarray:
 
 
 @numba.njit(cache=True, inline="always")
-def _mfd_weights(filled: np.ndarray, r: int, c: int, exponent: float, weights: np.ndarray) -> float:
+def _mfd_shares(  # noqa: PLR0917
+    filled: np.ndarray,
+    fdir: np.ndarray,
+    r: int,
+    c: int,
+    exponent: float,
+    four_bit: bool,
+    weights: np.ndarray,
+) -> float:
+    """Weights of the flow of (r, c) to its neighbours (index 0-7, N clockwise); their sum.
+
+    Lower neighbours share by ``drop ** exponent`` (drop = height difference over 1 or
+    sqrt(2) pixels); a cell without one uses the flat routing's bit mask (weights 1 and
+    1/sqrt(2)). With `four_bit`, each weight becomes ``int(0.5 + 15 * w / sum)``, the
+    4-bit integers pygeoprocessing's ``flow_dir_mfd`` stores and its accumulation and
+    stream extraction read (weights below 1/30 of the sum become 0). A sum of 0: the
+    flow leaves the grid (a flat that drains to no-data or the edge).
+    """
     nr, nc = filled.shape
-    zc = filled[r, c]
+    zc = np.float64(filled[r, c])
     total = 0.0
-    for d in range(8):
+    for k in range(8):  # pygeoprocessing's order, so that sums round the same way
+        d = _INVEST_ORDER[k]
         weights[d] = 0.0
         rr = r + _DR[d]
         cc = c + _DC[d]
         if rr < 0 or cc < 0 or rr >= nr or cc >= nc:
             continue
-        zn = filled[rr, cc]
+        zn = np.float64(filled[rr, cc])
         if zn < zc:  # False for NaN
-            w = (zc - zn) / _DIST[d]
+            w = (zc - zn) * _INV_DIST[d]
             if exponent != 1.0:  # pow is costly: skip it for p = 1
                 w = w**exponent
             weights[d] = w
             total += w
+    if total == 0.0:
+        mask = fdir[r, c]
+        if mask == 0:
+            return 0.0
+        for k in range(8):
+            d = _INVEST_ORDER[k]
+            if mask & (1 << d):
+                weights[d] = _INV_DIST[d]
+                total += _INV_DIST[d]
+    if four_bit:
+        q_total = 0.0
+        for d in range(8):
+            q = np.float64(int(0.5 + weights[d] / total * 15.0))
+            weights[d] = q
+            q_total += q
+        total = q_total
     return total
 
 
 @numba.njit(cache=True)
-def _accumulate_mfd(  # noqa: PLR0912, PLR0915
-    filled: np.ndarray, fdir: np.ndarray, exponent: float, acc: np.ndarray
+def _accumulate_mfd(  # noqa: PLR0912
+    filled: np.ndarray, fdir: np.ndarray, exponent: float, four_bit: bool, acc: np.ndarray
 ) -> np.ndarray:
     """Accumulate into `acc` (zeros, float32 or float64, the grid's shape); NaN at no-data."""
     nr, nc = filled.shape
@@ -989,14 +1155,9 @@ def _accumulate_mfd(  # noqa: PLR0912, PLR0915
         for c in range(nc):
             if np.isnan(filled[r, c]):
                 continue
-            if _mfd_weights(filled, r, c, 1.0, weights) > 0.0:
+            if _mfd_shares(filled, fdir, r, c, exponent, four_bit, weights) > 0.0:
                 for d in range(8):
                     if weights[d] > 0.0:
-                        donors[r + _DR[d], c + _DC[d]] += 1
-            else:  # flat: the neighbours nearer its drain (bit mask of _flat_routing)
-                mask = fdir[r, c]
-                for d in range(8):
-                    if mask & (1 << d):
                         donors[r + _DR[d], c + _DC[d]] += 1
     stack = np.empty(1024, dtype=np.int64)
     for r0 in range(nr):
@@ -1011,40 +1172,21 @@ def _accumulate_mfd(  # noqa: PLR0912, PLR0915
                 r = cell // nc
                 c = cell - r * nc
                 acc[r, c] += 1.0
-                total = _mfd_weights(filled, r, c, exponent, weights)
-                if total > 0.0:
-                    share = acc[r, c] / total
-                    for d in range(8):
-                        if weights[d] > 0.0:
-                            rr = r + _DR[d]
-                            cc = c + _DC[d]
-                            acc[rr, cc] += share * weights[d]
-                            donors[rr, cc] -= 1
-                            if donors[rr, cc] == 0:
-                                if top == stack.size:
-                                    stack = _grow(stack)
-                                stack[top] = rr * nc + cc
-                                top += 1
-                else:
-                    mask = fdir[r, c]
-                    if mask == 0:
-                        continue
-                    flat_total = 0.0
-                    for d in range(8):
-                        if mask & (1 << d):
-                            flat_total += _FLAT_WEIGHT[d]
-                    share = acc[r, c] / flat_total
-                    for d in range(8):
-                        if mask & (1 << d):
-                            rr = r + _DR[d]
-                            cc = c + _DC[d]
-                            acc[rr, cc] += share * _FLAT_WEIGHT[d]
-                            donors[rr, cc] -= 1
-                            if donors[rr, cc] == 0:
-                                if top == stack.size:
-                                    stack = _grow(stack)
-                                stack[top] = rr * nc + cc
-                                top += 1
+                total = _mfd_shares(filled, fdir, r, c, exponent, four_bit, weights)
+                if total == 0.0:
+                    continue
+                share = np.float64(acc[r, c]) / total
+                for d in range(8):
+                    if weights[d] > 0.0:
+                        rr = r + _DR[d]
+                        cc = c + _DC[d]
+                        acc[rr, cc] += share * weights[d]
+                        donors[rr, cc] -= 1
+                        if donors[rr, cc] == 0:
+                            if top == stack.size:
+                                stack = _grow(stack)
+                            stack[top] = rr * nc + cc
+                            top += 1
     for r in range(nr):
         for c in range(nc):
             if np.isnan(filled[r, c]):
@@ -1207,6 +1349,7 @@ def flow_accumulation(
     *,
     method: FlowMethod = "d8",
     mfd_exponent: float = DEFAULT_MFD_EXPONENT,
+    mfd_weights: MfdWeights = "exact",
 ) -> np.ndarray:
     """Flow accumulation (pixels, counting the pixel itself) after filling depressions.
 
@@ -1217,11 +1360,15 @@ def flow_accumulation(
     method
         ``"d8"``: all flow to the steepest-descent neighbour (O'Callaghan and Mark 1984).
         ``"mfd"``: shared among lower neighbours by ``tan(slope)**mfd_exponent``
-        (Quinn et al. 1991; Freeman 1991). On flats, flow goes towards the
-        nearest cell with a lower neighbour, as InVEST (see the module docstring).
+        (Quinn et al. 1991; Freeman 1991). On flats, flow goes towards the nearest
+        cell with a lower neighbour, by the rule of pygeoprocessing's ``flow_dir_d8``
+        and ``flow_dir_mfd`` (see :func:`_flat_routing`).
     mfd_exponent
         Exponent ``p`` of the MFD weights: 1 (default) in proportion to slope, as
         InVEST; Freeman (1991) recommends 1.1.
+    mfd_weights
+        ``"exact"`` (default) or ``"invest"``: each cell's MFD weights rounded to the
+        4-bit integers (0-15) that pygeoprocessing stores and InVEST routes with.
 
     Returns
     -------
@@ -1230,7 +1377,7 @@ def flow_accumulation(
         the contributing area in m².
     """
     filled, fdir = _priority_flood(_as_float32(elevation))
-    return _route(filled, fdir, method=method, mfd_exponent=mfd_exponent)
+    return _route(filled, fdir, method=method, mfd_exponent=mfd_exponent, mfd_weights=mfd_weights)
 
 
 def _route(
@@ -1239,11 +1386,18 @@ def _route(
     *,
     method: FlowMethod,
     mfd_exponent: float,
+    mfd_weights: MfdWeights = "exact",
     dtype: type = np.float64,
 ) -> np.ndarray:
-    """Route flow over the filled surface; `fdir` (the flood's directions) is reused."""
+    """Route flow over the filled surface; `fdir` (the flood's directions) is reused.
+
+    On return `fdir` holds, for D8, the direction codes (0-7 N clockwise,
+    :data:`_OUTLET`, :data:`_UNSET`) and, for MFD, the flat routing's bit masks.
+    """
     if method not in FLOW_METHODS:
         raise ParameterError(f"Unknown flow method {method!r}; choose one of {FLOW_METHODS}.")
+    if mfd_weights not in MFD_WEIGHTS:
+        raise ParameterError(f"mfd_weights must be one of {MFD_WEIGHTS}; got {mfd_weights!r}.")
     if method == "mfd" and not 0 < mfd_exponent <= 10:
         raise ParameterError(f"mfd_exponent must be in (0, 10]; got {mfd_exponent}.")
     acc = np.zeros(filled.shape, dtype=dtype)  # calloc: pages are touched as they fill
@@ -1251,7 +1405,74 @@ def _route(
         _flat_routing(filled, fdir, False)
         return _accumulate_d8(_d8_directions(filled, fdir), acc)
     _flat_routing(filled, fdir, True)
-    return _accumulate_mfd(filled, fdir, float(mfd_exponent), acc)
+    return _accumulate_mfd(filled, fdir, float(mfd_exponent), mfd_weights == "invest", acc)
+
+
+def stream_mask(
+    accumulation: np.ndarray,
+    threshold: float,
+    *,
+    method: FlowMethod = "d8",
+    streams: StreamMethod = "threshold",
+    filled: np.ndarray | None = None,
+    fdir: np.ndarray | None = None,
+    mfd_exponent: float = DEFAULT_MFD_EXPONENT,
+    mfd_weights: MfdWeights = "exact",
+) -> np.ndarray:
+    """Stream pixels: where flow concentrates into channels.
+
+    ``streams="threshold"``: flow accumulation above `threshold` (pixels), with either
+    routing. ``streams="invest"``: as InVEST SDR 3.20.2 finds them. With D8 that is the
+    same rule (``extract_streams_d8``: accumulation > threshold). With MFD it is
+    ``pygeoprocessing.routing.extract_streams_mfd`` with
+    ``trace_threshold_proportion`` :data:`INVEST_TRACE_PROPORTION` (``sdr.py``):
+    starting from each cell at or above the threshold whose flow leaves the grid
+    (scanned in 256 x 256 blocks), streams are traced upstream, cell to cell along
+    the flow, through cells at or above the threshold (stream) and cells at or above
+    0.7 times it (kept only if a stream cell is found upstream of them). A cell above
+    the threshold that no trace reaches is not a stream, and one between 0.7 times
+    and the threshold can be.
+
+    Parameters
+    ----------
+    accumulation
+        Flow accumulation (pixels), ``NaN`` for no-data.
+    threshold
+        Flow accumulation (pixels) of a stream.
+    method, mfd_exponent, mfd_weights
+        The routing that gave `accumulation` (see :func:`flow_accumulation`).
+    streams
+        ``"threshold"`` or ``"invest"``.
+    filled, fdir
+        With MFD and ``"invest"``: the filled DEM and the flat routing's bit masks
+        (from the routing); otherwise unused.
+
+    Returns
+    -------
+    numpy.ndarray
+        bool, True on stream pixels (False at no-data).
+    """
+    if streams not in STREAM_METHODS:
+        raise ParameterError(f"streams must be one of {STREAM_METHODS}; got {streams!r}.")
+    if not (threshold >= 1 and math.isfinite(threshold)):
+        raise ParameterError(f"The stream threshold must be a finite number >= 1; got {threshold}.")
+    if streams == "threshold" or method == "d8":
+        with np.errstate(invalid="ignore"):
+            return np.greater(accumulation, threshold)
+    if filled is None or fdir is None:
+        raise ParameterError("InVEST's MFD streams need the filled DEM and the flat routing.")
+    out = np.empty(accumulation.shape, dtype=np.uint8)
+    _streams_mfd_kernel(
+        filled,
+        fdir,
+        accumulation,
+        float(threshold),
+        INVEST_TRACE_PROPORTION * float(threshold),
+        float(mfd_exponent),
+        mfd_weights == "invest",
+        out,
+    )
+    return out.view(np.bool_)
 
 
 def slope_percent(elevation: np.ndarray, cell_size: float) -> np.ndarray:
@@ -1350,8 +1571,11 @@ def terrain_factors(
     method: FlowMethod = "d8",
     l_max: float = DEFAULT_L_MAX,
     mfd_exponent: float = DEFAULT_MFD_EXPONENT,
+    mfd_weights: MfdWeights = "exact",
+    stream_threshold: float | None = None,
+    streams: StreamMethod = "threshold",
 ) -> Terrain:
-    """Fill, route, and compute slope and LS for a DEM in one pass.
+    """Fill, route, and compute slope, LS and (optionally) streams for a DEM in one pass.
 
     Parameters
     ----------
@@ -1361,8 +1585,11 @@ def terrain_factors(
         Flow routing, ``"d8"`` or ``"mfd"`` (see :func:`flow_accumulation`).
     l_max
         Upper bound of L (see :func:`ls_factor`).
-    mfd_exponent
-        Exponent of the MFD weights (see :func:`flow_accumulation`).
+    mfd_exponent, mfd_weights
+        MFD weights (see :func:`flow_accumulation`).
+    stream_threshold, streams
+        When a threshold is given, :attr:`Terrain.streams` holds the stream pixels
+        found by `streams` (see :func:`stream_mask`).
 
     Returns
     -------
@@ -1373,7 +1600,26 @@ def terrain_factors(
     filled, fdir = _priority_flood(_as_float32(dem.elevation))
     # float32 sums: exact pixel counts for D8 up to 2**24 upslope pixels, about 1e-6
     # relative for MFD; half the memory of float64 and no second copy to convert.
-    accumulation = _route(filled, fdir, method=method, mfd_exponent=mfd_exponent, dtype=np.float32)
+    accumulation = _route(
+        filled,
+        fdir,
+        method=method,
+        mfd_exponent=mfd_exponent,
+        mfd_weights=mfd_weights,
+        dtype=np.float32,
+    )
+    on_stream = None
+    if stream_threshold is not None:
+        on_stream = stream_mask(
+            accumulation,
+            stream_threshold,
+            method=method,
+            streams=streams,
+            filled=filled,
+            fdir=fdir,
+            mfd_exponent=mfd_exponent,
+            mfd_weights=mfd_weights,
+        )
     del fdir
     slope = _horn_slope(filled, dem.cell_size)
     ls = ls_factor(slope, accumulation, dem.cell_size, l_max=l_max)
@@ -1384,4 +1630,5 @@ def terrain_factors(
         accumulation=accumulation,
         ls=ls,
         method=method,
+        streams=on_stream,
     )

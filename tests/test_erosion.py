@@ -546,3 +546,17 @@ def test_dem_coarser_than_the_grid_is_averaged_down_and_noted(tmp_path) -> None:
     (note,) = dem_notes(fine)
     assert "coarser than the working grid (5.0 m)" in note
     assert fine.source_resolution == pytest.approx(10.0)
+
+
+def test_streams_notes_say_what_was_done() -> None:
+    # The note written into the outputs claims "as InVEST SDR" only where it is true.
+    d8_empty = RusleParams(streams="empty", stream_threshold=100).streams_note()
+    assert "as InVEST SDR" in d8_empty
+    mfd_empty = RusleParams(streams="empty", flow_method="mfd").streams_note()
+    assert "as InVEST" not in mfd_empty
+    assert "InVEST SDR traces MFD streams instead" in mfd_empty
+    mfd_invest = RusleParams(streams="invest", flow_method="mfd").streams_note()
+    assert "extract_streams_mfd" in mfd_invest
+    assert "4-bit" in mfd_invest
+    with pytest.raises(ParameterError, match="streams must be one of keep, empty, invest"):
+        RusleParams(streams="trace")  # type: ignore[arg-type]

@@ -86,9 +86,9 @@ MAX_EROSIVITY: Final = 30_000.0
 MAX_ERODIBILITY: Final = 0.1
 #: Risk raster code for no data.
 RISK_NODATA: Final = 255
-StreamRule = Literal["keep", "empty"]
+StreamRule = Literal["keep", "empty", "invest"]
 #: How soil loss is treated on stream pixels (see :class:`RusleParams`).
-STREAM_RULES: Final = ("keep", "empty")
+STREAM_RULES: Final = ("keep", "empty", "invest")
 #: Flow accumulation (pixels) above which a pixel is a stream; InVEST's sample-run value.
 DEFAULT_STREAM_THRESHOLD: Final = 1000.0
 
@@ -528,7 +528,12 @@ class RusleParams:
         Soil loss on stream pixels (flow accumulation above `stream_threshold`):
         ``"keep"`` (default) computes RUSLE there as everywhere; ``"empty"`` leaves
         them without a value, as InVEST SDR does (its RKLS and USLE are nodata on
-        streams), so that plot means and totals cover hillslope pixels only. The
+        streams), so that plot means and totals cover hillslope pixels only;
+        ``"invest"`` leaves empty the streams InVEST SDR 3.20.2 finds and routes as it
+        does, to reproduce its numbers: with D8 the same as ``"empty"``; with MFD the
+        streams traced by ``extract_streams_mfd`` (:func:`pastures.terrain.stream_mask`)
+        and MFD weights rounded to the 4-bit integers InVEST stores
+        (:func:`pastures.terrain.flow_accumulation`). The
         default is ours: plots are ranked as wholes, and the puna's drainage lines
         (bofedales) lie inside the plots; blanking them would drop that ground from
         the plot totals, while their LS is already bounded by `l_max`. Choose
@@ -536,8 +541,8 @@ class RusleParams:
     stream_threshold
         Flow accumulation (pixels, counting the pixel itself) above which a pixel
         is a stream, as InVEST's ``threshold_flow_accumulation`` (no default there;
-        1000 is the value of its sample run). With MFD, InVEST traces streams from
-        the threshold (``extract_streams_mfd``); here the threshold alone is used.
+        1000 is the value of its sample run). With MFD and ``"empty"`` the threshold
+        alone is used; InVEST traces streams from it (``"invest"``).
     """
 
     erosivity: float = JULI_EROSIVITY
@@ -573,10 +578,21 @@ class RusleParams:
 
     def streams_note(self) -> str:
         """How stream pixels are treated, in words (for outputs)."""
-        if self.streams == "empty":
+        if self.streams == "invest" and self.flow_method == "mfd":
             return (
-                f"left empty on streams (flow accumulation > {self.stream_threshold:g} "
-                "pixels), as InVEST SDR"
+                f"left empty on streams traced as InVEST SDR 3.20 (extract_streams_mfd, "
+                f"threshold {self.stream_threshold:g} pixels, traced down to 0.7 of it), "
+                "with InVEST's 4-bit MFD weights"
+            )
+        if self.streams == "empty" and self.flow_method == "mfd":
+            return (
+                f"left empty on streams (MFD flow accumulation > {self.stream_threshold:g} "
+                "pixels; InVEST SDR traces MFD streams instead, see --streams invest)"
+            )
+        if self.streams in ("empty", "invest"):
+            return (
+                f"left empty on streams (D8 flow accumulation > {self.stream_threshold:g} "
+                "pixels), as InVEST SDR 3.20"
             )
         return "computed on stream pixels too (InVEST SDR leaves them empty)"
 
@@ -1232,7 +1248,15 @@ def assess_risk(  # noqa: PLR0912, PLR0915
     for note in notes:
         warnings.warn(note, DemQualityWarning, stacklevel=2)
     if terrain is None:
-        terrain = terrain_factors(dem, method=prm.flow_method, l_max=prm.l_max)
+        like_invest = prm.streams == "invest"
+        terrain = terrain_factors(
+            dem,
+            method=prm.flow_method,
+            l_max=prm.l_max,
+            mfd_weights="invest" if like_invest else "exact",
+            stream_threshold=prm.stream_threshold if like_invest else None,
+            streams="invest" if like_invest else "threshold",
+        )
 
     if ndvi is not None:
         ndvi_arr = _grid_input("NDVI", ndvi, 0.0, shape)
@@ -1262,9 +1286,12 @@ def assess_risk(  # noqa: PLR0912, PLR0915
     coverage = _coverage(plots_g, labels, count, dem)
     hillslope_share = np.ones(n)
     stream_pixels = 0
-    if prm.streams == "empty":
-        with np.errstate(invalid="ignore"):
-            on_stream = terrain.accumulation > prm.stream_threshold
+    if prm.streams in ("empty", "invest"):
+        if prm.streams == "invest" and terrain.streams is not None:
+            on_stream = terrain.streams
+        else:
+            with np.errstate(invalid="ignore"):
+                on_stream = terrain.accumulation > prm.stream_threshold
         stream_pixels = int(np.count_nonzero(on_stream & np.isfinite(A)))
         A[on_stream] = np.nan
         del on_stream

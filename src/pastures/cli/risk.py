@@ -358,8 +358,9 @@ def _read_points(path: str | None, kind: str, crs: str) -> gpd.GeoDataFrame | No
     default="keep",
     show_default=True,
     help="Soil loss on stream pixels (flow accumulation > --stream-threshold): keep it, or "
-    "leave it empty as InVEST SDR does (plot means and totals then cover hillslopes only). "
-    "The choice is written in the outputs.",
+    "leave it empty as InVEST SDR does (plot means and totals then cover hillslopes only); "
+    "'invest' also finds MFD streams and weights as InVEST SDR 3.20 does, to reproduce its "
+    "numbers. The choice is written in the outputs.",
 )
 @click.option(
     "--stream-threshold",

@@ -72,6 +72,7 @@ __all__ = [
     "risk_classes",
     "settings_from_mapping",
     "soil_loss",
+    "soil_loss_file",
     "support_practice_factor",
     "vegetation_cover",
 ]
@@ -946,6 +947,193 @@ def _action(row: pd.Series, th: RiskThresholds, language: Language = "en") -> st
 
 
 # --- the whole chain ---------------------------------------------------------------------
+
+
+#: Rows of the DEM grid read, multiplied and written at a time by :func:`soil_loss_file`.
+BLOCK_ROWS: Final = 256
+
+
+def _factor_reader(
+    value: float | str | os.PathLike[str],
+    name: str,
+    grid: tuple[str, Affine, tuple[int, int]],
+    resampling: str,
+) -> tuple[tuple, object]:
+    """Open files of a factor, and a function of a row window giving the factor there.
+
+    A number is the factor everywhere; a raster is read window by window, through a
+    warped view onto `grid` (CRS, transform, shape) when it lies on another grid.
+    """
+    if isinstance(value, int | float):
+        return (), (lambda _window: float(value))
+    import rasterio
+    from rasterio.errors import RasterioIOError
+    from rasterio.vrt import WarpedVRT
+    from rasterio.warp import Resampling
+
+    path = Path(value)
+    if not path.exists():
+        raise InputFileError(f"The {name} raster was not found: {path}.")
+    try:
+        src = rasterio.open(path)
+    except RasterioIOError as exc:
+        raise InputFileError(f"Cannot read the {name} raster {path}: {exc}.") from exc
+    if src.crs is None:
+        src.close()
+        raise CRSError(f"The {name} raster {path} has no CRS; set it with gdal_edit.py -a_srs.")
+    crs, transform, shape = grid
+    same_grid = (
+        src.crs == rasterio.crs.CRS.from_user_input(crs)
+        and src.transform.almost_equals(transform)
+        and (src.height, src.width) == shape
+    )
+    reader = (
+        src
+        if same_grid
+        else WarpedVRT(
+            src,
+            crs=crs,
+            transform=transform,
+            width=shape[1],
+            height=shape[0],
+            resampling=getattr(Resampling, resampling),
+            nodata=src.nodata,
+        )
+    )
+
+    def read(window: object) -> np.ndarray:
+        try:
+            data = reader.read(1, window=window, out_dtype=np.float32)
+            data[reader.read_masks(1, window=window) == 0] = np.nan
+        except RasterioIOError as exc:
+            raise InputFileError(f"Cannot read the {name} raster {path}: {exc}.") from exc
+        return data
+
+    return ((src,) if same_grid else (src, reader)), read
+
+
+def soil_loss_file(
+    dem_path: str | os.PathLike[str],
+    out_path: str | os.PathLike[str],
+    *,
+    erosivity: float | str | os.PathLike[str] = JULI_EROSIVITY,
+    erodibility: float | str | os.PathLike[str] = 0.03,
+    cover: float | str | os.PathLike[str] = 1.0,
+    practice: float | str | os.PathLike[str] = 1.0,
+    method: FlowMethod = "d8",
+    l_max: float = DEFAULT_L_MAX,
+    streams: StreamRule = "keep",
+    stream_threshold: float = DEFAULT_STREAM_THRESHOLD,
+    resolution: float | None = None,
+    crs: str = S.WORKING_CRS,
+) -> Path:
+    """RUSLE soil loss A = R·K·LS·C·P of a whole DEM, from files to a GeoTIFF, in little memory.
+
+    For regional runs (a province's DEM at 30 m is about 80 million pixels): the DEM
+    is read, filled, routed and turned into LS with :func:`pastures.terrain.terrain_ls`
+    (about 10 bytes per pixel), then R, K, C and P are read :data:`BLOCK_ROWS` rows at
+    a time, resampled onto the DEM grid when they are on another (bilinear for R and
+    K, nearest for C and P), and A is written block by block to a tiled GeoTIFF
+    (float32, LZW, ``NaN`` no-data), atomically. Stream pixels are treated as
+    :class:`RusleParams` says.
+
+    Parameters
+    ----------
+    dem_path
+        DEM GeoTIFF (m), any CRS (see :func:`pastures.terrain.read_dem`).
+    out_path
+        GeoTIFF to write.
+    erosivity, erodibility, cover, practice
+        R, K, C and P: a number for every pixel or a raster file (units as
+        :func:`soil_loss`).
+    method, l_max, streams, stream_threshold
+        As :class:`RusleParams`.
+    resolution, crs
+        Working grid (see :func:`pastures.terrain.read_dem`).
+
+    Returns
+    -------
+    Path
+        The file written.
+
+    Raises
+    ------
+    InputFileError, CRSError, ParameterError
+        Unreadable files, a factor outside its range (the file is named).
+    """
+    import rasterio
+    from rasterio.windows import Window
+
+    from pastures.io import atomic_output
+    from pastures.terrain import read_dem, terrain_ls
+
+    prm = RusleParams(
+        flow_method=method, l_max=l_max, streams=streams, stream_threshold=stream_threshold
+    )
+    dem = read_dem(dem_path, resolution=resolution, dst_crs=crs)
+    for note in dem_notes(dem):
+        warnings.warn(note, DemQualityWarning, stacklevel=2)
+    like_invest = streams == "invest"
+    ls, on_stream = terrain_ls(
+        dem,
+        method=method,
+        l_max=l_max,
+        mfd_weights="invest" if like_invest else "exact",
+        stream_threshold=stream_threshold if streams != "keep" else None,
+        streams="invest" if like_invest else "threshold",
+        overwrite=True,
+    )
+    transform, shape, grid_crs = dem.transform, dem.shape, dem.crs
+    del dem  # the filled DEM: not needed any more
+    factors = {
+        "R (erosivity, MJ·mm/ha/h/yr)": (erosivity, "bilinear", 0.0, MAX_EROSIVITY),
+        "K (erodibility, t·ha·h/ha/MJ/mm)": (erodibility, "bilinear", 0.0, MAX_ERODIBILITY),
+        "C (cover management)": (cover, "nearest", 0.0, 1.0),
+        "P (support practice)": (practice, "nearest", 0.0, 1.0),
+    }
+    opened, readers = [], []
+    try:
+        for name, (value, resampling, low, high) in factors.items():
+            short = name.split(" (")[0]
+            handles, read = _factor_reader(value, short, (grid_crs, transform, shape), resampling)
+            opened.extend(handles)
+            where = "" if isinstance(value, int | float) else f" in {Path(value).name}"
+            readers.append((f"{name}{where}", read, low, high))
+        profile = {
+            "driver": "GTiff",
+            "width": shape[1],
+            "height": shape[0],
+            "count": 1,
+            "dtype": "float32",
+            "crs": grid_crs,
+            "transform": transform,
+            "nodata": float("nan"),
+            "tiled": True,
+            "blockxsize": 256,
+            "blockysize": 256,
+            "compress": "lzw",
+            "BIGTIFF": "IF_SAFER",
+        }
+        dest = Path(out_path)
+        with atomic_output(dest) as tmp, rasterio.open(tmp, "w", **profile) as dst:
+            dst.set_band_description(1, "soil loss A, t/ha/yr")
+            dst.update_tags(SOIL_LOSS_ON_STREAMS=prm.streams_note(), FLOW_METHOD=method)
+            for row in range(0, shape[0], BLOCK_ROWS):
+                rows = min(BLOCK_ROWS, shape[0] - row)
+                window = Window(0, row, shape[1], rows)
+                a = ls[row : row + rows]  # LS becomes A in place, block by block
+                for name, read, low, high in readers:
+                    f = read(window)
+                    _range(name, f, low, high)
+                    np.multiply(a, f, out=a, casting="unsafe")
+                if on_stream is not None:
+                    a[on_stream[row : row + rows]] = np.nan
+                dst.write(a, 1, window=window)
+    finally:
+        for handle in reversed(opened):
+            handle.close()
+    logger.info("wrote %s", dest)
+    return dest
 
 
 # --- settings file -----------------------------------------------------------------------

@@ -10,20 +10,27 @@ Algorithms
   Computers & Geosciences 62:117-127), in its variant with a plain queue for cells
   inside depressions (their Algorithm 2). Cells at the grid edge and cells next to
   no-data (a lake, a gap) are the outlets.
-* Flats of the filled surface (filled depressions, plateaus) are routed as InVEST's
-  ``pygeoprocessing.routing`` does, without the tiny gradients of the epsilon variants:
-  each flat cell drains towards the nearest cell of its flat that has a lower
-  neighbour (distance in pixels, 1 to a side and sqrt(2) to a corner); D8 follows the
-  shortest path, MFD shares the flow among all neighbours nearer that drain (weights 1
-  and 1/sqrt(2)). A flat with no lower neighbour drains off the grid through its cells
-  next to no-data or the edge. See :func:`_flat_routing`.
+* Flats of the filled surface (filled depressions, plateaus) are routed by the rule of
+  ``pygeoprocessing.routing.flow_dir_d8`` and ``flow_dir_mfd`` (pygeoprocessing
+  2.4.11, as InVEST SDR 3.20.2 calls them), without the tiny gradients of the epsilon
+  variants: each flat drains towards its cells that have a lower neighbour (or, if it
+  has none, its cells next to no-data or the edge); distances to them (1 to a side,
+  sqrt(2) to a corner, float64 sums compared strictly) spread from the drains in
+  first-in-first-out order, the drains queued in the order a breadth-first search
+  from the flat's first cell in pygeoprocessing's 256 x 256 block scan meets them.
+  D8 points each flat cell to the cell its shortest distance came through (the first
+  found among equal sums); MFD shares the flow among all strictly nearer neighbours
+  (weights 1 and 1/sqrt(2)). See :func:`_flat_routing`.
 * Flow accumulates in one pass over a topological order of the drainage network found
   with Kahn's (1962) algorithm: cells without donors first, then downstream.
 * D8 (O'Callaghan and Mark 1984) sends each cell to its steepest-descent neighbour;
   the multiple-flow-direction option shares it among all lower neighbours in proportion
   to ``tan(slope)**p``: p = 1 by default (Quinn et al. 1991, Hydrol. Process. 5:59-79;
   the slope-proportional MFD of InVEST's routing), p = 1.1 after Freeman (1991,
-  Computers & Geosciences 17:413-422).
+  Computers & Geosciences 17:413-422). InVEST stores each cell's MFD weights as 4-bit
+  integers (``int(0.5 + 15 w / sum)``); ``mfd_weights="invest"`` routes with those.
+* Streams (:func:`stream_mask`): accumulation above a threshold, or as InVEST SDR
+  3.20.2 finds them (``extract_streams_mfd`` with a 0.7 trace proportion for MFD).
 * Slope follows Horn (1981, Proc. IEEE 69:14-47), one-sided at edges and no-data as
   InVEST (:func:`slope_percent`); LS follows Desmet and Govers (1996,
   J. Soil Water Conserv. 51:427-433) in the form of the InVEST SDR model (3.14 and
@@ -67,6 +74,7 @@ __all__ = [
     "slope_percent",
     "stream_mask",
     "terrain_factors",
+    "terrain_ls",
     "write_cog",
 ]
 
@@ -102,8 +110,8 @@ _DR = np.array([-1, -1, 0, 1, 1, 1, 0, -1], dtype=np.int64)
 _DC = np.array([0, 1, 1, 1, 0, -1, -1, -1], dtype=np.int64)
 _DIST = np.array([1.0, math.sqrt(2.0)] * 4, dtype=np.float64)
 _SQRT2: Final = math.sqrt(2.0)
-#: Neighbours in the order InVEST's routing visits them (E, NE, N, NW, W, SW, S, SE), so
-#: that ties (equal drops, equal distances on a flat) are resolved the same way.
+#: Neighbours in the order pygeoprocessing's routing visits them (E, NE, N, NW, W, SW, S,
+#: SE): the first of equal drops wins, and flats are searched in the same order.
 _INVEST_ORDER = np.array([2, 1, 0, 7, 6, 5, 4, 3], dtype=np.int64)
 #: 1 to a side, 1/sqrt(2) to a corner: divides a drop into a slope, and weighs a flat
 #: cell's flow to a nearer neighbour, as pygeoprocessing's flow_dir_d8 and flow_dir_mfd.
@@ -286,14 +294,16 @@ def read_dem(  # noqa: PLR0915 - checks of size, CRS and coverage read in order
         _check_units(src, f"DEM {path}")
         _check_dem_size(src, path, resolution)
         try:
-            band = src.read(1, masked=True).astype(np.float32)
+            # float32 straight from the file, no-data (nodata value, mask band) as NaN: one
+            # grid and a byte mask, not the three copies of a masked read and its fill
+            source = src.read(1, out_dtype=np.float32)
+            source[src.read_masks(1) == 0] = np.nan
         except RasterioIOError as exc:
             raise InputFileError(
                 f"Cannot read the DEM {path}: its pixels cannot be read ({exc}); the file is "
                 "probably truncated. Download or export it again."
             ) from exc
-        source = np.ma.filled(band, np.nan)
-        source[~np.isfinite(source)] = np.nan
+        source[np.isinf(source)] = np.nan
         same_crs = src.crs == rasterio.crs.CRS.from_user_input(dst_crs)
         square = math.isclose(abs(src.transform.a), abs(src.transform.e), rel_tol=1e-6)
         if same_crs and square and resolution in (None, abs(src.transform.a)):
@@ -668,15 +678,17 @@ def _enqueue(queue: np.ndarray, head: int, tail: int, cell: int) -> tuple[np.nda
 
 
 @numba.njit(cache=True)
-def _priority_flood_kernel(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # noqa: PLR0912, PLR0915
-    """Fill depressions; return (filled, flood direction).
+def _priority_flood_kernel(z: np.ndarray, filled: np.ndarray) -> np.ndarray:  # noqa: PLR0912, PLR0915
+    """Fill depressions into `filled` (which may be `z` itself); return the flood direction.
+
+    In place is safe: a cell's input height is read only before the flood reaches it,
+    and written once, when it does.
 
     Priority-Flood with a plain queue for depression cells (Barnes et al. 2014, Alg. 2).
     (The upslope tracing of Zhou, Sun and Fu 2016 was tried: on puna-like relief nearly
     every traced cell still entered the priority queue, and filling took 25 % longer.)
     """
     nr, nc = z.shape
-    filled = np.empty((nr, nc), dtype=np.float32)
     fdir = np.full((nr, nc), _UNSET, dtype=np.uint8)
     for r in range(nr):
         for c in range(nc):
@@ -739,14 +751,15 @@ def _priority_flood_kernel(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # n
                 heap = _grow(heap)
             _heap_push(heap, size, _key(zn, rr * nc + cc, fbuf, ubuf))
             size += 1
-    return filled, fdir
+    return fdir
 
 
-def _priority_flood(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Fill depressions; return (filled, flood direction)."""
+def _priority_flood(z: np.ndarray, *, in_place: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Fill depressions; return (filled, flood direction). `in_place`: fill `z` itself."""
     if z.size >= 2**32:  # the queue packs the cell index into 32 bits
         raise ParameterError(f"The DEM has {z.size} pixels; at most 2**32 - 1 are supported.")
-    return _priority_flood_kernel(z)
+    filled = z if in_place else np.empty(z.shape, dtype=np.float32)
+    return filled, _priority_flood_kernel(z, filled)
 
 
 @numba.njit(cache=True, inline="always")
@@ -1273,6 +1286,35 @@ def _horn_slope(z: np.ndarray, cell_size: float) -> np.ndarray:
     return out
 
 
+@numba.njit(cache=True, inline="always")
+def _ls_value(s: float, a: float, cell_size: float, l_max: float) -> float:
+    """LS of a pixel of slope `s` (%) and flow accumulation `a` (pixels); see ls_factor."""
+    cell_area = cell_size * cell_size
+    # sin and cos of the slope angle without trigonometric calls (θ = atan(s/100)).
+    t = s / 100.0
+    h = math.sqrt(1.0 + t * t)
+    sin_t = t / h
+    x = sin_t + 1.0 / h  # |sin θ| + |cos θ|, slope >= 0
+    s_factor = 10.8 * sin_t + 0.03 if s < 9.0 else 16.8 * sin_t - 0.5
+    if s <= 1.0:
+        m = 0.2
+    elif s <= 3.5:
+        m = 0.3
+    elif s <= 5.0:
+        m = 0.4
+    elif s <= 9.0:
+        m = 0.5
+    else:
+        beta = (sin_t / 0.0896) / (3.0 * sin_t**0.8 + 0.56)
+        m = beta / (1.0 + beta)
+    upslope = cell_size * math.sqrt(max(a - 1.0, 0.0))
+    # D^(m+2) · x^m · 22.13^m = D² · (D · x · 22.13)^m: one power instead of three.
+    length = ((upslope + cell_area) ** (m + 1.0) - upslope ** (m + 1.0)) / (
+        cell_area * (cell_size * x * 22.13) ** m
+    )
+    return min(length, l_max) * s_factor
+
+
 @numba.njit(cache=True, parallel=True)
 def _ls_kernel(
     slope_pct: np.ndarray, acc: np.ndarray, cell_size: float, l_max: float, out: np.ndarray
@@ -1280,37 +1322,59 @@ def _ls_kernel(
     flat_s = slope_pct.ravel()
     flat_a = acc.ravel()
     flat_o = out.ravel()
-    cell_area = cell_size * cell_size
     for i in numba.prange(flat_s.size):
         s = np.float64(flat_s[i])
         a = np.float64(flat_a[i])
         if np.isnan(s) or np.isnan(a):
             flat_o[i] = np.nan
             continue
-        # sin and cos of the slope angle without trigonometric calls (θ = atan(s/100)).
-        t = s / 100.0
-        h = math.sqrt(1.0 + t * t)
-        sin_t = t / h
-        x = sin_t + 1.0 / h  # |sin θ| + |cos θ|, slope >= 0
-        s_factor = 10.8 * sin_t + 0.03 if s < 9.0 else 16.8 * sin_t - 0.5
-        if s <= 1.0:
-            m = 0.2
-        elif s <= 3.5:
-            m = 0.3
-        elif s <= 5.0:
-            m = 0.4
-        elif s <= 9.0:
-            m = 0.5
-        else:
-            beta = (sin_t / 0.0896) / (3.0 * sin_t**0.8 + 0.56)
-            m = beta / (1.0 + beta)
-        upslope = cell_size * math.sqrt(max(a - 1.0, 0.0))
-        # D^(m+2) · x^m · 22.13^m = D² · (D · x · 22.13)^m: one power instead of three.
-        length = ((upslope + cell_area) ** (m + 1.0) - upslope ** (m + 1.0)) / (
-            cell_area * (cell_size * x * 22.13) ** m
-        )
-        length = min(length, l_max)
-        flat_o[i] = length * s_factor
+        flat_o[i] = _ls_value(s, a, cell_size, l_max)
+
+
+@numba.njit(cache=True, parallel=True)
+def _slope_ls_in_place(filled: np.ndarray, acc: np.ndarray, cell_size: float, l_max: float) -> None:
+    """Horn slope of `filled` and LS, written over `acc` (no slope grid is kept)."""
+    nr, nc = filled.shape
+    for r in numba.prange(nr):
+        for c in range(nc):
+            e = np.float64(filled[r, c])
+            a = np.float64(acc[r, c])
+            if np.isnan(e) or np.isnan(a):
+                acc[r, c] = np.nan
+                continue
+            x1, wx1 = _outer_pair(
+                _z_or_nan(filled, r - 1, c - 1),
+                _z_or_nan(filled, r - 1, c + 1),
+                _z_or_nan(filled, r - 1, c),
+                e,
+            )
+            x2, wx2 = _inner_pair(_z_or_nan(filled, r, c - 1), _z_or_nan(filled, r, c + 1), e)
+            x3, wx3 = _outer_pair(
+                _z_or_nan(filled, r + 1, c - 1),
+                _z_or_nan(filled, r + 1, c + 1),
+                _z_or_nan(filled, r + 1, c),
+                e,
+            )
+            y1, wy1 = _outer_pair(
+                _z_or_nan(filled, r - 1, c - 1),
+                _z_or_nan(filled, r + 1, c - 1),
+                _z_or_nan(filled, r, c - 1),
+                e,
+            )
+            y2, wy2 = _inner_pair(_z_or_nan(filled, r - 1, c), _z_or_nan(filled, r + 1, c), e)
+            y3, wy3 = _outer_pair(
+                _z_or_nan(filled, r - 1, c + 1),
+                _z_or_nan(filled, r + 1, c + 1),
+                _z_or_nan(filled, r, c + 1),
+                e,
+            )
+            wx = wx1 + wx2 + wx3
+            wy = wy1 + wy2 + wy3
+            dzdx = (x1 + x2 + x3) / (wx * cell_size) if wx else 0.0
+            dzdy = (y1 + y2 + y3) / (wy * cell_size) if wy else 0.0
+            # the slope in float32, as the slope raster that InVEST (and _horn_slope) keeps
+            s = np.float64(np.float32(100.0 * math.sqrt(dzdx * dzdx + dzdy * dzdy)))
+            acc[r, c] = _ls_value(s, a, cell_size, l_max)
 
 
 # --- public functions ------------------------------------------------------------------
@@ -1632,3 +1696,69 @@ def terrain_factors(
         method=method,
         streams=on_stream,
     )
+
+
+def terrain_ls(
+    dem: Dem,
+    *,
+    method: FlowMethod = "d8",
+    l_max: float = DEFAULT_L_MAX,
+    mfd_exponent: float = DEFAULT_MFD_EXPONENT,
+    mfd_weights: MfdWeights = "exact",
+    stream_threshold: float | None = None,
+    streams: StreamMethod = "threshold",
+    overwrite: bool = False,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """LS factor (and streams) of a DEM with the least memory: no slope grid is kept.
+
+    The same fill, routing, slope and LS as :func:`terrain_factors`, for large DEMs
+    (a province at 30 m is some 80 million pixels): the DEM is filled in place when
+    `overwrite` is true, slope is computed pixel by pixel and LS written over the flow
+    accumulation. About 10 bytes per pixel (float32 heights and accumulation, uint8
+    directions and stream flags) where :func:`terrain_factors` keeps 16 or more.
+
+    Parameters
+    ----------
+    dem
+        DEM on the working grid.
+    method, l_max, mfd_exponent, mfd_weights, stream_threshold, streams
+        As :func:`terrain_factors`.
+    overwrite
+        Fill ``dem.elevation`` itself (float32, C-contiguous), which then holds the
+        filled DEM.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        LS (float32, ``NaN`` for no-data) and the stream pixels (bool) or ``None``.
+    """
+    if method not in FLOW_METHODS:
+        raise ParameterError(f"Unknown flow method {method!r}; choose one of {FLOW_METHODS}.")
+    if not l_max > 0:
+        raise ParameterError(f"l_max must be positive; got {l_max}.")
+    z = dem.elevation
+    in_place = overwrite and z.dtype == np.float32 and z.flags.c_contiguous and z.flags.writeable
+    filled, fdir = _priority_flood(z if in_place else _as_float32(z), in_place=in_place)
+    acc = _route(
+        filled,
+        fdir,
+        method=method,
+        mfd_exponent=mfd_exponent,
+        mfd_weights=mfd_weights,
+        dtype=np.float32,
+    )
+    on_stream = None
+    if stream_threshold is not None:
+        on_stream = stream_mask(
+            acc,
+            stream_threshold,
+            method=method,
+            streams=streams,
+            filled=filled,
+            fdir=fdir,
+            mfd_exponent=mfd_exponent,
+            mfd_weights=mfd_weights,
+        )
+    del fdir
+    _slope_ls_in_place(filled, acc, float(dem.cell_size), float(l_max))
+    return acc, on_stream

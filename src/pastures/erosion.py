@@ -19,25 +19,32 @@ parameter; the defaults and their sources are given where they are defined.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import math
 import os
+import tempfile
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final, Literal
+from typing import TYPE_CHECKING, Final, Literal
 
-import geopandas as gpd
 import numba
 import numpy as np
-import pandas as pd
 from affine import Affine
 
 from pastures import climate
 from pastures import schema as S
-from pastures.errors import CRSError, InputFileError, LayerError, ParameterError, PasturesWarning
+from pastures.errors import (
+    CRSError,
+    InputFileError,
+    LayerError,
+    OutputError,
+    ParameterError,
+    PasturesWarning,
+)
 from pastures.terrain import (
     DEFAULT_L_MAX,
     Dem,
@@ -46,6 +53,10 @@ from pastures.terrain import (
     dem_notes,
     terrain_factors,
 )
+
+if TYPE_CHECKING:  # imported where used: soil_loss_file runs without them (less memory)
+    import geopandas as gpd
+    import pandas as pd
 
 logger = logging.getLogger(__name__)
 
@@ -331,6 +342,8 @@ class SupportPractices:
 
 
 def _flag(plots: pd.DataFrame, column: str) -> pd.Series:
+    import pandas as pd
+
     if column not in plots.columns:
         return pd.Series(False, index=plots.index)
     values = plots[column]
@@ -360,6 +373,8 @@ def support_practice_factor(
     pandas.Series
         P (dimensionless), indexed like `plots`.
     """
+    import pandas as pd
+
     pr = practices or SupportPractices()
     p = pd.Series(pr.none, index=plots.index, dtype=float)
     if S.FENCED_YEAR in plots.columns:
@@ -394,6 +409,7 @@ def erodibility_from_soils(soils: gpd.GeoDataFrame, dem: Dem, *, column: str = "
     LayerError, CRSError, ParameterError
         Missing column or CRS, non-numeric or out-of-range K (every bad row listed).
     """
+    import pandas as pd
     from rasterio.features import rasterize
 
     if soils.crs is None:
@@ -718,6 +734,8 @@ def grazing_pressure(plots: pd.DataFrame, stocking: pd.DataFrame) -> pd.DataFram
         Missing columns, unknown or duplicate plot codes, negative or non-numeric
         stocking, capacity not positive (all rows are reported at once).
     """
+    import pandas as pd
+
     missing = [c for c in (S.PLOT_CODE, S.STOCKING_UO, S.CAPACITY_UO) if c not in stocking]
     if missing:
         raise LayerError(
@@ -913,6 +931,8 @@ _WORDS: Final = {
 
 
 def _drivers(row: pd.Series, decay: float | None, language: Language = "en") -> str:
+    import pandas as pd
+
     words = _WORDS[language]
     parts = []
     if pd.notna(row[S.SLOPE_PCT]):
@@ -932,6 +952,8 @@ def _drivers(row: pd.Series, decay: float | None, language: Language = "en") -> 
 
 
 def _action(row: pd.Series, th: RiskThresholds, language: Language = "en") -> str:
+    import pandas as pd
+
     words = _WORDS[language]
     if pd.isna(row[S.SOIL_LOSS_T_HA_YR]):
         return words["no data"]
@@ -1012,6 +1034,33 @@ def _factor_reader(
     return ((src,) if same_grid else (src, reader)), read
 
 
+@contextlib.contextmanager
+def _replace_when_done(dest: Path) -> Iterator[Path]:
+    """A temporary path next to `dest`, renamed onto it only when the block succeeds.
+
+    The convention of :func:`pastures.io.atomic_output` (``.pastures-tmp-<name>...``),
+    without importing that module's table libraries into a run that needs none.
+    """
+    if dest.is_dir():
+        raise OutputError(f"{dest}: is a folder; give a file name for this output.")
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(
+            dir=dest.parent, prefix=f".pastures-tmp-{dest.name}.", suffix=dest.suffix
+        )
+    except OSError as exc:
+        raise OutputError(f"Cannot write to {dest.parent}: {exc}.") from exc
+    os.close(fd)
+    tmp = Path(name)
+    tmp.unlink()
+    try:
+        yield tmp
+        tmp.replace(dest)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
 def soil_loss_file(
     dem_path: str | os.PathLike[str],
     out_path: str | os.PathLike[str],
@@ -1064,7 +1113,6 @@ def soil_loss_file(
     import rasterio
     from rasterio.windows import Window
 
-    from pastures.io import atomic_output
     from pastures.terrain import read_dem, terrain_ls
 
     prm = RusleParams(
@@ -1115,7 +1163,7 @@ def soil_loss_file(
             "BIGTIFF": "IF_SAFER",
         }
         dest = Path(out_path)
-        with atomic_output(dest) as tmp, rasterio.open(tmp, "w", **profile) as dst:
+        with _replace_when_done(dest) as tmp, rasterio.open(tmp, "w", **profile) as dst:
             dst.set_band_description(1, "soil loss A, t/ha/yr")
             dst.update_tags(SOIL_LOSS_ON_STREAMS=prm.streams_note(), FLOW_METHOD=method)
             for row in range(0, shape[0], BLOCK_ROWS):
@@ -1419,6 +1467,9 @@ def assess_risk(  # noqa: PLR0912, PLR0915
         When the DEM is coarser than its grid or has holes over more than 5 % of its
         area (:func:`pastures.terrain.dem_notes`).
     """
+    import geopandas as gpd
+    import pandas as pd
+
     if language not in _WORDS:
         raise ParameterError(f"language must be 'en' or 'es'; got {language!r}.")
     prm = params or RusleParams()

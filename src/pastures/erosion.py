@@ -1111,13 +1111,41 @@ def soil_loss_file(
         Unreadable files, a factor outside its range (the file is named).
     """
     import rasterio
-    from rasterio.windows import Window
-
-    from pastures.terrain import read_dem, terrain_ls
 
     prm = RusleParams(
         flow_method=method, l_max=l_max, streams=streams, stream_threshold=stream_threshold
     )
+    factors = {
+        "R (erosivity, MJ·mm/ha/h/yr)": (erosivity, "bilinear", 0.0, MAX_EROSIVITY),
+        "K (erodibility, t·ha·h/ha/MJ/mm)": (erodibility, "bilinear", 0.0, MAX_ERODIBILITY),
+        "C (cover management)": (cover, "nearest", 0.0, 1.0),
+        "P (support practice)": (practice, "nearest", 0.0, 1.0),
+    }
+    # GDAL caches decompressed blocks up to 5 % of RAM by default: a whole DEM's worth
+    # while it is read. 64 MB is plenty for reading and writing strip by strip.
+    with rasterio.Env(GDAL_CACHEMAX=_GDAL_CACHE_MB):
+        return _soil_loss_file(dem_path, out_path, prm, factors, resolution, crs)
+
+
+#: GDAL block cache (MB) of :func:`soil_loss_file`.
+_GDAL_CACHE_MB: Final = 64
+
+
+def _soil_loss_file(  # noqa: PLR0917
+    dem_path: str | os.PathLike[str],
+    out_path: str | os.PathLike[str],
+    prm: RusleParams,
+    factors: dict[str, tuple],
+    resolution: float | None,
+    crs: str,
+) -> Path:
+    import rasterio
+    from rasterio.windows import Window
+
+    from pastures.terrain import read_dem, terrain_ls
+
+    method, l_max, streams = prm.flow_method, prm.l_max, prm.streams
+    stream_threshold = prm.stream_threshold
     dem = read_dem(dem_path, resolution=resolution, dst_crs=crs)
     for note in dem_notes(dem):
         warnings.warn(note, DemQualityWarning, stacklevel=2)
@@ -1133,12 +1161,6 @@ def soil_loss_file(
     )
     transform, shape, grid_crs = dem.transform, dem.shape, dem.crs
     del dem  # the filled DEM: not needed any more
-    factors = {
-        "R (erosivity, MJ·mm/ha/h/yr)": (erosivity, "bilinear", 0.0, MAX_EROSIVITY),
-        "K (erodibility, t·ha·h/ha/MJ/mm)": (erodibility, "bilinear", 0.0, MAX_ERODIBILITY),
-        "C (cover management)": (cover, "nearest", 0.0, 1.0),
-        "P (support practice)": (practice, "nearest", 0.0, 1.0),
-    }
     opened, readers = [], []
     try:
         for name, (value, resampling, low, high) in factors.items():

@@ -1308,8 +1308,10 @@ def _ls_value(s: float, a: float, cell_size: float, l_max: float) -> float:
         beta = (sin_t / 0.0896) / (3.0 * sin_t**0.8 + 0.56)
         m = beta / (1.0 + beta)
     upslope = cell_size * math.sqrt(max(a - 1.0, 0.0))
-    # D^(m+2) · x^m · 22.13^m = D² · (D · x · 22.13)^m: one power instead of three.
-    length = ((upslope + cell_area) ** (m + 1.0) - upslope ** (m + 1.0)) / (
+    # D^(m+2) · x^m · 22.13^m = D² · (D · x · 22.13)^m: one power instead of three; and
+    # a cell with nothing upslope (a ridge, many cells) needs no power of 0.
+    inflow = upslope ** (m + 1.0) if upslope > 0.0 else 0.0
+    length = ((upslope + cell_area) ** (m + 1.0) - inflow) / (
         cell_area * (cell_size * x * 22.13) ** m
     )
     return min(length, l_max) * s_factor

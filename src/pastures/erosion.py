@@ -554,7 +554,8 @@ class RusleParams:
         default is ours: plots are ranked as wholes, and the puna's drainage lines
         (bofedales) lie inside the plots; blanking them would drop that ground from
         the plot totals, while their LS is already bounded by `l_max`. Choose
-        ``"empty"`` to compare with InVEST, or where channels are not grazed land.
+        ``"invest"`` to compare with InVEST, ``"empty"`` where channels are not grazed
+        land.
     stream_threshold
         Flow accumulation (pixels, counting the pixel itself) above which a pixel
         is a stream, as InVEST's ``threshold_flow_accumulation`` (no default there;

@@ -1148,8 +1148,6 @@ def _soil_loss_file(  # noqa: PLR0917
     method, l_max, streams = prm.flow_method, prm.l_max, prm.streams
     stream_threshold = prm.stream_threshold
     dem = read_dem(dem_path, resolution=resolution, dst_crs=crs)
-    for note in dem_notes(dem):
-        warnings.warn(note, DemQualityWarning, stacklevel=2)
     like_invest = streams == "invest"
     ls, on_stream = terrain_ls(
         dem,
@@ -1161,7 +1159,13 @@ def _soil_loss_file(  # noqa: PLR0917
         overwrite=True,
     )
     transform, shape, grid_crs = dem.transform, dem.shape, dem.crs
+    # The notes look at where the DEM has no data, which LS keeps as NaN: made after the
+    # routing, their work grids do not add to its peak memory.
+    checked = Dem(ls, transform, grid_crs, source_resolution=dem.source_resolution)
     del dem  # the filled DEM: not needed any more
+    for note in dem_notes(checked):
+        warnings.warn(note, DemQualityWarning, stacklevel=2)
+    del checked
     opened, readers = [], []
     try:
         for name, (value, resampling, low, high) in factors.items():

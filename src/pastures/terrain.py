@@ -388,14 +388,39 @@ def interior_holes(elevation: np.ndarray) -> np.ndarray:
     DEM's extent; enclosed no-data (voids of a SRTM tile, a cut-out) becomes an outlet
     of the routing and shortens the slopes draining to it.
     """
-    from scipy import ndimage
+    holes = ~np.isfinite(elevation)
+    if holes.any():
+        _clear_border_connected(holes)
+    return holes
 
-    missing = ~np.isfinite(elevation)
-    if not missing.any():
-        return missing
-    labels, _ = ndimage.label(missing, structure=np.ones((3, 3), dtype=bool))
-    border = np.unique(np.concatenate((labels[0], labels[-1], labels[:, 0], labels[:, -1])))
-    return missing & ~np.isin(labels, border[border > 0])
+
+@numba.njit(cache=True)
+def _clear_border_connected(missing: np.ndarray) -> None:
+    """Set False every True cell 8-connected to a True cell on the border (in place).
+
+    A breadth-first flood from the border: the queue holds only its front, and no
+    label grid is made (a 64-million-pixel DEM would need 256 MB of int32 labels).
+    """
+    nr, nc = missing.shape
+    queue = np.empty(1024, dtype=np.int64)
+    head = 0
+    tail = 0
+    for r in range(nr):
+        for c in range(nc):
+            if (r == 0 or c == 0 or r == nr - 1 or c == nc - 1) and missing[r, c]:
+                missing[r, c] = False
+                queue, head, tail = _enqueue(queue, head, tail, r * nc + c)
+                while head < tail:
+                    cell = queue[head]
+                    head += 1
+                    rr0 = cell // nc
+                    cc0 = cell - rr0 * nc
+                    for d in range(8):
+                        rr = rr0 + _DR[d]
+                        cc = cc0 + _DC[d]
+                        if 0 <= rr < nr and 0 <= cc < nc and missing[rr, cc]:
+                            missing[rr, cc] = False
+                            queue, head, tail = _enqueue(queue, head, tail, rr * nc + cc)
 
 
 def dem_notes(dem: Dem) -> list[str]:

@@ -1,53 +1,53 @@
-"""Benchmark: RUSLE on a large DEM (pit fill, flow routing, slope, LS, C, soil loss).
+"""Benchmark: RUSLE soil loss from GeoTIFFs to a GeoTIFF, pastures against InVEST SDR's chain.
 
-Each contender runs in a fresh subprocess on the same synthetic 10 m DEM (default
-4,000 x 4,000, from pastures.sample_terrain) and reports its wall time for the chain and
-the peak resident memory of its process (VmHWM: interpreter, libraries and inputs
-included). JIT compilation is warmed up on a tiny DEM first, for every contender. Every
-contender gets the same number of threads (``--threads``, default 1: InVEST's routing
-is single-threaded; NUMBA_NUM_THREADS, OMP_NUM_THREADS and GDAL_NUM_THREADS are set).
+Like for like:
 
-Contenders
-----------
-pastures-d8, pastures-mfd
-    pastures.terrain.terrain_factors + cover_factor + soil_loss (numba), everything in
-    memory, soil loss written over the C array.
-invest-d8, invest-mfd (baseline, like for like)
-    InVEST SDR 3.20's own chain, run by its code in its own environment
-    (``--invest-python``, built as in shared/oracles/INVEST_SDR.md): fill_pits,
-    flow_dir_{d8,mfd}, flow_accumulation_{d8,mfd} and calculate_slope of pygeoprocessing,
-    then natcap.invest.sdr.sdr's stream extraction, _calculate_ls_factor and
-    _calculate_rkls, and USLE = RKLS x C by pygeoprocessing.raster_map, l_max 25,
-    stream threshold 1000. The DEM and the C raster are written to GeoTIFF before
-    timing; the rest of the SDR model (SDR, sediment export) is not run.
-pysheds-mfd (baseline)
-    The well-known pysheds library (0.5): fill_pits, fill_depressions, resolve_flats,
-    flowdir and accumulation with MFD routing, then slope (Horn), LS, C and A in plain
-    numpy. Install it outside the project, e.g.
-    ``pip install --target benchlib pysheds scikit-image geojson looseversion`` and
-    run with ``--baseline-path benchlib``.
-reference-d8 (baseline)
-    A straightforward pure-Python/numpy implementation: heapq Priority-Flood, D8 by
-    numpy, accumulation by a Python loop over the sorted cells. Slow: use ``--size``.
+* the same input files: a synthetic 10 m DEM of Juli (pastures.sample_terrain, N x N
+  pixels, with its lake as no-data and its filled depressions), constant R and K
+  rasters and a C raster from the synthetic dry-season NDVI, all float32 GeoTIFFs
+  tiled 256 x 256 (LZW), written before any timing;
+* the same steps: fill, slope, flow direction, flow accumulation, streams (threshold
+  1000 pixels; MFD streams traced as InVEST), LS (l_max 25), USLE = R·K·LS·C empty on
+  streams, written to a GeoTIFF;
+* each run in a fresh process, started by ``/usr/bin/time -v`` (Debian package
+  ``time``), which reports the process's wall time and peak resident memory
+  (interpreter, libraries and data); the chain's own wall time is printed too;
+* one thread each (NUMBA_NUM_THREADS, OMP_NUM_THREADS, GDAL_NUM_THREADS = 1; InVEST's
+  routing is single-threaded);
+* the same number of runs, interleaved (ours, InVEST, ours, InVEST, ...), so that both
+  see the same load on a shared machine; the best of the runs is reported.
 
-    python benchmarks/bench_rusle.py [--size 4000] [--baselines invest-mfd,invest-d8] \
-        [--invest-python ../investenv/bin/python] [--threads 1]
+Contenders:
 
-Measured 2026-12-01 at 4000 x 4000, 1 thread each, one run, on 2 shared cores (load
-average 10.8 at the start, 7.1 at the end, so times are inflated and only the ratios
-mean much): pastures-d8 75 s / 756 MB peak, pastures-mfd 49 s / 698 MB; InVEST's
-chain MFD 362 s / 943 MB, D8 307 s / 890 MB (every process also holds the DEM and NDVI
-inputs, 128 MB). Soil loss against InVEST's, same routing: D8 log-r 1.000, 97.8 % of
-pixels within 10 %; MFD log-r 1.000, 99.9 % within 10 %.
+ours
+    ``pastures.erosion.soil_loss_file(dem, out, erosivity=r.tif, erodibility=k.tif,
+    cover=c.tif, method=..., l_max=25, streams="invest", stream_threshold=1000)``.
+invest (baseline)
+    InVEST SDR 3.20.2's own functions, run in its own environment (``--invest-python``,
+    built as in shared/oracles/INVEST_SDR.md): pygeoprocessing 2.4.11's fill_pits,
+    calculate_slope, flow_dir_{d8,mfd}, flow_accumulation_{d8,mfd},
+    extract_streams_d8 or extract_streams_mfd (trace proportion 0.7, as sdr.py), then
+    sdr._calculate_ls_factor, sdr._calculate_rkls and USLE = RKLS x C by
+    pygeoprocessing.raster_map with sdr.usle_op. The rest of SDR (alignment of inputs
+    to the watersheds, SDR, export) is not run; neither side clips or aligns.
+
+Before timing, our JIT cache is warmed by a run on a 64 x 64 DEM (numba compiles once
+per machine; the cache is then loaded). After the runs the two soil-loss rasters are
+compared pixel by pixel (share within 1 %, stream pixels both ways).
+
+    python benchmarks/bench_rusle.py --invest-python /work/invest-env/bin/python \
+        [--sizes 2000,4000,8000] [--methods d8,mfd] [--repeat 2]
+
+It prints InVEST ÷ ours for wall time and peak memory, measured in the same run.
 """
 
 from __future__ import annotations
 
 import argparse
-import heapq
 import json
 import os
-import resource
+import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -57,479 +57,254 @@ from pathlib import Path
 import numpy as np
 
 CELL = 10.0
-R, K = 9137.0, 0.03
+R, K = 2730.0, 0.03
+THRESHOLD = 1000
+L_MAX = 25.0
+NODATA = -9999.0
+TIME = "/usr/bin/time"
 
 
-def peak_mb() -> float:
-    """Peak resident memory of this process (VmHWM), MB.
-
-    Not ru_maxrss: Linux carries that over from the parent across exec, so a child would
-    report the parent's peak (here, the DEM generation).
-    """
-    with Path("/proc/self/status").open() as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024.0
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+# --- inputs ------------------------------------------------------------------------------
 
 
-def rss_mb() -> float:
-    with Path("/proc/self/statm").open() as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+def write_tif(path: Path, array: np.ndarray) -> None:
+    """float32 GeoTIFF, tiled 256 x 256, LZW (as pygeoprocessing writes), -9999 no-data."""
+    import rasterio
+    from affine import Affine
 
-
-#: Where the child saves the soil-loss raster of its last run (set by `child`).
-SAVE_TO: list[Path] = []
-
-
-def timed(chain, repeat: int) -> dict:
-    """Run `chain` `repeat` times: best and median wall time, CPU time of the best run.
-
-    The machine is shared, so the best of a few runs is the fairest figure of the work
-    itself (as timeit reports); the median shows the spread.
-    """
-    walls, cpus, checksum = [], [], 0.0
-    for _ in range(repeat):
-        w0, c0 = time.perf_counter(), time.process_time()
-        a = chain()
-        walls.append(time.perf_counter() - w0)
-        cpus.append(time.process_time() - c0)
-        checksum = float(np.nansum(a))
-        if SAVE_TO and len(walls) == repeat:
-            np.save(SAVE_TO[0], np.asarray(a, dtype=np.float32))
-        del a
-    best = int(np.argmin(walls))
-    return {
-        "seconds": walls[best],
-        "median_s": float(np.median(walls)),
-        "cpu_s": cpus[best],
-        "runs": len(walls),
-        "checksum": checksum,
+    profile = {
+        "driver": "GTiff",
+        "width": array.shape[1],
+        "height": array.shape[0],
+        "count": 1,
+        "dtype": "float32",
+        "crs": "EPSG:32719",
+        "transform": Affine(CELL, 0, 400_000.0, 0, -CELL, 8_250_000.0),
+        "nodata": NODATA,
+        "tiled": True,
+        "blockxsize": 256,
+        "blockysize": 256,
+        "compress": "lzw",
+        "BIGTIFF": "IF_SAFER",
     }
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(np.where(np.isnan(array), NODATA, array).astype(np.float32), 1)
 
 
-# --- contenders --------------------------------------------------------------------------
+def make_inputs(folder: Path, n: int) -> dict[str, float]:
+    """Write dem.tif, r.tif, k.tif, c.tif for an n x n grid; return facts about the DEM."""
+    from pastures.erosion import cover_factor
+    from pastures.sample_terrain import make_sample_dem, sample_dry_season_ndvi
+    from pastures.terrain import fill_depressions
+
+    sample = make_sample_dem(resolution=CELL, shape=(n, n))
+    z = sample.dem.elevation
+    write_tif(folder / "dem.tif", z)
+    valid = np.isfinite(z)
+    filled_share = float(np.mean(fill_depressions(z)[valid] > z[valid]))
+    c = cover_factor(sample_dry_season_ndvi(sample))
+    del sample
+    write_tif(folder / "c.tif", c)
+    write_tif(folder / "r.tif", np.where(valid, R, np.nan))
+    write_tif(folder / "k.tif", np.where(valid, K, np.nan))
+    return {"valid_share": float(valid.mean()), "filled_share": filled_share}
 
 
-def run_pastures(z: np.ndarray, ndvi: np.ndarray, method: str, repeat: int) -> dict:
-    from affine import Affine
-
-    from pastures.erosion import cover_factor, soil_loss
-    from pastures.terrain import Dem, terrain_factors
-
-    transform = Affine(CELL, 0, 0, 0, -CELL, 0)
-    small = Dem(z[:64, :64].copy(), transform)
-    terrain_factors(small, method=method)  # warm the JIT cache
-    cover_factor(ndvi[:64, :64])
-    rss = rss_mb()
-
-    def chain() -> np.ndarray:
-        terrain = terrain_factors(Dem(z, transform), method=method)
-        c = cover_factor(ndvi)
-        return soil_loss(R, K, terrain.ls, c, out=c)
-
-    return timed(chain, repeat) | {"rss_start_mb": rss}
+# --- the two chains (run in child processes) ---------------------------------------------
 
 
-def _numpy_horn_slope(z: np.ndarray, cell: float) -> np.ndarray:
-    p = np.pad(z, 1, mode="edge")
-    a, b, c = p[:-2, :-2], p[:-2, 1:-1], p[:-2, 2:]
-    d, f = p[1:-1, :-2], p[1:-1, 2:]
-    g, h, i = p[2:, :-2], p[2:, 1:-1], p[2:, 2:]
-    dzdx = ((c + 2 * f + i) - (a + 2 * d + g)) / (8 * cell)
-    dzdy = ((g + 2 * h + i) - (a + 2 * b + c)) / (8 * cell)
-    return 100 * np.sqrt(dzdx**2 + dzdy**2)
+def chain_ours(folder: Path, method: str, out: Path) -> None:
+    from pastures.erosion import soil_loss_file
 
-
-def _numpy_ls(slope: np.ndarray, acc: np.ndarray, cell: float, l_max: float = 25.0) -> np.ndarray:
-    theta = np.arctan(slope / 100)
-    sin_t = np.sin(theta)
-    x = np.abs(sin_t) + np.abs(np.cos(theta))
-    s = np.where(slope < 9, 10.8 * sin_t + 0.03, 16.8 * sin_t - 0.5)
-    beta = (sin_t / 0.0896) / (3 * sin_t**0.8 + 0.56)
-    m = np.select(
-        [slope <= 1, slope <= 3.5, slope <= 5, slope <= 9], [0.2, 0.3, 0.4, 0.5], beta / (1 + beta)
+    soil_loss_file(
+        folder / "dem.tif",
+        out,
+        erosivity=folder / "r.tif",
+        erodibility=folder / "k.tif",
+        cover=folder / "c.tif",
+        method=method,  # type: ignore[arg-type]
+        l_max=L_MAX,
+        streams="invest",
+        stream_threshold=THRESHOLD,
     )
-    up = np.sqrt(np.maximum(acc - 1, 0) * cell * cell)
-    length = ((up + cell * cell) ** (m + 1) - up ** (m + 1)) / (cell ** (m + 2) * x**m * 22.13**m)
-    return np.minimum(length, l_max) * s
 
 
-def _numpy_rest(filled: np.ndarray, acc: np.ndarray, ndvi: np.ndarray) -> np.ndarray:
-    slope = _numpy_horn_slope(filled, CELL)
-    ls = _numpy_ls(slope, acc, CELL)
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        c = np.clip(np.exp(-2 * ndvi / (1 - ndvi)), 0, 1)
-    return R * K * ls * c
-
-
-def run_pysheds(z: np.ndarray, ndvi: np.ndarray, repeat: int) -> dict:
-    import pyproj
-    from affine import Affine
-    from pysheds.grid import Grid
-    from pysheds.sview import Raster, ViewFinder
-
-    def chain(zz: np.ndarray, nd: np.ndarray) -> np.ndarray:
-        nodata = np.float32(-9999.0)
-        data = np.where(np.isnan(zz), nodata, zz).astype(np.float32)
-        vf = ViewFinder(
-            affine=Affine(CELL, 0, 0, 0, -CELL, 0),
-            shape=data.shape,
-            crs=pyproj.Proj("EPSG:32719"),
-            nodata=nodata,
-        )
-        dem = Raster(data, viewfinder=vf)
-        grid = Grid.from_raster(dem)
-        pits = grid.fill_pits(dem)
-        flooded = grid.fill_depressions(pits)
-        inflated = grid.resolve_flats(flooded)
-        fdir = grid.flowdir(inflated, routing="mfd")
-        acc = np.asarray(grid.accumulation(fdir, routing="mfd"), dtype=np.float64)
-        filled = np.where(np.isnan(zz), np.nan, np.asarray(flooded, dtype=np.float64))
-        acc = np.where(np.isnan(zz), np.nan, acc)
-        return _numpy_rest(filled, acc, nd)
-
-    chain(z[:64, :64].copy(), ndvi[:64, :64].copy())  # warm pysheds' numba JIT
-    rss = rss_mb()
-    return timed(lambda: chain(z, ndvi), repeat) | {"rss_start_mb": rss}
-
-
-def run_reference(z: np.ndarray, ndvi: np.ndarray, repeat: int) -> dict:
-    """Priority-Flood with heapq, D8 with numpy, accumulation in a Python loop."""
-
-    def chain(zz: np.ndarray, nd: np.ndarray) -> np.ndarray:
-        nr, nc = zz.shape
-        flat = zz.ravel().astype(np.float64)
-        valid = ~np.isnan(flat)
-        filled = flat.copy()
-        closed = ~valid
-        heap: list[tuple[float, int]] = []
-        border = np.zeros((nr, nc), bool)
-        border[[0, -1], :] = True
-        border[:, [0, -1]] = True
-        nanmask = np.isnan(zz)
-        near_nan = np.zeros_like(border)
-        near_nan[1:-1, 1:-1] = (
-            nanmask[:-2, 1:-1]
-            | nanmask[2:, 1:-1]
-            | nanmask[1:-1, :-2]
-            | nanmask[1:-1, 2:]
-            | nanmask[:-2, :-2]
-            | nanmask[:-2, 2:]
-            | nanmask[2:, :-2]
-            | nanmask[2:, 2:]
-        )
-        for cell in np.flatnonzero((border | near_nan).ravel() & valid):
-            heapq.heappush(heap, (flat[cell], int(cell)))
-            closed[cell] = True
-        offsets = [(-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1)]
-        while heap:
-            level, cell = heapq.heappop(heap)
-            r, c = divmod(cell, nc)
-            for dr, dc in offsets:
-                rr, cc = r + dr, c + dc
-                if 0 <= rr < nr and 0 <= cc < nc:
-                    n = rr * nc + cc
-                    if not closed[n]:
-                        closed[n] = True
-                        filled[n] = max(flat[n], level)
-                        heapq.heappush(heap, (filled[n], n))
-        # Resolve flats with a tiny gradient (Planchon-Darboux style epsilon), then D8.
-        fz = filled.reshape(nr, nc)
-        p = np.pad(fz, 1, constant_values=np.inf)
-        dist = np.array([np.sqrt(2), 1, np.sqrt(2), 1, 1, np.sqrt(2), 1, np.sqrt(2)])
-        drops = np.stack(
-            [
-                (fz - p[1 + dr : nr + 1 + dr, 1 + dc : nc + 1 + dc]) / dist[k]
-                for k, (dr, dc) in enumerate(offsets)
-            ]
-        )
-        drops = np.nan_to_num(drops, nan=-np.inf)
-        best = drops.argmax(axis=0)
-        has_lower = drops.max(axis=0) > 0
-        del drops
-        acc = np.where(valid, 1.0, np.nan)
-        order = np.argsort(-np.where(valid, filled, -np.inf), kind="stable")
-        dr_arr = np.array([o[0] for o in offsets])
-        dc_arr = np.array([o[1] for o in offsets])
-        best_flat = best.ravel()
-        lower_flat = has_lower.ravel()
-        for cell in order:
-            if not valid[cell] or not lower_flat[cell]:
-                continue
-            r, c = divmod(int(cell), nc)
-            k = best_flat[cell]
-            acc[(r + dr_arr[k]) * nc + c + dc_arr[k]] += acc[cell]
-        return _numpy_rest(fz, acc.reshape(nr, nc), nd)
-
-    rss = rss_mb()
-    return timed(lambda: chain(z, ndvi), repeat) | {"rss_start_mb": rss}
-
-
-def run_invest(z: np.ndarray, ndvi: np.ndarray, method: str, repeat: int) -> dict:
-    """InVEST SDR's fill -> route -> LS -> RKLS -> USLE chain, by its own functions."""
-    import shutil
-    import tempfile as tf
-
+def chain_invest(folder: Path, method: str, out: Path) -> None:
     import pygeoprocessing
     from natcap.invest.sdr import sdr
-    from osgeo import gdal, osr
     from pygeoprocessing import routing
 
-    def write(path: Path, array: np.ndarray, nodata: float) -> None:
-        driver = gdal.GetDriverByName("GTiff")
-        ds = driver.Create(
-            str(path),
-            array.shape[1],
-            array.shape[0],
-            1,
-            gdal.GDT_Float32,
-            options=["TILED=YES", "BLOCKXSIZE=256", "BLOCKYSIZE=256"],
+    work = out.parent / f"{out.stem}_work"
+    work.mkdir()
+    p = {k: str(work / f"{k}.tif") for k in ("filled", "slope", "fdir", "acc", "stream", "ls")}
+    p["rkls"] = str(work / "rkls.tif")
+    routing.fill_pits((str(folder / "dem.tif"), 1), p["filled"], working_dir=str(work))
+    pygeoprocessing.calculate_slope((p["filled"], 1), p["slope"])
+    if method == "mfd":
+        routing.flow_dir_mfd((p["filled"], 1), p["fdir"], working_dir=str(work))
+        routing.flow_accumulation_mfd((p["fdir"], 1), p["acc"])
+        routing.extract_streams_mfd(
+            (p["acc"], 1), (p["fdir"], 1), THRESHOLD, p["stream"], trace_threshold_proportion=0.7
         )
-        ds.SetGeoTransform((0.0, CELL, 0.0, 0.0, 0.0, -CELL))
-        srs = osr.SpatialReference()
-        srs.ImportFromEPSG(32719)
-        ds.SetProjection(srs.ExportToWkt())
-        band = ds.GetRasterBand(1)
-        band.SetNoDataValue(nodata)
-        band.WriteArray(np.where(np.isnan(array), nodata, array).astype(np.float32))
-        ds = None
-
-    nodata = -9999.0
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        c = np.clip(np.exp(-2 * ndvi / (1 - ndvi)), 0, 1).astype(np.float32)
-    work = Path(tf.mkdtemp(prefix="invest_chain_"))
-    try:
-        write(work / "dem.tif", z, nodata)
-        write(work / "c.tif", c, nodata)
-        write(work / "r.tif", np.full(z.shape, R, np.float32), nodata)
-        write(work / "k.tif", np.full(z.shape, K, np.float32), nodata)
-        del c
-
-        def chain(folder: Path) -> np.ndarray:
-            p = {
-                k: str(folder / f"{k}.tif")
-                for k in ("filled", "fdir", "acc", "slope", "stream", "ls", "rkls", "usle")
-            }
-            routing.fill_pits((str(work / "dem.tif"), 1), p["filled"])
-            pygeoprocessing.calculate_slope((p["filled"], 1), p["slope"])
-            if method == "mfd":
-                routing.flow_dir_mfd((p["filled"], 1), p["fdir"])
-                routing.flow_accumulation_mfd((p["fdir"], 1), p["acc"])
-                routing.extract_streams_mfd(
-                    (p["acc"], 1),
-                    (p["fdir"], 1),
-                    1000,
-                    p["stream"],
-                    trace_threshold_proportion=0.7,
-                )
-            else:
-                routing.flow_dir_d8((p["filled"], 1), p["fdir"])
-                routing.flow_accumulation_d8((p["fdir"], 1), p["acc"])
-                routing.extract_streams_d8((p["acc"], 1), 1000, p["stream"])
-            sdr._calculate_ls_factor(p["acc"], p["slope"], 25.0, p["ls"])
-            sdr._calculate_rkls(
-                p["ls"], str(work / "r.tif"), str(work / "k.tif"), p["stream"], p["rkls"]
-            )
-            pygeoprocessing.raster_map(
-                op=sdr.usle_op, rasters=[p["rkls"], str(work / "c.tif")], target_path=p["usle"]
-            )
-            ds = gdal.Open(p["usle"])
-            band = ds.GetRasterBand(1)
-            a = band.ReadAsArray().astype(np.float32)
-            nd = band.GetNoDataValue()
-            ds = None
-            if nd is not None:
-                a[np.isclose(a, nd)] = np.nan
-            return a
-
-        rss = rss_mb()
-        runs = [0]
-
-        def fresh() -> np.ndarray:
-            runs[0] += 1
-            folder = work / f"run{runs[0]}"
-            folder.mkdir()
-            return chain(folder)
-
-        return timed(fresh, repeat) | {"rss_start_mb": rss}
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-
-
-CONTENDERS = {
-    "pastures-d8": lambda z, n, k: run_pastures(z, n, "d8", k),
-    "pastures-mfd": lambda z, n, k: run_pastures(z, n, "mfd", k),
-    "invest-d8": lambda z, n, k: run_invest(z, n, "d8", k),
-    "invest-mfd": lambda z, n, k: run_invest(z, n, "mfd", k),
-    "pysheds-mfd": run_pysheds,
-    "reference-d8": run_reference,
-}
-
-
-def child(name: str, folder: Path, repeat: int) -> None:
-    z = np.load(folder / "dem.npy")
-    ndvi = np.load(folder / "ndvi.npy")
-    SAVE_TO.append(folder / f"soil_loss_{name}.npy")
-    result = CONTENDERS[name](z, ndvi, repeat)
-    result |= {"name": name, "peak_mb": peak_mb()}
-    print(json.dumps(result))
-
-
-def compare_outputs(folder: Path, names: list, baselines: list, results: dict) -> list[str]:
-    """Agreement of soil loss between our chains and the baselines, pixel by pixel."""
-    lines = []
-    for ours in names:
-        for base in baselines:
-            if ours not in results or base not in results:
-                continue
-            a = np.load(folder / f"soil_loss_{ours}.npy")
-            b = np.load(folder / f"soil_loss_{base}.npy")
-            ok = np.isfinite(a) & np.isfinite(b) & (a > 0) & (b > 0)
-            la, lb = np.log10(a[ok]), np.log10(b[ok])
-            r = float(np.corrcoef(la, lb)[0, 1])
-            ratio = a[ok] / b[ok]
-            lines.append(
-                f"{ours} vs {base}: {ok.mean():.1%} of pixels compared, Pearson r of log A "
-                f"{r:.3f}, median ratio {np.median(ratio):.3f}, within 10 %: "
-                f"{np.mean(np.abs(ratio - 1) <= 0.1):.1%}"
-            )
-    return lines
-
-
-def print_report(
-    n: int, names: list, baselines: list, results: dict, agreement: list, *, threads: int
-) -> None:
-    print(f"load average (1, 5, 15 min) at the end: {os.getloadavg()}")
-    print(
-        f"RUSLE chain on a {n} x {n} DEM at {CELL:g} m ({n * n / 1e6:.1f} M pixels), "
-        f"{threads} thread(s) each on {os.cpu_count()} CPUs; peak = process peak RSS "
-        "(interpreter, libraries, inputs)"
+    else:
+        routing.flow_dir_d8((p["filled"], 1), p["fdir"], working_dir=str(work))
+        routing.flow_accumulation_d8((p["fdir"], 1), p["acc"])
+        routing.extract_streams_d8((p["acc"], 1), THRESHOLD, p["stream"])
+    sdr._calculate_ls_factor(p["acc"], p["slope"], L_MAX, p["ls"])
+    sdr._calculate_rkls(
+        p["ls"], str(folder / "r.tif"), str(folder / "k.tif"), p["stream"], p["rkls"]
     )
-    print(
-        f"{'contender':<34}{'best s':>8}{'median s':>10}{'CPU s':>8}{'runs':>6}"
-        f"{'peak MB':>9}{'RSS at start':>14}"
+    pygeoprocessing.raster_map(
+        op=sdr.usle_op, rasters=[p["rkls"], str(folder / "c.tif")], target_path=str(out)
     )
-    for name, r in results.items():
-        print(
-            f"{name:<34}{r['seconds']:>8.1f}{r['median_s']:>10.1f}{r['cpu_s']:>8.1f}"
-            f"{r['runs']:>6}{r['peak_mb']:>9.0f}{r['rss_start_mb']:>14.0f}"
-        )
-    print()
-    for name in names:
-        if name not in results:
-            continue
-        r = results[name]
-        for ref_name in baselines:
-            if ref_name not in results:
-                continue
-            ref = results[ref_name]
-            print(
-                f"{name} vs {ref_name}: time ratio {ref['seconds'] / r['seconds']:.1f}x, "
-                f"peak-memory ratio {ref['peak_mb'] / r['peak_mb']:.2f}x (baseline / ours)"
-            )
-    if agreement:
-        print("\nSame answer? Soil loss A of each pastures chain against each baseline:")
-        for line in agreement:
-            print(f"  {line}")
-    invest = [results[b]["peak_mb"] for b in baselines if b.startswith("invest") and b in results]
-    if invest:
-        ours = [results[c]["peak_mb"] for c in names if c in results]
-        met = bool(ours) and max(ours) < min(invest)
-        print(
-            f"\nGoal (our chain's peak below InVEST's chain peak, same size and threads): "
-            f"{'met' if met else 'NOT met'} (ours up to {max(ours, default=0):.0f} MB, "
-            f"InVEST from {min(invest):.0f} MB)"
-        )
+    shutil.copy(p["stream"], out.parent / f"{out.stem}_stream.tif")
+    shutil.rmtree(work)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description="RUSLE chain benchmark")
-    parser.add_argument("--size", type=int, default=4000, help="DEM rows and columns")
-    parser.add_argument(
-        "--contenders",
-        default="pastures-d8,pastures-mfd",
-        help="comma-separated: pastures-d8, pastures-mfd",
+def child(tool: str, folder: Path, method: str, out: Path) -> None:
+    start = time.perf_counter()
+    (chain_ours if tool == "ours" else chain_invest)(folder, method, out)
+    print(json.dumps({"chain_s": time.perf_counter() - start}))
+
+
+# --- measuring ---------------------------------------------------------------------------
+
+
+def measure(python: str, tool: str, folder: Path, method: str, out: Path) -> dict:
+    """Run one chain in a fresh process under /usr/bin/time -v."""
+    env = dict(os.environ)
+    for var in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "GDAL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        env[var] = "1"
+    cmd = [TIME, "-v", python, __file__, "--child", tool, "--folder", str(folder)]
+    cmd += ["--method", method, "--out", str(out)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{tool} {method} failed:\n{proc.stderr[-3000:]}")
+    peak_kb = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", proc.stderr)[1])
+    wall = re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): ([\d:.]+)", proc.stderr)[1]
+    seconds = 0.0
+    for part in wall.split(":"):
+        seconds = seconds * 60 + float(part)
+    chain = json.loads(proc.stdout.strip().splitlines()[-1])["chain_s"]
+    return {"wall_s": seconds, "chain_s": chain, "peak_mib": peak_kb / 1024}
+
+
+def read_masked(path: Path) -> np.ndarray:
+    import rasterio
+
+    with rasterio.open(path) as src:
+        return np.ma.filled(src.read(1, masked=True).astype(np.float64), np.nan)
+
+
+def agreement(folder: Path, method: str) -> str:
+    ours = read_masked(folder / f"ours_{method}.tif")
+    theirs = read_masked(folder / f"invest_{method}.tif")
+    stream = read_masked(folder / f"invest_{method}_stream.tif") == 1
+    both = np.isfinite(ours) & np.isfinite(theirs)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        close = np.abs(ours[both] - theirs[both]) <= 0.01 * np.abs(theirs[both])
+    ours_empty = np.isnan(ours)
+    return (
+        f"{method}: soil loss within 1 % on {close.mean():.4%} of {both.sum():,} pixels; "
+        f"InVEST's {stream.sum():,} stream pixels empty in ours: "
+        f"{np.mean(ours_empty[stream]):.4%}; ours empty where InVEST has a value: "
+        f"{int((ours_empty & np.isfinite(theirs)).sum()):,} pixels"
     )
-    parser.add_argument(
-        "--baselines",
-        default="invest-mfd,invest-d8",
-        help="comma-separated baselines measured in the same run: invest-mfd, invest-d8, "
-        "pysheds-mfd, reference-d8",
-    )
-    parser.add_argument("--baseline-path", default="", help="extra sys.path for baselines")
-    parser.add_argument(
-        "--invest-python",
-        default="",
-        help="Python of an environment with natcap.invest 3.20 (for invest-d8, invest-mfd)",
-    )
-    parser.add_argument(
-        "--threads", type=int, default=1, help="threads for every contender (like for like)"
-    )
-    parser.add_argument("--repeat", type=int, default=3, help="runs of each pastures chain")
-    parser.add_argument("--baseline-repeat", type=int, default=1, help="runs of each baseline")
-    parser.add_argument("--run", help=argparse.SUPPRESS)
+
+
+def main() -> None:  # noqa: PLR0912
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", default="2000,4000,8000", help="DEM sides (pixels)")
+    parser.add_argument("--methods", default="d8,mfd")
+    parser.add_argument("--repeat", type=int, default=2, help="runs of each tool (best kept)")
+    parser.add_argument("--invest-python", default="", help="Python with natcap.invest 3.20.2")
+    parser.add_argument("--work", type=Path, default=None, help="folder for inputs and outputs")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--method", help=argparse.SUPPRESS)
+    parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.run:
-        child(args.run, args.folder, args.repeat)
+    if args.child:
+        child(args.child, args.folder, args.method, args.out)
         return
-
-    from pastures.sample_terrain import make_sample_dem, sample_dry_season_ndvi
-
-    n = args.size
-    print(f"Synthetic Juli DEM {n} x {n} at {CELL:g} m (pastures.sample_terrain) ...", flush=True)
-    print(f"load average (1, 5, 15 min) at the start: {os.getloadavg()}")
-    sample = make_sample_dem(resolution=CELL, shape=(n, n))
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
-        np.save(folder / "dem.npy", sample.dem.elevation)
-        np.save(folder / "ndvi.npy", sample_dry_season_ndvi(sample))
-        del sample
-        names = [c for c in args.contenders.split(",") if c]
-        baselines = [b for b in args.baselines.split(",") if b]
-        results = {}
-        for name in names + baselines:
-            env = dict(os.environ)
-            for var in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "GDAL_NUM_THREADS"):
-                env[var] = str(args.threads)
-            python = sys.executable
-            if name.startswith("invest"):
-                if not args.invest_python:
-                    print(f"  {name} skipped: give --invest-python (see the docstring)")
-                    continue
-                python = args.invest_python
-            if name in baselines and args.baseline_path:
-                env["PYTHONPATH"] = os.pathsep.join(
-                    p for p in (args.baseline_path, env.get("PYTHONPATH", "")) if p
-                )
-            repeat = args.baseline_repeat if name in baselines else args.repeat
-            print(f"  running {name} ({repeat} run(s)) ...", flush=True)
-            proc = subprocess.run(
-                [
-                    python,
-                    __file__,
-                    "--run",
-                    name,
-                    "--folder",
-                    str(folder),
-                    "--repeat",
-                    str(repeat),
-                ],
-                capture_output=True,
-                text=True,
-                env=env,
-                check=False,
-            )
-            if proc.returncode != 0:
-                tail = proc.stderr.strip().splitlines()[-1:] or ["?"]
-                print(f"  {name} failed: {tail[0]}")
-                continue
-            results[name] = json.loads(proc.stdout.strip().splitlines()[-1])
-        agreement = compare_outputs(folder, names, baselines, results)
-
-    print()
-    print_report(n, names, baselines, results, agreement, threads=args.threads)
+    if not Path(TIME).exists():
+        sys.exit(f"{TIME} is missing: install the Debian package `time`.")
+    if not args.invest_python:
+        sys.exit("Give --invest-python (a Python with natcap.invest 3.20.2), see the docstring.")
+    methods = [m for m in args.methods.split(",") if m]
+    root = args.work or Path(tempfile.mkdtemp(prefix="bench_rusle_"))
+    root.mkdir(parents=True, exist_ok=True)
+    print(f"load average (1, 5, 15 min) at the start: {os.getloadavg()}", flush=True)
+    warm = root / "warm"
+    warm.mkdir(exist_ok=True)
+    make_inputs(warm, 64)
+    for method in methods:  # compile (or load) our numba kernels once, not timed
+        measure(sys.executable, "ours", warm, method, warm / f"ours_{method}.tif")
+    rows = []
+    for size in (int(s) for s in args.sizes.split(",") if s):
+        folder = root / f"n{size}"
+        folder.mkdir(exist_ok=True)
+        facts = make_inputs(folder, size)
+        print(
+            f"\n{size} x {size} DEM at {CELL:g} m: {facts['valid_share']:.1%} with data, "
+            f"{facts['filled_share']:.1%} of it raised by filling depressions",
+            flush=True,
+        )
+        for method in methods:
+            runs: dict[str, list[dict]] = {"ours": [], "invest": []}
+            for i in range(args.repeat):
+                for tool in ("ours", "invest"):  # interleaved
+                    python = sys.executable if tool == "ours" else args.invest_python
+                    out = folder / f"{tool}_{method}.tif"
+                    for stale in folder.glob(f"{tool}_{method}*"):
+                        if stale.is_dir():
+                            shutil.rmtree(stale)
+                        else:
+                            stale.unlink()
+                    r = measure(python, tool, folder, method, out)
+                    runs[tool].append(r)
+                    print(
+                        f"  {method} {tool} run {i + 1}: {r['wall_s']:.1f} s process, "
+                        f"{r['chain_s']:.1f} s chain, peak {r['peak_mib']:.0f} MiB "
+                        f"(load {os.getloadavg()[0]:.1f})",
+                        flush=True,
+                    )
+            print("  " + agreement(folder, method), flush=True)
+            best = {
+                tool: {
+                    "wall_s": min(x["wall_s"] for x in rs),
+                    "chain_s": min(x["chain_s"] for x in rs),
+                    "peak_mib": min(x["peak_mib"] for x in rs),
+                }
+                for tool, rs in runs.items()
+            }
+            rows.append((size, method, best))
+        shutil.rmtree(folder)
+    print(f"\nload average (1, 5, 15 min) at the end: {os.getloadavg()}")
+    print(
+        f"\nBest of {args.repeat} interleaved runs each, one thread, separate processes "
+        "under /usr/bin/time -v (wall = whole process; peak = maximum resident set size)."
+    )
+    header = (
+        f"{'size, routing':<16}{'InVEST chain':>22}{'ours':>22}"
+        f"{'InVEST ÷ ours (wall / peak memory)':>38}"
+    )
+    print(header)
+    for size, method, best in rows:
+        inv, our = best["invest"], best["ours"]
+        print(
+            f"{f'{size}², {method.upper()}':<16}"
+            f"{inv['wall_s']:>9.1f} s, {inv['peak_mib']:>6.0f} MiB"
+            f"{our['wall_s']:>9.1f} s, {our['peak_mib']:>6.0f} MiB"
+            f"{inv['wall_s'] / our['wall_s']:>25.2f}× / {inv['peak_mib'] / our['peak_mib']:.2f}×"
+        )
+    print("(chain wall only, without interpreter start and imports: InVEST ÷ ours)")
+    for size, method, best in rows:
+        inv, our = best["invest"], best["ours"]
+        print(
+            f"  {size}², {method.upper()}: {inv['chain_s']:.1f} s ÷ {our['chain_s']:.1f} s = "
+            f"{inv['chain_s'] / our['chain_s']:.2f}×"
+        )
 
 
 if __name__ == "__main__":

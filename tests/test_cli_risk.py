@@ -353,7 +353,7 @@ def test_c_as_a_raster_and_streams_left_empty(files: dict[str, Path], tmp_path: 
         str(tmp_path / "empty"),
     )
     assert empty.exit_code == 0, empty.output
-    assert "left empty on streams (flow accumulation > 30 pixels)" in empty.output
+    assert "left empty on streams (D8 flow accumulation > 30 pixels)" in empty.output
     with rasterio.open(tmp_path / "empty" / OUTPUT_FILES["soil_loss"]) as src:
         a_empty = src.read(1)
         assert "as InVEST SDR" in src.tags()["SOIL_LOSS_ON_STREAMS"]
@@ -379,3 +379,48 @@ def test_plots_without_community_or_pasture_type_are_assessed(tmp_path: Path) ->
     assert "give a default on the command line" not in result.output
     table = pd.read_csv(tmp_path / "o" / OUTPUT_FILES["csv"])
     assert table[S.PLOT_CODE].tolist() == ["P1"]
+
+
+@pytest.mark.parametrize("flow", ["d8", "mfd"])
+def test_streams_invest_reproduces_invest_usle_on_pits_and_flats(tmp_path: Path, flow: str) -> None:
+    # InVEST SDR 3.20.2's USLE on a DEM with filled pits and plateaus (R 1000, K 0.03,
+    # C = P = 1, threshold 60, l_max 25; tests/data/invest_sdr_flats): with the same
+    # settings and --streams invest, our soil loss is InVEST's on every pixel, and empty
+    # exactly on InVEST's stream pixels.
+    fixture = Path(__file__).parent / "data" / "invest_sdr_flats" / "invest_sdr_flats.npz"
+    with np.load(fixture) as data:
+        dem, usle, stream = data["dem"], data[f"usle_{flow}"], data[f"stream_{flow}"]
+    cell, x0, y0 = 30.0, 450_000.0, 8_200_000.0
+    dem_path = tmp_path / "dem.tif"
+    profile = {
+        "driver": "GTiff",
+        "width": dem.shape[1],
+        "height": dem.shape[0],
+        "count": 1,
+        "dtype": "float32",
+        "crs": "EPSG:32719",
+        "transform": Affine(cell, 0, x0, 0, -cell, y0),
+        "nodata": -9999,
+    }
+    with rasterio.open(dem_path, "w", **profile) as dst:
+        dst.write(np.nan_to_num(dem, nan=-9999), 1)
+    plots = tmp_path / "plots.geojson"
+    side = cell * dem.shape[0]
+    gpd.GeoDataFrame(
+        {S.PLOT_CODE: ["ALL"]}, geometry=[box(x0, y0 - side, x0 + side, y0)], crs=S.WORKING_CRS
+    ).to_file(plots)
+    out = tmp_path / "out"
+    result = run(
+        "--dem", str(dem_path), "--plots", str(plots), "--c-factor", "1", "--erosivity", "1000",
+        "--erodibility", "0.03", "--l-max", "25", "--flow", flow, "--streams", "invest",
+        "--stream-threshold", "60", "--out", str(out),
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    with rasterio.open(out / OUTPUT_FILES["soil_loss"]) as src:
+        ours = src.read(1).astype(np.float64)
+        note = src.tags()["SOIL_LOSS_ON_STREAMS"]
+    assert ("extract_streams_mfd" in note) == (flow == "mfd")
+    np.testing.assert_array_equal(np.isnan(ours), np.isnan(usle))  # streams and no data
+    assert (np.isnan(ours) == ((stream == 1) | np.isnan(dem))).all()
+    hill = np.isfinite(usle)
+    np.testing.assert_allclose(ours[hill], usle[hill], rtol=1e-3)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -546,3 +547,87 @@ def test_dem_coarser_than_the_grid_is_averaged_down_and_noted(tmp_path) -> None:
     (note,) = dem_notes(fine)
     assert "coarser than the working grid (5.0 m)" in note
     assert fine.source_resolution == pytest.approx(10.0)
+
+
+def test_streams_notes_say_what_was_done() -> None:
+    # The note written into the outputs claims "as InVEST SDR" only where it is true.
+    d8_empty = RusleParams(streams="empty", stream_threshold=100).streams_note()
+    assert "as InVEST SDR" in d8_empty
+    mfd_empty = RusleParams(streams="empty", flow_method="mfd").streams_note()
+    assert "as InVEST" not in mfd_empty
+    assert "InVEST SDR traces MFD streams instead" in mfd_empty
+    mfd_invest = RusleParams(streams="invest", flow_method="mfd").streams_note()
+    assert "extract_streams_mfd" in mfd_invest
+    assert "4-bit" in mfd_invest
+    with pytest.raises(ParameterError, match="streams must be one of keep, empty, invest"):
+        RusleParams(streams="trace")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("method", ["d8", "mfd"])
+def test_soil_loss_file_matches_invest_usle_from_files(tmp_path: Path, method: str) -> None:
+    # From GeoTIFFs to a GeoTIFF, R and K as rasters (K on a coarser grid, resampled), C
+    # and P as numbers: InVEST SDR 3.20.2's USLE on the fixture DEM with filled pits and
+    # plateaus (R 1000, K 0.03, C = P = 1, threshold 60, l_max 25), empty on its streams.
+    import rasterio
+
+    from pastures.erosion import soil_loss_file
+
+    fixture = Path(__file__).parent / "data" / "invest_sdr_flats" / "invest_sdr_flats.npz"
+    with np.load(fixture) as data:
+        dem, usle = data["dem"], data[f"usle_{method}"].astype(np.float64)
+    cell, x0, y0 = 30.0, 450_000.0, 8_200_000.0
+
+    def write(name: str, array: np.ndarray, size: float) -> Path:
+        path = tmp_path / name
+        profile = {
+            "driver": "GTiff",
+            "width": array.shape[1],
+            "height": array.shape[0],
+            "count": 1,
+            "dtype": "float32",
+            "crs": "EPSG:32719",
+            "transform": Affine(size, 0, x0, 0, -size, y0),
+            "nodata": -9999,
+        }
+        with rasterio.open(path, "w", **profile) as dst:
+            dst.write(np.nan_to_num(array, nan=-9999).astype(np.float32), 1)
+        return path
+
+    dem_path = write("dem.tif", dem, cell)
+    r_path = write("r.tif", np.full(dem.shape, 1000.0), cell)
+    k_path = write("k.tif", np.full((24, 24), 0.03), 2 * cell)
+    out = soil_loss_file(
+        dem_path,
+        tmp_path / "a.tif",
+        erosivity=r_path,
+        erodibility=k_path,
+        cover=1.0,
+        method=method,  # type: ignore[arg-type]
+        l_max=25.0,
+        streams="invest",
+        stream_threshold=60,
+    )
+    with rasterio.open(out) as src:
+        ours = src.read(1).astype(np.float64)
+        assert src.block_shapes == [(256, 256)] or src.height < 256
+    np.testing.assert_array_equal(np.isnan(ours), np.isnan(usle))
+    hill = np.isfinite(usle)
+    np.testing.assert_allclose(ours[hill], usle[hill], rtol=1e-3)
+
+
+def test_soil_loss_file_names_the_factor_out_of_range(tmp_path: Path) -> None:
+    import rasterio
+
+    from pastures.erosion import soil_loss_file
+
+    profile = {
+        "driver": "GTiff", "width": 20, "height": 20, "count": 1, "dtype": "float32",
+        "crs": "EPSG:32719", "transform": Affine(30, 0, 450_000, 0, -30, 8_200_000),
+    }  # fmt: skip
+    with rasterio.open(tmp_path / "dem.tif", "w", **profile) as dst:
+        dst.write(3900 + np.arange(400, dtype=np.float32).reshape(20, 20), 1)
+    with rasterio.open(tmp_path / "c.tif", "w", **profile) as dst:
+        dst.write(np.full((20, 20), 5.0, np.float32), 1)
+    with pytest.raises(ParameterError, match=r"C \(cover management\) in c.tif"):
+        soil_loss_file(tmp_path / "dem.tif", tmp_path / "a.tif", cover=tmp_path / "c.tif")
+    assert not (tmp_path / "a.tif").exists()

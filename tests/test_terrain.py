@@ -598,7 +598,8 @@ def test_mfd_through_pits_and_flats_matches_a_linear_solve() -> None:
             for target, v in drops.items():
                 w[r * nc + c, target] = v / total
             continue
-        # flat: every neighbour of the same height nearer the drain, 1 side, 1/sqrt(2) corner
+        # flat: every neighbour of the same height strictly nearer the drain (float64
+        # sums compared as they are, as pygeoprocessing), 1 side, 1/sqrt(2) corner
         nearer = {}
         for dr, dc in OFFSETS:
             rr, cc = r + dr, c + dc
@@ -606,7 +607,7 @@ def test_mfd_through_pits_and_flats_matches_a_linear_solve() -> None:
                 0 <= rr < nr
                 and 0 <= cc < nc
                 and filled[rr, cc] == filled[r, c]
-                and dist[rr, cc] < dist[r, c] - 1e-9
+                and dist[rr, cc] < dist[r, c]
             ):
                 nearer[rr * nc + cc] = 1 / math.hypot(dr, dc)
         total = sum(nearer.values())
@@ -619,3 +620,143 @@ def test_mfd_through_pits_and_flats_matches_a_linear_solve() -> None:
     np.testing.assert_allclose(
         flow_accumulation(z, method="mfd"), solved.reshape(nr, nc), rtol=1e-9
     )
+
+
+# --- agreement with InVEST SDR 3.20.2's own outputs (tests/data/invest_sdr_flats) -------
+
+INVEST_FLATS = Path(__file__).parent / "data" / "invest_sdr_flats" / "invest_sdr_flats.npz"
+FIXTURE_CELL, FIXTURE_THRESHOLD, FIXTURE_R, FIXTURE_K = 30.0, 60, 1000.0, 0.03
+
+
+def invest_flats() -> dict[str, np.ndarray]:
+    with np.load(INVEST_FLATS) as data:
+        return dict(data)
+
+
+def flat_cells(filled: np.ndarray) -> np.ndarray:
+    """Cells with data and no lower neighbour (the flats routed by distance to a drain)."""
+    nr, nc = filled.shape
+    out = np.zeros(filled.shape, bool)
+    for r, c in zip(*np.nonzero(~np.isnan(filled)), strict=True):
+        out[r, c] = not any(
+            0 <= r + dr < nr and 0 <= c + dc < nc and filled[r + dr, c + dc] < filled[r, c]
+            for dr, dc in OFFSETS
+        )
+    return out
+
+
+def test_fixture_has_filled_pits_and_flats() -> None:
+    data = invest_flats()
+    dem, filled = data["dem"], data["filled_d8"]
+    raised = filled > dem
+    assert raised.sum() > 50  # filled depressions
+    assert flat_cells(filled).sum() > 400  # plateaus and filled pits, about a fifth
+
+
+@pytest.mark.parametrize("method", ["d8", "mfd"])
+def test_routing_matches_invest_on_pits_and_flats(method: str) -> None:
+    from pastures.terrain import _priority_flood, _route, stream_mask
+
+    data = invest_flats()
+    filled, fdir = _priority_flood(data["dem"])
+    np.testing.assert_array_equal(filled, data[f"filled_{method}"])  # fill_pits
+    acc = _route(filled, fdir, method=method, mfd_exponent=1.0, mfd_weights="invest")  # type: ignore[arg-type]
+    theirs = data[f"acc_{method}"].astype(np.float64)
+    flats = flat_cells(filled)
+    if method == "d8":  # pixel counts: equal on every cell, flats included
+        np.testing.assert_array_equal(acc, theirs)
+    else:  # stored as float32 in the fixture
+        np.testing.assert_allclose(acc, theirs, rtol=1e-6)
+    assert np.isfinite(acc[flats]).all()
+    streams = stream_mask(
+        acc,
+        FIXTURE_THRESHOLD,
+        method=method,
+        streams="invest",
+        filled=filled,
+        fdir=fdir,  # type: ignore[arg-type]
+        mfd_weights="invest",
+    )
+    invest_streams = data[f"stream_{method}"] == 1
+    assert invest_streams.sum() > 100
+    np.testing.assert_array_equal(streams, invest_streams)  # both ways
+
+
+def test_mfd_streams_are_traced_not_thresholded() -> None:
+    # On the fixture InVEST's traced MFD streams differ from a plain threshold: cells
+    # just below it that join streams are in, cells above it no trace reaches are out.
+    from pastures.terrain import _priority_flood, _route, stream_mask
+
+    data = invest_flats()
+    filled, fdir = _priority_flood(data["dem"])
+    acc = _route(filled, fdir, method="mfd", mfd_exponent=1.0, mfd_weights="invest")
+    traced = stream_mask(
+        acc,
+        FIXTURE_THRESHOLD,
+        method="mfd",
+        streams="invest",
+        filled=filled,
+        fdir=fdir,
+        mfd_weights="invest",
+    )
+    plain = stream_mask(acc, FIXTURE_THRESHOLD, method="mfd")
+    assert (traced & ~plain).any()
+    assert (acc[traced & ~plain] >= 0.7 * FIXTURE_THRESHOLD).all()
+
+
+@pytest.mark.parametrize("method", ["d8", "mfd"])
+def test_soil_loss_matches_invest_usle_on_pits_and_flats(method: str) -> None:
+    data = invest_flats()
+    dem = Dem(data["dem"], Affine(FIXTURE_CELL, 0, 450_000.0, 0, -FIXTURE_CELL, 8_200_000.0))
+    terrain = terrain_factors(
+        dem,
+        method=method,  # type: ignore[arg-type]
+        l_max=25.0,
+        mfd_weights="invest",
+        stream_threshold=FIXTURE_THRESHOLD,
+        streams="invest",
+    )
+    assert terrain.streams is not None
+    usle = data[f"usle_{method}"].astype(np.float64)
+    np.testing.assert_array_equal(terrain.streams, data[f"stream_{method}"] == 1)
+    hill = np.isfinite(usle)
+    assert hill.sum() > 1500
+    ours = FIXTURE_R * FIXTURE_K * terrain.ls[hill].astype(np.float64)
+    np.testing.assert_allclose(ours, usle[hill], rtol=1e-3)  # within 0.1 % on every pixel
+    flats = flat_cells(terrain.filled) & hill
+    assert flats.sum() > 200
+
+
+def test_d8_flat_tie_goes_to_the_strictly_shorter_float_sum() -> None:
+    # 9 x 9: a 7 x 7 flat at 5 inside a rim at 9, with outlets (1) at (0, 8) and (8, 6).
+    # Cell (4, 1) lies 1 + 3·sqrt(2) pixels from drain (7, 5) by two routes: through its
+    # E neighbour (4, 2), 3·sqrt(2) away, and through its SE neighbour (5, 2), 1 + 2·sqrt(2)
+    # away (W, NW, NW from the drain). In float64 the second sum is one unit in the last
+    # place shorter. The first-in-first-out search reaches (4, 1) from (4, 2) first; as
+    # pygeoprocessing compares distances strictly, the shorter sum found later wins.
+    from pastures.terrain import _d8_directions, _flat_routing, _priority_flood
+
+    s = math.sqrt(2.0)
+    via_e = ((s + s) + s) + 1.0
+    via_se = ((1.0 + s) + s) + s
+    assert via_se < via_e
+    z = np.full((9, 9), 9.0, np.float32)
+    z[1:8, 1:8] = 5.0
+    z[0, 8] = z[8, 6] = 1.0
+    filled, fdir = _priority_flood(z)
+    _flat_routing(filled, fdir, False)
+    dirs = _d8_directions(filled, fdir)
+    south_east, east = 3, 2  # codes N = 0 clockwise
+    assert dirs[4, 1] == south_east
+    assert dirs[4, 2] == south_east  # (4, 2) itself: 3·sqrt(2) along the diagonal
+    assert east != south_east
+
+
+def test_d8_flat_tie_between_equal_sums_goes_to_the_first_drain_found() -> None:
+    # One row 1 5 5 5 1: the middle 5 is 2 from both drains (the second and fourth
+    # cells). The flat's search starts at the middle cell (the first without a lower
+    # neighbour) and meets its east neighbour first, so the east drain is queued first
+    # and reaches the middle cell first; the west one then offers an equal, not
+    # shorter, distance. Accumulation by hand, west to east: 2, 1, 1 (middle), 2, 3.
+    z = np.array([[1.0, 5.0, 5.0, 5.0, 1.0]], np.float32)
+    np.testing.assert_array_equal(flow_accumulation(z, method="d8"), [[2, 1, 1, 2, 3]])

@@ -71,8 +71,8 @@ FORAGE_GPKG: Final = "forage.gpkg"
 FlowMethod = Literal["d8", "mfd"]
 FLOW_METHODS: Final = ("d8", "mfd")
 #: How soil loss is treated on stream pixels (see :class:`pastures.erosion.RusleParams`).
-StreamRule = Literal["keep", "empty"]
-STREAM_RULES: Final = ("keep", "empty")
+StreamRule = Literal["keep", "empty", "invest"]
+STREAM_RULES: Final = ("keep", "empty", "invest")
 #: Flow accumulation (pixels) above which a pixel is a stream; InVEST's sample-run value.
 DEFAULT_STREAM_THRESHOLD: Final = 1000.0
 #: Largest monthly rainfall total accepted (mm); the wettest months on Earth

@@ -19,26 +19,33 @@ parameter; the defaults and their sources are given where they are defined.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import math
 import os
+import tempfile
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final, Literal
+from typing import TYPE_CHECKING, Final, Literal
 
-import geopandas as gpd
 import numba
 import numpy as np
-import pandas as pd
 from affine import Affine
 
 from pastures import climate
 from pastures import schema as S
 from pastures.defaults import DEFAULT_STREAM_THRESHOLD, STREAM_RULES, StreamRule
-from pastures.errors import CRSError, InputFileError, LayerError, ParameterError, PasturesWarning
+from pastures.errors import (
+    CRSError,
+    InputFileError,
+    LayerError,
+    OutputError,
+    ParameterError,
+    PasturesWarning,
+)
 from pastures.terrain import (
     DEFAULT_L_MAX,
     Dem,
@@ -47,6 +54,10 @@ from pastures.terrain import (
     dem_notes,
     terrain_factors,
 )
+
+if TYPE_CHECKING:  # imported where used: soil_loss_file runs without them (less memory)
+    import geopandas as gpd
+    import pandas as pd
 
 logger = logging.getLogger(__name__)
 
@@ -73,6 +84,7 @@ __all__ = [
     "risk_classes",
     "settings_from_mapping",
     "soil_loss",
+    "soil_loss_file",
     "support_practice_factor",
     "vegetation_cover",
 ]
@@ -326,6 +338,8 @@ class SupportPractices:
 
 
 def _flag(plots: pd.DataFrame, column: str) -> pd.Series:
+    import pandas as pd
+
     if column not in plots.columns:
         return pd.Series(False, index=plots.index)
     values = plots[column]
@@ -355,6 +369,8 @@ def support_practice_factor(
     pandas.Series
         P (dimensionless), indexed like `plots`.
     """
+    import pandas as pd
+
     pr = practices or SupportPractices()
     p = pd.Series(pr.none, index=plots.index, dtype=float)
     if S.FENCED_YEAR in plots.columns:
@@ -389,6 +405,7 @@ def erodibility_from_soils(soils: gpd.GeoDataFrame, dem: Dem, *, column: str = "
     LayerError, CRSError, ParameterError
         Missing column or CRS, non-numeric or out-of-range K (every bad row listed).
     """
+    import pandas as pd
     from rasterio.features import rasterize
 
     if soils.crs is None:
@@ -524,16 +541,22 @@ class RusleParams:
         Soil loss on stream pixels (flow accumulation above `stream_threshold`):
         ``"keep"`` (default) computes RUSLE there as everywhere; ``"empty"`` leaves
         them without a value, as InVEST SDR does (its RKLS and USLE are nodata on
-        streams), so that plot means and totals cover hillslope pixels only. The
+        streams), so that plot means and totals cover hillslope pixels only;
+        ``"invest"`` leaves empty the streams InVEST SDR 3.20.2 finds and routes as it
+        does, to reproduce its numbers: with D8 the same as ``"empty"``; with MFD the
+        streams traced by ``extract_streams_mfd`` (:func:`pastures.terrain.stream_mask`)
+        and MFD weights rounded to the 4-bit integers InVEST stores
+        (:func:`pastures.terrain.flow_accumulation`). The
         default is ours: plots are ranked as wholes, and the puna's drainage lines
         (bofedales) lie inside the plots; blanking them would drop that ground from
         the plot totals, while their LS is already bounded by `l_max`. Choose
-        ``"empty"`` to compare with InVEST, or where channels are not grazed land.
+        ``"invest"`` to compare with InVEST, ``"empty"`` where channels are not grazed
+        land.
     stream_threshold
         Flow accumulation (pixels, counting the pixel itself) above which a pixel
         is a stream, as InVEST's ``threshold_flow_accumulation`` (no default there;
-        1000 is the value of its sample run). With MFD, InVEST traces streams from
-        the threshold (``extract_streams_mfd``); here the threshold alone is used.
+        1000 is the value of its sample run). With MFD and ``"empty"`` the threshold
+        alone is used; InVEST traces streams from it (``"invest"``).
     """
 
     erosivity: float = JULI_EROSIVITY
@@ -569,10 +592,21 @@ class RusleParams:
 
     def streams_note(self) -> str:
         """How stream pixels are treated, in words (for outputs)."""
-        if self.streams == "empty":
+        if self.streams == "invest" and self.flow_method == "mfd":
             return (
-                f"left empty on streams (flow accumulation > {self.stream_threshold:g} "
-                "pixels), as InVEST SDR"
+                f"left empty on streams traced as InVEST SDR 3.20 (extract_streams_mfd, "
+                f"threshold {self.stream_threshold:g} pixels, traced down to 0.7 of it), "
+                "with InVEST's 4-bit MFD weights"
+            )
+        if self.streams == "empty" and self.flow_method == "mfd":
+            return (
+                f"left empty on streams (MFD flow accumulation > {self.stream_threshold:g} "
+                "pixels; InVEST SDR traces MFD streams instead, see --streams invest)"
+            )
+        if self.streams in ("empty", "invest"):
+            return (
+                f"left empty on streams (D8 flow accumulation > {self.stream_threshold:g} "
+                "pixels), as InVEST SDR 3.20"
             )
         return "computed on stream pixels too (InVEST SDR leaves them empty)"
 
@@ -697,6 +731,8 @@ def grazing_pressure(plots: pd.DataFrame, stocking: pd.DataFrame) -> pd.DataFram
         Missing columns, unknown or duplicate plot codes, negative or non-numeric
         stocking, capacity not positive (all rows are reported at once).
     """
+    import pandas as pd
+
     missing = [c for c in (S.PLOT_CODE, S.STOCKING_UO, S.CAPACITY_UO) if c not in stocking]
     if missing:
         raise LayerError(
@@ -892,6 +928,8 @@ _WORDS: Final = {
 
 
 def _drivers(row: pd.Series, decay: float | None, language: Language = "en") -> str:
+    import pandas as pd
+
     words = _WORDS[language]
     parts = []
     if pd.notna(row[S.SLOPE_PCT]):
@@ -911,6 +949,8 @@ def _drivers(row: pd.Series, decay: float | None, language: Language = "en") -> 
 
 
 def _action(row: pd.Series, th: RiskThresholds, language: Language = "en") -> str:
+    import pandas as pd
+
     words = _WORDS[language]
     if pd.isna(row[S.SOIL_LOSS_T_HA_YR]):
         return words["no data"]
@@ -926,6 +966,245 @@ def _action(row: pd.Series, th: RiskThresholds, language: Language = "en") -> st
 
 
 # --- the whole chain ---------------------------------------------------------------------
+
+
+#: Rows of the DEM grid read, multiplied and written at a time by :func:`soil_loss_file`.
+BLOCK_ROWS: Final = 256
+
+
+def _factor_reader(
+    value: float | str | os.PathLike[str],
+    name: str,
+    grid: tuple[str, Affine, tuple[int, int]],
+    resampling: str,
+) -> tuple[tuple, object]:
+    """Open files of a factor, and a function of a row window giving the factor there.
+
+    A number is the factor everywhere; a raster is read window by window, through a
+    warped view onto `grid` (CRS, transform, shape) when it lies on another grid.
+    """
+    if isinstance(value, int | float):
+        return (), (lambda _window: float(value))
+    import rasterio
+    from rasterio.errors import RasterioIOError
+    from rasterio.vrt import WarpedVRT
+    from rasterio.warp import Resampling
+
+    path = Path(value)
+    if not path.exists():
+        raise InputFileError(f"The {name} raster was not found: {path}.")
+    try:
+        src = rasterio.open(path)
+    except RasterioIOError as exc:
+        raise InputFileError(f"Cannot read the {name} raster {path}: {exc}.") from exc
+    if src.crs is None:
+        src.close()
+        raise CRSError(f"The {name} raster {path} has no CRS; set it with gdal_edit.py -a_srs.")
+    crs, transform, shape = grid
+    same_grid = (
+        src.crs == rasterio.crs.CRS.from_user_input(crs)
+        and src.transform.almost_equals(transform)
+        and (src.height, src.width) == shape
+    )
+    reader = (
+        src
+        if same_grid
+        else WarpedVRT(
+            src,
+            crs=crs,
+            transform=transform,
+            width=shape[1],
+            height=shape[0],
+            resampling=getattr(Resampling, resampling),
+            nodata=src.nodata,
+        )
+    )
+
+    def read(window: object) -> np.ndarray:
+        try:
+            data = reader.read(1, window=window, out_dtype=np.float32)
+            data[reader.read_masks(1, window=window) == 0] = np.nan
+        except RasterioIOError as exc:
+            raise InputFileError(f"Cannot read the {name} raster {path}: {exc}.") from exc
+        return data
+
+    return ((src,) if same_grid else (src, reader)), read
+
+
+@contextlib.contextmanager
+def _replace_when_done(dest: Path) -> Iterator[Path]:
+    """A temporary path next to `dest`, renamed onto it only when the block succeeds.
+
+    The convention of :func:`pastures.io.atomic_output` (``.pastures-tmp-<name>...``),
+    without importing that module's table libraries into a run that needs none.
+    """
+    if dest.is_dir():
+        raise OutputError(f"{dest}: is a folder; give a file name for this output.")
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(
+            dir=dest.parent, prefix=f".pastures-tmp-{dest.name}.", suffix=dest.suffix
+        )
+    except OSError as exc:
+        raise OutputError(f"Cannot write to {dest.parent}: {exc}.") from exc
+    os.close(fd)
+    tmp = Path(name)
+    tmp.unlink()
+    try:
+        yield tmp
+        tmp.replace(dest)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def soil_loss_file(
+    dem_path: str | os.PathLike[str],
+    out_path: str | os.PathLike[str],
+    *,
+    erosivity: float | str | os.PathLike[str] = JULI_EROSIVITY,
+    erodibility: float | str | os.PathLike[str] = 0.03,
+    cover: float | str | os.PathLike[str] = 1.0,
+    practice: float | str | os.PathLike[str] = 1.0,
+    method: FlowMethod = "d8",
+    l_max: float = DEFAULT_L_MAX,
+    streams: StreamRule = "keep",
+    stream_threshold: float = DEFAULT_STREAM_THRESHOLD,
+    resolution: float | None = None,
+    crs: str = S.WORKING_CRS,
+) -> Path:
+    """RUSLE soil loss A = R·K·LS·C·P of a whole DEM, from files to a GeoTIFF, in little memory.
+
+    For regional runs (a province's DEM at 30 m is about 80 million pixels): the DEM
+    is read, filled, routed and turned into LS with :func:`pastures.terrain.terrain_ls`
+    (about 10 bytes per pixel), then R, K, C and P are read :data:`BLOCK_ROWS` rows at
+    a time, resampled onto the DEM grid when they are on another (bilinear for R and
+    K, nearest for C and P), and A is written block by block to a tiled GeoTIFF
+    (float32, LZW, ``NaN`` no-data), atomically. Stream pixels are treated as
+    :class:`RusleParams` says.
+
+    Parameters
+    ----------
+    dem_path
+        DEM GeoTIFF (m), any CRS (see :func:`pastures.terrain.read_dem`).
+    out_path
+        GeoTIFF to write.
+    erosivity, erodibility, cover, practice
+        R, K, C and P: a number for every pixel or a raster file (units as
+        :func:`soil_loss`).
+    method, l_max, streams, stream_threshold
+        As :class:`RusleParams`.
+    resolution, crs
+        Working grid (see :func:`pastures.terrain.read_dem`).
+
+    Returns
+    -------
+    Path
+        The file written.
+
+    Raises
+    ------
+    InputFileError, CRSError, ParameterError
+        Unreadable files, a factor outside its range (the file is named).
+    """
+    import rasterio
+
+    prm = RusleParams(
+        flow_method=method, l_max=l_max, streams=streams, stream_threshold=stream_threshold
+    )
+    factors = {
+        "R (erosivity, MJ·mm/ha/h/yr)": (erosivity, "bilinear", 0.0, MAX_EROSIVITY),
+        "K (erodibility, t·ha·h/ha/MJ/mm)": (erodibility, "bilinear", 0.0, MAX_ERODIBILITY),
+        "C (cover management)": (cover, "nearest", 0.0, 1.0),
+        "P (support practice)": (practice, "nearest", 0.0, 1.0),
+    }
+    # GDAL caches decompressed blocks up to 5 % of RAM by default: a whole DEM's worth
+    # while it is read. 64 MB is plenty for reading and writing strip by strip.
+    with rasterio.Env(GDAL_CACHEMAX=_GDAL_CACHE_MB):
+        return _soil_loss_file(dem_path, out_path, prm, factors, resolution, crs)
+
+
+#: GDAL block cache (MB) of :func:`soil_loss_file`.
+_GDAL_CACHE_MB: Final = 64
+
+
+def _soil_loss_file(  # noqa: PLR0917
+    dem_path: str | os.PathLike[str],
+    out_path: str | os.PathLike[str],
+    prm: RusleParams,
+    factors: dict[str, tuple],
+    resolution: float | None,
+    crs: str,
+) -> Path:
+    import rasterio
+    from rasterio.windows import Window
+
+    from pastures.terrain import read_dem, terrain_ls
+
+    method, l_max, streams = prm.flow_method, prm.l_max, prm.streams
+    stream_threshold = prm.stream_threshold
+    dem = read_dem(dem_path, resolution=resolution, dst_crs=crs)
+    like_invest = streams == "invest"
+    ls, on_stream = terrain_ls(
+        dem,
+        method=method,
+        l_max=l_max,
+        mfd_weights="invest" if like_invest else "exact",
+        stream_threshold=stream_threshold if streams != "keep" else None,
+        streams="invest" if like_invest else "threshold",
+        overwrite=True,
+    )
+    transform, shape, grid_crs = dem.transform, dem.shape, dem.crs
+    # The notes look at where the DEM has no data, which LS keeps as NaN: made after the
+    # routing, their work grids do not add to its peak memory.
+    checked = Dem(ls, transform, grid_crs, source_resolution=dem.source_resolution)
+    del dem  # the filled DEM: not needed any more
+    for note in dem_notes(checked):
+        warnings.warn(note, DemQualityWarning, stacklevel=2)
+    del checked
+    opened, readers = [], []
+    try:
+        for name, (value, resampling, low, high) in factors.items():
+            short = name.split(" (")[0]
+            handles, read = _factor_reader(value, short, (grid_crs, transform, shape), resampling)
+            opened.extend(handles)
+            where = "" if isinstance(value, int | float) else f" in {Path(value).name}"
+            readers.append((f"{name}{where}", read, low, high))
+        profile = {
+            "driver": "GTiff",
+            "width": shape[1],
+            "height": shape[0],
+            "count": 1,
+            "dtype": "float32",
+            "crs": grid_crs,
+            "transform": transform,
+            "nodata": float("nan"),
+            "tiled": True,
+            "blockxsize": 256,
+            "blockysize": 256,
+            "compress": "lzw",
+            "BIGTIFF": "IF_SAFER",
+        }
+        dest = Path(out_path)
+        with _replace_when_done(dest) as tmp, rasterio.open(tmp, "w", **profile) as dst:
+            dst.set_band_description(1, "soil loss A, t/ha/yr")
+            dst.update_tags(SOIL_LOSS_ON_STREAMS=prm.streams_note(), FLOW_METHOD=method)
+            for row in range(0, shape[0], BLOCK_ROWS):
+                rows = min(BLOCK_ROWS, shape[0] - row)
+                window = Window(0, row, shape[1], rows)
+                a = ls[row : row + rows]  # LS becomes A in place, block by block
+                for name, read, low, high in readers:
+                    f = read(window)
+                    _range(name, f, low, high)
+                    np.multiply(a, f, out=a, casting="unsafe")
+                if on_stream is not None:
+                    a[on_stream[row : row + rows]] = np.nan
+                dst.write(a, 1, window=window)
+    finally:
+        for handle in reversed(opened):
+            handle.close()
+    logger.info("wrote %s", dest)
+    return dest
 
 
 # --- settings file -----------------------------------------------------------------------
@@ -1211,6 +1490,9 @@ def assess_risk(  # noqa: PLR0912, PLR0915
         When the DEM is coarser than its grid or has holes over more than 5 % of its
         area (:func:`pastures.terrain.dem_notes`).
     """
+    import geopandas as gpd
+    import pandas as pd
+
     if language not in _WORDS:
         raise ParameterError(f"language must be 'en' or 'es'; got {language!r}.")
     prm = params or RusleParams()
@@ -1228,7 +1510,15 @@ def assess_risk(  # noqa: PLR0912, PLR0915
     for note in notes:
         warnings.warn(note, DemQualityWarning, stacklevel=2)
     if terrain is None:
-        terrain = terrain_factors(dem, method=prm.flow_method, l_max=prm.l_max)
+        like_invest = prm.streams == "invest"
+        terrain = terrain_factors(
+            dem,
+            method=prm.flow_method,
+            l_max=prm.l_max,
+            mfd_weights="invest" if like_invest else "exact",
+            stream_threshold=prm.stream_threshold if like_invest else None,
+            streams="invest" if like_invest else "threshold",
+        )
 
     if ndvi is not None:
         ndvi_arr = _grid_input("NDVI", ndvi, 0.0, shape)
@@ -1258,9 +1548,12 @@ def assess_risk(  # noqa: PLR0912, PLR0915
     coverage = _coverage(plots_g, labels, count, dem)
     hillslope_share = np.ones(n)
     stream_pixels = 0
-    if prm.streams == "empty":
-        with np.errstate(invalid="ignore"):
-            on_stream = terrain.accumulation > prm.stream_threshold
+    if prm.streams in ("empty", "invest"):
+        if prm.streams == "invest" and terrain.streams is not None:
+            on_stream = terrain.streams
+        else:
+            with np.errstate(invalid="ignore"):
+                on_stream = terrain.accumulation > prm.stream_threshold
         stream_pixels = int(np.count_nonzero(on_stream & np.isfinite(A)))
         A[on_stream] = np.nan
         del on_stream

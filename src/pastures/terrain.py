@@ -10,20 +10,27 @@ Algorithms
   Computers & Geosciences 62:117-127), in its variant with a plain queue for cells
   inside depressions (their Algorithm 2). Cells at the grid edge and cells next to
   no-data (a lake, a gap) are the outlets.
-* Flats of the filled surface (filled depressions, plateaus) are routed as InVEST's
-  ``pygeoprocessing.routing`` does, without the tiny gradients of the epsilon variants:
-  each flat cell drains towards the nearest cell of its flat that has a lower
-  neighbour (distance in pixels, 1 to a side and sqrt(2) to a corner); D8 follows the
-  shortest path, MFD shares the flow among all neighbours nearer that drain (weights 1
-  and 1/sqrt(2)). A flat with no lower neighbour drains off the grid through its cells
-  next to no-data or the edge. See :func:`_flat_routing`.
+* Flats of the filled surface (filled depressions, plateaus) are routed by the rule of
+  ``pygeoprocessing.routing.flow_dir_d8`` and ``flow_dir_mfd`` (pygeoprocessing
+  2.4.11, as InVEST SDR 3.20.2 calls them), without the tiny gradients of the epsilon
+  variants: each flat drains towards its cells that have a lower neighbour (or, if it
+  has none, its cells next to no-data or the edge); distances to them (1 to a side,
+  sqrt(2) to a corner, float64 sums compared strictly) spread from the drains in
+  first-in-first-out order, the drains queued in the order a breadth-first search
+  from the flat's first cell in pygeoprocessing's 256 x 256 block scan meets them.
+  D8 points each flat cell to the cell its shortest distance came through (the first
+  found among equal sums); MFD shares the flow among all strictly nearer neighbours
+  (weights 1 and 1/sqrt(2)). See :func:`_flat_routing`.
 * Flow accumulates in one pass over a topological order of the drainage network found
   with Kahn's (1962) algorithm: cells without donors first, then downstream.
 * D8 (O'Callaghan and Mark 1984) sends each cell to its steepest-descent neighbour;
   the multiple-flow-direction option shares it among all lower neighbours in proportion
   to ``tan(slope)**p``: p = 1 by default (Quinn et al. 1991, Hydrol. Process. 5:59-79;
   the slope-proportional MFD of InVEST's routing), p = 1.1 after Freeman (1991,
-  Computers & Geosciences 17:413-422).
+  Computers & Geosciences 17:413-422). InVEST stores each cell's MFD weights as 4-bit
+  integers (``int(0.5 + 15 w / sum)``); ``mfd_weights="invest"`` routes with those.
+* Streams (:func:`stream_mask`): accumulation above a threshold, or as InVEST SDR
+  3.20.2 finds them (``extract_streams_mfd`` with a 0.7 trace proportion for MFD).
 * Slope follows Horn (1981, Proc. IEEE 69:14-47), one-sided at edges and no-data as
   InVEST (:func:`slope_percent`); LS follows Desmet and Govers (1996,
   J. Soil Water Conserv. 51:427-433) in the form of the InVEST SDR model (3.14 and
@@ -66,10 +73,18 @@ __all__ = [
     "read_dem",
     "read_raster_on_grid",
     "slope_percent",
+    "stream_mask",
     "terrain_factors",
+    "terrain_ls",
     "write_cog",
 ]
 
+MfdWeights = Literal["exact", "invest"]
+#: MFD weights: exact floats, or rounded to the 4-bit integers InVEST's routing stores.
+MFD_WEIGHTS: Final = ("exact", "invest")
+StreamMethod = Literal["threshold", "invest"]
+#: How stream pixels are found: flow accumulation above a threshold, or as InVEST SDR.
+STREAM_METHODS: Final = ("threshold", "invest")
 #: Upper bound of the slope-length factor L (dimensionless). Our default: InVEST SDR 3.20
 #: has no default for ``l_max`` (it must be given; its LS unit test uses 25, its regression
 #: run 122). 25 bounds the runaway L of cells that gather large areas (valley floors and
@@ -79,7 +94,9 @@ DEFAULT_L_MAX: Final = 25.0
 #: Flow routing used unless told otherwise. Our default: InVEST SDR 3.20 has no default
 #: for ``flow_dir_algorithm`` (D8 or MFD must be chosen). D8 because it is the faster
 #: and its flow accumulation is an exact count of upslope pixels; MFD spreads flow over
-#: divergent slopes and is one option away. Both agree with InVEST per pixel (see
+#: divergent slopes and is one option away. D8 flow accumulation equals InVEST's on every
+#: pixel, flats included; MFD with exact weights is within about 10 % of InVEST's, and
+#: with ``mfd_weights="invest"`` (its 4-bit weights) equal to float rounding (see
 #: benchmarks/invest_agreement.py).
 DEFAULT_FLOW_METHOD: Final = "d8"
 #: Exponent ``p`` of the multiple-flow-direction weights ``tan(slope)**p``: 1 shares flow in
@@ -93,15 +110,19 @@ _DR = np.array([-1, -1, 0, 1, 1, 1, 0, -1], dtype=np.int64)
 _DC = np.array([0, 1, 1, 1, 0, -1, -1, -1], dtype=np.int64)
 _DIST = np.array([1.0, math.sqrt(2.0)] * 4, dtype=np.float64)
 _SQRT2: Final = math.sqrt(2.0)
-#: Share of a flat cell's flow to a nearer neighbour (before normalising): 1 to a side,
-#: 1/sqrt(2) to a corner, as InVEST's ``flow_dir_mfd`` on plateaus.
-_FLAT_WEIGHT = np.array([1.0, 1.0 / math.sqrt(2.0)] * 4, dtype=np.float64)
-#: Neighbours in the order InVEST's routing visits them (E, NE, N, NW, W, SW, S, SE), so
-#: that ties (equal drops, equal distances on a flat) are resolved the same way.
+#: Neighbours in the order pygeoprocessing's routing visits them (E, NE, N, NW, W, SW, S,
+#: SE): the first of equal drops wins, and flats are searched in the same order.
 _INVEST_ORDER = np.array([2, 1, 0, 7, 6, 5, 4, 3], dtype=np.int64)
+#: 1 to a side, 1/sqrt(2) to a corner: divides a drop into a slope, and weighs a flat
+#: cell's flow to a nearer neighbour, as pygeoprocessing's flow_dir_d8 and flow_dir_mfd.
 _INV_DIST = np.array([1.0, 1.0 / math.sqrt(2.0)] * 4, dtype=np.float64)
-#: Distances on a flat (pixels) closer than this are the same distance.
-_DIST_TOLERANCE: Final = 1e-9
+#: Side (pixels) of the blocks in which pygeoprocessing scans a raster: the GeoTIFFs it
+#: writes are tiled 256 x 256, and its routing iterates over their blocks. The scan
+#: order decides which cell of a flat starts its search, hence the order of its drains.
+_INVEST_BLOCK: Final = 256
+#: Share of the stream threshold down to which InVEST SDR 3.20 traces MFD streams
+#: upstream from a stream (``extract_streams_mfd(..., trace_threshold_proportion=0.7)``).
+INVEST_TRACE_PROPORTION: Final = 0.7
 #: Direction code of a cell that drains off the grid (edge, or next to no-data).
 _OUTLET: Final = 8
 #: Direction code of a cell not reached (no-data).
@@ -174,6 +195,8 @@ class Terrain:
         RUSLE LS factor (dimensionless), :func:`ls_factor`.
     method
         Flow-routing method used (``"d8"`` or ``"mfd"``).
+    streams
+        Stream pixels (bool) when asked for (:func:`stream_mask`), else ``None``.
     """
 
     filled: np.ndarray
@@ -181,6 +204,7 @@ class Terrain:
     accumulation: np.ndarray
     ls: np.ndarray
     method: FlowMethod
+    streams: np.ndarray | None = None
 
 
 # --- reading ---------------------------------------------------------------------------
@@ -270,14 +294,16 @@ def read_dem(  # noqa: PLR0915 - checks of size, CRS and coverage read in order
         _check_units(src, f"DEM {path}")
         _check_dem_size(src, path, resolution)
         try:
-            band = src.read(1, masked=True).astype(np.float32)
+            # float32 straight from the file, no-data (nodata value, mask band) as NaN: one
+            # grid and a byte mask, not the three copies of a masked read and its fill
+            source = src.read(1, out_dtype=np.float32)
+            source[src.read_masks(1) == 0] = np.nan
         except RasterioIOError as exc:
             raise InputFileError(
                 f"Cannot read the DEM {path}: its pixels cannot be read ({exc}); the file is "
                 "probably truncated. Download or export it again."
             ) from exc
-        source = np.ma.filled(band, np.nan)
-        source[~np.isfinite(source)] = np.nan
+        source[np.isinf(source)] = np.nan
         same_crs = src.crs == rasterio.crs.CRS.from_user_input(dst_crs)
         square = math.isclose(abs(src.transform.a), abs(src.transform.e), rel_tol=1e-6)
         if same_crs and square and resolution in (None, abs(src.transform.a)):
@@ -360,14 +386,39 @@ def interior_holes(elevation: np.ndarray) -> np.ndarray:
     DEM's extent; enclosed no-data (voids of a SRTM tile, a cut-out) becomes an outlet
     of the routing and shortens the slopes draining to it.
     """
-    from scipy import ndimage
+    holes = ~np.isfinite(elevation)
+    if holes.any():
+        _clear_border_connected(holes)
+    return holes
 
-    missing = ~np.isfinite(elevation)
-    if not missing.any():
-        return missing
-    labels, _ = ndimage.label(missing, structure=np.ones((3, 3), dtype=bool))
-    border = np.unique(np.concatenate((labels[0], labels[-1], labels[:, 0], labels[:, -1])))
-    return missing & ~np.isin(labels, border[border > 0])
+
+@numba.njit(cache=True)
+def _clear_border_connected(missing: np.ndarray) -> None:
+    """Set False every True cell 8-connected to a True cell on the border (in place).
+
+    A breadth-first flood from the border: the queue holds only its front, and no
+    label grid is made (a 64-million-pixel DEM would need 256 MB of int32 labels).
+    """
+    nr, nc = missing.shape
+    queue = np.empty(1024, dtype=np.int64)
+    head = 0
+    tail = 0
+    for r in range(nr):
+        for c in range(nc):
+            if (r == 0 or c == 0 or r == nr - 1 or c == nc - 1) and missing[r, c]:
+                missing[r, c] = False
+                queue, head, tail = _enqueue(queue, head, tail, r * nc + c)
+                while head < tail:
+                    cell = queue[head]
+                    head += 1
+                    rr0 = cell // nc
+                    cc0 = cell - rr0 * nc
+                    for d in range(8):
+                        rr = rr0 + _DR[d]
+                        cc = cc0 + _DC[d]
+                        if 0 <= rr < nr and 0 <= cc < nc and missing[rr, cc]:
+                            missing[rr, cc] = False
+                            queue, head, tail = _enqueue(queue, head, tail, rr * nc + cc)
 
 
 def dem_notes(dem: Dem) -> list[str]:
@@ -652,15 +703,17 @@ def _enqueue(queue: np.ndarray, head: int, tail: int, cell: int) -> tuple[np.nda
 
 
 @numba.njit(cache=True)
-def _priority_flood_kernel(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # noqa: PLR0912, PLR0915
-    """Fill depressions; return (filled, flood direction).
+def _priority_flood_kernel(z: np.ndarray, filled: np.ndarray) -> np.ndarray:  # noqa: PLR0912, PLR0915
+    """Fill depressions into `filled` (which may be `z` itself); return the flood direction.
+
+    In place is safe: a cell's input height is read only before the flood reaches it,
+    and written once, when it does.
 
     Priority-Flood with a plain queue for depression cells (Barnes et al. 2014, Alg. 2).
     (The upslope tracing of Zhou, Sun and Fu 2016 was tried: on puna-like relief nearly
     every traced cell still entered the priority queue, and filling took 25 % longer.)
     """
     nr, nc = z.shape
-    filled = np.empty((nr, nc), dtype=np.float32)
     fdir = np.full((nr, nc), _UNSET, dtype=np.uint8)
     for r in range(nr):
         for c in range(nc):
@@ -723,14 +776,15 @@ def _priority_flood_kernel(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # n
                 heap = _grow(heap)
             _heap_push(heap, size, _key(zn, rr * nc + cc, fbuf, ubuf))
             size += 1
-    return filled, fdir
+    return fdir
 
 
-def _priority_flood(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Fill depressions; return (filled, flood direction)."""
+def _priority_flood(z: np.ndarray, *, in_place: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Fill depressions; return (filled, flood direction). `in_place`: fill `z` itself."""
     if z.size >= 2**32:  # the queue packs the cell index into 32 bits
         raise ParameterError(f"The DEM has {z.size} pixels; at most 2**32 - 1 are supported.")
-    return _priority_flood_kernel(z)
+    filled = z if in_place else np.empty(z.shape, dtype=np.float32)
+    return filled, _priority_flood_kernel(z, filled)
 
 
 @numba.njit(cache=True, inline="always")
@@ -760,126 +814,155 @@ def _off_or_nodata(filled: np.ndarray, r: int, c: int) -> bool:
 
 
 @numba.njit(cache=True)
-def _flat_routing(filled: np.ndarray, fdir: np.ndarray, mfd: bool) -> int:  # noqa: PLR0912, PLR0915
-    """Route flow across flats by distance to their drain, as InVEST; `fdir` in place.
+def _flat_routing(filled: np.ndarray, fdir: np.ndarray, mfd: bool) -> int:
+    """Route flow across flats by distance to their drains, as pygeoprocessing 2.4; `fdir` in place.
 
-    A flat cell has no lower neighbour. Its flat is the 8-connected region of cells of
-    exactly its height. The region's drains are its cells with a lower neighbour; when it
-    has none, its cells next to no-data or the grid edge (their flow leaves the grid).
-    Distances to the nearest drain inside the region are found by a label-correcting
-    breadth-first search (steps of 1 and sqrt(2) pixels), as
-    ``pygeoprocessing.routing.flow_dir_d8`` and ``flow_dir_mfd`` do. Then each flat cell
-    sends its flow, for D8, to the neighbour its shortest distance came through (code
-    0-7 in `fdir`, or :data:`_OUTLET` for a drain next to no-data) and, for MFD, to every
-    region neighbour nearer the drain, weighted 1 (side) or 1/sqrt(2) (corner) as InVEST
-    (`fdir` then holds the bit mask of those neighbours; 0 for a cell whose flow leaves
-    the grid). Distances equal to within :data:`_DIST_TOLERANCE` count as equal, so that
-    rounding (1 + sqrt(2) summed in two orders) does not make one neighbour "nearer";
-    InVEST compares the doubles strictly. Returns the number of flat cells.
+    The rule of ``pygeoprocessing.routing.flow_dir_d8`` and ``flow_dir_mfd`` (2.4.11,
+    used by InVEST SDR 3.20.2), restated:
+
+    1. Cells are scanned in blocks of :data:`_INVEST_BLOCK` x :data:`_INVEST_BLOCK`
+       pixels, block rows top to bottom, blocks left to right, rows within a block. The
+       first cell met without a lower neighbour starts its flat: the 8-connected
+       region of cells of exactly its height, grown breadth-first from it, neighbours
+       visited E, NE, N, NW, W, SW, S, SE.
+    2. The region's drains, in the order the growth reached them, are its cells with a
+       lower neighbour; when it has none, its cells next to no-data or the grid edge
+       (their flow leaves the grid).
+    3. Distances (1 to a side, sqrt(2) to a corner, summed in float64 along the path)
+       spread from the drains through a first-in-first-out queue; a cell takes a new
+       distance, and is queued again, only when it is strictly shorter. For D8 the
+       cell then points to the cell the distance came through (code 0-7 in `fdir`),
+       so of two paths of equal length the first found wins; a drain next to no-data
+       gets :data:`_OUTLET`.
+    4. For MFD, each cell that is not a drain sends its flow to every region neighbour
+       of strictly smaller distance, weighted 1 (side) or 1/sqrt(2) (corner):
+       `fdir` holds the bit mask of those neighbours (0 for a drain next to no-data).
+
+    Returns the number of flat cells that are not drains.
     """
     nr, nc = filled.shape
     done = np.zeros((nr * nc + 7) // 8, dtype=np.uint8)
     region = np.empty(256, dtype=np.int64)
     queue = np.empty(256, dtype=np.int64)
     n_flat = 0
-    for r0 in range(nr):
-        for c0 in range(nc):
-            cell0 = r0 * nc + c0
-            if done[cell0 >> 3] & (1 << (cell0 & 7)):
-                continue
-            h = filled[r0, c0]
-            if np.isnan(h) or _has_lower(filled, r0, c0):
-                continue
-            # 1. the region: cells of height h connected to (r0, c0)
-            size = 0
-            region[size] = cell0
-            size += 1
-            done[cell0 >> 3] |= np.uint8(1 << (cell0 & 7))
-            head = 0
-            rmin, rmax, cmin, cmax = r0, r0, c0, c0
-            while head < size:
-                cell = region[head]
-                head += 1
-                r = cell // nc
-                c = cell - r * nc
-                for k in range(8):
-                    d = _INVEST_ORDER[k]
-                    rr = r + _DR[d]
-                    cc = c + _DC[d]
-                    if rr < 0 or cc < 0 or rr >= nr or cc >= nc or filled[rr, cc] != h:
+    for tr in range(0, nr, _INVEST_BLOCK):
+        for tc in range(0, nc, _INVEST_BLOCK):
+            for r0 in range(tr, min(tr + _INVEST_BLOCK, nr)):
+                for c0 in range(tc, min(tc + _INVEST_BLOCK, nc)):
+                    cell0 = r0 * nc + c0
+                    if done[cell0 >> 3] & (1 << (cell0 & 7)):
                         continue
-                    n = rr * nc + cc
-                    if done[n >> 3] & (1 << (n & 7)):
+                    if np.isnan(filled[r0, c0]) or _has_lower(filled, r0, c0):
                         continue
-                    done[n >> 3] |= np.uint8(1 << (n & 7))
-                    if size == region.size:
-                        region = _grow(region)
-                    region[size] = n
-                    size += 1
-                    rmin = min(rmin, rr)
-                    rmax = max(rmax, rr)
-                    cmin = min(cmin, cc)
-                    cmax = max(cmax, cc)
-            # 2. drains: cells with a lower neighbour, else cells next to no-data or the edge
-            h_rows = rmax - rmin + 1
-            h_cols = cmax - cmin + 1
-            dist = np.full((h_rows, h_cols), np.inf)
-            qsize = 0
-            for to_edge in (False, True):  # lower neighbours first; the edge only if none
-                if qsize > 0:
-                    break
-                for k in range(size):
-                    cell = region[k]
-                    r = cell // nc
-                    c = cell - r * nc
-                    if _off_or_nodata(filled, r, c) if to_edge else _has_lower(filled, r, c):
-                        dist[r - rmin, c - cmin] = 0.0
-                        queue, _, qsize = _enqueue(queue, 0, qsize, cell)
-                        if to_edge:
-                            fdir[r, c] = 0 if mfd else _OUTLET
-            if qsize == 0:  # cannot happen after filling; keep the flood's path
-                continue
-            # 3. distances (label-correcting BFS; a cell may be queued again when improved)
-            head = 0
-            while head < qsize:
-                cell = queue[head]
-                head += 1
-                r = cell // nc
-                c = cell - r * nc
-                base = dist[r - rmin, c - cmin]
-                for k in range(8):
-                    d = _INVEST_ORDER[k]
-                    rr = r + _DR[d]
-                    cc = c + _DC[d]
-                    if rr < 0 or cc < 0 or rr >= nr or cc >= nc or filled[rr, cc] != h:
-                        continue
-                    nd = base + _DIST[d]
-                    if dist[rr - rmin, cc - cmin] > nd + _DIST_TOLERANCE:
-                        dist[rr - rmin, cc - cmin] = nd
-                        if not mfd:
-                            fdir[rr, cc] = (d + 4) % 8  # towards the cell it came through
-                        queue, head, qsize = _enqueue(queue, head, qsize, rr * nc + cc)
-            # 4. MFD: every nearer neighbour of the region, for cells that are not drains
-            for k in range(size):
-                cell = region[k]
-                r = cell // nc
-                c = cell - r * nc
-                own = dist[r - rmin, c - cmin]
-                if own == 0.0:
-                    continue
-                n_flat += 1
-                if not mfd:
-                    continue
-                mask = 0
-                for d in range(8):
-                    rr = r + _DR[d]
-                    cc = c + _DC[d]
-                    if rr < 0 or cc < 0 or rr >= nr or cc >= nc or filled[rr, cc] != h:
-                        continue
-                    if dist[rr - rmin, cc - cmin] < own - _DIST_TOLERANCE:
-                        mask |= 1 << d
-                fdir[r, c] = mask
+                    region, queue, n = _route_flat(filled, fdir, mfd, r0, c0, done, region, queue)
+                    n_flat += n
     return n_flat
+
+
+@numba.njit(cache=True)
+def _route_flat(  # noqa: PLR0912, PLR0915, PLR0917
+    filled: np.ndarray,
+    fdir: np.ndarray,
+    mfd: bool,
+    r0: int,
+    c0: int,
+    done: np.ndarray,
+    region: np.ndarray,
+    queue: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Route the flat of (r0, c0); see :func:`_flat_routing`. Returns its work buffers."""
+    nr, nc = filled.shape
+    h = filled[r0, c0]
+    cell0 = r0 * nc + c0
+    # 1. the region: cells of height h connected to (r0, c0), in breadth-first order
+    size = 0
+    region[size] = cell0
+    size += 1
+    done[cell0 >> 3] |= np.uint8(1 << (cell0 & 7))
+    head = 0
+    rmin, rmax, cmin, cmax = r0, r0, c0, c0
+    while head < size:
+        cell = region[head]
+        head += 1
+        r = cell // nc
+        c = cell - r * nc
+        for k in range(8):
+            d = _INVEST_ORDER[k]
+            rr = r + _DR[d]
+            cc = c + _DC[d]
+            if rr < 0 or cc < 0 or rr >= nr or cc >= nc or filled[rr, cc] != h:
+                continue
+            n = rr * nc + cc
+            if done[n >> 3] & (1 << (n & 7)):
+                continue
+            done[n >> 3] |= np.uint8(1 << (n & 7))
+            if size == region.size:
+                region = _grow(region)
+            region[size] = n
+            size += 1
+            rmin = min(rmin, rr)
+            rmax = max(rmax, rr)
+            cmin = min(cmin, cc)
+            cmax = max(cmax, cc)
+    # 2. drains: cells with a lower neighbour, else cells next to no-data or the edge
+    dist = np.full((rmax - rmin + 1, cmax - cmin + 1), np.inf)
+    qsize = 0
+    for to_edge in (False, True):  # lower neighbours first; the edge only if none
+        if qsize > 0:
+            break
+        for k in range(size):
+            cell = region[k]
+            r = cell // nc
+            c = cell - r * nc
+            if _off_or_nodata(filled, r, c) if to_edge else _has_lower(filled, r, c):
+                dist[r - rmin, c - cmin] = 0.0
+                queue, _, qsize = _enqueue(queue, 0, qsize, cell)
+                if to_edge:
+                    fdir[r, c] = 0 if mfd else _OUTLET
+    if qsize == 0:  # cannot happen after filling; keep the flood's path
+        return region, queue, 0
+    # 3. distances: label-correcting FIFO, strictly shorter distances only
+    head = 0
+    while head < qsize:
+        cell = queue[head]
+        head += 1
+        r = cell // nc
+        c = cell - r * nc
+        base = dist[r - rmin, c - cmin]
+        for k in range(8):
+            d = _INVEST_ORDER[k]
+            rr = r + _DR[d]
+            cc = c + _DC[d]
+            if rr < 0 or cc < 0 or rr >= nr or cc >= nc or filled[rr, cc] != h:
+                continue
+            nd = base + _DIST[d]
+            if dist[rr - rmin, cc - cmin] > nd:
+                dist[rr - rmin, cc - cmin] = nd
+                if not mfd:
+                    fdir[rr, cc] = (d + 4) % 8  # towards the cell it came through
+                queue, head, qsize = _enqueue(queue, head, qsize, rr * nc + cc)
+    # 4. MFD: every strictly nearer neighbour of the region, for cells that are not drains
+    n_flat = 0
+    for k in range(size):
+        cell = region[k]
+        r = cell // nc
+        c = cell - r * nc
+        own = dist[r - rmin, c - cmin]
+        if own == 0.0:
+            continue
+        n_flat += 1
+        if not mfd:
+            continue
+        mask = 0
+        for d in range(8):
+            rr = r + _DR[d]
+            cc = c + _DC[d]
+            if rr < 0 or cc < 0 or rr >= nr or cc >= nc or filled[rr, cc] != h:
+                continue
+            if dist[rr - rmin, cc - cmin] < own:
+                mask |= 1 << d
+        fdir[r, c] = mask
+    return region, queue, n_flat
 
 
 @numba.njit(cache=True, parallel=True)
@@ -889,7 +972,7 @@ def _d8_directions(filled: np.ndarray, fdir: np.ndarray) -> np.ndarray:
     out = fdir
     for r in numba.prange(nr):
         for c in range(nc):
-            zc = filled[r, c]
+            zc = np.float64(filled[r, c])  # float64 differences, as pygeoprocessing
             if np.isnan(zc):
                 out[r, c] = _UNSET
                 continue
@@ -901,7 +984,7 @@ def _d8_directions(filled: np.ndarray, fdir: np.ndarray) -> np.ndarray:
                 cc = c + _DC[d]
                 if rr < 0 or cc < 0 or rr >= nr or cc >= nc:
                     continue
-                zn = filled[rr, cc]
+                zn = np.float64(filled[rr, cc])
                 if np.isnan(zn):
                     continue
                 drop = (zc - zn) * _INV_DIST[d]
@@ -910,6 +993,95 @@ def _d8_directions(filled: np.ndarray, fdir: np.ndarray) -> np.ndarray:
                     best_d = d
             out[r, c] = best_d if best_d >= 0 else fdir[r, c]
     return out
+
+
+@numba.njit(cache=True)
+def _streams_mfd_kernel(  # noqa: PLR0912, PLR0915, PLR0917
+    filled: np.ndarray,
+    fdir: np.ndarray,
+    acc: np.ndarray,
+    threshold: float,
+    trace_threshold: float,
+    exponent: float,
+    four_bit: bool,
+    out: np.ndarray,
+) -> None:
+    """Streams traced upstream from the grid's outlets; see :func:`stream_mask`.
+
+    `out` (uint8) ends 1 on streams, 0 elsewhere (255 marks unvisited cells and 2
+    cells below the threshold but above `trace_threshold` while tracing: a 2 becomes 1
+    when a stream cell is found upstream of it, else 0).
+    """
+    nr, nc = filled.shape
+    w = np.zeros(8, dtype=np.float64)
+    wn = np.zeros(8, dtype=np.float64)
+    front = np.empty(1024, dtype=np.int64)
+    back = np.empty(1024, dtype=np.int64)
+    out[:, :] = 255
+    for tr in range(0, nr, _INVEST_BLOCK):
+        for tc in range(0, nc, _INVEST_BLOCK):
+            for r0 in range(tr, min(tr + _INVEST_BLOCK, nr)):
+                for c0 in range(tc, min(tc + _INVEST_BLOCK, nc)):
+                    a0 = np.float64(acc[r0, c0])
+                    if np.isnan(a0) or out[r0, c0] != 255:
+                        continue
+                    out[r0, c0] = 0
+                    if a0 < threshold:
+                        continue
+                    # an outlet: its flow leaves the grid (a flat next to no-data or the edge)
+                    if _mfd_shares(filled, fdir, r0, c0, exponent, four_bit, w) != 0.0:
+                        continue
+                    out[r0, c0] = 1
+                    front[0] = r0 * nc + c0
+                    head = 0
+                    tail = 1
+                    while head < tail:
+                        cell = front[head]
+                        head += 1
+                        r = cell // nc
+                        c = cell - r * nc
+                        for k in range(8):
+                            d = _INVEST_ORDER[k]
+                            rr = r + _DR[d]
+                            cc = c + _DC[d]
+                            if rr < 0 or cc < 0 or rr >= nr or cc >= nc or np.isnan(filled[rr, cc]):
+                                continue
+                            if _mfd_shares(filled, fdir, rr, cc, exponent, four_bit, wn) == 0.0:
+                                continue
+                            if wn[(d + 4) % 8] <= 0.0 or out[rr, cc] == 1 or out[rr, cc] == 2:
+                                continue  # does not flow into (r, c), or already traced
+                            a = np.float64(acc[rr, cc])
+                            if a >= threshold:
+                                out[rr, cc] = 1
+                                front, head, tail = _enqueue(front, head, tail, rr * nc + cc)
+                                # the cells marked 2 below it are stream cells after all
+                                back[0] = rr * nc + cc
+                                bh = 0
+                                bt = 1
+                                while bh < bt:
+                                    b = back[bh]
+                                    bh += 1
+                                    br = b // nc
+                                    bc = b - br * nc
+                                    _mfd_shares(filled, fdir, br, bc, exponent, four_bit, w)
+                                    for j in range(8):
+                                        d2 = _INVEST_ORDER[j]
+                                        if w[d2] <= 0.0:
+                                            continue
+                                        sr = br + _DR[d2]
+                                        sc = bc + _DC[d2]
+                                        if sr < 0 or sc < 0 or sr >= nr or sc >= nc:
+                                            continue
+                                        if out[sr, sc] == 2:
+                                            out[sr, sc] = 1
+                                            back, bh, bt = _enqueue(back, bh, bt, sr * nc + sc)
+                            elif a >= trace_threshold:
+                                out[rr, cc] = 2
+                                front, head, tail = _enqueue(front, head, tail, rr * nc + cc)
+    for r in range(nr):
+        for c in range(nc):
+            if out[r, c] != 1:  # 2: no stream upstream; 255: no data
+                out[r, c] = 0
 
 
 # Accumulation visits cells in a topological order found by Kahn's algorithm: count each
@@ -955,29 +1127,63 @@ def _accumulate_d8(dirs: np.ndarray, acc: np.ndarray) -> np.ndarray:
 
 
 @numba.njit(cache=True, inline="always")
-def _mfd_weights(filled: np.ndarray, r: int, c: int, exponent: float, weights: np.ndarray) -> float:
+def _mfd_shares(  # noqa: PLR0917
+    filled: np.ndarray,
+    fdir: np.ndarray,
+    r: int,
+    c: int,
+    exponent: float,
+    four_bit: bool,
+    weights: np.ndarray,
+) -> float:
+    """Weights of the flow of (r, c) to its neighbours (index 0-7, N clockwise); their sum.
+
+    Lower neighbours share by ``drop ** exponent`` (drop = height difference over 1 or
+    sqrt(2) pixels); a cell without one uses the flat routing's bit mask (weights 1 and
+    1/sqrt(2)). With `four_bit`, each weight becomes ``int(0.5 + 15 * w / sum)``, the
+    4-bit integers pygeoprocessing's ``flow_dir_mfd`` stores and its accumulation and
+    stream extraction read (weights below 1/30 of the sum become 0). A sum of 0: the
+    flow leaves the grid (a flat that drains to no-data or the edge).
+    """
     nr, nc = filled.shape
-    zc = filled[r, c]
+    zc = np.float64(filled[r, c])
     total = 0.0
-    for d in range(8):
+    for k in range(8):  # pygeoprocessing's order, so that sums round the same way
+        d = _INVEST_ORDER[k]
         weights[d] = 0.0
         rr = r + _DR[d]
         cc = c + _DC[d]
         if rr < 0 or cc < 0 or rr >= nr or cc >= nc:
             continue
-        zn = filled[rr, cc]
+        zn = np.float64(filled[rr, cc])
         if zn < zc:  # False for NaN
-            w = (zc - zn) / _DIST[d]
+            w = (zc - zn) * _INV_DIST[d]
             if exponent != 1.0:  # pow is costly: skip it for p = 1
                 w = w**exponent
             weights[d] = w
             total += w
+    if total == 0.0:
+        mask = fdir[r, c]
+        if mask == 0:
+            return 0.0
+        for k in range(8):
+            d = _INVEST_ORDER[k]
+            if mask & (1 << d):
+                weights[d] = _INV_DIST[d]
+                total += _INV_DIST[d]
+    if four_bit:
+        q_total = 0.0
+        for d in range(8):
+            q = np.float64(int(0.5 + weights[d] / total * 15.0))
+            weights[d] = q
+            q_total += q
+        total = q_total
     return total
 
 
 @numba.njit(cache=True)
-def _accumulate_mfd(  # noqa: PLR0912, PLR0915
-    filled: np.ndarray, fdir: np.ndarray, exponent: float, acc: np.ndarray
+def _accumulate_mfd(  # noqa: PLR0912
+    filled: np.ndarray, fdir: np.ndarray, exponent: float, four_bit: bool, acc: np.ndarray
 ) -> np.ndarray:
     """Accumulate into `acc` (zeros, float32 or float64, the grid's shape); NaN at no-data."""
     nr, nc = filled.shape
@@ -987,14 +1193,9 @@ def _accumulate_mfd(  # noqa: PLR0912, PLR0915
         for c in range(nc):
             if np.isnan(filled[r, c]):
                 continue
-            if _mfd_weights(filled, r, c, 1.0, weights) > 0.0:
+            if _mfd_shares(filled, fdir, r, c, exponent, four_bit, weights) > 0.0:
                 for d in range(8):
                     if weights[d] > 0.0:
-                        donors[r + _DR[d], c + _DC[d]] += 1
-            else:  # flat: the neighbours nearer its drain (bit mask of _flat_routing)
-                mask = fdir[r, c]
-                for d in range(8):
-                    if mask & (1 << d):
                         donors[r + _DR[d], c + _DC[d]] += 1
     stack = np.empty(1024, dtype=np.int64)
     for r0 in range(nr):
@@ -1009,40 +1210,21 @@ def _accumulate_mfd(  # noqa: PLR0912, PLR0915
                 r = cell // nc
                 c = cell - r * nc
                 acc[r, c] += 1.0
-                total = _mfd_weights(filled, r, c, exponent, weights)
-                if total > 0.0:
-                    share = acc[r, c] / total
-                    for d in range(8):
-                        if weights[d] > 0.0:
-                            rr = r + _DR[d]
-                            cc = c + _DC[d]
-                            acc[rr, cc] += share * weights[d]
-                            donors[rr, cc] -= 1
-                            if donors[rr, cc] == 0:
-                                if top == stack.size:
-                                    stack = _grow(stack)
-                                stack[top] = rr * nc + cc
-                                top += 1
-                else:
-                    mask = fdir[r, c]
-                    if mask == 0:
-                        continue
-                    flat_total = 0.0
-                    for d in range(8):
-                        if mask & (1 << d):
-                            flat_total += _FLAT_WEIGHT[d]
-                    share = acc[r, c] / flat_total
-                    for d in range(8):
-                        if mask & (1 << d):
-                            rr = r + _DR[d]
-                            cc = c + _DC[d]
-                            acc[rr, cc] += share * _FLAT_WEIGHT[d]
-                            donors[rr, cc] -= 1
-                            if donors[rr, cc] == 0:
-                                if top == stack.size:
-                                    stack = _grow(stack)
-                                stack[top] = rr * nc + cc
-                                top += 1
+                total = _mfd_shares(filled, fdir, r, c, exponent, four_bit, weights)
+                if total == 0.0:
+                    continue
+                share = np.float64(acc[r, c]) / total
+                for d in range(8):
+                    if weights[d] > 0.0:
+                        rr = r + _DR[d]
+                        cc = c + _DC[d]
+                        acc[rr, cc] += share * weights[d]
+                        donors[rr, cc] -= 1
+                        if donors[rr, cc] == 0:
+                            if top == stack.size:
+                                stack = _grow(stack)
+                            stack[top] = rr * nc + cc
+                            top += 1
     for r in range(nr):
         for c in range(nc):
             if np.isnan(filled[r, c]):
@@ -1129,6 +1311,37 @@ def _horn_slope(z: np.ndarray, cell_size: float) -> np.ndarray:
     return out
 
 
+@numba.njit(cache=True, inline="always")
+def _ls_value(s: float, a: float, cell_size: float, l_max: float) -> float:
+    """LS of a pixel of slope `s` (%) and flow accumulation `a` (pixels); see ls_factor."""
+    cell_area = cell_size * cell_size
+    # sin and cos of the slope angle without trigonometric calls (θ = atan(s/100)).
+    t = s / 100.0
+    h = math.sqrt(1.0 + t * t)
+    sin_t = t / h
+    x = sin_t + 1.0 / h  # |sin θ| + |cos θ|, slope >= 0
+    s_factor = 10.8 * sin_t + 0.03 if s < 9.0 else 16.8 * sin_t - 0.5
+    if s <= 1.0:
+        m = 0.2
+    elif s <= 3.5:
+        m = 0.3
+    elif s <= 5.0:
+        m = 0.4
+    elif s <= 9.0:
+        m = 0.5
+    else:
+        beta = (sin_t / 0.0896) / (3.0 * sin_t**0.8 + 0.56)
+        m = beta / (1.0 + beta)
+    upslope = cell_size * math.sqrt(max(a - 1.0, 0.0))
+    # D^(m+2) · x^m · 22.13^m = D² · (D · x · 22.13)^m: one power instead of three; and
+    # a cell with nothing upslope (a ridge, many cells) needs no power of 0.
+    inflow = upslope ** (m + 1.0) if upslope > 0.0 else 0.0
+    length = ((upslope + cell_area) ** (m + 1.0) - inflow) / (
+        cell_area * (cell_size * x * 22.13) ** m
+    )
+    return min(length, l_max) * s_factor
+
+
 @numba.njit(cache=True, parallel=True)
 def _ls_kernel(
     slope_pct: np.ndarray, acc: np.ndarray, cell_size: float, l_max: float, out: np.ndarray
@@ -1136,37 +1349,59 @@ def _ls_kernel(
     flat_s = slope_pct.ravel()
     flat_a = acc.ravel()
     flat_o = out.ravel()
-    cell_area = cell_size * cell_size
     for i in numba.prange(flat_s.size):
         s = np.float64(flat_s[i])
         a = np.float64(flat_a[i])
         if np.isnan(s) or np.isnan(a):
             flat_o[i] = np.nan
             continue
-        # sin and cos of the slope angle without trigonometric calls (θ = atan(s/100)).
-        t = s / 100.0
-        h = math.sqrt(1.0 + t * t)
-        sin_t = t / h
-        x = sin_t + 1.0 / h  # |sin θ| + |cos θ|, slope >= 0
-        s_factor = 10.8 * sin_t + 0.03 if s < 9.0 else 16.8 * sin_t - 0.5
-        if s <= 1.0:
-            m = 0.2
-        elif s <= 3.5:
-            m = 0.3
-        elif s <= 5.0:
-            m = 0.4
-        elif s <= 9.0:
-            m = 0.5
-        else:
-            beta = (sin_t / 0.0896) / (3.0 * sin_t**0.8 + 0.56)
-            m = beta / (1.0 + beta)
-        upslope = cell_size * math.sqrt(max(a - 1.0, 0.0))
-        # D^(m+2) · x^m · 22.13^m = D² · (D · x · 22.13)^m: one power instead of three.
-        length = ((upslope + cell_area) ** (m + 1.0) - upslope ** (m + 1.0)) / (
-            cell_area * (cell_size * x * 22.13) ** m
-        )
-        length = min(length, l_max)
-        flat_o[i] = length * s_factor
+        flat_o[i] = _ls_value(s, a, cell_size, l_max)
+
+
+@numba.njit(cache=True, parallel=True)
+def _slope_ls_in_place(filled: np.ndarray, acc: np.ndarray, cell_size: float, l_max: float) -> None:
+    """Horn slope of `filled` and LS, written over `acc` (no slope grid is kept)."""
+    nr, nc = filled.shape
+    for r in numba.prange(nr):
+        for c in range(nc):
+            e = np.float64(filled[r, c])
+            a = np.float64(acc[r, c])
+            if np.isnan(e) or np.isnan(a):
+                acc[r, c] = np.nan
+                continue
+            x1, wx1 = _outer_pair(
+                _z_or_nan(filled, r - 1, c - 1),
+                _z_or_nan(filled, r - 1, c + 1),
+                _z_or_nan(filled, r - 1, c),
+                e,
+            )
+            x2, wx2 = _inner_pair(_z_or_nan(filled, r, c - 1), _z_or_nan(filled, r, c + 1), e)
+            x3, wx3 = _outer_pair(
+                _z_or_nan(filled, r + 1, c - 1),
+                _z_or_nan(filled, r + 1, c + 1),
+                _z_or_nan(filled, r + 1, c),
+                e,
+            )
+            y1, wy1 = _outer_pair(
+                _z_or_nan(filled, r - 1, c - 1),
+                _z_or_nan(filled, r + 1, c - 1),
+                _z_or_nan(filled, r, c - 1),
+                e,
+            )
+            y2, wy2 = _inner_pair(_z_or_nan(filled, r - 1, c), _z_or_nan(filled, r + 1, c), e)
+            y3, wy3 = _outer_pair(
+                _z_or_nan(filled, r - 1, c + 1),
+                _z_or_nan(filled, r + 1, c + 1),
+                _z_or_nan(filled, r, c + 1),
+                e,
+            )
+            wx = wx1 + wx2 + wx3
+            wy = wy1 + wy2 + wy3
+            dzdx = (x1 + x2 + x3) / (wx * cell_size) if wx else 0.0
+            dzdy = (y1 + y2 + y3) / (wy * cell_size) if wy else 0.0
+            # the slope in float32, as the slope raster that InVEST (and _horn_slope) keeps
+            s = np.float64(np.float32(100.0 * math.sqrt(dzdx * dzdx + dzdy * dzdy)))
+            acc[r, c] = _ls_value(s, a, cell_size, l_max)
 
 
 # --- public functions ------------------------------------------------------------------
@@ -1205,6 +1440,7 @@ def flow_accumulation(
     *,
     method: FlowMethod = "d8",
     mfd_exponent: float = DEFAULT_MFD_EXPONENT,
+    mfd_weights: MfdWeights = "exact",
 ) -> np.ndarray:
     """Flow accumulation (pixels, counting the pixel itself) after filling depressions.
 
@@ -1215,11 +1451,15 @@ def flow_accumulation(
     method
         ``"d8"``: all flow to the steepest-descent neighbour (O'Callaghan and Mark 1984).
         ``"mfd"``: shared among lower neighbours by ``tan(slope)**mfd_exponent``
-        (Quinn et al. 1991; Freeman 1991). On flats, flow goes towards the
-        nearest cell with a lower neighbour, as InVEST (see the module docstring).
+        (Quinn et al. 1991; Freeman 1991). On flats, flow goes towards the nearest
+        cell with a lower neighbour, by the rule of pygeoprocessing's ``flow_dir_d8``
+        and ``flow_dir_mfd`` (see :func:`_flat_routing`).
     mfd_exponent
         Exponent ``p`` of the MFD weights: 1 (default) in proportion to slope, as
         InVEST; Freeman (1991) recommends 1.1.
+    mfd_weights
+        ``"exact"`` (default) or ``"invest"``: each cell's MFD weights rounded to the
+        4-bit integers (0-15) that pygeoprocessing stores and InVEST routes with.
 
     Returns
     -------
@@ -1228,7 +1468,7 @@ def flow_accumulation(
         the contributing area in m².
     """
     filled, fdir = _priority_flood(_as_float32(elevation))
-    return _route(filled, fdir, method=method, mfd_exponent=mfd_exponent)
+    return _route(filled, fdir, method=method, mfd_exponent=mfd_exponent, mfd_weights=mfd_weights)
 
 
 def _route(
@@ -1237,11 +1477,18 @@ def _route(
     *,
     method: FlowMethod,
     mfd_exponent: float,
+    mfd_weights: MfdWeights = "exact",
     dtype: type = np.float64,
 ) -> np.ndarray:
-    """Route flow over the filled surface; `fdir` (the flood's directions) is reused."""
+    """Route flow over the filled surface; `fdir` (the flood's directions) is reused.
+
+    On return `fdir` holds, for D8, the direction codes (0-7 N clockwise,
+    :data:`_OUTLET`, :data:`_UNSET`) and, for MFD, the flat routing's bit masks.
+    """
     if method not in FLOW_METHODS:
         raise ParameterError(f"Unknown flow method {method!r}; choose one of {FLOW_METHODS}.")
+    if mfd_weights not in MFD_WEIGHTS:
+        raise ParameterError(f"mfd_weights must be one of {MFD_WEIGHTS}; got {mfd_weights!r}.")
     if method == "mfd" and not 0 < mfd_exponent <= 10:
         raise ParameterError(f"mfd_exponent must be in (0, 10]; got {mfd_exponent}.")
     acc = np.zeros(filled.shape, dtype=dtype)  # calloc: pages are touched as they fill
@@ -1249,7 +1496,74 @@ def _route(
         _flat_routing(filled, fdir, False)
         return _accumulate_d8(_d8_directions(filled, fdir), acc)
     _flat_routing(filled, fdir, True)
-    return _accumulate_mfd(filled, fdir, float(mfd_exponent), acc)
+    return _accumulate_mfd(filled, fdir, float(mfd_exponent), mfd_weights == "invest", acc)
+
+
+def stream_mask(
+    accumulation: np.ndarray,
+    threshold: float,
+    *,
+    method: FlowMethod = "d8",
+    streams: StreamMethod = "threshold",
+    filled: np.ndarray | None = None,
+    fdir: np.ndarray | None = None,
+    mfd_exponent: float = DEFAULT_MFD_EXPONENT,
+    mfd_weights: MfdWeights = "exact",
+) -> np.ndarray:
+    """Stream pixels: where flow concentrates into channels.
+
+    ``streams="threshold"``: flow accumulation above `threshold` (pixels), with either
+    routing. ``streams="invest"``: as InVEST SDR 3.20.2 finds them. With D8 that is the
+    same rule (``extract_streams_d8``: accumulation > threshold). With MFD it is
+    ``pygeoprocessing.routing.extract_streams_mfd`` with
+    ``trace_threshold_proportion`` :data:`INVEST_TRACE_PROPORTION` (``sdr.py``):
+    starting from each cell at or above the threshold whose flow leaves the grid
+    (scanned in 256 x 256 blocks), streams are traced upstream, cell to cell along
+    the flow, through cells at or above the threshold (stream) and cells at or above
+    0.7 times it (kept only if a stream cell is found upstream of them). A cell above
+    the threshold that no trace reaches is not a stream, and one between 0.7 times
+    and the threshold can be.
+
+    Parameters
+    ----------
+    accumulation
+        Flow accumulation (pixels), ``NaN`` for no-data.
+    threshold
+        Flow accumulation (pixels) of a stream.
+    method, mfd_exponent, mfd_weights
+        The routing that gave `accumulation` (see :func:`flow_accumulation`).
+    streams
+        ``"threshold"`` or ``"invest"``.
+    filled, fdir
+        With MFD and ``"invest"``: the filled DEM and the flat routing's bit masks
+        (from the routing); otherwise unused.
+
+    Returns
+    -------
+    numpy.ndarray
+        bool, True on stream pixels (False at no-data).
+    """
+    if streams not in STREAM_METHODS:
+        raise ParameterError(f"streams must be one of {STREAM_METHODS}; got {streams!r}.")
+    if not (threshold >= 1 and math.isfinite(threshold)):
+        raise ParameterError(f"The stream threshold must be a finite number >= 1; got {threshold}.")
+    if streams == "threshold" or method == "d8":
+        with np.errstate(invalid="ignore"):
+            return np.greater(accumulation, threshold)
+    if filled is None or fdir is None:
+        raise ParameterError("InVEST's MFD streams need the filled DEM and the flat routing.")
+    out = np.empty(accumulation.shape, dtype=np.uint8)
+    _streams_mfd_kernel(
+        filled,
+        fdir,
+        accumulation,
+        float(threshold),
+        INVEST_TRACE_PROPORTION * float(threshold),
+        float(mfd_exponent),
+        mfd_weights == "invest",
+        out,
+    )
+    return out.view(np.bool_)
 
 
 def slope_percent(elevation: np.ndarray, cell_size: float) -> np.ndarray:
@@ -1348,8 +1662,11 @@ def terrain_factors(
     method: FlowMethod = "d8",
     l_max: float = DEFAULT_L_MAX,
     mfd_exponent: float = DEFAULT_MFD_EXPONENT,
+    mfd_weights: MfdWeights = "exact",
+    stream_threshold: float | None = None,
+    streams: StreamMethod = "threshold",
 ) -> Terrain:
-    """Fill, route, and compute slope and LS for a DEM in one pass.
+    """Fill, route, and compute slope, LS and (optionally) streams for a DEM in one pass.
 
     Parameters
     ----------
@@ -1359,8 +1676,11 @@ def terrain_factors(
         Flow routing, ``"d8"`` or ``"mfd"`` (see :func:`flow_accumulation`).
     l_max
         Upper bound of L (see :func:`ls_factor`).
-    mfd_exponent
-        Exponent of the MFD weights (see :func:`flow_accumulation`).
+    mfd_exponent, mfd_weights
+        MFD weights (see :func:`flow_accumulation`).
+    stream_threshold, streams
+        When a threshold is given, :attr:`Terrain.streams` holds the stream pixels
+        found by `streams` (see :func:`stream_mask`).
 
     Returns
     -------
@@ -1371,7 +1691,26 @@ def terrain_factors(
     filled, fdir = _priority_flood(_as_float32(dem.elevation))
     # float32 sums: exact pixel counts for D8 up to 2**24 upslope pixels, about 1e-6
     # relative for MFD; half the memory of float64 and no second copy to convert.
-    accumulation = _route(filled, fdir, method=method, mfd_exponent=mfd_exponent, dtype=np.float32)
+    accumulation = _route(
+        filled,
+        fdir,
+        method=method,
+        mfd_exponent=mfd_exponent,
+        mfd_weights=mfd_weights,
+        dtype=np.float32,
+    )
+    on_stream = None
+    if stream_threshold is not None:
+        on_stream = stream_mask(
+            accumulation,
+            stream_threshold,
+            method=method,
+            streams=streams,
+            filled=filled,
+            fdir=fdir,
+            mfd_exponent=mfd_exponent,
+            mfd_weights=mfd_weights,
+        )
     del fdir
     slope = _horn_slope(filled, dem.cell_size)
     ls = ls_factor(slope, accumulation, dem.cell_size, l_max=l_max)
@@ -1382,4 +1721,71 @@ def terrain_factors(
         accumulation=accumulation,
         ls=ls,
         method=method,
+        streams=on_stream,
     )
+
+
+def terrain_ls(
+    dem: Dem,
+    *,
+    method: FlowMethod = "d8",
+    l_max: float = DEFAULT_L_MAX,
+    mfd_exponent: float = DEFAULT_MFD_EXPONENT,
+    mfd_weights: MfdWeights = "exact",
+    stream_threshold: float | None = None,
+    streams: StreamMethod = "threshold",
+    overwrite: bool = False,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """LS factor (and streams) of a DEM with the least memory: no slope grid is kept.
+
+    The same fill, routing, slope and LS as :func:`terrain_factors`, for large DEMs
+    (a province at 30 m is some 80 million pixels): the DEM is filled in place when
+    `overwrite` is true, slope is computed pixel by pixel and LS written over the flow
+    accumulation. About 10 bytes per pixel (float32 heights and accumulation, uint8
+    directions and stream flags) where :func:`terrain_factors` keeps 16 or more.
+
+    Parameters
+    ----------
+    dem
+        DEM on the working grid.
+    method, l_max, mfd_exponent, mfd_weights, stream_threshold, streams
+        As :func:`terrain_factors`.
+    overwrite
+        Fill ``dem.elevation`` itself (float32, C-contiguous), which then holds the
+        filled DEM.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        LS (float32, ``NaN`` for no-data) and the stream pixels (bool) or ``None``.
+    """
+    if method not in FLOW_METHODS:
+        raise ParameterError(f"Unknown flow method {method!r}; choose one of {FLOW_METHODS}.")
+    if not l_max > 0:
+        raise ParameterError(f"l_max must be positive; got {l_max}.")
+    z = dem.elevation
+    in_place = overwrite and z.dtype == np.float32 and z.flags.c_contiguous and z.flags.writeable
+    filled, fdir = _priority_flood(z if in_place else _as_float32(z), in_place=in_place)
+    acc = _route(
+        filled,
+        fdir,
+        method=method,
+        mfd_exponent=mfd_exponent,
+        mfd_weights=mfd_weights,
+        dtype=np.float32,
+    )
+    on_stream = None
+    if stream_threshold is not None:
+        on_stream = stream_mask(
+            acc,
+            stream_threshold,
+            method=method,
+            streams=streams,
+            filled=filled,
+            fdir=fdir,
+            mfd_exponent=mfd_exponent,
+            mfd_weights=mfd_weights,
+        )
+    del fdir
+    _slope_ls_in_place(filled, acc, float(dem.cell_size), float(l_max))
+    return acc, on_stream

@@ -210,8 +210,9 @@ def _check_rainfall(text: str | None) -> str | None:
     default="keep",
     show_default=True,
     help="Soil loss on stream pixels (flow accumulation > --stream-threshold): keep it, or "
-    "leave it empty as InVEST SDR does (plot means and totals then cover hillslopes only). "
-    "The choice is written in the outputs.",
+    "leave it empty as InVEST SDR does (plot means and totals then cover hillslopes only); "
+    "'invest' also finds MFD streams and weights as InVEST SDR 3.20 does, to reproduce its "
+    "numbers. The choice is written in the outputs.",
 )
 @click.option(
     "--stream-threshold",

@@ -40,6 +40,7 @@ from pastures.rotation.model import (
     PlanStatus,
     RotationInputs,
     RotationParams,
+    range_overuse,
     unknown_closures,
     validate_params,
 )
@@ -401,10 +402,11 @@ def _gather(
                 rows_l.append(i)
                 rows_t.append(t)
                 rows_u.append(value * inputs.herds[h].uo / g.uo)
-        for (i, t), (e, bands, f) in model.range_cols.items():
+        for (i, t), (e, _, f) in model.range_cols.items():
             eaten[i, t] = x[e] * FORAGE_UNIT_KG
-            overuse[i, t] = float(sum(x[j] for j in bands)) * FORAGE_UNIT_KG
             fodder[i, t] = x[f] * FORAGE_UNIT_KG
+        for i in model.block.ranges:  # each kg beyond the allowance, in the week it is eaten
+            overuse[i] = range_overuse(inputs, inputs.locations[i], eaten[i])
         reports.append(
             BlockReport(
                 name=model.block.name,

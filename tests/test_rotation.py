@@ -359,3 +359,27 @@ def test_calendar_text_neutralises_names_a_spreadsheet_would_run():
     assert _ics_escape("=HYPERLINK(1);a,b") == "'=HYPERLINK(1)\\;a\\,b"
     assert _ics_escape("@SUM(A1)") == "'@SUM(A1)"
     assert _ics_escape("PAS-01") == "PAS-01"
+
+
+def test_deficit_in_heads_at_the_peak_bales_and_oats():
+    # 100 sheep (100 UO, 700 kg DM a week) as one group: too many for the 2 ha plot
+    # (13.5 UO at most in January), so they stay on the range, which grows 350 kg a week:
+    # 350 kg short every week from the first. At the peak: 350 / 7 = 50 sheep to sell by
+    # 5 January; 1,400 kg in 25 kg bales at 85 % DM (21.25 kg DM): 65.9, so 66 bales;
+    # 1,400 / 1,623 kg DM/ha = 0.86, so 0.9 ha of oats, sown 150 days before the run-out
+    # date falls outside the sowing window (Nov-Jan): by the end of January before it.
+    group = R.GrazingGroup("K1-OVI", "A", "K1", (0, 0, 100), (("F1", 0, 0, 100),), 100.0, 0, 0)
+    inputs = replace(tiny(), groups=(group,))
+    gp = R.place_groups(R.plan_rotation(inputs, R.RotationParams(num_workers=1)))
+    assert (gp.place[0] == 1).all()  # the range
+    table = R.deficit_table(gp)
+    row = table.iloc[0]
+    assert row["runs_out"] == row["by_date"] == "2026-01-05"
+    assert row["peak_fodder_kg"] == 350
+    assert (row["sell_alpacas"], row["sell_llamas"], row["sell_sheep"]) == (0, 0, 50)
+    assert row["bales"] == 66
+    assert row["oats_ha"] == pytest.approx(0.9)
+    assert row["oats_sow_by"] == "2025-01-31"
+    assert "50 sheep by 2026-01-05" in R.deficit_note(row)
+    assert "66 bales of 25 kg" in R.deficit_note(row)
+    assert "50 ovinos antes del 2026-01-05" in R.deficit_note(row, spanish=True)

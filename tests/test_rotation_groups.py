@@ -1,0 +1,69 @@
+"""Grazing groups of whole animals from a herd register, worked out by hand."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from pastures.errors import ParameterError
+from pastures.rotation.groups import grazing_groups, groups_table
+
+ALPACA_UO = (65 / 40) ** 0.75  # metabolic weight against the 40 kg sheep (DOMAIN.md)
+LLAMA_UO = (108 / 40) ** 0.75
+
+
+def register() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "family_id": ["F1", "F2", "F3"],
+            "community": ["A", "A", "A"],
+            "corral_id": ["K1", "K1", "K2"],
+            "alpacas": [100, 120, 8],
+            "llamas": [5, 3, 0],
+            "sheep": [0, 30, 6],
+        }
+    )
+
+
+def test_groups_by_corral_and_species_split_into_whole_subgroups():
+    groups = {g.group_id: g for g in grazing_groups(register(), max_heads=150)}
+    # K1: 220 alpacas (two sub-groups of 110) with its 8 llamas (fewer than 10: they go
+    # with the largest species, 4 and 4), and 30 sheep on their own; K2: 8 alpacas and
+    # 6 sheep, each too few, are the corral's one group of 14
+    assert sorted(groups) == ["K1-MIX-1", "K1-MIX-2", "K1-OVI", "K2-MIX"]
+    assert groups["K1-MIX-1"].heads == (110, 4, 0)
+    assert groups["K1-MIX-2"].heads == (110, 4, 0)
+    assert groups["K1-OVI"].heads == (0, 0, 30)
+    assert groups["K2-MIX"].heads == (8, 0, 6)
+    # families dealt in register order: F1's 100 alpacas and 4 of its 5 llamas first
+    assert groups["K1-MIX-1"].families == (("F1", 100, 4, 0), ("F2", 10, 0, 0))
+    assert groups["K1-MIX-2"].families == (("F1", 0, 1, 0), ("F2", 110, 3, 0))
+    assert groups["K1-MIX-1"].uo == pytest.approx(110 * ALPACA_UO + 4 * LLAMA_UO, abs=0.01)
+    assert groups["K1-OVI"].uo == 30.0
+
+
+def test_groups_table_adds_up_to_the_register():
+    reg = register()
+    table = groups_table(grazing_groups(reg, max_heads=150))
+    assert list(table.columns) == [
+        "group_id", "community", "corral_id", "family_id", "alpacas", "llamas", "sheep",
+    ]  # fmt: skip
+    for col in ("alpacas", "llamas", "sheep"):
+        assert table[col].sum() == reg[col].sum()
+        per_family = table.groupby("family_id")[col].sum()
+        assert per_family.to_dict() == reg.set_index("family_id")[col].to_dict()
+
+
+def test_no_subgroup_below_the_minimum():
+    reg = register()
+    # 220 alpacas, at most 80 a group: 3 groups of 74, 73, 73 (>= 50)
+    sizes = [g.heads[0] for g in grazing_groups(reg, min_heads=50, max_heads=80)]
+    assert sorted(sizes)[-3:] == [73, 73, 74]
+    # at most and at least 150: two groups of 110 would be too small, so one of 220
+    first = next(iter(grazing_groups(reg, min_heads=150, max_heads=150)))
+    assert first.heads[0] == 220
+
+
+def test_bad_sizes_are_refused():
+    with pytest.raises(ParameterError, match="minimum 20 and maximum 10"):
+        grazing_groups(register(), min_heads=20, max_heads=10)

@@ -157,6 +157,7 @@ def place_groups(plan: RotationPlan) -> GroupPlan:  # noqa: PLR0912, PLR0915
         run = dict.fromkeys(plots, 0)
         rest_until = dict.fromkeys(plots, 0)
         rest_after = dict.fromkeys(plots, 1)  # rest due after the previous period
+        backlog = dict.fromkeys(plots, 0.0)  # MILP UO-periods not placed yet
         prev = dict.fromkeys(mine, -1)
         range_stock = rloc.initial_kg
         for t in range(T):
@@ -179,7 +180,8 @@ def place_groups(plan: RotationPlan) -> GroupPlan:  # noqa: PLR0912, PLR0915
                     continue
                 dense = math.inf if dormant else par.density(loc.pasture_type) * loc.area_ha
                 cap[i] = min(dense, stands[i, t] / c)
-                want[i] = target
+                # the MILP's UO, plus what earlier weeks of the plot could not place
+                want[i] = target + backlog[i]
             on: dict[int, list[int]] = {i: [] for i in plots}
             free = set(mine)
             for k in mine:  # stay where you are while the plot can feed you
@@ -208,6 +210,8 @@ def place_groups(plan: RotationPlan) -> GroupPlan:  # noqa: PLR0912, PLR0915
             for i in plots:
                 loc = inp.locations[i]
                 uo = sum(groups[k].uo for k in on[i])
+                if i in want:
+                    backlog[i] = max(want[i], 0.0)
                 eaten[i, t] = uo * c
                 stock[i] = keep * max(stands[i, t] - eaten[i, t], 0.0)
                 early = 0.0 if inp.month(t) in RESERVE_MONTHS else w.early_plot_per_kg * c

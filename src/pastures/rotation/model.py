@@ -35,6 +35,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import date, timedelta
 from typing import Final, Literal
 
@@ -298,6 +299,22 @@ class RotationInputs:
         if bad:
             raise ParameterError("rotation inputs are inconsistent:\n  " + "\n  ".join(bad))
 
+    @cached_property
+    def closed_periods(self) -> np.ndarray:
+        """``closed[l, t]``: a closure covers some day of period `t` of location `l`.
+
+        Worked out once per inputs (blocks of a large plan all ask for it).
+        """
+        closed = np.zeros((len(self.locations), self.n_periods), dtype=bool)
+        index = {loc.location_id: i for i, loc in enumerate(self.locations)}
+        first = self.start.toordinal() + self.period_days * np.arange(self.n_periods)
+        last = first + self.period_days - 1
+        for c in self.closures:
+            i = index.get(c.location_id)
+            if i is not None:
+                closed[i] |= (c.start.toordinal() <= last) & (c.end.toordinal() >= first)
+        return closed
+
     @property
     def horizon_days(self) -> int:
         """Days in the horizon."""
@@ -502,18 +519,9 @@ def distance_m(herd: HerdGroup, loc: Location) -> float:
 
 def closed_mask(inputs: RotationInputs, params: RotationParams | None = None) -> np.ndarray:
     """``closed[l, t]``: location `l` is closed in period `t` (any closed day counts)."""
-    closed = np.zeros((len(inputs.locations), inputs.n_periods), dtype=bool)
     if params is not None and not params.enforce_closures:
-        return closed
-    index = {loc.location_id: i for i, loc in enumerate(inputs.locations)}
-    for c in inputs.closures:
-        i = index.get(c.location_id)
-        if i is None:
-            continue
-        for t in range(inputs.n_periods):
-            if c.start <= inputs.period_end(t) and c.end >= inputs.period_start(t):
-                closed[i, t] = True
-    return closed
+        return np.zeros((len(inputs.locations), inputs.n_periods), dtype=bool)
+    return inputs.closed_periods.copy()
 
 
 def unknown_closures(inputs: RotationInputs) -> list[str]:

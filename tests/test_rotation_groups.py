@@ -56,9 +56,11 @@ def test_groups_table_adds_up_to_the_register():
 
 def test_no_subgroup_below_the_minimum():
     reg = register()
-    # 220 alpacas, at most 80 a group: 3 groups of 74, 73, 73 (>= 50)
-    sizes = [g.heads[0] for g in grazing_groups(reg, min_heads=50, max_heads=80)]
-    assert sorted(sizes)[-3:] == [73, 73, 74]
+    # K1 with at least 50 a group: its 8 llamas and 30 sheep go with the 220 alpacas;
+    # 258 heads at most 80 a group: 4 groups, 55 alpacas, 2 llamas and 7 or 8 sheep each
+    k1 = [g for g in grazing_groups(reg, min_heads=50, max_heads=80) if g.corral_id == "K1"]
+    assert [g.heads for g in k1] == [(55, 2, 8), (55, 2, 8), (55, 2, 7), (55, 2, 7)]
+    assert [g.group_id for g in k1] == ["K1-MIX-1", "K1-MIX-2", "K1-MIX-3", "K1-MIX-4"]
     # at most and at least 150: two groups of 110 would be too small, so one of 220
     first = next(iter(grazing_groups(reg, min_heads=150, max_heads=150)))
     assert first.heads[0] == 220
@@ -67,3 +69,29 @@ def test_no_subgroup_below_the_minimum():
 def test_bad_sizes_are_refused():
     with pytest.raises(ParameterError, match="minimum 20 and maximum 10"):
         grazing_groups(register(), min_heads=20, max_heads=10)
+
+
+def test_register_by_category_keeps_young_stock_apart():
+    # the normalised register counts alpacas by category: mothers with their crías in one
+    # group, the 40 tuis in another; UO by category (tui 0.8, cría 0.4 of an adult)
+    reg = pd.DataFrame(
+        {
+            "family_id": ["F1", "F2"],
+            "community": ["A", "A"],
+            "corral_id": ["K1", "K1"],
+            "alpacas": [90, 60],
+            "alpaca_adults": [50, 30],
+            "alpaca_tuis": [25, 15],
+            "alpaca_crias": [15, 15],
+            "llamas": [0, 0],
+            "sheep": [0, 0],
+        }
+    )
+    groups = {g.group_id: g for g in grazing_groups(reg)}
+    assert sorted(groups) == ["K1-ALP", "K1-ALP-TUI"]
+    assert groups["K1-ALP"].heads == (110, 0, 0)
+    assert groups["K1-ALP-TUI"].heads == (40, 0, 0)
+    assert groups["K1-ALP"].uo == pytest.approx((80 + 0.4 * 30) * ALPACA_UO, abs=0.01)
+    assert groups["K1-ALP-TUI"].uo == pytest.approx(40 * 0.8 * ALPACA_UO, abs=0.01)
+    table = groups_table(tuple(groups.values()))
+    assert table.groupby("family_id")["alpacas"].sum().to_dict() == {"F1": 90, "F2": 60}

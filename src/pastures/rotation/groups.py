@@ -7,10 +7,12 @@ group in two places, cannot be followed"). :func:`grazing_groups` makes those gr
 from the herd register:
 
 * one group per corral and species (alpacas, llamas, sheep), listing the families
-  whose animals are in it and their heads;
-* a species with fewer heads at a corral than the minimum group size goes with the
-  corral's largest group (a mixed group), so no group is smaller than a herder can
-  separate;
+  whose animals are in it and their heads; where the register counts animals by
+  category, the mothers with their young (adults, crías, lambs) and the young stock
+  (tuis, ``-TUI``) are separate groups;
+* a species (or its young stock) with fewer heads at a corral than the minimum group
+  size goes with the corral's largest group (``MIX`` when species mix), so no group is
+  smaller than a herder can separate;
 * a species group larger than the largest group a herder can move is split into
   named sub-groups (``-1``, ``-2`` ...) of nearly equal, whole numbers of heads, each
   at least the minimum size.
@@ -25,7 +27,6 @@ import math
 from dataclasses import dataclass
 from typing import Final
 
-import numpy as np
 import pandas as pd
 
 from pastures import schema as S
@@ -131,7 +132,6 @@ def grazing_groups(
             "1 <= minimum <= maximum (defaults 10 and 150)."
         )
     units = units or AnimalUnits()
-    uo_head = np.array([units.uo(sp) for sp in GROUP_SPECIES])
     where: dict[str, tuple[float, float]] = {}
     if corrals is not None:
         import shapely
@@ -139,43 +139,38 @@ def grazing_groups(
         for cid, geom in zip(corrals[S.CORRAL_ID].astype(str), corrals.geometry, strict=True):
             pt = shapely.point_on_surface(geom)
             where[cid] = (float(pt.x), float(pt.y))
-    counts = {
-        col: pd.to_numeric(herds[col], errors="coerce").fillna(0).astype(int).to_numpy()
-        if col in herds.columns
-        else np.zeros(len(herds), dtype=int)
-        for col in HEAD_COLUMNS
-    }
+    pools = _pools(herds, units)
+    columns = sorted({col for _, members in pools for col, _, _ in members})
     frame = pd.DataFrame(
         {
             "family": herds[S.FAMILY_ID].astype(str).to_numpy(),
             "community": herds[S.COMMUNITY].astype(str).to_numpy(),
             "corral": herds[S.CORRAL_ID].astype(str).to_numpy(),
-            **counts,
+            **{
+                col: pd.to_numeric(herds[col], errors="coerce").fillna(0).astype(int).to_numpy()
+                for col in columns
+            },
         }
     )
     out: list[GrazingGroup] = []
     for (com, corral), part in frame.groupby(["community", "corral"], sort=True):
-        totals = {col: int(part[col].sum()) for col in HEAD_COLUMNS}
-        present = [col for col in HEAD_COLUMNS if totals[col] > 0]
+        totals = [sum(int(part[col].sum()) for col, _, _ in members) for _, members in pools]
+        present = [k for k, n in enumerate(totals) if n > 0]
         if not present:
             continue
-        big = [col for col in present if totals[col] >= min_heads]
-        # a small species joins the corral's largest one; if every species is small,
-        # the corral's whole herd is one group
-        lead = max(big or present, key=lambda col: (totals[col], -HEAD_COLUMNS.index(col)))
-        bundles: dict[str, list[str]] = {col: [col] for col in big} or {lead: []}
-        for col in present:
-            if col not in big:
-                bundles[lead].append(col)
-        bundles[lead] = sorted(set(bundles[lead]) | {lead}, key=HEAD_COLUMNS.index)
+        big = [k for k in present if totals[k] >= min_heads]
+        # a small pool joins the corral's largest one; if every pool is small, the
+        # corral's whole herd is one group
+        lead = max(big or present, key=lambda k: (totals[k], -k))
+        bundles: dict[int, list[int]] = {k: [k] for k in big} or {lead: [lead]}
+        for k in present:
+            if k not in big and k != lead:
+                bundles[lead].append(k)
         xy = where.get(str(corral), (math.nan, math.nan))
-        for col in HEAD_COLUMNS:
-            if col not in bundles:
-                continue
-            members = bundles[col]
-            code = SPECIES_CODE[GROUP_SPECIES[HEAD_COLUMNS.index(col)]]
-            if len(members) > 1:
-                code = "MIX"
+        for k in sorted(bundles):
+            members = [m for j in sorted(bundles[k]) for m in pools[j][1]]
+            species = {sp for col, sp, _ in members if int(part[col].sum()) > 0}
+            code = pools[k][0] if len(species) <= 1 else "MIX"
             out.extend(
                 _split_bundle(
                     part,
@@ -183,72 +178,98 @@ def grazing_groups(
                     base_id=f"{corral}-{code}",
                     community=str(com),
                     corral=str(corral),
-                    split_on=col,
                     min_heads=min_heads,
                     max_heads=max_heads,
-                    uo_head=uo_head,
                     xy=xy,
                 )
             )
     return tuple(out)
 
 
+#: Young stock kept apart from the mothers with young, where the register counts them.
+YOUNG_STOCK = "tui"
+
+
+def _pools(
+    herds: pd.DataFrame, units: AnimalUnits
+) -> list[tuple[str, list[tuple[str, int, float]]]]:
+    """The kinds of animal a corral's groups are made of: (code, [(column, species, UO)]).
+
+    Per species: with categories in the register, the mothers with their young (adults,
+    crías, lambs) and the young stock (tuis) apart; without, all its animals.
+    """
+    from pastures.animals import count_column
+
+    out: list[tuple[str, list[tuple[str, int, float]]]] = []
+    for s, sp in enumerate(GROUP_SPECIES):
+        code = SPECIES_CODE[sp]
+        cats = [c for c in units.table.get(sp, {}) if count_column(sp, c) in herds.columns]
+        if not cats:
+            col = HEAD_COLUMNS[s]
+            if col in herds.columns:
+                out.append((code, [(col, s, units.uo(sp))]))
+            continue
+        # a normalised register has every category column of a species counted by
+        # category (pastures.herds), adults included
+        main = [(count_column(sp, c), s, units.uo(sp, c)) for c in cats if c != YOUNG_STOCK]
+        young = [(count_column(sp, c), s, units.uo(sp, c)) for c in cats if c == YOUNG_STOCK]
+        out.append((code, main))
+        if young:
+            out.append((f"{code}-TUI", young))
+    return out
+
+
 def _split_bundle(
     part: pd.DataFrame,
-    members: list[str],
+    members: list[tuple[str, int, float]],
     *,
     base_id: str,
     community: str,
     corral: str,
-    split_on: str,
     min_heads: int,
     max_heads: int,
-    uo_head: np.ndarray,
     xy: tuple[float, float],
 ) -> list[GrazingGroup]:
-    """Split the animals of `members` species at a corral into sub-groups, families in order.
+    """Split the animals of `members` (column, species, UO per head) into sub-groups.
 
-    The main species (`split_on`) fixes the number of sub-groups; the animals of every
-    species in the bundle are dealt to the sub-groups in nearly equal whole numbers,
-    families in register order, a family's animals straddling two sub-groups when the
-    cut falls inside it.
+    The bundle's heads fix the number of sub-groups; the animals of every column are
+    dealt to the sub-groups in nearly equal whole numbers, families in register order,
+    a family's animals straddling two sub-groups when the cut falls inside it.
     """
-    total = int(part[split_on].sum())
+    total = sum(int(part[col].sum()) for col, _, _ in members)
     n = len(_split_sizes(total, min_heads=min_heads, max_heads=max_heads))
-    # per species, the sizes of its share in each sub-group
-    sizes = {}
-    for col in members:
-        base, extra = divmod(int(part[col].sum()), n)
-        sizes[col] = [base + (1 if k < extra else 0) for k in range(n)]
+    heads = [[0, 0, 0] for _ in range(n)]
+    uo = [0.0] * n
     fams: list[dict[str, list[int]]] = [{} for _ in range(n)]
-    for col in members:
-        k, room = 0, sizes[col][0]
+    for col, sp, per_head in members:
+        base, extra = divmod(int(part[col].sum()), n)
+        sizes = [base + (1 if k < extra else 0) for k in range(n)]
+        for k in range(n):
+            heads[k][sp] += sizes[k]
+            uo[k] += sizes[k] * per_head
+        k, room = 0, sizes[0]
         for fam, count in zip(part["family"], part[col], strict=True):
             left = int(count)
             while left > 0:
                 while room == 0:
                     k += 1
-                    room = sizes[col][k]
+                    room = sizes[k]
                 take = min(left, room)
-                fams[k].setdefault(str(fam), [0, 0, 0])[HEAD_COLUMNS.index(col)] += take
+                fams[k].setdefault(str(fam), [0, 0, 0])[sp] += take
                 left -= take
                 room -= take
+    order = {f: p for p, f in enumerate(part["family"])}
     groups = []
     for k in range(n):
-        heads = [0, 0, 0]
-        for col in members:
-            heads[HEAD_COLUMNS.index(col)] = sizes[col][k]
-        gid = base_id if n == 1 else f"{base_id}-{k + 1}"
-        order = {f: p for p, f in enumerate(part["family"])}
         rows = tuple((f, *v) for f, v in sorted(fams[k].items(), key=lambda kv: order[kv[0]]))
         groups.append(
             GrazingGroup(
-                group_id=gid,
+                group_id=base_id if n == 1 else f"{base_id}-{k + 1}",
                 community=community,
                 corral_id=corral,
-                heads=(heads[0], heads[1], heads[2]),
+                heads=(heads[k][0], heads[k][1], heads[k][2]),
                 families=rows,  # type: ignore[arg-type]
-                uo=round(float(np.dot(heads, uo_head)), 2),
+                uo=round(uo[k], 2),
                 x=xy[0],
                 y=xy[1],
             )

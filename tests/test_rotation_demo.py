@@ -199,3 +199,22 @@ def test_the_printed_note_gives_the_table_figures(tmp_path):
         for c, word in (("alpacas", "alpacas"), ("llamas", "llamas"), ("sheep", "sheep")):
             if row[f"sell_{c}"]:
                 assert f"{int(row[f'sell_{c}']):,} {word}" in line
+
+
+def test_map_and_atlas_name_groups_with_heads(demo):
+    from pastures.outputs import plot_status, read_run
+    from pastures.printmap import _group_labels
+
+    schedule, _, _ = load(demo)
+    stay = schedule[schedule["location_kind"] == "plot"].iloc[0]
+    on = date.fromisoformat(stay["start"])
+    status = plot_status(read_run(demo), on=on).set_index("plot_code")
+    now = status.at[stay["location_id"], "grazing_now"]
+    heads = ", ".join(
+        f"{stay[c]} {short}"
+        for c, short in (("alpacas", "alp"), ("llamas", "llam"), ("sheep", "ov"))
+        if stay[c]
+    )
+    assert f"{stay['group_id']} ({heads})" in now
+    labels = _group_labels(schedule[schedule["location_id"] == stay["location_id"]])
+    assert labels[stay["group_id"]].endswith(f" {stay[['alpacas', 'llamas', 'sheep']].sum()}")

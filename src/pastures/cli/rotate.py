@@ -340,8 +340,8 @@ def command(  # noqa: PLR0912, PLR0915
     --no-reserve), grazed as standing hay in the dry season; a plot never carries
     more than its usable forage nor more UO per ha than its type allows. The open
     range is one stock of standing forage per community: groups never eat more
-    than stands; eating below its proper-use residual is overuse. When nothing
-    stands, rotation_deficit.csv says from which date, and what closes the gap:
+    than stands; eating beyond its proper-use share (into the residual the
+    plants need) is overuse. When nothing stands, rotation_deficit.csv says from which date, and what closes the gap:
     heads to sell or move by that date (at the worst week), bales, or hectares of
     oats to sow.
 
@@ -500,7 +500,7 @@ def command(  # noqa: PLR0912, PLR0915
     click.echo(
         f"Plots: {on_plots / 1000:,.0f} t DM eaten, {R.plot_share_jun_nov(gp):.1%} of it June to "
         f"November. Open range: {float(gp.eaten_kg[~plots_mask].sum()) / 1000:,.0f} t DM eaten "
-        f"({float(gp.overuse_kg.sum()) / 1000:,.0f} t below its proper-use residual); fodder "
+        f"({float(gp.overuse_kg.sum()) / 1000:,.0f} t beyond its proper-use share); fodder "
         f"needed {float(gp.fodder_kg.sum()) / 1000:,.0f} t DM."
     )
     if plan.time_limit_hit:

@@ -14,7 +14,8 @@ the first into the second, community by community and week by week:
 3. Every other group is on its community's open range, one stock of standing forage:
    growth comes in, the groups eat what stands (never more), what is left decays. What
    the groups would eat beyond what stands is the community's fodder need that week;
-   intake from below the proper-use residual is overuse.
+   intake beyond the proper-use allowance (:func:`~pastures.rotation.model.range_allowance`)
+   is overuse.
 
 The plan of whole groups is then priced with the MILP's own objective, so its gap to
 the MILP's bound (a real lower bound for any plan of the same rules) is honest.
@@ -60,7 +61,7 @@ class GroupPlan:
         What stands on each location at the start of each period plus the period's
         growth (plots: usable forage; ranges: all standing forage), kg DM.
     overuse_kg, fodder_kg
-        Per open range and period: intake from below the proper-use residual, and the
+        Per open range and period: intake beyond the proper-use allowance, and the
         groups' demand no standing forage met (fodder or destocking), kg DM.
     objective
         The plan priced with the MILP's objective (points).

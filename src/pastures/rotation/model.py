@@ -96,8 +96,8 @@ DEFAULT_MAX_WALK_M: Final = 6000.0
 #: Bofedal: "excellent", 4.0 UO/ha/yr x 2.25 = 9.0; dry puna types: "good", 3.0 x 2.25
 #: = 6.75. The forage limit usually binds first; override with local figures.
 DEFAULT_MAX_UO_PER_HA: Final[dict[str, float]] = {"bofedal": 9.0, "*": 6.75}
-#: Price per kg DM the herds eat from below the open range's proper-use residual (the
-#: share of its ungrazed standing forage that should be left: 1 - proper-use factor).
+#: Price per kg DM the herds eat beyond the open range's proper-use allowance (the use
+#: factor of what stood and grew, :func:`range_allowance`): grazing into the residual.
 DEFAULT_OVERUSE_COST: Final = 2.0
 #: Price per kg DM of fodder or destocking, above the overuse price.
 DEFAULT_FODDER_COST: Final = 10.0
@@ -352,7 +352,7 @@ class RotationInputs:
 class ObjectiveWeights:
     """Prices of the objective (minimised), in points.
 
-    Forage comes first: range overuse (intake from below the proper-use residual) is
+    Forage comes first: range overuse (intake beyond the proper-use allowance) is
     priced per kg DM (``overuse_per_kg``), and fodder or destocking above it
     (``fodder_per_kg``). The rest
     are tie-breakers far below one kg of forage a week for a whole herd.
@@ -360,7 +360,7 @@ class ObjectiveWeights:
     Attributes
     ----------
     overuse_per_kg
-        Price of a kg DM eaten from below the open range's proper-use residual.
+        Price of a kg DM eaten beyond the open range's proper-use allowance.
     fodder_per_kg
         Price of a kg DM of fodder or destocking (above `overuse_per_kg`).
     walk_per_uo_km

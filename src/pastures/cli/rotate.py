@@ -341,9 +341,9 @@ def command(  # noqa: PLR0912, PLR0915
     more than its usable forage nor more UO per ha than its type allows. The open
     range is one stock of standing forage per community: groups never eat more
     than stands; eating beyond its proper-use share (into the residual the
-    plants need) is overuse. When nothing stands, rotation_deficit.csv says from which date, and what closes the gap:
-    heads to sell or move by that date (at the worst week), bales, or hectares of
-    oats to sow.
+    plants need) is overuse. When nothing stands, rotation_deficit.csv says from
+    which date, and what closes the gap: heads to sell or move by that date (at
+    the worst week), bales, or hectares of oats to sow.
 
     Forage comes from the forage budget (`pastures forage`): with --indices from
     the vegetation index of each plot (bofedales by their published relation; every

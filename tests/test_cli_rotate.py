@@ -46,12 +46,15 @@ def test_rotate_user_files(runner, project_files, tmp_path):
     assert practice["Días"].tolist() == [47]
     assert practice["Días de exceso"].tolist() == [47 - 28]
     sched = pd.read_csv(out / OUTPUT_FILES["schedule_csv"])
-    assert sched[sched["Lugar"] == "ALF-02"].empty  # reserved for the dry season
+    assert sched[sched[S.LOCATION_ID] == "ALF-02"].empty  # reserved for the dry season
     cal = pd.read_csv(out / OUTPUT_FILES["calendar_csv"]).set_index(S.LOCATION_ID)
-    assert (cal.loc["ALF-02"].iloc[1:] == "closed").all()
+    assert (cal.loc["ALF-02"].iloc[1:] == "cerrada").all()
     plots = pd.read_csv(out / OUTPUT_FILES["plots_csv"]).set_index(S.LOCATION_ID)
     assert plots.at["ALF-02", "reason"] == "closed"
-    assert plots.at["ALF-02", "closures"] == "dry reserve"
+    assert "dry reserve" in plots.at["ALF-02", "closures"]
+    # January-February: every plot is closed, the growing season's reserve closure
+    assert sched[S.LOCATION_KIND].eq("open_range").all()
+    assert "growing season" in plots.at["ALF-01", "closures"]
 
 
 def test_rotate_plans_from_the_index_table(runner, project_files, tmp_path):
@@ -83,7 +86,6 @@ def test_rotate_plans_from_the_index_table(runner, project_files, tmp_path):
     sched = pd.read_csv(out / OUTPUT_FILES["schedule_csv"])
     eaten = sched[sched[S.LOCATION_KIND] == "plot"].groupby(S.LOCATION_ID)[S.FORAGE_USED_KG].sum()
     assert (eaten <= plots["usable_kg"].reindex(eaten.index) + 1).all()
-    assert (sched.loc[sched[S.LOCATION_KIND] == "plot", S.SHORTFALL_KG] == 0).all()
 
 
 def test_rotate_calibrates_every_type_with_field_cuts(runner, project_files, tmp_path):
@@ -126,7 +128,7 @@ def test_rotate_takes_a_written_forage_budget(runner, project_files, tmp_path):
     result = runner.invoke(
         main,
         ["rotate", *files_args(project_files), "--forage-budget", str(tmp_path / "budget.csv"),
-         "--weeks", "6", "--workers", "1", "--no-gantt", "--out", str(out)],
+         "--weeks", "6", "--workers", "1", "--no-gantt", "--no-reserve", "--out", str(out)],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     plots = pd.read_csv(out / OUTPUT_FILES["plots_csv"]).set_index(S.LOCATION_ID)
@@ -157,7 +159,7 @@ def test_rotate_far_plots_are_named(runner, project_files, tmp_path):
     result = runner.invoke(
         main,
         ["rotate", *files_args(project_files), "--weeks", "4", "--max-walk-km", "0.1",
-         "--no-gantt", "--out", str(tmp_path)],
+         "--no-reserve", "--no-gantt", "--out", str(tmp_path)],
     )  # fmt: skip
     # the open range starts at the corral gate: herds still graze, the plots are too far
     assert result.exit_code == 0, result.output
@@ -195,6 +197,29 @@ def test_rotate_bad_input(runner, project_files, tmp_path):
     )  # fmt: skip
     assert result.exit_code == 1
     assert "NOPE" in result.output
+
+
+def test_rotate_refuses_a_closure_that_ends_before_it_starts(runner, project_files, tmp_path):
+    result = runner.invoke(
+        main, ["rotate", *files_args(project_files), "--close", "ALF-01:2026-03-01:2026-02-01",
+               "--out", str(tmp_path / "o")],
+    )  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert "ends (2026-02-01) before it starts (2026-03-01)" in result.output
+    assert not (tmp_path / "o").exists()
+
+
+def test_rotate_without_plots_plans_the_open_range(runner, project_files, tmp_path):
+    # issue 23: --communities, --corrals and --herds without --plots crashed (KeyError)
+    result = runner.invoke(
+        main,
+        ["rotate", "--communities", str(project_files["communities"]), "--corrals",
+         str(project_files["corrals"]), "--herds", str(project_files["herds"]), "--weeks", "4",
+         "--no-gantt", "--out", str(tmp_path)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    sched = pd.read_csv(tmp_path / OUTPUT_FILES["schedule_csv"])
+    assert sched[S.LOCATION_KIND].eq("open_range").all()
 
 
 @pytest.mark.parametrize(

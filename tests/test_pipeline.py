@@ -264,11 +264,10 @@ def test_demo_then_run_of_the_sample_project_skips_every_stage(tmp_path) -> None
     demo = tmp_path / "demo"
     schedule = pd.read_csv(demo / RUN_FILES["schedule"])
     assert set(schedule.columns) >= {
-        "herd_id", "location_id", "location_kind", "start", "end", "days", "herd_uo",
-        "forage_used_kg", "shortfall_kg",
+        "group_id", "location_id", "location_kind", "start", "end", "days", "uo",
+        "forage_used_kg",
     }  # fmt: skip
     on_plots = schedule[schedule["location_kind"] == "plot"]
-    assert (on_plots["shortfall_kg"] == 0).all()
     forage = pd.read_csv(demo / RUN_FILES["forage_plots"]).set_index("plot_code")
     assert forage["forage_method"].str.contains("quadrat cuts").all()  # all from the index
     limit = (forage["available_kg_ha_yr"] + forage["standing_available_kg_ha"]) * forage["area_ha"]

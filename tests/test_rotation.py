@@ -46,46 +46,45 @@ def tiny(
 
 def test_plot_eats_its_forage_and_never_more():
     # supply of the plot: 70 kg standing + 14 kg/week, no loss; at most 2 ha x 6.75 UO/ha =
-    # 13.5 UO (94.5 kg/week). All 126 kg can be eaten in two weeks if the plot is kept to
-    # the end: week 3 has 70 + 3 x 14 = 112 kg (94.5 eaten), week 4 17.5 + 14 = 31.5 kg.
-    # Fewer grazed weeks cost less, so the plot is deferred (its reserve role).
-    # Range: 350 kg/week eaten, demand 700 kg/week; bands 175 + 175 kg/week at 1 and 3.
+    # 13.5 UO (94.5 kg/week) in January (plants grow: the density limit holds). All 126 kg
+    # can be eaten in two weeks if the plot is kept to the end: week 3 has 70 + 3 x 14 =
+    # 112 kg (94.5 eaten), week 4 17.5 + 14 = 31.5 kg. Fewer grazed weeks cost less, so
+    # the plot is deferred. Range: one stock, 350 kg/week grows, demand 700 kg/week.
     plan = R.plan_rotation(tiny(), R.RotationParams(relative_gap=0.0, num_workers=1))
     assert R.check_plan(plan) == []
     np.testing.assert_allclose(plan.eaten_kg[0], [0, 0, 94.5, 31.5], atol=1e-6)
-    # the range eats its 1,400 kg (weeks may shift: its forage carries over) and the
-    # bands take the rest of the demand: 2,800 - 1,400 - 126 kg
+    # the range eats all that grows (1,400 kg), never more; half of it is beyond the
+    # proper-use allowance (0.5 x 1,400); the rest of the demand is fodder
     assert plan.eaten_kg[1].sum() == pytest.approx(1400)
-    assert plan.overuse_kg[1].sum() == pytest.approx(2800 - 1400 - 126)
-    assert plan.fodder_kg.sum() == pytest.approx(0, abs=1e-6)
+    assert plan.overuse_kg[1].sum() == pytest.approx(700)
+    assert plan.fodder_kg[1].sum() == pytest.approx(2800 - 1400 - 126)
     assert plan.overuse_kg[0].sum() == plan.fodder_kg[0].sum() == 0  # never on a plot
-    # objective by hand: band 1 full (175 x 4 x 1) + band 2 ((700 - 126) x 3) + 2 grazed
-    # weeks + 1 stay x 20 + walking 1 km x 0.05 x (13.5 + 4.5) UO-weeks
-    assert plan.objective == pytest.approx(700 + 1722 + 2 + 20 + 0.05 * 18, rel=1e-9)
+    # objective by hand: overuse 700 x 2 + fodder 1,274 x 10 + plot forage before the
+    # reserve months 126 x 1 + 2 grazed weeks + 1 stay x 20 + walking 1 km x 0.05 x
+    # (13.5 + 4.5) UO-weeks
+    assert plan.objective == pytest.approx(1400 + 12740 + 126 + 2 + 20 + 0.05 * 18, rel=1e-9)
     assert plan.status == "optimal"
     assert plan.bound <= plan.objective + 1e-6
 
 
-def test_fodder_beyond_the_bands_per_community_and_week():
-    # 200 UO: 1,400 kg/week; range 350 + bands 350; the plot as above
-    plan = R.plan_rotation(tiny(uo=200.0), R.RotationParams(relative_gap=0.0, num_workers=1))
-    # totals: the range eats its 1,400 kg, the bands 1,400 kg, the plot 126 kg; the rest
-    # is fodder (the weeks it falls in may shift, since range forage can be carried over)
-    assert plan.eaten_kg[1].sum() == pytest.approx(1400)
-    assert plan.overuse_kg[1].sum() == pytest.approx(1400)
-    assert plan.eaten_kg[0].sum() == pytest.approx(126)
-    assert plan.fodder_kg[1].sum() == pytest.approx(5600 - 1400 - 1400 - 126)
-    notes = R.fodder_notes(plan)
-    assert len(notes) == 1
-    assert notes[0].community == "A"
-    assert notes[0].fodder_kg == pytest.approx(2800 - 126)
-    # fodder in UO over the 4 weeks: 2,674 kg / (7 kg x 4) = 95.5 UO to feed or destock
-    assert notes[0].destock_uo == pytest.approx(2674 / 28)
-    table = R.schedule_table(plan)
-    plots = table[table[S.LOCATION_KIND] == "plot"]
-    assert (plots[S.SHORTFALL_KG] == 0).all()
-    ranges = table[table[S.LOCATION_KIND] == "open_range"]
-    assert ranges[S.FODDER_KG].sum() == pytest.approx(2674, abs=0.5)
+def test_range_intake_never_exceeds_what_stands():
+    # 200 UO: 1,400 kg/week; 300 kg stand at the start, 350 kg/week grow, no loss
+    inputs = replace(
+        tiny(uo=200.0),
+        locations=(
+            tiny().locations[0],
+            replace(tiny().locations[1], initial_kg=300.0),
+        ),
+    )
+    plan = R.plan_rotation(inputs, R.RotationParams(relative_gap=0.0, num_workers=1))
+    stock = 300.0
+    for t in range(4):  # by hand: what stands each week, eaten within it
+        assert plan.eaten_kg[1, t] <= stock + 350.0 + 1e-6
+        stock += 350.0 - plan.eaten_kg[1, t]
+    assert plan.eaten_kg[1].sum() == pytest.approx(300 + 1400)
+    assert plan.fodder_kg[1].sum() == pytest.approx(5600 - 1700 - 126)
+    # overuse: intake beyond half of what stood and grew, (1,700 - 850)
+    assert plan.overuse_kg[1].sum() == pytest.approx(850)
 
 
 def test_density_cap_binds():
@@ -119,6 +118,11 @@ def test_closure_weeks_are_kept():
     assert R.check_plan(plan) == []
 
 
+def test_closure_that_ends_before_it_starts_is_refused():
+    with pytest.raises(ParameterError, match=r"P1: it ends \(2026-01-01\) before it starts"):
+        R.Closure("P1", date(2026, 2, 1), date(2026, 1, 1))
+
+
 def test_unknown_closure_is_named():
     bad = R.Closure("NOPE", START, START)
     with pytest.raises(ParameterError, match="NOPE"):
@@ -133,17 +137,30 @@ def test_bad_parameters_are_all_named():
         R.plan_rotation(tiny(), params)
 
 
-def synthetic(seed: int = 1, weeks: int = 14) -> R.RotationInputs:
-    """Two communities, 2 plots and 2 corrals each, varied supply; loss 10 %/month."""
+ALPACA_UO = 1.44  # UO per alpaca in these instances
+
+
+def synthetic(seed: int = 1, weeks: int = 14, start: date = START) -> R.RotationInputs:
+    """Two communities, 2 plots and 2 corrals each, varied supply; loss 10 %/month.
+
+    Each corral keeps one herd of whole alpacas for the solver and the same animals as
+    one or two grazing groups (whole heads, 1.44 UO each).
+    """
     rng = np.random.default_rng(seed)
-    herds, locs = [], []
+    herds, locs, groups = [], [], []
     for c, com in enumerate(("A", "B")):
         x0 = 20_000.0 * c
         for k in range(2):
-            for g in range(2):
-                herds.append(
-                    R.HerdGroup(f"{com}-K{k}-G{g}", com, f"{com}-K{k}", float(rng.uniform(50, 150)),
-                                x0 + 1000 * k, 0.0)
+            corral = f"{com}-K{k}"
+            sizes = [int(rng.integers(20, 60)) for _ in range(2)]
+            herds.append(
+                R.HerdGroup(corral, com, corral, sum(sizes) * ALPACA_UO, x0 + 1000 * k, 0.0)
+            )
+            for g, n in enumerate(sizes):
+                groups.append(
+                    R.GrazingGroup(f"{corral}-ALP-{g + 1}", com, corral, (n, 0, 0),
+                                   ((f"{corral}-F{g}", n, 0, 0),), n * ALPACA_UO,
+                                   x0 + 1000 * k, 0.0)
                 )  # fmt: skip
         for p in range(2):
             area = float(rng.uniform(2, 8))
@@ -160,7 +177,7 @@ def synthetic(seed: int = 1, weeks: int = 14) -> R.RotationInputs:
             R.Location(R.open_range_id(com), com, "open_range", "open range", 300.0, math.nan,
                        math.nan, growth, 0.0)
         )  # fmt: skip
-    return R.RotationInputs(tuple(herds), tuple(locs), START, 7, weeks, 1.1)
+    return R.RotationInputs(tuple(herds), tuple(locs), start, 7, weeks, 1.1, groups=tuple(groups))
 
 
 def independent_forage_check(inputs: R.RotationInputs, plan: R.RotationPlan) -> None:
@@ -180,6 +197,15 @@ def independent_forage_check(inputs: R.RotationInputs, plan: R.RotationPlan) -> 
         assert total <= loc.initial_kg + sum(loc.growth_kg) + 1e-3
 
 
+def weeks_of(schedule: pd.DataFrame, start: date = START) -> pd.DataFrame:
+    """The schedule one row per group and week (this test's own expansion of the stays)."""
+    first = pd.to_datetime(schedule[S.START]).sub(pd.Timestamp(start)).dt.days // 7
+    n = schedule[S.DAYS] // 7
+    out = schedule.loc[schedule.index.repeat(n)].copy()
+    out["week"] = out.groupby(level=0).cumcount() + first.loc[out.index]
+    return out.reset_index(drop=True)
+
+
 def test_synthetic_plan_keeps_every_rule():
     inputs = synthetic()
     plan = R.plan_rotation(inputs, R.RotationParams(num_workers=1))
@@ -193,32 +219,65 @@ def test_synthetic_plan_keeps_every_rule():
     assert plan.bound <= plan.objective + 1e-6
     assert greedy.bound == pytest.approx(sum(b.lp_bound for b in greedy.blocks))
     assert plan.gap <= 0.01 + 1e-9
-    # herds are whole: each herd's UO on plots and range add up to its size every week
-    table = R.schedule_table(plan)
-    weeks = table.assign(n=table[S.DAYS] // 7)
-    weeks = weeks.loc[weeks.index.repeat(weeks["n"])]
-    weeks["week"] = (
-        weeks.groupby(level=0).cumcount()
-        + pd.to_datetime(weeks[S.START]).sub(pd.Timestamp(START)).dt.days // 7
+
+
+def test_whole_groups_one_place_a_week():
+    inputs = synthetic(weeks=30)
+    plan = R.plan_rotation(inputs, R.RotationParams(num_workers=1))
+    gp = R.place_groups(plan)
+    assert R.check_groups(gp) == []
+    # the plan of whole groups is priced like the UO plan: never below the bound
+    assert gp.objective >= plan.bound - 1e-6
+    table = R.schedule_table(gp)
+    assert list(table.columns) == [
+        "group_id", "community", "location_id", "location_kind", "start", "end", "days",
+        "alpacas", "llamas", "sheep", "uo", "forage_used_kg",
+    ]  # fmt: skip
+    weeks = weeks_of(table)
+    # every group in exactly one place every week, with all its heads
+    per = weeks.groupby(["group_id", "week"]).size()
+    assert (per == 1).all()
+    assert len(per) == len(inputs.groups) * inputs.n_periods
+    heads = {g.group_id: g.heads for g in inputs.groups}
+    for col in ("alpacas", "llamas", "sheep"):
+        assert table[col].dtype.kind == "i"
+    got = table.set_index("group_id")[["alpacas", "llamas", "sheep"]]
+    assert all(tuple(r) == heads[g] for g, r in got.iterrows())
+    # forage on each plot each week within its stock and growth, by this test's own sums
+    eaten = (
+        weeks[weeks["location_kind"] == "plot"]
+        .assign(kg=lambda d: d["uo"] * inputs.kg_per_uo_period)
+        .groupby(["location_id", "week"])["kg"]
+        .sum()
     )
-    per = weeks.groupby([S.HERD_ID, "week"])[S.HERD_UO].sum()
-    size = {h.herd_id: h.uo for h in inputs.herds}
-    np.testing.assert_allclose(per.to_numpy(), [size[h] for h, _ in per.index], atol=0.02)
+    keep = 0.9 ** (7 * 12 / 365.25)
+    for loc in inputs.locations:
+        if loc.kind != "plot":
+            continue
+        stock = loc.initial_kg
+        for t in range(inputs.n_periods):
+            e = float(eaten.get((loc.location_id, t), 0.0))
+            assert e <= stock + loc.growth_kg[t] + 1e-3
+            stock = keep * (stock + loc.growth_kg[t] - e)
 
 
 def test_same_inputs_same_plan():
     inputs = synthetic(seed=3)
     params = R.RotationParams(num_workers=1, relative_gap=0.0, max_nodes=20)
-    one = R.schedule_table(R.plan_rotation(inputs, params))
-    two = R.schedule_table(R.plan_rotation(inputs, params))
+    one = R.schedule_table(R.place_groups(R.plan_rotation(inputs, params)))
+    two = R.schedule_table(R.place_groups(R.plan_rotation(inputs, params)))
     pd.testing.assert_frame_equal(one, two)
     # in parallel processes, the same plan again
-    three = R.schedule_table(R.plan_rotation(inputs, replace(params, num_workers=2)))
+    three = R.schedule_table(
+        R.place_groups(R.plan_rotation(inputs, replace(params, num_workers=2)))
+    )
     pd.testing.assert_frame_equal(one, three)
 
 
 def test_rest_and_stay_rules_from_the_schedule():
-    inputs = synthetic(seed=5, weeks=24)
+    # 20 weeks from 5 January: rains and transition only, where the rules bind
+    inputs = synthetic(seed=5, weeks=20)
+    assert all(inputs.season(t) != "dry" for t in range(inputs.n_periods))
     plan = R.plan_rotation(inputs, R.RotationParams(num_workers=1))
     grazed = {
         (inputs.locations[i].location_id, t) for i, t in zip(plan.allocation["location"],
@@ -247,22 +306,50 @@ def test_rest_and_stay_rules_from_the_schedule():
 
 
 def test_outputs_written(tmp_path):
-    plan = R.plan_rotation(synthetic(), R.RotationParams(num_workers=1))
-    written = R.write_plan_outputs(plan, tmp_path, gantt=False)
+    import openpyxl
+
+    inputs = synthetic(weeks=30)
+    gp = R.place_groups(R.plan_rotation(inputs, R.RotationParams(num_workers=1)))
+    written = R.write_plan_outputs(gp, tmp_path, gantt=False, spanish=True)
     names = {p.name for p in written}
     assert set(R.OUTPUT_FILES.values()) - {"rotation_gantt.png"} == names
     sched = pd.read_csv(tmp_path / R.OUTPUT_FILES["schedule_csv"])
-    for col in ("herd_id", "location_id", "location_kind", "start", "end", "days", "herd_uo",
-                "forage_used_kg", "shortfall_kg"):  # fmt: skip
-        assert col in sched.columns
-    assert (sched.loc[sched["location_kind"] == "plot", "shortfall_kg"] == 0).all()
     summary = pd.read_csv(tmp_path / R.OUTPUT_FILES["summary_csv"]).set_index("figure")["value"]
     assert summary["status"] in {"optimal", "feasible"}
+    # one calendar event per move: every stay that does not begin the plan
     ics = (tmp_path / R.OUTPUT_FILES["ics"]).read_bytes()
     assert ics.startswith(b"BEGIN:VCALENDAR\r\n")
+    moves = int((sched["start"] != START.isoformat()).sum())
+    assert ics.count(b"BEGIN:VEVENT") == moves
+    # the workbook: every sheet with its header frozen and a filter, in Spanish
+    book = openpyxl.load_workbook(tmp_path / R.OUTPUT_FILES["xlsx"])
+    assert "calendario" in book.sheetnames
+    assert "rutas" in book.sheetnames
+    for ws in book.worksheets:
+        assert ws.freeze_panes == "A2", ws.title
+        assert ws.auto_filter.ref, ws.title
+    assert book["calendario"]["A1"].value == "Grupo"
+    # route sheets: every group every week
+    routes = pd.read_csv(tmp_path / R.OUTPUT_FILES["routes_csv"])
+    assert len(routes) == len(inputs.groups) * inputs.n_periods
     from pastures import rotation_io
 
     assert rotation_io.schedule_table is R.schedule_table
+
+
+def test_gantt_is_readable(tmp_path):
+    gp = R.place_groups(R.plan_rotation(synthetic(weeks=30), R.RotationParams(num_workers=1)))
+    fig = R.outputs.gantt_figure(gp, today=date(2026, 3, 2), spanish=True)
+    texts = [t for ax in fig.axes for t in ax.findobj(lambda o: hasattr(o, "get_fontsize"))]
+    sizes = [t.get_fontsize() for t in texts if getattr(t, "get_text", lambda: "")()]
+    assert sizes
+    assert min(sizes) >= 8
+    ax = fig.axes[0]
+    assert ax.get_legend() is not None
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels[0] == "A"  # grouped under each community
+    assert "B" in labels
+    assert any(t.get_text().strip() == "hoy" for t in ax.texts)
 
 
 def test_calendar_text_neutralises_names_a_spreadsheet_would_run():
@@ -272,3 +359,27 @@ def test_calendar_text_neutralises_names_a_spreadsheet_would_run():
     assert _ics_escape("=HYPERLINK(1);a,b") == "'=HYPERLINK(1)\\;a\\,b"
     assert _ics_escape("@SUM(A1)") == "'@SUM(A1)"
     assert _ics_escape("PAS-01") == "PAS-01"
+
+
+def test_deficit_in_heads_at_the_peak_bales_and_oats():
+    # 100 sheep (100 UO, 700 kg DM a week) as one group: too many for the 2 ha plot
+    # (13.5 UO at most in January), so they stay on the range, which grows 350 kg a week:
+    # 350 kg short every week from the first. At the peak: 350 / 7 = 50 sheep to sell by
+    # 5 January; 1,400 kg in 25 kg bales at 85 % DM (21.25 kg DM): 65.9, so 66 bales;
+    # 1,400 / 1,623 kg DM/ha = 0.86, so 0.9 ha of oats, sown 150 days before the run-out
+    # date falls outside the sowing window (Nov-Jan): by the end of January before it.
+    group = R.GrazingGroup("K1-OVI", "A", "K1", (0, 0, 100), (("F1", 0, 0, 100),), 100.0, 0, 0)
+    inputs = replace(tiny(), groups=(group,))
+    gp = R.place_groups(R.plan_rotation(inputs, R.RotationParams(num_workers=1)))
+    assert (gp.place[0] == 1).all()  # the range
+    table = R.deficit_table(gp)
+    row = table.iloc[0]
+    assert row["runs_out"] == row["by_date"] == "2026-01-05"
+    assert row["peak_fodder_kg"] == 350
+    assert (row["sell_alpacas"], row["sell_llamas"], row["sell_sheep"]) == (0, 0, 50)
+    assert row["bales"] == 66
+    assert row["oats_ha"] == pytest.approx(0.9)
+    assert row["oats_sow_by"] == "2025-01-31"
+    assert "50 sheep by 2026-01-05" in R.deficit_note(row)
+    assert "66 bales of 25 kg" in R.deficit_note(row)
+    assert "50 ovinos antes del 2026-01-05" in R.deficit_note(row, spanish=True)

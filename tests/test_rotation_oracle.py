@@ -4,8 +4,9 @@ The oracle does not use the planner's model: it enumerates the 2^8 "plot grazed"
 patterns of 2 plots x 4 weeks, keeps those that obey the rest and longest-stay rules
 (checked here; a grazed week has at least 1 UO on the plot), writes the split of the herd
 for each as its own LP (cumulative forage
-limits, no losses) and solves it with scipy.optimize.linprog. The planner, asked for a
-proven optimum, must reach the oracle's best objective.
+limits, no losses; the open range's intake within what has grown, overuse beyond half of
+it) and solves it with scipy.optimize.linprog. The planner, asked for a proven optimum,
+must reach the oracle's best objective.
 """
 
 from __future__ import annotations
@@ -25,8 +26,10 @@ C = 7.0  # kg DM per UO and week (1 kg/day)
 REST = 2  # weeks (14 days)
 MAX_STAY = 2  # weeks (14 days)
 DENSITY = 5.0  # UO/ha
-BANDS = ((0.5, 1.0), (0.5, 3.0))
+OVERUSE = 2.0  # per kg beyond the proper-use allowance (half of what grew)
+USE = 0.5
 FODDER = 10.0
+EARLY = 1.0  # per kg of plot forage eaten before June (January here)
 WALK = 0.05  # per UO-km and week
 GRAZED, STAY = 1.0, 20.0
 
@@ -73,25 +76,20 @@ def split_cost(inp: R.RotationInputs, y: np.ndarray) -> float:
     """Least cost of the herd's split for the stays `y` (2 x T), by linprog."""
     herd = inp.herds[0]
     plots, rng = inp.locations[:2], inp.locations[2]
-    mean = sum(rng.growth_kg) / T
-    # columns: u[p, t] (2T), eat[t], band1[t], band2[t], fodder[t]
-    n = 2 * T + 4 * T
+    # columns: u[p, t] (2T), eat[t], over[t], fodder[t]
+    n = 2 * T + 3 * T
     cost = np.zeros(n)
     bounds = []
     for p, loc in enumerate(plots):
         dist_km = math.hypot(loc.x - herd.x, loc.y - herd.y) / 1000
         for t in range(T):
-            cost[p * T + t] = WALK * dist_km
+            cost[p * T + t] = WALK * dist_km + EARLY * C
             # a grazed week has at least 1 UO on the plot, or all the plot could carry
             cap = min(DENSITY * loc.area_ha, (loc.initial_kg + sum(loc.growth_kg[: t + 1])) / C)
             bounds.append((y[p, t] * min(1.0, cap), y[p, t] * min(herd.uo, DENSITY * loc.area_ha)))
-    bounds += [(0.0, None)] * T
-    for width, _ in BANDS:
-        bounds += [(0.0, width * mean)] * T
-    cost[2 * T + T : 2 * T + 2 * T] = BANDS[0][1]
-    cost[2 * T + 2 * T : 2 * T + 3 * T] = BANDS[1][1]
-    cost[2 * T + 3 * T :] = FODDER
-    bounds += [(0.0, None)] * T
+    bounds += [(0.0, None)] * (3 * T)
+    cost[3 * T : 4 * T] = OVERUSE
+    cost[4 * T :] = FODDER
     a_ub, b_ub = [], []
     for p, loc in enumerate(plots):  # cumulative eating within stock + growth so far
         for t in range(T):
@@ -100,15 +98,21 @@ def split_cost(inp: R.RotationInputs, y: np.ndarray) -> float:
             a_ub.append(row)
             b_ub.append(loc.initial_kg + sum(loc.growth_kg[: t + 1]))
     for t in range(T):
-        row = np.zeros(n)
+        grown = rng.initial_kg + sum(rng.growth_kg[: t + 1])
+        row = np.zeros(n)  # the range: intake so far within what stood and grew
         row[2 * T : 2 * T + t + 1] = 1.0
         a_ub.append(row)
-        b_ub.append(rng.initial_kg + sum(rng.growth_kg[: t + 1]))
+        b_ub.append(grown)
+        row = np.zeros(n)  # overuse so far >= intake so far - USE x what grew
+        row[2 * T : 2 * T + t + 1] = 1.0
+        row[3 * T : 3 * T + t + 1] = -1.0
+        a_ub.append(row)
+        b_ub.append(USE * grown)
     a_eq, b_eq = [], []
-    for t in range(T):  # the herd's demand: plots + range + bands + fodder
+    for t in range(T):  # the herd's demand: plots + range + fodder
         row = np.zeros(n)
         row[[t, T + t]] = C
-        row[[2 * T + t, 3 * T + t, 4 * T + t, 5 * T + t]] = 1.0
+        row[[2 * T + t, 4 * T + t]] = 1.0
         a_eq.append(row)
         b_eq.append(C * herd.uo)
     res = linprog(cost, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq, bounds=bounds)
@@ -133,8 +137,8 @@ def test_planner_reaches_the_brute_force_optimum(seed):
         max_consecutive_days=14,
         max_uo_per_ha={"*": DENSITY},
         weights=R.ObjectiveWeights(
-            overuse_bands=BANDS, fodder_per_kg=FODDER, walk_per_uo_km=WALK,
-            grazed_plot_period=GRAZED, new_stay=STAY,
+            overuse_per_kg=OVERUSE, fodder_per_kg=FODDER, walk_per_uo_km=WALK,
+            grazed_plot_period=GRAZED, new_stay=STAY, early_plot_per_kg=EARLY,
         ),
         relative_gap=0.0,
         num_workers=1,

@@ -121,6 +121,7 @@ def _read_layer(path: Path, name: str) -> gpd.GeoDataFrame:
 _ID_COLUMNS: Final = (
     *S.KEY_COLUMN.values(),
     S.HERD_ID,
+    S.GROUP_ID,
     S.LOCATION_ID,
 )
 
@@ -441,16 +442,34 @@ def _ndvi_latest(run: RunOutputs) -> pd.DataFrame:
     )
 
 
+def _who(rows: pd.DataFrame) -> pd.Series:
+    """Who grazes in each schedule row: a grazing group with its heads, or an older herd id."""
+    if S.GROUP_ID not in rows.columns:
+        return rows[S.HERD_ID].astype(str)
+    names = (("alpacas", "alp"), ("llamas", "llam"), ("sheep", "ov"))
+    parts = [
+        rows[col].fillna(0).astype(int).map(lambda n, short=short: f"{n} {short}" if n else "")
+        for col, short in names
+        if col in rows.columns
+    ]
+    heads = [", ".join(p for p in ps if p) for ps in zip(*parts, strict=True)] if parts else []
+    return pd.Series(
+        [f"{g} ({h})" for g, h in zip(rows[S.GROUP_ID].astype(str), heads, strict=True)],
+        index=rows.index,
+    )
+
+
 def _schedule_dates(rows: pd.DataFrame, on: dt.date) -> dict[str, Any]:
     """Who grazes a plot on `on`, who next and when, and when it next rests.
 
     `rows`: the plot's schedule rows, with ``_start`` and ``_end`` as dates.
     """
     starts, ends = rows["_start"], rows["_end"]
-    now = sorted(rows.loc[(starts <= on) & (ends >= on), S.HERD_ID].astype(str))
+    who = _who(rows)
+    now = sorted(who[(starts <= on) & (ends >= on)])
     later = starts[starts > on]
     nxt = later.min() if len(later) else None
-    following = sorted(rows.loc[starts == nxt, S.HERD_ID].astype(str)) if nxt else []
+    following = sorted(who[starts == nxt]) if nxt else []
     # The plot rests from the first day on or after `on` that no herd stays on it:
     # walk the stays in order of their first day, past every one that covers the day
     rest = None

@@ -790,7 +790,8 @@ def stocking_from_schedule(schedule: pd.DataFrame, budget: Any, horizon_days: in
         :func:`pastures.erosion.grazing_pressure` takes.
     """
     plots = schedule[schedule[S.LOCATION_KIND] == "plot"]
-    uo_days = (plots[S.HERD_UO] * plots[S.DAYS]).groupby(plots[S.LOCATION_ID]).sum()
+    load = S.UO if S.UO in plots.columns else S.HERD_UO  # whole groups (issue 18) or herds
+    uo_days = (plots[load] * plots[S.DAYS]).groupby(plots[S.LOCATION_ID]).sum()
     table = budget.plots[[S.PLOT_CODE, S.CAPACITY_UO]].copy()
     table[S.STOCKING_UO] = table[S.PLOT_CODE].map(uo_days / horizon_days).fillna(0.0)
     return pd.DataFrame(table[[S.PLOT_CODE, S.STOCKING_UO, S.CAPACITY_UO]])
@@ -840,7 +841,12 @@ def rotation_inputs(
 def plan_summary(plan: Any) -> str:
     """One line on a grazing plan: size, how it was solved, forage it lacks."""
     inp = plan.inputs
-    parts = [f"{len(inp.herds)} herd groups, {inp.n_periods} periods of {inp.period_days} days"]
+    who = (
+        f"{len(plan.groups)} grazing groups"
+        if hasattr(plan, "groups")
+        else (f"{len(inp.herds)} herd groups")
+    )
+    parts = [f"{who}, {inp.n_periods} periods of {inp.period_days} days"]
     how = getattr(plan, "status", None) or getattr(plan, "solver", "")
     gap = getattr(plan, "gap", None)
     if gap is not None and np.isfinite(gap):
@@ -861,16 +867,22 @@ def run_rotation(
     data_date: dt.date | None = None,
 ) -> RotationResult:
     """Plan the grazing on the forage budget; write schedule, calendar and chart."""
-    from pastures.rotation import plan_rotation
+    from pastures.rotation import place_groups, plan_rotation
     from pastures.rotation_io import schedule_table, write_plan_outputs
 
     inputs = rotation_inputs(config, layers, forage, data_date)
     plan = plan_rotation(inputs)
-    files = write_plan_outputs(plan, folder / "rotation")
-    schedule = schedule_table(plan)
+    groups = place_groups(plan)
+    files = write_plan_outputs(
+        groups,
+        folder / "rotation",
+        spanish=config.language == "es",
+        units=forage.budget.params.units,
+    )
+    schedule = schedule_table(groups)
     horizon = int(plan.inputs.n_periods * plan.inputs.period_days)
     stocking = stocking_from_schedule(schedule, forage.budget, horizon)
-    return RotationResult(plan=plan, schedule=schedule, stocking=stocking, files=tuple(files))
+    return RotationResult(plan=groups, schedule=schedule, stocking=stocking, files=tuple(files))
 
 
 def _dem_on_grid(config: ProjectConfig) -> tuple[Any, str]:

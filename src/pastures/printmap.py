@@ -672,7 +672,7 @@ def plot_calendar(
     # months as pandas Period ordinals (months since 1970-01)
     col = np.array([month_of.get(int(m), -1) for m in month.astype(np.int64)], dtype=np.int64)
     row = np.array([code_of[c] for c in rows[S.LOCATION_ID]], dtype=np.int64)[stay]
-    herds = rows[S.HERD_ID].astype(str).to_numpy()
+    herds = rows[_who_column(rows)].astype(str).to_numpy()
     label = np.array([groups.get(h, h) for h in herds], dtype=object)[stay]
     keep = col >= 0
     cell = row[keep] * max(len(months), 1) + col[keep]
@@ -1686,8 +1686,25 @@ def _calendar_cells(ctx: _Context, plots: gpd.GeoDataFrame) -> dict[str, list[Ca
     return ctx.memo[key]
 
 
+def _who_column(schedule: pd.DataFrame) -> str:
+    """The schedule's column naming who grazes: grazing groups (issue 18), or older herds."""
+    return S.GROUP_ID if S.GROUP_ID in schedule.columns else S.HERD_ID
+
+
+def _group_labels(schedule: pd.DataFrame) -> dict[str, str]:
+    """Grazing groups by their short id and heads (``C1-ALP-1 141``)."""
+    rows = schedule.drop_duplicates(S.GROUP_ID)
+    heads = rows[[c for c in ("alpacas", "llamas", "sheep") if c in rows.columns]].sum(axis=1)
+    ids = rows[S.GROUP_ID].astype(str).tolist()
+    short = short_labels(ids)
+    return {g: f"{short[g]} {int(n)}" for g, n in zip(ids, heads, strict=True)}
+
+
 def _calendar_of(ctx: _Context, codes: list[str]) -> dict[str, list[CalendarCell]]:
     assert ctx.schedule is not None
+    if S.GROUP_ID in ctx.schedule.columns:  # whole groups: their ids and heads
+        mine = ctx.schedule[ctx.schedule[S.LOCATION_ID].isin(codes)]
+        return plot_calendar(ctx.schedule, codes, ctx.months, _group_labels(mine))
     corral_ids = list(ctx.run.corrals[S.CORRAL_ID].astype(str)) if not ctx.run.corrals.empty else []
     community_herds = ctx.schedule[ctx.schedule[S.LOCATION_ID].isin(codes)][S.HERD_ID].astype(str)
     group_of = {h: herd_group(h, corral_ids) for h in community_herds.unique()}

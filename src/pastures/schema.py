@@ -407,6 +407,10 @@ FORAGE_UNITS: Final = {
 # --- grazing rotation ---------------------------------------------------------------
 #: Herd group of the rotation planner (a family, or families of one corral).
 HERD_ID: Final = "herd_id"
+#: Grazing group of whole animals (pastures.rotation.groups): the unit a herder moves.
+GROUP_ID: Final = "group_id"
+#: Load of a grazing group, sheep units (UO), always beside its heads.
+UO: Final = "uo"
 #: Where a herd grazes: a plot code or "RANGE <community>" (open communal range).
 LOCATION_ID: Final = "location_id"
 LOCATION_KIND: Final = "location_kind"  # "plot" or "open_range"

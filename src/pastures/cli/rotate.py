@@ -36,13 +36,17 @@ def _parse_closure(text: str):
             param_hint="--close",
         )
     try:
-        return Closure(
-            parts[0], date.fromisoformat(parts[1]), date.fromisoformat(parts[2]), "closed"
-        )
+        first, last = date.fromisoformat(parts[1]), date.fromisoformat(parts[2])
     except ValueError as exc:
         raise click.BadParameter(
             f"{text!r}: dates must be ISO (2026-01-31)", param_hint="--close"
         ) from exc
+    if last < first:
+        raise click.BadParameter(
+            f"{text!r}: the closure ends ({last}) before it starts ({first}); swap the dates",
+            param_hint="--close",
+        )
+    return Closure(parts[0], first, last, "closed")
 
 
 def _read_labour(path: str) -> dict[str, float]:
@@ -201,11 +205,71 @@ def _read_labour(path: str) -> dict[str, float]:
     help="Keep a plot for the dry season (Jun-Oct): closed the rest of the year (repeatable).",
 )
 @click.option(
+    "--open-in-rains",
+    multiple=True,
+    metavar="PLOT",
+    help="Graze a plot in the growing season too (default: plots are the dry-season "
+    "reserve, closed Dec-Mar). Repeatable.",
+)
+@click.option(
+    "--recovery",
+    multiple=True,
+    metavar="PLOT",
+    help="Set a plot for recovery: no grazing in this plan (repeatable).",
+)
+@click.option(
+    "--parturition",
+    multiple=True,
+    metavar="PLOT",
+    help="Keep a plot for mothers at parturition: open in the growing season (repeatable).",
+)
+@click.option(
+    "--no-reserve",
+    is_flag=True,
+    help="Do not close the plots in the growing season (they are then grazed as they grow).",
+)
+@click.option(
+    "--min-group",
+    type=FiniteRange(1, 10_000, integer=True),
+    default=10,
+    show_default=True,
+    help="Fewest heads in a grazing group or sub-group (what a herder separates).",
+)
+@click.option(
+    "--max-group",
+    type=FiniteRange(1, 100_000, integer=True),
+    default=150,
+    show_default=True,
+    help="Most heads in a grazing group; larger corral herds are split into sub-groups.",
+)
+@click.option(
+    "--bale-kg",
+    type=FiniteRange(1, 2000, unit="kg"),
+    default=25.0,
+    show_default=True,
+    help="Weight of a hay bale as bought, kg (the deficit in bales).",
+)
+@click.option(
+    "--bale-dm",
+    type=FiniteRange(0, 1, lo_open=True),
+    default=0.85,
+    show_default=True,
+    help="Dry-matter share of a hay bale.",
+)
+@click.option(
+    "--oats-yield",
+    type=FiniteRange(1, 50_000, unit="kg DM/ha"),
+    default=1623.0,
+    show_default=True,
+    help="Forage-oat yield, kg DM/ha (dry puna, Zeballos-Cabana et al. 2023).",
+)
+@click.option(
     "--max-group-uo",
     type=FiniteRange(1, 100_000, unit="UO"),
     default=400.0,
     show_default=True,
-    help="Families of a corral are grouped into herds of at most this many UO.",
+    hidden=True,
+    help="Families of a corral are packed into solver herds of at most this many UO.",
 )
 @click.option(
     "--actual",
@@ -250,21 +314,35 @@ def command(  # noqa: PLR0912, PLR0915
     no_rest: bool,
     closes: tuple[str, ...],
     reserve_dry: tuple[str, ...],
+    open_in_rains: tuple[str, ...],
+    recovery: tuple[str, ...],
+    parturition: tuple[str, ...],
+    no_reserve: bool,
+    min_group: int,
+    max_group: int,
+    bale_kg: float,
+    bale_dm: float,
+    oats_yield: float,
     max_group_uo: float,
     actual: str | None,
     out: Path,
     spanish: bool,
     no_gantt: bool,
 ) -> None:
-    """Plan how many animals of which herd graze which plot or open range, week by week.
+    """Plan where each group of whole animals grazes, week by week; what closes the gap.
 
-    Herds are the families of each corral grouped up to --max-group-uo, and may be
-    split: some of a herd's animals on a plot, the rest on the community's open
-    range. A plot never carries more than its usable forage (standing stock plus
-    growth, after the proper-use factor) nor more UO per ha than its pasture type
-    allows. Demand the open range cannot meet is priced as overuse of the range,
-    then as fodder to bring or animals to destock, per community and week, so
-    the fenced plots are kept for the weeks the range is shortest.
+    Groups are the animals of each corral by species (a small species joins the
+    corral's largest group; groups above --max-group heads are split into named
+    sub-groups of at least --min-group heads). Each group is in one place a week,
+    whole: a fenced plot or the community's open range. The plots are the
+    dry-season reserve: closed Dec-Mar (unless --open-in-rains, --parturition or
+    --no-reserve), grazed as standing hay in the dry season; a plot never carries
+    more than its usable forage nor more UO per ha than its type allows. The open
+    range is one stock of standing forage per community: groups never eat more
+    than stands; eating beyond its proper-use share (into the residual the
+    plants need) is overuse. When nothing stands, rotation_deficit.csv says from
+    which date, and what closes the gap: heads to sell or move by that date (at
+    the worst week), bales, or hectares of oats to sow.
 
     Forage comes from the forage budget (`pastures forage`): with --indices from
     the vegetation index of each plot (bofedales by their published relation; every
@@ -278,9 +356,12 @@ def command(  # noqa: PLR0912, PLR0915
     With no file given, plans the bundled illustrative Juli sample.
 
     \b
-    Outputs in --out: rotation_schedule.csv/.xlsx, rotation_calendar.csv,
-    rotation_fodder.csv, rotation_plots.csv, rotation_summary.csv,
-    rotation_moves.ics, rotation_gantt.png (and rotation_practice.csv with --actual).
+    Outputs in --out: rotation_schedule.csv, rotation_groups.csv,
+    rotation_deficit.csv, rotation_routes.csv (route sheet per group),
+    rotation_plan.csv (plan per community), rotation_calendar.csv (in heads),
+    rotation_range.csv, rotation_plots.csv, rotation_summary.csv,
+    rotation_plan.xlsx, rotation_moves.ics (one event per move),
+    rotation_gantt.png (and rotation_practice.csv with --actual).
 
     \b
     Examples:
@@ -365,7 +446,14 @@ def command(  # noqa: PLR0912, PLR0915
         closures=closures,
         labour=_read_labour(labour) if labour else None,
         max_group_uo=max_group_uo,
+        reserve=not no_reserve,
+        open_in_rains=open_in_rains,
+        recovery=recovery,
+        parturition=parturition,
+        min_group_heads=min_group,
+        max_group_heads=max_group,
     )
+    feed = R.FeedOptions(bale_kg=bale_kg, bale_dm=bale_dm, oats_kg_dm_ha=oats_yield)
     params = replace(
         R.RotationParams(),
         enforce_rest=not no_rest,
@@ -382,12 +470,13 @@ def command(  # noqa: PLR0912, PLR0915
     R.validate_params(params, period_days=period_days)
     sources = Counter(loc.source for loc in inputs.locations if loc.kind == "plot")
     plot_sources = [f"{src} ({n} plot{'s' if n > 1 else ''})" for src, n in sorted(sources.items())]
+    heads = [sum(g.heads[s] for g in inputs.groups) for s in range(3)]
     click.echo(
-        f"{len(inputs.herds)} herds ({sum(h.uo for h in inputs.herds):,.0f} UO, "
+        f"{len(inputs.groups)} grazing groups ({heads[0]:,} alpacas, {heads[1]:,} llamas, "
+        f"{heads[2]:,} sheep; {sum(g.uo for g in inputs.groups):,.0f} UO at "
         f"{inputs.intake_kg_per_uo_day:.3f} kg DM/UO/day), {len(inputs.locations)} locations, "
         f"{inputs.n_periods} periods of {period_days} day(s) from {first}; plot forage from "
-        f"{'; '.join(plot_sources)}. "
-        f"Solving with {solver}...",
+        f"{'; '.join(plot_sources) or 'no plots'}. Solving with {solver}...",
         err=True,
     )
     with click.progressbar(
@@ -400,24 +489,20 @@ def command(  # noqa: PLR0912, PLR0915
 
         run = R.greedy_rotation if solver == "greedy" else R.plan_rotation
         plan = run(inputs, params, progress=progress)
-    f = plan.figures()
+    gp = R.place_groups(plan)
     click.echo(
-        f"Status: {plan.status}; objective {plan.objective:,.0f}, bound {plan.bound:,.0f}, "
-        f"gap {plan.gap:.2%}; {len(plan.blocks)} blocks, {plan.n_variables:,} variables "
-        f"({plan.n_integer:,} binary); {plan.seconds:.1f} s."
+        f"Status: {plan.status}; plan of whole groups {gp.objective:,.0f}, bound "
+        f"{plan.bound:,.0f}, gap {gp.gap:.2%}; {len(plan.blocks)} blocks, "
+        f"{plan.n_variables:,} variables ({plan.n_integer:,} binary); {plan.seconds:.1f} s."
     )
+    plots_mask = gp.is_plot()
+    on_plots = float(gp.eaten_kg[plots_mask].sum())
     click.echo(
-        f"Demand {f['demand_kg'] / 1000:,.0f} t DM: {f['plots_share']:.1%} met on plots, "
-        f"{f['range_share']:.1%} on the open range within proper use, {f['overuse_share']:.1%} "
-        f"by overusing the range, {f['fodder_share']:.1%} needs fodder or destocking."
+        f"Plots: {on_plots / 1000:,.0f} t DM eaten, {R.plot_share_jun_nov(gp):.1%} of it June to "
+        f"November. Open range: {float(gp.eaten_kg[~plots_mask].sum()) / 1000:,.0f} t DM eaten "
+        f"({float(gp.overuse_kg.sum()) / 1000:,.0f} t beyond its proper-use share); fodder "
+        f"needed {float(gp.fodder_kg.sum()) / 1000:,.0f} t DM."
     )
-    if plan.start_only_blocks:
-        click.secho(
-            "Blocks whose search found nothing better than the start plan, gap still open: "
-            + ", ".join(plan.start_only_blocks),
-            err=True,
-            fg="yellow",
-        )
     if plan.time_limit_hit:
         click.secho(
             f"The --time-limit safety net ({time_limit:g} s) stopped the search: this plan may "
@@ -425,33 +510,34 @@ def command(  # noqa: PLR0912, PLR0915
             err=True,
             fg="yellow",
         )
-    violations = R.check_plan(plan)
+    violations = R.check_groups(gp)
     for v in violations[:20]:
         click.secho(f"  {v}", err=True, fg="red")
-    notes = R.fodder_notes(plan, min_share=0.05)
-    if notes:
-        click.echo("\nWhere the open range falls short (fodder or destocking):")
-        worst = sorted(notes, key=lambda n: -(n.fodder_kg + n.overuse_kg))[:12]
-        for note in sorted(worst, key=lambda n: (n.community, n.first_period)):
-            click.echo(f"  {note.message}")
-        if len(notes) > 12:
-            click.echo(f"  ... and {len(notes) - 12} more in rotation_fodder.csv")
     status = R.plot_status(plan)
-    unused = status[status["status"] == "unused"]
-    click.echo(
-        f"\nPlots: {len(status) - len(unused)} of {len(status)} grazed"
-        + (
-            "; unused: "
-            + ", ".join(f"{r[S.LOCATION_ID]} ({r['reason']})" for _, r in unused.iterrows())
-            if len(unused)
-            else "."
+    if len(status):
+        unused = status[status["status"] == "unused"]
+        click.echo(
+            f"\nPlots: {len(status) - len(unused)} of {len(status)} grazed"
+            + (
+                "; unused: "
+                + ", ".join(f"{r[S.LOCATION_ID]} ({r['reason']})" for _, r in unused.iterrows())
+                if len(unused)
+                else "."
+            )
         )
-    )
+    deficit = R.deficit_table(gp, options=feed, units=fparams.units)
+    click.echo("\nFeed budget per community (rotation_deficit.csv):")
+    for _, row in deficit.iterrows():
+        click.echo(f"  {R.deficit_note(row, spanish=spanish)}")
     try:
-        written = R.write_plan_outputs(plan, out, spanish=spanish, gantt=not no_gantt)
+        written = R.write_plan_outputs(
+            gp, out, spanish=spanish, gantt=not no_gantt, feed=feed, units=fparams.units
+        )
     except MissingDependencyError as exc:
         click.secho(f"{exc}; writing the plan without the Gantt chart.", err=True, fg="yellow")
-        written = R.write_plan_outputs(plan, out, spanish=spanish, gantt=False)
+        written = R.write_plan_outputs(
+            gp, out, spanish=spanish, gantt=False, feed=feed, units=fparams.units
+        )
     if actual:
         practice = plan_against_practice(plan, read_grazing_log(actual))
         written.append(write_practice(practice, out / "rotation_practice.csv", spanish=spanish))

@@ -5,13 +5,19 @@ Modules: :mod:`~pastures.rotation.model` (data, rules, formulation),
 :mod:`~pastures.rotation.blocks` (independent blocks, the MILP as arrays),
 :mod:`~pastures.rotation.highs` (HiGHS on deterministic work limits),
 :mod:`~pastures.rotation.plan` (plan and greedy baseline),
+:mod:`~pastures.rotation.groups` (grazing groups of whole animals),
+:mod:`~pastures.rotation.dispatch` (whole groups on the plan, one place a week),
+:mod:`~pastures.rotation.deficit` (key-date feed budget: heads, bales, oats),
 :mod:`~pastures.rotation.check` (independent checker),
 :mod:`~pastures.rotation.explain` (fodder needs, why a plot is unused),
 :mod:`~pastures.rotation.outputs` (tables, calendar, Gantt chart, files).
 """
 
-from pastures.rotation.check import Violation, check_plan
+from pastures.rotation.check import Violation, check_groups, check_plan
+from pastures.rotation.deficit import FeedOptions, deficit_note, deficit_table
+from pastures.rotation.dispatch import GroupPlan, place_groups
 from pastures.rotation.explain import FodderNote, fodder_notes, plot_status
+from pastures.rotation.groups import GrazingGroup, grazing_groups, groups_table
 from pastures.rotation.inputs import growth_per_period, rotation_inputs_from_project
 from pastures.rotation.model import (
     Closure,
@@ -28,6 +34,9 @@ from pastures.rotation.model import (
 from pastures.rotation.outputs import (
     OUTPUT_FILES,
     calendar_table,
+    plan_table,
+    plot_share_jun_nov,
+    routes_table,
     schedule_table,
     summary_table,
     write_plan_outputs,
@@ -37,7 +46,10 @@ from pastures.rotation.plan import RotationPlan, greedy_rotation, plan_rotation
 __all__ = [
     "OUTPUT_FILES",
     "Closure",
+    "FeedOptions",
     "FodderNote",
+    "GrazingGroup",
+    "GroupPlan",
     "HerdGroup",
     "Location",
     "ObjectiveWeights",
@@ -46,15 +58,24 @@ __all__ = [
     "RotationPlan",
     "Violation",
     "calendar_table",
+    "check_groups",
     "check_plan",
     "closed_mask",
+    "deficit_note",
+    "deficit_table",
     "fodder_notes",
+    "grazing_groups",
     "greedy_rotation",
+    "groups_table",
     "growth_per_period",
     "open_range_id",
+    "place_groups",
     "plan_rotation",
+    "plan_table",
+    "plot_share_jun_nov",
     "plot_status",
     "rotation_inputs_from_project",
+    "routes_table",
     "schedule_table",
     "season_closures",
     "summary_table",

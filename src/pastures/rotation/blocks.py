@@ -19,10 +19,12 @@ from scipy import sparse
 
 from pastures.rotation.model import (
     CRITICAL_MONTHS,
+    RESERVE_MONTHS,
     RotationInputs,
     RotationParams,
     closed_mask,
     distance_m,
+    range_allowance,
     reachable,
 )
 
@@ -199,6 +201,11 @@ def build_block(  # noqa: PLR0912, PLR0915
     herd0 = [inputs.herds[g.herds[0]] for g in block.groups]
     # decisions: UO of each corral group on each plot it reaches, when the plot is open
     most: dict[tuple[int, int], float] = {}  # most UO a plot can carry in a period
+    # plot forage eaten before the reserve months costs a little (per UO and period)
+    early = [
+        0.0 if inputs.month(t) in RESERVE_MONTHS else w.early_plot_per_kg * c * FORAGE_UNIT_KG
+        for t in range(T)
+    ]
     for i in block.plots:
         loc = inputs.locations[i]
         cap = params.density(loc.pasture_type) * loc.area_ha
@@ -215,11 +222,14 @@ def build_block(  # noqa: PLR0912, PLR0915
             ungrazed = keep * avail
             if closed[i, t] or avail <= 0:
                 continue
-            most[i, t] = min(cap, avail / c)
+            # the density limit protects growing plants; dormant standing hay is bounded
+            # by its forage alone
+            dense = math.inf if params.dormant(inputs.season(t)) else cap
+            most[i, t] = min(dense, avail / c)
             y[i, t] = b.var(0.0, 1.0, w.grazed_plot_period, integer=True)
             for k, dist in near:
                 hi = min(block.groups[k].uo, most[i, t])
-                u[k, i, t] = b.var(0.0, hi, w.walk_per_uo_km * dist / 1000.0)
+                u[k, i, t] = b.var(0.0, hi, w.walk_per_uo_km * dist / 1000.0 + early[t])
                 # a group is on a plot only in a period the plot is grazed (tight bound)
                 b.row([(u[k, i, t], 1.0), (y[i, t], -hi)], -inf, 0.0)
     on_plot: dict[tuple[int, int], list[int]] = defaultdict(list)
@@ -259,35 +269,42 @@ def build_block(  # noqa: PLR0912, PLR0915
             cols = by_group_t.get((k, t), [])
             if cols:
                 b.row([(j, 1.0) for j in cols], -inf, g.uo)
-    # open ranges: the rest of each community's demand
+    # open ranges: the rest of each community's demand, from one standing stock
     range_cols: dict[tuple[int, int], tuple[int, list[int], int]] = {}
     demand_rows: dict[tuple[str, int], int] = {}
     for i in block.ranges:
         loc = inputs.locations[i]
         mine = [k for k, g in enumerate(block.groups) if g.community == loc.community]
         uo = sum(block.groups[k].uo for k in mine)
-        mean_growth = float(np.sum(loc.growth_kg)) / T / FORAGE_UNIT_KG
+        allowance = range_allowance(inputs, loc) / FORAGE_UNIT_KG
         prev = None
+        eaten_to = None  # intake so far
+        over_to = None  # overuse so far
         for t in range(T):
             eat = b.var(0.0, inf)
             f = w.critical_factor if inputs.month(t) in CRITICAL_MONTHS else 1.0
-            bands = [
-                b.var(0.0, share * mean_growth, f * price * FORAGE_UNIT_KG)
-                for share, price in w.overuse_bands
-            ]
+            over = b.var(0.0, inf, w.overuse_per_kg * FORAGE_UNIT_KG)
             fodder = b.var(0.0, inf, f * w.fodder_per_kg * FORAGE_UNIT_KG)
-            range_cols[i, t] = (eat, bands, fodder)
+            range_cols[i, t] = (eat, [over], fodder)
             on_plots = [(j, c) for k in mine for j in by_group_t.get((k, t), [])]
             rhs = c * uo
             demand_rows[loc.community, t] = len(b.rlo)
-            b.row([(eat, 1.0), *((j, 1.0) for j in bands), (fodder, 1.0), *on_plots], rhs, rhs)
-            stock = b.var(0.0, inf)
+            b.row([(eat, 1.0), (fodder, 1.0), *on_plots], rhs, rhs)
+            # overuse so far >= intake so far - proper-use allowance so far (each kg
+            # beyond the allowance is overuse once, in the week it is eaten)
+            cum_eat = b.var(0.0, inf)
+            cum_over = b.var(0.0, inf)
+            b.row([(cum_eat, 1.0), (eat, -1.0), *([(eaten_to, -1.0)] if eaten_to else [])], 0, 0)
+            b.row([(cum_over, 1.0), (over, -1.0), *([(over_to, -1.0)] if over_to else [])], 0, 0)
+            b.row([(cum_over, 1.0), (cum_eat, -1.0)], -allowance[t], inf)
+            eaten_to, over_to = cum_eat, cum_over
+            grow = loc.growth_kg[t] / FORAGE_UNIT_KG
+            stock = b.var(0.0, inf)  # stock at the start of t + 1: intake <= what stands
             if prev is None:
-                rhs = keep * (loc.initial_kg + loc.growth_kg[t]) / FORAGE_UNIT_KG
-                b.row([(stock, 1.0), (eat, keep)], -inf, rhs)
+                first = loc.initial_kg / FORAGE_UNIT_KG
+                b.row([(stock, 1.0), (eat, keep)], -inf, keep * (first + grow))
             else:
-                rhs = keep * loc.growth_kg[t] / FORAGE_UNIT_KG
-                b.row([(stock, 1.0), (prev, -keep), (eat, keep)], -inf, rhs)
+                b.row([(stock, 1.0), (prev, -keep), (eat, keep)], -inf, keep * grow)
             prev = stock
     # family shares: each corral's share of the community's plot UO-periods
     if params.family_shares:
@@ -336,7 +353,7 @@ def build_block(  # noqa: PLR0912, PLR0915
     )
 
 
-def _stay_rules(
+def _stay_rules(  # noqa: PLR0912
     b: _Builder,
     inputs: RotationInputs,
     params: RotationParams,
@@ -390,10 +407,12 @@ def _stay_rules(
     for t in open_t:
         if covering.get(t):
             b.row([(y[i, t], 1.0), *((c, 1.0) for c in covering[t])], -math.inf, 1.0)
-    # longest stay
+    # longest stay, while plants grow (dormant-season stays are bounded by forage)
     M = params.max_stay_periods(inputs.period_days)
     if M is not None:
         for t in open_t:
+            if params.dormant(inputs.season(t)):
+                continue
             starts = [
                 (v[s], -1.0) for s in range(max(t - M + 1, first), t + 1) if v.get(s, -1) >= 0
             ]
@@ -509,10 +528,15 @@ def best_stays(
             if state not in nxt or score > nxt[state][0] + 1e-12:
                 nxt[state] = (score, path)
 
+        dormant = params.dormant(inputs.season(t))
+        # a stay may restart at once where no rest is due after the period before
+        # (the turn-on/turn-off form allows it): its length counts again from 1
+        restart = t > 0 and rest[t - 1] == 0
         for (kind, n), (score, path) in best.items():
             if kind == "g":
-                if gain is not None and n < M:
-                    offer(("g", n + 1), score + gain, (t, path))
+                run = 1 if restart else n + 1
+                if gain is not None and (run <= M or dormant):
+                    offer(("g", min(run, M)), score + gain, (t, path))
                 wait = rest[t - 1] - 1
                 offer(("w", wait) if wait > 0 else ("f", 0), score, path)
             elif kind == "f":

@@ -21,6 +21,11 @@ import pandas as pd
 
 from pastures import schema as S
 from pastures.errors import ParameterError
+from pastures.rotation.groups import (
+    DEFAULT_MAX_GROUP_HEADS,
+    DEFAULT_MIN_GROUP_HEADS,
+    grazing_groups,
+)
 from pastures.rotation.model import (
     DEFAULT_START,
     Closure,
@@ -130,6 +135,12 @@ def rotation_inputs_from_project(
     closures: Sequence[Closure] = (),
     labour: Mapping[str, float] | None = None,
     max_group_uo: float = DEFAULT_MAX_GROUP_UO,
+    reserve: bool = True,
+    open_in_rains: Sequence[str] = (),
+    recovery: Sequence[str] = (),
+    parturition: Sequence[str] = (),
+    min_group_heads: int = DEFAULT_MIN_GROUP_HEADS,
+    max_group_heads: int = DEFAULT_MAX_GROUP_HEADS,
 ) -> RotationInputs:
     """Build planner inputs from a loaded project and its forage budget.
 
@@ -155,6 +166,17 @@ def rotation_inputs_from_project(
         Labour days each family gave to the fencing, by family id: the share key.
     max_group_uo
         Families of a corral are packed into herd groups of at most this load (UO).
+    reserve
+        Close every plot in its pasture type's growing-season months
+        (:data:`pastures.rotation.model.DEFAULT_CLOSED_MONTHS`): the dry-season reserve.
+    open_in_rains
+        Plot codes the project grazes in the growing season too (no reserve closure).
+    recovery
+        Plot codes set for recovery: closed the whole horizon (no grazing this year).
+    parturition
+        Plot codes kept for mothers at parturition: open in the growing season.
+    min_group_heads, max_group_heads
+        Fewest and most heads in a grazing group (:mod:`pastures.rotation.groups`).
 
     Returns
     -------
@@ -165,8 +187,9 @@ def rotation_inputs_from_project(
         ``standing_available_kg_ha`` x area (latest index estimate, else the modelled
         ungrazed stock). One open range per community with herds: the budget's open
         range area x its production (from the index over the range with quadrat cuts,
-        else the default) x use factor, spread by the open range's growth shares, with
-        no standing stock at the start (it is grazed all year).
+        else the default), all of it (proper use is the planner's residual rule),
+        spread by the open range's growth shares; its standing forage at the start is
+        :func:`range_standing_start`'s.
 
     Raises
     ------
@@ -237,11 +260,27 @@ def rotation_inputs_from_project(
             if math.isfinite(float(v))
         }
     shares = growth_shares(fp.open_range.uniform_growth_share, fp.monthly_rain_mm)
+    keep = (1.0 - fp.standing_loss_per_month) ** (period_days * 12 / 365.25)
+    intake = fp.kg_dm_per_uo_day * period_days
     for name in sorted({h.community for h in herds}):
         prod, source = by_index.get(name, (default_prod, default_source))
         ha = float(open_ha.get(name, 0.0))
         if not math.isfinite(ha):
             ha = 0.0
+        n_year = max(1, round(365 / period_days))
+        before = growth_per_period(
+            prod * ha,
+            shares,
+            start=start - timedelta(days=n_year * period_days),
+            period_days=period_days,
+            n_periods=n_year,
+        )
+        plots_year = sum(
+            sum(loc.growth_kg[: min(n_year, n_periods)])
+            for loc in locations
+            if loc.community == name
+        )
+        demand = sum(h.uo for h in herds if h.community == name) * intake
         locations.append(
             Location(
                 location_id=open_range_id(name),
@@ -251,11 +290,30 @@ def rotation_inputs_from_project(
                 area_ha=ha,
                 x=math.nan,
                 y=math.nan,
-                growth_kg=spread(prod * fp.use_factor * ha, shares),
-                initial_kg=0.0,
+                growth_kg=spread(prod * ha, shares),
+                initial_kg=range_standing_start(
+                    before, max(demand - plots_year / n_year, 0.0), keep=keep
+                ),
                 source=source,
             )
         )
+    groups = grazing_groups(
+        project.herds,
+        project.corrals,
+        units=fp.units,
+        min_heads=min_group_heads,
+        max_heads=max_group_heads,
+    )
+    closures, strategies = plot_strategies(
+        [loc for loc in locations if loc.kind == "plot"],
+        closures,
+        start=start,
+        n_days=n_periods * period_days,
+        reserve=reserve,
+        open_in_rains=open_in_rains,
+        recovery=recovery,
+        parturition=parturition,
+    )
     return RotationInputs(
         herds=herds,
         locations=tuple(locations),
@@ -266,7 +324,110 @@ def rotation_inputs_from_project(
         standing_loss_per_month=fp.standing_loss_per_month,
         closures=tuple(closures),
         intake_source=fp.units.source,
+        range_use_factor=fp.use_factor,
+        groups=groups,
+        strategies=strategies,
     )
+
+
+#: How the open range's standing forage at the start is worked out (in rotation_deficit.csv).
+RANGE_START_SOURCE = (
+    "modelled: the open range's growth of the year before the plan, decaying as standing "
+    "forage does, grazed every week by the community's herd less what its plots supply"
+)
+
+
+def range_standing_start(
+    growth_before: Sequence[float], demand_per_period: float, *, keep: float
+) -> float:
+    """Standing forage on an open range when the plan starts (kg DM).
+
+    The stock of the year before the start, from an empty range: each period the year's
+    growth comes in, the herd eats `demand_per_period` of what stands (never more), and
+    what is left decays by `keep`. See :data:`RANGE_START_SOURCE`.
+    """
+    stock = 0.0
+    for grow in growth_before:
+        stands = stock + grow
+        stock = keep * max(stands - demand_per_period, 0.0)
+    return stock
+
+
+#: Why a plot is grazed when it is, by strategy (the plan's plot table states it).
+STRATEGY_WHY = {
+    "reserve": "dry-season reserve: closed in the growing season ({months}) to recover and "
+    "set seed, grazed as standing hay in the dry season",
+    "open": "grazed in the growing season too, as the project asks",
+    "recovery": "recovery: no grazing in this plan, as the project asks",
+    "parturition": "kept for mothers at parturition: open in the growing season",
+}
+
+
+def plot_strategies(
+    plots: Sequence[Location],
+    closures: Sequence[Closure],
+    *,
+    start: date,
+    n_days: int,
+    reserve: bool = True,
+    open_in_rains: Sequence[str] = (),
+    recovery: Sequence[str] = (),
+    parturition: Sequence[str] = (),
+) -> tuple[tuple[Closure, ...], tuple[tuple[str, str, str], ...]]:
+    """Each plot's strategy and the closures it brings.
+
+    Returns
+    -------
+    closures, strategies
+        The given closures plus the strategies' (growth-season closures of the reserve,
+        the whole horizon for recovery); ``(plot code, strategy, why)`` per plot.
+
+    Raises
+    ------
+    ParameterError
+        A plot code named that is not a plot, or a plot given two strategies.
+    """
+    from pastures.rotation.model import DEFAULT_CLOSED_MONTHS
+
+    codes = {p.location_id for p in plots}
+    asked = {"open": set(open_in_rains), "recovery": set(recovery), "parturition": set(parturition)}
+    bad = sorted(set().union(*asked.values()) - codes)
+    if bad:
+        raise ParameterError(
+            f"plot(s) {', '.join(bad)} named for a strategy are not plots of the project: "
+            "check the plot codes."
+        )
+    twice = sorted(c for c in codes if sum(c in names for names in asked.values()) > 1)
+    if twice:
+        raise ParameterError(
+            f"plot(s) {', '.join(twice)} are given two strategies: give each plot one of "
+            "open in the rains, recovery or parturition."
+        )
+    out = list(closures)
+    strategies = []
+    end = start + timedelta(days=n_days - 1)
+    for p in plots:
+        code = p.location_id
+        kind = next((k for k, names in asked.items() if code in names), None)
+        months = DEFAULT_CLOSED_MONTHS.get(p.pasture_type, DEFAULT_CLOSED_MONTHS["*"])
+        if kind == "recovery":
+            out.append(Closure(code, start, end, "recovery"))
+        elif kind is None and reserve:
+            kind = "reserve"
+            day = start
+            run: date | None = None
+            while day <= end + timedelta(days=1):
+                shut = day <= end and day.month in months
+                if shut and run is None:
+                    run = day
+                elif not shut and run is not None:
+                    out.append(Closure(code, run, day - timedelta(days=1), "growing season"))
+                    run = None
+                day += timedelta(days=1)
+        kind = kind or "open"
+        names = ", ".join(calendar.month_abbr[m] for m in months)
+        strategies.append((code, kind, STRATEGY_WHY[kind].format(months=names)))
+    return tuple(out), tuple(strategies)
 
 
 #: Columns a plot table from ``pastures forage`` must hold to feed the planner.

@@ -14,10 +14,16 @@ longest-stay rules in the strong form of unit commitment's minimum up and down t
 see :func:`pastures.rotation.blocks.build_block`). Hard limits on a
 plot: forage eaten <= its usable standing stock plus that period's usable growth, and
 UO on it <= ``max_uo_per_ha`` x area. Whatever the plots do not carry grazes the open
-range of the herd's community. Demand the range's usable forage cannot meet is
-*overuse* of the range, priced in convex bands (so it spreads over the weeks), and
-beyond the last band an explicit *fodder or destocking need* per community and
-period. Unmet demand is never placed on a plot.
+range of the herd's community. The open range is one stock of standing forage per
+community, carried week to week: growth in, intake and decay out, and intake never more
+than what stands. Intake beyond the range's proper-use allowance (the use factor of
+its standing forage and growth so far) is *overuse*, priced per kg, and
+demand no standing forage meets is an explicit *fodder or destocking need* per
+community and period. Unmet demand is never placed on a plot.
+
+Plots are the dry-season reserve by default: closed in the growing season
+(:data:`DEFAULT_CLOSED_MONTHS`), with rest rules that bind while plants grow and no
+rest or longest stay while they are dormant (:data:`DORMANT_SEASONS`).
 
 Standing forage carries over from period to period, less ``standing_loss`` (the forage
 budget's monthly loss to senescence and trampling), so a plot left ungrazed in the
@@ -30,12 +36,14 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import cached_property
 from typing import Final, Literal
 
 import numpy as np
 
 from pastures.defaults import DEFAULT_GAP
 from pastures.errors import ParameterError
+from pastures.rotation.groups import GrazingGroup
 
 Season = Literal["rainy", "transition", "dry"]
 LocationKind = Literal["plot", "open_range"]
@@ -54,11 +62,28 @@ OPEN_RANGE_PREFIX: Final = "RANGE"
 
 #: Minimum rest after grazing (days), by pasture type and season of the last grazed
 #: period. No Andean figure was found (DOMAIN.md): documented assumptions to override.
-#: Regrowth is fast in the rainy season and slow in the dry season; bofedales (water
-#: all year) recover faster. Key ``"*"``: any other type.
+#: Recovery binds while plants grow: regrowth is fast in the rains and slower in the
+#: transitions; bofedales (water all year) recover faster. Plants are dormant in the
+#: dry season (Jun-Oct; growth nearly stops Jun-Aug, DOMAIN.md) and "need no recovery
+#: time: a deferred plot is standing hay, grazed down in the dry season" (DOMAIN.md), so
+#: no rest is required after a dry-season stay: those stays are bounded by forage.
+#: Key ``"*"``: any other type.
 DEFAULT_REST_DAYS: Final[dict[str, dict[str, int]]] = {
-    "bofedal": {"rainy": 21, "transition": 35, "dry": 49},
-    "*": {"rainy": 35, "transition": 49, "dry": 70},
+    "bofedal": {"rainy": 21, "transition": 35, "dry": 0},
+    "*": {"rainy": 35, "transition": 49, "dry": 0},
+}
+#: Seasons in which plants are dormant: no longest stay and no rest (see above).
+DORMANT_SEASONS: Final[tuple[Season, ...]] = ("dry",)
+#: Months in which the fenced plots are closed by default, by pasture type: the growing
+#: season (rains and growth December-March, DOMAIN.md), when plots "rest so pasture can
+#: recover and set seed", keeping them as "a reserve of standing forage for the late dry
+#: season" (DOMAIN.md, from the project report and Andean range practice). Bofedales too:
+#: they are the wet reserve of the dry season, and in December-March the open range
+#: grows more than the herds eat. A project opens a plot in the rains on purpose (e.g.
+#: for mothers at parturition, alpacas give birth December-March) with ``open_in_rains``.
+DEFAULT_CLOSED_MONTHS: Final[dict[str, tuple[int, ...]]] = {
+    "bofedal": (12, 1, 2, 3),
+    "*": (12, 1, 2, 3),
 }
 #: Longest run of consecutive grazing on one plot (days): four weeks.
 DEFAULT_MAX_CONSECUTIVE_DAYS: Final = 28
@@ -72,14 +97,25 @@ DEFAULT_MAX_WALK_M: Final = 6000.0
 #: Bofedal: "excellent", 4.0 UO/ha/yr x 2.25 = 9.0; dry puna types: "good", 3.0 x 2.25
 #: = 6.75. The forage limit usually binds first; override with local figures.
 DEFAULT_MAX_UO_PER_HA: Final[dict[str, float]] = {"bofedal": 9.0, "*": 6.75}
-#: Open-range overuse bands, as shares of the range's mean usable growth per period,
-#: and their price per kg DM. With a proper-use factor of 0.5 the range's reserve equals
-#: its usable production: the two bands together eat all of it at the mean rate.
-DEFAULT_OVERUSE_BANDS: Final = ((0.5, 1.0), (0.5, 3.0))
-#: Price per kg DM of fodder or destocking, above every overuse band.
+#: Price per kg DM the herds eat beyond the open range's proper-use allowance (the use
+#: factor of what stood and grew, :func:`range_allowance`): grazing into the residual.
+DEFAULT_OVERUSE_COST: Final = 2.0
+#: Price per kg DM of fodder or destocking, above the overuse price.
 DEFAULT_FODDER_COST: Final = 10.0
-#: Multiplier on the overuse and fodder prices in the critical months (our assumption).
-DEFAULT_CRITICAL_FACTOR: Final = 2.0
+#: Multiplier on the fodder price in the critical months. 1.0 by default: a higher
+#: price there made plans buy fodder in April-July to save standing forage for
+#: August-October (issue 18); the plots are kept for the late dry season by their
+#: growing-season closure and by :data:`DEFAULT_EARLY_PLOT_COST` instead.
+DEFAULT_CRITICAL_FACTOR: Final = 1.0
+#: Months the fenced plots are kept for: the late dry season (DOMAIN.md: "a reserve of
+#: standing forage for the late dry season (Aug-Nov)"), when the forage has its lowest
+#: protein and digestibility.
+RESERVE_MONTHS: Final = (8, 9, 10, 11)
+#: Price per kg DM of plot forage eaten before :data:`RESERVE_MONTHS` (points): below
+#: the range's overuse price, so plots still feed herds that would otherwise overuse the
+#: range or need fodder then, but above nothing, so plots are not eaten early when the
+#: range can feed the herds. Our assumption.
+DEFAULT_EARLY_PLOT_COST: Final = 1.0
 #: Solver defaults: deterministic work limits first, wall clock only as a safety net.
 DEFAULT_MAX_NODES: Final = 500
 DEFAULT_TIME_LIMIT_S: Final = 120.0
@@ -175,6 +211,13 @@ class Closure:
     end: date
     reason: str = "closed"
 
+    def __post_init__(self) -> None:
+        if self.end < self.start:
+            raise ParameterError(
+                f"closure of {self.location_id}: it ends ({self.end}) before it starts "
+                f"({self.start}); swap the dates."
+            )
+
 
 @dataclass(frozen=True)
 class RotationInputs:
@@ -196,6 +239,15 @@ class RotationInputs:
         Locations closed for some dates.
     intake_source
         What the intake figure is (reference animal, weight, source).
+    range_use_factor
+        Proper-use factor of the open range: intake beyond this share of its standing
+        forage and growth is overuse. Open-range locations carry their whole
+        growth and standing stock (kg DM), plots only the usable share.
+    groups
+        Grazing groups of whole animals (:mod:`pastures.rotation.groups`), the unit the
+        plan's schedule moves.
+    strategies
+        ``(plot code, strategy, why)`` of every plot (reserve, recovery, parturition ...).
     """
 
     herds: tuple[HerdGroup, ...]
@@ -207,6 +259,9 @@ class RotationInputs:
     standing_loss_per_month: float = 0.10
     closures: tuple[Closure, ...] = ()
     intake_source: str = ""
+    range_use_factor: float = 0.5
+    groups: tuple[GrazingGroup, ...] = ()
+    strategies: tuple[tuple[str, str, str], ...] = ()
 
     def __post_init__(self) -> None:
         bad = []
@@ -238,6 +293,22 @@ class RotationInputs:
                 bad.append(f"herd {h.herd_id}: {h.uo} UO")
         if bad:
             raise ParameterError("rotation inputs are inconsistent:\n  " + "\n  ".join(bad))
+
+    @cached_property
+    def closed_periods(self) -> np.ndarray:
+        """``closed[l, t]``: a closure covers some day of period `t` of location `l`.
+
+        Worked out once per inputs (blocks of a large plan all ask for it).
+        """
+        closed = np.zeros((len(self.locations), self.n_periods), dtype=bool)
+        index = {loc.location_id: i for i, loc in enumerate(self.locations)}
+        first = self.start.toordinal() + self.period_days * np.arange(self.n_periods)
+        last = first + self.period_days - 1
+        for c in self.closures:
+            i = index.get(c.location_id)
+            if i is not None:
+                closed[i] |= (c.start.toordinal() <= last) & (c.end.toordinal() >= first)
+        return closed
 
     @property
     def horizon_days(self) -> int:
@@ -276,17 +347,17 @@ class RotationInputs:
 class ObjectiveWeights:
     """Prices of the objective (minimised), in points.
 
-    Forage comes first: range overuse is priced per kg DM in convex bands
-    (``overuse_bands``: (width as a share of the range's mean usable growth per period,
-    price per kg)), and fodder or destocking above them (``fodder_per_kg``). The rest
+    Forage comes first: range overuse (intake beyond the proper-use allowance) is
+    priced per kg DM (``overuse_per_kg``), and fodder or destocking above it
+    (``fodder_per_kg``). The rest
     are tie-breakers far below one kg of forage a week for a whole herd.
 
     Attributes
     ----------
-    overuse_bands
-        ``((width_share, price_per_kg), ...)``, prices increasing.
+    overuse_per_kg
+        Price of a kg DM eaten beyond the open range's proper-use allowance.
     fodder_per_kg
-        Price of a kg DM of fodder or destocking (above the last band).
+        Price of a kg DM of fodder or destocking (above `overuse_per_kg`).
     walk_per_uo_km
         Per UO, km between corral and plot, and period.
     grazed_plot_period
@@ -294,21 +365,19 @@ class ObjectiveWeights:
     new_stay
         Per stay begun on a plot (fewer, longer stays).
     critical_factor
-        Multiplier on the overuse and fodder prices in the critical months (Aug-Oct,
-        :data:`CRITICAL_MONTHS`). A kg short in the late dry season, when the forage has
-        its lowest protein and digestibility (DOMAIN.md), costs the herds more than a kg
-        short in the rainy season, so the fenced plots are kept as a reserve for those
-        months. With 1.0 every kg costs the same whenever it is short, and the plans
-        graze the plots mostly while they grow (more forage in all) and leave the late
-        dry season to the range. Our assumption, not a measured figure.
+        Multiplier on the fodder price in the critical months (Aug-Oct,
+        :data:`CRITICAL_MONTHS`); see :data:`DEFAULT_CRITICAL_FACTOR`.
+    early_plot_per_kg
+        Price of a kg DM of plot forage eaten outside :data:`RESERVE_MONTHS`.
     """
 
-    overuse_bands: tuple[tuple[float, float], ...] = DEFAULT_OVERUSE_BANDS
+    overuse_per_kg: float = DEFAULT_OVERUSE_COST
     fodder_per_kg: float = DEFAULT_FODDER_COST
     walk_per_uo_km: float = 0.05
     grazed_plot_period: float = 1.0
     new_stay: float = 20.0
     critical_factor: float = DEFAULT_CRITICAL_FACTOR
+    early_plot_per_kg: float = DEFAULT_EARLY_PLOT_COST
 
 
 @dataclass(frozen=True)
@@ -376,6 +445,10 @@ class RotationParams:
         """Most UO per ha on a grazed plot of `pasture_type`."""
         return float(self.max_uo_per_ha.get(pasture_type, self.max_uo_per_ha.get("*", math.inf)))
 
+    def dormant(self, season: Season) -> bool:
+        """Plants are dormant in `season`: no rest and no longest stay (forage bounds stays)."""
+        return season in DORMANT_SEASONS
+
     def max_stay_periods(self, period_days: int) -> int | None:
         """Longest stay in whole periods (None: no limit)."""
         if self.max_consecutive_days is None:
@@ -405,14 +478,14 @@ def validate_params(params: RotationParams, *, period_days: int = 7) -> None:  #
     if not 0 <= params.share_tolerance <= 1:
         bad.append(f"share_tolerance = {params.share_tolerance}: use 0-1")
     w = params.weights
-    prices = [p for _, p in w.overuse_bands]
-    if any(s <= 0 for s, _ in w.overuse_bands) or any(p < 0 for p in prices):
-        bad.append("weights.overuse_bands: widths > 0 and prices >= 0")
-    if prices != sorted(prices) or (prices and w.fodder_per_kg < prices[-1]):
-        bad.append("weights: overuse prices must rise band by band, fodder above the last")
+    if not 0 <= w.overuse_per_kg <= w.fodder_per_kg:
+        bad.append(
+            f"weights: overuse {w.overuse_per_kg} and fodder {w.fodder_per_kg} per kg: use "
+            "0 <= overuse <= fodder"
+        )
     if not 1.0 <= w.critical_factor <= 100.0:
         bad.append(f"weights.critical_factor = {w.critical_factor}: use 1-100")
-    for name in ("walk_per_uo_km", "grazed_plot_period", "new_stay"):
+    for name in ("walk_per_uo_km", "grazed_plot_period", "new_stay", "early_plot_per_kg"):
         if getattr(w, name) < 0:
             bad.append(f"weights.{name} = {getattr(w, name)}: use >= 0")
     if params.max_nodes < 0:
@@ -441,18 +514,9 @@ def distance_m(herd: HerdGroup, loc: Location) -> float:
 
 def closed_mask(inputs: RotationInputs, params: RotationParams | None = None) -> np.ndarray:
     """``closed[l, t]``: location `l` is closed in period `t` (any closed day counts)."""
-    closed = np.zeros((len(inputs.locations), inputs.n_periods), dtype=bool)
     if params is not None and not params.enforce_closures:
-        return closed
-    index = {loc.location_id: i for i, loc in enumerate(inputs.locations)}
-    for c in inputs.closures:
-        i = index.get(c.location_id)
-        if i is None:
-            continue
-        for t in range(inputs.n_periods):
-            if c.start <= inputs.period_end(t) and c.end >= inputs.period_start(t):
-                closed[i, t] = True
-    return closed
+        return np.zeros((len(inputs.locations), inputs.n_periods), dtype=bool)
+    return inputs.closed_periods.copy()
 
 
 def unknown_closures(inputs: RotationInputs) -> list[str]:
@@ -492,3 +556,36 @@ def season_closures(
             out.append(Closure(location_id, run_start, day - timedelta(days=1), reason))
             run_start = None
     return tuple(out)
+
+
+def ungrazed_standing(inputs: RotationInputs, loc: Location) -> np.ndarray:
+    """What would stand on `loc` in each period were it never grazed (kg DM).
+
+    The stock carried into period ``t`` plus that period's growth, with the stock
+    decaying by :attr:`RotationInputs.keep_per_period` from one period to the next.
+    """
+    out = np.zeros(inputs.n_periods)
+    stock = loc.initial_kg
+    keep = inputs.keep_per_period
+    for t in range(inputs.n_periods):
+        out[t] = stock + loc.growth_kg[t]
+        stock = keep * out[t]
+    return out
+
+
+def range_allowance(inputs: RotationInputs, loc: Location) -> np.ndarray:
+    """The open range's proper-use allowance to the end of each period (kg DM, cumulative).
+
+    ``range_use_factor`` of its standing forage at the start and of everything that has
+    grown since: with the common proper-use factor of 50 % (DOMAIN.md), half of the
+    forage is left for the plants (the proper-use residual). Intake beyond it is overuse.
+    """
+    return inputs.range_use_factor * (loc.initial_kg + np.cumsum(loc.growth_kg))
+
+
+def range_overuse(inputs: RotationInputs, loc: Location, eaten_kg: np.ndarray) -> np.ndarray:
+    """Overuse per period: intake beyond :func:`range_allowance`, each kg once (kg DM)."""
+    excess = np.maximum.accumulate(
+        np.maximum(np.cumsum(eaten_kg) - range_allowance(inputs, loc), 0.0)
+    )
+    return np.diff(excess, prepend=0.0)

@@ -1,181 +1,206 @@
-"""Tables, iCalendar and Gantt chart of a grazing plan, and the files they go to.
+"""Tables, route sheets, iCalendar and Gantt chart of a plan of whole groups, and their files.
 
-The table builders take a :class:`~pastures.rotation.plan.RotationPlan` and return
+The table builders take a :class:`~pastures.rotation.dispatch.GroupPlan` and return
 DataFrames or text; :func:`write_plan_outputs` writes them, each file atomically and
 every text table through :func:`pastures.io.write_table` (formula injection guarded).
+CSV files keep the machine column names of :mod:`pastures.schema` (other tools read
+them); the workbook, the calendar file and the chart speak the project's language.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import os
 from collections import Counter
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from typing import Final
 
 import numpy as np
 import pandas as pd
 
 from pastures import schema as S
 from pastures.io import atomic_output, neutralise_formulas, neutralise_text, write_table
-from pastures.rotation.explain import fodder_table, plot_status
-from pastures.rotation.model import closed_mask
-from pastures.rotation.plan import RotationPlan
+from pastures.rotation.deficit import FeedOptions, deficit_table
+from pastures.rotation.dispatch import GroupPlan
+from pastures.rotation.explain import plot_status
+from pastures.rotation.groups import HEAD_COLUMNS, groups_table
+from pastures.rotation.model import closed_mask, range_allowance
 
 logger = logging.getLogger(__name__)
 
 #: Text of a closed location in the per-location calendar.
 CLOSED = "closed"
 #: File names written by :func:`write_plan_outputs`.
-OUTPUT_FILES = {
+OUTPUT_FILES: Final = {
     "schedule_csv": "rotation_schedule.csv",
-    "schedule_xlsx": "rotation_schedule.xlsx",
+    "groups_csv": "rotation_groups.csv",
+    "deficit_csv": "rotation_deficit.csv",
+    "routes_csv": "rotation_routes.csv",
+    "plan_csv": "rotation_plan.csv",
     "calendar_csv": "rotation_calendar.csv",
-    "fodder_csv": "rotation_fodder.csv",
+    "range_csv": "rotation_range.csv",
     "plots_csv": "rotation_plots.csv",
     "summary_csv": "rotation_summary.csv",
+    "xlsx": "rotation_plan.xlsx",
     "ics": "rotation_moves.ics",
     "gantt": "rotation_gantt.png",
 }
+#: Columns of ``rotation_schedule.csv``: one row per stay of a whole group in one place.
+GROUP_SCHEDULE_COLUMNS: Final = (
+    S.GROUP_ID, S.COMMUNITY, S.LOCATION_ID, S.LOCATION_KIND, S.START, S.END, S.DAYS,
+    *HEAD_COLUMNS, S.UO, S.FORAGE_USED_KG,
+)  # fmt: skip
+#: Spanish headings of the workbook's sheets and columns.
+LABELS_ES: Final = {
+    S.GROUP_ID: "Grupo",
+    S.COMMUNITY: "Comunidad",
+    S.CORRAL_ID: "Corral",
+    S.FAMILY_ID: "Familia",
+    S.LOCATION_ID: "Lugar",
+    S.LOCATION_KIND: "Tipo de lugar",
+    S.START: "Desde",
+    S.END: "Hasta",
+    S.DAYS: "Días",
+    "alpacas": "Alpacas",
+    "llamas": "Llamas",
+    "sheep": "Ovinos",
+    S.UO: "UO",
+    S.FORAGE_USED_KG: "Forraje consumido (kg MS)",
+    "week": "Semana",
+    "strategy": "Estrategia",
+    "why": "Por qué",
+    "standing_kg": "Forraje en pie (kg MS)",
+    "growth_kg": "Crecimiento (kg MS)",
+    "intake_kg": "Consumo (kg MS)",
+    "allowance_to_date_kg": "Uso adecuado acumulado (kg MS)",
+    S.OVERUSE_KG: "Sobreuso (kg MS)",
+    S.FODDER_KG: "Forraje a traer o descarga (kg MS)",
+    "range_standing_start_kg": "Forraje en pie al inicio (kg MS)",
+    "range_standing_source": "Origen",
+    "runs_out": "Se acaba el forraje",
+    "peak_week": "Semana de mayor déficit",
+    "peak_fodder_kg": "Déficit de esa semana (kg MS)",
+    "sell_alpacas": "Alpacas a vender o trasladar",
+    "sell_llamas": "Llamas a vender o trasladar",
+    "sell_sheep": "Ovinos a vender o trasladar",
+    "by_date": "Antes del",
+    "bales": "Pacas",
+    "bale_kg": "kg por paca",
+    "bale_dm_share": "Materia seca de la paca",
+    "oats_ha": "Avena (ha)",
+    "oats_sow_by": "Sembrar antes del",
+    "oats_kg_dm_ha": "Rendimiento de avena (kg MS/ha)",
+    "figure": "Cifra",
+    "value": "Valor",
+}
+_KIND_ES: Final = {"plot": "parcela", "open_range": "pradera abierta"}
+_SPECIES_SHORT: Final = {
+    False: ("alp", "lla", "sh"),
+    True: ("alp.", "llam.", "ov."),
+}
 
 
-def herd_period_uo(plan: RotationPlan) -> tuple[np.ndarray, np.ndarray]:
-    """UO of each herd on plots and on its open range, per period (two H x T arrays)."""
-    inp = plan.inputs
-    on_plots = np.zeros((len(inp.herds), inp.n_periods))
-    a = plan.allocation
-    np.add.at(on_plots, (a["herd"].to_numpy(), a["period"].to_numpy()), a["uo"].to_numpy())
-    total = np.array([h.uo for h in inp.herds])[:, None]
-    return on_plots, np.clip(total - on_plots, 0.0, None)
+def heads_text(heads: tuple[int, ...] | list[int], *, spanish: bool = False) -> str:
+    """``"120 alp, 30 sh"``: whole heads by species, zeros left out."""
+    names = _SPECIES_SHORT[spanish]
+    return ", ".join(f"{int(n)} {names[s]}" for s, n in enumerate(heads) if int(n))
 
 
-def schedule_table(plan: RotationPlan, *, spanish: bool = False) -> pd.DataFrame:
-    """One row per stay: a herd's UO at one location over consecutive periods.
+def _stays(gp: GroupPlan) -> list[tuple[int, int, int, int]]:
+    """(group, location, first period, last period) of every run of a group in one place."""
+    out = []
+    for k in range(len(gp.groups)):
+        row = gp.place[k]
+        t0 = 0
+        for t in range(1, len(row) + 1):
+            if t == len(row) or row[t] != row[t0]:
+                out.append((k, int(row[t0]), t0, t - 1))
+                t0 = t
+    return out
 
-    Herds are split: a herd has rows on a plot and on its open range at the same time,
-    each with the UO there. Columns :data:`pastures.schema.SCHEDULE_COLUMNS`:
-    ``forage_used_kg`` is the usable forage the herd's UO eat there; ``shortfall_kg``
-    (open range only, never on a plot) is their part of the range's overuse plus
-    fodder, split out in ``overuse_kg`` and ``fodder_kg``; ``rest_after_days`` is the
-    rest a plot gets after the stay before any herd comes back (to the end of the
-    horizon if none does; empty for the open range).
+
+def schedule_table(gp: GroupPlan) -> pd.DataFrame:
+    """One row per stay: a whole group in one place over consecutive periods.
+
+    Columns :data:`GROUP_SCHEDULE_COLUMNS`. ``forage_used_kg``: the forage the group eats
+    there in the stay, kg DM (on the open range, its share of what stood; the rest of
+    its demand is the community's fodder need in ``rotation_deficit.csv``).
     """
-    inp = plan.inputs
-    T, c = inp.n_periods, inp.kg_per_uo_period
-    _, on_range = herd_period_uo(plan)
-    range_of = {loc.community: i for i, loc in enumerate(inp.locations) if loc.kind == "open_range"}
-    range_total = np.zeros((len(inp.locations), T))
-    for h, herd in enumerate(inp.herds):
-        range_total[range_of[herd.community]] += on_range[h]
-    used_plot = np.zeros((len(inp.locations), T), dtype=bool)
-    a = plan.allocation
-    used_plot[a["location"].to_numpy(), a["period"].to_numpy()] = True
-    rows: list[dict[str, object]] = []
-
-    def add(  # noqa: PLR0917
-        h: int, i: int, t0: int, t1: int, uo: float, per: list[tuple[float, float, float]]
-    ) -> None:
-        herd, loc = inp.herds[h], inp.locations[i]
-        rest: float = math.nan
+    inp = gp.inputs
+    c = inp.kg_per_uo_period
+    rows = []
+    for k, i, t0, t1 in _stays(gp):
+        g, loc = gp.groups[k], inp.locations[i]
         if loc.kind == "plot":
-            later = np.flatnonzero(used_plot[i, t1 + 1 :])
-            rest = (int(later[0]) if len(later) else T - t1 - 1) * inp.period_days
+            used = g.uo * c * (t1 - t0 + 1)
+        else:
+            used = 0.0
+            for t in range(t0, t1 + 1):
+                demand = gp.eaten_kg[i, t] + gp.fodder_kg[i, t]
+                used += g.uo * c * (gp.eaten_kg[i, t] / demand if demand > 0 else 0.0)
         rows.append(
             {
-                S.HERD_ID: herd.herd_id,
-                S.COMMUNITY: herd.community,
+                S.GROUP_ID: g.group_id,
+                S.COMMUNITY: g.community,
                 S.LOCATION_ID: loc.location_id,
                 S.LOCATION_KIND: loc.kind,
                 S.START: inp.period_start(t0).isoformat(),
                 S.END: inp.period_end(t1).isoformat(),
                 S.DAYS: (t1 - t0 + 1) * inp.period_days,
-                S.HERD_UO: round(uo, 2),
-                S.FORAGE_USED_KG: round(sum(p[0] for p in per), 1),
-                S.SHORTFALL_KG: round(sum(p[1] + p[2] for p in per), 1),
-                S.OVERUSE_KG: round(sum(p[1] for p in per), 1),
-                S.FODDER_KG: round(sum(p[2] for p in per), 1),
-                S.REST_AFTER_DAYS: rest,
+                **dict(zip(HEAD_COLUMNS, g.heads, strict=True)),
+                S.UO: g.uo,
+                S.FORAGE_USED_KG: round(used, 1),
             }
         )
-
-    # plots: runs of equal UO of one herd on one plot
-    if len(a):
-        ordered = a.sort_values(["herd", "location", "period"], kind="stable")
-        run: list[int] | None = None  # [herd, loc, t0, t1], uo
-        run_uo = 0.0
-        for h, i, t, uo in zip(
-            ordered["herd"], ordered["location"], ordered["period"], ordered["uo"], strict=True
-        ):
-            if run is not None and run[:2] == [h, i] and run[3] == t - 1 and uo == run_uo:
-                run[3] = t
-                continue
-            if run is not None:
-                n = run[3] - run[2] + 1
-                add(run[0], run[1], run[2], run[3], run_uo, [(run_uo * c, 0.0, 0.0)] * n)
-            run, run_uo = [int(h), int(i), int(t), int(t)], float(uo)
-        if run is not None:
-            n = run[3] - run[2] + 1
-            add(run[0], run[1], run[2], run[3], run_uo, [(run_uo * c, 0.0, 0.0)] * n)
-    # open range: runs of equal UO of one herd
-    for h, herd in enumerate(inp.herds):
-        i = range_of[herd.community]
-        t = 0
-        while t < T:
-            uo = round(float(on_range[h, t]), 2)
-            if uo <= 0:
-                t += 1
-                continue
-            u = t
-            while u + 1 < T and round(float(on_range[h, u + 1]), 2) == uo:
-                u += 1
-            per = []
-            for k in range(t, u + 1):
-                share = on_range[h, k] / range_total[i, k] if range_total[i, k] > 0 else 0.0
-                per.append(
-                    (
-                        share * plan.eaten_kg[i, k],
-                        share * plan.overuse_kg[i, k],
-                        share * plan.fodder_kg[i, k],
-                    )
-                )
-            add(h, i, t, u, uo, per)
-            t = u + 1
-    table = pd.DataFrame(rows, columns=list(S.SCHEDULE_COLUMNS))
-    table = table.sort_values(
-        [S.START, S.COMMUNITY, S.HERD_ID, S.LOCATION_KIND, S.LOCATION_ID], kind="stable"
-    ).reset_index(drop=True)
-    return table.rename(columns=S.ROTATION_LABELS_ES) if spanish else table
+    table = pd.DataFrame(rows, columns=list(GROUP_SCHEDULE_COLUMNS))
+    return table.sort_values([S.COMMUNITY, S.GROUP_ID, S.START], kind="stable").reset_index(
+        drop=True
+    )
 
 
-def calendar_table(plan: RotationPlan) -> pd.DataFrame:
-    """Per-location calendar: one row per location, one column per period (its first day).
-
-    A plot's cell lists the herds there with their UO (``G1 120+G2 80``), ``closed``
-    when a closure covers the period, or is empty (rest). An open range's cell gives the
-    UO on it, and the fodder needed if any.
-    """
-    inp = plan.inputs
-    closed = closed_mask(inp, plan.params)
-    cells = [["" for _ in range(inp.n_periods)] for _ in inp.locations]
-    a = plan.allocation.sort_values(["location", "period", "herd"], kind="stable")
-    for h, i, t, uo in zip(a["herd"], a["location"], a["period"], a["uo"], strict=True):
-        part = f"{inp.herds[h].herd_id} {uo:.0f}"
-        cells[i][t] = f"{cells[i][t]}+{part}" if cells[i][t] else part
-    _, on_range = herd_period_uo(plan)
-    for i, loc in enumerate(inp.locations):
-        if loc.kind != "open_range":
-            continue
-        mine = [h for h, herd in enumerate(inp.herds) if herd.community == loc.community]
+def routes_table(gp: GroupPlan) -> pd.DataFrame:
+    """Route sheets: for every group, week by week, where it is and with how many heads."""
+    inp = gp.inputs
+    rows = []
+    for k, g in sorted(enumerate(gp.groups), key=lambda kg: (kg[1].community, kg[1].group_id)):
         for t in range(inp.n_periods):
-            uo = float(on_range[mine, t].sum())
-            text = f"{uo:.0f} UO"
-            if plan.fodder_kg[i, t] > 0.5:
-                text += f"; fodder {plan.fodder_kg[i, t]:,.0f} kg"
-            cells[i][t] = text
+            loc = inp.locations[int(gp.place[k, t])]
+            rows.append(
+                {
+                    S.GROUP_ID: g.group_id,
+                    S.COMMUNITY: g.community,
+                    "week": t + 1,
+                    S.START: inp.period_start(t).isoformat(),
+                    S.END: inp.period_end(t).isoformat(),
+                    S.LOCATION_ID: loc.location_id,
+                    S.LOCATION_KIND: loc.kind,
+                    **dict(zip(HEAD_COLUMNS, g.heads, strict=True)),
+                    S.UO: g.uo,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def calendar_table(gp: GroupPlan, *, spanish: bool = False) -> pd.DataFrame:
+    """Per-location calendar in heads: a row per location, a column per period.
+
+    A cell lists the groups there with their heads (``PAS-C1-ALP: 120 alp``), ``closed``
+    when a closure covers the period, or is empty (rest).
+    """
+    inp = gp.inputs
+    closed = closed_mask(inp, gp.plan.params)
+    cells = [["" for _ in range(inp.n_periods)] for _ in inp.locations]
+    order = sorted(range(len(gp.groups)), key=lambda k: gp.groups[k].group_id)
+    for t in range(inp.n_periods):
+        for k in order:
+            i = int(gp.place[k, t])
+            g = gp.groups[k]
+            part = f"{g.group_id}: {heads_text(g.heads, spanish=spanish)}"
+            cells[i][t] = f"{cells[i][t]}; {part}" if cells[i][t] else part
     for i, t in zip(*np.nonzero(closed), strict=True):
         if not cells[i][t]:
-            cells[i][t] = CLOSED
+            cells[i][t] = "cerrada" if spanish else CLOSED
     columns = [inp.period_start(t).isoformat() for t in range(inp.n_periods)]
     table = pd.DataFrame(cells, columns=columns)
     table.insert(0, S.LOCATION_ID, [loc.location_id for loc in inp.locations])
@@ -183,50 +208,113 @@ def calendar_table(plan: RotationPlan) -> pd.DataFrame:
     return table
 
 
-def summary_table(plan: RotationPlan) -> pd.DataFrame:
-    """Key figures of the plan: solver, status, bound and gap, model size, forage met where.
+def plan_table(gp: GroupPlan, *, spanish: bool = False) -> pd.DataFrame:
+    """The plan per community: a row per place (strategy, why), a column per month.
 
-    Seconds are left out (the CLI prints them): the table, like every other output of a
-    plan, is then the same on an idle and a busy machine.
+    A month's cell names the groups that graze the place that month, with their heads
+    and the weeks they are there (``PAS-C1-ALP 120 alp (4 wk)``).
     """
-    inp = plan.inputs
-    f = plan.figures()
-    status = plot_status(plan)
-    unused = status[status["status"] == "unused"]
+    inp = gp.inputs
+    strategy = {code: (kind, why) for code, kind, why in inp.strategies}
+    months = sorted({inp.period_start(t).strftime("%Y-%m") for t in range(inp.n_periods)})
+    weeks: dict[tuple[int, str, int], int] = Counter()
+    for k in range(len(gp.groups)):
+        for t in range(inp.n_periods):
+            weeks[int(gp.place[k, t]), inp.period_start(t).strftime("%Y-%m"), k] += 1
+    wk = "sem" if spanish else "wk"
+    rows = []
+    for i, loc in sorted(enumerate(inp.locations), key=lambda il: (il[1].community, il[0])):
+        kind, why = strategy.get(loc.location_id, ("open range", "grazed all year"))
+        row: dict[str, object] = {
+            S.COMMUNITY: loc.community,
+            S.LOCATION_ID: loc.location_id,
+            "strategy": kind,
+            "why": why,
+        }
+        for m in months:
+            parts = [
+                f"{gp.groups[k].group_id} {heads_text(gp.groups[k].heads, spanish=spanish)} "
+                f"({n} {wk})"
+                for (ii, mm, k), n in sorted(
+                    weeks.items(), key=lambda kv: gp.groups[kv[0][2]].group_id
+                )
+                if ii == i and mm == m
+            ]
+            row[m] = "; ".join(parts) if loc.kind == "plot" else f"{len(parts)} groups"
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def range_table(gp: GroupPlan) -> pd.DataFrame:
+    """The open range's stock week by week: what stands, grows, is eaten, and is missing."""
+    inp = gp.inputs
+    rows = []
+    for r, loc in enumerate(inp.locations):
+        if loc.kind != "open_range":
+            continue
+        allowance = range_allowance(inp, loc)
+        for t in range(inp.n_periods):
+            rows.append(
+                {
+                    S.COMMUNITY: loc.community,
+                    S.START: inp.period_start(t).isoformat(),
+                    "standing_kg": round(float(gp.stands_kg[r, t] - loc.growth_kg[t]), 1),
+                    "growth_kg": round(float(loc.growth_kg[t]), 1),
+                    "intake_kg": round(float(gp.eaten_kg[r, t]), 1),
+                    "allowance_to_date_kg": round(float(allowance[t]), 1),
+                    S.OVERUSE_KG: round(float(gp.overuse_kg[r, t]), 1),
+                    S.FODDER_KG: round(float(gp.fodder_kg[r, t]), 1),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def plot_share_jun_nov(gp: GroupPlan) -> float:
+    """Share of the forage eaten on the fenced plots that is eaten June to November."""
+    inp = gp.inputs
+    plots = gp.is_plot()
+    by_t = gp.eaten_kg[plots].sum(axis=0)
+    dry = np.array([6 <= inp.month(t) <= 11 for t in range(inp.n_periods)])
+    total = float(by_t.sum())
+    return float(by_t[dry].sum()) / total if total > 0 else float("nan")
+
+
+def summary_table(gp: GroupPlan) -> pd.DataFrame:
+    """Key figures of the plan. Seconds are left out, so the table repeats on any machine."""
+    plan = gp.plan
+    inp = gp.inputs
+    plots = gp.is_plot()
+    c = inp.kg_per_uo_period
+    demand = sum(g.uo for g in gp.groups) * c * inp.n_periods
+    per_com = Counter(g.community for g in gp.groups)
     figures: dict[str, object] = {
-        "solver": plan.solver,
         "status": plan.status,
-        "objective": round(plan.objective, 1),
+        "objective_groups": round(gp.objective, 1),
+        "objective_uo_plan": round(plan.objective, 1),
         "bound": round(plan.bound, 1),
-        "relative_gap": round(plan.gap, 6),
+        "relative_gap": round(gp.gap, 6),
         "time_limit_hit": plan.time_limit_hit,
         "blocks": len(plan.blocks),
-        "blocks_start_plan_only": "; ".join(plan.start_only_blocks),
-        "blocks_branch_and_cut": sum(b.source in ("start", "solver") for b in plan.blocks),
         "variables": plan.n_variables,
         "binaries": plan.n_integer,
-        "constraints": plan.n_constraints,
-        "herds": len(inp.herds),
+        "groups": len(gp.groups),
+        "groups_per_community": "; ".join(f"{k}: {n}" for k, n in sorted(per_com.items())),
+        "heads": "; ".join(
+            f"{col}: {sum(g.heads[s] for g in gp.groups)}" for s, col in enumerate(HEAD_COLUMNS)
+        ),
+        "moves": sum(1 for _, _, t0, _ in _stays(gp) if t0 > 0),
         "locations": len(inp.locations),
         "periods": inp.n_periods,
         "period_days": inp.period_days,
         "start": inp.start.isoformat(),
         "intake_kg_dm_per_uo_day": round(inp.intake_kg_per_uo_day, 4),
         "animal_units": inp.intake_source,
-        "demand_kg": round(f["demand_kg"]),
-        "met_on_plots_share": round(f["plots_share"], 4),
-        "met_on_range_share": round(f["range_share"], 4),
-        "range_overuse_share": round(f["overuse_share"], 4),
-        "fodder_share": round(f["fodder_share"], 4),
-        "fodder_kg": round(f["fodder_kg"]),
-        "plots_grazed": int((status["status"] == "grazed").sum()),
-        "plots_unused": len(unused),
-        "plots_unused_why": "; ".join(
-            f"{r}: {n}" for r, n in unused["reason"].value_counts().sort_index().items()
-        ),
-        "plot_supply_sources": "; ".join(
-            f"{s}: {n}" for s, n in status["source"].value_counts().sort_index().items()
-        ),
+        "demand_kg": round(demand),
+        "plots_kg": round(float(gp.eaten_kg[plots].sum())),
+        "range_kg": round(float(gp.eaten_kg[~plots].sum())),
+        "range_overuse_kg": round(float(gp.overuse_kg.sum())),
+        "fodder_kg": round(float(gp.fodder_kg.sum())),
+        "plot_forage_eaten_jun_nov_share": round(plot_share_jun_nov(gp), 4),
         "range_supply_sources": "; ".join(
             f"{src}: {n}"
             for src, n in sorted(
@@ -239,11 +327,7 @@ def summary_table(plan: RotationPlan) -> pd.DataFrame:
 
 # --- iCalendar (RFC 5545), written by hand ---------------------------------------------
 def _ics_escape(text: str) -> str:
-    """Escape an iCalendar TEXT value; names that a spreadsheet would run get an apostrophe.
-
-    Calendar files are often opened or imported into spreadsheets, so a herd or plot
-    named ``=HYPERLINK(...)`` is neutralised as in the CSV outputs.
-    """
+    """Escape an iCalendar TEXT value; names that a spreadsheet would run get an apostrophe."""
     text = str(neutralise_text(text))
     return text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
 
@@ -266,42 +350,51 @@ def _ics_fold(line: str) -> str:
     return "\r\n ".join(parts)
 
 
-def ical_text(plan: RotationPlan, schedule: pd.DataFrame | None = None) -> str:
-    """The plot stays of a plan as an iCalendar file (all-day events, one per stay).
+def ical_text(gp: GroupPlan, *, spanish: bool = False) -> str:
+    """One all-day event per move of a group (not per week), on the day it moves.
 
-    Events end (exclusive, as RFC 5545 all-day events do) the day after the stay. UIDs
-    and time stamps derive from the plan, so the same plan always gives the same file.
-    `schedule`: the plan's :func:`schedule_table` (English headings), if already made.
+    A group's first place at the start of the plan is not a move. UIDs and time stamps
+    derive from the plan, so the same plan always gives the same file.
     """
-    sched = schedule_table(plan) if schedule is None else schedule
-    sched = sched[sched[S.LOCATION_KIND] == "plot"]
-    stamp = f"{plan.inputs.start:%Y%m%d}T000000Z"
+    inp = gp.inputs
+    stamp = f"{inp.start:%Y%m%d}T000000Z"
     lines = [
         "BEGIN:VCALENDAR",
         "VERSION:2.0",
         "PRODID:-//pastures//grazing rotation//ES",
         "CALSCALE:GREGORIAN",
-        "X-WR-CALNAME:Rotación de pastoreo",
+        f"X-WR-CALNAME:{'Movimientos de pastoreo' if spanish else 'Grazing moves'}",
     ]
-    for r in sched.to_dict("records"):
-        start = date.fromisoformat(r[S.START])
-        end = date.fromisoformat(r[S.END]) + timedelta(days=1)
-        uid = f"{r[S.HERD_ID]}-{start:%Y%m%d}-{r[S.LOCATION_ID]}".replace(" ", "_")
-        desc = (
-            f"{r[S.HERD_UO]:,.1f} UO of {r[S.HERD_ID]} graze {r[S.LOCATION_ID]} for "
-            f"{r[S.DAYS]} days; the rest of the herd stays on the open range."
-        )
-        if not pd.isna(r[S.REST_AFTER_DAYS]):
-            desc += f" Then the plot rests {int(r[S.REST_AFTER_DAYS])} days."
+    for k, i, t0, t1 in sorted(_stays(gp), key=lambda s: (s[2], gp.groups[s[0]].group_id)):
+        if t0 == 0:
+            continue
+        g, loc = gp.groups[k], inp.locations[i]
+        day = inp.period_start(t0)
+        frm = inp.locations[int(gp.place[k, t0 - 1])].location_id
+        heads = heads_text(g.heads, spanish=spanish)
+        days = (t1 - t0 + 1) * inp.period_days
+        if spanish:
+            summary = f"{g.group_id} ({heads}) → {loc.location_id}"
+            desc = (
+                f"Mover el grupo {g.group_id} ({heads}) de {frm} a {loc.location_id}; se queda "
+                f"{days} días, hasta el {inp.period_end(t1):%d/%m/%Y}."
+            )
+        else:
+            summary = f"{g.group_id} ({heads}) → {loc.location_id}"
+            desc = (
+                f"Move group {g.group_id} ({heads}) from {frm} to {loc.location_id}; it stays "
+                f"{days} days, to {inp.period_end(t1):%Y-%m-%d}."
+            )
+        uid = f"{g.group_id}-{day:%Y%m%d}-{loc.location_id}".replace(" ", "_")
         lines += [
             "BEGIN:VEVENT",
             f"UID:{_ics_escape(uid)}@pastures",
             f"DTSTAMP:{stamp}",
-            f"DTSTART;VALUE=DATE:{start:%Y%m%d}",
-            f"DTEND;VALUE=DATE:{end:%Y%m%d}",
-            f"SUMMARY:{_ics_escape(str(r[S.HERD_ID]))} → {_ics_escape(str(r[S.LOCATION_ID]))}",
+            f"DTSTART;VALUE=DATE:{day:%Y%m%d}",
+            f"DTEND;VALUE=DATE:{day + timedelta(days=1):%Y%m%d}",
+            f"SUMMARY:{_ics_escape(summary)}",
             f"DESCRIPTION:{_ics_escape(desc)}",
-            f"CATEGORIES:{_ics_escape(str(r[S.COMMUNITY]))}",
+            f"CATEGORIES:{_ics_escape(g.community)}",
             "TRANSP:TRANSPARENT",
             "END:VEVENT",
         ]
@@ -309,87 +402,170 @@ def ical_text(plan: RotationPlan, schedule: pd.DataFrame | None = None) -> str:
     return "".join(_ics_fold(line) + "\r\n" for line in lines)
 
 
-def gantt_figure(plan: RotationPlan):
-    """A Gantt chart: a row per plot with a bar per grazed run (UO on it), closures hatched.
+#: Smallest font of the Gantt chart, points (readable at 100 %).
+GANTT_MIN_FONT_PT: Final = 8.0
 
-    matplotlib is imported lazily with the Agg backend. Returns the Figure.
+
+def gantt_figure(  # noqa: PLR0912, PLR0915
+    gp: GroupPlan, *, today: date | None = None, spanish: bool = False
+):
+    """A Gantt chart of the plots, grouped by community: bars per group stay, a legend, today.
+
+    Rows are plots under a heading per community; each stay of a group is a bar coloured
+    by the group's main species and labelled with its heads when it is wide enough;
+    closures are hatched; a red line marks `today` (default: the plan's first day). All
+    text is at least :data:`GANTT_MIN_FONT_PT` points. matplotlib is imported lazily.
     """
     try:
         import matplotlib as mpl
 
         mpl.use("Agg")
         from matplotlib.figure import Figure
+        from matplotlib.patches import Patch
     except ImportError as exc:  # pragma: no cover - optional
         from pastures.errors import MissingDependencyError
 
         raise MissingDependencyError(
             "the Gantt chart needs matplotlib: pip install 'pastures[maps]'"
         ) from exc
-    inp = plan.inputs
-    plots = [i for i, loc in enumerate(inp.locations) if loc.kind == "plot"]
-    row_of = {i: k for k, i in enumerate(plots)}
-    on = np.zeros((len(inp.locations), inp.n_periods))
-    a = plan.allocation
-    np.add.at(on, (a["location"].to_numpy(), a["period"].to_numpy()), a["uo"].to_numpy())
-    closed = closed_mask(inp, plan.params)
-    fig = Figure(figsize=(12, max(3.0, 0.28 * len(plots) + 1.5)), dpi=100)
+    inp = gp.inputs
+    closed = closed_mask(inp, gp.plan.params)
+    rows: list[tuple[str, int | None]] = []  # (label, location index or None for a heading)
+    for com in sorted({loc.community for loc in inp.locations}):
+        rows.append((com, None))
+        rows += [
+            (loc.location_id, i)
+            for i, loc in enumerate(inp.locations)
+            if loc.kind == "plot" and loc.community == com
+        ]
+    row_of = {i: k for k, (_, i) in enumerate(rows) if i is not None}
+    height = max(3.0, 0.22 * len(rows) + 1.6)
+    fig = Figure(figsize=(13, height), dpi=100)
     ax = fig.add_subplot()
-    cmap = mpl.colormaps["YlOrBr"]
-    peak = float(on.max()) or 1.0
+    colours = {0: "#b5651d", 1: "#6a8caf", 2: "#7fae5a"}
+    names = ("alpacas", "llamas", "ovinos" if spanish else "sheep")
     d = inp.period_days
-    for i in plots:
-        # one collection per plot and kind (a collection per week made the chart slow)
-        k = row_of[i]
-        grazed = np.flatnonzero(on[i] > 0)
-        if len(grazed):
+    on_plot: dict[int, list[tuple[int, int, int]]] = {}
+    for k, i, t0, t1 in _stays(gp):
+        if i in row_of:
+            on_plot.setdefault(i, []).append((k, t0, t1))
+    for i, stays in on_plot.items():
+        for k, t0, t1 in stays:
+            g = gp.groups[k]
+            main = int(np.argmax(g.heads))
+            y = row_of[i]
+            # groups sharing the plot at once are drawn as stacked, thinner bars
+            n = sum(1 for kk, a, b in stays if a <= t1 and b >= t0 and kk < k)
             ax.broken_barh(
-                [(t * d, d) for t in grazed],
-                (k - 0.4, 0.8),
-                facecolors=[cmap(0.3 + 0.7 * on[i, t] / peak) for t in grazed],
+                [(t0 * d, (t1 - t0 + 1) * d)],
+                (y - 0.42 + 0.2 * (n % 3), 0.8 - 0.2 * (n % 3)),
+                facecolors=colours[main],
+                edgecolor="white",
+                linewidth=0.5,
             )
-        shut = np.flatnonzero((on[i] <= 0) & closed[i])
+            if (t1 - t0 + 1) * d >= 28:
+                ax.text(
+                    (t0 + (t1 - t0 + 1) / 2) * d,
+                    y,
+                    f"{g.group_id} {sum(g.heads)}",
+                    ha="center",
+                    va="center",
+                    fontsize=GANTT_MIN_FONT_PT,
+                    color="white",
+                    clip_on=True,
+                )
+    for i, y in row_of.items():
+        shut = np.flatnonzero(closed[i] & ~np.any(gp.place == i, axis=0))
         if len(shut):
             ax.broken_barh(
-                [(t * d, d) for t in shut], (k - 0.4, 0.8), facecolors="none", hatch="///",
-                edgecolor="0.6", linewidth=0,
+                [(t * d, d) for t in shut], (y - 0.4, 0.8), facecolors="none", hatch="///",
+                edgecolor="0.7", linewidth=0,
             )  # fmt: skip
-    ax.set_yticks(range(len(plots)), [inp.locations[i].location_id for i in plots], fontsize=6)
-    ax.invert_yaxis()
+    labels = [lab for lab, _ in rows]
+    ax.set_yticks(range(len(rows)), labels, fontsize=GANTT_MIN_FONT_PT)
+    for tick, (_, i) in zip(ax.get_yticklabels(), rows, strict=True):
+        if i is None:
+            tick.set_fontweight("bold")
+            tick.set_fontsize(GANTT_MIN_FONT_PT + 1)
+    for y, (_, i) in enumerate(rows):
+        if i is None:
+            ax.axhline(y, color="0.3", linewidth=0.6)
+    ax.set_ylim(len(rows) - 0.5, -0.5)
     horizon = inp.horizon_days
     months = pd.date_range(inp.start, inp.start + timedelta(days=horizon), freq="MS")
     ax.set_xticks(
-        [(m.date() - inp.start).days for m in months], [f"{m:%b %Y}" for m in months], fontsize=7
+        [(m.date() - inp.start).days for m in months],
+        [f"{m:%m/%Y}" for m in months],
+        fontsize=GANTT_MIN_FONT_PT,
     )
     ax.set_xlim(0, horizon)
     ax.grid(axis="x", color="0.85", linewidth=0.5)
-    ax.set_title(
-        f"Plot grazing from {inp.start:%d %b %Y} ({plan.status}, gap {plan.gap:.2%}); darker: "
-        f"more UO (max {peak:,.0f}); hatched: closed",
-        fontsize=9,
+    today = today or inp.start
+    x_today = (today - inp.start).days
+    if 0 <= x_today <= horizon:
+        ax.axvline(x_today, color="red", linewidth=1.5)
+        ax.text(
+            x_today, -0.5, " hoy" if spanish else " today", color="red",
+            fontsize=GANTT_MIN_FONT_PT, va="bottom",
+        )  # fmt: skip
+    handles = [Patch(facecolor=colours[s], label=names[s]) for s in range(3)]
+    handles.append(
+        Patch(facecolor="none", hatch="///", edgecolor="0.7",
+              label="cerrada" if spanish else "closed")
+    )  # fmt: skip
+    ax.legend(
+        handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=GANTT_MIN_FONT_PT,
+        title="grupo (especie)" if spanish else "group (species)",
+        title_fontsize=GANTT_MIN_FONT_PT,
+    )  # fmt: skip
+    title = (
+        f"Pastoreo en parcelas desde el {inp.start:%d/%m/%Y}: un grupo entero por barra, "
+        "con sus cabezas"
+        if spanish
+        else f"Plot grazing from {inp.start:%d %b %Y}: one whole group per bar, with its heads"
     )
+    ax.set_title(title, fontsize=GANTT_MIN_FONT_PT + 2)
     fig.tight_layout()
     return fig
 
 
+def _sheet(table: pd.DataFrame, spanish: bool) -> pd.DataFrame:
+    out = neutralise_formulas(table)
+    if spanish:
+        out = out.rename(columns={c: LABELS_ES.get(c, c) for c in out.columns})
+        if S.LOCATION_KIND in table.columns:
+            col = LABELS_ES[S.LOCATION_KIND]
+            out[col] = out[col].map(lambda v: _KIND_ES.get(v, v))
+    return out
+
+
 def write_plan_outputs(
-    plan: RotationPlan,
+    gp: GroupPlan,
     out_dir: str | os.PathLike[str],
     *,
     spanish: bool = False,
     gantt: bool = True,
+    today: date | None = None,
+    feed: FeedOptions | None = None,
+    units: object | None = None,
 ) -> list[Path]:
-    """Write schedule (CSV, XLSX), calendar, fodder, plot status, summary, iCalendar, Gantt.
+    """Write the plan's tables (CSV), the workbook (XLSX), the moves (ICS) and the Gantt chart.
 
     Parameters
     ----------
-    plan
-        A plan from :func:`pastures.rotation.plan_rotation` (or the greedy baseline).
+    gp
+        A plan of whole groups (:func:`pastures.rotation.place_groups`).
     out_dir
         Folder (created if needed); the files of :data:`OUTPUT_FILES` in it are replaced.
     spanish
-        Spanish column headings in the schedule.
+        The workbook, the calendar file and the chart in Spanish (CSV keep their names).
     gantt
         Also draw the Gantt chart PNG (needs matplotlib).
+    today
+        The day the Gantt chart marks (default: the plan's first day, so files repeat).
+    feed, units
+        Bale and oat figures (:class:`~pastures.rotation.deficit.FeedOptions`) and the
+        animal-unit table of the deficit's heads.
 
     Returns
     -------
@@ -398,48 +574,61 @@ def write_plan_outputs(
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    sched = schedule_table(plan, spanish=spanish)
     tables = {
-        "schedule_csv": sched,
-        "calendar_csv": calendar_table(plan),
-        "fodder_csv": fodder_table(plan),
-        "plots_csv": plot_status(plan),
-        "summary_csv": summary_table(plan),
+        "schedule_csv": schedule_table(gp),
+        "groups_csv": groups_table(gp.groups),
+        "deficit_csv": deficit_table(gp, options=feed, units=units),  # type: ignore[arg-type]
+        "routes_csv": routes_table(gp),
+        "plan_csv": plan_table(gp, spanish=spanish),
+        "calendar_csv": calendar_table(gp, spanish=spanish),
+        "range_csv": range_table(gp),
+        "plots_csv": plot_status(gp.plan),
+        "summary_csv": summary_table(gp),
     }
-    written = [write_table(tables["schedule_csv"], out / OUTPUT_FILES["schedule_csv"])]
-    path = out / OUTPUT_FILES["schedule_xlsx"]
-    # XlsxWriter: several times faster than openpyxl on the schedule's thousands of
-    # rows; the workbook's creation date is the plan's start, so the file is the same
-    # for the same plan
-    created = datetime.combine(plan.inputs.start, time())
+    written = [write_table(tables[key], out / OUTPUT_FILES[key]) for key in tables]
+    path = out / OUTPUT_FILES["xlsx"]
+    created = datetime.combine(gp.inputs.start, time())
+    sheets = [
+        ("deficit_csv", "deficit", "déficit"),
+        ("schedule_csv", "schedule", "calendario"),
+        ("groups_csv", "groups", "grupos"),
+        ("range_csv", "open range", "pradera abierta"),
+        ("calendar_csv", "by place", "por lugar"),
+        ("plots_csv", "plots", "parcelas"),
+        ("summary_csv", "summary", "resumen"),
+    ]
     with (
         atomic_output(path) as tmp,
         pd.ExcelWriter(tmp, engine="xlsxwriter", datetime_format="yyyy-mm-dd") as xl,
     ):
         xl.book.set_properties({"created": created})
-        for key, sheet, sheet_es in (
-            ("schedule_csv", "schedule", "calendario"),
-            ("calendar_csv", "calendar", "por lugar"),
-            ("fodder_csv", "fodder", "forraje"),
-            ("plots_csv", "plots", "parcelas"),
-            ("summary_csv", "summary", "resumen"),
-        ):
-            neutralise_formulas(tables[key]).to_excel(
-                xl, sheet_name=sheet_es if spanish else sheet, index=False
-            )
+        plan = tables["plan_csv"]
+        for com, part in plan.groupby(S.COMMUNITY, sort=True):
+            name = f"plan {com}"[:31]
+            _write_sheet(xl, _sheet(part.reset_index(drop=True), spanish), name)
+        routes = tables["routes_csv"]
+        _write_sheet(xl, _sheet(routes, spanish), "rutas" if spanish else "routes")
+        for key, sheet, sheet_es in sheets:
+            _write_sheet(xl, _sheet(tables[key], spanish), sheet_es if spanish else sheet)
     written.append(path)
-    for key in ("calendar_csv", "fodder_csv", "plots_csv", "summary_csv"):
-        written.append(write_table(tables[key], out / OUTPUT_FILES[key]))
     path = out / OUTPUT_FILES["ics"]
     with atomic_output(path) as tmp:
-        text = ical_text(plan, sched if not spanish else None)
-        tmp.write_bytes(text.encode("utf-8"))
+        tmp.write_bytes(ical_text(gp, spanish=spanish).encode("utf-8"))
     written.append(path)
     if gantt:
         path = out / OUTPUT_FILES["gantt"]
-        fig = gantt_figure(plan)
+        fig = gantt_figure(gp, today=today, spanish=spanish)
         with atomic_output(path) as tmp:
-            fig.savefig(tmp, format="png")
+            fig.savefig(tmp, format="png", metadata={"Software": None})
         written.append(path)
     logger.info("wrote %d rotation files to %s", len(written), out)
     return written
+
+
+def _write_sheet(xl: pd.ExcelWriter, table: pd.DataFrame, name: str) -> None:
+    """A sheet with its header row frozen and a filter on every column."""
+    table.to_excel(xl, sheet_name=name, index=False)
+    ws = xl.sheets[name]
+    ws.freeze_panes(1, 0)
+    if len(table.columns):
+        ws.autofilter(0, 0, max(len(table), 1), len(table.columns) - 1)

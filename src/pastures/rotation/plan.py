@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -40,6 +40,7 @@ from pastures.rotation.model import (
     PlanStatus,
     RotationInputs,
     RotationParams,
+    range_overuse,
     unknown_closures,
     validate_params,
 )
@@ -276,6 +277,7 @@ def _run(
     *,
     search: bool,
     progress: Callable[[int, int], None] | None,
+    client: Any = None,
 ) -> RotationPlan:
     validate_params(params, period_days=inputs.period_days)
     missing = unknown_closures(inputs)
@@ -289,7 +291,9 @@ def _run(
     deadline = t0 + params.time_limit_s
     # 1. every block: LP bound and start plans (greedy, rounded, dive, prices)
     mode = "heuristic" if search else "greedy"
-    done = _map(inputs, params, todo, mode=mode, deadline=deadline, progress=progress)
+    done = _map(
+        inputs, params, todo, mode=mode, deadline=deadline, progress=progress, client=client
+    )
     if search:
         # 2. branch and cut on the blocks that hold the plan's gap, largest first
         chosen = _blocks_to_search([r for _, r, _ in done], params.relative_gap)
@@ -302,10 +306,18 @@ def _run(
                 mode="branch",
                 deadline=deadline,
                 progress=progress,
+                client=client,
             )
             for k, (model, res, build_s) in zip(chosen, again, strict=True):
                 done[k] = (model, res, done[k][2] + build_s)
     return _gather(inputs, params, done, "highs" if search else "greedy", t0)
+
+
+def _solve_on_cluster(
+    shared: tuple[RotationInputs, RotationParams], job: tuple[Block, str, float]
+) -> tuple[BlockModel, BlockResult, float]:
+    block, mode, time_left = job
+    return _solve_one((shared[0], shared[1], block, mode, time_left))
 
 
 def _map(
@@ -316,9 +328,21 @@ def _map(
     mode: str,
     deadline: float,
     progress: Callable[[int, int], None] | None,
+    client: Any = None,
 ) -> list[tuple[BlockModel, BlockResult, float]]:
-    """Solve `todo` in `mode`, in worker processes when asked; results in block order."""
+    """Solve `todo` in `mode`, in worker processes or on a Dask cluster; in block order."""
     done: list[tuple[BlockModel, BlockResult, float]] = []
+    if client is not None and todo:
+        # the inputs go to every worker once; each block is a task; results come back in
+        # block order, so the plan is the one a single process makes
+        shared = client.scatter((inputs, params), broadcast=True)
+        jobs = [(b, mode, params.time_limit_s) for b in todo]
+        futures = client.map(_solve_on_cluster, [shared] * len(jobs), jobs, pure=False)
+        for k, future in enumerate(futures, start=1):
+            done.append(future.result())
+            if progress:
+                progress(k, len(todo))
+        return done
     if params.num_workers > 1 and len(todo) > 1:
         # each worker gets the inputs once; every block gets the whole safety net
         jobs = [(b, mode, params.time_limit_s) for b in todo]
@@ -401,10 +425,11 @@ def _gather(
                 rows_l.append(i)
                 rows_t.append(t)
                 rows_u.append(value * inputs.herds[h].uo / g.uo)
-        for (i, t), (e, bands, f) in model.range_cols.items():
+        for (i, t), (e, _, f) in model.range_cols.items():
             eaten[i, t] = x[e] * FORAGE_UNIT_KG
-            overuse[i, t] = float(sum(x[j] for j in bands)) * FORAGE_UNIT_KG
             fodder[i, t] = x[f] * FORAGE_UNIT_KG
+        for i in model.block.ranges:  # each kg beyond the allowance, in the week it is eaten
+            overuse[i] = range_overuse(inputs, inputs.locations[i], eaten[i])
         reports.append(
             BlockReport(
                 name=model.block.name,
@@ -466,6 +491,7 @@ def plan_rotation(
     params: RotationParams | None = None,
     *,
     progress: Callable[[int, int], None] | None = None,
+    client: Any = None,
 ) -> RotationPlan:
     """Plan the rotation with HiGHS, block by block, from the greedy start.
 
@@ -477,6 +503,10 @@ def plan_rotation(
         Rules and solver settings (:class:`~pastures.rotation.RotationParams`).
     progress
         Called with (blocks done, blocks) after each block.
+    client
+        A ``distributed.Client`` (e.g. :func:`pastures.regional.dask_client`): the
+        blocks are solved as tasks of its cluster instead of local processes. The
+        plan is the same: each block's solve depends only on the block.
 
     Returns
     -------
@@ -489,7 +519,7 @@ def plan_rotation(
     ParameterError
         A parameter out of range, or a closure naming an unknown location.
     """
-    return _run(inputs, params or RotationParams(), search=True, progress=progress)
+    return _run(inputs, params or RotationParams(), search=True, progress=progress, client=client)
 
 
 def greedy_rotation(

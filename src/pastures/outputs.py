@@ -181,7 +181,7 @@ TABLE_COLUMNS: Final[dict[str, dict[str, str]]] = {
     "forage_plots": {S.PLOT_CODE: "text"},
     "risk_plots": {S.PLOT_CODE: "text"},
     "schedule": {
-        S.HERD_ID: "text",
+        S.GROUP_ID: "text",
         S.LOCATION_ID: "text",
         S.START: "date",
         S.END: "date",
@@ -199,7 +199,14 @@ OPTIONAL_COLUMNS: Final[dict[str, str]] = {
     S.CAPACITY_UO: "number",
     S.DAYS: "number",
     S.HERD_UO: "number",
+    S.UO: "number",
+    S.ALPACAS: "number",
+    S.LLAMAS: "number",
+    S.SHEEP: "number",
 }
+#: A required column that an older run folder names otherwise (schedules before the
+#: grazing groups of whole animals had one row per herd of a corral).
+FORMER_NAMES: Final[dict[str, str]] = {S.GROUP_ID: S.HERD_ID}
 _TRUE_FALSE: Final = {True: True, False: False, "True": True, "False": False}
 
 
@@ -239,7 +246,9 @@ def check_columns(
     """
     kinds = required if isinstance(required, dict) else dict.fromkeys(required, "any")
     again = _REWRITTEN_BY.get(key or "", "the command that wrote it")
-    missing = [c for c in kinds if c not in table.columns]
+    missing = [
+        c for c in kinds if c not in table.columns and FORMER_NAMES.get(c) not in table.columns
+    ]
     if missing:
         raise InputFileError(
             f"{path}: no column {', '.join(repr(c) for c in missing)} (it has "
@@ -247,6 +256,7 @@ def check_columns(
             f"table a run writes there; write it again with {again}."
         )
     out = table.copy()
+    kinds = {c: k for c, k in kinds.items() if c in out.columns}  # or its former name
     checks = {**{c: k for c, k in OPTIONAL_COLUMNS.items() if c in out.columns}, **kinds}
     for col, kind in checks.items():
         if kind in {"any", "text"}:

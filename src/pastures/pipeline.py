@@ -1366,7 +1366,7 @@ def rotation_from(
 
     path = folder / RUN_FILES["schedule"]
     schedule = read_output_table(path)
-    check_columns(schedule, path, (S.HERD_ID, S.LOCATION_ID, S.LOCATION_KIND, S.DAYS, S.HERD_UO))
+    check_columns(schedule, path, (S.GROUP_ID, S.LOCATION_ID, S.LOCATION_KIND, S.DAYS, S.UO))
     horizon = int(config.rotation.periods * config.rotation.period_days)
     stocking = stocking_from_schedule(schedule, forage.budget, horizon)
     return RotationResult(plan=None, schedule=schedule, stocking=stocking, files=files)

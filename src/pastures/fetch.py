@@ -903,14 +903,7 @@ def fetch_dem(
         except CatalogueError as exc:
             errors.append(str(exc))
             continue
-        hrefs = []
-        for _, raw in found:
-            item, problems = checked_item(raw, assets=("data",))
-            for item_id, problem in problems:
-                logger.warning("%s: item %s: %s; left out", name, item_id, problem)
-            if item is not None and "data" in item["assets"]:
-                hrefs.append(public_href(str(item["assets"]["data"]["href"])))
-        hrefs.sort()
+        hrefs = _dem_hrefs(found, name)
         if not hrefs:
             errors.append(f"{name}: no {DEM_COLLECTION} tile over {bbox}")
             continue
@@ -929,13 +922,12 @@ def fetch_dem(
                     )
                     for h in hrefs
                 ]
+                box = _capped_box(bbox, srcs[0])
                 with warnings.catch_warnings():
                     # rasterio 1.4's merge multiplies Affines with `*`, which affine >= 3
                     # flags as pending deprecation; not ours to fix, and harmless
                     warnings.simplefilter("ignore", PendingDeprecationWarning)
-                    mosaic, transform = merge(
-                        srcs, bounds=_snapped(bbox, srcs[0].transform), nodata=DEM_NODATA
-                    )
+                    mosaic, transform = merge(srcs, bounds=box, nodata=DEM_NODATA)
                 crs = srcs[0].crs
             with contextlib.suppress(FileNotFoundError):
                 part.unlink()
@@ -956,7 +948,7 @@ def fetch_dem(
                 dst.write(mosaic)
                 dst.update_tags(SOURCE=f"Copernicus DEM GLO-30 via {name}", UNITS="m")
             part.replace(target)
-        except (RasterioError, OSError) as exc:
+        except (RasterioError, OSError, LookupError) as exc:
             errors.append(f"{name}: {_reason(exc)}")
             continue
         finally:
@@ -977,6 +969,32 @@ def fetch_dem(
         "Could not download the Copernicus DEM: " + "; ".join(errors) + ". Check the connection "
         "and run again; files already downloaded are kept."
     )
+
+
+def _dem_hrefs(found: Sequence[tuple[str, Any]], catalogue: str) -> list[str]:
+    """The web addresses of the DEM tiles among well-formed items (others named and left out)."""
+    hrefs = []
+    for _, raw in found:
+        item, problems = checked_item(raw, assets=("data",))
+        for item_id, problem in problems:
+            logger.warning("%s: item %s: %s; left out", catalogue, item_id, problem)
+        if item is not None and "data" in item["assets"]:
+            hrefs.append(public_href(str(item["assets"]["data"]["href"])))
+    return sorted(hrefs)
+
+
+def _capped_box(bbox: tuple[float, float, float, float], src: Any) -> tuple[float, ...]:
+    """`bbox` snapped to the pixels of `src`; LookupError if its mosaic would be too large."""
+    box = _snapped(bbox, src.transform)
+    t = src.transform
+    size = abs((box[2] - box[0]) / t.a * (box[3] - box[1]) / t.e)
+    size *= src.count * np.dtype(src.dtypes[0]).itemsize
+    if size > MAX_CLIP_BYTES:
+        raise LookupError(
+            f"the DEM mosaic would be {size / 2**30:.1f} GiB, more than the "
+            f"{MAX_CLIP_BYTES / 2**30:.0f} GiB allowed"
+        )
+    return box
 
 
 def _snapped(

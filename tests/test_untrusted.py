@@ -125,7 +125,7 @@ def small_run(tmp_path: Path, project_files, monkeypatch: pytest.MonkeyPatch) ->
     from test_pipeline import tiny_project
 
     project = tiny_project(tmp_path, project_files, imagery=False)
-    monkeypatch.setattr("pastures.cli.demo.sample_project_path", lambda: project)
+    monkeypatch.setattr("pastures.project.sample_project_path", lambda: project)
     run = tmp_path / "run"
     result = CliRunner().invoke(main, ["run", str(project), "--out", str(run), *SKIP_MAPS])
     assert result.exit_code == 0, result.output
@@ -346,7 +346,7 @@ def test_two_demo_runs_write_the_same_bytes(
     from test_pipeline import tiny_project
 
     project = tiny_project(tmp_path, project_files)
-    monkeypatch.setattr("pastures.cli.demo.sample_project_path", lambda: project)
+    monkeypatch.setattr("pastures.project.sample_project_path", lambda: project)
     monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
     for name in ("a", "b"):
         result = CliRunner().invoke(main, ["demo", "--out", str(tmp_path / name)])

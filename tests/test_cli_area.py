@@ -229,3 +229,43 @@ erosivity = 1000
     )
     assert risk.exit_code == 0, risk.output
     assert "(R 1000 MJ mm/ha/h/yr, K 0.04 t ha h/ha/MJ/mm)" in risk.output
+
+
+def test_rotate_plans_in_the_area_it_is_given(tmp_path, lyon_plots) -> None:
+    corrals = tmp_path / "corrales.gpkg"
+    gpd.GeoDataFrame(
+        {"corral_id": ["K1"], "community": ["Ain"]},
+        geometry=[box(X + 210, Y + 90, X + 220, Y + 100)],
+        crs="EPSG:32631",
+    ).to_file(corrals)
+    herds = tmp_path / "padron.csv"
+    herds.write_text(
+        "family_id,community,corral_id,alpacas,llamas,sheep\nF1,Ain,K1,0,0,20\n",
+        encoding="utf-8",
+    )
+    args = [
+        "rotate",
+        "--plots",
+        str(lyon_plots),
+        "--corrals",
+        str(corrals),
+        "--herds",
+        str(herds),
+        "--field",
+        "plots.plot_code=id_parcel",
+        "--default",
+        "plots.community=Ain",
+        "--default",
+        "plots.pasture_type=pajonal",
+        "--weeks",
+        "8",
+        "--no-gantt",
+        "--out",
+        str(tmp_path / "plan"),
+    ]
+    bare = invoke(*args)  # no area: Juli's 25 km rule refuses plots near Lyon
+    assert bare.exit_code == 1, bare.output
+    assert "outside the district of Juli" in bare.output
+    result = invoke(*args, "--bounds", LYON)
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "plan" / "rotation_schedule.csv").is_file()

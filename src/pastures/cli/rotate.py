@@ -18,7 +18,10 @@ from pastures.cli._common import (
     fail_on_errors,
     files_or_sample,
     layer_path,
+    project_files,
     project_options,
+    resolve_study_area,
+    study_area_options,
 )
 from pastures.defaults import DEFAULT_GAP as R_DEFAULT_GAP
 from pastures.errors import MissingDependencyError, ParameterError
@@ -73,6 +76,7 @@ def _read_labour(path: str) -> dict[str, float]:
 @click.command("rotate")
 @project_options()
 @crs_options
+@study_area_options(kinds=True)
 @click.option(
     "--indices",
     "indices_path",
@@ -293,6 +297,11 @@ def command(  # noqa: PLR0912, PLR0915
     crs: str,
     assume_crs: str | None,
     repair: str,
+    project_path: str | None,
+    bounds: str | None,
+    boundary: str | None,
+    field_map: tuple[str, ...],
+    default_map: tuple[str, ...],
     indices_path: str | None,
     calibration_path: str | None,
     budget_path: str | None,
@@ -396,18 +405,30 @@ def command(  # noqa: PLR0912, PLR0915
         raise click.UsageError(
             "--calibration needs --indices (the index of each plot on the dates of the cuts)."
         )
-    files = files_or_sample(
-        {"communities": communities, "plots": plots, "corrals": corrals, "herds": herds},
-        doing="planning",
+    given = {"communities": communities, "plots": plots, "corrals": corrals, "herds": herds}
+    setup = resolve_study_area(
+        project=project_path,
+        bounds=bounds,
+        boundary=boundary,
+        crs=crs,
+        assume_crs=assume_crs,
+        repair=repair,
+        field_map=field_map,
+        default_map=default_map,
+        files=given,
     )
+    files = files_or_sample(project_files(setup, given), doing="planning")
     project = load_project(
         communities=files["communities"],
         plots=files["plots"],
         corrals=files["corrals"],
         herds=files["herds"],
-        crs=crs,
-        assume_crs=assume_crs,
-        repair=repair,  # type: ignore[arg-type]
+        crs=setup.crs,
+        assume_crs=setup.assume_crs,
+        repair=setup.repair,
+        area=setup.area,
+        fields=setup.fields,
+        defaults=setup.defaults,
     )
     echo_problems(project.problems)
     fail_on_errors(project.problems)

@@ -413,8 +413,11 @@ def gantt_figure(  # noqa: PLR0912, PLR0915
 
     Rows are plots under a heading per community; each stay of a group is a bar coloured
     by the group's main species and labelled with its heads when it is wide enough;
-    closures are hatched; a red line marks `today` (default: the plan's first day). All
-    text is at least :data:`GANTT_MIN_FONT_PT` points. matplotlib is imported lazily.
+    closures are hatched; a red line marks `today` when it falls in the plan (default: the
+    day the chart is drawn, or ``SOURCE_DATE_EPOCH`` when set, as the atlas dates its
+    pages; a mark on the plan's first day would read as "today" to a planner who opens
+    the chart months later). All text is at least :data:`GANTT_MIN_FONT_PT` points.
+    matplotlib is imported lazily.
     """
     try:
         import matplotlib as mpl
@@ -500,7 +503,12 @@ def gantt_figure(  # noqa: PLR0912, PLR0915
     )
     ax.set_xlim(0, horizon)
     ax.grid(axis="x", color="0.85", linewidth=0.5)
-    today = today or inp.start
+    if today is None:
+        from datetime import UTC, datetime
+
+        from pastures.io import source_date_epoch
+
+        today = (source_date_epoch() or datetime.now(UTC)).date()
     x_today = (today - inp.start).days
     if 0 <= x_today <= horizon:
         ax.axvline(x_today, color="red", linewidth=1.5)
@@ -562,7 +570,8 @@ def write_plan_outputs(
     gantt
         Also draw the Gantt chart PNG (needs matplotlib).
     today
-        The day the Gantt chart marks (default: the plan's first day, so files repeat).
+        The day the Gantt chart marks (default: the day it is drawn, or
+        ``SOURCE_DATE_EPOCH`` when set); no mark when it falls outside the plan.
     feed, units
         Bale and oat figures (:class:`~pastures.rotation.deficit.FeedOptions`) and the
         animal-unit table of the deficit's heads.

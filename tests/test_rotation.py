@@ -383,3 +383,20 @@ def test_deficit_in_heads_at_the_peak_bales_and_oats():
     assert "50 sheep by 2026-01-05" in R.deficit_note(row)
     assert "66 bales of 25 kg" in R.deficit_note(row)
     assert "50 ovinos antes del 2026-01-05" in R.deficit_note(row, spanish=True)
+
+
+def test_sheet_names_of_any_community_are_accepted_by_excel() -> None:
+    # Excel refuses [ ] : * ? / \, more than 31 characters and names equal but for case
+    taken: set[str] = {"rutas"}
+    names = [
+        R.outputs.sheet_name(text, taken)
+        for text in ("plan {{7*7}}", "plan a/b:c", "plan " + "x" * 40, "plan " + "x" * 40, "RUTAS")
+    ]
+    assert names == [
+        "plan {{7_7}}",
+        "plan a_b_c",
+        "plan " + "x" * 26,
+        "plan " + "x" * 22 + " (2)",
+        "RUTAS (2)",
+    ]
+    assert all(len(n) <= 31 for n in names)

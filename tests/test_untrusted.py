@@ -268,7 +268,7 @@ def test_outputs_of_stages_that_no_longer_run_are_removed(tmp_path: Path, projec
     manifest = json.loads((run / "run_manifest.json").read_text())
     assert "rotation" not in manifest["stages"]
     page = (run / "map.html").read_text(encoding="utf-8")
-    assert "Sin capa de rotación: no herd register" in page
+    assert "Sin plan de rotación" in page  # said once, in the map's own words
     # then the DEM and the imagery are switched off: no risk or index output remains
     text = project.read_text(encoding="utf-8")
     text = text.replace('source = "files"', 'source = "none"').replace(
@@ -283,7 +283,7 @@ def test_outputs_of_stages_that_no_longer_run_are_removed(tmp_path: Path, projec
     assert "soil_loss" not in groups
     assert "risk_raster" not in groups
     assert "rotation" not in groups
-    assert "Sin capa de riesgo de erosión" in page
+    assert "Sin riesgo de erosión" in page
     assert "Sin capa de índices de vegetación" in page
     for stage in ("vegetation", "erosion"):
         assert stage not in json.loads((run / "run_manifest.json").read_text())["stages"]

@@ -2386,10 +2386,7 @@ def _overview_legend(
 def _missing_notes(ax: Axes, ctx: _Context, page: Any, y: float, width: float) -> float:
     """Write why a layer is missing (a stage the run did not need); return the new `y`."""
     words = WORDS[ctx.lang]
-    said = missing_results(ctx.run)  # rotation and erosion are said in the credits
     for stage, why in missing_stages(ctx.run).items():
-        if any(key.startswith(stage) for key in said):
-            continue
         note = words["missing_stage"].format(words[f"stage_{stage}"], why)
         lines = _wrap(note, width, page.pt(10))
         ax.text(0, y, "\n".join(lines), fontsize=page.pt(10), va="top", linespacing=1.3)

@@ -612,8 +612,9 @@ def write_plan_outputs(
     ):
         xl.book.set_properties({"created": created})
         plan = tables["plan_csv"]
+        taken: set[str] = {"rutas", "routes", *(a for _, a, _ in sheets), *(b for *_, b in sheets)}
         for com, part in plan.groupby(S.COMMUNITY, sort=True):
-            name = f"plan {com}"[:31]
+            name = sheet_name(f"plan {com}", taken)
             _write_sheet(xl, _sheet(part.reset_index(drop=True), spanish), name)
         routes = tables["routes_csv"]
         _write_sheet(xl, _sheet(routes, spanish), "rutas" if spanish else "routes")
@@ -632,6 +633,27 @@ def write_plan_outputs(
         written.append(path)
     logger.info("wrote %d rotation files to %s", len(written), out)
     return written
+
+
+#: Characters Excel does not allow in a sheet name.
+_NOT_IN_SHEET_NAMES: Final = str.maketrans(dict.fromkeys("[]:*?/\\", "_"))
+
+
+def sheet_name(text: str, taken: set[str]) -> str:
+    """A sheet name Excel accepts for `text`, not in `taken` (which it joins).
+
+    Excel refuses ``[ ] : * ? / \\``, a leading or trailing apostrophe, more than 31
+    characters, and two names equal but for case: a community named by anyone must not
+    stop the workbook.
+    """
+    base = text.translate(_NOT_IN_SHEET_NAMES).strip("'").strip() or "plan"
+    name, n = base[:31], 1
+    while name.casefold() in {t.casefold() for t in taken}:
+        n += 1
+        suffix = f" ({n})"
+        name = base[: 31 - len(suffix)] + suffix
+    taken.add(name)
+    return name
 
 
 def _write_sheet(xl: pd.ExcelWriter, table: pd.DataFrame, name: str) -> None:

@@ -642,7 +642,7 @@ _NOT_IN_SHEET_NAMES: Final = str.maketrans(dict.fromkeys("[]:*?/\\", "_"))
 def sheet_name(text: str, taken: set[str]) -> str:
     r"""A sheet name Excel accepts for `text`, not in `taken` (which it joins).
 
-    Excel refuses ``[ ] : * ? / \\``, a leading or trailing apostrophe, more than 31
+    Excel refuses ``[ ] : * ? / \``, a leading or trailing apostrophe, more than 31
     characters, and two names equal but for case: a community named by anyone must not
     stop the workbook.
     """

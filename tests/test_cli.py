@@ -213,3 +213,21 @@ def test_check_bundled_sample(runner):
     assert "14 communities, 11 with corrals, 40 plots, 366.0 ha of plots" in result.output
     assert "22,000" in result.output
     assert "16,500" in result.output
+
+
+def test_a_reader_that_leaves_the_pipe_is_not_an_error() -> None:
+    # `pastures check --rules | head -0`: the reader closes the pipe before the output
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pastures", "check", "--rules"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None
+    proc.stdout.close()  # the reader leaves before the command starts writing
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err.decode()
+    assert b"Internal error" not in err
+    assert b"BrokenPipe" not in err

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 import sys
 import warnings
 from typing import Any
@@ -145,6 +146,46 @@ def _echo_problems(exc: ValidationError) -> None:
     )
 
 
+class _ReaderMayLeave:
+    """Standard output that lets the work go on when the reader of a pipe goes away.
+
+    ``pastures rotate ... | head`` closes the pipe after a few lines; the plan must
+    still be written, and nothing is a bug. On the first broken pipe the process's
+    standard output is pointed at the null device (as the Python documentation on
+    SIGPIPE advises), so later lines, and the flush at exit, go nowhere quietly.
+    """
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            self._to_null()
+            return len(text)
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            self._to_null()
+
+    def _to_null(self) -> None:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, self._stream.fileno())
+        os.close(null)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+def _keep_going_when_the_reader_leaves() -> None:
+    """Wrap the real standard output (not a test runner's) in :class:`_ReaderMayLeave`."""
+    if sys.stdout is sys.__stdout__ and sys.stdout is not None:
+        sys.stdout = _ReaderMayLeave(sys.stdout)  # type: ignore[assignment]
+
+
 def _configure_logging(verbose: int, quiet: bool) -> None:
     level = logging.WARNING if quiet else (logging.DEBUG if verbose > 1 else logging.INFO)
     handler = logging.StreamHandler(sys.stderr)
@@ -218,4 +259,5 @@ def main(verbose: int, quiet: bool, debug: bool) -> None:
     Run `pastures COMMAND --help` for the details of a command.
     """
     del debug  # read by _Group.invoke
+    _keep_going_when_the_reader_leaves()
     _configure_logging(verbose, quiet)

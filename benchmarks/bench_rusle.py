@@ -39,6 +39,24 @@ compared pixel by pixel (share within 1 %, stream pixels both ways).
         [--sizes 2000,4000,8000] [--methods d8,mfd] [--repeat 2]
 
 It prints InVEST ÷ ours for wall time and peak memory, measured in the same run.
+
+Measured 2026-12-07 on 2 cores shared with other jobs (load average 3-9 during the
+runs), best of 2 interleaved runs each, wall of the whole process, peak RSS, commit
+3b141ea (run A):
+
+    size, routing   InVEST chain        ours               InVEST ÷ ours (wall / peak)
+    2000², D8        29.1 s,  474 MiB     6.1 s,  242 MiB    4.78× / 1.96×
+    2000², MFD       45.6 s,  520 MiB     7.6 s,  244 MiB    6.03× / 2.13×
+    4000², D8        98.8 s,  670 MiB    21.5 s,  360 MiB    4.60× / 1.86×
+    4000², MFD       87.6 s,  759 MiB    23.1 s,  360 MiB    3.80× / 2.11×
+    8000², D8       358.8 s, 1723 MiB    30.1 s, 1049 MiB   11.90× / 1.64×
+    8000², MFD      290.4 s, 1723 MiB    62.5 s, 1049 MiB    4.64× / 1.64×
+
+The load moved both ways during the runs (the 4000² runs of ours overlapped other
+compile jobs; InVEST's best 8000² MFD run had load 3.2, ours 6.1), so the wall
+ratios spread by about 2x; the memory figures do not depend on load. Soil loss agreed
+on 100.0000 % of pixels within 1 % at every size and routing, and InVEST's stream
+pixels were empty in ours and no other pixel.
 """
 
 from __future__ import annotations

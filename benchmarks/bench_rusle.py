@@ -52,7 +52,14 @@ runs), best of 2 interleaved runs each, wall of the whole process, peak RSS, com
     8000², D8       358.8 s, 1723 MiB    30.1 s, 1049 MiB   11.90× / 1.64×
     8000², MFD      290.4 s, 1723 MiB    62.5 s, 1049 MiB    4.64× / 1.64×
 
-The load moved both ways during the runs (the 4000² runs of ours overlapped other
+Run B, commit 825f84f (DEM notes after the routing, no label grid), 4000² only, load
+average 2-3.3:
+
+    4000², D8        47.0 s,  670 MiB     9.7 s,  349 MiB    4.86× / 1.92×
+    4000², MFD       42.1 s,  759 MiB     9.4 s,  351 MiB    4.48× / 2.16×
+
+Not met: ten times InVEST's speed (4.5-6× at 2000² and 4000²), and half its memory at
+4000² D8 (1.92×) and at 8000² (1.64×, run A). The load moved both ways during run A (the 4000² runs of ours overlapped other
 compile jobs; InVEST's best 8000² MFD run had load 3.2, ours 6.1), so the wall
 ratios spread by about 2x; the memory figures do not depend on load. Soil loss agreed
 on 100.0000 % of pixels within 1 % at every size and routing, and InVEST's stream

@@ -59,9 +59,10 @@ average 2-3.3:
     4000², MFD       42.1 s,  759 MiB     9.4 s,  351 MiB    4.48× / 2.16×
 
 Not met: ten times InVEST's speed (4.5-6× at 2000² and 4000²), and half its memory at
-4000² D8 (1.92×) and at 8000² (1.64×, run A). The load moved both ways during run A (the 4000² runs of ours overlapped other
-compile jobs; InVEST's best 8000² MFD run had load 3.2, ours 6.1), so the wall
-ratios spread by about 2x; the memory figures do not depend on load. Soil loss agreed
+4000² D8 (1.92×) and at 8000² (1.64×, run A). The load moved both ways during run A
+(the 4000² runs of ours overlapped other compile jobs; InVEST's best 8000² MFD run had
+load 3.2, ours 6.1), so its wall ratios spread by about 2x; the memory figures do not
+depend on load. Soil loss agreed
 on 100.0000 % of pixels within 1 % at every size and routing, and InVEST's stream
 pixels were empty in ours and no other pixel.
 """

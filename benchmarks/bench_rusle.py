@@ -35,7 +35,7 @@ Before timing, our JIT cache is warmed by a run on a 64 x 64 DEM (numba compiles
 per machine; the cache is then loaded). After the runs the two soil-loss rasters are
 compared pixel by pixel (share within 1 %, stream pixels both ways).
 
-    python benchmarks/bench_rusle.py --invest-python /work/invest-env/bin/python \
+    python benchmarks/bench_rusle.py --invest-python INVEST_ENV/bin/python \
         [--sizes 2000,4000,8000] [--methods d8,mfd] [--repeat 2]
 
 It prints InVEST ÷ ours for wall time and peak memory, measured in the same run.

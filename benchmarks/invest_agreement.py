@@ -24,7 +24,7 @@ Our soil loss (``soil_loss_t_ha_yr.tif``) is compared with InVEST's USLE per pix
   pixels among InVEST's streams or no-data;
 * the totals (t/yr).
 
-    python benchmarks/invest_agreement.py --invest-python /work/invest-env/bin/python \
+    python benchmarks/invest_agreement.py --invest-python INVEST_ENV/bin/python \
         [--dems gura,pits] [--methods d8,mfd] [--work DIR]
 
 Measured 2026-12-07 (InVEST SDR 3.20.2 and pygeoprocessing 2.4.11 built from source;

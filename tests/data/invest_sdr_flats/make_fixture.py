@@ -3,7 +3,7 @@
 Run once, outside the project's environment, with a Python that has natcap.invest 3.20.2
 and pygeoprocessing 2.4.11 (built as in shared/oracles/INVEST_SDR.md)::
 
-    /work/invest-env/bin/python tests/data/invest_sdr_flats/make_fixture.py OUT_DIR
+    INVEST_ENV/bin/python tests/data/invest_sdr_flats/make_fixture.py OUT_DIR
 
 It writes the DEM, constant R and K rasters, one land-cover class (usle_c = usle_p = 1)
 and a watershed covering the grid, runs ``natcap.invest.sdr.sdr.execute`` with D8 and

@@ -1656,6 +1656,44 @@ def ls_factor(
     return out
 
 
+def _accumulate_and_find_streams(
+    filled: np.ndarray,
+    fdir: np.ndarray,
+    *,
+    method: FlowMethod,
+    mfd_exponent: float,
+    mfd_weights: MfdWeights,
+    stream_threshold: float | None,
+    streams: StreamMethod,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Flow accumulation (float32) of a filled DEM, and its stream pixels if asked.
+
+    float32 sums: exact pixel counts for D8 up to 2**24 upslope pixels, about 1e-6
+    relative for MFD; half the memory of float64 and no second copy to convert.
+    """
+    accumulation = _route(
+        filled,
+        fdir,
+        method=method,
+        mfd_exponent=mfd_exponent,
+        mfd_weights=mfd_weights,
+        dtype=np.float32,
+    )
+    if stream_threshold is None:
+        return accumulation, None
+    on_stream = stream_mask(
+        accumulation,
+        stream_threshold,
+        method=method,
+        streams=streams,
+        filled=filled,
+        fdir=fdir,
+        mfd_exponent=mfd_exponent,
+        mfd_weights=mfd_weights,
+    )
+    return accumulation, on_stream
+
+
 def terrain_factors(
     dem: Dem,
     *,
@@ -1689,28 +1727,15 @@ def terrain_factors(
     if method not in FLOW_METHODS:
         raise ParameterError(f"Unknown flow method {method!r}; choose one of {FLOW_METHODS}.")
     filled, fdir = _priority_flood(_as_float32(dem.elevation))
-    # float32 sums: exact pixel counts for D8 up to 2**24 upslope pixels, about 1e-6
-    # relative for MFD; half the memory of float64 and no second copy to convert.
-    accumulation = _route(
+    accumulation, on_stream = _accumulate_and_find_streams(
         filled,
         fdir,
         method=method,
         mfd_exponent=mfd_exponent,
         mfd_weights=mfd_weights,
-        dtype=np.float32,
+        stream_threshold=stream_threshold,
+        streams=streams,
     )
-    on_stream = None
-    if stream_threshold is not None:
-        on_stream = stream_mask(
-            accumulation,
-            stream_threshold,
-            method=method,
-            streams=streams,
-            filled=filled,
-            fdir=fdir,
-            mfd_exponent=mfd_exponent,
-            mfd_weights=mfd_weights,
-        )
     del fdir
     slope = _horn_slope(filled, dem.cell_size)
     ls = ls_factor(slope, accumulation, dem.cell_size, l_max=l_max)
@@ -1766,26 +1791,15 @@ def terrain_ls(
     z = dem.elevation
     in_place = overwrite and z.dtype == np.float32 and z.flags.c_contiguous and z.flags.writeable
     filled, fdir = _priority_flood(z if in_place else _as_float32(z), in_place=in_place)
-    acc = _route(
+    acc, on_stream = _accumulate_and_find_streams(
         filled,
         fdir,
         method=method,
         mfd_exponent=mfd_exponent,
         mfd_weights=mfd_weights,
-        dtype=np.float32,
+        stream_threshold=stream_threshold,
+        streams=streams,
     )
-    on_stream = None
-    if stream_threshold is not None:
-        on_stream = stream_mask(
-            acc,
-            stream_threshold,
-            method=method,
-            streams=streams,
-            filled=filled,
-            fdir=fdir,
-            mfd_exponent=mfd_exponent,
-            mfd_weights=mfd_weights,
-        )
     del fdir
     _slope_ls_in_place(filled, acc, float(dem.cell_size), float(l_max))
     return acc, on_stream

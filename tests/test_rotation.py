@@ -335,6 +335,40 @@ def test_outputs_written(tmp_path):
     from pastures import rotation_io
 
     assert rotation_io.schedule_table is R.schedule_table
+    plots_agree_with_the_schedule(tmp_path, summary)
+
+
+def plots_agree_with_the_schedule(out, summary: pd.Series) -> None:
+    """rotation_plots.csv tells what herders are told (the schedule), not the solver's UO.
+
+    Per plot: the kg its stays eat, the first and last day a group is on it, and the ids
+    of those groups (the ones of rotation_groups.csv); the summary's plot kg is their sum.
+    """
+    sched = pd.read_csv(out / R.OUTPUT_FILES["schedule_csv"])
+    groups = set(pd.read_csv(out / R.OUTPUT_FILES["groups_csv"])[S.GROUP_ID])
+    plots = pd.read_csv(out / R.OUTPUT_FILES["plots_csv"], keep_default_na=False)
+    stays = sched[sched[S.LOCATION_KIND] == "plot"]
+    assert len(stays), "the test needs a plan that grazes plots"
+    for _, row in plots.iterrows():
+        mine = stays[stays[S.LOCATION_ID] == row[S.LOCATION_ID]]
+        assert abs(row["eaten_kg"] - mine[S.FORAGE_USED_KG].sum()) <= 1.0
+        if mine.empty:
+            assert row["status"] == "unused"
+            assert row["first_grazed"] == ""
+            assert row["groups"] == ""
+            assert row["reason"] != ""
+            continue
+        assert row["status"] == "grazed"
+        assert row["first_grazed"] == min(mine[S.START])
+        assert row["last_grazed"] == max(mine[S.END])
+        days = {
+            d for _, s in mine.iterrows() for d in pd.date_range(s[S.START], s[S.END], freq="D")
+        }
+        assert row["grazed_periods"] * 7 == len(days)
+        ids = set(row["groups"].split("+"))
+        assert ids == set(mine[S.GROUP_ID])
+        assert ids <= groups
+    assert float(summary["plots_kg"]) == pytest.approx(stays[S.FORAGE_USED_KG].sum(), abs=1.0)
 
 
 def test_gantt_is_readable(tmp_path):

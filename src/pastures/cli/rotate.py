@@ -534,7 +534,7 @@ def command(  # noqa: PLR0912, PLR0915
     violations = R.check_groups(gp)
     for v in violations[:20]:
         click.secho(f"  {v}", err=True, fg="red")
-    status = R.plot_status(plan)
+    status = R.group_plot_status(gp)
     if len(status):
         unused = status[status["status"] == "unused"]
         click.echo(

@@ -23,7 +23,7 @@ from pastures import schema as S
 from pastures.io import atomic_output, neutralise_formulas, neutralise_text, write_table
 from pastures.rotation.deficit import FeedOptions, deficit_table
 from pastures.rotation.dispatch import GroupPlan
-from pastures.rotation.explain import plot_status
+from pastures.rotation.explain import group_plot_status
 from pastures.rotation.groups import HEAD_COLUMNS, groups_table
 from pastures.rotation.model import closed_mask, range_allowance
 
@@ -591,7 +591,7 @@ def write_plan_outputs(
         "plan_csv": plan_table(gp, spanish=spanish),
         "calendar_csv": calendar_table(gp, spanish=spanish),
         "range_csv": range_table(gp),
-        "plots_csv": plot_status(gp.plan),
+        "plots_csv": group_plot_status(gp),
         "summary_csv": summary_table(gp),
     }
     written = [write_table(tables[key], out / OUTPUT_FILES[key]) for key in tables]

@@ -400,8 +400,9 @@ def test_deficit_in_heads_at_the_peak_bales_and_oats():
     # (13.5 UO at most in January), so they stay on the range, which grows 350 kg a week:
     # 350 kg short every week from the first. At the peak: 350 / 7 = 50 sheep to sell by
     # 5 January; 1,400 kg in 25 kg bales at 85 % DM (21.25 kg DM): 65.9, so 66 bales;
-    # 1,400 / 1,623 kg DM/ha = 0.86, so 0.9 ha of oats, sown 150 days before the run-out
-    # date falls outside the sowing window (Nov-Jan): by the end of January before it.
+    # oats: 150 days before the run-out date (8 August 2025) falls outside the sowing
+    # window (Nov-Jan), so by the end of January before it, 31 January 2025: long before
+    # the plan starts, so no oats are advised, and the table and the note say why.
     group = R.GrazingGroup("K1-OVI", "A", "K1", (0, 0, 100), (("F1", 0, 0, 100),), 100.0, 0, 0)
     inputs = replace(tiny(), groups=(group,))
     gp = R.place_groups(R.plan_rotation(inputs, R.RotationParams(num_workers=1)))
@@ -412,11 +413,39 @@ def test_deficit_in_heads_at_the_peak_bales_and_oats():
     assert row["peak_fodder_kg"] == 350
     assert (row["sell_alpacas"], row["sell_llamas"], row["sell_sheep"]) == (0, 0, 50)
     assert row["bales"] == 66
-    assert row["oats_ha"] == pytest.approx(0.9)
-    assert row["oats_sow_by"] == "2025-01-31"
-    assert "50 sheep by 2026-01-05" in R.deficit_note(row)
-    assert "66 bales of 25 kg" in R.deficit_note(row)
-    assert "50 ovinos antes del 2026-01-05" in R.deficit_note(row, spanish=True)
+    assert pd.isna(row["oats_ha"])
+    assert row["oats_sow_by"] == ""
+    assert row["oats_note"].startswith("too late to sow oats")
+    assert "2025-01-31" in row["oats_note"]
+    note = R.deficit_note(row)
+    assert "50 sheep by 2026-01-05" in note
+    assert "66 bales of 25 kg" in note
+    assert "ha of oats" not in note
+    assert row["oats_note"] in note
+    es = R.deficit_table(gp, spanish=True).iloc[0]
+    assert es["oats_note"].startswith("demasiado tarde para sembrar avena")
+    note = R.deficit_note(es, spanish=True)
+    assert "50 ovinos antes del 2026-01-05" in note
+    assert "demasiado tarde para sembrar avena" in note
+    assert "ha de avena" not in note
+
+
+def test_oats_in_time_are_advised():
+    # the same 100 sheep (700 kg DM a week) from 3 November 2025 on a range growing
+    # 700 kg a week for 30 weeks, then 350: short from week 30, 3 Nov 2025 + 210 days =
+    # 1 June 2026. 150 days before it is 2 January 2026, inside the sowing window and
+    # after the plan starts: oats are advised, sown by that day.
+    base = tiny(weeks=40)
+    growth = tuple([700.0] * 30 + [350.0] * 10)
+    locs = (base.locations[0], replace(base.locations[1], growth_kg=growth))
+    group = R.GrazingGroup("K1-OVI", "A", "K1", (0, 0, 100), (("F1", 0, 0, 100),), 100.0, 0, 0)
+    inputs = replace(base, groups=(group,), locations=locs, start=date(2025, 11, 3))
+    gp = R.place_groups(R.plan_rotation(inputs, R.RotationParams(num_workers=1)))
+    row = R.deficit_table(gp).iloc[0]
+    assert row["runs_out"] == "2026-06-01"
+    assert row["oats_sow_by"] == "2026-01-02"
+    assert row["oats_note"] == ""
+    assert "ha of oats by 2026-01-02" in R.deficit_note(row)
 
 
 def test_sheet_names_of_any_community_are_accepted_by_excel() -> None:

@@ -546,7 +546,7 @@ def command(  # noqa: PLR0912, PLR0915
                 else "."
             )
         )
-    deficit = R.deficit_table(gp, options=feed, units=fparams.units)
+    deficit = R.deficit_table(gp, options=feed, units=fparams.units, spanish=spanish)
     click.echo("\nFeed budget per community (rotation_deficit.csv):")
     for _, row in deficit.iterrows():
         click.echo(f"  {R.deficit_note(row, spanish=spanish)}")

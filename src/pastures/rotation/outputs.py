@@ -91,6 +91,7 @@ LABELS_ES: Final = {
     "oats_ha": "Avena (ha)",
     "oats_sow_by": "Sembrar antes del",
     "oats_kg_dm_ha": "Rendimiento de avena (kg MS/ha)",
+    "oats_note": "Avena: nota",
     "figure": "Cifra",
     "value": "Valor",
 }
@@ -586,7 +587,7 @@ def write_plan_outputs(
     tables = {
         "schedule_csv": schedule_table(gp),
         "groups_csv": groups_table(gp.groups),
-        "deficit_csv": deficit_table(gp, options=feed, units=units),  # type: ignore[arg-type]
+        "deficit_csv": deficit_table(gp, options=feed, units=units, spanish=spanish),  # type: ignore[arg-type]
         "routes_csv": routes_table(gp),
         "plan_csv": plan_table(gp, spanish=spanish),
         "calendar_csv": calendar_table(gp, spanish=spanish),

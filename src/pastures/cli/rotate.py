@@ -430,8 +430,8 @@ def command(  # noqa: PLR0912, PLR0915
         fields=setup.fields,
         defaults=setup.defaults,
     )
-    echo_problems(project.problems)
-    fail_on_errors(project.problems)
+    fail_on_errors(project.problems)  # the CLI group prints them, each once, and counts them
+    echo_problems(project.problems)  # warnings only, by now
     fparams = load_params(forage_params) if forage_params else ForageParams()
     index_table = read_index_table(indices_path) if indices_path else None
     calibration = None

@@ -336,6 +336,48 @@ def test_outputs_written(tmp_path):
 
     assert rotation_io.schedule_table is R.schedule_table
     plots_agree_with_the_schedule(tmp_path, summary)
+    spanish_texts_in_a_spanish_plan(tmp_path, book)
+
+
+def spanish_texts_in_a_spanish_plan(out, book) -> None:
+    """A Spanish plan speaks Spanish in the workbook and the calendar; CSV names stay."""
+    plan = next(ws for ws in book.worksheets if ws.title.startswith("plan "))
+    rows = list(plan.iter_rows(values_only=True))
+    head = rows[0]
+    strategies = {r[head.index("Estrategia")] for r in rows[1:]}
+    assert strategies <= {"reserva seca", "abierta", "recuperación", "parición",
+                          "pradera abierta"}  # fmt: skip
+    places = {r[head.index("Lugar")] for r in rows[1:]}
+    assert "pradera abierta de A" in places
+    whys = " ".join(r[head.index("Por qué")] for r in rows[1:])
+    for english in ("grazed", "closed", "season", "reserve", "Jan", "Dec"):
+        assert english not in whys
+    assert "época de crecimiento (dic, ene, feb, mar)" in whys or "todo el año" in whys
+    for ws in book.worksheets:
+        values = [v for row in ws.iter_rows(values_only=True) for v in row if isinstance(v, str)]
+        assert not any(v.startswith("RANGE ") for v in values), ws.title
+    parcelas = [c.value for c in book["parcelas"][1]]
+    assert parcelas == [
+        "Lugar", "Comunidad", "Tipo de pasto", "Superficie (ha)", "Fuente del forraje",
+        "Forraje utilizable (kg MS)", "Forraje consumido (kg MS)", "Semanas de pastoreo",
+        "Primer día de pastoreo", "Último día de pastoreo", "Grupos", "Estado", "Motivo",
+        "Cierres",
+    ]  # fmt: skip
+    estados = {r[11] for r in book["parcelas"].iter_rows(min_row=2, values_only=True)}
+    assert estados <= {"pastoreada", "sin uso"}
+    figures = [r[0] for r in book["resumen"].iter_rows(min_row=2, values_only=True)]
+    assert "estado del solver" in figures
+    assert not any("_" in f for f in figures)
+    deficit = book["déficit"]
+    origin = [c.value for c in deficit[1]].index("Origen")
+    assert deficit.cell(2, origin + 1).value.startswith("modelado:")
+    ics = (out / R.OUTPUT_FILES["ics"]).read_text("utf-8")
+    unfolded = ics.replace("\r\n ", "")
+    assert "RANGE " not in unfolded
+    assert "pradera abierta de " in unfolded
+    # the CSV keep their machine names
+    plots = pd.read_csv(out / R.OUTPUT_FILES["plots_csv"])
+    assert {"groups", "status", "reason", "eaten_kg"} <= set(plots.columns)
 
 
 def plots_agree_with_the_schedule(out, summary: pd.Series) -> None:

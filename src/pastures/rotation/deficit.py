@@ -129,10 +129,11 @@ def deficit_table(
 ) -> pd.DataFrame:
     """``rotation_deficit.csv``: one row per community (see the module's docstring).
 
-    `spanish` writes ``oats_note`` in Spanish (the column names stay).
+    `spanish` writes ``range_standing_source`` and ``oats_note`` in Spanish (the column
+    names stay).
     """
     from pastures.animals import AnimalUnits
-    from pastures.rotation.inputs import RANGE_START_SOURCE
+    from pastures.rotation.inputs import RANGE_START_SOURCE, RANGE_START_SOURCE_ES
 
     options = options or FeedOptions()
     units = units or AnimalUnits()
@@ -152,7 +153,7 @@ def deficit_table(
         row: dict[str, object] = {
             "community": loc.community,
             "range_standing_start_kg": round(loc.initial_kg),
-            "range_standing_source": RANGE_START_SOURCE,
+            "range_standing_source": RANGE_START_SOURCE_ES if spanish else RANGE_START_SOURCE,
             "runs_out": "",
             "peak_week": "",
             "peak_fodder_kg": 0,

@@ -426,6 +426,51 @@ def test_gantt_is_readable(tmp_path):
     assert labels[0] == "A"  # grouped under each community
     assert "B" in labels
     assert any(t.get_text().strip() == "hoy" for t in ax.texts)
+    bar_texts_stay_in_their_bars(fig, gp)
+
+
+def bar_texts_stay_in_their_bars(fig, gp) -> None:
+    """Every bar text lies on bars of its row (measured by the renderer), no two texts
+    overlap, and a 30-week chart (about 1.4 inches a month) is wide enough for the heads of
+    every stay, even a one-week one (groups on a plot at once share a label, 56+38)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    ax = fig.axes[0]
+    bars = [
+        path.get_extents(coll.get_transform())
+        for coll in ax.collections
+        if not coll.get_hatch()
+        for path in coll.get_paths()
+    ]
+    texts = [t for t in ax.texts if t.get_text().strip() not in {"hoy", "today"}]
+    boxes = [t.get_window_extent(renderer) for t in texts]
+    for t, ext in zip(texts, boxes, strict=True):
+        mid = (ext.y0 + ext.y1) / 2
+        row = [b for b in bars if b.y0 <= mid <= b.y1]
+        # both ends on a bar of the row and no gap between bars under the text
+        covered = sorted((max(b.x0, ext.x0), min(b.x1, ext.x1)) for b in row if b.x1 > ext.x0
+                         and b.x0 < ext.x1)  # fmt: skip
+        assert covered, t.get_text()
+        assert covered[0][0] <= ext.x0 + 0.5, t.get_text()
+        reach = covered[0][1]
+        for a, b in covered[1:]:
+            assert a <= reach + 0.5, t.get_text()
+            reach = max(reach, b)
+        assert reach >= ext.x1 - 0.5, t.get_text()
+    for a, b in itertools.combinations(boxes, 2):
+        assert not a.overlaps(b)
+    # every stay's heads are written: its own, or in the total of the groups with it
+    stays = [(k, i, t0, t1) for k, i, t0, t1 in R.outputs._stays(gp)
+             if gp.inputs.locations[i].kind == "plot"]  # fmt: skip
+    shown = {t.get_text().split()[-1] for t in texts}
+    for k, i, t0, t1 in stays:
+        mine = str(sum(gp.groups[k].heads))
+        with_it = [kk for kk, ii, a, b in stays if ii == i and a <= t1 and b >= t0]
+        total = str(sum(sum(gp.groups[kk].heads) for kk in with_it))
+        assert any(mine in s.split("+") or s == total for s in shown), (k, i, t0)
+    one_week = [1 for k, i, t0, t1 in R.outputs._stays(gp) if t0 == t1]
+    assert one_week, "the test needs a one-week stay"
 
 
 def test_calendar_text_neutralises_names_a_spreadsheet_would_run():

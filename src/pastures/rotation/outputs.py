@@ -563,6 +563,7 @@ def gantt_figure(  # noqa: PLR0912, PLR0915
     names = ("alpacas", "llamas", "ovinos" if spanish else "sheep")
     d = inp.period_days
     on_plot: dict[int, list[tuple[int, int, int]]] = {}
+    bar_labels: list[tuple[float, float, float, tuple[str, ...]]] = []
     for k, i, t0, t1 in _stays(gp):
         if i in row_of:
             on_plot.setdefault(i, []).append((k, t0, t1))
@@ -580,17 +581,24 @@ def gantt_figure(  # noqa: PLR0912, PLR0915
                 edgecolor="white",
                 linewidth=0.5,
             )
-            if (t1 - t0 + 1) * d >= 28:
-                ax.text(
+    for i, stays in on_plot.items():
+        # labelled once the layout is final, as the bar's width on paper allows; groups
+        # on the plot at once share one label over their bars: ids and heads, the heads
+        # of each (56+38), or their total
+        for cluster in _overlapping(stays):
+            t0 = min(a for _, a, _ in cluster)
+            t1 = max(b for _, _, b in cluster)
+            ks = sorted((k for k, _, _ in cluster), key=lambda k: gp.groups[k].group_id)
+            ids = " + ".join(gp.groups[k].group_id for k in ks)
+            heads = "+".join(str(sum(gp.groups[k].heads)) for k in ks)
+            bar_labels.append(
+                (
                     (t0 + (t1 - t0 + 1) / 2) * d,
-                    y,
-                    f"{g.group_id} {sum(g.heads)}",
-                    ha="center",
-                    va="center",
-                    fontsize=GANTT_MIN_FONT_PT,
-                    color="white",
-                    clip_on=True,
+                    row_of[i],
+                    (t1 - t0 + 1) * d,
+                    (f"{ids} {heads}", heads, str(sum(sum(gp.groups[k].heads) for k in ks))),
                 )
+            )
     for i, y in row_of.items():
         shut = np.flatnonzero(closed[i] & ~np.any(gp.place == i, axis=0))
         if len(shut):
@@ -648,7 +656,47 @@ def gantt_figure(  # noqa: PLR0912, PLR0915
     )
     ax.set_title(title, fontsize=GANTT_MIN_FONT_PT + 2)
     fig.tight_layout()
+    _label_bars(fig, ax, bar_labels, horizon)
     return fig
+
+
+def _overlapping(stays: list[tuple[int, int, int]]) -> list[list[tuple[int, int, int]]]:
+    """Stays ``(group, first, last period)`` of one plot in runs that overlap in time."""
+    out: list[list[tuple[int, int, int]]] = []
+    end = -1
+    for stay in sorted(stays, key=lambda s: (s[1], s[2])):
+        if out and stay[1] <= end:
+            out[-1].append(stay)
+            end = max(end, stay[2])
+        else:
+            out.append([stay])
+            end = stay[2]
+    return out
+
+
+def _label_bars(
+    fig, ax, bars: list[tuple[float, float, float, tuple[str, ...]]], horizon: float
+) -> None:
+    """Write in each bar the first of its texts that fits (groups and heads, or heads).
+
+    A bar too narrow even for its heads stays bare (the route sheets give them); no text
+    runs out of its bar.
+    """
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import TextPath
+
+    prop = FontProperties(size=GANTT_MIN_FONT_PT)
+    axis_pt = ax.get_position().width * fig.get_figwidth() * 72.0
+
+    def width_pt(text: str) -> float:
+        return float(TextPath((0, 0), text, size=GANTT_MIN_FONT_PT, prop=prop).get_extents().width)
+
+    for x, y, days, texts in bars:
+        room = axis_pt * days / horizon - 2.0  # a point of white either side
+        text = next((t for t in texts if width_pt(t) <= room), None)
+        if text is not None:
+            ax.text(x, y, text, ha="center", va="center", fontsize=GANTT_MIN_FONT_PT,
+                    color="white", clip_on=True)  # fmt: skip
 
 
 def _sheet(table: pd.DataFrame, spanish: bool) -> pd.DataFrame:

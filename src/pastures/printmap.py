@@ -1830,7 +1830,9 @@ def _fit_groups(
     A label goes whole on a line when it fits there; one wider than the cell breaks
     after a hyphen or at its space (``C1-LLA-`` / ``1 86``); a piece wider still ends
     in an ellipsis. Labels that do not fit whole are counted in ``+n``, which is
-    itself kept within the cell (a label more is left out to make room).
+    itself kept within the cell (a label more is left out to make room). When not one
+    label fits beside ``+n``, the cell gives the number of groups and their heads
+    (``3 gr.`` / ``433``).
     """
 
     def fits(text: str) -> bool:
@@ -1877,11 +1879,18 @@ def _fit_groups(
         if nxt is None:
             break
         shown.append(nxt)
-    for n_shown in range(len(shown) - 1, -1, -1):
+    for n_shown in range(len(shown) - 1, 0, -1):
         lines = with_rest(shown[n_shown], len(groups) - n_shown)
         if lines is not None:
             return "\n".join(lines)
-    return ""
+    if not groups:
+        return ""
+    # not one label fits with the count of the rest: the number of groups and their heads
+    heads = [g.rsplit(" ", 1)[-1] for g in groups]
+    lines = [f"{len(groups)} gr."]
+    if all(h.isdigit() for h in heads) and fits(f"{sum(int(h) for h in heads)}"):
+        lines.append(f"{sum(int(h) for h in heads)}")
+    return "\n".join(line if fits(line) else clip(line) for line in lines)
 
 
 def _sheet_boxes(

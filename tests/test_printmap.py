@@ -575,9 +575,8 @@ def test_calendar_cell_text_stays_in_its_cell(groups):
     hidden = int(more.group(1)) if more else 0
     shown = [g for g in groups if g in joined]
     if joined.endswith("gr.") or " gr. " in f"{joined} ":
-        # no label fits beside "+n": the number of groups and their heads
-        assert lines[0] == f"{len(groups)} gr."
-        assert lines[1:] in ([], [str(sum(int(g.split()[-1]) for g in groups))])
+        # no label fits beside "+n": the number of groups
+        assert lines == [f"{len(groups)} gr."]
     elif "…" not in joined:
         assert shown, joined
         assert len(shown) + hidden == len(groups)

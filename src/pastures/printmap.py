@@ -1831,8 +1831,7 @@ def _fit_groups(
     after a hyphen or at its space (``C1-LLA-`` / ``1 86``); a piece wider still ends
     in an ellipsis. Labels that do not fit whole are counted in ``+n``, which is
     itself kept within the cell (a label more is left out to make room). When not one
-    label fits beside ``+n``, the cell gives the number of groups and their heads
-    (``3 gr.`` / ``433``).
+    label fits beside ``+n``, the cell gives the number of groups (``3 gr.``).
     """
 
     def fits(text: str) -> bool:
@@ -1885,12 +1884,10 @@ def _fit_groups(
             return "\n".join(lines)
     if not groups:
         return ""
-    # not one label fits with the count of the rest: the number of groups and their heads
-    heads = [g.rsplit(" ", 1)[-1] for g in groups]
-    lines = [f"{len(groups)} gr."]
-    if all(h.isdigit() for h in heads) and fits(f"{sum(int(h) for h in heads)}"):
-        lines.append(f"{sum(int(h) for h in heads)}")
-    return "\n".join(line if fits(line) else clip(line) for line in lines)
+    # not one label fits with the count of the rest: the number of groups, on one line
+    # (the row keeps its height; the map and the route sheets name them)
+    line = f"{len(groups)} gr."
+    return line if fits(line) else clip(line)
 
 
 def _sheet_boxes(

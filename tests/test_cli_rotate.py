@@ -246,3 +246,15 @@ def test_rotate_refuses_a_daily_plan_too_long_to_build(runner, tmp_path):
     result = runner.invoke(main, ["rotate", "--daily", "--weeks", "200", "--out", str(tmp_path)])
     assert result.exit_code == 1
     assert "at most 104 weeks" in result.output
+
+
+def test_a_missing_file_is_said_once(runner, project_files, tmp_path):
+    # one error: one line naming it, and the count says 1 (as check and forage do)
+    missing = tmp_path / "noexiste.gpkg"
+    args = {**project_files, "plots": missing}
+    result = runner.invoke(main, ["rotate", *files_args(args), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 1, result.output
+    lines = [x for x in result.output.splitlines() if "noexiste.gpkg" in x]
+    assert len(lines) == 1, result.output
+    assert "file not found" in lines[0]
+    assert "1 error(s)" in result.output

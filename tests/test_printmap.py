@@ -535,3 +535,48 @@ def test_unwritable_atlas_folder_is_an_output_error(tiny_run, tmp_path, workers)
     (tmp_path / "a-file").write_text("not a folder")
     with pytest.raises(OutputError, match=r"a-file/atlas/atlas\.pdf: cannot be written"):
         write_atlas(tiny_run, tmp_path / "a-file" / "atlas", workers=workers)
+
+
+@pytest.mark.parametrize(
+    "groups",
+    [
+        ("C1-LLA-1 86",),
+        ("C1-ALP-1 147", "C1-ALP-2 147", "C1-ALP-3 147"),
+        ("C1-ALP-10 147", "C1-OVI-1 141", "C10-LLA-12 1203", "C2-ALP-1 144"),
+        ("CORRAL-MUY-LARGO-DE-NOMBRE 12",),
+        ("C1-ALP-1 144", "C2-ALP-2 144", "C2-ALP-3 145"),
+    ],
+)
+def test_calendar_cell_text_stays_in_its_cell(groups):
+    # The narrowest month column (11.7 mm, 1 mm margin) at the atlas's least size, 8 pt:
+    # every line, measured by matplotlib's own renderer (not the atlas's glyph outlines),
+    # stays within the cell; at most two lines; every group is shown whole, broken
+    # across the lines, or counted in "+n".
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from pastures.printmap import _fit_groups
+
+    width_mm, size = 10.7, 8.0
+    text = _fit_groups(groups, width_mm, size)
+    lines = text.split("\n")
+    assert 1 <= len(lines) <= 2
+    fig = plt.figure(dpi=300)
+    renderer = fig.canvas.get_renderer()
+    for line in lines:
+        t = fig.text(0, 0, line, fontsize=size, family="DejaVu Sans")
+        px = t.get_window_extent(renderer).width
+        assert px / 300 * 25.4 <= width_mm + 0.3, line  # 0.3 mm: side bearings
+    plt.close(fig)
+    joined = " ".join(lines).replace("- ", "-")
+    more = re.search(r"\+(\d+)$", joined)
+    hidden = int(more.group(1)) if more else 0
+    shown = [g for g in groups if g in joined]
+    if joined.endswith("gr.") or " gr. " in f"{joined} ":
+        # no label fits beside "+n": the number of groups
+        assert lines == [f"{len(groups)} gr."]
+    elif "…" not in joined:
+        assert shown, joined
+        assert len(shown) + hidden == len(groups)

@@ -335,6 +335,82 @@ def test_outputs_written(tmp_path):
     from pastures import rotation_io
 
     assert rotation_io.schedule_table is R.schedule_table
+    plots_agree_with_the_schedule(tmp_path, summary)
+    spanish_texts_in_a_spanish_plan(tmp_path, book)
+
+
+def spanish_texts_in_a_spanish_plan(out, book) -> None:
+    """A Spanish plan speaks Spanish in the workbook and the calendar; CSV names stay."""
+    plan = next(ws for ws in book.worksheets if ws.title.startswith("plan "))
+    rows = list(plan.iter_rows(values_only=True))
+    head = rows[0]
+    strategies = {r[head.index("Estrategia")] for r in rows[1:]}
+    assert strategies <= {"reserva seca", "abierta", "recuperación", "parición",
+                          "pradera abierta"}  # fmt: skip
+    places = {r[head.index("Lugar")] for r in rows[1:]}
+    assert "pradera abierta de A" in places
+    whys = " ".join(r[head.index("Por qué")] for r in rows[1:])
+    for english in ("grazed", "closed", "season", "reserve", "Jan", "Dec"):
+        assert english not in whys
+    assert "época de crecimiento (dic, ene, feb, mar)" in whys or "todo el año" in whys
+    for ws in book.worksheets:
+        values = [v for row in ws.iter_rows(values_only=True) for v in row if isinstance(v, str)]
+        assert not any(v.startswith("RANGE ") for v in values), ws.title
+    parcelas = [c.value for c in book["parcelas"][1]]
+    assert parcelas == [
+        "Lugar", "Comunidad", "Tipo de pasto", "Superficie (ha)", "Fuente del forraje",
+        "Forraje utilizable (kg MS)", "Forraje consumido (kg MS)", "Semanas de pastoreo",
+        "Primer día de pastoreo", "Último día de pastoreo", "Grupos", "Estado", "Motivo",
+        "Cierres",
+    ]  # fmt: skip
+    estados = {r[11] for r in book["parcelas"].iter_rows(min_row=2, values_only=True)}
+    assert estados <= {"pastoreada", "sin uso"}
+    figures = [r[0] for r in book["resumen"].iter_rows(min_row=2, values_only=True)]
+    assert "estado del solver" in figures
+    assert not any("_" in f for f in figures)
+    deficit = book["déficit"]
+    origin = [c.value for c in deficit[1]].index("Origen")
+    assert deficit.cell(2, origin + 1).value.startswith("modelado:")
+    ics = (out / R.OUTPUT_FILES["ics"]).read_text("utf-8")
+    unfolded = ics.replace("\r\n ", "")
+    assert "RANGE " not in unfolded
+    assert "pradera abierta de " in unfolded
+    # the CSV keep their machine names
+    plots = pd.read_csv(out / R.OUTPUT_FILES["plots_csv"])
+    assert {"groups", "status", "reason", "eaten_kg"} <= set(plots.columns)
+
+
+def plots_agree_with_the_schedule(out, summary: pd.Series) -> None:
+    """rotation_plots.csv tells what herders are told (the schedule), not the solver's UO.
+
+    Per plot: the kg its stays eat, the first and last day a group is on it, and the ids
+    of those groups (the ones of rotation_groups.csv); the summary's plot kg is their sum.
+    """
+    sched = pd.read_csv(out / R.OUTPUT_FILES["schedule_csv"])
+    groups = set(pd.read_csv(out / R.OUTPUT_FILES["groups_csv"])[S.GROUP_ID])
+    plots = pd.read_csv(out / R.OUTPUT_FILES["plots_csv"], keep_default_na=False)
+    stays = sched[sched[S.LOCATION_KIND] == "plot"]
+    assert len(stays), "the test needs a plan that grazes plots"
+    for _, row in plots.iterrows():
+        mine = stays[stays[S.LOCATION_ID] == row[S.LOCATION_ID]]
+        assert abs(row["eaten_kg"] - mine[S.FORAGE_USED_KG].sum()) <= 1.0
+        if mine.empty:
+            assert row["status"] == "unused"
+            assert row["first_grazed"] == ""
+            assert row["groups"] == ""
+            assert row["reason"] != ""
+            continue
+        assert row["status"] == "grazed"
+        assert row["first_grazed"] == min(mine[S.START])
+        assert row["last_grazed"] == max(mine[S.END])
+        days = {
+            d for _, s in mine.iterrows() for d in pd.date_range(s[S.START], s[S.END], freq="D")
+        }
+        assert row["grazed_periods"] * 7 == len(days)
+        ids = set(row["groups"].split("+"))
+        assert ids == set(mine[S.GROUP_ID])
+        assert ids <= groups
+    assert float(summary["plots_kg"]) == pytest.approx(stays[S.FORAGE_USED_KG].sum(), abs=1.0)
 
 
 def test_gantt_is_readable(tmp_path):
@@ -350,6 +426,51 @@ def test_gantt_is_readable(tmp_path):
     assert labels[0] == "A"  # grouped under each community
     assert "B" in labels
     assert any(t.get_text().strip() == "hoy" for t in ax.texts)
+    bar_texts_stay_in_their_bars(fig, gp)
+
+
+def bar_texts_stay_in_their_bars(fig, gp) -> None:
+    """Every bar text lies on bars of its row (measured by the renderer), no two texts
+    overlap, and a 30-week chart (about 1.4 inches a month) is wide enough for the heads of
+    every stay, even a one-week one (groups on a plot at once share a label, 56+38)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    ax = fig.axes[0]
+    bars = [
+        path.get_extents(coll.get_transform())
+        for coll in ax.collections
+        if not coll.get_hatch()
+        for path in coll.get_paths()
+    ]
+    texts = [t for t in ax.texts if t.get_text().strip() not in {"hoy", "today"}]
+    boxes = [t.get_window_extent(renderer) for t in texts]
+    for t, ext in zip(texts, boxes, strict=True):
+        mid = (ext.y0 + ext.y1) / 2
+        row = [b for b in bars if b.y0 <= mid <= b.y1]
+        # both ends on a bar of the row and no gap between bars under the text
+        covered = sorted((max(b.x0, ext.x0), min(b.x1, ext.x1)) for b in row if b.x1 > ext.x0
+                         and b.x0 < ext.x1)  # fmt: skip
+        assert covered, t.get_text()
+        assert covered[0][0] <= ext.x0 + 0.5, t.get_text()
+        reach = covered[0][1]
+        for a, b in covered[1:]:
+            assert a <= reach + 0.5, t.get_text()
+            reach = max(reach, b)
+        assert reach >= ext.x1 - 0.5, t.get_text()
+    for a, b in itertools.combinations(boxes, 2):
+        assert not a.overlaps(b)
+    # every stay's heads are written: its own, or in the total of the groups with it
+    stays = [(k, i, t0, t1) for k, i, t0, t1 in R.outputs._stays(gp)
+             if gp.inputs.locations[i].kind == "plot"]  # fmt: skip
+    shown = {t.get_text().split()[-1] for t in texts}
+    for k, i, t0, t1 in stays:
+        mine = str(sum(gp.groups[k].heads))
+        with_it = [kk for kk, ii, a, b in stays if ii == i and a <= t1 and b >= t0]
+        total = str(sum(sum(gp.groups[kk].heads) for kk in with_it))
+        assert any(mine in s.split("+") or s == total for s in shown), (k, i, t0)
+    one_week = [1 for k, i, t0, t1 in R.outputs._stays(gp) if t0 == t1]
+    assert one_week, "the test needs a one-week stay"
 
 
 def test_calendar_text_neutralises_names_a_spreadsheet_would_run():
@@ -366,8 +487,9 @@ def test_deficit_in_heads_at_the_peak_bales_and_oats():
     # (13.5 UO at most in January), so they stay on the range, which grows 350 kg a week:
     # 350 kg short every week from the first. At the peak: 350 / 7 = 50 sheep to sell by
     # 5 January; 1,400 kg in 25 kg bales at 85 % DM (21.25 kg DM): 65.9, so 66 bales;
-    # 1,400 / 1,623 kg DM/ha = 0.86, so 0.9 ha of oats, sown 150 days before the run-out
-    # date falls outside the sowing window (Nov-Jan): by the end of January before it.
+    # oats: 150 days before the run-out date (8 August 2025) falls outside the sowing
+    # window (Nov-Jan), so by the end of January before it, 31 January 2025: long before
+    # the plan starts, so no oats are advised, and the table and the note say why.
     group = R.GrazingGroup("K1-OVI", "A", "K1", (0, 0, 100), (("F1", 0, 0, 100),), 100.0, 0, 0)
     inputs = replace(tiny(), groups=(group,))
     gp = R.place_groups(R.plan_rotation(inputs, R.RotationParams(num_workers=1)))
@@ -378,11 +500,39 @@ def test_deficit_in_heads_at_the_peak_bales_and_oats():
     assert row["peak_fodder_kg"] == 350
     assert (row["sell_alpacas"], row["sell_llamas"], row["sell_sheep"]) == (0, 0, 50)
     assert row["bales"] == 66
-    assert row["oats_ha"] == pytest.approx(0.9)
-    assert row["oats_sow_by"] == "2025-01-31"
-    assert "50 sheep by 2026-01-05" in R.deficit_note(row)
-    assert "66 bales of 25 kg" in R.deficit_note(row)
-    assert "50 ovinos antes del 2026-01-05" in R.deficit_note(row, spanish=True)
+    assert pd.isna(row["oats_ha"])
+    assert row["oats_sow_by"] == ""
+    assert row["oats_note"].startswith("too late to sow oats")
+    assert "2025-01-31" in row["oats_note"]
+    note = R.deficit_note(row)
+    assert "50 sheep by 2026-01-05" in note
+    assert "66 bales of 25 kg" in note
+    assert "ha of oats" not in note
+    assert row["oats_note"] in note
+    es = R.deficit_table(gp, spanish=True).iloc[0]
+    assert es["oats_note"].startswith("demasiado tarde para sembrar avena")
+    note = R.deficit_note(es, spanish=True)
+    assert "50 ovinos antes del 2026-01-05" in note
+    assert "demasiado tarde para sembrar avena" in note
+    assert "ha de avena" not in note
+
+
+def test_oats_in_time_are_advised():
+    # the same 100 sheep (700 kg DM a week) from 3 November 2025 on a range growing
+    # 700 kg a week for 30 weeks, then 350: short from week 30, 3 Nov 2025 + 210 days =
+    # 1 June 2026. 150 days before it is 2 January 2026, inside the sowing window and
+    # after the plan starts: oats are advised, sown by that day.
+    base = tiny(weeks=40)
+    growth = tuple([700.0] * 30 + [350.0] * 10)
+    locs = (base.locations[0], replace(base.locations[1], growth_kg=growth))
+    group = R.GrazingGroup("K1-OVI", "A", "K1", (0, 0, 100), (("F1", 0, 0, 100),), 100.0, 0, 0)
+    inputs = replace(base, groups=(group,), locations=locs, start=date(2025, 11, 3))
+    gp = R.place_groups(R.plan_rotation(inputs, R.RotationParams(num_workers=1)))
+    row = R.deficit_table(gp).iloc[0]
+    assert row["runs_out"] == "2026-06-01"
+    assert row["oats_sow_by"] == "2026-01-02"
+    assert row["oats_note"] == ""
+    assert "ha of oats by 2026-01-02" in R.deficit_note(row)
 
 
 def test_sheet_names_of_any_community_are_accepted_by_excel() -> None:

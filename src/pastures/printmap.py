@@ -1822,24 +1822,72 @@ def calendar_months_uncapped(schedule: pd.DataFrame) -> list[pd.Period]:
     return list(pd.period_range(start, end, freq="M"))
 
 
-def _fit_groups(groups: tuple[str, ...], width_mm: float, size: float) -> str:
-    """Herd groups on as few lines as fit the cell (at most two; '+n' for the rest)."""
-    lines: list[str] = []
-    current = ""
-    rest = list(groups)
-    while rest and len(lines) < 2:
-        trial = f"{current} {rest[0]}".strip()
-        if current and _text_width_mm(trial, size) > width_mm:
-            lines.append(current)
-            current = ""
-            continue
-        current = trial
-        rest.pop(0)
-    if current and len(lines) < 2:
-        lines.append(current)
-    if rest:
-        lines[-1] = f"{lines[-1]} +{len(rest)}"
-    return "\n".join(lines)
+def _fit_groups(
+    groups: tuple[str, ...], width_mm: float, size: float, *, max_lines: int = 2
+) -> str:
+    """Groups on at most `max_lines` lines, none wider than the cell, '+n' for the rest.
+
+    A label goes whole on a line when it fits there; one wider than the cell breaks
+    after a hyphen or at its space (``C1-LLA-`` / ``1 86``); a piece wider still ends
+    in an ellipsis. Labels that do not fit whole are counted in ``+n``, which is
+    itself kept within the cell (a label more is left out to make room). When not one
+    label fits beside ``+n``, the cell gives the number of groups (``3 gr.``).
+    """
+
+    def fits(text: str) -> bool:
+        return _text_width_mm(text, size) <= width_mm
+
+    def clip(piece: str) -> str:
+        while len(piece) > 1 and not fits(piece + "…"):
+            piece = piece[:-1]
+        return piece + "…"
+
+    def place(lines: list[str], label: str) -> list[str] | None:
+        """`lines` with `label` added, or None when it needs more than `max_lines`."""
+        out = list(lines)
+        if out and fits(f"{out[-1]} {label}"):
+            out[-1] = f"{out[-1]} {label}"
+            return out
+        if fits(label):
+            out.append(label)
+            return out if len(out) <= max_lines else None
+        current = ""
+        for piece in re.split(r"(?<=-)|(?<= )", label):
+            if not piece:
+                continue
+            if current and not fits(current + piece):
+                out.append(current.strip())
+                current = ""
+            current += piece if fits(current + piece) else clip(piece)
+        out.append(current.strip())
+        return out if len(out) <= max_lines else None
+
+    def with_rest(lines: list[str], n: int) -> list[str] | None:
+        if n == 0:
+            return lines
+        more = f"+{n}"
+        if lines and fits(f"{lines[-1]} {more}"):
+            return [*lines[:-1], f"{lines[-1]} {more}"]
+        if len(lines) < max_lines:
+            return [*lines, more]
+        return None
+
+    shown: list[list[str]] = [[]]  # the lines after each label placed
+    for label in groups:
+        nxt = place(shown[-1], label)
+        if nxt is None:
+            break
+        shown.append(nxt)
+    for n_shown in range(len(shown) - 1, 0, -1):
+        lines = with_rest(shown[n_shown], len(groups) - n_shown)
+        if lines is not None:
+            return "\n".join(lines)
+    if not groups:
+        return ""
+    # not one label fits with the count of the rest: the number of groups, on one line
+    # (the row keeps its height; the map and the route sheets name them)
+    line = f"{len(groups)} gr."
+    return line if fits(line) else clip(line)
 
 
 def _sheet_boxes(

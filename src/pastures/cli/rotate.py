@@ -430,8 +430,8 @@ def command(  # noqa: PLR0912, PLR0915
         fields=setup.fields,
         defaults=setup.defaults,
     )
-    echo_problems(project.problems)
-    fail_on_errors(project.problems)
+    fail_on_errors(project.problems)  # the CLI group prints them, each once, and counts them
+    echo_problems(project.problems)  # warnings only, by now
     fparams = load_params(forage_params) if forage_params else ForageParams()
     index_table = read_index_table(indices_path) if indices_path else None
     calibration = None
@@ -534,7 +534,7 @@ def command(  # noqa: PLR0912, PLR0915
     violations = R.check_groups(gp)
     for v in violations[:20]:
         click.secho(f"  {v}", err=True, fg="red")
-    status = R.plot_status(plan)
+    status = R.group_plot_status(gp)
     if len(status):
         unused = status[status["status"] == "unused"]
         click.echo(
@@ -546,7 +546,7 @@ def command(  # noqa: PLR0912, PLR0915
                 else "."
             )
         )
-    deficit = R.deficit_table(gp, options=feed, units=fparams.units)
+    deficit = R.deficit_table(gp, options=feed, units=fparams.units, spanish=spanish)
     click.echo("\nFeed budget per community (rotation_deficit.csv):")
     for _, row in deficit.iterrows():
         click.echo(f"  {R.deficit_note(row, spanish=spanish)}")

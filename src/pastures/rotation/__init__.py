@@ -16,7 +16,7 @@ Modules: :mod:`~pastures.rotation.model` (data, rules, formulation),
 from pastures.rotation.check import Violation, check_groups, check_plan
 from pastures.rotation.deficit import FeedOptions, deficit_note, deficit_table
 from pastures.rotation.dispatch import GroupPlan, place_groups
-from pastures.rotation.explain import FodderNote, fodder_notes, plot_status
+from pastures.rotation.explain import FodderNote, fodder_notes, group_plot_status, plot_status
 from pastures.rotation.groups import GrazingGroup, grazing_groups, groups_table
 from pastures.rotation.inputs import growth_per_period, rotation_inputs_from_project
 from pastures.rotation.model import (
@@ -66,6 +66,7 @@ __all__ = [
     "fodder_notes",
     "grazing_groups",
     "greedy_rotation",
+    "group_plot_status",
     "groups_table",
     "growth_per_period",
     "open_range_id",

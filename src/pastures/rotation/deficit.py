@@ -15,7 +15,9 @@ season, not in animal-unit weeks" (DOMAIN.md). So, per community:
 * ``bales``: the whole horizon's fodder in bales of :data:`DEFAULT_BALE_KG` kg at
   :data:`DEFAULT_BALE_DM` dry matter, rounded up;
 * ``oats_ha``: the fodder as hectares of forage oats at :data:`DEFAULT_OATS_KG_DM_HA`,
-  sown by ``oats_sow_by``.
+  sown by ``oats_sow_by``. When that day falls before the plan starts, oats cannot be
+  ready in time: ``oats_ha`` and ``oats_sow_by`` are left empty and ``oats_note`` says
+  why (heads and bales still close the gap).
 """
 
 from __future__ import annotations
@@ -69,6 +71,7 @@ DEFICIT_COLUMNS: Final = (
     "oats_ha",
     "oats_sow_by",
     "oats_kg_dm_ha",
+    "oats_note",
 )
 
 
@@ -107,12 +110,30 @@ def oats_sow_by(runs_out: date) -> date:
     return date(latest.year, month, day)
 
 
+def too_late_for_oats(sow_by: date, *, spanish: bool = False) -> str:
+    """The ``oats_note`` of a community whose oats had to be sown by `sow_by`, already past."""
+    if spanish:
+        return (
+            f"demasiado tarde para sembrar avena: había que sembrarla antes del "
+            f"{sow_by.isoformat()}, antes de que empiece el plan"
+        )
+    return f"too late to sow oats: they had to be sown by {sow_by.isoformat()}, before the plan"
+
+
 def deficit_table(
-    gp: GroupPlan, *, options: FeedOptions | None = None, units: AnimalUnits | None = None
+    gp: GroupPlan,
+    *,
+    options: FeedOptions | None = None,
+    units: AnimalUnits | None = None,
+    spanish: bool = False,
 ) -> pd.DataFrame:
-    """``rotation_deficit.csv``: one row per community (see the module's docstring)."""
+    """``rotation_deficit.csv``: one row per community (see the module's docstring).
+
+    `spanish` writes ``range_standing_source`` and ``oats_note`` in Spanish (the column
+    names stay).
+    """
     from pastures.animals import AnimalUnits
-    from pastures.rotation.inputs import RANGE_START_SOURCE
+    from pastures.rotation.inputs import RANGE_START_SOURCE, RANGE_START_SOURCE_ES
 
     options = options or FeedOptions()
     units = units or AnimalUnits()
@@ -132,7 +153,7 @@ def deficit_table(
         row: dict[str, object] = {
             "community": loc.community,
             "range_standing_start_kg": round(loc.initial_kg),
-            "range_standing_source": RANGE_START_SOURCE,
+            "range_standing_source": RANGE_START_SOURCE_ES if spanish else RANGE_START_SOURCE,
             "runs_out": "",
             "peak_week": "",
             "peak_fodder_kg": 0,
@@ -145,6 +166,7 @@ def deficit_table(
             "oats_ha": 0.0,
             "oats_sow_by": "",
             "oats_kg_dm_ha": options.oats_kg_dm_ha,
+            "oats_note": "",
         }
         if need and total_uo > 0:
             first = inp.period_start(need[0])
@@ -165,6 +187,14 @@ def deficit_table(
                     "oats_sow_by": oats_sow_by(first).isoformat(),
                 }
             )
+            if oats_sow_by(first) < inp.start:
+                row.update(
+                    {
+                        "oats_ha": None,
+                        "oats_sow_by": "",
+                        "oats_note": too_late_for_oats(oats_sow_by(first), spanish=spanish),
+                    }
+                )
         rows.append(row)
     return pd.DataFrame(rows, columns=list(DEFICIT_COLUMNS))
 
@@ -187,14 +217,24 @@ def deficit_note(row: pd.Series | dict, *, spanish: bool = False) -> str:
         if int(r[f"sell_{col}"])
     ]
     heads = ", ".join(f"{n:,} {name}" for n, name in sell)
+    note = r.get("oats_note")
+    late = isinstance(note, str) and bool(note)
     if spanish:
+        oats = (
+            f" ({note})."
+            if late
+            else f"; o sembrar {float(r['oats_ha']):,.1f} ha de avena antes del {r['oats_sow_by']}."
+        )
         return (
             f"{com}: el forraje se acaba el {r['runs_out']}. Vender o trasladar {heads} antes "
-            f"del {r['by_date']}; o comprar {int(r['bales']):,} pacas de {r['bale_kg']:g} kg; "
-            f"o sembrar {float(r['oats_ha']):,.1f} ha de avena antes del {r['oats_sow_by']}."
+            f"del {r['by_date']}; o comprar {int(r['bales']):,} pacas de {r['bale_kg']:g} kg" + oats
         )
+    oats = (
+        f" ({note})."
+        if late
+        else f"; or sow {float(r['oats_ha']):,.1f} ha of oats by {r['oats_sow_by']}."
+    )
     return (
         f"{com}: forage runs out on {r['runs_out']}. Sell or move {heads} by {r['by_date']}; "
-        f"or buy {int(r['bales']):,} bales of {r['bale_kg']:g} kg; or sow "
-        f"{float(r['oats_ha']):,.1f} ha of oats by {r['oats_sow_by']}."
+        f"or buy {int(r['bales']):,} bales of {r['bale_kg']:g} kg" + oats
     )

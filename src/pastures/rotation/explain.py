@@ -18,6 +18,7 @@ from pastures import schema as S
 from pastures.rotation.model import closed_mask, distance_m
 
 if TYPE_CHECKING:
+    from pastures.rotation.dispatch import GroupPlan
     from pastures.rotation.plan import RotationPlan
 
 #: Reasons a plot is not grazed (column ``reason`` of :func:`plot_status`).
@@ -176,12 +177,54 @@ def plot_status(plan: RotationPlan) -> pd.DataFrame:
             "closures": "; ".join(reasons),
         }
         if not periods:
-            row["reason"] = _why_unused(plan, i, closed)
+            row["reason"] = _why_unused(plan, i, closed, plan.overuse_kg, plan.fodder_kg)
         rows.append(row)
     return pd.DataFrame(rows)
 
 
-def _why_unused(plan: RotationPlan, i: int, closed: np.ndarray) -> str:
+def group_plot_status(gp: GroupPlan) -> pd.DataFrame:
+    """Every plot in the plan of whole groups: when and which groups graze it, or why not.
+
+    The same rows and columns as :func:`plot_status`, but from what herders are told
+    (``GroupPlan.place``), not from the solver's UO: ``eaten_kg`` is what the groups on
+    the plot eat (the sum of ``forage_used_kg`` of its stays in ``rotation_schedule.csv``),
+    ``grazed_periods`` the periods with a group on it, and ``groups`` the group ids.
+    """
+    inp, par = gp.inputs, gp.plan.params
+    closed = closed_mask(inp, par)
+    rows = []
+    for i, loc in enumerate(inp.locations):
+        if loc.kind != "plot":
+            continue
+        periods = [t for t in range(inp.n_periods) if np.any(gp.place[:, t] == i)]
+        ids = sorted({gp.groups[k].group_id for k in np.nonzero((gp.place == i).any(axis=1))[0]})
+        reasons = sorted({cl.reason for cl in inp.closures if cl.location_id == loc.location_id})
+        rows.append(
+            {
+                S.LOCATION_ID: loc.location_id,
+                S.COMMUNITY: loc.community,
+                S.PASTURE_TYPE: loc.pasture_type,
+                S.AREA_HA: round(loc.area_ha, 2),
+                "source": loc.source,
+                "usable_kg": round(loc.initial_kg + float(np.sum(loc.growth_kg))),
+                "eaten_kg": round(float(gp.eaten_kg[i].sum())),
+                "grazed_periods": len(periods),
+                "first_grazed": inp.period_start(periods[0]).isoformat() if periods else "",
+                "last_grazed": inp.period_end(periods[-1]).isoformat() if periods else "",
+                "groups": "+".join(ids),
+                "status": "grazed" if periods else "unused",
+                "reason": ""
+                if periods
+                else _why_unused(gp.plan, i, closed, gp.overuse_kg, gp.fodder_kg),
+                "closures": "; ".join(reasons),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _why_unused(
+    plan: RotationPlan, i: int, closed: np.ndarray, overuse: np.ndarray, fodder: np.ndarray
+) -> str:
     inp, par = plan.inputs, plan.params
     loc = inp.locations[i]
     if closed[i].all():
@@ -203,7 +246,7 @@ def _why_unused(plan: RotationPlan, i: int, closed: np.ndarray) -> str:
         if other.kind == "open_range" and other.community == loc.community
     ]
     open_t = ~closed[i]
-    short = sum(float((plan.overuse_kg[k] + plan.fodder_kg[k])[open_t].sum()) for k in ranges)
+    short = sum(float((overuse[k] + fodder[k])[open_t].sum()) for k in ranges)
     if short < 0.5:
         return "not needed"
     return "not worth a stay"

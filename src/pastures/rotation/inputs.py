@@ -335,6 +335,12 @@ RANGE_START_SOURCE = (
     "modelled: the open range's growth of the year before the plan, decaying as standing "
     "forage does, grazed every week by the community's herd less what its plots supply"
 )
+#: :data:`RANGE_START_SOURCE` in Spanish (``rotation_deficit.csv`` of a Spanish project).
+RANGE_START_SOURCE_ES = (
+    "modelado: el crecimiento de la pradera abierta del año anterior al plan, que se "
+    "pierde como el forraje en pie y que pastorea cada semana el rebaño de la comunidad, "
+    "menos lo que dan sus parcelas"
+)
 
 
 def range_standing_start(

@@ -23,9 +23,14 @@ from pastures import schema as S
 from pastures.io import atomic_output, neutralise_formulas, neutralise_text, write_table
 from pastures.rotation.deficit import FeedOptions, deficit_table
 from pastures.rotation.dispatch import GroupPlan
-from pastures.rotation.explain import plot_status
+from pastures.rotation.explain import group_plot_status
 from pastures.rotation.groups import HEAD_COLUMNS, groups_table
-from pastures.rotation.model import closed_mask, range_allowance
+from pastures.rotation.model import (
+    DEFAULT_CLOSED_MONTHS,
+    OPEN_RANGE_PREFIX,
+    closed_mask,
+    range_allowance,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -91,10 +96,111 @@ LABELS_ES: Final = {
     "oats_ha": "Avena (ha)",
     "oats_sow_by": "Sembrar antes del",
     "oats_kg_dm_ha": "Rendimiento de avena (kg MS/ha)",
+    "oats_note": "Avena: nota",
     "figure": "Cifra",
     "value": "Valor",
 }
 _KIND_ES: Final = {"plot": "parcela", "open_range": "pradera abierta"}
+#: Spanish headings of the columns of ``rotation_plots.csv`` in the workbook.
+LABELS_ES.update(
+    {
+        S.PASTURE_TYPE: "Tipo de pasto",
+        S.AREA_HA: "Superficie (ha)",
+        "source": "Fuente del forraje",
+        "usable_kg": "Forraje utilizable (kg MS)",
+        "eaten_kg": "Forraje consumido (kg MS)",
+        "grazed_periods": "Semanas de pastoreo",
+        "first_grazed": "Primer día de pastoreo",
+        "last_grazed": "Último día de pastoreo",
+        "groups": "Grupos",
+        "status": "Estado",
+        "reason": "Motivo",
+        "closures": "Cierres",
+    }
+)
+#: Spanish strategies of a place (``strategy`` of :func:`plan_table`).
+STRATEGY_ES: Final = {
+    "reserve": "reserva seca",
+    "open": "abierta",
+    "recovery": "recuperación",
+    "parturition": "parición",
+    "open range": "pradera abierta",
+}
+#: Spanish "why" of each strategy; ``{months}`` the months closed.
+STRATEGY_WHY_ES: Final = {
+    "reserve": "reserva para la época seca: cerrada en la época de crecimiento ({months}) "
+    "para que se recupere y semille; se pastorea como heno en pie en la época seca",
+    "open": "se pastorea también en la época de crecimiento, como pide el proyecto",
+    "recovery": "recuperación: sin pastoreo en este plan, como pide el proyecto",
+    "parturition": "reservada para las madres en la parición: abierta en la época de crecimiento",
+    "open range": "se pastorea todo el año",
+}
+_MONTHS_ES: Final = ("ene", "feb", "mar", "abr", "may", "jun", "jul", "ago", "sep", "oct",
+                     "nov", "dic")  # fmt: skip
+#: Spanish values of ``status``, ``reason`` and ``closures`` of ``rotation_plots.csv``.
+_PLOT_VALUES_ES: Final = {
+    "grazed": "pastoreada",
+    "unused": "sin uso",
+    "closed": "cerrada todo el plan",
+    "no herds": "ningún rebaño de la comunidad (o con permiso) en el padrón",
+    "too far": "ningún corral a distancia de caminata",
+    "no forage": "sin forraje utilizable",
+    "not needed": "la pradera abierta bastó cuando la parcela estaba abierta",
+    "not worth a stay": "el forraje que daría vale menos que una estadía (caminata, entrada)",
+    "growing season": "época de crecimiento",
+    "dry reserve": "reserva seca",
+    "recovery": "recuperación",
+}
+#: Spanish names of the figures of ``rotation_summary.csv`` in the workbook.
+_FIGURES_ES: Final = {
+    "status": "estado del solver",
+    "objective_groups": "objetivo del plan de grupos enteros",
+    "objective_uo_plan": "objetivo del plan en UO del solver",
+    "bound": "cota inferior",
+    "relative_gap": "brecha relativa",
+    "time_limit_hit": "se alcanzó el límite de tiempo",
+    "blocks": "bloques",
+    "variables": "variables",
+    "binaries": "variables binarias",
+    "groups": "grupos",
+    "groups_per_community": "grupos por comunidad",
+    "heads": "cabezas",
+    "moves": "movimientos",
+    "locations": "lugares",
+    "periods": "periodos",
+    "period_days": "días por periodo",
+    "start": "inicio",
+    "intake_kg_dm_per_uo_day": "consumo (kg MS por UO y día)",
+    "animal_units": "unidades animales",
+    "demand_kg": "demanda (kg MS)",
+    "plots_kg": "consumido en parcelas (kg MS)",
+    "range_kg": "consumido en pradera abierta (kg MS)",
+    "range_overuse_kg": "sobreuso de la pradera abierta (kg MS)",
+    "fodder_kg": "forraje a traer o descarga (kg MS)",
+    "plot_forage_eaten_jun_nov_share": (
+        "parte del forraje de parcelas consumida de junio a noviembre"
+    ),
+    "range_supply_sources": "fuentes del forraje de la pradera abierta",
+}
+
+
+def place_name(location_id: str, *, spanish: bool = False) -> str:
+    """How people call a place: a plot by its code, the open range as such.
+
+    ``RANGE Comunidad 10`` is ``pradera abierta de Comunidad 10`` in Spanish and
+    ``open range of Comunidad 10`` in English; other ids are returned as they are.
+    """
+    prefix = f"{OPEN_RANGE_PREFIX} "
+    if not location_id.startswith(prefix):
+        return location_id
+    community = location_id[len(prefix) :]
+    return f"pradera abierta de {community}" if spanish else f"open range of {community}"
+
+
+def _closures_es(text: str) -> str:
+    return "; ".join(_PLOT_VALUES_ES.get(part, part) for part in text.split("; ")) if text else ""
+
+
 _SPECIES_SHORT: Final = {
     False: ("alp", "lla", "sh"),
     True: ("alp.", "llam.", "ov."),
@@ -225,6 +331,10 @@ def plan_table(gp: GroupPlan, *, spanish: bool = False) -> pd.DataFrame:
     rows = []
     for i, loc in sorted(enumerate(inp.locations), key=lambda il: (il[1].community, il[0])):
         kind, why = strategy.get(loc.location_id, ("open range", "grazed all year"))
+        if spanish and kind in STRATEGY_WHY_ES:
+            months = DEFAULT_CLOSED_MONTHS.get(loc.pasture_type, DEFAULT_CLOSED_MONTHS["*"])
+            why = STRATEGY_WHY_ES[kind].format(months=", ".join(_MONTHS_ES[m - 1] for m in months))
+            kind = STRATEGY_ES[kind]
         row: dict[str, object] = {
             S.COMMUNITY: loc.community,
             S.LOCATION_ID: loc.location_id,
@@ -240,7 +350,11 @@ def plan_table(gp: GroupPlan, *, spanish: bool = False) -> pd.DataFrame:
                 )
                 if ii == i and mm == m
             ]
-            row[m] = "; ".join(parts) if loc.kind == "plot" else f"{len(parts)} groups"
+            row[m] = (
+                "; ".join(parts)
+                if loc.kind == "plot"
+                else f"{len(parts)} {'grupos' if spanish else 'groups'}"
+            )
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -370,19 +484,19 @@ def ical_text(gp: GroupPlan, *, spanish: bool = False) -> str:
             continue
         g, loc = gp.groups[k], inp.locations[i]
         day = inp.period_start(t0)
-        frm = inp.locations[int(gp.place[k, t0 - 1])].location_id
+        frm = place_name(inp.locations[int(gp.place[k, t0 - 1])].location_id, spanish=spanish)
+        to = place_name(loc.location_id, spanish=spanish)
         heads = heads_text(g.heads, spanish=spanish)
         days = (t1 - t0 + 1) * inp.period_days
+        summary = f"{g.group_id} ({heads}) → {to}"
         if spanish:
-            summary = f"{g.group_id} ({heads}) → {loc.location_id}"
             desc = (
-                f"Mover el grupo {g.group_id} ({heads}) de {frm} a {loc.location_id}; se queda "
+                f"Mover el grupo {g.group_id} ({heads}) de {frm} a {to}; se queda "
                 f"{days} días, hasta el {inp.period_end(t1):%d/%m/%Y}."
             )
         else:
-            summary = f"{g.group_id} ({heads}) → {loc.location_id}"
             desc = (
-                f"Move group {g.group_id} ({heads}) from {frm} to {loc.location_id}; it stays "
+                f"Move group {g.group_id} ({heads}) from {frm} to {to}; it stays "
                 f"{days} days, to {inp.period_end(t1):%Y-%m-%d}."
             )
         uid = f"{g.group_id}-{day:%Y%m%d}-{loc.location_id}".replace(" ", "_")
@@ -449,6 +563,7 @@ def gantt_figure(  # noqa: PLR0912, PLR0915
     names = ("alpacas", "llamas", "ovinos" if spanish else "sheep")
     d = inp.period_days
     on_plot: dict[int, list[tuple[int, int, int]]] = {}
+    bar_labels: list[tuple[float, float, float, tuple[str, ...]]] = []
     for k, i, t0, t1 in _stays(gp):
         if i in row_of:
             on_plot.setdefault(i, []).append((k, t0, t1))
@@ -466,17 +581,24 @@ def gantt_figure(  # noqa: PLR0912, PLR0915
                 edgecolor="white",
                 linewidth=0.5,
             )
-            if (t1 - t0 + 1) * d >= 28:
-                ax.text(
+    for i, stays in on_plot.items():
+        # labelled once the layout is final, as the bar's width on paper allows; groups
+        # on the plot at once share one label over their bars: ids and heads, the heads
+        # of each (56+38), or their total
+        for cluster in _overlapping(stays):
+            t0 = min(a for _, a, _ in cluster)
+            t1 = max(b for _, _, b in cluster)
+            ks = sorted((k for k, _, _ in cluster), key=lambda k: gp.groups[k].group_id)
+            ids = " + ".join(gp.groups[k].group_id for k in ks)
+            heads = "+".join(str(sum(gp.groups[k].heads)) for k in ks)
+            bar_labels.append(
+                (
                     (t0 + (t1 - t0 + 1) / 2) * d,
-                    y,
-                    f"{g.group_id} {sum(g.heads)}",
-                    ha="center",
-                    va="center",
-                    fontsize=GANTT_MIN_FONT_PT,
-                    color="white",
-                    clip_on=True,
+                    row_of[i],
+                    (t1 - t0 + 1) * d,
+                    (f"{ids} {heads}", heads, str(sum(sum(gp.groups[k].heads) for k in ks))),
                 )
+            )
     for i, y in row_of.items():
         shut = np.flatnonzero(closed[i] & ~np.any(gp.place == i, axis=0))
         if len(shut):
@@ -534,12 +656,65 @@ def gantt_figure(  # noqa: PLR0912, PLR0915
     )
     ax.set_title(title, fontsize=GANTT_MIN_FONT_PT + 2)
     fig.tight_layout()
+    _label_bars(fig, ax, bar_labels, horizon)
     return fig
+
+
+def _overlapping(stays: list[tuple[int, int, int]]) -> list[list[tuple[int, int, int]]]:
+    """Stays ``(group, first, last period)`` of one plot in runs that overlap in time."""
+    out: list[list[tuple[int, int, int]]] = []
+    end = -1
+    for stay in sorted(stays, key=lambda s: (s[1], s[2])):
+        if out and stay[1] <= end:
+            out[-1].append(stay)
+            end = max(end, stay[2])
+        else:
+            out.append([stay])
+            end = stay[2]
+    return out
+
+
+def _label_bars(
+    fig, ax, bars: list[tuple[float, float, float, tuple[str, ...]]], horizon: float
+) -> None:
+    """Write in each bar the first of its texts that fits (groups and heads, or heads).
+
+    A bar too narrow even for its heads stays bare (the route sheets give them); no text
+    runs out of its bar.
+    """
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import TextPath
+
+    prop = FontProperties(size=GANTT_MIN_FONT_PT)
+    axis_pt = ax.get_position().width * fig.get_figwidth() * 72.0
+
+    def width_pt(text: str) -> float:
+        return float(TextPath((0, 0), text, size=GANTT_MIN_FONT_PT, prop=prop).get_extents().width)
+
+    for x, y, days, texts in bars:
+        room = axis_pt * days / horizon - 2.0  # a point of white either side
+        text = next((t for t in texts if width_pt(t) <= room), None)
+        if text is not None:
+            ax.text(x, y, text, ha="center", va="center", fontsize=GANTT_MIN_FONT_PT,
+                    color="white", clip_on=True)  # fmt: skip
 
 
 def _sheet(table: pd.DataFrame, spanish: bool) -> pd.DataFrame:
     out = neutralise_formulas(table)
     if spanish:
+        if {"figure", "value"} == set(out.columns):  # the summary: its figures by name
+            out["figure"] = out["figure"].map(lambda v: _FIGURES_ES.get(v, v))
+        if S.LOCATION_ID in out.columns:
+            out[S.LOCATION_ID] = out[S.LOCATION_ID].map(
+                lambda v: place_name(v, spanish=True) if isinstance(v, str) else v
+            )
+        for col in ("status", "reason"):
+            if col in out.columns:
+                out[col] = out[col].map(lambda v: _PLOT_VALUES_ES.get(v, v))
+        if "closures" in out.columns:
+            out["closures"] = out["closures"].map(
+                lambda v: _closures_es(v) if isinstance(v, str) else v
+            )
         out = out.rename(columns={c: LABELS_ES.get(c, c) for c in out.columns})
         if S.LOCATION_KIND in table.columns:
             col = LABELS_ES[S.LOCATION_KIND]
@@ -586,12 +761,12 @@ def write_plan_outputs(
     tables = {
         "schedule_csv": schedule_table(gp),
         "groups_csv": groups_table(gp.groups),
-        "deficit_csv": deficit_table(gp, options=feed, units=units),  # type: ignore[arg-type]
+        "deficit_csv": deficit_table(gp, options=feed, units=units, spanish=spanish),  # type: ignore[arg-type]
         "routes_csv": routes_table(gp),
         "plan_csv": plan_table(gp, spanish=spanish),
         "calendar_csv": calendar_table(gp, spanish=spanish),
         "range_csv": range_table(gp),
-        "plots_csv": plot_status(gp.plan),
+        "plots_csv": group_plot_status(gp),
         "summary_csv": summary_table(gp),
     }
     written = [write_table(tables[key], out / OUTPUT_FILES[key]) for key in tables]

@@ -850,7 +850,12 @@ def plan_summary(plan: Any) -> str:
     how = getattr(plan, "status", None) or getattr(plan, "solver", "")
     gap = getattr(plan, "gap", None)
     if gap is not None and np.isfinite(gap):
-        how += f", gap {gap:.1%}"
+        # the solver's status is of its plan in UO; the gap is of the plan people follow
+        how = (
+            f"whole groups within {gap:.1%} of the solver's bound (solver: {how})"
+            if hasattr(plan, "groups")
+            else f"{how}, gap {gap:.1%}"
+        )
     parts.append(how)
     if getattr(plan, "fodder_kg", None) is not None:
         parts.append(f"fodder or destocking {float(np.sum(plan.fodder_kg)) / 1000:,.0f} t DM")

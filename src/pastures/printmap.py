@@ -222,8 +222,8 @@ WORDS: Final[dict[str, dict[str, Any]]] = {
         "background_rgb": "Fondo: imagen satelital en grises",
         "calendar": "Calendario de rotación: días de pastoreo por mes",
         "calendar_note": (
-            "Número: días de pastoreo en el mes; C1, C2…: corral de los rebaños que "
-            "entran (ver el mapa); barra negra: días con animales; — : descansa todo el mes."
+            "Número: días de pastoreo en el mes; C1-ALP-1 120: grupo del corral C1 y sus "
+            "cabezas; 3 gr.: tres grupos; barra negra: días con animales; —: descansa."
         ),
         "calendar_cut": " Se muestran los primeros {} meses del plan.",
         "all_rest": (
@@ -359,8 +359,8 @@ WORDS: Final[dict[str, dict[str, Any]]] = {
         "background_rgb": "Background: satellite image in grey",
         "calendar": "Rotation calendar: days of grazing per month",
         "calendar_note": (
-            "Number: days grazed in the month; C1, C2…: corral of the herds that come in "
-            "(see the map); black bar: days with animals; — : rests the whole month."
+            "Number: days grazed in the month; C1-ALP-1 120: a group of corral C1 and its "
+            "heads; 3 gr.: three groups; black bar: days with animals; —: rests."
         ),
         "calendar_cut": " The first {} months of the plan are shown.",
         "all_rest": (

@@ -331,3 +331,16 @@ def test_a_plan_without_a_start_begins_the_monday_after_the_latest_image(
     assert prov["defaults"]["rotation.start"].startswith(
         "2024-08-19 (the Monday after the latest image date, 2024-08-15"
     )
+
+
+def test_a_plan_that_ended_before_today_is_said() -> None:
+    import datetime as dt
+
+    from pastures.pipeline import past_plan
+
+    # 52 weeks from Monday 2025-01-06 end on Sunday 2026-01-04
+    said = past_plan(dt.date(2025, 1, 6), 364, dt.date(2026, 12, 7))
+    assert said is not None
+    assert "2025-01-06 to 2026-01-04" in said
+    assert "[rotation] start" in said
+    assert past_plan(dt.date(2025, 1, 6), 364, dt.date(2026, 1, 4)) is None  # its last day

@@ -819,6 +819,18 @@ def plan_start(config: ProjectConfig, data_date: dt.date | None) -> dt.date:
     return data_date + dt.timedelta(days=7 - data_date.weekday())
 
 
+def past_plan(start: dt.date, days: int, today: dt.date) -> str | None:
+    """What to tell a planner whose plan of `days` days from `start` ended before `today`."""
+    end = start + dt.timedelta(days=days - 1)
+    if end >= today:
+        return None
+    return (
+        f"The grazing plan runs from {start.isoformat()} to {end.isoformat()}, which is "
+        "already past: set [rotation] start in the project file (or give imagery up to "
+        "now) to plan the coming season."
+    )
+
+
 def rotation_inputs(
     config: ProjectConfig,
     layers: LayersResult,
@@ -829,12 +841,16 @@ def rotation_inputs(
     from pastures.rotation import rotation_inputs_from_project
 
     rot = config.rotation
+    start = plan_start(config, data_date)
+    late = past_plan(start, rot.periods * rot.period_days, dt.date.today())
+    if late:  # a log line only: the outputs do not depend on the clock
+        logger.warning("%s", late)
     return rotation_inputs_from_project(
         layers.project,
         budget=forage.budget,
         n_periods=rot.periods,
         period_days=rot.period_days,
-        start=plan_start(config, data_date),
+        start=start,
     )
 
 

@@ -94,6 +94,17 @@ class StudySetup:
     origin: str = "the district of Juli"
     project: ProjectConfig | None = None
 
+    def reading(self) -> dict[str, Any]:
+        """Keyword arguments of :func:`pastures.layers.load_project` for this setup."""
+        return {
+            "crs": self.crs,
+            "assume_crs": self.assume_crs,
+            "repair": self.repair,
+            "area": self.area,
+            "fields": self.fields,
+            "defaults": self.defaults,
+        }
+
     @property
     def is_juli(self) -> bool:
         """True when no area was given: the district of Juli."""

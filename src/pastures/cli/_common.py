@@ -441,6 +441,29 @@ def resolve_study_area(
     return setup
 
 
+def study_layers(*, doing: str, **given: str | None) -> tuple[Any, dict[str, str | None]]:
+    """The running command's study area and its layer files.
+
+    The area comes from the command's :func:`study_area_options` (with its ``--crs``,
+    ``--assume-crs`` and ``--repair``, read from click's context); the files are those
+    `given`, then the project file's, then the bundled sample's (see
+    :func:`files_or_sample`; `doing` names the work in its message).
+    """
+    params = click.get_current_context().params
+    setup = resolve_study_area(
+        project=params.get("project_path"),
+        bounds=params.get("bounds"),
+        boundary=params.get("boundary"),
+        crs=params.get("crs"),
+        assume_crs=params.get("assume_crs"),
+        repair=params.get("repair"),
+        field_map=params.get("field_map") or (),
+        default_map=params.get("default_map") or (),
+        files=given,
+    )
+    return setup, files_or_sample(project_files(setup, given), doing=doing)
+
+
 def project_files(setup: Any, files: dict[str, str | None]) -> dict[str, str | None]:
     """`files`, with the layers not given taken from the setup's project file (if any)."""
     if setup.project is None:

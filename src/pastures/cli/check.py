@@ -9,12 +9,10 @@ from pastures.cli._common import (
     FiniteRange,
     crs_options,
     echo_problems,
-    files_or_sample,
     format_summary,
-    project_files,
     project_options,
-    resolve_study_area,
     study_area_options,
+    study_layers,
 )
 from pastures.defaults import DEFAULT_OVERLAP_TOLERANCE_M2
 from pastures.errors import Problem
@@ -96,29 +94,9 @@ def command(
         "water_points": water,
         "herds": herds,
     }
-    setup = resolve_study_area(
-        project=project_path,
-        bounds=bounds,
-        boundary=boundary,
-        crs=crs,
-        assume_crs=assume_crs,
-        repair=repair,
-        field_map=field_map,
-        default_map=default_map,
-        files=given,
-    )
-    files = files_or_sample(project_files(setup, given), doing="checking")
+    setup, files = study_layers(doing="checking", **given)
     crs = setup.crs
-    project = load_project(
-        **files,
-        crs=crs,
-        area=setup.area,
-        assume_crs=setup.assume_crs,
-        repair=setup.repair,  # type: ignore[arg-type]
-        overlap_tolerance_m2=overlap_tolerance,
-        fields=setup.fields,
-        defaults=setup.defaults,
-    )
+    project = load_project(**files, **setup.reading(), overlap_tolerance_m2=overlap_tolerance)
     if not any(len(f) for f in (project.communities, project.plots, project.herds)):
         # nothing could be read: no table of zeros before the errors that say why
         _report_and_exit(project.problems)

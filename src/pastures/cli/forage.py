@@ -325,16 +325,7 @@ def command(
     params = replace(params, **changes)  # type: ignore[arg-type]
 
     files = files_or_sample(project_files(setup, given), doing="budgeting")
-    project = load_with_units(
-        files,
-        params.units,
-        crs=setup.crs,
-        assume_crs=setup.assume_crs,
-        repair=setup.repair,
-        area=setup.area,
-        fields=setup.fields,
-        defaults=setup.defaults,
-    )
+    project = load_with_units(files, params.units, **setup.reading())
     _report(project.problems)
 
     index_table = read_index_table(indices_path) if indices_path else None

@@ -16,12 +16,10 @@ from pastures.cli._common import (
     crs_options,
     echo_problems,
     fail_on_errors,
-    files_or_sample,
     layer_path,
-    project_files,
     project_options,
-    resolve_study_area,
     study_area_options,
+    study_layers,
 )
 from pastures.defaults import DEFAULT_GAP as R_DEFAULT_GAP
 from pastures.errors import MissingDependencyError, ParameterError
@@ -406,30 +404,8 @@ def command(  # noqa: PLR0912, PLR0915
             "--calibration needs --indices (the index of each plot on the dates of the cuts)."
         )
     given = {"communities": communities, "plots": plots, "corrals": corrals, "herds": herds}
-    setup = resolve_study_area(
-        project=project_path,
-        bounds=bounds,
-        boundary=boundary,
-        crs=crs,
-        assume_crs=assume_crs,
-        repair=repair,
-        field_map=field_map,
-        default_map=default_map,
-        files=given,
-    )
-    files = files_or_sample(project_files(setup, given), doing="planning")
-    project = load_project(
-        communities=files["communities"],
-        plots=files["plots"],
-        corrals=files["corrals"],
-        herds=files["herds"],
-        crs=setup.crs,
-        assume_crs=setup.assume_crs,
-        repair=setup.repair,
-        area=setup.area,
-        fields=setup.fields,
-        defaults=setup.defaults,
-    )
+    setup, files = study_layers(doing="planning", **given)
+    project = load_project(**files, **setup.reading())
     fail_on_errors(project.problems)  # the CLI group prints them, each once, and counts them
     echo_problems(project.problems)  # warnings only, by now
     fparams = load_params(forage_params) if forage_params else ForageParams()

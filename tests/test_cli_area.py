@@ -31,6 +31,23 @@ def lyon_plots(tmp_path: Path) -> Path:
     return path
 
 
+def flat_dem(path: Path) -> Path:
+    """A flat 1.2 km DEM (30 m, 300 m high) in UTM 31N over the Lyon plots."""
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        width=40,
+        height=40,
+        count=1,
+        dtype="float32",
+        crs="EPSG:32631",
+        transform=Affine(30, 0, X - 300, 0, -30, Y + 900),
+    ) as dst:
+        dst.write(np.full((1, 40, 40), 300, dtype="float32"))
+    return path
+
+
 def invoke(*args: str):
     return CliRunner().invoke(main, list(args))
 
@@ -105,19 +122,7 @@ def test_an_area_its_crs_cannot_measure_is_refused(lyon_plots, args, words) -> N
 
 
 def test_a_failed_risk_prints_each_warning_once(tmp_path, lyon_plots) -> None:
-    dem = tmp_path / "dem.tif"
-    with rasterio.open(
-        dem,
-        "w",
-        driver="GTiff",
-        width=40,
-        height=40,
-        count=1,
-        dtype="float32",
-        crs="EPSG:32631",
-        transform=Affine(30, 0, X - 300, 0, -30, Y + 900),
-    ) as dst:
-        dst.write(np.full((1, 40, 40), 300, dtype="float32"))
+    dem = flat_dem(tmp_path / "dem.tif")
     # plot codes are not mapped: an error; community and pasture type: one warning each
     result = invoke(
         "risk",
@@ -201,19 +206,7 @@ erosivity = 1000
     forage = invoke("forage", "--project", str(project), "--out", str(tmp_path / "f"))
     assert forage.exit_code == 0, forage.output
     assert "use factor 0.30" in forage.output
-    dem = tmp_path / "dem.tif"
-    with rasterio.open(
-        dem,
-        "w",
-        driver="GTiff",
-        width=40,
-        height=40,
-        count=1,
-        dtype="float32",
-        crs="EPSG:32631",
-        transform=Affine(30, 0, X - 300, 0, -30, Y + 900),
-    ) as dst:
-        dst.write(np.full((1, 40, 40), 300, dtype="float32"))
+    dem = flat_dem(tmp_path / "dem.tif")
     risk = invoke(
         "risk",
         "--project",

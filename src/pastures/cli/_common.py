@@ -170,7 +170,12 @@ def files_or_sample(files: dict[str, str | None], *, doing: str) -> dict[str, st
         return files
     from pastures.sample import sample_paths
 
-    click.echo(f"No files given: {doing} the bundled illustrative Juli sample.", err=True)
+    options = ", ".join(f"--{kind.replace('_', '-')}" for kind in files)
+    click.echo(
+        f"No layer files given ({options}): {doing} the layers of the bundled illustrative "
+        "Juli sample.",
+        err=True,
+    )
     sample = sample_paths()
     return {kind: str(sample[kind]) for kind in files}
 

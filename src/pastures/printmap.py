@@ -247,7 +247,7 @@ WORDS: Final[dict[str, dict[str, Any]]] = {
         "erosion_cover": "erosión {:.0f} t/ha/año por poca cobertura ({:.0f} %)",
         "erosion": "erosión {:.0f} t/ha/año",
         "none": "ninguna destacada",
-        "scale": "Escala 1:{} (impresa al 100 %)",
+        "scale": "Escala 1:{} (al imprimir al 100 %)",
         "north": "N",
         "credits": (
             "Fuentes: comunidades, parcelas, corrales y fuentes de agua: capas del proyecto{}; "
@@ -384,7 +384,7 @@ WORDS: Final[dict[str, dict[str, Any]]] = {
         "erosion_cover": "erosion {:.0f} t/ha/yr from low cover ({:.0f} %)",
         "erosion": "erosion {:.0f} t/ha/yr",
         "none": "none stands out",
-        "scale": "Scale 1:{} (printed at 100 %)",
+        "scale": "Scale 1:{} (when printed at 100 %)",
         "north": "N",
         "credits": (
             "Sources: communities, plots, corrals and water points: project layers{}; "

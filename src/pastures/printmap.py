@@ -1498,6 +1498,10 @@ def _locator(
     plots = ctx.run.plots[ctx.run.plots[S.COMMUNITY] == name]
     # the community's outline, or its plots where the run has no communities layer
     xmin, ymin, xmax, ymax = (mine if not mine.empty else plots).total_bounds
+    # and the whole frame of the part the sheet shows: a frame wider than the community
+    # drew its edges straight across the inset, with no corners to read it as a frame
+    vx0, vy0, vx1, vy1 = frame.extent
+    xmin, ymin, xmax, ymax = min(xmin, vx0), min(ymin, vy0), max(xmax, vx1), max(ymax, vy1)
     half = 0.54 * max(xmax - xmin, ymax - ymin, 1.0)
     cx, cy = (xmin + xmax) / 2, (ymin + ymax) / 2
     ax.set_xlim(cx - half * w / min(w, h), cx + half * w / min(w, h))
@@ -1512,7 +1516,6 @@ def _locator(
     fill = "0.6" if len(plots) > MAX_PLOTS_BLACK_IN_LOCATOR else "black"
     for geom in plots.geometry:
         _add_polygon(ax, geom, facecolor=fill, edgecolor=fill, lw=0.3)
-    vx0, vy0, vx1, vy1 = frame.extent
     ax.add_patch(Rectangle((vx0, vy0), vx1 - vx0, vy1 - vy0, fill=False, ec="black", lw=1.6 * k))
 
 

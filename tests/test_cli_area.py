@@ -7,12 +7,12 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pytest
-import rasterio
 from affine import Affine
 from click.testing import CliRunner
 from pyproj import Transformer
 from shapely.geometry import box
 
+from imagery_helpers import write_raster
 from pastures.cli import main
 
 # two 200 m plots near Lyon, in UTM 31N (EPSG:32631)
@@ -33,19 +33,13 @@ def lyon_plots(tmp_path: Path) -> Path:
 
 def flat_dem(path: Path) -> Path:
     """A flat 1.2 km DEM (30 m, 300 m high) in UTM 31N over the Lyon plots."""
-    with rasterio.open(
+    return write_raster(
         path,
-        "w",
-        driver="GTiff",
-        width=40,
-        height=40,
-        count=1,
-        dtype="float32",
+        np.full((40, 40), 300, dtype="float32"),
+        Affine(30, 0, X - 300, 0, -30, Y + 900),
         crs="EPSG:32631",
-        transform=Affine(30, 0, X - 300, 0, -30, Y + 900),
-    ) as dst:
-        dst.write(np.full((1, 40, 40), 300, dtype="float32"))
-    return path
+        nodata=None,
+    )
 
 
 def invoke(*args: str):

@@ -13,6 +13,7 @@ from affine import Affine
 from click.testing import CliRunner
 from shapely.geometry import Point, box
 
+from imagery_helpers import write_raster
 from pastures import schema as S
 from pastures.cli import main
 from pastures.cli.risk import OUTPUT_FILES, RISK_LAYER
@@ -391,19 +392,13 @@ def test_streams_invest_reproduces_invest_usle_on_pits_and_flats(tmp_path: Path,
     with np.load(fixture) as data:
         dem, usle, stream = data["dem"], data[f"usle_{flow}"], data[f"stream_{flow}"]
     cell, x0, y0 = 30.0, 450_000.0, 8_200_000.0
-    dem_path = tmp_path / "dem.tif"
-    profile = {
-        "driver": "GTiff",
-        "width": dem.shape[1],
-        "height": dem.shape[0],
-        "count": 1,
-        "dtype": "float32",
-        "crs": "EPSG:32719",
-        "transform": Affine(cell, 0, x0, 0, -cell, y0),
-        "nodata": -9999,
-    }
-    with rasterio.open(dem_path, "w", **profile) as dst:
-        dst.write(np.nan_to_num(dem, nan=-9999), 1)
+    dem_path = write_raster(
+        tmp_path / "dem.tif",
+        np.nan_to_num(dem, nan=-9999).astype(np.float32),
+        Affine(cell, 0, x0, 0, -cell, y0),
+        crs="EPSG:32719",
+        nodata=-9999,
+    )
     plots = tmp_path / "plots.geojson"
     side = cell * dem.shape[0]
     gpd.GeoDataFrame(

@@ -12,6 +12,7 @@ import pytest
 from affine import Affine
 from shapely.geometry import Point, box
 
+from imagery_helpers import write_raster
 from pastures import schema as S
 from pastures.erosion import (
     JULI_MONTHLY_RAIN_MM,
@@ -578,20 +579,13 @@ def test_soil_loss_file_matches_invest_usle_from_files(tmp_path: Path, method: s
     cell, x0, y0 = 30.0, 450_000.0, 8_200_000.0
 
     def write(name: str, array: np.ndarray, size: float) -> Path:
-        path = tmp_path / name
-        profile = {
-            "driver": "GTiff",
-            "width": array.shape[1],
-            "height": array.shape[0],
-            "count": 1,
-            "dtype": "float32",
-            "crs": "EPSG:32719",
-            "transform": Affine(size, 0, x0, 0, -size, y0),
-            "nodata": -9999,
-        }
-        with rasterio.open(path, "w", **profile) as dst:
-            dst.write(np.nan_to_num(array, nan=-9999).astype(np.float32), 1)
-        return path
+        return write_raster(
+            tmp_path / name,
+            np.nan_to_num(array, nan=-9999).astype(np.float32),
+            Affine(size, 0, x0, 0, -size, y0),
+            crs="EPSG:32719",
+            nodata=-9999,
+        )
 
     dem_path = write("dem.tif", dem, cell)
     r_path = write("r.tif", np.full(dem.shape, 1000.0), cell)

@@ -42,6 +42,26 @@ def flat_dem(path: Path) -> Path:
     )
 
 
+def lyon_project(
+    path: Path, plots: Path, *, head: str = "", tail: str = "", name: str = "", defaults=True
+) -> Path:
+    """A project file over the Lyon plots: `head` before its area, `tail` after its layers."""
+    fill = '[layers.defaults.plots]\ncommunity = "Ain"\npasture_type = "pajonal"\n'
+    path.write_text(
+        f"""{head}
+[study_area]
+{f'name = "{name}"' if name else ""}
+bounds = [5.0, 45.76, 5.09, 45.82]
+[layers]
+plots = "{plots.as_posix()}"
+[layers.fields.plots]
+plot_code = "id_parcel"
+{fill if defaults else ""}{tail}""",
+        encoding="utf-8",
+    )
+    return path
+
+
 def invoke(*args: str):
     return CliRunner().invoke(main, list(args))
 
@@ -54,22 +74,7 @@ def test_check_of_a_missing_file_prints_no_empty_table(tmp_path: Path) -> None:
 
 
 def test_check_takes_the_area_and_fields_of_a_project_file(tmp_path, lyon_plots) -> None:
-    project = tmp_path / "p.toml"
-    project.write_text(
-        f"""
-[study_area]
-name = "Lyon"
-bounds = [5.0, 45.76, 5.09, 45.82]
-[layers]
-plots = "{lyon_plots.as_posix()}"
-[layers.fields.plots]
-plot_code = "id_parcel"
-[layers.defaults.plots]
-community = "Ain"
-pasture_type = "pajonal"
-""",
-        encoding="utf-8",
-    )
+    project = lyon_project(tmp_path / "p.toml", lyon_plots, name="Lyon")
     result = invoke("check", "--project", str(project))
     assert result.exit_code == 0, result.output
     assert "2 plots, 8.0 ha of plots (measured in EPSG:32631)" in result.output
@@ -154,19 +159,8 @@ def test_a_failed_risk_prints_each_warning_once(tmp_path, lyon_plots) -> None:
 
 
 def test_risk_gives_no_synthetic_terrain_to_a_real_project(tmp_path, lyon_plots) -> None:
-    project = tmp_path / "real.toml"
-    project.write_text(
-        f"""
-[project]
-illustrative = false
-[study_area]
-bounds = [5.0, 45.76, 5.09, 45.82]
-[layers]
-plots = "{lyon_plots.as_posix()}"
-[layers.fields.plots]
-plot_code = "id_parcel"
-""",
-        encoding="utf-8",
+    project = lyon_project(
+        tmp_path / "real.toml", lyon_plots, head="[project]\nillustrative = false", defaults=False
     )
     result = invoke("risk", "--project", str(project), "--sample", "--out", str(tmp_path / "o"))
     assert result.exit_code == 2
@@ -175,27 +169,11 @@ plot_code = "id_parcel"
 
 
 def test_forage_and_risk_take_the_projects_settings(tmp_path, lyon_plots) -> None:
-    project = tmp_path / "p.toml"
-    project.write_text(
-        f"""
-[project]
-illustrative = true
-[study_area]
-bounds = [5.0, 45.76, 5.09, 45.82]
-[layers]
-plots = "{lyon_plots.as_posix()}"
-[layers.fields.plots]
-plot_code = "id_parcel"
-[layers.defaults.plots]
-community = "Ain"
-pasture_type = "pajonal"
-[forage]
-use_factor = 0.3
-[risk.rusle]
-erodibility = 0.05
-erosivity = 1000
-""",
-        encoding="utf-8",
+    project = lyon_project(
+        tmp_path / "p.toml",
+        lyon_plots,
+        head="[project]\nillustrative = true",
+        tail="[forage]\nuse_factor = 0.3\n[risk.rusle]\nerodibility = 0.05\nerosivity = 1000\n",
     )
     forage = invoke("forage", "--project", str(project), "--out", str(tmp_path / "f"))
     assert forage.exit_code == 0, forage.output

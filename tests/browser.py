@@ -201,6 +201,10 @@ def open_page(
     height: int = 800,
     timeout: float = 30.0,
     settle: float = 0.5,
+    scale: float = 1,
+    touch: bool = False,
+    geolocation: tuple[float, float, float] | None = None,
+    before_load: str | None = None,
 ) -> PageReport:
     """Load a local HTML file in headless Chromium with no network and report.
 
@@ -219,6 +223,14 @@ def open_page(
     probe
         JavaScript run last; what it causes (requests, errors) is reported apart in
         ``probe``, e.g. to show that a request for the network would be seen.
+    scale, touch
+        A phone: the device pixel ratio, and a touch screen (mobile viewport, touch
+        events; clicks of `actions` are then taps).
+    geolocation
+        (latitude, longitude, accuracy m) the page's ``navigator.geolocation`` gets,
+        with the permission granted.
+    before_load
+        JavaScript run in the page before its own scripts, e.g. to set its clock.
     """
     exe = chromium_or_skip()
     # Chromium's helper processes may still write to the profile while it is removed
@@ -246,9 +258,14 @@ def open_page(
             ]
             for domain in ("Page", "Runtime", "Log", "Network"):
                 cdp.send(f"{domain}.enable")
-            cdp.send(
-                "Emulation.setDeviceMetricsOverride",
-                {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False},
+            _emulate(
+                cdp,
+                width=width,
+                height=height,
+                scale=scale,
+                touch=touch,
+                geolocation=geolocation,
+                before_load=before_load,
             )
             start = time.monotonic()
             cdp.send("Page.navigate", {"url": path.resolve().as_uri()})
@@ -263,12 +280,7 @@ def open_page(
             for name, js in actions or []:
                 point = cdp.evaluate(js)
                 if point:
-                    x, y = point
-                    for kind in ("mouseMoved", "mousePressed", "mouseReleased"):
-                        cdp.send(
-                            "Input.dispatchMouseEvent",
-                            {"type": kind, "x": x, "y": y, "button": "left", "clickCount": 1},
-                        )
+                    _press(cdp, point, touch=touch)
                 cdp.wait_for("never.an.event", settle)
                 shot = cdp.send("Page.captureScreenshot", {"format": "png"})
                 report.screenshots[name] = base64.b64decode(shot["data"])
@@ -291,6 +303,50 @@ def open_page(
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+
+
+def _emulate(
+    cdp: _Cdp,
+    *,
+    width: int,
+    height: int,
+    scale: float,
+    touch: bool,
+    geolocation: tuple[float, float, float] | None,
+    before_load: str | None,
+) -> None:
+    """Set the page's screen, touch, position and early script (see :func:`open_page`)."""
+    cdp.send(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": width, "height": height, "deviceScaleFactor": scale, "mobile": touch},
+    )
+    if touch:
+        cdp.send("Emulation.setTouchEmulationEnabled", {"enabled": True, "maxTouchPoints": 5})
+    if geolocation is not None:
+        session, cdp.session = cdp.session, None  # a command of the browser, not the page
+        cdp.send("Browser.grantPermissions", {"permissions": ["geolocation"]})
+        cdp.session = session
+        lat, lon, accuracy = geolocation
+        cdp.send(
+            "Emulation.setGeolocationOverride",
+            {"latitude": lat, "longitude": lon, "accuracy": accuracy},
+        )
+    if before_load:
+        cdp.send("Page.addScriptToEvaluateOnNewDocument", {"source": before_load})
+
+
+def _press(cdp: _Cdp, point: list[float], *, touch: bool) -> None:
+    """A tap (touch screen) or a left click at page point [x, y]."""
+    x, y = point
+    if touch:
+        for kind, points in (("touchStart", [{"x": x, "y": y}]), ("touchEnd", [])):
+            cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": points})
+        return
+    for kind in ("mouseMoved", "mousePressed", "mouseReleased"):
+        cdp.send(
+            "Input.dispatchMouseEvent",
+            {"type": kind, "x": x, "y": y, "button": "left", "clickCount": 1},
+        )
 
 
 def _collect(events: list[dict[str, Any]], report: PageReport) -> None:

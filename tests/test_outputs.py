@@ -164,7 +164,10 @@ def test_a_run_without_provenance_is_credited_to_sentinel_2(run_folder):
 
 
 def test_a_capacity_from_the_pasture_types_default_says_so_in_the_popup() -> None:
-    from pastures.webmap import plot_popup
+    from pastures.webmap import popup_rows
+
+    def plot_popup(row: pd.Series, lang: str) -> str:
+        return " ".join(value for _, value in popup_rows(row, lang))
 
     row = pd.Series(
         {
@@ -173,11 +176,10 @@ def test_a_capacity_from_the_pasture_types_default_says_so_in_the_popup() -> Non
             S.FORAGE_METHOD: "pasture-type default: Castellaro 2007, dry puna grassland",
         }
     )
-    empty = pd.DataFrame({S.DATE: [], S.VALUE: []})
-    assert "producción por defecto del tipo de pasto" in plot_popup(row, empty, "es")
+    assert "producción por defecto del tipo de pasto" in plot_popup(row, "es")
     measured = row.copy()
     measured[S.FORAGE_METHOD] = "NDVI calibrated with quadrat cuts"
-    assert "por defecto" not in plot_popup(measured, empty, "es")
+    assert "por defecto" not in plot_popup(measured, "es")
 
 
 def test_julis_defaults_and_missing_results_are_read_from_provenance(run_folder) -> None:

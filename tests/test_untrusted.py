@@ -279,7 +279,7 @@ def test_outputs_of_stages_that_no_longer_run_are_removed(tmp_path: Path, projec
     assert not (run / "risk").exists()
     assert not (run / "indices").exists()
     page = (run / "map.html").read_text(encoding="utf-8")
-    groups = re.search(r"var G = \{([^}]*)\}", page).group(1)  # the map's layers
+    groups = re.search(r"layers: \{([^}]*)\}", page).group(1)  # the map's layers
     assert "soil_loss" not in groups
     assert "risk_raster" not in groups
     assert "rotation" not in groups

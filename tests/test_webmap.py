@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import re
 from pathlib import Path
 
@@ -171,11 +172,26 @@ def page(run_folder: Path) -> str:
 
 
 @pytest.fixture(scope="module")
-def features(run_folder: Path) -> dict[str, dict]:
-    data = webmap.map_data(O.read_run(run_folder), lang="es", on=ON)
+def data(run_folder: Path) -> dict:
+    return webmap.map_data(O.read_run(run_folder), lang="es", on=ON)
+
+
+@pytest.fixture(scope="module")
+def features(data: dict) -> dict[str, dict]:
     return dict(
         zip(["P-1", EVIL_PLOT], [f["properties"] for f in data["plots"]["features"]], strict=True)
     )
+
+
+def colour(data: dict, props: dict, key: str) -> str:
+    """The fill colour of a plot coloured by `key`, as the page's script picks it."""
+    at = [v["key"] for v in data["variables"]].index(key)
+    return data["palettes"][at][props["c"][at]]
+
+
+def popup_text(data: dict, props: dict) -> str:
+    """The label: value rows of a plot's popup, as the page's script lays them out."""
+    return " | ".join(f"{data['popup_words'][k]}: {v}" for k, v in props["r"])
 
 
 # --- self-contained, safe page --------------------------------------------------------------
@@ -216,70 +232,90 @@ def test_json_for_script_escapes_markup_and_round_trips() -> None:
 # --- what the plots show ----------------------------------------------------------------------
 
 
-def test_plot_colours_follow_the_ramps(features: dict[str, dict]) -> None:
-    p1, evil = features["P-1"]["colour"], features[EVIL_PLOT]["colour"]
+def test_plot_colours_follow_the_ramps(data: dict, features: dict[str, dict]) -> None:
+    p1, evil = features["P-1"], features[EVIL_PLOT]
     # latest NDVI 0.35 (2025-01-15): viridis class 0.3-0.4 (viridis at 0.5 is #21918c)
-    assert p1["ndvi"] == "#21918c"
+    assert colour(data, p1, "ndvi") == "#21918c"
     # anomaly: 0.35 minus the January mean (0.30 + 0.35) / 2 = +0.025 -> PuOr class 0 to 0.05
-    assert p1["anomaly"] == "#d8daeb"
-    assert p1["trend"] == "#542788"  # +0.02/yr: above +0.01, deepest purple (greening)
-    assert evil["trend"] == "#b35806"  # -0.02/yr: deepest brown (browning)
-    assert p1["pressure"] == "#ef8a62"  # 3x capacity: RdBu class 2-5 (red side)
-    assert evil["pressure"] == "#d1e5f0"  # 0.5x: class 0.5-1 (palest blue, under capacity)
-    assert p1["risk"] == "#fd8d3c"
-    assert evil["risk"] == "#ffffb2"
-    assert p1["condition"] == "#5ec962"
-    assert evil["condition"] == "#3b528b"
+    assert colour(data, p1, "anomaly") == "#d8daeb"
+    assert colour(data, p1, "trend") == "#542788"  # +0.02/yr: above +0.01, deepest purple
+    assert colour(data, evil, "trend") == "#b35806"  # -0.02/yr: deepest brown (browning)
+    assert colour(data, p1, "pressure") == "#ef8a62"  # 3x capacity: RdBu class 2-5 (red side)
+    assert colour(data, evil, "pressure") == "#d1e5f0"  # 0.5x: palest blue, under capacity
+    assert colour(data, p1, "risk") == "#fd8d3c"
+    assert colour(data, evil, "risk") == "#ffffb2"
+    assert colour(data, p1, "condition") == "#5ec962"
+    assert colour(data, evil, "condition") == "#3b528b"
 
 
-def test_rotation_this_week_and_next(features: dict[str, dict]) -> None:
-    assert features["P-1"]["rotation"] == 0  # H1 grazes it 5-11 January
-    assert features[EVIL_PLOT]["rotation"] == 1  # the next herd comes on 12 January
-    assert "2026-01-12" in features[EVIL_PLOT]["rotation_tip"]
-    assert "&lt;b onmouseover=alert(3)&gt;H2&lt;/b&gt;" in features[EVIL_PLOT]["rotation_tip"]
+def _lab(colour: str) -> tuple[float, float, float]:
+    """CIE L*a*b* (D65) of an sRGB hex colour (IEC 61966-2-1 and CIE 15 formulas)."""
+    rgb = [int(colour[k : k + 2], 16) / 255 for k in (1, 3, 5)]
+    lin = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
+    m = ((0.4124, 0.3576, 0.1805), (0.2126, 0.7152, 0.0722), (0.0193, 0.1192, 0.9505))
+    xyz = [sum(m[i][j] * lin[j] for j in range(3)) for i in range(3)]
+    white = (0.95047, 1.0, 1.08883)
+    f = [
+        t ** (1 / 3) if t > (6 / 29) ** 3 else t / (3 * (6 / 29) ** 2) + 4 / 29
+        for t in (x / w for x, w in zip(xyz, white, strict=True))
+    ]
+    return 116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])
 
 
-def test_popup_holds_what_a_technician_asks(features: dict[str, dict]) -> None:
-    popup = features["P-1"]["popup"]
+def test_rotation_colours_never_read_as_ndvi() -> None:
+    ndvi = webmap.VIRIDIS_5
+    for c in webmap.ROTATION_COLOURS[:3]:  # grazed now, soon, resting (the 4th is no-data grey)
+        assert c not in ndvi
+        # CIE76 colour difference to every NDVI class: well beyond "similar" (about 10)
+        gaps = [math.dist(_lab(c), _lab(n)) for n in ndvi]
+        assert min(gaps) > 25, (c, gaps)
+    # "resting" against "< 0.2", the pair the technicians mixed up
+    assert math.dist(_lab(webmap.ROTATION_COLOURS[2]), _lab(ndvi[0])) > 40
+
+
+def test_the_whole_plan_is_carried(data: dict, features: dict[str, dict]) -> None:
+    plan = data["plan"]
+    assert plan["start"] == "2026-01-05"
+    assert plan["end"] == "2026-01-18"
+    # groups sorted by id ("<" sorts before "H"), ids escaped
+    assert [g["id"] for g in plan["groups"]] == ["&lt;b onmouseover=alert(3)&gt;H2&lt;/b&gt;", "H1"]
+    # P-1: H1 (group 1) days 0-6 of the plan (5-11 January); the other plot: H2 days 7-13
+    assert plan["stays"][features["P-1"]["i"]] == [0, 6, 1]
+    assert plan["stays"][features[EVIL_PLOT]["i"]] == [7, 13, 0]
+    assert data["on"] == "2026-01-05"  # the date fixed at build; None reads the phone's clock
+
+
+def test_popup_holds_what_a_technician_asks(data: dict, features: dict[str, dict]) -> None:
+    popup = popup_text(data, features["P-1"])
     for text in (
-        "P-1",
-        "Pasiri",
-        "4.0 ha",
-        "Bofedal",
-        "Buena",
-        "10.0 UO",
-        "30.0 UO",
-        "3.0 veces la capacidad",
-        "0.35 (2025-01-15)",
-        "+0.03",
+        "Comunidad: Pasiri",
+        "Superficie: 4.0 ha",
+        "Tipo de pasto: Bofedal",
+        "Condición del pastizal: Buena",
+        "Capacidad: 10.0 UO",
+        "Carga: 30.0 UO (3.0 veces la capacidad)",
+        "NDVI más reciente: 0.35 (2025-01-15)",
+        "Anomalía de NDVI: +0.03",
         "Alto",
         "pendiente 9 %",
         "pérdida de suelo 60.0 t/ha/año",
-        "H1",
-        "2026-01-12",
-        "<svg",
     ):
         assert text in popup, text
-    assert "Descansa desde</th><td>2026-01-12" in popup  # grazed 5-11 January
-    evil = features[EVIL_PLOT]["popup"]
-    assert "&lt;/script&gt;&lt;script&gt;alert(2)" in evil
+    # the NDVI series on the run's dates, for the chart drawn behind a tap
+    assert data["dates"] == ["2024-01-15", "2024-06-15", "2025-01-15"]
+    assert features["P-1"]["n"] == [0.30, 0.40, 0.35]
+    evil = popup_text(data, features[EVIL_PLOT])
     assert "pardeamiento persistente" in evil
     assert "<script" not in evil
     assert "<img" not in evil
-
-
-def test_sparkline_places_points_by_date_and_value() -> None:
-    dates = pd.Series(pd.to_datetime(["2024-01-15", "2024-06-15", "2025-01-15"]))
-    svg = webmap.sparkline_svg(dates, pd.Series([0.30, 0.40, 0.35]))
-    # x: 30 + days/366 x 224 px (152 days to 15 June 2024); y: 6 + (0.40 - v)/0.10 x 50 px
-    assert 'points="30.0,56.0 123.0,6.0 254.0,31.0"' in svg
-    assert ">2024<" in svg
-    assert ">2025<" in svg
+    assert (
+        features[EVIL_PLOT]["code"] == "&lt;/script&gt;&lt;script&gt;alert(2)&lt;/script&gt;&lt;!--"
+    )
 
 
 def test_english_words(run_folder: Path) -> None:
     data = webmap.map_data(O.read_run(run_folder), lang="en", on=ON)
-    popup = data["plots"]["features"][0]["properties"]["popup"]
+    popup = popup_text(data, data["plots"]["features"][0]["properties"])
     assert "Range condition" in popup
     assert "Good" in popup
     assert "3.0 times capacity" in popup
@@ -318,9 +354,9 @@ def test_a_run_with_layers_only_still_maps(run_folder: Path, tmp_path: Path) -> 
     run = O.read_run(bare)
     data = webmap.map_data(run, lang="en", on=ON)
     assert data["variables"] == []  # nothing to colour the plots by
-    assert data["has_schedule"] is False
+    assert data["plan"] is None
     page = webmap.build_web_map(run, lang="en", on=ON)
-    assert "Rotation: this week" not in page  # no plan, no rotation layer
+    assert "Rotation: today and next" not in page  # no plan, no rotation layer
     assert "Soil loss (t/ha/yr)" not in page
     assert "No background" in page
 
@@ -381,7 +417,7 @@ def test_missing_run_folder_is_named(tmp_path: Path) -> None:
 # --- in a real browser, with the network cut ----------------------------------------------------
 
 CLICK_PLOT = """(function () {
-  var m = pasturesMap.map, l = pasturesMap.plots.getLayers()[0];
+  var m = pasturesMap.map, l = pasturesMap.rotation.getLayers()[0];
   m.setView(l.getCenter(), 16, {animate: false});
   var p = m.latLngToContainerPoint(l.getCenter()), r = m.getContainer().getBoundingClientRect();
   return [r.left + p.x, r.top + p.y];
@@ -440,6 +476,7 @@ def test_map_in_headless_chromium_offline(page: str, tmp_path: Path) -> None:
             "measured": "document.querySelector('.pm-measure-out').textContent",
             "measured_at": "window.clicked",
             "popup": "(document.querySelector('.plot-popup') || {}).textContent",
+            "chart": "document.querySelector('.plot-popup polyline').getAttribute('points')",
         },
     )
     assert report.exceptions == []
@@ -453,11 +490,17 @@ def test_map_in_headless_chromium_offline(page: str, tmp_path: Path) -> None:
     assert found["paths"] == 3
     assert found["injected_img"] == 0
     assert sorted(found["labels"]) == sorted(["Pasiri", EVIL_COMMUNITY])  # shown as text
-    assert found["layers"] == 12  # 5 backgrounds, 2 raster overlays, 5 vector overlays
+    assert found["layers"] == 13  # 5 backgrounds, 2 raster overlays, 6 vector overlays
     assert found["images"] == 1  # the true-colour background is on at start
     assert "NDVI más reciente" in found["legend"]
     assert "Parcela P-1" in found["popup"]
+    # the rotation of the day fixed at build (5 January): H1 grazes 5-11 January
+    assert "Pastorean ahora: H1" in found["popup"]
+    assert "Descansa desde: 2026-01-12" in found["popup"]
     assert "NDVI en el tiempo" in found["popup"]
+    # the chart, drawn by the page: x = 34 + days/366 x 220 px (152 days to 15 June 2024),
+    # y = 8 + (0.40 - v)/0.10 x 64 px
+    assert found["chart"] == "34.0,72.0 125.4,8.0 254.0,40.0"
     # the measure tool against pyproj's geodesics on the WGS 84 ellipsoid
     lats = [p["lat"] for p in found["measured_at"]]
     lons = [p["lng"] for p in found["measured_at"]]

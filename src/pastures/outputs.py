@@ -43,6 +43,7 @@ RUN_FILES: Final[dict[str, str]] = {
     "forage_plots": "forage/forage_plots.csv",
     "forage_communities": "forage/forage_communities.csv",
     "schedule": "rotation/rotation_schedule.csv",
+    "groups": "rotation/rotation_groups.csv",  # the families and heads of each group
     "soil_loss": "risk/soil_loss_t_ha_yr.tif",
     "risk_class": "risk/risk_class.tif",
     "pressure": "risk/grazing_pressure.tif",
@@ -158,6 +159,7 @@ _REWRITTEN_BY: Final = {
     "forage_plots": "`pastures run PROJECT.toml` (forage stage) or `pastures forage`",
     "forage_communities": "`pastures run PROJECT.toml` (forage stage) or `pastures forage`",
     "schedule": "`pastures run PROJECT.toml` (rotation stage) or `pastures rotate`",
+    "groups": "`pastures run PROJECT.toml` (rotation stage) or `pastures rotate`",
     "risk_plots": "`pastures run PROJECT.toml` (erosion stage) or `pastures risk`",
     "provenance": "`pastures run PROJECT.toml` (package stage)",
     "layers": "`pastures run PROJECT.toml` (package stage)",

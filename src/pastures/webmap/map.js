@@ -11,8 +11,13 @@
   "use strict";
   var P = PASTURES, map = P.map, D = P.data, G = P.layers, T = D.text;
   var measuring = false;
+  // quarter zoom steps: "go to community" then fills the screen with its plots
+  map.options.zoomSnap = 0.25;
 
   function narrow() { return map.getSize().x < 700; }
+  // a finger has no hover: tooltips would only flash on a tap and cover the popup
+  var hover = !(window.matchMedia && window.matchMedia("(hover: none)").matches);
+  function tip(layer, content, options) { if (hover) { layer.bindTooltip(content, options); } }
   function fill(text, values) {  // "{name}" placeholders of a translated text
     return text.replace(/\{(\w+)\}/g, function (m, k) { return k in values ? values[k] : m; });
   }
@@ -186,7 +191,7 @@
     return {color: "#222", weight: 1.2, fillOpacity: 0.8, fillColor: variableColour(feature.properties)};
   }
   var plots = L.geoJSON(D.plots, {style: plotStyle, onEachFeature: onEach(function (p, layer) {
-    layer.bindTooltip(function () {
+    tip(layer, function () {
       return p.code + ": " + (variable ? (p.v[variable.at] || T.no_data) : "");
     }, {sticky: true});
     layer.on("click", function (e) { plotPopup(e, p); });
@@ -203,7 +208,7 @@
         return {color: "#333", weight: 1.5, fillColor: c, fillOpacity: 0.7};
       },
       onEachFeature: onEach(function (p, layer) {
-        layer.bindTooltip(function () {
+        tip(layer, function () {
           var r = rotationOf(p), who = r.state === 0 ? r.now : r.next;
           return p.code + ": " + stateWords[r.state] + (who.length && r.state < 2
             ? " (" + who.map(function (k) { return plan.groups[k].id; }).join(", ") + ")" : "");
@@ -235,7 +240,9 @@
                                        fillColor: colour, fillOpacity: 1});
       },
       style: function () { return {color: colour, weight: 2, fillOpacity: 0.3}; },
-      onEachFeature: onEach(function (p, layer) { layer.bindTooltip(p.tip); })
+      onEachFeature: onEach(function (p, layer) {
+        if (hover) { layer.bindTooltip(p.tip); } else { layer.bindPopup(p.tip); }
+      })
     }).addTo(group);
   }
   if (G.corrals) { points(D.corrals, G.corrals, "#8c510a", true); }
@@ -280,8 +287,8 @@
   plots.eachLayer(function (layer) {
     var p = layer.feature.properties, b = layer.getBounds();
     plotItems.push({html: p.code, layer: layer, bounds: b,
-      at: labelPoint(layer.feature.geometry, b.getCenter()), w: textWidth(plainText(p.code), "600 12px system-ui, sans-serif") + 4,
-      h: 14});
+      at: labelPoint(layer.feature.geometry, b.getCenter()),
+      w: textWidth(plainText(p.code), "600 11px system-ui, sans-serif") + 2, h: 13});
   });
   function overlaps(r, placed) {
     for (var k = 0; k < placed.length; k++) {
@@ -327,7 +334,7 @@
         var ne = map.latLngToLayerPoint(it.bounds.getNorthEast());
         var w = ne.x - sw.x, h = sw.y - ne.y;
         // only where the plot on the screen is larger than its label
-        if (w >= it.w + 4 && h >= it.h + 4) { candidates.push({it: it, size: w * h}); }
+        if (w >= it.w + 2 && h >= it.h + 2) { candidates.push({it: it, size: w * h}); }
       });
       candidates.sort(function (a, b) { return b.size - a.size; });
       candidates.forEach(function (c) {

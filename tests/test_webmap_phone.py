@@ -1,0 +1,302 @@
+"""The field map on a phone: headless Chromium at 390 x 844 px, device scale 2, touch, offline.
+
+The run holds the bundled Juli sample's layers (so plot PAS-01 and community Pasiri are
+the real sample shapes) and a small rotation plan written here by hand, whose answers
+are worked out below: one alpaca group of two families moves every two weeks.
+
+    PAS-01  5-18 Jan 2026,  16 Feb-1 Mar     PAS-02  19 Jan-1 Feb     PAS-03  2-15 Feb
+
+On 21 January 2026 (a day the page's clock is set to) the group is on PAS-02 (grazed
+now), comes to PAS-03 on 2 February (12 days: grazed within two weeks) and back to
+PAS-01 on 16 February (26 days: resting); after 1 March the plan has ended.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+
+from pastures import outputs as O
+from pastures import schema as S
+from pastures.io import write_layers
+from pastures.sample import sample_paths
+from pastures.webmap import ROTATION_COLOURS, build_web_map
+
+pytestmark = pytest.mark.slow
+
+UTM = "EPSG:32719"
+PHONE = {"width": 390, "height": 844, "scale": 2, "touch": True}
+STAYS = (
+    ("PAS-01", "2026-01-05", "2026-01-18"),
+    ("PAS-02", "2026-01-19", "2026-02-01"),
+    ("PAS-03", "2026-02-02", "2026-02-15"),
+    ("PAS-01", "2026-02-16", "2026-03-01"),
+)
+GROUP = "PAS-C1-ALP-1"
+
+
+def clock_at(day: dt.date) -> str:
+    """Script that sets the page's clock to noon of `day` (local time), still ticking."""
+    return f"""(function () {{
+  var Real = Date, offset = new Real({day.year}, {day.month - 1}, {day.day}, 12) - Real.now();
+  class Shifted extends Real {{
+    constructor(...a) {{ if (a.length) {{ super(...a); }} else {{ super(Real.now() + offset); }} }}
+    static now() {{ return Real.now() + offset; }}
+  }}
+  window.Date = Shifted;
+}})();"""
+
+
+@pytest.fixture(scope="module")
+def sample_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("phone") / "run"
+    paths = sample_paths()
+    layers = {
+        kind: gpd.read_file(paths[kind]).to_crs(UTM)
+        for kind in (S.COMMUNITIES, S.PLOTS, S.CORRALS, S.WATER_POINTS)
+    }
+    write_layers(layers, folder / "layers.gpkg")
+    (folder / "rotation").mkdir()
+    pd.DataFrame(
+        {
+            S.GROUP_ID: GROUP,
+            S.COMMUNITY: "Pasiri",
+            S.LOCATION_ID: [code for code, _, _ in STAYS],
+            S.LOCATION_KIND: "plot",
+            S.START: [start for _, start, _ in STAYS],
+            S.END: [end for _, _, end in STAYS],
+            S.ALPACAS: 120,
+            S.LLAMAS: 0,
+            S.SHEEP: 15,
+        }
+    ).to_csv(folder / O.RUN_FILES["schedule"], index=False)
+    pd.DataFrame(
+        {
+            S.GROUP_ID: GROUP,
+            S.COMMUNITY: "Pasiri",
+            S.CORRAL_ID: "PAS-C1",
+            S.FAMILY_ID: ["PAS-F001", "PAS-F002"],
+            S.ALPACAS: [70, 50],
+            S.LLAMAS: 0,
+            S.SHEEP: [15, 0],
+        }
+    ).to_csv(folder / O.RUN_FILES["groups"], index=False)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def page(sample_run: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    html = tmp_path_factory.mktemp("phone-map") / "map.html"
+    # no fixed date: the page reads the rotation for the phone's own clock
+    html.write_text(build_web_map(O.read_run(sample_run), lang="es"), encoding="utf-8")
+    return html
+
+
+@pytest.fixture(scope="module")
+def inside_pas01(sample_run: Path) -> tuple[float, float]:
+    plots = gpd.read_file(sample_run / "layers.gpkg", layer=S.PLOTS)
+    plot = plots[plots[S.PLOT_CODE] == "PAS-01"].geometry.iloc[0]
+    # 30 m inside the outline, so the simplified outline in the page holds it too
+    point = gpd.GeoSeries([plot.buffer(-30).representative_point()], crs=plots.crs)
+    lonlat = point.to_crs("EPSG:4326").iloc[0]
+    return lonlat.y, lonlat.x
+
+
+#: Every visible control's size: at load, then with each folded panel opened.
+CONTROL_SIZES = """(function () {
+  function sizes() {
+    return Array.from(document.querySelectorAll(
+      '.leaflet-control a, .leaflet-control button, .leaflet-control select, ' +
+      '.leaflet-control input, .leaflet-control summary, .leaflet-control-layers-toggle'))
+      .filter(e => !e.closest('.leaflet-control-attribution'))  // Leaflet's credit link
+      .filter(e => { var r = e.getBoundingClientRect(); return r.width > 0 && r.height > 0; })
+      .map(e => { var r = e.getBoundingClientRect();
+                  return [e.tagName + '.' + e.className + ' ' + (e.title || e.type || ''),
+                          Math.min(r.width, r.height)]; });
+  }
+  var out = sizes(), m = pasturesMap;
+  var buttons = Array.from(document.querySelectorAll('.pm-fold-btn a'));
+  buttons.forEach(b => { b.click(); out = out.concat(sizes()); b.click(); });
+  document.querySelector('.leaflet-control-layers').classList.add(
+    'leaflet-control-layers-expanded');
+  out = out.concat(sizes());
+  document.querySelector('.leaflet-control-layers').classList.remove(
+    'leaflet-control-layers-expanded');
+  return {count: out.length, folds: buttons.length, small: out.filter(s => s[1] < 44)};
+})()"""
+
+#: Every plot's popup, opened as a tap opens it: what does not fit, and the chart's text.
+POPUPS = """(function () {
+  var m = pasturesMap.map, bad = [], n = 0, minText = 99;
+  pasturesMap.rotation.eachLayer(function (layer) {
+    layer.fire('click', {latlng: layer.getBounds().getCenter()});
+    var box = document.querySelector('.leaflet-popup-content');
+    var pop = document.querySelector('.plot-popup');
+    n += 1;
+    [box, pop].forEach(function (e) {
+      if (e.scrollWidth > e.clientWidth) { bad.push([pop.querySelector('h4').textContent,
+                                                     e.scrollWidth, e.clientWidth]); }
+    });
+    var details = pop.querySelector('details');
+    if (details) {
+      details.open = true;
+      pop.querySelectorAll('svg.spark text').forEach(function (t) {
+        var px = parseFloat(getComputedStyle(t).fontSize) * t.getScreenCTM().a;
+        minText = Math.min(minText, px);
+      });
+      if (box.scrollWidth > box.clientWidth) { bad.push(['chart', box.scrollWidth]); }
+    }
+    m.closePopup();
+  });
+  return {n: n, bad: bad, minText: minText, width: m.getSize().x};
+})()"""
+
+ROTATION_ON_MAP = """(function () {
+  var out = {};
+  pasturesMap.rotation.eachLayer(function (l) {
+    out[l.feature.properties.code] = l.options.fillColor;
+  });
+  return out;
+})()"""
+
+GO_TO_PASIRI = """(function () {
+  var s = document.querySelector('select.pm-zoom');
+  s.value = 'Pasiri'; s.dispatchEvent(new Event('change'));
+  var labels = Array.from(document.querySelectorAll('.plot-label, .community-label'))
+    .map(e => [e.textContent, e.getBoundingClientRect()]);
+  var overlapping = 0;
+  labels.forEach((a, i) => labels.slice(i + 1).forEach(b => {
+    var p = a[1], q = b[1];
+    if (p.left < q.right && q.left < p.right && p.top < q.bottom && q.top < p.bottom) {
+      overlapping += 1;
+    }
+  }));
+  return {plots: Array.from(document.querySelectorAll('.plot-label')).map(e => e.textContent),
+          overlapping: overlapping, zoom: pasturesMap.map.getZoom()};
+})()"""
+
+COMMUNITY_LABELS_AT_EVERY_ZOOM = """(function () {
+  var m = pasturesMap.map, worst = 0;
+  for (var z = m.getMinZoom() + 8; z <= 17; z++) {
+    m.setZoom(z, {animate: false}); pasturesMap.placeLabels();
+    var r = Array.from(document.querySelectorAll('.community-label'))
+      .map(e => e.getBoundingClientRect());
+    r.forEach((p, i) => r.slice(i + 1).forEach(q => {
+      if (p.left < q.right && q.left < p.right && p.top < q.bottom && q.top < p.bottom) {
+        worst += 1;
+      }
+    }));
+  }
+  return worst;
+})()"""
+
+
+def tap_plot(code: str) -> str:
+    """Script that brings plot `code` into view and gives the point to tap on it."""
+    return f"""(function () {{
+  var m = pasturesMap.map, l = null;
+  pasturesMap.rotation.eachLayer(x => {{ if (x.feature.properties.code === '{code}') l = x; }});
+  m.setView(l.getBounds().getCenter(), 16, {{animate: false}});
+  var p = m.latLngToContainerPoint(l.getBounds().getCenter());
+  return [p.x, p.y];
+}})()"""
+
+
+LOCATE_BUTTON = """(function () {
+  var b = document.querySelector('.pm-locate').getBoundingClientRect();
+  return [b.left + b.width / 2, b.top + b.height / 2];
+})()"""
+
+
+def test_the_map_on_a_phone_in_the_plan(page: Path, inside_pas01: tuple[float, float]) -> None:
+    from browser import open_page
+
+    report = open_page(
+        page,
+        **PHONE,
+        geolocation=(*inside_pas01, 12.0),
+        before_load=clock_at(dt.date(2026, 1, 21)),
+        expressions={
+            "viewport": "document.querySelector('meta[name=viewport]').content",
+            "day": "pasturesMap.day",
+            "colours": ROTATION_ON_MAP,
+            "banner": "document.querySelectorAll('.pm-banner').length",
+            "controls": CONTROL_SIZES,
+            "popups": POPUPS,
+            "zoom_in": "document.querySelector('.leaflet-control-zoom-in').title",
+        },
+        actions=[("locate", LOCATE_BUTTON), ("popup", tap_plot("PAS-02"))],
+        expressions_after={
+            "popup": "document.querySelector('.plot-popup').textContent",
+            "where": "document.querySelector('.pm-where-text').textContent",
+            "position": "document.querySelectorAll('path.pm-here').length",
+            "pasiri": GO_TO_PASIRI,
+            "community_overlaps": COMMUNITY_LABELS_AT_EVERY_ZOOM,
+        },
+    )
+    assert report.exceptions == []
+    assert report.console_errors == []
+    assert report.outside_requests == []
+    found = report.found
+    assert "user-scalable=no" not in found["viewport"]
+    assert found["zoom_in"] == "Acercar"  # Leaflet's own words, in the map's language
+    # the rotation of 21 January 2026, read on the phone's clock
+    assert found["day"] == "2026-01-21"
+    now, soon, resting, _ = ROTATION_COLOURS
+    colours = found["colours"]
+    assert colours["PAS-02"] == now
+    assert colours["PAS-03"] == soon
+    assert colours["PAS-01"] == resting
+    assert found["banner"] == 0
+    # every control a finger can hit (the folded panels opened one by one)
+    assert found["controls"]["folds"] == 2  # title and legend fold into buttons
+    assert found["controls"]["small"] == []
+    assert found["controls"]["count"] > 10
+    popups = found["popups"]
+    assert popups["n"] == 40  # the sample's plots
+    assert popups["bad"] == []
+    assert popups["minText"] >= 11
+    # my location, inside PAS-01
+    assert found["position"] == 1
+    assert "Está en la parcela PAS-01 (Pasiri)." in found["where"]
+    # a tap on PAS-02: who is there, with heads and families, and when it rests
+    for words in (
+        "Pastorean ahora: PAS-C1-ALP-1 (120 alp, 15 ov)",
+        "Familias: PAS-F001, PAS-F002",
+        "Descansa desde: 2026-02-02",
+    ):
+        assert words in found["popup"], words
+    # the plots' codes at "Ir a comunidad…" Pasiri, and no label over another
+    assert {"PAS-01", "PAS-02", "PAS-03"} <= set(found["pasiri"]["plots"])
+    assert found["pasiri"]["overlapping"] == 0
+    assert found["community_overlaps"] == 0
+    if Path("/work/notes").is_dir():  # the screenshots the issue's closing note shows
+        Path("/work/notes/phone_position.png").write_bytes(report.screenshots["locate"])
+        Path("/work/notes/phone_popup.png").write_bytes(report.screenshots["popup"])
+
+
+def test_a_day_after_the_plan_shows_the_banner(page: Path) -> None:
+    from browser import open_page
+
+    report = open_page(
+        page,
+        **PHONE,
+        before_load=clock_at(dt.date(2026, 4, 1)),
+        expressions={
+            "banner": "(document.querySelector('.pm-banner') || {}).textContent",
+            "colours": ROTATION_ON_MAP,
+        },
+        actions=[("popup", tap_plot("PAS-02"))],
+        expressions_after={"popup": "document.querySelector('.plot-popup').textContent"},
+    )
+    assert report.exceptions == []
+    assert report.console_errors == []
+    assert report.outside_requests == []
+    found = report.found
+    assert "El plan de rotación terminó el 2026-03-01" in found["banner"]
+    assert set(found["colours"].values()) == {ROTATION_COLOURS[3]}  # no plot reads "resting"
+    assert "Fuera del plan" in found["popup"]

@@ -202,6 +202,7 @@ def test_page_loads_nothing_from_the_network(page: str) -> None:
     assert not re.search(r"<script[^>]+src=", page)
     assert not re.search(r"<link[^>]+href=", page)
     assert not re.search(r"url\((?!data:|#)", page)  # CSS images inlined too
+    assert "data:image/webp;base64," in page  # the backgrounds, compressed
     assert "cdn.jsdelivr" not in page
     assert "jquery" not in page.lower()
     assert "bootstrap" not in page.lower()
@@ -303,7 +304,7 @@ def test_popup_holds_what_a_technician_asks(data: dict, features: dict[str, dict
         assert text in popup, text
     # the NDVI series on the run's dates, for the chart drawn behind a tap
     assert data["dates"] == ["2024-01-15", "2024-06-15", "2025-01-15"]
-    assert features["P-1"]["n"] == [0.30, 0.40, 0.35]
+    assert features["P-1"]["n"] == [300, 400, 350]  # thousandths
     evil = popup_text(data, features[EVIL_PLOT])
     assert "pardeamiento persistente" in evil
     assert "<script" not in evil
@@ -385,7 +386,7 @@ def test_background_lands_on_the_ground(run_folder: Path) -> None:
     assert north >= max(lats) - 1e-9
     assert east - max(lons) < 2 * pixel_deg
     assert min(lons) - west < 2 * pixel_deg
-    assert images["true_colour"][0].startswith("data:image/png;base64,")
+    assert images["true_colour"][0].startswith("data:image/webp;base64,")
 
 
 def test_raster_classes_are_coloured_and_nodata_transparent() -> None:

@@ -36,8 +36,9 @@ COORD_DECIMALS: Final = 6
 SIMPLIFY_M: Final = {S.COMMUNITIES: 5.0, S.PLOTS: 0.5}
 #: A plot counts as grazed "soon" when its next group arrives within these days.
 NEXT_WEEK_DAYS: Final = 14
-#: NDVI values kept in the embedded series (3 decimals: finer than the index's noise).
-SERIES_DECIMALS: Final = 3
+#: NDVI values are embedded as whole thousandths (0.312 -> 312): finer than the index's
+#: noise, and two characters shorter than the decimal.
+SERIES_SCALE: Final = 1000
 #: Species of the schedule's head columns, with the key of their short word.
 HEAD_WORDS: Final = (
     (S.ALPACAS, "alpacas_short"),
@@ -250,16 +251,19 @@ def rotation_plan(
 # --- everything the page draws --------------------------------------------------------------
 
 
-def _series_table(run: O.RunOutputs) -> tuple[list[str], dict[str, list[float | None]]]:
-    """The run's NDVI dates (ISO) and, per plot, its values on them (None where absent)."""
+def _series_table(run: O.RunOutputs) -> tuple[list[str], dict[str, list[int | None]]]:
+    """The run's NDVI dates (ISO) and, per plot, its values on them in thousandths.
+
+    None where the plot has no value on a date.
+    """
     series = O.ndvi_series(run)
     if series.empty:
         return [], {}
     dates = sorted(series[S.DATE].unique())
     wide = series.pivot_table(index=S.PLOT_CODE, columns=S.DATE, values=S.VALUE, aggfunc="mean")
-    wide = wide.reindex(columns=dates).round(SERIES_DECIMALS)
+    wide = (wide.reindex(columns=dates) * SERIES_SCALE).round()
     out = {
-        str(code): [None if not np.isfinite(v) else float(v) for v in row]
+        str(code): [None if not np.isfinite(v) else int(v) for v in row]
         for code, row in zip(wide.index, wide.to_numpy(), strict=True)
     }
     return [pd.Timestamp(d).date().isoformat() for d in dates], out
@@ -368,6 +372,7 @@ def map_data(run: O.RunOutputs, *, lang: str = "es", on: dt.date | None = None) 
         "code_word": esc(t["code"]),
         "series_word": esc(t["series"]),
         "dates": dates,
+        "series_scale": SERIES_SCALE,
         "plan": plan,
         "on": on.isoformat() if on else None,
         "soon_days": NEXT_WEEK_DAYS,

@@ -105,7 +105,9 @@
   // --- the plot's popup: one column, the rotation first, the chart behind a tap
   function chartSvg(values) {
     var pts = [];
-    values.forEach(function (v, k) { if (v !== null) { pts.push([dayNumber(D.dates[k]), v]); } });
+    values.forEach(function (v, k) {
+      if (v !== null) { pts.push([dayNumber(D.dates[k]), v / D.series_scale]); }
+    });
     if (pts.length < 2) { return ""; }
     var w = 260, h = 90, pl = 34, pr = 6, pt = 8, pb = 18;
     var t0 = pts[0][0], t1 = pts[pts.length - 1][0], tSpan = (t1 - t0) || 1;

@@ -37,7 +37,7 @@ DEFAULT_NAME = "map.html"
     type=click.DateTime(formats=["%Y-%m-%d"]),
     metavar="YYYY-MM-DD",
     default=None,
-    help="Date that 'this week' of the rotation refers to [default: first day of the plan].",
+    help="Fix the day the rotation is read for [default: the day the map is opened].",
 )
 def command(run_folder: Path, out: Path | None, lang: str, on: dt.datetime | None) -> None:
     """Write a web map of a run that works in the field with no internet.
@@ -48,9 +48,11 @@ def command(run_folder: Path, out: Path | None, lang: str, on: dt.datetime | Non
     Copy it to a phone or laptop and open it in any browser. Online basemaps
     (streets, satellite) are optional layers used only with a connection.
 
-    In the map: choose what colours the plots (latest NDVI, anomaly, trend,
-    range condition, stocking against capacity, erosion risk), click a plot for
-    its details and NDVI chart, switch layers, measure distances and areas, jump
+    In the map: who grazes each plot today and next (the whole plan, read on
+    the phone's clock), my location and the plot it stands in, plot codes,
+    choose what colours the plots (latest NDVI, anomaly, trend, range
+    condition, stocking against capacity, erosion risk), tap a plot for its
+    details and NDVI chart, switch layers, measure distances and areas, jump
     to a community.
 
     \b
@@ -58,7 +60,7 @@ def command(run_folder: Path, out: Path | None, lang: str, on: dt.datetime | Non
       pastures demo --out juli-demo
       pastures map juli-demo                      writes juli-demo/map.html
       pastures map juli-demo -o campo.html --lang en
-      pastures map juli-demo --on 2026-02-02      the rotation of that week
+      pastures map juli-demo --on 2026-02-02      the rotation fixed at that day
     """
     from pastures.webmap import write_web_map
 

@@ -274,9 +274,6 @@ def test_the_map_on_a_phone_in_the_plan(page: Path, inside_pas01: tuple[float, f
     assert {"PAS-01", "PAS-02", "PAS-03"} <= set(found["pasiri"]["plots"])
     assert found["pasiri"]["overlapping"] == 0
     assert found["community_overlaps"] == 0
-    if Path("/work/notes").is_dir():  # the screenshots the closing note shows
-        Path("/work/notes/phone_position.png").write_bytes(report.screenshots["locate"])
-        Path("/work/notes/phone_popup.png").write_bytes(report.screenshots["popup"])
 
 
 def test_a_day_after_the_plan_shows_the_banner(page: Path) -> None:

@@ -72,8 +72,12 @@
     return "<b>" + g.id + "</b>" + (g.heads ? " (" + g.heads + ")" : "");
   }
   function familyWords(ks) {
-    var fam = ks.map(function (k) { return plan.groups[k].families; })
-      .filter(function (f) { return f; });
+    var fam = [];  // a family with alpacas in one group and llamas in another is named once
+    ks.forEach(function (k) {
+      (plan.groups[k].families ? plan.groups[k].families.split(", ") : []).forEach(function (f) {
+        if (fam.indexOf(f) < 0) { fam.push(f); }
+      });
+    });
     return fam.length ? '<div class="pm-fam">' + T.families + ": " + fam.join(", ") + "</div>"
       : "";
   }
@@ -207,7 +211,8 @@
     rotation = L.geoJSON(D.plots, {
       style: function (f) {
         var c = D.rotation_colours[rotationOf(f.properties).state];
-        return {color: "#333", weight: 1.5, fillColor: c, fillOpacity: 0.7};
+        // opaque: over a dark background a see-through fill turns to another hue
+        return {color: "#333", weight: 1.5, fillColor: c, fillOpacity: 0.95};
       },
       onEachFeature: onEach(function (p, layer) {
         tip(layer, function () {

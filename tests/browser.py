@@ -205,6 +205,7 @@ def open_page(
     touch: bool = False,
     geolocation: tuple[float, float, float] | None = None,
     before_load: str | None = None,
+    probe_expressions: dict[str, str] | None = None,
 ) -> PageReport:
     """Load a local HTML file in headless Chromium with no network and report.
 
@@ -231,6 +232,8 @@ def open_page(
         with the permission granted.
     before_load
         JavaScript run in the page before its own scripts, e.g. to set its clock.
+    probe_expressions
+        Like `expressions`, evaluated after the probe; values in ``probe.found``.
     """
     exe = chromium_or_skip()
     # Chromium's helper processes may still write to the profile while it is removed
@@ -293,6 +296,8 @@ def open_page(
                 cdp.wait_for("never.an.event", settle)
                 report.probe = PageReport(load_seconds=0.0)
                 _collect(cdp.events[seen:], report.probe)
+                for name, expression in (probe_expressions or {}).items():
+                    report.probe.found[name] = cdp.evaluate(expression)
             return report
         finally:
             if cdp is not None:

@@ -289,6 +289,11 @@ def test_a_day_after_the_plan_shows_the_banner(page: Path) -> None:
         },
         actions=[("popup", tap_plot("PAS-02"))],
         expressions_after={"popup": "document.querySelector('.plot-popup').textContent"},
+        # an online base map, with the network cut: its tiles fail, and the map says why
+        probe="""Array.from(document.querySelectorAll('.leaflet-control-layers label'))
+  .filter(l => l.textContent.indexOf('OpenStreetMap') >= 0)
+  .forEach(l => l.querySelector('input').click())""",
+        probe_expressions={"toast": "(document.querySelector('.pm-toast') || {}).textContent"},
     )
     assert report.exceptions == []
     assert report.console_errors == []
@@ -297,3 +302,7 @@ def test_a_day_after_the_plan_shows_the_banner(page: Path) -> None:
     assert "El plan de rotación terminó el 2026-03-01" in found["banner"]
     assert set(found["colours"].values()) == {ROTATION_COLOURS[3]}  # no plot reads "resting"
     assert "Fuera del plan" in found["popup"]
+    assert report.probe is not None
+    assert report.probe.found["toast"] == (
+        "Calles OpenStreetMap (en línea): necesita internet (ahora sin conexión)"
+    )

@@ -296,8 +296,9 @@ def write_web_map(
     """Write the self-contained field map of a run folder to one HTML file.
 
     The file opens with no network: Leaflet is inlined from the installed
-    ``XStatic-Leaflet``, the rasters are embedded as PNG data URIs, and the
-    background is the run's own true-colour composite and DEM hillshade. It holds
+    ``XStatic-Leaflet``, the rasters are embedded as data URIs (WebP backgrounds, PNG
+    classes), and the background is the run's own true-colour composite and DEM
+    hillshade. It holds
     the communities (labelled), the plots coloured by a variable chosen in the map
     (latest NDVI, NDVI anomaly, trend, range condition, stocking against capacity,
     erosion risk) and labelled with their codes where they fit, corrals and water

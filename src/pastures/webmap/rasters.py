@@ -1,4 +1,4 @@
-"""The map's rasters as images: warped to Web Mercator and embedded as PNG data URIs.
+"""The map's rasters as images: warped to Web Mercator, embedded as WebP or PNG data URIs.
 
 Leaflet stretches an image overlay linearly in Web Mercator, so every raster is
 warped to it first; the offline background is made from the run's own data (a

@@ -14,6 +14,7 @@ PAS-01 on 16 February (26 days: resting); after 1 March the plan has ended.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import geopandas as gpd
@@ -104,6 +105,21 @@ def inside_pas01(sample_run: Path) -> tuple[float, float]:
     point = gpd.GeoSeries([plot.buffer(-30).representative_point()], crs=plots.crs)
     lonlat = point.to_crs("EPSG:4326").iloc[0]
     return lonlat.y, lonlat.x
+
+
+@pytest.fixture(scope="module")
+def off_the_plots(sample_run: Path) -> tuple[float, float, str, float]:
+    """A point in Pasiri at least 100 m from every plot: lat, lon, nearest plot, metres."""
+    layers = {
+        k: gpd.read_file(sample_run / "layers.gpkg", layer=k) for k in (S.PLOTS, S.COMMUNITIES)
+    }
+    plots, communities = layers[S.PLOTS], layers[S.COMMUNITIES]
+    pasiri = communities[communities[S.COMMUNITY] == "Pasiri"].geometry.iloc[0]
+    point = pasiri.difference(plots.buffer(100).union_all()).representative_point()
+    distances = plots.distance(point)  # metres, in UTM: independent of the page's geometry
+    nearest = int(distances.idxmin())
+    lonlat = gpd.GeoSeries([point], crs=plots.crs).to_crs("EPSG:4326").iloc[0]
+    return lonlat.y, lonlat.x, plots[S.PLOT_CODE].iloc[nearest], float(distances.iloc[nearest])
 
 
 #: Every visible control's size: at load, then with each folded panel opened.
@@ -276,19 +292,26 @@ def test_the_map_on_a_phone_in_the_plan(page: Path, inside_pas01: tuple[float, f
     assert found["community_overlaps"] == 0
 
 
-def test_a_day_after_the_plan_shows_the_banner(page: Path) -> None:
+def test_a_day_after_the_plan_shows_the_banner(
+    page: Path, off_the_plots: tuple[float, float, str, float]
+) -> None:
     from browser import open_page
 
+    lat, lon, nearest, metres = off_the_plots
     report = open_page(
         page,
         **PHONE,
+        geolocation=(lat, lon, 20.0),
         before_load=clock_at(dt.date(2026, 4, 1)),
         expressions={
             "banner": "(document.querySelector('.pm-banner') || {}).textContent",
             "colours": ROTATION_ON_MAP,
         },
-        actions=[("popup", tap_plot("PAS-02"))],
-        expressions_after={"popup": "document.querySelector('.plot-popup').textContent"},
+        actions=[("locate", LOCATE_BUTTON), ("popup", tap_plot("PAS-02"))],
+        expressions_after={
+            "popup": "document.querySelector('.plot-popup').textContent",
+            "where": "document.querySelector('.pm-where-text').textContent",
+        },
         # an online base map, with the network cut: its tiles fail, and the map says why
         probe="""Array.from(document.querySelectorAll('.leaflet-control-layers label'))
   .filter(l => l.textContent.indexOf('OpenStreetMap') >= 0)
@@ -302,6 +325,15 @@ def test_a_day_after_the_plan_shows_the_banner(page: Path) -> None:
     assert "El plan de rotación terminó el 2026-03-01" in found["banner"]
     assert set(found["colours"].values()) == {ROTATION_COLOURS[3]}  # no plot reads "resting"
     assert "Fuera del plan" in found["popup"]
+    # off the plots: the community, and the nearest plot at its distance (shapely, in UTM)
+    shown = re.search(r"Parcela más cercana: (\S+), a ([\d.]+) (k?m)\.", found["where"])
+    assert found["where"].startswith("Está en la comunidad Pasiri."), found["where"]
+    assert shown, found["where"]
+    assert shown[1] == nearest
+    if shown[3] == "km":  # written to 0.1 km
+        assert float(shown[2]) * 1000 == pytest.approx(metres, abs=50 + 0.01 * metres)
+    else:
+        assert float(shown[2]) == pytest.approx(metres, abs=max(3.0, 0.02 * metres))
     assert report.probe is not None
     assert report.probe.found["toast"] == (
         "Calles OpenStreetMap (en línea): necesita internet (ahora sin conexión)"

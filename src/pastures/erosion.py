@@ -52,6 +52,7 @@ from pastures.terrain import (
     FlowMethod,
     Terrain,
     dem_notes,
+    read_band_float32,
     terrain_factors,
 )
 
@@ -1022,8 +1023,7 @@ def _factor_reader(
 
     def read(window: object) -> np.ndarray:
         try:
-            data = reader.read(1, window=window, out_dtype=np.float32)
-            data[reader.read_masks(1, window=window) == 0] = np.nan
+            data = read_band_float32(reader, window)
         except RasterioIOError as exc:
             raise InputFileError(f"Cannot read the {name} raster {path}: {exc}.") from exc
         return data

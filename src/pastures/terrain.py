@@ -70,6 +70,7 @@ __all__ = [
     "flow_accumulation",
     "interior_holes",
     "ls_factor",
+    "read_band_float32",
     "read_dem",
     "read_raster_on_grid",
     "slope_percent",
@@ -230,7 +231,7 @@ def _check_dem_size(src: Any, path: Path, resolution: float | None) -> None:
         )
 
 
-def read_dem(  # noqa: PLR0915 - checks of size, CRS and coverage read in order
+def read_dem(
     path: str | os.PathLike[str],
     *,
     resolution: float | None = None,
@@ -294,16 +295,14 @@ def read_dem(  # noqa: PLR0915 - checks of size, CRS and coverage read in order
         _check_units(src, f"DEM {path}")
         _check_dem_size(src, path, resolution)
         try:
-            # float32 straight from the file, no-data (nodata value, mask band) as NaN: one
-            # grid and a byte mask, not the three copies of a masked read and its fill
-            source = src.read(1, out_dtype=np.float32)
-            source[src.read_masks(1) == 0] = np.nan
+            # float32 straight from the file, no-data (nodata value, mask band) and
+            # infinities as NaN, in place: one grid, not the copies of a masked read
+            source = read_band_float32(src)
         except RasterioIOError as exc:
             raise InputFileError(
                 f"Cannot read the DEM {path}: its pixels cannot be read ({exc}); the file is "
                 "probably truncated. Download or export it again."
             ) from exc
-        source[np.isinf(source)] = np.nan
         same_crs = src.crs == rasterio.crs.CRS.from_user_input(dst_crs)
         square = math.isclose(abs(src.transform.a), abs(src.transform.e), rel_tol=1e-6)
         if same_crs and square and resolution in (None, abs(src.transform.a)):
@@ -614,24 +613,76 @@ def write_cog(
 
 
 def _check_elevations(elevation: np.ndarray, source: str) -> None:
-    valid = np.isfinite(elevation)
-    if not valid.any():
+    low, high, holes = _nan_summary(elevation)
+    if holes == elevation.size:
         raise InputFileError(f"The DEM {source} holds no valid elevation (all no-data).")
-    low, high = float(np.nanmin(elevation)), float(np.nanmax(elevation))
     if low < ELEVATION_RANGE_M[0] or high > ELEVATION_RANGE_M[1]:
         raise ParameterError(
             f"The DEM {source} has elevations from {low:g} to {high:g}, outside "
             f"{ELEVATION_RANGE_M[0]:g}..{ELEVATION_RANGE_M[1]:g} m. Are they in feet, or is "
             "the no-data value undeclared? Fix it with `gdal_edit.py -a_nodata VALUE`."
         )
-    holes = int((~valid).sum())
     if holes:
         logger.info(
             "DEM %s: %d no-data pixels (%.2f %%) are carried as NaN and act as outlets",
             source,
             holes,
-            100.0 * holes / valid.size,
+            100.0 * holes / elevation.size,
         )
+
+
+@numba.njit(cache=True)
+def _nan_summary(values: np.ndarray) -> tuple[float, float, int]:
+    """Smallest and largest value, and the number of NaN, in one pass without copies."""
+    low = np.inf
+    high = -np.inf
+    holes = 0
+    for v in values.ravel():
+        if np.isnan(v):
+            holes += 1
+        else:
+            low = min(low, v)
+            high = max(high, v)
+    return low, high, holes
+
+
+@numba.njit(cache=True)
+def _no_data_to_nan(values: np.ndarray, nodata: float, use_nodata: bool) -> None:
+    """Set NaN, in place, where `values` equal `nodata` (if `use_nodata`) or are infinite."""
+    flat = values.ravel()
+    for i in range(flat.size):
+        v = flat[i]
+        if (use_nodata and v == nodata) or np.isinf(v):
+            flat[i] = np.nan
+
+
+#: Band types whose every value, and so its no-data value, is exact in float32: for
+#: them a pixel is no-data exactly when its float32 equals the float32 no-data value.
+_EXACT_IN_FLOAT32: Final = frozenset({"uint8", "int8", "uint16", "int16", "float32"})
+
+
+def read_band_float32(src: Any, window: object = None) -> np.ndarray:
+    """Band 1 of an open raster as float32, NaN for no-data and infinities.
+
+    Where the only mask is a no-data value and the band type is exact in float32, the
+    pixels are compared with it in place (GDAL's no-data mask compares the same way);
+    otherwise GDAL's mask (mask band, alpha, per-dataset mask) is read. The pixels are
+    decoded once: a mask derived from the no-data value would decode them again.
+    """
+    from rasterio.enums import MaskFlags
+
+    data = src.read(1, window=window, out_dtype=np.float32)
+    flags = src.mask_flag_enums[0]
+    nodata = src.nodata
+    if MaskFlags.all_valid in flags or (
+        flags == [MaskFlags.nodata] and src.dtypes[0] in _EXACT_IN_FLOAT32
+    ):
+        use = nodata is not None and not math.isnan(nodata) and MaskFlags.nodata in flags
+        _no_data_to_nan(data, float(np.float32(nodata)) if use else 0.0, use)
+        return data
+    data[src.read_masks(1, window=window) == 0] = np.nan
+    _no_data_to_nan(data, 0.0, False)
+    return data
 
 
 # --- compiled kernels ------------------------------------------------------------------
@@ -702,6 +753,12 @@ def _enqueue(queue: np.ndarray, head: int, tail: int, cell: int) -> tuple[np.nda
     return queue, head, tail + 1
 
 
+#: The Priority-Flood's keys are spread over at most 2**_FLOOD_BUCKET_BITS buckets of
+#: equal width in key order; only the lowest non-empty bucket is kept as a heap. The
+#: cells are taken in exactly the order of one heap, and the heap stays small.
+_FLOOD_BUCKET_BITS: Final = 20
+
+
 @numba.njit(cache=True)
 def _priority_flood_kernel(z: np.ndarray, filled: np.ndarray) -> np.ndarray:  # noqa: PLR0912, PLR0915
     """Fill depressions into `filled` (which may be `z` itself); return the flood direction.
@@ -710,49 +767,106 @@ def _priority_flood_kernel(z: np.ndarray, filled: np.ndarray) -> np.ndarray:  # 
     and written once, when it does.
 
     Priority-Flood with a plain queue for depression cells (Barnes et al. 2014, Alg. 2).
-    (The upslope tracing of Zhou, Sun and Fu 2016 was tried: on puna-like relief nearly
-    every traced cell still entered the priority queue, and filling took 25 % longer.)
+    The priority queue is a bucket queue over the keys (elevation, then cell index) with
+    a binary heap for the lowest bucket only: cells leave it in the same order as from
+    one heap of all keys (a key pushed is never below the last one taken), and a
+    heap of a few cells is cheaper to keep than one of the whole flood front. (The
+    upslope tracing of Zhou, Sun and Fu 2016 was tried: on puna-like relief nearly every
+    traced cell still entered the priority queue, and filling took 25 % longer.)
     """
     nr, nc = z.shape
     fdir = np.full((nr, nc), _UNSET, dtype=np.uint8)
-    for r in range(nr):
-        for c in range(nc):
-            if np.isnan(z[r, c]):
-                filled[r, c] = np.nan
     fbuf = np.empty(1, dtype=np.float32)
     ubuf = fbuf.view(np.uint32)
     low_mask = np.uint64(0xFFFFFFFF)
-
-    heap = np.empty(2 * (nr + nc) + 64, dtype=np.uint64)
+    lowest = np.float32(np.inf)
+    highest = np.float32(-np.inf)
+    for r in range(nr):
+        for c in range(nc):
+            v = z[r, c]
+            if np.isnan(v):
+                filled[r, c] = np.nan
+            else:
+                lowest = min(lowest, v)
+                highest = max(highest, v)
+    if lowest > highest:  # no data at all
+        return fdir
+    first = _key(lowest, 0, fbuf, ubuf) >> np.uint64(32)
+    span = (_key(highest, 0, fbuf, ubuf) >> np.uint64(32)) - first
+    shift = np.uint64(0)
+    while (span >> shift) >> np.uint64(_FLOOD_BUCKET_BITS) != 0:
+        shift += np.uint64(1)
+    shift += np.uint64(32)  # bucket of a key: ((key >> 32) - first) >> shift
+    first <<= np.uint64(32)
+    bucket_head = np.full(int(span >> (shift - np.uint64(32))) + 1, -1, dtype=np.int64)
+    # the buckets above the heap's: singly linked lists in a pool of nodes
+    node_key = np.empty(1024, dtype=np.uint64)
+    node_next = np.empty(1024, dtype=np.int64)
+    used = 0
+    free = -1
+    waiting = 0  # keys in the buckets
+    current = -1  # the heap's bucket
+    heap = np.empty(1024, dtype=np.uint64)
     size = 0
     queue = np.empty(1024, dtype=np.int64)
     qhead = 0
     qtail = 0
 
-    # Seeds: valid cells on the edge or next to no-data drain off the grid.
+    # Seeds: valid cells on the edge or next to no-data drain off the grid. They are
+    # found from the no-data side (fewer cells), and keyed, so their order is the same.
     for r in range(nr):
         for c in range(nc):
-            if np.isnan(z[r, c]):
-                continue
             edge = r == 0 or c == 0 or r == nr - 1 or c == nc - 1
-            if not edge:
-                for d in range(8):
-                    if np.isnan(z[r + _DR[d], c + _DC[d]]):
-                        edge = True
+            if not (edge or np.isnan(z[r, c])):
+                continue
+            for d in range(-1, 8):  # the cell itself when on the edge, then its neighbours
+                if d < 0:
+                    rr, cc = r, c
+                    if np.isnan(z[r, c]):
+                        continue
+                else:
+                    if not np.isnan(z[r, c]):
                         break
-            if edge:
-                fdir[r, c] = _OUTLET
-                filled[r, c] = z[r, c]
-                if size == heap.size:
-                    heap = _grow(heap)
-                _heap_push(heap, size, _key(z[r, c], r * nc + c, fbuf, ubuf))
-                size += 1
+                    rr = r + _DR[d]
+                    cc = c + _DC[d]
+                    if rr < 0 or cc < 0 or rr >= nr or cc >= nc or np.isnan(z[rr, cc]):
+                        continue
+                if fdir[rr, cc] != _UNSET:
+                    continue
+                fdir[rr, cc] = _OUTLET
+                filled[rr, cc] = z[rr, cc]
+                key = _key(z[rr, cc], rr * nc + cc, fbuf, ubuf)
+                if used == node_key.size:
+                    node_key = _grow(node_key)
+                    node_next = _grow(node_next)
+                b = (key - first) >> shift
+                node_key[used] = key
+                node_next[used] = bucket_head[b]
+                bucket_head[b] = used
+                used += 1
+                waiting += 1
 
-    while size > 0 or qhead < qtail:
+    while size > 0 or waiting > 0 or qhead < qtail:
         if qhead < qtail:
             cell = queue[qhead]
             qhead += 1
         else:
+            if size == 0:  # the next non-empty bucket becomes the heap
+                current += 1
+                while bucket_head[current] < 0:
+                    current += 1
+                node = bucket_head[current]
+                bucket_head[current] = -1
+                while node >= 0:
+                    if size == heap.size:
+                        heap = _grow(heap)
+                    _heap_push(heap, size, node_key[node])
+                    size += 1
+                    waiting -= 1
+                    after = node_next[node]
+                    node_next[node] = free
+                    free = node
+                    node = after
             cell = np.int64(_heap_pop(heap, size) & low_mask)
             size -= 1
         r = cell // nc
@@ -772,10 +886,27 @@ def _priority_flood_kernel(z: np.ndarray, filled: np.ndarray) -> np.ndarray:  # 
                 queue, qhead, qtail = _enqueue(queue, qhead, qtail, rr * nc + cc)
                 continue
             filled[rr, cc] = zn
-            if size == heap.size:
-                heap = _grow(heap)
-            _heap_push(heap, size, _key(zn, rr * nc + cc, fbuf, ubuf))
-            size += 1
+            key = _key(zn, rr * nc + cc, fbuf, ubuf)
+            b = (key - first) >> shift
+            if b == current:
+                if size == heap.size:
+                    heap = _grow(heap)
+                _heap_push(heap, size, key)
+                size += 1
+                continue
+            if free >= 0:
+                node = free
+                free = node_next[node]
+            else:
+                if used == node_key.size:
+                    node_key = _grow(node_key)
+                    node_next = _grow(node_next)
+                node = used
+                used += 1
+            node_key[node] = key
+            node_next[node] = bucket_head[b]
+            bucket_head[b] = node
+            waiting += 1
     return fdir
 
 
@@ -1092,17 +1223,21 @@ def _streams_mfd_kernel(  # noqa: PLR0912, PLR0915, PLR0917
 
 @numba.njit(cache=True)
 def _accumulate_d8(dirs: np.ndarray, acc: np.ndarray) -> np.ndarray:
-    """Accumulate into `acc` (zeros, float32 or float64, the grid's shape); NaN at no-data."""
+    """Accumulate into `acc` (zeros, float32 or float64, the grid's shape); NaN at no-data.
+
+    A cell's count of donors (0-8) is kept in the high four bits of its direction code
+    (0-8 for a cell with data), so no grid of counts is made; `dirs` is as given on
+    return (each count is back to 0 when the cell is done).
+    """
     nr, nc = dirs.shape
-    donors = np.zeros((nr, nc), dtype=np.uint8)
     for r in range(nr):
         for c in range(nc):
-            d = dirs[r, c]
+            d = dirs[r, c] & 15  # (the counts of cells above are in the high bits)
             if d < 8:
-                donors[r + _DR[d], c + _DC[d]] += 1
+                dirs[r + _DR[d], c + _DC[d]] += 16
     for r0 in range(nr):
         for c0 in range(nc):
-            if dirs[r0, c0] == _UNSET or donors[r0, c0] != 0 or acc[r0, c0] != 0.0:
+            if dirs[r0, c0] == _UNSET or dirs[r0, c0] >= 16 or acc[r0, c0] != 0.0:
                 continue
             r = r0
             c = c0
@@ -1114,8 +1249,8 @@ def _accumulate_d8(dirs: np.ndarray, acc: np.ndarray) -> np.ndarray:
                 rr = r + _DR[d]
                 cc = c + _DC[d]
                 acc[rr, cc] += acc[r, c]
-                donors[rr, cc] -= 1
-                if donors[rr, cc] != 0:
+                dirs[rr, cc] -= 16
+                if dirs[rr, cc] >= 16:
                     break
                 r = rr
                 c = cc
@@ -1333,12 +1468,14 @@ def _ls_value(s: float, a: float, cell_size: float, l_max: float) -> float:
         beta = (sin_t / 0.0896) / (3.0 * sin_t**0.8 + 0.56)
         m = beta / (1.0 + beta)
     upslope = cell_size * math.sqrt(max(a - 1.0, 0.0))
-    # D^(m+2) · x^m · 22.13^m = D² · (D · x · 22.13)^m: one power instead of three; and
-    # a cell with nothing upslope (a ridge, many cells) needs no power of 0.
-    inflow = upslope ** (m + 1.0) if upslope > 0.0 else 0.0
-    length = ((upslope + cell_area) ** (m + 1.0) - inflow) / (
-        cell_area * (cell_size * x * 22.13) ** m
-    )
+    # D^(m+2) · x^m · 22.13^m = D² · q^m with q = D · x · 22.13, and
+    # (U + D²)^(m+1) / (D² q^m) = (U + D²) / D² · ((U + D²) / q)^m: two powers instead
+    # of three, and one for a cell with nothing upslope (a ridge, many cells).
+    q = cell_size * x * 22.13
+    total = upslope + cell_area
+    length = total / cell_area * (total / q) ** m
+    if upslope > 0.0:
+        length -= upslope / cell_area * (upslope / q) ** m
     return min(length, l_max) * s_factor
 
 
@@ -1791,15 +1928,29 @@ def terrain_ls(
     z = dem.elevation
     in_place = overwrite and z.dtype == np.float32 and z.flags.c_contiguous and z.flags.writeable
     filled, fdir = _priority_flood(z if in_place else _as_float32(z), in_place=in_place)
-    acc, on_stream = _accumulate_and_find_streams(
+    acc = _route(
         filled,
         fdir,
         method=method,
         mfd_exponent=mfd_exponent,
         mfd_weights=mfd_weights,
-        stream_threshold=stream_threshold,
-        streams=streams,
+        dtype=np.float32,
     )
+    on_stream = None
+    if method == "d8" or streams == "threshold" or stream_threshold is None:
+        del fdir  # the streams need only the accumulation: one grid less at the peak
+        fdir = None
+    if stream_threshold is not None:
+        on_stream = stream_mask(
+            acc,
+            stream_threshold,
+            method=method,
+            streams=streams,
+            filled=filled,
+            fdir=fdir,
+            mfd_exponent=mfd_exponent,
+            mfd_weights=mfd_weights,
+        )
     del fdir
     _slope_ls_in_place(filled, acc, float(dem.cell_size), float(l_max))
     return acc, on_stream

@@ -128,6 +128,8 @@ INVEST_TRACE_PROPORTION: Final = 0.7
 _OUTLET: Final = 8
 #: Direction code of a cell not reached (no-data).
 _UNSET: Final = 255
+#: Largest D8 pixel count kept exactly by :func:`terrain_ls` for soil loss (uint16).
+_MAX_COUNT_D8: Final = 65535
 
 
 @dataclass(frozen=True)
@@ -741,13 +743,17 @@ def _grow(buf: np.ndarray) -> np.ndarray:
 
 @numba.njit(cache=True, inline="always")
 def _enqueue(queue: np.ndarray, head: int, tail: int, cell: int) -> tuple[np.ndarray, int, int]:
-    """Append `cell` to the FIFO ``queue[head:tail]``, compacting or doubling it when full."""
+    """Append `cell` to the FIFO ``queue[head:tail]``, compacting or doubling it when full.
+
+    It is compacted only when at most half of it is in use, else doubled: either way
+    at least half of it is free afterwards, so each cell is copied O(1) times.
+    """
     if tail == queue.size:
-        if head > 0:
+        if 2 * (tail - head) <= queue.size:
             queue[: tail - head] = queue[head:tail]
             tail -= head
             head = 0
-        if tail == queue.size:
+        else:
             queue = _grow(queue)
     queue[tail] = cell
     return queue, head, tail + 1
@@ -756,7 +762,7 @@ def _enqueue(queue: np.ndarray, head: int, tail: int, cell: int) -> tuple[np.nda
 #: The Priority-Flood's keys are spread over at most 2**_FLOOD_BUCKET_BITS buckets of
 #: equal width in key order; only the lowest non-empty bucket is kept as a heap. The
 #: cells are taken in exactly the order of one heap, and the heap stays small.
-_FLOOD_BUCKET_BITS: Final = 20
+_FLOOD_BUCKET_BITS: Final = 18
 
 
 @numba.njit(cache=True)
@@ -798,10 +804,10 @@ def _priority_flood_kernel(z: np.ndarray, filled: np.ndarray) -> np.ndarray:  # 
         shift += np.uint64(1)
     shift += np.uint64(32)  # bucket of a key: ((key >> 32) - first) >> shift
     first <<= np.uint64(32)
-    bucket_head = np.full(int(span >> (shift - np.uint64(32))) + 1, -1, dtype=np.int64)
+    bucket_head = np.full(int(span >> (shift - np.uint64(32))) + 1, -1, dtype=np.int32)
     # the buckets above the heap's: singly linked lists in a pool of nodes
     node_key = np.empty(1024, dtype=np.uint64)
-    node_next = np.empty(1024, dtype=np.int64)
+    node_next = np.empty(1024, dtype=np.int32)
     used = 0
     free = -1
     waiting = 0  # keys in the buckets
@@ -1126,6 +1132,39 @@ def _d8_directions(filled: np.ndarray, fdir: np.ndarray) -> np.ndarray:
     return out
 
 
+def _state_bytes(shape: tuple[int, int]) -> int:
+    """Bytes of a grid of two-bit states (four cells a byte)."""
+    return (shape[0] * shape[1] + 3) // 4
+
+
+@numba.njit(cache=True, inline="always")
+def _get2(state: np.ndarray, cell: int) -> int:
+    return (state[cell >> 2] >> ((cell & 3) << 1)) & 3
+
+
+@numba.njit(cache=True, inline="always")
+def _set2(state: np.ndarray, cell: int, value: int) -> None:
+    shift = (cell & 3) << 1
+    state[cell >> 2] = (state[cell >> 2] & ~(3 << shift)) | (value << shift)
+
+
+@numba.njit(cache=True)
+def _streams_of_state(state: np.ndarray, out: np.ndarray) -> None:
+    """`out` (bool, the grid) True where `state` is 1 (a stream)."""
+    flat = out.ravel()
+    for i in range(flat.size):
+        flat[i] = _get2(state, i) == 1
+
+
+@numba.njit(cache=True)
+def _nan_on_streams(state: np.ndarray, values: np.ndarray) -> None:
+    """Set `values` (the grid) NaN where `state` is 1 (a stream), in place."""
+    flat = values.ravel()
+    for i in range(flat.size):
+        if _get2(state, i) == 1:
+            flat[i] = np.nan
+
+
 @numba.njit(cache=True)
 def _streams_mfd_kernel(  # noqa: PLR0912, PLR0915, PLR0917
     filled: np.ndarray,
@@ -1135,34 +1174,32 @@ def _streams_mfd_kernel(  # noqa: PLR0912, PLR0915, PLR0917
     trace_threshold: float,
     exponent: float,
     four_bit: bool,
-    out: np.ndarray,
+    state: np.ndarray,
 ) -> None:
     """Streams traced upstream from the grid's outlets; see :func:`stream_mask`.
 
-    `out` (uint8) ends 1 on streams, 0 elsewhere (255 marks unvisited cells and 2
-    cells below the threshold but above `trace_threshold` while tracing: a 2 becomes 1
-    when a stream cell is found upstream of it, else 0).
+    `state` (zeros, :func:`_state_bytes` long) holds two bits per cell: 1 on streams,
+    2 on cells below the threshold but above `trace_threshold` while tracing (a 2
+    becomes 1 when a stream cell is found upstream of it), 0 elsewhere.
     """
     nr, nc = filled.shape
     w = np.zeros(8, dtype=np.float64)
     wn = np.zeros(8, dtype=np.float64)
     front = np.empty(1024, dtype=np.int64)
     back = np.empty(1024, dtype=np.int64)
-    out[:, :] = 255
     for tr in range(0, nr, _INVEST_BLOCK):
         for tc in range(0, nc, _INVEST_BLOCK):
             for r0 in range(tr, min(tr + _INVEST_BLOCK, nr)):
                 for c0 in range(tc, min(tc + _INVEST_BLOCK, nc)):
                     a0 = np.float64(acc[r0, c0])
-                    if np.isnan(a0) or out[r0, c0] != 255:
+                    if np.isnan(a0) or _get2(state, r0 * nc + c0) != 0:
                         continue
-                    out[r0, c0] = 0
                     if a0 < threshold:
                         continue
                     # an outlet: its flow leaves the grid (a flat next to no-data or the edge)
                     if _mfd_shares(filled, fdir, r0, c0, exponent, four_bit, w) != 0.0:
                         continue
-                    out[r0, c0] = 1
+                    _set2(state, r0 * nc + c0, 1)
                     front[0] = r0 * nc + c0
                     head = 0
                     tail = 1
@@ -1179,11 +1216,11 @@ def _streams_mfd_kernel(  # noqa: PLR0912, PLR0915, PLR0917
                                 continue
                             if _mfd_shares(filled, fdir, rr, cc, exponent, four_bit, wn) == 0.0:
                                 continue
-                            if wn[(d + 4) % 8] <= 0.0 or out[rr, cc] == 1 or out[rr, cc] == 2:
+                            if wn[(d + 4) % 8] <= 0.0 or _get2(state, rr * nc + cc) != 0:
                                 continue  # does not flow into (r, c), or already traced
                             a = np.float64(acc[rr, cc])
                             if a >= threshold:
-                                out[rr, cc] = 1
+                                _set2(state, rr * nc + cc, 1)
                                 front, head, tail = _enqueue(front, head, tail, rr * nc + cc)
                                 # the cells marked 2 below it are stream cells after all
                                 back[0] = rr * nc + cc
@@ -1203,16 +1240,12 @@ def _streams_mfd_kernel(  # noqa: PLR0912, PLR0915, PLR0917
                                         sc = bc + _DC[d2]
                                         if sr < 0 or sc < 0 or sr >= nr or sc >= nc:
                                             continue
-                                        if out[sr, sc] == 2:
-                                            out[sr, sc] = 1
+                                        if _get2(state, sr * nc + sc) == 2:
+                                            _set2(state, sr * nc + sc, 1)
                                             back, bh, bt = _enqueue(back, bh, bt, sr * nc + sc)
                             elif a >= trace_threshold:
-                                out[rr, cc] = 2
+                                _set2(state, rr * nc + cc, 2)
                                 front, head, tail = _enqueue(front, head, tail, rr * nc + cc)
-    for r in range(nr):
-        for c in range(nc):
-            if out[r, c] != 1:  # 2: no stream upstream; 255: no data
-                out[r, c] = 0
 
 
 # Accumulation visits cells in a topological order found by Kahn's algorithm: count each
@@ -1222,8 +1255,12 @@ def _streams_mfd_kernel(  # noqa: PLR0912, PLR0915, PLR0917
 
 
 @numba.njit(cache=True)
-def _accumulate_d8(dirs: np.ndarray, acc: np.ndarray) -> np.ndarray:
-    """Accumulate into `acc` (zeros, float32 or float64, the grid's shape); NaN at no-data.
+def _accumulate_d8(dirs: np.ndarray, acc: np.ndarray, cap: float = np.inf) -> np.ndarray:
+    """Accumulate into `acc` (zeros, the grid's shape); 0 at no-data.
+
+    `acc` is float32 or float64, or an unsigned integer type with `cap` its largest
+    value: sums above it are kept at `cap` (exact below, and still above any threshold
+    under it).
 
     A cell's count of donors (0-8) is kept in the high four bits of its direction code
     (0-8 for a cell with data), so no grid of counts is made; `dirs` is as given on
@@ -1242,22 +1279,18 @@ def _accumulate_d8(dirs: np.ndarray, acc: np.ndarray) -> np.ndarray:
             r = r0
             c = c0
             while True:  # walk downstream while each receiver has no donor left
-                acc[r, c] += 1.0
+                acc[r, c] = min(acc[r, c] + 1.0, cap)
                 d = dirs[r, c]
                 if d >= 8:
                     break
                 rr = r + _DR[d]
                 cc = c + _DC[d]
-                acc[rr, cc] += acc[r, c]
+                acc[rr, cc] = min(acc[rr, cc] + acc[r, c], cap)
                 dirs[rr, cc] -= 16
                 if dirs[rr, cc] >= 16:
                     break
                 r = rr
                 c = cc
-    for r in range(nr):
-        for c in range(nc):
-            if dirs[r, c] == _UNSET:
-                acc[r, c] = np.nan
     return acc
 
 
@@ -1316,14 +1349,23 @@ def _mfd_shares(  # noqa: PLR0917
     return total
 
 
+@numba.njit(cache=True, inline="always")
+def _donors4(donors: np.ndarray, cell: int) -> int:
+    """The four-bit count of `cell` in `donors` (two cells a byte)."""
+    return (donors[cell >> 1] >> ((cell & 1) << 2)) & 15
+
+
 @numba.njit(cache=True)
 def _accumulate_mfd(  # noqa: PLR0912
     filled: np.ndarray, fdir: np.ndarray, exponent: float, four_bit: bool, acc: np.ndarray
 ) -> np.ndarray:
-    """Accumulate into `acc` (zeros, float32 or float64, the grid's shape); NaN at no-data."""
+    """Accumulate into `acc` (zeros, float32 or float64, the grid's shape); 0 at no-data.
+
+    Each cell's count of donors (0-8) takes four bits: two cells a byte.
+    """
     nr, nc = filled.shape
     weights = np.zeros(8, dtype=np.float64)
-    donors = np.zeros((nr, nc), dtype=np.uint8)
+    donors = np.zeros((nr * nc + 1) // 2, dtype=np.uint8)
     for r in range(nr):
         for c in range(nc):
             if np.isnan(filled[r, c]):
@@ -1331,11 +1373,13 @@ def _accumulate_mfd(  # noqa: PLR0912
             if _mfd_shares(filled, fdir, r, c, exponent, four_bit, weights) > 0.0:
                 for d in range(8):
                     if weights[d] > 0.0:
-                        donors[r + _DR[d], c + _DC[d]] += 1
+                        n = (r + _DR[d]) * nc + c + _DC[d]
+                        donors[n >> 1] += np.uint8(1 << ((n & 1) << 2))
     stack = np.empty(1024, dtype=np.int64)
     for r0 in range(nr):
         for c0 in range(nc):
-            if np.isnan(filled[r0, c0]) or donors[r0, c0] != 0 or acc[r0, c0] != 0.0:
+            cell0 = r0 * nc + c0
+            if np.isnan(filled[r0, c0]) or _donors4(donors, cell0) != 0 or acc[r0, c0] != 0.0:
                 continue
             stack[0] = r0 * nc + c0
             top = 1
@@ -1354,17 +1398,24 @@ def _accumulate_mfd(  # noqa: PLR0912
                         rr = r + _DR[d]
                         cc = c + _DC[d]
                         acc[rr, cc] += share * weights[d]
-                        donors[rr, cc] -= 1
-                        if donors[rr, cc] == 0:
+                        n = rr * nc + cc
+                        donors[n >> 1] -= np.uint8(1 << ((n & 1) << 2))
+                        if _donors4(donors, n) == 0:
                             if top == stack.size:
                                 stack = _grow(stack)
                             stack[top] = rr * nc + cc
                             top += 1
-    for r in range(nr):
-        for c in range(nc):
-            if np.isnan(filled[r, c]):
-                acc[r, c] = np.nan
     return acc
+
+
+@numba.njit(cache=True)
+def _nan_where_nan(source: np.ndarray, target: np.ndarray) -> None:
+    """Set `target` NaN where `source` (the same shape) is NaN, in place."""
+    flat_s = source.ravel()
+    flat_t = target.ravel()
+    for i in range(flat_s.size):
+        if np.isnan(flat_s[i]):
+            flat_t[i] = np.nan
 
 
 @numba.njit(cache=True, inline="always")
@@ -1413,36 +1464,64 @@ def _inner_pair(p: float, q: float, e: float) -> tuple[float, int]:
     return 0.0, 0
 
 
+@numba.njit(cache=True, inline="always")
+def _row_or_nan(row: np.ndarray, c: int) -> float:
+    if c < 0 or c >= row.size:
+        return np.nan
+    return np.float64(row[c])
+
+
+@numba.njit(cache=True, inline="always")
+def _horn_row(
+    above: np.ndarray, here: np.ndarray, below: np.ndarray, cell_size: float, out: np.ndarray
+) -> None:
+    """Horn slope (%) of the row `here` into `out` (float32, one row).
+
+    `above` and `below` are the rows next to it, all NaN beyond the grid's edge.
+    """
+    for c in range(here.size):
+        e = np.float64(here[c])
+        if np.isnan(e):
+            out[c] = np.nan
+            continue
+        # a b c / d e f / g h i around e = (r, c); NaN off the grid or without data
+        a = _row_or_nan(above, c - 1)
+        b = _row_or_nan(above, c)
+        cc = _row_or_nan(above, c + 1)
+        d = _row_or_nan(here, c - 1)
+        f = _row_or_nan(here, c + 1)
+        g = _row_or_nan(below, c - 1)
+        h = _row_or_nan(below, c)
+        i = _row_or_nan(below, c + 1)
+        x1, wx1 = _outer_pair(a, cc, b, e)
+        x2, wx2 = _inner_pair(d, f, e)
+        x3, wx3 = _outer_pair(g, i, h, e)
+        y1, wy1 = _outer_pair(a, g, d, e)
+        y2, wy2 = _inner_pair(b, h, e)
+        y3, wy3 = _outer_pair(cc, i, f, e)
+        wx = wx1 + wx2 + wx3
+        wy = wy1 + wy2 + wy3
+        dzdx = (x1 + x2 + x3) / (wx * cell_size) if wx else 0.0
+        dzdy = (y1 + y2 + y3) / (wy * cell_size) if wy else 0.0
+        out[c] = 100.0 * math.sqrt(dzdx * dzdx + dzdy * dzdy)
+
+
+@numba.njit(cache=True, inline="always")
+def _horn_row_of(
+    z: np.ndarray, r: int, edge: np.ndarray, cell_size: float, out: np.ndarray
+) -> None:
+    """Horn slope of row `r` of `z` into `out`; `edge` is a row of NaN."""
+    nr = z.shape[0]
+    _horn_row(z[r - 1] if r > 0 else edge, z[r], z[r + 1] if r + 1 < nr else edge, cell_size, out)
+
+
 @numba.njit(cache=True, parallel=True)
 def _horn_slope(z: np.ndarray, cell_size: float) -> np.ndarray:
     nr, nc = z.shape
     out = np.empty((nr, nc), dtype=np.float32)
+    edge = np.full(nc, np.nan, dtype=z.dtype)
     for r in numba.prange(nr):
-        for c in range(nc):
-            e = np.float64(z[r, c])
-            if np.isnan(e):
-                out[r, c] = np.nan
-                continue
-            # a b c / d e f / g h i around e = (r, c); NaN off the grid or without data
-            a = _z_or_nan(z, r - 1, c - 1)
-            b = _z_or_nan(z, r - 1, c)
-            cc = _z_or_nan(z, r - 1, c + 1)
-            d = _z_or_nan(z, r, c - 1)
-            f = _z_or_nan(z, r, c + 1)
-            g = _z_or_nan(z, r + 1, c - 1)
-            h = _z_or_nan(z, r + 1, c)
-            i = _z_or_nan(z, r + 1, c + 1)
-            x1, wx1 = _outer_pair(a, cc, b, e)
-            x2, wx2 = _inner_pair(d, f, e)
-            x3, wx3 = _outer_pair(g, i, h, e)
-            y1, wy1 = _outer_pair(a, g, d, e)
-            y2, wy2 = _inner_pair(b, h, e)
-            y3, wy3 = _outer_pair(cc, i, f, e)
-            wx = wx1 + wx2 + wx3
-            wy = wy1 + wy2 + wy3
-            dzdx = (x1 + x2 + x3) / (wx * cell_size) if wx else 0.0
-            dzdy = (y1 + y2 + y3) / (wy * cell_size) if wy else 0.0
-            out[r, c] = 100.0 * math.sqrt(dzdx * dzdx + dzdy * dzdy)
+        _horn_row_of(z, r, edge, cell_size, out[r])
     return out
 
 
@@ -1496,49 +1575,54 @@ def _ls_kernel(
 
 
 @numba.njit(cache=True, parallel=True)
-def _slope_ls_in_place(filled: np.ndarray, acc: np.ndarray, cell_size: float, l_max: float) -> None:
-    """Horn slope of `filled` and LS, written over `acc` (no slope grid is kept)."""
+def _slope_ls_in_place(
+    filled: np.ndarray, acc: np.ndarray, cell_size: float, l_max: float, nan_above: float
+) -> None:
+    """Horn slope of `filled` and LS, written over `acc` (the slope kept one row at a time).
+
+    LS is NaN where `acc` is above `nan_above` (streams; ``inf`` for none).
+    """
     nr, nc = filled.shape
+    edge = np.full(nc, np.nan, dtype=filled.dtype)
     for r in numba.prange(nr):
+        # the slope in float32, as the slope raster that InVEST (and _horn_slope) keeps
+        slope = np.empty(nc, dtype=np.float32)
+        _horn_row_of(filled, r, edge, cell_size, slope)
         for c in range(nc):
-            e = np.float64(filled[r, c])
+            s = np.float64(slope[c])
             a = np.float64(acc[r, c])
-            if np.isnan(e) or np.isnan(a):
+            if np.isnan(s) or np.isnan(a) or a > nan_above:
                 acc[r, c] = np.nan
-                continue
-            x1, wx1 = _outer_pair(
-                _z_or_nan(filled, r - 1, c - 1),
-                _z_or_nan(filled, r - 1, c + 1),
-                _z_or_nan(filled, r - 1, c),
-                e,
-            )
-            x2, wx2 = _inner_pair(_z_or_nan(filled, r, c - 1), _z_or_nan(filled, r, c + 1), e)
-            x3, wx3 = _outer_pair(
-                _z_or_nan(filled, r + 1, c - 1),
-                _z_or_nan(filled, r + 1, c + 1),
-                _z_or_nan(filled, r + 1, c),
-                e,
-            )
-            y1, wy1 = _outer_pair(
-                _z_or_nan(filled, r - 1, c - 1),
-                _z_or_nan(filled, r + 1, c - 1),
-                _z_or_nan(filled, r, c - 1),
-                e,
-            )
-            y2, wy2 = _inner_pair(_z_or_nan(filled, r - 1, c), _z_or_nan(filled, r + 1, c), e)
-            y3, wy3 = _outer_pair(
-                _z_or_nan(filled, r - 1, c + 1),
-                _z_or_nan(filled, r + 1, c + 1),
-                _z_or_nan(filled, r, c + 1),
-                e,
-            )
-            wx = wx1 + wx2 + wx3
-            wy = wy1 + wy2 + wy3
-            dzdx = (x1 + x2 + x3) / (wx * cell_size) if wx else 0.0
-            dzdy = (y1 + y2 + y3) / (wy * cell_size) if wy else 0.0
-            # the slope in float32, as the slope raster that InVEST (and _horn_slope) keeps
-            s = np.float64(np.float32(100.0 * math.sqrt(dzdx * dzdx + dzdy * dzdy)))
-            acc[r, c] = _ls_value(s, a, cell_size, l_max)
+            else:
+                acc[r, c] = _ls_value(s, a, cell_size, l_max)
+
+
+@numba.njit(cache=True)
+def _ls_over_filled(
+    filled: np.ndarray, acc: np.ndarray, cell_size: float, l_max: float, nan_above: float
+) -> None:
+    """Horn slope of `filled` and LS, written over `filled` itself, row by row.
+
+    The same values as :func:`_slope_ls_in_place`; the two rows of heights the next
+    slope still needs are kept aside, so `acc` can be of any type (D8 pixel counts in
+    uint16, say).
+    """
+    nr, nc = filled.shape
+    edge = np.full(nc, np.nan, dtype=filled.dtype)
+    above = edge.copy()  # heights of the row above, as filled
+    here = np.empty(nc, dtype=filled.dtype)
+    slope = np.empty(nc, dtype=np.float32)
+    for r in range(nr):
+        here[:] = filled[r]
+        _horn_row(above, here, filled[r + 1] if r + 1 < nr else edge, cell_size, slope)
+        for c in range(nc):
+            s = np.float64(slope[c])
+            a = np.float64(acc[r, c])
+            if np.isnan(s) or np.isnan(a) or a > nan_above:
+                filled[r, c] = np.nan
+            else:
+                filled[r, c] = _ls_value(s, a, cell_size, l_max)
+        above, here = here, above
 
 
 # --- public functions ------------------------------------------------------------------
@@ -1616,11 +1700,14 @@ def _route(
     mfd_exponent: float,
     mfd_weights: MfdWeights = "exact",
     dtype: type = np.float64,
+    nan_at_no_data: bool = True,
 ) -> np.ndarray:
     """Route flow over the filled surface; `fdir` (the flood's directions) is reused.
 
     On return `fdir` holds, for D8, the direction codes (0-7 N clockwise,
-    :data:`_OUTLET`, :data:`_UNSET`) and, for MFD, the flat routing's bit masks.
+    :data:`_OUTLET`, :data:`_UNSET`) and, for MFD, the flat routing's bit masks. The
+    accumulation is NaN at no-data, or 0 without `nan_at_no_data` (its pages of no-data
+    then stay untouched, and take no memory, until the caller writes them).
     """
     if method not in FLOW_METHODS:
         raise ParameterError(f"Unknown flow method {method!r}; choose one of {FLOW_METHODS}.")
@@ -1631,9 +1718,23 @@ def _route(
     acc = np.zeros(filled.shape, dtype=dtype)  # calloc: pages are touched as they fill
     if method == "d8":
         _flat_routing(filled, fdir, False)
-        return _accumulate_d8(_d8_directions(filled, fdir), acc)
-    _flat_routing(filled, fdir, True)
-    return _accumulate_mfd(filled, fdir, float(mfd_exponent), mfd_weights == "invest", acc)
+        whole = np.issubdtype(acc.dtype, np.integer)  # pixel counts, kept at the type's top
+        _accumulate_d8(
+            _d8_directions(filled, fdir), acc, float(np.iinfo(acc.dtype).max) if whole else np.inf
+        )
+    else:
+        _flat_routing(filled, fdir, True)
+        _accumulate_mfd(filled, fdir, float(mfd_exponent), mfd_weights == "invest", acc)
+    if nan_at_no_data:
+        _nan_where_nan(filled, acc)
+    return acc
+
+
+def _check_stream_rule(threshold: float, streams: StreamMethod) -> None:
+    if streams not in STREAM_METHODS:
+        raise ParameterError(f"streams must be one of {STREAM_METHODS}; got {streams!r}.")
+    if not (threshold >= 1 and math.isfinite(threshold)):
+        raise ParameterError(f"The stream threshold must be a finite number >= 1; got {threshold}.")
 
 
 def stream_mask(
@@ -1680,16 +1781,28 @@ def stream_mask(
     numpy.ndarray
         bool, True on stream pixels (False at no-data).
     """
-    if streams not in STREAM_METHODS:
-        raise ParameterError(f"streams must be one of {STREAM_METHODS}; got {streams!r}.")
-    if not (threshold >= 1 and math.isfinite(threshold)):
-        raise ParameterError(f"The stream threshold must be a finite number >= 1; got {threshold}.")
+    _check_stream_rule(threshold, streams)
     if streams == "threshold" or method == "d8":
         with np.errstate(invalid="ignore"):
             return np.greater(accumulation, threshold)
     if filled is None or fdir is None:
         raise ParameterError("InVEST's MFD streams need the filled DEM and the flat routing.")
-    out = np.empty(accumulation.shape, dtype=np.uint8)
+    state = _invest_streams_state(accumulation, threshold, filled, fdir, mfd_exponent, mfd_weights)
+    out = np.empty(accumulation.shape, dtype=np.bool_)
+    _streams_of_state(state, out)
+    return out
+
+
+def _invest_streams_state(  # noqa: PLR0917
+    accumulation: np.ndarray,
+    threshold: float,
+    filled: np.ndarray,
+    fdir: np.ndarray,
+    mfd_exponent: float,
+    mfd_weights: MfdWeights,
+) -> np.ndarray:
+    """InVEST's MFD streams as a grid of two-bit states (1 on streams), a quarter byte a cell."""
+    state = np.zeros(_state_bytes(accumulation.shape), dtype=np.uint8)
     _streams_mfd_kernel(
         filled,
         fdir,
@@ -1698,9 +1811,9 @@ def stream_mask(
         INVEST_TRACE_PROPORTION * float(threshold),
         float(mfd_exponent),
         mfd_weights == "invest",
-        out,
+        state,
     )
-    return out.view(np.bool_)
+    return state
 
 
 def slope_percent(elevation: np.ndarray, cell_size: float) -> np.ndarray:
@@ -1897,14 +2010,18 @@ def terrain_ls(
     stream_threshold: float | None = None,
     streams: StreamMethod = "threshold",
     overwrite: bool = False,
+    empty_streams: bool = False,
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """LS factor (and streams) of a DEM with the least memory: no slope grid is kept.
 
     The same fill, routing, slope and LS as :func:`terrain_factors`, for large DEMs
     (a province at 30 m is some 80 million pixels): the DEM is filled in place when
-    `overwrite` is true, slope is computed pixel by pixel and LS written over the flow
-    accumulation. About 10 bytes per pixel (float32 heights and accumulation, uint8
-    directions and stream flags) where :func:`terrain_factors` keeps 16 or more.
+    `overwrite` is true, slope is computed row by row and LS written over the flow
+    accumulation (or, for D8 with `empty_streams`, over the filled DEM, the pixel
+    counts being kept in uint16). At the peak, 9 bytes per pixel (float32 heights and
+    accumulation, uint8 directions; MFD adds half a byte of donor counts, or a quarter
+    of stream states), 7 for D8 with `empty_streams`, where :func:`terrain_factors`
+    keeps 16 or more.
 
     Parameters
     ----------
@@ -1914,12 +2031,17 @@ def terrain_ls(
         As :func:`terrain_factors`.
     overwrite
         Fill ``dem.elevation`` itself (float32, C-contiguous), which then holds the
-        filled DEM.
+        filled DEM, or the LS returned.
+    empty_streams
+        With a `stream_threshold`: LS is ``NaN`` on stream pixels, and no grid of
+        streams is made or returned (D8 and threshold streams are found as LS is
+        computed; InVEST's MFD streams are kept at two bits a pixel).
 
     Returns
     -------
     tuple of numpy.ndarray
-        LS (float32, ``NaN`` for no-data) and the stream pixels (bool) or ``None``.
+        LS (float32, ``NaN`` for no-data) and the stream pixels (bool), or ``None``
+        without a threshold or with `empty_streams`.
     """
     if method not in FLOW_METHODS:
         raise ParameterError(f"Unknown flow method {method!r}; choose one of {FLOW_METHODS}.")
@@ -1928,6 +2050,28 @@ def terrain_ls(
     z = dem.elevation
     in_place = overwrite and z.dtype == np.float32 and z.flags.c_contiguous and z.flags.writeable
     filled, fdir = _priority_flood(z if in_place else _as_float32(z), in_place=in_place)
+    if stream_threshold is not None:
+        _check_stream_rule(stream_threshold, streams)
+    if (
+        method == "d8"
+        and empty_streams
+        and stream_threshold is not None
+        and stream_threshold < _MAX_COUNT_D8
+    ):
+        # Soil loss needs the D8 pixel counts only up to the stream threshold: uint16
+        # counts (exact to 65,535) take half the memory of float32, and LS is written
+        # over the filled DEM: 7 bytes a pixel at the peak instead of 9.
+        counts = _route(
+            filled,
+            fdir,
+            method=method,
+            mfd_exponent=mfd_exponent,
+            dtype=np.uint16,
+            nan_at_no_data=False,
+        )
+        del fdir
+        _ls_over_filled(filled, counts, float(dem.cell_size), float(l_max), float(stream_threshold))
+        return filled, None
     acc = _route(
         filled,
         fdir,
@@ -1935,22 +2079,27 @@ def terrain_ls(
         mfd_exponent=mfd_exponent,
         mfd_weights=mfd_weights,
         dtype=np.float32,
+        nan_at_no_data=False,  # the LS pass writes NaN there, after the peak
     )
-    on_stream = None
-    if method == "d8" or streams == "threshold" or stream_threshold is None:
-        del fdir  # the streams need only the accumulation: one grid less at the peak
-        fdir = None
-    if stream_threshold is not None:
-        on_stream = stream_mask(
-            acc,
-            stream_threshold,
-            method=method,
-            streams=streams,
-            filled=filled,
-            fdir=fdir,
-            mfd_exponent=mfd_exponent,
-            mfd_weights=mfd_weights,
+    traced = stream_threshold is not None and method == "mfd" and streams == "invest"
+    state = None
+    if traced:
+        state = _invest_streams_state(
+            acc, stream_threshold, filled, fdir, mfd_exponent, mfd_weights
         )
-    del fdir
-    _slope_ls_in_place(filled, acc, float(dem.cell_size), float(l_max))
+    del fdir  # (before the D8 or threshold streams: one grid less at the peak)
+    on_stream = None
+    nan_above = math.inf
+    if stream_threshold is not None:
+        if state is not None and empty_streams:
+            _nan_on_streams(state, acc)
+        elif state is not None:
+            on_stream = np.empty(acc.shape, dtype=np.bool_)
+            _streams_of_state(state, on_stream)
+        elif empty_streams:
+            nan_above = float(stream_threshold)
+        else:
+            on_stream = stream_mask(acc, stream_threshold, method=method, streams=streams)
+    del state
+    _slope_ls_in_place(filled, acc, float(dem.cell_size), float(l_max), nan_above)
     return acc, on_stream

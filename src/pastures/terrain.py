@@ -950,6 +950,12 @@ def _off_or_nodata(filled: np.ndarray, r: int, c: int) -> bool:
     return False
 
 
+#: Flag, in :func:`_route_flat`'s list of a flat's cells, of a cell with a lower
+#: neighbour (a drain), found as the flat is grown; _CELL_BITS masks the cell index.
+_DRAIN_BIT: Final = np.int64(1 << 62)
+_CELL_BITS: Final = np.int64((1 << 62) - 1)
+
+
 @numba.njit(cache=True)
 def _flat_routing(filled: np.ndarray, fdir: np.ndarray, mfd: bool) -> int:
     """Route flow across flats by distance to their drains, as pygeoprocessing 2.4; `fdir` in place.
@@ -1023,11 +1029,17 @@ def _route_flat(  # noqa: PLR0912, PLR0915, PLR0917
         head += 1
         r = cell // nc
         c = cell - r * nc
+        lower = False
         for k in range(8):
             d = _INVEST_ORDER[k]
             rr = r + _DR[d]
             cc = c + _DC[d]
-            if rr < 0 or cc < 0 or rr >= nr or cc >= nc or filled[rr, cc] != h:
+            if rr < 0 or cc < 0 or rr >= nr or cc >= nc:
+                continue
+            v = filled[rr, cc]
+            if v < h:  # False for NaN
+                lower = True
+            if v != h:
                 continue
             n = rr * nc + cc
             if done[n >> 3] & (1 << (n & 7)):
@@ -1041,6 +1053,8 @@ def _route_flat(  # noqa: PLR0912, PLR0915, PLR0917
             rmax = max(rmax, rr)
             cmin = min(cmin, cc)
             cmax = max(cmax, cc)
+        if lower:
+            region[head - 1] = cell | _DRAIN_BIT
     # 2. drains: cells with a lower neighbour, else cells next to no-data or the edge
     dist = np.full((rmax - rmin + 1, cmax - cmin + 1), np.inf)
     qsize = 0
@@ -1048,10 +1062,10 @@ def _route_flat(  # noqa: PLR0912, PLR0915, PLR0917
         if qsize > 0:
             break
         for k in range(size):
-            cell = region[k]
+            cell = region[k] & _CELL_BITS
             r = cell // nc
             c = cell - r * nc
-            if _off_or_nodata(filled, r, c) if to_edge else _has_lower(filled, r, c):
+            if _off_or_nodata(filled, r, c) if to_edge else region[k] & _DRAIN_BIT:
                 dist[r - rmin, c - cmin] = 0.0
                 queue, _, qsize = _enqueue(queue, 0, qsize, cell)
                 if to_edge:
@@ -1081,7 +1095,7 @@ def _route_flat(  # noqa: PLR0912, PLR0915, PLR0917
     # 4. MFD: every strictly nearer neighbour of the region, for cells that are not drains
     n_flat = 0
     for k in range(size):
-        cell = region[k]
+        cell = region[k] & _CELL_BITS
         r = cell // nc
         c = cell - r * nc
         own = dist[r - rmin, c - cmin]
@@ -1342,6 +1356,8 @@ def _mfd_shares(  # noqa: PLR0917
     if four_bit:
         q_total = 0.0
         for d in range(8):
+            if weights[d] == 0.0:  # int(0.5 + 0 / total * 15) = 0: no division
+                continue
             q = np.float64(int(0.5 + weights[d] / total * 15.0))
             weights[d] = q
             q_total += q

@@ -808,3 +808,13 @@ def test_d8_counts_above_the_uint16_range_stay_streams() -> None:
     np.testing.assert_array_equal(lean, np.where(on_stream, np.nan, full))
     assert np.isnan(lean[:, -1]).all()
     assert np.isfinite(lean[:, :900]).all()
+
+
+def test_fill_treats_minus_zero_as_zero() -> None:
+    # -0.0 and 0.0 are the same height, with different bits (and different queue keys):
+    # a pit of both fills to its rim like any other.
+    z = np.ones((3, 5), np.float32)
+    z[1, 1] = 0.0
+    z[1, 2] = np.float32(-0.0)
+    z[1, 3] = 0.5
+    np.testing.assert_array_equal(fill_depressions(z), np.ones((3, 5), np.float32))

@@ -1077,11 +1077,11 @@ def soil_loss_file(
 
     For regional runs (a province's DEM at 30 m is about 80 million pixels): the DEM
     is read, filled, routed and turned into LS with :func:`pastures.terrain.terrain_ls`
-    (7 to 9 bytes per pixel at its peak), then R, K, C and P are read :data:`BLOCK_ROWS` rows at
-    a time, resampled onto the DEM grid when they are on another (bilinear for R and
-    K, nearest for C and P), and A is written block by block to a tiled GeoTIFF
-    (float32, LZW, ``NaN`` no-data), atomically. Stream pixels are treated as
-    :class:`RusleParams` says.
+    (7 to 9 bytes per pixel at its peak), then R, K, C and P are read
+    :data:`BLOCK_ROWS` rows at a time, resampled onto the DEM grid when they are on
+    another (bilinear for R and K, nearest for C and P), and A is written block by block
+    to a tiled GeoTIFF (float32, LZW, ``NaN`` no-data), atomically. Stream pixels are
+    treated as :class:`RusleParams` says.
 
     Parameters
     ----------
@@ -1160,7 +1160,7 @@ def _soil_loss_file(  # noqa: PLR0917
         empty_streams=True,  # soil loss is empty on streams: no grid of them is kept
     )
     transform, shape, grid_crs = dem.transform, dem.shape, dem.crs
-    del dem  # the filled DEM: not needed any more
+    del dem  # its grid now holds the filled DEM (MFD) or LS itself (D8)
     opened, readers = [], []
     try:
         for name, (value, resampling, low, high) in factors.items():

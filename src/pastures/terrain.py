@@ -797,6 +797,10 @@ def _priority_flood_kernel(z: np.ndarray, filled: np.ndarray) -> np.ndarray:  # 
                 highest = max(highest, v)
     if lowest > highest:  # no data at all
         return fdir
+    if lowest == 0.0:  # -0.0 and 0.0 are equal, but their keys differ: span both
+        lowest = np.float32(-0.0)
+    if highest == 0.0:
+        highest = np.float32(0.0)
     first = _key(lowest, 0, fbuf, ubuf) >> np.uint64(32)
     span = (_key(highest, 0, fbuf, ubuf) >> np.uint64(32)) - first
     shift = np.uint64(0)

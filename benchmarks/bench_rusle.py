@@ -40,31 +40,34 @@ compared pixel by pixel (share within 1 %, stream pixels both ways).
 
 It prints InVEST ÷ ours for wall time and peak memory, measured in the same run.
 
-Measured 2026-12-07 on 2 cores shared with other jobs (load average 3-9 during the
-runs), best of 2 interleaved runs each, wall of the whole process, peak RSS, commit
-3b141ea (run A):
+Measured 2026-12-07 06:01-06:26 UTC, commit 0822794, on 2 cores shared with other
+jobs (load average 2.1-6.1 during the runs), best of 2 interleaved runs each, wall of
+the whole process, peak RSS (2000² not run)::
 
-    size, routing   InVEST chain        ours               InVEST ÷ ours (wall / peak)
-    2000², D8        29.1 s,  474 MiB     6.1 s,  242 MiB    4.78× / 1.96×
-    2000², MFD       45.6 s,  520 MiB     7.6 s,  244 MiB    6.03× / 2.13×
-    4000², D8        98.8 s,  670 MiB    21.5 s,  360 MiB    4.60× / 1.86×
-    4000², MFD       87.6 s,  759 MiB    23.1 s,  360 MiB    3.80× / 2.11×
-    8000², D8       358.8 s, 1723 MiB    30.1 s, 1049 MiB   11.90× / 1.64×
-    8000², MFD      290.4 s, 1723 MiB    62.5 s, 1049 MiB    4.64× / 1.64×
+    size, routing           InVEST chain                  ours    InVEST ÷ ours (wall / peak memory)
+    4000², D8            40.6 s,    671 MiB      6.9 s,    322 MiB                     5.92× / 2.08×
+    4000², MFD           53.8 s,    760 MiB     12.1 s,    353 MiB                     4.46× / 2.15×
+    8000², D8           146.9 s,   1721 MiB     23.7 s,    647 MiB                     6.20× / 2.66×
+    8000², MFD          241.0 s,   1721 MiB     46.3 s,    798 MiB                     5.21× / 2.16×
+    (chain wall only, without interpreter start and imports: InVEST ÷ ours)
+      4000², D8: 39.8 s ÷ 6.6 s = 6.08×
+      4000², MFD: 52.7 s ÷ 11.5 s = 4.57×
+      8000², D8: 146.2 s ÷ 23.4 s = 6.25×
+      8000², MFD: 240.2 s ÷ 45.7 s = 5.25×
 
-Run B, commit 825f84f (DEM notes after the routing, no label grid), 4000² only, load
-average 2-3.3:
+Soil loss agreed on 100.0000 % of pixels within 1 % at both sizes and routings;
+InVEST's stream pixels were empty in ours, and no other pixel.
 
-    4000², D8        47.0 s,  670 MiB     9.7 s,  349 MiB    4.86× / 1.92×
-    4000², MFD       42.1 s,  759 MiB     9.4 s,  351 MiB    4.48× / 2.16×
-
-Not met: ten times InVEST's speed (4.5-6× at 2000² and 4000²), and half its memory at
-4000² D8 (1.92×) and at 8000² (1.64×, run A). The load moved both ways during run A
-(the 4000² runs of ours overlapped other compile jobs; InVEST's best 8000² MFD run had
-load 3.2, ours 6.1), so its wall ratios spread by about 2x; the memory figures do not
-depend on load. Soil loss agreed
-on 100.0000 % of pixels within 1 % at every size and routing, and InVEST's stream
-pixels were empty in ours and no other pixel.
+Met: half InVEST's peak memory or less at 4000² and 8000², both routings (2.08× at
+4000² D8 is the narrowest). Not met: ten times its speed (4.5-6.2×). About 185 MiB of
+ours is the interpreter with numpy, numba (its import, and loading the compiled
+kernels: ~60 MiB) and rasterio before any grid is read. The same chain at commit
+3b141ea (run A of the previous session, load 3-9) gave 4.60× / 1.86× (4000² D8),
+3.80× / 2.11× (4000² MFD), 11.90× / 1.64× (8000² D8) and 4.64× / 1.64× (8000² MFD) on
+an 8000² DEM with 71 % data (the sample DEM has changed since). Wall times move with
+the load: InVEST's two 8000² D8 runs here took 147 and 202 s, ours 40 and 24 s (the
+first of ours at 4000² D8 also peaked 47 MiB higher than the second); the memory
+figures hardly depend on it.
 """
 
 from __future__ import annotations

@@ -760,3 +760,61 @@ def test_d8_flat_tie_between_equal_sums_goes_to_the_first_drain_found() -> None:
     # shorter, distance. Accumulation by hand, west to east: 2, 1, 1 (middle), 2, 3.
     z = np.array([[1.0, 5.0, 5.0, 5.0, 1.0]], np.float32)
     np.testing.assert_array_equal(flow_accumulation(z, method="d8"), [[2, 1, 1, 2, 3]])
+
+
+def _pitted_dem(shape: tuple[int, int], seed: int) -> np.ndarray:
+    """A tilted surface with random pits and plateaus, and a hole of no-data."""
+    rng = np.random.default_rng(seed)
+    rows, cols = np.indices(shape)
+    z = (4000.0 + 0.5 * rows + 0.2 * cols + rng.normal(0.0, 0.8, shape)).astype(np.float32)
+    z[5:9, 10:16] = 4010.0  # a plateau
+    z[shape[0] // 2, shape[1] // 2] = np.nan
+    return np.round(z, 1)  # ties: flats inside filled pits
+
+
+@pytest.mark.parametrize(
+    ("method", "streams", "weights"),
+    [("d8", "invest", "exact"), ("mfd", "invest", "invest"), ("mfd", "threshold", "exact")],
+)
+def test_terrain_ls_empty_streams_is_ls_without_the_stream_pixels(
+    method: str, streams: str, weights: str
+) -> None:
+    # The lean path (no stream grid; for D8, uint16 counts and LS over the DEM) must give
+    # what the full path gives, with NaN on its stream pixels.
+    from pastures.terrain import terrain_ls
+
+    z = _pitted_dem((60, 80), seed=3)
+    kw = {"method": method, "streams": streams, "mfd_weights": weights, "stream_threshold": 40}
+    full, on_stream = terrain_ls(Dem(z.copy(), Affine(10, 0, 0, 0, -10, 0)), **kw)
+    lean, none = terrain_ls(
+        Dem(z.copy(), Affine(10, 0, 0, 0, -10, 0)), overwrite=True, empty_streams=True, **kw
+    )
+    assert none is None
+    assert on_stream.any()
+    assert (~on_stream & np.isfinite(full)).any()
+    np.testing.assert_array_equal(lean, np.where(on_stream, np.nan, full))
+
+
+def test_d8_counts_above_the_uint16_range_stay_streams() -> None:
+    # A strip 70,000 pixels long: counts pass 65,535, where the lean path's uint16 counts
+    # stop growing; those pixels are streams (far above the threshold) either way.
+    from pastures.terrain import terrain_ls
+
+    z = np.tile(np.linspace(4500.0, 4000.0, 70_000, dtype=np.float32), (2, 1))
+    kw = {"method": "d8", "streams": "invest", "stream_threshold": 1000}
+    full, on_stream = terrain_ls(Dem(z.copy(), Affine(10, 0, 0, 0, -10, 0)), **kw)
+    assert flow_accumulation(z).max() > 65_535  # each row drains along the strip
+    lean, _ = terrain_ls(Dem(z.copy(), Affine(10, 0, 0, 0, -10, 0)), empty_streams=True, **kw)
+    np.testing.assert_array_equal(lean, np.where(on_stream, np.nan, full))
+    assert np.isnan(lean[:, -1]).all()
+    assert np.isfinite(lean[:, :900]).all()
+
+
+def test_fill_treats_minus_zero_as_zero() -> None:
+    # -0.0 and 0.0 are the same height, with different bits (and different queue keys):
+    # a pit of both fills to its rim like any other.
+    z = np.ones((3, 5), np.float32)
+    z[1, 1] = 0.0
+    z[1, 2] = np.float32(-0.0)
+    z[1, 3] = 0.5
+    np.testing.assert_array_equal(fill_depressions(z), np.ones((3, 5), np.float32))

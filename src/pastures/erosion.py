@@ -52,6 +52,7 @@ from pastures.terrain import (
     FlowMethod,
     Terrain,
     dem_notes,
+    read_band_float32,
     terrain_factors,
 )
 
@@ -1022,8 +1023,7 @@ def _factor_reader(
 
     def read(window: object) -> np.ndarray:
         try:
-            data = reader.read(1, window=window, out_dtype=np.float32)
-            data[reader.read_masks(1, window=window) == 0] = np.nan
+            data = read_band_float32(reader, window)
         except RasterioIOError as exc:
             raise InputFileError(f"Cannot read the {name} raster {path}: {exc}.") from exc
         return data
@@ -1077,11 +1077,11 @@ def soil_loss_file(
 
     For regional runs (a province's DEM at 30 m is about 80 million pixels): the DEM
     is read, filled, routed and turned into LS with :func:`pastures.terrain.terrain_ls`
-    (about 10 bytes per pixel), then R, K, C and P are read :data:`BLOCK_ROWS` rows at
-    a time, resampled onto the DEM grid when they are on another (bilinear for R and
-    K, nearest for C and P), and A is written block by block to a tiled GeoTIFF
-    (float32, LZW, ``NaN`` no-data), atomically. Stream pixels are treated as
-    :class:`RusleParams` says.
+    (7 to 9 bytes per pixel at its peak), then R, K, C and P are read
+    :data:`BLOCK_ROWS` rows at a time, resampled onto the DEM grid when they are on
+    another (bilinear for R and K, nearest for C and P), and A is written block by block
+    to a tiled GeoTIFF (float32, LZW, ``NaN`` no-data), atomically. Stream pixels are
+    treated as :class:`RusleParams` says.
 
     Parameters
     ----------
@@ -1144,8 +1144,12 @@ def _soil_loss_file(  # noqa: PLR0917
     method, l_max, streams = prm.flow_method, prm.l_max, prm.streams
     stream_threshold = prm.stream_threshold
     dem = read_dem(dem_path, resolution=resolution, dst_crs=crs)
+    # The notes look at where the DEM has no data: made before the routing, their work
+    # grids (two of bytes) stay below its peak memory.
+    for note in dem_notes(dem):
+        warnings.warn(note, DemQualityWarning, stacklevel=2)
     like_invest = streams == "invest"
-    ls, on_stream = terrain_ls(
+    ls, _ = terrain_ls(
         dem,
         method=method,
         l_max=l_max,
@@ -1153,15 +1157,10 @@ def _soil_loss_file(  # noqa: PLR0917
         stream_threshold=stream_threshold if streams != "keep" else None,
         streams="invest" if like_invest else "threshold",
         overwrite=True,
+        empty_streams=True,  # soil loss is empty on streams: no grid of them is kept
     )
     transform, shape, grid_crs = dem.transform, dem.shape, dem.crs
-    # The notes look at where the DEM has no data, which LS keeps as NaN: made after the
-    # routing, their work grids do not add to its peak memory.
-    checked = Dem(ls, transform, grid_crs, source_resolution=dem.source_resolution)
-    del dem  # the filled DEM: not needed any more
-    for note in dem_notes(checked):
-        warnings.warn(note, DemQualityWarning, stacklevel=2)
-    del checked
+    del dem  # its grid now holds the filled DEM (MFD) or LS itself (D8)
     opened, readers = [], []
     try:
         for name, (value, resampling, low, high) in factors.items():
@@ -1197,8 +1196,6 @@ def _soil_loss_file(  # noqa: PLR0917
                     f = read(window)
                     _range(name, f, low, high)
                     np.multiply(a, f, out=a, casting="unsafe")
-                if on_stream is not None:
-                    a[on_stream[row : row + rows]] = np.nan
                 dst.write(a, 1, window=window)
     finally:
         for handle in reversed(opened):

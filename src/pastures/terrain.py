@@ -70,6 +70,7 @@ __all__ = [
     "flow_accumulation",
     "interior_holes",
     "ls_factor",
+    "read_band_float32",
     "read_dem",
     "read_raster_on_grid",
     "slope_percent",
@@ -127,6 +128,8 @@ INVEST_TRACE_PROPORTION: Final = 0.7
 _OUTLET: Final = 8
 #: Direction code of a cell not reached (no-data).
 _UNSET: Final = 255
+#: Largest D8 pixel count kept exactly by :func:`terrain_ls` for soil loss (uint16).
+_MAX_COUNT_D8: Final = 65535
 
 
 @dataclass(frozen=True)
@@ -230,7 +233,7 @@ def _check_dem_size(src: Any, path: Path, resolution: float | None) -> None:
         )
 
 
-def read_dem(  # noqa: PLR0915 - checks of size, CRS and coverage read in order
+def read_dem(
     path: str | os.PathLike[str],
     *,
     resolution: float | None = None,
@@ -294,16 +297,14 @@ def read_dem(  # noqa: PLR0915 - checks of size, CRS and coverage read in order
         _check_units(src, f"DEM {path}")
         _check_dem_size(src, path, resolution)
         try:
-            # float32 straight from the file, no-data (nodata value, mask band) as NaN: one
-            # grid and a byte mask, not the three copies of a masked read and its fill
-            source = src.read(1, out_dtype=np.float32)
-            source[src.read_masks(1) == 0] = np.nan
+            # float32 straight from the file, no-data (nodata value, mask band) and
+            # infinities as NaN, in place: one grid, not the copies of a masked read
+            source = read_band_float32(src)
         except RasterioIOError as exc:
             raise InputFileError(
                 f"Cannot read the DEM {path}: its pixels cannot be read ({exc}); the file is "
                 "probably truncated. Download or export it again."
             ) from exc
-        source[np.isinf(source)] = np.nan
         same_crs = src.crs == rasterio.crs.CRS.from_user_input(dst_crs)
         square = math.isclose(abs(src.transform.a), abs(src.transform.e), rel_tol=1e-6)
         if same_crs and square and resolution in (None, abs(src.transform.a)):
@@ -614,24 +615,76 @@ def write_cog(
 
 
 def _check_elevations(elevation: np.ndarray, source: str) -> None:
-    valid = np.isfinite(elevation)
-    if not valid.any():
+    low, high, holes = _nan_summary(elevation)
+    if holes == elevation.size:
         raise InputFileError(f"The DEM {source} holds no valid elevation (all no-data).")
-    low, high = float(np.nanmin(elevation)), float(np.nanmax(elevation))
     if low < ELEVATION_RANGE_M[0] or high > ELEVATION_RANGE_M[1]:
         raise ParameterError(
             f"The DEM {source} has elevations from {low:g} to {high:g}, outside "
             f"{ELEVATION_RANGE_M[0]:g}..{ELEVATION_RANGE_M[1]:g} m. Are they in feet, or is "
             "the no-data value undeclared? Fix it with `gdal_edit.py -a_nodata VALUE`."
         )
-    holes = int((~valid).sum())
     if holes:
         logger.info(
             "DEM %s: %d no-data pixels (%.2f %%) are carried as NaN and act as outlets",
             source,
             holes,
-            100.0 * holes / valid.size,
+            100.0 * holes / elevation.size,
         )
+
+
+@numba.njit(cache=True)
+def _nan_summary(values: np.ndarray) -> tuple[float, float, int]:
+    """Smallest and largest value, and the number of NaN, in one pass without copies."""
+    low = np.inf
+    high = -np.inf
+    holes = 0
+    for v in values.ravel():
+        if np.isnan(v):
+            holes += 1
+        else:
+            low = min(low, v)
+            high = max(high, v)
+    return low, high, holes
+
+
+@numba.njit(cache=True)
+def _no_data_to_nan(values: np.ndarray, nodata: float, use_nodata: bool) -> None:
+    """Set NaN, in place, where `values` equal `nodata` (if `use_nodata`) or are infinite."""
+    flat = values.ravel()
+    for i in range(flat.size):
+        v = flat[i]
+        if (use_nodata and v == nodata) or np.isinf(v):
+            flat[i] = np.nan
+
+
+#: Band types whose every value, and so its no-data value, is exact in float32: for
+#: them a pixel is no-data exactly when its float32 equals the float32 no-data value.
+_EXACT_IN_FLOAT32: Final = frozenset({"uint8", "int8", "uint16", "int16", "float32"})
+
+
+def read_band_float32(src: Any, window: object = None) -> np.ndarray:
+    """Band 1 of an open raster as float32, NaN for no-data and infinities.
+
+    Where the only mask is a no-data value and the band type is exact in float32, the
+    pixels are compared with it in place (GDAL's no-data mask compares the same way);
+    otherwise GDAL's mask (mask band, alpha, per-dataset mask) is read. The pixels are
+    decoded once: a mask derived from the no-data value would decode them again.
+    """
+    from rasterio.enums import MaskFlags
+
+    data = src.read(1, window=window, out_dtype=np.float32)
+    flags = src.mask_flag_enums[0]
+    nodata = src.nodata
+    if MaskFlags.all_valid in flags or (
+        flags == [MaskFlags.nodata] and src.dtypes[0] in _EXACT_IN_FLOAT32
+    ):
+        use = nodata is not None and not math.isnan(nodata) and MaskFlags.nodata in flags
+        _no_data_to_nan(data, float(np.float32(nodata)) if use else 0.0, use)
+        return data
+    data[src.read_masks(1, window=window) == 0] = np.nan
+    _no_data_to_nan(data, 0.0, False)
+    return data
 
 
 # --- compiled kernels ------------------------------------------------------------------
@@ -690,16 +743,26 @@ def _grow(buf: np.ndarray) -> np.ndarray:
 
 @numba.njit(cache=True, inline="always")
 def _enqueue(queue: np.ndarray, head: int, tail: int, cell: int) -> tuple[np.ndarray, int, int]:
-    """Append `cell` to the FIFO ``queue[head:tail]``, compacting or doubling it when full."""
+    """Append `cell` to the FIFO ``queue[head:tail]``, compacting or doubling it when full.
+
+    It is compacted only when at most half of it is in use, else doubled: either way
+    at least half of it is free afterwards, so each cell is copied O(1) times.
+    """
     if tail == queue.size:
-        if head > 0:
+        if 2 * (tail - head) <= queue.size:
             queue[: tail - head] = queue[head:tail]
             tail -= head
             head = 0
-        if tail == queue.size:
+        else:
             queue = _grow(queue)
     queue[tail] = cell
     return queue, head, tail + 1
+
+
+#: The Priority-Flood's keys are spread over at most 2**_FLOOD_BUCKET_BITS buckets of
+#: equal width in key order; only the lowest non-empty bucket is kept as a heap. The
+#: cells are taken in exactly the order of one heap, and the heap stays small.
+_FLOOD_BUCKET_BITS: Final = 18
 
 
 @numba.njit(cache=True)
@@ -710,49 +773,110 @@ def _priority_flood_kernel(z: np.ndarray, filled: np.ndarray) -> np.ndarray:  # 
     and written once, when it does.
 
     Priority-Flood with a plain queue for depression cells (Barnes et al. 2014, Alg. 2).
-    (The upslope tracing of Zhou, Sun and Fu 2016 was tried: on puna-like relief nearly
-    every traced cell still entered the priority queue, and filling took 25 % longer.)
+    The priority queue is a bucket queue over the keys (elevation, then cell index) with
+    a binary heap for the lowest bucket only: cells leave it in the same order as from
+    one heap of all keys (a key pushed is never below the last one taken), and a
+    heap of a few cells is cheaper to keep than one of the whole flood front. (The
+    upslope tracing of Zhou, Sun and Fu 2016 was tried: on puna-like relief nearly every
+    traced cell still entered the priority queue, and filling took 25 % longer.)
     """
     nr, nc = z.shape
     fdir = np.full((nr, nc), _UNSET, dtype=np.uint8)
-    for r in range(nr):
-        for c in range(nc):
-            if np.isnan(z[r, c]):
-                filled[r, c] = np.nan
     fbuf = np.empty(1, dtype=np.float32)
     ubuf = fbuf.view(np.uint32)
     low_mask = np.uint64(0xFFFFFFFF)
-
-    heap = np.empty(2 * (nr + nc) + 64, dtype=np.uint64)
+    lowest = np.float32(np.inf)
+    highest = np.float32(-np.inf)
+    for r in range(nr):
+        for c in range(nc):
+            v = z[r, c]
+            if np.isnan(v):
+                filled[r, c] = np.nan
+            else:
+                lowest = min(lowest, v)
+                highest = max(highest, v)
+    if lowest > highest:  # no data at all
+        return fdir
+    if lowest == 0.0:  # -0.0 and 0.0 are equal, but their keys differ: span both
+        lowest = np.float32(-0.0)
+    if highest == 0.0:
+        highest = np.float32(0.0)
+    first = _key(lowest, 0, fbuf, ubuf) >> np.uint64(32)
+    span = (_key(highest, 0, fbuf, ubuf) >> np.uint64(32)) - first
+    shift = np.uint64(0)
+    while (span >> shift) >> np.uint64(_FLOOD_BUCKET_BITS) != 0:
+        shift += np.uint64(1)
+    shift += np.uint64(32)  # bucket of a key: ((key >> 32) - first) >> shift
+    first <<= np.uint64(32)
+    bucket_head = np.full(int(span >> (shift - np.uint64(32))) + 1, -1, dtype=np.int32)
+    # the buckets above the heap's: singly linked lists in a pool of nodes
+    node_key = np.empty(1024, dtype=np.uint64)
+    node_next = np.empty(1024, dtype=np.int32)
+    used = 0
+    free = -1
+    waiting = 0  # keys in the buckets
+    current = -1  # the heap's bucket
+    heap = np.empty(1024, dtype=np.uint64)
     size = 0
     queue = np.empty(1024, dtype=np.int64)
     qhead = 0
     qtail = 0
 
-    # Seeds: valid cells on the edge or next to no-data drain off the grid.
+    # Seeds: valid cells on the edge or next to no-data drain off the grid. They are
+    # found from the no-data side (fewer cells), and keyed, so their order is the same.
     for r in range(nr):
         for c in range(nc):
-            if np.isnan(z[r, c]):
-                continue
             edge = r == 0 or c == 0 or r == nr - 1 or c == nc - 1
-            if not edge:
-                for d in range(8):
-                    if np.isnan(z[r + _DR[d], c + _DC[d]]):
-                        edge = True
+            if not (edge or np.isnan(z[r, c])):
+                continue
+            for d in range(-1, 8):  # the cell itself when on the edge, then its neighbours
+                if d < 0:
+                    rr, cc = r, c
+                    if np.isnan(z[r, c]):
+                        continue
+                else:
+                    if not np.isnan(z[r, c]):
                         break
-            if edge:
-                fdir[r, c] = _OUTLET
-                filled[r, c] = z[r, c]
-                if size == heap.size:
-                    heap = _grow(heap)
-                _heap_push(heap, size, _key(z[r, c], r * nc + c, fbuf, ubuf))
-                size += 1
+                    rr = r + _DR[d]
+                    cc = c + _DC[d]
+                    if rr < 0 or cc < 0 or rr >= nr or cc >= nc or np.isnan(z[rr, cc]):
+                        continue
+                if fdir[rr, cc] != _UNSET:
+                    continue
+                fdir[rr, cc] = _OUTLET
+                filled[rr, cc] = z[rr, cc]
+                key = _key(z[rr, cc], rr * nc + cc, fbuf, ubuf)
+                if used == node_key.size:
+                    node_key = _grow(node_key)
+                    node_next = _grow(node_next)
+                b = (key - first) >> shift
+                node_key[used] = key
+                node_next[used] = bucket_head[b]
+                bucket_head[b] = used
+                used += 1
+                waiting += 1
 
-    while size > 0 or qhead < qtail:
+    while size > 0 or waiting > 0 or qhead < qtail:
         if qhead < qtail:
             cell = queue[qhead]
             qhead += 1
         else:
+            if size == 0:  # the next non-empty bucket becomes the heap
+                current += 1
+                while bucket_head[current] < 0:
+                    current += 1
+                node = bucket_head[current]
+                bucket_head[current] = -1
+                while node >= 0:
+                    if size == heap.size:
+                        heap = _grow(heap)
+                    _heap_push(heap, size, node_key[node])
+                    size += 1
+                    waiting -= 1
+                    after = node_next[node]
+                    node_next[node] = free
+                    free = node
+                    node = after
             cell = np.int64(_heap_pop(heap, size) & low_mask)
             size -= 1
         r = cell // nc
@@ -772,10 +896,27 @@ def _priority_flood_kernel(z: np.ndarray, filled: np.ndarray) -> np.ndarray:  # 
                 queue, qhead, qtail = _enqueue(queue, qhead, qtail, rr * nc + cc)
                 continue
             filled[rr, cc] = zn
-            if size == heap.size:
-                heap = _grow(heap)
-            _heap_push(heap, size, _key(zn, rr * nc + cc, fbuf, ubuf))
-            size += 1
+            key = _key(zn, rr * nc + cc, fbuf, ubuf)
+            b = (key - first) >> shift
+            if b == current:
+                if size == heap.size:
+                    heap = _grow(heap)
+                _heap_push(heap, size, key)
+                size += 1
+                continue
+            if free >= 0:
+                node = free
+                free = node_next[node]
+            else:
+                if used == node_key.size:
+                    node_key = _grow(node_key)
+                    node_next = _grow(node_next)
+                node = used
+                used += 1
+            node_key[node] = key
+            node_next[node] = bucket_head[b]
+            bucket_head[b] = node
+            waiting += 1
     return fdir
 
 
@@ -811,6 +952,12 @@ def _off_or_nodata(filled: np.ndarray, r: int, c: int) -> bool:
         if rr < 0 or cc < 0 or rr >= nr or cc >= nc or np.isnan(filled[rr, cc]):
             return True
     return False
+
+
+#: Flag, in :func:`_route_flat`'s list of a flat's cells, of a cell with a lower
+#: neighbour (a drain), found as the flat is grown; _CELL_BITS masks the cell index.
+_DRAIN_BIT: Final = np.int64(1 << 62)
+_CELL_BITS: Final = np.int64((1 << 62) - 1)
 
 
 @numba.njit(cache=True)
@@ -886,11 +1033,17 @@ def _route_flat(  # noqa: PLR0912, PLR0915, PLR0917
         head += 1
         r = cell // nc
         c = cell - r * nc
+        lower = False
         for k in range(8):
             d = _INVEST_ORDER[k]
             rr = r + _DR[d]
             cc = c + _DC[d]
-            if rr < 0 or cc < 0 or rr >= nr or cc >= nc or filled[rr, cc] != h:
+            if rr < 0 or cc < 0 or rr >= nr or cc >= nc:
+                continue
+            v = filled[rr, cc]
+            if v < h:  # False for NaN
+                lower = True
+            if v != h:
                 continue
             n = rr * nc + cc
             if done[n >> 3] & (1 << (n & 7)):
@@ -904,6 +1057,8 @@ def _route_flat(  # noqa: PLR0912, PLR0915, PLR0917
             rmax = max(rmax, rr)
             cmin = min(cmin, cc)
             cmax = max(cmax, cc)
+        if lower:
+            region[head - 1] = cell | _DRAIN_BIT
     # 2. drains: cells with a lower neighbour, else cells next to no-data or the edge
     dist = np.full((rmax - rmin + 1, cmax - cmin + 1), np.inf)
     qsize = 0
@@ -911,10 +1066,10 @@ def _route_flat(  # noqa: PLR0912, PLR0915, PLR0917
         if qsize > 0:
             break
         for k in range(size):
-            cell = region[k]
+            cell = region[k] & _CELL_BITS
             r = cell // nc
             c = cell - r * nc
-            if _off_or_nodata(filled, r, c) if to_edge else _has_lower(filled, r, c):
+            if _off_or_nodata(filled, r, c) if to_edge else region[k] & _DRAIN_BIT:
                 dist[r - rmin, c - cmin] = 0.0
                 queue, _, qsize = _enqueue(queue, 0, qsize, cell)
                 if to_edge:
@@ -944,7 +1099,7 @@ def _route_flat(  # noqa: PLR0912, PLR0915, PLR0917
     # 4. MFD: every strictly nearer neighbour of the region, for cells that are not drains
     n_flat = 0
     for k in range(size):
-        cell = region[k]
+        cell = region[k] & _CELL_BITS
         r = cell // nc
         c = cell - r * nc
         own = dist[r - rmin, c - cmin]
@@ -995,6 +1150,39 @@ def _d8_directions(filled: np.ndarray, fdir: np.ndarray) -> np.ndarray:
     return out
 
 
+def _state_bytes(shape: tuple[int, int]) -> int:
+    """Bytes of a grid of two-bit states (four cells a byte)."""
+    return (shape[0] * shape[1] + 3) // 4
+
+
+@numba.njit(cache=True, inline="always")
+def _get2(state: np.ndarray, cell: int) -> int:
+    return (state[cell >> 2] >> ((cell & 3) << 1)) & 3
+
+
+@numba.njit(cache=True, inline="always")
+def _set2(state: np.ndarray, cell: int, value: int) -> None:
+    shift = (cell & 3) << 1
+    state[cell >> 2] = (state[cell >> 2] & ~(3 << shift)) | (value << shift)
+
+
+@numba.njit(cache=True)
+def _streams_of_state(state: np.ndarray, out: np.ndarray) -> None:
+    """`out` (bool, the grid) True where `state` is 1 (a stream)."""
+    flat = out.ravel()
+    for i in range(flat.size):
+        flat[i] = _get2(state, i) == 1
+
+
+@numba.njit(cache=True)
+def _nan_on_streams(state: np.ndarray, values: np.ndarray) -> None:
+    """Set `values` (the grid) NaN where `state` is 1 (a stream), in place."""
+    flat = values.ravel()
+    for i in range(flat.size):
+        if _get2(state, i) == 1:
+            flat[i] = np.nan
+
+
 @numba.njit(cache=True)
 def _streams_mfd_kernel(  # noqa: PLR0912, PLR0915, PLR0917
     filled: np.ndarray,
@@ -1004,34 +1192,32 @@ def _streams_mfd_kernel(  # noqa: PLR0912, PLR0915, PLR0917
     trace_threshold: float,
     exponent: float,
     four_bit: bool,
-    out: np.ndarray,
+    state: np.ndarray,
 ) -> None:
     """Streams traced upstream from the grid's outlets; see :func:`stream_mask`.
 
-    `out` (uint8) ends 1 on streams, 0 elsewhere (255 marks unvisited cells and 2
-    cells below the threshold but above `trace_threshold` while tracing: a 2 becomes 1
-    when a stream cell is found upstream of it, else 0).
+    `state` (zeros, :func:`_state_bytes` long) holds two bits per cell: 1 on streams,
+    2 on cells below the threshold but above `trace_threshold` while tracing (a 2
+    becomes 1 when a stream cell is found upstream of it), 0 elsewhere.
     """
     nr, nc = filled.shape
     w = np.zeros(8, dtype=np.float64)
     wn = np.zeros(8, dtype=np.float64)
     front = np.empty(1024, dtype=np.int64)
     back = np.empty(1024, dtype=np.int64)
-    out[:, :] = 255
     for tr in range(0, nr, _INVEST_BLOCK):
         for tc in range(0, nc, _INVEST_BLOCK):
             for r0 in range(tr, min(tr + _INVEST_BLOCK, nr)):
                 for c0 in range(tc, min(tc + _INVEST_BLOCK, nc)):
                     a0 = np.float64(acc[r0, c0])
-                    if np.isnan(a0) or out[r0, c0] != 255:
+                    if np.isnan(a0) or _get2(state, r0 * nc + c0) != 0:
                         continue
-                    out[r0, c0] = 0
                     if a0 < threshold:
                         continue
                     # an outlet: its flow leaves the grid (a flat next to no-data or the edge)
                     if _mfd_shares(filled, fdir, r0, c0, exponent, four_bit, w) != 0.0:
                         continue
-                    out[r0, c0] = 1
+                    _set2(state, r0 * nc + c0, 1)
                     front[0] = r0 * nc + c0
                     head = 0
                     tail = 1
@@ -1048,11 +1234,11 @@ def _streams_mfd_kernel(  # noqa: PLR0912, PLR0915, PLR0917
                                 continue
                             if _mfd_shares(filled, fdir, rr, cc, exponent, four_bit, wn) == 0.0:
                                 continue
-                            if wn[(d + 4) % 8] <= 0.0 or out[rr, cc] == 1 or out[rr, cc] == 2:
+                            if wn[(d + 4) % 8] <= 0.0 or _get2(state, rr * nc + cc) != 0:
                                 continue  # does not flow into (r, c), or already traced
                             a = np.float64(acc[rr, cc])
                             if a >= threshold:
-                                out[rr, cc] = 1
+                                _set2(state, rr * nc + cc, 1)
                                 front, head, tail = _enqueue(front, head, tail, rr * nc + cc)
                                 # the cells marked 2 below it are stream cells after all
                                 back[0] = rr * nc + cc
@@ -1072,16 +1258,12 @@ def _streams_mfd_kernel(  # noqa: PLR0912, PLR0915, PLR0917
                                         sc = bc + _DC[d2]
                                         if sr < 0 or sc < 0 or sr >= nr or sc >= nc:
                                             continue
-                                        if out[sr, sc] == 2:
-                                            out[sr, sc] = 1
+                                        if _get2(state, sr * nc + sc) == 2:
+                                            _set2(state, sr * nc + sc, 1)
                                             back, bh, bt = _enqueue(back, bh, bt, sr * nc + sc)
                             elif a >= trace_threshold:
-                                out[rr, cc] = 2
+                                _set2(state, rr * nc + cc, 2)
                                 front, head, tail = _enqueue(front, head, tail, rr * nc + cc)
-    for r in range(nr):
-        for c in range(nc):
-            if out[r, c] != 1:  # 2: no stream upstream; 255: no data
-                out[r, c] = 0
 
 
 # Accumulation visits cells in a topological order found by Kahn's algorithm: count each
@@ -1091,38 +1273,42 @@ def _streams_mfd_kernel(  # noqa: PLR0912, PLR0915, PLR0917
 
 
 @numba.njit(cache=True)
-def _accumulate_d8(dirs: np.ndarray, acc: np.ndarray) -> np.ndarray:
-    """Accumulate into `acc` (zeros, float32 or float64, the grid's shape); NaN at no-data."""
+def _accumulate_d8(dirs: np.ndarray, acc: np.ndarray, cap: float = np.inf) -> np.ndarray:
+    """Accumulate into `acc` (zeros, the grid's shape); 0 at no-data.
+
+    `acc` is float32 or float64, or an unsigned integer type with `cap` its largest
+    value: sums above it are kept at `cap` (exact below, and still above any threshold
+    under it).
+
+    A cell's count of donors (0-8) is kept in the high four bits of its direction code
+    (0-8 for a cell with data), so no grid of counts is made; `dirs` is as given on
+    return (each count is back to 0 when the cell is done).
+    """
     nr, nc = dirs.shape
-    donors = np.zeros((nr, nc), dtype=np.uint8)
     for r in range(nr):
         for c in range(nc):
-            d = dirs[r, c]
+            d = dirs[r, c] & 15  # (the counts of cells above are in the high bits)
             if d < 8:
-                donors[r + _DR[d], c + _DC[d]] += 1
+                dirs[r + _DR[d], c + _DC[d]] += 16
     for r0 in range(nr):
         for c0 in range(nc):
-            if dirs[r0, c0] == _UNSET or donors[r0, c0] != 0 or acc[r0, c0] != 0.0:
+            if dirs[r0, c0] == _UNSET or dirs[r0, c0] >= 16 or acc[r0, c0] != 0.0:
                 continue
             r = r0
             c = c0
             while True:  # walk downstream while each receiver has no donor left
-                acc[r, c] += 1.0
+                acc[r, c] = min(acc[r, c] + 1.0, cap)
                 d = dirs[r, c]
                 if d >= 8:
                     break
                 rr = r + _DR[d]
                 cc = c + _DC[d]
-                acc[rr, cc] += acc[r, c]
-                donors[rr, cc] -= 1
-                if donors[rr, cc] != 0:
+                acc[rr, cc] = min(acc[rr, cc] + acc[r, c], cap)
+                dirs[rr, cc] -= 16
+                if dirs[rr, cc] >= 16:
                     break
                 r = rr
                 c = cc
-    for r in range(nr):
-        for c in range(nc):
-            if dirs[r, c] == _UNSET:
-                acc[r, c] = np.nan
     return acc
 
 
@@ -1174,6 +1360,8 @@ def _mfd_shares(  # noqa: PLR0917
     if four_bit:
         q_total = 0.0
         for d in range(8):
+            if weights[d] == 0.0:  # int(0.5 + 0 / total * 15) = 0: no division
+                continue
             q = np.float64(int(0.5 + weights[d] / total * 15.0))
             weights[d] = q
             q_total += q
@@ -1181,14 +1369,23 @@ def _mfd_shares(  # noqa: PLR0917
     return total
 
 
+@numba.njit(cache=True, inline="always")
+def _donors4(donors: np.ndarray, cell: int) -> int:
+    """The four-bit count of `cell` in `donors` (two cells a byte)."""
+    return (donors[cell >> 1] >> ((cell & 1) << 2)) & 15
+
+
 @numba.njit(cache=True)
 def _accumulate_mfd(  # noqa: PLR0912
     filled: np.ndarray, fdir: np.ndarray, exponent: float, four_bit: bool, acc: np.ndarray
 ) -> np.ndarray:
-    """Accumulate into `acc` (zeros, float32 or float64, the grid's shape); NaN at no-data."""
+    """Accumulate into `acc` (zeros, float32 or float64, the grid's shape); 0 at no-data.
+
+    Each cell's count of donors (0-8) takes four bits: two cells a byte.
+    """
     nr, nc = filled.shape
     weights = np.zeros(8, dtype=np.float64)
-    donors = np.zeros((nr, nc), dtype=np.uint8)
+    donors = np.zeros((nr * nc + 1) // 2, dtype=np.uint8)
     for r in range(nr):
         for c in range(nc):
             if np.isnan(filled[r, c]):
@@ -1196,11 +1393,13 @@ def _accumulate_mfd(  # noqa: PLR0912
             if _mfd_shares(filled, fdir, r, c, exponent, four_bit, weights) > 0.0:
                 for d in range(8):
                     if weights[d] > 0.0:
-                        donors[r + _DR[d], c + _DC[d]] += 1
+                        n = (r + _DR[d]) * nc + c + _DC[d]
+                        donors[n >> 1] += np.uint8(1 << ((n & 1) << 2))
     stack = np.empty(1024, dtype=np.int64)
     for r0 in range(nr):
         for c0 in range(nc):
-            if np.isnan(filled[r0, c0]) or donors[r0, c0] != 0 or acc[r0, c0] != 0.0:
+            cell0 = r0 * nc + c0
+            if np.isnan(filled[r0, c0]) or _donors4(donors, cell0) != 0 or acc[r0, c0] != 0.0:
                 continue
             stack[0] = r0 * nc + c0
             top = 1
@@ -1219,17 +1418,24 @@ def _accumulate_mfd(  # noqa: PLR0912
                         rr = r + _DR[d]
                         cc = c + _DC[d]
                         acc[rr, cc] += share * weights[d]
-                        donors[rr, cc] -= 1
-                        if donors[rr, cc] == 0:
+                        n = rr * nc + cc
+                        donors[n >> 1] -= np.uint8(1 << ((n & 1) << 2))
+                        if _donors4(donors, n) == 0:
                             if top == stack.size:
                                 stack = _grow(stack)
                             stack[top] = rr * nc + cc
                             top += 1
-    for r in range(nr):
-        for c in range(nc):
-            if np.isnan(filled[r, c]):
-                acc[r, c] = np.nan
     return acc
+
+
+@numba.njit(cache=True)
+def _nan_where_nan(source: np.ndarray, target: np.ndarray) -> None:
+    """Set `target` NaN where `source` (the same shape) is NaN, in place."""
+    flat_s = source.ravel()
+    flat_t = target.ravel()
+    for i in range(flat_s.size):
+        if np.isnan(flat_s[i]):
+            flat_t[i] = np.nan
 
 
 @numba.njit(cache=True, inline="always")
@@ -1278,36 +1484,64 @@ def _inner_pair(p: float, q: float, e: float) -> tuple[float, int]:
     return 0.0, 0
 
 
+@numba.njit(cache=True, inline="always")
+def _row_or_nan(row: np.ndarray, c: int) -> float:
+    if c < 0 or c >= row.size:
+        return np.nan
+    return np.float64(row[c])
+
+
+@numba.njit(cache=True, inline="always")
+def _horn_row(
+    above: np.ndarray, here: np.ndarray, below: np.ndarray, cell_size: float, out: np.ndarray
+) -> None:
+    """Horn slope (%) of the row `here` into `out` (float32, one row).
+
+    `above` and `below` are the rows next to it, all NaN beyond the grid's edge.
+    """
+    for c in range(here.size):
+        e = np.float64(here[c])
+        if np.isnan(e):
+            out[c] = np.nan
+            continue
+        # a b c / d e f / g h i around e = (r, c); NaN off the grid or without data
+        a = _row_or_nan(above, c - 1)
+        b = _row_or_nan(above, c)
+        cc = _row_or_nan(above, c + 1)
+        d = _row_or_nan(here, c - 1)
+        f = _row_or_nan(here, c + 1)
+        g = _row_or_nan(below, c - 1)
+        h = _row_or_nan(below, c)
+        i = _row_or_nan(below, c + 1)
+        x1, wx1 = _outer_pair(a, cc, b, e)
+        x2, wx2 = _inner_pair(d, f, e)
+        x3, wx3 = _outer_pair(g, i, h, e)
+        y1, wy1 = _outer_pair(a, g, d, e)
+        y2, wy2 = _inner_pair(b, h, e)
+        y3, wy3 = _outer_pair(cc, i, f, e)
+        wx = wx1 + wx2 + wx3
+        wy = wy1 + wy2 + wy3
+        dzdx = (x1 + x2 + x3) / (wx * cell_size) if wx else 0.0
+        dzdy = (y1 + y2 + y3) / (wy * cell_size) if wy else 0.0
+        out[c] = 100.0 * math.sqrt(dzdx * dzdx + dzdy * dzdy)
+
+
+@numba.njit(cache=True, inline="always")
+def _horn_row_of(
+    z: np.ndarray, r: int, edge: np.ndarray, cell_size: float, out: np.ndarray
+) -> None:
+    """Horn slope of row `r` of `z` into `out`; `edge` is a row of NaN."""
+    nr = z.shape[0]
+    _horn_row(z[r - 1] if r > 0 else edge, z[r], z[r + 1] if r + 1 < nr else edge, cell_size, out)
+
+
 @numba.njit(cache=True, parallel=True)
 def _horn_slope(z: np.ndarray, cell_size: float) -> np.ndarray:
     nr, nc = z.shape
     out = np.empty((nr, nc), dtype=np.float32)
+    edge = np.full(nc, np.nan, dtype=z.dtype)
     for r in numba.prange(nr):
-        for c in range(nc):
-            e = np.float64(z[r, c])
-            if np.isnan(e):
-                out[r, c] = np.nan
-                continue
-            # a b c / d e f / g h i around e = (r, c); NaN off the grid or without data
-            a = _z_or_nan(z, r - 1, c - 1)
-            b = _z_or_nan(z, r - 1, c)
-            cc = _z_or_nan(z, r - 1, c + 1)
-            d = _z_or_nan(z, r, c - 1)
-            f = _z_or_nan(z, r, c + 1)
-            g = _z_or_nan(z, r + 1, c - 1)
-            h = _z_or_nan(z, r + 1, c)
-            i = _z_or_nan(z, r + 1, c + 1)
-            x1, wx1 = _outer_pair(a, cc, b, e)
-            x2, wx2 = _inner_pair(d, f, e)
-            x3, wx3 = _outer_pair(g, i, h, e)
-            y1, wy1 = _outer_pair(a, g, d, e)
-            y2, wy2 = _inner_pair(b, h, e)
-            y3, wy3 = _outer_pair(cc, i, f, e)
-            wx = wx1 + wx2 + wx3
-            wy = wy1 + wy2 + wy3
-            dzdx = (x1 + x2 + x3) / (wx * cell_size) if wx else 0.0
-            dzdy = (y1 + y2 + y3) / (wy * cell_size) if wy else 0.0
-            out[r, c] = 100.0 * math.sqrt(dzdx * dzdx + dzdy * dzdy)
+        _horn_row_of(z, r, edge, cell_size, out[r])
     return out
 
 
@@ -1333,12 +1567,14 @@ def _ls_value(s: float, a: float, cell_size: float, l_max: float) -> float:
         beta = (sin_t / 0.0896) / (3.0 * sin_t**0.8 + 0.56)
         m = beta / (1.0 + beta)
     upslope = cell_size * math.sqrt(max(a - 1.0, 0.0))
-    # D^(m+2) · x^m · 22.13^m = D² · (D · x · 22.13)^m: one power instead of three; and
-    # a cell with nothing upslope (a ridge, many cells) needs no power of 0.
-    inflow = upslope ** (m + 1.0) if upslope > 0.0 else 0.0
-    length = ((upslope + cell_area) ** (m + 1.0) - inflow) / (
-        cell_area * (cell_size * x * 22.13) ** m
-    )
+    # D^(m+2) · x^m · 22.13^m = D² · q^m with q = D · x · 22.13, and
+    # (U + D²)^(m+1) / (D² q^m) = (U + D²) / D² · ((U + D²) / q)^m: two powers instead
+    # of three, and one for a cell with nothing upslope (a ridge, many cells).
+    q = cell_size * x * 22.13
+    total = upslope + cell_area
+    length = total / cell_area * (total / q) ** m
+    if upslope > 0.0:
+        length -= upslope / cell_area * (upslope / q) ** m
     return min(length, l_max) * s_factor
 
 
@@ -1359,49 +1595,54 @@ def _ls_kernel(
 
 
 @numba.njit(cache=True, parallel=True)
-def _slope_ls_in_place(filled: np.ndarray, acc: np.ndarray, cell_size: float, l_max: float) -> None:
-    """Horn slope of `filled` and LS, written over `acc` (no slope grid is kept)."""
+def _slope_ls_in_place(
+    filled: np.ndarray, acc: np.ndarray, cell_size: float, l_max: float, nan_above: float
+) -> None:
+    """Horn slope of `filled` and LS, written over `acc` (the slope kept one row at a time).
+
+    LS is NaN where `acc` is above `nan_above` (streams; ``inf`` for none).
+    """
     nr, nc = filled.shape
+    edge = np.full(nc, np.nan, dtype=filled.dtype)
     for r in numba.prange(nr):
+        # the slope in float32, as the slope raster that InVEST (and _horn_slope) keeps
+        slope = np.empty(nc, dtype=np.float32)
+        _horn_row_of(filled, r, edge, cell_size, slope)
         for c in range(nc):
-            e = np.float64(filled[r, c])
+            s = np.float64(slope[c])
             a = np.float64(acc[r, c])
-            if np.isnan(e) or np.isnan(a):
+            if np.isnan(s) or np.isnan(a) or a > nan_above:
                 acc[r, c] = np.nan
-                continue
-            x1, wx1 = _outer_pair(
-                _z_or_nan(filled, r - 1, c - 1),
-                _z_or_nan(filled, r - 1, c + 1),
-                _z_or_nan(filled, r - 1, c),
-                e,
-            )
-            x2, wx2 = _inner_pair(_z_or_nan(filled, r, c - 1), _z_or_nan(filled, r, c + 1), e)
-            x3, wx3 = _outer_pair(
-                _z_or_nan(filled, r + 1, c - 1),
-                _z_or_nan(filled, r + 1, c + 1),
-                _z_or_nan(filled, r + 1, c),
-                e,
-            )
-            y1, wy1 = _outer_pair(
-                _z_or_nan(filled, r - 1, c - 1),
-                _z_or_nan(filled, r + 1, c - 1),
-                _z_or_nan(filled, r, c - 1),
-                e,
-            )
-            y2, wy2 = _inner_pair(_z_or_nan(filled, r - 1, c), _z_or_nan(filled, r + 1, c), e)
-            y3, wy3 = _outer_pair(
-                _z_or_nan(filled, r - 1, c + 1),
-                _z_or_nan(filled, r + 1, c + 1),
-                _z_or_nan(filled, r, c + 1),
-                e,
-            )
-            wx = wx1 + wx2 + wx3
-            wy = wy1 + wy2 + wy3
-            dzdx = (x1 + x2 + x3) / (wx * cell_size) if wx else 0.0
-            dzdy = (y1 + y2 + y3) / (wy * cell_size) if wy else 0.0
-            # the slope in float32, as the slope raster that InVEST (and _horn_slope) keeps
-            s = np.float64(np.float32(100.0 * math.sqrt(dzdx * dzdx + dzdy * dzdy)))
-            acc[r, c] = _ls_value(s, a, cell_size, l_max)
+            else:
+                acc[r, c] = _ls_value(s, a, cell_size, l_max)
+
+
+@numba.njit(cache=True)
+def _ls_over_filled(
+    filled: np.ndarray, acc: np.ndarray, cell_size: float, l_max: float, nan_above: float
+) -> None:
+    """Horn slope of `filled` and LS, written over `filled` itself, row by row.
+
+    The same values as :func:`_slope_ls_in_place`; the two rows of heights the next
+    slope still needs are kept aside, so `acc` can be of any type (D8 pixel counts in
+    uint16, say).
+    """
+    nr, nc = filled.shape
+    edge = np.full(nc, np.nan, dtype=filled.dtype)
+    above = edge.copy()  # heights of the row above, as filled
+    here = np.empty(nc, dtype=filled.dtype)
+    slope = np.empty(nc, dtype=np.float32)
+    for r in range(nr):
+        here[:] = filled[r]
+        _horn_row(above, here, filled[r + 1] if r + 1 < nr else edge, cell_size, slope)
+        for c in range(nc):
+            s = np.float64(slope[c])
+            a = np.float64(acc[r, c])
+            if np.isnan(s) or np.isnan(a) or a > nan_above:
+                filled[r, c] = np.nan
+            else:
+                filled[r, c] = _ls_value(s, a, cell_size, l_max)
+        above, here = here, above
 
 
 # --- public functions ------------------------------------------------------------------
@@ -1479,11 +1720,14 @@ def _route(
     mfd_exponent: float,
     mfd_weights: MfdWeights = "exact",
     dtype: type = np.float64,
+    nan_at_no_data: bool = True,
 ) -> np.ndarray:
     """Route flow over the filled surface; `fdir` (the flood's directions) is reused.
 
     On return `fdir` holds, for D8, the direction codes (0-7 N clockwise,
-    :data:`_OUTLET`, :data:`_UNSET`) and, for MFD, the flat routing's bit masks.
+    :data:`_OUTLET`, :data:`_UNSET`) and, for MFD, the flat routing's bit masks. The
+    accumulation is NaN at no-data, or 0 without `nan_at_no_data` (its pages of no-data
+    then stay untouched, and take no memory, until the caller writes them).
     """
     if method not in FLOW_METHODS:
         raise ParameterError(f"Unknown flow method {method!r}; choose one of {FLOW_METHODS}.")
@@ -1494,9 +1738,23 @@ def _route(
     acc = np.zeros(filled.shape, dtype=dtype)  # calloc: pages are touched as they fill
     if method == "d8":
         _flat_routing(filled, fdir, False)
-        return _accumulate_d8(_d8_directions(filled, fdir), acc)
-    _flat_routing(filled, fdir, True)
-    return _accumulate_mfd(filled, fdir, float(mfd_exponent), mfd_weights == "invest", acc)
+        whole = np.issubdtype(acc.dtype, np.integer)  # pixel counts, kept at the type's top
+        _accumulate_d8(
+            _d8_directions(filled, fdir), acc, float(np.iinfo(acc.dtype).max) if whole else np.inf
+        )
+    else:
+        _flat_routing(filled, fdir, True)
+        _accumulate_mfd(filled, fdir, float(mfd_exponent), mfd_weights == "invest", acc)
+    if nan_at_no_data:
+        _nan_where_nan(filled, acc)
+    return acc
+
+
+def _check_stream_rule(threshold: float, streams: StreamMethod) -> None:
+    if streams not in STREAM_METHODS:
+        raise ParameterError(f"streams must be one of {STREAM_METHODS}; got {streams!r}.")
+    if not (threshold >= 1 and math.isfinite(threshold)):
+        raise ParameterError(f"The stream threshold must be a finite number >= 1; got {threshold}.")
 
 
 def stream_mask(
@@ -1543,16 +1801,28 @@ def stream_mask(
     numpy.ndarray
         bool, True on stream pixels (False at no-data).
     """
-    if streams not in STREAM_METHODS:
-        raise ParameterError(f"streams must be one of {STREAM_METHODS}; got {streams!r}.")
-    if not (threshold >= 1 and math.isfinite(threshold)):
-        raise ParameterError(f"The stream threshold must be a finite number >= 1; got {threshold}.")
+    _check_stream_rule(threshold, streams)
     if streams == "threshold" or method == "d8":
         with np.errstate(invalid="ignore"):
             return np.greater(accumulation, threshold)
     if filled is None or fdir is None:
         raise ParameterError("InVEST's MFD streams need the filled DEM and the flat routing.")
-    out = np.empty(accumulation.shape, dtype=np.uint8)
+    state = _invest_streams_state(accumulation, threshold, filled, fdir, mfd_exponent, mfd_weights)
+    out = np.empty(accumulation.shape, dtype=np.bool_)
+    _streams_of_state(state, out)
+    return out
+
+
+def _invest_streams_state(  # noqa: PLR0917
+    accumulation: np.ndarray,
+    threshold: float,
+    filled: np.ndarray,
+    fdir: np.ndarray,
+    mfd_exponent: float,
+    mfd_weights: MfdWeights,
+) -> np.ndarray:
+    """InVEST's MFD streams as a grid of two-bit states (1 on streams), a quarter byte a cell."""
+    state = np.zeros(_state_bytes(accumulation.shape), dtype=np.uint8)
     _streams_mfd_kernel(
         filled,
         fdir,
@@ -1561,9 +1831,9 @@ def stream_mask(
         INVEST_TRACE_PROPORTION * float(threshold),
         float(mfd_exponent),
         mfd_weights == "invest",
-        out,
+        state,
     )
-    return out.view(np.bool_)
+    return state
 
 
 def slope_percent(elevation: np.ndarray, cell_size: float) -> np.ndarray:
@@ -1760,14 +2030,18 @@ def terrain_ls(
     stream_threshold: float | None = None,
     streams: StreamMethod = "threshold",
     overwrite: bool = False,
+    empty_streams: bool = False,
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """LS factor (and streams) of a DEM with the least memory: no slope grid is kept.
 
     The same fill, routing, slope and LS as :func:`terrain_factors`, for large DEMs
     (a province at 30 m is some 80 million pixels): the DEM is filled in place when
-    `overwrite` is true, slope is computed pixel by pixel and LS written over the flow
-    accumulation. About 10 bytes per pixel (float32 heights and accumulation, uint8
-    directions and stream flags) where :func:`terrain_factors` keeps 16 or more.
+    `overwrite` is true, slope is computed row by row and LS written over the flow
+    accumulation (or, for D8 with `empty_streams`, over the filled DEM, the pixel
+    counts being kept in uint16). At the peak, 9 bytes per pixel (float32 heights and
+    accumulation, uint8 directions; MFD adds half a byte of donor counts, or a quarter
+    of stream states), 7 for D8 with `empty_streams`, where :func:`terrain_factors`
+    keeps 16 or more.
 
     Parameters
     ----------
@@ -1777,12 +2051,17 @@ def terrain_ls(
         As :func:`terrain_factors`.
     overwrite
         Fill ``dem.elevation`` itself (float32, C-contiguous), which then holds the
-        filled DEM.
+        filled DEM, or the LS returned.
+    empty_streams
+        With a `stream_threshold`: LS is ``NaN`` on stream pixels, and no grid of
+        streams is made or returned (D8 and threshold streams are found as LS is
+        computed; InVEST's MFD streams are kept at two bits a pixel).
 
     Returns
     -------
     tuple of numpy.ndarray
-        LS (float32, ``NaN`` for no-data) and the stream pixels (bool) or ``None``.
+        LS (float32, ``NaN`` for no-data) and the stream pixels (bool), or ``None``
+        without a threshold or with `empty_streams`.
     """
     if method not in FLOW_METHODS:
         raise ParameterError(f"Unknown flow method {method!r}; choose one of {FLOW_METHODS}.")
@@ -1791,15 +2070,56 @@ def terrain_ls(
     z = dem.elevation
     in_place = overwrite and z.dtype == np.float32 and z.flags.c_contiguous and z.flags.writeable
     filled, fdir = _priority_flood(z if in_place else _as_float32(z), in_place=in_place)
-    acc, on_stream = _accumulate_and_find_streams(
+    if stream_threshold is not None:
+        _check_stream_rule(stream_threshold, streams)
+    if (
+        method == "d8"
+        and empty_streams
+        and stream_threshold is not None
+        and stream_threshold < _MAX_COUNT_D8
+    ):
+        # Soil loss needs the D8 pixel counts only up to the stream threshold: uint16
+        # counts (exact to 65,535) take half the memory of float32, and LS is written
+        # over the filled DEM: 7 bytes a pixel at the peak instead of 9.
+        counts = _route(
+            filled,
+            fdir,
+            method=method,
+            mfd_exponent=mfd_exponent,
+            dtype=np.uint16,
+            nan_at_no_data=False,
+        )
+        del fdir
+        _ls_over_filled(filled, counts, float(dem.cell_size), float(l_max), float(stream_threshold))
+        return filled, None
+    acc = _route(
         filled,
         fdir,
         method=method,
         mfd_exponent=mfd_exponent,
         mfd_weights=mfd_weights,
-        stream_threshold=stream_threshold,
-        streams=streams,
+        dtype=np.float32,
+        nan_at_no_data=False,  # the LS pass writes NaN there, after the peak
     )
-    del fdir
-    _slope_ls_in_place(filled, acc, float(dem.cell_size), float(l_max))
+    traced = stream_threshold is not None and method == "mfd" and streams == "invest"
+    state = None
+    if traced:
+        state = _invest_streams_state(
+            acc, stream_threshold, filled, fdir, mfd_exponent, mfd_weights
+        )
+    del fdir  # (before the D8 or threshold streams: one grid less at the peak)
+    on_stream = None
+    nan_above = math.inf
+    if stream_threshold is not None:
+        if state is not None and empty_streams:
+            _nan_on_streams(state, acc)
+        elif state is not None:
+            on_stream = np.empty(acc.shape, dtype=np.bool_)
+            _streams_of_state(state, on_stream)
+        elif empty_streams:
+            nan_above = float(stream_threshold)
+        else:
+            on_stream = stream_mask(acc, stream_threshold, method=method, streams=streams)
+    del state
+    _slope_ls_in_place(filled, acc, float(dem.cell_size), float(l_max), nan_above)
     return acc, on_stream

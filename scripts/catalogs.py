@@ -4,7 +4,9 @@
     python scripts/catalogs.py --check    # fail if the template or a .mo is out of date
 
 Extract reads every string marked with ``_``, ``ngettext``, ``pgettext`` or ``N_`` in
-``src/pastures`` into ``src/pastures/locale/pastures.pot``; update merges the
+``src/pastures`` into ``src/pastures/locale/pastures.pot``, and the help of every
+command of the CLI (docstrings, option help, one msgid per paragraph, exactly as click
+shows it: see ``pastures.cli._command``); update merges the
 template into each ``locale/<lang>/LC_MESSAGES/pastures.po`` (new strings empty,
 changed ones fuzzy, for the translator); compile writes each ``pastures.mo``.
 A new language: ``python scripts/catalogs.py --init qu`` (see TRANSLATING.md).
@@ -46,6 +48,27 @@ def extract() -> None:
     )
 
 
+def add_cli_help() -> None:
+    """Add the help texts of every command (as shown by click) to the template."""
+    from babel.messages.pofile import read_po, write_po
+
+    sys.path.insert(0, str(ROOT / "src"))
+    from pastures.cli import COMMANDS, main
+    from pastures.cli._command import command_texts, help_msgids
+
+    with TEMPLATE.open("rb") as handle:
+        catalog = read_po(handle)
+    commands = [("pastures", main)]
+    commands += [(f"pastures {name}", main.get_command(None, name)) for _, name in COMMANDS]  # type: ignore[arg-type]
+    for where, command in commands:
+        for text in command_texts(command):
+            for msgid in help_msgids(text):
+                if msgid not in catalog:
+                    catalog.add(msgid, auto_comments=[f"help of `{where}`"])
+    with TEMPLATE.open("wb") as handle:
+        write_po(handle, catalog, omit_header=False, sort_output=True, no_location=True)
+
+
 def update() -> None:
     pybabel(
         "update", "--no-fuzzy-matching", "-D", "pastures", "-i", str(TEMPLATE), "-d", str(LOCALE)
@@ -63,10 +86,12 @@ def main() -> int:
     args = parser.parse_args()
     if args.init:
         extract()
+        add_cli_help()
         pybabel("init", "-D", "pastures", "-i", str(TEMPLATE), "-d", str(LOCALE), "-l", args.init)
         return 0
     if not args.compile_only:
         extract()
+        add_cli_help()
         update()
     compile_()
     return 0

@@ -257,4 +257,4 @@ def test_a_missing_file_is_said_once(runner, project_files, tmp_path):
     lines = [x for x in result.output.splitlines() if "noexiste.gpkg" in x]
     assert len(lines) == 1, result.output
     assert "file not found" in lines[0]
-    assert "1 error(s)" in result.output
+    assert "1 error, 0 warnings." in result.output

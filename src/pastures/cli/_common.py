@@ -11,6 +11,7 @@ import click
 
 from pastures import schema as S
 from pastures.errors import ParameterError, Problem, ValidationError
+from pastures.i18n import _
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -75,9 +76,10 @@ class FiniteRange(click.ParamType):
             parts.append(f"{'>' if self.lo_open else '>='} {self.lo:g}")
         if self.hi is not None:
             parts.append(f"{'<' if self.hi_open else '<='} {self.hi:g}")
-        what = "a whole number" if self.integer else "a finite number"
+        what = _("a whole number") if self.integer else _("a finite number")
         unit = f" ({self.unit})" if self.unit else ""
-        return f"{what}{' ' + ' and '.join(parts) if parts else ''}{unit}"
+        bounds = " " + _(" and ").join(parts) if parts else ""
+        return f"{what}{bounds}{unit}"
 
     def get_metavar(self, param: click.Parameter, ctx: click.Context | None = None) -> str:
         """Metavar shown in --help: the type and its bounds, as click's ranges do."""
@@ -92,18 +94,42 @@ class FiniteRange(click.ParamType):
         try:
             number = float(value)
         except (TypeError, ValueError):
-            self.fail(f"{value!r} is not a number; give {self.describe()}.", param, ctx)
+            self.fail(
+                _("{value} is not a number; give {range}.").format(
+                    value=repr(value), range=self.describe()
+                ),
+                param,
+                ctx,
+            )
         if not math.isfinite(number):
-            self.fail(f"{value!r} is not a finite number; give {self.describe()}.", param, ctx)
+            self.fail(
+                _("{value} is not a finite number; give {range}.").format(
+                    value=repr(value), range=self.describe()
+                ),
+                param,
+                ctx,
+            )
         too_low = self.lo is not None and (number < self.lo or (self.lo_open and number == self.lo))
         too_high = self.hi is not None and (
             number > self.hi or (self.hi_open and number == self.hi)
         )
         if too_low or too_high:
-            self.fail(f"{value!r} is out of range; give {self.describe()}.", param, ctx)
+            self.fail(
+                _("{value} is out of range; give {range}.").format(
+                    value=repr(value), range=self.describe()
+                ),
+                param,
+                ctx,
+            )
         if self.integer:
             if not number.is_integer():
-                self.fail(f"{value!r} is not a whole number; give {self.describe()}.", param, ctx)
+                self.fail(
+                    _("{value} is not a whole number; give {range}.").format(
+                        value=repr(value), range=self.describe()
+                    ),
+                    param,
+                    ctx,
+                )
             return int(number)
         return number
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from pastures import schema as S
+from pastures.cli._command import Command
 from pastures.cli._common import (
     FiniteRange,
     crs_options,
@@ -18,7 +19,7 @@ from pastures.defaults import DEFAULT_OVERLAP_TOLERANCE_M2
 from pastures.errors import Problem
 
 
-@click.command("check")
+@click.command("check", cls=Command)
 @project_options(water=True)
 @crs_options
 @study_area_options(kinds=True)

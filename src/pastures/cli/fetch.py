@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from pastures.cli._command import Command
 from pastures.defaults import CATALOGUES, DEFAULT_MAX_CLOUD
 from pastures.errors import ParameterError, PasturesError
 
@@ -25,7 +26,7 @@ def _api_url(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ..
     return urls
 
 
-@click.command("fetch")
+@click.command("fetch", cls=Command)
 @click.argument("project_file", required=False, type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
     "--bounds",

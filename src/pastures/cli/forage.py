@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import click
 
 from pastures import schema as S
+from pastures.cli._command import Command
 from pastures.cli._common import (
     FiniteRange,
     crs_options,
@@ -133,7 +134,7 @@ def _report(problems: list[Problem]) -> None:
     echo_problems(problems)
 
 
-@click.command("forage")
+@click.command("forage", cls=Command)
 @project_options()
 @crs_options
 @study_area_options(kinds=True)

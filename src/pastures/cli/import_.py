@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from pastures import schema as S
+from pastures.cli._command import Command
 from pastures.cli._common import (
     FiniteRange,
     area_option,
@@ -34,7 +35,7 @@ KINDS = {
 }
 
 
-@click.command("import")
+@click.command("import", cls=Command)
 @click.argument("source", type=layer_path)
 @click.option(
     "--as",

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from pastures import schema as S
+from pastures.cli._command import Command
 from pastures.cli._common import (
     FiniteRange,
     echo_problems,
@@ -34,7 +35,7 @@ logger = logging.getLogger(__name__)
 __all__ = ["command"]
 
 
-@click.command("indices")
+@click.command("indices", cls=Command)
 @click.argument("scenes", nargs=-1, type=click.Path(exists=True, path_type=str))
 @click.option(
     "--plots",

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from pastures.cli._command import Command
 from pastures.errors import InputFileError
 from pastures.sample import SAMPLE_CUTS, sample_dir, sample_paths
 
@@ -16,7 +17,7 @@ PROJECT_NAME = "project.toml"
 LAYERS_FOLDER = "layers"
 
 
-@click.command("init")
+@click.command("init", cls=Command)
 @click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--force", is_flag=True, help="Replace an existing project.toml.")
 def command(folder: Path, force: bool) -> None:

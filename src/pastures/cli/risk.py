@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import click
 
 from pastures import schema as S
+from pastures.cli._command import Command
 from pastures.cli._common import (
     FiniteRange,
     layer_path,
@@ -119,7 +120,7 @@ def _check_rainfall(text: str | None) -> str | None:
     return text
 
 
-@click.command("risk")
+@click.command("risk", cls=Command)
 @click.option("--dem", type=raster_path, help="DEM GeoTIFF (m); any CRS, reprojected to --crs.")
 @click.option("--plots", type=layer_path, help="Pasture plots (polygons with plot_code).")
 @click.option(

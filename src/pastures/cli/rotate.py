@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from pastures import schema as S
+from pastures.cli._command import Command
 from pastures.cli._common import (
     FiniteRange,
     crs_options,
@@ -71,7 +72,7 @@ def _read_labour(path: str) -> dict[str, float]:
         raise ParameterError(f"{path}: labour days must be numbers ({exc})") from exc
 
 
-@click.command("rotate")
+@click.command("rotate", cls=Command)
 @project_options()
 @crs_options
 @study_area_options(kinds=True)

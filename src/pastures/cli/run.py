@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 
 import click
 
+from pastures.cli._command import Command
+
 if TYPE_CHECKING:
     from pastures.pipeline import RunResult, StageReport
     from pastures.project import ProjectConfig
@@ -58,7 +60,7 @@ def execute(
     return result
 
 
-@click.command("run")
+@click.command("run", cls=Command)
 @click.argument("project_file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
     "--out",

@@ -3,7 +3,7 @@
     python scripts/catalogs.py            # extract + update every .po + compile .mo
     python scripts/catalogs.py --check    # fail if the template or a .mo is out of date
 
-Extract reads every string marked with ``_``, ``ngettext``, ``pgettext`` or ``N_`` in
+Extract reads every string marked with ``_``, ``ngettext``, ``pgettext``, ``N_`` or ``NP_`` in
 ``src/pastures`` into ``src/pastures/locale/pastures.pot``, and the help of every
 command of the CLI (docstrings, option help, one msgid per paragraph, exactly as click
 shows it: see ``pastures.cli._command``); update merges the
@@ -42,6 +42,10 @@ def extract() -> None:
         "N_",
         "-k",
         "pgettext:1c,2",
+        "-k",
+        "NP_:1c,2",
+        "-k",
+        "tr",
         "-o",
         str(TEMPLATE),
         str(PACKAGE),

@@ -99,7 +99,7 @@ class RiskRequest:
     piosphere_decay: float | None = None
     params_path: str | None = None
     sample: bool = False
-    spanish: bool = False
+    language: str = "en"
     setup: StudySetup = field(default_factory=juli_setup)
     typed: frozenset[str] = frozenset()
 
@@ -495,7 +495,7 @@ def assess_from_files(request: RiskRequest) -> RiskRun:
             pressure=PressureParams(piosphere_decay_m=decay if use_piosphere else None),
             thresholds=settings.thresholds,
             practices=settings.practices,
-            language="es" if request.spanish else "en",
+            language=request.language,
         )
     told += [f"Warning: {w.message}" for w in caught]
     if result.dem_notes:

@@ -897,7 +897,7 @@ def run_rotation(
     files = write_plan_outputs(
         groups,
         folder / "rotation",
-        spanish=config.language == "es",
+        language=config.language,
         units=forage.budget.params.units,
     )
     schedule = schedule_table(groups)
@@ -990,6 +990,7 @@ def run_erosion(
             pressure=settings.pressure,
             thresholds=settings.thresholds,
             practices=settings.practices,
+            language=config.language,
         )
     for w in caught:
         logger.warning("%s", w.message)

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import Final
 
+from pastures.i18n import N_
+
 # --- coordinate reference systems -------------------------------------------------
 #: Working CRS: WGS 84 / UTM zone 19S, in which all areas and distances are measured.
 WORKING_CRS: Final = "EPSG:32719"
@@ -438,27 +440,27 @@ PRACTICE_COLUMNS: Final = (
     HERD_ID, LOCATION_ID, START, END, DAYS, PLANNED_DAYS, DAYS_OFF_PLAN, REST_BEFORE_DAYS,
     REST_REQUIRED_DAYS, REST_SHORT_DAYS, DAYS_OVER,
 )  # fmt: skip
-#: Spanish headings of the rotation tables.
-ROTATION_LABELS_ES: Final = {
-    HERD_ID: "Rebaño",
-    COMMUNITY: "Comunidad",
-    LOCATION_ID: "Lugar",
-    LOCATION_KIND: "Tipo de lugar",
-    START: "Inicio",
-    END: "Fin",
-    DAYS: "Días",
-    HERD_UO: "UO",
-    FORAGE_USED_KG: "Forraje consumido (kg MS)",
-    SHORTFALL_KG: "Déficit (kg MS)",
-    OVERUSE_KG: "Sobreuso de la pradera (kg MS)",
-    FODDER_KG: "Forraje a traer o descarga (kg MS)",
-    REST_AFTER_DAYS: "Descanso posterior (días)",
-    REST_REQUIRED_DAYS: "Descanso requerido (días)",
-    REST_BEFORE_DAYS: "Descanso previo (días)",
-    REST_SHORT_DAYS: "Descanso faltante (días)",
-    PLANNED_DAYS: "Días planificados",
-    DAYS_OFF_PLAN: "Días fuera del plan",
-    DAYS_OVER: "Días de exceso",
+#: Headings of the rotation tables in a workbook (translated into a project's language).
+ROTATION_LABELS: Final = {
+    HERD_ID: N_("Herd"),
+    COMMUNITY: N_("Community"),
+    LOCATION_ID: N_("Place"),
+    LOCATION_KIND: N_("Kind of place"),
+    START: N_("Start"),
+    END: N_("End"),
+    DAYS: N_("Days"),
+    HERD_UO: N_("UO"),
+    FORAGE_USED_KG: N_("Forage eaten (kg DM)"),
+    SHORTFALL_KG: N_("Shortfall (kg DM)"),
+    OVERUSE_KG: N_("Overuse of the open range (kg DM)"),
+    FODDER_KG: N_("Fodder to bring or destocking (kg DM)"),
+    REST_AFTER_DAYS: N_("Rest after (days)"),
+    REST_REQUIRED_DAYS: N_("Rest required (days)"),
+    REST_BEFORE_DAYS: N_("Rest before (days)"),
+    REST_SHORT_DAYS: N_("Rest missing (days)"),
+    PLANNED_DAYS: N_("Days planned"),
+    DAYS_OFF_PLAN: N_("Days off the plan"),
+    DAYS_OVER: N_("Days over"),
 }
 #: Other spellings accepted in a log of actual grazing (case- and accent-insensitive).
 GRAZING_LOG_ALIASES: Final = {
@@ -468,27 +470,21 @@ GRAZING_LOG_ALIASES: Final = {
     END: ("end", "fin", "hasta", "salida", "to"),
 }
 
-# --- terrain and erosion (continued): Spanish headings ------------------------------
-#: Spanish headings of the risk table (``pastures risk --es``), for community assemblies.
-RISK_LABELS_ES: Final = {
-    PLOT_CODE: "Parcela",
-    COMMUNITY: "Comunidad",
-    PASTURE_TYPE: "Tipo de pasto",
-    AREA_HA: "Área (ha)",
-    DEM_COVERAGE: "Cobertura del DEM (0-1)",
-    SLOPE_PCT: "Pendiente (%)",
-    LS_MEAN: "Factor LS",
-    COVER_PCT: "Cobertura en época seca (%)",
-    C_MEAN: "Factor C",
-    P_FACTOR: "Factor P",
-    SOIL_LOSS_T_HA_YR: "Pérdida de suelo (t/ha/año)",
-    SOIL_LOSS_T_YR: "Pérdida de suelo (t/año)",
-    STOCKING_UO: "Carga (UO)",
-    CAPACITY_UO: "Capacidad (UO)",
-    PRESSURE_RATIO: "Carga / capacidad",
-    PIOSPHERE_DECAY_M: "Distancia de piósfera (m)",
-    RISK_CLASS: "Riesgo",
-    RISK_RANK: "Prioridad",
-    RISK_DRIVERS: "Causas",
-    RISK_ACTION: "Acción sugerida",
+# --- terrain and erosion (continued): headings in words ------------------------------
+#: Names of the risk classes in words (translated at use; the CSV keep the codes).
+RISK_CLASS_NAMES: Final = {
+    "low": N_("Low"),
+    "moderate": N_("Moderate"),
+    "high": N_("High"),
+    "very high": N_("Very high"),
+}
+#: Headings of the risk table shown to people (``pastures risk``'s summary).
+RISK_HEADINGS: Final = {
+    PLOT_CODE: N_("Plot"),
+    COMMUNITY: N_("Community"),
+    RISK_CLASS: N_("Risk"),
+    RISK_RANK: N_("Priority"),
+    SOIL_LOSS_T_HA_YR: N_("Soil loss (t/ha/yr)"),
+    RISK_DRIVERS: N_("Drivers"),
+    RISK_ACTION: N_("Suggested action"),
 }

@@ -206,6 +206,40 @@ def files_or_sample(files: dict[str, str | None], *, doing: str) -> dict[str, st
     return {kind: str(sample[kind]) for kind in files}
 
 
+#: Help of the deprecated ``--es``/``--spanish`` flag of check, forage, risk and rotate.
+SPANISH_FLAG_HELP = (
+    "Deprecated: outputs follow the project's language key (with --project), else the "
+    "language of the command line (pastures --lang es ...). The same as --lang es for this "
+    "command's outputs; CSV column names no longer change."
+)
+
+
+def output_language(setup: Any = None, *, spanish_flag: bool = False) -> str:
+    """The language of a command's outputs (tables' words, workbooks, calendar, chart).
+
+    The project's ``language`` key when the command works in a project (``--project``),
+    else the language of the command line (``--lang``, the locale). The deprecated
+    ``--es``/``--spanish`` flag asks for Spanish and says it is deprecated.
+    """
+    from pastures.i18n import cli_language
+
+    if spanish_flag:
+        click.secho(
+            _(
+                "--es/--spanish is deprecated: outputs follow the project's language key, "
+                "else the command line's (pastures --lang es ...); CSV column names stay "
+                "the same in every language."
+            ),
+            err=True,
+            fg="yellow",
+        )
+        return "es"
+    project = getattr(setup, "project", None)
+    if project is not None and getattr(project, "language", None):
+        return str(project.language)
+    return cli_language()
+
+
 def echo_problems(problems: list[Problem]) -> None:
     """Print warnings (yellow) and errors (red) to stderr."""
     for p in problems:

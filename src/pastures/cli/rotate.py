@@ -13,11 +13,13 @@ import click
 from pastures import schema as S
 from pastures.cli._command import Command
 from pastures.cli._common import (
+    SPANISH_FLAG_HELP,
     FiniteRange,
     crs_options,
     echo_problems,
     fail_on_errors,
     layer_path,
+    output_language,
     project_options,
     study_area_options,
     study_layers,
@@ -286,7 +288,7 @@ def _read_labour(path: str) -> dict[str, float]:
     show_default=True,
     help="Folder for the outputs.",
 )
-@click.option("--spanish", "--es", is_flag=True, help="Spanish column headings.")
+@click.option("--spanish", "--es", is_flag=True, hidden=True, help=SPANISH_FLAG_HELP)
 @click.option("--no-gantt", is_flag=True, help="Skip the Gantt chart PNG.")
 def command(  # noqa: PLR0912, PLR0915
     communities: str | None,
@@ -406,6 +408,7 @@ def command(  # noqa: PLR0912, PLR0915
         )
     given = {"communities": communities, "plots": plots, "corrals": corrals, "herds": herds}
     setup, files = study_layers(doing="planning", **given)
+    language = output_language(setup, spanish_flag=spanish)
     project = load_project(**files, **setup.reading())
     fail_on_errors(project.problems)  # the CLI group prints them, each once, and counts them
     echo_problems(project.problems)  # warnings only, by now
@@ -523,22 +526,22 @@ def command(  # noqa: PLR0912, PLR0915
                 else "."
             )
         )
-    deficit = R.deficit_table(gp, options=feed, units=fparams.units, spanish=spanish)
+    deficit = R.deficit_table(gp, options=feed, units=fparams.units, language=language)
     click.echo("\nFeed budget per community (rotation_deficit.csv):")
     for _, row in deficit.iterrows():
-        click.echo(f"  {R.deficit_note(row, spanish=spanish)}")
+        click.echo(f"  {R.deficit_note(row, language=language)}")
     try:
         written = R.write_plan_outputs(
-            gp, out, spanish=spanish, gantt=not no_gantt, feed=feed, units=fparams.units
+            gp, out, language=language, gantt=not no_gantt, feed=feed, units=fparams.units
         )
     except MissingDependencyError as exc:
         click.secho(f"{exc}; writing the plan without the Gantt chart.", err=True, fg="yellow")
         written = R.write_plan_outputs(
-            gp, out, spanish=spanish, gantt=False, feed=feed, units=fparams.units
+            gp, out, language=language, gantt=False, feed=feed, units=fparams.units
         )
     if actual:
         practice = plan_against_practice(plan, read_grazing_log(actual))
-        written.append(write_practice(practice, out / "rotation_practice.csv", spanish=spanish))
+        written.append(write_practice(practice, out / "rotation_practice.csv", language=language))
         short = practice[S.REST_SHORT_DAYS].fillna(0)
         click.echo(
             f"\nPractice: {len(practice)} logged stays, {int((short > 0).sum())} with too little "

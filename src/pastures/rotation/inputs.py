@@ -21,6 +21,7 @@ import pandas as pd
 
 from pastures import schema as S
 from pastures.errors import ParameterError
+from pastures.i18n import N_
 from pastures.rotation.groups import (
     DEFAULT_MAX_GROUP_HEADS,
     DEFAULT_MIN_GROUP_HEADS,
@@ -330,16 +331,11 @@ def rotation_inputs_from_project(
     )
 
 
-#: How the open range's standing forage at the start is worked out (in rotation_deficit.csv).
-RANGE_START_SOURCE = (
+#: How the open range's standing forage at the start is worked out (in rotation_deficit.csv,
+#: translated into the project's language when written).
+RANGE_START_SOURCE = N_(
     "modelled: the open range's growth of the year before the plan, decaying as standing "
     "forage does, grazed every week by the community's herd less what its plots supply"
-)
-#: :data:`RANGE_START_SOURCE` in Spanish (``rotation_deficit.csv`` of a Spanish project).
-RANGE_START_SOURCE_ES = (
-    "modelado: el crecimiento de la pradera abierta del año anterior al plan, que se "
-    "pierde como el forraje en pie y que pastorea cada semana el rebaño de la comunidad, "
-    "menos lo que dan sus parcelas"
 )
 
 

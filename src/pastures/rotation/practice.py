@@ -18,6 +18,7 @@ import pandas as pd
 
 from pastures import schema as S
 from pastures.errors import InputFileError, LayerError
+from pastures.i18n import gettext_for
 from pastures.io import read_table, write_table
 from pastures.rotation.model import SEASON_OF_MONTH
 
@@ -163,11 +164,17 @@ def plan_against_practice(plan: RotationPlan, log: pd.DataFrame) -> pd.DataFrame
 
 
 def write_practice(
-    table: pd.DataFrame, path: str | os.PathLike[str], *, spanish: bool = False
+    table: pd.DataFrame, path: str | os.PathLike[str], *, language: str = "en"
 ) -> Path:
-    """Write the plan-against-practice table as CSV (or XLSX by the file suffix)."""
+    """Write the plan-against-practice table as CSV (or XLSX by the file suffix).
+
+    A CSV keeps the column names; a workbook has headings in `language`.
+    """
     dest = Path(path)
-    shown = table.rename(columns=S.ROTATION_LABELS_ES) if spanish else table
+    shown = table
+    if dest.suffix.lower() == ".xlsx":
+        tr = gettext_for(language)
+        shown = table.rename(columns={c: tr(S.ROTATION_LABELS[c]) for c in S.ROTATION_LABELS})
     if dest.suffix.lower() not in {".csv", ".xlsx"}:
         raise InputFileError(f"{dest}: write the comparison as .csv or .xlsx")
     return write_table(shown, dest, sheet="practice")

@@ -38,6 +38,7 @@ from typing import Final, Literal
 import pandas as pd
 
 from pastures.errors import ParameterError
+from pastures.i18n import N_
 
 logger = logging.getLogger(__name__)
 
@@ -108,14 +109,21 @@ UO_REFERENCE: Final = {"metabolic": SHEEP, "sr-crsp": ALPACA, "peru-tables": ALP
 #: ``sr-crsp`` charged sheep 44 % above their own metabolic intake.
 DEFAULT_UO_PRESET: Final[UOPreset] = "metabolic"
 
-#: Source line carried by each preset, for output tables and reports.
+#: Source line carried by each preset, for output tables and reports (in English in the
+#: CSV; a workbook shows it in the project's language).
 UO_SOURCES: Final = {
-    "metabolic": "UO = adult sheep of 40 kg; by metabolic weight (BW^0.75, SR-CRSP weights) "
-    "alpaca 1.44, llama 2.11 UO; young animals after Cuéllar 1985",
-    "sr-crsp": "UO by metabolic weight, SR-CRSP (alpaca 1.0, llama 1.5); unit = adult alpaca "
-    "of 65 kg (sheep 1.0 as tabulated); young animals after Cuéllar 1985",
-    "peru-tables": "UO = adult sheep of 40 kg; Peruvian tables, 1.5-1.8 UO per camelid "
-    "(alpaca 1.5, llama 1.8); young animals after Cuéllar 1985",
+    "metabolic": N_(
+        "UO = adult sheep of 40 kg; by metabolic weight (BW^0.75, SR-CRSP weights) "
+        "alpaca 1.44, llama 2.11 UO; young animals after Cuéllar 1985"
+    ),
+    "sr-crsp": N_(
+        "UO by metabolic weight, SR-CRSP (alpaca 1.0, llama 1.5); unit = adult alpaca "
+        "of 65 kg (sheep 1.0 as tabulated); young animals after Cuéllar 1985"
+    ),
+    "peru-tables": N_(
+        "UO = adult sheep of 40 kg; Peruvian tables, 1.5-1.8 UO per camelid "
+        "(alpaca 1.5, llama 1.8); young animals after Cuéllar 1985"
+    ),
 }
 
 

@@ -56,6 +56,7 @@ from pastures.animals import (
 )
 from pastures.defaults import DEFAULT_BUDGET_MONTH, FLOREZ_CAPACITY
 from pastures.errors import InputFileError, ParameterError, Problem
+from pastures.i18n import N_
 
 if TYPE_CHECKING:
     from pastures.layers import Project
@@ -2020,22 +2021,65 @@ def _known_keys(section: Any, known: set[str], where: str) -> None:
 
 
 # --- text summary -------------------------------------------------------------------------
-def format_budget(budget: ForageBudget, *, spanish: bool = False) -> str:
+#: The phrases a forage method note is made of (``forage_method``, ``equation``,
+#: ``open_range_method``). The CSV keep the notes in English (the map and the atlas read
+#: them); :func:`method_words` puts them into a project's language for people.
+METHOD_PHRASES: Final = (
+    N_("peak standing biomass"),
+    N_("pasture-type default"),
+    N_("open range default"),
+    N_("quadrat cuts"),
+    N_("linear fit"),
+    N_("power fit"),
+    N_("dry puna grassland"),
+    N_("kg DM/ha/yr"),
+    N_("(applied to tolar)"),
+    N_("(applied to césped)"),
+    N_("+/-50 % assumed"),
+    N_("(all)"),
+)
+
+
+def method_words(text: str, language: str) -> str:
+    """A forage method note (:data:`METHOD_PHRASES` and figures) in `language`."""
+    from pastures.i18n import gettext_for
+
+    tr = gettext_for(language)
+    for phrase in METHOD_PHRASES:
+        if phrase in text:
+            text = text.replace(phrase, tr(phrase))
+    return text
+
+
+#: Headings of :func:`format_budget`'s table (short: a terminal's width).
+_BUDGET_HEADINGS: Final = (
+    N_("community"),
+    N_("ha"),
+    N_("plots ha"),
+    N_("stock UO"),
+    N_("plots cap"),
+    N_("open cap"),
+    N_("stock/cap"),
+)
+
+
+def format_budget(budget: ForageBudget, *, language: str = "en") -> str:
     """Capacity against stocking per community, and the dry-season deficit, as text.
 
     Parameters
     ----------
     budget
         From :func:`forage_budget`.
-    spanish
-        Spanish headings.
+    language
+        Language of the headings and sentences.
     """
+    from datetime import date
+
+    from pastures.i18n import format_date, gettext_for
+
+    tr = gettext_for(language)
     t = budget.communities
-    heads = (
-        ("Comunidad", "ha", "ha cerc.", "UO", "cap. cercos", "cap. campo", "carga/cap")
-        if spanish
-        else ("community", "ha", "plots ha", "stock UO", "plots cap", "open cap", "stock/cap")
-    )
+    heads = tuple(tr(h) for h in _BUDGET_HEADINGS)
     shown = pd.DataFrame(
         {
             heads[0]: t[S.COMMUNITY],
@@ -2056,25 +2100,29 @@ def format_budget(budget: ForageBudget, *, spanish: bool = False) -> str:
         }
     )
     dry = budget.dry_season_deficit
-    names = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
     lines = [
         shown.to_string(index=False),
         "",
-        (
-            "Déficit de forraje en la época seca (t MS, todas las comunidades):"
-            if spanish
-            else "Dry-season forage deficit (t DM, all communities):"
-        ),
+        tr("Dry-season forage deficit (t DM, all communities):"),
     ]
     for _, r in dry.iterrows():
+        month = format_date(date(2000, int(r[S.MONTH]), 1), language, "MMM").capitalize()
         lines.append(
-            f"  {names[int(r[S.MONTH]) - 1]}: {r[S.DEFICIT_KG] / 1000:,.0f} "
-            f"({r[S.DEFICIT_LOW_KG] / 1000:,.0f}-{r[S.DEFICIT_HIGH_KG] / 1000:,.0f}) "
-            f"= {100 * r[S.DEFICIT_SHARE]:.0f} % of demand"
+            "  "
+            + tr("{month}: {deficit} ({low}-{high}), {share} % (share of demand)").format(
+                month=month,
+                deficit=f"{r[S.DEFICIT_KG] / 1000:,.0f}",
+                low=f"{r[S.DEFICIT_LOW_KG] / 1000:,.0f}",
+                high=f"{r[S.DEFICIT_HIGH_KG] / 1000:,.0f}",
+                share=f"{100 * r[S.DEFICIT_SHARE]:.0f}",
+            )
         )
     per_day = budget.params.kg_dm_per_uo_day
     lines.append(
-        f"1 UO eats {per_day:.3f} kg DM/day; use factor {budget.params.use_factor:.2f}; "
-        f"{budget.params.units.source}."
+        tr("1 UO eats {kg} kg DM/day; use factor {factor}; {source}.").format(
+            kg=f"{per_day:.3f}",
+            factor=f"{budget.params.use_factor:.2f}",
+            source=budget.params.units.source,
+        )
     )
     return "\n".join(lines)

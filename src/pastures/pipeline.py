@@ -476,6 +476,7 @@ def run_layers(config: ProjectConfig, folder: Path) -> LayersResult:
     ValidationError
         Any error in the layers (every problem listed).
     """
+    from pastures.i18n import translator
     from pastures.io import write_table
     from pastures.summary import community_summary
 
@@ -483,10 +484,14 @@ def run_layers(config: ProjectConfig, folder: Path) -> LayersResult:
     folder.mkdir(parents=True, exist_ok=True)  # only once the layers are known to be good
     table = community_summary(project)
     rounded = table.round({S.PLOTS_HA: 2})
+    tr = translator(config.language)
+    headings = {column: tr.gettext(label) for column, label in S.SUMMARY_LABELS.items()}
     written = [
         write_table(rounded, folder / SUMMARY_CSV),
         write_table(
-            rounded.rename(columns=S.SUMMARY_LABELS_ES), folder / SUMMARY_XLSX, sheet="resumen"
+            rounded.rename(columns=headings),
+            folder / SUMMARY_XLSX,
+            sheet=tr.pgettext("sheet", "summary"),
         ),
     ]
     return LayersResult(project=project, summary=table, files=tuple(written))
@@ -1654,7 +1659,7 @@ def run_project(  # noqa: PLR0915
     )
     layers: LayersResult = runner.stage(
         "layers",
-        k_layers,
+        _key(k_layers, config.language),  # the summary workbook speaks the language
         lambda: run_layers(config, out),
         lambda r: (
             f"{len(r.project.communities)} communities, {len(r.project.plots)} plots "
@@ -1754,7 +1759,7 @@ def run_project(  # noqa: PLR0915
         logger.warning("%s: %s", config.path.name, why)
         runner.retire("rotation", why)
     else:
-        k_rot = _key("rotation", code, k_layers, k_forage, config.rotation)
+        k_rot = _key("rotation", code, k_layers, k_forage, config.rotation, config.language)
         rotation = runner.stage(
             "rotation",
             k_rot,
@@ -1783,7 +1788,10 @@ def run_project(  # noqa: PLR0915
         )
     else:
         dem_sum = sums.path(config.dem.path) if config.dem.path else "sample"
-        k_ero = _key("erosion", code, k_layers, k_veg, k_rot, dem_sum, config.risk, area, tags)
+        k_ero = _key(
+            "erosion", code, k_layers, k_veg, k_rot, dem_sum, config.risk, area, tags,
+            config.language,
+        )  # fmt: skip
         erosion = runner.stage(
             "erosion",
             k_ero,

@@ -252,16 +252,24 @@ def fail_on_errors(problems: list[Problem]) -> None:
         raise ValidationError(problems)
 
 
-def format_summary(table: pd.DataFrame, *, spanish: bool = False) -> str:
-    """The community summary as an aligned text table."""
+def summary_headings(language: str) -> dict[str, str]:
+    """The community summary's headings for people, in `language`."""
+    from pastures.i18n import gettext_for
+
+    tr = gettext_for(language)
+    return {column: tr(label) for column, label in S.SUMMARY_LABELS.items()}
+
+
+def format_summary(table: pd.DataFrame, *, language: str = "en") -> str:
+    """The community summary as an aligned text table (headings in `language`)."""
     shown = table.copy()
     shown[S.PLOTS_HA] = shown[S.PLOTS_HA].map(lambda v: f"{v:,.1f}")
     for col in (S.N_FAMILIES, *S.SPECIES_COLUMNS):
         shown[col] = shown[col].map(lambda v: f"{v:,d}")
-    if spanish:
-        shown = shown.rename(columns=S.SUMMARY_LABELS_ES)
-    else:
+    if language == "en":
         shown = shown.rename(columns={S.PLOTS_HA: "ha"})
+    else:
+        shown = shown.rename(columns=summary_headings(language))
     return shown.to_string(index=False)
 
 

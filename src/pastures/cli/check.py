@@ -7,16 +7,20 @@ import click
 from pastures import schema as S
 from pastures.cli._command import Command
 from pastures.cli._common import (
+    SPANISH_FLAG_HELP,
     FiniteRange,
     crs_options,
     echo_problems,
     format_summary,
+    output_language,
     project_options,
     study_area_options,
     study_layers,
+    summary_headings,
 )
 from pastures.defaults import DEFAULT_OVERLAP_TOLERANCE_M2
 from pastures.errors import Problem
+from pastures.i18n import translator
 
 
 @click.command("check", cls=Command)
@@ -32,7 +36,7 @@ from pastures.errors import Problem
     "naming both, and the sliver counted in the first plot only. Larger overlaps are errors. "
     "The same as [layers] overlap_tolerance_m2 in a project file.",
 )
-@click.option("--spanish", "--es", is_flag=True, help="Spanish column headings.")
+@click.option("--spanish", "--es", is_flag=True, hidden=True, help=SPANISH_FLAG_HELP)
 @click.option(
     "--summary",
     "summary_path",
@@ -103,14 +107,14 @@ def command(
         _report_and_exit(project.problems)
         return
     table = community_summary(project)
-    click.echo(format_summary(table, spanish=spanish))
+    language = output_language(setup, spanish_flag=spanish)
+    click.echo(format_summary(table, language=language))
     if summary_path:
-        shown = table.rename(columns=S.SUMMARY_LABELS_ES) if spanish else table
-        write_table(
-            shown.round({S.PLOTS_HA: 2, S.SUMMARY_LABELS_ES[S.PLOTS_HA]: 2}),
-            summary_path,
-            sheet="resumen" if spanish else "summary",
-        )
+        # a CSV keeps the column names; a workbook has headings in the language
+        shown = table.round({S.PLOTS_HA: 2})
+        if str(summary_path).lower().endswith(".xlsx"):
+            shown = shown.rename(columns=summary_headings(language))
+        write_table(shown, summary_path, sheet=translator(language).pgettext("sheet", "summary"))
     with_corrals = int((table[S.N_CORRALS][:-1] > 0).sum())
     click.echo(
         f"\n{len(project.communities)} communities, {with_corrals} with corrals, "

@@ -12,12 +12,14 @@ import click
 from pastures import schema as S
 from pastures.cli._command import Command
 from pastures.cli._common import (
+    SPANISH_FLAG_HELP,
     FiniteRange,
     crs_options,
     echo_problems,
     fail_on_errors,
     files_or_sample,
     layer_path,
+    output_language,
     project_files,
     project_options,
     resolve_study_area,
@@ -234,7 +236,7 @@ def _report(problems: list[Problem]) -> None:
     show_default=True,
     help="Format of the tables.",
 )
-@click.option("--spanish", "--es", is_flag=True, help="Spanish headings in the printed summary.")
+@click.option("--spanish", "--es", is_flag=True, hidden=True, help=SPANISH_FLAG_HELP)
 def command(
     communities: str | None,
     plots: str | None,
@@ -353,7 +355,7 @@ def command(
     )
     out.mkdir(parents=True, exist_ok=True)
     written = write_budget(budget, out, communities=project.communities, table_format=table_format)
-    click.echo(format_budget(budget, spanish=spanish))
+    click.echo(format_budget(budget, language=output_language(setup, spanish_flag=spanish)))
     if len(budget.calibration):
         chosen = budget.calibration[budget.calibration[S.FIT_CHOSEN]]
         for _, r in chosen.iterrows():

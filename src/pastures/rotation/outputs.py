@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from pastures import schema as S
+from pastures.forage import method_words
 from pastures.i18n import N_, NP_, SOURCE_LANGUAGE, format_date, gettext_for, translator
 from pastures.io import atomic_output, neutralise_formulas, neutralise_text, write_table
 from pastures.rotation.deficit import FeedOptions, deficit_table
@@ -150,6 +151,8 @@ _PLOT_VALUES: Final = {
     "dry reserve": N_("dry reserve"),
     "recovery": N_("recovery"),
 }
+#: Words among the values of ``rotation_summary.csv`` (the solver's status, yes/no).
+_SUMMARY_WORDS: Final = (N_("optimal"), N_("feasible"), N_("infeasible"), N_("True"), N_("False"))
 #: Names of the figures of ``rotation_summary.csv`` in the workbook.
 _FIGURES: Final = {
     "status": N_("solver status"),
@@ -721,6 +724,13 @@ def _sheet(table: pd.DataFrame, language: str) -> pd.DataFrame:
 
     if {"figure", "value"} == set(out.columns):  # the summary: its figures by name
         out["figure"] = out["figure"].map(words(_FIGURES))
+        out["value"] = out["value"].map(
+            lambda v: method_words(tr(v), language) if isinstance(v, str) else v
+        )
+    if "source" in out.columns:  # the forage method note of each plot
+        out["source"] = out["source"].map(
+            lambda v: method_words(v, language) if isinstance(v, str) else v
+        )
     if S.LOCATION_ID in out.columns:
         out[S.LOCATION_ID] = out[S.LOCATION_ID].map(
             lambda v: place_name(v, language=language) if isinstance(v, str) else v

@@ -34,6 +34,7 @@ import numpy as np
 from affine import Affine
 
 from pastures.errors import InputFileError, ParameterError
+from pastures.i18n import _
 from pastures.imagery import CLEAR, NODATA, Grid, Mosaic, Scene, group_by_date, read_mosaic
 
 logger = logging.getLogger(__name__)
@@ -307,7 +308,7 @@ def dry_season_composite(
     if keep.any():
         ndvi[keep] = np.nanmedian(stack[:, keep], axis=0)
     logger.info(
-        "dry-season NDVI composite: %d dates (%s to %s), %.0f %% of pixels with a clear date",
+        _("dry-season NDVI composite: %d dates (%s to %s), %.0f %% of pixels with a clear date"),
         len(dates),
         dates[0],
         dates[-1],

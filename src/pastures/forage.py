@@ -56,7 +56,7 @@ from pastures.animals import (
 )
 from pastures.defaults import DEFAULT_BUDGET_MONTH, FLOREZ_CAPACITY
 from pastures.errors import InputFileError, ParameterError, Problem
-from pastures.i18n import N_
+from pastures.i18n import N_, _, cli_language
 
 if TYPE_CHECKING:
     from pastures.layers import Project
@@ -491,7 +491,7 @@ def monthly_balance(
     """
     stock = 0.0
     eaten = np.zeros(12)
-    for _ in range(years):
+    for _year in range(years):
         for m in range(12):
             stock = stock * (1 - loss) + growth_kg[m]
             eaten[m] = min(stock, demand_kg[m])
@@ -510,7 +510,7 @@ def range_condition(alpacas_per_ha_yr: np.ndarray | float) -> np.ndarray:
     """
     cap = np.atleast_1d(np.asarray(alpacas_per_ha_yr, dtype=float))
     out = np.full(cap.shape, "very poor", dtype=object)
-    for name, (_, alpacas) in reversed(FLOREZ_CAPACITY.items()):
+    for name, (_kg, alpacas) in reversed(FLOREZ_CAPACITY.items()):
         out[cap >= alpacas] = name
     return out
 
@@ -747,7 +747,11 @@ def fit_calibration(
         )
     for scope, eq in equations.items():
         logger.info(
-            "calibration %s: %s, R² %.2f, RMSE %.0f kg DM/ha", scope, eq.describe(), eq.r2, eq.rmse
+            _("calibration %s: %s, R² %.2f, RMSE %.0f kg DM/ha"),
+            scope,
+            method_words(eq.describe(), cli_language()),
+            eq.r2,
+            eq.rmse,
         )
     return Calibration(equations, pd.DataFrame(rows), points.reset_index(drop=True))
 
@@ -1498,7 +1502,7 @@ def forage_budget(
     )
     calib = calibration.table if calibration is not None else pd.DataFrame()
     logger.info(
-        "forage budget: %d plots, %d communities; 1 UO eats %.3f kg DM/day",
+        _("forage budget: %d plots, %d communities; 1 UO eats %.3f kg DM/day"),
         len(plot_table),
         len(communities) - 1,
         per_day,
@@ -2105,7 +2109,7 @@ def format_budget(budget: ForageBudget, *, language: str = "en") -> str:
         "",
         tr("Dry-season forage deficit (t DM, all communities):"),
     ]
-    for _, r in dry.iterrows():
+    for _row, r in dry.iterrows():
         month = format_date(date(2000, int(r[S.MONTH]), 1), language, "MMM").capitalize()
         lines.append(
             "  "

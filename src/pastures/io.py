@@ -31,6 +31,7 @@ import pyogrio
 import shapely
 
 from pastures.errors import InputFileError, LayerError, OutputError, PasturesError
+from pastures.i18n import _
 
 logger = logging.getLogger(__name__)
 
@@ -652,7 +653,7 @@ def write_table(table: pd.DataFrame, path: str | os.PathLike[str], *, sheet: str
             with pd.ExcelWriter(tmp, engine="xlsxwriter") as xl:
                 xl.book.set_properties({"created": XLSX_CREATED})
                 table.to_excel(xl, index=False, sheet_name=sheet[:31])
-    logger.info("wrote %s", dest)
+    logger.info(_("wrote %s"), dest)
     return dest
 
 

@@ -57,6 +57,7 @@ import pandas as pd
 from pastures import __version__
 from pastures import schema as S
 from pastures.errors import InputFileError, ParameterError, PasturesError, ValidationError
+from pastures.i18n import N_, _
 from pastures.layers import Project, load_project
 from pastures.outputs import RUN_FILES
 from pastures.project import ProjectConfig, real_data_only
@@ -69,15 +70,40 @@ logger = logging.getLogger(__name__)
 
 #: The stages of a run, in order, with their one-line titles.
 STAGE_TITLES: Final = {
-    "layers": "Layers: validate, summarise per community",
-    "vegetation": "Vegetation: per-plot indices, dry-season and true-colour composites",
-    "forage": "Forage: production, carrying capacity, stocking, dry-season deficit",
-    "rotation": "Rotation: grazing plan on the forage budget",
-    "erosion": "Erosion: RUSLE (C from the dry-season composite), pressure, risk per plot",
-    "package": "Package: one styled GeoPackage for QGIS, provenance",
-    "map": "Map: offline web map",
-    "print": "Print: atlas for the communities",
+    "layers": N_("Layers: validate, summarise per community"),
+    "vegetation": N_("Vegetation: per-plot indices, dry-season and true-colour composites"),
+    "forage": N_("Forage: production, carrying capacity, stocking, dry-season deficit"),
+    "rotation": N_("Rotation: grazing plan on the forage budget"),
+    "erosion": N_("Erosion: RUSLE (C from the dry-season composite), pressure, risk per plot"),
+    "package": N_("Package: one styled GeoPackage for QGIS, provenance"),
+    "map": N_("Map: offline web map"),
+    "print": N_("Print: atlas for the communities"),
 }
+#: What a stage reads, as its report says it (translated when shown; paths stay).
+STAGE_INPUTS: Final = (
+    N_("layers: plots, corrals"),
+    N_("imagery: synthetic sample scenes"),
+    N_("layers: communities, plots, herds"),
+    N_("vegetation: index series"),
+    N_("pasture-type production defaults"),
+    N_("[forage] parameters"),
+    N_("layers: plots, corrals, herds"),
+    N_("forage: budget"),
+    N_("[rotation] horizon"),
+    N_("dem: synthetic sample"),
+    N_("vegetation: dry-season NDVI composite"),
+    N_("C = 1"),
+    N_("rotation: plan stocking"),
+    N_("no stocking"),
+    N_("[risk] settings"),
+    N_("every stage's results"),
+    N_("run folder"),
+    N_("imagery"),
+    N_("calibration: quadrat cuts"),
+    N_("dem"),
+    N_("dry-season NDVI composite"),
+    N_("no dry-season composite: C = 1"),
+)
 STAGES: Final = tuple(STAGE_TITLES)
 #: The run's manifest (stage keys, files, plain-JSON results, times), at the run folder's root.
 MANIFEST: Final = "run_manifest.json"
@@ -559,12 +585,14 @@ def _scenes(config: ProjectConfig, folder: Path, layers: LayersResult) -> tuple[
             per_inputs=True,
         )
         scenes, problems = load_scenes(items)
-        label = (
-            f"{len(items)} SYNTHETIC sample scenes {img.start} to {img.end} in {items[0].parent}"
+        label = _("{n} SYNTHETIC sample scenes {start} to {end} in {folder}").format(
+            n=len(items), start=img.start, end=img.end, folder=items[0].parent
         )
     else:
         scenes, problems = load_scenes([str(p) for p in img.scenes])
-        label = f"{len(scenes)} scenes from {', '.join(p.name for p in img.scenes)}"
+        label = _("{n} scenes from {names}").format(
+            n=len(scenes), names=", ".join(p.name for p in img.scenes)
+        )
     for p in problems:
         logger.warning("%s", p)
     if not scenes:
@@ -594,7 +622,7 @@ def run_vegetation(
 
     veg = config.vegetation
     scenes, label = _scenes(config, folder, layers)
-    logger.info("vegetation: %s", label)
+    logger.info(_("vegetation: %s"), label)
     grid = working_grid(config)
 
     def composites() -> tuple[Any, Any] | None:
@@ -616,7 +644,7 @@ def run_vegetation(
             indices=veg.indices,
             edge_rule=veg.edge_rule,  # type: ignore[arg-type]
             min_valid=veg.min_valid,
-            progress=_progress(progress, "indices") or False,
+            progress=_progress(progress, _("indices")) or False,
             scheduler=veg.scheduler,
             workers=veg.workers,
         )
@@ -685,8 +713,10 @@ def open_range_series(
     valid = table[(table[S.INDEX] == index) & (table[S.STATISTIC] == S.STAT_VALID_FRACTION)]
     clear = valid[valid[S.VALUE] >= config.vegetation.min_valid]
     logger.info(
-        "open ranges: %d of %d have a date at least %.0f %% clear (the others keep the "
-        "default production)",
+        _(
+            "open ranges: %d of %d have a date at least %.0f %% clear (the others keep the "
+            "default production)"
+        ),
         clear[S.PLOT_CODE].nunique(),
         len(ranges),
         100 * config.vegetation.min_valid,
@@ -863,25 +893,37 @@ def plan_summary(plan: Any) -> str:
     """One line on a grazing plan: size, how it was solved, forage it lacks."""
     inp = plan.inputs
     who = (
-        f"{len(plan.groups)} grazing groups"
+        _("{n} grazing groups").format(n=len(plan.groups))
         if hasattr(plan, "groups")
-        else (f"{len(inp.herds)} herd groups")
+        else _("{n} herd groups").format(n=len(inp.herds))
     )
-    parts = [f"{who}, {inp.n_periods} periods of {inp.period_days} days"]
+    parts = [
+        _("{who}, {n} periods of {days} days").format(
+            who=who, n=inp.n_periods, days=inp.period_days
+        )
+    ]
     how = getattr(plan, "status", None) or getattr(plan, "solver", "")
     gap = getattr(plan, "gap", None)
     if gap is not None and np.isfinite(gap):
         # the solver's status is of its plan in UO; the gap is of the plan people follow
         how = (
-            f"whole groups within {gap:.1%} of the solver's bound (solver: {how})"
+            _("whole groups within {gap} of the solver's bound (solver: {status})").format(
+                gap=f"{gap:.1%}", status=_(str(how))
+            )
             if hasattr(plan, "groups")
-            else f"{how}, gap {gap:.1%}"
+            else _("{status}, gap {gap}").format(status=how, gap=f"{gap:.1%}")
         )
     parts.append(how)
     if getattr(plan, "fodder_kg", None) is not None:
-        parts.append(f"fodder or destocking {float(np.sum(plan.fodder_kg)) / 1000:,.0f} t DM")
+        parts.append(
+            _("fodder or destocking {t} t DM").format(
+                t=f"{float(np.sum(plan.fodder_kg)) / 1000:,.0f}"
+            )
+        )
     elif getattr(plan, "breakdown", None) is not None:
-        parts.append(f"forage shortfall {plan.breakdown.shortfall_kg / 1000:,.0f} t DM")
+        parts.append(
+            _("forage shortfall {t} t DM").format(t=f"{plan.breakdown.shortfall_kg / 1000:,.0f}")
+        )
     return "; ".join(parts)
 
 
@@ -1486,7 +1528,7 @@ class _Runner:
             logger.log(
                 logging.WARNING if tampered else logging.INFO, "%s runs again: %s", name, why
             )
-        logger.info("stage %s ...", name)
+        logger.info(_("stage %s ..."), name)
         try:
             result = work()
         except PasturesError:
@@ -1661,9 +1703,13 @@ def run_project(  # noqa: PLR0915
         "layers",
         _key(k_layers, config.language),  # the summary workbook speaks the language
         lambda: run_layers(config, out),
-        lambda r: (
-            f"{len(r.project.communities)} communities, {len(r.project.plots)} plots "
-            f"({r.project.plots[S.AREA_HA].sum():,.1f} ha), {len(r.project.herds)} families"
+        lambda r: _(
+            "{communities} communities, {plots} plots ({ha} ha), {families} families"
+        ).format(
+            communities=len(r.project.communities),
+            plots=len(r.project.plots),
+            ha=f"{r.project.plots[S.AREA_HA].sum():,.1f}",
+            families=len(r.project.herds),
         ),
         tuple(str(p) for p in config.layers.paths().values()),
         lambda r: r.files,
@@ -1695,9 +1741,14 @@ def run_project(  # noqa: PLR0915
             "vegetation",
             k_veg,
             lambda: run_vegetation(config, out, layers, tags=tags, progress=progress),
-            lambda r: (
-                f"{r.usable_dates} of {r.dates} dates usable; dry-season composite of "
-                f"{len(r.dry_dates)} dates; browning: {', '.join(r.browning) or 'none'}"
+            lambda r: _(
+                "{usable} of {dates} dates usable; dry-season composite of {dry} dates; "
+                "browning: {browning}"
+            ).format(
+                usable=r.usable_dates,
+                dates=r.dates,
+                dry=len(r.dry_dates),
+                browning=", ".join(r.browning) or _("none"),
             ),
             (
                 "layers: plots, corrals",
@@ -1727,15 +1778,15 @@ def run_project(  # noqa: PLR0915
         "forage",
         k_forage,
         lambda: run_forage(config, out, layers, vegetation),
-        lambda r: (
-            f"stocking {r.budget.communities.iloc[-1][S.STOCKING_UO]:,.0f} UO against a "
-            f"capacity of {r.budget.communities.iloc[-1][S.CAPACITY_UO]:,.0f} UO"
+        lambda r: _("stocking {stocking} UO against a capacity of {capacity} UO").format(
+            stocking=f"{r.budget.communities.iloc[-1][S.STOCKING_UO]:,.0f}",
+            capacity=f"{r.budget.communities.iloc[-1][S.CAPACITY_UO]:,.0f}",
         ),
         (
             "layers: communities, plots, herds",
             "vegetation: index series" if vegetation else "pasture-type production defaults",
             *(
-                (f"calibration: quadrat cuts {cuts}",)
+                (f"{_('calibration: quadrat cuts')} {cuts}",)
                 if cuts is not None and vegetation is not None
                 else ()
             ),
@@ -1796,9 +1847,8 @@ def run_project(  # noqa: PLR0915
             "erosion",
             k_ero,
             lambda: run_erosion(config, out, layers, vegetation, rotation, tags=tags),
-            lambda r: (
-                f"soil loss of the plots {r.total_soil_loss_t_yr:,.0f} t/yr; C from "
-                f"{r.cover_source.split(' (')[0]}"
+            lambda r: _("soil loss of the plots {total} t/yr; C from {source}").format(
+                total=f"{r.total_soil_loss_t_yr:,.0f}", source=_(r.cover_source.split(" (")[0])
             ),
             (
                 "dem: "
@@ -1854,7 +1904,9 @@ def run_project(  # noqa: PLR0915
         "package",
         k_pkg,
         package,
-        lambda files: f"{GEOPACKAGE} ({len(files) - 2} table sidecars), provenance.json",
+        lambda files: _("{gpkg} ({n} table sidecars), provenance.json").format(
+            gpkg=GEOPACKAGE, n=len(files) - 2
+        ),
         ("every stage's results",),
         tuple,
     )
@@ -1914,13 +1966,23 @@ def _as_list(value: Any) -> list[Any]:
     return list(value)
 
 
+#: A stage report's status in words (the status itself is a code in run_manifest.json).
+STATUS_WORDS: Final = {
+    "ran": N_("ran"),
+    "skipped": N_("skipped"),
+    "not needed": N_("not needed"),
+    "unavailable": N_("unavailable"),
+}
+_TOTAL: Final = N_("total")
+
+
 def timing_table(reports: Iterable[StageReport]) -> str:
-    """The per-stage timing summary, as aligned text."""
-    rows = [(r.name, r.status, f"{r.seconds:7.1f} s") for r in reports]
+    """The per-stage timing summary, as aligned text (in the command line's language)."""
+    rows = [(r.name, _(STATUS_WORDS[r.status]), f"{r.seconds:7.1f} s") for r in reports]
     total = sum(r.seconds for r in reports)
     width = max(len(r[0]) for r in rows) if rows else 5
     lines = [f"  {n:<{width}}  {t}  {s}" for n, s, t in rows]
-    lines.append(f"  {'total':<{width}}  {total:7.1f} s")
+    lines.append(f"  {_(_TOTAL):<{width}}  {total:7.1f} s")
     return "\n".join(lines)
 
 

@@ -52,6 +52,7 @@ from rasterio import features
 
 from pastures import schema
 from pastures.errors import LayerError
+from pastures.i18n import _
 
 logger = logging.getLogger(__name__)
 
@@ -282,7 +283,7 @@ def _reuse(folder: Path, key: str, *, quiet: bool = False) -> list[Path] | None:
         paths = [folder / p for p in saved.get("items", [])]
         if saved.get("fingerprint") == key and all(p.exists() for p in paths):
             if not quiet:
-                logger.info("Reusing %d synthetic scenes in %s", len(paths), folder)
+                logger.info(_("Reusing %d synthetic scenes in %s"), len(paths), folder)
             return paths
     return None
 

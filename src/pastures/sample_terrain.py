@@ -35,6 +35,7 @@ import numpy as np
 from affine import Affine
 
 from pastures.errors import ParameterError
+from pastures.i18n import _
 from pastures.schema import WORKING_CRS
 from pastures.terrain import Dem
 
@@ -157,7 +158,7 @@ def make_sample_dem(
         dx = (jw + je) / 2 - (west + east) / 2
         dy = (js + jn) / 2 - (south + north) / 2
     base_z, base_lake, base_floor = _district_terrain(seed)
-    jw, _, _, jn = JULI_BOUNDS_UTM
+    jw, _south, _east, jn = JULI_BOUNDS_UTM
     # the grid's pixel centres as fractional (row, col) of the district grid's centres
     col = (
         (west + dx - jw) / BASE_RESOLUTION_M
@@ -181,7 +182,7 @@ def make_sample_dem(
     valley_floor = base_floor[near]
     z[lake] = np.nan
     logger.info(
-        "Synthetic Juli DEM: %d x %d at %g m, %.0f-%.0f m, lake %.0f %% of the grid",
+        _("Synthetic Juli DEM: %d x %d at %g m, %.0f-%.0f m, lake %.0f %% of the grid"),
         rows,
         cols,
         resolution,

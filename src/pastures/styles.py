@@ -43,6 +43,7 @@ import pyogrio
 
 from pastures import schema as S
 from pastures.errors import LayerError, ParameterError
+from pastures.i18n import _
 from pastures.io import atomic_output, gdal_file_timestamp
 from pastures.provenance import jsonable, software_versions
 
@@ -558,7 +559,7 @@ def write_styled_geopackage(
             _write_styles(db, planned, stamp)
             _write_metadata(db, record, list(layers), stamp)
         db.close()
-    logger.info("%s: %d layer(s), styled for QGIS", path, len(layers))
+    logger.info(_("%s: %d layer(s), styled for QGIS"), path, len(layers))
     return path
 
 

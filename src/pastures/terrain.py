@@ -54,6 +54,7 @@ from affine import Affine
 
 from pastures.defaults import FLOW_METHODS, FlowMethod
 from pastures.errors import CRSError, InputFileError, ParameterError
+from pastures.i18n import _
 from pastures.schema import WORKING_CRS
 
 logger = logging.getLogger(__name__)
@@ -609,7 +610,7 @@ def write_cog(
             dst.set_band_description(1, description)
         if tags:
             dst.update_tags(**tags)
-    logger.info("wrote %s", dest)
+    logger.info(_("wrote %s"), dest)
     return dest
 
 

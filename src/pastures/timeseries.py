@@ -34,6 +34,7 @@ from scipy import stats
 from pastures import schema
 from pastures.defaults import DEFAULT_MIN_VALID_FRACTION
 from pastures.errors import LayerError
+from pastures.i18n import _
 
 logger = logging.getLogger(__name__)
 
@@ -284,5 +285,5 @@ def analyse_series(
     cloudy = cloudy_dates(table, index=index, min_valid_fraction=min_valid_fraction)
     browning = trend.loc[trend[schema.BROWNING], schema.PLOT_CODE].tolist()
     if browning:
-        logger.info("Plots browning persistently (%s): %s", index, ", ".join(browning))
+        logger.info(_("Plots browning persistently (%s): %s"), index, ", ".join(browning))
     return SeriesAnalysis(monthly=monthly, profile=profile, trends=trend, cloudy=cloudy)

@@ -91,14 +91,27 @@ def _lang_from_args(args: list[str]) -> str | None:
     return None
 
 
+def _language_name(code: str) -> str:
+    """The name of a language in itself: its catalog's, else CLDR's (Babel), else its code."""
+    name = i18n.translator(code).pgettext("name of this language", "English")
+    if code == i18n.SOURCE_LANGUAGE or name != "English":
+        return name
+    from babel import Locale
+    from babel.core import UnknownLocaleError
+
+    try:
+        return str(Locale.parse(code).get_display_name(code) or code)
+    except (UnknownLocaleError, ValueError):  # Babel knows no such language (Aymara)
+        return code
+
+
 def _choose_language(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
     """``--lang``: list the languages (no value) or refuse one without a catalog."""
     if value is None or ctx.resilient_parsing:
         return
     if value == _LIST_LANGUAGES:
         for code in i18n.available_languages():
-            name = i18n.translator(code).pgettext("name of this language", "English")
-            click.echo(f"{code}\t{name}")
+            click.echo(f"{code}\t{_language_name(code)}")
         ctx.exit()
     if i18n.normalize_language(value) is None:
         raise click.BadParameter(

@@ -22,7 +22,7 @@ import pandas as pd
 
 from pastures import schema as S
 from pastures.forage import method_words
-from pastures.i18n import N_, NP_, SOURCE_LANGUAGE, format_date, gettext_for, translator
+from pastures.i18n import N_, NP_, SOURCE_LANGUAGE, _, format_date, gettext_for, translator
 from pastures.io import atomic_output, neutralise_formulas, neutralise_text, write_table
 from pastures.rotation.deficit import FeedOptions, deficit_table
 from pastures.rotation.dispatch import GroupPlan
@@ -624,11 +624,11 @@ def gantt_figure(  # noqa: PLR0912, PLR0915
             )  # fmt: skip
     labels = [lab for lab, _ in rows]
     ax.set_yticks(range(len(rows)), labels, fontsize=GANTT_MIN_FONT_PT)
-    for tick, (_, i) in zip(ax.get_yticklabels(), rows, strict=True):
+    for tick, (_label, i) in zip(ax.get_yticklabels(), rows, strict=True):
         if i is None:
             tick.set_fontweight("bold")
             tick.set_fontsize(GANTT_MIN_FONT_PT + 1)
-    for y, (_, i) in enumerate(rows):
+    for y, (_label, i) in enumerate(rows):
         if i is None:
             ax.axhline(y, color="0.3", linewidth=0.6)
     ax.set_ylim(len(rows) - 0.5, -0.5)
@@ -840,7 +840,7 @@ def write_plan_outputs(
         with atomic_output(path) as tmp:
             fig.savefig(tmp, format="png", metadata={"Software": None})
         written.append(path)
-    logger.info("wrote %d rotation files to %s", len(written), out)
+    logger.info(_("wrote %d rotation files to %s"), len(written), out)
     return written
 
 

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from pastures.errors import ParameterError
+from pastures.i18n import _
 
 if TYPE_CHECKING:
     from pastures.rotation.explain import FodderNote
@@ -425,7 +426,7 @@ def _gather(
                 rows_l.append(i)
                 rows_t.append(t)
                 rows_u.append(value * inputs.herds[h].uo / g.uo)
-        for (i, t), (e, _, f) in model.range_cols.items():
+        for (i, t), (e, _used, f) in model.range_cols.items():
             eaten[i, t] = x[e] * FORAGE_UNIT_KG
             fodder[i, t] = x[f] * FORAGE_UNIT_KG
         for i in model.block.ranges:  # each kg beyond the allowance, in the week it is eaten
@@ -476,7 +477,7 @@ def _gather(
         build_seconds=total_build,
     )
     logger.info(
-        "rotation: %d blocks, objective %.0f, bound %.0f, gap %.2f%%, %.1f s",
+        _("rotation: %d blocks, objective %.0f, bound %.0f, gap %.2f%%, %.1f s"),
         len(reports),
         plan.objective,
         plan.bound,

@@ -182,3 +182,15 @@ def test_clicks_own_words_are_in_click_and_translated(msgid):
     )
     assert repr(msgid)[1:-1] in source or msgid in source
     assert msgid in i18n.translator("es")._catalog  # type: ignore[attr-defined]
+
+
+def test_a_bad_file_is_reported_in_spanish(tmp_path):
+    """The errors users meet most (a file that is not there) speak the command line's language."""
+    missing = tmp_path / "noexiste.gpkg"
+    result = CliRunner().invoke(main, ["--lang", "es", "check", "--plots", str(missing)])
+    assert result.exit_code == 1
+    assert f"{missing}: no se encontró el archivo. Revise la ruta" in result.output
+    assert "[error " in result.output
+    assert "1 error, 0 avisos: corrija los errores de arriba y vuelva a revisar." in result.output
+    english = CliRunner().invoke(main, ["--lang", "en", "check", "--plots", str(missing)])
+    assert f"{missing}: file not found. Check the path" in english.output

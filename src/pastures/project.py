@@ -40,6 +40,7 @@ from typing import Any, Final, Literal
 from pastures import climate
 from pastures import schema as S
 from pastures.errors import InputFileError, PasturesError, Problem, ProjectError
+from pastures.i18n import _
 from pastures.studyarea import (
     DEFAULT_MARGIN_KM,
     auto_crs,
@@ -1078,8 +1079,10 @@ def _read_toml(path: Path) -> dict[str, Any]:
     """The file's tables. A UTF-8 byte-order mark (Windows Notepad) is accepted."""
     if not path.is_file():
         raise InputFileError(
-            f"{path}: project file not found. Write one with `pastures init FOLDER`, or check "
-            "the path."
+            _(
+                "{path}: project file not found. Write one with `pastures init FOLDER`, "
+                "or check the path."
+            ).format(path=path)
         )
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
@@ -1214,8 +1217,9 @@ def sample_project_path() -> Path:
         if p.is_file():
             return p
     raise InputFileError(
-        f"the bundled sample project was not found (looked in "
-        f"{', '.join(str(c) for c in candidates)}). Reinstall pastures."
+        _(
+            "the bundled sample project was not found (looked in {value}). Reinstall pastures."
+        ).format(value=", ".join(str(c) for c in candidates))
     )
 
 

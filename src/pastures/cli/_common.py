@@ -198,8 +198,10 @@ def files_or_sample(files: dict[str, str | None], *, doing: str) -> dict[str, st
 
     options = ", ".join(f"--{kind.replace('_', '-')}" for kind in files)
     click.echo(
-        f"No layer files given ({options}): {doing} the layers of the bundled illustrative "
-        "Juli sample.",
+        _(
+            "No layer files given ({options}): {doing} the layers of the bundled illustrative "
+            "Juli sample."
+        ).format(options=options, doing=_(doing)),
         err=True,
     )
     sample = sample_paths()
@@ -323,7 +325,9 @@ def parse_fields(
         left, theirs = left.strip(), theirs.strip()
         if not sep or not left or not theirs:
             raise ParameterError(
-                f"--field {text!r}: write FIELD=YOUR_FIELD, e.g. --field plot_code=id_parcel."
+                _(
+                    "--field {text!r}: write FIELD=YOUR_FIELD, e.g. --field plot_code=id_parcel."
+                ).format(text=text)
             )
         prefix, dot, canon = left.rpartition(".")
         if dot:
@@ -334,14 +338,23 @@ def parse_fields(
             kinds = [k for k in present if canon in S.LAYER_COLUMNS.get(k, ())]
             if len(kinds) > 1:
                 raise ParameterError(
-                    f"--field {text!r}: {', '.join(kinds)} all have a field {canon!r}; say "
-                    f"which, e.g. --field {kinds[0]}.{canon}={theirs}."
+                    _(
+                        "--field {text!r}: {value} all have a field {canon!r}; say which, e.g. "
+                        "--field {value2}.{canon}={theirs}."
+                    ).format(
+                        text=text,
+                        value=", ".join(kinds),
+                        canon=canon,
+                        value2=kinds[0],
+                        theirs=theirs,
+                    )
                 )
         all_kinds = (*S.LAYER_KINDS, S.HERDS)
         if kinds and kinds[0] not in all_kinds:
             raise ParameterError(
-                f"--field {text!r}: unknown layer kind {kinds[0]!r}; use one of "
-                f"{', '.join(all_kinds)}."
+                _("--field {text!r}: unknown layer kind {value!r}; use one of {value2}.").format(
+                    text=text, value=kinds[0], value2=", ".join(all_kinds)
+                )
             )
         known = sorted(
             {c for k in (kinds or present or all_kinds) for c in S.LAYER_COLUMNS[k]} - {S.AREA_HA}
@@ -479,7 +492,9 @@ def resolve_study_area(
         n for n, v in (("--project", project), ("--bounds", bounds), ("--boundary", boundary)) if v
     ]
     if len(given) > 1:
-        raise ParameterError(f"Give one study area, not {' and '.join(given)}.")
+        raise ParameterError(
+            _("Give one study area, not {value}.").format(value=" and ".join(given))
+        )
     typed_crs = crs if crs and _explicit("crs") else None
     if project:
         from pastures.project import load_project_file
@@ -510,7 +525,7 @@ def resolve_study_area(
     )
     why = studyarea.crs_zone_problem(setup.area.bounds_lonlat, setup.crs) if typed_crs else None
     if why:
-        raise ParameterError(f"--crs {typed_crs}: {why}")
+        raise ParameterError(_("--crs {typed_crs}: {why}").format(typed_crs=typed_crs, why=why))
     return setup
 
 

@@ -27,6 +27,7 @@ from pastures.cli._common import (
 )
 from pastures.defaults import DEFAULT_BUDGET_MONTH, FLOREZ_CAPACITY, FORAGE_GPKG
 from pastures.errors import InputFileError, Problem
+from pastures.i18n import N_
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -327,7 +328,7 @@ def command(
         changes["budget_month"] = month
     params = replace(params, **changes)  # type: ignore[arg-type]
 
-    files = files_or_sample(project_files(setup, given), doing="budgeting")
+    files = files_or_sample(project_files(setup, given), doing=N_("budgeting"))
     project = load_with_units(files, params.units, **setup.reading())
     _report(project.problems)
 
@@ -355,7 +356,8 @@ def command(
     )
     out.mkdir(parents=True, exist_ok=True)
     written = write_budget(budget, out, communities=project.communities, table_format=table_format)
-    click.echo(format_budget(budget, language=output_language(setup, spanish_flag=spanish)))
+    # the printed summary is a message: the command line's language (--es: Spanish)
+    click.echo(format_budget(budget, language=output_language(None, spanish_flag=spanish)))
     if len(budget.calibration):
         chosen = budget.calibration[budget.calibration[S.FIT_CHOSEN]]
         for _, r in chosen.iterrows():

@@ -26,6 +26,7 @@ from pastures.cli._common import (
 )
 from pastures.defaults import DEFAULT_GAP as R_DEFAULT_GAP
 from pastures.errors import MissingDependencyError, ParameterError
+from pastures.i18n import N_
 
 DEFAULT_OUT = "pastures-rotation"
 
@@ -407,7 +408,7 @@ def command(  # noqa: PLR0912, PLR0915
             "--calibration needs --indices (the index of each plot on the dates of the cuts)."
         )
     given = {"communities": communities, "plots": plots, "corrals": corrals, "herds": herds}
-    setup, files = study_layers(doing="planning", **given)
+    setup, files = study_layers(doing=N_("planning"), **given)
     language = output_language(setup, spanish_flag=spanish)
     project = load_project(**files, **setup.reading())
     fail_on_errors(project.problems)  # the CLI group prints them, each once, and counts them

@@ -36,6 +36,7 @@ from pastures.erosion import (
     rainfall_erosivity,
 )
 from pastures.errors import InputFileError, ParameterError, PasturesWarning, Problem
+from pastures.i18n import _
 from pastures.studyarea import StudySetup, bounds_in_crs, juli_setup, not_needed
 from pastures.terrain import Dem, read_dem, read_raster_on_grid
 
@@ -152,8 +153,11 @@ def parse_rainfall(text: str | None) -> list[float]:
         math.isfinite(v) and 0 <= v <= MAX_MONTHLY_RAIN_MM for v in values
     ):
         raise ParameterError(
-            f"--rainfall: give twelve finite monthly totals between 0 and "
-            f"{MAX_MONTHLY_RAIN_MM:g} mm, January first, separated by commas; got {text!r}."
+            _(
+                "--rainfall: give twelve finite monthly totals between 0 and "
+                "{max_monthly_rain_mm:g} mm, January first, separated by commas; got "
+                "{text!r}."
+            ).format(max_monthly_rain_mm=MAX_MONTHLY_RAIN_MM, text=text)
         )
     return values
 
@@ -189,8 +193,10 @@ def check_finite_settings(settings: object, path: str) -> None:
     bad = _non_finite(settings, "")
     if bad:
         raise ParameterError(
-            f"{path}: {', '.join(bad)}: settings must be finite numbers (TOML nan and inf are "
-            "not accepted). Give a number or delete the line to use the default."
+            _(
+                "{path}: {value}: settings must be finite numbers (TOML nan and inf are "
+                "not accepted). Give a number or delete the line to use the default."
+            ).format(path=path, value=", ".join(bad))
         )
 
 
@@ -230,9 +236,11 @@ def _scene_composite(
     try:
         wanted = [int(m) for m in months.replace(";", ",").split(",") if m.strip()]
     except ValueError as exc:
-        raise ParameterError(f"--dry-months takes month numbers 1-12; got {months!r}.") from exc
+        raise ParameterError(
+            _("--dry-months takes month numbers 1-12; got {months!r}.").format(months=months)
+        ) from exc
     scenes, problems = load_scenes(list(paths))
-    composite, _ = dry_season_composite(
+    composite, _unused = dry_season_composite(
         scenes, Grid(grid.crs, grid.transform, grid.shape), months=wanted
     )
     dates = composite.dates
@@ -248,11 +256,11 @@ def _read_any(path: str) -> gpd.GeoDataFrame:
     import pyogrio
 
     if not Path(path).exists():
-        raise InputFileError(f"File not found: {path}.")
+        raise InputFileError(_("File not found: {path}.").format(path=path))
     try:
         return pyogrio.read_dataframe(path)
     except Exception as exc:
-        raise InputFileError(f"Cannot read {path}: {exc}.") from exc
+        raise InputFileError(_("Cannot read {path}: {exc}.").format(path=path, exc=exc)) from exc
 
 
 def _read_layer(path: str, kind: str, setup: StudySetup, crs: str) -> tuple[Any, list[Problem]]:

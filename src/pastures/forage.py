@@ -139,7 +139,9 @@ class BiomassEquation:
     def __post_init__(self) -> None:
         if self.form not in EQUATION_FORMS:
             raise ParameterError(
-                f"biomass equation: form '{self.form}' unknown. Use 'linear' or 'power'."
+                _("biomass equation: form '{form}' unknown. Use 'linear' or 'power'.").format(
+                    form=self.form
+                )
             )
 
     @property
@@ -246,12 +248,16 @@ class PastureType:
         low, high = self.production_kg_ha_yr
         if not 0 < low <= high <= 20_000:
             raise ParameterError(
-                f"pasture type: production range {self.production_kg_ha_yr} kg DM/ha/yr must be "
-                "two numbers 0 < low <= high <= 20000."
+                _(
+                    "pasture type: production range {production_kg_ha_yr} kg DM/ha/yr must "
+                    "be two numbers 0 < low <= high <= 20000."
+                ).format(production_kg_ha_yr=self.production_kg_ha_yr)
             )
         if not 0 <= self.uniform_growth_share <= 1:
             raise ParameterError(
-                f"pasture type: uniform_growth_share {self.uniform_growth_share} must be 0-1."
+                _("pasture type: uniform_growth_share {uniform_growth_share} must be 0-1.").format(
+                    uniform_growth_share=self.uniform_growth_share
+                )
             )
 
     @property
@@ -308,11 +314,16 @@ class OpenRange:
         PastureType(self.production_kg_ha_yr, self.source, self.uniform_growth_share)
         if self.condition is not None and self.condition not in FLOREZ_CAPACITY:
             raise ParameterError(
-                f"open range: condition '{self.condition}' unknown. Use one of "
-                f"{', '.join(FLOREZ_CAPACITY)}."
+                _("open range: condition '{condition}' unknown. Use one of {value}.").format(
+                    condition=self.condition, value=", ".join(FLOREZ_CAPACITY)
+                )
             )
         if not 0 <= self.grazeable_share <= 1:
-            raise ParameterError(f"open range: grazeable_share {self.grazeable_share} must be 0-1.")
+            raise ParameterError(
+                _("open range: grazeable_share {grazeable_share} must be 0-1.").format(
+                    grazeable_share=self.grazeable_share
+                )
+            )
 
 
 @dataclass(frozen=True)
@@ -387,7 +398,7 @@ class ForageParams:
         ]
         for ok, message in checks:
             if not ok:
-                raise ParameterError(f"forage parameters: {message}.")
+                raise ParameterError(_("forage parameters: {message}.").format(message=message))
 
     @property
     def kg_dm_per_uo_day(self) -> float:
@@ -409,9 +420,11 @@ class ForageParams:
         """
         if name not in self.pasture_types:
             raise ParameterError(
-                f"no forage production figure for pasture type '{name}' (known: "
-                f"{', '.join(self.pasture_types)}). Add [pasture_types.{name}] with "
-                "production_kg_ha_yr = [low, high] to a parameters file (--params)."
+                _(
+                    "no forage production figure for pasture type '{name}' (known: {value}). "
+                    "Add [pasture_types.{name}] with production_kg_ha_yr = [low, high] to a "
+                    "parameters file (--params)."
+                ).format(name=name, value=", ".join(self.pasture_types))
             )
         return self.pasture_types[name]
 
@@ -466,7 +479,9 @@ def standing_factors(shares: np.ndarray, *, loss: float) -> np.ndarray:
         `loss` is not in (0, 1): without losses an ungrazed stock grows for ever.
     """
     if not 0 < loss < 1:
-        raise ParameterError(f"standing_loss_per_month {loss} must be in (0, 1).")
+        raise ParameterError(
+            _("standing_loss_per_month {loss} must be in (0, 1).").format(loss=loss)
+        )
     keep = 1.0 - loss
     start = np.empty(12)
     start[0] = sum(shares[m] * keep ** (11 - m) for m in range(12)) / (1 - keep**12)
@@ -607,7 +622,7 @@ def calibrate_from_cuts(
     try:
         calibration = fit_calibration(points, index=index, form=form)
     except ParameterError as exc:
-        raise ParameterError(f"{path}: {exc}") from exc
+        raise ParameterError(_("{path}: {exc}").format(path=path, exc=exc)) from exc
     return calibration, problems
 
 
@@ -637,8 +652,10 @@ def fit_relation(
     n = len(fx)
     if n < 3 or np.ptp(fx) == 0:
         raise ParameterError(
-            f"calibration ({form}): {n} usable point(s) with {'distinct' if n >= 3 else ''} "
-            "index values; at least 3 with different index values are needed. Add quadrat cuts."
+            _(
+                "calibration ({form}): {n} usable point(s) with {value} index values; at "
+                "least 3 with different index values are needed. Add quadrat cuts."
+            ).format(form=form, n=n, value="distinct" if n >= 3 else "")
         )
     x_mean = float(fx.mean())
     sxx = float(((fx - x_mean) ** 2).sum())
@@ -694,8 +711,11 @@ def fit_calibration(
     """
     if len(points) < min_points:
         raise ParameterError(
-            f"calibration: {len(points)} quadrat cut(s) matched to the index; at least "
-            f"{min_points} are needed for a fit. Add cuts, or run without --calibration."
+            _(
+                "calibration: {points} quadrat cut(s) matched to the index; at least "
+                "{min_points} are needed for a fit. Add cuts, or run without "
+                "--calibration."
+            ).format(points=len(points), min_points=min_points)
         )
     scopes: list[tuple[str, pd.DataFrame]] = [(ALL_TYPES, points)]
     for name, group in points.groupby(S.PASTURE_TYPE, sort=True):
@@ -742,8 +762,10 @@ def fit_calibration(
             )
     if not equations:
         raise ParameterError(
-            "calibration: no relation could be fitted (index values all equal, or biomass all "
-            "zero). Check the quadrat cuts."
+            _(
+                "calibration: no relation could be fitted (index values all equal, or biomass all "
+                "zero). Check the quadrat cuts."
+            )
         )
     for scope, eq in equations.items():
         logger.info(
@@ -938,8 +960,9 @@ def _quadrat_columns(quadrats: pd.DataFrame, *, source: str) -> list[Problem]:
                 Problem(
                     "error",
                     "missing-field",
-                    f"no column for '{canon}' (looked for: {', '.join(QUADRAT_ALIASES[canon])}). "
-                    "Add or rename it.",
+                    _("no column for '{canon}' (looked for: {value}). Add or rename it.").format(
+                        canon=canon, value=", ".join(QUADRAT_ALIASES[canon])
+                    ),
                     source=source,
                     field=canon,
                 )
@@ -949,7 +972,7 @@ def _quadrat_columns(quadrats: pd.DataFrame, *, source: str) -> list[Problem]:
             Problem(
                 "error",
                 "missing-field",
-                "no plot_code and no coordinates (x/y or lon/lat). Say where each cut was made.",
+                _("no plot_code and no coordinates (x/y or lon/lat). Say where each cut was made."),
                 source=source,
                 field=S.PLOT_CODE,
             )
@@ -1071,8 +1094,10 @@ def check_index_table(
             Problem(
                 "error",
                 "missing-field",
-                f"no column(s) {', '.join(missing)}. Give the tidy table written by `pastures "
-                f"indices` (columns {', '.join(S.ZONAL_COLUMNS)}).",
+                _(
+                    "no column(s) {value}. Give the tidy table written by `pastures indices` "
+                    "(columns {value2})."
+                ).format(value=", ".join(missing), value2=", ".join(S.ZONAL_COLUMNS)),
                 source=source,
                 field=missing[0],
             )
@@ -1125,8 +1150,10 @@ def check_index_table(
                 Problem(
                     "error",
                     rule,
-                    f"{len(rows)} row(s): {fld} {text}: {cells}. Fix the table, or write it "
-                    "again with `pastures indices`.",
+                    _(
+                        "{rows} row(s): {fld} {text}: {cells}. Fix the table, or write it again "
+                        "with `pastures indices`."
+                    ).format(rows=len(rows), fld=fld, text=text, cells=cells),
                     source=source,
                     field=fld,
                 )
@@ -1192,14 +1219,18 @@ def _index_series(
     missing = [c for c in S.ZONAL_COLUMNS if c not in index_table.columns]
     if missing:
         raise ParameterError(
-            f"index table: missing column(s) {', '.join(missing)}. Give the tidy table written "
-            f"by `pastures indices` (columns {', '.join(S.ZONAL_COLUMNS)})."
+            _(
+                "index table: missing column(s) {value}. Give the tidy table written by "
+                "`pastures indices` (columns {value2})."
+            ).format(value=", ".join(missing), value2=", ".join(S.ZONAL_COLUMNS))
         )
     t = index_table[index_table[S.INDEX].astype(str).str.lower() == index.lower()]
     if not len(t):
         known = ", ".join(sorted(index_table[S.INDEX].astype(str).unique()))
         raise ParameterError(
-            f"index table: no '{index}' values (it holds: {known}). Choose one with --index."
+            _(
+                "index table: no '{index}' values (it holds: {known}). Choose one with --index."
+            ).format(index=index, known=known)
         )
     t = t.assign(
         **{
@@ -1211,7 +1242,11 @@ def _index_series(
         index=[S.PLOT_CODE, S.DATE], columns=S.STATISTIC, values=S.VALUE, aggfunc="first"
     )
     if S.STAT_MEAN not in wide.columns:
-        raise ParameterError(f"index table: no '{S.STAT_MEAN}' statistic for '{index}'.")
+        raise ParameterError(
+            _("index table: no '{stat_mean}' statistic for '{index}'.").format(
+                stat_mean=S.STAT_MEAN, index=index
+            )
+        )
     if S.STAT_VALID_FRACTION in wide.columns:
         wide = wide[wide[S.STAT_VALID_FRACTION].fillna(0) >= min_valid_fraction]
     out = wide[[S.STAT_MEAN]].rename(columns={S.STAT_MEAN: S.VALUE}).dropna().reset_index()
@@ -1595,7 +1630,11 @@ def _plot_table(
     out[S.STANDING_KG_HA_HIGH] = stand["hi"].to_numpy()
     if herd_uo is not None:
         if herd_uo <= 0:
-            raise ParameterError(f"herd of {herd_uo} UO: give a positive number of sheep units.")
+            raise ParameterError(
+                _("herd of {herd_uo} UO: give a positive number of sheep units.").format(
+                    herd_uo=herd_uo
+                )
+            )
         out[S.HERD_UO] = float(herd_uo)
     else:
         mean_herd = herds.groupby(S.COMMUNITY)[S.HERD_UO].mean() if len(herds) else pd.Series()
@@ -1899,18 +1938,22 @@ def load_params(path: str | os.PathLike[str]) -> ForageParams:
     try:
         data = tomllib.loads(p.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
-        raise InputFileError(f"{p}: file not found. Check the path.") from exc
+        raise InputFileError(_("{p}: file not found. Check the path.").format(p=p)) from exc
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise InputFileError(f"{p}: is not valid TOML ({exc}). Fix the line named.") from exc
+        raise InputFileError(
+            _("{p}: is not valid TOML ({exc}). Fix the line named.").format(p=p, exc=exc)
+        ) from exc
     try:
         return params_from_mapping(data)
     except ParameterError as exc:
-        raise ParameterError(f"{p}: {exc}") from exc
+        raise ParameterError(_("{p}: {exc}").format(p=p, exc=exc)) from exc
     except (TypeError, ValueError, AttributeError, KeyError) as exc:
         # a table where a number is expected deep inside a section (e.g. animal_units)
         raise ParameterError(
-            f"{p}: a value has the wrong type ({type(exc).__name__}: {exc}). Compare the "
-            "file with the example in `pastures forage --help` / the docs of load_params."
+            _(
+                "{p}: a value has the wrong type ({name}: {exc}). Compare the file with "
+                "the example in `pastures forage --help` / the docs of load_params."
+            ).format(p=p, name=type(exc).__name__, exc=exc)
         ) from exc
 
 
@@ -1954,7 +1997,9 @@ def params_from_mapping(data: Mapping[str, Any]) -> ForageParams:
             prod = spec.get("production_kg_ha_yr", base.production_kg_ha_yr if base else None)
             if not _numbers(prod, 2):
                 raise ParameterError(
-                    f"[pasture_types.{name}]: give production_kg_ha_yr = [low, high]."
+                    _("[pasture_types.{name}]: give production_kg_ha_yr = [low, high].").format(
+                        name=name
+                    )
                 )
             merged[name] = PastureType(
                 (float(prod[0]), float(prod[1])),
@@ -2011,16 +2056,24 @@ def _check_type(key: str, value: object, kind: str) -> None:
     else:  # pragma: no cover - every simple field is listed above
         return
     if not ok:
-        raise ParameterError(f"{key} = {value!r}: must be {want}.")
+        raise ParameterError(
+            _("{key} = {value!r}: must be {want}.").format(key=key, value=value, want=want)
+        )
 
 
 def _known_keys(section: Any, known: set[str], where: str) -> None:
     if not isinstance(section, Mapping):
-        raise ParameterError(f"{where}: expected a table of keys, got {section!r}.")
+        raise ParameterError(
+            _("{where}: expected a table of keys, got {section!r}.").format(
+                where=where, section=section
+            )
+        )
     unknown = sorted(set(section) - known)
     if unknown:
         raise ParameterError(
-            f"{where}: unknown key(s) {', '.join(unknown)}. Known: {', '.join(sorted(known))}."
+            _("{where}: unknown key(s) {value}. Known: {value2}.").format(
+                where=where, value=", ".join(unknown), value2=", ".join(sorted(known))
+            )
         )
 
 

@@ -26,7 +26,7 @@ from pastures.cli._common import (
 )
 from pastures.defaults import DEFAULT_GAP as R_DEFAULT_GAP
 from pastures.errors import MissingDependencyError, ParameterError
-from pastures.i18n import N_
+from pastures.i18n import N_, _
 
 DEFAULT_OUT = "pastures-rotation"
 
@@ -67,12 +67,17 @@ def _read_labour(path: str) -> dict[str, float]:
     )
     if fam is None or days is None:
         raise ParameterError(
-            f"{path}: the labour table needs a family_id column and a labour_days (jornales) column"
+            _(
+                "{path}: the labour table needs a family_id column and a labour_days "
+                "(jornales) column"
+            ).format(path=path)
         )
     try:
         return {str(f): float(d) for f, d in zip(table[fam], table[days], strict=True)}
     except ValueError as exc:
-        raise ParameterError(f"{path}: labour days must be numbers ({exc})") from exc
+        raise ParameterError(
+            _("{path}: labour days must be numbers ({exc})").format(path=path, exc=exc)
+        ) from exc
 
 
 @click.command("rotate", cls=Command)
@@ -397,15 +402,17 @@ def command(  # noqa: PLR0912, PLR0915
 
     if daily and weeks > 104:
         raise ParameterError(
-            f"--weeks {weeks} with --daily: plan at most 104 weeks day by day "
-            f"({weeks * 7:,} daily periods would make a model too large to build); "
-            "plan week by week for longer horizons."
+            _(
+                "--weeks {weeks} with --daily: plan at most 104 weeks day by day "
+                "({value:,} daily periods would make a model too large to build); plan "
+                "week by week for longer horizons."
+            ).format(weeks=weeks, value=weeks * 7)
         )
     if indices_path and budget_path:
-        raise click.UsageError("give --indices or --forage-budget, not both")
+        raise click.UsageError(_("give --indices or --forage-budget, not both"))
     if calibration_path and not indices_path:
         raise click.UsageError(
-            "--calibration needs --indices (the index of each plot on the dates of the cuts)."
+            _("--calibration needs --indices (the index of each plot on the dates of the cuts).")
         )
     given = {"communities": communities, "plots": plots, "corrals": corrals, "herds": herds}
     setup, files = study_layers(doing=N_("planning"), **given)
@@ -529,7 +536,7 @@ def command(  # noqa: PLR0912, PLR0915
         )
     deficit = R.deficit_table(gp, options=feed, units=fparams.units, language=language)
     click.echo("\nFeed budget per community (rotation_deficit.csv):")
-    for _, row in deficit.iterrows():
+    for _unused, row in deficit.iterrows():
         click.echo(f"  {R.deficit_note(row, language=language)}")
     try:
         written = R.write_plan_outputs(

@@ -128,6 +128,7 @@ def test_one_process_switches_languages():
     assert "Primer día del plan." in by_locale.output
     assert "First day of the plan." in default.output
     assert os.environ.get("LANGUAGE") == before
+    assert i18n.cli_language() == "en"  # library code called afterwards speaks as before
     bad = runner.invoke(main, ["--lang", "es", "check", "--bogus"])
     assert bad.exit_code == 2
     assert "No existe la opción '--bogus'" in bad.output

@@ -51,8 +51,9 @@ HUMAN_COLUMNS: dict[str, tuple[str, ...]] = {
 _ID_COLUMNS = ("community", "location_id", "strategy", "why")
 
 #: Names, codes, units and borrowed words the catalogs hold that are no language's words
-#: of ours: proper names, formats, indices, libraries, and domain words kept in both
-#: languages (the glossary of TRANSLATING.md).
+#: of ours: proper names, formats, indices, libraries, domain words kept in both
+#: languages (the glossary of TRANSLATING.md), and the month abbreviations both
+#: languages share ("may", "nov"; Peru's "set" for setiembre).
 NAMES = frozenset(
     """
     juli puno titicaca peru pastures pasiri callacami comunidad invest sdr rusle usle
@@ -63,7 +64,8 @@ NAMES = frozenset(
     planetary computer google gps pystac exactextract rasterstats priority flood alpaca
     alpacas llama llamas bofedal bofedales pajonal tolar cesped cultivado aymara quechua
     crsp uuid bash ctrl debug windows mtd msil gura subws cop url urls api tcp dns lla
-    alp ovi png ics gantt dtm
+    alp ovi png ics gantt dtm corral corrales ene feb mar abr may jun jul ago set sep sept
+    oct nov dic
     """.split()  # noqa: SIM905 (a list of words reads best as words)
 )
 

@@ -131,17 +131,20 @@ class _Group(TranslatedHelp, click.Group):
     def main(self, args: Any = None, *posargs: Any, **kwargs: Any) -> Any:
         """Click's main, in the language of ``--lang``, else the locale, else English.
 
-        The language is set for this call only: the environment (``LANGUAGE``, which
-        click's gettext reads) is put back afterwards, so a test runner may call the
-        command line in several languages in one process.
+        The language is set for this call only: it and the environment (``LANGUAGE``,
+        which click's gettext reads) are put back afterwards, so a test runner may call
+        the command line in several languages in one process, and library code called
+        after it speaks as before.
         """
         words = sys.argv[1:] if args is None else list(args)
         before = os.environ.get("LANGUAGE")
+        spoken = i18n.cli_language()
         language = i18n.normalize_language(_lang_from_args(words))
         i18n.set_cli_language(language or i18n.language_from_environment())
         try:
             return super().main(words, *posargs, **kwargs)
         finally:
+            i18n.set_cli_language(spoken)
             if before is None:
                 os.environ.pop("LANGUAGE", None)
             else:

@@ -235,13 +235,18 @@ def command(
             )
         bbox = tuple(layer.frame.to_crs(S.LONLAT_CRS).total_bounds)
         items = search_stac(bbox, start, end, max_cloud=max_cloud)  # type: ignore[arg-type]
-        click.echo(f"{len(items)} scene(s) found online.", err=True)
+        click.echo(_("{items} scene(s) found online.").format(items=len(items)), err=True)
         sources.extend(items)
     if not sources:
         raise ParameterError(_("Give scene folders or STAC files, or --search START/END."))
     found, load_problems = load_scenes(sources, boa_offset=boa_offset)
     n_dates = len(group_by_date(found))
-    click.echo(f"{len(found)} scene(s) on {n_dates} date(s); {len(layer.frame)} plot(s).", err=True)
+    click.echo(
+        _("{found} scene(s) on {n_dates} date(s); {frame} plot(s).").format(
+            found=len(found), n_dates=n_dates, frame=len(layer.frame)
+        ),
+        err=True,
+    )
     run = write_index_tables(
         layer.frame,
         found,
@@ -256,7 +261,15 @@ def command(
     )
     echo_problems(run.problems)
     click.echo(
-        f"{run.usable_dates} of {run.dates} date(s) usable; {len(run.problems)} problem(s). "
-        f"Plots browning ({names[0]}): {', '.join(run.browning) or 'none'}.\n"
-        f"Tables written to {out_dir}/"
+        _(
+            "{usable_dates} of {dates} date(s) usable; {problems} problem(s). Plots "
+            "browning ({value}): {value2}.\nTables written to {out_dir}/"
+        ).format(
+            usable_dates=run.usable_dates,
+            dates=run.dates,
+            problems=len(run.problems),
+            value=names[0],
+            value2=", ".join(run.browning) or "none",
+            out_dir=out_dir,
+        )
     )

@@ -9,6 +9,7 @@ import click
 
 from pastures.cli._command import Command
 from pastures.errors import InputFileError
+from pastures.i18n import _
 from pastures.sample import SAMPLE_CUTS, sample_dir, sample_paths
 
 #: Name of the project file written.
@@ -38,7 +39,9 @@ def command(folder: Path, force: bool) -> None:
     target = folder / PROJECT_NAME
     if target.exists() and not force:
         raise InputFileError(
-            f"{target} already exists; edit it, or pass --force to replace it with the starter."
+            _(
+                "{target} already exists; edit it, or pass --force to replace it with the starter."
+            ).format(target=target)
         )
     layers = folder / LAYERS_FOLDER
     layers.mkdir(parents=True, exist_ok=True)
@@ -50,5 +53,9 @@ def command(folder: Path, force: bool) -> None:
     text = starter_project(sample_folder=Path(LAYERS_FOLDER))
     with atomic_output(target) as tmp:
         tmp.write_text(text, encoding="utf-8")
-    click.echo(f"Wrote {target} and the illustrative sample layers in {layers}/.")
-    click.echo(f"Run it with:  pastures run {target}")
+    click.echo(
+        _("Wrote {target} and the illustrative sample layers in {layers}/.").format(
+            target=target, layers=layers
+        )
+    )
+    click.echo(_("Run it with:  pastures run {target}").format(target=target))

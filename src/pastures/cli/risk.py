@@ -410,4 +410,4 @@ def command(
         f"Soil loss {result.streams_note}"
         + (f": {result.stream_pixels:,} pixel(s) left empty." if result.stream_pixels else ".")
     )
-    click.echo(f"Wrote {len(written)} files to {out}.", err=True)
+    click.echo(_("Wrote {written} files to {out}.").format(written=len(written), out=out), err=True)

@@ -37,18 +37,22 @@ def _parse_closure(text: str):
     parts = text.split(":")
     if len(parts) != 3:
         raise click.BadParameter(
-            f"{text!r}: write PLOT:START:END, e.g. CAL-02:2026-01-01:2026-12-31",
+            _("{text!r}: write PLOT:START:END, e.g. CAL-02:2026-01-01:2026-12-31").format(
+                text=text
+            ),
             param_hint="--close",
         )
     try:
         first, last = date.fromisoformat(parts[1]), date.fromisoformat(parts[2])
     except ValueError as exc:
         raise click.BadParameter(
-            f"{text!r}: dates must be ISO (2026-01-31)", param_hint="--close"
+            _("{text!r}: dates must be ISO (2026-01-31)").format(text=text), param_hint="--close"
         ) from exc
     if last < first:
         raise click.BadParameter(
-            f"{text!r}: the closure ends ({last}) before it starts ({first}); swap the dates",
+            _(
+                "{text!r}: the closure ends ({last}) before it starts ({first}); swap the dates"
+            ).format(text=text, last=last, first=first),
             param_hint="--close",
         )
     return Closure(parts[0], first, last, "closed")
@@ -481,11 +485,25 @@ def command(  # noqa: PLR0912, PLR0915
     plot_sources = [f"{src} ({n} plot{'s' if n > 1 else ''})" for src, n in sorted(sources.items())]
     heads = [sum(g.heads[s] for g in inputs.groups) for s in range(3)]
     click.echo(
-        f"{len(inputs.groups)} grazing groups ({heads[0]:,} alpacas, {heads[1]:,} llamas, "
-        f"{heads[2]:,} sheep; {sum(g.uo for g in inputs.groups):,.0f} UO at "
-        f"{inputs.intake_kg_per_uo_day:.3f} kg DM/UO/day), {len(inputs.locations)} locations, "
-        f"{inputs.n_periods} periods of {period_days} day(s) from {first}; plot forage from "
-        f"{'; '.join(plot_sources) or 'no plots'}. Solving with {solver}...",
+        _(
+            "{groups} grazing groups ({value:,} alpacas, {value2:,} llamas, "
+            "{value3:,} sheep; {value4:,.0f} UO at {intake_kg_per_uo_day:.3f} kg "
+            "DM/UO/day), {locations} locations, {n_periods} periods of {period_days} "
+            "day(s) from {first}; plot forage from {value5}. Solving with {solver}..."
+        ).format(
+            groups=len(inputs.groups),
+            value=heads[0],
+            value2=heads[1],
+            value3=heads[2],
+            value4=sum(g.uo for g in inputs.groups),
+            intake_kg_per_uo_day=inputs.intake_kg_per_uo_day,
+            locations=len(inputs.locations),
+            n_periods=inputs.n_periods,
+            period_days=period_days,
+            first=first,
+            value5="; ".join(plot_sources) or "no plots",
+            solver=solver,
+        ),
         err=True,
     )
     with click.progressbar(
@@ -500,22 +518,43 @@ def command(  # noqa: PLR0912, PLR0915
         plan = run(inputs, params, progress=progress)
     gp = R.place_groups(plan)
     click.echo(
-        f"Status: {plan.status}; plan of whole groups {gp.objective:,.0f}, bound "
-        f"{plan.bound:,.0f}, gap {gp.gap:.2%}; {len(plan.blocks)} blocks, "
-        f"{plan.n_variables:,} variables ({plan.n_integer:,} binary); {plan.seconds:.1f} s."
+        _(
+            "Status: {status}; plan of whole groups {objective:,.0f}, bound "
+            "{bound:,.0f}, gap {gap:.2%}; {blocks} blocks, {n_variables:,} variables "
+            "({n_integer:,} binary); {seconds:.1f} s."
+        ).format(
+            status=plan.status,
+            objective=gp.objective,
+            bound=plan.bound,
+            gap=gp.gap,
+            blocks=len(plan.blocks),
+            n_variables=plan.n_variables,
+            n_integer=plan.n_integer,
+            seconds=plan.seconds,
+        )
     )
     plots_mask = gp.is_plot()
     on_plots = float(gp.eaten_kg[plots_mask].sum())
     click.echo(
-        f"Plots: {on_plots / 1000:,.0f} t DM eaten, {R.plot_share_jun_nov(gp):.1%} of it June to "
-        f"November. Open range: {float(gp.eaten_kg[~plots_mask].sum()) / 1000:,.0f} t DM eaten "
-        f"({float(gp.overuse_kg.sum()) / 1000:,.0f} t beyond its proper-use share); fodder "
-        f"needed {float(gp.fodder_kg.sum()) / 1000:,.0f} t DM."
+        _(
+            "Plots: {value:,.0f} t DM eaten, {value2:.1%} of it June to November. "
+            "Open range: {value3:,.0f} t DM eaten ({value4:,.0f} t beyond its "
+            "proper-use share); fodder needed {value5:,.0f} t DM."
+        ).format(
+            value=on_plots / 1000,
+            value2=R.plot_share_jun_nov(gp),
+            value3=float(gp.eaten_kg[~plots_mask].sum()) / 1000,
+            value4=float(gp.overuse_kg.sum()) / 1000,
+            value5=float(gp.fodder_kg.sum()) / 1000,
+        )
     )
     if plan.time_limit_hit:
         click.secho(
-            f"The --time-limit safety net ({time_limit:g} s) stopped the search: this plan may "
-            "differ on a busier or idler machine. Raise --time-limit or lower --max-nodes.",
+            _(
+                "The --time-limit safety net ({time_limit:g} s) stopped the search: this "
+                "plan may differ on a busier or idler machine. Raise --time-limit or "
+                "lower --max-nodes."
+            ).format(time_limit=time_limit),
             err=True,
             fg="yellow",
         )
@@ -543,7 +582,11 @@ def command(  # noqa: PLR0912, PLR0915
             gp, out, language=language, gantt=not no_gantt, feed=feed, units=fparams.units
         )
     except MissingDependencyError as exc:
-        click.secho(f"{exc}; writing the plan without the Gantt chart.", err=True, fg="yellow")
+        click.secho(
+            _("{exc}; writing the plan without the Gantt chart.").format(exc=exc),
+            err=True,
+            fg="yellow",
+        )
         written = R.write_plan_outputs(
             gp, out, language=language, gantt=False, feed=feed, units=fparams.units
         )
@@ -552,10 +595,17 @@ def command(  # noqa: PLR0912, PLR0915
         written.append(write_practice(practice, out / "rotation_practice.csv", language=language))
         short = practice[S.REST_SHORT_DAYS].fillna(0)
         click.echo(
-            f"\nPractice: {len(practice)} logged stays, {int((short > 0).sum())} with too little "
-            f"rest before them, {int((practice[S.DAYS_OVER] > 0).sum())} too long, "
-            f"{int(practice[S.DAYS_OFF_PLAN].sum())} days off plan."
+            "\n"
+            + _(
+                "Practice: {practice} logged stays, {value} with too little rest before "
+                "them, {value2} too long, {value3} days off plan."
+            ).format(
+                practice=len(practice),
+                value=int((short > 0).sum()),
+                value2=int((practice[S.DAYS_OVER] > 0).sum()),
+                value3=int(practice[S.DAYS_OFF_PLAN].sum()),
+            )
         )
-    click.echo(f"\nWrote {len(written)} files to {out}/:")
+    click.echo("\n" + _("Wrote {written} files to {out}/:").format(written=len(written), out=out))
     for path in written:
         click.echo(f"  {path.name}")

@@ -82,7 +82,7 @@ def main() -> None:
     lines += [
         ("pastures --lang es --help", [*spanish, "--help"]),
         ("pastures --lang es rotate --help", [*spanish, "rotate", "--help"]),
-        ("pastures --lang es rotate --no-such-opt", [*spanish, "rotate", "--no-such-option"]),
+        ("pastures --lang es rotate --no-such", [*spanish, "rotate", "--no-such-option"]),
     ]
 
     load_before = os.getloadavg()[0]

@@ -597,8 +597,9 @@ def _scenes(config: ProjectConfig, folder: Path, layers: LayersResult) -> tuple[
         logger.warning("%s", p)
     if not scenes:
         raise InputFileError(
-            f"{config.path}: [imagery] gives no usable scene ({len(problems)} problem(s) "
-            "listed above)."
+            _(
+                "{path}: [imagery] gives no usable scene ({problems} problem(s) listed above)."
+            ).format(path=config.path, problems=len(problems))
         )
     return scenes, label
 
@@ -800,7 +801,9 @@ def fit_cuts(
             min_valid_fraction=params.min_valid_fraction,
         )
     except ParameterError as exc:
-        raise ParameterError(f"{exc} ([calibration] cuts of {config.path.name})") from exc
+        raise ParameterError(
+            _("{exc} ([calibration] cuts of {name})").format(exc=exc, name=config.path.name)
+        ) from exc
     for p in warnings:
         logger.warning("%s", p)
     return calibration
@@ -1368,7 +1371,7 @@ def _date(value: Any) -> dt.date | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        raise TypeError(f"{value!r} is not a date")
+        raise TypeError(_("{value!r} is not a date").format(value=value))
     return dt.date.fromisoformat(value)
 
 
@@ -1408,7 +1411,9 @@ def vegetation_from(
             return None
         path = folder / RUN_FILES[key]
         if rel != RUN_FILES[key] or path not in files:
-            raise ValueError(f"{key} {rel!r} is not an output of the stage")
+            raise ValueError(
+                _("{key} {rel!r} is not an output of the stage").format(key=key, rel=rel)
+            )
         return path
 
     return VegetationResult(
@@ -1447,7 +1452,7 @@ def erosion_from(record: Mapping[str, Any], files: tuple[Path, ...], folder: Pat
 
     path = folder / "risk" / RISK_FILES["gpkg"]
     if path not in files:
-        raise ValueError(f"{path.name} is not an output of the stage")
+        raise ValueError(_("{name} is not an output of the stage").format(name=path.name))
     plots = gpd.read_file(path, layer=RISK_LAYER, engine="pyogrio")
     return ErosionResult(
         plots=plots,
@@ -1665,7 +1670,9 @@ def run_project(  # noqa: PLR0915
     unknown = left_out - {"map", "print"}
     if unknown:
         raise ParameterError(
-            f"Only the map and print stages can be left out; not {', '.join(sorted(unknown))}."
+            _("Only the map and print stages can be left out; not {value}.").format(
+                value=", ".join(sorted(unknown))
+            )
         )
     from pastures.io import remove_leftovers
 

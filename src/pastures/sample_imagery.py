@@ -235,12 +235,12 @@ def make_sample_scenes(
         The STAC item JSON files, one per tile and date, sorted.
     """
     if plots.crs is None:
-        raise LayerError("The plots have no CRS; cannot place synthetic imagery over them.")
+        raise LayerError(_("The plots have no CRS; cannot place synthetic imagery over them."))
     out = Path(out_dir)
     start_d = dt.date.fromisoformat(str(start))
     end_d = dt.date.fromisoformat(str(end))
     if not len(plots):
-        raise LayerError("There are no plots to place synthetic imagery over.")
+        raise LayerError(_("There are no plots to place synthetic imagery over."))
     tiling = _tiling(plots)
     plots_utm = plots.to_crs(tiling.crs)
     corrals_utm = corrals.to_crs(tiling.crs) if corrals is not None else None

@@ -138,7 +138,9 @@ def make_sample_dem(
     SampleTerrain
     """
     if not resolution > 0:
-        raise ParameterError(f"resolution must be positive (m); got {resolution}.")
+        raise ParameterError(
+            _("resolution must be positive (m); got {resolution}.").format(resolution=resolution)
+        )
     west, south, east, north = bounds
     if shape is None:
         shape = (
@@ -147,7 +149,9 @@ def make_sample_dem(
         )
     rows, cols = shape
     if rows < 8 or cols < 8:
-        raise ParameterError(f"The sample grid is too small: {shape}; use at least 8 x 8.")
+        raise ParameterError(
+            _("The sample grid is too small: {shape}; use at least 8 x 8.").format(shape=shape)
+        )
     transform = Affine(resolution, 0.0, west, 0.0, -resolution, north)
     dx = dy = 0.0
     from pyproj import CRS

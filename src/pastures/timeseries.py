@@ -74,8 +74,10 @@ def _select(table: pd.DataFrame, index: str, statistic: str) -> pd.DataFrame:
     missing = [c for c in schema.ZONAL_COLUMNS if c not in table.columns]
     if missing:
         raise LayerError(
-            f"The index table lacks column(s) {', '.join(missing)}: give the tidy table of "
-            "pastures.zonal.index_series."
+            _(
+                "The index table lacks column(s) {value}: give the tidy table of "
+                "pastures.zonal.index_series."
+            ).format(value=", ".join(missing))
         )
     rows = table[(table[schema.INDEX] == index) & (table[schema.STATISTIC] == statistic)]
     return rows[[schema.PLOT_CODE, schema.DATE, schema.VALUE]]

@@ -24,6 +24,7 @@ from pastures import regional
 from pastures import schema as S
 from pastures.defaults import FORAGE_GPKG, RISK_CSV_DECIMALS, RISK_FILES, RISK_LAYER
 from pastures.errors import InputFileError, Problem
+from pastures.i18n import _
 from pastures.imagery import BoaOffset, Scene, group_by_date, load_scenes
 from pastures.indices import DEFAULT_INDICES
 from pastures.io import (
@@ -131,8 +132,10 @@ def write_index_tables(
     if result.table.empty:
         listed = "".join(f"\n  {p}" for p in all_problems[:20])
         raise InputFileError(
-            "No index value could be computed: no scene covered the plots with usable data."
-            f"{listed}"
+            _(
+                "No index value could be computed: no scene covered the plots with "
+                "usable data.{listed}"
+            ).format(listed=listed)
         )
     out_dir.mkdir(parents=True, exist_ok=True)
     files = [out_dir / f"{SERIES_FILE}.parquet"]

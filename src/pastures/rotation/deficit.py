@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Final
 import pandas as pd
 
 from pastures.errors import ParameterError
-from pastures.i18n import format_number, gettext_for
+from pastures.i18n import _, format_number, gettext_for
 from pastures.rotation.groups import GROUP_SPECIES, HEAD_COLUMNS
 
 if TYPE_CHECKING:
@@ -87,9 +87,12 @@ class FeedOptions:
     def __post_init__(self) -> None:
         if not (self.bale_kg > 0 and 0 < self.bale_dm <= 1 and self.oats_kg_dm_ha > 0):
             raise ParameterError(
-                f"feed options: bale {self.bale_kg} kg at {self.bale_dm} DM, oats "
-                f"{self.oats_kg_dm_ha} kg DM/ha: use a bale > 0 kg, a DM share in (0, 1] "
-                "and a yield > 0."
+                _(
+                    "feed options: bale {bale_kg} kg at {bale_dm} DM, oats {oats_kg_dm_ha} "
+                    "kg DM/ha: use a bale > 0 kg, a DM share in (0, 1] and a yield > 0."
+                ).format(
+                    bale_kg=self.bale_kg, bale_dm=self.bale_dm, oats_kg_dm_ha=self.oats_kg_dm_ha
+                )
             )
 
     @property

@@ -558,7 +558,7 @@ def gantt_figure(  # noqa: PLR0912, PLR0915
         from pastures.errors import MissingDependencyError
 
         raise MissingDependencyError(
-            "the Gantt chart needs matplotlib: pip install 'pastures[maps]'"
+            _("the Gantt chart needs matplotlib: pip install 'pastures[maps]'")
         ) from exc
     inp = gp.inputs
     closed = closed_mask(inp, gp.plan.params)

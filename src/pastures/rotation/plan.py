@@ -284,8 +284,10 @@ def _run(
     missing = unknown_closures(inputs)
     if missing:
         raise ParameterError(
-            f"closures name location(s) {', '.join(missing)} that are not plots or open ranges "
-            "of the project: check the plot codes (e.g. --close, --reserve-dry)."
+            _(
+                "closures name location(s) {value} that are not plots or open ranges of "
+                "the project: check the plot codes (e.g. --close, --reserve-dry)."
+            ).format(value=", ".join(missing))
         )
     t0 = time.perf_counter()
     todo = blocks(inputs, params)

@@ -222,7 +222,7 @@ def with_practices(frame: pd.DataFrame, path: str) -> pd.DataFrame:
             continue
         values = dict(zip(codes, raw[source], strict=False))
         out[column] = out[S.PLOT_CODE].astype(str).map(values)
-        logger.info("P factor: practice column %r read from %s", source, path)
+        logger.info(_("P factor: practice column %r read from %s"), source, path)
     return out
 
 
@@ -316,7 +316,7 @@ def _terrain(request: RiskRequest, tags: dict[str, str]) -> tuple[Dem, np.ndarra
         return read_dem(request.dem, resolution=request.resolution, dst_crs=request.setup.crs), None
     from pastures.sample_terrain import SYNTHETIC_NOTE, make_sample_dem, sample_dry_season_ndvi
 
-    logger.warning("SYNTHETIC sample: illustrative Juli terrain and NDVI, not survey data.")
+    logger.warning(_("SYNTHETIC sample: illustrative Juli terrain and NDVI, not survey data."))
     setup = request.setup
     if setup.is_juli:
         terrain = make_sample_dem(resolution=request.resolution or 30.0)
@@ -381,9 +381,11 @@ def _rusle(
         )
         if not request.rainfall and not request.setup.is_juli and not request.sample:
             logger.warning(
-                "R comes from the SENAMHI Juli rain normals, a Juli default, but the study "
-                "area is %s: give --rainfall (twelve monthly totals, mm) or --erosivity for "
-                "your area.",
+                _(
+                    "R comes from the SENAMHI Juli rain normals, a Juli default, but the study "
+                    "area is %s: give --rainfall (twelve monthly totals, mm) or --erosivity for "
+                    "your area."
+                ),
                 request.setup.area.name,
             )
     elif R_value is None:

@@ -180,7 +180,7 @@ class _Manifest:
             data = json.loads(path.read_text(encoding="utf-8"))
             files = dict(data["files"])
         except (OSError, ValueError, KeyError, TypeError) as exc:
-            logger.warning("%s is unreadable (%s): every file will be checked again.", path, exc)
+            logger.warning(_("%s is unreadable (%s): every file will be checked again."), path, exc)
             return cls(path)
         return cls(path, files)
 
@@ -332,7 +332,7 @@ def search_items(
                 catalogue=catalogue, url=url, reason=reason
             )
         ) from exc
-    logger.info("%s: %d %s item(s) over %s", catalogue, len(items), collection, bbox)
+    logger.info(_("%s: %d %s item(s) over %s"), catalogue, len(items), collection, bbox)
     return items
 
 
@@ -735,7 +735,7 @@ def _search_all(
             ).format(reasons=reasons)
         )
     for _unused, reason in unreachable:
-        logger.warning("%s The other catalogue(s) were used.", reason)
+        logger.warning(_("%s The other catalogue(s) were used."), reason)
     return found, unreachable
 
 
@@ -752,7 +752,7 @@ def _choose(
     for name, raw in found:
         item, problems = checked_item(raw, assets=wanted)
         for item_id, problem in problems:
-            logger.warning("%s: item %s: %s; left out", name, item_id, problem)
+            logger.warning(_("%s: item %s: %s; left out"), name, item_id, problem)
         rejected.extend((f"{name} {i}", p) for i, p in problems)
         if item is None or (problems and not _wanted_assets(item)):
             continue
@@ -867,7 +867,7 @@ def fetch_imagery(
                 continue
             except (RasterioError, OSError, LookupError, KeyError, TypeError, ValueError) as exc:
                 failed.append((item_id, f"{name}: {_reason(exc)}"))
-                logger.warning("Scene %s not completed: %s", item_id, _reason(exc))
+                logger.warning(_("Scene %s not completed: %s"), item_id, _reason(exc))
                 continue
             (downloaded if got else skipped).append(item_id)
             item_files.append(path)
@@ -1012,7 +1012,7 @@ def _dem_hrefs(found: Sequence[tuple[str, Any]], catalogue: str) -> list[str]:
     for _unused, raw in found:
         item, problems = checked_item(raw, assets=("data",))
         for item_id, problem in problems:
-            logger.warning("%s: item %s: %s; left out", catalogue, item_id, problem)
+            logger.warning(_("%s: item %s: %s; left out"), catalogue, item_id, problem)
         if item is not None and "data" in item["assets"]:
             hrefs.append(public_href(str(item["assets"]["data"]["href"])))
     return sorted(hrefs)

@@ -1520,8 +1520,10 @@ def forage_budget(
     per_day = params.kg_dm_per_uo_day
     if not len(project.communities) and len(herds):
         logger.warning(
-            "no communities layer: the open communal range cannot be measured and only the "
-            "fenced plots are counted as forage. Give the community boundaries (--communities)."
+            _(
+                "no communities layer: the open communal range cannot be measured and only the "
+                "fenced plots are counted as forage. Give the community boundaries (--communities)."
+            )
         )
     plot_table = _plot_table(
         plots,

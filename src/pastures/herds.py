@@ -309,7 +309,7 @@ def _category_columns(
         if not species and len(cats) == 1 and cats[0] in LONE_CATEGORY_SPECIES:
             species = [LONE_CATEGORY_SPECIES[cats[0]]]  # "tuis" alone are young alpacas
         if not species:
-            logger.info("%s: column '%s' is not a herd column; ignored", source, name)
+            logger.info(_("%s: column '%s' is not a herd column; ignored"), source, name)
             continue
         sp = species[0]
         cat = cats[0] if len(cats) == 1 and not other else None

@@ -102,7 +102,7 @@ def remove_leftovers(folder: Path, *, older_than: float | None = None) -> list[P
             continue
     if removed:
         logger.info(
-            "removed %d temporary file(s) of an interrupted run in %s", len(removed), folder
+            _("removed %d temporary file(s) of an interrupted run in %s"), len(removed), folder
         )
     return removed
 
@@ -135,7 +135,9 @@ def remove_stale_temporaries(dest: Path, *, older_than: float | None = None) -> 
             except OSError:  # gone meanwhile, or not ours to remove: leave it
                 continue
     if removed:
-        logger.info("removed %d temporary file(s) of an interrupted run of %s", len(removed), dest)
+        logger.info(
+            _("removed %d temporary file(s) of an interrupted run of %s"), len(removed), dest
+        )
     return removed
 
 
@@ -386,7 +388,7 @@ def _read_feature_by_feature(path: Path, layer: str | None) -> gpd.GeoDataFrame:
     coordinates...) gets no geometry and the reason in :data:`UNREADABLE_GEOMETRY`.
     """
     attrs = pyogrio.read_dataframe(path, layer=layer, read_geometry=False)
-    meta, _, wkbs, _ = pyogrio.raw.read(path, layer=layer, columns=[])
+    meta, _unused, wkbs, _unused = pyogrio.raw.read(path, layer=layer, columns=[])
     geoms: list[shapely.Geometry | None] = []
     reasons: list[str | None] = []
     for wkb in wkbs:
@@ -403,7 +405,7 @@ def _read_feature_by_feature(path: Path, layer: str | None) -> gpd.GeoDataFrame:
     out = gpd.GeoDataFrame(attrs, geometry=geoms, crs=meta.get("crs"))
     out[UNREADABLE_GEOMETRY] = pd.array(reasons, dtype="string")
     bad = int(out[UNREADABLE_GEOMETRY].notna().sum())
-    logger.info("%s: %d feature(s) whose geometry cannot be built", path, bad)
+    logger.info(_("%s: %d feature(s) whose geometry cannot be built"), path, bad)
     return out
 
 
@@ -489,7 +491,7 @@ def _read_kml_folders(path: Path, layers: list[str]) -> gpd.GeoDataFrame:
         if "icon" in part.columns:  # GroundOverlay images: their frame is not a feature
             overlays = part["icon"].notna()
             if overlays.any():
-                logger.info("%s: ignored %d image overlay(s)", path, int(overlays.sum()))
+                logger.info(_("%s: ignored %d image overlay(s)"), path, int(overlays.sum()))
             part = part[~overlays]
         frames.append(part)
     return _concat(frames, path)

@@ -988,7 +988,7 @@ def trim_slivers(
     out = out.set_geometry(geoms)
     if S.AREA_HA in out.columns:
         out[S.AREA_HA] = out.geometry.area / S.M2_PER_HA
-    logger.info("cut %d overlap sliver(s) from the later plot of each pair", len(slivers))
+    logger.info(_("cut %d overlap sliver(s) from the later plot of each pair"), len(slivers))
     return out
 
 

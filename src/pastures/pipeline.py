@@ -353,11 +353,11 @@ class _Manifest:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
-            logger.warning("%s cannot be read (%s): every stage runs again.", path, exc)
+            logger.warning(_("%s cannot be read (%s): every stage runs again."), path, exc)
             return cls(folder)
         if not isinstance(data, dict):
             logger.warning(
-                "%s holds %s, not the manifest's object: every stage runs again.",
+                _("%s holds %s, not the manifest's object: every stage runs again."),
                 path,
                 type(data).__name__,
             )
@@ -367,7 +367,7 @@ class _Manifest:
         good = {k: v for k, v in stages.items() if isinstance(v, dict)}
         if len(good) != len(stages) or not isinstance(data.get("stages"), dict):
             logger.warning(
-                "%s: field 'stages' is damaged (%s): those stages run again.",
+                _("%s: field 'stages' is damaged (%s): those stages run again."),
                 path,
                 ", ".join(sorted(set(stages) - set(good))) or "not an object",
             )
@@ -630,7 +630,7 @@ def run_vegetation(
         try:
             return dry_season_composite(scenes, grid, months=veg.dry_months)
         except InputFileError as exc:
-            logger.warning("No dry-season composite: %s", exc)
+            logger.warning(_("No dry-season composite: %s"), exc)
             return None
 
     # The composites read the same scenes as the index series, on the whole grid; both
@@ -1143,7 +1143,7 @@ def write_geopackage(
     except ImportError:
         from pastures.io import write_layers
 
-        logger.info("pastures.styles is not installed: GeoPackage written without styles")
+        logger.info(_("pastures.styles is not installed: GeoPackage written without styles"))
         return write_layers(vectors, path)
     styles = {PLOT_STATUS_LAYER: "plots", COMMUNITY_BUDGET_LAYER: "communities"}
     return Path(
@@ -1559,8 +1559,10 @@ class _Runner:
         earlier = [s for s in self.manifest.stages if s not in this_run]
         if earlier:
             logger.warning(
-                "the %s stage stopped: the outputs of %s in %s are still those of an earlier "
-                "run; they are made again once this run goes through.",
+                _(
+                    "the %s stage stopped: the outputs of %s in %s are still those of an earlier "
+                    "run; they are made again once this run goes through."
+                ),
                 failed,
                 ", ".join(earlier),
                 self.folder,
@@ -1606,7 +1608,7 @@ class _Runner:
             self.manifest.write()
         if removed:
             logger.warning(
-                "%s no longer runs (%s): removed the %d output(s) an earlier run left in %s.",
+                _("%s no longer runs (%s): removed the %d output(s) an earlier run left in %s."),
                 name,
                 summary,
                 len(removed),
@@ -1685,8 +1687,10 @@ def run_project(  # noqa: PLR0915
     area = config.study_area
     for key, what in juli_defaults_used(config).items():
         logger.warning(
-            "%s: the study area %r is not Juli and the project file leaves %s at %s, a Juli "
-            "default. Set %s for your area.",
+            _(
+                "%s: the study area %r is not Juli and the project file leaves %s at %s, a Juli "
+                "default. Set %s for your area."
+            ),
             config.path.name,
             area.name,
             key,
@@ -1938,7 +1942,7 @@ def run_project(  # noqa: PLR0915
             continue
         mod = _optional_stage(module)
         if mod is None:
-            logger.info("%s is not installed: the %s stage is skipped", module, name)
+            logger.info(_("%s is not installed: the %s stage is skipped"), module, name)
             runner.note(name, "unavailable", f"{module} is not installed yet")
             continue
         runner.stage(

@@ -149,7 +149,7 @@ def wants_cluster(n_plots: int, n_dates: int) -> bool:
         _distributed()
     except MissingDependencyError:
         logger.info(
-            "Large job (%d plots x %d dates) run in one process: %s",
+            _("Large job (%d plots x %d dates) run in one process: %s"),
             n_plots,
             n_dates,
             "dask.distributed is not installed (pip install 'pastures[regional]').",
@@ -237,7 +237,7 @@ def dask_client(
     try:
         with cluster, distributed.Client(cluster) as client:
             logger.info(
-                "Started a LocalCluster of %d worker(s); dashboard %s", n, client.dashboard_link
+                _("Started a LocalCluster of %d worker(s); dashboard %s"), n, client.dashboard_link
             )
             yield client
             # the work is done: workers that take more than the nanny's few seconds to
@@ -553,8 +553,10 @@ class _Run:
             if grid.crs not in reprojected:
                 if not zonal._same_crs(self.plots.crs, grid.crs):
                     logger.info(
-                        "Plots reprojected from %s to %s, the CRS of the imagery (the imagery "
-                        "itself is not resampled).",
+                        _(
+                            "Plots reprojected from %s to %s, the CRS of the imagery (the imagery "
+                            "itself is not resampled)."
+                        ),
                         self.plots.crs,
                         grid.crs,
                     )
@@ -593,7 +595,7 @@ class _Run:
                     layout.rules.append(self.submit(client, _rules_task, coverage))
                 layouts[key] = layout
                 logger.info(
-                    "Grid %s: %d plot window(s) in %d chunk(s)",
+                    _("Grid %s: %d plot window(s) in %d chunk(s)"),
                     grid.crs,
                     len(windows),
                     len(layout.chunks),
@@ -703,7 +705,7 @@ class _Run:
                 break
             failed.update(new)
             logger.info(
-                "Scene(s) %s unreadable on %s: the date is read again without them.",
+                _("Scene(s) %s unreadable on %s: the date is read again without them."),
                 ", ".join(new),
                 members[0].date,
             )

@@ -268,10 +268,10 @@ def make_sample_scenes(
                 shutil.rmtree(work, ignore_errors=True)
         made = _reuse(final, key, quiet=True)
         assert made is not None
-        logger.info("Made %d synthetic scenes in %s", len(made), final)
+        logger.info(_("Made %d synthetic scenes in %s"), len(made), final)
         return made
     items = _write_scenes(plots_utm, corrals_utm, out, key, start_d, end_d, step_days, seed, tiling)
-    logger.info("Made %d synthetic scenes in %s", len(items), out)
+    logger.info(_("Made %d synthetic scenes in %s"), len(items), out)
     return items
 
 

@@ -372,7 +372,7 @@ def read_dem(  # noqa: PLR0915 - checks of size, CRS and coverage read in order
                 resampling=Resampling.average if coarsening else Resampling.bilinear,
             )
             logger.info(
-                "DEM %s resampled (%s) from %s at %.1f m to %s at %.1f m",
+                _("DEM %s resampled (%s) from %s at %.1f m to %s at %.1f m"),
                 path.name,
                 "average" if coarsening else "bilinear",
                 src.crs,
@@ -685,7 +685,7 @@ def _check_elevations(elevation: np.ndarray, source: str) -> None:
     holes = int((~valid).sum())
     if holes:
         logger.info(
-            "DEM %s: %d no-data pixels (%.2f %%) are carried as NaN and act as outlets",
+            _("DEM %s: %d no-data pixels (%.2f %%) are carried as NaN and act as outlets"),
             source,
             holes,
             100.0 * holes / valid.size,

@@ -199,8 +199,10 @@ def plot_coverage(
             # pixels far larger than the plot. Its exact coverage is used instead.
             if r.size == 0 or (rule != "exact" and geom.area < pixel_area):
                 logger.info(
-                    "Plot %s: the '%s' rule selects %d pixel(s) (plot of %.0f m², pixel of "
-                    "%.0f m²); falling back to 'exact' coverage.",
+                    _(
+                        "Plot %s: the '%s' rule selects %d pixel(s) (plot of %.0f m², pixel of "
+                        "%.0f m²); falling back to 'exact' coverage."
+                    ),
                     ids[i],
                     rule,
                     r.size,
@@ -667,8 +669,10 @@ def index_series(
         if grid.crs not in reprojected:
             if not _same_crs(plots.crs, grid.crs):
                 logger.info(
-                    "Plots reprojected from %s to %s, the CRS of the imagery (the imagery "
-                    "itself is not resampled).",
+                    _(
+                        "Plots reprojected from %s to %s, the CRS of the imagery (the imagery "
+                        "itself is not resampled)."
+                    ),
                     plots.crs,
                     grid.crs,
                 )
@@ -690,7 +694,7 @@ def index_series(
                 )
                 for wgrid, members_idx in _plot_windows(geoms, grid, cluster_gap_m)
             ]
-            for _, _, coverage in windows_cache[key]:
+            for _unused, _unused, coverage in windows_cache[key]:
                 cells_of[id(coverage)] = np.unique(coverage.cells)
         return _DateJob(members, row, date_names, date_needed, key, found)
 
@@ -710,7 +714,7 @@ def index_series(
         if frame is not None:
             frames.append(frame)
         if job.key != rules_key:  # the same windows as the previous date: the same rules
-            for _, members_idx, coverage in windows_cache[job.key]:
+            for _unused, members_idx, coverage in windows_cache[job.key]:
                 rules.iloc[members_idx] = coverage.rules_used
             rules_key = job.key
     return IndexSeries(
@@ -1034,7 +1038,7 @@ def _tidy(frames: list[pd.DataFrame]) -> pd.DataFrame:
     if duplicated.any():
         # Two platforms (or UTM zones) on one day: keep, per plot, the one with more clear pixels.
         logger.info(
-            "%d plot-date(s) observed twice on the same day; keeping the clearer observation.",
+            _("%d plot-date(s) observed twice on the same day; keeping the clearer observation."),
             int(duplicated.sum()) // 2,
         )
         wide = wide.sort_values(schema.STAT_COUNT, ascending=False, kind="stable")

@@ -301,7 +301,7 @@ def _run(
         # 2. branch and cut on the blocks that hold the plan's gap, largest first
         chosen = _blocks_to_search([r for _, r, _ in done], params.relative_gap)
         if chosen:
-            logger.info("rotation: branch and cut on %d of %d blocks", len(chosen), len(todo))
+            logger.info(_("rotation: branch and cut on %d of %d blocks"), len(chosen), len(todo))
             again = _map(
                 inputs,
                 params,

@@ -53,7 +53,8 @@ _ID_COLUMNS = ("community", "location_id", "strategy", "why")
 #: Names, codes, units and borrowed words the catalogs hold that are no language's words
 #: of ours: proper names, formats, indices, libraries, domain words kept in both
 #: languages (the glossary of TRANSLATING.md), and the month abbreviations both
-#: languages share ("may", "nov"; Peru's "set" for setiembre).
+#: languages share ("may", "nov"; Peru's "set" for setiembre), and words spelt alike in
+#: both that one catalog happens to hold only on one side ("variable", "panel").
 NAMES = frozenset(
     """
     juli puno titicaca peru pastures pasiri callacami comunidad invest sdr rusle usle
@@ -65,7 +66,7 @@ NAMES = frozenset(
     alpacas llama llamas bofedal bofedales pajonal tolar cesped cultivado aymara quechua
     crsp uuid bash ctrl debug windows mtd msil gura subws cop url urls api tcp dns lla
     alp ovi png ics gantt dtm corral corrales ene feb mar abr may jun jul ago set sep sept
-    oct nov dic
+    oct nov dic variable panel
     """.split()  # noqa: SIM905 (a list of words reads best as words)
 )
 
@@ -232,6 +233,8 @@ _OTHER_HELPERS = pytest.mark.xfail(reason="map/atlas catalogs: issue-20 branches
 def _foreign_words(run: dict, output: str, foreign: set[str]) -> dict[str, str]:
     """Each word of `foreign` found in the output, with a piece of the text it is in."""
     data = _data_values(run["folder"])
+    if "result" in run:  # the project's own name is data too ("Muestra de Juli (ilustrativa)")
+        data.insert(0, run["result"].config.name)
     found: dict[str, str] = {}
     texts = list(READERS[output](run))
     assert texts, f"no text read from the {output}"

@@ -285,3 +285,22 @@ def test_every_csv_column_is_in_the_data_dictionary(runs, language):
             if key not in S.COLUMN_LABELS:
                 missing.add(f"{path.relative_to(folder)}: {column}")
     assert sorted(missing) == []
+
+
+def test_csv_names_codes_and_dates_are_the_same_in_every_language(runs):
+    """Column names, codes and ISO dates do not change with the project's language."""
+    es, en = runs["es"]["folder"], runs["en"]["folder"]
+    tables = sorted(p.relative_to(es) for p in es.rglob("*.csv"))
+    assert tables == sorted(p.relative_to(en) for p in en.rglob("*.csv"))
+    for name in tables:
+        assert list(pd.read_csv(es / name, nrows=0).columns) == list(
+            pd.read_csv(en / name, nrows=0).columns
+        ), name
+    risk_es = pd.read_csv(es / "risk" / "risk_plots.csv")
+    risk_en = pd.read_csv(en / "risk" / "risk_plots.csv")
+    assert list(risk_es["risk_class"]) == list(risk_en["risk_class"])  # codes
+    assert list(risk_es["risk_drivers"]) != list(risk_en["risk_drivers"])  # words
+    stays_es = pd.read_csv(es / "rotation" / "rotation_schedule.csv")
+    stays_en = pd.read_csv(en / "rotation" / "rotation_schedule.csv")
+    assert stays_es.equals(stays_en)  # the same plan, dates written 2026-01-05 in both
+    assert stays_es["start"].str.fullmatch(r"\d{4}-\d{2}-\d{2}").all()

@@ -108,3 +108,20 @@ def test_a_language_babel_does_not_know_still_compiles(tmp_path, monkeypatch):
     finally:
         i18n.catalog_dir.cache_clear()
         i18n.translator.cache_clear()
+
+
+def test_a_project_may_speak_any_language_with_a_catalog(tmp_path):
+    """The language key takes the languages with a catalog, and names them when refused."""
+    from pastures.errors import ProjectError
+    from pastures.project import load_project_file
+
+    refused = {}
+    for code in ("en", "es", "fr"):
+        path = tmp_path / f"{code}.toml"
+        path.write_text(f'[project]\nname = "x"\nlanguage = "{code}"\n', encoding="utf-8")
+        with pytest.raises(ProjectError) as caught:  # no layers: refused for that anyway
+            load_project_file(path)
+        refused[code] = [str(p) for p in caught.value.problems if "language" in str(p)]
+    assert refused["en"] == refused["es"] == []
+    assert len(refused["fr"]) == 1
+    assert "expected one of 'en', 'es'; got 'fr'" in refused["fr"][0]

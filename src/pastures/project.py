@@ -183,6 +183,14 @@ def _choice(*options: str) -> Check:
     return check
 
 
+def _language(v: Any) -> str | None:
+    """None when `v` names a language with a catalog (a translator's new .po counts)."""
+    from pastures.i18n import available_languages
+
+    languages = available_languages()
+    return None if v in languages else f"one of {', '.join(repr(code) for code in languages)}"
+
+
 def _date(v: Any) -> str | None:
     low, high = DATE_YEARS
     expected = f"a date YYYY-MM-DD from {low} to {high}"
@@ -333,7 +341,12 @@ PROJECT_KEYS: Final = {
     "name": Key("text", _is_text, "pastures project", "pastures.project"),
     "illustrative": Key("true or false", _is_bool, False, "pastures.project"),
     "output": Key("a folder (text)", _is_text, "pastures-run", "pastures.project"),
-    "language": Key('"es" or "en"', _choice("es", "en"), "es", "users: Spanish maps"),
+    "language": Key(
+        "a language with a catalog (pastures --lang lists them: en, es...)",
+        _language,
+        "es",
+        "users: Spanish maps",
+    ),
 }
 
 
@@ -964,7 +977,8 @@ class ProjectConfig:
         :func:`pastures.forage.params_from_mapping` and
         :func:`pastures.erosion.settings_from_mapping`).
     language
-        Language of the map and the atlas (``"es"`` or ``"en"``).
+        Language of the outputs (map, atlas, workbooks, calendar, chart, the words of the
+        tables): any language with a catalog, see :func:`pastures.i18n.available_languages`.
     defaults_used
         Keys the file left out, with the default each took and where it comes from.
     """
@@ -1250,7 +1264,8 @@ name = "My pastures"
 illustrative = true
 # Run folder (relative to this file); `pastures run --out DIR` overrides it.
 output = "run"
-# Language of the map and the printed atlas: "es" or "en".
+# Language of the outputs (map, atlas, workbooks, calendar, chart, the words of the
+# tables): "es", "en" or any language with a catalog (`pastures --lang` lists them).
 language = "es"
 
 [study_area]

@@ -8,7 +8,9 @@ runs). The lines timed:
 - ``python -c pass`` (baseline: the interpreter alone);
 - ``python -m pastures --help``;
 - ``python -m pastures COMMAND --help`` for every command;
-- ``python -m pastures rotate --no-such-option`` (a usage error, exit 2).
+- ``python -m pastures rotate --no-such-option`` (a usage error, exit 2);
+- ``python -m pastures --lang es --help``, ``... --lang es rotate --help`` and the usage
+  error in Spanish (the catalog read on top: compare with the English lines).
 
 The machine load (1-minute load average) is printed beside, since other work on the
 machine slows every line alike. Run:  python benchmarks/bench_cli.py [--runs 7]
@@ -76,6 +78,12 @@ def main() -> None:
             [python, "-m", "pastures", "rotate", "--no-such-option"],
         )
     )
+    spanish = [python, "-m", "pastures", "--lang", "es"]
+    lines += [
+        ("pastures --lang es --help", [*spanish, "--help"]),
+        ("pastures --lang es rotate --help", [*spanish, "rotate", "--help"]),
+        ("pastures --lang es rotate --no-such", [*spanish, "rotate", "--no-such-option"]),
+    ]
 
     load_before = os.getloadavg()[0]
     print(f"{args.runs} runs per line, median wall time; load average (1 min) {load_before:.2f}")

@@ -127,3 +127,50 @@ def file_bytes(path: Path) -> bytes:
 def in_tmp(tmp_path, monkeypatch) -> Path:
     monkeypatch.chdir(tmp_path)
     return tmp_path
+
+
+# --- the bundled sample project, run once for the tests that read a whole run ------------
+
+
+def run_sample_demo(folder: Path, *, language: str | None = None) -> dict:
+    """Run the bundled sample project (as ``pastures demo`` does) into `folder`.
+
+    `language` replaces the project's ``language`` key (the sample's is ``"es"``). The
+    texts of the Gantt chart are recorded while the run draws it (the PNG keeps none).
+
+    Returns
+    -------
+    dict
+        ``folder`` (the run folder), ``result`` (the :class:`pastures.pipeline.RunResult`)
+        and ``gantt`` (the non-empty texts of the chart's figure).
+    """
+    import dataclasses
+
+    import pastures.rotation.outputs as rotation_outputs
+    from pastures.pipeline import run_project
+    from pastures.project import load_project_file, sample_project_path
+
+    config = load_project_file(sample_project_path())
+    if language is not None:
+        config = dataclasses.replace(config, language=language)
+    drawn: list[str] = []
+    draw = rotation_outputs.gantt_figure
+
+    def recording(*args, **kwargs):
+        from matplotlib.text import Text
+
+        fig = draw(*args, **kwargs)
+        drawn.extend(t.get_text() for t in fig.findobj(Text) if t.get_text().strip())
+        return fig
+
+    out = folder / "run"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(rotation_outputs, "gantt_figure", recording)
+        result = run_project(config, out)
+    return {"folder": out, "result": result, "gantt": drawn}
+
+
+@pytest.fixture(scope="session")
+def sample_demo(tmp_path_factory) -> dict:
+    """The bundled sample project (Spanish, illustrative) run once with every stage."""
+    return run_sample_demo(tmp_path_factory.mktemp("sample_demo"))

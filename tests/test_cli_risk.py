@@ -293,12 +293,25 @@ def test_spanish_output(files: dict[str, Path], tmp_path: Path) -> None:
         str(out),
     )
     assert result.exit_code == 0, result.output
-    assert "veces la capacidad" in result.output
-    assert "parcelas, riesgo:" in result.output
+    assert "--es/--spanish is deprecated" in result.output
+    assert "veces la capacidad" in result.output  # the drivers: the outputs' words
+    # the CSV keeps its column names and class codes; its words are Spanish
     table = pd.read_csv(out / OUTPUT_FILES["csv"])
-    assert list(table.columns) == [S.RISK_LABELS_ES[c] for c in S.RISK_COLUMNS]
-    assert set(table["Riesgo"]) <= set(S.RISK_CLASS_LABELS_ES.values())
-    assert table.iloc[0]["Acción sugerida"].startswith("descansar")
+    assert list(table.columns) == list(S.RISK_COLUMNS)
+    assert set(table[S.RISK_CLASS]) <= set(S.RISK_CLASSES)
+    assert table.iloc[0][S.RISK_ACTION].startswith("descansar")
+
+
+def test_spanish_command_line_gives_spanish_outputs(files: dict[str, Path], tmp_path: Path):
+    """Without a project, the outputs speak the command line's language (--lang)."""
+    out = tmp_path / "es"
+    args = ["--dem", str(files["dem"]), "--plots", str(files["plots"]), "--c-factor", "0.2"]
+    result = CliRunner().invoke(main, ["--lang", "es", "risk", *args, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "parcelas:" in result.output
+    assert "Pérdida de suelo de todas las parcelas" in result.output
+    table = pd.read_csv(out / OUTPUT_FILES["csv"])
+    assert table[S.RISK_DRIVERS].str.contains("pendiente").all()
     gpkg = gpd.read_file(out / OUTPUT_FILES["gpkg"], layer=RISK_LAYER)
     assert set(gpkg[S.RISK_CLASS]) <= set(S.RISK_CLASSES)  # GIS layer keeps the codes
 

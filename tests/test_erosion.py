@@ -329,7 +329,7 @@ def test_plot_partly_outside_the_dem_warns(plots: gpd.GeoDataFrame) -> None:
     assert row[S.DEM_COVERAGE] == pytest.approx(0.5)
     # The total counts only the half with terrain data.
     assert row[S.SOIL_LOSS_T_YR] == pytest.approx(row[S.SOIL_LOSS_T_HA_YR] * row[S.AREA_HA] / 2)
-    assert "terrain data for 50 % of the plot" in row[S.RISK_DRIVERS]
+    assert "plot covered by terrain data: 50 %" in row[S.RISK_DRIVERS]
 
 
 def test_plots_off_the_dem_are_refused(plots: gpd.GeoDataFrame) -> None:

@@ -85,3 +85,43 @@ def test_a_po_without_mo_is_compiled_into_the_cache(tmp_path, monkeypatch):
     finally:
         i18n.catalog_dir.cache_clear()
         i18n.translator.cache_clear()
+
+
+def test_a_language_babel_does_not_know_still_compiles(tmp_path, monkeypatch):
+    """Aymara (``ay``) has no CLDR data in Babel: its catalog compiles and is used anyway."""
+    locale = tmp_path / "locale"
+    ay = locale / "ay" / "LC_MESSAGES"
+    ay.mkdir(parents=True)
+    (ay / "pastures.po").write_text(
+        'msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=UTF-8\\n"\n'
+        '"Plural-Forms: nplurals=2; plural=(n != 1);\\n"\n\n'
+        'msgid "plot"\nmsgstr "uyu"\n',
+        encoding="utf-8",
+    )
+    monkeypatch.setattr(i18n, "LOCALE_DIR", locale)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    i18n.catalog_dir.cache_clear()
+    i18n.translator.cache_clear()
+    try:
+        assert i18n.available_languages() == ["en", "ay"]
+        assert i18n.gettext_for("ay")("plot") == "uyu"
+    finally:
+        i18n.catalog_dir.cache_clear()
+        i18n.translator.cache_clear()
+
+
+def test_a_project_may_speak_any_language_with_a_catalog(tmp_path):
+    """The language key takes the languages with a catalog, and names them when refused."""
+    from pastures.errors import ProjectError
+    from pastures.project import load_project_file
+
+    refused = {}
+    for code in ("en", "es", "fr"):
+        path = tmp_path / f"{code}.toml"
+        path.write_text(f'[project]\nname = "x"\nlanguage = "{code}"\n', encoding="utf-8")
+        with pytest.raises(ProjectError) as caught:  # no layers: refused for that anyway
+            load_project_file(path)
+        refused[code] = [str(p) for p in caught.value.problems if "language" in str(p)]
+    assert refused["en"] == refused["es"] == []
+    assert len(refused["fr"]) == 1
+    assert "expected one of 'en', 'es'; got 'fr'" in refused["fr"][0]

@@ -310,7 +310,7 @@ def test_outputs_written(tmp_path):
 
     inputs = synthetic(weeks=30)
     gp = R.place_groups(R.plan_rotation(inputs, R.RotationParams(num_workers=1)))
-    written = R.write_plan_outputs(gp, tmp_path, gantt=False, spanish=True)
+    written = R.write_plan_outputs(gp, tmp_path, gantt=False, language="es")
     names = {p.name for p in written}
     assert set(R.OUTPUT_FILES.values()) - {"rotation_gantt.png"} == names
     sched = pd.read_csv(tmp_path / R.OUTPUT_FILES["schedule_csv"])
@@ -366,7 +366,7 @@ def spanish_texts_in_a_spanish_plan(out, book) -> None:
     estados = {r[11] for r in book["parcelas"].iter_rows(min_row=2, values_only=True)}
     assert estados <= {"pastoreada", "sin uso"}
     figures = [r[0] for r in book["resumen"].iter_rows(min_row=2, values_only=True)]
-    assert "estado del solver" in figures
+    assert "estado del solucionador" in figures
     assert not any("_" in f for f in figures)
     deficit = book["déficit"]
     origin = [c.value for c in deficit[1]].index("Origen")
@@ -415,7 +415,7 @@ def plots_agree_with_the_schedule(out, summary: pd.Series) -> None:
 
 def test_gantt_is_readable(tmp_path):
     gp = R.place_groups(R.plan_rotation(synthetic(weeks=30), R.RotationParams(num_workers=1)))
-    fig = R.outputs.gantt_figure(gp, today=date(2026, 3, 2), spanish=True)
+    fig = R.outputs.gantt_figure(gp, today=date(2026, 3, 2), language="es")
     texts = [t for ax in fig.axes for t in ax.findobj(lambda o: hasattr(o, "get_fontsize"))]
     sizes = [t.get_fontsize() for t in texts if getattr(t, "get_text", lambda: "")()]
     assert sizes
@@ -509,9 +509,9 @@ def test_deficit_in_heads_at_the_peak_bales_and_oats():
     assert "66 bales of 25 kg" in note
     assert "ha of oats" not in note
     assert row["oats_note"] in note
-    es = R.deficit_table(gp, spanish=True).iloc[0]
+    es = R.deficit_table(gp, language="es").iloc[0]
     assert es["oats_note"].startswith("demasiado tarde para sembrar avena")
-    note = R.deficit_note(es, spanish=True)
+    note = R.deficit_note(es, language="es")
     assert "50 ovinos antes del 2026-01-05" in note
     assert "demasiado tarde para sembrar avena" in note
     assert "ha de avena" not in note

@@ -34,13 +34,9 @@ MIN_HEADS = 10
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("demo18") / "demo"
-    result = CliRunner().invoke(
-        main, ["demo", "--out", str(out), "--skip", "map", "--skip", "print"]
-    )
-    assert result.exit_code == 0, result.output
-    return out
+def demo(sample_demo) -> Path:
+    """The bundled sample's run folder (run once per session, see conftest.py)."""
+    return sample_demo["folder"]
 
 
 def weeks_of(schedule: pd.DataFrame, start: date) -> pd.DataFrame:

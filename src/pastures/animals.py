@@ -38,6 +38,7 @@ from typing import Final, Literal
 import pandas as pd
 
 from pastures.errors import ParameterError
+from pastures.i18n import N_, _
 
 logger = logging.getLogger(__name__)
 
@@ -108,14 +109,21 @@ UO_REFERENCE: Final = {"metabolic": SHEEP, "sr-crsp": ALPACA, "peru-tables": ALP
 #: ``sr-crsp`` charged sheep 44 % above their own metabolic intake.
 DEFAULT_UO_PRESET: Final[UOPreset] = "metabolic"
 
-#: Source line carried by each preset, for output tables and reports.
+#: Source line carried by each preset, for output tables and reports (in English in the
+#: CSV; a workbook shows it in the project's language).
 UO_SOURCES: Final = {
-    "metabolic": "UO = adult sheep of 40 kg; by metabolic weight (BW^0.75, SR-CRSP weights) "
-    "alpaca 1.44, llama 2.11 UO; young animals after Cuéllar 1985",
-    "sr-crsp": "UO by metabolic weight, SR-CRSP (alpaca 1.0, llama 1.5); unit = adult alpaca "
-    "of 65 kg (sheep 1.0 as tabulated); young animals after Cuéllar 1985",
-    "peru-tables": "UO = adult sheep of 40 kg; Peruvian tables, 1.5-1.8 UO per camelid "
-    "(alpaca 1.5, llama 1.8); young animals after Cuéllar 1985",
+    "metabolic": N_(
+        "UO = adult sheep of 40 kg; by metabolic weight (BW^0.75, SR-CRSP weights) "
+        "alpaca 1.44, llama 2.11 UO; young animals after Cuéllar 1985"
+    ),
+    "sr-crsp": N_(
+        "UO by metabolic weight, SR-CRSP (alpaca 1.0, llama 1.5); unit = adult alpaca "
+        "of 65 kg (sheep 1.0 as tabulated); young animals after Cuéllar 1985"
+    ),
+    "peru-tables": N_(
+        "UO = adult sheep of 40 kg; Peruvian tables, 1.5-1.8 UO per camelid "
+        "(alpaca 1.5, llama 1.8); young animals after Cuéllar 1985"
+    ),
 }
 
 
@@ -157,14 +165,18 @@ class AnimalUnits:
         for species, cats in self.table.items():
             if ADULT not in cats:
                 raise ParameterError(
-                    f"animal units: species '{species}' has no '{ADULT}' category. Add "
-                    f"'{ADULT} = <UO per head>' to its table."
+                    _(
+                        "animal units: species '{species}' has no '{adult}' category. Add "
+                        "'{adult} = <UO per head>' to its table."
+                    ).format(species=species, adult=ADULT)
                 )
             for cat, uo in cats.items():
                 if not (isinstance(uo, int | float) and 0 < float(uo) <= 20):
                     raise ParameterError(
-                        f"animal units: {species}/{cat} = {uo!r} UO per head is not a number "
-                        "between 0 and 20. A sheep is 1 UO; an alpaca 1.0-1.5, a llama 1.5-1.8."
+                        _(
+                            "animal units: {species}/{cat} = {uo!r} UO per head is not a number "
+                            "between 0 and 20. A sheep is 1 UO; an alpaca 1.0-1.5, a llama 1.5-1.8."
+                        ).format(species=species, cat=cat, uo=uo)
                     )
 
     @classmethod
@@ -192,7 +204,9 @@ class AnimalUnits:
         """
         if name not in ADULT_UO:
             raise ParameterError(
-                f"animal units: unknown convention '{name}'. Use one of {', '.join(ADULT_UO)}."
+                _("animal units: unknown convention '{name}'. Use one of {value}.").format(
+                    name=name, value=", ".join(ADULT_UO)
+                )
             )
         table = _default_table(name)
         source = UO_SOURCES[name]
@@ -223,13 +237,17 @@ class AnimalUnits:
         """
         if species not in self.table:
             raise ParameterError(
-                f"animal units: no species '{species}' (known: {', '.join(self.table)}). Add it "
-                "to the animal-unit table."
+                _(
+                    "animal units: no species '{species}' (known: {value}). Add it to the "
+                    "animal-unit table."
+                ).format(species=species, value=", ".join(self.table))
             )
         cats = self.table[species]
         if category not in cats:
             raise ParameterError(
-                f"animal units: {species} has no category '{category}' (known: {', '.join(cats)})."
+                _("animal units: {species} has no category '{category}' (known: {value}).").format(
+                    species=species, category=category, value=", ".join(cats)
+                )
             )
         return float(cats[category])
 
@@ -314,12 +332,16 @@ class Intake:
     def __post_init__(self) -> None:
         if not 10 <= self.g_dm_per_kg_metabolic <= 150:
             raise ParameterError(
-                f"intake: {self.g_dm_per_kg_metabolic} g DM per kg BW^0.75 per day is outside "
-                "10-150. Alpacas eat about 40 (maintenance) to 50 (ad libitum)."
+                _(
+                    "intake: {g_dm_per_kg_metabolic} g DM per kg BW^0.75 per day is outside "
+                    "10-150. Alpacas eat about 40 (maintenance) to 50 (ad libitum)."
+                ).format(g_dm_per_kg_metabolic=self.g_dm_per_kg_metabolic)
             )
         if not 5 <= self.reference_weight_kg <= 300:
             raise ParameterError(
-                f"intake: reference body weight {self.reference_weight_kg} kg is outside 5-300."
+                _(
+                    "intake: reference body weight {reference_weight_kg} kg is outside 5-300."
+                ).format(reference_weight_kg=self.reference_weight_kg)
             )
 
     @property

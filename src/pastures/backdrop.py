@@ -19,6 +19,7 @@ from rasterio.enums import Resampling
 from rasterio.transform import Affine
 
 from pastures.errors import InputFileError
+from pastures.i18n import _
 
 logger = logging.getLogger(__name__)
 
@@ -81,7 +82,9 @@ def read_for_display(
             crs = src.crs.to_string() if src.crs else ""
             bounds = tuple(src.bounds)
     except rasterio.errors.RasterioError as exc:
-        raise InputFileError(f"{path}: cannot be read as a raster ({exc}).") from exc
+        raise InputFileError(
+            _("{path}: cannot be read as a raster ({exc}).").format(path=path, exc=exc)
+        ) from exc
     array = np.ma.filled(data.astype("float64"), np.nan)
     return DisplayRaster(array, transform, crs, bounds)  # type: ignore[arg-type]
 
@@ -145,8 +148,10 @@ def stretch_rgb(rgb: np.ndarray, *, percentiles: tuple[float, float] = (2.0, 98.
     bands = np.asarray(rgb, dtype="float64")
     if bands.ndim != 3 or bands.shape[0] < 3:
         raise InputFileError(
-            "a true-colour composite needs 3 bands (red, green, blue); "
-            f"this one has shape {bands.shape}."
+            _(
+                "a true-colour composite needs 3 bands (red, green, blue); this one has "
+                "shape {shape}."
+            ).format(shape=bands.shape)
         )
     bands = bands[:3]
     valid = np.all(np.isfinite(bands), axis=0)

@@ -34,6 +34,7 @@ import numpy as np
 from affine import Affine
 
 from pastures.errors import InputFileError, ParameterError
+from pastures.i18n import _
 from pastures.imagery import CLEAR, NODATA, Grid, Mosaic, Scene, group_by_date, read_mosaic
 
 logger = logging.getLogger(__name__)
@@ -88,7 +89,9 @@ def working_grid(bounds: tuple[float, float, float, float], crs: str, resolution
     pastures.imagery.Grid
     """
     if not resolution > 0:
-        raise ParameterError(f"resolution must be positive (m); got {resolution}.")
+        raise ParameterError(
+            _("resolution must be positive (m); got {resolution}.").format(resolution=resolution)
+        )
     west, south, east, north = bounds
     x0 = math.floor(west / resolution) * resolution
     y1 = math.ceil(north / resolution) * resolution
@@ -112,7 +115,7 @@ def latest_season(scenes: Sequence[Scene], months: Sequence[int]) -> list[Scene]
     """
     wanted = set(months)
     if not wanted or not wanted <= set(range(1, 13)):
-        raise ParameterError(f"months must be 1-12; got {sorted(months)}.")
+        raise ParameterError(_("months must be 1-12; got {months}.").format(months=sorted(months)))
     first = min(wanted)
     gaps = [m for m in range(1, 13) if m not in wanted]
     if gaps and 1 in wanted and 12 in wanted:  # wraps: the season starts after the gap
@@ -260,16 +263,20 @@ def dry_season_composite(
     season = latest_season(scenes, months)
     if not season:
         raise InputFileError(
-            f"No scene was taken in the dry-season months {sorted(months)}: the dry-season "
-            "composite needs at least one. Add scenes of those months or change "
-            "[vegetation] dry_months."
+            _(
+                "No scene was taken in the dry-season months {months}: the dry-season "
+                "composite needs at least one. Add scenes of those months or change "
+                "[vegetation] dry_months."
+            ).format(months=sorted(months))
         )
     full = grid
     sub = _footprint(season, grid)
     if sub is None:
         raise InputFileError(
-            "The dry-season scenes do not overlap the working grid (the study area): check "
-            "that the scenes cover it."
+            _(
+                "The dry-season scenes do not overlap the working grid (the study area): check "
+                "that the scenes cover it."
+            )
         )
     grid = sub
     groups = sorted(group_by_date(season).items(), key=lambda kv: kv[0][0])
@@ -294,8 +301,10 @@ def dry_season_composite(
             best = (share, len(dates) - 1)
     if not values:
         raise InputFileError(
-            "The dry-season scenes hold no data over the working grid: check that the "
-            "scenes cover the study area."
+            _(
+                "The dry-season scenes hold no data over the working grid: check that the "
+                "scenes cover the study area."
+            )
         )
     stack = np.stack(values)
     del values
@@ -307,7 +316,7 @@ def dry_season_composite(
     if keep.any():
         ndvi[keep] = np.nanmedian(stack[:, keep], axis=0)
     logger.info(
-        "dry-season NDVI composite: %d dates (%s to %s), %.0f %% of pixels with a clear date",
+        _("dry-season NDVI composite: %d dates (%s to %s), %.0f %% of pixels with a clear date"),
         len(dates),
         dates[0],
         dates[-1],

@@ -46,6 +46,7 @@ from pastures.errors import (
     ParameterError,
     PasturesWarning,
 )
+from pastures.i18n import N_, available_languages, gettext_for
 from pastures.terrain import (
     DEFAULT_L_MAX,
     Dem,
@@ -895,64 +896,57 @@ def risk_classes(
     return np.where(np.isnan(a), RISK_NODATA, code).astype(np.uint8)
 
 
-Language = Literal["en", "es"]
+#: A language code with a catalog (``en``, ``es``...: :func:`pastures.i18n.available_languages`).
+Language = str
 
-#: Wording of drivers and actions; Spanish for community assemblies.
+#: Wording of drivers and actions (translated with the project's language at use;
+#: Spanish for community assemblies). Placeholders are named for translators.
 _WORDS: Final = {
-    "en": {
-        "slope": "slope {:.0f} %",
-        "cover": "dry-season cover {:.0f} %",
-        "pressure": "{:.1f}x capacity",
-        "decay": " (piosphere decay {:g} m)",
-        "loss": "soil loss {:.1f} t/ha/yr",
-        "coverage": "terrain data for {:.0f} % of the plot",
-        "no data": "no data",
-        "rest and protect": "rest and protect",
-        "rest": "rest (reduce stocking)",
-        "protect": "protect (soil conservation works)",
-        "keep": "keep current use",
-    },
-    "es": {
-        "slope": "pendiente {:.0f} %",
-        "cover": "cobertura en época seca {:.0f} %",
-        "pressure": "{:.1f} veces la capacidad",
-        "decay": " (piósfera {:g} m)",
-        "loss": "pérdida de suelo {:.1f} t/ha/año",
-        "coverage": "datos de terreno para el {:.0f} % de la parcela",
-        "no data": "sin datos",
-        "rest and protect": "descansar y proteger",
-        "rest": "descansar (reducir la carga)",
-        "protect": "proteger (obras de conservación de suelos)",
-        "keep": "mantener el uso actual",
-    },
+    "slope": N_("slope {slope:.0f} %"),
+    "cover": N_("dry-season cover {cover:.0f} %"),
+    "pressure": N_("{ratio:.1f}x capacity"),
+    "decay": N_(" (piosphere decay {decay:g} m)"),
+    "loss": N_("soil loss {loss:.1f} t/ha/yr"),
+    "coverage": N_("plot covered by terrain data: {share:.0f} %"),
+    "no data": N_("no data"),
+    "rest and protect": N_("rest and protect"),
+    "rest": N_("rest (reduce stocking)"),
+    "protect": N_("protect (soil conservation works)"),
+    "keep": N_("keep current use"),
 }
+
+
+def _words(language: Language) -> dict[str, str]:
+    """:data:`_WORDS` in `language` (the project's, not the command line's)."""
+    translate = gettext_for(language)
+    return {key: translate(text) for key, text in _WORDS.items()}
 
 
 def _drivers(row: pd.Series, decay: float | None, language: Language = "en") -> str:
     import pandas as pd
 
-    words = _WORDS[language]
+    words = _words(language)
     parts = []
     if pd.notna(row[S.SLOPE_PCT]):
-        parts.append(words["slope"].format(row[S.SLOPE_PCT]))
+        parts.append(words["slope"].format(slope=row[S.SLOPE_PCT]))
     if pd.notna(row[S.COVER_PCT]):
-        parts.append(words["cover"].format(row[S.COVER_PCT]))
+        parts.append(words["cover"].format(cover=row[S.COVER_PCT]))
     if pd.notna(row[S.PRESSURE_RATIO]):
-        text = words["pressure"].format(row[S.PRESSURE_RATIO])
+        text = words["pressure"].format(ratio=row[S.PRESSURE_RATIO])
         if decay:
-            text += words["decay"].format(decay)
+            text += words["decay"].format(decay=decay)
         parts.append(text)
     if pd.notna(row[S.SOIL_LOSS_T_HA_YR]):
-        parts.append(words["loss"].format(row[S.SOIL_LOSS_T_HA_YR]))
+        parts.append(words["loss"].format(loss=row[S.SOIL_LOSS_T_HA_YR]))
     if pd.notna(row[S.DEM_COVERAGE]) and row[S.DEM_COVERAGE] < 0.99:
-        parts.append(words["coverage"].format(100 * row[S.DEM_COVERAGE]))
+        parts.append(words["coverage"].format(share=100 * row[S.DEM_COVERAGE]))
     return ", ".join(parts) if parts else words["no data"]
 
 
 def _action(row: pd.Series, th: RiskThresholds, language: Language = "en") -> str:
     import pandas as pd
 
-    words = _WORDS[language]
+    words = _words(language)
     if pd.isna(row[S.SOIL_LOSS_T_HA_YR]):
         return words["no data"]
     over = pd.notna(row[S.PRESSURE_RATIO]) and row[S.PRESSURE_RATIO] > th.pressure[0]
@@ -1490,8 +1484,10 @@ def assess_risk(  # noqa: PLR0912, PLR0915
     import geopandas as gpd
     import pandas as pd
 
-    if language not in _WORDS:
-        raise ParameterError(f"language must be 'en' or 'es'; got {language!r}.")
+    if language not in available_languages():
+        raise ParameterError(
+            f"language must be one of {', '.join(available_languages())}; got {language!r}."
+        )
     prm = params or RusleParams()
     prs = pressure or PressureParams()
     th = thresholds or RiskThresholds()

@@ -36,6 +36,7 @@ from pastures.erosion import (
     rainfall_erosivity,
 )
 from pastures.errors import InputFileError, ParameterError, PasturesWarning, Problem
+from pastures.i18n import _
 from pastures.studyarea import StudySetup, bounds_in_crs, juli_setup, not_needed
 from pastures.terrain import Dem, read_dem, read_raster_on_grid
 
@@ -99,7 +100,7 @@ class RiskRequest:
     piosphere_decay: float | None = None
     params_path: str | None = None
     sample: bool = False
-    spanish: bool = False
+    language: str = "en"
     setup: StudySetup = field(default_factory=juli_setup)
     typed: frozenset[str] = frozenset()
 
@@ -152,8 +153,11 @@ def parse_rainfall(text: str | None) -> list[float]:
         math.isfinite(v) and 0 <= v <= MAX_MONTHLY_RAIN_MM for v in values
     ):
         raise ParameterError(
-            f"--rainfall: give twelve finite monthly totals between 0 and "
-            f"{MAX_MONTHLY_RAIN_MM:g} mm, January first, separated by commas; got {text!r}."
+            _(
+                "--rainfall: give twelve finite monthly totals between 0 and "
+                "{max_monthly_rain_mm:g} mm, January first, separated by commas; got "
+                "{text!r}."
+            ).format(max_monthly_rain_mm=MAX_MONTHLY_RAIN_MM, text=text)
         )
     return values
 
@@ -189,8 +193,10 @@ def check_finite_settings(settings: object, path: str) -> None:
     bad = _non_finite(settings, "")
     if bad:
         raise ParameterError(
-            f"{path}: {', '.join(bad)}: settings must be finite numbers (TOML nan and inf are "
-            "not accepted). Give a number or delete the line to use the default."
+            _(
+                "{path}: {value}: settings must be finite numbers (TOML nan and inf are "
+                "not accepted). Give a number or delete the line to use the default."
+            ).format(path=path, value=", ".join(bad))
         )
 
 
@@ -216,7 +222,7 @@ def with_practices(frame: pd.DataFrame, path: str) -> pd.DataFrame:
             continue
         values = dict(zip(codes, raw[source], strict=False))
         out[column] = out[S.PLOT_CODE].astype(str).map(values)
-        logger.info("P factor: practice column %r read from %s", source, path)
+        logger.info(_("P factor: practice column %r read from %s"), source, path)
     return out
 
 
@@ -230,9 +236,11 @@ def _scene_composite(
     try:
         wanted = [int(m) for m in months.replace(";", ",").split(",") if m.strip()]
     except ValueError as exc:
-        raise ParameterError(f"--dry-months takes month numbers 1-12; got {months!r}.") from exc
+        raise ParameterError(
+            _("--dry-months takes month numbers 1-12; got {months!r}.").format(months=months)
+        ) from exc
     scenes, problems = load_scenes(list(paths))
-    composite, _ = dry_season_composite(
+    composite, _unused = dry_season_composite(
         scenes, Grid(grid.crs, grid.transform, grid.shape), months=wanted
     )
     dates = composite.dates
@@ -248,11 +256,11 @@ def _read_any(path: str) -> gpd.GeoDataFrame:
     import pyogrio
 
     if not Path(path).exists():
-        raise InputFileError(f"File not found: {path}.")
+        raise InputFileError(_("File not found: {path}.").format(path=path))
     try:
         return pyogrio.read_dataframe(path)
     except Exception as exc:
-        raise InputFileError(f"Cannot read {path}: {exc}.") from exc
+        raise InputFileError(_("Cannot read {path}: {exc}.").format(path=path, exc=exc)) from exc
 
 
 def _read_layer(path: str, kind: str, setup: StudySetup, crs: str) -> tuple[Any, list[Problem]]:
@@ -308,7 +316,7 @@ def _terrain(request: RiskRequest, tags: dict[str, str]) -> tuple[Dem, np.ndarra
         return read_dem(request.dem, resolution=request.resolution, dst_crs=request.setup.crs), None
     from pastures.sample_terrain import SYNTHETIC_NOTE, make_sample_dem, sample_dry_season_ndvi
 
-    logger.warning("SYNTHETIC sample: illustrative Juli terrain and NDVI, not survey data.")
+    logger.warning(_("SYNTHETIC sample: illustrative Juli terrain and NDVI, not survey data."))
     setup = request.setup
     if setup.is_juli:
         terrain = make_sample_dem(resolution=request.resolution or 30.0)
@@ -373,9 +381,11 @@ def _rusle(
         )
         if not request.rainfall and not request.setup.is_juli and not request.sample:
             logger.warning(
-                "R comes from the SENAMHI Juli rain normals, a Juli default, but the study "
-                "area is %s: give --rainfall (twelve monthly totals, mm) or --erosivity for "
-                "your area.",
+                _(
+                    "R comes from the SENAMHI Juli rain normals, a Juli default, but the study "
+                    "area is %s: give --rainfall (twelve monthly totals, mm) or --erosivity for "
+                    "your area."
+                ),
                 request.setup.area.name,
             )
     elif R_value is None:
@@ -495,7 +505,7 @@ def assess_from_files(request: RiskRequest) -> RiskRun:
             pressure=PressureParams(piosphere_decay_m=decay if use_piosphere else None),
             thresholds=settings.thresholds,
             practices=settings.practices,
-            language="es" if request.spanish else "en",
+            language=request.language,
         )
     told += [f"Warning: {w.message}" for w in caught]
     if result.dem_notes:

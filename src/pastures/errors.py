@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from pastures.i18n import N_, _
+
 Severity = Literal["error", "warning"]
 
 
@@ -41,6 +43,10 @@ class OutputError(PasturesError, OSError):
 
 class MissingDependencyError(PasturesError, ImportError):
     """An optional part of `pastures` needs a package that is not installed."""
+
+
+#: The severities in words (translated when a problem is shown).
+SEVERITY_WORDS = (N_("error"), N_("warning"))
 
 
 @dataclass(frozen=True)
@@ -75,13 +81,13 @@ class Problem:
             part
             for part in (
                 self.source,
-                f"feature {self.feature}" if self.feature else "",
-                f"field '{self.field}'" if self.field else "",
+                _("feature {feature}").format(feature=self.feature) if self.feature else "",
+                _("field '{field}'").format(field=self.field) if self.field else "",
             )
             if part
         )
         prefix = f"{where}: " if where else ""
-        return f"[{self.severity} {self.rule}] {prefix}{self.message}"
+        return f"[{_(self.severity)} {self.rule}] {prefix}{self.message}"
 
 
 class ValidationError(PasturesError, ValueError):

@@ -63,6 +63,7 @@ from tqdm import tqdm
 
 from pastures.defaults import CATALOGUES, DEFAULT_MAX_CLOUD
 from pastures.errors import MissingDependencyError, ParameterError, PasturesError
+from pastures.i18n import _
 from pastures.io import atomic_output
 
 logger = logging.getLogger(__name__)
@@ -179,7 +180,7 @@ class _Manifest:
             data = json.loads(path.read_text(encoding="utf-8"))
             files = dict(data["files"])
         except (OSError, ValueError, KeyError, TypeError) as exc:
-            logger.warning("%s is unreadable (%s): every file will be checked again.", path, exc)
+            logger.warning(_("%s is unreadable (%s): every file will be checked again."), path, exc)
             return cls(path)
         return cls(path, files)
 
@@ -221,23 +222,28 @@ def area_lonlat(area: shapely.Geometry | gpd.GeoDataFrame | gpd.GeoSeries) -> sh
     if isinstance(area, gpd.GeoDataFrame | gpd.GeoSeries):
         if area.crs is None:
             raise ParameterError(
-                "The study area layer has no CRS; set it (e.g. EPSG:4326) and try again."
+                _("The study area layer has no CRS; set it (e.g. EPSG:4326) and try again.")
             )
         geom = area.to_crs("EPSG:4326").geometry.union_all()
     else:
         geom = area
     if not isinstance(geom, shapely.Geometry) or geom.is_empty:
-        raise ParameterError("The study area is empty: give a boundary polygon or bounds.")
+        raise ParameterError(_("The study area is empty: give a boundary polygon or bounds."))
     if geom.geom_type not in ("Polygon", "MultiPolygon"):
         raise ParameterError(
-            f"The study area is a {geom.geom_type}, not a polygon: give the boundary "
-            "polygon of the area (or --bounds W S E N)."
+            _(
+                "The study area is a {geom_type}, not a polygon: give the boundary "
+                "polygon of the area (or --bounds W S E N)."
+            ).format(geom_type=geom.geom_type)
         )
     w, s, e, n = geom.bounds
     if not (-180 <= w < e <= 180 and -90 <= s < n <= 90):
         raise ParameterError(
-            f"The study area bounds ({w:g}, {s:g}, {e:g}, {n:g}) are not longitude/latitude "
-            "degrees (west < east, south < north): give them in EPSG:4326."
+            _(
+                "The study area bounds ({w:g}, {s:g}, {e:g}, {n:g}) are not "
+                "longitude/latitude degrees (west < east, south < north): give them in "
+                "EPSG:4326."
+            ).format(w=w, s=s, e=e, n=n)
         )
     return geom
 
@@ -247,7 +253,9 @@ def _pystac_client() -> Any:
         import pystac_client
     except ImportError as exc:
         raise MissingDependencyError(
-            f"Downloading imagery needs the optional package pystac-client: {_INSTALL}"
+            _("Downloading imagery needs the optional package pystac-client: {install}").format(
+                install=_INSTALL
+            )
         ) from exc
     return pystac_client
 
@@ -257,8 +265,9 @@ def _urls(api_urls: Mapping[str, str] | None) -> dict[str, str]:
     unknown = set(api_urls or {}) - set(urls)
     if unknown:
         raise ParameterError(
-            f"Unknown catalogue(s) in api_urls: {', '.join(sorted(unknown))}. "
-            f"Known: {', '.join(sorted(urls))}."
+            _("Unknown catalogue(s) in api_urls: {value}. Known: {value2}.").format(
+                value=", ".join(sorted(unknown)), value2=", ".join(sorted(urls))
+            )
         )
     urls.update(api_urls or {})
     return urls
@@ -319,9 +328,11 @@ def search_items(
         else:
             reason = _reason(exc)
         raise CatalogueError(
-            f"Cannot search the {catalogue} catalogue at {url} ({reason})."
+            _("Cannot search the {catalogue} catalogue at {url} ({reason}).").format(
+                catalogue=catalogue, url=url, reason=reason
+            )
         ) from exc
-    logger.info("%s: %d %s item(s) over %s", catalogue, len(items), collection, bbox)
+    logger.info(_("%s: %d %s item(s) over %s"), catalogue, len(items), collection, bbox)
     return items
 
 
@@ -337,19 +348,25 @@ class _Signer:
             url = f"{self.sas_url}/token/{collection}"
             try:
                 if urlparse(url).scheme not in REMOTE_SCHEMES:
-                    raise ValueError("the token service is not an http(s) address")
+                    raise ValueError(_("the token service is not an http(s) address"))
                 with urllib.request.urlopen(url, timeout=HTTP_TIMEOUT_S) as response:
                     body = response.read(MAX_TOKEN_BYTES + 1)
                     if len(body) > MAX_TOKEN_BYTES:
-                        raise ValueError(f"answer longer than {MAX_TOKEN_BYTES} bytes")
+                        raise ValueError(
+                            _("answer longer than {max_token_bytes} bytes").format(
+                                max_token_bytes=MAX_TOKEN_BYTES
+                            )
+                        )
                     token = json.loads(body.decode("utf-8"))["token"]
                 if not isinstance(token, str):
-                    raise TypeError("'token' is not text")
+                    raise TypeError(_("'token' is not text"))
             except (urllib.error.URLError, OSError, ValueError, KeyError, TypeError) as exc:
                 raise CatalogueError(
-                    f"Cannot get a Planetary Computer access token from {url} ({exc}); its "
-                    "files cannot be read without one. Try again later or use --catalog "
-                    "earth-search."
+                    _(
+                        "Cannot get a Planetary Computer access token from {url} ({exc}); its "
+                        "files cannot be read without one. Try again later or use --catalog "
+                        "earth-search."
+                    ).format(url=url, exc=exc)
                 ) from exc
             self.tokens[collection] = str(token).lstrip("?")
         return f"{href}{'&' if '?' in href else '?'}{self.tokens[collection]}"
@@ -366,7 +383,9 @@ def public_href(href: str) -> str:
 def _vsi(href: str) -> str:
     """The GDAL path of a remote file; anything but an http(s) URL is refused."""
     if urlparse(href).scheme not in REMOTE_SCHEMES:
-        raise LookupError(f"{href!r} is not an http(s) address; only web files are read")
+        raise LookupError(
+            _("{href!r} is not an http(s) address; only web files are read").format(href=href)
+        )
     return f"/vsicurl/{href}"
 
 
@@ -466,7 +485,9 @@ def _window(src: Any, bounds: tuple[float, float, float, float]) -> Window | Non
     """Pixels of `src` under `bounds` (its CRS), rounded outwards, cut to the file."""
     t = src.transform
     if t.b != 0 or t.d != 0:
-        raise RasterioError(f"{src.name} is rotated; cannot clip it with a window")
+        raise RasterioError(
+            _("{name} is rotated; cannot clip it with a window").format(name=src.name)
+        )
     left, bottom, right, top = bounds
     cols = sorted(((left - t.c) / t.a, (right - t.c) / t.a))
     rows = sorted(((top - t.f) / t.e, (bottom - t.f) / t.e))
@@ -501,17 +522,19 @@ def _write_clip(
         part.unlink()
     with rasterio.open(_vsi(href)) as src:
         if src.crs is None:
-            raise RasterioError(f"{href} has no CRS")
+            raise RasterioError(_("{href} has no CRS").format(href=href))
         bounds = transform_bounds("EPSG:4326", src.crs, *area_bbox, densify_pts=21)
         window = _window(src, bounds)
         if window is None:
-            raise LookupError("the file does not overlap the study area")
+            raise LookupError(_("the file does not overlap the study area"))
         size = int(window.width) * int(window.height) * src.count
         size *= np.dtype(src.dtypes[0]).itemsize
         if size > MAX_CLIP_BYTES:
             raise LookupError(
-                f"the clip would be {size / 2**30:.1f} GiB, more than the "
-                f"{MAX_CLIP_BYTES / 2**30:.0f} GiB a band may take"
+                _(
+                    "the clip would be {value:.1f} GiB, more than the {value2:.0f} GiB a "
+                    "band may take"
+                ).format(value=size / 2**30, value2=MAX_CLIP_BYTES / 2**30)
             )
         data = src.read(window=window)
         t = src.transform  # north-up (checked by _window): shift the origin by the window
@@ -603,7 +626,9 @@ def _safe_name(text: str) -> str:
 def _inside(folder: Path, path: Path) -> Path:
     """`path`, checked to resolve inside `folder` (a name never leaves the output folder)."""
     if not path.resolve().is_relative_to(folder.resolve()):
-        raise LookupError(f"{path.name!r} would be written outside {folder}")
+        raise LookupError(
+            _("{name!r} would be written outside {folder}").format(name=path.name, folder=folder)
+        )
     return path
 
 
@@ -622,8 +647,9 @@ def _fetch_item(
     wanted = _wanted_assets(item)
     if not wanted:
         raise LookupError(
-            f"lists none of the assets {', '.join(sorted(S2_ASSETS))} "
-            f"(nor {', '.join(sorted(S2_ASSETS.values()))})"
+            _("lists none of the assets {value} (nor {value2})").format(
+                value=", ".join(sorted(S2_ASSETS)), value2=", ".join(sorted(S2_ASSETS.values()))
+            )
         )
     folder.mkdir(parents=True, exist_ok=True)
     files: dict[str, tuple[str, Mapping[str, Any]]] = {}
@@ -689,7 +715,9 @@ def _search_all(
     for name in catalogs:
         if name not in DEFAULT_API_URLS:
             raise ParameterError(
-                f"Unknown catalogue '{name}'; use one of {', '.join(DEFAULT_API_URLS)}."
+                _("Unknown catalogue '{name}'; use one of {value}.").format(
+                    name=name, value=", ".join(DEFAULT_API_URLS)
+                )
             )
         try:
             items = search_items(name, urls[name], collection=collection, bbox=bbox, **kwargs)
@@ -700,11 +728,14 @@ def _search_all(
     if unreachable and len(unreachable) == len(catalogs):
         reasons = " ".join(reason for _, reason in unreachable)
         raise CatalogueError(
-            f"{reasons} Check the internet connection (or the catalogue URL) and run the "
-            "same command again: files already downloaded are kept and not fetched twice."
+            _(
+                "{reasons} Check the internet connection (or the catalogue URL) and run "
+                "the same command again: files already downloaded are kept and not "
+                "fetched twice."
+            ).format(reasons=reasons)
         )
-    for _, reason in unreachable:
-        logger.warning("%s The other catalogue(s) were used.", reason)
+    for _unused, reason in unreachable:
+        logger.warning(_("%s The other catalogue(s) were used."), reason)
     return found, unreachable
 
 
@@ -721,7 +752,7 @@ def _choose(
     for name, raw in found:
         item, problems = checked_item(raw, assets=wanted)
         for item_id, problem in problems:
-            logger.warning("%s: item %s: %s; left out", name, item_id, problem)
+            logger.warning(_("%s: item %s: %s; left out"), name, item_id, problem)
         rejected.extend((f"{name} {i}", p) for i, p in problems)
         if item is None or (problems and not _wanted_assets(item)):
             continue
@@ -789,9 +820,13 @@ def fetch_imagery(
     """
     geom = area_lonlat(area)
     if end < start:
-        raise ParameterError(f"The end date {end} is before the start date {start}.")
+        raise ParameterError(
+            _("The end date {end} is before the start date {start}.").format(end=end, start=start)
+        )
     if not 0 <= max_cloud <= 100:
-        raise ParameterError(f"max_cloud {max_cloud} is not a percentage (0-100).")
+        raise ParameterError(
+            _("max_cloud {max_cloud} is not a percentage (0-100).").format(max_cloud=max_cloud)
+        )
     urls = _urls(api_urls)
     bbox = tuple(float(v) for v in geom.bounds)
     found, unreachable = _search_all(
@@ -832,7 +867,7 @@ def fetch_imagery(
                 continue
             except (RasterioError, OSError, LookupError, KeyError, TypeError, ValueError) as exc:
                 failed.append((item_id, f"{name}: {_reason(exc)}"))
-                logger.warning("Scene %s not completed: %s", item_id, _reason(exc))
+                logger.warning(_("Scene %s not completed: %s"), item_id, _reason(exc))
                 continue
             (downloaded if got else skipped).append(item_id)
             item_files.append(path)
@@ -974,10 +1009,10 @@ def fetch_dem(
 def _dem_hrefs(found: Sequence[tuple[str, Any]], catalogue: str) -> list[str]:
     """The web addresses of the DEM tiles among well-formed items (others named and left out)."""
     hrefs = []
-    for _, raw in found:
+    for _unused, raw in found:
         item, problems = checked_item(raw, assets=("data",))
         for item_id, problem in problems:
-            logger.warning("%s: item %s: %s; left out", catalogue, item_id, problem)
+            logger.warning(_("%s: item %s: %s; left out"), catalogue, item_id, problem)
         if item is not None and "data" in item["assets"]:
             hrefs.append(public_href(str(item["assets"]["data"]["href"])))
     return sorted(hrefs)
@@ -991,8 +1026,9 @@ def _capped_box(bbox: tuple[float, float, float, float], src: Any) -> tuple[floa
     size *= src.count * np.dtype(src.dtypes[0]).itemsize
     if size > MAX_CLIP_BYTES:
         raise LookupError(
-            f"the DEM mosaic would be {size / 2**30:.1f} GiB, more than the "
-            f"{MAX_CLIP_BYTES / 2**30:.0f} GiB allowed"
+            _(
+                "the DEM mosaic would be {value:.1f} GiB, more than the {value2:.0f} GiB allowed"
+            ).format(value=size / 2**30, value2=MAX_CLIP_BYTES / 2**30)
         )
     return box
 
@@ -1013,7 +1049,9 @@ def read_area_file(path: Path) -> gpd.GeoDataFrame:
 
     frame = read_vector(path)
     if frame.crs is None:
-        raise ParameterError(f"{path}: the boundary file has no CRS. Set it in QGIS and save.")
+        raise ParameterError(
+            _("{path}: the boundary file has no CRS. Set it in QGIS and save.").format(path=path)
+        )
     return frame
 
 

@@ -56,6 +56,7 @@ from pastures.animals import (
 )
 from pastures.defaults import DEFAULT_BUDGET_MONTH, FLOREZ_CAPACITY
 from pastures.errors import InputFileError, ParameterError, Problem
+from pastures.i18n import N_, _, cli_language
 
 if TYPE_CHECKING:
     from pastures.layers import Project
@@ -138,7 +139,9 @@ class BiomassEquation:
     def __post_init__(self) -> None:
         if self.form not in EQUATION_FORMS:
             raise ParameterError(
-                f"biomass equation: form '{self.form}' unknown. Use 'linear' or 'power'."
+                _("biomass equation: form '{form}' unknown. Use 'linear' or 'power'.").format(
+                    form=self.form
+                )
             )
 
     @property
@@ -245,12 +248,16 @@ class PastureType:
         low, high = self.production_kg_ha_yr
         if not 0 < low <= high <= 20_000:
             raise ParameterError(
-                f"pasture type: production range {self.production_kg_ha_yr} kg DM/ha/yr must be "
-                "two numbers 0 < low <= high <= 20000."
+                _(
+                    "pasture type: production range {production_kg_ha_yr} kg DM/ha/yr must "
+                    "be two numbers 0 < low <= high <= 20000."
+                ).format(production_kg_ha_yr=self.production_kg_ha_yr)
             )
         if not 0 <= self.uniform_growth_share <= 1:
             raise ParameterError(
-                f"pasture type: uniform_growth_share {self.uniform_growth_share} must be 0-1."
+                _("pasture type: uniform_growth_share {uniform_growth_share} must be 0-1.").format(
+                    uniform_growth_share=self.uniform_growth_share
+                )
             )
 
     @property
@@ -307,11 +314,16 @@ class OpenRange:
         PastureType(self.production_kg_ha_yr, self.source, self.uniform_growth_share)
         if self.condition is not None and self.condition not in FLOREZ_CAPACITY:
             raise ParameterError(
-                f"open range: condition '{self.condition}' unknown. Use one of "
-                f"{', '.join(FLOREZ_CAPACITY)}."
+                _("open range: condition '{condition}' unknown. Use one of {value}.").format(
+                    condition=self.condition, value=", ".join(FLOREZ_CAPACITY)
+                )
             )
         if not 0 <= self.grazeable_share <= 1:
-            raise ParameterError(f"open range: grazeable_share {self.grazeable_share} must be 0-1.")
+            raise ParameterError(
+                _("open range: grazeable_share {grazeable_share} must be 0-1.").format(
+                    grazeable_share=self.grazeable_share
+                )
+            )
 
 
 @dataclass(frozen=True)
@@ -386,7 +398,7 @@ class ForageParams:
         ]
         for ok, message in checks:
             if not ok:
-                raise ParameterError(f"forage parameters: {message}.")
+                raise ParameterError(_("forage parameters: {message}.").format(message=message))
 
     @property
     def kg_dm_per_uo_day(self) -> float:
@@ -408,9 +420,11 @@ class ForageParams:
         """
         if name not in self.pasture_types:
             raise ParameterError(
-                f"no forage production figure for pasture type '{name}' (known: "
-                f"{', '.join(self.pasture_types)}). Add [pasture_types.{name}] with "
-                "production_kg_ha_yr = [low, high] to a parameters file (--params)."
+                _(
+                    "no forage production figure for pasture type '{name}' (known: {value}). "
+                    "Add [pasture_types.{name}] with production_kg_ha_yr = [low, high] to a "
+                    "parameters file (--params)."
+                ).format(name=name, value=", ".join(self.pasture_types))
             )
         return self.pasture_types[name]
 
@@ -465,7 +479,9 @@ def standing_factors(shares: np.ndarray, *, loss: float) -> np.ndarray:
         `loss` is not in (0, 1): without losses an ungrazed stock grows for ever.
     """
     if not 0 < loss < 1:
-        raise ParameterError(f"standing_loss_per_month {loss} must be in (0, 1).")
+        raise ParameterError(
+            _("standing_loss_per_month {loss} must be in (0, 1).").format(loss=loss)
+        )
     keep = 1.0 - loss
     start = np.empty(12)
     start[0] = sum(shares[m] * keep ** (11 - m) for m in range(12)) / (1 - keep**12)
@@ -490,7 +506,7 @@ def monthly_balance(
     """
     stock = 0.0
     eaten = np.zeros(12)
-    for _ in range(years):
+    for _year in range(years):
         for m in range(12):
             stock = stock * (1 - loss) + growth_kg[m]
             eaten[m] = min(stock, demand_kg[m])
@@ -509,7 +525,7 @@ def range_condition(alpacas_per_ha_yr: np.ndarray | float) -> np.ndarray:
     """
     cap = np.atleast_1d(np.asarray(alpacas_per_ha_yr, dtype=float))
     out = np.full(cap.shape, "very poor", dtype=object)
-    for name, (_, alpacas) in reversed(FLOREZ_CAPACITY.items()):
+    for name, (_kg, alpacas) in reversed(FLOREZ_CAPACITY.items()):
         out[cap >= alpacas] = name
     return out
 
@@ -606,7 +622,7 @@ def calibrate_from_cuts(
     try:
         calibration = fit_calibration(points, index=index, form=form)
     except ParameterError as exc:
-        raise ParameterError(f"{path}: {exc}") from exc
+        raise ParameterError(_("{path}: {exc}").format(path=path, exc=exc)) from exc
     return calibration, problems
 
 
@@ -636,8 +652,10 @@ def fit_relation(
     n = len(fx)
     if n < 3 or np.ptp(fx) == 0:
         raise ParameterError(
-            f"calibration ({form}): {n} usable point(s) with {'distinct' if n >= 3 else ''} "
-            "index values; at least 3 with different index values are needed. Add quadrat cuts."
+            _(
+                "calibration ({form}): {n} usable point(s) with {value} index values; at "
+                "least 3 with different index values are needed. Add quadrat cuts."
+            ).format(form=form, n=n, value="distinct" if n >= 3 else "")
         )
     x_mean = float(fx.mean())
     sxx = float(((fx - x_mean) ** 2).sum())
@@ -693,8 +711,11 @@ def fit_calibration(
     """
     if len(points) < min_points:
         raise ParameterError(
-            f"calibration: {len(points)} quadrat cut(s) matched to the index; at least "
-            f"{min_points} are needed for a fit. Add cuts, or run without --calibration."
+            _(
+                "calibration: {points} quadrat cut(s) matched to the index; at least "
+                "{min_points} are needed for a fit. Add cuts, or run without "
+                "--calibration."
+            ).format(points=len(points), min_points=min_points)
         )
     scopes: list[tuple[str, pd.DataFrame]] = [(ALL_TYPES, points)]
     for name, group in points.groupby(S.PASTURE_TYPE, sort=True):
@@ -741,12 +762,18 @@ def fit_calibration(
             )
     if not equations:
         raise ParameterError(
-            "calibration: no relation could be fitted (index values all equal, or biomass all "
-            "zero). Check the quadrat cuts."
+            _(
+                "calibration: no relation could be fitted (index values all equal, or biomass all "
+                "zero). Check the quadrat cuts."
+            )
         )
     for scope, eq in equations.items():
         logger.info(
-            "calibration %s: %s, R² %.2f, RMSE %.0f kg DM/ha", scope, eq.describe(), eq.r2, eq.rmse
+            _("calibration %s: %s, R² %.2f, RMSE %.0f kg DM/ha"),
+            scope,
+            method_words(eq.describe(), cli_language()),
+            eq.r2,
+            eq.rmse,
         )
     return Calibration(equations, pd.DataFrame(rows), points.reset_index(drop=True))
 
@@ -933,8 +960,9 @@ def _quadrat_columns(quadrats: pd.DataFrame, *, source: str) -> list[Problem]:
                 Problem(
                     "error",
                     "missing-field",
-                    f"no column for '{canon}' (looked for: {', '.join(QUADRAT_ALIASES[canon])}). "
-                    "Add or rename it.",
+                    _("no column for '{canon}' (looked for: {value}). Add or rename it.").format(
+                        canon=canon, value=", ".join(QUADRAT_ALIASES[canon])
+                    ),
                     source=source,
                     field=canon,
                 )
@@ -944,7 +972,7 @@ def _quadrat_columns(quadrats: pd.DataFrame, *, source: str) -> list[Problem]:
             Problem(
                 "error",
                 "missing-field",
-                "no plot_code and no coordinates (x/y or lon/lat). Say where each cut was made.",
+                _("no plot_code and no coordinates (x/y or lon/lat). Say where each cut was made."),
                 source=source,
                 field=S.PLOT_CODE,
             )
@@ -1066,8 +1094,10 @@ def check_index_table(
             Problem(
                 "error",
                 "missing-field",
-                f"no column(s) {', '.join(missing)}. Give the tidy table written by `pastures "
-                f"indices` (columns {', '.join(S.ZONAL_COLUMNS)}).",
+                _(
+                    "no column(s) {value}. Give the tidy table written by `pastures indices` "
+                    "(columns {value2})."
+                ).format(value=", ".join(missing), value2=", ".join(S.ZONAL_COLUMNS)),
                 source=source,
                 field=missing[0],
             )
@@ -1120,8 +1150,10 @@ def check_index_table(
                 Problem(
                     "error",
                     rule,
-                    f"{len(rows)} row(s): {fld} {text}: {cells}. Fix the table, or write it "
-                    "again with `pastures indices`.",
+                    _(
+                        "{rows} row(s): {fld} {text}: {cells}. Fix the table, or write it again "
+                        "with `pastures indices`."
+                    ).format(rows=len(rows), fld=fld, text=text, cells=cells),
                     source=source,
                     field=fld,
                 )
@@ -1187,14 +1219,18 @@ def _index_series(
     missing = [c for c in S.ZONAL_COLUMNS if c not in index_table.columns]
     if missing:
         raise ParameterError(
-            f"index table: missing column(s) {', '.join(missing)}. Give the tidy table written "
-            f"by `pastures indices` (columns {', '.join(S.ZONAL_COLUMNS)})."
+            _(
+                "index table: missing column(s) {value}. Give the tidy table written by "
+                "`pastures indices` (columns {value2})."
+            ).format(value=", ".join(missing), value2=", ".join(S.ZONAL_COLUMNS))
         )
     t = index_table[index_table[S.INDEX].astype(str).str.lower() == index.lower()]
     if not len(t):
         known = ", ".join(sorted(index_table[S.INDEX].astype(str).unique()))
         raise ParameterError(
-            f"index table: no '{index}' values (it holds: {known}). Choose one with --index."
+            _(
+                "index table: no '{index}' values (it holds: {known}). Choose one with --index."
+            ).format(index=index, known=known)
         )
     t = t.assign(
         **{
@@ -1206,7 +1242,11 @@ def _index_series(
         index=[S.PLOT_CODE, S.DATE], columns=S.STATISTIC, values=S.VALUE, aggfunc="first"
     )
     if S.STAT_MEAN not in wide.columns:
-        raise ParameterError(f"index table: no '{S.STAT_MEAN}' statistic for '{index}'.")
+        raise ParameterError(
+            _("index table: no '{stat_mean}' statistic for '{index}'.").format(
+                stat_mean=S.STAT_MEAN, index=index
+            )
+        )
     if S.STAT_VALID_FRACTION in wide.columns:
         wide = wide[wide[S.STAT_VALID_FRACTION].fillna(0) >= min_valid_fraction]
     out = wide[[S.STAT_MEAN]].rename(columns={S.STAT_MEAN: S.VALUE}).dropna().reset_index()
@@ -1480,8 +1520,10 @@ def forage_budget(
     per_day = params.kg_dm_per_uo_day
     if not len(project.communities) and len(herds):
         logger.warning(
-            "no communities layer: the open communal range cannot be measured and only the "
-            "fenced plots are counted as forage. Give the community boundaries (--communities)."
+            _(
+                "no communities layer: the open communal range cannot be measured and only the "
+                "fenced plots are counted as forage. Give the community boundaries (--communities)."
+            )
         )
     plot_table = _plot_table(
         plots,
@@ -1497,7 +1539,7 @@ def forage_budget(
     )
     calib = calibration.table if calibration is not None else pd.DataFrame()
     logger.info(
-        "forage budget: %d plots, %d communities; 1 UO eats %.3f kg DM/day",
+        _("forage budget: %d plots, %d communities; 1 UO eats %.3f kg DM/day"),
         len(plot_table),
         len(communities) - 1,
         per_day,
@@ -1590,7 +1632,11 @@ def _plot_table(
     out[S.STANDING_KG_HA_HIGH] = stand["hi"].to_numpy()
     if herd_uo is not None:
         if herd_uo <= 0:
-            raise ParameterError(f"herd of {herd_uo} UO: give a positive number of sheep units.")
+            raise ParameterError(
+                _("herd of {herd_uo} UO: give a positive number of sheep units.").format(
+                    herd_uo=herd_uo
+                )
+            )
         out[S.HERD_UO] = float(herd_uo)
     else:
         mean_herd = herds.groupby(S.COMMUNITY)[S.HERD_UO].mean() if len(herds) else pd.Series()
@@ -1894,18 +1940,22 @@ def load_params(path: str | os.PathLike[str]) -> ForageParams:
     try:
         data = tomllib.loads(p.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
-        raise InputFileError(f"{p}: file not found. Check the path.") from exc
+        raise InputFileError(_("{p}: file not found. Check the path.").format(p=p)) from exc
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise InputFileError(f"{p}: is not valid TOML ({exc}). Fix the line named.") from exc
+        raise InputFileError(
+            _("{p}: is not valid TOML ({exc}). Fix the line named.").format(p=p, exc=exc)
+        ) from exc
     try:
         return params_from_mapping(data)
     except ParameterError as exc:
-        raise ParameterError(f"{p}: {exc}") from exc
+        raise ParameterError(_("{p}: {exc}").format(p=p, exc=exc)) from exc
     except (TypeError, ValueError, AttributeError, KeyError) as exc:
         # a table where a number is expected deep inside a section (e.g. animal_units)
         raise ParameterError(
-            f"{p}: a value has the wrong type ({type(exc).__name__}: {exc}). Compare the "
-            "file with the example in `pastures forage --help` / the docs of load_params."
+            _(
+                "{p}: a value has the wrong type ({name}: {exc}). Compare the file with "
+                "the example in `pastures forage --help` / the docs of load_params."
+            ).format(p=p, name=type(exc).__name__, exc=exc)
         ) from exc
 
 
@@ -1949,7 +1999,9 @@ def params_from_mapping(data: Mapping[str, Any]) -> ForageParams:
             prod = spec.get("production_kg_ha_yr", base.production_kg_ha_yr if base else None)
             if not _numbers(prod, 2):
                 raise ParameterError(
-                    f"[pasture_types.{name}]: give production_kg_ha_yr = [low, high]."
+                    _("[pasture_types.{name}]: give production_kg_ha_yr = [low, high].").format(
+                        name=name
+                    )
                 )
             merged[name] = PastureType(
                 (float(prod[0]), float(prod[1])),
@@ -2006,36 +2058,87 @@ def _check_type(key: str, value: object, kind: str) -> None:
     else:  # pragma: no cover - every simple field is listed above
         return
     if not ok:
-        raise ParameterError(f"{key} = {value!r}: must be {want}.")
+        raise ParameterError(
+            _("{key} = {value!r}: must be {want}.").format(key=key, value=value, want=want)
+        )
 
 
 def _known_keys(section: Any, known: set[str], where: str) -> None:
     if not isinstance(section, Mapping):
-        raise ParameterError(f"{where}: expected a table of keys, got {section!r}.")
+        raise ParameterError(
+            _("{where}: expected a table of keys, got {section!r}.").format(
+                where=where, section=section
+            )
+        )
     unknown = sorted(set(section) - known)
     if unknown:
         raise ParameterError(
-            f"{where}: unknown key(s) {', '.join(unknown)}. Known: {', '.join(sorted(known))}."
+            _("{where}: unknown key(s) {value}. Known: {value2}.").format(
+                where=where, value=", ".join(unknown), value2=", ".join(sorted(known))
+            )
         )
 
 
 # --- text summary -------------------------------------------------------------------------
-def format_budget(budget: ForageBudget, *, spanish: bool = False) -> str:
+#: The phrases a forage method note is made of (``forage_method``, ``equation``,
+#: ``open_range_method``). The CSV keep the notes in English (the map and the atlas read
+#: them); :func:`method_words` puts them into a project's language for people.
+METHOD_PHRASES: Final = (
+    N_("peak standing biomass"),
+    N_("pasture-type default"),
+    N_("open range default"),
+    N_("quadrat cuts"),
+    N_("linear fit"),
+    N_("power fit"),
+    N_("dry puna grassland"),
+    N_("kg DM/ha/yr"),
+    N_("(applied to tolar)"),
+    N_("(applied to césped)"),
+    N_("+/-50 % assumed"),
+    N_("(all)"),
+)
+
+
+def method_words(text: str, language: str) -> str:
+    """A forage method note (:data:`METHOD_PHRASES` and figures) in `language`."""
+    from pastures.i18n import gettext_for
+
+    tr = gettext_for(language)
+    for phrase in METHOD_PHRASES:
+        if phrase in text:
+            text = text.replace(phrase, tr(phrase))
+    return text
+
+
+#: Headings of :func:`format_budget`'s table (short: a terminal's width).
+_BUDGET_HEADINGS: Final = (
+    N_("community"),
+    N_("ha"),
+    N_("plots ha"),
+    N_("stock UO"),
+    N_("plots cap"),
+    N_("open cap"),
+    N_("stock/cap"),
+)
+
+
+def format_budget(budget: ForageBudget, *, language: str = "en") -> str:
     """Capacity against stocking per community, and the dry-season deficit, as text.
 
     Parameters
     ----------
     budget
         From :func:`forage_budget`.
-    spanish
-        Spanish headings.
+    language
+        Language of the headings and sentences.
     """
+    from datetime import date
+
+    from pastures.i18n import format_date, gettext_for
+
+    tr = gettext_for(language)
     t = budget.communities
-    heads = (
-        ("Comunidad", "ha", "ha cerc.", "UO", "cap. cercos", "cap. campo", "carga/cap")
-        if spanish
-        else ("community", "ha", "plots ha", "stock UO", "plots cap", "open cap", "stock/cap")
-    )
+    heads = tuple(tr(h) for h in _BUDGET_HEADINGS)
     shown = pd.DataFrame(
         {
             heads[0]: t[S.COMMUNITY],
@@ -2056,25 +2159,29 @@ def format_budget(budget: ForageBudget, *, spanish: bool = False) -> str:
         }
     )
     dry = budget.dry_season_deficit
-    names = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
     lines = [
         shown.to_string(index=False),
         "",
-        (
-            "Déficit de forraje en la época seca (t MS, todas las comunidades):"
-            if spanish
-            else "Dry-season forage deficit (t DM, all communities):"
-        ),
+        tr("Dry-season forage deficit (t DM, all communities):"),
     ]
-    for _, r in dry.iterrows():
+    for _row, r in dry.iterrows():
+        month = format_date(date(2000, int(r[S.MONTH]), 1), language, "MMM").capitalize()
         lines.append(
-            f"  {names[int(r[S.MONTH]) - 1]}: {r[S.DEFICIT_KG] / 1000:,.0f} "
-            f"({r[S.DEFICIT_LOW_KG] / 1000:,.0f}-{r[S.DEFICIT_HIGH_KG] / 1000:,.0f}) "
-            f"= {100 * r[S.DEFICIT_SHARE]:.0f} % of demand"
+            "  "
+            + tr("{month}: {deficit} ({low}-{high}), {share} % (share of demand)").format(
+                month=month,
+                deficit=f"{r[S.DEFICIT_KG] / 1000:,.0f}",
+                low=f"{r[S.DEFICIT_LOW_KG] / 1000:,.0f}",
+                high=f"{r[S.DEFICIT_HIGH_KG] / 1000:,.0f}",
+                share=f"{100 * r[S.DEFICIT_SHARE]:.0f}",
+            )
         )
     per_day = budget.params.kg_dm_per_uo_day
     lines.append(
-        f"1 UO eats {per_day:.3f} kg DM/day; use factor {budget.params.use_factor:.2f}; "
-        f"{budget.params.units.source}."
+        tr("1 UO eats {kg} kg DM/day; use factor {factor}; {source}.").format(
+            kg=f"{per_day:.3f}",
+            factor=f"{budget.params.use_factor:.2f}",
+            source=budget.params.units.source,
+        )
     )
     return "\n".join(lines)

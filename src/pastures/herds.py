@@ -31,6 +31,7 @@ from pastures import schema as S
 from pastures.animals import ADULT, AnimalUnits, count_column, total_column
 from pastures.columns import fold, match_columns
 from pastures.errors import Problem
+from pastures.i18n import _
 from pastures.io import read_table
 
 logger = logging.getLogger(__name__)
@@ -97,7 +98,7 @@ def normalise_herds(
                 Problem(
                     "error",
                     "missing-value",
-                    f"no {col}. Fill it in.",
+                    _("no {col}. Fill it in.").format(col=col),
                     source=source,
                     feature=_row_label(out, int(pos)),
                     field=col,
@@ -168,8 +169,10 @@ def _missing_field(canon: str, source: str) -> Problem:
     return Problem(
         "error",
         "missing-field",
-        f"no column for '{canon}' (looked for: {aliases}). Add or rename the column in the "
-        "spreadsheet.",
+        _(
+            "no column for '{canon}' (looked for: {aliases}). Add or rename the "
+            "column in the spreadsheet."
+        ).format(canon=canon, aliases=aliases),
         source=source,
         field=canon,
     )
@@ -196,7 +199,9 @@ def _counts(
                 Problem(
                     "error",
                     "implausible-count" if "more than" in reason else "bad-count",
-                    f"{col} '{raw}' {reason}. Write a whole number of animals, 0 if none.",
+                    _("{col} '{raw}' {reason}. Write a whole number of animals, 0 if none.").format(
+                        col=col, raw=raw, reason=reason
+                    ),
                     source=source,
                     feature=_row_label(out, pos),
                     field=col,
@@ -208,8 +213,10 @@ def _counts(
                 Problem(
                     "warning",
                     "implausible-count",
-                    f"{col} {value:,} is unusually many for one family (more than "
-                    f"{WARN_COUNT_PER_ROW:,}); check it is not a typing slip. Used as given.",
+                    _(
+                        "{col} {value:,} is unusually many for one family (more than "
+                        "{warn_count_per_row:,}); check it is not a typing slip. Used as given."
+                    ).format(col=col, value=value, warn_count_per_row=WARN_COUNT_PER_ROW),
                     source=source,
                     feature=_row_label(out, pos),
                     field=col,
@@ -289,9 +296,11 @@ def _category_columns(
                 Problem(
                     "error",
                     "unknown-species",
-                    f"column '{name}' counts animals the animal-unit table does not know "
-                    f"(it knows: {', '.join(units.species)}). Remove the column, or add the "
-                    "species with its UO per head to the parameters file.",
+                    _(
+                        "column '{name}' counts animals the animal-unit table does not know (it "
+                        "knows: {value}). Remove the column, or add the species with its UO per "
+                        "head to the parameters file."
+                    ).format(name=name, value=", ".join(units.species)),
                     source=source,
                     field=name,
                 )
@@ -300,7 +309,7 @@ def _category_columns(
         if not species and len(cats) == 1 and cats[0] in LONE_CATEGORY_SPECIES:
             species = [LONE_CATEGORY_SPECIES[cats[0]]]  # "tuis" alone are young alpacas
         if not species:
-            logger.info("%s: column '%s' is not a herd column; ignored", source, name)
+            logger.info(_("%s: column '%s' is not a herd column; ignored"), source, name)
             continue
         sp = species[0]
         cat = cats[0] if len(cats) == 1 and not other else None
@@ -310,8 +319,10 @@ def _category_columns(
                 Problem(
                     "error",
                     "unknown-category",
-                    f"column '{name}' names no category of {sp} the animal-unit table knows. "
-                    f"Rename it to one of: {known}.",
+                    _(
+                        "column '{name}' names no category of {sp} the animal-unit table knows. "
+                        "Rename it to one of: {known}."
+                    ).format(name=name, sp=sp, known=known),
                     source=source,
                     field=name,
                 )
@@ -366,9 +377,12 @@ def _split_categories(
                         Problem(
                             "error",
                             "total-mismatch",
-                            f"{total_col} {total.iloc[pos]} is not the sum of its categories "
-                            f"({sums.iloc[pos]}). Correct the total or the categories, or "
-                            "delete the total column.",
+                            _(
+                                "{total_col} {value} is not the sum of its categories ({value2}). "
+                                "Correct the total or the categories, or delete the total column."
+                            ).format(
+                                total_col=total_col, value=total.iloc[pos], value2=sums.iloc[pos]
+                            ),
                             source=source,
                             feature=_row_label(out, int(pos)),
                             field=total_col,
@@ -383,9 +397,15 @@ def _split_categories(
                     Problem(
                         "error",
                         "total-mismatch",
-                        f"{total_col} {total.iloc[pos]} is fewer than its young animals "
-                        f"({young.iloc[pos]} in {', '.join(cats.values())}). Correct the "
-                        "counts: the total includes the young.",
+                        _(
+                            "{total_col} {value} is fewer than its young animals ({value2} in "
+                            "{value3}). Correct the counts: the total includes the young."
+                        ).format(
+                            total_col=total_col,
+                            value=total.iloc[pos],
+                            value2=young.iloc[pos],
+                            value3=", ".join(cats.values()),
+                        ),
                         source=source,
                         feature=_row_label(out, int(pos)),
                         field=total_col,
@@ -609,8 +629,10 @@ def check_herds(
                 Problem(
                     "error",
                     "unknown-community",
-                    f"community '{com}' is not in the communities layer (known: "
-                    f"{', '.join(sorted(known))}). Correct the spelling.",
+                    _(
+                        "community '{com}' is not in the communities layer (known: {value}). "
+                        "Correct the spelling."
+                    ).format(com=com, value=", ".join(sorted(known))),
                     source=source,
                     feature=label,
                     field=S.COMMUNITY,
@@ -622,8 +644,10 @@ def check_herds(
                     Problem(
                         "error",
                         "unknown-corral",
-                        f"corral '{corral}' is not in the corrals layer. Correct the id or "
-                        "add the corral to the corrals layer.",
+                        _(
+                            "corral '{corral}' is not in the corrals layer. Correct the id or add "
+                            "the corral to the corrals layer."
+                        ).format(corral=corral),
                         source=source,
                         feature=label,
                         field=S.CORRAL_ID,
@@ -634,8 +658,10 @@ def check_herds(
                     Problem(
                         "error",
                         "corral-community",
-                        f"corral '{corral}' belongs to '{corral_home[corral]}', not to "
-                        f"'{com}'. Correct the family's community or its corral.",
+                        _(
+                            "corral '{corral}' belongs to '{value}', not to '{com}'. Correct the "
+                            "family's community or its corral."
+                        ).format(corral=corral, value=corral_home[corral], com=com),
                         source=source,
                         feature=label,
                         field=S.CORRAL_ID,

@@ -17,8 +17,10 @@ Two languages are in play, and they may differ:
   asks :func:`translator` for that language and uses its ``gettext``/``ngettext``.
 
 Marking rules (what Babel extracts): ``_("...")``, ``ngettext("one", "many", n)``,
-``pgettext("context", "...")`` and ``N_("...")`` (marks a string translated later,
-e.g. a table of labels). Placeholders are named (``_("{n} plots").format(n=...)``)
+``pgettext("context", "...")``, ``N_("...")`` (marks a string translated later,
+e.g. a table of labels) and ``NP_("context", "...")`` (the same, with a context).
+Output code names the project's ``gettext`` ``tr`` (``tr = gettext_for(lang)``), and
+``tr("...")`` is extracted too. Placeholders are named (``_("{n} plots").format(n=...)``)
 so a translator may reorder them.
 
 This module imports only the standard library; Babel (dates and numbers, and
@@ -49,6 +51,15 @@ _cli_language: str = SOURCE_LANGUAGE
 
 def N_(message: str) -> str:  # noqa: N802 (gettext's name for a deferred mark)
     """Mark `message` for extraction without translating it now."""
+    return message
+
+
+def NP_(context: str, message: str) -> str:  # noqa: N802 (as N_, with a context)
+    """Mark `message`, told apart by `context`, for extraction without translating it.
+
+    Translate it later with ``translator(lang).pgettext(context, message)``.
+    """
+    del context
     return message
 
 

@@ -81,6 +81,7 @@ from pastures.errors import (
     PasturesError,
     Problem,
 )
+from pastures.i18n import _
 
 logger = logging.getLogger(__name__)
 
@@ -335,8 +336,9 @@ def check_boa_offset(boa_offset: str) -> BoaOffset:
     """Return `boa_offset` if valid, else raise :class:`ParameterError`."""
     if boa_offset not in BOA_OFFSET_CHOICES:
         raise ParameterError(
-            f"Unknown BOA offset choice '{boa_offset}'. Choose one of: "
-            f"{', '.join(BOA_OFFSET_CHOICES)}."
+            _("Unknown BOA offset choice '{boa_offset}'. Choose one of: {value}.").format(
+                boa_offset=boa_offset, value=", ".join(BOA_OFFSET_CHOICES)
+            )
         )
     return boa_offset  # type: ignore[return-value]
 
@@ -372,8 +374,10 @@ def _load_scenes(
         path = Path(one)
         if not path.exists():
             raise InputFileError(
-                f"Imagery source '{path}' does not exist. Give a folder of scenes or a "
-                "STAC item JSON file."
+                _(
+                    "Imagery source '{path}' does not exist. Give a folder of scenes or a "
+                    "STAC item JSON file."
+                ).format(path=path)
             )
         if path.is_dir():
             _scenes_from_folder(path, scenes, problems)
@@ -391,12 +395,16 @@ def _load_scenes(
             _scenes_from_rasters([path], scenes, problems)
         else:
             raise InputFileError(
-                f"'{path}' is neither a folder, a STAC JSON file nor a GeoTIFF/JPEG 2000."
+                _("'{path}' is neither a folder, a STAC JSON file nor a GeoTIFF/JPEG 2000.").format(
+                    path=path
+                )
             )
     if not scenes and not problems:
         raise InputFileError(
-            f"No scenes found in {', '.join(str(s) for s in sources)}: expected band files "
-            "(GeoTIFF, COG, JPEG 2000) or STAC item JSON files."
+            _(
+                "No scenes found in {value}: expected band files (GeoTIFF, COG, JPEG "
+                "2000) or STAC item JSON files."
+            ).format(value=", ".join(str(s) for s in sources))
         )
     scenes.sort(key=lambda s: (s.date, s.scene_id))
     return scenes, problems
@@ -407,7 +415,9 @@ def _read_stac_json(path: Path) -> list[dict[str, Any]]:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InputFileError(
-            f"Cannot read STAC file '{path}': {exc}. Check that it is complete JSON."
+            _("Cannot read STAC file '{path}': {exc}. Check that it is complete JSON.").format(
+                path=path, exc=exc
+            )
         ) from exc
     return stac_items(data, source=str(path))
 
@@ -428,14 +438,18 @@ def stac_items(data: Any, *, source: str = "") -> list[dict[str, Any]]:
             features = data.get("features", [])
             if not isinstance(features, list):
                 raise InputFileError(
-                    f"'{source or 'input'}': 'features' is not a list of STAC items."
+                    _("'{value}': 'features' is not a list of STAC items.").format(
+                        value=source or "input"
+                    )
                 )
             return [dict(f) if isinstance(f, Mapping) else f for f in features]
         if kind == "Feature" and "assets" in data:
             return [dict(data)]
     raise InputFileError(
-        f"'{source or 'input'}' is not a STAC Item, ItemCollection or list of items "
-        "(expected GeoJSON with type Feature or FeatureCollection and 'assets')."
+        _(
+            "'{value}' is not a STAC Item, ItemCollection or list of items (expected "
+            "GeoJSON with type Feature or FeatureCollection and 'assets')."
+        ).format(value=source or "input")
     )
 
 
@@ -452,8 +466,10 @@ def _scenes_from_items(
                 Problem(
                     "error",
                     "malformed-item",
-                    f"feature #{number} is {type(item).__name__}, not a STAC item (an object); "
-                    "skipped, the other items are kept.",
+                    _(
+                        "feature #{number} is {name}, not a STAC item (an object); skipped, the "
+                        "other items are kept."
+                    ).format(number=number, name=type(item).__name__),
                     source,
                     f"#{number}",
                 )
@@ -472,8 +488,10 @@ def _scenes_from_items(
                 Problem(
                     "error",
                     "malformed-item",
-                    f"STAC item is malformed ({type(exc).__name__}: {exc}); skipped, the "
-                    "other items are kept. Fetch the item again from its catalogue.",
+                    _(
+                        "STAC item is malformed ({name}: {exc}); skipped, the other items are "
+                        "kept. Fetch the item again from its catalogue."
+                    ).format(name=type(exc).__name__, exc=exc),
                     source,
                     str(item.get("id", f"#{number}")),
                 )
@@ -484,8 +502,10 @@ def _scenes_from_items(
                 Problem(
                     "warning",
                     "not-optical",
-                    f"Item of collection '{item.get('collection', '?')}' is not Sentinel-2 "
-                    "L2A or Landsat Collection 2 Level-2 imagery; skipped.",
+                    _(
+                        "Item of collection '{value}' is not Sentinel-2 L2A or Landsat "
+                        "Collection 2 Level-2 imagery; skipped."
+                    ).format(value=item.get("collection", "?")),
                     source,
                     str(item.get("id", "")),
                 )
@@ -525,9 +545,11 @@ def scene_from_stac_item(
     base = base or Path.cwd()
     if _is_level1c(item_id, collection, props):
         raise InputFileError(
-            f"STAC item '{item_id}' ({source or 'input'}) is a Level-1C (top-of-atmosphere) "
-            "product: indices need Level-2A surface reflectance. Use the L2A item of the same "
-            "scene (collection 'sentinel-2-l2a' or 'sentinel-2-c1-l2a')."
+            _(
+                "STAC item '{item_id}' ({value}) is a Level-1C (top-of-atmosphere) "
+                "product: indices need Level-2A surface reflectance. Use the L2A item of "
+                "the same scene (collection 'sentinel-2-l2a' or 'sentinel-2-c1-l2a')."
+            ).format(item_id=item_id, value=source or "input")
         )
     date = _item_date(item)
     crs = _item_crs(props)
@@ -579,7 +601,7 @@ def _item_date(item: Mapping[str, Any]) -> dt.date:
     props = item.get("properties", {})
     stamp = props.get("datetime") or props.get("start_datetime")
     if not stamp:
-        raise InputFileError(f"STAC item '{item.get('id')}' has no datetime.")
+        raise InputFileError(_("STAC item '{value}' has no datetime.").format(value=item.get("id")))
     return dt.datetime.fromisoformat(str(stamp).replace("Z", "+00:00")).date()
 
 
@@ -618,13 +640,17 @@ def _resolve_href(href: str, base: Path) -> str:
         return href
     if parsed.scheme and parsed.scheme != "file" and len(parsed.scheme) > 1:  # C:\ is a path
         raise ParameterError(
-            f"asset href '{href}' uses the scheme '{parsed.scheme}:'; give a local path "
-            f"relative to the item or a URL ({', '.join(HREF_SCHEMES)})."
+            _(
+                "asset href '{href}' uses the scheme '{scheme}:'; give a local path "
+                "relative to the item or a URL ({value})."
+            ).format(href=href, scheme=parsed.scheme, value=", ".join(HREF_SCHEMES))
         )
     text = parsed.path if parsed.scheme == "file" else href
     if text.replace("\\", "/").lstrip("/").lower().startswith("vsi"):
         raise ParameterError(
-            f"asset href '{href}' names a GDAL virtual file system; give a plain path or URL."
+            _(
+                "asset href '{href}' names a GDAL virtual file system; give a plain path or URL."
+            ).format(href=href)
         )
     path = Path(text)
     if path.is_absolute():
@@ -632,8 +658,11 @@ def _resolve_href(href: str, base: Path) -> str:
     resolved = (base / path).resolve()
     if not resolved.is_relative_to(base.resolve()):
         raise ParameterError(
-            f"asset href '{href}' points outside the item's folder {base}; keep the band "
-            "files beside or below the item JSON (or give an absolute path or URL)."
+            _(
+                "asset href '{href}' points outside the item's folder {base}; keep the "
+                "band files beside or below the item JSON (or give an absolute path or "
+                "URL)."
+            ).format(href=href, base=base)
         )
     return str(resolved)
 
@@ -698,8 +727,10 @@ def _sentinel2_assets(
             )
     if not bands:
         raise InputFileError(
-            f"STAC item '{item.get('id')}' lists no Sentinel-2 band assets (B02-B12 or "
-            "blue/green/red/nir...). Check that it is a complete L2A item."
+            _(
+                "STAC item '{value}' lists no Sentinel-2 band assets (B02-B12 or "
+                "blue/green/red/nir...). Check that it is a complete L2A item."
+            ).format(value=item.get("id"))
         )
     return bands, mask
 
@@ -795,14 +826,17 @@ def sentinel2_radiometry(
             "BOA_ADD_OFFSET -1000 DN",
         )
     raise InputFileError(
-        f"Scene '{item.get('id', '?')}'{f' ({where})' if where else ''}: whether its "
-        "Sentinel-2 L2A reflectance still carries the BOA_ADD_OFFSET of -1000 DN cannot be "
-        "known: no STAC item, MTD_MSIL2A.xml, BOA_ADD_OFFSET tag or processing baseline "
-        "(_Nxxyy_ in the product name) was found, and the date is no evidence. State it: "
-        "--boa-offset applied for Earth Search COGs (S2B_19KDC_20240115_0_L2A/B04.tif: "
-        "offset already removed) or scenes of baseline < 04.00; --boa-offset apply for "
-        "bands cut from a SAFE of baseline 04.00 or later; or keep the item JSON or "
-        "MTD_MSIL2A.xml beside the band files."
+        _(
+            "Scene '{value}'{value2}: whether its Sentinel-2 L2A reflectance still "
+            "carries the BOA_ADD_OFFSET of -1000 DN cannot be known: no STAC item, "
+            "MTD_MSIL2A.xml, BOA_ADD_OFFSET tag or processing baseline (_Nxxyy_ in "
+            "the product name) was found, and the date is no evidence. State it: "
+            "--boa-offset applied for Earth Search COGs "
+            "(S2B_19KDC_20240115_0_L2A/B04.tif: offset already removed) or scenes of "
+            "baseline < 04.00; --boa-offset apply for bands cut from a SAFE of "
+            "baseline 04.00 or later; or keep the item JSON or MTD_MSIL2A.xml beside "
+            "the band files."
+        ).format(value=item.get("id", "?"), value2=f" ({where})" if where else "")
     )
 
 
@@ -836,7 +870,11 @@ def _landsat_assets(
             meta.get("nodata", 0),
         )
     if not bands:
-        raise InputFileError(f"Landsat item '{item.get('id')}' lists no surface-reflectance bands.")
+        raise InputFileError(
+            _("Landsat item '{value}' lists no surface-reflectance bands.").format(
+                value=item.get("id")
+            )
+        )
     return bands, mask
 
 
@@ -873,7 +911,9 @@ def _scenes_from_folder(folder: Path, scenes: list[Scene], problems: list[Proble
                     Problem(
                         "error",
                         "unreadable-stac",
-                        f"Cannot read '{path}' ({exc}): is the JSON file complete?",
+                        _("Cannot read '{path}' ({exc}): is the JSON file complete?").format(
+                            path=path, exc=exc
+                        ),
                         str(path),
                     )
                 )
@@ -909,8 +949,10 @@ def _scenes_from_rasters(
                     Problem(
                         "warning",
                         "unknown-raster",
-                        "File name and band descriptions name no Sentinel-2 or Landsat band; "
-                        "skipped. Name band files like T19KDC_20240115T144731_B04_10m.tif.",
+                        _(
+                            "File name and band descriptions name no Sentinel-2 or Landsat band; "
+                            "skipped. Name band files like T19KDC_20240115T144731_B04_10m.tif."
+                        ),
                         str(path),
                     )
                 )
@@ -1061,7 +1103,9 @@ def _scene_from_multiband(path: Path) -> Scene | None:
             tags = dict(src.tags())
             crs = src.crs.to_string() if src.crs else None
     except RasterioError as exc:
-        raise InputFileError(f"Cannot open '{path}': {exc}. Is the file complete?") from exc
+        raise InputFileError(
+            _("Cannot open '{path}': {exc}. Is the file complete?").format(path=path, exc=exc)
+        ) from exc
     names = {}
     mask = None
     for i, desc in enumerate(descriptions, start=1):
@@ -1078,7 +1122,9 @@ def _scene_from_multiband(path: Path) -> Scene | None:
     found = re.search(r"(\d{4})[-:]?(\d{2})[-:]?(\d{2})", stamp or path.stem)
     if not found:
         raise InputFileError(
-            f"'{path}': no acquisition date in its tags (ACQUISITION_DATE) or its name."
+            _("'{path}': no acquisition date in its tags (ACQUISITION_DATE) or its name.").format(
+                path=path
+            )
         )
     date = dt.date(int(found.group(1)), int(found.group(2)), int(found.group(3)))
     scale, offset, note = _folder_radiometry(path.parent, date, {"x": path})
@@ -1112,9 +1158,14 @@ def scene_grid(scene: Scene, bands: Sequence[str]) -> Grid:
     missing = [b for b in bands if b not in scene.bands]
     if missing:
         raise LayerError(
-            f"Scene {scene.scene_id}: band(s) {', '.join(missing)} missing (it has "
-            f"{', '.join(sorted(scene.bands)) or 'none'}). Add the band files or choose "
-            "indices that do not need them."
+            _(
+                "Scene {scene_id}: band(s) {value} missing (it has {value2}). Add the "
+                "band files or choose indices that do not need them."
+            ).format(
+                scene_id=scene.scene_id,
+                value=", ".join(missing),
+                value2=", ".join(sorted(scene.bands)) or "none",
+            )
         )
     best: Grid | None = None
     seen: dict[str, tuple[Grid, int]] = {}  # bands of one multi-band file: opened once
@@ -1124,23 +1175,28 @@ def scene_grid(scene: Scene, bands: Sequence[str]) -> Grid:
             grid, count = seen[band.href]
             if band.band > count:
                 raise InputFileError(
-                    f"Scene {scene.scene_id}: '{band.href}' has {count} band(s), band "
-                    f"{band.band} was expected."
+                    _(
+                        "Scene {scene_id}: '{href}' has {count} band(s), band {band} was expected."
+                    ).format(scene_id=scene.scene_id, href=band.href, count=count, band=band.band)
                 )
         else:
             with _opened(scene, band) as src:
                 if src.crs is None:
                     raise CRSError(
-                        f"Scene {scene.scene_id}: '{band.href}' has no CRS. Re-export it as a "
-                        "GeoTIFF with its UTM zone set."
+                        _(
+                            "Scene {scene_id}: '{href}' has no CRS. Re-export it as a GeoTIFF with "
+                            "its UTM zone set."
+                        ).format(scene_id=scene.scene_id, href=band.href)
                     )
                 crs = src.crs.to_string()
                 grid = Grid(crs, src.transform, (src.height, src.width))
                 seen[band.href] = (grid, src.count)
         if scene.crs and not _same_crs(scene.crs, grid.crs):
             raise CRSError(
-                f"Scene {scene.scene_id}: metadata says {scene.crs} but '{band.href}' is in "
-                f"{grid.crs}. Fix the STAC item's proj:epsg or the file."
+                _(
+                    "Scene {scene_id}: metadata says {crs} but '{href}' is in {crs2}. Fix "
+                    "the STAC item's proj:epsg or the file."
+                ).format(scene_id=scene.scene_id, crs=scene.crs, href=band.href, crs2=grid.crs)
             )
         if best is None or grid.resolution < best.resolution:
             best = grid
@@ -1160,15 +1216,18 @@ def _opened(scene: Scene, band: BandFile) -> Iterator[Any]:
         src = rasterio.open(band.href)
     except (RasterioError, OSError) as exc:
         raise InputFileError(
-            f"Scene {scene.scene_id}: cannot open '{band.href}' ({exc}). Check that the file "
-            "exists, is complete (download truncated files again) and, for URLs, that the "
-            "network is reachable."
+            _(
+                "Scene {scene_id}: cannot open '{href}' ({exc}). Check that the file "
+                "exists, is complete (download truncated files again) and, for URLs, "
+                "that the network is reachable."
+            ).format(scene_id=scene.scene_id, href=band.href, exc=exc)
         ) from exc
     with src:
         if band.band > src.count:
             raise InputFileError(
-                f"Scene {scene.scene_id}: '{band.href}' has {src.count} band(s), band "
-                f"{band.band} was expected."
+                _(
+                    "Scene {scene_id}: '{href}' has {count} band(s), band {band} was expected."
+                ).format(scene_id=scene.scene_id, href=band.href, count=src.count, band=band.band)
             )
         yield src
 
@@ -1268,29 +1327,37 @@ def _check_file(scene: Scene, src: Any, bands: Sequence[BandFile], grids: Sequen
         dtype = np.dtype(src.dtypes[b.band - 1])
         if dtype.kind not in "iuf":
             raise InputFileError(
-                f"Scene {scene.scene_id}: band {b.href} holds {dtype} pixels, not real numbers "
-                "(reflectance or classes); this scene is left out. Give the band as delivered "
-                "(integer digital numbers or float reflectance)."
+                _(
+                    "Scene {scene_id}: band {href} holds {dtype} pixels, not real numbers "
+                    "(reflectance or classes); this scene is left out. Give the band as "
+                    "delivered (integer digital numbers or float reflectance)."
+                ).format(scene_id=scene.scene_id, href=b.href, dtype=dtype)
             )
         if b.nodata is not None and dtype.kind in "iu":
             limits = np.iinfo(dtype)
             if not (float(b.nodata).is_integer() and limits.min <= b.nodata <= limits.max):
                 raise InputFileError(
-                    f"Scene {scene.scene_id}: band {b.href} declares nodata {b.nodata:g}, which "
-                    f"its {dtype} pixels cannot hold; the metadata is wrong. Fix the STAC item "
-                    "or the file's nodata (gdal_edit.py -a_nodata)."
+                    _(
+                        "Scene {scene_id}: band {href} declares nodata {nodata:g}, which its "
+                        "{dtype} pixels cannot hold; the metadata is wrong. Fix the STAC item or "
+                        "the file's nodata (gdal_edit.py -a_nodata)."
+                    ).format(scene_id=scene.scene_id, href=b.href, nodata=b.nodata, dtype=dtype)
                 )
     t = src.transform
     if t.b != 0 or t.d != 0:
         raise InputFileError(
-            f"Scene {scene.scene_id}: '{band.href}' is rotated; warp it to a north-up grid."
+            _("Scene {scene_id}: '{href}' is rotated; warp it to a north-up grid.").format(
+                scene_id=scene.scene_id, href=band.href
+            )
         )
     crs = src.crs.to_string() if src.crs is not None else None
     for grid in grids:
         if crs is None or not _same_crs(crs, grid.crs):
             raise CRSError(
-                f"Scene {scene.scene_id}: '{band.href}' is in {src.crs}, not in {grid.crs} like "
-                "the other bands of its date. Give each band its scene's CRS."
+                _(
+                    "Scene {scene_id}: '{href}' is in {crs}, not in {crs2} like the other "
+                    "bands of its date. Give each band its scene's CRS."
+                ).format(scene_id=scene.scene_id, href=band.href, crs=src.crs, crs2=grid.crs)
             )
 
 
@@ -1339,8 +1406,10 @@ def _read_window(
         return src.read([b.band for b in bands], window=Window(c0, r0, c1 - c0, r1 - r0))
     except (RasterioError, OSError) as exc:
         raise InputFileError(
-            f"Scene {scene.scene_id}: reading '{bands[0].href}' failed ({exc}). The file is "
-            "probably truncated or corrupt: download it again."
+            _(
+                "Scene {scene_id}: reading '{href}' failed ({exc}). The file is probably "
+                "truncated or corrupt: download it again."
+            ).format(scene_id=scene.scene_id, href=bands[0].href, exc=exc)
         ) from exc
 
 
@@ -1365,8 +1434,14 @@ def read_scene_windows(
     missing = [b for b in bands if b not in scene.bands]
     if missing:
         raise LayerError(
-            f"Scene {scene.scene_id}: band(s) {', '.join(missing)} missing (it has "
-            f"{', '.join(sorted(scene.bands))}). Add the band files or choose other indices."
+            _(
+                "Scene {scene_id}: band(s) {value} missing (it has {value2}). Add the "
+                "band files or choose other indices."
+            ).format(
+                scene_id=scene.scene_id,
+                value=", ".join(missing),
+                value2=", ".join(sorted(scene.bands)),
+            )
         )
     results = []
     with contextlib.ExitStack() as stack:
@@ -1377,8 +1452,14 @@ def read_scene_windows(
                 opened[band.href] = stack.enter_context(_opened(scene, band))
             elif band.band > opened[band.href].count:
                 raise InputFileError(
-                    f"Scene {scene.scene_id}: '{band.href}' has {opened[band.href].count} "
-                    f"band(s), band {band.band} was expected."
+                    _(
+                        "Scene {scene_id}: '{href}' has {count} band(s), band {band} was expected."
+                    ).format(
+                        scene_id=scene.scene_id,
+                        href=band.href,
+                        count=opened[band.href].count,
+                        band=band.band,
+                    )
                 )
             return opened[band.href]
 
@@ -1524,7 +1605,7 @@ def search_stac(
         from pystac_client import Client
     except ImportError as exc:
         raise MissingDependencyError(
-            "Searching a STAC API needs pystac-client: pip install pystac-client"
+            _("Searching a STAC API needs pystac-client: pip install pystac-client")
         ) from exc
     search = Client.open(url).search(
         collections=[collection],

@@ -56,6 +56,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from pastures.errors import LayerError, ParameterError
+from pastures.i18n import _
 
 if TYPE_CHECKING:
     import numpy as np
@@ -141,7 +142,7 @@ def _scalar_source(spec: IndexSpec, expression: str | None = None) -> str:
             and len(node.args) == 1
         ):
             return f"np.sqrt({visit(node.args[0])})"
-        raise ValueError(f"unsupported element {ast.unparse(node)!r}")
+        raise ValueError(_("unsupported element {value!r}").format(value=ast.unparse(node)))
 
     return visit(ast.parse(spec.expression if expression is None else expression, mode="eval"))
 
@@ -242,7 +243,11 @@ def register_index(spec: IndexSpec) -> IndexSpec:
         if spec.guard:
             _scalar_source(spec, spec.guard[0])
     except (SyntaxError, ValueError) as exc:
-        raise ParameterError(f"Index '{spec.name}': expression {spec.expression!r}: {exc}") from exc
+        raise ParameterError(
+            _("Index '{name}': expression {expression!r}: {exc}").format(
+                name=spec.name, expression=spec.expression, exc=exc
+            )
+        ) from exc
     _KERNELS.pop(spec.name, None)
     INDICES[spec.name] = spec
     return spec
@@ -352,7 +357,9 @@ def index_spec(name: str) -> IndexSpec:
         return INDICES[name.lower()]
     except KeyError:
         raise ParameterError(
-            f"Unknown index '{name}'. Choose from: {', '.join(sorted(INDICES))}."
+            _("Unknown index '{name}'. Choose from: {value}.").format(
+                name=name, value=", ".join(sorted(INDICES))
+            )
         ) from None
 
 
@@ -400,9 +407,13 @@ def compute_index(
     missing = [b for b in spec.bands if b not in bands]
     if missing:
         raise LayerError(
-            f"Index '{spec.name}' needs band(s) {', '.join(missing)}, which the scene "
-            f"does not provide (it has: {', '.join(sorted(bands)) or 'none'}). Add those "
-            "band files to the scene or choose another index with --index."
+            _(
+                "Index '{name}' needs band(s) {value}, which the scene does not provide "
+                "(it has: {value2}). Add those band files to the scene or choose another "
+                "index with --index."
+            ).format(
+                name=spec.name, value=", ".join(missing), value2=", ".join(sorted(bands)) or "none"
+            )
         )
     shape = np.shape(bands[spec.bands[0]])
     if out is None:

@@ -31,6 +31,7 @@ import pyogrio
 import shapely
 
 from pastures.errors import InputFileError, LayerError, OutputError, PasturesError
+from pastures.i18n import _
 
 logger = logging.getLogger(__name__)
 
@@ -69,8 +70,11 @@ _WRITE_ERRNOS = frozenset(
 def _write_error(dest: Path, exc: OSError) -> OutputError:
     reason = exc.strerror or type(exc).__name__
     return OutputError(
-        f"{dest}: cannot be written ({reason}). Choose an output folder you can write to "
-        "(--out), free some disk space, or close the file if another program holds it."
+        _(
+            "{dest}: cannot be written ({reason}). Choose an output folder you can "
+            "write to (--out), free some disk space, or close the file if another "
+            "program holds it."
+        ).format(dest=dest, reason=reason)
     )
 
 
@@ -98,7 +102,7 @@ def remove_leftovers(folder: Path, *, older_than: float | None = None) -> list[P
             continue
     if removed:
         logger.info(
-            "removed %d temporary file(s) of an interrupted run in %s", len(removed), folder
+            _("removed %d temporary file(s) of an interrupted run in %s"), len(removed), folder
         )
     return removed
 
@@ -131,7 +135,9 @@ def remove_stale_temporaries(dest: Path, *, older_than: float | None = None) -> 
             except OSError:  # gone meanwhile, or not ours to remove: leave it
                 continue
     if removed:
-        logger.info("removed %d temporary file(s) of an interrupted run of %s", len(removed), dest)
+        logger.info(
+            _("removed %d temporary file(s) of an interrupted run of %s"), len(removed), dest
+        )
     return removed
 
 
@@ -164,7 +170,9 @@ def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
     """
     dest = Path(path)
     if dest.is_dir():
-        raise OutputError(f"{dest}: is a folder; give a file name for this output.")
+        raise OutputError(
+            _("{dest}: is a folder; give a file name for this output.").format(dest=dest)
+        )
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
         remove_stale_temporaries(dest)
@@ -190,18 +198,26 @@ def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
 
 def _check_readable(path: Path) -> None:
     if not path.exists():
-        raise InputFileError(f"{path}: file not found. Check the path and the spelling.")
+        raise InputFileError(
+            _("{path}: file not found. Check the path and the spelling.").format(path=path)
+        )
     if path.is_dir():
-        raise InputFileError(f"{path}: is a folder, not a file. Give the path of a layer file.")
+        raise InputFileError(
+            _("{path}: is a folder, not a file. Give the path of a layer file.").format(path=path)
+        )
     suffix = path.suffix.lower()
     if suffix not in VECTOR_FORMATS:
         known = ", ".join(sorted(VECTOR_FORMATS))
         raise InputFileError(
-            f"{path}: unsupported file type '{suffix}'. Use one of {known} "
-            "(export from QGIS as GeoPackage if in doubt)."
+            _(
+                "{path}: unsupported file type '{suffix}'. Use one of {known} (export "
+                "from QGIS as GeoPackage if in doubt)."
+            ).format(path=path, suffix=suffix, known=known)
         )
     if path.stat().st_size == 0:
-        raise InputFileError(f"{path}: the file is empty. Export it again from its source.")
+        raise InputFileError(
+            _("{path}: the file is empty. Export it again from its source.").format(path=path)
+        )
     if suffix in {".kmz", ".zip"}:
         check_archive(path)
     elif suffix in {".kml", ".gpx"}:
@@ -234,22 +250,38 @@ def check_archive(path: Path) -> None:
             members = archive.infolist()
             if len(members) > MAX_ARCHIVE_MEMBERS:
                 raise InputFileError(
-                    f"{path}: the {kind} holds {len(members)} files (at most "
-                    f"{MAX_ARCHIVE_MEMBERS} accepted). Export only the layer you need."
+                    _(
+                        "{path}: the {kind} holds {members} files (at most {max_archive_members} "
+                        "accepted). Export only the layer you need."
+                    ).format(
+                        path=path,
+                        kind=kind,
+                        members=len(members),
+                        max_archive_members=MAX_ARCHIVE_MEMBERS,
+                    )
                 )
             total = sum(m.file_size for m in members)
             if total > MAX_ARCHIVE_EXPANDED_BYTES:
                 raise InputFileError(
-                    f"{path}: the {kind} would expand to {total / 2**20:,.0f} MiB, more than "
-                    f"the {MAX_ARCHIVE_EXPANDED_BYTES / 2**20:,.0f} MiB accepted. Export the "
-                    "layer without images, or as GeoPackage."
+                    _(
+                        "{path}: the {kind} would expand to {value:,.0f} MiB, more than the "
+                        "{value2:,.0f} MiB accepted. Export the layer without images, or as "
+                        "GeoPackage."
+                    ).format(
+                        path=path,
+                        kind=kind,
+                        value=total / 2**20,
+                        value2=MAX_ARCHIVE_EXPANDED_BYTES / 2**20,
+                    )
                 )
             for m in members:
                 name = m.filename.replace("\\", "/")
                 if name.startswith("/") or ".." in name.split("/") or ":" in name.split("/")[0]:
                     raise InputFileError(
-                        f"{path}: the {kind} holds '{m.filename}', a path outside the archive's "
-                        "folder; it is refused. Export the layer again from its source."
+                        _(
+                            "{path}: the {kind} holds '{filename}', a path outside the archive's "
+                            "folder; it is refused. Export the layer again from its source."
+                        ).format(path=path, kind=kind, filename=m.filename)
                     )
             docs = [m for m in members if m.filename.lower().endswith(".kml")]
             for m in docs:
@@ -257,8 +289,10 @@ def check_archive(path: Path) -> None:
                     check_xml_prolog(f.read(XML_PROLOG_BYTES), path)
     except zipfile.BadZipFile as exc:
         raise InputFileError(
-            f"{path}: is not a valid {kind} (zip) archive ({exc}). The file may be truncated: "
-            "export it again."
+            _(
+                "{path}: is not a valid {kind} (zip) archive ({exc}). The file may be "
+                "truncated: export it again."
+            ).format(path=path, kind=kind, exc=exc)
         ) from exc
 
 
@@ -275,9 +309,11 @@ def check_xml_prolog(head: bytes, path: Path) -> None:
     """
     if b"<!entity" in head.lower():
         raise InputFileError(
-            f"{path}: declares XML entities (<!ENTITY ...>), which KML and GPX files never "
-            "need and which can expand without limit; the file is refused. Export it again "
-            "from Google Earth, QGIS or the GPS software."
+            _(
+                "{path}: declares XML entities (<!ENTITY ...>), which KML and GPX files "
+                "never need and which can expand without limit; the file is refused. "
+                "Export it again from Google Earth, QGIS or the GPS software."
+            ).format(path=path)
         )
 
 
@@ -298,8 +334,10 @@ def list_layers(path: str | os.PathLike[str]) -> list[str]:
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
         fmt = VECTOR_FORMATS[p.suffix.lower()]
         raise InputFileError(
-            f"{p}: cannot be read as {fmt} ({_gdal_reason(exc)}). The file may be truncated or "
-            "not what its name says: open it in QGIS or export it again."
+            _(
+                "{p}: cannot be read as {fmt} ({exc}). The file may be truncated or not "
+                "what its name says: open it in QGIS or export it again."
+            ).format(p=p, fmt=fmt, exc=_gdal_reason(exc))
         ) from exc
 
 
@@ -328,12 +366,18 @@ def _read_one(path: Path, layer: str | None) -> gpd.GeoDataFrame:
         fmt = VECTOR_FORMATS[path.suffix.lower()]
         where = f"{path}" + (f", layer '{layer}'" if layer else "")
         raise InputFileError(
-            f"{where}: cannot be read as {fmt} ({_gdal_reason(exc)}). The file may be truncated "
-            "or damaged: open it in QGIS or export it again."
+            _(
+                "{where}: cannot be read as {fmt} ({exc}). The file may be truncated or "
+                "damaged: open it in QGIS or export it again."
+            ).format(where=where, fmt=fmt, exc=_gdal_reason(exc))
         ) from exc
     if not isinstance(gdf, gpd.GeoDataFrame):
         where = f"{path}" + (f", layer '{layer}'" if layer else "")
-        raise LayerError(f"{where}: has no geometry column. Choose a layer with geometries.")
+        raise LayerError(
+            _("{where}: has no geometry column. Choose a layer with geometries.").format(
+                where=where
+            )
+        )
     return gdf
 
 
@@ -344,7 +388,7 @@ def _read_feature_by_feature(path: Path, layer: str | None) -> gpd.GeoDataFrame:
     coordinates...) gets no geometry and the reason in :data:`UNREADABLE_GEOMETRY`.
     """
     attrs = pyogrio.read_dataframe(path, layer=layer, read_geometry=False)
-    meta, _, wkbs, _ = pyogrio.raw.read(path, layer=layer, columns=[])
+    meta, _unused, wkbs, _unused = pyogrio.raw.read(path, layer=layer, columns=[])
     geoms: list[shapely.Geometry | None] = []
     reasons: list[str | None] = []
     for wkb in wkbs:
@@ -361,7 +405,7 @@ def _read_feature_by_feature(path: Path, layer: str | None) -> gpd.GeoDataFrame:
     out = gpd.GeoDataFrame(attrs, geometry=geoms, crs=meta.get("crs"))
     out[UNREADABLE_GEOMETRY] = pd.array(reasons, dtype="string")
     bad = int(out[UNREADABLE_GEOMETRY].notna().sum())
-    logger.info("%s: %d feature(s) whose geometry cannot be built", path, bad)
+    logger.info(_("%s: %d feature(s) whose geometry cannot be built"), path, bad)
     return out
 
 
@@ -406,7 +450,9 @@ def read_vector(
     suffix = p.suffix.lower()
     if layer is not None and layer not in layers:
         raise LayerError(
-            f"{p}: has no layer '{layer}'. Its layers are: {', '.join(layers) or '(none)'}."
+            _("{p}: has no layer '{layer}'. Its layers are: {value}.").format(
+                p=p, layer=layer, value=", ".join(layers) or "(none)"
+            )
         )
     if suffix in {".kml", ".kmz"} and layer is None:
         gdf = _read_kml_folders(p, layers)
@@ -424,8 +470,10 @@ def read_vector(
                 layer = prefer
             else:
                 raise LayerError(
-                    f"{p}: holds {len(layers)} layers ({', '.join(layers)}). "
-                    "Say which one to read with --layer NAME."
+                    _(
+                        "{p}: holds {layers} layers ({value}). Say which one to read with "
+                        "--layer NAME."
+                    ).format(p=p, layers=len(layers), value=", ".join(layers))
                 )
         gdf = _read_one(p, layer)
     if len(gdf):
@@ -443,7 +491,7 @@ def _read_kml_folders(path: Path, layers: list[str]) -> gpd.GeoDataFrame:
         if "icon" in part.columns:  # GroundOverlay images: their frame is not a feature
             overlays = part["icon"].notna()
             if overlays.any():
-                logger.info("%s: ignored %d image overlay(s)", path, int(overlays.sum()))
+                logger.info(_("%s: ignored %d image overlay(s)"), path, int(overlays.sum()))
             part = part[~overlays]
         frames.append(part)
     return _concat(frames, path)
@@ -479,10 +527,10 @@ def _read_any_table(path: str | os.PathLike[str], *, sheet: str | int | None) ->
     """Read a CSV or Excel table as text (see :func:`read_table`)."""
     p = Path(path)
     if not p.exists():
-        raise InputFileError(f"{p}: file not found. Check the path and the spelling.")
+        raise InputFileError(_("{p}: file not found. Check the path and the spelling.").format(p=p))
     if p.is_dir() or p.stat().st_size == 0:
         raise InputFileError(
-            f"{p}: is empty or a folder. Give a CSV or XLSX file with a header row."
+            _("{p}: is empty or a folder. Give a CSV or XLSX file with a header row.").format(p=p)
         )
     suffix = p.suffix.lower()
     try:
@@ -503,13 +551,19 @@ def _read_any_table(path: str | os.PathLike[str], *, sheet: str | int | None) ->
                 p, dtype=str, keep_default_na=False, sep=None, engine="python", encoding="latin-1"
             )
         except Exception as exc:
-            raise InputFileError(f"{p}: cannot be read as CSV ({exc}).") from exc
+            raise InputFileError(
+                _("{p}: cannot be read as CSV ({exc}).").format(p=p, exc=exc)
+            ) from exc
     except Exception as exc:
         raise InputFileError(
-            f"{p}: cannot be read as a table ({type(exc).__name__}: {exc}). Save it again as "
-            "CSV (UTF-8) or XLSX with one header row."
+            _(
+                "{p}: cannot be read as a table ({name}: {exc}). Save it again as CSV "
+                "(UTF-8) or XLSX with one header row."
+            ).format(p=p, name=type(exc).__name__, exc=exc)
         ) from exc
-    raise InputFileError(f"{p}: unsupported table type '{suffix}'. Use CSV or XLSX.")
+    raise InputFileError(
+        _("{p}: unsupported table type '{suffix}'. Use CSV or XLSX.").format(p=p, suffix=suffix)
+    )
 
 
 #: First characters that make a spreadsheet (Excel, LibreOffice, Google Sheets) read a
@@ -643,7 +697,9 @@ def write_table(table: pd.DataFrame, path: str | os.PathLike[str], *, sheet: str
     dest = Path(path)
     suffix = dest.suffix.lower()
     if suffix not in {".csv", ".xlsx"}:
-        raise InputFileError(f"{dest}: tables are written as .csv or .xlsx; rename the output.")
+        raise InputFileError(
+            _("{dest}: tables are written as .csv or .xlsx; rename the output.").format(dest=dest)
+        )
     table = neutralise_formulas(table)
     with atomic_output(dest) as tmp:
         if suffix == ".csv":
@@ -652,7 +708,7 @@ def write_table(table: pd.DataFrame, path: str | os.PathLike[str], *, sheet: str
             with pd.ExcelWriter(tmp, engine="xlsxwriter") as xl:
                 xl.book.set_properties({"created": XLSX_CREATED})
                 table.to_excel(xl, index=False, sheet_name=sheet[:31])
-    logger.info("wrote %s", dest)
+    logger.info(_("wrote %s"), dest)
     return dest
 
 

@@ -41,6 +41,7 @@ from pastures.errors import (
     ValidationError,
 )
 from pastures.herds import HerdResult, check_herds, normalise_herds, read_herds
+from pastures.i18n import _
 from pastures.io import GPX_PART, UNREADABLE_GEOMETRY, read_table, read_vector
 
 logger = logging.getLogger(__name__)
@@ -108,8 +109,11 @@ def parse_crs(value: str | int | CRS | None, *, option: str = "--crs") -> CRS | 
         return CRS.from_user_input(text)
     except PyprojCRSError as exc:
         raise CRSError(
-            f"{option} {value!r} is not a coordinate reference system pyproj knows. Use an EPSG "
-            "code such as EPSG:32719 (UTM 19S, the default) or EPSG:4326 (degrees)."
+            _(
+                "{option} {value!r} is not a coordinate reference system pyproj knows. "
+                "Use an EPSG code such as EPSG:32719 (UTM 19S, the default) or EPSG:4326 "
+                "(degrees)."
+            ).format(option=option, value=value)
         ) from exc
 
 
@@ -230,13 +234,19 @@ def read_layer(
         When the file cannot be read at all (these stop before any feature is seen).
     """
     if kind not in S.LAYER_KINDS:
-        raise ParameterError(f"unknown layer kind {kind!r}; use one of {', '.join(S.LAYER_KINDS)}")
+        raise ParameterError(
+            _("unknown layer kind {kind!r}; use one of {value}").format(
+                kind=kind, value=", ".join(S.LAYER_KINDS)
+            )
+        )
     work_crs = parse_crs(crs)
     assert work_crs is not None
     if not work_crs.is_projected:
         raise CRSError(
-            f"--crs {work_crs.to_string()} is not a projected CRS in metres; areas and distances "
-            "need one. Use EPSG:32719 (UTM 19S) for Juli."
+            _(
+                "--crs {value} is not a projected CRS in metres; areas and distances "
+                "need one. Use EPSG:32719 (UTM 19S) for Juli."
+            ).format(value=work_crs.to_string())
         )
     fallback_crs = parse_crs(assume_crs, option="--assume-crs")
     p = Path(path)
@@ -327,7 +337,9 @@ def field_problems(
                 Problem(
                     "error",
                     "missing-field",
-                    f"{where}: {kind} have no field {canon!r}; map one of {', '.join(known)}.",
+                    _("{where}: {kind} have no field {canon!r}; map one of {value}.").format(
+                        where=where, kind=kind, canon=canon, value=", ".join(known)
+                    ),
                     source=source,
                     field=canon,
                 )
@@ -337,8 +349,15 @@ def field_problems(
                 Problem(
                     "error",
                     "missing-field",
-                    f"{where}: the file has no field {theirs!r} to read {canon!r} from. Its "
-                    f"fields: {', '.join(present) or '(none)'}.",
+                    _(
+                        "{where}: the file has no field {theirs!r} to read {canon!r} from. Its "
+                        "fields: {value}."
+                    ).format(
+                        where=where,
+                        theirs=theirs,
+                        canon=canon,
+                        value=", ".join(present) or "(none)",
+                    ),
                     source=source,
                     field=canon,
                 )
@@ -402,10 +421,12 @@ def _normalise_columns(
                 Problem(
                     "error",
                     "missing-field",
-                    f"no field for '{canon}' (looked for: {aliases}). Name the field that holds "
-                    f'it ([layers.fields.{kind}] {canon} = "your_field" in a project file, '
-                    f"--field {canon}=your_field on the command line), give a default, or "
-                    "rename the field in QGIS.",
+                    _(
+                        "no field for '{canon}' (looked for: {aliases}). Name the field that "
+                        'holds it ([layers.fields.{kind}] {canon} = "your_field" in a project '
+                        "file, --field {canon}=your_field on the command line), give a default, "
+                        "or rename the field in QGIS."
+                    ).format(canon=canon, aliases=aliases, kind=kind),
                     source=source,
                     field=canon,
                 )
@@ -450,8 +471,10 @@ def _no_features_problem(raw: gpd.GeoDataFrame, kind: str, source: str) -> Probl
     return Problem(
         "error",
         "empty-layer",
-        f"has {held}. A {kind} layer needs {wanted}. Check that this is the right file "
-        "(and --layer), or export the layer again.",
+        _(
+            "has {held}. A {kind} layer needs {wanted}. Check that this is the right "
+            "file (and --layer), or export the layer again."
+        ).format(held=held, kind=kind, wanted=wanted),
         source=source,
     )
 
@@ -505,7 +528,7 @@ def _check_finite(
             Problem(
                 "error",
                 "bad-coordinates",
-                f"{what}. Check the GPS export or redraw the feature.",
+                _("{what}. Check the GPS export or redraw the feature.").format(what=what),
                 source=source,
                 feature=V.feature_label(gdf, kind, idx),
             )
@@ -518,7 +541,9 @@ def _missing_crs(gdf: gpd.GeoDataFrame, path: Path, source: str) -> Problem:
     return Problem(
         "error",
         "missing-crs",
-        f"the file declares no coordinate reference system{prj}. {_guess_crs_hint(gdf)}",
+        _("the file declares no coordinate reference system{prj}. {gdf}").format(
+            prj=prj, gdf=_guess_crs_hint(gdf)
+        ),
         source=source,
     )
 
@@ -572,8 +597,9 @@ def _check_geometry_types(
                 Problem(
                     "error",
                     "geometry-type",
-                    f"is a {gtype}, but {kind} must be "
-                    f"{' or '.join(S.GEOMETRY_KINDS[kind])}. Use the right layer or file.",
+                    _(
+                        "is a {gtype}, but {kind} must be {value}. Use the right layer or file."
+                    ).format(gtype=gtype, kind=kind, value=" or ".join(S.GEOMETRY_KINDS[kind])),
                     source=source,
                     feature=label,
                 )
@@ -614,8 +640,10 @@ def _lines_to_plots(
                 Problem(
                     "error",
                     "open-track",
-                    f"this {what} {reason}, so it cannot be closed into a fenced plot. Walk "
-                    "the whole fence back to the start point, or draw the plot as a polygon.",
+                    _(
+                        "this {what} {reason}, so it cannot be closed into a fenced plot. Walk "
+                        "the whole fence back to the start point, or draw the plot as a polygon."
+                    ).format(what=what, reason=reason),
                     source=source,
                     feature=label,
                 )
@@ -627,8 +655,10 @@ def _lines_to_plots(
                 Problem(
                     "warning",
                     "open-track",
-                    f"this {what} ends {gap:,.0f} m from its start; closed with a straight "
-                    "line. Check the fence there.",
+                    _(
+                        "this {what} ends {gap:,.0f} m from its start; closed with a straight "
+                        "line. Check the fence there."
+                    ).format(what=what, gap=gap),
                     source=source,
                     feature=label,
                 )
@@ -673,8 +703,10 @@ def _check_years(frame: pd.DataFrame, source: str) -> list[Problem]:
                 Problem(
                     "error",
                     "bad-year",
-                    f"fencing year '{value}' is not a whole year between {lo} and {hi}. "
-                    "Write the year the fence was finished, e.g. 2019, or leave it empty.",
+                    _(
+                        "fencing year '{value}' is not a whole year between {lo} and {hi}. Write "
+                        "the year the fence was finished, e.g. 2019, or leave it empty."
+                    ).format(value=value, lo=lo, hi=hi),
                     source=source,
                     feature=V.feature_label(frame, S.PLOTS, idx),
                     field=S.FENCED_YEAR,
@@ -713,8 +745,10 @@ def _repair_polygons(
                 Problem(
                     "error",
                     "invalid-geometry",
-                    f"invalid outline ({reason}); not repaired because {why}. Redraw it in "
-                    "QGIS (Vector > Geometry Tools > Check Validity shows where).",
+                    _(
+                        "invalid outline ({reason}); not repaired because {why}. Redraw it in "
+                        "QGIS (Vector > Geometry Tools > Check Validity shows where)."
+                    ).format(reason=reason, why=why),
                     source=source,
                     feature=label,
                 )
@@ -954,7 +988,7 @@ def trim_slivers(
     out = out.set_geometry(geoms)
     if S.AREA_HA in out.columns:
         out[S.AREA_HA] = out.geometry.area / S.M2_PER_HA
-    logger.info("cut %d overlap sliver(s) from the later plot of each pair", len(slivers))
+    logger.info(_("cut %d overlap sliver(s) from the later plot of each pair"), len(slivers))
     return out
 
 
@@ -998,8 +1032,10 @@ def assign_communities(
                     Problem(
                         "error",
                         "outside-community",
-                        "has no community and lies in none of the communities layer. Give "
-                        "--community, or fill in its community field.",
+                        _(
+                            "has no community and lies in none of the communities layer. Give "
+                            "--community, or fill in its community field."
+                        ),
                         source=source,
                         feature=V.feature_label(out, kind, idx),
                         field=S.COMMUNITY,

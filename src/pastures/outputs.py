@@ -29,6 +29,7 @@ import pyogrio
 
 from pastures import schema as S
 from pastures.errors import InputFileError
+from pastures.i18n import _
 
 logger = logging.getLogger(__name__)
 
@@ -106,8 +107,10 @@ def layers_path(folder: str | os.PathLike[str]) -> Path:
         if (root / name).is_file():
             return root / name
     raise InputFileError(
-        f"{root}: no {' or '.join(LAYERS_FILES)} here. Give the output folder of "
-        "`pastures demo` or `pastures run` (it holds the layers and every stage's results)."
+        _(
+            "{root}: no {value} here. Give the output folder of `pastures demo` or "
+            "`pastures run` (it holds the layers and every stage's results)."
+        ).format(root=root, value=" or ".join(LAYERS_FILES))
     )
 
 
@@ -253,9 +256,15 @@ def check_columns(
     ]
     if missing:
         raise InputFileError(
-            f"{path}: no column {', '.join(repr(c) for c in missing)} (it has "
-            f"{', '.join(map(str, table.columns[:12])) or 'no columns'}). The file is not the "
-            f"table a run writes there; write it again with {again}."
+            _(
+                "{path}: no column {value} (it has {value2}). The file is not the table "
+                "a run writes there; write it again with {again}."
+            ).format(
+                path=path,
+                value=", ".join(repr(c) for c in missing),
+                value2=", ".join(map(str, table.columns[:12])) or "no columns",
+                again=again,
+            )
         )
     out = table.copy()
     kinds = {c: k for c, k in kinds.items() if c in out.columns}  # or its former name
@@ -267,8 +276,17 @@ def check_columns(
         if bad.any():
             row = int(np.flatnonzero(bad.to_numpy())[0])
             raise InputFileError(
-                f"{path}: column {col!r} must hold a {kind}; row {row + 2} holds "
-                f"{out[col].iloc[row]!r}. Write the file again with {again}."
+                _(
+                    "{path}: column {col!r} must hold a {kind}; row {value} holds "
+                    "{value2!r}. Write the file again with {again}."
+                ).format(
+                    path=path,
+                    col=col,
+                    kind=kind,
+                    value=row + 2,
+                    value2=out[col].iloc[row],
+                    again=again,
+                )
             )
         if kind != "date":  # dates stay as written; the readers parse them
             out[col] = converted
@@ -280,27 +298,41 @@ def _check_provenance(record: Any, path: Path) -> dict[str, Any]:
     again = _REWRITTEN_BY["provenance"]
     if not isinstance(record, dict):
         raise InputFileError(
-            f"{path}: holds a {type(record).__name__}, not the provenance record (a JSON "
-            f"object). Write it again with {again}, or delete it."
+            _(
+                "{path}: holds a {name}, not the provenance record (a JSON object). "
+                "Write it again with {again}, or delete it."
+            ).format(path=path, name=type(record).__name__, again=again)
         )
     shapes = {"parameters": dict, "software": dict, "inputs": list, "stages": dict}
     for name, kind in shapes.items():
         value = record.get(name)
         if value is not None and not isinstance(value, kind):
             raise InputFileError(
-                f"{path}: field {name!r} holds a {type(value).__name__}, not a "
-                f"{'JSON object' if kind is dict else 'list'}. Write it again with {again}."
+                _(
+                    "{path}: field {name!r} holds a {name2}, not a {value}. Write it again "
+                    "with {again}."
+                ).format(
+                    path=path,
+                    name=name,
+                    name2=type(value).__name__,
+                    value="JSON object" if kind is dict else "list",
+                    again=again,
+                )
             )
     for name in ("study_area", "imagery", "dem"):
         value = (record.get("parameters") or {}).get(name)
         if value is not None and not isinstance(value, dict):
             raise InputFileError(
-                f"{path}: field 'parameters.{name}' holds a {type(value).__name__}, not a "
-                f"JSON object. Write it again with {again}."
+                _(
+                    "{path}: field 'parameters.{name}' holds a {name2}, not a JSON object. "
+                    "Write it again with {again}."
+                ).format(path=path, name=name, name2=type(value).__name__, again=again)
             )
     if any(not isinstance(item, dict) for item in record.get("inputs") or []):
         raise InputFileError(
-            f"{path}: field 'inputs' must list objects. Write it again with {again}."
+            _("{path}: field 'inputs' must list objects. Write it again with {again}.").format(
+                path=path, again=again
+            )
         )
     return record
 
@@ -344,16 +376,22 @@ def read_run(folder: str | os.PathLike[str]) -> RunOutputs:
     root = Path(folder)
     if not root.is_dir():
         raise InputFileError(
-            f"{root}: no such folder. Run `pastures demo --out {root}` first, or give the "
-            "output folder of a run."
+            _(
+                "{root}: no such folder. Run `pastures demo --out {root}` first, or give "
+                "the output folder of a run."
+            ).format(root=root)
         )
     gpkg = layers_path(root)
     try:
         layers = {name: _read_layer(gpkg, name) for name in S.LAYER_KINDS}
     except Exception as exc:  # pyogrio raises its own error types per driver
-        raise InputFileError(f"{gpkg}: cannot be read as a GeoPackage ({exc}).") from exc
+        raise InputFileError(
+            _("{gpkg}: cannot be read as a GeoPackage ({exc}).").format(gpkg=gpkg, exc=exc)
+        ) from exc
     if layers[S.PLOTS].empty and layers[S.COMMUNITIES].empty:
-        raise InputFileError(f"{gpkg}: has neither communities nor plots to show.")
+        raise InputFileError(
+            _("{gpkg}: has neither communities nor plots to show.").format(gpkg=gpkg)
+        )
     layers = _checked_layers(layers, gpkg)
     tables: dict[str, pd.DataFrame] = {}
     rasters: dict[str, Path] = {}
@@ -375,7 +413,9 @@ def read_run(folder: str | os.PathLike[str]) -> RunOutputs:
             raise
         except (OSError, ValueError) as exc:
             raise InputFileError(
-                f"{path}: cannot be read ({exc}). Run the stage again to rewrite it."
+                _("{path}: cannot be read ({exc}). Run the stage again to rewrite it.").format(
+                    path=path, exc=exc
+                )
             ) from exc
     illustrative = bool(provenance.get("illustrative", gpkg.name == "juli_sample.gpkg"))
     return RunOutputs(

@@ -57,6 +57,7 @@ import pandas as pd
 from pastures import __version__
 from pastures import schema as S
 from pastures.errors import InputFileError, ParameterError, PasturesError, ValidationError
+from pastures.i18n import N_, _
 from pastures.layers import Project, load_project
 from pastures.outputs import RUN_FILES
 from pastures.project import ProjectConfig, real_data_only
@@ -69,15 +70,40 @@ logger = logging.getLogger(__name__)
 
 #: The stages of a run, in order, with their one-line titles.
 STAGE_TITLES: Final = {
-    "layers": "Layers: validate, summarise per community",
-    "vegetation": "Vegetation: per-plot indices, dry-season and true-colour composites",
-    "forage": "Forage: production, carrying capacity, stocking, dry-season deficit",
-    "rotation": "Rotation: grazing plan on the forage budget",
-    "erosion": "Erosion: RUSLE (C from the dry-season composite), pressure, risk per plot",
-    "package": "Package: one styled GeoPackage for QGIS, provenance",
-    "map": "Map: offline web map",
-    "print": "Print: atlas for the communities",
+    "layers": N_("Layers: validate, summarise per community"),
+    "vegetation": N_("Vegetation: per-plot indices, dry-season and true-colour composites"),
+    "forage": N_("Forage: production, carrying capacity, stocking, dry-season deficit"),
+    "rotation": N_("Rotation: grazing plan on the forage budget"),
+    "erosion": N_("Erosion: RUSLE (C from the dry-season composite), pressure, risk per plot"),
+    "package": N_("Package: one styled GeoPackage for QGIS, provenance"),
+    "map": N_("Map: offline web map"),
+    "print": N_("Print: atlas for the communities"),
 }
+#: What a stage reads, as its report says it (translated when shown; paths stay).
+STAGE_INPUTS: Final = (
+    N_("layers: plots, corrals"),
+    N_("imagery: synthetic sample scenes"),
+    N_("layers: communities, plots, herds"),
+    N_("vegetation: index series"),
+    N_("pasture-type production defaults"),
+    N_("[forage] parameters"),
+    N_("layers: plots, corrals, herds"),
+    N_("forage: budget"),
+    N_("[rotation] horizon"),
+    N_("dem: synthetic sample"),
+    N_("vegetation: dry-season NDVI composite"),
+    N_("C = 1"),
+    N_("rotation: plan stocking"),
+    N_("no stocking"),
+    N_("[risk] settings"),
+    N_("every stage's results"),
+    N_("run folder"),
+    N_("imagery"),
+    N_("calibration: quadrat cuts"),
+    N_("dem"),
+    N_("dry-season NDVI composite"),
+    N_("no dry-season composite: C = 1"),
+)
 STAGES: Final = tuple(STAGE_TITLES)
 #: The run's manifest (stage keys, files, plain-JSON results, times), at the run folder's root.
 MANIFEST: Final = "run_manifest.json"
@@ -327,11 +353,11 @@ class _Manifest:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
-            logger.warning("%s cannot be read (%s): every stage runs again.", path, exc)
+            logger.warning(_("%s cannot be read (%s): every stage runs again."), path, exc)
             return cls(folder)
         if not isinstance(data, dict):
             logger.warning(
-                "%s holds %s, not the manifest's object: every stage runs again.",
+                _("%s holds %s, not the manifest's object: every stage runs again."),
                 path,
                 type(data).__name__,
             )
@@ -341,7 +367,7 @@ class _Manifest:
         good = {k: v for k, v in stages.items() if isinstance(v, dict)}
         if len(good) != len(stages) or not isinstance(data.get("stages"), dict):
             logger.warning(
-                "%s: field 'stages' is damaged (%s): those stages run again.",
+                _("%s: field 'stages' is damaged (%s): those stages run again."),
                 path,
                 ", ".join(sorted(set(stages) - set(good))) or "not an object",
             )
@@ -476,6 +502,7 @@ def run_layers(config: ProjectConfig, folder: Path) -> LayersResult:
     ValidationError
         Any error in the layers (every problem listed).
     """
+    from pastures.i18n import translator
     from pastures.io import write_table
     from pastures.summary import community_summary
 
@@ -483,10 +510,14 @@ def run_layers(config: ProjectConfig, folder: Path) -> LayersResult:
     folder.mkdir(parents=True, exist_ok=True)  # only once the layers are known to be good
     table = community_summary(project)
     rounded = table.round({S.PLOTS_HA: 2})
+    tr = translator(config.language)
+    headings = {column: tr.gettext(label) for column, label in S.SUMMARY_LABELS.items()}
     written = [
         write_table(rounded, folder / SUMMARY_CSV),
         write_table(
-            rounded.rename(columns=S.SUMMARY_LABELS_ES), folder / SUMMARY_XLSX, sheet="resumen"
+            rounded.rename(columns=headings),
+            folder / SUMMARY_XLSX,
+            sheet=tr.pgettext("sheet", "summary"),
         ),
     ]
     return LayersResult(project=project, summary=table, files=tuple(written))
@@ -554,18 +585,21 @@ def _scenes(config: ProjectConfig, folder: Path, layers: LayersResult) -> tuple[
             per_inputs=True,
         )
         scenes, problems = load_scenes(items)
-        label = (
-            f"{len(items)} SYNTHETIC sample scenes {img.start} to {img.end} in {items[0].parent}"
+        label = _("{n} SYNTHETIC sample scenes {start} to {end} in {folder}").format(
+            n=len(items), start=img.start, end=img.end, folder=items[0].parent
         )
     else:
         scenes, problems = load_scenes([str(p) for p in img.scenes])
-        label = f"{len(scenes)} scenes from {', '.join(p.name for p in img.scenes)}"
+        label = _("{n} scenes from {names}").format(
+            n=len(scenes), names=", ".join(p.name for p in img.scenes)
+        )
     for p in problems:
         logger.warning("%s", p)
     if not scenes:
         raise InputFileError(
-            f"{config.path}: [imagery] gives no usable scene ({len(problems)} problem(s) "
-            "listed above)."
+            _(
+                "{path}: [imagery] gives no usable scene ({problems} problem(s) listed above)."
+            ).format(path=config.path, problems=len(problems))
         )
     return scenes, label
 
@@ -589,14 +623,14 @@ def run_vegetation(
 
     veg = config.vegetation
     scenes, label = _scenes(config, folder, layers)
-    logger.info("vegetation: %s", label)
+    logger.info(_("vegetation: %s"), label)
     grid = working_grid(config)
 
     def composites() -> tuple[Any, Any] | None:
         try:
             return dry_season_composite(scenes, grid, months=veg.dry_months)
         except InputFileError as exc:
-            logger.warning("No dry-season composite: %s", exc)
+            logger.warning(_("No dry-season composite: %s"), exc)
             return None
 
     # The composites read the same scenes as the index series, on the whole grid; both
@@ -611,7 +645,7 @@ def run_vegetation(
             indices=veg.indices,
             edge_rule=veg.edge_rule,  # type: ignore[arg-type]
             min_valid=veg.min_valid,
-            progress=_progress(progress, "indices") or False,
+            progress=_progress(progress, _("indices")) or False,
             scheduler=veg.scheduler,
             workers=veg.workers,
         )
@@ -680,8 +714,10 @@ def open_range_series(
     valid = table[(table[S.INDEX] == index) & (table[S.STATISTIC] == S.STAT_VALID_FRACTION)]
     clear = valid[valid[S.VALUE] >= config.vegetation.min_valid]
     logger.info(
-        "open ranges: %d of %d have a date at least %.0f %% clear (the others keep the "
-        "default production)",
+        _(
+            "open ranges: %d of %d have a date at least %.0f %% clear (the others keep the "
+            "default production)"
+        ),
         clear[S.PLOT_CODE].nunique(),
         len(ranges),
         100 * config.vegetation.min_valid,
@@ -765,7 +801,9 @@ def fit_cuts(
             min_valid_fraction=params.min_valid_fraction,
         )
     except ParameterError as exc:
-        raise ParameterError(f"{exc} ([calibration] cuts of {config.path.name})") from exc
+        raise ParameterError(
+            _("{exc} ([calibration] cuts of {name})").format(exc=exc, name=config.path.name)
+        ) from exc
     for p in warnings:
         logger.warning("%s", p)
     return calibration
@@ -858,25 +896,37 @@ def plan_summary(plan: Any) -> str:
     """One line on a grazing plan: size, how it was solved, forage it lacks."""
     inp = plan.inputs
     who = (
-        f"{len(plan.groups)} grazing groups"
+        _("{n} grazing groups").format(n=len(plan.groups))
         if hasattr(plan, "groups")
-        else (f"{len(inp.herds)} herd groups")
+        else _("{n} herd groups").format(n=len(inp.herds))
     )
-    parts = [f"{who}, {inp.n_periods} periods of {inp.period_days} days"]
+    parts = [
+        _("{who}, {n} periods of {days} days").format(
+            who=who, n=inp.n_periods, days=inp.period_days
+        )
+    ]
     how = getattr(plan, "status", None) or getattr(plan, "solver", "")
     gap = getattr(plan, "gap", None)
     if gap is not None and np.isfinite(gap):
         # the solver's status is of its plan in UO; the gap is of the plan people follow
         how = (
-            f"whole groups within {gap:.1%} of the solver's bound (solver: {how})"
+            _("whole groups within {gap} of the solver's bound (solver: {status})").format(
+                gap=f"{gap:.1%}", status=_(str(how))
+            )
             if hasattr(plan, "groups")
-            else f"{how}, gap {gap:.1%}"
+            else _("{status}, gap {gap}").format(status=how, gap=f"{gap:.1%}")
         )
     parts.append(how)
     if getattr(plan, "fodder_kg", None) is not None:
-        parts.append(f"fodder or destocking {float(np.sum(plan.fodder_kg)) / 1000:,.0f} t DM")
+        parts.append(
+            _("fodder or destocking {t} t DM").format(
+                t=f"{float(np.sum(plan.fodder_kg)) / 1000:,.0f}"
+            )
+        )
     elif getattr(plan, "breakdown", None) is not None:
-        parts.append(f"forage shortfall {plan.breakdown.shortfall_kg / 1000:,.0f} t DM")
+        parts.append(
+            _("forage shortfall {t} t DM").format(t=f"{plan.breakdown.shortfall_kg / 1000:,.0f}")
+        )
     return "; ".join(parts)
 
 
@@ -897,7 +947,7 @@ def run_rotation(
     files = write_plan_outputs(
         groups,
         folder / "rotation",
-        spanish=config.language == "es",
+        language=config.language,
         units=forage.budget.params.units,
     )
     schedule = schedule_table(groups)
@@ -990,6 +1040,7 @@ def run_erosion(
             pressure=settings.pressure,
             thresholds=settings.thresholds,
             practices=settings.practices,
+            language=config.language,
         )
     for w in caught:
         logger.warning("%s", w.message)
@@ -1092,7 +1143,7 @@ def write_geopackage(
     except ImportError:
         from pastures.io import write_layers
 
-        logger.info("pastures.styles is not installed: GeoPackage written without styles")
+        logger.info(_("pastures.styles is not installed: GeoPackage written without styles"))
         return write_layers(vectors, path)
     styles = {PLOT_STATUS_LAYER: "plots", COMMUNITY_BUDGET_LAYER: "communities"}
     return Path(
@@ -1320,7 +1371,7 @@ def _date(value: Any) -> dt.date | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        raise TypeError(f"{value!r} is not a date")
+        raise TypeError(_("{value!r} is not a date").format(value=value))
     return dt.date.fromisoformat(value)
 
 
@@ -1360,7 +1411,9 @@ def vegetation_from(
             return None
         path = folder / RUN_FILES[key]
         if rel != RUN_FILES[key] or path not in files:
-            raise ValueError(f"{key} {rel!r} is not an output of the stage")
+            raise ValueError(
+                _("{key} {rel!r} is not an output of the stage").format(key=key, rel=rel)
+            )
         return path
 
     return VegetationResult(
@@ -1399,7 +1452,7 @@ def erosion_from(record: Mapping[str, Any], files: tuple[Path, ...], folder: Pat
 
     path = folder / "risk" / RISK_FILES["gpkg"]
     if path not in files:
-        raise ValueError(f"{path.name} is not an output of the stage")
+        raise ValueError(_("{name} is not an output of the stage").format(name=path.name))
     plots = gpd.read_file(path, layer=RISK_LAYER, engine="pyogrio")
     return ErosionResult(
         plots=plots,
@@ -1480,7 +1533,7 @@ class _Runner:
             logger.log(
                 logging.WARNING if tampered else logging.INFO, "%s runs again: %s", name, why
             )
-        logger.info("stage %s ...", name)
+        logger.info(_("stage %s ..."), name)
         try:
             result = work()
         except PasturesError:
@@ -1506,8 +1559,10 @@ class _Runner:
         earlier = [s for s in self.manifest.stages if s not in this_run]
         if earlier:
             logger.warning(
-                "the %s stage stopped: the outputs of %s in %s are still those of an earlier "
-                "run; they are made again once this run goes through.",
+                _(
+                    "the %s stage stopped: the outputs of %s in %s are still those of an earlier "
+                    "run; they are made again once this run goes through."
+                ),
                 failed,
                 ", ".join(earlier),
                 self.folder,
@@ -1553,7 +1608,7 @@ class _Runner:
             self.manifest.write()
         if removed:
             logger.warning(
-                "%s no longer runs (%s): removed the %d output(s) an earlier run left in %s.",
+                _("%s no longer runs (%s): removed the %d output(s) an earlier run left in %s."),
                 name,
                 summary,
                 len(removed),
@@ -1617,7 +1672,9 @@ def run_project(  # noqa: PLR0915
     unknown = left_out - {"map", "print"}
     if unknown:
         raise ParameterError(
-            f"Only the map and print stages can be left out; not {', '.join(sorted(unknown))}."
+            _("Only the map and print stages can be left out; not {value}.").format(
+                value=", ".join(sorted(unknown))
+            )
         )
     from pastures.io import remove_leftovers
 
@@ -1630,8 +1687,10 @@ def run_project(  # noqa: PLR0915
     area = config.study_area
     for key, what in juli_defaults_used(config).items():
         logger.warning(
-            "%s: the study area %r is not Juli and the project file leaves %s at %s, a Juli "
-            "default. Set %s for your area.",
+            _(
+                "%s: the study area %r is not Juli and the project file leaves %s at %s, a Juli "
+                "default. Set %s for your area."
+            ),
             config.path.name,
             area.name,
             key,
@@ -1653,11 +1712,15 @@ def run_project(  # noqa: PLR0915
     )
     layers: LayersResult = runner.stage(
         "layers",
-        k_layers,
+        _key(k_layers, config.language),  # the summary workbook speaks the language
         lambda: run_layers(config, out),
-        lambda r: (
-            f"{len(r.project.communities)} communities, {len(r.project.plots)} plots "
-            f"({r.project.plots[S.AREA_HA].sum():,.1f} ha), {len(r.project.herds)} families"
+        lambda r: _(
+            "{communities} communities, {plots} plots ({ha} ha), {families} families"
+        ).format(
+            communities=len(r.project.communities),
+            plots=len(r.project.plots),
+            ha=f"{r.project.plots[S.AREA_HA].sum():,.1f}",
+            families=len(r.project.herds),
         ),
         tuple(str(p) for p in config.layers.paths().values()),
         lambda r: r.files,
@@ -1689,9 +1752,14 @@ def run_project(  # noqa: PLR0915
             "vegetation",
             k_veg,
             lambda: run_vegetation(config, out, layers, tags=tags, progress=progress),
-            lambda r: (
-                f"{r.usable_dates} of {r.dates} dates usable; dry-season composite of "
-                f"{len(r.dry_dates)} dates; browning: {', '.join(r.browning) or 'none'}"
+            lambda r: _(
+                "{usable} of {dates} dates usable; dry-season composite of {dry} dates; "
+                "browning: {browning}"
+            ).format(
+                usable=r.usable_dates,
+                dates=r.dates,
+                dry=len(r.dry_dates),
+                browning=", ".join(r.browning) or _("none"),
             ),
             (
                 "layers: plots, corrals",
@@ -1721,15 +1789,15 @@ def run_project(  # noqa: PLR0915
         "forage",
         k_forage,
         lambda: run_forage(config, out, layers, vegetation),
-        lambda r: (
-            f"stocking {r.budget.communities.iloc[-1][S.STOCKING_UO]:,.0f} UO against a "
-            f"capacity of {r.budget.communities.iloc[-1][S.CAPACITY_UO]:,.0f} UO"
+        lambda r: _("stocking {stocking} UO against a capacity of {capacity} UO").format(
+            stocking=f"{r.budget.communities.iloc[-1][S.STOCKING_UO]:,.0f}",
+            capacity=f"{r.budget.communities.iloc[-1][S.CAPACITY_UO]:,.0f}",
         ),
         (
             "layers: communities, plots, herds",
             "vegetation: index series" if vegetation else "pasture-type production defaults",
             *(
-                (f"calibration: quadrat cuts {cuts}",)
+                (f"{_('calibration: quadrat cuts')} {cuts}",)
                 if cuts is not None and vegetation is not None
                 else ()
             ),
@@ -1753,7 +1821,7 @@ def run_project(  # noqa: PLR0915
         logger.warning("%s: %s", config.path.name, why)
         runner.retire("rotation", why)
     else:
-        k_rot = _key("rotation", code, k_layers, k_forage, config.rotation)
+        k_rot = _key("rotation", code, k_layers, k_forage, config.rotation, config.language)
         rotation = runner.stage(
             "rotation",
             k_rot,
@@ -1782,14 +1850,16 @@ def run_project(  # noqa: PLR0915
         )
     else:
         dem_sum = sums.path(config.dem.path) if config.dem.path else "sample"
-        k_ero = _key("erosion", code, k_layers, k_veg, k_rot, dem_sum, config.risk, area, tags)
+        k_ero = _key(
+            "erosion", code, k_layers, k_veg, k_rot, dem_sum, config.risk, area, tags,
+            config.language,
+        )  # fmt: skip
         erosion = runner.stage(
             "erosion",
             k_ero,
             lambda: run_erosion(config, out, layers, vegetation, rotation, tags=tags),
-            lambda r: (
-                f"soil loss of the plots {r.total_soil_loss_t_yr:,.0f} t/yr; C from "
-                f"{r.cover_source.split(' (')[0]}"
+            lambda r: _("soil loss of the plots {total} t/yr; C from {source}").format(
+                total=f"{r.total_soil_loss_t_yr:,.0f}", source=_(r.cover_source.split(" (")[0])
             ),
             (
                 "dem: "
@@ -1845,7 +1915,9 @@ def run_project(  # noqa: PLR0915
         "package",
         k_pkg,
         package,
-        lambda files: f"{GEOPACKAGE} ({len(files) - 2} table sidecars), provenance.json",
+        lambda files: _("{gpkg} ({n} table sidecars), provenance.json").format(
+            gpkg=GEOPACKAGE, n=len(files) - 2
+        ),
         ("every stage's results",),
         tuple,
     )
@@ -1870,7 +1942,7 @@ def run_project(  # noqa: PLR0915
             continue
         mod = _optional_stage(module)
         if mod is None:
-            logger.info("%s is not installed: the %s stage is skipped", module, name)
+            logger.info(_("%s is not installed: the %s stage is skipped"), module, name)
             runner.note(name, "unavailable", f"{module} is not installed yet")
             continue
         runner.stage(
@@ -1905,13 +1977,23 @@ def _as_list(value: Any) -> list[Any]:
     return list(value)
 
 
+#: A stage report's status in words (the status itself is a code in run_manifest.json).
+STATUS_WORDS: Final = {
+    "ran": N_("ran"),
+    "skipped": N_("skipped"),
+    "not needed": N_("not needed"),
+    "unavailable": N_("unavailable"),
+}
+_TOTAL: Final = N_("total")
+
+
 def timing_table(reports: Iterable[StageReport]) -> str:
-    """The per-stage timing summary, as aligned text."""
-    rows = [(r.name, r.status, f"{r.seconds:7.1f} s") for r in reports]
+    """The per-stage timing summary, as aligned text (in the command line's language)."""
+    rows = [(r.name, _(STATUS_WORDS[r.status]), f"{r.seconds:7.1f} s") for r in reports]
     total = sum(r.seconds for r in reports)
     width = max(len(r[0]) for r in rows) if rows else 5
     lines = [f"  {n:<{width}}  {t}  {s}" for n, s, t in rows]
-    lines.append(f"  {'total':<{width}}  {total:7.1f} s")
+    lines.append(f"  {_(_TOTAL):<{width}}  {total:7.1f} s")
     return "\n".join(lines)
 
 

@@ -40,6 +40,7 @@ from typing import Any, Final, Literal
 from pastures import climate
 from pastures import schema as S
 from pastures.errors import InputFileError, PasturesError, Problem, ProjectError
+from pastures.i18n import _
 from pastures.studyarea import (
     DEFAULT_MARGIN_KM,
     auto_crs,
@@ -180,6 +181,14 @@ def _choice(*options: str) -> Check:
         return None if v in options else f"one of {', '.join(repr(o) for o in options)}"
 
     return check
+
+
+def _language(v: Any) -> str | None:
+    """None when `v` names a language with a catalog (a translator's new .po counts)."""
+    from pastures.i18n import available_languages
+
+    languages = available_languages()
+    return None if v in languages else f"one of {', '.join(repr(code) for code in languages)}"
 
 
 def _date(v: Any) -> str | None:
@@ -332,7 +341,12 @@ PROJECT_KEYS: Final = {
     "name": Key("text", _is_text, "pastures project", "pastures.project"),
     "illustrative": Key("true or false", _is_bool, False, "pastures.project"),
     "output": Key("a folder (text)", _is_text, "pastures-run", "pastures.project"),
-    "language": Key('"es" or "en"', _choice("es", "en"), "es", "users: Spanish maps"),
+    "language": Key(
+        "a language with a catalog (pastures --lang lists them: en, es...)",
+        _language,
+        "es",
+        "users: Spanish maps",
+    ),
 }
 
 
@@ -963,7 +977,8 @@ class ProjectConfig:
         :func:`pastures.forage.params_from_mapping` and
         :func:`pastures.erosion.settings_from_mapping`).
     language
-        Language of the map and the atlas (``"es"`` or ``"en"``).
+        Language of the outputs (map, atlas, workbooks, calendar, chart, the words of the
+        tables): any language with a catalog, see :func:`pastures.i18n.available_languages`.
     defaults_used
         Keys the file left out, with the default each took and where it comes from.
     """
@@ -1078,8 +1093,10 @@ def _read_toml(path: Path) -> dict[str, Any]:
     """The file's tables. A UTF-8 byte-order mark (Windows Notepad) is accepted."""
     if not path.is_file():
         raise InputFileError(
-            f"{path}: project file not found. Write one with `pastures init FOLDER`, or check "
-            "the path."
+            _(
+                "{path}: project file not found. Write one with `pastures init FOLDER`, "
+                "or check the path."
+            ).format(path=path)
         )
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
@@ -1214,8 +1231,9 @@ def sample_project_path() -> Path:
         if p.is_file():
             return p
     raise InputFileError(
-        f"the bundled sample project was not found (looked in "
-        f"{', '.join(str(c) for c in candidates)}). Reinstall pastures."
+        _(
+            "the bundled sample project was not found (looked in {value}). Reinstall pastures."
+        ).format(value=", ".join(str(c) for c in candidates))
     )
 
 
@@ -1246,7 +1264,8 @@ name = "My pastures"
 illustrative = true
 # Run folder (relative to this file); `pastures run --out DIR` overrides it.
 output = "run"
-# Language of the map and the printed atlas: "es" or "en".
+# Language of the outputs (map, atlas, workbooks, calendar, chart, the words of the
+# tables): "es", "en" or any language with a catalog (`pastures --lang` lists them).
 language = "es"
 
 [study_area]

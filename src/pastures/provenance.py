@@ -27,6 +27,7 @@ from pathlib import Path, PurePath
 from typing import Any, Final
 
 from pastures.errors import InputFileError
+from pastures.i18n import _
 from pastures.io import atomic_output
 
 logger = logging.getLogger(__name__)
@@ -101,8 +102,10 @@ def input_checksum(path: Path) -> dict[str, Any]:
             "bytes": sum(f.stat().st_size for f in files),
         }
     raise InputFileError(
-        f"Input '{p}' named in the provenance record does not exist; check the path "
-        "(it must be the file the stage really read)."
+        _(
+            "Input '{p}' named in the provenance record does not exist; check the "
+            "path (it must be the file the stage really read)."
+        ).format(p=p)
     )
 
 

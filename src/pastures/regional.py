@@ -80,6 +80,7 @@ import pandas as pd
 
 from pastures import imagery, schema, zonal
 from pastures.errors import MissingDependencyError, ParameterError, PasturesError, Problem
+from pastures.i18n import _
 from pastures.imagery import Grid, Scene
 from pastures.indices import DEFAULT_INDICES, bands_needed, compute_index, index_spec
 from pastures.zonal import (
@@ -128,8 +129,10 @@ def _distributed() -> Any:
         import distributed
     except ImportError as exc:
         raise MissingDependencyError(
-            "Regional runs on a Dask cluster need dask.distributed: "
-            "pip install 'pastures[regional]'."
+            _(
+                "Regional runs on a Dask cluster need dask.distributed: "
+                "pip install 'pastures[regional]'."
+            )
         ) from exc
     return distributed
 
@@ -146,7 +149,7 @@ def wants_cluster(n_plots: int, n_dates: int) -> bool:
         _distributed()
     except MissingDependencyError:
         logger.info(
-            "Large job (%d plots x %d dates) run in one process: %s",
+            _("Large job (%d plots x %d dates) run in one process: %s"),
             n_plots,
             n_dates,
             "dask.distributed is not installed (pip install 'pastures[regional]').",
@@ -196,12 +199,14 @@ def dask_client(
             client = distributed.Client(scheduler, timeout=connect_timeout_s)
         except (OSError, TimeoutError, ValueError) as exc:
             raise SchedulerError(
-                f"Cannot reach the Dask scheduler at '{scheduler}' within "
-                f"{connect_timeout_s:g} s ({exc}). Check the address (e.g. "
-                "tcp://10.0.0.5:8786), that the scheduler is running (`dask scheduler`, or "
-                "your dask-jobqueue/dask-gateway cluster) and that this machine may reach its "
-                "port (firewall, VPN, SSH tunnel); or leave out --scheduler to run on this "
-                "machine."
+                _(
+                    "Cannot reach the Dask scheduler at '{scheduler}' within "
+                    "{connect_timeout_s:g} s ({exc}). Check the address (e.g. "
+                    "tcp://10.0.0.5:8786), that the scheduler is running (`dask scheduler`, "
+                    "or your dask-jobqueue/dask-gateway cluster) and that this machine may "
+                    "reach its port (firewall, VPN, SSH tunnel); or leave out --scheduler to "
+                    "run on this machine."
+                ).format(scheduler=scheduler, connect_timeout_s=connect_timeout_s, exc=exc)
             ) from exc
         with client:
             yield client
@@ -232,7 +237,7 @@ def dask_client(
     try:
         with cluster, distributed.Client(cluster) as client:
             logger.info(
-                "Started a LocalCluster of %d worker(s); dashboard %s", n, client.dashboard_link
+                _("Started a LocalCluster of %d worker(s); dashboard %s"), n, client.dashboard_link
             )
             yield client
             # the work is done: workers that take more than the nanny's few seconds to
@@ -293,7 +298,9 @@ def _timeout_from_environment() -> float:
         value = -1.0
     if value <= 0:
         raise ParameterError(
-            f"{TIMEOUT_VARIABLE}={text!r}: give the seconds to wait for the scheduler, e.g. 30."
+            _(
+                "{timeout_variable}={text!r}: give the seconds to wait for the scheduler, e.g. 30."
+            ).format(timeout_variable=TIMEOUT_VARIABLE, text=text)
         )
     return value
 
@@ -401,7 +408,7 @@ def chunk_windows(
     """
     g = grid.transform
     by_tile: dict[tuple[int, int], list[int]] = {}
-    for k, (window, _) in enumerate(windows):
+    for k, (window, _unused) in enumerate(windows):
         t = window.transform
         cx = t.c + t.a * window.shape[1] / 2
         cy = t.f + t.e * window.shape[0] / 2
@@ -534,7 +541,7 @@ class _Run:
         layouts: dict[tuple[Any, ...], _Layout] = {}
         date_keys: list[tuple[Any, ...] | None] = []
         grid_results: list[tuple[Grid | None, list[Problem]]] = []
-        for ((date, _, _), members), future in zip(groups, grid_futures, strict=True):
+        for ((date, _unused, _unused), members), future in zip(groups, grid_futures, strict=True):
             try:
                 grid, grid_problems = future.result()
             except Exception as exc:  # noqa: BLE001 - any failure of a remote task is reported
@@ -546,8 +553,10 @@ class _Run:
             if grid.crs not in reprojected:
                 if not zonal._same_crs(self.plots.crs, grid.crs):
                     logger.info(
-                        "Plots reprojected from %s to %s, the CRS of the imagery (the imagery "
-                        "itself is not resampled).",
+                        _(
+                            "Plots reprojected from %s to %s, the CRS of the imagery (the imagery "
+                            "itself is not resampled)."
+                        ),
                         self.plots.crs,
                         grid.crs,
                     )
@@ -586,7 +595,7 @@ class _Run:
                     layout.rules.append(self.submit(client, _rules_task, coverage))
                 layouts[key] = layout
                 logger.info(
-                    "Grid %s: %d plot window(s) in %d chunk(s)",
+                    _("Grid %s: %d plot window(s) in %d chunk(s)"),
                     grid.crs,
                     len(windows),
                     len(layout.chunks),
@@ -647,7 +656,7 @@ class _Run:
                     for k, used in zip(chunk, chunk_rules, strict=True):
                         by_window[k] = used
                 rules_cache[key] = by_window
-            for (_, members_idx), used in zip(layout.windows, rules_cache[key], strict=True):
+            for (_unused, members_idx), used in zip(layout.windows, rules_cache[key], strict=True):
                 if used.size == members_idx.size:
                     rules.iloc[members_idx] = used
         return IndexSeries(
@@ -696,7 +705,7 @@ class _Run:
                 break
             failed.update(new)
             logger.info(
-                "Scene(s) %s unreadable on %s: the date is read again without them.",
+                _("Scene(s) %s unreadable on %s: the date is read again without them."),
                 ", ".join(new),
                 members[0].date,
             )
@@ -720,7 +729,7 @@ class _Run:
         index_parts: list[np.ndarray] = []
         if layout.windows:
             problems.extend(read_problems)
-        for (_, members_idx), result in zip(layout.windows, results, strict=True):
+        for (_unused, members_idx), result in zip(layout.windows, results, strict=True):
             total_weight += result.total
             observed_weight += result.observed
             clear_weight += result.clear
@@ -750,8 +759,10 @@ def _task_problem(members: Sequence[Scene], date: Any, exc: BaseException) -> Pr
     return Problem(
         "error",
         "failed-task",
-        f"The cluster could not process {date} (scene(s) {ids}) after retries: "
-        f"{type(exc).__name__}: {exc}. The other dates are kept; run again to retry this one.",
+        _(
+            "The cluster could not process {date} (scene(s) {ids}) after retries: "
+            "{name}: {exc}. The other dates are kept; run again to retry this one."
+        ).format(date=date, ids=ids, name=type(exc).__name__, exc=exc),
         members[0].source if members else "",
         ids,
     )

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from pastures import schema as S
 from pastures.errors import InputFileError
+from pastures.i18n import _
 
 #: Files of the sample, by layer kind.
 SAMPLE_FILES = {
@@ -36,9 +37,11 @@ def sample_dir() -> Path:
         if (folder / SAMPLE_FILES[S.PLOTS]).is_file():
             return folder
     raise InputFileError(
-        "the bundled Juli sample layers were not found (looked in "
-        f"{', '.join(str(c) for c in candidates)}). Reinstall pastures, or rebuild them with "
-        "`python scripts/make_sample_layers.py`."
+        _(
+            "the bundled Juli sample layers were not found (looked in {value}). "
+            "Reinstall pastures, or rebuild them with `python "
+            "scripts/make_sample_layers.py`."
+        ).format(value=", ".join(str(c) for c in candidates))
     )
 
 

@@ -52,6 +52,7 @@ from rasterio import features
 
 from pastures import schema
 from pastures.errors import LayerError
+from pastures.i18n import _
 
 logger = logging.getLogger(__name__)
 
@@ -234,12 +235,12 @@ def make_sample_scenes(
         The STAC item JSON files, one per tile and date, sorted.
     """
     if plots.crs is None:
-        raise LayerError("The plots have no CRS; cannot place synthetic imagery over them.")
+        raise LayerError(_("The plots have no CRS; cannot place synthetic imagery over them."))
     out = Path(out_dir)
     start_d = dt.date.fromisoformat(str(start))
     end_d = dt.date.fromisoformat(str(end))
     if not len(plots):
-        raise LayerError("There are no plots to place synthetic imagery over.")
+        raise LayerError(_("There are no plots to place synthetic imagery over."))
     tiling = _tiling(plots)
     plots_utm = plots.to_crs(tiling.crs)
     corrals_utm = corrals.to_crs(tiling.crs) if corrals is not None else None
@@ -267,10 +268,10 @@ def make_sample_scenes(
                 shutil.rmtree(work, ignore_errors=True)
         made = _reuse(final, key, quiet=True)
         assert made is not None
-        logger.info("Made %d synthetic scenes in %s", len(made), final)
+        logger.info(_("Made %d synthetic scenes in %s"), len(made), final)
         return made
     items = _write_scenes(plots_utm, corrals_utm, out, key, start_d, end_d, step_days, seed, tiling)
-    logger.info("Made %d synthetic scenes in %s", len(items), out)
+    logger.info(_("Made %d synthetic scenes in %s"), len(items), out)
     return items
 
 
@@ -282,7 +283,7 @@ def _reuse(folder: Path, key: str, *, quiet: bool = False) -> list[Path] | None:
         paths = [folder / p for p in saved.get("items", [])]
         if saved.get("fingerprint") == key and all(p.exists() for p in paths):
             if not quiet:
-                logger.info("Reusing %d synthetic scenes in %s", len(paths), folder)
+                logger.info(_("Reusing %d synthetic scenes in %s"), len(paths), folder)
             return paths
     return None
 

@@ -35,6 +35,7 @@ import numpy as np
 from affine import Affine
 
 from pastures.errors import ParameterError
+from pastures.i18n import _
 from pastures.schema import WORKING_CRS
 from pastures.terrain import Dem
 
@@ -137,7 +138,9 @@ def make_sample_dem(
     SampleTerrain
     """
     if not resolution > 0:
-        raise ParameterError(f"resolution must be positive (m); got {resolution}.")
+        raise ParameterError(
+            _("resolution must be positive (m); got {resolution}.").format(resolution=resolution)
+        )
     west, south, east, north = bounds
     if shape is None:
         shape = (
@@ -146,7 +149,9 @@ def make_sample_dem(
         )
     rows, cols = shape
     if rows < 8 or cols < 8:
-        raise ParameterError(f"The sample grid is too small: {shape}; use at least 8 x 8.")
+        raise ParameterError(
+            _("The sample grid is too small: {shape}; use at least 8 x 8.").format(shape=shape)
+        )
     transform = Affine(resolution, 0.0, west, 0.0, -resolution, north)
     dx = dy = 0.0
     from pyproj import CRS
@@ -157,7 +162,7 @@ def make_sample_dem(
         dx = (jw + je) / 2 - (west + east) / 2
         dy = (js + jn) / 2 - (south + north) / 2
     base_z, base_lake, base_floor = _district_terrain(seed)
-    jw, _, _, jn = JULI_BOUNDS_UTM
+    jw, _south, _east, jn = JULI_BOUNDS_UTM
     # the grid's pixel centres as fractional (row, col) of the district grid's centres
     col = (
         (west + dx - jw) / BASE_RESOLUTION_M
@@ -181,7 +186,7 @@ def make_sample_dem(
     valley_floor = base_floor[near]
     z[lake] = np.nan
     logger.info(
-        "Synthetic Juli DEM: %d x %d at %g m, %.0f-%.0f m, lake %.0f %% of the grid",
+        _("Synthetic Juli DEM: %d x %d at %g m, %.0f-%.0f m, lake %.0f %% of the grid"),
         rows,
         cols,
         resolution,

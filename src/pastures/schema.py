@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import Final
 
+from pastures.i18n import N_
+
 # --- coordinate reference systems -------------------------------------------------
 #: Working CRS: WGS 84 / UTM zone 19S, in which all areas and distances are measured.
 WORKING_CRS: Final = "EPSG:32719"
@@ -159,16 +161,16 @@ SUMMARY_COLUMNS: Final = (
     LLAMAS,
     SHEEP,
 )
-#: Spanish headings for the summary table (assemblies, printed reports).
-SUMMARY_LABELS_ES: Final = {
-    COMMUNITY: "Comunidad",
-    N_PLOTS: "Parcelas",
-    PLOTS_HA: "Hectáreas cercadas",
-    N_CORRALS: "Corrales",
-    N_FAMILIES: "Familias",
-    ALPACAS: "Alpacas",
-    LLAMAS: "Llamas",
-    SHEEP: "Ovinos",
+#: Headings of the summary table for people (translated at use: workbooks, printouts).
+SUMMARY_LABELS: Final = {
+    COMMUNITY: N_("Community"),
+    N_PLOTS: N_("Plots"),
+    PLOTS_HA: N_("Fenced hectares"),
+    N_CORRALS: N_("Corrals"),
+    N_FAMILIES: N_("Families"),
+    ALPACAS: N_("Alpacas"),
+    LLAMAS: N_("Llamas"),
+    SHEEP: N_("Sheep"),
 }
 
 # --- imagery and vegetation indices -------------------------------------------------
@@ -438,27 +440,27 @@ PRACTICE_COLUMNS: Final = (
     HERD_ID, LOCATION_ID, START, END, DAYS, PLANNED_DAYS, DAYS_OFF_PLAN, REST_BEFORE_DAYS,
     REST_REQUIRED_DAYS, REST_SHORT_DAYS, DAYS_OVER,
 )  # fmt: skip
-#: Spanish headings of the rotation tables.
-ROTATION_LABELS_ES: Final = {
-    HERD_ID: "Rebaño",
-    COMMUNITY: "Comunidad",
-    LOCATION_ID: "Lugar",
-    LOCATION_KIND: "Tipo de lugar",
-    START: "Inicio",
-    END: "Fin",
-    DAYS: "Días",
-    HERD_UO: "UO",
-    FORAGE_USED_KG: "Forraje consumido (kg MS)",
-    SHORTFALL_KG: "Déficit (kg MS)",
-    OVERUSE_KG: "Sobreuso de la pradera (kg MS)",
-    FODDER_KG: "Forraje a traer o descarga (kg MS)",
-    REST_AFTER_DAYS: "Descanso posterior (días)",
-    REST_REQUIRED_DAYS: "Descanso requerido (días)",
-    REST_BEFORE_DAYS: "Descanso previo (días)",
-    REST_SHORT_DAYS: "Descanso faltante (días)",
-    PLANNED_DAYS: "Días planificados",
-    DAYS_OFF_PLAN: "Días fuera del plan",
-    DAYS_OVER: "Días de exceso",
+#: Headings of the rotation tables in a workbook (translated into a project's language).
+ROTATION_LABELS: Final = {
+    HERD_ID: N_("Herd"),
+    COMMUNITY: N_("Community"),
+    LOCATION_ID: N_("Place"),
+    LOCATION_KIND: N_("Kind of place"),
+    START: N_("Start"),
+    END: N_("End"),
+    DAYS: N_("Days"),
+    HERD_UO: N_("UO"),
+    FORAGE_USED_KG: N_("Forage eaten (kg DM)"),
+    SHORTFALL_KG: N_("Shortfall (kg DM)"),
+    OVERUSE_KG: N_("Overuse of the open range (kg DM)"),
+    FODDER_KG: N_("Fodder to bring or destocking (kg DM)"),
+    REST_AFTER_DAYS: N_("Rest after (days)"),
+    REST_REQUIRED_DAYS: N_("Rest required (days)"),
+    REST_BEFORE_DAYS: N_("Rest before (days)"),
+    REST_SHORT_DAYS: N_("Rest missing (days)"),
+    PLANNED_DAYS: N_("Days planned"),
+    DAYS_OFF_PLAN: N_("Days off the plan"),
+    DAYS_OVER: N_("Days over"),
 }
 #: Other spellings accepted in a log of actual grazing (case- and accent-insensitive).
 GRAZING_LOG_ALIASES: Final = {
@@ -468,27 +470,217 @@ GRAZING_LOG_ALIASES: Final = {
     END: ("end", "fin", "hasta", "salida", "to"),
 }
 
-# --- terrain and erosion (continued): Spanish headings ------------------------------
-#: Spanish headings of the risk table (``pastures risk --es``), for community assemblies.
-RISK_LABELS_ES: Final = {
-    PLOT_CODE: "Parcela",
-    COMMUNITY: "Comunidad",
-    PASTURE_TYPE: "Tipo de pasto",
-    AREA_HA: "Área (ha)",
-    DEM_COVERAGE: "Cobertura del DEM (0-1)",
-    SLOPE_PCT: "Pendiente (%)",
-    LS_MEAN: "Factor LS",
-    COVER_PCT: "Cobertura en época seca (%)",
-    C_MEAN: "Factor C",
-    P_FACTOR: "Factor P",
-    SOIL_LOSS_T_HA_YR: "Pérdida de suelo (t/ha/año)",
-    SOIL_LOSS_T_YR: "Pérdida de suelo (t/año)",
-    STOCKING_UO: "Carga (UO)",
-    CAPACITY_UO: "Capacidad (UO)",
-    PRESSURE_RATIO: "Carga / capacidad",
-    PIOSPHERE_DECAY_M: "Distancia de piósfera (m)",
-    RISK_CLASS: "Riesgo",
-    RISK_RANK: "Prioridad",
-    RISK_DRIVERS: "Causas",
-    RISK_ACTION: "Acción sugerida",
+# --- terrain and erosion (continued): headings in words ------------------------------
+#: Names of the risk classes in words (translated at use; the CSV keep the codes).
+RISK_CLASS_NAMES: Final = {
+    "low": N_("Low"),
+    "moderate": N_("Moderate"),
+    "high": N_("High"),
+    "very high": N_("Very high"),
+}
+#: Headings of the risk table shown to people (``pastures risk``'s summary).
+RISK_HEADINGS: Final = {
+    PLOT_CODE: N_("Plot"),
+    COMMUNITY: N_("Community"),
+    RISK_CLASS: N_("Risk"),
+    RISK_RANK: N_("Priority"),
+    SOIL_LOSS_T_HA_YR: N_("Soil loss (t/ha/yr)"),
+    RISK_DRIVERS: N_("Drivers"),
+    RISK_ACTION: N_("Suggested action"),
+}
+
+
+# --- the data dictionary: every CSV column, in words and with its unit ------------------
+#: Units of :data:`COLUMN_LABELS` that hold words (translated with the labels).
+U_HA: Final = "ha"
+U_KG: Final = N_("kg DM")
+U_KG_HA: Final = N_("kg DM/ha")
+U_KG_HA_YR: Final = N_("kg DM/ha/yr")
+U_UO: Final = "UO"
+U_UO_HA_YR: Final = N_("UO/ha/yr")
+U_DAYS: Final = N_("days")
+U_DATE: Final = N_("date (YYYY-MM-DD)")
+U_HEADS: Final = N_("heads")
+U_SHARE: Final = N_("share 0-1")
+U_PCT: Final = "%"
+U_T_HA_YR: Final = N_("t/ha/yr")
+U_TEXT: Final = N_("text in the project's language")
+U_NOTE: Final = N_("English method note (read by the map and the atlas)")
+U_CODE: Final = N_("code")
+U_ID: Final = N_("identifier")
+U_NONE: Final = ""
+
+#: Every column of the CSV tables `pastures` writes: (label, unit), the label marked for
+#: translation. Column names are identifiers, the same in every language; docs/columns.md
+#: (scripts/columns_doc.py) gives each one's label in English and Spanish. A name with
+#: ``<index>`` stands for one column per vegetation index (ndvi, savi, msavi2, evi, ndmi,
+#: bofedal). The plan and the calendar also have one column per month (``YYYY-MM``) or
+#: period (``YYYY-MM-DD``).
+COLUMN_LABELS: Final[dict[str, tuple[str, str]]] = {
+    # layers, communities, herds
+    COMMUNITY: (N_("community"), U_ID),
+    PLOT_CODE: (N_("plot code"), U_ID),
+    PASTURE_TYPE: (N_("pasture type (bofedal, pajonal, tolar, cesped, cultivado)"), U_CODE),
+    AREA_HA: (N_("area"), U_HA),
+    N_PLOTS: (N_("fenced plots"), N_("count")),
+    PLOTS_HA: (N_("fenced area"), U_HA),
+    N_CORRALS: (N_("corrals"), N_("count")),
+    N_FAMILIES: (N_("families"), N_("count")),
+    ALPACAS: (N_("alpacas"), U_HEADS),
+    LLAMAS: (N_("llamas"), U_HEADS),
+    SHEEP: (N_("sheep"), U_HEADS),
+    "corral_id": (N_("corral"), U_ID),
+    "family_id": (N_("family"), U_ID),
+    # vegetation indices
+    "date": (N_("date of the scene or cut"), U_DATE),
+    "platform": (N_("satellite"), U_CODE),
+    "scene_id": (N_("scene(s) of the date"), U_ID),
+    "tile": (N_("tile(s)"), U_ID),
+    "valid_fraction": (N_("clear share of the plots"), U_SHARE),
+    "status": (N_("status (code)"), U_CODE),
+    "index": (N_("vegetation index"), U_CODE),
+    "statistic": (N_("statistic over the plot's pixels"), U_CODE),
+    "value": (N_("value"), U_NONE),
+    "month": (N_("month"), N_("1-12")),
+    "mean": (N_("mean"), U_NONE),
+    "baseline": (N_("baseline (mean of the years)"), U_NONE),
+    "min": (N_("minimum"), U_NONE),
+    "max": (N_("maximum"), U_NONE),
+    "n_years": (N_("years"), N_("count")),
+    "trend_per_year": (N_("seasonal Sen slope"), N_("index units/yr")),
+    "kendall_tau": (N_("Mann-Kendall tau"), U_NONE),
+    "trend_p_value": (N_("Mann-Kendall p-value"), U_NONE),
+    "n_months": (N_("months"), N_("count")),
+    "span_years": (N_("years spanned"), N_("yr")),
+    "browning": (N_("persistent browning"), N_("True/False")),
+    "<index>_mean": (N_("mean of the index"), U_NONE),
+    "<index>_min": (N_("minimum of the index"), U_NONE),
+    "<index>_max": (N_("maximum of the index"), U_NONE),
+    "<index>_last": (N_("index at the latest clear date"), U_NONE),
+    "<index>_dates": (N_("clear dates of the index"), N_("count")),
+    "edge_rule": (N_("pixels counted at the plot's edge"), U_CODE),
+    # forage
+    "index_value": (N_("index value"), U_NONE),
+    "biomass_kg_ha": (N_("standing biomass"), U_KG_HA),
+    "biomass_low_kg_ha": (N_("standing biomass, low"), U_KG_HA),
+    "biomass_high_kg_ha": (N_("standing biomass, high"), U_KG_HA),
+    "equation": (N_("index-biomass relation"), U_NOTE),
+    "scope": (N_("pasture type the relation is for (all: every type)"), U_CODE),
+    "form": (N_("form of the relation"), U_CODE),
+    "n": (N_("quadrat cuts"), N_("count")),
+    "a": (N_("intercept or factor a"), U_NONE),
+    "b": (N_("slope or exponent b"), U_NONE),
+    "r2": (N_("R²"), U_NONE),
+    "rmse_kg_ha": (N_("root mean square error"), U_KG_HA),
+    "chosen": (N_("relation used"), N_("True/False")),
+    "community_ha": (N_("area of the community"), U_HA),
+    "open_range_ha": (N_("open communal range"), U_HA),
+    "open_range_production_kg_ha_yr": (N_("production of the open range"), U_KG_HA_YR),
+    "open_range_method": (N_("how the open range's production was found"), U_NOTE),
+    "stocking_uo": (N_("stocking"), U_UO),
+    "plots_capacity_uo": (N_("carrying capacity of the plots"), U_UO),
+    "plots_stocking_uo": (N_("stocking on the plots"), U_UO),
+    "open_capacity_uo": (N_("carrying capacity of the open range"), U_UO),
+    "open_capacity_low_uo": (N_("carrying capacity of the open range, low"), U_UO),
+    "open_capacity_high_uo": (N_("carrying capacity of the open range, high"), U_UO),
+    "open_stocking_uo": (N_("stocking on the open range"), U_UO),
+    "capacity_uo": (N_("carrying capacity"), U_UO),
+    "capacity_low_uo": (N_("carrying capacity, low"), U_UO),
+    "capacity_high_uo": (N_("carrying capacity, high"), U_UO),
+    "capacity_wet_uo": (N_("carrying capacity in the wet season"), U_UO),
+    "capacity_dry_uo": (N_("carrying capacity in the dry season"), U_UO),
+    "range_condition": (N_("range condition (excellent ... very poor)"), U_CODE),
+    "plots_stocking_ratio": (N_("stocking / capacity on the plots"), U_NONE),
+    "open_stocking_ratio": (N_("stocking / capacity on the open range"), U_NONE),
+    "pressure_ratio": (N_("stocking / capacity"), U_NONE),
+    "season": (N_("season (wet Dec-Mar, dry Apr-Nov)"), U_CODE),
+    "growth_share": (N_("share of the year's growth"), U_SHARE),
+    "growth_kg": (N_("growth"), U_KG),
+    "demand_kg": (N_("demand of the herds"), U_KG),
+    "eaten_kg": (N_("forage eaten"), U_KG),
+    "deficit_kg": (N_("forage deficit"), U_KG),
+    "deficit_low_kg": (N_("forage deficit, low"), U_KG),
+    "deficit_high_kg": (N_("forage deficit, high"), U_KG),
+    "deficit_share": (N_("deficit / demand"), U_SHARE),
+    "production_kg_ha_yr": (N_("forage production"), U_KG_HA_YR),
+    "production_low_kg_ha_yr": (N_("forage production, low"), U_KG_HA_YR),
+    "production_high_kg_ha_yr": (N_("forage production, high"), U_KG_HA_YR),
+    "forage_method": (N_("how the production was found"), U_NOTE),
+    "available_kg_ha_yr": (N_("forage that may be grazed"), U_KG_HA_YR),
+    "available_low_kg_ha_yr": (N_("forage that may be grazed, low"), U_KG_HA_YR),
+    "available_high_kg_ha_yr": (N_("forage that may be grazed, high"), U_KG_HA_YR),
+    "capacity_uo_ha_yr": (N_("carrying capacity per hectare"), U_UO_HA_YR),
+    "capacity_low_uo_ha_yr": (N_("carrying capacity per hectare, low"), U_UO_HA_YR),
+    "capacity_high_uo_ha_yr": (N_("carrying capacity per hectare, high"), U_UO_HA_YR),
+    "florez_uo_ha_yr": (N_("capacity of the condition class (Flórez 2005)"), U_UO_HA_YR),
+    "standing_available_kg_ha": (N_("standing forage that may be grazed"), U_KG_HA),
+    "standing_available_low_kg_ha": (N_("standing forage that may be grazed, low"), U_KG_HA),
+    "standing_available_high_kg_ha": (N_("standing forage that may be grazed, high"), U_KG_HA),
+    "herd_uo": (N_("herd the grazing days are for"), U_UO),
+    "grazing_days": (N_("grazing days left for the herd"), U_DAYS),
+    "grazing_days_low": (N_("grazing days left, low"), U_DAYS),
+    "grazing_days_high": (N_("grazing days left, high"), U_DAYS),
+    # erosion risk
+    "dem_coverage": (N_("share of the plot with terrain data"), U_SHARE),
+    "slope_pct": (N_("mean slope"), U_PCT),
+    "ls_mean": (N_("mean LS factor"), U_NONE),
+    "dry_cover_pct": (N_("dry-season cover"), U_PCT),
+    "c_mean": (N_("mean C factor"), U_NONE),
+    "p_factor": (N_("P factor (practices)"), U_NONE),
+    "soil_loss_t_ha_yr": (N_("soil loss"), U_T_HA_YR),
+    "soil_loss_t_yr": (N_("soil loss of the plot"), N_("t/yr")),
+    "piosphere_decay_m": (N_("piosphere decay distance (0: none)"), "m"),
+    "risk_class": (N_("risk class (low, moderate, high, very high)"), U_CODE),
+    "risk_rank": (N_("priority (1: first to rest or protect)"), N_("rank")),
+    "risk_drivers": (N_("drivers of the risk"), U_TEXT),
+    "risk_action": (N_("suggested action"), U_TEXT),
+    # rotation
+    "group_id": (N_("grazing group"), U_ID),
+    "location_id": (N_("place: plot code, or RANGE and the community"), U_ID),
+    "location_kind": (N_("kind of place (plot, open_range)"), U_CODE),
+    START: (N_("first day"), U_DATE),
+    END: (N_("last day"), U_DATE),
+    DAYS: (N_("days"), U_DAYS),
+    "uo": (N_("animal units of the group"), U_UO),
+    "forage_used_kg": (N_("forage eaten in the stay"), U_KG),
+    "week": (N_("week of the plan"), N_("1, 2...")),
+    "strategy": (N_("strategy of the place"), U_TEXT),
+    "why": (N_("why that strategy"), U_TEXT),
+    "range_standing_start_kg": (N_("standing forage of the open range at the start"), U_KG),
+    "range_standing_source": (N_("how that standing forage was found"), U_TEXT),
+    "runs_out": (N_("day the forage runs out"), U_DATE),
+    "peak_week": (N_("week of the largest deficit"), U_DATE),
+    "peak_fodder_kg": (N_("deficit of that week"), U_KG),
+    "fodder_kg": (N_("fodder to bring, or forage to free by destocking"), U_KG),
+    "sell_alpacas": (N_("alpacas to sell or move"), U_HEADS),
+    "sell_llamas": (N_("llamas to sell or move"), U_HEADS),
+    "sell_sheep": (N_("sheep to sell or move"), U_HEADS),
+    "by_date": (N_("sell or move by"), U_DATE),
+    "bales": (N_("hay bales that close the gap"), N_("bales")),
+    "bale_kg": (N_("weight of a bale"), "kg"),
+    "bale_dm_share": (N_("dry matter of a bale"), U_SHARE),
+    "oats_ha": (N_("forage oats that close the gap"), U_HA),
+    "oats_sow_by": (N_("sow the oats by"), U_DATE),
+    "oats_kg_dm_ha": (N_("oat yield"), U_KG_HA),
+    "oats_note": (N_("note on the oats"), U_TEXT),
+    "standing_kg": (N_("standing forage"), U_KG),
+    "intake_kg": (N_("intake of the herds"), U_KG),
+    "allowance_to_date_kg": (N_("proper use to date"), U_KG),
+    "overuse_kg": (N_("overuse of the open range"), U_KG),
+    "source": (N_("source of the plot's forage"), U_NOTE),
+    "usable_kg": (N_("usable forage"), U_KG),
+    "grazed_periods": (N_("periods grazed"), N_("count")),
+    "first_grazed": (N_("first day grazed"), U_DATE),
+    "last_grazed": (N_("last day grazed"), U_DATE),
+    "groups": (N_("groups that grazed it (+)"), U_ID),
+    "reason": (N_("why unused (code)"), U_CODE),
+    "closures": (N_("closures (codes, ;)"), U_CODE),
+    "figure": (N_("figure of the plan"), U_CODE),
+    HERD_ID: (N_("herd"), U_ID),
+    PLANNED_DAYS: (N_("days the plan also had"), U_DAYS),
+    DAYS_OFF_PLAN: (N_("days off the plan"), U_DAYS),
+    REST_BEFORE_DAYS: (N_("rest before the stay"), U_DAYS),
+    REST_REQUIRED_DAYS: (N_("rest required"), U_DAYS),
+    REST_SHORT_DAYS: (N_("rest missing"), U_DAYS),
+    DAYS_OVER: (N_("days beyond the longest grazing allowed"), U_DAYS),
 }

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from pastures import schema as S
 from pastures.errors import ParameterError, Problem
+from pastures.i18n import _
 from pastures.validation import JULI_AREA, WorkingArea
 
 if TYPE_CHECKING:
@@ -221,13 +222,15 @@ def from_bounds(
     w, s, e, n = bounds
     if not (-180 <= w < e <= 180 and -90 <= s < n <= 90):
         raise ParameterError(
-            f"{name}: {list(bounds)} is not west,south,east,north in degrees with west < east "
-            "and south < north, e.g. 5.0,45.76,5.09,45.82."
+            _(
+                "{name}: {bounds} is not west,south,east,north in degrees with west < "
+                "east and south < north, e.g. 5.0,45.76,5.09,45.82."
+            ).format(name=name, bounds=list(bounds))
         )
     work = crs or auto_crs(bounds)
     why = crs_zone_problem(bounds, work)
     if why:
-        raise ParameterError(f"{name}: {why}")
+        raise ParameterError(_("{name}: {why}").format(name=name, why=why))
     return StudySetup(
         area=WorkingArea(bounds_lonlat=bounds, margin_km=margin_km, name=name),
         crs=work,
@@ -249,8 +252,10 @@ def parse_bounds(text: str, *, option: str = "--bounds") -> tuple[float, float, 
         values = []
     if len(values) != 4 or not all(math.isfinite(v) for v in values):
         raise ParameterError(
-            f"{option} {text!r}: give west,south,east,north in degrees with west < east and "
-            f"south < north, e.g. {option} 5.0,45.76,5.09,45.82."
+            _(
+                "{option} {text!r}: give west,south,east,north in degrees with west < "
+                "east and south < north, e.g. {option} 5.0,45.76,5.09,45.82."
+            ).format(option=option, text=text)
         )
     w, s, e, n = values
     return (w, s, e, n)
@@ -271,19 +276,23 @@ def boundary_bounds(path: str | Path) -> tuple[float, float, float, float]:
 
     p = Path(path)
     if not p.exists():
-        raise InputFileError(f"{p}: boundary file not found. Check the path and the spelling.")
+        raise InputFileError(
+            _("{p}: boundary file not found. Check the path and the spelling.").format(p=p)
+        )
     try:
         frame = pyogrio.read_dataframe(p)
     except Exception as exc:  # any driver error: the file is unusable
-        raise InputFileError(f"{p}: cannot be read ({exc}).") from exc
+        raise InputFileError(_("{p}: cannot be read ({exc}).").format(p=p, exc=exc)) from exc
     if frame.crs is None:
-        raise InputFileError(f"{p}: declares no CRS. Save it with its CRS set.")
+        raise InputFileError(_("{p}: declares no CRS. Save it with its CRS set.").format(p=p))
     geoms = frame.geometry[~(frame.geometry.isna() | frame.geometry.is_empty)]
     kinds = set(geoms.geom_type)
     if not len(geoms) or not kinds <= {"Polygon", "MultiPolygon"}:
         raise InputFileError(
-            f"{p}: the study area must be a polygon; the file holds "
-            f"{', '.join(sorted(kinds)) or 'no geometry'}. Give the area's outline."
+            _(
+                "{p}: the study area must be a polygon; the file holds {value}. Give the "
+                "area's outline."
+            ).format(p=p, value=", ".join(sorted(kinds)) or "no geometry")
         )
     area = shapely.union_all(geoms.to_crs(S.LONLAT_CRS).to_numpy())
     w, s, e, n = area.bounds
@@ -390,10 +399,12 @@ def not_needed(
             Problem(
                 "warning",
                 p.rule,
-                f"some features have no {p.field}; `pastures {command}` does not use it. Other "
-                f"commands do: map it with --field {p.field}=YOUR_FIELD or give one with "
-                f"--default {p.field}=VALUE (or [layers.fields]/[layers.defaults] in a project "
-                "file).",
+                _(
+                    "some features have no {field}; `pastures {command}` does not use it. "
+                    "Other commands do: map it with --field {field}=YOUR_FIELD or give one "
+                    "with --default {field}=VALUE (or [layers.fields]/[layers.defaults] in a "
+                    "project file)."
+                ).format(field=p.field, command=command),
                 p.source,
                 field=p.field,
             )

@@ -43,6 +43,7 @@ import pyogrio
 
 from pastures import schema as S
 from pastures.errors import LayerError, ParameterError
+from pastures.i18n import _
 from pastures.io import atomic_output, gdal_file_timestamp
 from pastures.provenance import jsonable, software_versions
 
@@ -386,8 +387,9 @@ def default_styles(layer: str, gdf: gpd.GeoDataFrame, kind: str | None = None) -
     kind = kind or (layer if layer in STYLE_KINDS else "generic")
     if kind not in STYLE_KINDS:
         raise ParameterError(
-            f"Layer '{layer}': unknown style '{kind}'. Use one of {', '.join(STYLE_KINDS)} "
-            "or give QML text."
+            _(
+                "Layer '{layer}': unknown style '{kind}'. Use one of {value} or give QML text."
+            ).format(layer=layer, kind=kind, value=", ".join(STYLE_KINDS))
         )
     geometry = _geometry_kind(gdf)
     styles: list[LayerStyle] = []
@@ -468,12 +470,18 @@ def _check_qml(layer: str, qml: str, columns: Sequence[str]) -> None:
     try:
         fields = qml_fields(qml)
     except ET.ParseError as exc:
-        raise ParameterError(f"Layer '{layer}': its QML style is not valid XML ({exc}).") from exc
+        raise ParameterError(
+            _("Layer '{layer}': its QML style is not valid XML ({exc}).").format(
+                layer=layer, exc=exc
+            )
+        ) from exc
     missing = sorted(fields - set(columns))
     if missing:
         raise LayerError(
-            f"Layer '{layer}': its style uses field(s) {', '.join(missing)} that the layer does "
-            f"not have (it has {', '.join(columns)}). Fix the style or add the field."
+            _(
+                "Layer '{layer}': its style uses field(s) {value} that the layer does "
+                "not have (it has {value2}). Fix the style or add the field."
+            ).format(layer=layer, value=", ".join(missing), value2=", ".join(columns))
         )
 
 
@@ -520,17 +528,22 @@ def write_styled_geopackage(
         A style refers to a field the layer does not have.
     """
     if not layers:
-        raise ParameterError(f"{path}: no layers to write.")
+        raise ParameterError(_("{path}: no layers to write.").format(path=path))
     styles = dict(styles or {})
     unknown = sorted(set(styles) - set(layers))
     if unknown:
         raise ParameterError(
-            f"{path}: styles given for layer(s) {', '.join(unknown)} that are not written "
-            f"(layers: {', '.join(layers)})."
+            _(
+                "{path}: styles given for layer(s) {value} that are not written (layers: {value2})."
+            ).format(path=path, value=", ".join(unknown), value2=", ".join(layers))
         )
     for name in layers:
         if name.lower().startswith(("gpkg_", "rtree_", "sqlite_")) or name == STYLES_TABLE:
-            raise ParameterError(f"{path}: '{name}' is reserved in a GeoPackage; rename the layer.")
+            raise ParameterError(
+                _("{path}: '{name}' is reserved in a GeoPackage; rename the layer.").format(
+                    path=path, name=name
+                )
+            )
     planned: dict[str, list[LayerStyle]] = {}
     for name, frame in layers.items():
         if not isinstance(frame, gpd.GeoDataFrame):
@@ -558,7 +571,7 @@ def write_styled_geopackage(
             _write_styles(db, planned, stamp)
             _write_metadata(db, record, list(layers), stamp)
         db.close()
-    logger.info("%s: %d layer(s), styled for QGIS", path, len(layers))
+    logger.info(_("%s: %d layer(s), styled for QGIS"), path, len(layers))
     return path
 
 

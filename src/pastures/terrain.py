@@ -54,6 +54,7 @@ from affine import Affine
 
 from pastures.defaults import FLOW_METHODS, FlowMethod
 from pastures.errors import CRSError, InputFileError, ParameterError
+from pastures.i18n import _
 from pastures.schema import WORKING_CRS
 
 logger = logging.getLogger(__name__)
@@ -155,13 +156,18 @@ class Dem:
 
     def __post_init__(self) -> None:
         if self.elevation.ndim != 2 or min(self.elevation.shape) < 1:
-            raise ParameterError(f"A DEM must be a 2-D array; got shape {self.elevation.shape}.")
+            raise ParameterError(
+                _("A DEM must be a 2-D array; got shape {shape}.").format(
+                    shape=self.elevation.shape
+                )
+            )
         a, b, d, e = self.transform.a, self.transform.b, self.transform.d, self.transform.e
         if b != 0 or d != 0 or e >= 0 or not math.isclose(a, -e, rel_tol=1e-6):
             raise ParameterError(
-                f"The DEM grid must be north-up with square pixels; got transform "
-                f"{tuple(self.transform)[:6]}. Resample it with "
-                "`gdalwarp -tr 30 30 -t_srs EPSG:32719` first."
+                _(
+                    "The DEM grid must be north-up with square pixels; got transform "
+                    "{value}. Resample it with `gdalwarp -tr 30 30 -t_srs EPSG:32719` first."
+                ).format(value=tuple(self.transform)[:6])
             )
 
     @property
@@ -279,11 +285,15 @@ def read_dem(
 
     path = Path(path)
     if not path.exists():
-        raise InputFileError(f"DEM file not found: {path}. Check the path given with --dem.")
+        raise InputFileError(
+            _("DEM file not found: {path}. Check the path given with --dem.").format(path=path)
+        )
     try:
         src = rasterio.open(path)
     except RasterioIOError as exc:
-        raise InputFileError(f"Cannot read the DEM {path}: {exc}. Is it a GeoTIFF?") from exc
+        raise InputFileError(
+            _("Cannot read the DEM {path}: {exc}. Is it a GeoTIFF?").format(path=path, exc=exc)
+        ) from exc
     with src:
         if src.crs is None:
             west, south, east, north = src.bounds
@@ -293,7 +303,11 @@ def read_dem(
                 if -180 <= west <= east <= 180 and -90 <= south <= north <= 90
                 else f" Set it with `gdal_edit.py -a_srs EPSG:32719 {path.name}` if it is UTM 19S."
             )
-            raise CRSError(f"The DEM {path} has no coordinate reference system.{hint}")
+            raise CRSError(
+                _("The DEM {path} has no coordinate reference system.{hint}").format(
+                    path=path, hint=hint
+                )
+            )
         _check_units(src, f"DEM {path}")
         _check_dem_size(src, path, resolution)
         try:
@@ -302,8 +316,10 @@ def read_dem(
             source = read_band_float32(src)
         except RasterioIOError as exc:
             raise InputFileError(
-                f"Cannot read the DEM {path}: its pixels cannot be read ({exc}); the file is "
-                "probably truncated. Download or export it again."
+                _(
+                    "Cannot read the DEM {path}: its pixels cannot be read ({exc}); the file "
+                    "is probably truncated. Download or export it again."
+                ).format(path=path, exc=exc)
             ) from exc
         same_crs = src.crs == rasterio.crs.CRS.from_user_input(dst_crs)
         square = math.isclose(abs(src.transform.a), abs(src.transform.e), rel_tol=1e-6)
@@ -317,7 +333,11 @@ def read_dem(
             elif resolution is None:
                 resolution = float(max(abs(src.transform.a), abs(src.transform.e)))
             if resolution <= 0:
-                raise ParameterError(f"DEM resolution must be positive (m); got {resolution}.")
+                raise ParameterError(
+                    _("DEM resolution must be positive (m); got {resolution}.").format(
+                        resolution=resolution
+                    )
+                )
             west, south, east, north = transform_bounds(src.crs, dst_crs, *src.bounds)
             west = math.floor(west / resolution) * resolution
             north = math.ceil(north / resolution) * resolution
@@ -328,9 +348,17 @@ def read_dem(
             coarsening = resolution > source_resolution * (1 + 1e-6)
             if width * height > MAX_DEM_PIXELS:
                 raise ParameterError(
-                    f"The DEM {path} at {resolution:g} m would have {width} x {height} "
-                    f"pixels, more than {MAX_DEM_PIXELS:,}. Choose a coarser --resolution "
-                    "or clip the DEM to the area of the plots."
+                    _(
+                        "The DEM {path} at {resolution:g} m would have {width} x {height} "
+                        "pixels, more than {max_dem_pixels:,}. Choose a coarser --resolution or "
+                        "clip the DEM to the area of the plots."
+                    ).format(
+                        path=path,
+                        resolution=resolution,
+                        width=width,
+                        height=height,
+                        max_dem_pixels=MAX_DEM_PIXELS,
+                    )
                 )
             elevation = np.full((height, width), np.nan, dtype=np.float32)
             reproject(
@@ -345,7 +373,7 @@ def read_dem(
                 resampling=Resampling.average if coarsening else Resampling.bilinear,
             )
             logger.info(
-                "DEM %s resampled (%s) from %s at %.1f m to %s at %.1f m",
+                _("DEM %s resampled (%s) from %s at %.1f m to %s at %.1f m"),
                 path.name,
                 "average" if coarsening else "bilinear",
                 src.crs,
@@ -473,10 +501,20 @@ def _check_units(src: object, what: str) -> None:
     )
     if crs.is_projected and looks_like_degrees:
         raise CRSError(
-            f"The {what} declares the projected CRS {crs.to_string()} (metres), but its "
-            f"coordinates ({west:g}, {south:g}, {east:g}, {north:g}) and pixel size "
-            f"{pixel:g} look like degrees. Declare the right CRS with "
-            "`gdal_edit.py -a_srs EPSG:4326 FILE` and run again: it will be reprojected."
+            _(
+                "The {what} declares the projected CRS {value} (metres), but its "
+                "coordinates ({west:g}, {south:g}, {east:g}, {north:g}) and pixel size "
+                "{pixel:g} look like degrees. Declare the right CRS with `gdal_edit.py "
+                "-a_srs EPSG:4326 FILE` and run again: it will be reprojected."
+            ).format(
+                what=what,
+                value=crs.to_string(),
+                west=west,
+                south=south,
+                east=east,
+                north=north,
+                pixel=pixel,
+            )
         )
 
 
@@ -511,24 +549,32 @@ def read_raster_on_grid(
 
     path = Path(path)
     if not path.exists():
-        raise InputFileError(f"The {name} raster was not found: {path}.")
+        raise InputFileError(
+            _("The {name} raster was not found: {path}.").format(name=name, path=path)
+        )
     try:
         src = rasterio.open(path)
     except RasterioIOError as exc:
-        raise InputFileError(f"Cannot read the {name} raster {path}: {exc}.") from exc
+        raise InputFileError(
+            _("Cannot read the {name} raster {path}: {exc}.").format(name=name, path=path, exc=exc)
+        ) from exc
     with src:
         if src.crs is None:
             raise CRSError(
-                f"The {name} raster {path} has no CRS. Set it with "
-                f"`gdal_edit.py -a_srs EPSG:32719 {path.name}` (or its true CRS)."
+                _(
+                    "The {name} raster {path} has no CRS. Set it with `gdal_edit.py -a_srs "
+                    "EPSG:32719 {name2}` (or its true CRS)."
+                ).format(name=name, path=path, name2=path.name)
             )
         _check_units(src, f"{name} raster {path}")
         try:
             data = np.ma.filled(src.read(1, masked=True).astype(np.float32), np.nan)
         except RasterioIOError as exc:
             raise InputFileError(
-                f"Cannot read the {name} raster {path}: its pixels cannot be read ({exc}); the "
-                "file is probably truncated. Download or export it again."
+                _(
+                    "Cannot read the {name} raster {path}: its pixels cannot be read "
+                    "({exc}); the file is probably truncated. Download or export it again."
+                ).format(name=name, path=path, exc=exc)
             ) from exc
         out = np.full(dem.shape, np.nan, dtype=np.float32)
         reproject(
@@ -544,8 +590,10 @@ def read_raster_on_grid(
         )
     if not np.isfinite(out).any():
         raise InputFileError(
-            f"The {name} raster {path} has no valid data over the DEM (bounds {dem.bounds} "
-            f"in {dem.crs}). Check that both cover the same area."
+            _(
+                "The {name} raster {path} has no valid data over the DEM (bounds "
+                "{bounds} in {crs}). Check that both cover the same area."
+            ).format(name=name, path=path, bounds=dem.bounds, crs=dem.crs)
         )
     return out
 
@@ -610,23 +658,33 @@ def write_cog(
             dst.set_band_description(1, description)
         if tags:
             dst.update_tags(**tags)
-    logger.info("wrote %s", dest)
+    logger.info(_("wrote %s"), dest)
     return dest
 
 
 def _check_elevations(elevation: np.ndarray, source: str) -> None:
     low, high, holes = _nan_summary(elevation)
     if holes == elevation.size:
-        raise InputFileError(f"The DEM {source} holds no valid elevation (all no-data).")
+        raise InputFileError(
+            _("The DEM {source} holds no valid elevation (all no-data).").format(source=source)
+        )
     if low < ELEVATION_RANGE_M[0] or high > ELEVATION_RANGE_M[1]:
         raise ParameterError(
-            f"The DEM {source} has elevations from {low:g} to {high:g}, outside "
-            f"{ELEVATION_RANGE_M[0]:g}..{ELEVATION_RANGE_M[1]:g} m. Are they in feet, or is "
-            "the no-data value undeclared? Fix it with `gdal_edit.py -a_nodata VALUE`."
+            _(
+                "The DEM {source} has elevations from {low:g} to {high:g}, outside "
+                "{value:g}..{value2:g} m. Are they in feet, or is the no-data value "
+                "undeclared? Fix it with `gdal_edit.py -a_nodata VALUE`."
+            ).format(
+                source=source,
+                low=low,
+                high=high,
+                value=ELEVATION_RANGE_M[0],
+                value2=ELEVATION_RANGE_M[1],
+            )
         )
     if holes:
         logger.info(
-            "DEM %s: %d no-data pixels (%.2f %%) are carried as NaN and act as outlets",
+            _("DEM %s: %d no-data pixels (%.2f %%) are carried as NaN and act as outlets"),
             source,
             holes,
             100.0 * holes / elevation.size,
@@ -923,7 +981,9 @@ def _priority_flood_kernel(z: np.ndarray, filled: np.ndarray) -> np.ndarray:  # 
 def _priority_flood(z: np.ndarray, *, in_place: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Fill depressions; return (filled, flood direction). `in_place`: fill `z` itself."""
     if z.size >= 2**32:  # the queue packs the cell index into 32 bits
-        raise ParameterError(f"The DEM has {z.size} pixels; at most 2**32 - 1 are supported.")
+        raise ParameterError(
+            _("The DEM has {size} pixels; at most 2**32 - 1 are supported.").format(size=z.size)
+        )
     filled = z if in_place else np.empty(z.shape, dtype=np.float32)
     return filled, _priority_flood_kernel(z, filled)
 
@@ -1651,7 +1711,9 @@ def _ls_over_filled(
 def _as_float32(elevation: np.ndarray) -> np.ndarray:
     z = np.asarray(elevation)
     if z.ndim != 2:
-        raise ParameterError(f"Expected a 2-D elevation array; got shape {z.shape}.")
+        raise ParameterError(
+            _("Expected a 2-D elevation array; got shape {shape}.").format(shape=z.shape)
+        )
     return np.ascontiguousarray(z, dtype=np.float32)
 
 
@@ -1730,11 +1792,23 @@ def _route(
     then stay untouched, and take no memory, until the caller writes them).
     """
     if method not in FLOW_METHODS:
-        raise ParameterError(f"Unknown flow method {method!r}; choose one of {FLOW_METHODS}.")
+        raise ParameterError(
+            _("Unknown flow method {method!r}; choose one of {flow_methods}.").format(
+                method=method, flow_methods=FLOW_METHODS
+            )
+        )
     if mfd_weights not in MFD_WEIGHTS:
-        raise ParameterError(f"mfd_weights must be one of {MFD_WEIGHTS}; got {mfd_weights!r}.")
+        raise ParameterError(
+            _("mfd_weights must be one of {mfd_weights}; got {mfd_weights2!r}.").format(
+                mfd_weights=MFD_WEIGHTS, mfd_weights2=mfd_weights
+            )
+        )
     if method == "mfd" and not 0 < mfd_exponent <= 10:
-        raise ParameterError(f"mfd_exponent must be in (0, 10]; got {mfd_exponent}.")
+        raise ParameterError(
+            _("mfd_exponent must be in (0, 10]; got {mfd_exponent}.").format(
+                mfd_exponent=mfd_exponent
+            )
+        )
     acc = np.zeros(filled.shape, dtype=dtype)  # calloc: pages are touched as they fill
     if method == "d8":
         _flat_routing(filled, fdir, False)
@@ -1752,9 +1826,17 @@ def _route(
 
 def _check_stream_rule(threshold: float, streams: StreamMethod) -> None:
     if streams not in STREAM_METHODS:
-        raise ParameterError(f"streams must be one of {STREAM_METHODS}; got {streams!r}.")
+        raise ParameterError(
+            _("streams must be one of {stream_methods}; got {streams!r}.").format(
+                stream_methods=STREAM_METHODS, streams=streams
+            )
+        )
     if not (threshold >= 1 and math.isfinite(threshold)):
-        raise ParameterError(f"The stream threshold must be a finite number >= 1; got {threshold}.")
+        raise ParameterError(
+            _("The stream threshold must be a finite number >= 1; got {threshold}.").format(
+                threshold=threshold
+            )
+        )
 
 
 def stream_mask(
@@ -1806,7 +1888,7 @@ def stream_mask(
         with np.errstate(invalid="ignore"):
             return np.greater(accumulation, threshold)
     if filled is None or fdir is None:
-        raise ParameterError("InVEST's MFD streams need the filled DEM and the flat routing.")
+        raise ParameterError(_("InVEST's MFD streams need the filled DEM and the flat routing."))
     state = _invest_streams_state(accumulation, threshold, filled, fdir, mfd_exponent, mfd_weights)
     out = np.empty(accumulation.shape, dtype=np.bool_)
     _streams_of_state(state, out)
@@ -1862,7 +1944,9 @@ def slope_percent(elevation: np.ndarray, cell_size: float) -> np.ndarray:
         Slope (%), float32, ``NaN`` for no-data.
     """
     if not cell_size > 0:
-        raise ParameterError(f"cell_size must be positive (m); got {cell_size}.")
+        raise ParameterError(
+            _("cell_size must be positive (m); got {cell_size}.").format(cell_size=cell_size)
+        )
     return _horn_slope(_as_float32(elevation), float(cell_size))
 
 
@@ -1910,16 +1994,21 @@ def ls_factor(
     acc = np.ascontiguousarray(accumulation)
     if slope.shape != acc.shape:
         raise ParameterError(
-            f"slope_pct {slope.shape} and accumulation {acc.shape} must have the same shape."
+            _("slope_pct {shape} and accumulation {shape2} must have the same shape.").format(
+                shape=slope.shape, shape2=acc.shape
+            )
         )
     if not cell_size > 0:
-        raise ParameterError(f"cell_size must be positive (m); got {cell_size}.")
+        raise ParameterError(
+            _("cell_size must be positive (m); got {cell_size}.").format(cell_size=cell_size)
+        )
     if not l_max > 0:
-        raise ParameterError(f"l_max must be positive; got {l_max}.")
+        raise ParameterError(_("l_max must be positive; got {l_max}.").format(l_max=l_max))
     if np.fmin.reduce(acc, axis=None) < 1:
         raise ParameterError(
-            "Flow accumulation counts the pixel itself, so it must be >= 1; got "
-            f"{np.nanmin(acc):g}."
+            _(
+                "Flow accumulation counts the pixel itself, so it must be >= 1; got {value:g}."
+            ).format(value=np.nanmin(acc))
         )
     out = np.empty(slope.shape, dtype=np.float32)
     _ls_kernel(slope, acc, float(cell_size), float(l_max), out)
@@ -1995,7 +2084,11 @@ def terrain_factors(
     Terrain
     """
     if method not in FLOW_METHODS:
-        raise ParameterError(f"Unknown flow method {method!r}; choose one of {FLOW_METHODS}.")
+        raise ParameterError(
+            _("Unknown flow method {method!r}; choose one of {flow_methods}.").format(
+                method=method, flow_methods=FLOW_METHODS
+            )
+        )
     filled, fdir = _priority_flood(_as_float32(dem.elevation))
     accumulation, on_stream = _accumulate_and_find_streams(
         filled,
@@ -2064,9 +2157,13 @@ def terrain_ls(
         without a threshold or with `empty_streams`.
     """
     if method not in FLOW_METHODS:
-        raise ParameterError(f"Unknown flow method {method!r}; choose one of {FLOW_METHODS}.")
+        raise ParameterError(
+            _("Unknown flow method {method!r}; choose one of {flow_methods}.").format(
+                method=method, flow_methods=FLOW_METHODS
+            )
+        )
     if not l_max > 0:
-        raise ParameterError(f"l_max must be positive; got {l_max}.")
+        raise ParameterError(_("l_max must be positive; got {l_max}.").format(l_max=l_max))
     z = dem.elevation
     in_place = overwrite and z.dtype == np.float32 and z.flags.c_contiguous and z.flags.writeable
     filled, fdir = _priority_flood(z if in_place else _as_float32(z), in_place=in_place)

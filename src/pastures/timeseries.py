@@ -34,6 +34,7 @@ from scipy import stats
 from pastures import schema
 from pastures.defaults import DEFAULT_MIN_VALID_FRACTION
 from pastures.errors import LayerError
+from pastures.i18n import _
 
 logger = logging.getLogger(__name__)
 
@@ -73,8 +74,10 @@ def _select(table: pd.DataFrame, index: str, statistic: str) -> pd.DataFrame:
     missing = [c for c in schema.ZONAL_COLUMNS if c not in table.columns]
     if missing:
         raise LayerError(
-            f"The index table lacks column(s) {', '.join(missing)}: give the tidy table of "
-            "pastures.zonal.index_series."
+            _(
+                "The index table lacks column(s) {value}: give the tidy table of "
+                "pastures.zonal.index_series."
+            ).format(value=", ".join(missing))
         )
     rows = table[(table[schema.INDEX] == index) & (table[schema.STATISTIC] == statistic)]
     return rows[[schema.PLOT_CODE, schema.DATE, schema.VALUE]]
@@ -284,5 +287,5 @@ def analyse_series(
     cloudy = cloudy_dates(table, index=index, min_valid_fraction=min_valid_fraction)
     browning = trend.loc[trend[schema.BROWNING], schema.PLOT_CODE].tolist()
     if browning:
-        logger.info("Plots browning persistently (%s): %s", index, ", ".join(browning))
+        logger.info(_("Plots browning persistently (%s): %s"), index, ", ".join(browning))
     return SeriesAnalysis(monthly=monthly, profile=profile, trends=trend, cloudy=cloudy)

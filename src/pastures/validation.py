@@ -55,6 +55,7 @@ from pyproj import Transformer
 from pastures import schema as S
 from pastures.defaults import DEFAULT_OVERLAP_TOLERANCE_M2
 from pastures.errors import ParameterError, Problem
+from pastures.i18n import _
 
 logger = logging.getLogger(__name__)
 
@@ -118,8 +119,10 @@ def check_duplicate_keys(df: pd.DataFrame, kind: str, *, source: str) -> list[Pr
                 Problem(
                     "error",
                     "duplicate-key",
-                    f"'{value}' is used by {count} features (#{', #'.join(rows)}); every "
-                    f"{key} must be unique: rename all but one.",
+                    _(
+                        "'{value}' is used by {count} features (#{value2}); every {key} must be "
+                        "unique: rename all but one."
+                    ).format(value=value, count=count, value2=", #".join(rows), key=key),
                     source=source,
                     field=key,
                 )
@@ -187,7 +190,11 @@ def check_overlaps(
         The layer's :func:`overlap_pairs`, when already computed.
     """
     if not np.isfinite(tolerance_m2) or tolerance_m2 < 0:
-        raise ParameterError(f"overlap tolerance {tolerance_m2!r} m² must be a finite number >= 0.")
+        raise ParameterError(
+            _("overlap tolerance {tolerance_m2!r} m² must be a finite number >= 0.").format(
+                tolerance_m2=tolerance_m2
+            )
+        )
     problems = []
     for pair in overlap_pairs(plots) if pairs is None else pairs:
         area = pair.area_m2
@@ -198,10 +205,12 @@ def check_overlaps(
                 Problem(
                     "warning",
                     "overlap",
-                    f"plots {a} and {b} overlap by {area:,.1f} m², within the overlap "
-                    f"tolerance of {tolerance_m2:g} m² (a digitising sliver): counted once, "
-                    f"in {a}, and cut from {b}. Snap the shared fence line in QGIS to "
-                    "remove it.",
+                    _(
+                        "plots {a} and {b} overlap by {area:,.1f} m², within the overlap "
+                        "tolerance of {tolerance_m2:g} m² (a digitising sliver): counted once, "
+                        "in {a}, and cut from {b}. Snap the shared fence line in QGIS to remove "
+                        "it."
+                    ).format(a=a, b=b, area=area, tolerance_m2=tolerance_m2),
                     source=source,
                     feature=b,
                 )
@@ -211,10 +220,12 @@ def check_overlaps(
             Problem(
                 "error",
                 "overlap",
-                f"plots {a} and {b} overlap by {area / S.M2_PER_HA:.3f} ha "
-                f"({area:,.0f} m²), more than the overlap tolerance of {tolerance_m2:g} m². "
-                "Fix the shared fence line in QGIS so they only touch (or raise the "
-                "tolerance if this is a digitising sliver).",
+                _(
+                    "plots {a} and {b} overlap by {value:.3f} ha ({area:,.0f} m²), more than "
+                    "the overlap tolerance of {tolerance_m2:g} m². Fix the shared fence line "
+                    "in QGIS so they only touch (or raise the tolerance if this is a "
+                    "digitising sliver)."
+                ).format(a=a, b=b, value=area / S.M2_PER_HA, area=area, tolerance_m2=tolerance_m2),
                 source=source,
                 feature=a,
             )
@@ -245,8 +256,11 @@ def check_min_area(
             Problem(
                 "error",
                 "zero-area",
-                f"has an area of {area[k]:.3g} m² (less than {min_area_m2:g} m²): its outline "
-                "is degenerate (points on one line or on top of each other). Redraw it.",
+                _(
+                    "has an area of {value:.3g} m² (less than {min_area_m2:g} m²): its "
+                    "outline is degenerate (points on one line or on top of each other). "
+                    "Redraw it."
+                ).format(value=area[k], min_area_m2=min_area_m2),
                 source=source,
                 feature=feature_label(gdf, kind, idx),
             )
@@ -296,8 +310,10 @@ def check_in_communities(
                 Problem(
                     "error",
                     "unknown-community",
-                    f"community '{name}' is not in the communities layer (known: {known}). "
-                    "Correct the spelling or add the community.",
+                    _(
+                        "community '{name}' is not in the communities layer (known: {known}). "
+                        "Correct the spelling or add the community."
+                    ).format(name=name, known=known),
                     source=source,
                     feature=label,
                     field=S.COMMUNITY,
@@ -316,8 +332,10 @@ def check_in_communities(
                     Problem(
                         "error",
                         "outside-community",
-                        f"lies {d:,.0f} m outside its community '{name}'.{hint} Move the "
-                        "point or correct its community.",
+                        _(
+                            "lies {d:,.0f} m outside its community '{name}'.{hint} Move the "
+                            "point or correct its community."
+                        ).format(d=d, name=name, hint=hint),
                         source=source,
                         feature=label,
                         field=S.COMMUNITY,
@@ -330,9 +348,12 @@ def check_in_communities(
                     Problem(
                         "error",
                         "outside-community",
-                        f"{outside / geom.area:.0%} ({outside / S.M2_PER_HA:.2f} ha) lies "
-                        f"outside its community '{name}'. Correct the outline or the "
-                        "community.",
+                        _(
+                            "{value:.0%} ({value2:.2f} ha) lies outside its community '{name}'. "
+                            "Correct the outline or the community."
+                        ).format(
+                            value=outside / geom.area, value2=outside / S.M2_PER_HA, name=name
+                        ),
                         source=source,
                         feature=label,
                         field=S.COMMUNITY,
@@ -417,9 +438,16 @@ def check_location(
                 Problem(
                     "error",
                     "not-degrees",
-                    f"{int(not_deg.sum())} feature(s), the first {first}, have coordinates "
-                    f"outside ±180/±90 although the file declares {gdf.crs.to_string()}"
-                    f"{guess}. Set the file's real CRS.",
+                    _(
+                        "{value} feature(s), the first {first}, have coordinates outside "
+                        "±180/±90 although the file declares {value2}{guess}. Set the file's "
+                        "real CRS."
+                    ).format(
+                        value=int(not_deg.sum()),
+                        first=first,
+                        value2=gdf.crs.to_string(),
+                        guess=guess,
+                    ),
                     source=source,
                 )
             )
@@ -436,9 +464,11 @@ def check_location(
             Problem(
                 "error",
                 "swapped-coordinates",
-                f"coordinates look swapped: ({xmid[k]:.5f}, {ymid[k]:.5f}) would be in "
-                f"{area_name} "
-                "read as (latitude, longitude). Export with longitude first (x = lon).",
+                _(
+                    "coordinates look swapped: ({value:.5f}, {value2:.5f}) would be in "
+                    "{area_name} read as (latitude, longitude). Export with longitude first "
+                    "(x = lon)."
+                ).format(value=xmid[k], value2=ymid[k], area_name=area_name),
                 source=source,
                 feature=labels[k],
             )
@@ -452,14 +482,27 @@ def check_location(
             Problem(
                 "error",
                 "outside-area",
-                f"{len(idx)} feature(s) lie more than {margin_km:g} km outside {area_name} "
-                f"({shown}); the first is at lon {lon[k]:.4f}, lat {lat[k]:.4f}. "
-                f"The working area is {area_name} (lon "
-                f"{bounds_lonlat[0]:g} to {bounds_lonlat[2]:g}, lat {bounds_lonlat[1]:g} to "
-                f"{bounds_lonlat[3]:g}) and {margin_km:g} km around it. Check the file's CRS "
-                f"(is it really {gdf.crs.to_string()}?) or that this is the right file, or "
-                "give your study area: --bounds W,S,E,N, --boundary FILE or --project FILE on "
-                "the command line, [study_area] in a project file.",
+                _(
+                    "{idx} feature(s) lie more than {margin_km:g} km outside {area_name} "
+                    "({shown}); the first is at lon {value:.4f}, lat {value2:.4f}. The "
+                    "working area is {area_name} (lon {value3:g} to {value4:g}, lat "
+                    "{value5:g} to {value6:g}) and {margin_km:g} km around it. Check the "
+                    "file's CRS (is it really {value7}?) or that this is the right file, or "
+                    "give your study area: --bounds W,S,E,N, --boundary FILE or --project "
+                    "FILE on the command line, [study_area] in a project file."
+                ).format(
+                    idx=len(idx),
+                    margin_km=margin_km,
+                    area_name=area_name,
+                    shown=shown,
+                    value=lon[k],
+                    value2=lat[k],
+                    value3=bounds_lonlat[0],
+                    value4=bounds_lonlat[2],
+                    value5=bounds_lonlat[1],
+                    value6=bounds_lonlat[3],
+                    value7=gdf.crs.to_string(),
+                ),
                 source=source,
                 feature=labels[k],
             )
@@ -479,7 +522,9 @@ def check_pasture_types(plots: pd.DataFrame, *, source: str) -> list[Problem]:
                 Problem(
                     "error",
                     "unknown-pasture-type",
-                    f"pasture type '{value}' is not known. Use one of: {known}.",
+                    _("pasture type '{value}' is not known. Use one of: {known}.").format(
+                        value=value, known=known
+                    ),
                     source=source,
                     feature=feature_label(plots, S.PLOTS, idx),
                     field=S.PASTURE_TYPE,
@@ -511,7 +556,9 @@ def check_required_values(df: pd.DataFrame, kind: str, *, source: str) -> list[P
                 Problem(
                     "error",
                     "missing-value",
-                    f"{len(idx)} feature(s) have no {col}: {rows}{more}. {fix}.",
+                    _("{idx} feature(s) have no {col}: {rows}{more}. {fix}.").format(
+                        idx=len(idx), col=col, rows=rows, more=more, fix=fix
+                    ),
                     source=source,
                     field=col,
                 )

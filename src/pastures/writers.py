@@ -24,6 +24,7 @@ from pastures import regional
 from pastures import schema as S
 from pastures.defaults import FORAGE_GPKG, RISK_CSV_DECIMALS, RISK_FILES, RISK_LAYER
 from pastures.errors import InputFileError, Problem
+from pastures.i18n import _
 from pastures.imagery import BoaOffset, Scene, group_by_date, load_scenes
 from pastures.indices import DEFAULT_INDICES
 from pastures.io import (
@@ -131,8 +132,10 @@ def write_index_tables(
     if result.table.empty:
         listed = "".join(f"\n  {p}" for p in all_problems[:20])
         raise InputFileError(
-            "No index value could be computed: no scene covered the plots with usable data."
-            f"{listed}"
+            _(
+                "No index value could be computed: no scene covered the plots with "
+                "usable data.{listed}"
+            ).format(listed=listed)
         )
     out_dir.mkdir(parents=True, exist_ok=True)
     files = [out_dir / f"{SERIES_FILE}.parquet"]
@@ -245,7 +248,6 @@ def write_risk_outputs(
     out: str | Path,
     *,
     tags: dict[str, str] | None = None,
-    spanish: bool = False,
 ) -> dict[str, Path]:
     """Write the rasters (COG) and the plot table (CSV, GeoPackage) of a risk assessment.
 
@@ -259,9 +261,6 @@ def write_risk_outputs(
         Output folder (created if needed).
     tags
         Metadata stored in every raster (parameters, sources).
-    spanish
-        Spanish headings and risk labels in the CSV (the GeoPackage keeps the schema's
-        column names, for GIS work).
 
     Returns
     -------
@@ -302,10 +301,9 @@ def write_risk_outputs(
     table = result.plots
     written["csv"] = folder / RISK_FILES["csv"]
     with atomic_output(written["csv"]) as tmp:
+        # column names and risk classes are identifiers in every language (docs/columns.md);
+        # the drivers and the action are words in the assessment's language
         csv = pd.DataFrame(table.drop(columns="geometry")).round(RISK_CSV_DECIMALS)
-        if spanish:
-            csv[S.RISK_CLASS] = csv[S.RISK_CLASS].map(lambda c: S.RISK_CLASS_LABELS_ES.get(c, c))
-            csv = csv.rename(columns=S.RISK_LABELS_ES)
         neutralise_formulas(csv).to_csv(tmp, index=False, encoding="utf-8")
     written["gpkg"] = folder / RISK_FILES["gpkg"]
     with atomic_output(written["gpkg"]) as tmp, gdal_file_timestamp():

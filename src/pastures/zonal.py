@@ -59,6 +59,7 @@ from rasterio import features
 from pastures import imagery, schema
 from pastures.defaults import DEFAULT_EDGE_RULE, EDGE_RULES, EdgeRule
 from pastures.errors import CRSError, LayerError, ParameterError, PasturesError, Problem
+from pastures.i18n import _
 from pastures.imagery import Scene
 from pastures.indices import (
     DEFAULT_INDICES,
@@ -129,7 +130,9 @@ def check_edge_rule(edge_rule: str) -> EdgeRule:
     """Return `edge_rule` if valid, else raise :class:`ParameterError`."""
     if edge_rule not in EDGE_RULES:
         raise ParameterError(
-            f"Unknown edge rule '{edge_rule}'. Choose one of: {', '.join(EDGE_RULES)}."
+            _("Unknown edge rule '{edge_rule}'. Choose one of: {value}.").format(
+                edge_rule=edge_rule, value=", ".join(EDGE_RULES)
+            )
         )
     return edge_rule  # type: ignore[return-value]
 
@@ -164,7 +167,7 @@ def plot_coverage(
     """
     check_edge_rule(edge_rule)
     if transform.b != 0 or transform.d != 0:
-        raise ParameterError("Rotated rasters are not supported: warp them to a north-up grid.")
+        raise ParameterError(_("Rotated rasters are not supported: warp them to a north-up grid."))
     geoms = np.asarray(geometries, dtype=object)
     ids = np.asarray(
         plot_ids if plot_ids is not None else [str(i) for i in range(len(geoms))], dtype=object
@@ -196,8 +199,10 @@ def plot_coverage(
             # pixels far larger than the plot. Its exact coverage is used instead.
             if r.size == 0 or (rule != "exact" and geom.area < pixel_area):
                 logger.info(
-                    "Plot %s: the '%s' rule selects %d pixel(s) (plot of %.0f m², pixel of "
-                    "%.0f m²); falling back to 'exact' coverage.",
+                    _(
+                        "Plot %s: the '%s' rule selects %d pixel(s) (plot of %.0f m², pixel of "
+                        "%.0f m²); falling back to 'exact' coverage."
+                    ),
                     ids[i],
                     rule,
                     r.size,
@@ -399,7 +404,9 @@ def zonal_statistics(values: np.ndarray, coverage: PlotCoverage) -> pd.DataFrame
     """
     if values.shape != coverage.shape:
         raise ParameterError(
-            f"Raster of shape {values.shape} does not match the coverage grid {coverage.shape}."
+            _("Raster of shape {shape} does not match the coverage grid {shape2}.").format(
+                shape=values.shape, shape2=coverage.shape
+            )
         )
     return pd.DataFrame(
         statistics_array(values, coverage),
@@ -662,8 +669,10 @@ def index_series(
         if grid.crs not in reprojected:
             if not _same_crs(plots.crs, grid.crs):
                 logger.info(
-                    "Plots reprojected from %s to %s, the CRS of the imagery (the imagery "
-                    "itself is not resampled).",
+                    _(
+                        "Plots reprojected from %s to %s, the CRS of the imagery (the imagery "
+                        "itself is not resampled)."
+                    ),
                     plots.crs,
                     grid.crs,
                 )
@@ -685,7 +694,7 @@ def index_series(
                 )
                 for wgrid, members_idx in _plot_windows(geoms, grid, cluster_gap_m)
             ]
-            for _, _, coverage in windows_cache[key]:
+            for _unused, _unused, coverage in windows_cache[key]:
                 cells_of[id(coverage)] = np.unique(coverage.cells)
         return _DateJob(members, row, date_names, date_needed, key, found)
 
@@ -705,7 +714,7 @@ def index_series(
         if frame is not None:
             frames.append(frame)
         if job.key != rules_key:  # the same windows as the previous date: the same rules
-            for _, members_idx, coverage in windows_cache[job.key]:
+            for _unused, members_idx, coverage in windows_cache[job.key]:
                 rules.iloc[members_idx] = coverage.rules_used
             rules_key = job.key
     return IndexSeries(
@@ -727,14 +736,24 @@ def _plot_ids(plots: gpd.GeoDataFrame, id_column: str) -> np.ndarray:
     """Plot codes as strings, after checking the layer has a CRS and unique codes."""
     if plots.crs is None:
         raise CRSError(
-            "The plots layer has no CRS: set it (e.g. EPSG:32719 or EPSG:4326) before "
-            "computing indices; coordinates are never guessed."
+            _(
+                "The plots layer has no CRS: set it (e.g. EPSG:32719 or EPSG:4326) before "
+                "computing indices; coordinates are never guessed."
+            )
         )
     if id_column not in plots.columns:
-        raise LayerError(f"The plots layer has no '{id_column}' column to identify plots.")
+        raise LayerError(
+            _("The plots layer has no '{id_column}' column to identify plots.").format(
+                id_column=id_column
+            )
+        )
     ids = plots[id_column].astype(str).to_numpy(dtype=object)
     if len(set(ids)) != len(ids):
-        raise LayerError(f"Plot codes in '{id_column}' are not unique: fix the duplicates first.")
+        raise LayerError(
+            _("Plot codes in '{id_column}' are not unique: fix the duplicates first.").format(
+                id_column=id_column
+            )
+        )
     return ids
 
 
@@ -762,10 +781,17 @@ def _indices_of_date(
         Problem(
             "warning",
             "index-skipped",
-            f"Scene(s) {row[schema.SCENE_ID]} of {row[schema.DATE]} have bands "
-            f"{', '.join(sorted(available))} only: {lacking} not computed; "
-            f"{', '.join(ok)} computed. Add the missing band files (20 m SWIR B11 for "
-            "NDMI and the bofedal index) to get them.",
+            _(
+                "Scene(s) {value} of {value2} have bands {value3} only: {lacking} not "
+                "computed; {value4} computed. Add the missing band files (20 m SWIR B11 "
+                "for NDMI and the bofedal index) to get them."
+            ).format(
+                value=row[schema.SCENE_ID],
+                value2=row[schema.DATE],
+                value3=", ".join(sorted(available)),
+                lacking=lacking,
+                value4=", ".join(ok),
+            ),
             members[0].source,
             row[schema.SCENE_ID],
         )
@@ -813,9 +839,10 @@ def date_status(
             Problem(
                 "warning",
                 "no-overlap",
-                f"Scene(s) {row[schema.SCENE_ID]} of {date} have no data over any plot: "
-                "they cover another area, or could not be read. Check the tile and the plots' "
-                "CRS.",
+                _(
+                    "Scene(s) {value} of {date} have no data over any plot: they cover "
+                    "another area, or could not be read. Check the tile and the plots' CRS."
+                ).format(value=row[schema.SCENE_ID], date=date),
                 source,
                 row[schema.SCENE_ID],
             )
@@ -828,8 +855,10 @@ def date_status(
             Problem(
                 "warning",
                 "all-masked",
-                f"On {date} every pixel over the plots is cloud, shadow, snow or no data "
-                f"(scene(s) {row[schema.SCENE_ID]}); recorded with no valid pixel.",
+                _(
+                    "On {date} every pixel over the plots is cloud, shadow, snow or no data "
+                    "(scene(s) {value}); recorded with no valid pixel."
+                ).format(date=date, value=row[schema.SCENE_ID]),
                 source,
                 row[schema.SCENE_ID],
             )
@@ -912,7 +941,7 @@ def _date_statistics(
     out_of_range = dict.fromkeys(names, 0)
     if mosaics:
         problems.extend(mosaics[0].problems)
-    for (_, _, coverage), mosaic in zip(windows, mosaics, strict=True):
+    for (_window, _shape, coverage), mosaic in zip(windows, mosaics, strict=True):
         state = mosaic.state.ravel()[coverage.cells]
         total_weight += coverage.total_weight.sum()
         observed_weight += coverage.weights[state != imagery.NODATA].sum()
@@ -1009,7 +1038,7 @@ def _tidy(frames: list[pd.DataFrame]) -> pd.DataFrame:
     if duplicated.any():
         # Two platforms (or UTM zones) on one day: keep, per plot, the one with more clear pixels.
         logger.info(
-            "%d plot-date(s) observed twice on the same day; keeping the clearer observation.",
+            _("%d plot-date(s) observed twice on the same day; keeping the clearer observation."),
             int(duplicated.sum()) // 2,
         )
         wide = wide.sort_values(schema.STAT_COUNT, ascending=False, kind="stable")

@@ -8,6 +8,12 @@ command, so that help and usage errors answer at once. The group turns every
 :class:`~pastures.errors.PasturesError` into a short message and a non-zero exit; a
 traceback is shown only with ``--debug``.
 
+The command line speaks one language (:mod:`pastures.i18n`): ``--lang`` if given
+(``pastures --lang`` alone lists the languages), else the locale (``LANG``...), else
+English. It is chosen before click parses anything, so click's own words, the help of
+every command (translated when shown, see :mod:`pastures.cli._command`) and every
+message follow it.
+
 Exit codes (:data:`EXIT_CODES`): 0 done; 1 a problem in the data or the files
 (the message names the file, feature and field); 2 a usage error (unknown option,
 a value out of range, a missing argument); 3 an internal error, which is a bug in
@@ -25,7 +31,10 @@ from typing import Any
 
 import click
 
+from pastures import i18n
+from pastures.cli._command import TranslatedHelp
 from pastures.errors import PasturesError, PasturesWarning, ValidationError
+from pastures.i18n import N_, _, ngettext
 
 logger = logging.getLogger("pastures")
 
@@ -52,19 +61,102 @@ EXIT_BUG = 3
 EXIT_INTERRUPTED = 130
 #: Every exit status and what it means (shown by ``pastures --help`` and in the README).
 EXIT_CODES: dict[int, str] = {
-    EXIT_OK: "done",
-    EXIT_PROBLEMS: "a problem in the data or files; the message names the file, feature, field",
-    EXIT_USAGE: "usage error: unknown option, value out of range, missing argument",
-    EXIT_BUG: "internal error (a bug in pastures): rerun with --debug and report it",
-    EXIT_INTERRUPTED: "interrupted (Ctrl-C); no output was left half-written",
+    EXIT_OK: N_("done"),
+    EXIT_PROBLEMS: N_("a problem in the data or files; the message names the file, feature, field"),
+    EXIT_USAGE: N_("usage error: unknown option, value out of range, missing argument"),
+    EXIT_BUG: N_("internal error (a bug in pastures): rerun with --debug and report it"),
+    EXIT_INTERRUPTED: N_("interrupted (Ctrl-C); no output was left half-written"),
 }
 
+#: ``--lang`` given without a value: list the languages.
+_LIST_LANGUAGES = "?"
 
-class _Group(click.Group):
+
+def _lang_from_args(args: list[str]) -> str | None:
+    """The value of the group's ``--lang`` in `args` (None: not given or no value).
+
+    Read before click parses the line, so that click's own words (usage errors, the
+    help of ``--help`` given before ``--lang``) are already in that language. Only the
+    group's options are looked at: they end at the first word that is not an option.
+    """
+    words = iter(args)
+    for word in words:
+        if word.startswith("--lang="):
+            return word.partition("=")[2] or None
+        if word == "--lang":
+            value = next(words, None)
+            return value if value is not None and not value.startswith("-") else None
+        if word == "--" or not word.startswith("-"):
+            return None
+    return None
+
+
+def _language_name(code: str) -> str:
+    """The name of a language in itself: its catalog's, else CLDR's (Babel), else its code."""
+    name = i18n.translator(code).pgettext("name of this language", "English")
+    if code == i18n.SOURCE_LANGUAGE or name != "English":
+        return name
+    from babel import Locale
+    from babel.core import UnknownLocaleError
+
+    try:
+        return str(Locale.parse(code).get_display_name(code) or code)
+    except (UnknownLocaleError, ValueError):  # Babel knows no such language (Aymara)
+        return code
+
+
+def _choose_language(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    """``--lang``: list the languages (no value) or refuse one without a catalog."""
+    if value is None or ctx.resilient_parsing:
+        return
+    if value == _LIST_LANGUAGES:
+        for code in i18n.available_languages():
+            click.echo(f"{code}\t{_language_name(code)}")
+        ctx.exit()
+    if i18n.normalize_language(value) is None:
+        raise click.BadParameter(
+            _("no catalog for {language!r}; the languages: {languages}.").format(
+                language=value, languages=", ".join(i18n.available_languages())
+            )
+        )
+
+
+class _Group(TranslatedHelp, click.Group):
     """A click group that reports user errors without a traceback.
 
     Its commands are those of :data:`COMMANDS`, each module imported on first use.
+    It sets the command line's language before anything is parsed.
     """
+
+    def main(self, args: Any = None, *posargs: Any, **kwargs: Any) -> Any:
+        """Click's main, in the language of ``--lang``, else the locale, else English.
+
+        The language is set for this call only: it and the environment (``LANGUAGE``,
+        which click's gettext reads) are put back afterwards, so a test runner may call
+        the command line in several languages in one process, and library code called
+        after it speaks as before.
+        """
+        words = sys.argv[1:] if args is None else list(args)
+        before = os.environ.get("LANGUAGE")
+        spoken = i18n.cli_language()
+        language = i18n.normalize_language(_lang_from_args(words))
+        i18n.set_cli_language(language or i18n.language_from_environment())
+        try:
+            return super().main(words, *posargs, **kwargs)
+        finally:
+            i18n.set_cli_language(spoken)
+            if before is None:
+                os.environ.pop("LANGUAGE", None)
+            else:
+                os.environ["LANGUAGE"] = before
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The exit statuses and what each means, in the command line's language."""
+        rows = "\n".join(f"  {code:<3d} {_(text)}" for code, text in EXIT_CODES.items())
+        formatter.write_paragraph()
+        with formatter.indentation():
+            heading = _("Exit status:")
+            formatter.write_text(f"\b\n{heading}\n{rows}")
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         """The names of every command, sorted (as click lists them)."""
@@ -92,10 +184,10 @@ class _Group(click.Group):
         except PasturesError as exc:
             if debug:
                 raise
-            click.secho(f"Error: {exc}", err=True, fg="red")
+            click.secho(_("Error: {message}").format(message=exc), err=True, fg="red")
             ctx.exit(EXIT_PROBLEMS)
         except KeyboardInterrupt:
-            click.secho("Interrupted: no output was left half-written.", err=True, fg="yellow")
+            click.secho(_("Interrupted: no output was left half-written."), err=True, fg="yellow")
             ctx.exit(EXIT_INTERRUPTED)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
@@ -107,8 +199,10 @@ class _Group(click.Group):
                 return self._bug(ctx, exc)
             where = exc.filename if exc.filename2 is None else f"{exc.filename} -> {exc.filename2}"
             click.secho(
-                f"Error: {where}: {exc.strerror or exc}. Check that the path exists and that "
-                "you may read (inputs) or write (outputs) it.",
+                _(
+                    "Error: {path}: {reason}. Check that the path exists and that you may "
+                    "read (inputs) or write (outputs) it."
+                ).format(path=where, reason=exc.strerror or exc),
                 err=True,
                 fg="red",
             )
@@ -122,9 +216,12 @@ class _Group(click.Group):
     @staticmethod
     def _bug(ctx: click.Context, exc: BaseException) -> None:
         click.secho(
-            f"Internal error ({type(exc).__name__}): {exc}\n"
-            "This is a bug in pastures, not in your data. Run the same command with "
-            "--debug and report the traceback it prints.",
+            _("Internal error ({kind}): {message}").format(kind=type(exc).__name__, message=exc)
+            + "\n"
+            + _(
+                "This is a bug in pastures, not in your data. Run the same command with "
+                "--debug and report the traceback it prints."
+            ),
             err=True,
             fg="red",
         )
@@ -138,12 +235,15 @@ def _echo_problems(exc: ValidationError) -> None:
         click.secho(f"  {p}", err=True, fg="yellow")
     for p in errors:
         click.secho(f"  {p}", err=True, fg="red")
-    click.secho(
-        f"{len(errors)} error(s), {len(warnings)} warning(s). Fix the errors listed above "
-        "(each names the file, feature and field) and run the command again.",
-        err=True,
-        fg="red",
+    counts = _("{errors}, {warnings}.").format(
+        errors=ngettext("{n} error", "{n} errors", len(errors)).format(n=len(errors)),
+        warnings=ngettext("{n} warning", "{n} warnings", len(warnings)).format(n=len(warnings)),
     )
+    fix = _(
+        "Fix the errors listed above (each names the file, feature and field) and run the "
+        "command again."
+    )
+    click.secho(f"{counts} {fix}", err=True, fg="red")
 
 
 class _ReaderMayLeave:
@@ -211,7 +311,7 @@ def _log_warning(
     """
     del filename, lineno, file, line
     text = " ".join(str(message).split())
-    label = "Warning" if issubclass(category, PasturesWarning) else category.__name__
+    label = _("Warning") if issubclass(category, PasturesWarning) else category.__name__
     logging.getLogger("pastures.warnings").warning("%s: %s", label, text)
 
 
@@ -221,15 +321,26 @@ def _show_version(ctx: click.Context, value: bool) -> None:
         return
     from pastures import __version__
 
-    click.echo(f"pastures, version {__version__}")
+    click.echo(_("pastures, version {version}").format(version=__version__))
     ctx.exit()
 
 
 @click.group(
     cls=_Group,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
-    epilog="\b\nExit status:\n"
-    + "\n".join(f"  {code:<3d} {text}" for code, text in EXIT_CODES.items()),
+)
+@click.option(
+    "--lang",
+    metavar="LANG",
+    is_flag=False,
+    flag_value=_LIST_LANGUAGES,
+    default=None,
+    is_eager=True,
+    expose_value=False,
+    callback=_choose_language,
+    help="Language of messages and help: en, es... (alone: list the languages). "
+    "Default: the locale (LANG), else English. A project's outputs follow its own "
+    "language key.",
 )
 @click.option(
     "--version",

@@ -11,6 +11,7 @@ import click
 
 from pastures import schema as S
 from pastures.errors import ParameterError, Problem, ValidationError
+from pastures.i18n import _
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -75,9 +76,10 @@ class FiniteRange(click.ParamType):
             parts.append(f"{'>' if self.lo_open else '>='} {self.lo:g}")
         if self.hi is not None:
             parts.append(f"{'<' if self.hi_open else '<='} {self.hi:g}")
-        what = "a whole number" if self.integer else "a finite number"
+        what = _("a whole number") if self.integer else _("a finite number")
         unit = f" ({self.unit})" if self.unit else ""
-        return f"{what}{' ' + ' and '.join(parts) if parts else ''}{unit}"
+        bounds = " " + _(" and ").join(parts) if parts else ""
+        return f"{what}{bounds}{unit}"
 
     def get_metavar(self, param: click.Parameter, ctx: click.Context | None = None) -> str:
         """Metavar shown in --help: the type and its bounds, as click's ranges do."""
@@ -92,18 +94,42 @@ class FiniteRange(click.ParamType):
         try:
             number = float(value)
         except (TypeError, ValueError):
-            self.fail(f"{value!r} is not a number; give {self.describe()}.", param, ctx)
+            self.fail(
+                _("{value} is not a number; give {range}.").format(
+                    value=repr(value), range=self.describe()
+                ),
+                param,
+                ctx,
+            )
         if not math.isfinite(number):
-            self.fail(f"{value!r} is not a finite number; give {self.describe()}.", param, ctx)
+            self.fail(
+                _("{value} is not a finite number; give {range}.").format(
+                    value=repr(value), range=self.describe()
+                ),
+                param,
+                ctx,
+            )
         too_low = self.lo is not None and (number < self.lo or (self.lo_open and number == self.lo))
         too_high = self.hi is not None and (
             number > self.hi or (self.hi_open and number == self.hi)
         )
         if too_low or too_high:
-            self.fail(f"{value!r} is out of range; give {self.describe()}.", param, ctx)
+            self.fail(
+                _("{value} is out of range; give {range}.").format(
+                    value=repr(value), range=self.describe()
+                ),
+                param,
+                ctx,
+            )
         if self.integer:
             if not number.is_integer():
-                self.fail(f"{value!r} is not a whole number; give {self.describe()}.", param, ctx)
+                self.fail(
+                    _("{value} is not a whole number; give {range}.").format(
+                        value=repr(value), range=self.describe()
+                    ),
+                    param,
+                    ctx,
+                )
             return int(number)
         return number
 
@@ -172,12 +198,48 @@ def files_or_sample(files: dict[str, str | None], *, doing: str) -> dict[str, st
 
     options = ", ".join(f"--{kind.replace('_', '-')}" for kind in files)
     click.echo(
-        f"No layer files given ({options}): {doing} the layers of the bundled illustrative "
-        "Juli sample.",
+        _(
+            "No layer files given ({options}): {doing} the layers of the bundled illustrative "
+            "Juli sample."
+        ).format(options=options, doing=_(doing)),
         err=True,
     )
     sample = sample_paths()
     return {kind: str(sample[kind]) for kind in files}
+
+
+#: Help of the deprecated ``--es``/``--spanish`` flag of check, forage, risk and rotate.
+SPANISH_FLAG_HELP = (
+    "Deprecated: outputs follow the project's language key (with --project), else the "
+    "language of the command line (pastures --lang es ...). The same as --lang es for this "
+    "command's outputs; CSV column names no longer change."
+)
+
+
+def output_language(setup: Any = None, *, spanish_flag: bool = False) -> str:
+    """The language of a command's outputs (tables' words, workbooks, calendar, chart).
+
+    The project's ``language`` key when the command works in a project (``--project``),
+    else the language of the command line (``--lang``, the locale). The deprecated
+    ``--es``/``--spanish`` flag asks for Spanish and says it is deprecated.
+    """
+    from pastures.i18n import cli_language
+
+    if spanish_flag:
+        click.secho(
+            _(
+                "--es/--spanish is deprecated: outputs follow the project's language key, "
+                "else the command line's (pastures --lang es ...); CSV column names stay "
+                "the same in every language."
+            ),
+            err=True,
+            fg="yellow",
+        )
+        return "es"
+    project = getattr(setup, "project", None)
+    if project is not None and getattr(project, "language", None):
+        return str(project.language)
+    return cli_language()
 
 
 def echo_problems(problems: list[Problem]) -> None:
@@ -192,16 +254,24 @@ def fail_on_errors(problems: list[Problem]) -> None:
         raise ValidationError(problems)
 
 
-def format_summary(table: pd.DataFrame, *, spanish: bool = False) -> str:
-    """The community summary as an aligned text table."""
+def summary_headings(language: str) -> dict[str, str]:
+    """The community summary's headings for people, in `language`."""
+    from pastures.i18n import gettext_for
+
+    tr = gettext_for(language)
+    return {column: tr(label) for column, label in S.SUMMARY_LABELS.items()}
+
+
+def format_summary(table: pd.DataFrame, *, language: str = "en") -> str:
+    """The community summary as an aligned text table (headings in `language`)."""
     shown = table.copy()
     shown[S.PLOTS_HA] = shown[S.PLOTS_HA].map(lambda v: f"{v:,.1f}")
     for col in (S.N_FAMILIES, *S.SPECIES_COLUMNS):
         shown[col] = shown[col].map(lambda v: f"{v:,d}")
-    if spanish:
-        shown = shown.rename(columns=S.SUMMARY_LABELS_ES)
-    else:
+    if language == "en":
         shown = shown.rename(columns={S.PLOTS_HA: "ha"})
+    else:
+        shown = shown.rename(columns=summary_headings(language))
     return shown.to_string(index=False)
 
 
@@ -255,7 +325,9 @@ def parse_fields(
         left, theirs = left.strip(), theirs.strip()
         if not sep or not left or not theirs:
             raise ParameterError(
-                f"--field {text!r}: write FIELD=YOUR_FIELD, e.g. --field plot_code=id_parcel."
+                _(
+                    "--field {text!r}: write FIELD=YOUR_FIELD, e.g. --field plot_code=id_parcel."
+                ).format(text=text)
             )
         prefix, dot, canon = left.rpartition(".")
         if dot:
@@ -266,14 +338,23 @@ def parse_fields(
             kinds = [k for k in present if canon in S.LAYER_COLUMNS.get(k, ())]
             if len(kinds) > 1:
                 raise ParameterError(
-                    f"--field {text!r}: {', '.join(kinds)} all have a field {canon!r}; say "
-                    f"which, e.g. --field {kinds[0]}.{canon}={theirs}."
+                    _(
+                        "--field {text!r}: {value} all have a field {canon!r}; say which, e.g. "
+                        "--field {value2}.{canon}={theirs}."
+                    ).format(
+                        text=text,
+                        value=", ".join(kinds),
+                        canon=canon,
+                        value2=kinds[0],
+                        theirs=theirs,
+                    )
                 )
         all_kinds = (*S.LAYER_KINDS, S.HERDS)
         if kinds and kinds[0] not in all_kinds:
             raise ParameterError(
-                f"--field {text!r}: unknown layer kind {kinds[0]!r}; use one of "
-                f"{', '.join(all_kinds)}."
+                _("--field {text!r}: unknown layer kind {value!r}; use one of {value2}.").format(
+                    text=text, value=kinds[0], value2=", ".join(all_kinds)
+                )
             )
         known = sorted(
             {c for k in (kinds or present or all_kinds) for c in S.LAYER_COLUMNS[k]} - {S.AREA_HA}
@@ -411,7 +492,9 @@ def resolve_study_area(
         n for n, v in (("--project", project), ("--bounds", bounds), ("--boundary", boundary)) if v
     ]
     if len(given) > 1:
-        raise ParameterError(f"Give one study area, not {' and '.join(given)}.")
+        raise ParameterError(
+            _("Give one study area, not {value}.").format(value=" and ".join(given))
+        )
     typed_crs = crs if crs and _explicit("crs") else None
     if project:
         from pastures.project import load_project_file
@@ -442,7 +525,7 @@ def resolve_study_area(
     )
     why = studyarea.crs_zone_problem(setup.area.bounds_lonlat, setup.crs) if typed_crs else None
     if why:
-        raise ParameterError(f"--crs {typed_crs}: {why}")
+        raise ParameterError(_("--crs {typed_crs}: {why}").format(typed_crs=typed_crs, why=why))
     return setup
 
 

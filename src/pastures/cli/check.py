@@ -5,20 +5,25 @@ from __future__ import annotations
 import click
 
 from pastures import schema as S
+from pastures.cli._command import Command
 from pastures.cli._common import (
+    SPANISH_FLAG_HELP,
     FiniteRange,
     crs_options,
     echo_problems,
     format_summary,
+    output_language,
     project_options,
     study_area_options,
     study_layers,
+    summary_headings,
 )
 from pastures.defaults import DEFAULT_OVERLAP_TOLERANCE_M2
 from pastures.errors import Problem
+from pastures.i18n import N_, _, cli_language, ngettext, translator
 
 
-@click.command("check")
+@click.command("check", cls=Command)
 @project_options(water=True)
 @crs_options
 @study_area_options(kinds=True)
@@ -31,7 +36,7 @@ from pastures.errors import Problem
     "naming both, and the sliver counted in the first plot only. Larger overlaps are errors. "
     "The same as [layers] overlap_tolerance_m2 in a project file.",
 )
-@click.option("--spanish", "--es", is_flag=True, help="Spanish column headings.")
+@click.option("--spanish", "--es", is_flag=True, hidden=True, help=SPANISH_FLAG_HELP)
 @click.option(
     "--summary",
     "summary_path",
@@ -94,7 +99,7 @@ def command(
         "water_points": water,
         "herds": herds,
     }
-    setup, files = study_layers(doing="checking", **given)
+    setup, files = study_layers(doing=N_("checking"), **given)
     crs = setup.crs
     project = load_project(**files, **setup.reading(), overlap_tolerance_m2=overlap_tolerance)
     if not any(len(f) for f in (project.communities, project.plots, project.herds)):
@@ -102,19 +107,28 @@ def command(
         _report_and_exit(project.problems)
         return
     table = community_summary(project)
-    click.echo(format_summary(table, spanish=spanish))
+    language = output_language(setup, spanish_flag=spanish)
+    # the printed table is a message (the command line's language); the file an output
+    click.echo(format_summary(table, language="es" if spanish else cli_language()))
     if summary_path:
-        shown = table.rename(columns=S.SUMMARY_LABELS_ES) if spanish else table
-        write_table(
-            shown.round({S.PLOTS_HA: 2, S.SUMMARY_LABELS_ES[S.PLOTS_HA]: 2}),
-            summary_path,
-            sheet="resumen" if spanish else "summary",
-        )
+        # a CSV keeps the column names; a workbook has headings in the language
+        shown = table.round({S.PLOTS_HA: 2})
+        if str(summary_path).lower().endswith(".xlsx"):
+            shown = shown.rename(columns=summary_headings(language))
+        write_table(shown, summary_path, sheet=translator(language).pgettext("sheet", "summary"))
     with_corrals = int((table[S.N_CORRALS][:-1] > 0).sum())
     click.echo(
-        f"\n{len(project.communities)} communities, {with_corrals} with corrals, "
-        f"{len(project.plots)} plots, {project.plots[S.AREA_HA].sum():,.1f} ha of plots "
-        f"(measured in {crs})."
+        "\n"
+        + _(
+            "{communities} communities, {with_corrals} with corrals, {plots} plots, {ha} ha of "
+            "plots (measured in {crs})."
+        ).format(
+            communities=len(project.communities),
+            with_corrals=with_corrals,
+            plots=len(project.plots),
+            ha=f"{project.plots[S.AREA_HA].sum():,.1f}",
+            crs=crs,
+        )
     )
     _report_and_exit(project.problems)
 
@@ -130,9 +144,18 @@ def _report_and_exit(problems: list[Problem]) -> None:
         echo_problems(problems)
     if errors:
         click.secho(
-            f"{len(errors)} error(s), {warnings} warning(s): fix the errors above and check again.",
+            _("{errors}, {warnings}: fix the errors above and check again.").format(
+                errors=ngettext("{n} error", "{n} errors", len(errors)).format(n=len(errors)),
+                warnings=ngettext("{n} warning", "{n} warnings", warnings).format(n=warnings),
+            ),
             err=True,
             fg="red",
         )
         click.get_current_context().exit(1)
-    click.secho(f"OK: no errors, {warnings} warning(s).", err=True, fg="green")
+    click.secho(
+        _("OK: no errors, {warnings}.").format(
+            warnings=ngettext("{n} warning", "{n} warnings", warnings).format(n=warnings)
+        ),
+        err=True,
+        fg="green",
+    )

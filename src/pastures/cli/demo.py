@@ -6,12 +6,13 @@ from pathlib import Path
 
 import click
 
+from pastures.cli._command import Command
 from pastures.cli.run import execute, skip_option
 
 DEFAULT_OUT = "pastures-demo"
 
 
-@click.command("demo")
+@click.command("demo", cls=Command)
 @click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),

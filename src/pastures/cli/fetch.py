@@ -7,8 +7,10 @@ from pathlib import Path
 
 import click
 
+from pastures.cli._command import Command
 from pastures.defaults import CATALOGUES, DEFAULT_MAX_CLOUD
 from pastures.errors import ParameterError, PasturesError
+from pastures.i18n import _
 
 
 class FetchIncompleteError(PasturesError, RuntimeError):
@@ -20,12 +22,14 @@ def _api_url(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ..
     for value in values:
         name, sep, url = value.partition("=")
         if not sep or not url:
-            raise click.BadParameter(f"'{value}': give NAME=URL, e.g. earth-search=http://...")
+            raise click.BadParameter(
+                _("'{value}': give NAME=URL, e.g. earth-search=http://...").format(value=value)
+            )
         urls[name.strip()] = url.strip()
     return urls
 
 
-@click.command("fetch")
+@click.command("fetch", cls=Command)
 @click.argument("project_file", required=False, type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
     "--bounds",
@@ -121,7 +125,7 @@ def command(
 
         if bounds is not None or area_file is not None:
             raise ParameterError(
-                "The project file gives the study area: leave out --bounds and --area."
+                _("The project file gives the study area: leave out --bounds and --area.")
             )
         config = load_project_file(project_file)
         img = config.imagery
@@ -134,10 +138,10 @@ def command(
         else:
             bounds = config.study_area.bounds_lonlat
     if start is None or end is None:
-        raise ParameterError("Give --start and --end (YYYY-MM-DD), or a project file.")
+        raise ParameterError(_("Give --start and --end (YYYY-MM-DD), or a project file."))
     out_dir = out_dir or Path("imagery")
     if (bounds is None) == (area_file is None):
-        raise ParameterError("Give the study area with either --bounds W S E N or --area FILE.")
+        raise ParameterError(_("Give the study area with either --bounds W S E N or --area FILE."))
     area = read_area_file(area_file) if area_file else shapely.box(*bounds)  # type: ignore[misc]
     chosen = catalogs or CATALOGUES
     result = fetch_imagery(
@@ -157,10 +161,16 @@ def command(
         click.echo(f"DEM: {path}", err=True)
     if result.failed:
         raise FetchIncompleteError(
-            f"{len(result.failed)} scene(s) could not be completed (listed above). Files "
-            f"already downloaded in {out_dir} are kept: run the same command again to resume."
+            _(
+                "{failed} scene(s) could not be completed (listed above). Files already "
+                "downloaded in {out_dir} are kept: run the same command again to resume."
+            ).format(failed=len(result.failed), out_dir=out_dir)
         )
-    click.echo(f"{len(result.item_files)} scene(s) ready in {out_dir}/")
+    click.echo(
+        _("{item_files} scene(s) ready in {out_dir}/").format(
+            item_files=len(result.item_files), out_dir=out_dir
+        )
+    )
     if project_file is not None:
         click.echo(
             f'For `pastures run {project_file}`: [imagery] source = "files", scenes = '

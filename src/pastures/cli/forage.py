@@ -10,13 +10,16 @@ from typing import TYPE_CHECKING
 import click
 
 from pastures import schema as S
+from pastures.cli._command import Command
 from pastures.cli._common import (
+    SPANISH_FLAG_HELP,
     FiniteRange,
     crs_options,
     echo_problems,
     fail_on_errors,
     files_or_sample,
     layer_path,
+    output_language,
     project_files,
     project_options,
     resolve_study_area,
@@ -24,6 +27,7 @@ from pastures.cli._common import (
 )
 from pastures.defaults import DEFAULT_BUDGET_MONTH, FLOREZ_CAPACITY, FORAGE_GPKG
 from pastures.errors import InputFileError, Problem
+from pastures.i18n import N_, _
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -60,11 +64,15 @@ def read_index_table(path: str) -> pd.DataFrame:
     p = Path(path)
     if p.suffix.lower() == ".parquet":
         if not p.is_file():
-            raise InputFileError(f"{p}: file not found. Check the path and the spelling.")
+            raise InputFileError(
+                _("{p}: file not found. Check the path and the spelling.").format(p=p)
+            )
         try:
             table = pd.read_parquet(p)
         except Exception as exc:
-            raise InputFileError(f"{p}: cannot be read as Parquet ({exc}).") from exc
+            raise InputFileError(
+                _("{p}: cannot be read as Parquet ({exc}).").format(p=p, exc=exc)
+            ) from exc
     else:
         table = read_table(p)
     checked, problems = check_index_table(table, source=str(p))
@@ -120,8 +128,10 @@ def family_herd_uo(project: Project, family: str, units: AnimalUnits) -> float:
     if not len(rows):
         some = ", ".join(map(str, herds[S.FAMILY_ID].head(5))) if len(herds) else "none"
         raise click.BadParameter(
-            f"'{family}' is not in the herd register (first ids: {some}). Give a family_id "
-            "of --herds.",
+            _(
+                "'{family}' is not in the herd register (first ids: {some}). Give a "
+                "family_id of --herds."
+            ).format(family=family, some=some),
             param_hint="--family",
         )
     return float(herd_animal_units(rows, units).sum())
@@ -133,7 +143,7 @@ def _report(problems: list[Problem]) -> None:
     echo_problems(problems)
 
 
-@click.command("forage")
+@click.command("forage", cls=Command)
 @project_options()
 @crs_options
 @study_area_options(kinds=True)
@@ -233,7 +243,7 @@ def _report(problems: list[Problem]) -> None:
     show_default=True,
     help="Format of the tables.",
 )
-@click.option("--spanish", "--es", is_flag=True, help="Spanish headings in the printed summary.")
+@click.option("--spanish", "--es", is_flag=True, hidden=True, help=SPANISH_FLAG_HELP)
 def command(
     communities: str | None,
     plots: str | None,
@@ -324,7 +334,7 @@ def command(
         changes["budget_month"] = month
     params = replace(params, **changes)  # type: ignore[arg-type]
 
-    files = files_or_sample(project_files(setup, given), doing="budgeting")
+    files = files_or_sample(project_files(setup, given), doing=N_("budgeting"))
     project = load_with_units(files, params.units, **setup.reading())
     _report(project.problems)
 
@@ -332,7 +342,7 @@ def command(
     calibration = None
     if calibration_path:
         if index_table is None:
-            raise click.UsageError("--calibration needs --indices (the index at each cut).")
+            raise click.UsageError(_("--calibration needs --indices (the index at each cut)."))
         calibration, warnings = calibrate_from_cuts(
             calibration_path,
             project.plots,
@@ -346,20 +356,38 @@ def command(
         echo_problems(warnings)
     if family is not None:
         herd_uo = family_herd_uo(project, family, params.units)
-        click.echo(f"Grazing days for the herd of {family}: {herd_uo:,.1f} UO.", err=True)
+        click.echo(
+            _("Grazing days for the herd of {family}: {herd_uo:,.1f} UO.").format(
+                family=family, herd_uo=herd_uo
+            ),
+            err=True,
+        )
     budget = forage_budget(
         project, index_table=index_table, calibration=calibration, params=params, herd_uo=herd_uo
     )
     out.mkdir(parents=True, exist_ok=True)
     written = write_budget(budget, out, communities=project.communities, table_format=table_format)
-    click.echo(format_budget(budget, spanish=spanish))
+    # the printed summary is a message: the command line's language (--es: Spanish)
+    click.echo(format_budget(budget, language=output_language(None, spanish_flag=spanish)))
     if len(budget.calibration):
         chosen = budget.calibration[budget.calibration[S.FIT_CHOSEN]]
-        for _, r in chosen.iterrows():
+        for _unused, r in chosen.iterrows():
             click.echo(
-                f"Calibration {r[S.FIT_SCOPE]}: {r[S.FIT_FORM]}, n={r[S.FIT_N]}, "
-                f"R² {r[S.FIT_R2]:.2f}, RMSE {r[S.FIT_RMSE]:,.0f} kg DM/ha; at {index} "
-                f"{r[S.INDEX_VALUE]:.2f}: {r[S.BIOMASS]:,.0f} kg DM/ha "
-                f"({r[S.BIOMASS_LOW]:,.0f}-{r[S.BIOMASS_HIGH]:,.0f})"
+                _(
+                    "Calibration {value}: {value2}, n={value3}, R² {value4:.2f}, RMSE "
+                    "{value5:,.0f} kg DM/ha; at {index} {value6:.2f}: {value7:,.0f} kg DM/ha "
+                    "({value8:,.0f}-{value9:,.0f})"
+                ).format(
+                    value=r[S.FIT_SCOPE],
+                    value2=r[S.FIT_FORM],
+                    value3=r[S.FIT_N],
+                    value4=r[S.FIT_R2],
+                    value5=r[S.FIT_RMSE],
+                    index=index,
+                    value6=r[S.INDEX_VALUE],
+                    value7=r[S.BIOMASS],
+                    value8=r[S.BIOMASS_LOW],
+                    value9=r[S.BIOMASS_HIGH],
+                )
             )
     click.echo(f"\nWrote {', '.join(str(p) for p in written)}")

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from pastures import schema as S
+from pastures.cli._command import Command
 from pastures.cli._common import (
     FiniteRange,
     area_option,
@@ -22,6 +23,7 @@ from pastures.cli._common import (
 )
 from pastures.defaults import DEFAULT_OVERLAP_TOLERANCE_M2
 from pastures.errors import InputFileError, ParameterError
+from pastures.i18n import _
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -34,7 +36,7 @@ KINDS = {
 }
 
 
-@click.command("import")
+@click.command("import", cls=Command)
 @click.argument("source", type=layer_path)
 @click.option(
     "--as",
@@ -125,11 +127,15 @@ def command(
 
     layer_kind = KINDS[kind]
     if out.suffix.lower() != ".gpkg":
-        raise ParameterError(f"--out {out}: give a GeoPackage file name ending in .gpkg.")
+        raise ParameterError(
+            _("--out {out}: give a GeoPackage file name ending in .gpkg.").format(out=out)
+        )
     if out.exists() and out.resolve() == Path(source).resolve():
         raise ParameterError(
-            f"--out {out} is the input file; pastures never modifies its inputs. Write to a new "
-            "GeoPackage."
+            _(
+                "--out {out} is the input file; pastures never modifies its inputs. "
+                "Write to a new GeoPackage."
+            ).format(out=out)
         )
     area, crs = study_area(bounds, crs)
     defaults = {S.COMMUNITY: community, S.PASTURE_TYPE: pasture_type, S.FENCED_YEAR: fenced_year}
@@ -176,7 +182,11 @@ def command(
     name = out_layer or layer_kind
     _write_layer(frame, out, name)
     area = f", {frame[S.AREA_HA].sum():,.2f} ha" if S.AREA_HA in frame.columns else ""
-    click.echo(f"Wrote {len(frame)} {kind} to {out} (layer '{name}'{area}, {crs}).")
+    click.echo(
+        _("Wrote {frame} {kind} to {out} (layer '{name}'{area}, {crs}).").format(
+            frame=len(frame), kind=kind, out=out, name=name, area=area, crs=crs
+        )
+    )
 
 
 def _write_layer(frame: gpd.GeoDataFrame, out: Path, name: str) -> None:
@@ -191,7 +201,9 @@ def _write_layer(frame: gpd.GeoDataFrame, out: Path, name: str) -> None:
                 list_layers(out)
             except InputFileError as exc:
                 raise InputFileError(
-                    f"--out {out} exists but is not a readable GeoPackage; choose another name."
+                    _(
+                        "--out {out} exists but is not a readable GeoPackage; choose another name."
+                    ).format(out=out)
                 ) from exc
             shutil.copyfile(out, tmp)
             pyogrio.write_dataframe(

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from pastures import schema as S
+from pastures.cli._command import Command
 from pastures.cli._common import (
     FiniteRange,
     echo_problems,
@@ -24,6 +25,7 @@ from pastures.defaults import (
     EDGE_RULES,
 )
 from pastures.errors import InputFileError, ParameterError
+from pastures.i18n import _
 from pastures.indices import DEFAULT_INDICES, INDICES
 
 if TYPE_CHECKING:
@@ -34,7 +36,7 @@ logger = logging.getLogger(__name__)
 __all__ = ["command"]
 
 
-@click.command("indices")
+@click.command("indices", cls=Command)
 @click.argument("scenes", nargs=-1, type=click.Path(exists=True, path_type=str))
 @click.option(
     "--plots",
@@ -200,7 +202,7 @@ def command(
     )
     plots = project_files(setup, {S.PLOTS: plots})[S.PLOTS]
     if plots is None:
-        raise click.UsageError("Give --plots (or --project with a plots layer).")
+        raise click.UsageError(_("Give --plots (or --project with a plots layer)."))
     layer = read_layer(
         plots,
         S.PLOTS,
@@ -217,25 +219,34 @@ def command(
     if errors:
         echo_problems(errors)
         raise InputFileError(
-            f"{plots}: {len(errors)} error(s) in the plots layer; run `pastures check --plots "
-            f"{plots}` with the same area options and fix them first."
+            _(
+                "{plots}: {errors} error(s) in the plots layer; run `pastures check "
+                "--plots {plots}` with the same area options and fix them first."
+            ).format(plots=plots, errors=len(errors))
         )
     sources: list[Any] = list(scenes)
     if search_dates:
-        start, _, end = search_dates.partition("/")
+        start, _unused, end = search_dates.partition("/")
         if not end:
             raise ParameterError(
-                f"--search {search_dates}: give START/END, e.g. 2024-01-01/2024-12-31."
+                _("--search {search_dates}: give START/END, e.g. 2024-01-01/2024-12-31.").format(
+                    search_dates=search_dates
+                )
             )
         bbox = tuple(layer.frame.to_crs(S.LONLAT_CRS).total_bounds)
         items = search_stac(bbox, start, end, max_cloud=max_cloud)  # type: ignore[arg-type]
-        click.echo(f"{len(items)} scene(s) found online.", err=True)
+        click.echo(_("{items} scene(s) found online.").format(items=len(items)), err=True)
         sources.extend(items)
     if not sources:
-        raise ParameterError("Give scene folders or STAC files, or --search START/END.")
+        raise ParameterError(_("Give scene folders or STAC files, or --search START/END."))
     found, load_problems = load_scenes(sources, boa_offset=boa_offset)
     n_dates = len(group_by_date(found))
-    click.echo(f"{len(found)} scene(s) on {n_dates} date(s); {len(layer.frame)} plot(s).", err=True)
+    click.echo(
+        _("{found} scene(s) on {n_dates} date(s); {frame} plot(s).").format(
+            found=len(found), n_dates=n_dates, frame=len(layer.frame)
+        ),
+        err=True,
+    )
     run = write_index_tables(
         layer.frame,
         found,
@@ -250,7 +261,15 @@ def command(
     )
     echo_problems(run.problems)
     click.echo(
-        f"{run.usable_dates} of {run.dates} date(s) usable; {len(run.problems)} problem(s). "
-        f"Plots browning ({names[0]}): {', '.join(run.browning) or 'none'}.\n"
-        f"Tables written to {out_dir}/"
+        _(
+            "{usable_dates} of {dates} date(s) usable; {problems} problem(s). Plots "
+            "browning ({value}): {value2}.\nTables written to {out_dir}/"
+        ).format(
+            usable_dates=run.usable_dates,
+            dates=run.dates,
+            problems=len(run.problems),
+            value=names[0],
+            value2=", ".join(run.browning) or "none",
+            out_dir=out_dir,
+        )
     )

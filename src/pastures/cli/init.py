@@ -7,7 +7,9 @@ from pathlib import Path
 
 import click
 
+from pastures.cli._command import Command
 from pastures.errors import InputFileError
+from pastures.i18n import _
 from pastures.sample import SAMPLE_CUTS, sample_dir, sample_paths
 
 #: Name of the project file written.
@@ -16,7 +18,7 @@ PROJECT_NAME = "project.toml"
 LAYERS_FOLDER = "layers"
 
 
-@click.command("init")
+@click.command("init", cls=Command)
 @click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--force", is_flag=True, help="Replace an existing project.toml.")
 def command(folder: Path, force: bool) -> None:
@@ -37,7 +39,9 @@ def command(folder: Path, force: bool) -> None:
     target = folder / PROJECT_NAME
     if target.exists() and not force:
         raise InputFileError(
-            f"{target} already exists; edit it, or pass --force to replace it with the starter."
+            _(
+                "{target} already exists; edit it, or pass --force to replace it with the starter."
+            ).format(target=target)
         )
     layers = folder / LAYERS_FOLDER
     layers.mkdir(parents=True, exist_ok=True)
@@ -49,5 +53,9 @@ def command(folder: Path, force: bool) -> None:
     text = starter_project(sample_folder=Path(LAYERS_FOLDER))
     with atomic_output(target) as tmp:
         tmp.write_text(text, encoding="utf-8")
-    click.echo(f"Wrote {target} and the illustrative sample layers in {layers}/.")
-    click.echo(f"Run it with:  pastures run {target}")
+    click.echo(
+        _("Wrote {target} and the illustrative sample layers in {layers}/.").format(
+            target=target, layers=layers
+        )
+    )
+    click.echo(_("Run it with:  pastures run {target}").format(target=target))

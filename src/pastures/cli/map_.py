@@ -8,12 +8,13 @@ from pathlib import Path
 
 import click
 
+from pastures.cli._command import Command
 from pastures.defaults import LANGS
 
 DEFAULT_NAME = "map.html"
 
 
-@click.command(name="map")
+@click.command("map", cls=Command)
 @click.argument(
     "run_folder", type=click.Path(file_okay=False, path_type=Path), metavar="RUN_FOLDER"
 )

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from pastures.cli._command import Command
 from pastures.defaults import LANGS, PAPER_MM
 
 logger = logging.getLogger(__name__)
@@ -20,7 +21,7 @@ def _size(path: Path) -> str:
     return f"{size / 1e6:.1f} MB" if size >= 1e6 else f"{size / 1e3:.0f} kB"
 
 
-@click.command("print")
+@click.command("print", cls=Command)
 @click.argument(
     "run_folder",
     type=click.Path(file_okay=False, exists=False, path_type=Path),

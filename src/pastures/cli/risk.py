@@ -13,9 +13,12 @@ from typing import TYPE_CHECKING
 import click
 
 from pastures import schema as S
+from pastures.cli._command import Command
 from pastures.cli._common import (
+    SPANISH_FLAG_HELP,
     FiniteRange,
     layer_path,
+    output_language,
     project_files,
     resolve_study_area,
     study_area_options,
@@ -31,6 +34,7 @@ from pastures.defaults import (
     STREAM_RULES,
 )
 from pastures.errors import ParameterError
+from pastures.i18n import _, cli_language, format_number
 
 if TYPE_CHECKING:
     from pastures.erosion import RiskAssessment
@@ -54,8 +58,11 @@ __all__ = [
 ]
 
 
-def summarise(result: RiskAssessment, *, top: int = 10, spanish: bool = False) -> str:
+def summarise(result: RiskAssessment, *, top: int = 10) -> str:
     """The ranked plots (rank, code, class, soil loss, drivers) and the totals, as text.
+
+    Headings, class names and totals are in the command line's language; the drivers are
+    the assessment's words.
 
     Parameters
     ----------
@@ -63,8 +70,6 @@ def summarise(result: RiskAssessment, *, top: int = 10, spanish: bool = False) -
         From :func:`pastures.erosion.assess_risk`.
     top
         How many plots to list (0: totals only).
-    spanish
-        Spanish headings, labels and totals.
 
     Returns
     -------
@@ -75,33 +80,25 @@ def summarise(result: RiskAssessment, *, top: int = 10, spanish: bool = False) -
     table = result.plots
     lines = []
     if top:
-        shown = table.head(top)[
-            [S.RISK_RANK, S.PLOT_CODE, S.RISK_CLASS, S.SOIL_LOSS_T_HA_YR, S.RISK_DRIVERS]
-        ].copy()
+        columns = [S.RISK_RANK, S.PLOT_CODE, S.RISK_CLASS, S.SOIL_LOSS_T_HA_YR, S.RISK_DRIVERS]
+        shown = table.head(top)[columns].copy()
         shown[S.SOIL_LOSS_T_HA_YR] = shown[S.SOIL_LOSS_T_HA_YR].map(
             lambda v: "-" if pd.isna(v) else f"{v:.1f}"
         )
-        if spanish:
-            shown[S.RISK_CLASS] = shown[S.RISK_CLASS].map(
-                lambda c: S.RISK_CLASS_LABELS_ES.get(c, c)
-            )
-            shown = shown.rename(columns=S.RISK_LABELS_ES)
+        shown[S.RISK_CLASS] = shown[S.RISK_CLASS].map(lambda c: _(S.RISK_CLASS_NAMES.get(c, c)))
+        shown = shown.rename(columns={c: _(S.RISK_HEADINGS[c]) for c in columns})
         lines += [shown.to_string(index=False), ""]
     counts = table[S.RISK_CLASS].value_counts()
-    if spanish:
-        summary = ", ".join(
-            f"{counts.get(c, 0)} {S.RISK_CLASS_LABELS_ES[c].lower()}" for c in S.RISK_CLASSES
+    summary = ", ".join(
+        f"{counts.get(c, 0)} {_(S.RISK_CLASS_NAMES[c]).lower()}" for c in S.RISK_CLASSES
+    )
+    lines.append(
+        _("{n} plots: {classes}. Soil loss of all plots: {total} t/yr.").format(
+            n=len(table),
+            classes=summary,
+            total=format_number(result.total_soil_loss_t_yr, cli_language()),
         )
-        lines.append(
-            f"{len(table)} parcelas, riesgo: {summary}. Pérdida de suelo de todas las "
-            f"parcelas: {result.total_soil_loss_t_yr:,.0f} t/año."
-        )
-    else:
-        summary = ", ".join(f"{counts.get(c, 0)} {c}" for c in S.RISK_CLASSES)
-        lines.append(
-            f"{len(table)} plots: {summary}. Soil loss of all plots: "
-            f"{result.total_soil_loss_t_yr:,.0f} t/yr."
-        )
+    )
     return "\n".join(lines)
 
 
@@ -119,7 +116,7 @@ def _check_rainfall(text: str | None) -> str | None:
     return text
 
 
-@click.command("risk")
+@click.command("risk", cls=Command)
 @click.option("--dem", type=raster_path, help="DEM GeoTIFF (m); any CRS, reprojected to --crs.")
 @click.option("--plots", type=layer_path, help="Pasture plots (polygons with plot_code).")
 @click.option(
@@ -272,13 +269,7 @@ def _check_rainfall(text: str | None) -> str | None:
     required=True,
     help="Output folder for the rasters and the plot table.",
 )
-@click.option(
-    "--spanish",
-    "--es",
-    "spanish",
-    is_flag=True,
-    help="Spanish drivers, actions and labels; Spanish headings in the CSV.",
-)
+@click.option("--spanish", "--es", "spanish", is_flag=True, hidden=True, help=SPANISH_FLAG_HELP)
 @click.option(
     "--top",
     type=FiniteRange(0, 100_000, integer=True),
@@ -401,7 +392,7 @@ def command(
         piosphere_decay=piosphere_decay,
         params_path=params_path,
         sample=sample,
-        spanish=spanish,
+        language=output_language(setup, spanish_flag=spanish),
         setup=setup,
         typed=typed,
     )
@@ -411,12 +402,12 @@ def command(
     run = assess_from_files(request)
     for text in run.warnings:
         click.secho(f"  {text}" if text.startswith("[") else text, err=True, fg="yellow")
-    written = write_outputs(run.result, out, tags=run.tags, spanish=spanish)
+    written = write_outputs(run.result, out, tags=run.tags)
     result = run.result
-    click.echo(summarise(result, top=top, spanish=spanish))
+    click.echo(summarise(result, top=top))
     click.echo(f"(R {run.tags['EROSIVITY_R']}, K {run.tags['ERODIBILITY_K']})")
     click.echo(
         f"Soil loss {result.streams_note}"
         + (f": {result.stream_pixels:,} pixel(s) left empty." if result.stream_pixels else ".")
     )
-    click.echo(f"Wrote {len(written)} files to {out}.", err=True)
+    click.echo(_("Wrote {written} files to {out}.").format(written=len(written), out=out), err=True)

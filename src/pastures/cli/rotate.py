@@ -11,18 +11,22 @@ from pathlib import Path
 import click
 
 from pastures import schema as S
+from pastures.cli._command import Command
 from pastures.cli._common import (
+    SPANISH_FLAG_HELP,
     FiniteRange,
     crs_options,
     echo_problems,
     fail_on_errors,
     layer_path,
+    output_language,
     project_options,
     study_area_options,
     study_layers,
 )
 from pastures.defaults import DEFAULT_GAP as R_DEFAULT_GAP
 from pastures.errors import MissingDependencyError, ParameterError
+from pastures.i18n import N_, _
 
 DEFAULT_OUT = "pastures-rotation"
 
@@ -33,18 +37,22 @@ def _parse_closure(text: str):
     parts = text.split(":")
     if len(parts) != 3:
         raise click.BadParameter(
-            f"{text!r}: write PLOT:START:END, e.g. CAL-02:2026-01-01:2026-12-31",
+            _("{text!r}: write PLOT:START:END, e.g. CAL-02:2026-01-01:2026-12-31").format(
+                text=text
+            ),
             param_hint="--close",
         )
     try:
         first, last = date.fromisoformat(parts[1]), date.fromisoformat(parts[2])
     except ValueError as exc:
         raise click.BadParameter(
-            f"{text!r}: dates must be ISO (2026-01-31)", param_hint="--close"
+            _("{text!r}: dates must be ISO (2026-01-31)").format(text=text), param_hint="--close"
         ) from exc
     if last < first:
         raise click.BadParameter(
-            f"{text!r}: the closure ends ({last}) before it starts ({first}); swap the dates",
+            _(
+                "{text!r}: the closure ends ({last}) before it starts ({first}); swap the dates"
+            ).format(text=text, last=last, first=first),
             param_hint="--close",
         )
     return Closure(parts[0], first, last, "closed")
@@ -63,15 +71,20 @@ def _read_labour(path: str) -> dict[str, float]:
     )
     if fam is None or days is None:
         raise ParameterError(
-            f"{path}: the labour table needs a family_id column and a labour_days (jornales) column"
+            _(
+                "{path}: the labour table needs a family_id column and a labour_days "
+                "(jornales) column"
+            ).format(path=path)
         )
     try:
         return {str(f): float(d) for f, d in zip(table[fam], table[days], strict=True)}
     except ValueError as exc:
-        raise ParameterError(f"{path}: labour days must be numbers ({exc})") from exc
+        raise ParameterError(
+            _("{path}: labour days must be numbers ({exc})").format(path=path, exc=exc)
+        ) from exc
 
 
-@click.command("rotate")
+@click.command("rotate", cls=Command)
 @project_options()
 @crs_options
 @study_area_options(kinds=True)
@@ -285,7 +298,7 @@ def _read_labour(path: str) -> dict[str, float]:
     show_default=True,
     help="Folder for the outputs.",
 )
-@click.option("--spanish", "--es", is_flag=True, help="Spanish column headings.")
+@click.option("--spanish", "--es", is_flag=True, hidden=True, help=SPANISH_FLAG_HELP)
 @click.option("--no-gantt", is_flag=True, help="Skip the Gantt chart PNG.")
 def command(  # noqa: PLR0912, PLR0915
     communities: str | None,
@@ -393,18 +406,21 @@ def command(  # noqa: PLR0912, PLR0915
 
     if daily and weeks > 104:
         raise ParameterError(
-            f"--weeks {weeks} with --daily: plan at most 104 weeks day by day "
-            f"({weeks * 7:,} daily periods would make a model too large to build); "
-            "plan week by week for longer horizons."
+            _(
+                "--weeks {weeks} with --daily: plan at most 104 weeks day by day "
+                "({value:,} daily periods would make a model too large to build); plan "
+                "week by week for longer horizons."
+            ).format(weeks=weeks, value=weeks * 7)
         )
     if indices_path and budget_path:
-        raise click.UsageError("give --indices or --forage-budget, not both")
+        raise click.UsageError(_("give --indices or --forage-budget, not both"))
     if calibration_path and not indices_path:
         raise click.UsageError(
-            "--calibration needs --indices (the index of each plot on the dates of the cuts)."
+            _("--calibration needs --indices (the index of each plot on the dates of the cuts).")
         )
     given = {"communities": communities, "plots": plots, "corrals": corrals, "herds": herds}
-    setup, files = study_layers(doing="planning", **given)
+    setup, files = study_layers(doing=N_("planning"), **given)
+    language = output_language(setup, spanish_flag=spanish)
     project = load_project(**files, **setup.reading())
     fail_on_errors(project.problems)  # the CLI group prints them, each once, and counts them
     echo_problems(project.problems)  # warnings only, by now
@@ -469,11 +485,25 @@ def command(  # noqa: PLR0912, PLR0915
     plot_sources = [f"{src} ({n} plot{'s' if n > 1 else ''})" for src, n in sorted(sources.items())]
     heads = [sum(g.heads[s] for g in inputs.groups) for s in range(3)]
     click.echo(
-        f"{len(inputs.groups)} grazing groups ({heads[0]:,} alpacas, {heads[1]:,} llamas, "
-        f"{heads[2]:,} sheep; {sum(g.uo for g in inputs.groups):,.0f} UO at "
-        f"{inputs.intake_kg_per_uo_day:.3f} kg DM/UO/day), {len(inputs.locations)} locations, "
-        f"{inputs.n_periods} periods of {period_days} day(s) from {first}; plot forage from "
-        f"{'; '.join(plot_sources) or 'no plots'}. Solving with {solver}...",
+        _(
+            "{groups} grazing groups ({value:,} alpacas, {value2:,} llamas, "
+            "{value3:,} sheep; {value4:,.0f} UO at {intake_kg_per_uo_day:.3f} kg "
+            "DM/UO/day), {locations} locations, {n_periods} periods of {period_days} "
+            "day(s) from {first}; plot forage from {value5}. Solving with {solver}..."
+        ).format(
+            groups=len(inputs.groups),
+            value=heads[0],
+            value2=heads[1],
+            value3=heads[2],
+            value4=sum(g.uo for g in inputs.groups),
+            intake_kg_per_uo_day=inputs.intake_kg_per_uo_day,
+            locations=len(inputs.locations),
+            n_periods=inputs.n_periods,
+            period_days=period_days,
+            first=first,
+            value5="; ".join(plot_sources) or "no plots",
+            solver=solver,
+        ),
         err=True,
     )
     with click.progressbar(
@@ -488,22 +518,43 @@ def command(  # noqa: PLR0912, PLR0915
         plan = run(inputs, params, progress=progress)
     gp = R.place_groups(plan)
     click.echo(
-        f"Status: {plan.status}; plan of whole groups {gp.objective:,.0f}, bound "
-        f"{plan.bound:,.0f}, gap {gp.gap:.2%}; {len(plan.blocks)} blocks, "
-        f"{plan.n_variables:,} variables ({plan.n_integer:,} binary); {plan.seconds:.1f} s."
+        _(
+            "Status: {status}; plan of whole groups {objective:,.0f}, bound "
+            "{bound:,.0f}, gap {gap:.2%}; {blocks} blocks, {n_variables:,} variables "
+            "({n_integer:,} binary); {seconds:.1f} s."
+        ).format(
+            status=plan.status,
+            objective=gp.objective,
+            bound=plan.bound,
+            gap=gp.gap,
+            blocks=len(plan.blocks),
+            n_variables=plan.n_variables,
+            n_integer=plan.n_integer,
+            seconds=plan.seconds,
+        )
     )
     plots_mask = gp.is_plot()
     on_plots = float(gp.eaten_kg[plots_mask].sum())
     click.echo(
-        f"Plots: {on_plots / 1000:,.0f} t DM eaten, {R.plot_share_jun_nov(gp):.1%} of it June to "
-        f"November. Open range: {float(gp.eaten_kg[~plots_mask].sum()) / 1000:,.0f} t DM eaten "
-        f"({float(gp.overuse_kg.sum()) / 1000:,.0f} t beyond its proper-use share); fodder "
-        f"needed {float(gp.fodder_kg.sum()) / 1000:,.0f} t DM."
+        _(
+            "Plots: {value:,.0f} t DM eaten, {value2:.1%} of it June to November. "
+            "Open range: {value3:,.0f} t DM eaten ({value4:,.0f} t beyond its "
+            "proper-use share); fodder needed {value5:,.0f} t DM."
+        ).format(
+            value=on_plots / 1000,
+            value2=R.plot_share_jun_nov(gp),
+            value3=float(gp.eaten_kg[~plots_mask].sum()) / 1000,
+            value4=float(gp.overuse_kg.sum()) / 1000,
+            value5=float(gp.fodder_kg.sum()) / 1000,
+        )
     )
     if plan.time_limit_hit:
         click.secho(
-            f"The --time-limit safety net ({time_limit:g} s) stopped the search: this plan may "
-            "differ on a busier or idler machine. Raise --time-limit or lower --max-nodes.",
+            _(
+                "The --time-limit safety net ({time_limit:g} s) stopped the search: this "
+                "plan may differ on a busier or idler machine. Raise --time-limit or "
+                "lower --max-nodes."
+            ).format(time_limit=time_limit),
             err=True,
             fg="yellow",
         )
@@ -522,28 +573,39 @@ def command(  # noqa: PLR0912, PLR0915
                 else "."
             )
         )
-    deficit = R.deficit_table(gp, options=feed, units=fparams.units, spanish=spanish)
+    deficit = R.deficit_table(gp, options=feed, units=fparams.units, language=language)
     click.echo("\nFeed budget per community (rotation_deficit.csv):")
-    for _, row in deficit.iterrows():
-        click.echo(f"  {R.deficit_note(row, spanish=spanish)}")
+    for _unused, row in deficit.iterrows():
+        click.echo(f"  {R.deficit_note(row, language=language)}")
     try:
         written = R.write_plan_outputs(
-            gp, out, spanish=spanish, gantt=not no_gantt, feed=feed, units=fparams.units
+            gp, out, language=language, gantt=not no_gantt, feed=feed, units=fparams.units
         )
     except MissingDependencyError as exc:
-        click.secho(f"{exc}; writing the plan without the Gantt chart.", err=True, fg="yellow")
+        click.secho(
+            _("{exc}; writing the plan without the Gantt chart.").format(exc=exc),
+            err=True,
+            fg="yellow",
+        )
         written = R.write_plan_outputs(
-            gp, out, spanish=spanish, gantt=False, feed=feed, units=fparams.units
+            gp, out, language=language, gantt=False, feed=feed, units=fparams.units
         )
     if actual:
         practice = plan_against_practice(plan, read_grazing_log(actual))
-        written.append(write_practice(practice, out / "rotation_practice.csv", spanish=spanish))
+        written.append(write_practice(practice, out / "rotation_practice.csv", language=language))
         short = practice[S.REST_SHORT_DAYS].fillna(0)
         click.echo(
-            f"\nPractice: {len(practice)} logged stays, {int((short > 0).sum())} with too little "
-            f"rest before them, {int((practice[S.DAYS_OVER] > 0).sum())} too long, "
-            f"{int(practice[S.DAYS_OFF_PLAN].sum())} days off plan."
+            "\n"
+            + _(
+                "Practice: {practice} logged stays, {value} with too little rest before "
+                "them, {value2} too long, {value3} days off plan."
+            ).format(
+                practice=len(practice),
+                value=int((short > 0).sum()),
+                value2=int((practice[S.DAYS_OVER] > 0).sum()),
+                value3=int(practice[S.DAYS_OFF_PLAN].sum()),
+            )
         )
-    click.echo(f"\nWrote {len(written)} files to {out}/:")
+    click.echo("\n" + _("Wrote {written} files to {out}/:").format(written=len(written), out=out))
     for path in written:
         click.echo(f"  {path.name}")

@@ -7,13 +7,30 @@ from typing import TYPE_CHECKING
 
 import click
 
+from pastures.cli._command import Command
+from pastures.i18n import N_, _
+
 if TYPE_CHECKING:
     from pastures.pipeline import RunResult, StageReport
     from pastures.project import ProjectConfig
 
 
 #: How each stage status is shown.
-_MARKS = {"ran": "done", "skipped": "unchanged", "not needed": "not needed", "unavailable": "--"}
+_MARKS = {
+    "ran": N_("done"),
+    "skipped": N_("unchanged"),
+    "not needed": N_("not needed"),
+    "unavailable": "--",
+}
+
+
+def _input_words(text: str) -> str:
+    """A stage's input as its report names it, in the command line's language."""
+    shown = _(text)
+    if shown == text and ": " in text:  # "imagery: a.tif, b.tif": the label, not the paths
+        head, rest = text.split(": ", 1)
+        shown = f"{_(head)}: {rest}"
+    return shown
 
 
 def echo_stage(report: StageReport) -> None:
@@ -21,14 +38,14 @@ def echo_stage(report: StageReport) -> None:
     from pastures.pipeline import STAGE_TITLES
 
     colour = {"ran": "green", "skipped": "cyan"}.get(report.status, "yellow")
-    click.secho(f"[{report.name}] {STAGE_TITLES[report.name]}", bold=True)
+    click.secho(f"[{report.name}] {_(STAGE_TITLES[report.name])}", bold=True)
+    mark = _(_MARKS[report.status]) if report.status in _MARKS else report.status
     click.echo(
-        "      "
-        + click.style(_MARKS[report.status], fg=colour)
-        + f": {report.summary} ({report.seconds:.1f} s)"
+        "      " + click.style(mark, fg=colour) + f": {report.summary} ({report.seconds:.1f} s)"
     )
     if report.inputs and report.status == "ran":
-        click.echo(click.style(f"      from: {'; '.join(report.inputs)}", dim=True))
+        inputs = "; ".join(_input_words(text) for text in report.inputs)
+        click.echo(click.style("      " + _("from: {inputs}").format(inputs=inputs), dim=True))
 
 
 #: The --skip option of run and demo.
@@ -47,18 +64,24 @@ def execute(
     from pastures.pipeline import run_project, timing_table
 
     if config.illustrative:
-        click.echo(f"{config.name}: ILLUSTRATIVE data, not observations or official boundaries.")
+        click.echo(
+            _("{name}: ILLUSTRATIVE data, not observations or official boundaries.").format(
+                name=config.name
+            )
+        )
     result = run_project(config, out, force=force, progress=True, on_stage=echo_stage, skip=skip)
-    click.echo(f"\nStage times ({result.folder}):")
+    click.echo("\n" + _("Stage times ({folder}):").format(folder=result.folder))
     click.echo(timing_table(result.reports))
     click.echo(
-        f"\nOpen {result.folder / 'layers.gpkg'} in QGIS; provenance.json says where each "
-        "number came from."
+        "\n"
+        + _("Open {gpkg} in QGIS; provenance.json says where each number came from.").format(
+            gpkg=result.folder / "layers.gpkg"
+        )
     )
     return result
 
 
-@click.command("run")
+@click.command("run", cls=Command)
 @click.argument("project_file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
     "--out",

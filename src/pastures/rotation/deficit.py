@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Final
 import pandas as pd
 
 from pastures.errors import ParameterError
+from pastures.i18n import _, format_number, gettext_for
 from pastures.rotation.groups import GROUP_SPECIES, HEAD_COLUMNS
 
 if TYPE_CHECKING:
@@ -86,9 +87,12 @@ class FeedOptions:
     def __post_init__(self) -> None:
         if not (self.bale_kg > 0 and 0 < self.bale_dm <= 1 and self.oats_kg_dm_ha > 0):
             raise ParameterError(
-                f"feed options: bale {self.bale_kg} kg at {self.bale_dm} DM, oats "
-                f"{self.oats_kg_dm_ha} kg DM/ha: use a bale > 0 kg, a DM share in (0, 1] "
-                "and a yield > 0."
+                _(
+                    "feed options: bale {bale_kg} kg at {bale_dm} DM, oats {oats_kg_dm_ha} "
+                    "kg DM/ha: use a bale > 0 kg, a DM share in (0, 1] and a yield > 0."
+                ).format(
+                    bale_kg=self.bale_kg, bale_dm=self.bale_dm, oats_kg_dm_ha=self.oats_kg_dm_ha
+                )
             )
 
     @property
@@ -110,14 +114,12 @@ def oats_sow_by(runs_out: date) -> date:
     return date(latest.year, month, day)
 
 
-def too_late_for_oats(sow_by: date, *, spanish: bool = False) -> str:
+def too_late_for_oats(sow_by: date, *, language: str = "en") -> str:
     """The ``oats_note`` of a community whose oats had to be sown by `sow_by`, already past."""
-    if spanish:
-        return (
-            f"demasiado tarde para sembrar avena: había que sembrarla antes del "
-            f"{sow_by.isoformat()}, antes de que empiece el plan"
-        )
-    return f"too late to sow oats: they had to be sown by {sow_by.isoformat()}, before the plan"
+    tr = gettext_for(language)
+    return tr("too late to sow oats: they had to be sown by {date}, before the plan").format(
+        date=sow_by.isoformat()
+    )
 
 
 def deficit_table(
@@ -125,15 +127,15 @@ def deficit_table(
     *,
     options: FeedOptions | None = None,
     units: AnimalUnits | None = None,
-    spanish: bool = False,
+    language: str = "en",
 ) -> pd.DataFrame:
     """``rotation_deficit.csv``: one row per community (see the module's docstring).
 
-    `spanish` writes ``range_standing_source`` and ``oats_note`` in Spanish (the column
+    ``range_standing_source`` and ``oats_note`` are written in `language` (the column
     names stay).
     """
     from pastures.animals import AnimalUnits
-    from pastures.rotation.inputs import RANGE_START_SOURCE, RANGE_START_SOURCE_ES
+    from pastures.rotation.inputs import RANGE_START_SOURCE
 
     options = options or FeedOptions()
     units = units or AnimalUnits()
@@ -153,7 +155,7 @@ def deficit_table(
         row: dict[str, object] = {
             "community": loc.community,
             "range_standing_start_kg": round(loc.initial_kg),
-            "range_standing_source": RANGE_START_SOURCE_ES if spanish else RANGE_START_SOURCE,
+            "range_standing_source": gettext_for(language)(RANGE_START_SOURCE),
             "runs_out": "",
             "peak_week": "",
             "peak_fodder_kg": 0,
@@ -192,49 +194,44 @@ def deficit_table(
                     {
                         "oats_ha": None,
                         "oats_sow_by": "",
-                        "oats_note": too_late_for_oats(oats_sow_by(first), spanish=spanish),
+                        "oats_note": too_late_for_oats(oats_sow_by(first), language=language),
                     }
                 )
         rows.append(row)
     return pd.DataFrame(rows, columns=list(DEFICIT_COLUMNS))
 
 
-def deficit_note(row: pd.Series | dict, *, spanish: bool = False) -> str:
+def deficit_note(row: pd.Series | dict, *, language: str = "en") -> str:
     """One sentence per community from its row of :func:`deficit_table`, its figures only."""
+    tr = gettext_for(language)
     r = dict(row)
     com = r["community"]
     if not r["runs_out"]:
-        if spanish:
-            return f"{com}: el forraje alcanza todo el plan; no hace falta vender ni comprar."
-        return f"{com}: forage lasts the whole plan; nothing to sell or buy."
-    sell = [
-        (int(r[f"sell_{col}"]), name)
-        for col, name in zip(
-            HEAD_COLUMNS,
-            ("alpacas", "llamas", "ovinos" if spanish else "sheep"),
-            strict=True,
+        return tr("{community}: forage lasts the whole plan; nothing to sell or buy.").format(
+            community=com
         )
-        if int(r[f"sell_{col}"])
-    ]
-    heads = ", ".join(f"{n:,} {name}" for n, name in sell)
+    sell = [(int(r[f"sell_{col}"]), tr(col)) for col in HEAD_COLUMNS if int(r[f"sell_{col}"])]
+    heads = ", ".join(f"{format_number(n, language)} {name}" for n, name in sell)
     note = r.get("oats_note")
     late = isinstance(note, str) and bool(note)
-    if spanish:
-        oats = (
-            f" ({note})."
-            if late
-            else f"; o sembrar {float(r['oats_ha']):,.1f} ha de avena antes del {r['oats_sow_by']}."
-        )
-        return (
-            f"{com}: el forraje se acaba el {r['runs_out']}. Vender o trasladar {heads} antes "
-            f"del {r['by_date']}; o comprar {int(r['bales']):,} pacas de {r['bale_kg']:g} kg" + oats
-        )
     oats = (
         f" ({note})."
         if late
-        else f"; or sow {float(r['oats_ha']):,.1f} ha of oats by {r['oats_sow_by']}."
+        else tr("; or sow {hectares} ha of oats by {date}.").format(
+            hectares=format_number(float(r["oats_ha"]), language, 1), date=r["oats_sow_by"]
+        )
     )
     return (
-        f"{com}: forage runs out on {r['runs_out']}. Sell or move {heads} by {r['by_date']}; "
-        f"or buy {int(r['bales']):,} bales of {r['bale_kg']:g} kg" + oats
+        tr(
+            "{community}: forage runs out on {date}. Sell or move {heads} by {by}; "
+            "or buy {bales} bales of {kg} kg"
+        ).format(
+            community=com,
+            date=r["runs_out"],
+            heads=heads,
+            by=r["by_date"],
+            bales=format_number(int(r["bales"]), language),
+            kg=f"{r['bale_kg']:g}",
+        )
+        + oats
     )

@@ -32,6 +32,7 @@ import pandas as pd
 from pastures import schema as S
 from pastures.animals import ALPACA, LLAMA, SHEEP, AnimalUnits, total_column
 from pastures.errors import ParameterError
+from pastures.i18n import _
 
 #: Species of a group's head counts, in the order of every table.
 GROUP_SPECIES: Final = (ALPACA, LLAMA, SHEEP)
@@ -128,8 +129,10 @@ def grazing_groups(
     """
     if not 1 <= min_heads <= max_heads:
         raise ParameterError(
-            f"group sizes: minimum {min_heads} and maximum {max_heads} heads: use "
-            "1 <= minimum <= maximum (defaults 10 and 150)."
+            _(
+                "group sizes: minimum {min_heads} and maximum {max_heads} heads: use 1 "
+                "<= minimum <= maximum (defaults 10 and 150)."
+            ).format(min_heads=min_heads, max_heads=max_heads)
         )
     units = units or AnimalUnits()
     where: dict[str, tuple[float, float]] = {}

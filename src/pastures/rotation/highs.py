@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 
 from pastures.errors import MissingDependencyError
+from pastures.i18n import _
 from pastures.rotation.blocks import BlockModel
 
 logger = logging.getLogger(__name__)
@@ -108,7 +109,7 @@ def new_highs() -> tuple[Any, Any]:
         import highspy
     except ImportError as exc:  # pragma: no cover - highspy is a dependency
         raise MissingDependencyError(
-            "the rotation planner needs HiGHS: pip install highspy"
+            _("the rotation planner needs HiGHS: pip install highspy")
         ) from exc
     sys.stdout.flush()
     saved = os.dup(1)
@@ -275,7 +276,7 @@ def solve_block(  # noqa: PLR0912, PLR0915
 
         # 3a. fix and optimise: one plot's stays free, the others fixed, plot by plot
         plot_cols = _plot_columns(m)
-        for _ in range(_FIX_AND_OPTIMISE_PASSES):
+        for _unused in range(_FIX_AND_OPTIMISE_PASSES):
             for cols in plot_cols:
                 if relative_gap(best_obj, lp_bound) <= relative_gap_stop:
                     break
@@ -321,7 +322,7 @@ def solve_block(  # noqa: PLR0912, PLR0915
 def _plot_columns(m: BlockModel) -> list[np.ndarray]:
     """The "plot grazed" columns of each plot of a block."""
     by_plot: dict[int, list[int]] = {}
-    for (i, _), j in m.y.items():
+    for (i, _unused), j in m.y.items():
         by_plot.setdefault(i, []).append(j)
     return [np.array(by_plot[i], dtype=np.int32) for i in sorted(by_plot)]
 

@@ -21,6 +21,7 @@ import pandas as pd
 
 from pastures import schema as S
 from pastures.errors import ParameterError
+from pastures.i18n import N_, _
 from pastures.rotation.groups import (
     DEFAULT_MAX_GROUP_HEADS,
     DEFAULT_MIN_GROUP_HEADS,
@@ -55,9 +56,9 @@ def growth_per_period(
     """
     out: list[float] = []
     day = start
-    for _ in range(n_periods):
+    for _period in range(n_periods):
         acc = 0.0
-        for _ in range(period_days):
+        for _day in range(period_days):
             days_in_month = 28 if day.month == 2 else calendar.monthrange(2025, day.month)[1]
             acc += annual_kg * months[day.month - 1] / days_in_month
             day += timedelta(days=1)
@@ -82,9 +83,11 @@ def group_families(
     import shapely
 
     if max_group_uo <= 0:
-        raise ParameterError(f"max_group_uo = {max_group_uo}: use > 0 UO")
+        raise ParameterError(
+            _("max_group_uo = {max_group_uo}: use > 0 UO").format(max_group_uo=max_group_uo)
+        )
     where = {}
-    for _, row in corrals.iterrows():
+    for _unused, row in corrals.iterrows():
         pt = shapely.point_on_surface(row.geometry)
         where[str(row[S.CORRAL_ID])] = (float(pt.x), float(pt.y))
     frame = herds.assign(_uo=uo, _pos=np.arange(len(herds)))
@@ -94,7 +97,7 @@ def group_families(
             continue  # reported by load_project (herd-corral rule)
         bins: list[list[tuple[str, float]]] = []
         loads: list[float] = []
-        for _, fam in part.sort_values(["_uo", "_pos"], ascending=[False, True]).iterrows():
+        for _unused, fam in part.sort_values(["_uo", "_pos"], ascending=[False, True]).iterrows():
             if fam["_uo"] <= 0:
                 continue
             for b, load in enumerate(loads):
@@ -206,8 +209,10 @@ def rotation_inputs_from_project(
 
     if n_periods <= 0 or period_days <= 0:
         raise ParameterError(
-            f"the horizon is {n_periods} period(s) of {period_days} day(s): give at least one "
-            "period of at least one day (default 52 weeks)."
+            _(
+                "the horizon is {n_periods} period(s) of {period_days} day(s): give at "
+                "least one period of at least one day (default 52 weeks)."
+            ).format(n_periods=n_periods, period_days=period_days)
         )
     if budget is None:
         budget = forage_budget(project, params=forage_params)
@@ -226,7 +231,7 @@ def rotation_inputs_from_project(
     locations: list[Location] = []
     plots = budget.plots
     geoms = project.plots.set_index(S.PLOT_CODE).geometry
-    for _, row in plots.iterrows():
+    for _unused, row in plots.iterrows():
         code = str(row[S.PLOT_CODE])
         ptype = str(row[S.PASTURE_TYPE])
         area = float(row[S.AREA_HA])
@@ -330,16 +335,11 @@ def rotation_inputs_from_project(
     )
 
 
-#: How the open range's standing forage at the start is worked out (in rotation_deficit.csv).
-RANGE_START_SOURCE = (
+#: How the open range's standing forage at the start is worked out (in rotation_deficit.csv,
+#: translated into the project's language when written).
+RANGE_START_SOURCE = N_(
     "modelled: the open range's growth of the year before the plan, decaying as standing "
     "forage does, grazed every week by the community's herd less what its plots supply"
-)
-#: :data:`RANGE_START_SOURCE` in Spanish (``rotation_deficit.csv`` of a Spanish project).
-RANGE_START_SOURCE_ES = (
-    "modelado: el crecimiento de la pradera abierta del año anterior al plan, que se "
-    "pierde como el forraje en pie y que pastorea cada semana el rebaño de la comunidad, "
-    "menos lo que dan sus parcelas"
 )
 
 
@@ -400,14 +400,18 @@ def plot_strategies(
     bad = sorted(set().union(*asked.values()) - codes)
     if bad:
         raise ParameterError(
-            f"plot(s) {', '.join(bad)} named for a strategy are not plots of the project: "
-            "check the plot codes."
+            _(
+                "plot(s) {value} named for a strategy are not plots of the project: "
+                "check the plot codes."
+            ).format(value=", ".join(bad))
         )
     twice = sorted(c for c in codes if sum(c in names for names in asked.values()) > 1)
     if twice:
         raise ParameterError(
-            f"plot(s) {', '.join(twice)} are given two strategies: give each plot one of "
-            "open in the rains, recovery or parturition."
+            _(
+                "plot(s) {value} are given two strategies: give each plot one of open in "
+                "the rains, recovery or parturition."
+            ).format(value=", ".join(twice))
         )
     out = list(closures)
     strategies = []
@@ -466,8 +470,10 @@ def budget_with_plot_table(
     missing = [c for c in BUDGET_PLOT_COLUMNS if c not in table.columns]
     if missing:
         raise ParameterError(
-            f"{source}: no column {', '.join(missing)}. Give the forage_plots table written "
-            "by `pastures forage`."
+            _(
+                "{source}: no column {value}. Give the forage_plots table written by "
+                "`pastures forage`."
+            ).format(source=source, value=", ".join(missing))
         )
     rows = table.assign(**{S.PLOT_CODE: table[S.PLOT_CODE].astype(str)}).set_index(S.PLOT_CODE)
     codes = budget.plots[S.PLOT_CODE].astype(str)

@@ -43,6 +43,7 @@ import numpy as np
 
 from pastures.defaults import DEFAULT_GAP
 from pastures.errors import ParameterError
+from pastures.i18n import _
 from pastures.rotation.groups import GrazingGroup
 
 Season = Literal["rainy", "transition", "dry"]
@@ -214,8 +215,10 @@ class Closure:
     def __post_init__(self) -> None:
         if self.end < self.start:
             raise ParameterError(
-                f"closure of {self.location_id}: it ends ({self.end}) before it starts "
-                f"({self.start}); swap the dates."
+                _(
+                    "closure of {location_id}: it ends ({end}) before it starts ({start}); "
+                    "swap the dates."
+                ).format(location_id=self.location_id, end=self.end, start=self.start)
             )
 
 

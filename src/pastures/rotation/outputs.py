@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 from collections import Counter
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Final
@@ -20,6 +21,8 @@ import numpy as np
 import pandas as pd
 
 from pastures import schema as S
+from pastures.forage import method_words
+from pastures.i18n import N_, NP_, SOURCE_LANGUAGE, _, format_date, gettext_for, translator
 from pastures.io import atomic_output, neutralise_formulas, neutralise_text, write_table
 from pastures.rotation.deficit import FeedOptions, deficit_table
 from pastures.rotation.dispatch import GroupPlan
@@ -35,7 +38,7 @@ from pastures.rotation.model import (
 logger = logging.getLogger(__name__)
 
 #: Text of a closed location in the per-location calendar.
-CLOSED = "closed"
+CLOSED = N_("closed")
 #: File names written by :func:`write_plan_outputs`.
 OUTPUT_FILES: Final = {
     "schedule_csv": "rotation_schedule.csv",
@@ -56,160 +59,167 @@ GROUP_SCHEDULE_COLUMNS: Final = (
     S.GROUP_ID, S.COMMUNITY, S.LOCATION_ID, S.LOCATION_KIND, S.START, S.END, S.DAYS,
     *HEAD_COLUMNS, S.UO, S.FORAGE_USED_KG,
 )  # fmt: skip
-#: Spanish headings of the workbook's sheets and columns.
-LABELS_ES: Final = {
-    S.GROUP_ID: "Grupo",
-    S.COMMUNITY: "Comunidad",
-    S.CORRAL_ID: "Corral",
-    S.FAMILY_ID: "Familia",
-    S.LOCATION_ID: "Lugar",
-    S.LOCATION_KIND: "Tipo de lugar",
-    S.START: "Desde",
-    S.END: "Hasta",
-    S.DAYS: "Días",
-    "alpacas": "Alpacas",
-    "llamas": "Llamas",
-    "sheep": "Ovinos",
-    S.UO: "UO",
-    S.FORAGE_USED_KG: "Forraje consumido (kg MS)",
-    "week": "Semana",
-    "strategy": "Estrategia",
-    "why": "Por qué",
-    "standing_kg": "Forraje en pie (kg MS)",
-    "growth_kg": "Crecimiento (kg MS)",
-    "intake_kg": "Consumo (kg MS)",
-    "allowance_to_date_kg": "Uso adecuado acumulado (kg MS)",
-    S.OVERUSE_KG: "Sobreuso (kg MS)",
-    S.FODDER_KG: "Forraje a traer o descarga (kg MS)",
-    "range_standing_start_kg": "Forraje en pie al inicio (kg MS)",
-    "range_standing_source": "Origen",
-    "runs_out": "Se acaba el forraje",
-    "peak_week": "Semana de mayor déficit",
-    "peak_fodder_kg": "Déficit de esa semana (kg MS)",
-    "sell_alpacas": "Alpacas a vender o trasladar",
-    "sell_llamas": "Llamas a vender o trasladar",
-    "sell_sheep": "Ovinos a vender o trasladar",
-    "by_date": "Antes del",
-    "bales": "Pacas",
-    "bale_kg": "kg por paca",
-    "bale_dm_share": "Materia seca de la paca",
-    "oats_ha": "Avena (ha)",
-    "oats_sow_by": "Sembrar antes del",
-    "oats_kg_dm_ha": "Rendimiento de avena (kg MS/ha)",
-    "oats_note": "Avena: nota",
-    "figure": "Cifra",
-    "value": "Valor",
+#: Headings of the workbook's columns in a project's language (the CSV keep the names).
+LABELS: Final = {
+    S.GROUP_ID: N_("Group"),
+    S.COMMUNITY: N_("Community"),
+    S.CORRAL_ID: N_("Corral"),
+    S.FAMILY_ID: N_("Family"),
+    S.LOCATION_ID: N_("Place"),
+    S.LOCATION_KIND: N_("Kind of place"),
+    S.START: N_("From"),
+    S.END: N_("To"),
+    S.DAYS: N_("Days"),
+    "alpacas": N_("Alpacas"),
+    "llamas": N_("Llamas"),
+    "sheep": N_("Sheep"),
+    S.UO: N_("UO"),
+    S.FORAGE_USED_KG: N_("Forage eaten (kg DM)"),
+    "week": N_("Week"),
+    "strategy": N_("Strategy"),
+    "why": N_("Why"),
+    "standing_kg": N_("Standing forage (kg DM)"),
+    "growth_kg": N_("Growth (kg DM)"),
+    "intake_kg": N_("Intake (kg DM)"),
+    "allowance_to_date_kg": N_("Proper use to date (kg DM)"),
+    S.OVERUSE_KG: N_("Overuse (kg DM)"),
+    S.FODDER_KG: N_("Fodder to bring or destocking (kg DM)"),
+    "range_standing_start_kg": N_("Standing forage at the start (kg DM)"),
+    "range_standing_source": N_("Source"),
+    "runs_out": N_("Forage runs out"),
+    "peak_week": N_("Week of the largest deficit"),
+    "peak_fodder_kg": N_("Deficit of that week (kg DM)"),
+    "sell_alpacas": N_("Alpacas to sell or move"),
+    "sell_llamas": N_("Llamas to sell or move"),
+    "sell_sheep": N_("Sheep to sell or move"),
+    "by_date": N_("By"),
+    "bales": N_("Bales"),
+    "bale_kg": N_("kg per bale"),
+    "bale_dm_share": N_("Dry matter of the bale"),
+    "oats_ha": N_("Oats (ha)"),
+    "oats_sow_by": N_("Sow by"),
+    "oats_kg_dm_ha": N_("Oat yield (kg DM/ha)"),
+    "oats_note": N_("Oats: note"),
+    "figure": N_("Figure"),
+    "value": N_("Value"),
+    S.PASTURE_TYPE: N_("Pasture type"),
+    S.AREA_HA: N_("Area (ha)"),
+    "source": N_("Source of the forage"),
+    "usable_kg": N_("Usable forage (kg DM)"),
+    "eaten_kg": N_("Forage eaten (kg DM)"),
+    "grazed_periods": N_("Weeks grazed"),
+    "first_grazed": N_("First day grazed"),
+    "last_grazed": N_("Last day grazed"),
+    "groups": N_("Groups"),
+    "status": N_("Status"),
+    "reason": N_("Reason"),
+    "closures": N_("Closures"),
 }
-_KIND_ES: Final = {"plot": "parcela", "open_range": "pradera abierta"}
-#: Spanish headings of the columns of ``rotation_plots.csv`` in the workbook.
-LABELS_ES.update(
-    {
-        S.PASTURE_TYPE: "Tipo de pasto",
-        S.AREA_HA: "Superficie (ha)",
-        "source": "Fuente del forraje",
-        "usable_kg": "Forraje utilizable (kg MS)",
-        "eaten_kg": "Forraje consumido (kg MS)",
-        "grazed_periods": "Semanas de pastoreo",
-        "first_grazed": "Primer día de pastoreo",
-        "last_grazed": "Último día de pastoreo",
-        "groups": "Grupos",
-        "status": "Estado",
-        "reason": "Motivo",
-        "closures": "Cierres",
-    }
-)
-#: Spanish strategies of a place (``strategy`` of :func:`plan_table`).
-STRATEGY_ES: Final = {
-    "reserve": "reserva seca",
-    "open": "abierta",
-    "recovery": "recuperación",
-    "parturition": "parición",
-    "open range": "pradera abierta",
+#: Kinds of place (``location_kind``), in words.
+_KIND_LABELS: Final = {"plot": N_("plot"), "open_range": N_("open range")}
+#: Strategies of a place (``strategy`` of :func:`plan_table`), in words.
+STRATEGY_LABELS: Final = {
+    "reserve": N_("dry reserve"),
+    "open": N_("open"),
+    "recovery": N_("recovery"),
+    "parturition": N_("parturition"),
+    "open range": N_("open range"),
 }
-#: Spanish "why" of each strategy; ``{months}`` the months closed.
-STRATEGY_WHY_ES: Final = {
-    "reserve": "reserva para la época seca: cerrada en la época de crecimiento ({months}) "
-    "para que se recupere y semille; se pastorea como heno en pie en la época seca",
-    "open": "se pastorea también en la época de crecimiento, como pide el proyecto",
-    "recovery": "recuperación: sin pastoreo en este plan, como pide el proyecto",
-    "parturition": "reservada para las madres en la parición: abierta en la época de crecimiento",
-    "open range": "se pastorea todo el año",
-}
-_MONTHS_ES: Final = ("ene", "feb", "mar", "abr", "may", "jun", "jul", "ago", "sep", "oct",
-                     "nov", "dic")  # fmt: skip
-#: Spanish values of ``status``, ``reason`` and ``closures`` of ``rotation_plots.csv``.
-_PLOT_VALUES_ES: Final = {
-    "grazed": "pastoreada",
-    "unused": "sin uso",
-    "closed": "cerrada todo el plan",
-    "no herds": "ningún rebaño de la comunidad (o con permiso) en el padrón",
-    "too far": "ningún corral a distancia de caminata",
-    "no forage": "sin forraje utilizable",
-    "not needed": "la pradera abierta bastó cuando la parcela estaba abierta",
-    "not worth a stay": "el forraje que daría vale menos que una estadía (caminata, entrada)",
-    "growing season": "época de crecimiento",
-    "dry reserve": "reserva seca",
-    "recovery": "recuperación",
-}
-#: Spanish names of the figures of ``rotation_summary.csv`` in the workbook.
-_FIGURES_ES: Final = {
-    "status": "estado del solver",
-    "objective_groups": "objetivo del plan de grupos enteros",
-    "objective_uo_plan": "objetivo del plan en UO del solver",
-    "bound": "cota inferior",
-    "relative_gap": "brecha relativa",
-    "time_limit_hit": "se alcanzó el límite de tiempo",
-    "blocks": "bloques",
-    "variables": "variables",
-    "binaries": "variables binarias",
-    "groups": "grupos",
-    "groups_per_community": "grupos por comunidad",
-    "heads": "cabezas",
-    "moves": "movimientos",
-    "locations": "lugares",
-    "periods": "periodos",
-    "period_days": "días por periodo",
-    "start": "inicio",
-    "intake_kg_dm_per_uo_day": "consumo (kg MS por UO y día)",
-    "animal_units": "unidades animales",
-    "demand_kg": "demanda (kg MS)",
-    "plots_kg": "consumido en parcelas (kg MS)",
-    "range_kg": "consumido en pradera abierta (kg MS)",
-    "range_overuse_kg": "sobreuso de la pradera abierta (kg MS)",
-    "fodder_kg": "forraje a traer o descarga (kg MS)",
-    "plot_forage_eaten_jun_nov_share": (
-        "parte del forraje de parcelas consumida de junio a noviembre"
+#: Why each strategy; ``{months}`` the months closed.
+STRATEGY_WHY: Final = {
+    "reserve": N_(
+        "reserve for the dry season: closed in the growing season ({months}) so that it "
+        "recovers and seeds; grazed as standing hay in the dry season"
     ),
-    "range_supply_sources": "fuentes del forraje de la pradera abierta",
+    "open": N_("grazed in the growing season too, as the project asks"),
+    "recovery": N_("recovery: no grazing in this plan, as the project asks"),
+    "parturition": N_("kept for the mothers at parturition: open in the growing season"),
+    "open range": N_("grazed all year"),
+}
+#: Values of ``status``, ``reason`` and ``closures`` of ``rotation_plots.csv`` (codes in
+#: the CSV), in words for the workbook.
+_PLOT_VALUES: Final = {
+    "grazed": N_("grazed"),
+    "unused": N_("unused"),
+    "closed": N_("closed the whole plan"),
+    "no herds": N_("no herd of the community (or with leave) in the register"),
+    "too far": N_("no corral within walking distance"),
+    "no forage": N_("no usable forage"),
+    "not needed": N_("the open range was enough while the plot was open"),
+    "not worth a stay": N_("the forage it would give is worth less than a stay (walk, entry)"),
+    "growing season": N_("growing season"),
+    "dry reserve": N_("dry reserve"),
+    "recovery": N_("recovery"),
+}
+#: Words among the values of ``rotation_summary.csv`` (the solver's status, yes/no).
+_SUMMARY_WORDS: Final = (N_("optimal"), N_("feasible"), N_("infeasible"), N_("True"), N_("False"))
+#: Names of the figures of ``rotation_summary.csv`` in the workbook.
+_FIGURES: Final = {
+    "status": N_("solver status"),
+    "objective_groups": N_("objective of the plan of whole groups"),
+    "objective_uo_plan": N_("objective of the solver's plan in UO"),
+    "bound": N_("lower bound"),
+    "relative_gap": N_("relative gap"),
+    "time_limit_hit": N_("time limit reached"),
+    "blocks": N_("blocks"),
+    "variables": N_("variables"),
+    "binaries": N_("binary variables"),
+    "groups": N_("groups"),
+    "groups_per_community": N_("groups per community"),
+    "heads": N_("heads"),
+    "moves": N_("moves"),
+    "locations": N_("places"),
+    "periods": N_("periods"),
+    "period_days": N_("days per period"),
+    "start": N_("start"),
+    "intake_kg_dm_per_uo_day": N_("intake (kg DM per UO and day)"),
+    "animal_units": N_("animal units"),
+    "demand_kg": N_("demand (kg DM)"),
+    "plots_kg": N_("eaten on plots (kg DM)"),
+    "range_kg": N_("eaten on the open range (kg DM)"),
+    "range_overuse_kg": N_("overuse of the open range (kg DM)"),
+    "fodder_kg": N_("fodder to bring or destocking (kg DM)"),
+    "plot_forage_eaten_jun_nov_share": N_("share of the plots' forage eaten June to November"),
+    "range_supply_sources": N_("sources of the open range's forage"),
 }
 
 
-def place_name(location_id: str, *, spanish: bool = False) -> str:
+def place_name(location_id: str, *, language: str = "en") -> str:
     """How people call a place: a plot by its code, the open range as such.
 
-    ``RANGE Comunidad 10`` is ``pradera abierta de Comunidad 10`` in Spanish and
-    ``open range of Comunidad 10`` in English; other ids are returned as they are.
+    ``RANGE Comunidad 10`` is ``open range of Comunidad 10`` in English and
+    ``pradera abierta de Comunidad 10`` in Spanish; other ids are returned as they are.
     """
     prefix = f"{OPEN_RANGE_PREFIX} "
     if not location_id.startswith(prefix):
         return location_id
     community = location_id[len(prefix) :]
-    return f"pradera abierta de {community}" if spanish else f"open range of {community}"
+    tr = gettext_for(language)
+    return tr("open range of {community}").format(community=community)
 
 
-def _closures_es(text: str) -> str:
-    return "; ".join(_PLOT_VALUES_ES.get(part, part) for part in text.split("; ")) if text else ""
+def _closures(text: str, language: str) -> str:
+    tr = gettext_for(language)
+    return "; ".join(tr(_PLOT_VALUES.get(part, part)) for part in text.split("; ")) if text else ""
 
 
-_SPECIES_SHORT: Final = {
-    False: ("alp", "lla", "sh"),
-    True: ("alp.", "llam.", "ov."),
-}
+#: Short names of the species (``heads_text``), told apart from other words by context.
+_SPECIES_CONTEXT: Final = "species, short"
+_SPECIES_SHORT: Final = (
+    NP_("species, short", "alp"),
+    NP_("species, short", "lla"),
+    NP_("species, short", "sh"),
+)
 
 
-def heads_text(heads: tuple[int, ...] | list[int], *, spanish: bool = False) -> str:
+def _species_short(language: str) -> tuple[str, ...]:
+    tr = translator(language)
+    return tuple(tr.pgettext(_SPECIES_CONTEXT, name) for name in _SPECIES_SHORT)
+
+
+def heads_text(heads: tuple[int, ...] | list[int], *, language: str = "en") -> str:
     """``"120 alp, 30 sh"``: whole heads by species, zeros left out."""
-    names = _SPECIES_SHORT[spanish]
+    names = _species_short(language)
     return ", ".join(f"{int(n)} {names[s]}" for s, n in enumerate(heads) if int(n))
 
 
@@ -288,7 +298,7 @@ def routes_table(gp: GroupPlan) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def calendar_table(gp: GroupPlan, *, spanish: bool = False) -> pd.DataFrame:
+def calendar_table(gp: GroupPlan, *, language: str = "en") -> pd.DataFrame:
     """Per-location calendar in heads: a row per location, a column per period.
 
     A cell lists the groups there with their heads (``PAS-C1-ALP: 120 alp``), ``closed``
@@ -296,17 +306,18 @@ def calendar_table(gp: GroupPlan, *, spanish: bool = False) -> pd.DataFrame:
     """
     inp = gp.inputs
     closed = closed_mask(inp, gp.plan.params)
+    closed_word = gettext_for(language)(CLOSED)
     cells = [["" for _ in range(inp.n_periods)] for _ in inp.locations]
     order = sorted(range(len(gp.groups)), key=lambda k: gp.groups[k].group_id)
     for t in range(inp.n_periods):
         for k in order:
             i = int(gp.place[k, t])
             g = gp.groups[k]
-            part = f"{g.group_id}: {heads_text(g.heads, spanish=spanish)}"
+            part = f"{g.group_id}: {heads_text(g.heads, language=language)}"
             cells[i][t] = f"{cells[i][t]}; {part}" if cells[i][t] else part
     for i, t in zip(*np.nonzero(closed), strict=True):
         if not cells[i][t]:
-            cells[i][t] = "cerrada" if spanish else CLOSED
+            cells[i][t] = closed_word
     columns = [inp.period_start(t).isoformat() for t in range(inp.n_periods)]
     table = pd.DataFrame(cells, columns=columns)
     table.insert(0, S.LOCATION_ID, [loc.location_id for loc in inp.locations])
@@ -314,7 +325,7 @@ def calendar_table(gp: GroupPlan, *, spanish: bool = False) -> pd.DataFrame:
     return table
 
 
-def plan_table(gp: GroupPlan, *, spanish: bool = False) -> pd.DataFrame:
+def plan_table(gp: GroupPlan, *, language: str = "en") -> pd.DataFrame:
     """The plan per community: a row per place (strategy, why), a column per month.
 
     A month's cell names the groups that graze the place that month, with their heads
@@ -327,14 +338,16 @@ def plan_table(gp: GroupPlan, *, spanish: bool = False) -> pd.DataFrame:
     for k in range(len(gp.groups)):
         for t in range(inp.n_periods):
             weeks[int(gp.place[k, t]), inp.period_start(t).strftime("%Y-%m"), k] += 1
-    wk = "sem" if spanish else "wk"
+    tr = translator(language)
+    wk = tr.pgettext("weeks, short", "wk")
     rows = []
     for i, loc in sorted(enumerate(inp.locations), key=lambda il: (il[1].community, il[0])):
         kind, why = strategy.get(loc.location_id, ("open range", "grazed all year"))
-        if spanish and kind in STRATEGY_WHY_ES:
-            months = DEFAULT_CLOSED_MONTHS.get(loc.pasture_type, DEFAULT_CLOSED_MONTHS["*"])
-            why = STRATEGY_WHY_ES[kind].format(months=", ".join(_MONTHS_ES[m - 1] for m in months))
-            kind = STRATEGY_ES[kind]
+        if language != SOURCE_LANGUAGE and kind in STRATEGY_WHY:
+            closed_months = DEFAULT_CLOSED_MONTHS.get(loc.pasture_type, DEFAULT_CLOSED_MONTHS["*"])
+            names = ", ".join(format_date(date(2000, m, 1), language, "MMM") for m in closed_months)
+            why = tr.gettext(STRATEGY_WHY[kind]).format(months=names)
+            kind = tr.gettext(STRATEGY_LABELS[kind])
         row: dict[str, object] = {
             S.COMMUNITY: loc.community,
             S.LOCATION_ID: loc.location_id,
@@ -343,7 +356,7 @@ def plan_table(gp: GroupPlan, *, spanish: bool = False) -> pd.DataFrame:
         }
         for m in months:
             parts = [
-                f"{gp.groups[k].group_id} {heads_text(gp.groups[k].heads, spanish=spanish)} "
+                f"{gp.groups[k].group_id} {heads_text(gp.groups[k].heads, language=language)} "
                 f"({n} {wk})"
                 for (ii, mm, k), n in sorted(
                     weeks.items(), key=lambda kv: gp.groups[kv[0][2]].group_id
@@ -353,7 +366,7 @@ def plan_table(gp: GroupPlan, *, spanish: bool = False) -> pd.DataFrame:
             row[m] = (
                 "; ".join(parts)
                 if loc.kind == "plot"
-                else f"{len(parts)} {'grupos' if spanish else 'groups'}"
+                else tr.ngettext("{n} group", "{n} groups", len(parts)).format(n=len(parts))
             )
         rows.append(row)
     return pd.DataFrame(rows)
@@ -464,41 +477,43 @@ def _ics_fold(line: str) -> str:
     return "\r\n ".join(parts)
 
 
-def ical_text(gp: GroupPlan, *, spanish: bool = False) -> str:
+def ical_text(gp: GroupPlan, *, language: str = "en") -> str:
     """One all-day event per move of a group (not per week), on the day it moves.
 
     A group's first place at the start of the plan is not a move. UIDs and time stamps
     derive from the plan, so the same plan always gives the same file.
     """
     inp = gp.inputs
+    tr = gettext_for(language)
     stamp = f"{inp.start:%Y%m%d}T000000Z"
     lines = [
         "BEGIN:VCALENDAR",
         "VERSION:2.0",
         "PRODID:-//pastures//grazing rotation//ES",
         "CALSCALE:GREGORIAN",
-        f"X-WR-CALNAME:{'Movimientos de pastoreo' if spanish else 'Grazing moves'}",
+        "X-WR-CALNAME:" + tr("Grazing moves"),
     ]
     for k, i, t0, t1 in sorted(_stays(gp), key=lambda s: (s[2], gp.groups[s[0]].group_id)):
         if t0 == 0:
             continue
         g, loc = gp.groups[k], inp.locations[i]
         day = inp.period_start(t0)
-        frm = place_name(inp.locations[int(gp.place[k, t0 - 1])].location_id, spanish=spanish)
-        to = place_name(loc.location_id, spanish=spanish)
-        heads = heads_text(g.heads, spanish=spanish)
+        frm = place_name(inp.locations[int(gp.place[k, t0 - 1])].location_id, language=language)
+        to = place_name(loc.location_id, language=language)
+        heads = heads_text(g.heads, language=language)
         days = (t1 - t0 + 1) * inp.period_days
         summary = f"{g.group_id} ({heads}) → {to}"
-        if spanish:
-            desc = (
-                f"Mover el grupo {g.group_id} ({heads}) de {frm} a {to}; se queda "
-                f"{days} días, hasta el {inp.period_end(t1):%d/%m/%Y}."
-            )
-        else:
-            desc = (
-                f"Move group {g.group_id} ({heads}) from {frm} to {to}; it stays "
-                f"{days} days, to {inp.period_end(t1):%Y-%m-%d}."
-            )
+        desc = tr(
+            "Move group {group} ({heads}) from {origin} to {destination}; it stays "
+            "{days} days, to {end}."
+        ).format(
+            group=g.group_id,
+            heads=heads,
+            origin=frm,
+            destination=to,
+            days=days,
+            end=format_date(inp.period_end(t1), language, "long"),
+        )
         uid = f"{g.group_id}-{day:%Y%m%d}-{loc.location_id}".replace(" ", "_")
         lines += [
             "BEGIN:VEVENT",
@@ -521,7 +536,7 @@ GANTT_MIN_FONT_PT: Final = 8.0
 
 
 def gantt_figure(  # noqa: PLR0912, PLR0915
-    gp: GroupPlan, *, today: date | None = None, spanish: bool = False
+    gp: GroupPlan, *, today: date | None = None, language: str = "en"
 ):
     """A Gantt chart of the plots, grouped by community: bars per group stay, a legend, today.
 
@@ -543,7 +558,7 @@ def gantt_figure(  # noqa: PLR0912, PLR0915
         from pastures.errors import MissingDependencyError
 
         raise MissingDependencyError(
-            "the Gantt chart needs matplotlib: pip install 'pastures[maps]'"
+            _("the Gantt chart needs matplotlib: pip install 'pastures[maps]'")
         ) from exc
     inp = gp.inputs
     closed = closed_mask(inp, gp.plan.params)
@@ -560,7 +575,8 @@ def gantt_figure(  # noqa: PLR0912, PLR0915
     fig = Figure(figsize=(13, height), dpi=100)
     ax = fig.add_subplot()
     colours = {0: "#b5651d", 1: "#6a8caf", 2: "#7fae5a"}
-    names = ("alpacas", "llamas", "ovinos" if spanish else "sheep")
+    tr = gettext_for(language)
+    names = (tr("alpacas"), tr("llamas"), tr("sheep"))
     d = inp.period_days
     on_plot: dict[int, list[tuple[int, int, int]]] = {}
     bar_labels: list[tuple[float, float, float, tuple[str, ...]]] = []
@@ -608,11 +624,11 @@ def gantt_figure(  # noqa: PLR0912, PLR0915
             )  # fmt: skip
     labels = [lab for lab, _ in rows]
     ax.set_yticks(range(len(rows)), labels, fontsize=GANTT_MIN_FONT_PT)
-    for tick, (_, i) in zip(ax.get_yticklabels(), rows, strict=True):
+    for tick, (_label, i) in zip(ax.get_yticklabels(), rows, strict=True):
         if i is None:
             tick.set_fontweight("bold")
             tick.set_fontsize(GANTT_MIN_FONT_PT + 1)
-    for y, (_, i) in enumerate(rows):
+    for y, (_label, i) in enumerate(rows):
         if i is None:
             ax.axhline(y, color="0.3", linewidth=0.6)
     ax.set_ylim(len(rows) - 0.5, -0.5)
@@ -635,24 +651,21 @@ def gantt_figure(  # noqa: PLR0912, PLR0915
     if 0 <= x_today <= horizon:
         ax.axvline(x_today, color="red", linewidth=1.5)
         ax.text(
-            x_today, -0.5, " hoy" if spanish else " today", color="red",
+            x_today, -0.5, " " + tr("today"), color="red",
             fontsize=GANTT_MIN_FONT_PT, va="bottom",
         )  # fmt: skip
     handles = [Patch(facecolor=colours[s], label=names[s]) for s in range(3)]
     handles.append(
         Patch(facecolor="none", hatch="///", edgecolor="0.7",
-              label="cerrada" if spanish else "closed")
+              label=tr(CLOSED))
     )  # fmt: skip
     ax.legend(
         handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=GANTT_MIN_FONT_PT,
-        title="grupo (especie)" if spanish else "group (species)",
+        title=tr("group (species)"),
         title_fontsize=GANTT_MIN_FONT_PT,
     )  # fmt: skip
-    title = (
-        f"Pastoreo en parcelas desde el {inp.start:%d/%m/%Y}: un grupo entero por barra, "
-        "con sus cabezas"
-        if spanish
-        else f"Plot grazing from {inp.start:%d %b %Y}: one whole group per bar, with its heads"
+    title = tr("Plot grazing from {start}: one whole group per bar, with its heads").format(
+        start=format_date(inp.start, language, "long")
     )
     ax.set_title(title, fontsize=GANTT_MIN_FONT_PT + 2)
     fig.tight_layout()
@@ -699,34 +712,60 @@ def _label_bars(
                     color="white", clip_on=True)  # fmt: skip
 
 
-def _sheet(table: pd.DataFrame, spanish: bool) -> pd.DataFrame:
+def _sheet(table: pd.DataFrame, language: str) -> pd.DataFrame:
+    """A table as a sheet of the workbook: in English as written, else in `language`."""
     out = neutralise_formulas(table)
-    if spanish:
-        if {"figure", "value"} == set(out.columns):  # the summary: its figures by name
-            out["figure"] = out["figure"].map(lambda v: _FIGURES_ES.get(v, v))
-        if S.LOCATION_ID in out.columns:
-            out[S.LOCATION_ID] = out[S.LOCATION_ID].map(
-                lambda v: place_name(v, spanish=True) if isinstance(v, str) else v
-            )
-        for col in ("status", "reason"):
-            if col in out.columns:
-                out[col] = out[col].map(lambda v: _PLOT_VALUES_ES.get(v, v))
-        if "closures" in out.columns:
-            out["closures"] = out["closures"].map(
-                lambda v: _closures_es(v) if isinstance(v, str) else v
-            )
-        out = out.rename(columns={c: LABELS_ES.get(c, c) for c in out.columns})
-        if S.LOCATION_KIND in table.columns:
-            col = LABELS_ES[S.LOCATION_KIND]
-            out[col] = out[col].map(lambda v: _KIND_ES.get(v, v))
-    return out
+    if language == SOURCE_LANGUAGE:
+        return out
+    tr = gettext_for(language)
+
+    def words(table: dict[str, str]) -> Callable[[object], object]:
+        return lambda v: tr(table[v]) if isinstance(v, str) and v in table else v
+
+    if {"figure", "value"} == set(out.columns):  # the summary: its figures by name
+        out["figure"] = out["figure"].map(words(_FIGURES))
+        out["value"] = out["value"].map(
+            lambda v: method_words(tr(v), language) if isinstance(v, str) else v
+        )
+    if "source" in out.columns:  # the forage method note of each plot
+        out["source"] = out["source"].map(
+            lambda v: method_words(v, language) if isinstance(v, str) else v
+        )
+    if S.LOCATION_ID in out.columns:
+        out[S.LOCATION_ID] = out[S.LOCATION_ID].map(
+            lambda v: place_name(v, language=language) if isinstance(v, str) else v
+        )
+    for col in ("status", "reason"):
+        if col in out.columns:
+            out[col] = out[col].map(words(_PLOT_VALUES))
+    if "closures" in out.columns:
+        out["closures"] = out["closures"].map(
+            lambda v: _closures(v, language) if isinstance(v, str) else v
+        )
+    if S.LOCATION_KIND in out.columns:
+        out[S.LOCATION_KIND] = out[S.LOCATION_KIND].map(words(_KIND_LABELS))
+    return out.rename(columns={c: tr(LABELS[c]) for c in out.columns if c in LABELS})
+
+
+_SHEET_CONTEXT: Final = "sheet"
+#: Sheets of the workbook besides the plan of each community: (table, name).
+_SHEETS: Final = (
+    ("deficit_csv", NP_("sheet", "deficit")),
+    ("schedule_csv", NP_("sheet", "schedule")),
+    ("groups_csv", NP_("sheet", "groups")),
+    ("range_csv", NP_("sheet", "open range")),
+    ("calendar_csv", NP_("sheet", "by place")),
+    ("plots_csv", NP_("sheet", "plots")),
+    ("summary_csv", NP_("sheet", "summary")),
+)
+_ROUTES_SHEET: Final = NP_("sheet", "routes")
 
 
 def write_plan_outputs(
     gp: GroupPlan,
     out_dir: str | os.PathLike[str],
     *,
-    spanish: bool = False,
+    language: str = "en",
     gantt: bool = True,
     today: date | None = None,
     feed: FeedOptions | None = None,
@@ -740,8 +779,9 @@ def write_plan_outputs(
         A plan of whole groups (:func:`pastures.rotation.place_groups`).
     out_dir
         Folder (created if needed); the files of :data:`OUTPUT_FILES` in it are replaced.
-    spanish
-        The workbook, the calendar file and the chart in Spanish (CSV keep their names).
+    language
+        Language of the workbook, the calendar file, the chart and the human-readable
+        values of the CSV (a project's ``language``); CSV keep their column names.
     gantt
         Also draw the Gantt chart PNG (needs matplotlib).
     today
@@ -761,10 +801,10 @@ def write_plan_outputs(
     tables = {
         "schedule_csv": schedule_table(gp),
         "groups_csv": groups_table(gp.groups),
-        "deficit_csv": deficit_table(gp, options=feed, units=units, spanish=spanish),  # type: ignore[arg-type]
+        "deficit_csv": deficit_table(gp, options=feed, units=units, language=language),  # type: ignore[arg-type]
         "routes_csv": routes_table(gp),
-        "plan_csv": plan_table(gp, spanish=spanish),
-        "calendar_csv": calendar_table(gp, spanish=spanish),
+        "plan_csv": plan_table(gp, language=language),
+        "calendar_csv": calendar_table(gp, language=language),
         "range_csv": range_table(gp),
         "plots_csv": group_plot_status(gp),
         "summary_csv": summary_table(gp),
@@ -772,41 +812,35 @@ def write_plan_outputs(
     written = [write_table(tables[key], out / OUTPUT_FILES[key]) for key in tables]
     path = out / OUTPUT_FILES["xlsx"]
     created = datetime.combine(gp.inputs.start, time())
-    sheets = [
-        ("deficit_csv", "deficit", "déficit"),
-        ("schedule_csv", "schedule", "calendario"),
-        ("groups_csv", "groups", "grupos"),
-        ("range_csv", "open range", "pradera abierta"),
-        ("calendar_csv", "by place", "por lugar"),
-        ("plots_csv", "plots", "parcelas"),
-        ("summary_csv", "summary", "resumen"),
-    ]
+    tr = translator(language)
+    sheets = [(key, tr.pgettext(_SHEET_CONTEXT, name)) for key, name in _SHEETS]
     with (
         atomic_output(path) as tmp,
         pd.ExcelWriter(tmp, engine="xlsxwriter", datetime_format="yyyy-mm-dd") as xl,
     ):
         xl.book.set_properties({"created": created})
         plan = tables["plan_csv"]
-        taken: set[str] = {"rutas", "routes", *(a for _, a, _ in sheets), *(b for *_, b in sheets)}
+        routes_sheet = tr.pgettext(_SHEET_CONTEXT, _ROUTES_SHEET)
+        taken: set[str] = {routes_sheet, *(name for _, name in sheets)}
         for com, part in plan.groupby(S.COMMUNITY, sort=True):
             name = sheet_name(f"plan {com}", taken)
-            _write_sheet(xl, _sheet(part.reset_index(drop=True), spanish), name)
+            _write_sheet(xl, _sheet(part.reset_index(drop=True), language), name)
         routes = tables["routes_csv"]
-        _write_sheet(xl, _sheet(routes, spanish), "rutas" if spanish else "routes")
-        for key, sheet, sheet_es in sheets:
-            _write_sheet(xl, _sheet(tables[key], spanish), sheet_es if spanish else sheet)
+        _write_sheet(xl, _sheet(routes, language), routes_sheet)
+        for key, sheet in sheets:
+            _write_sheet(xl, _sheet(tables[key], language), sheet)
     written.append(path)
     path = out / OUTPUT_FILES["ics"]
     with atomic_output(path) as tmp:
-        tmp.write_bytes(ical_text(gp, spanish=spanish).encode("utf-8"))
+        tmp.write_bytes(ical_text(gp, language=language).encode("utf-8"))
     written.append(path)
     if gantt:
         path = out / OUTPUT_FILES["gantt"]
-        fig = gantt_figure(gp, today=today, spanish=spanish)
+        fig = gantt_figure(gp, today=today, language=language)
         with atomic_output(path) as tmp:
             fig.savefig(tmp, format="png", metadata={"Software": None})
         written.append(path)
-    logger.info("wrote %d rotation files to %s", len(written), out)
+    logger.info(_("wrote %d rotation files to %s"), len(written), out)
     return written
 
 

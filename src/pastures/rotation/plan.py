@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from pastures.errors import ParameterError
+from pastures.i18n import _
 
 if TYPE_CHECKING:
     from pastures.rotation.explain import FodderNote
@@ -283,8 +284,10 @@ def _run(
     missing = unknown_closures(inputs)
     if missing:
         raise ParameterError(
-            f"closures name location(s) {', '.join(missing)} that are not plots or open ranges "
-            "of the project: check the plot codes (e.g. --close, --reserve-dry)."
+            _(
+                "closures name location(s) {value} that are not plots or open ranges of "
+                "the project: check the plot codes (e.g. --close, --reserve-dry)."
+            ).format(value=", ".join(missing))
         )
     t0 = time.perf_counter()
     todo = blocks(inputs, params)
@@ -298,7 +301,7 @@ def _run(
         # 2. branch and cut on the blocks that hold the plan's gap, largest first
         chosen = _blocks_to_search([r for _, r, _ in done], params.relative_gap)
         if chosen:
-            logger.info("rotation: branch and cut on %d of %d blocks", len(chosen), len(todo))
+            logger.info(_("rotation: branch and cut on %d of %d blocks"), len(chosen), len(todo))
             again = _map(
                 inputs,
                 params,
@@ -425,7 +428,7 @@ def _gather(
                 rows_l.append(i)
                 rows_t.append(t)
                 rows_u.append(value * inputs.herds[h].uo / g.uo)
-        for (i, t), (e, _, f) in model.range_cols.items():
+        for (i, t), (e, _used, f) in model.range_cols.items():
             eaten[i, t] = x[e] * FORAGE_UNIT_KG
             fodder[i, t] = x[f] * FORAGE_UNIT_KG
         for i in model.block.ranges:  # each kg beyond the allowance, in the week it is eaten
@@ -476,7 +479,7 @@ def _gather(
         build_seconds=total_build,
     )
     logger.info(
-        "rotation: %d blocks, objective %.0f, bound %.0f, gap %.2f%%, %.1f s",
+        _("rotation: %d blocks, objective %.0f, bound %.0f, gap %.2f%%, %.1f s"),
         len(reports),
         plan.objective,
         plan.bound,

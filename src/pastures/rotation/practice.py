@@ -18,6 +18,7 @@ import pandas as pd
 
 from pastures import schema as S
 from pastures.errors import InputFileError, LayerError
+from pastures.i18n import _, gettext_for
 from pastures.io import read_table, write_table
 from pastures.rotation.model import SEASON_OF_MONTH
 
@@ -49,8 +50,10 @@ def normalise_grazing_log(raw: pd.DataFrame, *, source: str = "log") -> pd.DataF
         col = next((keyed[a] for a in aliases if a in keyed), None)
         if col is None:
             raise LayerError(
-                f"{source}: no column for '{canon}' (looked for: {', '.join(aliases)}). "
-                "The log needs one row per stay: herd, location, start, end."
+                _(
+                    "{source}: no column for '{canon}' (looked for: {value}). The log needs "
+                    "one row per stay: herd, location, start, end."
+                ).format(source=source, canon=canon, value=", ".join(aliases))
             )
         out[canon] = raw[col].astype("string").str.strip().to_numpy()
     for canon in (S.START, S.END):
@@ -63,8 +66,10 @@ def normalise_grazing_log(raw: pd.DataFrame, *, source: str = "log") -> pd.DataF
                     value = pd.to_datetime(str(text), dayfirst=True).date()
                 except (ValueError, TypeError) as exc:
                     raise LayerError(
-                        f"{source}: row {pos + 2}: '{canon}' is {text!r}, not a date. "
-                        "Write dates as 2026-03-01 or 01/03/2026."
+                        _(
+                            "{source}: row {value}: '{canon}' is {text!r}, not a date. Write dates "
+                            "as 2026-03-01 or 01/03/2026."
+                        ).format(source=source, value=pos + 2, canon=canon, text=text)
                     ) from exc
             parsed.append(value)
         out[canon] = parsed
@@ -72,8 +77,12 @@ def normalise_grazing_log(raw: pd.DataFrame, *, source: str = "log") -> pd.DataF
     if len(bad):
         pos = int(bad.index[0])
         raise LayerError(
-            f"{source}: row {pos + 2}: the stay ends ({out.at[pos, S.END]}) before it starts "
-            f"({out.at[pos, S.START]}); swap the dates."
+            _(
+                "{source}: row {value}: the stay ends ({value2}) before it starts "
+                "({value3}); swap the dates."
+            ).format(
+                source=source, value=pos + 2, value2=out.at[pos, S.END], value3=out.at[pos, S.START]
+            )
         )
     return out
 
@@ -111,12 +120,14 @@ def plan_against_practice(plan: RotationPlan, log: pd.DataFrame) -> pd.DataFrame
     unknown = sorted(set(log[S.LOCATION_ID]) - set(locs))
     if unknown:
         raise LayerError(
-            f"the grazing log names locations that are not in the plan: {', '.join(unknown)}"
+            _("the grazing log names locations that are not in the plan: {value}").format(
+                value=", ".join(unknown)
+            )
         )
     frame = log.sort_values([S.LOCATION_ID, S.START], kind="stable").reset_index(drop=True)
     rows = []
     prev_end: dict[str, date] = {}
-    for _, r in frame.iterrows():
+    for _unused, r in frame.iterrows():
         k, loc = locs[r[S.LOCATION_ID]]
         start, end = r[S.START], r[S.END]
         days = (end - start).days + 1
@@ -163,11 +174,17 @@ def plan_against_practice(plan: RotationPlan, log: pd.DataFrame) -> pd.DataFrame
 
 
 def write_practice(
-    table: pd.DataFrame, path: str | os.PathLike[str], *, spanish: bool = False
+    table: pd.DataFrame, path: str | os.PathLike[str], *, language: str = "en"
 ) -> Path:
-    """Write the plan-against-practice table as CSV (or XLSX by the file suffix)."""
+    """Write the plan-against-practice table as CSV (or XLSX by the file suffix).
+
+    A CSV keeps the column names; a workbook has headings in `language`.
+    """
     dest = Path(path)
-    shown = table.rename(columns=S.ROTATION_LABELS_ES) if spanish else table
+    shown = table
+    if dest.suffix.lower() == ".xlsx":
+        tr = gettext_for(language)
+        shown = table.rename(columns={c: tr(S.ROTATION_LABELS[c]) for c in S.ROTATION_LABELS})
     if dest.suffix.lower() not in {".csv", ".xlsx"}:
-        raise InputFileError(f"{dest}: write the comparison as .csv or .xlsx")
+        raise InputFileError(_("{dest}: write the comparison as .csv or .xlsx").format(dest=dest))
     return write_table(shown, dest, sheet="practice")

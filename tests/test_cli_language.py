@@ -72,6 +72,7 @@ def test_spanish_bad_option_error():
     assert done.returncode == 2
     assert "No existe la opción '--no-such-option'" in done.stderr
     assert "Pruebe 'python -m pastures rotate --help' para ver la ayuda." in done.stderr
+    assert "Uso: python -m pastures rotate [OPCIONES]" in done.stderr  # not "[OPTIONS]"
 
 
 def test_lang_option_wins_over_the_locale():

@@ -100,6 +100,11 @@ class TranslatedHelp:
         with _translated(self):  # type: ignore[arg-type]
             super().format_help(ctx, formatter)  # type: ignore[misc]
 
+    def format_usage(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """Click's usage line (also above a usage error), its metavars translated."""
+        with _translated(self):  # type: ignore[arg-type]
+            super().format_usage(ctx, formatter)  # type: ignore[misc]
+
     def get_short_help_str(self, limit: int = 45) -> str:
         """The one-line help the group lists, translated before it is shortened."""
         with _translated(self):  # type: ignore[arg-type]

@@ -24,6 +24,7 @@ removed before looking.
 from __future__ import annotations
 
 import html
+import importlib.resources
 import json
 import re
 import shutil
@@ -185,6 +186,13 @@ def _ics_texts(folder: Path) -> Iterator[str]:
             yield value.replace("\\,", ",").replace("\\;", ";").replace("\\n", " ")
 
 
+#: The web map's static script (package data): code, comments and CSS class names, no
+#: words; every word it shows comes in the page's data (``PASTURES``), which is read.
+_MAP_SCRIPT = (
+    importlib.resources.files("pastures.webmap").joinpath("map.js").read_text(encoding="utf-8")
+)
+
+
 def _map_texts(folder: Path) -> Iterator[str]:
     page = (folder / "map.html").read_text(encoding="utf-8")
     scripts = re.findall(r"<script[^>]*>(.*?)</script>", page, flags=re.S)
@@ -192,7 +200,8 @@ def _map_texts(folder: Path) -> Iterator[str]:
     yield html.unescape(re.sub(r"<[^>]+>", " ", body))
     for script in scripts:
         if "@license" in script or "Leaflet" in script[:2000]:
-            continue  # the inlined library (its own words are issue 20's)
+            continue  # the inlined library (its own words are translated by the map's words)
+        script = script.replace(_MAP_SCRIPT, " ")  # noqa: PLW2901 (code, not words)
         for literal in re.findall(r'"((?:[^"\\]|\\.)*)"', script):
             try:
                 value = json.loads(f'"{literal}"')

@@ -195,8 +195,13 @@ def test_text_holds_every_plot_code_hectares_and_the_spanish_headings(atlas_es):
     ):
         assert heading in alfa, heading
     assert "DATOS ILUSTRATIVOS" in alfa
-    assert "Datos al 30 nov 2025" in alfa
-    assert "Plan de rotación del 05 ene 2026 al 28 jun 2026" in alfa
+    # each date says what it is: the newest image (30 Nov 2025, the index series) and
+    # the span of the plan (5 Jan - 28 Jun 2026, the schedule)
+    assert "Imágenes hasta el 30 nov 2025" in alfa
+    assert "Plan de rotación del 5 ene 2026 al 28 jun 2026" in alfa
+    cover = " ".join(pages[0].split())
+    assert "imágenes satelitales hasta el 30 nov 2025" in cover
+    assert "plan de rotación del 5 ene 2026 al 28 jun 2026" in cover
     # Condition and the main driver in words, from the hand-made risk table.
     assert "Buena" in alfa
     assert "Muy alto" in alfa
@@ -444,7 +449,7 @@ def test_a_run_with_layers_only_still_prints(tmp_path):
     beta = _text(result.communities["Beta"])[0]
     assert "BET-01" in beta
     assert "No hay plan de rotación" in beta
-    assert "fecha de los datos desconocida" in beta
+    assert "Sin imágenes satelitales" in beta
     assert "Sin datos" in beta
     # Not the sample (layers.gpkg, no provenance saying so): no illustrative note.
     assert "DATOS ILUSTRATIVOS" not in beta
@@ -513,16 +518,16 @@ def test_atlas_drawn_in_two_processes_has_the_pages_of_one(atlas_es, tiny_run, t
 def test_atlas_is_drawn_here_when_a_drawing_process_dies(tiny_run, tmp_path, monkeypatch):
     import os
 
-    from pastures import printmap
+    from pastures.printmap import atlas as printmap_atlas
 
-    parent, draw = os.getpid(), printmap._draw_page
+    parent, draw = os.getpid(), printmap_atlas._draw_page
 
     def die_in_child(*args):
         if os.getpid() != parent:
             os._exit(1)  # as if killed (out of memory)
         return draw(*args)
 
-    monkeypatch.setattr(printmap, "_draw_page", die_in_child)
+    monkeypatch.setattr(printmap_atlas, "_draw_page", die_in_child)
     result = write_atlas(tiny_run, tmp_path / "out", workers=2)
     assert len(pypdf.PdfReader(result.atlas).pages) == result.pages
     assert not list((tmp_path / "out").glob(".atlas-*"))  # no part files left behind
@@ -557,7 +562,7 @@ def test_calendar_cell_text_stays_in_its_cell(groups):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from pastures.printmap import _fit_groups
+    from pastures.printmap.calendar import _fit_groups
 
     width_mm, size = 10.7, 8.0
     text = _fit_groups(groups, width_mm, size)

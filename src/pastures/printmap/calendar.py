@@ -1,0 +1,385 @@
+"""The rotation calendar of a sheet.
+
+A row per plot, a column per month of the plan: the days grazed, the groups that
+graze (with their heads) and a bar of the grazed days.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Final
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from pastures import schema as S
+from pastures.printmap.layout import _Page, _text_width_mm, _wrap
+from pastures.printmap.words import gettext_of, month_name, ngettext_of
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+    from pastures.printmap.context import _Context
+
+logger = logging.getLogger(__name__)
+
+
+#: Most months shown in a rotation calendar (13: a year that starts mid-month).
+MAX_CALENDAR_MONTHS: Final = 13
+
+
+@dataclass(frozen=True)
+class CalendarCell:
+    """One plot in one month of the rotation plan."""
+
+    days: int
+    groups: tuple[str, ...]
+    spans: tuple[tuple[int, int], ...]  # grazed day runs, (first, last) day of month
+
+
+def herd_group(herd_id: str, corral_ids: list[str]) -> str:
+    """The corral a rotation herd belongs to (``"PAS-C1-G2"`` -> ``"PAS-C1"``).
+
+    The rotation planner names grouped herds ``<corral>-G<n>``; a herd that matches
+    no corral is its own group.
+    """
+    best = ""
+    for cid in corral_ids:
+        if (herd_id == cid or herd_id.startswith(f"{cid}-")) and len(cid) > len(best):
+            best = cid
+    return best or herd_id
+
+
+def short_labels(names: list[str]) -> dict[str, str]:
+    """Drop the prefix (up to a dash) that all `names` share: PAS-C1, PAS-C2 -> C1, C2."""
+    unique = sorted(set(names))
+    if len(unique) == 0:
+        return {}
+    heads = {n.split("-", 1)[0] for n in unique}
+    if len(heads) == 1 and all("-" in n for n in unique):
+        return {n: n.split("-", 1)[1] for n in unique}
+    return {n: n for n in unique}
+
+
+def calendar_months(schedule: pd.DataFrame | None) -> list[pd.Period]:
+    """The months the rotation plan spans, at most :data:`MAX_CALENDAR_MONTHS`."""
+    if schedule is None or schedule.empty:
+        return []
+    start = pd.to_datetime(schedule[S.START]).min().to_period("M")
+    end = pd.to_datetime(schedule[S.END]).max().to_period("M")
+    months = list(pd.period_range(start, end, freq="M"))
+    return months[:MAX_CALENDAR_MONTHS]
+
+
+def plot_calendar(
+    schedule: pd.DataFrame, plot_codes: list[str], months: list[pd.Period], groups: dict[str, str]
+) -> dict[str, list[CalendarCell]]:
+    """Per plot, per month: days grazed, the herd groups that graze, the grazed day runs.
+
+    Parameters
+    ----------
+    schedule
+        Rotation schedule (:data:`pastures.schema` columns herd_id, location_id, start, end).
+    plot_codes, months
+        Rows and columns of the calendar.
+    groups
+        Label of the group of each herd id (e.g. the corral's short code).
+    """
+    rows = schedule[schedule[S.LOCATION_ID].isin(plot_codes)]
+    code_of = {code: i for i, code in enumerate(plot_codes)}
+    month_of = {int(m.ordinal): j for j, m in enumerate(months)} if months else {}
+    start = pd.to_datetime(rows[S.START]).to_numpy(dtype="datetime64[ns]")
+    end = pd.to_datetime(rows[S.END]).to_numpy(dtype="datetime64[ns]")
+    # every day of every stay, like pd.date_range(start, end): start + k days <= end
+    n_days = np.maximum((end - start) // np.timedelta64(1, "D") + 1, 0).astype(np.int64)
+    stay = np.repeat(np.arange(len(rows)), n_days)
+    offset = np.arange(stay.size) - np.repeat(np.cumsum(n_days) - n_days, n_days)
+    day = start.astype("datetime64[D]")[stay] + offset.astype("timedelta64[D]")
+    month = day.astype("datetime64[M]")
+    dom = (day - month.astype("datetime64[D]")).astype(np.int64) + 1
+    # months as pandas Period ordinals (months since 1970-01)
+    col = np.array([month_of.get(int(m), -1) for m in month.astype(np.int64)], dtype=np.int64)
+    row = np.array([code_of[c] for c in rows[S.LOCATION_ID]], dtype=np.int64)[stay]
+    herds = rows[_who_column(rows)].astype(str).to_numpy()
+    label = np.array([groups.get(h, h) for h in herds], dtype=object)[stay]
+    keep = col >= 0
+    cell = row[keep] * max(len(months), 1) + col[keep]
+    days_of: dict[int, list[int]] = {}
+    for c, d in np.unique(np.column_stack([cell, dom[keep]]), axis=0).tolist():
+        days_of.setdefault(c, []).append(d)
+    names_of: dict[int, set[str]] = {}
+    for c, name in zip(cell.tolist(), label[keep].tolist(), strict=True):
+        names_of.setdefault(c, set()).add(name)
+    out: dict[str, list[CalendarCell]] = {}
+    for i, code in enumerate(plot_codes):
+        cells = []
+        for j in range(len(months)):
+            grazed = days_of.get(i * len(months) + j, [])
+            spans: list[tuple[int, int]] = []
+            for d in grazed:
+                if spans and spans[-1][1] == d - 1:
+                    spans[-1] = (spans[-1][0], d)
+                else:
+                    spans.append((d, d))
+            names = sorted(names_of.get(i * len(months) + j, ())) if grazed else []
+            cells.append(CalendarCell(len(grazed), tuple(names), tuple(spans)))
+        out[code] = cells
+    return out
+
+
+#: Least height of a plot's row in the calendar (code and hectares), mm at A4; a row
+#: grows with the lines of corral codes its months need (days, codes, day bar).
+CALENDAR_ROW_MIN_MM: Final = 9.0
+
+
+#: Narrowest month column the layouts give, mm at A4 (landscape: 153 mm / 13 months).
+CALENDAR_MIN_COL_MM: Final = 11.7
+
+
+def _calendar_cells(ctx: _Context, plots: gpd.GeoDataFrame) -> dict[str, list[CalendarCell]]:
+    """The calendar of `plots`, with herds shown by the short code of their corral."""
+    if ctx.schedule is None or not ctx.months:
+        return {}
+    codes = list(plots[S.PLOT_CODE].astype(str))
+    key = ("calendar", tuple(codes))
+    if key not in ctx.memo:  # each sheet asks three times: two layouts tried, then drawn
+        ctx.memo[key] = _calendar_of(ctx, codes)
+    return ctx.memo[key]
+
+
+def _who_column(schedule: pd.DataFrame) -> str:
+    """The schedule's column naming who grazes: grazing groups (issue 18), or older herds."""
+    return S.GROUP_ID if S.GROUP_ID in schedule.columns else S.HERD_ID
+
+
+def _group_labels(schedule: pd.DataFrame) -> dict[str, str]:
+    """Grazing groups by their short id and heads (``C1-ALP-1 141``)."""
+    rows = schedule.drop_duplicates(S.GROUP_ID)
+    heads = rows[[c for c in ("alpacas", "llamas", "sheep") if c in rows.columns]].sum(axis=1)
+    ids = rows[S.GROUP_ID].astype(str).tolist()
+    short = short_labels(ids)
+    return {g: f"{short[g]} {int(n)}" for g, n in zip(ids, heads, strict=True)}
+
+
+def _calendar_of(ctx: _Context, codes: list[str]) -> dict[str, list[CalendarCell]]:
+    assert ctx.schedule is not None
+    if S.GROUP_ID in ctx.schedule.columns:  # whole groups: their ids and heads
+        mine = ctx.schedule[ctx.schedule[S.LOCATION_ID].isin(codes)]
+        return plot_calendar(ctx.schedule, codes, ctx.months, _group_labels(mine))
+    corral_ids = list(ctx.run.corrals[S.CORRAL_ID].astype(str)) if not ctx.run.corrals.empty else []
+    community_herds = ctx.schedule[ctx.schedule[S.LOCATION_ID].isin(codes)][S.HERD_ID].astype(str)
+    group_of = {h: herd_group(h, corral_ids) for h in community_herds.unique()}
+    short = short_labels(list(group_of.values()))
+    labels = {h: short[g] for h, g in group_of.items()}
+    return plot_calendar(ctx.schedule, codes, ctx.months, labels)
+
+
+def _calendar_rows(page: _Page, cells: dict[str, list[CalendarCell]]) -> list[float]:
+    """Height (mm) of each plot's row: room for the lines of corral codes it needs."""
+    size = page.pt(8)
+    width = (CALENDAR_MIN_COL_MM - 1.0) * page.k
+    heights = []
+    for row in cells.values():
+        lines = max(
+            (len(_fit_groups(c.groups, width, size).split("\n")) for c in row if c.days),
+            default=0,
+        )
+        heights.append(max(CALENDAR_ROW_MIN_MM, 7.4 + 3.0 * lines) * page.k)
+    return heights
+
+
+def _calendar_height(page: _Page, ctx: _Context, plots: gpd.GeoDataFrame) -> float:
+    if not ctx.months:  # the heading and the wrapped "no plan" note
+        return 17 * page.k
+    rows = _calendar_rows(page, _calendar_cells(ctx, plots))
+    return (15.0 + 13.0) * page.k + sum(rows)
+
+
+def _calendar(ax: Axes, page: _Page, ctx: _Context, plots: gpd.GeoDataFrame) -> None:
+    """The rotation calendar: a row per plot, a column per month of the plan."""
+    from matplotlib.patches import Rectangle
+
+    k = page.k
+    _ = gettext_of(ctx.lang)
+    width = ax.get_xlim()[1]
+    title = _("Rotation calendar: days of grazing per month")
+    ax.text(0, 0, title, fontsize=page.pt(10), weight="bold", va="top")
+    if not ctx.months or ctx.schedule is None:
+        no_plan = _(
+            "This run has no rotation plan: the project has no herd register or corrals, "
+            "or no plan was made (pastures rotate)."
+        )
+        lines = _wrap(no_plan, width, page.pt(9))
+        ax.text(0, 6 * k, "\n".join(lines), fontsize=page.pt(9), va="top", linespacing=1.2)
+        return
+    codes = list(plots[S.PLOT_CODE].astype(str))
+    areas = dict(zip(codes, plots[S.AREA_HA], strict=True))
+    cells = _calendar_cells(ctx, plots)
+    heights = _calendar_rows(page, cells)
+    label_w = 24 * k
+    col_w = (width - label_w) / len(ctx.months)
+    top = 6 * k
+    head_h = 9 * k
+    size = page.pt(8)
+    for j, month in enumerate(ctx.months):
+        x = label_w + j * col_w
+        ax.text(
+            x + col_w / 2, top + head_h / 2,
+            f"{month_name(month, ctx.lang)}\n{month.year}",
+            fontsize=size, ha="center", va="center", weight="bold", linespacing=1.1,
+        )  # fmt: skip
+    tops = top + head_h + np.concatenate([[0.0], np.cumsum(heights)])
+    for i, code in enumerate(codes):
+        y, row_h = tops[i], heights[i]
+        ax.text(1 * k, y + row_h / 2, f"{code}\n", fontsize=page.pt(9), weight="bold",
+                va="center", linespacing=1.2)  # fmt: skip
+        ax.text(1 * k, y + row_h / 2, f"\n{areas[code]:.1f} ha", fontsize=size, va="center",
+                linespacing=1.3)  # fmt: skip
+        for j, (month, cell) in enumerate(zip(ctx.months, cells[code], strict=True)):
+            x = label_w + j * col_w
+            if cell.days == 0:
+                ax.text(x + col_w / 2, y + row_h / 2, "—", fontsize=page.pt(9), ha="center",
+                        va="center", color="0.25")  # fmt: skip
+                continue
+            # add_artist, not add_patch: the limits are fixed, so the data limits that
+            # add_patch would update for each of hundreds of cells are never used
+            ax.add_artist(Rectangle((x, y), col_w, row_h, facecolor="0.92", lw=0, zorder=0))
+            groups = _fit_groups(cell.groups, col_w - 1.0 * k, size)
+            ax.text(
+                x + col_w / 2, y + 1.0 * k, _("{days} d").format(days=cell.days),
+                fontsize=page.pt(9), weight="bold", ha="center", va="top",
+            )  # fmt: skip
+            ax.text(x + col_w / 2, y + 4.8 * k, groups, fontsize=size, ha="center", va="top",
+                    linespacing=1.05)  # fmt: skip
+            n_days = month.days_in_month
+            for first, last in cell.spans:
+                ax.add_artist(
+                    Rectangle(
+                        (x + (first - 1) / n_days * col_w, y + row_h - 2.2 * k),
+                        (last - first + 1) / n_days * col_w, 1.6 * k,
+                        facecolor="black", lw=0, zorder=2,
+                    )
+                )  # fmt: skip
+    bottom = tops[-1]
+    for i, y in enumerate(tops):
+        ax.plot([0, width], [y, y], color="black", lw=0.9 if i == 0 else 0.5)
+    for j in range(len(ctx.months) + 1):
+        x = label_w + j * col_w
+        ax.plot([x, x], [top, bottom], color="black", lw=0.5)
+    ax.plot([0, width], [top, top], color="black", lw=0.5)
+    note = _calendar_note(ctx, cells, plots)
+    ax.text(0, bottom + 1.5 * k, "\n".join(_wrap(note, width, size)), fontsize=size, va="top")
+
+
+def _calendar_note(
+    ctx: _Context, cells: dict[str, list[CalendarCell]], plots: gpd.GeoDataFrame
+) -> str:
+    """How to read the calendar, and why it is empty or cut when it is."""
+    assert ctx.schedule is not None
+    _ = gettext_of(ctx.lang)
+    ngettext = ngettext_of(ctx.lang)
+    note = _(
+        "Number: days grazed in the month; C1-ALP-1 120: a group of corral C1 and its "
+        "heads; 3 gr.: three groups; black bar: days with animals; —: rests."
+    )
+    if not any(cell.days for row in cells.values() for cell in row):
+        community = str(plots[S.COMMUNITY].iloc[0]) if S.COMMUNITY in plots.columns else ""
+        in_plan = (
+            S.COMMUNITY in ctx.schedule.columns
+            and (ctx.schedule[S.COMMUNITY].astype(str) == community).any()
+        )
+        why = (
+            _(
+                "The plan puts no animals on these plots: they rest the whole period "
+                "(the herds graze the open communal range)."
+            )
+            if in_plan
+            else _("The rotation plan does not cover this community.")
+        )
+        note = f"{why} {note}"
+    schedule_months = len(calendar_months_uncapped(ctx.schedule))
+    if schedule_months > len(ctx.months):
+        note += " " + ngettext(
+            "The first month of the plan is shown.",
+            "The first {n} months of the plan are shown.",
+            len(ctx.months),
+        ).format(n=len(ctx.months))
+    return note
+
+
+def calendar_months_uncapped(schedule: pd.DataFrame) -> list[pd.Period]:
+    """Every month the rotation plan spans."""
+    start = pd.to_datetime(schedule[S.START]).min().to_period("M")
+    end = pd.to_datetime(schedule[S.END]).max().to_period("M")
+    return list(pd.period_range(start, end, freq="M"))
+
+
+def _fit_groups(
+    groups: tuple[str, ...], width_mm: float, size: float, *, max_lines: int = 2
+) -> str:
+    """Groups on at most `max_lines` lines, none wider than the cell, '+n' for the rest.
+
+    A label goes whole on a line when it fits there; one wider than the cell breaks
+    after a hyphen or at its space (``C1-LLA-`` / ``1 86``); a piece wider still ends
+    in an ellipsis. Labels that do not fit whole are counted in ``+n``, which is
+    itself kept within the cell (a label more is left out to make room). When not one
+    label fits beside ``+n``, the cell gives the number of groups (``3 gr.``).
+    """
+
+    def fits(text: str) -> bool:
+        return _text_width_mm(text, size) <= width_mm
+
+    def clip(piece: str) -> str:
+        while len(piece) > 1 and not fits(piece + "…"):
+            piece = piece[:-1]
+        return piece + "…"
+
+    def place(lines: list[str], label: str) -> list[str] | None:
+        """`lines` with `label` added, or None when it needs more than `max_lines`."""
+        out = list(lines)
+        if out and fits(f"{out[-1]} {label}"):
+            out[-1] = f"{out[-1]} {label}"
+            return out
+        if fits(label):
+            out.append(label)
+            return out if len(out) <= max_lines else None
+        current = ""
+        for piece in re.split(r"(?<=-)|(?<= )", label):
+            if not piece:
+                continue
+            if current and not fits(current + piece):
+                out.append(current.strip())
+                current = ""
+            current += piece if fits(current + piece) else clip(piece)
+        out.append(current.strip())
+        return out if len(out) <= max_lines else None
+
+    def with_rest(lines: list[str], n: int) -> list[str] | None:
+        if n == 0:
+            return lines
+        more = f"+{n}"
+        if lines and fits(f"{lines[-1]} {more}"):
+            return [*lines[:-1], f"{lines[-1]} {more}"]
+        if len(lines) < max_lines:
+            return [*lines, more]
+        return None
+
+    shown: list[list[str]] = [[]]  # the lines after each label placed
+    for label in groups:
+        nxt = place(shown[-1], label)
+        if nxt is None:
+            break
+        shown.append(nxt)
+    for n_shown in range(len(shown) - 1, 0, -1):
+        lines = with_rest(shown[n_shown], len(groups) - n_shown)
+        if lines is not None:
+            return "\n".join(lines)
+    if not groups:
+        return ""
+    # not one label fits with the count of the rest: the number of groups, on one line
+    # (the row keeps its height; the map and the route sheets name them)
+    line = f"{len(groups)} gr."
+    return line if fits(line) else clip(line)

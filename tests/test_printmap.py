@@ -4,6 +4,7 @@ with poppler's pdftoppm; expected values are worked out by hand in printmap_help
 from __future__ import annotations
 
 import itertools
+import math
 import os
 import re
 import shutil
@@ -29,6 +30,7 @@ from pastures.printmap import (
     main_driver,
     nice_scale,
     place_labels,
+    plan_sheets,
     plot_calendar,
     short_labels,
     slugify,
@@ -469,8 +471,19 @@ def test_sample_run_prints_fourteen_community_sheets(tmp_path):
         )  # fmt: skip
         assert done.returncode == 0, done.stdout + done.stderr
     result = write_atlas(folder, tmp_path / "atlas")
-    assert result.pages == 16
     assert len(result.communities) == 14
+    assert result.pages == 2 + sum(result.sheets.values())
+    # no plot under 8 mm across (the circle of its area) on its sheet: the sample's
+    # 5 ha plots were 4 mm at 1:60 000 before, now their sheets zoom or split
+    run = read_run(folder)
+    sheets = plan_sheets(run)
+    numbers = dict.fromkeys(result.sheets, 0)
+    for sheet in sheets:
+        numbers[sheet.community] += 1
+        layout = community_layout(run, sheet.community, sheet=numbers[sheet.community])
+        mine = run.plots[run.plots[S.PLOT_CODE].astype(str).isin(sheet.plot_codes)]
+        across_m = 2 * (mine.geometry.area / math.pi) ** 0.5
+        assert (across_m / layout.scale * 1000 >= 8.0).all(), sheet
     text = " ".join(_text(result.atlas))
     for code in read_run(folder).plots[S.PLOT_CODE]:
         assert code in text

@@ -6,10 +6,11 @@ graze (with their heads) and a bar of the grazed days.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import geopandas as gpd
 import numpy as np
@@ -144,10 +145,19 @@ def _calendar_cells(ctx: _Context, plots: gpd.GeoDataFrame) -> dict[str, list[Ca
     if ctx.schedule is None or not ctx.months:
         return {}
     codes = list(plots[S.PLOT_CODE].astype(str))
-    key = ("calendar", tuple(codes))
-    if key not in ctx.memo:  # each sheet asks three times: two layouts tried, then drawn
-        ctx.memo[key] = _calendar_of(ctx, codes)
-    return ctx.memo[key]
+    # worked out once for all the plots of the community: the sheets of a map series,
+    # and the layouts tried for each, then take their rows
+    community = str(plots[S.COMMUNITY].iloc[0]) if S.COMMUNITY in plots.columns else ""
+    key = ("calendar", community)
+    if key not in ctx.memo:
+        plots_of = ctx.run.plots
+        if S.COMMUNITY in plots_of.columns and community:
+            plots_of = plots_of[plots_of[S.COMMUNITY].astype(str) == community]
+        ctx.memo[key] = _calendar_of(ctx, list(plots_of[S.PLOT_CODE].astype(str)))
+    every = ctx.memo[key]
+    if not all(code in every for code in codes):  # plots of several communities
+        return _calendar_of(ctx, codes)
+    return {code: every[code] for code in codes}
 
 
 def _who_column(schedule: pd.DataFrame) -> str:
@@ -199,9 +209,11 @@ def _calendar_height(page: _Page, ctx: _Context, plots: gpd.GeoDataFrame) -> flo
 
 
 def _calendar(ax: Axes, page: _Page, ctx: _Context, plots: gpd.GeoDataFrame) -> None:
-    """The rotation calendar: a row per plot, a column per month of the plan."""
-    from matplotlib.patches import Rectangle
+    """The rotation calendar: a row per plot, a column per month of the plan.
 
+    Cell shades, day bars, rest dashes and rules are drawn as one path each (four
+    artists for the whole table, not one per cell); the words and numbers stay text.
+    """
     k = page.k
     _ = gettext_of(ctx.lang)
     width = ax.get_xlim()[1]
@@ -224,29 +236,23 @@ def _calendar(ax: Axes, page: _Page, ctx: _Context, plots: gpd.GeoDataFrame) -> 
     top = 6 * k
     head_h = 9 * k
     size = page.pt(8)
-    for j, month in enumerate(ctx.months):
-        x = label_w + j * col_w
-        ax.text(
-            x + col_w / 2, top + head_h / 2,
-            f"{month_name(month, ctx.lang)}\n{month.year}",
-            fontsize=size, ha="center", va="center", weight="bold", linespacing=1.1,
-        )  # fmt: skip
+    _month_heads(ax, page, ctx.months, ctx.lang, x0=label_w, col_w=col_w, y=top + head_h / 2)
     tops = top + head_h + np.concatenate([[0.0], np.cumsum(heights)])
+    shades: list[tuple[float, float, float, float]] = []
+    bars: list[tuple[float, float, float, float]] = []
+    dashes: list[tuple[float, float]] = []
     for i, code in enumerate(codes):
         y, row_h = tops[i], heights[i]
-        ax.text(1 * k, y + row_h / 2, f"{code}\n", fontsize=page.pt(9), weight="bold",
-                va="center", linespacing=1.2)  # fmt: skip
-        ax.text(1 * k, y + row_h / 2, f"\n{areas[code]:.1f} ha", fontsize=size, va="center",
-                linespacing=1.3)  # fmt: skip
+        ax.text(1 * k, y + row_h / 2 - 0.2 * k, code, fontsize=page.pt(9), weight="bold",
+                va="bottom")  # fmt: skip
+        ax.text(1 * k, y + row_h / 2 + 0.5 * k, f"{areas[code]:.1f} ha", fontsize=size,
+                va="top")  # fmt: skip
         for j, (month, cell) in enumerate(zip(ctx.months, cells[code], strict=True)):
             x = label_w + j * col_w
             if cell.days == 0:
-                ax.text(x + col_w / 2, y + row_h / 2, "—", fontsize=page.pt(9), ha="center",
-                        va="center", color="0.25")  # fmt: skip
+                dashes.append((x + col_w / 2, y + row_h / 2))
                 continue
-            # add_artist, not add_patch: the limits are fixed, so the data limits that
-            # add_patch would update for each of hundreds of cells are never used
-            ax.add_artist(Rectangle((x, y), col_w, row_h, facecolor="0.92", lw=0, zorder=0))
+            shades.append((x, y, col_w, row_h))
             groups = _fit_groups(cell.groups, col_w - 1.0 * k, size)
             ax.text(
                 x + col_w / 2, y + 1.0 * k, _("{days} d").format(days=cell.days),
@@ -255,23 +261,68 @@ def _calendar(ax: Axes, page: _Page, ctx: _Context, plots: gpd.GeoDataFrame) -> 
             ax.text(x + col_w / 2, y + 4.8 * k, groups, fontsize=size, ha="center", va="top",
                     linespacing=1.05)  # fmt: skip
             n_days = month.days_in_month
-            for first, last in cell.spans:
-                ax.add_artist(
-                    Rectangle(
-                        (x + (first - 1) / n_days * col_w, y + row_h - 2.2 * k),
-                        (last - first + 1) / n_days * col_w, 1.6 * k,
-                        facecolor="black", lw=0, zorder=2,
-                    )
-                )  # fmt: skip
+            bars += [
+                (x + (first - 1) / n_days * col_w, y + row_h - 2.2 * k,
+                 (last - first + 1) / n_days * col_w, 1.6 * k)
+                for first, last in cell.spans
+            ]  # fmt: skip
     bottom = tops[-1]
-    for i, y in enumerate(tops):
-        ax.plot([0, width], [y, y], color="black", lw=0.9 if i == 0 else 0.5)
-    for j in range(len(ctx.months) + 1):
-        x = label_w + j * col_w
-        ax.plot([x, x], [top, bottom], color="black", lw=0.5)
-    ax.plot([0, width], [top, top], color="black", lw=0.5)
+    _boxes(ax, shades, facecolor="0.92", zorder=0)
+    _boxes(ax, bars, facecolor="black", zorder=2)
+    dash = 1.6 * k  # half the width of a rest dash ("—" at 9 pt)
+    _segments(ax, [((x - dash, y), (x + dash, y)) for x, y in dashes], color="0.25", lw=0.8)
+    rules = [((0.0, float(y)), (width, float(y))) for y in tops[1:]]
+    rules += [((label_w + j * col_w, top), (label_w + j * col_w, bottom))
+              for j in range(len(ctx.months) + 1)]  # fmt: skip
+    rules.append(((0.0, top), (width, top)))
+    _segments(ax, rules, color="black", lw=0.5)
+    _segments(ax, [((0.0, float(tops[0])), (width, float(tops[0])))], color="black", lw=0.9)
     note = _calendar_note(ctx, cells, plots)
     ax.text(0, bottom + 1.5 * k, "\n".join(_wrap(note, width, size)), fontsize=size, va="top")
+
+
+def _month_heads(
+    ax: Any, page: _Page, months: list[pd.Period], lang: str, *, x0: float, col_w: float, y: float
+) -> None:
+    """The month of each column (``ene``), and the year where it starts or changes."""
+    k, size = page.k, page.pt(8)
+    for j, month in enumerate(months):
+        x = x0 + j * col_w + col_w / 2
+        ax.text(x, y - 0.3 * k, month_name(month, lang), fontsize=size, ha="center",
+                va="bottom", weight="bold")  # fmt: skip
+        if j == 0 or month.month == 1:
+            ax.text(x, y + 0.3 * k, str(month.year), fontsize=size, ha="center", va="top",
+                    weight="bold")  # fmt: skip
+
+
+def _boxes(ax: Any, rects: list[tuple[float, float, float, float]], **kw: Any) -> None:
+    """Rectangles (x, y, w, h) as one filled path."""
+    from matplotlib.patches import PathPatch
+    from matplotlib.path import Path as MplPath
+
+    if not rects:
+        return
+    verts = [[(x, y), (x + w, y), (x + w, y + h), (x, y + h), (x, y)] for x, y, w, h in rects]
+    codes = [MplPath.MOVETO] + [MplPath.LINETO] * 3 + [MplPath.CLOSEPOLY]
+    path = MplPath(np.concatenate(verts), codes * len(rects))
+    ax.add_patch(PathPatch(path, lw=0, **kw))
+
+
+def _segments(
+    ax: Any, segments: list[tuple[tuple[float, float], tuple[float, float]]], **kw: Any
+) -> None:
+    """Straight segments as one stroked path."""
+    from matplotlib.patches import PathPatch
+    from matplotlib.path import Path as MplPath
+
+    if not segments:
+        return
+    color = kw.pop("color", "black")
+    path = MplPath(
+        np.asarray(segments, dtype=float).reshape(-1, 2),
+        [MplPath.MOVETO, MplPath.LINETO] * len(segments),
+    )
+    ax.add_patch(PathPatch(path, fill=False, edgecolor=color, capstyle="butt", **kw))
 
 
 def _calendar_note(
@@ -317,6 +368,7 @@ def calendar_months_uncapped(schedule: pd.DataFrame) -> list[pd.Period]:
     return list(pd.period_range(start, end, freq="M"))
 
 
+@functools.lru_cache(maxsize=65_536)
 def _fit_groups(
     groups: tuple[str, ...], width_mm: float, size: float, *, max_lines: int = 2
 ) -> str:

@@ -217,29 +217,84 @@ def missing_glyphs(texts: Iterator[str] | list[str], families: list[str]) -> str
     return "".join(sorted(c for c in chars if not any(f.get_char_index(ord(c)) for f in fonts)))
 
 
-def _axes_mm(fig: Figure, page: _Page, rect: tuple[float, float, float, float]) -> Axes:
-    """Axes at rect = (x, top, w, h) mm from the page's top-left corner, in mm coordinates."""
-    x, top, w, h = rect
-    ax = fig.add_axes(
-        (x / page.width, 1 - (top + h) / page.height, w / page.width, h / page.height)
-    )
-    ax.set_xlim(0, w)
-    ax.set_ylim(h, 0)
-    ax.set_axis_off()
+class _Panel:
+    """A rectangle of the page in mm from its top-left corner, drawn on the page's axes.
+
+    Title, footer, legend, status panel and calendar each used to be an axes of their
+    own; an axes costs about 20 ms to make and to draw, a dozen a sheet. A panel only
+    shifts what is drawn in it onto the one axes that spans the page (see
+    :func:`_page_axes`), with the same calls (``text``, ``plot``, ``add_patch``...).
+    """
+
+    def __init__(self, ax: Axes, rect: tuple[float, float, float, float]) -> None:
+        from matplotlib.transforms import Affine2D
+
+        x, top, w, h = rect
+        self.ax = ax
+        self.width, self.height = w, h
+        self.transform = Affine2D().translate(x, top) + ax.transData
+
+    def get_xlim(self) -> tuple[float, float]:
+        return 0.0, self.width
+
+    def text(self, x: float, y: float, s: str, **kw: Any) -> Any:
+        from matplotlib.text import Text
+
+        # a text of the figure, not of the axes: the page needs no clipping
+        return self.ax.figure.add_artist(Text(x, y, s, transform=self.transform, **kw))
+
+    def plot(self, *args: Any, **kw: Any) -> Any:
+        return self.ax.plot(*args, transform=self.transform, scalex=False, scaley=False, **kw)
+
+    def add_patch(self, artist: Any) -> Any:
+        artist.set_transform(self.transform)
+        return self.ax.add_artist(artist)
+
+    add_line = add_patch
+    add_artist = add_patch
+
+
+def _page_axes(fig: Figure, page: _Page) -> Axes:
+    """The one axes spanning the page, in mm from its top-left corner (made once per figure)."""
+    ax = getattr(fig, "_pastures_page_axes", None)
+    if ax is None:
+        ax = fig.add_axes((0, 0, 1, 1), zorder=-1)
+        ax.set_xlim(0, page.width)
+        ax.set_ylim(page.height, 0)
+        ax.set_autoscale_on(False)
+        ax.set_axis_off()
+        fig._pastures_page_axes = ax  # type: ignore[attr-defined]
     return ax
 
 
-@functools.lru_cache(maxsize=4096)
+def _axes_mm(fig: Figure, page: _Page, rect: tuple[float, float, float, float]) -> Any:
+    """A panel at rect = (x, top, w, h) mm from the page's top-left corner, in mm coordinates."""
+    return _Panel(_page_axes(fig, page), rect)
+
+
+@functools.lru_cache(maxsize=32_768)
 def _text_width_mm(text: str, size_pt: float, *, bold: bool = False) -> float:
-    """Width of `text` set in DejaVu Sans at `size_pt`, mm (from the font's glyph outlines)."""
+    """Width of `text` set in DejaVu Sans at `size_pt`, mm: the advance matplotlib lays out.
+
+    From the font's advance widths (FreeType, unhinted), as matplotlib's own text layout
+    measures a line; building the glyph outlines to measure them took 13 ms a call.
+    """
     from matplotlib.font_manager import FontProperties
-    from matplotlib.textpath import TextPath
 
     if not text:
         return 0.0
-    prop = FontProperties(family=FONT, weight="bold" if bold else "normal")
-    extent = TextPath((0, 0), text, size=size_pt, prop=prop).get_extents()
-    return float(extent.width) / PT_PER_MM
+    prop = FontProperties(family=FONT, weight="bold" if bold else "normal", size=size_pt)
+    width, _height, _descent = _text_to_path().get_text_width_height_descent(
+        text, prop, ismath=False
+    )
+    return float(width) / PT_PER_MM
+
+
+@functools.cache
+def _text_to_path() -> Any:
+    from matplotlib.textpath import TextToPath
+
+    return TextToPath()
 
 
 def _wrap(text: str, width_mm: float, size_pt: float) -> list[str]:

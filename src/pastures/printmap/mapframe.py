@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import logging
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -263,6 +264,28 @@ def _community_layers(run: RunOutputs, name: str) -> dict[str, gpd.GeoDataFrame]
     }
 
 
+def _neighbours(ax: Axes, page: _Page, ctx: _Context, *, frame: _Frame, name: str) -> None:
+    """The other communities in view: their boundaries (one artist) and their names."""
+    k = page.k
+    mpm = frame.m_per_mm()
+    view = box(*frame.extent)
+    others = ctx.run.communities
+    if others.empty:
+        return
+    others = others[others[S.COMMUNITY] != name]
+    seen = others[others.geometry.intersects(view)]
+    _add_lines(ax, seen.geometry, color="0.35", lw=0.8 * k, linestyle=(0, (4, 2)), zorder=2)
+    room = view.buffer(-8 * k * mpm)
+    for geom, other in zip(seen.geometry, seen[S.COMMUNITY], strict=True):
+        inside = geom.intersection(room)
+        if not inside.is_empty and inside.area > (25 * k * mpm) ** 2:
+            pt = inside.representative_point()
+            ax.text(
+                pt.x, pt.y, other, fontsize=page.pt(9), color="0.3", style="italic",
+                ha="center", va="center", zorder=3,
+            )  # fmt: skip
+
+
 def _draw_features(
     ax: Axes,
     page: _Page,
@@ -280,20 +303,7 @@ def _draw_features(
     k = page.k
     mpm = frame.m_per_mm()
     view = box(*frame.extent)
-    others = ctx.run.communities
-    if not others.empty:
-        others = others[others[S.COMMUNITY] != name]
-    for geom, other in zip(others.geometry, others.get(S.COMMUNITY, []), strict=True):
-        if not geom.intersects(view):
-            continue
-        _add_lines(ax, geom, color="0.35", lw=0.8 * k, linestyle=(0, (4, 2)), zorder=2)
-        inside = geom.intersection(view.buffer(-8 * k * mpm))
-        if not inside.is_empty and inside.area > (25 * k * mpm) ** 2:
-            pt = inside.representative_point()
-            ax.text(
-                pt.x, pt.y, other, fontsize=page.pt(9), color="0.3", style="italic",
-                ha="center", va="center", zorder=3,
-            )  # fmt: skip
+    _neighbours(ax, page, ctx, frame=frame, name=name)
     outline = layers["community"]
     if not outline.empty:
         outside = view.difference(shapely.union_all(list(outline.geometry)))
@@ -303,13 +313,15 @@ def _draw_features(
             _add_lines(ax, geom, color="black", lw=2.2 * k, linestyle=(0, (8, 2, 1.5, 2)), zorder=6)
     plots = layers["plots"]
     status = ctx.status.set_index(S.PLOT_CODE) if not ctx.status.empty else ctx.status
+    by_style: dict[tuple[str, str], list[shapely.Geometry]] = {}
     for code, geom in zip(plots[S.PLOT_CODE].astype(str), plots.geometry, strict=True):
         risk = status[S.RISK_CLASS].get(code) if S.RISK_CLASS in status.columns else None
         style = _risk_style(risk)
-        _add_polygon(
-            ax, geom, facecolor=style["face"], edgecolor="black", hatch=style["hatch"],
-            lw=1.1 * k, zorder=4,
-        )  # fmt: skip
+        by_style.setdefault((style["face"], style["hatch"]), []).append(geom)
+    for (face, hatch), geoms in by_style.items():  # one artist per risk class
+        _add_polygons(
+            ax, geoms, facecolor=face, edgecolor="black", hatch=hatch, lw=1.1 * k, zorder=4
+        )
     corrals = layers["corrals"]
     corral_pts = list(blocked)
     if not corrals.empty:
@@ -362,13 +374,16 @@ def _draw_plot_labels(
             ax.plot(x1, y1, marker="o", ms=2.2 * k, color="black", zorder=8)
         xmin, ymin, xmax, ymax = lab.box.bounds
         ax.add_patch(_box_patch(xmin, ymin, xmax - xmin, ymax - ymin))
+        # two one-line texts, code above the middle of the box and hectares below it:
+        # each line of a text is shaped on its own when drawn, empty ones too
+        mid = (ymin + ymax) / 2
         ax.text(
-            lab.x, lab.y + (ymax - ymin) * 0.02, f"{lab.code}\n", fontsize=code_pt, weight="bold",
-            ha="center", va="center", zorder=9, linespacing=1.1,
+            lab.x, mid + 0.15 * mpm, lab.code, fontsize=code_pt, weight="bold", ha="center",
+            va="baseline", zorder=9,
         )  # fmt: skip
         ax.text(
-            lab.x, lab.y, f"\n{texts[lab.code]}", fontsize=ha_pt, ha="center", va="center",
-            zorder=9, linespacing=1.35,
+            lab.x, mid - 0.6 * mpm, texts[lab.code], fontsize=ha_pt, ha="center", va="top",
+            zorder=9,
         )  # fmt: skip
 
 
@@ -431,51 +446,77 @@ def _locator(
     ax.set_xlim(cx - half * w / min(w, h), cx + half * w / min(w, h))
     ax.set_ylim(cy - half * h / min(w, h), cy + half * h / min(w, h))
     if not communities.empty:
-        for geom in communities[communities[S.COMMUNITY] != name].geometry:
-            _add_lines(ax, geom, color="0.45", lw=0.5 * k, linestyle=(0, (4, 2)))
-    for geom in mine.geometry:
-        _add_lines(ax, geom, color="black", lw=1.0 * k, linestyle=(0, (6, 1.5, 1, 1.5)))
+        others = communities[communities[S.COMMUNITY] != name].geometry
+        _add_lines(ax, others, color="0.45", lw=0.5 * k, linestyle=(0, (4, 2)))
+    _add_lines(ax, mine.geometry, color="black", lw=1.0 * k, linestyle=(0, (6, 1.5, 1, 1.5)))
     # On a sheet of a map series most of the plots are the other sheets': grey, so the
     # frame of this sheet's part stands out.
     fill = "0.6" if len(plots) > MAX_PLOTS_BLACK_IN_LOCATOR else "black"
-    for geom in plots.geometry:
-        _add_polygon(ax, geom, facecolor=fill, edgecolor=fill, lw=0.3)
+    _add_polygons(ax, plots.geometry, facecolor=fill, edgecolor=fill, lw=0.3)
     ax.add_patch(Rectangle((vx0, vy0), vx1 - vx0, vy1 - vy0, fill=False, ec="black", lw=1.6 * k))
 
 
-def _polygon_path(geom: shapely.Geometry) -> Any:
-    """A matplotlib Path of a (multi)polygon, holes included."""
+def _rings(geoms: Iterable[shapely.Geometry]) -> list[Any]:
+    """Every ring of the polygons among `geoms`, exteriors anticlockwise, holes clockwise."""
+    polys = [
+        g
+        for geom in geoms
+        for g in getattr(geom, "geoms", [geom])
+        if g.geom_type == "Polygon" and not g.is_empty
+    ]
+    if not polys:
+        return []
+    oriented = shapely.orient_polygons(np.asarray(polys, dtype=object))  # holes stay holes
+    return [r for poly in oriented for r in (poly.exterior, *poly.interiors)]
+
+
+def _rings_path(rings: list[Any], *, closed: bool = True) -> Any:
+    """One matplotlib Path of `rings` (a compound path: one artist for many features)."""
     from matplotlib.path import Path as MplPath
 
-    parts = getattr(geom, "geoms", [geom])
-    rings = [r for poly in parts for r in (poly.exterior, *poly.interiors)]
-    vertices = np.concatenate([np.asarray(r.coords)[:, :2] for r in rings])
+    coords = [np.asarray(r.coords)[:, :2] for r in rings]
+    vertices = np.concatenate(coords)
+    last = MplPath.CLOSEPOLY if closed else MplPath.LINETO
     codes = np.concatenate(
-        [
-            [MplPath.MOVETO] + [MplPath.LINETO] * (len(r.coords) - 2) + [MplPath.CLOSEPOLY]
-            for r in rings
-        ]
+        [[MplPath.MOVETO] + [MplPath.LINETO] * (len(c) - 2) + [last] for c in coords]
     )
     return MplPath(vertices, codes)
 
 
-def _add_polygon(ax: Axes, geom: shapely.Geometry, **kw: Any) -> None:
-    """Draw a (multi)polygon as one patch (much faster than GeoSeries.plot per feature)."""
+def _polygon_path(geom: shapely.Geometry) -> Any:
+    """A matplotlib Path of a (multi)polygon, holes included."""
+    return _rings_path(_rings([geom]))
+
+
+def _add_polygons(ax: Axes, geoms: Iterable[shapely.Geometry], **kw: Any) -> None:
+    """Draw (multi)polygons as one patch, one artist however many there are.
+
+    Added as an artist, not a patch: the map's limits are fixed, and updating the data
+    limits for each of hundreds of plots was a good part of the time a sheet took.
+    """
     from matplotlib.patches import PathPatch
 
-    polys = [
-        g for g in getattr(geom, "geoms", [geom]) if g.geom_type == "Polygon" and not g.is_empty
-    ]
-    if polys:
-        ax.add_patch(PathPatch(_polygon_path(shapely.MultiPolygon(polys)), **kw))
+    rings = _rings(geoms)
+    if rings:
+        ax.add_artist(PathPatch(_rings_path(rings), **kw))
 
 
-def _add_lines(ax: Axes, geom: shapely.Geometry, **kw: Any) -> None:
-    """Draw the boundary of a (multi)polygon."""
-    boundary = geom.boundary
-    for line in getattr(boundary, "geoms", [boundary]):
-        xy = np.asarray(line.coords)
-        ax.plot(xy[:, 0], xy[:, 1], **kw)
+def _add_polygon(ax: Axes, geom: shapely.Geometry, **kw: Any) -> None:
+    """Draw a (multi)polygon as one patch (much faster than GeoSeries.plot per feature)."""
+    _add_polygons(ax, [geom], **kw)
+
+
+def _add_lines(ax: Axes, geom: shapely.Geometry | Iterable[shapely.Geometry], **kw: Any) -> None:
+    """Draw the boundaries of one or more (multi)polygons, as one artist."""
+    from matplotlib.patches import PathPatch
+
+    geoms = [geom] if isinstance(geom, shapely.Geometry) else list(geom)
+    rings = _rings(geoms)
+    if not rings:
+        return
+    color = kw.pop("color", "black")
+    path = _rings_path(rings, closed=False)
+    ax.add_artist(PathPatch(path, fill=False, edgecolor=color, **kw))
 
 
 def _legend(

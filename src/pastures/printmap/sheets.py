@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 import geopandas as gpd
 import numpy as np
@@ -46,8 +46,10 @@ from pastures.printmap.layout import (
     page_geometry,
 )
 from pastures.printmap.mapframe import (
+    SERIES_PAD_M,
     _add_lines,
     _add_polygon,
+    _add_polygons,
     _background,
     _community_layers,
     _draw_features,
@@ -276,6 +278,18 @@ def spatial_order(plots: gpd.GeoDataFrame) -> list[str]:
     return [str(codes[i]) for i in order]
 
 
+def _one_sheet_fits(paper: Paper, ctx: _Context, plots: gpd.GeoDataFrame) -> bool:
+    """Whether a community's plots fit one sheet: panels leave the map room, plots legible."""
+    notes = _extra_notes(ctx, 1)
+    if _map_height(paper, ctx, plots, extra_notes=notes) < MIN_MAP_MM:
+        return False
+    community = str(plots[S.COMMUNITY].iloc[0]) if S.COMMUNITY in plots.columns else ""
+    layers = _community_layers(ctx.run, community)
+    layers["plots"] = plots
+    _, frame, _, _ = _sheet_view(ctx, paper, layers, series=False, extra_notes=notes)
+    return smallest_plot_mm(plots, frame.scale) >= MIN_PLOT_MM
+
+
 def _series(paper: Paper, ctx: _Context, plots: gpd.GeoDataFrame) -> list[list[str]]:
     """The plot codes of each sheet of a community: one sheet when they all fit.
 
@@ -288,7 +302,7 @@ def _series(paper: Paper, ctx: _Context, plots: gpd.GeoDataFrame) -> list[list[s
     near-equal size; the order of the sheets follows the cuts: west or south first.
     """
     codes = list(plots[S.PLOT_CODE].astype(str))
-    if not codes or _map_height(paper, ctx, plots, extra_notes=_extra_notes(ctx, 1)) >= MIN_MAP_MM:
+    if not codes or _one_sheet_fits(paper, ctx, plots):
         return [codes]
     by_code = plots.set_index(plots[S.PLOT_CODE].astype(str), drop=False)
     points = by_code.geometry.representative_point()
@@ -296,7 +310,11 @@ def _series(paper: Paper, ctx: _Context, plots: gpd.GeoDataFrame) -> list[list[s
     notes = _extra_notes(ctx, 99)
 
     def fits(group: list[str]) -> bool:
-        return _map_height(paper, ctx, by_code.loc[group], extra_notes=notes) >= SERIES_MAP_MM
+        mine = by_code.loc[group]
+        if _map_height(paper, ctx, mine, extra_notes=notes) < SERIES_MAP_MM:
+            return False
+        _, frame, _, _ = _sheet_view(ctx, paper, {"plots": mine}, series=True, extra_notes=notes)
+        return smallest_plot_mm(mine, frame.scale) >= MIN_PLOT_MM
 
     capacity = 1
     order = spatial_order(plots)
@@ -353,6 +371,47 @@ def _sheet_layers(
     return {**layers, "plots": plots[mine]}, plots[~mine]
 
 
+#: Least size of a plot on a sheet, mm across (the diameter of the circle of its area). At
+#: 1:60 000 a 5.3 ha plot is 4 mm across, too small to find, to label or to read its fill;
+#: a sheet that would draw a plot smaller zooms on its plots, and a community whose plots
+#: are too spread for that gets a map series (:func:`plan_sheets`).
+MIN_PLOT_MM: Final = 8.0
+
+
+def smallest_plot_mm(plots: gpd.GeoDataFrame, scale: int) -> float:
+    """Size (mm across, see :data:`MIN_PLOT_MM`) of the smallest of `plots` at 1:`scale`."""
+    if plots.empty:
+        return math.inf
+    across_m = 2.0 * np.sqrt(plots.geometry.area.to_numpy() / math.pi)
+    return float(across_m.min()) / (scale / 1000.0)
+
+
+def _sheet_view(
+    ctx: _Context,
+    paper: Paper,
+    layers: dict[str, gpd.GeoDataFrame],
+    *,
+    series: bool,
+    extra_notes: str,
+) -> tuple[_Page, _Frame, dict[str, tuple[float, float, float, float]], bool]:
+    """Page, map frame and panels of a sheet, and whether its map is a detail (with inset).
+
+    The map shows what :func:`_sheet_bounds` says; when a plot would be under
+    :data:`MIN_PLOT_MM` across at that scale, it shows only the sheet's plots (plus
+    :data:`SERIES_PAD_M`) at the larger scale that allows, with the locator inset.
+    """
+    plots = layers["plots"]
+    bounds, zoomed = _sheet_bounds(ctx, layers, series=series)
+    page, frame, boxes = choose_orientation(paper, ctx, plots, bounds, extra_notes=extra_notes)
+    if series or smallest_plot_mm(plots, frame.scale) >= MIN_PLOT_MM:
+        return page, frame, boxes, zoomed
+    pad = np.array([-SERIES_PAD_M, -SERIES_PAD_M, SERIES_PAD_M, SERIES_PAD_M])
+    tight = choose_orientation(paper, ctx, plots, plots.total_bounds + pad, extra_notes=extra_notes)
+    if tight[1].scale < frame.scale:
+        return *tight, True
+    return page, frame, boxes, zoomed
+
+
 def community_layout(
     run: RunOutputs, name: str, *, lang: Lang = "es", paper: Paper = "A4", sheet: int = 1
 ) -> SheetLayout:
@@ -370,13 +429,28 @@ def community_layout(
             f"{len(series)}."
         )
     layers, context = _sheet_layers(ctx.run, series[sheet - 1])
-    bounds, zoomed = _sheet_bounds(ctx, layers, series=context is not None)
     extra = _extra_notes(ctx, series[sheet - 1].count)
-    page, frame, _ = choose_orientation(paper, ctx, layers["plots"], bounds, extra_notes=extra)
+    page, frame, _, zoomed = _sheet_view(
+        ctx, paper, layers, series=context is not None, extra_notes=extra
+    )
     return SheetLayout(
         page.width, page.height, page.orientation, frame.scale,
         (frame.x, frame.top, frame.w, frame.h), frame.extent, zoomed,
     )  # fmt: skip
+
+
+def _legend_risks(ctx: _Context, plots: gpd.GeoDataFrame) -> list[str]:
+    """The risk classes of the legend: all four, and "no data" when a plot has none."""
+    risks = list(S.RISK_CLASSES)
+    if plots.empty:
+        return risks
+    if S.RISK_CLASS not in ctx.status.columns:
+        return [*risks, "none"]
+    codes = set(plots[S.PLOT_CODE].astype(str))
+    values = ctx.status.loc[ctx.status[S.PLOT_CODE].astype(str).isin(codes), S.RISK_CLASS]
+    if values.isna().any() or len(values) < len(codes):
+        risks.append("none")
+    return risks
 
 
 def _community_sheet(ctx: _Context, sheet: Sheet, page_no: int) -> Figure:
@@ -387,9 +461,10 @@ def _community_sheet(ctx: _Context, sheet: Sheet, page_no: int) -> Figure:
     layers, context = _sheet_layers(ctx.run, sheet)
     plots = layers["plots"]
     n = len(plots)
-    bounds, zoomed = _sheet_bounds(ctx, layers, series=context is not None)
     extra = _extra_notes(ctx, sheet.count)
-    page, frame, boxes = choose_orientation(ctx.paper, ctx, plots, bounds, extra_notes=extra)
+    page, frame, boxes, zoomed = _sheet_view(
+        ctx, ctx.paper, layers, series=context is not None, extra_notes=extra
+    )
     fig = Figure(figsize=(page.width / MM_PER_INCH, page.height / MM_PER_INCH))
     title = f"{community_title(name, ctx.lang)} — {ctx.labels.area_short}"
     if sheet.count > 1:
@@ -406,20 +481,15 @@ def _community_sheet(ctx: _Context, sheet: Sheet, page_no: int) -> Figure:
         _locator(fig, page, ctx, inset, name=name, frame=frame)
         blocked.append(_map_box(frame, inset))
     if context is not None:
-        for geom in context.geometry:  # the rest of the series, faintly, for context
-            _add_polygon(ax, geom, facecolor="0.93", edgecolor="0.55", lw=0.5 * page.k, zorder=3)
+        # the rest of the series, faintly, for context
+        _add_polygons(
+            ax, context.geometry, facecolor="0.93", edgecolor="0.55", lw=0.5 * page.k, zorder=3
+        )
     _draw_features(ax, page, ctx, frame=frame, name=name, layers=layers, blocked=blocked)
     _north_and_scale(ax, page, frame, ctx.lang)
     ax.set_xlabel("")
     ax.set_ylabel("")
-    risks = list(S.RISK_CLASSES)
-    if n and S.RISK_CLASS not in ctx.status.columns:
-        risks.append("none")
-    elif n:
-        codes = set(plots[S.PLOT_CODE].astype(str))
-        values = ctx.status.loc[ctx.status[S.PLOT_CODE].astype(str).isin(codes), S.RISK_CLASS]
-        if values.isna().any() or len(values) < len(codes):
-            risks.append("none")
+    risks = _legend_risks(ctx, plots)
     _legend(_axes_mm(fig, page, boxes["legend"]), page, ctx, risks=risks, show_risk=bool(n))
     notes = _sheet_notes(ctx, sheet, step=step, background=background, zoomed=zoomed)
     sw, sh = boxes["side"][2:]
@@ -438,8 +508,9 @@ def _community_sheet(ctx: _Context, sheet: Sheet, page_no: int) -> Figure:
             3 * page.k, 3 * page.k, "\n".join(lines), fontsize=page.pt(10), va="top",
             linespacing=1.35,
         )  # fmt: skip
-        side.add_patch(_box_patch(0, 0, sw, sh))
-        side.patches[-1].set_zorder(0)
+        frame_box = _box_patch(0, 0, sw, sh)
+        frame_box.set_zorder(0)
+        side.add_patch(frame_box)
     _footer(fig, page, ctx, notes=". ".join(notes) + ".")
     return fig
 
@@ -507,8 +578,7 @@ def _overview(ctx: _Context, page_no: int) -> Figure:
         )  # fmt: skip
     _overview_series(ax, page, ctx)
     if not plots.empty:
-        for geom in plots.geometry:
-            _add_polygon(ax, geom, facecolor="black", edgecolor="black", lw=0.5, zorder=4)
+        _add_polygons(ax, plots.geometry, facecolor="black", edgecolor="black", lw=0.5, zorder=4)
     if not run.corrals.empty:
         pts = run.corrals.geometry.representative_point()
         ax.plot(pts.x, pts.y, "s", ms=3.5 * k, mfc="black", mec="white", mew=0.5, zorder=5,

@@ -15,6 +15,7 @@ from pastures.erosion import RiskThresholds
 from pastures.outputs import (
     RunOutputs,
 )
+from pastures.printmap.calendar import _segments
 from pastures.printmap.layout import _Page, _swatch
 from pastures.printmap.mapframe import _risk_style
 from pastures.printmap.words import condition_label, gettext_of, risk_label
@@ -87,6 +88,7 @@ def _risk_panel(ax: Axes, page: _Page, ctx: _Context, plots: gpd.GeoDataFrame) -
             ha="right")  # fmt: skip
     y += 4.6 * k
     ax.plot([0, width], [y - 0.6 * k, y - 0.6 * k], color="black", lw=0.8)
+    rules: list[tuple[tuple[float, float], tuple[float, float]]] = []
     for code, area in zip(plots[S.PLOT_CODE].astype(str), plots[S.AREA_HA], strict=True):
         row = status.loc[code] if code in status.index else pd.Series(dtype=object)
         cond = row.get(S.RANGE_CONDITION)
@@ -102,7 +104,8 @@ def _risk_panel(ax: Axes, page: _Page, ctx: _Context, plots: gpd.GeoDataFrame) -
         ax.text(4 * k, y + 4.9 * k, f"→ {driver}", fontsize=page.pt(8), va="top",
                 style="italic")  # fmt: skip
         y += RISK_ROW_MM * k
-        ax.plot([0, width], [y, y], color="0.5", lw=0.4)
+        rules.append(((0.0, y), (width, y)))
+    _segments(ax, rules, color="0.5", lw=0.4)
 
 
 #: Height of a row of the risk panel (a line of figures and a line of driver), mm at A4.

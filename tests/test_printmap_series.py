@@ -187,6 +187,13 @@ def test_atlas_pages_contents_and_community_pdf_follow_the_series(series_atlas, 
         assert f"Página {3 + i} de {2 + k + 1}" in text
         for code in sheet.plot_codes:
             assert code in text
+        # the sources in full on the first sheet of the series, a pointer to it after
+        if i == 0:
+            assert "Fuentes: comunidades, parcelas" in text
+        else:
+            assert "Fuentes: comunidades" not in text
+            assert "Fuentes y créditos: en la primera hoja de la comunidad." in text
+    assert "Fuentes: comunidades, parcelas" in pages[-1]  # Epsilon's only sheet
     assert "hoja" not in pages[-1].split("Página")[0]  # Epsilon: one sheet, no series
     book = pypdf.PdfReader(series_atlas.communities["Delta"])
     assert len(book.pages) == k

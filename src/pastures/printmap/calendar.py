@@ -231,6 +231,7 @@ def _calendar(ax: Axes, page: _Page, ctx: _Context, plots: gpd.GeoDataFrame) -> 
     areas = dict(zip(codes, plots[S.AREA_HA], strict=True))
     cells = _calendar_cells(ctx, plots)
     heights = _calendar_rows(page, cells)
+    fit_w = min((CALENDAR_MIN_COL_MM - 1.0) * k, (width - 24 * k) / len(ctx.months) - 1.0 * k)
     label_w = 24 * k
     col_w = (width - label_w) / len(ctx.months)
     top = 6 * k
@@ -253,7 +254,9 @@ def _calendar(ax: Axes, page: _Page, ctx: _Context, plots: gpd.GeoDataFrame) -> 
                 dashes.append((x + col_w / 2, y + row_h / 2))
                 continue
             shades.append((x, y, col_w, row_h))
-            groups = _fit_groups(cell.groups, col_w - 1.0 * k, size)
+            # as wide as the row heights were worked out for (the narrowest column), so a
+            # cell never needs more lines than its row has room for
+            groups = _fit_groups(cell.groups, fit_w, size)
             ax.text(
                 x + col_w / 2, y + 1.0 * k, _("{days} d").format(days=cell.days),
                 fontsize=page.pt(9), weight="bold", ha="center", va="top",

@@ -47,6 +47,10 @@ class _Context:
     months: list[pd.Period]
     subtitle: str
     credits: str
+    #: The footer of the second and later sheets of a map series: what is missing, and
+    #: where the sources are (printed in full on every page, they were a third of the
+    #: text a sheet had to draw).
+    credits_later: str
     total_pages: int
     labels: _Labels
     #: The community sheets, in the atlas's order (see :func:`plan_sheets`).
@@ -108,8 +112,11 @@ def _make_context(run: RunOutputs, lang: Lang, paper: Paper, n_communities: int)
     juli = juli_defaults_of(run)
     if juli:
         missing.append(_("Juli's values used by default: {names}").format(names=", ".join(juli)))
+    # the later sheets of a map series point to the first one for the sources
+    pointer = _("Sources and credits: on the first sheet of the community.")
     if missing:  # said where people read, not left as empty columns
         sources = ". ".join(missing) + ". " + sources
+        pointer = ". ".join(missing) + ". " + pointer
     return _Context(
         run=run,
         lang=lang,
@@ -119,6 +126,7 @@ def _make_context(run: RunOutputs, lang: Lang, paper: Paper, n_communities: int)
         months=calendar_months(schedule),
         subtitle=_subtitle(run, lang),
         credits=sources,
+        credits_later=pointer,
         total_pages=2 + n_communities,
         labels=labels,
     )

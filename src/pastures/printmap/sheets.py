@@ -103,12 +103,18 @@ def _title_block(fig: Figure, page: _Page, ctx: _Context, title: str, page_no: i
     return m + (TITLE_MM + 2) * k
 
 
-def _footer(fig: Figure, page: _Page, ctx: _Context, *, notes: str = "") -> float:
-    """Map notes, credits and sources at the bottom; returns the footer's top (mm from top)."""
+def _footer(
+    fig: Figure, page: _Page, ctx: _Context, *, notes: str = "", later: bool = False
+) -> float:
+    """Map notes, credits and sources at the bottom; returns the footer's top (mm from top).
+
+    `later`: a second or later sheet of a map series, whose sources are on the first.
+    """
     k = page.k
     m = MARGIN_MM * k
     size = page.pt(8)
-    lines = _wrap(f"{notes} {ctx.credits}".strip(), page.width - 2 * m, size)
+    sources = ctx.credits_later if later else ctx.credits
+    lines = _wrap(f"{notes} {sources}".strip(), page.width - 2 * m, size)
     height = len(lines) * size / PT_PER_MM * 1.3
     top = page.height - m - height
     ax = _axes_mm(fig, page, (m, top, page.width - 2 * m, height))
@@ -511,7 +517,7 @@ def _community_sheet(ctx: _Context, sheet: Sheet, page_no: int) -> Figure:
         frame_box = _box_patch(0, 0, sw, sh)
         frame_box.set_zorder(0)
         side.add_patch(frame_box)
-    _footer(fig, page, ctx, notes=". ".join(notes) + ".")
+    _footer(fig, page, ctx, notes=". ".join(notes) + ".", later=sheet.number > 1)
     return fig
 
 
@@ -703,7 +709,6 @@ def _cover(ctx: _Context, names: list[str]) -> Figure:
     k = page.k
     m = MARGIN_MM * k
     _ = gettext_of(ctx.lang)
-    ngettext = ngettext_of(ctx.lang)
     fig = Figure(figsize=(page.width / MM_PER_INCH, page.height / MM_PER_INCH))
     ax = _axes_mm(fig, page, (m, m, page.width - 2 * m, page.height - 2 * m))
     width = page.width - 2 * m
@@ -723,33 +728,60 @@ def _cover(ctx: _Context, names: list[str]) -> Figure:
         )  # fmt: skip
         y += 16 * k
     y = _missing_notes(ax, ctx, page, y, width)
+    footer_top = _footer(fig, page, ctx)
+    size = page.pt(10.5)
+    how = [_wrap(para, width - 6 * k, size) for para in _how_to_read(ctx)]
+    line_mm = 1.3 * size / PT_PER_MM
+    how_h = 8 * k + sum(len(lines) * line_mm + 3 * k for lines in how)
+    # the contents take the room the reading notes leave, in columns when needed
+    contents_top = y + 8 * k
+    room = footer_top - 4 * k - how_h - 6 * k - contents_top
+    entries = _contents(ctx, names, detailed=True)
+    columns, row_h, entry_pt = 1, 6.2 * k, size
+    if len(entries) * row_h > room:  # smaller, then in columns without the details
+        entry_pt = page.pt(9)
+        row_h = max(4.2 * k, entry_pt / PT_PER_MM * 1.45)
+    if len(entries) * row_h > room:
+        entries = _contents(ctx, names, detailed=False)
+        rows = max(1, int(room // row_h))
+        columns = min(3, math.ceil(len(entries) / rows))
+        row_h = max(3.6 * k, min(row_h, room / math.ceil(len(entries) / columns)))
     ax.text(0, y, _("Contents"), fontsize=page.pt(13), weight="bold", va="top")
+    per_column = math.ceil(len(entries) / columns)
+    col_w = width / columns
+    for i, (text, number) in enumerate(entries):
+        col, row = divmod(i, per_column)
+        x0, ey = col * col_w, contents_top + row * row_h
+        ax.text(x0 + 4 * k, ey, text, fontsize=entry_pt, va="top")
+        ax.text(x0 + col_w - (4 * k if col < columns - 1 else 0), ey, number, fontsize=entry_pt,
+                va="top", ha="right")  # fmt: skip
+    y = contents_top + per_column * row_h + 6 * k
+    ax.text(0, y, _("How to read the sheets"), fontsize=page.pt(13), weight="bold", va="top")
     y += 8 * k
+    for lines in how:
+        ax.text(0, y, "•", fontsize=size, va="top")
+        ax.text(5 * k, y, "\n".join(lines), fontsize=size, va="top", linespacing=1.3)
+        y += len(lines) * line_mm + 3 * k
+    return fig
+
+
+def _contents(ctx: _Context, names: list[str], *, detailed: bool) -> list[tuple[str, str]]:
+    """The cover's contents: (entry, pages), with plots, hectares and sheets if `detailed`."""
+    _ = gettext_of(ctx.lang)
+    ngettext = ngettext_of(ctx.lang)
     entries = [(_overview_title(ctx.lang, len(names)), _("page {number}").format(number=2))]
     plots = ctx.run.plots
     for name in names:
-        mine = plots[plots[S.COMMUNITY] == name] if not plots.empty else plots
-        extra = plots_count(ctx.lang, len(mine), mine[S.AREA_HA].sum())
-        count = sum(sheet.community == name for sheet in ctx.sheets)
-        if count > 1:
-            extra += "; " + ngettext("{n} sheet", "{n} sheets", count).format(n=count)
-        entries.append((f"{community_title(name, ctx.lang)} ({extra})", _pages_of(ctx, name)))
-    size = page.pt(10.5)
-    for text, number in entries:
-        ax.text(4 * k, y, text, fontsize=size, va="top")
-        ax.text(width, y, number, fontsize=size, va="top", ha="right")
-        y += 6.2 * k
-    y += 6 * k
-    ax.text(0, y, _("How to read the sheets"), fontsize=page.pt(13), weight="bold", va="top")
-    y += 8 * k
-    how = _how_to_read(ctx)
-    for para in how:
-        lines = _wrap(para, width - 6 * k, page.pt(10.5))
-        ax.text(0, y, "•", fontsize=page.pt(10.5), va="top")
-        ax.text(5 * k, y, "\n".join(lines), fontsize=page.pt(10.5), va="top", linespacing=1.3)
-        y += (len(lines) * 1.3 * page.pt(10.5) / PT_PER_MM) + 3 * k
-    _footer(fig, page, ctx)
-    return fig
+        title = community_title(name, ctx.lang)
+        if detailed:
+            mine = plots[plots[S.COMMUNITY] == name] if not plots.empty else plots
+            extra = plots_count(ctx.lang, len(mine), mine[S.AREA_HA].sum())
+            count = sum(sheet.community == name for sheet in ctx.sheets)
+            if count > 1:
+                extra += "; " + ngettext("{n} sheet", "{n} sheets", count).format(n=count)
+            title = f"{title} ({extra})"
+        entries.append((title, _pages_of(ctx, name)))
+    return entries
 
 
 def plots_count(lang: Lang, n: int, ha: float) -> str:

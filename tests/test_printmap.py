@@ -598,3 +598,29 @@ def test_calendar_cell_text_stays_in_its_cell(groups):
     elif "…" not in joined:
         assert shown, joined
         assert len(shown) + hidden == len(groups)
+
+
+def test_calendar_cells_sum_the_heads_of_the_groups_that_graze():
+    # Worked by hand: in January groups G1 (120 head) and G2 (95) both graze P1, so the
+    # cell holds 215 heads; in February only G2 (95); P2 rests (0).
+    schedule = pd.DataFrame(
+        {
+            S.GROUP_ID: ["C1-ALP-1", "C1-LLA-1", "C1-LLA-1"],
+            S.LOCATION_ID: ["P1", "P1", "P1"],
+            S.START: pd.to_datetime(["2026-01-05", "2026-01-20", "2026-02-01"]),
+            S.END: pd.to_datetime(["2026-01-09", "2026-01-24", "2026-02-03"]),
+        }
+    )
+    months = list(pd.period_range("2026-01", "2026-02", freq="M"))
+    heads = {"C1-ALP-1": 120, "C1-LLA-1": 95}
+    cells = plot_calendar(schedule, ["P1", "P2"], months, {}, heads=heads)
+    assert [c.heads for c in cells["P1"]] == [215, 95]
+    assert [c.heads for c in cells["P2"]] == [0, 0]
+
+
+def test_a_cell_too_narrow_for_its_groups_gives_their_count_and_heads():
+    from pastures.printmap.calendar import _fit_groups
+
+    groups = ("C1-ALP-1 147", "C2-ALP-2 144", "C2-ALP-3 145")
+    text = _fit_groups(groups, 10.7, 8.0, heads="436")
+    assert text == "3 gr.\n436"

@@ -39,6 +39,7 @@ class CalendarCell:
     days: int
     groups: tuple[str, ...]
     spans: tuple[tuple[int, int], ...]  # grazed day runs, (first, last) day of month
+    heads: int = 0  # animals of all the groups that graze in the month (0: not known)
 
 
 def herd_group(herd_id: str, corral_ids: list[str]) -> str:
@@ -76,7 +77,12 @@ def calendar_months(schedule: pd.DataFrame | None) -> list[pd.Period]:
 
 
 def plot_calendar(
-    schedule: pd.DataFrame, plot_codes: list[str], months: list[pd.Period], groups: dict[str, str]
+    schedule: pd.DataFrame,
+    plot_codes: list[str],
+    months: list[pd.Period],
+    groups: dict[str, str],
+    *,
+    heads: dict[str, int] | None = None,
 ) -> dict[str, list[CalendarCell]]:
     """Per plot, per month: days grazed, the herd groups that graze, the grazed day runs.
 
@@ -88,6 +94,9 @@ def plot_calendar(
         Rows and columns of the calendar.
     groups
         Label of the group of each herd id (e.g. the corral's short code).
+    heads
+        Heads of animals of each herd or group id, summed per cell over the groups that
+        graze in the month (:attr:`CalendarCell.heads`); unknown ids count 0.
     """
     rows = schedule[schedule[S.LOCATION_ID].isin(plot_codes)]
     code_of = {code: i for i, code in enumerate(plot_codes)}
@@ -106,14 +115,17 @@ def plot_calendar(
     row = np.array([code_of[c] for c in rows[S.LOCATION_ID]], dtype=np.int64)[stay]
     herds = rows[_who_column(rows)].astype(str).to_numpy()
     label = np.array([groups.get(h, h) for h in herds], dtype=object)[stay]
+    who = herds[stay]
     keep = col >= 0
     cell = row[keep] * max(len(months), 1) + col[keep]
     days_of: dict[int, list[int]] = {}
     for c, d in np.unique(np.column_stack([cell, dom[keep]]), axis=0).tolist():
         days_of.setdefault(c, []).append(d)
     names_of: dict[int, set[str]] = {}
-    for c, name in zip(cell.tolist(), label[keep].tolist(), strict=True):
+    ids_of: dict[int, set[str]] = {}
+    for c, name, herd in zip(cell.tolist(), label[keep].tolist(), who[keep].tolist(), strict=True):
         names_of.setdefault(c, set()).add(name)
+        ids_of.setdefault(c, set()).add(herd)
     out: dict[str, list[CalendarCell]] = {}
     for i, code in enumerate(plot_codes):
         cells = []
@@ -126,7 +138,9 @@ def plot_calendar(
                 else:
                     spans.append((d, d))
             names = sorted(names_of.get(i * len(months) + j, ())) if grazed else []
-            cells.append(CalendarCell(len(grazed), tuple(names), tuple(spans)))
+            ids = ids_of.get(i * len(months) + j, set()) if grazed else set()
+            n_heads = sum((heads or {}).get(h, 0) for h in ids)
+            cells.append(CalendarCell(len(grazed), tuple(names), tuple(spans), n_heads))
         out[code] = cells
     return out
 
@@ -165,20 +179,27 @@ def _who_column(schedule: pd.DataFrame) -> str:
     return S.GROUP_ID if S.GROUP_ID in schedule.columns else S.HERD_ID
 
 
-def _group_labels(schedule: pd.DataFrame) -> dict[str, str]:
-    """Grazing groups by their short id and heads (``C1-ALP-1 141``)."""
+def _group_heads(schedule: pd.DataFrame) -> dict[str, int]:
+    """Heads of each grazing group (alpacas, llamas and sheep: whole animals)."""
     rows = schedule.drop_duplicates(S.GROUP_ID)
     heads = rows[[c for c in ("alpacas", "llamas", "sheep") if c in rows.columns]].sum(axis=1)
-    ids = rows[S.GROUP_ID].astype(str).tolist()
-    short = short_labels(ids)
-    return {g: f"{short[g]} {int(n)}" for g, n in zip(ids, heads, strict=True)}
+    return {str(g): int(n) for g, n in zip(rows[S.GROUP_ID], heads, strict=True)}
+
+
+def _group_labels(schedule: pd.DataFrame) -> dict[str, str]:
+    """Grazing groups by their short id and heads (``C1-ALP-1 141``)."""
+    heads = _group_heads(schedule)
+    short = short_labels(list(heads))
+    return {g: f"{short[g]} {n}" for g, n in heads.items()}
 
 
 def _calendar_of(ctx: _Context, codes: list[str]) -> dict[str, list[CalendarCell]]:
     assert ctx.schedule is not None
     if S.GROUP_ID in ctx.schedule.columns:  # whole groups: their ids and heads
         mine = ctx.schedule[ctx.schedule[S.LOCATION_ID].isin(codes)]
-        return plot_calendar(ctx.schedule, codes, ctx.months, _group_labels(mine))
+        return plot_calendar(
+            ctx.schedule, codes, ctx.months, _group_labels(mine), heads=_group_heads(mine)
+        )
     corral_ids = list(ctx.run.corrals[S.CORRAL_ID].astype(str)) if not ctx.run.corrals.empty else []
     community_herds = ctx.schedule[ctx.schedule[S.LOCATION_ID].isin(codes)][S.HERD_ID].astype(str)
     group_of = {h: herd_group(h, corral_ids) for h in community_herds.unique()}
@@ -187,14 +208,27 @@ def _calendar_of(ctx: _Context, codes: list[str]) -> dict[str, list[CalendarCell
     return plot_calendar(ctx.schedule, codes, ctx.months, labels)
 
 
+def _heads_text(cell: CalendarCell) -> str:
+    """``"436"``: the heads of a cell, under ``3 gr.`` when its groups do not fit by name.
+
+    A bare number (the calendar's note says what it is): ``436 cab.`` is wider than the
+    narrowest month column.
+    """
+    return str(cell.heads) if cell.heads else ""
+
+
 def _calendar_rows(page: _Page, cells: dict[str, list[CalendarCell]]) -> list[float]:
-    """Height (mm) of each plot's row: room for the lines of corral codes it needs."""
+    """Height (mm) of each plot's row: room for the lines of group names it needs."""
     size = page.pt(8)
     width = (CALENDAR_MIN_COL_MM - 1.0) * page.k
     heights = []
     for row in cells.values():
         lines = max(
-            (len(_fit_groups(c.groups, width, size).split("\n")) for c in row if c.days),
+            (
+                len(_fit_groups(c.groups, width, size, heads=_heads_text(c)).split("\n"))
+                for c in row
+                if c.days
+            ),
             default=0,
         )
         heights.append(max(CALENDAR_ROW_MIN_MM, 7.4 + 3.0 * lines) * page.k)
@@ -256,7 +290,7 @@ def _calendar(ax: Axes, page: _Page, ctx: _Context, plots: gpd.GeoDataFrame) -> 
             shades.append((x, y, col_w, row_h))
             # as wide as the row heights were worked out for (the narrowest column), so a
             # cell never needs more lines than its row has room for
-            groups = _fit_groups(cell.groups, fit_w, size)
+            groups = _fit_groups(cell.groups, fit_w, size, heads=_heads_text(cell))
             ax.text(
                 x + col_w / 2, y + 1.0 * k, _("{days} d").format(days=cell.days),
                 fontsize=page.pt(9), weight="bold", ha="center", va="top",
@@ -337,7 +371,8 @@ def _calendar_note(
     ngettext = ngettext_of(ctx.lang)
     note = _(
         "Number: days grazed in the month; C1-ALP-1 120: a group of corral C1 and its "
-        "heads; 3 gr.: three groups; black bar: days with animals; —: rests."
+        "heads; 3 gr. 420: three groups, 420 heads in all; black bar: days with "
+        "animals; —: rests."
     )
     if not any(cell.days for row in cells.values() for cell in row):
         community = str(plots[S.COMMUNITY].iloc[0]) if S.COMMUNITY in plots.columns else ""
@@ -373,7 +408,7 @@ def calendar_months_uncapped(schedule: pd.DataFrame) -> list[pd.Period]:
 
 @functools.lru_cache(maxsize=65_536)
 def _fit_groups(
-    groups: tuple[str, ...], width_mm: float, size: float, *, max_lines: int = 2
+    groups: tuple[str, ...], width_mm: float, size: float, *, max_lines: int = 2, heads: str = ""
 ) -> str:
     """Groups on at most `max_lines` lines, none wider than the cell, '+n' for the rest.
 
@@ -381,7 +416,8 @@ def _fit_groups(
     after a hyphen or at its space (``C1-LLA-`` / ``1 86``); a piece wider still ends
     in an ellipsis. Labels that do not fit whole are counted in ``+n``, which is
     itself kept within the cell (a label more is left out to make room). When not one
-    label fits beside ``+n``, the cell gives the number of groups (``3 gr.``).
+    label fits beside ``+n``, the cell gives the number of groups (``3 gr.``) and, when
+    `heads` is given (``"420"``), their heads in all on the next line.
     """
 
     def fits(text: str) -> bool:
@@ -434,7 +470,10 @@ def _fit_groups(
             return "\n".join(lines)
     if not groups:
         return ""
-    # not one label fits with the count of the rest: the number of groups, on one line
-    # (the row keeps its height; the map and the route sheets name them)
+    # not one label fits with the count of the rest: the number of groups and their heads
+    # in all (the map's route sheets name them)
     line = f"{len(groups)} gr."
-    return line if fits(line) else clip(line)
+    line = line if fits(line) else clip(line)
+    if heads and max_lines > 1:
+        return f"{line}\n{heads if fits(heads) else clip(heads)}"
+    return line

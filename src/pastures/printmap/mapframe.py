@@ -324,10 +324,13 @@ def _draw_features(
         )
     corrals = layers["corrals"]
     corral_pts = list(blocked)
+    inside = box(*frame.extent).buffer(-1.5 * k * mpm)  # symbols whole inside the frame
     if not corrals.empty:
         labels = short_labels(list(corrals[S.CORRAL_ID].astype(str)))
         for cid, geom in zip(corrals[S.CORRAL_ID].astype(str), corrals.geometry, strict=True):
             pt = geom if geom.geom_type == "Point" else geom.representative_point()
+            if not inside.contains(pt):  # its label would sit on the grid's coordinates
+                continue
             ax.plot(pt.x, pt.y, marker="s", ms=6 * k, mfc="black", mec="white", mew=0.8, zorder=7)
             ax.text(
                 pt.x + 2.2 * k * mpm, pt.y, labels[cid], fontsize=page.pt(9), weight="bold",
@@ -337,6 +340,8 @@ def _draw_features(
             corral_pts.append(pt.buffer(7 * k * mpm))
     water = layers["water"]
     for geom in water.geometry:
+        if not inside.contains(geom):
+            continue
         ax.plot(geom.x, geom.y, marker="o", ms=7 * k, mfc="white", mec="black", mew=1.2, zorder=7)
         ax.plot(geom.x, geom.y, marker="o", ms=2.2 * k, mfc="black", mec="black", zorder=7)
         corral_pts.append(geom.buffer(3 * k * mpm))

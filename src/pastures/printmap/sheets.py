@@ -579,7 +579,7 @@ def _overview(ctx: _Context, page_no: int) -> Figure:
         count += f"\n{_pages_of(ctx, str(name))}"
         ax.text(
             pt.x, pt.y, f"{name}\n{count}", fontsize=page.pt(9), ha="center", va="center",
-            zorder=6, linespacing=1.3,
+            zorder=7, linespacing=1.3,  # over the page marks of map series
             bbox={"boxstyle": "round,pad=0.3", "fc": (1, 1, 1, 0.8), "ec": "black", "lw": 0.6},
         )  # fmt: skip
     _overview_series(ax, page, ctx)

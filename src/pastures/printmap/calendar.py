@@ -17,12 +17,10 @@ import numpy as np
 import pandas as pd
 
 from pastures import schema as S
-from pastures.printmap.layout import _Page, _text_width_mm, _wrap
+from pastures.printmap.layout import _Page, _Panel, _text_width_mm, _wrap
 from pastures.printmap.words import gettext_of, month_name, ngettext_of
 
 if TYPE_CHECKING:
-    from matplotlib.axes import Axes
-
     from pastures.printmap.context import _Context
 
 logger = logging.getLogger(__name__)
@@ -242,7 +240,7 @@ def _calendar_height(page: _Page, ctx: _Context, plots: gpd.GeoDataFrame) -> flo
     return (15.0 + 13.0) * page.k + sum(rows)
 
 
-def _calendar(ax: Axes, page: _Page, ctx: _Context, plots: gpd.GeoDataFrame) -> None:
+def _calendar(ax: _Panel, page: _Page, ctx: _Context, plots: gpd.GeoDataFrame) -> None:
     """The rotation calendar: a row per plot, a column per month of the plan.
 
     Cell shades, day bars, rest dashes and rules are drawn as one path each (four

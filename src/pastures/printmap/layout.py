@@ -307,7 +307,7 @@ def _wrap(text: str, width_mm: float, size_pt: float) -> list[str]:
     return lines
 
 
-def _swatch(ax: Axes, rect: tuple[float, float, float, float], style: dict[str, str]) -> None:
+def _swatch(ax: _Panel, rect: tuple[float, float, float, float], style: dict[str, str]) -> None:
     x, y, w, h = rect
     from matplotlib.patches import Rectangle
 

@@ -34,6 +34,7 @@ from pastures.printmap.layout import (
     _Frame,
     _map_box,
     _Page,
+    _Panel,
     _swatch,
     _text_width_mm,
     _wrap,
@@ -525,7 +526,7 @@ def _add_lines(ax: Axes, geom: shapely.Geometry | Iterable[shapely.Geometry], **
 
 
 def _legend(
-    ax: Axes, page: _Page, ctx: _Context,
+    ax: _Panel, page: _Page, ctx: _Context,
     *, risks: list[str], show_risk: bool = True,
 ) -> None:  # fmt: skip
     """Legend in an mm axes, two columns: risk fills; lines and symbols."""

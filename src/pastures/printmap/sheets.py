@@ -40,6 +40,7 @@ from pastures.printmap.layout import (
     _map_box,
     _north_and_scale,
     _Page,
+    _Panel,
     _text_width_mm,
     _utm_grid,
     _wrap,
@@ -187,7 +188,8 @@ class SheetLayout:
         Ground extent of the map frame: xmin, ymin, xmax, ymax, m (EPSG:32719).
     detail
         True when the map shows only the part of the community holding its plots,
-        corrals and water points (a locator inset then shows the whole community).
+        corrals and water points, or only its plots so that none is under
+        :data:`MIN_PLOT_MM` across (a locator inset then shows the whole community).
     """
 
     width_mm: float
@@ -662,7 +664,7 @@ def _overview_series(ax: Axes, page: _Page, ctx: _Context) -> None:
 
 
 def _overview_legend(
-    ax: Axes, page: _Page, ctx: _Context, background: str | None, step: int
+    ax: _Panel, page: _Page, ctx: _Context, background: str | None, step: int
 ) -> None:
     from matplotlib.patches import Rectangle
 
@@ -691,7 +693,7 @@ def _overview_legend(
     ax.text(0, 6 * k, "  ·  ".join(notes), fontsize=size, va="top")
 
 
-def _missing_notes(ax: Axes, ctx: _Context, page: Any, y: float, width: float) -> float:
+def _missing_notes(ax: _Panel, ctx: _Context, page: Any, y: float, width: float) -> float:
     """Write why a layer is missing (a stage the run did not need); return the new `y`."""
     _ = gettext_of(ctx.lang)
     for stage, why in missing_stages(ctx.run).items():

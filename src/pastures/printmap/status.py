@@ -16,13 +16,11 @@ from pastures.outputs import (
     RunOutputs,
 )
 from pastures.printmap.calendar import _segments
-from pastures.printmap.layout import _Page, _swatch
+from pastures.printmap.layout import _Page, _Panel, _swatch
 from pastures.printmap.mapframe import _risk_style
 from pastures.printmap.words import condition_label, gettext_of, risk_label
 
 if TYPE_CHECKING:
-    from matplotlib.axes import Axes
-
     from pastures.printmap.context import _Context
 
 logger = logging.getLogger(__name__)
@@ -67,7 +65,7 @@ def main_driver(row: pd.Series, lang: Lang, thresholds: RiskThresholds | None = 
     return _("erosion {loss:.0f} t/ha/yr").format(loss=loss)
 
 
-def _risk_panel(ax: Axes, page: _Page, ctx: _Context, plots: gpd.GeoDataFrame) -> None:
+def _risk_panel(ax: _Panel, page: _Page, ctx: _Context, plots: gpd.GeoDataFrame) -> None:
     """Per plot: code, ha, range condition, risk (swatch and word); main driver beneath."""
     k = page.k
     _ = gettext_of(ctx.lang)

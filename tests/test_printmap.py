@@ -618,9 +618,10 @@ def test_calendar_cells_sum_the_heads_of_the_groups_that_graze():
     assert [c.heads for c in cells["P2"]] == [0, 0]
 
 
-def test_a_cell_too_narrow_for_its_groups_gives_their_count_and_heads():
+def test_a_cell_too_narrow_for_its_groups_gives_their_heads_and_count():
     from pastures.printmap.calendar import _fit_groups
 
-    groups = ("C1-ALP-1 147", "C2-ALP-2 144", "C2-ALP-3 145")
-    text = _fit_groups(groups, 10.7, 8.0, heads="436")
-    assert text == "3 gr.\n436"
+    groups = ("C1-ALP-1 147", "C2-ALP-2 144", "C2-ALP-3 145")  # 436 heads in all
+    assert _fit_groups(groups, 10.7, 8.0, heads="436") == "436 (3)"
+    assert _fit_groups(groups, 10.7, 8.0, heads="1436") == "1436"  # the count does not fit
+    assert _fit_groups(groups, 10.7, 8.0) == "3 gr."  # heads unknown (herds of old plans)

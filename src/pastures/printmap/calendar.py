@@ -207,10 +207,10 @@ def _calendar_of(ctx: _Context, codes: list[str]) -> dict[str, list[CalendarCell
 
 
 def _heads_text(cell: CalendarCell) -> str:
-    """``"436"``: the heads of a cell, under ``3 gr.`` when its groups do not fit by name.
+    """``"436"``: the heads of a cell, printed when its groups do not fit it by name.
 
     A bare number (the calendar's note says what it is): ``436 cab.`` is wider than the
-    narrowest month column.
+    narrowest month column, and a line more per row took a third more sheets.
     """
     return str(cell.heads) if cell.heads else ""
 
@@ -369,8 +369,8 @@ def _calendar_note(
     ngettext = ngettext_of(ctx.lang)
     note = _(
         "Number: days grazed in the month; C1-ALP-1 120: a group of corral C1 and its "
-        "heads; 3 gr. 420: three groups, 420 heads in all; black bar: days with "
-        "animals; —: rests."
+        "heads; 436 (3): 436 heads in three groups whose names do not fit; black bar: "
+        "days with animals; —: rests."
     )
     if not any(cell.days for row in cells.values() for cell in row):
         community = str(plots[S.COMMUNITY].iloc[0]) if S.COMMUNITY in plots.columns else ""
@@ -414,8 +414,9 @@ def _fit_groups(
     after a hyphen or at its space (``C1-LLA-`` / ``1 86``); a piece wider still ends
     in an ellipsis. Labels that do not fit whole are counted in ``+n``, which is
     itself kept within the cell (a label more is left out to make room). When not one
-    label fits beside ``+n``, the cell gives the number of groups (``3 gr.``) and, when
-    `heads` is given (``"420"``), their heads in all on the next line.
+    label fits beside ``+n``, the cell gives, on one line, the heads of all its groups
+    and their number when `heads` is given (``436 (3)``; ``95`` for one group), else the
+    number of groups (``3 gr.``).
     """
 
     def fits(text: str) -> bool:
@@ -468,10 +469,12 @@ def _fit_groups(
             return "\n".join(lines)
     if not groups:
         return ""
-    # not one label fits with the count of the rest: the number of groups and their heads
-    # in all (the map's route sheets name them)
+    # not one label fits with the count of the rest: their heads in all (and how many
+    # groups), on one line, so the row keeps its height (the route sheets name them)
+    if heads:  # how many animals go in, and in how many groups when that fits too
+        both = f"{heads} ({len(groups)})"
+        if len(groups) > 1 and fits(both):
+            return both
+        return heads if fits(heads) else clip(heads)
     line = f"{len(groups)} gr."
-    line = line if fits(line) else clip(line)
-    if heads and max_lines > 1:
-        return f"{line}\n{heads if fits(heads) else clip(heads)}"
-    return line
+    return line if fits(line) else clip(line)

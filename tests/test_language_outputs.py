@@ -236,9 +236,6 @@ READERS = {
     "atlas": lambda run: _atlas_texts(run["folder"]),
 }
 
-_OTHER_HELPERS = pytest.mark.xfail(reason="map/atlas catalogs: issue-20 branches", strict=False)
-
-
 def _foreign_words(run: dict, output: str, foreign: set[str]) -> dict[str, str]:
     """Each word of `foreign` found in the output, with a piece of the text it is in."""
     data = _data_values(run["folder"])
@@ -263,7 +260,7 @@ def _foreign_words(run: dict, output: str, foreign: set[str]) -> dict[str, str]:
         "ics",
         "gantt",
         "map",
-        pytest.param("atlas", marks=_OTHER_HELPERS),
+        "atlas",
     ],
 )
 @pytest.mark.parametrize(("language", "foreign"), [("es", "en"), ("en", "es")])

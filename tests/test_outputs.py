@@ -12,7 +12,7 @@ from pastures import schema as S
 from pastures.errors import InputFileError
 from pastures.io import write_layers
 from pastures.outputs import data_date, data_sources, plot_status, read_run
-from pastures.printmap import _source_words
+from pastures.printmap.words import _source_words
 from pastures.webmap import run_text
 
 

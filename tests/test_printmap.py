@@ -4,6 +4,7 @@ with poppler's pdftoppm; expected values are worked out by hand in printmap_help
 from __future__ import annotations
 
 import itertools
+import math
 import os
 import re
 import shutil
@@ -29,6 +30,7 @@ from pastures.printmap import (
     main_driver,
     nice_scale,
     place_labels,
+    plan_sheets,
     plot_calendar,
     short_labels,
     slugify,
@@ -195,8 +197,13 @@ def test_text_holds_every_plot_code_hectares_and_the_spanish_headings(atlas_es):
     ):
         assert heading in alfa, heading
     assert "DATOS ILUSTRATIVOS" in alfa
-    assert "Datos al 30 nov 2025" in alfa
-    assert "Plan de rotación del 05 ene 2026 al 28 jun 2026" in alfa
+    # each date says what it is: the newest image (30 Nov 2025, the index series) and
+    # the span of the plan (5 Jan - 28 Jun 2026, the schedule)
+    assert "Imágenes hasta el 30 nov 2025" in alfa
+    assert "Plan de rotación del 5 ene 2026 al 28 jun 2026" in alfa
+    cover = " ".join(pages[0].split())
+    assert "imágenes satelitales hasta el 30 nov 2025" in cover
+    assert "plan de rotación del 5 ene 2026 al 28 jun 2026" in cover
     # Condition and the main driver in words, from the hand-made risk table.
     assert "Buena" in alfa
     assert "Muy alto" in alfa
@@ -444,7 +451,7 @@ def test_a_run_with_layers_only_still_prints(tmp_path):
     beta = _text(result.communities["Beta"])[0]
     assert "BET-01" in beta
     assert "No hay plan de rotación" in beta
-    assert "fecha de los datos desconocida" in beta
+    assert "Sin imágenes satelitales" in beta
     assert "Sin datos" in beta
     # Not the sample (layers.gpkg, no provenance saying so): no illustrative note.
     assert "DATOS ILUSTRATIVOS" not in beta
@@ -464,8 +471,19 @@ def test_sample_run_prints_fourteen_community_sheets(tmp_path):
         )  # fmt: skip
         assert done.returncode == 0, done.stdout + done.stderr
     result = write_atlas(folder, tmp_path / "atlas")
-    assert result.pages == 16
     assert len(result.communities) == 14
+    assert result.pages == 2 + sum(result.sheets.values())
+    # no plot under 8 mm across (the circle of its area) on its sheet: the sample's
+    # 5 ha plots were 4 mm at 1:60 000 before, now their sheets zoom or split
+    run = read_run(folder)
+    sheets = plan_sheets(run)
+    numbers = dict.fromkeys(result.sheets, 0)
+    for sheet in sheets:
+        numbers[sheet.community] += 1
+        layout = community_layout(run, sheet.community, sheet=numbers[sheet.community])
+        mine = run.plots[run.plots[S.PLOT_CODE].astype(str).isin(sheet.plot_codes)]
+        across_m = 2 * (mine.geometry.area / math.pi) ** 0.5
+        assert (across_m / layout.scale * 1000 >= 8.0).all(), sheet
     text = " ".join(_text(result.atlas))
     for code in read_run(folder).plots[S.PLOT_CODE]:
         assert code in text
@@ -513,16 +531,16 @@ def test_atlas_drawn_in_two_processes_has_the_pages_of_one(atlas_es, tiny_run, t
 def test_atlas_is_drawn_here_when_a_drawing_process_dies(tiny_run, tmp_path, monkeypatch):
     import os
 
-    from pastures import printmap
+    from pastures.printmap import atlas as printmap_atlas
 
-    parent, draw = os.getpid(), printmap._draw_page
+    parent, draw = os.getpid(), printmap_atlas._draw_page
 
     def die_in_child(*args):
         if os.getpid() != parent:
             os._exit(1)  # as if killed (out of memory)
         return draw(*args)
 
-    monkeypatch.setattr(printmap, "_draw_page", die_in_child)
+    monkeypatch.setattr(printmap_atlas, "_draw_page", die_in_child)
     result = write_atlas(tiny_run, tmp_path / "out", workers=2)
     assert len(pypdf.PdfReader(result.atlas).pages) == result.pages
     assert not list((tmp_path / "out").glob(".atlas-*"))  # no part files left behind
@@ -557,7 +575,7 @@ def test_calendar_cell_text_stays_in_its_cell(groups):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from pastures.printmap import _fit_groups
+    from pastures.printmap.calendar import _fit_groups
 
     width_mm, size = 10.7, 8.0
     text = _fit_groups(groups, width_mm, size)
@@ -580,3 +598,30 @@ def test_calendar_cell_text_stays_in_its_cell(groups):
     elif "…" not in joined:
         assert shown, joined
         assert len(shown) + hidden == len(groups)
+
+
+def test_calendar_cells_sum_the_heads_of_the_groups_that_graze():
+    # Worked by hand: in January groups G1 (120 head) and G2 (95) both graze P1, so the
+    # cell holds 215 heads; in February only G2 (95); P2 rests (0).
+    schedule = pd.DataFrame(
+        {
+            S.GROUP_ID: ["C1-ALP-1", "C1-LLA-1", "C1-LLA-1"],
+            S.LOCATION_ID: ["P1", "P1", "P1"],
+            S.START: pd.to_datetime(["2026-01-05", "2026-01-20", "2026-02-01"]),
+            S.END: pd.to_datetime(["2026-01-09", "2026-01-24", "2026-02-03"]),
+        }
+    )
+    months = list(pd.period_range("2026-01", "2026-02", freq="M"))
+    heads = {"C1-ALP-1": 120, "C1-LLA-1": 95}
+    cells = plot_calendar(schedule, ["P1", "P2"], months, {}, heads=heads)
+    assert [c.heads for c in cells["P1"]] == [215, 95]
+    assert [c.heads for c in cells["P2"]] == [0, 0]
+
+
+def test_a_cell_too_narrow_for_its_groups_gives_their_heads_and_count():
+    from pastures.printmap.calendar import _fit_groups
+
+    groups = ("C1-ALP-1 147", "C2-ALP-2 144", "C2-ALP-3 145")  # 436 heads in all
+    assert _fit_groups(groups, 10.7, 8.0, heads="436") == "436 (3)"
+    assert _fit_groups(groups, 10.7, 8.0, heads="1436") == "1436"  # the count does not fit
+    assert _fit_groups(groups, 10.7, 8.0) == "3 gr."  # heads unknown (herds of old plans)

@@ -16,7 +16,7 @@ from pathlib import Path
 import geopandas as gpd
 import pytest
 from click.testing import CliRunner
-from shapely.geometry import box
+from shapely.geometry import Point, box
 
 from pastures import schema as S
 from pastures.cli import main
@@ -187,6 +187,13 @@ def test_atlas_pages_contents_and_community_pdf_follow_the_series(series_atlas, 
         assert f"Página {3 + i} de {2 + k + 1}" in text
         for code in sheet.plot_codes:
             assert code in text
+        # the sources in full on the first sheet of the series, a pointer to it after
+        if i == 0:
+            assert "Fuentes: comunidades, parcelas" in text
+        else:
+            assert "Fuentes: comunidades" not in text
+            assert "Fuentes y créditos: en la primera hoja de la comunidad." in text
+    assert "Fuentes: comunidades, parcelas" in pages[-1]  # Epsilon's only sheet
     assert "hoja" not in pages[-1].split("Página")[0]  # Epsilon: one sheet, no series
     book = pypdf.PdfReader(series_atlas.communities["Delta"])
     assert len(book.pages) == k
@@ -299,3 +306,67 @@ def test_twelve_plots_without_a_plan_fit_one_portrait_sheet(tmp_path):
     assert layout.orientation == "portrait"
     assert layout.map_mm[3] == pytest.approx(85.2, abs=0.1)
     assert layout.map_mm[3] >= MIN_MAP_MM
+
+
+# --- small plots stay legible (issue 20) -------------------------------------------------
+
+
+def _spread_run(root: Path) -> Path:
+    """Community Zeta, 15 km x 6 km, with a 5.29 ha plot (230 m square) at its west end and
+    a 25 ha plot (500 m square) 14 km east; a corral beside each."""
+    root.mkdir(parents=True)
+    zeta = gpd.GeoDataFrame(
+        {S.COMMUNITY: ["Zeta"]}, geometry=[box(X0, Y0, X0 + 15_000, Y0 + 6_000)], crs=CRS
+    )
+    plots = gpd.GeoDataFrame(
+        {
+            S.PLOT_CODE: ["Z-SMALL", "Z-BIG"],
+            S.COMMUNITY: "Zeta",
+            "pasture_type": "pajonal",
+            S.AREA_HA: [5.29, 25.0],
+        },
+        geometry=[
+            box(X0 + 300, Y0 + 2_000, X0 + 530, Y0 + 2_230),
+            box(X0 + 14_300, Y0 + 3_000, X0 + 14_800, Y0 + 3_500),
+        ],
+        crs=CRS,
+    )
+    corrals = gpd.GeoDataFrame(
+        {S.CORRAL_ID: ["Z-C1", "Z-C2"], S.COMMUNITY: "Zeta"},
+        geometry=[Point(X0 + 700, Y0 + 2_100), Point(X0 + 14_000, Y0 + 3_200)],
+        crs=CRS,
+    )
+    for name, layer in (("communities", zeta), ("plots", plots), ("corrals", corrals)):
+        layer.to_file(root / "layers.gpkg", layer=name, driver="GPKG")
+    record = {"illustrative": True, "parameters": {"study_area": AREA}}
+    (root / "provenance.json").write_text(json.dumps(record), encoding="utf-8")
+    return root
+
+
+def test_no_plot_is_printed_under_8_mm_across(tmp_path):
+    # On one sheet the whole 15 km community would be at 1:75 000 or so, where the 230 m
+    # plot is 260 m across (the circle of its area: 2 * sqrt(52 900 / pi)) -> 3.5 mm.
+    # At 8 mm it needs 1:32 500 or larger, where a frame of ~190 mm holds 6 km: the two
+    # plots, 14 km apart, go on two sheets, each zoomed on its plot.
+    run = _spread_run(tmp_path / "run")
+    sheets = plan_sheets(read_run(run))
+    assert [s.plot_codes for s in sheets] == [("Z-SMALL",), ("Z-BIG",)]
+    areas = {"Z-SMALL": 230.0 * 230.0, "Z-BIG": 500.0 * 500.0}
+    for number, sheet in enumerate(sheets, start=1):
+        layout = community_layout(read_run(run), "Zeta", sheet=number)
+        across_m = 2 * math.sqrt(areas[sheet.plot_codes[0]] / math.pi)
+        assert across_m / layout.scale * 1000 >= 8.0
+        assert layout.detail  # with the locator inset of the whole community
+
+
+def test_a_small_plot_near_its_corrals_zooms_the_sheet_not_splits_it(tmp_path):
+    # One community, one small plot, corrals far apart: the sheet zooms on the plot
+    # (a detail with the inset) instead of showing the whole community too small.
+    run = _spread_run(tmp_path / "run")
+    layers = gpd.read_file(run / "layers.gpkg", layer="plots")
+    layers[layers[S.PLOT_CODE] == "Z-SMALL"].to_file(run / "layers.gpkg", layer="plots")
+    sheets = plan_sheets(read_run(run))
+    assert len(sheets) == 1
+    layout = community_layout(read_run(run), "Zeta")
+    assert 2 * math.sqrt(230.0 * 230.0 / math.pi) / layout.scale * 1000 >= 8.0
+    assert layout.detail

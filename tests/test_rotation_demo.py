@@ -209,7 +209,7 @@ def test_the_printed_note_gives_the_table_figures(tmp_path):
 
 def test_map_and_atlas_name_groups_with_heads(demo):
     from pastures.outputs import plot_status, read_run
-    from pastures.printmap import _group_labels
+    from pastures.printmap.calendar import _group_labels
 
     schedule, _, _ = load(demo)
     stay = schedule[schedule["location_kind"] == "plot"].iloc[0]

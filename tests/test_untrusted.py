@@ -301,7 +301,7 @@ def test_outputs_of_stages_that_no_longer_run_are_removed(tmp_path: Path, projec
 def test_a_plot_coded_like_a_formula_goes_through_every_stage(
     tmp_path: Path, project_files
 ) -> None:
-    from pastures import printmap
+    from pastures.printmap import status as printmap_status
     from test_pipeline import tiny_project
 
     plots_file = project_files["plots"]
@@ -315,7 +315,7 @@ def test_a_plot_coded_like_a_formula_goes_through_every_stage(
     status = O.plot_status(O.read_run(run)).set_index(S.PLOT_CODE)
     for column in (S.RANGE_CONDITION, S.CAPACITY_UO, S.RISK_CLASS):
         assert pd.notna(status.at["=A1", column]), column
-    atlas = printmap._status_table(O.read_run(run)).set_index(S.PLOT_CODE)
+    atlas = printmap_status._status_table(O.read_run(run)).set_index(S.PLOT_CODE)
     assert pd.notna(atlas.at["=A1", S.RANGE_CONDITION])
     assert pd.notna(atlas.at["=A1", S.RISK_CLASS])
     # a rerun reuses the stages (their tables read back with the same codes)

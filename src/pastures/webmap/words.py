@@ -93,7 +93,7 @@ WORDS: Final[dict[str, str]] = {
     "legend_rotation": N_("Rotation"),
     "legend_points": N_("Points"),
     "missing": N_("No {stage} layer: {why}"),
-    "stage_vegetation": N_("vegetation index"),
+    "stage_vegetation": N_("vegetation indices"),
     "stage_rotation": N_("rotation"),
     "stage_erosion": N_("erosion risk"),
     # Leaflet's own words and the phone's buttons

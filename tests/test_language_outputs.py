@@ -236,6 +236,7 @@ READERS = {
     "atlas": lambda run: _atlas_texts(run["folder"]),
 }
 
+
 def _foreign_words(run: dict, output: str, foreign: set[str]) -> dict[str, str]:
     """Each word of `foreign` found in the output, with a piece of the text it is in."""
     data = _data_values(run["folder"])

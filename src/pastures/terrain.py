@@ -821,6 +821,10 @@ def _priority_flood_kernel(z: np.ndarray, filled: np.ndarray) -> np.ndarray:  # 
     queue = np.empty(1024, dtype=np.int64)
     qhead = 0
     qtail = 0
+    offset = _DR * nc + _DC  # of a neighbour's flat index
+    flat_z = z.ravel()
+    flat_filled = filled.ravel()
+    flat_fdir = fdir.ravel()
 
     # Seeds: valid cells on the edge or next to no-data drain off the grid. They are
     # found from the no-data side (fewer cells), and keyed, so their order is the same.
@@ -881,22 +885,27 @@ def _priority_flood_kernel(z: np.ndarray, filled: np.ndarray) -> np.ndarray:  # 
             size -= 1
         r = cell // nc
         c = cell - r * nc
-        level = filled[r, c]
+        level = flat_filled[cell]
+        inside = 0 < r < nr - 1 and 0 < c < nc - 1  # no neighbour off the grid
         for d in range(8):
-            rr = r + _DR[d]
-            cc = c + _DC[d]
-            if rr < 0 or cc < 0 or rr >= nr or cc >= nc or fdir[rr, cc] != _UNSET:
+            if not inside:
+                rr = r + _DR[d]
+                cc = c + _DC[d]
+                if rr < 0 or cc < 0 or rr >= nr or cc >= nc:
+                    continue
+            n = cell + offset[d]
+            if flat_fdir[n] != _UNSET:
                 continue
-            zn = z[rr, cc]
+            zn = flat_z[n]
             if np.isnan(zn):
                 continue
-            fdir[rr, cc] = (d + 4) % 8
+            flat_fdir[n] = (d + 4) % 8
             if zn <= level:  # inside a depression (or a flat): raise to the spill level
-                filled[rr, cc] = level
-                queue, qhead, qtail = _enqueue(queue, qhead, qtail, rr * nc + cc)
+                flat_filled[n] = level
+                queue, qhead, qtail = _enqueue(queue, qhead, qtail, n)
                 continue
-            filled[rr, cc] = zn
-            key = _key(zn, rr * nc + cc, fbuf, ubuf)
+            flat_filled[n] = zn
+            key = _key(zn, n, fbuf, ubuf)
             b = (key - first) >> shift
             if b == current:
                 if size == heap.size:
@@ -924,6 +933,8 @@ def _priority_flood(z: np.ndarray, *, in_place: bool = False) -> tuple[np.ndarra
     """Fill depressions; return (filled, flood direction). `in_place`: fill `z` itself."""
     if z.size >= 2**32:  # the queue packs the cell index into 32 bits
         raise ParameterError(f"The DEM has {z.size} pixels; at most 2**32 - 1 are supported.")
+    if not z.flags.c_contiguous:  # the kernel indexes the grids as flat views
+        z = np.ascontiguousarray(z)
     filled = z if in_place else np.empty(z.shape, dtype=np.float32)
     return filled, _priority_flood_kernel(z, filled)
 
@@ -932,10 +943,11 @@ def _priority_flood(z: np.ndarray, *, in_place: bool = False) -> tuple[np.ndarra
 def _has_lower(filled: np.ndarray, r: int, c: int) -> bool:
     nr, nc = filled.shape
     zc = filled[r, c]
+    inside = 0 < r < nr - 1 and 0 < c < nc - 1  # no neighbour off the grid
     for d in range(8):
         rr = r + _DR[d]
         cc = c + _DC[d]
-        if rr < 0 or cc < 0 or rr >= nr or cc >= nc:
+        if not inside and (rr < 0 or cc < 0 or rr >= nr or cc >= nc):
             continue
         if filled[rr, cc] < zc:  # False for NaN
             return True
@@ -985,6 +997,9 @@ def _flat_routing(filled: np.ndarray, fdir: np.ndarray, mfd: bool) -> int:
        of strictly smaller distance, weighted 1 (side) or 1/sqrt(2) (corner):
        `fdir` holds the bit mask of those neighbours (0 for a drain next to no-data).
 
+    `fdir` holds the flood's directions on entry (each cell towards the cell the flood
+    reached it from, which is not higher): cells below that one are no flat's.
+
     Returns the number of flat cells that are not drains.
     """
     nr, nc = filled.shape
@@ -999,7 +1014,13 @@ def _flat_routing(filled: np.ndarray, fdir: np.ndarray, mfd: bool) -> int:
                     cell0 = r0 * nc + c0
                     if done[cell0 >> 3] & (1 << (cell0 & 7)):
                         continue
-                    if np.isnan(filled[r0, c0]) or _has_lower(filled, r0, c0):
+                    if np.isnan(filled[r0, c0]):
+                        continue
+                    # most cells are below the cell the flood reached them from: one read
+                    p = fdir[r0, c0]
+                    if p < 8 and filled[r0 + _DR[p], c0 + _DC[p]] < filled[r0, c0]:
+                        continue
+                    if _has_lower(filled, r0, c0):
                         continue
                     region, queue, n = _route_flat(filled, fdir, mfd, r0, c0, done, region, queue)
                     n_flat += n
@@ -1034,11 +1055,12 @@ def _route_flat(  # noqa: PLR0912, PLR0915, PLR0917
         r = cell // nc
         c = cell - r * nc
         lower = False
+        inside = 0 < r < nr - 1 and 0 < c < nc - 1  # no neighbour off the grid
         for k in range(8):
             d = _INVEST_ORDER[k]
             rr = r + _DR[d]
             cc = c + _DC[d]
-            if rr < 0 or cc < 0 or rr >= nr or cc >= nc:
+            if not inside and (rr < 0 or cc < 0 or rr >= nr or cc >= nc):
                 continue
             v = filled[rr, cc]
             if v < h:  # False for NaN
@@ -1084,11 +1106,14 @@ def _route_flat(  # noqa: PLR0912, PLR0915, PLR0917
         r = cell // nc
         c = cell - r * nc
         base = dist[r - rmin, c - cmin]
+        inside = 0 < r < nr - 1 and 0 < c < nc - 1
         for k in range(8):
             d = _INVEST_ORDER[k]
             rr = r + _DR[d]
             cc = c + _DC[d]
-            if rr < 0 or cc < 0 or rr >= nr or cc >= nc or filled[rr, cc] != h:
+            if not inside and (rr < 0 or cc < 0 or rr >= nr or cc >= nc):
+                continue
+            if filled[rr, cc] != h:
                 continue
             nd = base + _DIST[d]
             if dist[rr - rmin, cc - cmin] > nd:
@@ -1334,12 +1359,13 @@ def _mfd_shares(  # noqa: PLR0917
     nr, nc = filled.shape
     zc = np.float64(filled[r, c])
     total = 0.0
+    inside = 0 < r < nr - 1 and 0 < c < nc - 1  # no neighbour off the grid
     for k in range(8):  # pygeoprocessing's order, so that sums round the same way
         d = _INVEST_ORDER[k]
         weights[d] = 0.0
         rr = r + _DR[d]
         cc = c + _DC[d]
-        if rr < 0 or cc < 0 or rr >= nr or cc >= nc:
+        if not inside and (rr < 0 or cc < 0 or rr >= nr or cc >= nc):
             continue
         zn = np.float64(filled[rr, cc])
         if zn < zc:  # False for NaN

@@ -405,8 +405,9 @@ def _clear_border_connected(missing: np.ndarray) -> None:
     head = 0
     tail = 0
     for r in range(nr):
-        for c in range(nc):
-            if (r == 0 or c == 0 or r == nr - 1 or c == nc - 1) and missing[r, c]:
+        edge_row = r == 0 or r == nr - 1
+        for c in range(0, nc, 1 if edge_row else max(nc - 1, 1)):  # the border only
+            if missing[r, c]:
                 missing[r, c] = False
                 queue, head, tail = _enqueue(queue, head, tail, r * nc + c)
                 while head < tail:
@@ -414,10 +415,13 @@ def _clear_border_connected(missing: np.ndarray) -> None:
                     head += 1
                     rr0 = cell // nc
                     cc0 = cell - rr0 * nc
+                    inside = 0 < rr0 < nr - 1 and 0 < cc0 < nc - 1
                     for d in range(8):
                         rr = rr0 + _DR[d]
                         cc = cc0 + _DC[d]
-                        if 0 <= rr < nr and 0 <= cc < nc and missing[rr, cc]:
+                        if not inside and not (0 <= rr < nr and 0 <= cc < nc):
+                            continue
+                        if missing[rr, cc]:
                             missing[rr, cc] = False
                             queue, head, tail = _enqueue(queue, head, tail, rr * nc + cc)
 
@@ -703,6 +707,14 @@ def _key(z: np.float32, cell: int, fbuf: np.ndarray, ubuf: np.ndarray) -> np.uin
     return (u << np.uint64(32)) | np.uint64(cell)
 
 
+@numba.njit(cache=True, inline="always")
+def _key_of_bits(u32: np.uint32, cell: int) -> np.uint64:
+    """:func:`_key` from the float32's bits as read through a uint32 view."""
+    u = np.uint64(u32)
+    u = (u ^ np.uint64(0xFFFFFFFF)) if u & np.uint64(0x80000000) else (u | np.uint64(0x80000000))
+    return (u << np.uint64(32)) | np.uint64(cell)
+
+
 @numba.njit(cache=True)
 def _heap_push(heap: np.ndarray, size: int, key: np.uint64) -> None:
     pos = size
@@ -825,6 +837,7 @@ def _priority_flood_kernel(z: np.ndarray, filled: np.ndarray) -> np.ndarray:  # 
     flat_z = z.ravel()
     flat_filled = filled.ravel()
     flat_fdir = fdir.ravel()
+    flat_bits = flat_filled.view(np.uint32)
 
     # Seeds: valid cells on the edge or next to no-data drain off the grid. They are
     # found from the no-data side (fewer cells), and keyed, so their order is the same.
@@ -905,7 +918,7 @@ def _priority_flood_kernel(z: np.ndarray, filled: np.ndarray) -> np.ndarray:  # 
                 queue, qhead, qtail = _enqueue(queue, qhead, qtail, n)
                 continue
             flat_filled[n] = zn
-            key = _key(zn, n, fbuf, ubuf)
+            key = _key_of_bits(flat_bits[n], n)  # the bits of zn
             b = (key - first) >> shift
             if b == current:
                 if size == heap.size:

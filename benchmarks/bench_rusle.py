@@ -53,7 +53,7 @@ the whole process, peak RSS (4000² only)::
 
 Soil loss agreed on 100.0000 % of pixels within 1 % at both routings; InVEST's stream
 pixels were empty in ours, and no other pixel. Commit 97fdff3 writes the same soil
-loss, bit for bit, as 0822794 on this 4000² DEM (both routings); it fills, finds
+loss, bit for bit, as f890147 on this 4000² DEM (both routings); it fills, finds
 flats and weighs MFD flow faster, and checks and multiplies R, K, C in one pass.
 Five minutes earlier, at commit b589501 (the same kernels but two small ones) and a
 lower load (2.0-3.2), both tools ran faster: InVEST 31.5 s (D8) and 38.0 s (MFD),

@@ -40,34 +40,52 @@ compared pixel by pixel (share within 1 %, stream pixels both ways).
 
 It prints InVEST ÷ ours for wall time and peak memory, measured in the same run.
 
-Measured 2026-12-07 06:01-06:26 UTC, commit 0822794, on 2 cores shared with other
-jobs (load average 2.1-6.1 during the runs), best of 2 interleaved runs each, wall of
-the whole process, peak RSS (2000² not run)::
+Measured 2026-12-07 07:00-07:06 UTC, commit 97fdff3, on 2 cores shared with other
+jobs (load average 3.3-5.0 during the runs), best of 2 interleaved runs each, wall of
+the whole process, peak RSS (4000² only)::
+
+    size, routing           InVEST chain                  ours    InVEST ÷ ours (wall / peak memory)
+    4000², D8            47.1 s,    671 MiB      7.3 s,    322 MiB                     6.42× / 2.09×
+    4000², MFD           55.1 s,    759 MiB     10.0 s,    353 MiB                     5.48× / 2.15×
+    (chain wall only, without interpreter start and imports: InVEST ÷ ours)
+      4000², D8: 46.3 s ÷ 6.9 s = 6.72×
+      4000², MFD: 54.1 s ÷ 9.8 s = 5.55×
+
+Soil loss agreed on 100.0000 % of pixels within 1 % at both routings; InVEST's stream
+pixels were empty in ours, and no other pixel. Commit 97fdff3 writes the same soil
+loss, bit for bit, as f890147 on this 4000² DEM (both routings); it fills, finds
+flats and weighs MFD flow faster, and checks and multiplies R, K, C in one pass.
+Five minutes earlier, at commit b589501 (the same kernels but two small ones) and a
+lower load (2.0-3.2), both tools ran faster: InVEST 31.5 s (D8) and 38.0 s (MFD),
+ours 5.8 s and 8.7 s: 5.46× and 4.35×. The ratio moves with the load by more than
+these changes moved it.
+
+Met: half InVEST's peak memory or less at 4000² (and at 8000², measured at 0822794
+below), both routings (2.08× at 4000² D8 is the narrowest). Not met: ten times its
+speed (4.4-6.4× at 4000²). What is left of ours at 4000² D8 (cProfile, one thread,
+load 2-3): filling 1.6-2.2 s, flat routing 1.1 s, slope and LS 0.9 s, reading the
+four rasters 1.0 s, writing (LZW, as pygeoprocessing) 0.6 s, accumulation 0.35 s,
+no-data notes 0.25 s, interpreter, imports and compiled kernels 0.7 s; MFD adds 2.4 s
+of accumulation and 0.55 s of stream tracing. The accumulations must visit cells in
+the same order to stay bit for bit (float sums round by order). About 185 MiB of ours
+is the interpreter with numpy, numba (its import, and loading the compiled kernels:
+~60 MiB) and rasterio before any grid is read.
+
+Earlier, at commit 0822794 (2026-12-07 06:01-06:26 UTC, load 2.1-6.1), both sizes::
 
     size, routing           InVEST chain                  ours    InVEST ÷ ours (wall / peak memory)
     4000², D8            40.6 s,    671 MiB      6.9 s,    322 MiB                     5.92× / 2.08×
     4000², MFD           53.8 s,    760 MiB     12.1 s,    353 MiB                     4.46× / 2.15×
     8000², D8           146.9 s,   1721 MiB     23.7 s,    647 MiB                     6.20× / 2.66×
     8000², MFD          241.0 s,   1721 MiB     46.3 s,    798 MiB                     5.21× / 2.16×
-    (chain wall only, without interpreter start and imports: InVEST ÷ ours)
-      4000², D8: 39.8 s ÷ 6.6 s = 6.08×
-      4000², MFD: 52.7 s ÷ 11.5 s = 4.57×
-      8000², D8: 146.2 s ÷ 23.4 s = 6.25×
-      8000², MFD: 240.2 s ÷ 45.7 s = 5.25×
 
-Soil loss agreed on 100.0000 % of pixels within 1 % at both sizes and routings;
-InVEST's stream pixels were empty in ours, and no other pixel.
-
-Met: half InVEST's peak memory or less at 4000² and 8000², both routings (2.08× at
-4000² D8 is the narrowest). Not met: ten times its speed (4.5-6.2×). About 185 MiB of
-ours is the interpreter with numpy, numba (its import, and loading the compiled
-kernels: ~60 MiB) and rasterio before any grid is read. The same chain at commit
-3b141ea (run A of the previous session, load 3-9) gave 4.60× / 1.86× (4000² D8),
-3.80× / 2.11× (4000² MFD), 11.90× / 1.64× (8000² D8) and 4.64× / 1.64× (8000² MFD) on
-an 8000² DEM with 71 % data (the sample DEM has changed since). Wall times move with
-the load: InVEST's two 8000² D8 runs here took 147 and 202 s, ours 40 and 24 s (the
-first of ours at 4000² D8 also peaked 47 MiB higher than the second); the memory
-figures hardly depend on it.
+The same chain at commit 3b141ea (run A of the previous session, load 3-9) gave
+4.60× / 1.86× (4000² D8), 3.80× / 2.11× (4000² MFD), 11.90× / 1.64× (8000² D8) and
+4.64× / 1.64× (8000² MFD) on an 8000² DEM with 71 % data (the sample DEM has changed
+since). Wall times move with the load: InVEST's two 8000² D8 runs at 0822794 took 147
+and 202 s, ours 40 and 24 s (the first run of ours is always the slower: its files
+and compiled kernels are not yet in the page cache); the memory figures hardly
+depend on it.
 """
 
 from __future__ import annotations

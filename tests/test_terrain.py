@@ -818,3 +818,19 @@ def test_fill_treats_minus_zero_as_zero() -> None:
     z[1, 2] = np.float32(-0.0)
     z[1, 3] = 0.5
     np.testing.assert_array_equal(fill_depressions(z), np.ones((3, 5), np.float32))
+
+
+def test_interior_holes_are_the_no_data_components_off_the_border() -> None:
+    """Against scipy's 8-connected labelling, on thin and odd grids as well."""
+    from scipy import ndimage
+
+    from pastures.terrain import interior_holes
+
+    rng = np.random.default_rng(1)
+    for shape in [(1, 1), (1, 5), (5, 1), (2, 2), (3, 7), (40, 33)]:
+        for share in (0.3, 0.5, 0.6):
+            z = np.where(rng.random(shape) < share, np.nan, 4000.0).astype(np.float32)
+            labels, _ = ndimage.label(np.isnan(z), structure=np.ones((3, 3)))
+            edge = np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])
+            expected = (labels > 0) & ~np.isin(labels, edge[edge > 0])
+            assert np.array_equal(interior_holes(z), expected), (shape, share)

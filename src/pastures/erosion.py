@@ -1118,6 +1118,25 @@ def soil_loss_file(
         return _soil_loss_file(dem_path, out_path, prm, factors, resolution, crs)
 
 
+@numba.njit(cache=True)
+def _scale_in_place(a: np.ndarray, f: np.ndarray) -> tuple[float, float]:
+    """``a *= f`` (float32 arrays of one shape), in place; f's smallest and largest value.
+
+    NaN are skipped (``inf``, ``-inf`` when all are NaN), as ``np.fmin``/``np.fmax``.
+    """
+    flat_a = a.ravel()
+    flat_f = f.ravel()
+    low = np.inf
+    high = -np.inf
+    for i in range(flat_a.size):
+        v = flat_f[i]
+        flat_a[i] = flat_a[i] * v
+        if not np.isnan(v):
+            low = min(low, v)
+            high = max(high, v)
+    return low, high
+
+
 #: GDAL block cache (MB) of :func:`soil_loss_file`.
 _GDAL_CACHE_MB: Final = 64
 
@@ -1188,6 +1207,17 @@ def _soil_loss_file(  # noqa: PLR0917
                 a = ls[row : row + rows]  # LS becomes A in place, block by block
                 for name, read, low, high in readers:
                     f = read(window)
+                    if (
+                        isinstance(f, np.ndarray)
+                        and f.dtype == a.dtype == np.float32
+                        and f.shape == a.shape
+                        and f.flags.c_contiguous
+                        and a.flags.c_contiguous
+                    ):
+                        # one pass: the factor's range, and A times it
+                        vmin, vmax = _scale_in_place(a, f)
+                        _range(name, np.array([vmin, vmax]), low, high)
+                        continue
                     _range(name, f, low, high)
                     np.multiply(a, f, out=a, casting="unsafe")
                 dst.write(a, 1, window=window)

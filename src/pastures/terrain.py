@@ -433,8 +433,9 @@ def _clear_border_connected(missing: np.ndarray) -> None:
     head = 0
     tail = 0
     for r in range(nr):
-        for c in range(nc):
-            if (r == 0 or c == 0 or r == nr - 1 or c == nc - 1) and missing[r, c]:
+        edge_row = r == 0 or r == nr - 1
+        for c in range(0, nc, 1 if edge_row else max(nc - 1, 1)):  # the border only
+            if missing[r, c]:
                 missing[r, c] = False
                 queue, head, tail = _enqueue(queue, head, tail, r * nc + c)
                 while head < tail:
@@ -442,10 +443,13 @@ def _clear_border_connected(missing: np.ndarray) -> None:
                     head += 1
                     rr0 = cell // nc
                     cc0 = cell - rr0 * nc
+                    inside = 0 < rr0 < nr - 1 and 0 < cc0 < nc - 1
                     for d in range(8):
                         rr = rr0 + _DR[d]
                         cc = cc0 + _DC[d]
-                        if 0 <= rr < nr and 0 <= cc < nc and missing[rr, cc]:
+                        if not inside and not (0 <= rr < nr and 0 <= cc < nc):
+                            continue
+                        if missing[rr, cc]:
                             missing[rr, cc] = False
                             queue, head, tail = _enqueue(queue, head, tail, rr * nc + cc)
 
@@ -761,6 +765,14 @@ def _key(z: np.float32, cell: int, fbuf: np.ndarray, ubuf: np.ndarray) -> np.uin
     return (u << np.uint64(32)) | np.uint64(cell)
 
 
+@numba.njit(cache=True, inline="always")
+def _key_of_bits(u32: np.uint32, cell: int) -> np.uint64:
+    """:func:`_key` from the float32's bits as read through a uint32 view."""
+    u = np.uint64(u32)
+    u = (u ^ np.uint64(0xFFFFFFFF)) if u & np.uint64(0x80000000) else (u | np.uint64(0x80000000))
+    return (u << np.uint64(32)) | np.uint64(cell)
+
+
 @numba.njit(cache=True)
 def _heap_push(heap: np.ndarray, size: int, key: np.uint64) -> None:
     pos = size
@@ -879,6 +891,11 @@ def _priority_flood_kernel(z: np.ndarray, filled: np.ndarray) -> np.ndarray:  # 
     queue = np.empty(1024, dtype=np.int64)
     qhead = 0
     qtail = 0
+    offset = _DR * nc + _DC  # of a neighbour's flat index
+    flat_z = z.ravel()
+    flat_filled = filled.ravel()
+    flat_fdir = fdir.ravel()
+    flat_bits = flat_filled.view(np.uint32)
 
     # Seeds: valid cells on the edge or next to no-data drain off the grid. They are
     # found from the no-data side (fewer cells), and keyed, so their order is the same.
@@ -939,22 +956,27 @@ def _priority_flood_kernel(z: np.ndarray, filled: np.ndarray) -> np.ndarray:  # 
             size -= 1
         r = cell // nc
         c = cell - r * nc
-        level = filled[r, c]
+        level = flat_filled[cell]
+        inside = 0 < r < nr - 1 and 0 < c < nc - 1  # no neighbour off the grid
         for d in range(8):
-            rr = r + _DR[d]
-            cc = c + _DC[d]
-            if rr < 0 or cc < 0 or rr >= nr or cc >= nc or fdir[rr, cc] != _UNSET:
+            if not inside:
+                rr = r + _DR[d]
+                cc = c + _DC[d]
+                if rr < 0 or cc < 0 or rr >= nr or cc >= nc:
+                    continue
+            n = cell + offset[d]
+            if flat_fdir[n] != _UNSET:
                 continue
-            zn = z[rr, cc]
+            zn = flat_z[n]
             if np.isnan(zn):
                 continue
-            fdir[rr, cc] = (d + 4) % 8
+            flat_fdir[n] = (d + 4) % 8
             if zn <= level:  # inside a depression (or a flat): raise to the spill level
-                filled[rr, cc] = level
-                queue, qhead, qtail = _enqueue(queue, qhead, qtail, rr * nc + cc)
+                flat_filled[n] = level
+                queue, qhead, qtail = _enqueue(queue, qhead, qtail, n)
                 continue
-            filled[rr, cc] = zn
-            key = _key(zn, rr * nc + cc, fbuf, ubuf)
+            flat_filled[n] = zn
+            key = _key_of_bits(flat_bits[n], n)  # the bits of zn
             b = (key - first) >> shift
             if b == current:
                 if size == heap.size:
@@ -984,6 +1006,8 @@ def _priority_flood(z: np.ndarray, *, in_place: bool = False) -> tuple[np.ndarra
         raise ParameterError(
             _("The DEM has {size} pixels; at most 2**32 - 1 are supported.").format(size=z.size)
         )
+    if not z.flags.c_contiguous:  # the kernel indexes the grids as flat views
+        z = np.ascontiguousarray(z)
     filled = z if in_place else np.empty(z.shape, dtype=np.float32)
     return filled, _priority_flood_kernel(z, filled)
 
@@ -992,10 +1016,11 @@ def _priority_flood(z: np.ndarray, *, in_place: bool = False) -> tuple[np.ndarra
 def _has_lower(filled: np.ndarray, r: int, c: int) -> bool:
     nr, nc = filled.shape
     zc = filled[r, c]
+    inside = 0 < r < nr - 1 and 0 < c < nc - 1  # no neighbour off the grid
     for d in range(8):
         rr = r + _DR[d]
         cc = c + _DC[d]
-        if rr < 0 or cc < 0 or rr >= nr or cc >= nc:
+        if not inside and (rr < 0 or cc < 0 or rr >= nr or cc >= nc):
             continue
         if filled[rr, cc] < zc:  # False for NaN
             return True
@@ -1045,6 +1070,9 @@ def _flat_routing(filled: np.ndarray, fdir: np.ndarray, mfd: bool) -> int:
        of strictly smaller distance, weighted 1 (side) or 1/sqrt(2) (corner):
        `fdir` holds the bit mask of those neighbours (0 for a drain next to no-data).
 
+    `fdir` holds the flood's directions on entry (each cell towards the cell the flood
+    reached it from, which is not higher): cells below that one are no flat's.
+
     Returns the number of flat cells that are not drains.
     """
     nr, nc = filled.shape
@@ -1059,7 +1087,13 @@ def _flat_routing(filled: np.ndarray, fdir: np.ndarray, mfd: bool) -> int:
                     cell0 = r0 * nc + c0
                     if done[cell0 >> 3] & (1 << (cell0 & 7)):
                         continue
-                    if np.isnan(filled[r0, c0]) or _has_lower(filled, r0, c0):
+                    if np.isnan(filled[r0, c0]):
+                        continue
+                    # most cells are below the cell the flood reached them from: one read
+                    p = fdir[r0, c0]
+                    if p < 8 and filled[r0 + _DR[p], c0 + _DC[p]] < filled[r0, c0]:
+                        continue
+                    if _has_lower(filled, r0, c0):
                         continue
                     region, queue, n = _route_flat(filled, fdir, mfd, r0, c0, done, region, queue)
                     n_flat += n
@@ -1094,11 +1128,12 @@ def _route_flat(  # noqa: PLR0912, PLR0915, PLR0917
         r = cell // nc
         c = cell - r * nc
         lower = False
+        inside = 0 < r < nr - 1 and 0 < c < nc - 1  # no neighbour off the grid
         for k in range(8):
             d = _INVEST_ORDER[k]
             rr = r + _DR[d]
             cc = c + _DC[d]
-            if rr < 0 or cc < 0 or rr >= nr or cc >= nc:
+            if not inside and (rr < 0 or cc < 0 or rr >= nr or cc >= nc):
                 continue
             v = filled[rr, cc]
             if v < h:  # False for NaN
@@ -1144,11 +1179,14 @@ def _route_flat(  # noqa: PLR0912, PLR0915, PLR0917
         r = cell // nc
         c = cell - r * nc
         base = dist[r - rmin, c - cmin]
+        inside = 0 < r < nr - 1 and 0 < c < nc - 1
         for k in range(8):
             d = _INVEST_ORDER[k]
             rr = r + _DR[d]
             cc = c + _DC[d]
-            if rr < 0 or cc < 0 or rr >= nr or cc >= nc or filled[rr, cc] != h:
+            if not inside and (rr < 0 or cc < 0 or rr >= nr or cc >= nc):
+                continue
+            if filled[rr, cc] != h:
                 continue
             nd = base + _DIST[d]
             if dist[rr - rmin, cc - cmin] > nd:
@@ -1394,12 +1432,13 @@ def _mfd_shares(  # noqa: PLR0917
     nr, nc = filled.shape
     zc = np.float64(filled[r, c])
     total = 0.0
+    inside = 0 < r < nr - 1 and 0 < c < nc - 1  # no neighbour off the grid
     for k in range(8):  # pygeoprocessing's order, so that sums round the same way
         d = _INVEST_ORDER[k]
         weights[d] = 0.0
         rr = r + _DR[d]
         cc = c + _DC[d]
-        if rr < 0 or cc < 0 or rr >= nr or cc >= nc:
+        if not inside and (rr < 0 or cc < 0 or rr >= nr or cc >= nc):
             continue
         zn = np.float64(filled[rr, cc])
         if zn < zc:  # False for NaN

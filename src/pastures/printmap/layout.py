@@ -280,22 +280,29 @@ def missing_glyphs(texts: Iterator[str] | list[str], families: list[str]) -> str
     return "".join(sorted(c for c in chars if not any(f.get_char_index(ord(c)) for f in fonts)))
 
 
+#: Where the drawings of the page's panels go among the figure's artists: under the
+#: map (an axes, zorder 0); their own zorders keep their order among themselves.
+PAGE_ZORDER: Final = -1.0
+
+
 class _Panel:
-    """A rectangle of the page in mm from its top-left corner, drawn on the page's axes.
+    """A rectangle of the page in mm from its top-left corner.
 
     Title, footer, legend, status panel and calendar each used to be an axes of their
-    own; an axes costs about 20 ms to make and to draw, a dozen a sheet. A panel only
-    shifts what is drawn in it onto the one axes that spans the page (see
-    :func:`_page_axes`), with the same calls (``text``, ``plot``, ``add_patch``...).
+    own, then shifted onto one axes spanning the page; an axes costs about 15 ms to
+    make and to draw. A panel draws its artists straight on the figure in mm from the
+    page's top-left corner (see :func:`_page_transform`), with the same calls
+    (``text``, ``plot``, ``add_patch``...): lines and patches under the map
+    (:data:`PAGE_ZORDER`), texts above it.
     """
 
-    def __init__(self, ax: Axes, rect: tuple[float, float, float, float]) -> None:
+    def __init__(self, fig: Figure, page: _Page, rect: tuple[float, float, float, float]) -> None:
         from matplotlib.transforms import Affine2D
 
         x, top, w, h = rect
-        self.ax = ax
+        self.figure = fig
         self.width, self.height = w, h
-        self.transform = Affine2D().translate(x, top) + ax.transData
+        self.transform = Affine2D().translate(x, top) + _page_transform(fig, page)
 
     def get_xlim(self) -> tuple[float, float]:
         return 0.0, self.width
@@ -303,36 +310,33 @@ class _Panel:
     def text(self, x: float, y: float, s: str, **kw: Any) -> Any:
         from matplotlib.text import Text
 
-        # a text of the figure, not of the axes: the page needs no clipping
-        return self.ax.figure.add_artist(Text(x, y, s, transform=self.transform, **kw))
+        return self.figure.add_artist(Text(x, y, s, transform=self.transform, **kw))
 
-    def plot(self, *args: Any, **kw: Any) -> Any:
-        return self.ax.plot(*args, transform=self.transform, scalex=False, scaley=False, **kw)
+    def plot(self, x: Any, y: Any, **kw: Any) -> Any:
+        """A line (or markers) through `x`, `y`: keywords as :class:`matplotlib.lines.Line2D`."""
+        from matplotlib.lines import Line2D
+
+        return self.add_artist(Line2D(np.atleast_1d(x), np.atleast_1d(y), **kw))
 
     def add_patch(self, artist: Any) -> Any:
         artist.set_transform(self.transform)
-        return self.ax.add_artist(artist)
+        artist.set_zorder(PAGE_ZORDER + artist.get_zorder() / 1000)
+        return self.figure.add_artist(artist)
 
     add_line = add_patch
     add_artist = add_patch
 
 
-def _page_axes(fig: Figure, page: _Page) -> Axes:
-    """The one axes spanning the page, in mm from its top-left corner (made once per figure)."""
-    ax = getattr(fig, "_pastures_page_axes", None)
-    if ax is None:
-        ax = fig.add_axes((0, 0, 1, 1), zorder=-1)
-        ax.set_xlim(0, page.width)
-        ax.set_ylim(page.height, 0)
-        ax.set_autoscale_on(False)
-        ax.set_axis_off()
-        fig._pastures_page_axes = ax  # type: ignore[attr-defined]
-    return ax
+def _page_transform(fig: Figure, page: _Page) -> Any:
+    """Millimetres from the page's top-left corner to the figure's pixels."""
+    from matplotlib.transforms import Affine2D
+
+    return Affine2D().scale(1 / page.width, -1 / page.height).translate(0, 1) + fig.transFigure
 
 
 def _axes_mm(fig: Figure, page: _Page, rect: tuple[float, float, float, float]) -> Any:
     """A panel at rect = (x, top, w, h) mm from the page's top-left corner, in mm coordinates."""
-    return _Panel(_page_axes(fig, page), rect)
+    return _Panel(fig, page, rect)
 
 
 @functools.lru_cache(maxsize=32_768)

@@ -209,6 +209,9 @@ def shared_text_metrics() -> Iterator[None]:
     from matplotlib.backends import backend_pdf
 
     renderer = backend_pdf.RendererPdf
+    if getattr(renderer.draw_text, "shared_text_layout", False):  # within another: reuse it
+        yield
+        return
     measure, draw_text = renderer.get_text_width_height_descent, renderer.draw_text
     helpers = backend_pdf._text_helpers
     sizes: dict[tuple[Any, ...], tuple[float, float, float]] = {}
@@ -229,6 +232,8 @@ def shared_text_metrics() -> Iterator[None]:
         # (gc, x, y, s, prop, angle, ...): the layout below is keyed by the font's size
         size_now[0] = args[4].get_size_in_points()
         return draw_text(self, *args, **kw)
+
+    draw_text_sized.shared_text_layout = True  # type: ignore[attr-defined]
 
     def layout_once(string: str, font: Any, *, features: Any = None, language: Any = None) -> Any:
         key = (string, font.fname, font.face_index, size_now[0], features, language)

@@ -28,7 +28,20 @@ project: same density, same sheets per community), so both fit in the time.
     python benchmarks/bench_atlas.py                      # 2,000 plots, 6 communities
     python benchmarks/bench_atlas.py --communities 0      # the whole atlas, both codes
     python benchmarks/bench_atlas.py --only current --communities 0
-"""
+
+Measured (``--communities 0``: the whole 2,000-plot atlas, both codes in one run, 2 workers;
+code of commit f503e39, 2026-12-07 06:59-07:13 UTC, on 2 cores shared with other jobs,
+load average 3.0-4.0)::
+
+    baseline (f9c5c5f)  1002 pages  wall   629.8 s =  0.629 s/page  CPU   591.0 s =  0.590 s/page   0.295 CPU s/plot  atlas   57.4 MB  (2 worker(s))
+    current              682 pages  wall   151.6 s =  0.222 s/page  CPU   116.3 s =  0.171 s/page   0.058 CPU s/plot  atlas   39.4 MB  (2 worker(s))
+    baseline / current per page: wall 2.83x, CPU 3.46x (target >= 5x)
+
+The 5x target per page is not met: 3.5x in CPU, 2.8x in wall time on the loaded
+machine (5.1x CPU and 4.2x wall for the whole atlas, which has fewer sheets). Text is
+still most of a sheet's time (matplotlib's Text.draw and PDF glyph output, about
+100 texts a sheet).
+"""  # noqa: E501 - the printed lines as printed
 
 from __future__ import annotations
 

@@ -625,3 +625,44 @@ def test_a_cell_too_narrow_for_its_groups_gives_their_heads_and_count():
     assert _fit_groups(groups, 10.7, 8.0, heads="436") == "436 (3)"
     assert _fit_groups(groups, 10.7, 8.0, heads="1436") == "1436"  # the count does not fit
     assert _fit_groups(groups, 10.7, 8.0) == "3 gr."  # heads unknown (herds of old plans)
+
+
+def _pdf_of_texts(texts: list[str]) -> bytes:
+    import io
+
+    from matplotlib.backends.backend_pdf import PdfPages
+    from matplotlib.figure import Figure
+
+    buffer = io.BytesIO()
+    with PdfPages(buffer, metadata={"CreationDate": None}) as pdf:
+        for page in range(2):  # a renderer per page: the cache is shared across them
+            fig = Figure(figsize=(3, 2))
+            for i, text in enumerate(texts):
+                fig.text(0.05, 0.1 + 0.15 * i, text, fontsize=8 + 2 * ((i + page) % 2))
+            pdf.savefig(fig)
+    return buffer.getvalue()
+
+
+def test_shared_text_layout_writes_the_same_pdf_and_is_undone():
+    from matplotlib.backends import backend_pdf
+
+    from pastures.printmap.layout import shared_text_metrics
+
+    texts = ["Límite de la comunidad", "C01-17 8.5 ha", "≥ 2 °C → m²", "año ñandú"]
+    before = (
+        backend_pdf.RendererPdf.draw_text,
+        backend_pdf.RendererPdf.get_text_width_height_descent,
+        backend_pdf._text_helpers,
+    )
+    plain = _pdf_of_texts(texts)
+    with shared_text_metrics():
+        assert backend_pdf.RendererPdf.draw_text is not before[0]
+        with shared_text_metrics():  # nested (e.g. two atlases in one process): one cache
+            cached = _pdf_of_texts(texts)
+        assert backend_pdf.RendererPdf.draw_text is not before[0]
+    assert cached == plain  # same glyphs at the same places, at each size
+    assert (
+        backend_pdf.RendererPdf.draw_text,
+        backend_pdf.RendererPdf.get_text_width_height_descent,
+        backend_pdf._text_helpers,
+    ) == before

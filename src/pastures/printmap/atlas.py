@@ -25,7 +25,13 @@ from pastures.outputs import (
     read_run,
 )
 from pastures.printmap.context import _community_names, _Context, _make_context
-from pastures.printmap.layout import RC, Paper, _require_matplotlib, font_families
+from pastures.printmap.layout import (
+    RC,
+    Paper,
+    _require_matplotlib,
+    font_families,
+    shared_text_metrics,
+)
 from pastures.printmap.sheets import _community_sheet, _cover, _overview, _plan
 from pastures.printmap.words import _warn_missing_glyphs, community_title, gettext_of, isolate_bidi
 
@@ -363,7 +369,11 @@ def write_atlas(
         stamp = dt.datetime.combine(when, dt.time(), tzinfo=dt.UTC)
     pdf_meta = {**meta, "CreationDate": stamp}
     n_workers = min(default_workers() if workers is None else max(1, int(workers)), n_pages)
-    with mpl.rc_context({**RC, "font.sans-serif": families}), warnings.catch_warnings():
+    with (
+        mpl.rc_context({**RC, "font.sans-serif": families}),
+        shared_text_metrics(),
+        warnings.catch_warnings(),
+    ):
         # said once above, with the characters and the fix, rather than once per glyph drawn
         warnings.filterwarnings("ignore", "Glyph .* missing from font")
         if n_workers <= 1:

@@ -13,6 +13,7 @@ import math
 import textwrap
 from collections.abc import Iterator
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 import numpy as np
@@ -193,6 +194,73 @@ RC: Final = {
 }
 
 
+@contextlib.contextmanager
+def shared_text_metrics() -> Iterator[None]:
+    """Within: the PDF renderer shapes each text once per process, not once per page.
+
+    matplotlib keeps the sizes of the texts it lays out per renderer, and a PDF page
+    gets a renderer of its own, so every page measured its legends, month names and
+    plot codes again, then shaped them again to write them (FreeType and HarfBuzz,
+    about 0.6 ms a text: most of a sheet's text cost). A PDF renderer's measure and
+    glyph layout depend only on the text, the font file and its size (72 dpi,
+    unhinted), so one cache serves every page; the glyphs written are the same.
+    Mathtext, TeX and the 14 core fonts go as before.
+    """
+    from matplotlib.backends import backend_pdf
+
+    renderer = backend_pdf.RendererPdf
+    if getattr(renderer.draw_text, "shared_text_layout", False):  # within another: reuse it
+        yield
+        return
+    measure, draw_text = renderer.get_text_width_height_descent, renderer.draw_text
+    helpers = backend_pdf._text_helpers
+    sizes: dict[tuple[Any, ...], tuple[float, float, float]] = {}
+    layouts: dict[tuple[Any, ...], list[Any]] = {}
+    size_now: list[float] = [0.0]
+
+    def measure_once(self: Any, s: str, prop: Any, ismath: Any) -> tuple[float, float, float]:
+        if ismath or mpl_rc("pdf.use14corefonts"):
+            return measure(self, s, prop, ismath)
+        key = (s, tuple(prop.get_family()), prop.get_style(), prop.get_variant(),
+               prop.get_weight(), prop.get_stretch(), prop.get_size_in_points(),
+               prop.get_file())  # fmt: skip
+        if (found := sizes.get(key)) is None:
+            found = sizes[key] = measure(self, s, prop, ismath)
+        return found
+
+    def draw_text_sized(self: Any, *args: Any, **kw: Any) -> Any:
+        # (gc, x, y, s, prop, angle, ...): the layout below is keyed by the font's size
+        size_now[0] = args[4].get_size_in_points()
+        return draw_text(self, *args, **kw)
+
+    draw_text_sized.shared_text_layout = True  # type: ignore[attr-defined]
+
+    def layout_once(string: str, font: Any, *, features: Any = None, language: Any = None) -> Any:
+        key = (string, font.fname, font.face_index, size_now[0], features, language)
+        if (found := layouts.get(key)) is None:
+            found = layouts[key] = list(
+                helpers.layout(string, font, features=features, language=language)
+            )
+        return found
+
+    renderer.get_text_width_height_descent = measure_once  # type: ignore[method-assign]
+    renderer.draw_text = draw_text_sized  # type: ignore[method-assign]
+    backend_pdf._text_helpers = SimpleNamespace(layout=layout_once)  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        renderer.get_text_width_height_descent = measure  # type: ignore[method-assign]
+        renderer.draw_text = draw_text  # type: ignore[method-assign]
+        backend_pdf._text_helpers = helpers
+
+
+def mpl_rc(name: str) -> Any:
+    """The current matplotlib setting `name`."""
+    import matplotlib as mpl
+
+    return mpl.rcParams[name]
+
+
 def font_families() -> list[str]:
     """DejaVu Sans and the installed :data:`FALLBACK_FONTS`, in order."""
     from matplotlib import font_manager
@@ -217,22 +285,29 @@ def missing_glyphs(texts: Iterator[str] | list[str], families: list[str]) -> str
     return "".join(sorted(c for c in chars if not any(f.get_char_index(ord(c)) for f in fonts)))
 
 
+#: Where the drawings of the page's panels go among the figure's artists: under the
+#: map (an axes, zorder 0); their own zorders keep their order among themselves.
+PAGE_ZORDER: Final = -1.0
+
+
 class _Panel:
-    """A rectangle of the page in mm from its top-left corner, drawn on the page's axes.
+    """A rectangle of the page in mm from its top-left corner.
 
     Title, footer, legend, status panel and calendar each used to be an axes of their
-    own; an axes costs about 20 ms to make and to draw, a dozen a sheet. A panel only
-    shifts what is drawn in it onto the one axes that spans the page (see
-    :func:`_page_axes`), with the same calls (``text``, ``plot``, ``add_patch``...).
+    own, then shifted onto one axes spanning the page; an axes costs about 15 ms to
+    make and to draw. A panel draws its artists straight on the figure in mm from the
+    page's top-left corner (see :func:`_page_transform`), with the same calls
+    (``text``, ``plot``, ``add_patch``...): lines and patches under the map
+    (:data:`PAGE_ZORDER`), texts above it.
     """
 
-    def __init__(self, ax: Axes, rect: tuple[float, float, float, float]) -> None:
+    def __init__(self, fig: Figure, page: _Page, rect: tuple[float, float, float, float]) -> None:
         from matplotlib.transforms import Affine2D
 
         x, top, w, h = rect
-        self.ax = ax
+        self.figure = fig
         self.width, self.height = w, h
-        self.transform = Affine2D().translate(x, top) + ax.transData
+        self.transform = Affine2D().translate(x, top) + _page_transform(fig, page)
 
     def get_xlim(self) -> tuple[float, float]:
         return 0.0, self.width
@@ -240,36 +315,33 @@ class _Panel:
     def text(self, x: float, y: float, s: str, **kw: Any) -> Any:
         from matplotlib.text import Text
 
-        # a text of the figure, not of the axes: the page needs no clipping
-        return self.ax.figure.add_artist(Text(x, y, s, transform=self.transform, **kw))
+        return self.figure.add_artist(Text(x, y, s, transform=self.transform, **kw))
 
-    def plot(self, *args: Any, **kw: Any) -> Any:
-        return self.ax.plot(*args, transform=self.transform, scalex=False, scaley=False, **kw)
+    def plot(self, x: Any, y: Any, **kw: Any) -> Any:
+        """A line (or markers) through `x`, `y`: keywords as :class:`matplotlib.lines.Line2D`."""
+        from matplotlib.lines import Line2D
+
+        return self.add_artist(Line2D(np.atleast_1d(x), np.atleast_1d(y), **kw))
 
     def add_patch(self, artist: Any) -> Any:
         artist.set_transform(self.transform)
-        return self.ax.add_artist(artist)
+        artist.set_zorder(PAGE_ZORDER + artist.get_zorder() / 1000)
+        return self.figure.add_artist(artist)
 
     add_line = add_patch
     add_artist = add_patch
 
 
-def _page_axes(fig: Figure, page: _Page) -> Axes:
-    """The one axes spanning the page, in mm from its top-left corner (made once per figure)."""
-    ax = getattr(fig, "_pastures_page_axes", None)
-    if ax is None:
-        ax = fig.add_axes((0, 0, 1, 1), zorder=-1)
-        ax.set_xlim(0, page.width)
-        ax.set_ylim(page.height, 0)
-        ax.set_autoscale_on(False)
-        ax.set_axis_off()
-        fig._pastures_page_axes = ax  # type: ignore[attr-defined]
-    return ax
+def _page_transform(fig: Figure, page: _Page) -> Any:
+    """Millimetres from the page's top-left corner to the figure's pixels."""
+    from matplotlib.transforms import Affine2D
+
+    return Affine2D().scale(1 / page.width, -1 / page.height).translate(0, 1) + fig.transFigure
 
 
 def _axes_mm(fig: Figure, page: _Page, rect: tuple[float, float, float, float]) -> Any:
     """A panel at rect = (x, top, w, h) mm from the page's top-left corner, in mm coordinates."""
-    return _Panel(_page_axes(fig, page), rect)
+    return _Panel(fig, page, rect)
 
 
 @functools.lru_cache(maxsize=32_768)
@@ -371,6 +443,8 @@ def _map_axes(fig: Figure, page: _Page, frame: _Frame) -> Axes:
 
 def _utm_grid(ax: Axes, page: _Page, frame: _Frame) -> int:
     """Grid lines every round number of metres with coordinates outside the frame."""
+    from matplotlib.lines import Line2D
+
     xmin, ymin, xmax, ymax = frame.extent
     step = grid_step(xmax - xmin)
     size = page.pt(7.5)
@@ -378,8 +452,12 @@ def _utm_grid(ax: Axes, page: _Page, frame: _Frame) -> int:
     clear = 8 * page.k * frame.m_per_mm()
     xs = np.arange(math.ceil((xmin + clear) / step) * step, xmax - clear / 2, step)
     ys = np.arange(math.ceil((ymin + clear) / step) * step, ymax - clear, step)
+    # the grid lines as one artist (an axvline each took about 1.5 ms to make and draw)
+    gap = [np.nan]
+    grid_x = [v for x in xs for v in (x, x, *gap)] + [v for y in ys for v in (xmin, xmax, *gap)]
+    grid_y = [v for x in xs for v in (ymin, ymax, *gap)] + [v for y in ys for v in (y, y, *gap)]
+    ax.add_artist(Line2D(grid_x, grid_y, color="0.35", lw=0.35 * page.k, zorder=1))
     for x in xs:
-        ax.axvline(x, color="0.35", lw=0.35 * page.k, zorder=1)
         ax.annotate(
             f"{x:,.0f}".replace(",", " "),
             (x, ymin),
@@ -391,7 +469,6 @@ def _utm_grid(ax: Axes, page: _Page, frame: _Frame) -> int:
             annotation_clip=False,
         )
     for y in ys:
-        ax.axhline(y, color="0.35", lw=0.35 * page.k, zorder=1)
         ax.annotate(
             f"{y:,.0f}".replace(",", " "),
             (xmin, y),

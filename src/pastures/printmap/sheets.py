@@ -676,7 +676,7 @@ def _overview_legend(
     ax.add_patch(Rectangle((40 * k, 0), 8 * k, 3.5 * k, facecolor="white", edgecolor="black",
                            hatch="\\\\"))  # fmt: skip
     ax.text(50 * k, 1.75 * k, _("no plots"), fontsize=size, va="center")
-    ax.plot(84 * k, 1.75 * k, "s", ms=3.5 * k, mfc="black", mec="white")
+    ax.plot(84 * k, 1.75 * k, marker="s", ms=3.5 * k, mfc="black", mec="white")
     ax.text(88 * k, 1.75 * k, _("Corral"), fontsize=size, va="center")
     if any(sheet.count > 1 for sheet in ctx.sheets):
         # on the legend's row: the note line below is already full with a long CRS name

@@ -212,6 +212,9 @@ def shared_text_metrics() -> Iterator[None]:
     if getattr(renderer.draw_text, "shared_text_layout", False):  # within another: reuse it
         yield
         return
+    if not hasattr(getattr(backend_pdf, "_text_helpers", None), "layout"):
+        yield  # a matplotlib without this layout helper: draw as it does, uncached
+        return
     measure, draw_text = renderer.get_text_width_height_descent, renderer.draw_text
     helpers = backend_pdf._text_helpers
     sizes: dict[tuple[Any, ...], tuple[float, float, float]] = {}
@@ -235,12 +238,12 @@ def shared_text_metrics() -> Iterator[None]:
 
     draw_text_sized.shared_text_layout = True  # type: ignore[attr-defined]
 
-    def layout_once(string: str, font: Any, *, features: Any = None, language: Any = None) -> Any:
-        key = (string, font.fname, font.face_index, size_now[0], features, language)
+    def layout_once(string: str, font: Any, **options: Any) -> Any:
+        # the options differ between matplotlib releases (kern_mode; features, language):
+        # passed on as given and part of the key
+        key = (string, font.fname, font.face_index, size_now[0], repr(sorted(options.items())))
         if (found := layouts.get(key)) is None:
-            found = layouts[key] = list(
-                helpers.layout(string, font, features=features, language=language)
-            )
+            found = layouts[key] = list(helpers.layout(string, font, **options))
         return found
 
     renderer.get_text_width_height_descent = measure_once  # type: ignore[method-assign]

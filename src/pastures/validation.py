@@ -544,13 +544,18 @@ def check_required_values(df: pd.DataFrame, kind: str, *, source: str) -> list[P
         idx = list(df.index[empty.to_numpy()])
         if idx:
             rows = ", ".join(feature_label(df, kind, i) for i in idx[:8])
-            more = f" and {len(idx) - 8} more" if len(idx) > 8 else ""
+            more = _(" and {n} more").format(n=len(idx) - 8) if len(idx) > 8 else ""
             fix = (
-                "Give each feature its own short code (in QGIS: open the attribute table; in "
-                "a GPS or Google Earth: name each point or shape)"
+                _(
+                    "Give each feature its own short code (in QGIS: open the attribute table; "
+                    "in a GPS or Google Earth: name each point or shape)"
+                )
                 if col == S.KEY_COLUMN[kind]
-                else "Fill it in (in QGIS: open the attribute table) or give a default on the "
-                f"command line (--{col.replace('_', '-')})"
+                else _(
+                    "Fill it in (in QGIS: open the attribute table) or give a default: "
+                    "--default {kind}.{col}=VALUE on the command line, or "
+                    "[layers.defaults.{kind}] in a project file"
+                ).format(kind=kind, col=col)
             )
             problems.append(
                 Problem(

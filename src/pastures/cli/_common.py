@@ -539,7 +539,7 @@ def resolve_study_area(
         setup = studyarea.from_bounds(
             studyarea.boundary_bounds(boundary),
             crs=typed_crs,
-            name=f"the study area ({Path(boundary).name})",
+            name=_("the study area ({file})").format(file=Path(boundary).name),
         )
     else:
         setup = studyarea.juli_setup(crs or S.WORKING_CRS)

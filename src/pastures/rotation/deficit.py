@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Final
 import pandas as pd
 
 from pastures.errors import ParameterError
-from pastures.i18n import _, format_number, gettext_for
+from pastures.i18n import _, format_date, format_number, gettext_for
 from pastures.rotation.groups import GROUP_SPECIES, HEAD_COLUMNS
 
 if TYPE_CHECKING:
@@ -118,7 +118,7 @@ def too_late_for_oats(sow_by: date, *, language: str = "en") -> str:
     """The ``oats_note`` of a community whose oats had to be sown by `sow_by`, already past."""
     tr = gettext_for(language)
     return tr("too late to sow oats: they had to be sown by {date}, before the plan").format(
-        date=sow_by.isoformat()
+        date=format_date(sow_by, language, "long")  # a sentence: the reader's date
     )
 
 

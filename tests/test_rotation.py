@@ -517,14 +517,14 @@ def test_deficit_in_heads_at_the_peak_bales_and_oats():
     assert row["oats_note"].startswith("too late to sow oats")
     assert "January 31, 2025" in row["oats_note"]  # a sentence: the reader's date, not ISO
     note = R.deficit_note(row)
-    assert "50 sheep by 2026-01-05" in note
+    assert "50 sheep by January 5, 2026" in note
     assert "66 bales of 25 kg" in note
     assert "ha of oats" not in note
     assert row["oats_note"] in note
     es = R.deficit_table(gp, language="es").iloc[0]
     assert es["oats_note"].startswith("demasiado tarde para sembrar avena")
     note = R.deficit_note(es, language="es")
-    assert "50 ovinos antes del 2026-01-05" in note
+    assert "50 ovinos antes del 5 de enero de 2026" in note
     assert "demasiado tarde para sembrar avena" in note
     assert "ha de avena" not in note
 
@@ -544,7 +544,7 @@ def test_oats_in_time_are_advised():
     assert row["runs_out"] == "2026-06-01"
     assert row["oats_sow_by"] == "2026-01-02"
     assert row["oats_note"] == ""
-    assert "ha of oats by 2026-01-02" in R.deficit_note(row)
+    assert "ha of oats by January 2, 2026" in R.deficit_note(row)
 
 
 def test_sheet_names_of_any_community_are_accepted_by_excel() -> None:

@@ -99,6 +99,30 @@ def test_spanish_out_of_range_value():
     assert "un número entero >= 1 y <= 520" in done.stderr
 
 
+def test_spanish_help_names_values_in_spanish():
+    """The words for an option's value (FILE, INTEGER, RUN_FOLDER...) are translated too."""
+    runner = CliRunner()
+    rotate = runner.invoke(main, ["--lang", "es", "rotate", "--help"]).output
+    for english in ("FILE", "INTEGER", "FLOAT", "FIELD=VALUE", "FIELD=YOURS", "PROJECT.toml"):
+        assert f" {english}" not in rotate
+    assert "--plots ARCHIVO" in rotate
+    assert "--weeks ENTERO 1<=x<=520" in rotate
+    assert "--start AAAA-MM-DD" in rotate
+    assert "--default CAMPO=VALOR" in rotate
+    shown = runner.invoke(main, ["--lang", "es", "map", "--help"]).output
+    assert "[OPCIONES] CARPETA_CORRIDA" in shown
+    english = _pastures("--lang", "en", "rotate", "--help").stdout
+    assert "--plots FILE" in english
+    assert "--start YYYY-MM-DD" in english
+
+
+def test_a_bad_day_names_the_form_expected():
+    done = _pastures("--lang", "es", "rotate", "--start", "2026-13-01")
+    assert done.returncode == 2
+    assert "'2026-13-01' no es un día escrito AAAA-MM-DD" in done.stderr
+    assert "%Y" not in done.stderr
+
+
 def test_lang_alone_lists_the_languages():
     done = _pastures("--lang")
     assert done.returncode == 0

@@ -368,6 +368,18 @@ def spanish_texts_in_a_spanish_plan(out, book) -> None:
     figures = [r[0] for r in book["resumen"].iter_rows(min_row=2, values_only=True)]
     assert "estado del solucionador" in figures
     assert not any("_" in f for f in figures)
+    resumen = {r[0]: r[1] for r in book["resumen"].iter_rows(min_row=2, values_only=True)}
+    assert "sheep" not in resumen["cabezas"]
+    assert "ovinos" in resumen["cabezas"]
+    # figures are numbers a spreadsheet can add, with a number format, not text
+    csv_summary = pd.read_csv(out / R.OUTPUT_FILES["summary_csv"]).set_index("figure")["value"]
+    assert resumen["grupos"] == int(csv_summary["groups"])
+    assert resumen["cota inferior"] == pytest.approx(float(csv_summary["bound"]))
+    number_cells = [
+        c for row in book["resumen"].iter_rows(min_row=2) for c in row[1:] if c.data_type == "n"
+    ]
+    assert len(number_cells) >= 10
+    assert all(c.number_format.startswith("#,##0") for c in number_cells)
     deficit = book["déficit"]
     origin = [c.value for c in deficit[1]].index("Origen")
     assert deficit.cell(2, origin + 1).value.startswith("modelado:")
@@ -503,16 +515,16 @@ def test_deficit_in_heads_at_the_peak_bales_and_oats():
     assert pd.isna(row["oats_ha"])
     assert row["oats_sow_by"] == ""
     assert row["oats_note"].startswith("too late to sow oats")
-    assert "2025-01-31" in row["oats_note"]
+    assert "January 31, 2025" in row["oats_note"]  # a sentence: the reader's date, not ISO
     note = R.deficit_note(row)
-    assert "50 sheep by 2026-01-05" in note
+    assert "50 sheep by January 5, 2026" in note
     assert "66 bales of 25 kg" in note
     assert "ha of oats" not in note
     assert row["oats_note"] in note
     es = R.deficit_table(gp, language="es").iloc[0]
     assert es["oats_note"].startswith("demasiado tarde para sembrar avena")
     note = R.deficit_note(es, language="es")
-    assert "50 ovinos antes del 2026-01-05" in note
+    assert "50 ovinos antes del 5 de enero de 2026" in note
     assert "demasiado tarde para sembrar avena" in note
     assert "ha de avena" not in note
 
@@ -532,7 +544,7 @@ def test_oats_in_time_are_advised():
     assert row["runs_out"] == "2026-06-01"
     assert row["oats_sow_by"] == "2026-01-02"
     assert row["oats_note"] == ""
-    assert "ha of oats by 2026-01-02" in R.deficit_note(row)
+    assert "ha of oats by January 2, 2026" in R.deficit_note(row)
 
 
 def test_sheet_names_of_any_community_are_accepted_by_excel() -> None:
@@ -550,3 +562,11 @@ def test_sheet_names_of_any_community_are_accepted_by_excel() -> None:
         "RUTAS (2)",
     ]
     assert all(len(n) <= 31 for n in names)
+
+
+def test_too_late_for_oats_says_the_day_as_a_reader_writes_it():
+    from pastures.rotation.deficit import too_late_for_oats
+
+    note = too_late_for_oats(date(2025, 12, 12), language="es")
+    assert "12 de diciembre de 2025" in note
+    assert "2025-12-12" not in note

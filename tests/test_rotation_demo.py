@@ -185,6 +185,12 @@ def test_deficit_in_heads_bales_and_oats_agrees_with_the_note(demo):
             assert row["oats_sow_by"] >= load(demo)[2].isoformat()
 
 
+def _long(iso: str) -> str:
+    """An ISO day as an English sentence says it (``January 5, 2026``), by hand."""
+    day = date.fromisoformat(iso)
+    return f"{day:%B} {day.day}, {day.year}"
+
+
 def test_the_printed_note_gives_the_table_figures(tmp_path):
     result = CliRunner().invoke(
         main, ["rotate", "--no-gantt", "--workers", "1", "--out", str(tmp_path)]
@@ -195,13 +201,13 @@ def test_the_printed_note_gives_the_table_figures(tmp_path):
         if not isinstance(row["runs_out"], str):
             continue
         line = next(x for x in result.output.splitlines() if x.strip().startswith(row["community"]))
-        assert f"runs out on {row['runs_out']}" in line
+        assert f"runs out on {_long(row['runs_out'])}" in line
         assert f"{int(row['bales']):,} bales" in line
         if pd.isna(row["oats_ha"]):
             assert row["oats_note"] in line
             assert "ha of oats" not in line
         else:
-            assert f"{float(row['oats_ha']):,.1f} ha of oats by {row['oats_sow_by']}" in line
+            assert f"{float(row['oats_ha']):,.1f} ha of oats by {_long(row['oats_sow_by'])}" in line
         for c, word in (("alpacas", "alpacas"), ("llamas", "llamas"), ("sheep", "sheep")):
             if row[f"sell_{c}"]:
                 assert f"{int(row[f'sell_{c}']):,} {word}" in line

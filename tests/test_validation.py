@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import re
 import warnings
 
@@ -17,6 +18,8 @@ from hypothesis import strategies as st
 from shapely.geometry import Point, Polygon
 
 from conftest import E0, N0, UTM, square
+from pastures import i18n
+from pastures import schema as S
 from pastures.cli._common import FiniteRange
 from pastures.errors import GeometryRepairedWarning, ValidationError
 from pastures.layers import (
@@ -31,6 +34,7 @@ from pastures.validation import (
     check_in_communities,
     check_min_area,
     check_overlaps,
+    check_required_values,
 )
 
 
@@ -283,3 +287,45 @@ def test_finite_range_accepts_exactly_finite_numbers_in_range(value, lo, width, 
     else:
         with pytest.raises(click.BadParameter, match="give a finite number"):
             kind.convert(str(value), None, None)
+
+
+@pytest.fixture
+def spanish_cli():
+    """The command line speaks Spanish for the test, and English again after it."""
+    before = os.environ.get("LANGUAGE")
+    i18n.set_cli_language("es")
+    yield
+    i18n.set_cli_language("en")
+    if before is None:
+        os.environ.pop("LANGUAGE", None)
+    else:
+        os.environ["LANGUAGE"] = before
+
+
+def test_spanish_problems_have_no_english_words(tmp_path, spanish_cli):
+    """A bad herd register, told in Spanish: rule, row and reason all in Spanish."""
+    from pastures.herds import read_herds
+
+    path = tmp_path / "padron.csv"
+    path.write_text(
+        "family_id,community,corral_id,alpacas,llamas,sheep\nF1,Pasiri,C1,diez,-5,3\n",
+        encoding="utf-8",
+    )
+    result = read_herds(path)
+    shown = "\n".join(str(p) for p in result.problems)
+    assert "'diez' no es un número" in shown
+    assert "'-5' es negativo" in shown
+    assert "fila 2 (F1)" in shown
+    assert "[error número-malo]" in shown
+    for english in ("row", "is not a number", "negative", "Write", "bad-count"):
+        assert english not in shown
+
+
+def test_missing_value_names_the_default_option():
+    plots = pd.DataFrame({S.PLOT_CODE: ["P1"], S.PASTURE_TYPE: [None]})
+    [problem] = [
+        p
+        for p in check_required_values(plots, S.PLOTS, source="p.gpkg")
+        if p.field == S.PASTURE_TYPE
+    ]
+    assert "--default plots.pasture_type=VALUE" in problem.message

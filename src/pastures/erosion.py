@@ -46,7 +46,7 @@ from pastures.errors import (
     ParameterError,
     PasturesWarning,
 )
-from pastures.i18n import N_, available_languages, gettext_for
+from pastures.i18n import N_, _, available_languages, gettext_for
 from pastures.terrain import (
     DEFAULT_L_MAX,
     Dem,
@@ -1224,7 +1224,7 @@ def _soil_loss_file(  # noqa: PLR0917
     finally:
         for handle in reversed(opened):
             handle.close()
-    logger.info("wrote %s", dest)
+    logger.info(_("wrote %s"), dest)
     return dest
 
 
@@ -1672,7 +1672,7 @@ def assess_risk(  # noqa: PLR0912, PLR0915
     ).sort_values(S.RISK_RANK)
     total = float(np.nansum(table[S.SOIL_LOSS_T_YR].to_numpy()))
     logger.info(
-        "Soil loss of %d plots: %.0f t/yr; %d at high or very high risk",
+        _("Soil loss of %d plots: %.0f t/yr; %d at high or very high risk"),
         n,
         total,
         int((plot_codes[plot_codes != RISK_NODATA] >= 2).sum()),

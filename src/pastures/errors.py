@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from pastures.i18n import N_, _
+from pastures.i18n import N_, NP_, _, pgettext
 
 Severity = Literal["error", "warning"]
 
@@ -47,6 +47,58 @@ class MissingDependencyError(PasturesError, ImportError):
 
 #: The severities in words (translated when a problem is shown).
 SEVERITY_WORDS = (N_("error"), N_("warning"))
+
+#: The validation rules in words (translated when a problem is shown; the identifier
+#: itself, e.g. ``outside-area``, stays the same in every language).
+RULE_WORDS = (
+    NP_("validation rule", "all-masked"),
+    NP_("validation rule", "bad-coordinates"),
+    NP_("validation rule", "bad-count"),
+    NP_("validation rule", "bad-year"),
+    NP_("validation rule", "corral-community"),
+    NP_("validation rule", "duplicate-key"),
+    NP_("validation rule", "empty-layer"),
+    NP_("validation rule", "failed-task"),
+    NP_("validation rule", "family-conflict"),
+    NP_("validation rule", "file"),
+    NP_("validation rule", "geometry-type"),
+    NP_("validation rule", "implausible-count"),
+    NP_("validation rule", "index-skipped"),
+    NP_("validation rule", "invalid-geometry"),
+    NP_("validation rule", "layer"),
+    NP_("validation rule", "malformed-item"),
+    NP_("validation rule", "missing-crs"),
+    NP_("validation rule", "missing-field"),
+    NP_("validation rule", "missing-value"),
+    NP_("validation rule", "no-overlap"),
+    NP_("validation rule", "not-degrees"),
+    NP_("validation rule", "not-optical"),
+    NP_("validation rule", "null-geometry"),
+    NP_("validation rule", "open-track"),
+    NP_("validation rule", "out-of-range"),
+    NP_("validation rule", "outside-area"),
+    NP_("validation rule", "outside-community"),
+    NP_("validation rule", "overlap"),
+    NP_("validation rule", "project-file"),
+    NP_("validation rule", "swapped-coordinates"),
+    NP_("validation rule", "total-mismatch"),
+    NP_("validation rule", "unknown-category"),
+    NP_("validation rule", "unknown-community"),
+    NP_("validation rule", "unknown-corral"),
+    NP_("validation rule", "unknown-pasture-type"),
+    NP_("validation rule", "unknown-raster"),
+    NP_("validation rule", "unknown-species"),
+    NP_("validation rule", "unreadable-geometry"),
+    NP_("validation rule", "unreadable-scene"),
+    NP_("validation rule", "unreadable-stac"),
+    NP_("validation rule", "unusable-scene"),
+    NP_("validation rule", "zero-area"),
+)
+
+
+def rule_word(rule: str) -> str:
+    """A rule's identifier in the command line's language (itself when not in the catalog)."""
+    return pgettext("validation rule", rule)
 
 
 @dataclass(frozen=True)
@@ -87,7 +139,7 @@ class Problem:
             if part
         )
         prefix = f"{where}: " if where else ""
-        return f"[{_(self.severity)} {self.rule}] {prefix}{self.message}"
+        return f"[{_(self.severity)} {rule_word(self.rule)}] {prefix}{self.message}"
 
 
 class ValidationError(PasturesError, ValueError):

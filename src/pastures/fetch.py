@@ -849,7 +849,7 @@ def fetch_imagery(
     item_files: list[Path] = []
     n_bytes = 0
     ordered = sorted(chosen.values(), key=lambda ni: str(ni[1]["properties"].get("datetime", "")))
-    bar = tqdm(ordered, desc="scenes", unit="scene", disable=not progress, leave=False)
+    bar = tqdm(ordered, desc=_("scenes"), unit=" " + _("scenes"), disable=not progress, leave=False)
     with _gdal_env():
         for name, item in bar:
             item_id = str(item.get("id", "?"))

@@ -50,7 +50,7 @@ def _row_label(df: pd.DataFrame, pos: int) -> str:
     """Spreadsheet row (header is row 1) and family id, as a user finds it."""
     family = df.iloc[pos].get(S.FAMILY_ID)
     who = f" ({family})" if isinstance(family, str) and family else ""
-    return f"row {pos + 2}{who}"
+    return _("row {n}").format(n=pos + 2) + who
 
 
 def normalise_herds(
@@ -149,19 +149,30 @@ def _parse_count(text: str) -> tuple[int, str]:
     try:
         number = float(cleaned)
     except ValueError:
-        return 0, "is not a number"
+        return 0, _("'{text}' is not a number").format(text=text)
     if not np.isfinite(number):
-        return 0, "is not a number"
+        return 0, _("'{text}' is not a number").format(text=text)
     if number < 0:
-        return 0, "is negative"
+        return 0, _("'{text}' is negative").format(text=text)
     if not number.is_integer():
-        return 0, "is not a whole number"
+        return 0, _("'{text}' is not a whole number").format(text=text)
     if number > MAX_COUNT_PER_ROW:
-        return 0, (
-            f"is more than {MAX_COUNT_PER_ROW:,} animals, more than any community of Juli "
+        return 0, _(
+            "'{text}' is more than {max:,} animals, more than any community of Juli "
             "keeps (a typing slip?)"
-        )
+        ).format(text=text, max=MAX_COUNT_PER_ROW)
     return int(number), ""
+
+
+def _count_rule(text: str) -> str:
+    """The rule a bad count breaks: absurdly many animals, or not a count at all."""
+    try:
+        number = float(text.replace(" ", "").replace("\u00a0", "").replace(",", "."))
+    except ValueError:
+        return "bad-count"
+    return (
+        "implausible-count" if np.isfinite(number) and number > MAX_COUNT_PER_ROW else "bad-count"
+    )
 
 
 def _missing_field(canon: str, source: str) -> Problem:
@@ -198,9 +209,9 @@ def _counts(
             problems.append(
                 Problem(
                     "error",
-                    "implausible-count" if "more than" in reason else "bad-count",
-                    _("{col} '{raw}' {reason}. Write a whole number of animals, 0 if none.").format(
-                        col=col, raw=raw, reason=reason
+                    _count_rule(str(raw)),
+                    _("{col}: {reason}. Write a whole number of animals, 0 if none.").format(
+                        col=col, reason=reason
                     ),
                     source=source,
                     feature=_row_label(out, pos),
@@ -476,23 +487,27 @@ def _long_row(
     species = cols.species_words.get(sp_text)
     if species is None or species not in units.table:
         return None, [
-            ("unknown-species", cols.species, f"species '{row[cols.species]}' is not in the "
-             f"animal-unit table (it knows: {', '.join(units.species)}). Correct it, or add "
-             "the species with its UO per head to the parameters file.")
+            ("unknown-species", cols.species, _(
+                "species '{value}' is not in the animal-unit table (it knows: {known}). "
+                "Correct it, or add the species with its UO per head to the parameters file."
+             ).format(value=row[cols.species], known=", ".join(units.species)))
         ]  # fmt: skip
     cat_text = fold(str(row[cols.category])).replace(" ", "_") if cols.category else ""
     category = cols.category_words.get(cat_text) if cat_text else ADULT
     if category is None or category not in units.table[species]:
         return None, [
-            ("unknown-category", cols.category or "", f"category '{row[cols.category]}' is not "
-             f"one of {species}: {', '.join(units.table[species])}. Correct it.")
+            ("unknown-category", cols.category or "", _(
+                "category '{value}' is not one of {species}: {known}. Correct it."
+             ).format(value=row[cols.category], species=species,
+                      known=", ".join(units.table[species])))
         ]  # fmt: skip
     text = str(row[cols.count]).strip()
     n, reason = _parse_count(text) if text else (0, "")
     if reason:
         return None, [
-            ("bad-count", cols.count, f"count '{text}' {reason}. Write a whole number of "
-             "animals, 0 if none.")
+            (_count_rule(text), cols.count, _(
+                "count: {reason}. Write a whole number of animals, 0 if none."
+             ).format(reason=reason))
         ]  # fmt: skip
     return (species, category, n), []
 
@@ -514,17 +529,22 @@ def _long_to_wide(
     for pos in range(len(table)):
         row = table.iloc[pos]
         family = str(row[cols.ids[S.FAMILY_ID]]).strip() if S.FAMILY_ID in cols.ids else ""
-        where = f"row {pos + 2}" + (f" ({family})" if family else "")
+        where = _("row {n}").format(n=pos + 2) + (f" ({family})" if family else "")
         parsed, why = _long_row(row, cols, units)
         if not family:
-            why.insert(0, ("missing-value", S.FAMILY_ID, f"no {S.FAMILY_ID}. Fill it in."))
+            why.insert(
+                0,
+                ("missing-value", S.FAMILY_ID, _("no {col}. Fill it in.").format(col=S.FAMILY_ID)),
+            )
         info = families.setdefault(family, {}) if family else {}
         for col in (S.COMMUNITY, S.CORRAL_ID):
             value = str(row[cols.ids[col]]).strip() if col in cols.ids else ""
             if value and info.setdefault(col, value) != value:
                 why.append(
-                    ("family-conflict", col, f"{col} '{value}' differs from '{info[col]}' on an "
-                     f"earlier row of family {family}. Give one {col} per family.")
+                    ("family-conflict", col, _(
+                        "{col} '{value}' differs from '{earlier}' on an earlier row of family "
+                        "{family}. Give one {col} per family."
+                     ).format(col=col, value=value, earlier=info[col], family=family))
                 )  # fmt: skip
         if cols.group is not None and str(row[cols.group]).strip():
             info.setdefault(S.WORKING_GROUP, str(row[cols.group]).strip())

@@ -727,5 +727,5 @@ def write_layers(layers: Mapping[str, gpd.GeoDataFrame], path: str | os.PathLike
     with atomic_output(dest) as tmp, gdal_file_timestamp():
         for name, gdf in layers.items():
             pyogrio.write_dataframe(gdf, tmp, layer=name, driver="GPKG", append=tmp.exists())
-    logger.info("wrote %s (%s)", dest, ", ".join(layers))
+    logger.info(_("wrote %s (%s)"), dest, ", ".join(layers))
     return dest

@@ -539,7 +539,7 @@ def _progress(enabled: bool, desc: str) -> Callable[[Iterable[Any]], Iterable[An
         from tqdm import tqdm
 
         total = len(items) if hasattr(items, "__len__") else None  # type: ignore[arg-type]
-        return tqdm(items, total=total, desc=desc, unit="date", leave=False)
+        return tqdm(items, total=total, desc=desc, unit=" " + _("dates"), leave=False)
 
     return wrap
 

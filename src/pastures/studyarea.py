@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from pastures import schema as S
 from pastures.errors import ParameterError, Problem
-from pastures.i18n import _
+from pastures.i18n import N_, _
 from pastures.validation import JULI_AREA, WorkingArea
 
 if TYPE_CHECKING:
@@ -172,11 +172,11 @@ def bounds_in_crs(
 def working_area(study: StudyArea) -> WorkingArea:
     """The area a project's layers must lie in (for :func:`pastures.layers.load_project`)."""
     if study.is_juli:
-        return WorkingArea(name="the district of Juli", margin_km=study.margin_km)
+        return WorkingArea(name=N_("the district of Juli"), margin_km=study.margin_km)
     return WorkingArea(
         bounds_lonlat=study.bounds_lonlat,
         margin_km=study.margin_km,
-        name=f"the study area {study.name!r}",
+        name=_("the study area '{name}'").format(name=study.name),
     )
 
 
@@ -198,7 +198,7 @@ def from_bounds(
     bounds: tuple[float, float, float, float],
     *,
     crs: str | None = None,
-    name: str = "the study area (--bounds)",
+    name: str = N_("the study area (--bounds)"),
     margin_km: float = DEFAULT_MARGIN_KM,
 ) -> StudySetup:
     """A study area given as (west, south, east, north) in degrees.
@@ -225,12 +225,12 @@ def from_bounds(
             _(
                 "{name}: {bounds} is not west,south,east,north in degrees with west < "
                 "east and south < north, e.g. 5.0,45.76,5.09,45.82."
-            ).format(name=name, bounds=list(bounds))
+            ).format(name=_(name), bounds=list(bounds))
         )
     work = crs or auto_crs(bounds)
     why = crs_zone_problem(bounds, work)
     if why:
-        raise ParameterError(_("{name}: {why}").format(name=name, why=why))
+        raise ParameterError(_("{name}: {why}").format(name=_(name), why=why))
     return StudySetup(
         area=WorkingArea(bounds_lonlat=bounds, margin_km=margin_km, name=name),
         crs=work,

@@ -55,38 +55,40 @@ from pyproj import Transformer
 from pastures import schema as S
 from pastures.defaults import DEFAULT_OVERLAP_TOLERANCE_M2
 from pastures.errors import ParameterError, Problem
-from pastures.i18n import _
+from pastures.i18n import N_, _
 
 logger = logging.getLogger(__name__)
 
 #: Every rule identifier with a one-line description (shown by ``pastures check --rules``).
 RULES: dict[str, str] = {
-    "file": "missing, empty, unreadable or unsupported file",
-    "layer": "layer does not exist, or a multi-layer file needs --layer",
-    "missing-crs": "the file declares no coordinate reference system",
-    "missing-field": "a required field (column) is absent",
-    "missing-value": "a required value is empty",
-    "null-geometry": "feature without geometry, or with an empty one",
-    "geometry-type": "wrong kind of geometry for the layer (e.g. points as plots)",
-    "invalid-geometry": "invalid outline: repaired with the area change stated, or rejected",
-    "open-track": "a GPS track or line used as a fence does not return to its start",
-    "swapped-coordinates": "latitude and longitude look exchanged",
-    "not-degrees": "the file says degrees but the numbers are metres",
-    "outside-area": "feature far outside the study area (the district of Juli by default)",
-    "duplicate-key": "plot code, corral, water point or family id used twice",
-    "unknown-pasture-type": "pasture type not known (bofedal, pajonal, tolar, cesped, cultivado)",
-    "bad-year": "fencing year not a whole number in a plausible range",
-    "overlap": "fenced plots overlap (area stated); slivers under the tolerance only warn",
-    "zero-area": "plot or community with (almost) no area (below 1 m²)",
-    "empty-layer": "the layer has no usable feature at all",
-    "unreadable-geometry": "a geometry that cannot be built (e.g. a line of a single point)",
-    "bad-coordinates": "NaN, infinite or impossibly large coordinates",
-    "implausible-count": "animal count too large for one family (warning), or absurd (error)",
-    "outside-community": "plot or corral lies outside its community",
-    "unknown-community": "community not in the communities layer",
-    "bad-count": "animal count negative, fractional or not a number",
-    "unknown-corral": "a family's corral is not in the corrals layer",
-    "corral-community": "a family's corral belongs to another community",
+    "file": N_("missing, empty, unreadable or unsupported file"),
+    "layer": N_("layer does not exist, or a multi-layer file needs --layer"),
+    "missing-crs": N_("the file declares no coordinate reference system"),
+    "missing-field": N_("a required field (column) is absent"),
+    "missing-value": N_("a required value is empty"),
+    "null-geometry": N_("feature without geometry, or with an empty one"),
+    "geometry-type": N_("wrong kind of geometry for the layer (e.g. points as plots)"),
+    "invalid-geometry": N_("invalid outline: repaired with the area change stated, or rejected"),
+    "open-track": N_("a GPS track or line used as a fence does not return to its start"),
+    "swapped-coordinates": N_("latitude and longitude look exchanged"),
+    "not-degrees": N_("the file says degrees but the numbers are metres"),
+    "outside-area": N_("feature far outside the study area (the district of Juli by default)"),
+    "duplicate-key": N_("plot code, corral, water point or family id used twice"),
+    "unknown-pasture-type": N_(
+        "pasture type not known (bofedal, pajonal, tolar, cesped, cultivado)"
+    ),
+    "bad-year": N_("fencing year not a whole number in a plausible range"),
+    "overlap": N_("fenced plots overlap (area stated); slivers under the tolerance only warn"),
+    "zero-area": N_("plot or community with (almost) no area (below 1 m²)"),
+    "empty-layer": N_("the layer has no usable feature at all"),
+    "unreadable-geometry": N_("a geometry that cannot be built (e.g. a line of a single point)"),
+    "bad-coordinates": N_("NaN, infinite or impossibly large coordinates"),
+    "implausible-count": N_("animal count too large for one family (warning), or absurd (error)"),
+    "outside-community": N_("plot or corral lies outside its community"),
+    "unknown-community": N_("community not in the communities layer"),
+    "bad-count": N_("animal count negative, fractional or not a number"),
+    "unknown-corral": N_("a family's corral is not in the corrals layer"),
+    "corral-community": N_("a family's corral belongs to another community"),
 }
 
 
@@ -375,7 +377,7 @@ class WorkingArea:
 
     bounds_lonlat: tuple[float, float, float, float] = S.JULI_BOUNDS_LONLAT
     margin_km: float = S.DEFAULT_AREA_MARGIN_KM
-    name: str = "the district of Juli"
+    name: str = N_("the district of Juli")
 
 
 #: The default working area: the district of Juli with a 25 km margin.
@@ -389,7 +391,7 @@ def check_location(
     source: str,
     bounds_lonlat: tuple[float, float, float, float] = S.JULI_BOUNDS_LONLAT,
     margin_km: float = S.DEFAULT_AREA_MARGIN_KM,
-    area_name: str = "the district of Juli",
+    area_name: str = N_("the district of Juli"),
 ) -> list[Problem]:
     """Report swapped, non-degree or far-away coordinates, before any reprojection.
 
@@ -406,10 +408,11 @@ def check_location(
     margin_km
         How far outside the working area a feature may lie.
     area_name
-        The working area as named in messages (a project's study area).
+        The working area as named in messages (a project's study area), translated here.
     """
     if gdf.crs is None or len(gdf) == 0:
         return []
+    area_name = _(area_name)
     present = ~(gdf.geometry.isna() | gdf.geometry.is_empty)
     if not present.any():
         return []
@@ -544,13 +547,18 @@ def check_required_values(df: pd.DataFrame, kind: str, *, source: str) -> list[P
         idx = list(df.index[empty.to_numpy()])
         if idx:
             rows = ", ".join(feature_label(df, kind, i) for i in idx[:8])
-            more = f" and {len(idx) - 8} more" if len(idx) > 8 else ""
+            more = _(" and {n} more").format(n=len(idx) - 8) if len(idx) > 8 else ""
             fix = (
-                "Give each feature its own short code (in QGIS: open the attribute table; in "
-                "a GPS or Google Earth: name each point or shape)"
+                _(
+                    "Give each feature its own short code (in QGIS: open the attribute table; "
+                    "in a GPS or Google Earth: name each point or shape)"
+                )
                 if col == S.KEY_COLUMN[kind]
-                else "Fill it in (in QGIS: open the attribute table) or give a default on the "
-                f"command line (--{col.replace('_', '-')})"
+                else _(
+                    "Fill it in (in QGIS: open the attribute table) or give a default: "
+                    "--default {kind}.{col}=VALUE on the command line, or "
+                    "[layers.defaults.{kind}] in a project file"
+                ).format(kind=kind, col=col)
             )
             problems.append(
                 Problem(

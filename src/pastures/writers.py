@@ -113,7 +113,7 @@ def write_index_tables(
     def bar(items: Iterable[Any]) -> Iterable[Any]:
         from tqdm import tqdm
 
-        return tqdm(items, total=n_dates, desc="dates", unit="date", leave=False)
+        return tqdm(items, total=n_dates, desc=_("dates"), unit=" " + _("dates"), leave=False)
 
     wrap = bar if progress is True else (progress or None)
     series: Any = index_series

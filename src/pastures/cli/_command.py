@@ -58,17 +58,40 @@ def translate_help(text: str | None) -> str | None:
     return "\n\n".join(out)
 
 
+def _metavar_word(param: click.Parameter, ctx: click.Context) -> str | None:
+    """The word click shows for `param`'s value (FILE, INTEGER, SOURCE...), if any."""
+    if isinstance(param, click.Option) and (param.is_flag or param.count):
+        return None
+    if param.metavar is not None:
+        return param.metavar
+    if isinstance(param, click.Argument):
+        return param.type.get_metavar(param=param, ctx=ctx) or (param.name or "").upper() or None
+    if isinstance(param.type, click.Path):
+        # click names a Path in the language active when the option was declared
+        files, folders = param.type.file_okay, param.type.dir_okay
+        return {(True, False): "FILE", (False, True): "DIRECTORY"}.get((files, folders), "PATH")
+    word = param.type.get_metavar(param=param, ctx=ctx)
+    kind = param.type.name.upper()
+    if word and word.startswith(f"{kind} "):
+        return kind  # "INTEGER 1<=x<=12": the range is not words
+    return word or kind
+
+
 def command_texts(command: click.Command) -> Iterator[str | None]:
-    """Every help text of `command` (its own, its epilog, its parameters')."""
+    """Every help text of `command` (its own, its epilog, its parameters', its metavars)."""
     yield command.help
     yield command.short_help
     yield command.epilog
+    ctx = click.Context(command)
     for param in command.params:
         yield getattr(param, "help", None)
+        word = _metavar_word(param, ctx)
+        if word and not word.startswith("["):
+            yield word
 
 
 @contextmanager
-def _translated(command: click.Command) -> Iterator[None]:
+def _translated(command: click.Command, ctx: click.Context) -> Iterator[None]:
     """Show `command`'s texts in the command line's language while inside."""
     saved: list[tuple[Any, str, str | None]] = [
         (command, "help", command.help),
@@ -81,7 +104,19 @@ def _translated(command: click.Command) -> Iterator[None]:
     ]
     if isinstance(command, click.Group):
         metavars.append((command, "subcommand_metavar", command.subcommand_metavar))
+    shown: list[tuple[Any, str, str | None]] = []
+    for param in command.params:
+        word = _metavar_word(param, ctx)
+        if word and _(word) != word:
+            original = param.metavar
+            if isinstance(param, click.Option) and isinstance(param.type, click.Path):
+                param.metavar = original or word  # English, whatever click named the type
+            full = param.make_metavar(ctx)
+            param.metavar = original
+            shown.append((param, full.replace(word, _(word), 1), original))
     try:
+        for param, full, _saved in shown:
+            param.metavar = full
         for owner, attr, text in saved:
             setattr(owner, attr, translate_help(text))
         for owner, attr, text in metavars:
@@ -90,6 +125,8 @@ def _translated(command: click.Command) -> Iterator[None]:
     finally:
         for owner, attr, text in saved + metavars:
             setattr(owner, attr, text)
+        for param, _full, metavar in shown:
+            param.metavar = metavar
 
 
 class TranslatedHelp:
@@ -97,17 +134,17 @@ class TranslatedHelp:
 
     def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         """Click's help, with this command's texts translated."""
-        with _translated(self):  # type: ignore[arg-type]
+        with _translated(self, ctx):  # type: ignore[arg-type]
             super().format_help(ctx, formatter)  # type: ignore[misc]
 
     def format_usage(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         """Click's usage line (also above a usage error), its metavars translated."""
-        with _translated(self):  # type: ignore[arg-type]
+        with _translated(self, ctx):  # type: ignore[arg-type]
             super().format_usage(ctx, formatter)  # type: ignore[misc]
 
     def get_short_help_str(self, limit: int = 45) -> str:
         """The one-line help the group lists, translated before it is shortened."""
-        with _translated(self):  # type: ignore[arg-type]
+        with _translated(self, click.Context(self)):  # type: ignore[arg-type]
             return super().get_short_help_str(limit)  # type: ignore[misc,no-any-return]
 
 

@@ -32,6 +32,37 @@ def write_risk_outputs(*args: Any, **kwargs: Any) -> list[Path]:
     return write(*args, **kwargs)
 
 
+class Day(click.ParamType):
+    """A day written YYYY-MM-DD, returned as a ``datetime`` at midnight (as click.DateTime)."""
+
+    name = "YYYY-MM-DD"
+
+    def get_metavar(self, param: click.Parameter, ctx: click.Context) -> str:
+        """The form of the value (translated with the rest of the help: AAAA-MM-DD)."""
+        return "YYYY-MM-DD"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        """`value` as a ``datetime``, or a usage error naming the form expected."""
+        import datetime as dt
+
+        if isinstance(value, dt.datetime):
+            return value
+        try:
+            return dt.datetime.strptime(str(value).strip(), "%Y-%m-%d")
+        except ValueError:
+            self.fail(
+                _("'{value}' is not a day written YYYY-MM-DD, e.g. 2026-01-05.").format(
+                    value=value
+                ),
+                param,
+                ctx,
+            )
+
+
+#: A day on the command line: ``--start 2026-01-05``.
+DAY = Day()
+
+
 class FiniteRange(click.ParamType):
     """A number that must be finite and lie in a stated range; click names the option.
 
@@ -378,7 +409,8 @@ def area_option(func: F) -> F:
         help="Study area in degrees (west,south,east,north) for layers outside the district "
         "of Juli, as [study_area] bounds in a project file: features more than 5 km outside "
         "it are refused, and areas are measured in its UTM zone unless --crs is given. "
-        "Default: the district of Juli.",
+        "Default: the district of Juli, where features more than 25 km outside it are "
+        "refused.",
     )(func)
 
 
@@ -434,7 +466,8 @@ def study_area_options(*, kinds: bool = True) -> Callable[[F], F]:
             type=layer_path,
             default=None,
             help="Study area as a polygon file (any CRS), as [study_area] boundary in a "
-            "project file: features more than 5 km outside its box are refused.",
+            "project file: features more than 5 km outside its box are refused (25 km around "
+            "the district of Juli when no study area is given).",
         )(func)
         func = area_option(func)
         return click.option(
@@ -506,7 +539,7 @@ def resolve_study_area(
         setup = studyarea.from_bounds(
             studyarea.boundary_bounds(boundary),
             crs=typed_crs,
-            name=f"the study area ({Path(boundary).name})",
+            name=_("the study area ({file})").format(file=Path(boundary).name),
         )
     else:
         setup = studyarea.juli_setup(crs or S.WORKING_CRS)

@@ -89,8 +89,12 @@ def command(
     from pastures.validation import RULES
 
     if rules:
+        from pastures.errors import rule_word
+
         for name, text in RULES.items():
-            click.echo(f"{name:22s} {text}")
+            shown = rule_word(name)
+            label = shown if shown == name else f"{shown} ({name})"
+            click.echo(f"{label:34s} {_(text)}")
         return
     given = {
         "communities": communities,

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from pastures.cli._command import Command
+from pastures.cli._common import DAY
 from pastures.defaults import CATALOGUES, DEFAULT_MAX_CLOUD
 from pastures.errors import ParameterError, PasturesError
 from pastures.i18n import _
@@ -46,10 +47,8 @@ def _api_url(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ..
     default=None,
     help="Study area boundary file (GeoPackage, GeoJSON, Shapefile, KML...).",
 )
-@click.option(
-    "--start", default=None, type=click.DateTime(["%Y-%m-%d"]), help="First day, YYYY-MM-DD."
-)
-@click.option("--end", default=None, type=click.DateTime(["%Y-%m-%d"]), help="Last day.")
+@click.option("--start", default=None, type=DAY, help="First day, YYYY-MM-DD.")
+@click.option("--end", default=None, type=DAY, help="Last day.")
 @click.option(
     "--out",
     "out_dir",

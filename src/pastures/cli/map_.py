@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from pastures.cli._command import Command
+from pastures.cli._common import DAY
 from pastures.defaults import LANGS
 
 DEFAULT_NAME = "map.html"
@@ -35,8 +36,7 @@ DEFAULT_NAME = "map.html"
 @click.option(
     "--on",
     "on",
-    type=click.DateTime(formats=["%Y-%m-%d"]),
-    metavar="YYYY-MM-DD",
+    type=DAY,
     default=None,
     help="Fix the day the rotation is read for [default: the day the map is opened].",
 )

@@ -13,6 +13,7 @@ import click
 from pastures import schema as S
 from pastures.cli._command import Command
 from pastures.cli._common import (
+    DAY,
     SPANISH_FLAG_HELP,
     FiniteRange,
     crs_options,
@@ -118,7 +119,7 @@ def _read_labour(path: str) -> dict[str, float]:
 )
 @click.option(
     "--start",
-    type=click.DateTime(formats=["%Y-%m-%d"]),
+    type=DAY,
     default="2026-01-05",
     show_default=True,
     help="First day of the plan.",

@@ -65,9 +65,11 @@ def execute(
 
     if config.illustrative:
         click.echo(
-            _("{name}: ILLUSTRATIVE data, not observations or official boundaries.").format(
-                name=config.name
-            )
+            # the project's name is data (its own language): quoted, the sentence around it
+            # is the command line's
+            _(
+                'Project "{name}": ILLUSTRATIVE data, not observations or official boundaries.'
+            ).format(name=config.name)
         )
     result = run_project(config, out, force=force, progress=True, on_stage=echo_stage, skip=skip)
     click.echo("\n" + _("Stage times ({folder}):").format(folder=result.folder))

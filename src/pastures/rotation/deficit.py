@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Final
 import pandas as pd
 
 from pastures.errors import ParameterError
-from pastures.i18n import _, format_number, gettext_for
+from pastures.i18n import _, format_date, format_number, gettext_for
 from pastures.rotation.groups import GROUP_SPECIES, HEAD_COLUMNS
 
 if TYPE_CHECKING:
@@ -118,7 +118,7 @@ def too_late_for_oats(sow_by: date, *, language: str = "en") -> str:
     """The ``oats_note`` of a community whose oats had to be sown by `sow_by`, already past."""
     tr = gettext_for(language)
     return tr("too late to sow oats: they had to be sown by {date}, before the plan").format(
-        date=sow_by.isoformat()
+        date=format_date(sow_by, language, "long")  # a sentence: the reader's date
     )
 
 
@@ -201,6 +201,14 @@ def deficit_table(
     return pd.DataFrame(rows, columns=list(DEFICIT_COLUMNS))
 
 
+def _day(iso: object, language: str) -> str:
+    """A table's ISO day (``2026-03-02``) as a reader of `language` writes it in a sentence."""
+    try:
+        return format_date(date.fromisoformat(str(iso)), language, "long")
+    except ValueError:
+        return str(iso)
+
+
 def deficit_note(row: pd.Series | dict, *, language: str = "en") -> str:
     """One sentence per community from its row of :func:`deficit_table`, its figures only."""
     tr = gettext_for(language)
@@ -218,7 +226,8 @@ def deficit_note(row: pd.Series | dict, *, language: str = "en") -> str:
         f" ({note})."
         if late
         else tr("; or sow {hectares} ha of oats by {date}.").format(
-            hectares=format_number(float(r["oats_ha"]), language, 1), date=r["oats_sow_by"]
+            hectares=format_number(float(r["oats_ha"]), language, 1),
+            date=_day(r["oats_sow_by"], language),
         )
     )
     return (
@@ -227,9 +236,9 @@ def deficit_note(row: pd.Series | dict, *, language: str = "en") -> str:
             "or buy {bales} bales of {kg} kg"
         ).format(
             community=com,
-            date=r["runs_out"],
+            date=_day(r["runs_out"], language),
             heads=heads,
-            by=r["by_date"],
+            by=_day(r["by_date"], language),
             bales=format_number(int(r["bales"]), language),
             kg=f"{r['bale_kg']:g}",
         )

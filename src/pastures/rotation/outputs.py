@@ -10,6 +10,7 @@ them); the workbook, the calendar file and the chart speak the project's languag
 from __future__ import annotations
 
 import logging
+import math
 import os
 from collections import Counter
 from collections.abc import Callable
@@ -712,9 +713,39 @@ def _label_bars(
                     color="white", clip_on=True)  # fmt: skip
 
 
+def _as_number(value: object) -> object:
+    """A summary value as a number when it is one (``"28304152.0"``), else as it was."""
+    if not isinstance(value, str) or value in {"True", "False"}:
+        return value
+    try:
+        number = float(value)
+    except ValueError:
+        return value
+    if not math.isfinite(number):
+        return value
+    return int(number) if number.is_integer() and "." not in value else number
+
+
+#: Species as the heads figure of the summary names them (``alpacas: 120; sheep: 30``).
+_SPECIES_WORDS: Final = (N_("alpacas"), N_("llamas"), N_("sheep"))
+
+
+def _species_words(text: object, tr: Callable[[str], str]) -> object:
+    """``alpacas: 120; sheep: 30`` with the species named in the language of `tr`."""
+    if not isinstance(text, str):
+        return text
+    parts = []
+    for part in text.split("; "):
+        name, sep, count = part.partition(": ")
+        parts.append(f"{tr(name) if name in _SPECIES_WORDS else name}{sep}{count}")
+    return "; ".join(parts)
+
+
 def _sheet(table: pd.DataFrame, language: str) -> pd.DataFrame:
     """A table as a sheet of the workbook: in English as written, else in `language`."""
     out = neutralise_formulas(table)
+    if {"figure", "value"} == set(out.columns):  # the summary: numbers as numbers
+        out["value"] = out["value"].map(_as_number)
     if language == SOURCE_LANGUAGE:
         return out
     tr = gettext_for(language)
@@ -723,6 +754,8 @@ def _sheet(table: pd.DataFrame, language: str) -> pd.DataFrame:
         return lambda v: tr(table[v]) if isinstance(v, str) and v in table else v
 
     if {"figure", "value"} == set(out.columns):  # the summary: its figures by name
+        heads = out["figure"] == "heads"
+        out.loc[heads, "value"] = out.loc[heads, "value"].map(lambda v: _species_words(v, tr))
         out["figure"] = out["figure"].map(words(_FIGURES))
         out["value"] = out["value"].map(
             lambda v: method_words(tr(v), language) if isinstance(v, str) else v
@@ -869,6 +902,14 @@ def _write_sheet(xl: pd.ExcelWriter, table: pd.DataFrame, name: str) -> None:
     """A sheet with its header row frozen and a filter on every column."""
     table.to_excel(xl, sheet_name=name, index=False)
     ws = xl.sheets[name]
+    whole = xl.book.add_format({"num_format": "#,##0"})
+    real = xl.book.add_format({"num_format": "#,##0.0###"})
+    for c, col in enumerate(table.columns):
+        if table[col].dtype != object:
+            continue
+        for r, v in enumerate(table[col]):
+            if isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v):
+                ws.write_number(r + 1, c, v, whole if float(v).is_integer() else real)
     ws.freeze_panes(1, 0)
     if len(table.columns):
         ws.autofilter(0, 0, max(len(table), 1), len(table.columns) - 1)

@@ -8,6 +8,7 @@ Pasiri, a second plot (named to break out of a script) in the other community.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 import math
@@ -387,6 +388,31 @@ def test_background_lands_on_the_ground(run_folder: Path) -> None:
     assert east - max(lons) < 2 * pixel_deg
     assert min(lons) - west < 2 * pixel_deg
     assert images["true_colour"][0].startswith("data:image/webp;base64,")
+
+
+@pytest.mark.filterwarnings("ignore::rasterio.errors.NotGeoreferencedWarning")
+def test_true_colour_background_keeps_its_colour(run_folder: Path, tmp_path: Path) -> None:
+    # a dry puna scene: red 0.12, green 0.10, blue 0.08 reflectance (brown, not grey), with
+    # a little noise, over the west half; no data over the east half
+    rng = np.random.default_rng(1)
+    rgb = np.array([0.12, 0.10, 0.08])[:, None, None] * (1 + rng.normal(0, 0.01, (3, 10, 20)))
+    rgb[:, :, 10:] = np.nan
+    rasters = dict(O.read_run(run_folder).rasters)
+    rasters["true_colour"] = tmp_path / "true_colour.tif"
+    _raster(rasters["true_colour"], rgb.astype("float32"), nodata=float("nan"))
+    rasters.pop("dem")  # the colour alone, no hillshade under it
+    uri = webmap.background_images(rasters)["true_colour"][0]
+    with MemoryFile(base64.b64decode(uri.split(",", 1)[1])) as mem, mem.open() as src:
+        image = src.read().astype("float64")
+    west = image[:, :, : image.shape[2] // 2 - 2]
+    red, green, blue = (float(np.median(west[k])) for k in range(3))
+    # one gain for the three bands: their ratios, the colour, survive the WebP encoding
+    assert green / red == pytest.approx(0.10 / 0.12, abs=0.04)
+    assert blue / red == pytest.approx(0.08 / 0.12, abs=0.04)
+    assert red > 180  # bright, not stretched to black and white around a grey
+    assert float(west[:3].std(axis=(1, 2)).max()) < 12  # 1 % noise stays faint
+    assert (west[3] == 255).all()
+    assert (image[3, :, -image.shape[2] // 2 + 2 :] == 0).all()  # no data: transparent
 
 
 def test_raster_classes_are_coloured_and_nodata_transparent() -> None:

@@ -283,7 +283,7 @@ def test_the_map_on_a_phone_in_the_plan(page: Path, inside_pas01: tuple[float, f
     for words in (
         "Pastorean ahora: PAS-C1-ALP-1 (120 alp, 15 ov)",
         "Familias: PAS-F001, PAS-F002",
-        "Descansa desde: 2026-02-02",
+        "Descansa desde: 2 feb 2026",
     ):
         assert words in found["popup"], words
     # the plots' codes at "Ir a comunidad…" Pasiri, and no label over another
@@ -322,7 +322,7 @@ def test_a_day_after_the_plan_shows_the_banner(
     assert report.console_errors == []
     assert report.outside_requests == []
     found = report.found
-    assert "El plan de rotación terminó el 2026-03-01" in found["banner"]
+    assert "El plan de rotación terminó el 1 mar 2026" in found["banner"]
     assert set(found["colours"].values()) == {ROTATION_COLOURS[3]}  # no plot reads "resting"
     assert "Fuera del plan" in found["popup"]
     # off the plots: the community, and the nearest plot at its distance (shapely, in UTM)

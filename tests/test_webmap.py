@@ -490,6 +490,10 @@ def test_map_in_headless_chromium_offline(page: str, tmp_path: Path) -> None:
             "layers": "document.querySelectorAll('.leaflet-control-layers label').length",
             "images": "document.querySelectorAll('img.leaflet-image-layer').length",
             "legend": "document.querySelector('.pm-legend').textContent",
+            # the plan's rotation colours the plots: the plots layer's selector waits for it
+            "colour_by": "getComputedStyle(document.querySelector('.pm-colour-by')).display",
+            "colour_by_with_plots": "(pasturesMap.map.addLayer(pasturesMap.groups.plots), "
+            "getComputedStyle(document.querySelector('.pm-colour-by')).display)",
         },
         actions=[
             ("measure_on", MEASURE_BUTTON),
@@ -520,6 +524,8 @@ def test_map_in_headless_chromium_offline(page: str, tmp_path: Path) -> None:
     assert found["layers"] == 13  # 5 backgrounds, 2 raster overlays, 6 vector overlays
     assert found["images"] == 1  # the true-colour background is on at start
     assert "NDVI más reciente" in found["legend"]
+    assert found["colour_by"] == "none"
+    assert found["colour_by_with_plots"] == "block"
     assert "Parcela P-1" in found["popup"]
     # the rotation of the day fixed at build (5 January): H1 grazes 5-11 January
     assert "Pastorean ahora: H1" in found["popup"]

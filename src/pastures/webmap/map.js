@@ -744,7 +744,10 @@
       topbar.appendChild(w.cloneNode(true));
     });
   zoomSelect(topbar);
-  if (narrow()) { topbar.appendChild(measureOut); }
+  if (narrow()) {
+    topbar.appendChild(measureOut);
+    if (banner) { topbar.insertBefore(banner, topbar.firstChild); }  // the plan's end first
+  }
   L.DomEvent.disableClickPropagation(topbar);
   L.DomEvent.disableScrollPropagation(topbar);
   panels.push(map.getContainer().querySelector(".pm-legend"));

@@ -8,6 +8,7 @@ Pasiri, a second plot (named to break out of a script) in the other community.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 import math
@@ -295,7 +296,7 @@ def test_popup_holds_what_a_technician_asks(data: dict, features: dict[str, dict
         "Condición del pastizal: Buena",
         "Capacidad: 10.0 UO",
         "Carga: 30.0 UO (3.0 veces la capacidad)",
-        "NDVI más reciente: 0.35 (2025-01-15)",
+        "NDVI más reciente: 0.35 (15 ene 2025)",  # dates the language's way
         "Anomalía de NDVI: +0.03",
         "Alto",
         "pendiente 9 %",
@@ -338,14 +339,14 @@ def test_footer_reads_the_provenance_record(run_folder: Path, tmp_path: Path) ->
     (copy / O.RUN_FILES["provenance"]).write_text(json.dumps(record), encoding="utf-8")
     page = webmap.build_web_map(O.read_run(copy), lang="en", on=ON)
     footer = re.search(
-        r"Juli \\u0026lt;2026\\u0026gt; __DATA__ · pastures 9\.9\.9 · data as of 2025-01-20", page
+        r"Juli \\u0026lt;2026\\u0026gt; __DATA__ · pastures 9\.9\.9 · data as of Jan 20, 2025", page
     )
     assert footer, "provenance footer missing"
     assert "Illustrative data" in page
 
 
 def test_footer_without_provenance_names_the_latest_image(page: str) -> None:
-    assert "datos al 2025-01-15" in page  # the newest NDVI date of the run
+    assert "datos al 15 ene 2025" in page  # the newest NDVI date of the run
 
 
 def test_a_run_with_layers_only_still_maps(run_folder: Path, tmp_path: Path) -> None:
@@ -387,6 +388,31 @@ def test_background_lands_on_the_ground(run_folder: Path) -> None:
     assert east - max(lons) < 2 * pixel_deg
     assert min(lons) - west < 2 * pixel_deg
     assert images["true_colour"][0].startswith("data:image/webp;base64,")
+
+
+@pytest.mark.filterwarnings("ignore::rasterio.errors.NotGeoreferencedWarning")
+def test_true_colour_background_keeps_its_colour(run_folder: Path, tmp_path: Path) -> None:
+    # a dry puna scene: red 0.12, green 0.10, blue 0.08 reflectance (brown, not grey), with
+    # a little noise, over the west half; no data over the east half
+    rng = np.random.default_rng(1)
+    rgb = np.array([0.12, 0.10, 0.08])[:, None, None] * (1 + rng.normal(0, 0.01, (3, 10, 20)))
+    rgb[:, :, 10:] = np.nan
+    rasters = dict(O.read_run(run_folder).rasters)
+    rasters["true_colour"] = tmp_path / "true_colour.tif"
+    _raster(rasters["true_colour"], rgb.astype("float32"), nodata=float("nan"))
+    rasters.pop("dem")  # the colour alone, no hillshade under it
+    uri = webmap.background_images(rasters)["true_colour"][0]
+    with MemoryFile(base64.b64decode(uri.split(",", 1)[1])) as mem, mem.open() as src:
+        image = src.read().astype("float64")
+    west = image[:, :, : image.shape[2] // 2 - 2]
+    red, green, blue = (float(np.median(west[k])) for k in range(3))
+    # one gain for the three bands: their ratios, the colour, survive the WebP encoding
+    assert green / red == pytest.approx(0.10 / 0.12, abs=0.04)
+    assert blue / red == pytest.approx(0.08 / 0.12, abs=0.04)
+    assert red > 180  # bright, not stretched to black and white around a grey
+    assert float(west[:3].std(axis=(1, 2)).max()) < 12  # 1 % noise stays faint
+    assert (west[3] == 255).all()
+    assert (image[3, :, -image.shape[2] // 2 + 2 :] == 0).all()  # no data: transparent
 
 
 def test_raster_classes_are_coloured_and_nodata_transparent() -> None:
@@ -464,6 +490,10 @@ def test_map_in_headless_chromium_offline(page: str, tmp_path: Path) -> None:
             "layers": "document.querySelectorAll('.leaflet-control-layers label').length",
             "images": "document.querySelectorAll('img.leaflet-image-layer').length",
             "legend": "document.querySelector('.pm-legend').textContent",
+            # the plan's rotation colours the plots: the plots layer's selector waits for it
+            "colour_by": "getComputedStyle(document.querySelector('.pm-colour-by')).display",
+            "colour_by_with_plots": "(pasturesMap.map.addLayer(pasturesMap.groups.plots), "
+            "getComputedStyle(document.querySelector('.pm-colour-by')).display)",
         },
         actions=[
             ("measure_on", MEASURE_BUTTON),
@@ -494,10 +524,12 @@ def test_map_in_headless_chromium_offline(page: str, tmp_path: Path) -> None:
     assert found["layers"] == 13  # 5 backgrounds, 2 raster overlays, 6 vector overlays
     assert found["images"] == 1  # the true-colour background is on at start
     assert "NDVI más reciente" in found["legend"]
+    assert found["colour_by"] == "none"
+    assert found["colour_by_with_plots"] == "block"
     assert "Parcela P-1" in found["popup"]
     # the rotation of the day fixed at build (5 January): H1 grazes 5-11 January
     assert "Pastorean ahora: H1" in found["popup"]
-    assert "Descansa desde: 2026-01-12" in found["popup"]
+    assert "Descansa desde: 12 ene 2026" in found["popup"]  # the language's way
     assert "NDVI en el tiempo" in found["popup"]
     # the chart, drawn by the page: x = 34 + days/366 x 220 px (152 days to 15 June 2024),
     # y = 8 + (0.40 - v)/0.10 x 64 px

@@ -14,6 +14,7 @@ PAS-01 on 16 February (26 days: resting); after 1 March the plan has ended.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from pathlib import Path
 
@@ -86,6 +87,9 @@ def sample_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
             S.SHEEP: [15, 0],
         }
     ).to_csv(folder / O.RUN_FILES["groups"], index=False)
+    # the sample's layers: the map must say its data are illustrative
+    record = {"format": "pastures-provenance/1", "illustrative": True}
+    (folder / O.RUN_FILES["provenance"]).write_text(json.dumps(record), encoding="utf-8")
     return folder
 
 
@@ -283,7 +287,7 @@ def test_the_map_on_a_phone_in_the_plan(page: Path, inside_pas01: tuple[float, f
     for words in (
         "Pastorean ahora: PAS-C1-ALP-1 (120 alp, 15 ov)",
         "Familias: PAS-F001, PAS-F002",
-        "Descansa desde: 2026-02-02",
+        "Descansa desde: 2 feb 2026",
     ):
         assert words in found["popup"], words
     # the plots' codes at "Ir a comunidad…" Pasiri, and no label over another
@@ -322,7 +326,7 @@ def test_a_day_after_the_plan_shows_the_banner(
     assert report.console_errors == []
     assert report.outside_requests == []
     found = report.found
-    assert "El plan de rotación terminó el 2026-03-01" in found["banner"]
+    assert "El plan de rotación terminó el 1 mar 2026" in found["banner"]
     assert set(found["colours"].values()) == {ROTATION_COLOURS[3]}  # no plot reads "resting"
     assert "Fuera del plan" in found["popup"]
     # off the plots: the community, and the nearest plot at its distance (shapely, in UTM)
@@ -338,3 +342,98 @@ def test_a_day_after_the_plan_shows_the_banner(
     assert report.probe.found["toast"] == (
         "Calles OpenStreetMap (en línea): necesita internet (ahora sin conexión)"
     )
+
+
+#: At load: what a phone shows before anyone touches it.
+FIRST_VIEW = """(function () {
+  var m = pasturesMap.map, box = m.getContainer().getBoundingClientRect();
+  function seen(e) {
+    var r = e.getBoundingClientRect();
+    return r.width > 0 && r.height > 0 && getComputedStyle(e).visibility !== 'hidden';
+  }
+  var controls = Array.from(document.querySelectorAll('.leaflet-control, .pm-topbar'))
+    .filter(e => !e.classList.contains('leaflet-control-attribution') && seen(e))
+    .map(e => e.getBoundingClientRect());
+  function hit(p, q) {
+    return p.left < q.right && q.left < p.right && p.top < q.bottom && q.top < p.bottom;
+  }
+  var off = [], covered = [];
+  pasturesMap.communities.eachLayer(function (l) {
+    var b = l.getBounds(), nw = m.latLngToContainerPoint(b.getNorthWest()),
+        se = m.latLngToContainerPoint(b.getSouthEast());
+    if (nw.x < 0 || nw.y < 0 || se.x > box.width || se.y > box.height) {
+      off.push(l.feature.properties.name);
+    }
+  });
+  var labels = Array.from(document.querySelectorAll('.community-label'));
+  labels.forEach(function (e) {
+    if (controls.some(c => hit(e.getBoundingClientRect(), c))) { covered.push(e.textContent); }
+  });
+  var bar = document.querySelector('.pm-topbar');
+  var clear = document.querySelector('.pm-measure-clear');
+  return {off: off, covered: covered, labels: labels.length,
+          communities: pasturesMap.communities.getLayers().length,
+          bar: seen(bar) ? bar.textContent : null,
+          bar_select: seen(bar.querySelector('select.pm-zoom')),
+          clear: [clear.title, clear.getAttribute('aria-label'), seen(clear)]};
+})()"""
+
+MEASURE_BUTTON = """(function () {
+  var b = document.querySelector('.pm-measure').getBoundingClientRect();
+  return [b.left + b.width / 2, b.top + b.height / 2];
+})()"""
+
+CLEAR_AFTER_MEASURE = """(function () {
+  var c = document.querySelector('.pm-measure-clear').getBoundingClientRect();
+  return c.width > 0 && c.height > 0;
+})()"""
+
+
+def test_a_phone_first_sees_every_community_and_the_warning(page: Path) -> None:
+    from browser import open_page
+
+    report = open_page(
+        page,
+        **PHONE,
+        before_load=clock_at(dt.date(2026, 1, 21)),
+        expressions={"first": FIRST_VIEW},
+        actions=[("measure", MEASURE_BUTTON)],
+        expressions_after={"clear_shown": CLEAR_AFTER_MEASURE},
+    )
+    assert report.exceptions == []
+    assert report.console_errors == []
+    first = report.found["first"]
+    assert first["communities"] == 14  # the sample's
+    assert first["off"] == []  # every community whole on the screen at load
+    assert first["labels"] == 14
+    assert first["covered"] == []  # no name under a button or a panel
+    # the warning stays in sight, folded panels or not, with "go to community"
+    assert "Datos ilustrativos" in first["bar"]
+    assert "no usar para decisiones" in first["bar"]
+    assert first["bar_select"]
+    # the clear button is named in the map's language and shows with a measurement only
+    assert first["clear"] == ["Borrar medida", "Borrar medida", False]
+    assert report.found["clear_shown"] is True
+
+
+def test_a_laptop_first_sees_every_community_and_no_list_over_them(page: Path) -> None:
+    from browser import open_page
+
+    report = open_page(
+        page,
+        width=1366,
+        height=768,
+        before_load=clock_at(dt.date(2026, 1, 21)),
+        expressions={
+            "first": FIRST_VIEW,
+            "list_open": "!!document.querySelector('.leaflet-control-layers-expanded')",
+        },
+    )
+    assert report.exceptions == []
+    assert report.console_errors == []
+    found = report.found
+    assert found["first"]["off"] == []
+    assert found["first"]["covered"] == []
+    assert found["first"]["labels"] == 14
+    assert found["first"]["bar"] is None  # a laptop has the warning in its info box
+    assert found["list_open"] is False  # at 1366 x 768 the open list would cover communities

@@ -19,6 +19,7 @@ import pandas as pd
 
 from pastures import outputs as O
 from pastures import schema as S
+from pastures.i18n import format_date
 from pastures.webmap import style
 from pastures.webmap.safe import esc
 from pastures.webmap.words import (
@@ -77,10 +78,11 @@ def _fmt(value: Any, fmt: str = "{:.2f}", unit: str = "") -> str:
     return fmt.format(x) + (f" {unit}" if unit else "")
 
 
-def _date_text(value: Any) -> str:
+def _date_text(value: Any, lang: str) -> str:
+    """A date for people to read, the language's way (``15 ene 2025``); "" for none."""
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return ""
-    return pd.Timestamp(value).date().isoformat()
+    return format_date(pd.Timestamp(value).date(), lang)
 
 
 def popup_rows(row: pd.Series, lang: str, t: dict[str, str] | None = None) -> list[tuple[str, str]]:
@@ -109,7 +111,7 @@ def popup_rows(row: pd.Series, lang: str, t: dict[str, str] | None = None) -> li
         stock_text += f" ({ratio:.1f} {t['times_capacity']})"
     values["stocking"] = esc(stock_text)
     ndvi = _fmt(row.get(O.NDVI_LAST), "{:.2f}")
-    when = _date_text(row.get(O.NDVI_LAST_DATE))
+    when = _date_text(row.get(O.NDVI_LAST_DATE), lang)
     values["ndvi_last"] = esc(ndvi + (f" ({when})" if ndvi and when else ""))
     values["anomaly"] = esc(_fmt(row.get(O.NDVI_ANOMALY), "{:+.2f}"))
     trend = _fmt(row.get(S.TREND_PER_YEAR), "{:+.4f}")
@@ -375,6 +377,7 @@ def map_data(run: O.RunOutputs, *, lang: str = "es", on: dt.date | None = None) 
         "series_scale": SERIES_SCALE,
         "plan": plan,
         "on": on.isoformat() if on else None,
+        "lang": lang,  # the page writes its dates this language's way (Intl.DateTimeFormat)
         "soon_days": NEXT_WEEK_DAYS,
         "legends": legends,
         "rotation_colours": list(style.ROTATION_COLOURS),

@@ -34,6 +34,13 @@
     return Math.round(Date.UTC(+p[0], +p[1] - 1, +p[2]) / 864e5);
   }
   function isoDay(n) { return new Date(n * 864e5).toISOString().slice(0, 10); }
+  // dates for people, the map's language's way ("10 ago 2026"), as the Python side writes them
+  var dateFormat = null;
+  try {
+    dateFormat = new Intl.DateTimeFormat(D.lang || undefined,
+      {day: "numeric", month: "short", year: "numeric", timeZone: "UTC"});
+  } catch (err) { dateFormat = null; }
+  function humanDay(n) { return dateFormat ? dateFormat.format(new Date(n * 864e5)) : isoDay(n); }
   function today() {
     var d = new Date();
     return Math.round(Date.UTC(d.getFullYear(), d.getMonth(), d.getDate()) / 864e5);
@@ -91,13 +98,14 @@
     if (r.state === 0) {
       lines.push("<div>" + T.grazing_now + ": " + r.now.map(groupWords).join(", ") + "</div>");
       lines.push(familyWords(r.now));
-      lines.push("<div><b>" + T.next_rest + ": " + isoDay(planStart + r.restFrom) + "</b></div>");
+      lines.push("<div><b>" + T.next_rest + ": " + humanDay(planStart + r.restFrom) +
+                 "</b></div>");
     } else {
       lines.push("<div><b>" + T.resting + "</b>" + (r.nextDay !== null
-        ? " · " + T.rests_until + " " + isoDay(planStart + r.nextDay - 1) : "") + "</div>");
+        ? " · " + T.rests_until + " " + humanDay(planStart + r.nextDay - 1) : "") + "</div>");
     }
     if (r.nextDay !== null) {
-      lines.push("<div><b>" + T.next_grazing + ": " + isoDay(planStart + r.nextDay) +
+      lines.push("<div><b>" + T.next_grazing + ": " + humanDay(planStart + r.nextDay) +
                  "</b></div>");
       lines.push("<div>" + T.grazing_next + ": " + r.next.map(groupWords).join(", ") + "</div>");
       if (r.state !== 0) { lines.push(familyWords(r.next)); }
@@ -229,7 +237,7 @@
   if (plan && (day > planEnd || day < planStart)) {
     banner = L.DomUtil.create("div", "pm-box pm-banner", map.getContainer());
     banner.innerHTML = fill(day > planEnd ? T.plan_ended : T.plan_starts,
-                            {date: isoDay(day > planEnd ? planEnd : planStart)});
+                            {date: humanDay(day > planEnd ? planEnd : planStart)});
     L.DomEvent.disableClickPropagation(banner);
   }
 
@@ -315,17 +323,40 @@
     div.style.left = Math.round(r.x0) + "px"; div.style.top = Math.round(r.y0) + "px";
     return div;
   }
+  /* The boxes drawn over the map (buttons, panels, banners), in layer pixels: no label
+     goes under one. */
+  function shownBoxes(selector, fn) {  // the page rectangles of the elements on screen
+    Array.prototype.forEach.call(map.getContainer().querySelectorAll(selector), function (e) {
+      var r = e.getBoundingClientRect();
+      if (r.width && r.height && getComputedStyle(e).visibility !== "hidden") { fn(r, e); }
+    });
+  }
+  function controlRects() {
+    var box = map.getContainer().getBoundingClientRect(), out = [];
+    shownBoxes(".leaflet-control, .pm-banner, .pm-topbar, .pm-toast", function (r, e) {
+      if (e.classList.contains("leaflet-control-attribution")) { return; }
+      var a = map.containerPointToLayerPoint([r.left - box.left, r.top - box.top]);
+      var b = map.containerPointToLayerPoint([r.right - box.left, r.bottom - box.top]);
+      out.push({x0: a.x, y0: a.y, x1: b.x, y1: b.y});
+    });
+    return out;
+  }
   function placeLabels() {
     labelPane.innerHTML = "";
-    var placed = [], view = map.getBounds().pad(0.2), shown = {communities: 0, plots: 0};
+    var placed = controlRects(), view = map.getBounds().pad(0.2);
+    var shown = {communities: 0, plots: 0};
     if (G.communities && map.hasLayer(G.communities)) {
       communityItems.forEach(function (c) {
         if (!view.contains(c.at)) { return; }
         var pt = map.latLngToLayerPoint(c.at);
-        // the centre, else just above or below it; a name that fits nowhere waits for zoom
-        var tries = [0, -(c.h + 3), c.h + 3, -2 * (c.h + 3), 2 * (c.h + 3)];
+        // the centre, else just above or below it, else beside it (off a control's corner);
+        // a name that fits nowhere waits for zoom
+        var dy = [0, -(c.h + 3), c.h + 3, -2 * (c.h + 3), 2 * (c.h + 3)], tries = [];
+        [0, 0.6 * c.w, -0.6 * c.w].forEach(function (dx) {
+          dy.forEach(function (y) { tries.push([dx, y]); });
+        });
         for (var k = 0; k < tries.length; k++) {
-          var r = rectAt(L.point(pt.x, pt.y + tries[k]), c.w, c.h);
+          var r = rectAt(L.point(pt.x + tries[k][0], pt.y + tries[k][1]), c.w, c.h);
           if (!overlaps(r, placed)) {
             placed.push(r); drawLabel("community-label", c.html, r); shown.communities++;
             return;
@@ -356,7 +387,7 @@
   map.on("zoomend moveend overlayadd overlayremove resize", placeLabels);
 
   // --- legends: one box, a section per visible layer, and the variable selector
-  var legendSections = {};
+  var legendSections = {}, colourBy = null;
   var Legend = L.Control.extend({
     options: {position: "bottomright"},
     onAdd: function () {
@@ -367,9 +398,10 @@
       L.DomEvent.disableClickPropagation(wrap);
       L.DomEvent.disableScrollPropagation(div);
       if (D.variables.length) {
-        var head = L.DomUtil.create("div", "legend-title", div);
+        colourBy = L.DomUtil.create("div", "pm-colour-by", div);
+        var head = L.DomUtil.create("div", "legend-title", colourBy);
         head.innerHTML = T.colour_by;
-        var select = L.DomUtil.create("select", "pm-variable", div);
+        var select = L.DomUtil.create("select", "pm-variable", colourBy);
         select.setAttribute("aria-label", plainText(T.colour_by));
         D.variables.forEach(function (v) {
           var o = document.createElement("option");
@@ -393,7 +425,7 @@
       if (plan) {
         var s = L.DomUtil.create("div", "pm-legend-rotation", div);
         s.innerHTML = '<div class="legend-title">' + T.legend_rotation + " " + T.on_day + " " +
-          isoDay(day) + "</div>" + D.rotation_colours.map(function (c, k) {
+          humanDay(day) + "</div>" + D.rotation_colours.map(function (c, k) {
             return '<div><span class="sw" style="background:' + c + '"></span>' +
               stateWords[k] + "</div>";
           }).join("");
@@ -415,6 +447,8 @@
     Object.keys(legendSections).forEach(function (k) {
       legendSections[k].style.display = shown[k] ? "" : "none";
     });
+    // the selector colours the plots layer: it shows with that layer only
+    if (colourBy) { colourBy.style.display = G.plots && map.hasLayer(G.plots) ? "" : "none"; }
   }
   map.on("overlayadd overlayremove", refreshLegends);
   refreshLegends();
@@ -426,13 +460,20 @@
     closePanels();
     div.classList.toggle("open", open);
     if (open && P.control) { P.control.collapse(); }
+    placeLabels();
   }
   function closePanels() {
+    var was = panels.some(function (d) { return d.classList.contains("open"); });
     panels.forEach(function (d) { d.classList.remove("open"); });
+    if (was) { placeLabels(); }
   }
   map.on("click", function () { if (narrow()) { closePanels(); } });
 
   // --- tools: full screen, my location, measure
+  var clearBtn = null;
+  function showClear() {
+    if (clearBtn) { clearBtn.style.display = measuring || measurePts.length ? "" : "none"; }
+  }
   var Tools = L.Control.extend({
     options: {position: "topleft"},
     onAdd: function () {
@@ -456,9 +497,16 @@
         map.getContainer().style.cursor = measuring ? "crosshair" : "";
         if (measuring) { map.doubleClickZoom.disable(); clearMeasure(); }
         else { map.doubleClickZoom.enable(); }
+        showClear();
       });
       measureBtn.classList.add("pm-measure");
-      button(bar, ICONS.clear, T.measure_clear, function () { clearMeasure(); });
+      // named in the map's language (title for a mouse, aria-label for a screen reader);
+      // shown only while there is a measurement to clear, beside the measure button
+      clearBtn = button(bar, ICONS.clear, T.measure_clear, function () {
+        clearMeasure(); showClear();
+      });
+      clearBtn.classList.add("pm-measure-clear");
+      clearBtn.style.display = "none";
       return bar;
     }
   });
@@ -618,6 +666,7 @@
     if (!measuring) { return; }
     measurePts.push(e.latlng);
     showMeasure();
+    showClear();
   });
   map.on("dblclick", function () {
     if (!measuring) { return; }
@@ -647,6 +696,29 @@
     if (p && p.isValid() && boxArea(p) <= 0.25 * boxArea(c)) { return p; }
     return c;
   }
+  function zoomSelect(parent) {
+    var select = L.DomUtil.create("select", "pm-zoom", parent);
+    select.setAttribute("aria-label", plainText(T.zoom_to));
+    var first = document.createElement("option");
+    first.value = ""; first.innerHTML = T.zoom_to; select.appendChild(first);
+    var all = document.createElement("option");
+    all.value = "*"; all.innerHTML = T.all; select.appendChild(all);
+    // communities with an outline, then those the run knows only from its plots
+    var names = Object.keys(bounds).concat(Object.keys(plotBounds).filter(function (n) {
+      return !bounds[n];
+    }));
+    names.forEach(function (name) {
+      var o = document.createElement("option");
+      o.value = name; o.textContent = name; select.appendChild(o);
+    });
+    select.onchange = function () {
+      var every = communities.getLayers().length ? communities.getBounds() : plots.getBounds();
+      var b = select.value === "*" ? every : communityView(select.value);
+      closePanels();
+      if (b) { fitTo(b); userMoved = true; }
+    };
+    return select;
+  }
   var Info = L.Control.extend({
     options: {position: "topleft"},
     onAdd: function () {
@@ -656,32 +728,28 @@
       button(bar, ICONS.info, T.info, function () { togglePanel(div); });
       L.DomEvent.disableClickPropagation(wrap);
       div.innerHTML = P.info;  // built and escaped in Python
-      var select = L.DomUtil.create("select", "pm-zoom", div);
-      select.setAttribute("aria-label", plainText(T.zoom_to));
-      var first = document.createElement("option");
-      first.value = ""; first.innerHTML = T.zoom_to; select.appendChild(first);
-      var all = document.createElement("option");
-      all.value = "*"; all.innerHTML = T.all; select.appendChild(all);
-      // communities with an outline, then those the run knows only from its plots
-      var names = Object.keys(bounds).concat(Object.keys(plotBounds).filter(function (n) {
-        return !bounds[n];
-      }));
-      names.forEach(function (name) {
-        var o = document.createElement("option");
-        o.value = name; o.textContent = name; select.appendChild(o);
-      });
-      select.onchange = function () {
-        var every = communities.getLayers().length ? communities.getBounds() : plots.getBounds();
-        var b = select.value === "*" ? every : communityView(select.value);
-        if (b) { map.fitBounds(b, {padding: [20, 20], animate: false}); }
-        closePanels();
-      };
+      zoomSelect(div);
       measureOut = L.DomUtil.create("div", "pm-measure-out", div);
       panels.push(div);
       return wrap;
     }
   });
   new Info().addTo(map);
+  /* On a phone the info panel folds into its button, but its warnings (illustrative
+     data, results missing) must stay in sight: a compact bar at the top holds them,
+     with "go to community" and the measurement (CSS shows it on narrow screens only). */
+  var topbar = L.DomUtil.create("div", "pm-box pm-topbar", map.getContainer());
+  Array.prototype.forEach.call(
+    map.getContainer().querySelectorAll(".pm-info .pm-warn"), function (w) {
+      topbar.appendChild(w.cloneNode(true));
+    });
+  zoomSelect(topbar);
+  if (narrow()) {
+    topbar.appendChild(measureOut);
+    if (banner) { topbar.insertBefore(banner, topbar.firstChild); }  // the plan's end first
+  }
+  L.DomEvent.disableClickPropagation(topbar);
+  L.DomEvent.disableScrollPropagation(topbar);
   panels.push(map.getContainer().querySelector(".pm-legend"));
 
   var Footer = L.Control.extend({
@@ -701,15 +769,21 @@
   if (ctl) {
     var toggle = ctl._container.querySelector(".leaflet-control-layers-toggle");
     if (toggle) { toggle.title = plainText(T.layers); toggle.setAttribute("aria-label", plainText(T.layers)); }
-    if (narrow()) {
-      ctl._container.classList.remove("leaflet-control-layers-expanded");
-      ctl.options.collapsed = true;
-      L.DomEvent.on(ctl._layersLink, "click", function (e) {
-        L.DomEvent.preventDefault(e); closePanels(); ctl.expand();
-      });
-      map.on("click", function () { ctl.collapse(); });
+  }
+  function foldLayers() {
+    ctl._container.classList.remove("leaflet-control-layers-expanded");
+    ctl.options.collapsed = true;
+    L.DomEvent.on(ctl._layersLink, "click", function (e) {
+      L.DomEvent.preventDefault(e); closePanels(); ctl.expand(); placeLabels();
+    });
+    map.on("click", function () {
+      if (ctl._container.classList.contains("leaflet-control-layers-expanded")) {
+        ctl.collapse(); placeLabels();
+      }
+    });
+    if (narrow()) {  // a phone: the list closes after a choice
       map.on("baselayerchange overlayadd overlayremove", function () {
-        setTimeout(function () { ctl.collapse(); }, 0);
+        setTimeout(function () { ctl.collapse(); placeLabels(); }, 0);
       });
     }
   }
@@ -738,12 +812,68 @@
   });
   map.on("baselayerchange", function () { if (toast) { toast.style.display = "none"; } });
 
-  var all = L.featureGroup([communities, plots]).getBounds();
-  if (all.isValid()) {
-    map.fitBounds(plots.getBounds().isValid() ? plots.getBounds() : all, {padding: [10, 10]});
+  /* Room the controls take at the map's edges (px): the buttons' columns left and
+     right, the phone's top bar, the scale below; `below` is the bottom of everything
+     in the top corners, for a view under the columns rather than between them. */
+  function viewPadding() {
+    var box = map.getContainer().getBoundingClientRect();
+    var pad = {left: 10, right: 10, top: 10, bottom: 10, below: 10}, each = shownBoxes;
+    each(".leaflet-left .leaflet-bar", function (r) {
+      pad.left = Math.max(pad.left, r.right - box.left + 8);
+    });
+    each(".leaflet-right .leaflet-bar, .leaflet-right .leaflet-control-layers", function (r) {
+      if (r.width < 80) { pad.right = Math.max(pad.right, box.right - r.left + 8); }
+    });
+    each(".pm-topbar, .pm-banner", function (r) {
+      pad.top = Math.max(pad.top, r.bottom - box.top + 8);
+    });
+    each(".pm-topbar, .pm-banner, .leaflet-top .leaflet-control", function (r) {
+      pad.below = Math.max(pad.below, r.bottom - box.top + 8);
+    });
+    // below: the scale and buttons; on a phone every box (a laptop's legend sits beside)
+    each(".leaflet-bottom .leaflet-control", function (r, e) {
+      if (narrow() || r.width < 80 || e.classList.contains("leaflet-control-scale")) {
+        pad.bottom = Math.max(pad.bottom, box.bottom - r.top + 8);
+      }
+    });
+    return pad;
   }
+  var home = communities.getLayers().length ? communities.getBounds()
+    : plots.getBounds();
+  var fitting = false, userMoved = false;
+  /* Fit `bounds` clear of the controls: between the side columns of buttons, or
+     under them, whichever shows it larger. */
+  function fitTo(bounds) {
+    if (!bounds || !bounds.isValid()) { return; }
+    var pad = viewPadding(), between = [L.point(pad.left, pad.top), L.point(pad.right, pad.bottom)];
+    var under = [L.point(10, pad.below), L.point(10, pad.bottom)];
+    function zoomOf(p) { return map.getBoundsZoom(bounds, false, p[0].add(p[1])); }
+    var best = zoomOf(under) > zoomOf(between) ? under : between;
+    fitting = true;
+    map.fitBounds(bounds, {paddingTopLeft: best[0], paddingBottomRight: best[1], animate: false});
+    fitting = false;
+  }
+  function fitAll() { fitTo(home); }
+  map.on("movestart zoomstart", function () { if (!fitting) { userMoved = true; } });
+  map.on("resize", function () { if (!userMoved) { fitAll(); placeLabels(); } });
+  function coversCommunity(el) {
+    var box = map.getContainer().getBoundingClientRect(), r = el.getBoundingClientRect();
+    var hit = false;
+    communities.eachLayer(function (layer) {
+      var b = layer.getBounds();
+      var nw = map.latLngToContainerPoint(b.getNorthWest());
+      var se = map.latLngToContainerPoint(b.getSouthEast());
+      if (nw.x < r.right - box.left && r.left - box.left < se.x &&
+          nw.y < r.bottom - box.top && r.top - box.top < se.y) { hit = true; }
+    });
+    return hit;
+  }
+  fitAll();
+  // the layer list starts open only where it covers no community
+  if (ctl && (narrow() || coversCommunity(ctl._container))) { foldLayers(); fitAll(); }
   placeLabels();
   window.pasturesMap = {map: map, plots: plots, communities: communities, groups: G,
                         rotation: rotation, rotationOf: rotationOf, day: isoDay(day),
-                        communityView: communityView, placeLabels: placeLabels};
+                        communityView: communityView, placeLabels: placeLabels,
+                        viewPadding: viewPadding, fitTo: fitTo};
 })();

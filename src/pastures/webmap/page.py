@@ -21,6 +21,7 @@ from pastures import __version__
 from pastures import outputs as O
 from pastures.defaults import LANGS, Lang
 from pastures.errors import MissingDependencyError, ParameterError
+from pastures.i18n import format_date
 from pastures.io import atomic_output
 from pastures.webmap.data import _date_text, map_data
 from pastures.webmap.rasters import _risk_image, _soil_loss_image, background_images
@@ -144,8 +145,8 @@ def _footer(run: O.RunOutputs, lang: Lang) -> str:
     parts.append(f"{t['toolkit']} {version}")
     when = prov.get("data_date") or O.data_date(run)
     if when:
-        parts.append(f"{t['data_date']} {_date_text(when)}")
-    parts.append(f"{t['made']} {_made_on().isoformat()}")
+        parts.append(f"{t['data_date']} {_date_text(when, lang)}")
+    parts.append(f"{t['made']} {format_date(_made_on(), lang)}")
     return esc(" · ".join(parts))
 
 

@@ -22,7 +22,7 @@ from rasterio.transform import Affine
 from rasterio.warp import reproject, transform_bounds
 
 from pastures import schema as S
-from pastures.backdrop import DisplayRaster, hillshade, read_for_display, stretch_rgb
+from pastures.backdrop import DisplayRaster, hillshade, read_for_display
 from pastures.webmap.style import SOIL_LOSS_BREAKS, YLORBR_6, YLORRD_4
 
 #: Longest side (pixels) of the background and risk images embedded in the page.
@@ -33,6 +33,8 @@ WEB_MERCATOR: Final = "EPSG:3857"
 NODATA_CLASS: Final = 255
 #: WebP quality (0-100) of the background images.
 PHOTO_QUALITY: Final = 80
+#: Percentile of the pooled R, G, B reflectances drawn as white in the true-colour image.
+WHITE_PERCENTILE: Final = 99.0
 
 
 def image_bytes(rgba: np.ndarray, driver: str = "PNG", **options: Any) -> bytes:
@@ -167,10 +169,31 @@ def _shade_rgba(path: Path) -> tuple[np.ndarray, MercatorGrid]:
     return rgba, grid
 
 
+def true_colour_rgba(rgb: np.ndarray) -> np.ndarray:
+    """A (3, rows, cols) reflectance composite as uint8 RGBA, its colours kept.
+
+    One gain for the three bands, from zero reflectance (black) to the
+    :data:`WHITE_PERCENTILE` of their pooled valid values (white): the ratios
+    between red, green and blue, which are the colour, stay as they are. Stretching
+    each band on its own would map every band's median to the same grey and blow
+    its noise up to black and white. Pixels with no data in a band are transparent.
+    """
+    bands = np.asarray(rgb[:3], dtype="float64")
+    valid = np.all(np.isfinite(bands), axis=0)
+    out = np.zeros((*bands.shape[1:], 4), dtype="uint8")
+    if not valid.any():
+        return out
+    white = float(np.percentile(bands[:, valid], WHITE_PERCENTILE))
+    scaled = np.clip(np.nan_to_num(bands) / (white if white > 0 else 1.0), 0.0, 1.0) * 255.0
+    out[..., :3] = np.moveaxis(np.where(valid, scaled.round(), 0), 0, -1).astype("uint8")
+    out[..., 3] = np.where(valid, 255, 0).astype("uint8")
+    return out
+
+
 def _true_colour_rgba(path: Path, grid: MercatorGrid | None) -> tuple[np.ndarray, MercatorGrid]:
     raster = read_for_display(path, max_pixels=BACKGROUND_MAX_PIXELS)
     warped, grid = to_web_mercator(raster, resampling=Resampling.bilinear, grid=grid)
-    return stretch_rgb(warped[:3]), grid
+    return true_colour_rgba(warped), grid
 
 
 def background_images(rasters: dict[str, Path]) -> dict[str, tuple[str, list[list[float]]]]:

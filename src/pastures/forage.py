@@ -683,6 +683,11 @@ def fit_relation(
     )
 
 
+def _scope_words(scope: str) -> str:
+    """A calibration scope as the log reader says it: "all" is every pasture type."""
+    return _("all pasture types") if scope == "all" else scope
+
+
 def fit_calibration(
     points: pd.DataFrame,
     *,
@@ -735,7 +740,7 @@ def fit_calibration(
                     source=f"quadrat cuts ({scope})",
                 )
             except ParameterError as exc:
-                logger.info("calibration %s: %s", scope, exc)
+                logger.info("calibration %s: %s", _scope_words(scope), exc)
         if not fits:
             continue
         best = min(fits, key=lambda k: fits[k].rmse)
@@ -770,7 +775,7 @@ def fit_calibration(
     for scope, eq in equations.items():
         logger.info(
             _("calibration %s: %s, R² %.2f, RMSE %.0f kg DM/ha"),
-            scope,
+            _scope_words(scope),
             method_words(eq.describe(), cli_language()),
             eq.r2,
             eq.rmse,

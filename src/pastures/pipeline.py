@@ -122,6 +122,13 @@ Status = Literal["ran", "skipped", "not needed", "unavailable"]
 # --- results ------------------------------------------------------------------------------
 
 
+def _without_again(summary: str) -> str:
+    """A stage's summary without the "(ran again: ...)" its last run added, in any language."""
+    for mark in (" (ran again: ", _(" (ran again: {why})").split("{why}", maxsplit=1)[0]):
+        summary = summary.split(mark, maxsplit=1)[0]
+    return summary
+
+
 @dataclass(frozen=True)
 class StageReport:
     """What one stage did.
@@ -397,25 +404,28 @@ class _Manifest:
         """
         entry = self.stages.get(stage)
         if not entry:
-            return None, "first run"
+            return None, _("first run")
         if entry.get("key") != key:
-            return None, "its inputs, parameters or the toolkit changed"
+            return None, _("its inputs, parameters or the toolkit changed")
         recorded = entry.get("sha256")
         files = entry.get("files")
         if not isinstance(recorded, dict) or not isinstance(files, list):
-            return None, f"its entry in {MANIFEST} is damaged"
+            return None, _("its entry in {manifest} is damaged").format(manifest=MANIFEST)
         for name in files:
             if not isinstance(name, str) or Path(name).is_absolute() or ".." in Path(name).parts:
-                return None, f"its entry in {MANIFEST} names a file outside the run folder"
+                why = _("its entry in {manifest} names a file outside the run folder")
+                return None, why.format(manifest=MANIFEST)
             path = self.folder / name
             if not path.is_file():
-                return None, f"its output {name} was deleted"
+                return None, _("its output {name} was deleted").format(name=name)
             if name not in recorded:
-                return None, f"no checksum recorded for its output {name}"
+                return None, _("no checksum recorded for its output {name}").format(name=name)
             if _sha256(path) != recorded[name]:
-                return None, f"its output {name} was changed since it was written"
+                return None, _("its output {name} was changed since it was written").format(
+                    name=name
+                )
         if not isinstance(entry.get("result"), dict):
-            return None, f"no result recorded in {MANIFEST}"
+            return None, _("no result recorded in {manifest}").format(manifest=MANIFEST)
         return entry, ""
 
     def store(self, stage: str, key: str, record: dict[str, Any], report: StageReport) -> None:
@@ -1522,16 +1532,17 @@ class _Runner:
                     name,
                     "skipped",
                     time.perf_counter() - t0,
-                    str(entry.get("summary", "")).split(" (ran again: ")[0],
+                    _without_again(str(entry.get("summary", ""))),
                     inputs,
                     files(cached),
                 )
                 self._report(report)
                 return cached
         if name in self.manifest.stages:  # it ran before: say why it runs again
-            tampered = any(w in why for w in ("output", "damaged", "recorded", "outside"))
+            tampered = why not in ("--force", _("its inputs, parameters or the toolkit changed"))
             logger.log(
-                logging.WARNING if tampered else logging.INFO, "%s runs again: %s", name, why
+                logging.WARNING if tampered else logging.INFO,
+                _("{stage} runs again: {why}").format(stage=name, why=why),
             )
         logger.info(_("stage %s ..."), name)
         try:
@@ -1541,7 +1552,7 @@ class _Runner:
             raise
         done = summary(result)
         if name in self.manifest.stages:
-            done = f"{done} (ran again: {why})"
+            done = done + _(" (ran again: {why})").format(why=why)
         report = StageReport(name, "ran", time.perf_counter() - t0, done, inputs, files(result))
         earlier = self.manifest.stages.get(name) or {}
         now = {_rel(p, self.folder) for p in report.files}

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from pastures.defaults import LANGS, PAPER_MM, Lang
 from pastures.errors import OutputError, ParameterError
+from pastures.i18n import _ as cli_gettext
 from pastures.io import atomic_output, source_date_epoch
 from pastures.outputs import (
     data_date,
@@ -154,7 +155,11 @@ def _draw_page(ctx: _Context, names: list[str], page: int) -> Figure:
     if page == 1:
         return _overview(ctx, 2)
     sheet = ctx.sheets[page - 2]
-    logger.info("sheet %d/%d: %s", page - 1, len(ctx.sheets), sheet.community)
+    logger.info(
+        cli_gettext("sheet {page}/{count}: {community}").format(
+            page=page - 1, count=len(ctx.sheets), community=sheet.community
+        )
+    )
     return _community_sheet(ctx, sheet, page + 1)
 
 

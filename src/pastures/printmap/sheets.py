@@ -15,6 +15,7 @@ import shapely
 from pastures import schema as S
 from pastures.defaults import Lang
 from pastures.errors import OutputError, ParameterError
+from pastures.i18n import ngettext as cli_ngettext
 from pastures.outputs import (
     RunOutputs,
     missing_stages,
@@ -363,7 +364,13 @@ def _plan(ctx: _Context, names: list[str]) -> list[Sheet]:
         for i, part in enumerate(parts, start=1):
             sheets.append(Sheet(name, i, len(parts), tuple(part)))
         if len(parts) > 1:
-            logger.info("%s: %d plots on %d sheets", name, sum(map(len, parts)), len(parts))
+            logger.info(
+                cli_ngettext(
+                    "{community}: {plots} plots on {n} sheet",
+                    "{community}: {plots} plots on {n} sheets",
+                    len(parts),
+                ).format(community=name, plots=sum(map(len, parts)), n=len(parts))
+            )
     return sheets
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import re
 from pathlib import Path
 
@@ -51,6 +52,14 @@ def clock_at(day: dt.date) -> str:
   }}
   window.Date = Shifted;
 }})();"""
+
+
+def save_screenshots(report: object, prefix: str) -> None:
+    """Keep the test's screenshots where PASTURES_SCREENSHOTS names a folder, to look at."""
+    folder = os.environ.get("PASTURES_SCREENSHOTS")
+    if folder:
+        for name, png in report.screenshots.items():  # type: ignore[attr-defined]
+            (Path(folder) / f"{prefix}_{name}.png").write_bytes(png)
 
 
 @pytest.fixture(scope="module")
@@ -258,6 +267,7 @@ def test_the_map_on_a_phone_in_the_plan(page: Path, inside_pas01: tuple[float, f
             "community_overlaps": COMMUNITY_LABELS_AT_EVERY_ZOOM,
         },
     )
+    save_screenshots(report, "phone")
     assert report.exceptions == []
     assert report.console_errors == []
     assert report.outside_requests == []

@@ -643,6 +643,47 @@ def _pdf_of_texts(texts: list[str]) -> bytes:
     return buffer.getvalue()
 
 
+def test_repeated_texts_write_the_same_pdf_as_matplotlib():
+    # a text seen before in the file copies its glyph operators: the bytes are those
+    # matplotlib writes, whatever its place, angle, colour or alpha
+    import io
+
+    from matplotlib.backends.backend_pdf import PdfPages
+    from matplotlib.figure import Figure
+
+    from pastures.printmap.layout import shared_text_metrics
+
+    def pdf() -> bytes:
+        buffer = io.BytesIO()
+        with PdfPages(buffer, metadata={"CreationDate": None}) as out:
+            for page in range(3):
+                fig = Figure(figsize=(3, 2))
+                for i, text in enumerate(["Leyenda", "AV To ñ", "≥ 2 °C → m²", "Leyenda"]):
+                    fig.text(
+                        0.05 + 0.1 * page, 0.1 + 0.2 * i, text, fontsize=8 + i % 2,
+                        rotation=90 * (page == 2), color="0.3" if i == 2 else "black",
+                        alpha=0.5 if i == 1 else None,
+                    )  # fmt: skip
+                out.savefig(fig)
+        return buffer.getvalue()
+
+    plain = pdf()
+    with shared_text_metrics():
+        cached = pdf()
+    assert cached == plain
+
+
+def test_glyph_operators_are_kept_only_from_the_plain_shape():
+    from pastures.printmap.layout import _glyph_operators
+
+    assert _glyph_operators(b"q\n1 0 0 1 5 6 cm\nBT\n/F1 8 Tf\n<0001> Tj\nET\nQ\n") == (
+        b"BT\n/F1 8 Tf\n<0001> Tj\nET\n"
+    )
+    assert _glyph_operators(b"q\nBT\n/F1 8 Tf\n5 6 Td\nET\nQ\n") is None  # placed inside
+    assert _glyph_operators(b"1 g\nq\n1 0 0 1 5 6 cm\nBT\nET\nQ\n") is None
+    assert _glyph_operators(b"q\n1 0 0 1 5 6 cm\nBT\nET\nBT\nET\nQ\n") is None
+
+
 def test_shared_text_layout_writes_the_same_pdf_and_is_undone():
     from matplotlib.backends import backend_pdf
 

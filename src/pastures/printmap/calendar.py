@@ -387,7 +387,9 @@ def _calendar_note(
             else _("The rotation plan does not cover this community.")
         )
         note = f"{why} {note}"
-    schedule_months = len(calendar_months_uncapped(ctx.schedule))
+    if "plan months" not in ctx.memo:  # the whole plan's: once, not per sheet
+        ctx.memo["plan months"] = len(calendar_months_uncapped(ctx.schedule))
+    schedule_months = ctx.memo["plan months"]
     if schedule_months > len(ctx.months):
         note += " " + ngettext(
             "The first month of the plan is shown.",

@@ -93,6 +93,16 @@ RISK_STYLE: Final = {
 NO_DATA_STYLE: Final = {"face": "#ffffff", "hatch": "..."}
 
 
+def _status_rows(ctx: _Context) -> dict[str, dict[str, Any]]:
+    """The status table (:func:`pastures.printmap.status._status_table`) by plot code, once."""
+    if "status rows" not in ctx.memo:
+        status = ctx.status
+        codes = status[S.PLOT_CODE].astype(str) if not status.empty else []
+        records = status.to_dict("records") if not status.empty else []
+        ctx.memo["status rows"] = dict(zip(codes, records, strict=True))
+    return ctx.memo["status rows"]
+
+
 def _risk_style(risk: object) -> dict[str, str]:
     return RISK_STYLE.get(str(risk), NO_DATA_STYLE) if pd.notna(risk) else NO_DATA_STYLE
 
@@ -251,18 +261,51 @@ def place_labels(
     return placed
 
 
-def _community_layers(run: RunOutputs, name: str) -> dict[str, gpd.GeoDataFrame]:
-    def of(layer: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+def _community_layers(
+    run: RunOutputs, name: str, memo: dict[Any, Any] | None = None
+) -> dict[str, gpd.GeoDataFrame]:
+    """The outline, plots (by code), corrals and water points of community `name`.
+
+    With `memo` (a context's), each layer of the run is grouped by community once and
+    every later call takes its rows from there: a sheet's work then follows the
+    sheet, not the size of the project.
+    """
+    key = ("community layers", name)
+    if memo is not None and key in memo:
+        return dict(memo[key])  # a copy: callers replace layers in it
+    rows = _community_rows(run, memo)
+
+    def of(label: str, layer: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         if layer.empty or S.COMMUNITY not in layer.columns:
             return layer.iloc[0:0]
-        return layer[layer[S.COMMUNITY] == name]
+        return layer.iloc[rows[label].get(name, np.empty(0, dtype=np.intp))]
 
-    return {
-        "community": of(run.communities),
-        "plots": of(run.plots).sort_values(S.PLOT_CODE),
-        "corrals": of(run.corrals),
-        "water": of(run.water_points),
+    layers = {
+        "community": of("community", run.communities),
+        "plots": of("plots", run.plots).sort_values(S.PLOT_CODE),
+        "corrals": of("corrals", run.corrals),
+        "water": of("water", run.water_points),
     }
+    if memo is not None:
+        memo[key] = layers
+    return dict(layers)
+
+
+def _community_rows(run: RunOutputs, memo: dict[Any, Any] | None) -> dict[str, dict[Any, Any]]:
+    """Row positions of each community in each layer (``layer[community] == name``)."""
+    if memo is not None and "community rows" in memo:
+        return memo["community rows"]
+    rows: dict[str, dict[Any, Any]] = {}
+    for label, layer in (("community", run.communities), ("plots", run.plots),
+                         ("corrals", run.corrals), ("water", run.water_points)):  # fmt: skip
+        if layer.empty or S.COMMUNITY not in layer.columns:
+            rows[label] = {}
+            continue
+        column = layer[S.COMMUNITY].reset_index(drop=True)
+        rows[label] = dict(column.groupby(column, sort=False).indices)
+    if memo is not None:
+        memo["community rows"] = rows
+    return rows
 
 
 def _neighbours(ax: Axes, page: _Page, ctx: _Context, *, frame: _Frame, name: str) -> None:
@@ -313,10 +356,10 @@ def _draw_features(
         for geom in outline.geometry:
             _add_lines(ax, geom, color="black", lw=2.2 * k, linestyle=(0, (8, 2, 1.5, 2)), zorder=6)
     plots = layers["plots"]
-    status = ctx.status.set_index(S.PLOT_CODE) if not ctx.status.empty else ctx.status
+    status = _status_rows(ctx)
     by_style: dict[tuple[str, str], list[shapely.Geometry]] = {}
     for code, geom in zip(plots[S.PLOT_CODE].astype(str), plots.geometry, strict=True):
-        risk = status[S.RISK_CLASS].get(code) if S.RISK_CLASS in status.columns else None
+        risk = status.get(code, {}).get(S.RISK_CLASS)
         style = _risk_style(risk)
         by_style.setdefault((style["face"], style["hatch"]), []).append(geom)
     for (face, hatch), geoms in by_style.items():  # one artist per risk class
@@ -434,8 +477,9 @@ def _locator(
     k = page.k
     _x, _top, w, h = rect
     communities = ctx.run.communities
-    mine = communities[communities[S.COMMUNITY] == name] if not communities.empty else communities
-    plots = ctx.run.plots[ctx.run.plots[S.COMMUNITY] == name]
+    layers = _community_layers(ctx.run, name, ctx.memo)
+    mine = layers["community"] if not communities.empty else communities
+    plots = layers["plots"]
     # the community's outline, or its plots where the run has no communities layer
     xmin, ymin, xmax, ymax = (mine if not mine.empty else plots).total_bounds
     # and the whole frame of the part the sheet shows: a frame wider than the community

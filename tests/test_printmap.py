@@ -707,3 +707,12 @@ def test_shared_text_layout_writes_the_same_pdf_and_is_undone():
         backend_pdf.RendererPdf.get_text_width_height_descent,
         backend_pdf._text_helpers,
     ) == before
+
+
+def test_background_is_written_at_three_pixels_a_cell_within_50_to_100_dpi():
+    from pastures.printmap.mapframe import background_dpi
+
+    # by hand: a 30 m cell at 1:25 000 is 1.2 mm on paper; 3 pixels in 1.2 mm = 63.5 dpi
+    assert background_dpi(30.0, 25_000) == pytest.approx(63.5)
+    assert background_dpi(30.0, 10_000) == 50.0  # 3 mm a cell: 25.4 dpi, raised to 50
+    assert background_dpi(30.0, 100_000) == 100.0  # 0.3 mm a cell: 254 dpi, capped at 100

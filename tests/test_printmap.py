@@ -716,3 +716,50 @@ def test_background_is_written_at_three_pixels_a_cell_within_50_to_100_dpi():
     assert background_dpi(30.0, 25_000) == pytest.approx(63.5)
     assert background_dpi(30.0, 10_000) == 50.0  # 3 mm a cell: 25.4 dpi, raised to 50
     assert background_dpi(30.0, 100_000) == 100.0  # 0.3 mm a cell: 254 dpi, capped at 100
+
+
+def _pdf_of(texts: list[tuple[float, float, str, dict]], *, batch: bool) -> bytes:
+    import io
+
+    from matplotlib.backends.backend_pdf import PdfPages
+    from matplotlib.figure import Figure
+    from matplotlib.text import Text
+
+    from pastures.printmap.pagetext import PageText
+
+    buffer = io.BytesIO()
+    with PdfPages(buffer, metadata={"CreationDate": None}) as pdf:
+        fig = Figure(figsize=(3, 2))
+        words = PageText(fig.transFigure)
+        if batch:
+            fig.add_artist(words)
+        for x, y, s, kw in texts:
+            if batch:
+                words.add(x, y, s, **kw)
+            else:
+                fig.add_artist(Text(x, y, s, transform=fig.transFigure, **kw))
+        pdf.savefig(fig)
+    return buffer.getvalue()
+
+
+def test_page_text_writes_what_text_artists_write():
+    # the plain texts of a page, drawn by one artist with matplotlib's layout: the same
+    # PDF as a Text each (alignment, several lines, angle, colour, italic)
+    texts = [
+        (0.1, 0.1, "Leyenda", {"fontsize": 10, "weight": "bold", "va": "top"}),
+        (0.5, 0.3, "Bajo\nMuy alto", {"fontsize": 8.5, "ha": "center", "va": "center",
+                                      "linespacing": 1.3, "color": "0.3"}),
+        (0.9, 0.5, "→ erosión 11 t/ha/año", {"fontsize": 8, "style": "italic", "ha": "right",
+                                             "va": "baseline"}),
+        (0.3, 0.8, "8 170 250", {"fontsize": 8, "rotation": 90, "ha": "right", "va": "center"}),
+    ]  # fmt: skip
+    assert _pdf_of(texts, batch=True) == _pdf_of(texts, batch=False)
+
+
+def test_only_plain_texts_go_to_the_page_text():
+    from pastures.printmap.pagetext import is_plain
+
+    assert is_plain("Leyenda", {"fontsize": 10, "weight": "bold"})
+    assert not is_plain("DATOS", {"bbox": {"fc": "white"}})  # a box: a Text of its own
+    assert not is_plain("$x^2$", {"fontsize": 8})  # mathtext
+    assert not is_plain("", {"fontsize": 8})

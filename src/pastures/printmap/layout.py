@@ -406,16 +406,28 @@ class _Panel:
 
         x, top, w, h = rect
         self.figure = fig
+        self.x, self.top = x, top
         self.width, self.height = w, h
-        self.transform = Affine2D().translate(x, top) + _page_transform(fig, page)
+        self.page_transform = _page_transform(fig, page)
+        self.transform = Affine2D().translate(x, top) + self.page_transform
 
     def get_xlim(self) -> tuple[float, float]:
         return 0.0, self.width
 
-    def text(self, x: float, y: float, s: str, **kw: Any) -> Any:
+    def text(self, x: float, y: float, s: str, **kw: Any) -> None:
+        """Text `s` at (`x`, `y`) mm in the panel (keywords as :class:`matplotlib.text.Text`).
+
+        Plain texts go to the page's :class:`~pastures.printmap.pagetext.PageText`;
+        one with a box (or anything more) is a ``Text`` of its own.
+        """
         from matplotlib.text import Text
 
-        return self.figure.add_artist(Text(x, y, s, transform=self.transform, **kw))
+        from pastures.printmap.pagetext import is_plain, page_text
+
+        if is_plain(s, kw):
+            page_text(self.figure, self.page_transform).add(x + self.x, y + self.top, s, **kw)
+        else:
+            self.figure.add_artist(Text(x, y, s, transform=self.transform, **kw))
 
     def plot(self, x: Any, y: Any, **kw: Any) -> Any:
         """A line (or markers) through `x`, `y`: keywords as :class:`matplotlib.lines.Line2D`."""

@@ -316,10 +316,11 @@ def _series(paper: Paper, ctx: _Context, plots: gpd.GeoDataFrame) -> list[list[s
     by_code = plots.set_index(plots[S.PLOT_CODE].astype(str), drop=False)
     points = by_code.geometry.representative_point()
     xy = {c: (p.x, p.y) for c, p in zip(by_code.index, points, strict=True)}
+    position = {c: i for i, c in enumerate(by_code.index)}
     notes = _extra_notes(ctx, 99)
 
     def fits(group: list[str]) -> bool:
-        mine = by_code.loc[group]
+        mine = by_code.iloc[[position[c] for c in group]]
         if _map_height(paper, ctx, mine, extra_notes=notes) < SERIES_MAP_MM:
             return False
         _, frame, _, _ = _sheet_view(ctx, paper, {"plots": mine}, series=True, extra_notes=notes)

@@ -569,30 +569,37 @@ def _utm_grid(ax: Axes, page: _Page, frame: _Frame) -> int:
     grid_x = [v for x in xs for v in (x, x, *gap)] + [v for y in ys for v in (xmin, xmax, *gap)]
     grid_y = [v for x in xs for v in (ymin, ymax, *gap)] + [v for y in ys for v in (y, y, *gap)]
     ax.add_artist(Line2D(grid_x, grid_y, color="0.35", lw=0.35 * page.k, zorder=1))
+    gap = 2.5 * page.k / PT_PER_MM  # 2.5 points off the frame
     for x in xs:
-        ax.annotate(
-            f"{x:,.0f}".replace(",", " "),
-            (x, ymin),
-            xytext=(0, -2.5 * page.k),
-            textcoords="offset points",
-            ha="center",
-            va="top",
-            fontsize=size,
-            annotation_clip=False,
-        )
+        _map_text(ax, page, frame, (x, ymin), f"{x:,.0f}".replace(",", " "), dy_mm=gap,
+                  ha="center", va="top", fontsize=size)  # fmt: skip
     for y in ys:
-        ax.annotate(
-            f"{y:,.0f}".replace(",", " "),
-            (xmin, y),
-            xytext=(-2.5 * page.k, 0),
-            textcoords="offset points",
-            ha="right",
-            va="center",
-            rotation=90,
-            fontsize=size,
-            annotation_clip=False,
-        )
+        _map_text(ax, page, frame, (xmin, y), f"{y:,.0f}".replace(",", " "), dx_mm=-gap,
+                  ha="right", va="center", rotation=90, fontsize=size)  # fmt: skip
     return step
+
+
+def _map_text(
+    ax: Axes, page: _Page, frame: _Frame, xy: tuple[float, float], s: str,
+    *, dx_mm: float = 0.0, dy_mm: float = 0.0, **kw: Any,
+) -> None:  # fmt: skip
+    """Text `s` at map point `xy` (m), moved (`dx_mm`, `dy_mm`) on the page, over the map.
+
+    Drawn with the page's panel texts (:class:`~pastures.printmap.pagetext.PageText`,
+    above the map's drawing, unclipped), not as an artist of the map: the map's labels,
+    grid coordinates and scale are plain texts. Keywords as :class:`matplotlib.text.Text`.
+    """
+    from pastures.printmap.pagetext import is_plain, page_text
+
+    mpm = frame.m_per_mm()
+    x, y = xy
+    xmin, _ymin, _xmax, ymax = frame.extent
+    at = (frame.x + (x - xmin) / mpm + dx_mm, frame.top + (ymax - y) / mpm + dy_mm)
+    fig = ax.figure
+    if is_plain(s, kw):
+        page_text(fig, _page_transform(fig, page)).add(*at, s, **kw)
+    else:
+        _Panel(fig, page, (0.0, 0.0, page.width, page.height)).text(*at, s, **kw)
 
 
 def _north_and_scale(ax: Axes, page: _Page, frame: _Frame, lang: Lang) -> None:
@@ -632,16 +639,9 @@ def _north_and_scale(ax: Axes, page: _Page, frame: _Frame, lang: Lang) -> None:
             zorder=9,
         )
     )
-    ax.text(
-        ax_x,
-        ax_y + 12 * k * mpm,
-        pgettext("north arrow", "N"),
-        ha="center",
-        va="bottom",
-        fontsize=page.pt(11),
-        weight="bold",
-        zorder=9,
-    )
+    north = pgettext("north arrow", "N")
+    _map_text(ax, page, frame, (ax_x, ax_y + 12 * k * mpm), north, ha="center", va="bottom",
+              fontsize=page.pt(11), weight="bold")  # fmt: skip
     # Scale bar: four alternating segments.
     length = scale_bar_length(xmax - xmin)
     x0, y0 = xmin + 6 * k * mpm, ymin + 9 * k * mpm
@@ -650,7 +650,7 @@ def _north_and_scale(ax: Axes, page: _Page, frame: _Frame, lang: Lang) -> None:
         denominator=f"{frame.scale:,}".replace(",", " ")
     )
     box_w = max(length + 20 * k * mpm, (_text_width_mm(scale_text, page.pt(8)) + 6 * k) * mpm)
-    ax.text(x0, y0 - 1.5 * k * mpm, scale_text, fontsize=page.pt(8), va="top", zorder=9)
+    _map_text(ax, page, frame, (x0, y0 - 1.5 * k * mpm), scale_text, fontsize=page.pt(8), va="top")
     ax.add_patch(
         Rectangle(
             (x0 - 3 * k * mpm, y0 - 6.5 * k * mpm),
@@ -678,15 +678,10 @@ def _north_and_scale(ax: Axes, page: _Page, frame: _Frame, lang: Lang) -> None:
     for frac in (0, 0.5, 1):
         value = length * frac / div
         label = f"{value:g}" + (f" {unit}" if frac == 1 else "")
-        ax.text(
-            x0 + length * frac,
-            y0 + bar_h + 1.2 * k * mpm,
-            label,
-            ha="center" if frac < 1 else "left",
-            va="bottom",
-            fontsize=page.pt(8),
-            zorder=9,
-        )
+        _map_text(
+            ax, page, frame, (x0 + length * frac, y0 + bar_h + 1.2 * k * mpm), label,
+            ha="center" if frac < 1 else "left", va="bottom", fontsize=page.pt(8),
+        )  # fmt: skip
 
 
 #: Angle (degrees) between grid north and true north from which a sheet says so in its

@@ -33,6 +33,7 @@ from pastures.printmap.layout import (
     _box_patch,
     _Frame,
     _map_box,
+    _map_text,
     _Page,
     _Panel,
     _swatch,
@@ -452,14 +453,10 @@ def _draw_plot_labels(
         # two one-line texts, code above the middle of the box and hectares below it:
         # each line of a text is shaped on its own when drawn, empty ones too
         mid = (ymin + ymax) / 2
-        ax.text(
-            lab.x, mid + 0.15 * mpm, lab.code, fontsize=code_pt, weight="bold", ha="center",
-            va="baseline", zorder=9,
-        )  # fmt: skip
-        ax.text(
-            lab.x, mid - 0.6 * mpm, texts[lab.code], fontsize=ha_pt, ha="center", va="top",
-            zorder=9,
-        )  # fmt: skip
+        _map_text(ax, page, frame, (lab.x, mid + 0.15 * mpm), lab.code, fontsize=code_pt,
+                  weight="bold", ha="center", va="baseline")  # fmt: skip
+        _map_text(ax, page, frame, (lab.x, mid - 0.6 * mpm), texts[lab.code], fontsize=ha_pt,
+                  ha="center", va="top")  # fmt: skip
 
 
 def _inset_rect(

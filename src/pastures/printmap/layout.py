@@ -614,7 +614,8 @@ def _north_and_scale(ax: Axes, page: _Page, frame: _Frame, lang: Lang) -> None:
     # North arrow: grid north. Where true north is NORTH_NOTE_DEG or more off it (see
     # true_north_offset) the sheet's notes say by how much and which way.
     ax_x, ax_y = xmax - 9 * k * mpm, ymax - 20 * k * mpm
-    ax.add_patch(
+    # added as artists, not patches: the map's limits are fixed (no data limits to update)
+    ax.add_artist(
         Rectangle(
             (ax_x - 5 * k * mpm, ax_y - 3 * k * mpm),
             10 * k * mpm,
@@ -625,7 +626,7 @@ def _north_and_scale(ax: Axes, page: _Page, frame: _Frame, lang: Lang) -> None:
             zorder=8,
         )
     )
-    ax.add_patch(
+    ax.add_artist(
         FancyArrow(
             ax_x,
             ax_y,
@@ -651,7 +652,7 @@ def _north_and_scale(ax: Axes, page: _Page, frame: _Frame, lang: Lang) -> None:
     )
     box_w = max(length + 20 * k * mpm, (_text_width_mm(scale_text, page.pt(8)) + 6 * k) * mpm)
     _map_text(ax, page, frame, (x0, y0 - 1.5 * k * mpm), scale_text, fontsize=page.pt(8), va="top")
-    ax.add_patch(
+    ax.add_artist(
         Rectangle(
             (x0 - 3 * k * mpm, y0 - 6.5 * k * mpm),
             box_w,
@@ -663,7 +664,7 @@ def _north_and_scale(ax: Axes, page: _Page, frame: _Frame, lang: Lang) -> None:
         )
     )
     for i in range(4):
-        ax.add_patch(
+        ax.add_artist(
             Rectangle(
                 (x0 + i * length / 4, y0),
                 length / 4,

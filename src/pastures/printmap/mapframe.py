@@ -449,7 +449,7 @@ def _draw_plot_labels(
             ax.plot([x0, x1], [y0, y1], color="black", lw=0.9 * k, zorder=8)
             ax.plot(x1, y1, marker="o", ms=2.2 * k, color="black", zorder=8)
         xmin, ymin, xmax, ymax = lab.box.bounds
-        ax.add_patch(_box_patch(xmin, ymin, xmax - xmin, ymax - ymin))
+        ax.add_artist(_box_patch(xmin, ymin, xmax - xmin, ymax - ymin))
         # two one-line texts, code above the middle of the box and hectares below it:
         # each line of a text is shaped on its own when drawn, empty ones too
         mid = (ymin + ymax) / 2

@@ -495,16 +495,27 @@ def _locator(
     Drawn as artists of the figure over the map (see :class:`_Inset`), not as an axes
     of its own: an axes with its ticks took about 25 ms a sheet to make and draw.
     """
-    from matplotlib.patches import Rectangle
+    from matplotlib.patches import PathPatch, Rectangle
 
     k = page.k
     _x, _top, w, h = rect
-    communities = ctx.run.communities
-    layers = _community_layers(ctx.run, name, ctx.memo)
-    mine = layers["community"] if not communities.empty else communities
-    plots = layers["plots"]
-    # the community's outline, or its plots where the run has no communities layer
-    xmin, ymin, xmax, ymax = (mine if not mine.empty else plots).total_bounds
+    key = ("locator", name)
+    if key not in ctx.memo:  # the same drawing on every sheet of the community: made once
+        communities = ctx.run.communities
+        layers = _community_layers(ctx.run, name, ctx.memo)
+        mine = layers["community"] if not communities.empty else communities
+        plots = layers["plots"]
+        others = communities[communities[S.COMMUNITY] != name] if not communities.empty else []
+        ctx.memo[key] = (
+            _geoms_path([] if len(others) == 0 else others.geometry, closed=False),
+            _geoms_path(mine.geometry, closed=False),
+            _geoms_path(plots.geometry),
+            len(plots),
+            # the community's outline, or its plots where the run has no communities layer
+            (mine if not mine.empty else plots).total_bounds,
+        )
+    others_path, mine_path, plots_path, n_plots, bounds = ctx.memo[key]
+    xmin, ymin, xmax, ymax = bounds
     # and the whole frame of the part the sheet shows: a frame wider than the community
     # drew its edges straight across the inset, with no corners to read it as a frame
     vx0, vy0, vx1, vy1 = frame.extent
@@ -516,14 +527,17 @@ def _locator(
         (cx - half * w / min(w, h), cy - half * h / min(w, h),
          cx + half * w / min(w, h), cy + half * h / min(w, h)),
     )  # fmt: skip
-    if not communities.empty:
-        others = communities[communities[S.COMMUNITY] != name].geometry
-        _add_lines(ax, others, color="0.45", lw=0.5 * k, linestyle=(0, (4, 2)))
-    _add_lines(ax, mine.geometry, color="black", lw=1.0 * k, linestyle=(0, (6, 1.5, 1, 1.5)))
+    if others_path is not None:
+        ax.add_artist(PathPatch(others_path, fill=False, edgecolor="0.45", lw=0.5 * k,
+                                linestyle=(0, (4, 2))))  # fmt: skip
+    if mine_path is not None:
+        ax.add_artist(PathPatch(mine_path, fill=False, edgecolor="black", lw=1.0 * k,
+                                linestyle=(0, (6, 1.5, 1, 1.5))))  # fmt: skip
     # On a sheet of a map series most of the plots are the other sheets': grey, so the
     # frame of this sheet's part stands out.
-    fill = "0.6" if len(plots) > MAX_PLOTS_BLACK_IN_LOCATOR else "black"
-    _add_polygons(ax, plots.geometry, facecolor=fill, edgecolor=fill, lw=0.3)
+    fill = "0.6" if n_plots > MAX_PLOTS_BLACK_IN_LOCATOR else "black"
+    if plots_path is not None:
+        ax.add_artist(PathPatch(plots_path, facecolor=fill, edgecolor=fill, lw=0.3))
     ax.add_patch(Rectangle((vx0, vy0), vx1 - vx0, vy1 - vy0, fill=False, ec="black", lw=1.6 * k))
     ax.frame(lw=0.8 * k)
 
@@ -609,6 +623,15 @@ def _rings_path(rings: list[Any], *, closed: bool = True) -> Any:
         [[MplPath.MOVETO] + [MplPath.LINETO] * (len(c) - 2) + [last] for c in coords]
     )
     return MplPath(vertices, codes)
+
+
+def _geoms_path(geoms: Iterable[shapely.Geometry], *, closed: bool = True) -> Any:
+    """One matplotlib Path of the rings of `geoms` (None when they have none).
+
+    `closed`: polygons to fill; else their boundaries, as :func:`_add_lines` draws them.
+    """
+    rings = _rings(geoms)
+    return _rings_path(rings, closed=closed) if rings else None
 
 
 def _polygon_path(geom: shapely.Geometry) -> Any:

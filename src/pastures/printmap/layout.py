@@ -188,7 +188,7 @@ RC: Final = {
     "font.sans-serif": [FONT],
     "hatch.linewidth": 0.6,
     "hatch.color": "black",
-    "pdf.compression": 9,
+    "pdf.compression": 6,  # zlib level: 9 wrote 0.3 % smaller pages 5 % slower
     "axes.unicode_minus": True,
     "svg.fonttype": "none",
 }

@@ -340,11 +340,12 @@ def _neighbours(ax: Axes, page: _Page, ctx: _Context, *, frame: _Frame, name: st
     k = page.k
     mpm = frame.m_per_mm()
     view = box(*frame.extent)
-    others = ctx.run.communities
-    if others.empty:
+    communities = ctx.run.communities
+    if communities.empty:
         return
-    others = others[others[S.COMMUNITY] != name]
-    seen = others[others.geometry.intersects(view)]
+    # the communities in view, from the layer's spatial index (in the layer's order)
+    seen = communities.iloc[np.sort(communities.sindex.query(view, predicate="intersects"))]
+    seen = seen[seen[S.COMMUNITY] != name]
     _add_lines(ax, seen.geometry, color="0.35", lw=0.8 * k, linestyle=(0, (4, 2)), zorder=2)
     room = view.buffer(-8 * k * mpm)
     for geom, other in zip(seen.geometry, seen[S.COMMUNITY], strict=True):

@@ -763,3 +763,16 @@ def test_only_plain_texts_go_to_the_page_text():
     assert not is_plain("DATOS", {"bbox": {"fc": "white"}})  # a box: a Text of its own
     assert not is_plain("$x^2$", {"fontsize": 8})  # mathtext
     assert not is_plain("", {"fontsize": 8})
+
+
+def test_page_text_draws_a_text_artist_where_the_layout_is_not_as_expected(monkeypatch):
+    # a matplotlib whose Text does not lay out as this one: each text drawn as a Text
+    from pastures.printmap import pagetext
+
+    monkeypatch.setattr(pagetext, "_text_layout", lambda *args: None)
+    monkeypatch.setattr(pagetext, "_LAYOUTS", {})
+    texts = [
+        (0.1, 0.1, "Leyenda", {"fontsize": 10, "weight": "bold", "va": "top"}),
+        (0.5, 0.5, "Bajo\nAlto", {"fontsize": 8.5, "ha": "center", "linespacing": 1.3}),
+    ]
+    assert _pdf_of(texts, batch=True) == _pdf_of(texts, batch=False)

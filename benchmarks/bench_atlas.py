@@ -30,17 +30,26 @@ project: same density, same sheets per community), so both fit in the time.
     python benchmarks/bench_atlas.py --only current --communities 0
 
 Measured (``--communities 0``: the whole 2,000-plot atlas, both codes in one run, 2 workers;
-code of commit f503e39, 2026-12-07 06:59-07:13 UTC, on 2 cores shared with other jobs,
-load average 3.0-4.0)::
+code of commit f5ad93a, 2026-12-07 11:56-12:07 UTC, on 2 cores shared with another
+helper's benchmarks, load average 1.4-3.1)::
 
-    baseline (f9c5c5f)  1002 pages  wall   629.8 s =  0.629 s/page  CPU   591.0 s =  0.590 s/page   0.295 CPU s/plot  atlas   57.4 MB  (2 worker(s))
-    current              682 pages  wall   151.6 s =  0.222 s/page  CPU   116.3 s =  0.171 s/page   0.058 CPU s/plot  atlas   39.4 MB  (2 worker(s))
-    baseline / current per page: wall 2.83x, CPU 3.46x (target >= 5x)
+    baseline (f9c5c5f)  1002 pages  wall   559.5 s =  0.558 s/page  CPU   575.7 s =  0.575 s/page   0.288 CPU s/plot  atlas   57.4 MB  (2 worker(s))
+    current              682 pages  wall    63.8 s =  0.094 s/page  CPU    65.9 s =  0.097 s/page   0.033 CPU s/plot  atlas   26.6 MB  (2 worker(s))
+    baseline / current per page: wall 5.97x, CPU 5.94x (target >= 5x)
 
-The 5x target per page is not met: 3.5x in CPU, 2.8x in wall time on the loaded
-machine (5.1x CPU and 4.2x wall for the whole atlas, which has fewer sheets). Text is
-still most of a sheet's time (matplotlib's Text.draw and PDF glyph output, about
-100 texts a sheet).
+The 5x target per page is met: 5.97x in wall time, 5.94x in CPU (8.8x and 8.7x for
+the whole atlas, which has fewer sheets). The previous measurement (commit f503e39,
+same command) gave 2.83x wall and 3.46x CPU. What the pages no longer do: shape and
+write each repeated text again (a text's glyph operators are copied within a PDF
+file), make a ``Text`` artist per text (the plain texts of a page are one artist with
+matplotlib's own layout, kept per string and style), filter the whole project per
+sheet (community layers, status and plan months worked out once), resample and
+compress the relief at 100 dpi (now 3 pixels a raster cell, 50-100 dpi) or compress
+at zlib level 9 (now 6). A sheet still takes about 75 ms of CPU in a drawing process:
+most of it the texts seen for the first time in a part file (plot codes, titles,
+grid coordinates), the hatched patches and the map's axes. On a small subset
+(``--communities 4``) the fixed costs (imports, font subsetting, the plan) weigh more
+and the ratio per page is lower (2.5x wall, 3.9x CPU at 70 pages, code of 4cc1bea).
 """  # noqa: E501 - the printed lines as printed
 
 from __future__ import annotations

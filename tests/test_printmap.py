@@ -643,6 +643,47 @@ def _pdf_of_texts(texts: list[str]) -> bytes:
     return buffer.getvalue()
 
 
+def test_repeated_texts_write_the_same_pdf_as_matplotlib():
+    # a text seen before in the file copies its glyph operators: the bytes are those
+    # matplotlib writes, whatever its place, angle, colour or alpha
+    import io
+
+    from matplotlib.backends.backend_pdf import PdfPages
+    from matplotlib.figure import Figure
+
+    from pastures.printmap.layout import shared_text_metrics
+
+    def pdf() -> bytes:
+        buffer = io.BytesIO()
+        with PdfPages(buffer, metadata={"CreationDate": None}) as out:
+            for page in range(3):
+                fig = Figure(figsize=(3, 2))
+                for i, text in enumerate(["Leyenda", "AV To ñ", "≥ 2 °C → m²", "Leyenda"]):
+                    fig.text(
+                        0.05 + 0.1 * page, 0.1 + 0.2 * i, text, fontsize=8 + i % 2,
+                        rotation=90 * (page == 2), color="0.3" if i == 2 else "black",
+                        alpha=0.5 if i == 1 else None,
+                    )  # fmt: skip
+                out.savefig(fig)
+        return buffer.getvalue()
+
+    plain = pdf()
+    with shared_text_metrics():
+        cached = pdf()
+    assert cached == plain
+
+
+def test_glyph_operators_are_kept_only_from_the_plain_shape():
+    from pastures.printmap.layout import _glyph_operators
+
+    assert _glyph_operators(b"q\n1 0 0 1 5 6 cm\nBT\n/F1 8 Tf\n<0001> Tj\nET\nQ\n") == (
+        b"BT\n/F1 8 Tf\n<0001> Tj\nET\n"
+    )
+    assert _glyph_operators(b"q\nBT\n/F1 8 Tf\n5 6 Td\nET\nQ\n") is None  # placed inside
+    assert _glyph_operators(b"1 g\nq\n1 0 0 1 5 6 cm\nBT\nET\nQ\n") is None
+    assert _glyph_operators(b"q\n1 0 0 1 5 6 cm\nBT\nET\nBT\nET\nQ\n") is None
+
+
 def test_shared_text_layout_writes_the_same_pdf_and_is_undone():
     from matplotlib.backends import backend_pdf
 
@@ -666,3 +707,72 @@ def test_shared_text_layout_writes_the_same_pdf_and_is_undone():
         backend_pdf.RendererPdf.get_text_width_height_descent,
         backend_pdf._text_helpers,
     ) == before
+
+
+def test_background_is_written_at_three_pixels_a_cell_within_50_to_100_dpi():
+    from pastures.printmap.mapframe import background_dpi
+
+    # by hand: a 30 m cell at 1:25 000 is 1.2 mm on paper; 3 pixels in 1.2 mm = 63.5 dpi
+    assert background_dpi(30.0, 25_000) == pytest.approx(63.5)
+    assert background_dpi(30.0, 10_000) == 50.0  # 3 mm a cell: 25.4 dpi, raised to 50
+    assert background_dpi(30.0, 100_000) == 100.0  # 0.3 mm a cell: 254 dpi, capped at 100
+
+
+def _pdf_of(texts: list[tuple[float, float, str, dict]], *, batch: bool) -> bytes:
+    import io
+
+    from matplotlib.backends.backend_pdf import PdfPages
+    from matplotlib.figure import Figure
+    from matplotlib.text import Text
+
+    from pastures.printmap.pagetext import PageText
+
+    buffer = io.BytesIO()
+    with PdfPages(buffer, metadata={"CreationDate": None}) as pdf:
+        fig = Figure(figsize=(3, 2))
+        words = PageText(fig.transFigure)
+        if batch:
+            fig.add_artist(words)
+        for x, y, s, kw in texts:
+            if batch:
+                words.add(x, y, s, **kw)
+            else:
+                fig.add_artist(Text(x, y, s, transform=fig.transFigure, **kw))
+        pdf.savefig(fig)
+    return buffer.getvalue()
+
+
+def test_page_text_writes_what_text_artists_write():
+    # the plain texts of a page, drawn by one artist with matplotlib's layout: the same
+    # PDF as a Text each (alignment, several lines, angle, colour, italic)
+    texts = [
+        (0.1, 0.1, "Leyenda", {"fontsize": 10, "weight": "bold", "va": "top"}),
+        (0.5, 0.3, "Bajo\nMuy alto", {"fontsize": 8.5, "ha": "center", "va": "center",
+                                      "linespacing": 1.3, "color": "0.3"}),
+        (0.9, 0.5, "→ erosión 11 t/ha/año", {"fontsize": 8, "style": "italic", "ha": "right",
+                                             "va": "baseline"}),
+        (0.3, 0.8, "8 170 250", {"fontsize": 8, "rotation": 90, "ha": "right", "va": "center"}),
+    ]  # fmt: skip
+    assert _pdf_of(texts, batch=True) == _pdf_of(texts, batch=False)
+
+
+def test_only_plain_texts_go_to_the_page_text():
+    from pastures.printmap.pagetext import is_plain
+
+    assert is_plain("Leyenda", {"fontsize": 10, "weight": "bold"})
+    assert not is_plain("DATOS", {"bbox": {"fc": "white"}})  # a box: a Text of its own
+    assert not is_plain("$x^2$", {"fontsize": 8})  # mathtext
+    assert not is_plain("", {"fontsize": 8})
+
+
+def test_page_text_draws_a_text_artist_where_the_layout_is_not_as_expected(monkeypatch):
+    # a matplotlib whose Text does not lay out as this one: each text drawn as a Text
+    from pastures.printmap import pagetext
+
+    monkeypatch.setattr(pagetext, "_text_layout", lambda *args: None)
+    monkeypatch.setattr(pagetext, "_LAYOUTS", {})
+    texts = [
+        (0.1, 0.1, "Leyenda", {"fontsize": 10, "weight": "bold", "va": "top"}),
+        (0.5, 0.5, "Bajo\nAlto", {"fontsize": 8.5, "ha": "center", "linespacing": 1.3}),
+    ]
+    assert _pdf_of(texts, batch=True) == _pdf_of(texts, batch=False)

@@ -36,7 +36,8 @@ The package is split by what a sheet is made of: :mod:`~pastures.printmap.layout
 corrals, water, backdrop, inset, legend), :mod:`~pastures.printmap.calendar`,
 :mod:`~pastures.printmap.status` (the status panel), :mod:`~pastures.printmap.words`
 (every printed word, through gettext), :mod:`~pastures.printmap.sheets` (the pages) and
-:mod:`~pastures.printmap.atlas` (the files, drawn in worker processes).
+:mod:`~pastures.printmap.atlas` (the files, drawn in worker processes), with
+:mod:`~pastures.printmap.pagetext` drawing the plain texts of a page as one artist.
 """
 
 from __future__ import annotations

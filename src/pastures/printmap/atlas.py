@@ -163,6 +163,11 @@ def _draw_page(ctx: _Context, names: list[str], page: int) -> Figure:
     return _community_sheet(ctx, sheet, page + 1)
 
 
+def _save_page(pdf: Any, fig: Figure) -> None:
+    """Add `fig` to the PDF, its images at the figure's dpi (see ``background_dpi``)."""
+    pdf.savefig(fig, dpi=fig.dpi)
+
+
 #: What the forked page-drawing processes inherit: the context and community names.
 _FORKED: dict[str, Any] = {}
 
@@ -222,7 +227,7 @@ def _draw_part(pages: list[int], path: str) -> str:
     ctx, names, meta = _FORKED["ctx"], _FORKED["names"], _FORKED["meta"]
     with PdfPages(path, metadata=meta) as pdf:
         for page in pages:
-            pdf.savefig(_draw_page(ctx, names, page))
+            _save_page(pdf, _draw_page(ctx, names, page))
     return path
 
 
@@ -284,7 +289,7 @@ def _draw_in_processes(
                            n_workers, exc)  # fmt: skip
             with _pdf(atlas, meta) as pdf:
                 for page in range(n_pages):
-                    pdf.savefig(_draw_page(ctx, names, page))
+                    _save_page(pdf, _draw_page(ctx, names, page))
             return
         finally:
             _FORKED.clear()
@@ -384,7 +389,7 @@ def write_atlas(
         if n_workers <= 1:
             with _pdf(out / "atlas.pdf", pdf_meta) as atlas:
                 for page in range(n_pages):
-                    atlas.savefig(_draw_page(ctx, names, page))
+                    _save_page(atlas, _draw_page(ctx, names, page))
         else:
             _draw_in_processes(ctx, names, n_workers, out / "atlas.pdf", pdf_meta)
     # Each community's PDF is its page of the atlas, copied rather than drawn again:

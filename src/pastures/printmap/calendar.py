@@ -236,8 +236,25 @@ def _calendar_rows(page: _Page, cells: dict[str, list[CalendarCell]]) -> list[fl
 def _calendar_height(page: _Page, ctx: _Context, plots: gpd.GeoDataFrame) -> float:
     if not ctx.months:  # the heading and the wrapped "no plan" note
         return 17 * page.k
-    rows = _calendar_rows(page, _calendar_cells(ctx, plots))
-    return (15.0 + 13.0) * page.k + sum(rows)
+    return (15.0 + 13.0) * page.k + sum(_row_heights(page, ctx, plots))
+
+
+def _row_heights(page: _Page, ctx: _Context, plots: gpd.GeoDataFrame) -> list[float]:
+    """:func:`_calendar_rows` of `plots`, from those of their community worked out once.
+
+    A map series tries many groups of a community's plots, in both orientations.
+    """
+    codes = list(plots[S.PLOT_CODE].astype(str))
+    community = str(plots[S.COMMUNITY].iloc[0]) if S.COMMUNITY in plots.columns else ""
+    key = ("calendar rows", community, page.k)
+    if key not in ctx.memo:
+        _calendar_cells(ctx, plots)  # the community's calendar, once (see there)
+        every = ctx.memo.get(("calendar", community), {})
+        ctx.memo[key] = dict(zip(every, _calendar_rows(page, every), strict=True))
+    known = ctx.memo[key]
+    if all(code in known for code in codes):
+        return [known[code] for code in codes]
+    return _calendar_rows(page, _calendar_cells(ctx, plots))
 
 
 def _calendar(ax: _Panel, page: _Page, ctx: _Context, plots: gpd.GeoDataFrame) -> None:
@@ -387,7 +404,9 @@ def _calendar_note(
             else _("The rotation plan does not cover this community.")
         )
         note = f"{why} {note}"
-    schedule_months = len(calendar_months_uncapped(ctx.schedule))
+    if "plan months" not in ctx.memo:  # the whole plan's: once, not per sheet
+        ctx.memo["plan months"] = len(calendar_months_uncapped(ctx.schedule))
+    schedule_months = ctx.memo["plan months"]
     if schedule_months > len(ctx.months):
         note += " " + ngettext(
             "The first month of the plan is shown.",

@@ -33,6 +33,7 @@ from pastures.printmap.layout import (
     _box_patch,
     _Frame,
     _map_box,
+    _map_text,
     _Page,
     _Panel,
     _swatch,
@@ -73,6 +74,27 @@ MAX_PLOTS_BLACK_IN_LOCATOR: Final = 30
 SERIES_PAD_M: Final = 60.0
 
 
+#: Resolution (dots per inch) the background is written at: enough for
+#: :data:`BACKGROUND_PX_PER_CELL` pixels a raster cell at the map's scale, within
+#: these bounds. A 30 m DEM at 1:10 000 is 3 mm a cell: 50 dpi gives it 6 pixels,
+#: and its bilinear shading looks the same as at 100 dpi at a quarter of the pixels
+#: to resample and compress; the overview of a district (1:100 000) keeps 100 dpi.
+BACKGROUND_DPI: Final = (50.0, 100.0)
+
+
+#: Least pixels a raster cell of the background is written at (see :data:`BACKGROUND_DPI`).
+BACKGROUND_PX_PER_CELL: Final = 3.0
+
+
+def background_dpi(cell_m: float, scale: int) -> float:
+    """Dots per inch to write a background of `cell_m` cells at 1:`scale` (see BACKGROUND_DPI)."""
+    low, high = BACKGROUND_DPI
+    cell_inch = abs(cell_m) / scale * 1000.0 / 25.4
+    if cell_inch <= 0:
+        return high
+    return float(min(high, max(low, BACKGROUND_PX_PER_CELL / cell_inch)))
+
+
 #: Grey levels 0-1 of the background (darkest shadow, full light): kept light so
 #: hatching and text stay readable over it.
 BACKGROUND_GREY: Final = (0.74, 1.0)
@@ -93,6 +115,16 @@ RISK_STYLE: Final = {
 NO_DATA_STYLE: Final = {"face": "#ffffff", "hatch": "..."}
 
 
+def _status_rows(ctx: _Context) -> dict[str, dict[str, Any]]:
+    """The status table (:func:`pastures.printmap.status._status_table`) by plot code, once."""
+    if "status rows" not in ctx.memo:
+        status = ctx.status
+        codes = status[S.PLOT_CODE].astype(str) if not status.empty else []
+        records = status.to_dict("records") if not status.empty else []
+        ctx.memo["status rows"] = dict(zip(codes, records, strict=True))
+    return ctx.memo["status rows"]
+
+
 def _risk_style(risk: object) -> dict[str, str]:
     return RISK_STYLE.get(str(risk), NO_DATA_STYLE) if pd.notna(risk) else NO_DATA_STYLE
 
@@ -111,7 +143,10 @@ def _read_display(path: str, _mtime_ns: int, _size: int) -> DisplayRaster:
 
 
 def _background(ax: Axes, run: RunOutputs, frame: _Frame) -> str | None:
-    """Draw a light grey hillshade (or grey true colour) under the map; its note (untranslated)."""
+    """Draw a light grey hillshade (or grey true colour) under the map; its note (untranslated).
+
+    The figure's dpi is set to :func:`background_dpi` of the raster's cells.
+    """
     xmin, ymin, xmax, ymax = frame.extent
     for key in ("dem", "true_colour"):
         path = run.rasters.get(key)
@@ -153,6 +188,8 @@ def _background(ax: Axes, run: RunOutputs, frame: _Frame) -> str | None:
         )
         ax.set_xlim(xmin, xmax)
         ax.set_ylim(ymin, ymax)
+        # the PDF writes the page's images at its figure's dpi (text and lines are vectors)
+        ax.figure.set_dpi(background_dpi(max(abs(t.a), abs(t.e)), frame.scale))
         return (
             N_("Background: shaded relief")
             if key == "dem"
@@ -251,18 +288,51 @@ def place_labels(
     return placed
 
 
-def _community_layers(run: RunOutputs, name: str) -> dict[str, gpd.GeoDataFrame]:
-    def of(layer: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+def _community_layers(
+    run: RunOutputs, name: str, memo: dict[Any, Any] | None = None
+) -> dict[str, gpd.GeoDataFrame]:
+    """The outline, plots (by code), corrals and water points of community `name`.
+
+    With `memo` (a context's), each layer of the run is grouped by community once and
+    every later call takes its rows from there: a sheet's work then follows the
+    sheet, not the size of the project.
+    """
+    key = ("community layers", name)
+    if memo is not None and key in memo:
+        return dict(memo[key])  # a copy: callers replace layers in it
+    rows = _community_rows(run, memo)
+
+    def of(label: str, layer: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
         if layer.empty or S.COMMUNITY not in layer.columns:
             return layer.iloc[0:0]
-        return layer[layer[S.COMMUNITY] == name]
+        return layer.iloc[rows[label].get(name, np.empty(0, dtype=np.intp))]
 
-    return {
-        "community": of(run.communities),
-        "plots": of(run.plots).sort_values(S.PLOT_CODE),
-        "corrals": of(run.corrals),
-        "water": of(run.water_points),
+    layers = {
+        "community": of("community", run.communities),
+        "plots": of("plots", run.plots).sort_values(S.PLOT_CODE),
+        "corrals": of("corrals", run.corrals),
+        "water": of("water", run.water_points),
     }
+    if memo is not None:
+        memo[key] = layers
+    return dict(layers)
+
+
+def _community_rows(run: RunOutputs, memo: dict[Any, Any] | None) -> dict[str, dict[Any, Any]]:
+    """Row positions of each community in each layer (``layer[community] == name``)."""
+    if memo is not None and "community rows" in memo:
+        return memo["community rows"]
+    rows: dict[str, dict[Any, Any]] = {}
+    for label, layer in (("community", run.communities), ("plots", run.plots),
+                         ("corrals", run.corrals), ("water", run.water_points)):  # fmt: skip
+        if layer.empty or S.COMMUNITY not in layer.columns:
+            rows[label] = {}
+            continue
+        column = layer[S.COMMUNITY].reset_index(drop=True)
+        rows[label] = dict(column.groupby(column, sort=False).indices)
+    if memo is not None:
+        memo["community rows"] = rows
+    return rows
 
 
 def _neighbours(ax: Axes, page: _Page, ctx: _Context, *, frame: _Frame, name: str) -> None:
@@ -270,11 +340,12 @@ def _neighbours(ax: Axes, page: _Page, ctx: _Context, *, frame: _Frame, name: st
     k = page.k
     mpm = frame.m_per_mm()
     view = box(*frame.extent)
-    others = ctx.run.communities
-    if others.empty:
+    communities = ctx.run.communities
+    if communities.empty:
         return
-    others = others[others[S.COMMUNITY] != name]
-    seen = others[others.geometry.intersects(view)]
+    # the communities in view, from the layer's spatial index (in the layer's order)
+    seen = communities.iloc[np.sort(communities.sindex.query(view, predicate="intersects"))]
+    seen = seen[seen[S.COMMUNITY] != name]
     _add_lines(ax, seen.geometry, color="0.35", lw=0.8 * k, linestyle=(0, (4, 2)), zorder=2)
     room = view.buffer(-8 * k * mpm)
     for geom, other in zip(seen.geometry, seen[S.COMMUNITY], strict=True):
@@ -313,10 +384,10 @@ def _draw_features(
         for geom in outline.geometry:
             _add_lines(ax, geom, color="black", lw=2.2 * k, linestyle=(0, (8, 2, 1.5, 2)), zorder=6)
     plots = layers["plots"]
-    status = ctx.status.set_index(S.PLOT_CODE) if not ctx.status.empty else ctx.status
+    status = _status_rows(ctx)
     by_style: dict[tuple[str, str], list[shapely.Geometry]] = {}
     for code, geom in zip(plots[S.PLOT_CODE].astype(str), plots.geometry, strict=True):
-        risk = status[S.RISK_CLASS].get(code) if S.RISK_CLASS in status.columns else None
+        risk = status.get(code, {}).get(S.RISK_CLASS)
         style = _risk_style(risk)
         by_style.setdefault((style["face"], style["hatch"]), []).append(geom)
     for (face, hatch), geoms in by_style.items():  # one artist per risk class
@@ -379,18 +450,14 @@ def _draw_plot_labels(
             ax.plot([x0, x1], [y0, y1], color="black", lw=0.9 * k, zorder=8)
             ax.plot(x1, y1, marker="o", ms=2.2 * k, color="black", zorder=8)
         xmin, ymin, xmax, ymax = lab.box.bounds
-        ax.add_patch(_box_patch(xmin, ymin, xmax - xmin, ymax - ymin))
+        ax.add_artist(_box_patch(xmin, ymin, xmax - xmin, ymax - ymin))
         # two one-line texts, code above the middle of the box and hectares below it:
         # each line of a text is shaped on its own when drawn, empty ones too
         mid = (ymin + ymax) / 2
-        ax.text(
-            lab.x, mid + 0.15 * mpm, lab.code, fontsize=code_pt, weight="bold", ha="center",
-            va="baseline", zorder=9,
-        )  # fmt: skip
-        ax.text(
-            lab.x, mid - 0.6 * mpm, texts[lab.code], fontsize=ha_pt, ha="center", va="top",
-            zorder=9,
-        )  # fmt: skip
+        _map_text(ax, page, frame, (lab.x, mid + 0.15 * mpm), lab.code, fontsize=code_pt,
+                  weight="bold", ha="center", va="baseline")  # fmt: skip
+        _map_text(ax, page, frame, (lab.x, mid - 0.6 * mpm), texts[lab.code], fontsize=ha_pt,
+                  ha="center", va="top")  # fmt: skip
 
 
 def _inset_rect(
@@ -429,15 +496,27 @@ def _locator(
     Drawn as artists of the figure over the map (see :class:`_Inset`), not as an axes
     of its own: an axes with its ticks took about 25 ms a sheet to make and draw.
     """
-    from matplotlib.patches import Rectangle
+    from matplotlib.patches import PathPatch, Rectangle
 
     k = page.k
     _x, _top, w, h = rect
-    communities = ctx.run.communities
-    mine = communities[communities[S.COMMUNITY] == name] if not communities.empty else communities
-    plots = ctx.run.plots[ctx.run.plots[S.COMMUNITY] == name]
-    # the community's outline, or its plots where the run has no communities layer
-    xmin, ymin, xmax, ymax = (mine if not mine.empty else plots).total_bounds
+    key = ("locator", name)
+    if key not in ctx.memo:  # the same drawing on every sheet of the community: made once
+        communities = ctx.run.communities
+        layers = _community_layers(ctx.run, name, ctx.memo)
+        mine = layers["community"] if not communities.empty else communities
+        plots = layers["plots"]
+        others = communities[communities[S.COMMUNITY] != name] if not communities.empty else []
+        ctx.memo[key] = (
+            _geoms_path([] if len(others) == 0 else others.geometry, closed=False),
+            _geoms_path(mine.geometry, closed=False),
+            _geoms_path(plots.geometry),
+            len(plots),
+            # the community's outline, or its plots where the run has no communities layer
+            (mine if not mine.empty else plots).total_bounds,
+        )
+    others_path, mine_path, plots_path, n_plots, bounds = ctx.memo[key]
+    xmin, ymin, xmax, ymax = bounds
     # and the whole frame of the part the sheet shows: a frame wider than the community
     # drew its edges straight across the inset, with no corners to read it as a frame
     vx0, vy0, vx1, vy1 = frame.extent
@@ -449,14 +528,17 @@ def _locator(
         (cx - half * w / min(w, h), cy - half * h / min(w, h),
          cx + half * w / min(w, h), cy + half * h / min(w, h)),
     )  # fmt: skip
-    if not communities.empty:
-        others = communities[communities[S.COMMUNITY] != name].geometry
-        _add_lines(ax, others, color="0.45", lw=0.5 * k, linestyle=(0, (4, 2)))
-    _add_lines(ax, mine.geometry, color="black", lw=1.0 * k, linestyle=(0, (6, 1.5, 1, 1.5)))
+    if others_path is not None:
+        ax.add_artist(PathPatch(others_path, fill=False, edgecolor="0.45", lw=0.5 * k,
+                                linestyle=(0, (4, 2))))  # fmt: skip
+    if mine_path is not None:
+        ax.add_artist(PathPatch(mine_path, fill=False, edgecolor="black", lw=1.0 * k,
+                                linestyle=(0, (6, 1.5, 1, 1.5))))  # fmt: skip
     # On a sheet of a map series most of the plots are the other sheets': grey, so the
     # frame of this sheet's part stands out.
-    fill = "0.6" if len(plots) > MAX_PLOTS_BLACK_IN_LOCATOR else "black"
-    _add_polygons(ax, plots.geometry, facecolor=fill, edgecolor=fill, lw=0.3)
+    fill = "0.6" if n_plots > MAX_PLOTS_BLACK_IN_LOCATOR else "black"
+    if plots_path is not None:
+        ax.add_artist(PathPatch(plots_path, facecolor=fill, edgecolor=fill, lw=0.3))
     ax.add_patch(Rectangle((vx0, vy0), vx1 - vx0, vy1 - vy0, fill=False, ec="black", lw=1.6 * k))
     ax.frame(lw=0.8 * k)
 
@@ -542,6 +624,15 @@ def _rings_path(rings: list[Any], *, closed: bool = True) -> Any:
         [[MplPath.MOVETO] + [MplPath.LINETO] * (len(c) - 2) + [last] for c in coords]
     )
     return MplPath(vertices, codes)
+
+
+def _geoms_path(geoms: Iterable[shapely.Geometry], *, closed: bool = True) -> Any:
+    """One matplotlib Path of the rings of `geoms` (None when they have none).
+
+    `closed`: polygons to fill; else their boundaries, as :func:`_add_lines` draws them.
+    """
+    rings = _rings(geoms)
+    return _rings_path(rings, closed=closed) if rings else None
 
 
 def _polygon_path(geom: shapely.Geometry) -> Any:

@@ -59,6 +59,7 @@ from pastures.printmap.mapframe import (
     _legend,
     _locator,
     _sheet_bounds,
+    _status_rows,
     legend_height,
 )
 from pastures.printmap.status import _risk_panel, _risk_panel_height
@@ -293,7 +294,7 @@ def _one_sheet_fits(paper: Paper, ctx: _Context, plots: gpd.GeoDataFrame) -> boo
     if _map_height(paper, ctx, plots, extra_notes=notes) < MIN_MAP_MM:
         return False
     community = str(plots[S.COMMUNITY].iloc[0]) if S.COMMUNITY in plots.columns else ""
-    layers = _community_layers(ctx.run, community)
+    layers = _community_layers(ctx.run, community, ctx.memo)
     layers["plots"] = plots
     _, frame, _, _ = _sheet_view(ctx, paper, layers, series=False, extra_notes=notes)
     return smallest_plot_mm(plots, frame.scale) >= MIN_PLOT_MM
@@ -316,10 +317,11 @@ def _series(paper: Paper, ctx: _Context, plots: gpd.GeoDataFrame) -> list[list[s
     by_code = plots.set_index(plots[S.PLOT_CODE].astype(str), drop=False)
     points = by_code.geometry.representative_point()
     xy = {c: (p.x, p.y) for c, p in zip(by_code.index, points, strict=True)}
+    position = {c: i for i, c in enumerate(by_code.index)}
     notes = _extra_notes(ctx, 99)
 
     def fits(group: list[str]) -> bool:
-        mine = by_code.loc[group]
+        mine = by_code.iloc[[position[c] for c in group]]
         if _map_height(paper, ctx, mine, extra_notes=notes) < SERIES_MAP_MM:
             return False
         _, frame, _, _ = _sheet_view(ctx, paper, {"plots": mine}, series=True, extra_notes=notes)
@@ -360,7 +362,7 @@ def plan_sheets(run: RunOutputs, *, lang: Lang = "es", paper: Paper = "A4") -> l
 def _plan(ctx: _Context, names: list[str]) -> list[Sheet]:
     sheets: list[Sheet] = []
     for name in names:
-        parts = _series(ctx.paper, ctx, _community_layers(ctx.run, name)["plots"])
+        parts = _series(ctx.paper, ctx, _community_layers(ctx.run, name, ctx.memo)["plots"])
         for i, part in enumerate(parts, start=1):
             sheets.append(Sheet(name, i, len(parts), tuple(part)))
         if len(parts) > 1:
@@ -375,10 +377,10 @@ def _plan(ctx: _Context, names: list[str]) -> list[Sheet]:
 
 
 def _sheet_layers(
-    run: RunOutputs, sheet: Sheet
+    run: RunOutputs, sheet: Sheet, memo: dict[Any, Any] | None = None
 ) -> tuple[dict[str, gpd.GeoDataFrame], gpd.GeoDataFrame | None]:
     """The layers a sheet draws, and the community's other plots when it is one of a series."""
-    layers = _community_layers(run, sheet.community)
+    layers = _community_layers(run, sheet.community, memo)
     if sheet.count == 1:
         return layers, None
     plots = layers["plots"]
@@ -443,7 +445,7 @@ def community_layout(
             f"sheet={sheet}: community {name!r} has {len(series)} sheet(s); choose 1 to "
             f"{len(series)}."
         )
-    layers, context = _sheet_layers(ctx.run, series[sheet - 1])
+    layers, context = _sheet_layers(ctx.run, series[sheet - 1], ctx.memo)
     extra = _extra_notes(ctx, series[sheet - 1].count)
     page, frame, _, zoomed = _sheet_view(
         ctx, paper, layers, series=context is not None, extra_notes=extra
@@ -461,9 +463,10 @@ def _legend_risks(ctx: _Context, plots: gpd.GeoDataFrame) -> list[str]:
         return risks
     if S.RISK_CLASS not in ctx.status.columns:
         return [*risks, "none"]
+    rows = _status_rows(ctx)
     codes = set(plots[S.PLOT_CODE].astype(str))
-    values = ctx.status.loc[ctx.status[S.PLOT_CODE].astype(str).isin(codes), S.RISK_CLASS]
-    if values.isna().any() or len(values) < len(codes):
+    values = [rows[code][S.RISK_CLASS] for code in codes if code in rows]
+    if len(values) < len(codes) or pd.isna(values).any():
         risks.append("none")
     return risks
 
@@ -473,7 +476,7 @@ def _community_sheet(ctx: _Context, sheet: Sheet, page_no: int) -> Figure:
 
     _ = gettext_of(ctx.lang)
     name = sheet.community
-    layers, context = _sheet_layers(ctx.run, sheet)
+    layers, context = _sheet_layers(ctx.run, sheet, ctx.memo)
     plots = layers["plots"]
     n = len(plots)
     extra = _extra_notes(ctx, sheet.count)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Final
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Final
 
 import geopandas as gpd
 import numpy as np
@@ -17,7 +18,7 @@ from pastures.outputs import (
 )
 from pastures.printmap.calendar import _segments
 from pastures.printmap.layout import _Page, _Panel, _swatch
-from pastures.printmap.mapframe import _risk_style
+from pastures.printmap.mapframe import _risk_style, _status_rows
 from pastures.printmap.words import condition_label, gettext_of, risk_label
 
 if TYPE_CHECKING:
@@ -30,7 +31,9 @@ logger = logging.getLogger(__name__)
 STEEP_SLOPE_PCT: Final = 15.0
 
 
-def main_driver(row: pd.Series, lang: Lang, thresholds: RiskThresholds | None = None) -> str:
+def main_driver(
+    row: pd.Series | Mapping[str, Any], lang: Lang, thresholds: RiskThresholds | None = None
+) -> str:
     """The main driver of a plot's risk class, in words.
 
     The risk class of :func:`pastures.erosion.risk_classes` adds one class per soil-loss
@@ -71,7 +74,7 @@ def _risk_panel(ax: _Panel, page: _Page, ctx: _Context, plots: gpd.GeoDataFrame)
     _ = gettext_of(ctx.lang)
     size = page.pt(8.5)
     width = ax.get_xlim()[1]
-    status = ctx.status.set_index(S.PLOT_CODE)
+    status = _status_rows(ctx)
     cols = [
         (_("Plot"), 0.0),
         (_("ha"), 18 * k),
@@ -88,7 +91,7 @@ def _risk_panel(ax: _Panel, page: _Page, ctx: _Context, plots: gpd.GeoDataFrame)
     ax.plot([0, width], [y - 0.6 * k, y - 0.6 * k], color="black", lw=0.8)
     rules: list[tuple[tuple[float, float], tuple[float, float]]] = []
     for code, area in zip(plots[S.PLOT_CODE].astype(str), plots[S.AREA_HA], strict=True):
-        row = status.loc[code] if code in status.index else pd.Series(dtype=object)
+        row = status.get(code, {})
         cond = row.get(S.RANGE_CONDITION)
         risk = row.get(S.RISK_CLASS)
         ax.text(0, y + 0.7 * k, code, fontsize=size, weight="bold", va="top")

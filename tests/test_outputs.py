@@ -109,7 +109,7 @@ def test_a_folder_without_layers_says_what_to_give(tmp_path):
             (
                 "escenas Sentinel-2 sintéticas de la muestra, NDVI",
                 "NDVI calibrado con cortes inventados de la muestra",
-                "DEM sintético de la muestra",
+                "MDE sintético de la muestra",
             ),
             "Color verdadero (Sentinel-2 sintético de la muestra)",
         ),
@@ -125,7 +125,7 @@ def test_a_folder_without_layers_says_what_to_give(tmp_path):
                 "Copernicus Sentinel-2 (ESA), NDVI",
                 "NDVI en bofedales (Zorogastúa-Cruz et al. 2012), rango del tipo de pasto en "
                 "los demás (Castellaro 2007)",
-                "DEM de la corrida",
+                "MDE de la corrida",
             ),
             "Color verdadero (Sentinel-2)",
         ),
@@ -135,7 +135,7 @@ def test_a_folder_without_layers_says_what_to_give(tmp_path):
             ["pasture-type default: Castellaro 2007, dry puna grassland 657-1,054"],
             ("none", "none", "defaults"),
             # a run without a DEM credits none (it used to credit "the run's DEM")
-            ("sin imágenes", "rango del tipo de pasto (Castellaro 2007)", "sin DEM"),
+            ("sin imágenes", "rango del tipo de pasto (Castellaro 2007)", "sin MDE"),
             "Color verdadero (Sentinel-2)",
         ),
     ],

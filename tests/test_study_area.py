@@ -240,7 +240,7 @@ source = "sample"
     assert record["stages"]["erosion"]["status"] == "not needed"
     assert "illustrative" in record["stages"]["erosion"]["summary"]
     html = (run / "map.html").read_text(encoding="utf-8")
-    assert "Sin riesgo de erosión: el DEM sintético de la muestra solo sirve" in html
+    assert "Sin riesgo de erosión: el MDE sintético de la muestra solo sirve" in html
     assert "Una sola fecha: sin anomalía de NDVI." in html
     assert "Sin plan de rotación" in html
     # forage without quadrat cuts is the pasture type's default: the popup says so

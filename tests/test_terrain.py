@@ -675,7 +675,6 @@ def test_routing_matches_invest_on_pits_and_flats(method: str) -> None:
         streams="invest",
         filled=filled,
         fdir=fdir,  # type: ignore[arg-type]
-        mfd_weights="invest",
     )
     invest_streams = data[f"stream_{method}"] == 1
     assert invest_streams.sum() > 100
@@ -697,7 +696,6 @@ def test_mfd_streams_are_traced_not_thresholded() -> None:
         streams="invest",
         filled=filled,
         fdir=fdir,
-        mfd_weights="invest",
     )
     plain = stream_mask(acc, FIXTURE_THRESHOLD, method="mfd")
     assert (traced & ~plain).any()

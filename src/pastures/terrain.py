@@ -1284,23 +1284,21 @@ def _nan_on_streams(state: np.ndarray, values: np.ndarray) -> None:
 @numba.njit(cache=True)
 def _streams_mfd_kernel(  # noqa: PLR0912, PLR0915, PLR0917
     filled: np.ndarray,
-    fdir: np.ndarray,
+    receivers: np.ndarray,
     acc: np.ndarray,
     threshold: float,
     trace_threshold: float,
-    exponent: float,
-    four_bit: bool,
     state: np.ndarray,
 ) -> None:
     """Streams traced upstream from the grid's outlets; see :func:`stream_mask`.
 
-    `state` (zeros, :func:`_state_bytes` long) holds two bits per cell: 1 on streams,
-    2 on cells below the threshold but above `trace_threshold` while tracing (a 2
-    becomes 1 when a stream cell is found upstream of it), 0 elsewhere.
+    `receivers` holds each cell's MFD receivers as a bit mask (bit d: neighbour d, N
+    clockwise, has a weight above 0), as :func:`_accumulate_mfd` leaves it; a cell
+    with none is an outlet. `state` (zeros, :func:`_state_bytes` long) holds two bits
+    per cell: 1 on streams, 2 on cells below the threshold but above `trace_threshold`
+    while tracing (a 2 becomes 1 when a stream cell is found upstream of it), 0 elsewhere.
     """
     nr, nc = filled.shape
-    w = np.zeros(8, dtype=np.float64)
-    wn = np.zeros(8, dtype=np.float64)
     front = np.empty(1024, dtype=np.int64)
     back = np.empty(1024, dtype=np.int64)
     for tr in range(0, nr, _INVEST_BLOCK):
@@ -1313,7 +1311,7 @@ def _streams_mfd_kernel(  # noqa: PLR0912, PLR0915, PLR0917
                     if a0 < threshold:
                         continue
                     # an outlet: its flow leaves the grid (a flat next to no-data or the edge)
-                    if _mfd_shares(filled, fdir, r0, c0, exponent, four_bit, w) != 0.0:
+                    if receivers[r0, c0] != 0:
                         continue
                     _set2(state, r0 * nc + c0, 1)
                     front[0] = r0 * nc + c0
@@ -1330,10 +1328,10 @@ def _streams_mfd_kernel(  # noqa: PLR0912, PLR0915, PLR0917
                             cc = c + _DC[d]
                             if rr < 0 or cc < 0 or rr >= nr or cc >= nc or np.isnan(filled[rr, cc]):
                                 continue
-                            if _mfd_shares(filled, fdir, rr, cc, exponent, four_bit, wn) == 0.0:
-                                continue
-                            if wn[(d + 4) % 8] <= 0.0 or _get2(state, rr * nc + cc) != 0:
-                                continue  # does not flow into (r, c), or already traced
+                            if not receivers[rr, cc] & (1 << ((d + 4) % 8)):
+                                continue  # does not flow into (r, c)
+                            if _get2(state, rr * nc + cc) != 0:
+                                continue  # already traced
                             a = np.float64(acc[rr, cc])
                             if a >= threshold:
                                 _set2(state, rr * nc + cc, 1)
@@ -1347,10 +1345,10 @@ def _streams_mfd_kernel(  # noqa: PLR0912, PLR0915, PLR0917
                                     bh += 1
                                     br = b // nc
                                     bc = b - br * nc
-                                    _mfd_shares(filled, fdir, br, bc, exponent, four_bit, w)
+                                    mask = receivers[br, bc]
                                     for j in range(8):
                                         d2 = _INVEST_ORDER[j]
-                                        if w[d2] <= 0.0:
+                                        if not mask & (1 << d2):
                                             continue
                                         sr = br + _DR[d2]
                                         sc = bc + _DC[d2]
@@ -1480,7 +1478,9 @@ def _accumulate_mfd(  # noqa: PLR0912
 ) -> np.ndarray:
     """Accumulate into `acc` (zeros, float32 or float64, the grid's shape); 0 at no-data.
 
-    Each cell's count of donors (0-8) takes four bits: two cells a byte.
+    Each cell's count of donors (0-8) takes four bits: two cells a byte. On return
+    `fdir` holds every cell's receivers as a bit mask (bit d: a weight above 0 to
+    neighbour d), which :func:`_streams_mfd_kernel` traces streams with.
     """
     nr, nc = filled.shape
     weights = np.zeros(8, dtype=np.float64)
@@ -1489,11 +1489,15 @@ def _accumulate_mfd(  # noqa: PLR0912
         for c in range(nc):
             if np.isnan(filled[r, c]):
                 continue
+            mask = 0
             if _mfd_shares(filled, fdir, r, c, exponent, four_bit, weights) > 0.0:
                 for d in range(8):
                     if weights[d] > 0.0:
+                        mask |= 1 << d
                         n = (r + _DR[d]) * nc + c + _DC[d]
                         donors[n >> 1] += np.uint8(1 << ((n & 1) << 2))
+            # a flat's cells keep their mask (their weights are all above 0)
+            fdir[r, c] = mask
     stack = np.empty(1024, dtype=np.int64)
     for r0 in range(nr):
         for c0 in range(nc):
@@ -1886,8 +1890,6 @@ def stream_mask(
     streams: StreamMethod = "threshold",
     filled: np.ndarray | None = None,
     fdir: np.ndarray | None = None,
-    mfd_exponent: float = DEFAULT_MFD_EXPONENT,
-    mfd_weights: MfdWeights = "exact",
 ) -> np.ndarray:
     """Stream pixels: where flow concentrates into channels.
 
@@ -1909,13 +1911,14 @@ def stream_mask(
         Flow accumulation (pixels), ``NaN`` for no-data.
     threshold
         Flow accumulation (pixels) of a stream.
-    method, mfd_exponent, mfd_weights
+    method
         The routing that gave `accumulation` (see :func:`flow_accumulation`).
     streams
         ``"threshold"`` or ``"invest"``.
     filled, fdir
-        With MFD and ``"invest"``: the filled DEM and the flat routing's bit masks
-        (from the routing); otherwise unused.
+        With MFD and ``"invest"``: the filled DEM and the receivers' bit masks the MFD
+        routing leaves in its direction grid (they carry its exponent and weights);
+        otherwise unused.
 
     Returns
     -------
@@ -1928,19 +1931,14 @@ def stream_mask(
             return np.greater(accumulation, threshold)
     if filled is None or fdir is None:
         raise ParameterError(_("InVEST's MFD streams need the filled DEM and the flat routing."))
-    state = _invest_streams_state(accumulation, threshold, filled, fdir, mfd_exponent, mfd_weights)
+    state = _invest_streams_state(accumulation, threshold, filled, fdir)
     out = np.empty(accumulation.shape, dtype=np.bool_)
     _streams_of_state(state, out)
     return out
 
 
-def _invest_streams_state(  # noqa: PLR0917
-    accumulation: np.ndarray,
-    threshold: float,
-    filled: np.ndarray,
-    fdir: np.ndarray,
-    mfd_exponent: float,
-    mfd_weights: MfdWeights,
+def _invest_streams_state(
+    accumulation: np.ndarray, threshold: float, filled: np.ndarray, fdir: np.ndarray
 ) -> np.ndarray:
     """InVEST's MFD streams as a grid of two-bit states (1 on streams), a quarter byte a cell."""
     state = np.zeros(_state_bytes(accumulation.shape), dtype=np.uint8)
@@ -1950,8 +1948,6 @@ def _invest_streams_state(  # noqa: PLR0917
         accumulation,
         float(threshold),
         INVEST_TRACE_PROPORTION * float(threshold),
-        float(mfd_exponent),
-        mfd_weights == "invest",
         state,
     )
     return state
@@ -2086,8 +2082,6 @@ def _accumulate_and_find_streams(
         streams=streams,
         filled=filled,
         fdir=fdir,
-        mfd_exponent=mfd_exponent,
-        mfd_weights=mfd_weights,
     )
     return accumulation, on_stream
 
@@ -2240,9 +2234,7 @@ def terrain_ls(
     traced = stream_threshold is not None and method == "mfd" and streams == "invest"
     state = None
     if traced:
-        state = _invest_streams_state(
-            acc, stream_threshold, filled, fdir, mfd_exponent, mfd_weights
-        )
+        state = _invest_streams_state(acc, stream_threshold, filled, fdir)
     del fdir  # (before the D8 or threshold streams: one grid less at the peak)
     on_stream = None
     nan_above = math.inf

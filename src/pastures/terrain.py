@@ -1154,8 +1154,18 @@ def _route_flat(  # noqa: PLR0912, PLR0915, PLR0917
             cmax = max(cmax, cc)
         if lower:
             region[head - 1] = cell | _DRAIN_BIT
-    # 2. drains: cells with a lower neighbour, else cells next to no-data or the edge
-    dist = np.full((rmax - rmin + 1, cmax - cmin + 1), np.inf)
+    # 2. drains: cells with a lower neighbour, else cells next to no-data or the edge.
+    # Distances are kept on the region's bounding box padded by one cell, NaN off the
+    # region: a neighbour off the region (or the grid) is then never nearer or shorter,
+    # and needs no test of its height or position.
+    width = cmax - cmin + 3
+    dist = np.full((rmax - rmin + 3) * width, np.nan)
+    local = _DR * width + _DC  # of a neighbour's index in `dist`
+    origin = (rmin - 1) * width + cmin - 1  # dist index = r * width + c - origin
+    for k in range(size):
+        cell = region[k] & _CELL_BITS
+        r = cell // nc
+        dist[r * width + cell - r * nc - origin] = np.inf
     qsize = 0
     for to_edge in (False, True):  # lower neighbours first; the edge only if none
         if qsize > 0:
@@ -1165,42 +1175,39 @@ def _route_flat(  # noqa: PLR0912, PLR0915, PLR0917
             r = cell // nc
             c = cell - r * nc
             if _off_or_nodata(filled, r, c) if to_edge else region[k] & _DRAIN_BIT:
-                dist[r - rmin, c - cmin] = 0.0
+                dist[r * width + c - origin] = 0.0
                 queue, _, qsize = _enqueue(queue, 0, qsize, cell)
                 if to_edge:
                     fdir[r, c] = 0 if mfd else _OUTLET
     if qsize == 0:  # cannot happen after filling; keep the flood's path
         return region, queue, 0
     # 3. distances: label-correcting FIFO, strictly shorter distances only
+    offset = _DR * nc + _DC  # of a neighbour's index in the grid
+    flat_fdir = fdir.ravel()
     head = 0
     while head < qsize:
         cell = queue[head]
         head += 1
         r = cell // nc
-        c = cell - r * nc
-        base = dist[r - rmin, c - cmin]
-        inside = 0 < r < nr - 1 and 0 < c < nc - 1
+        here = r * width + cell - r * nc - origin
+        base = dist[here]
         for k in range(8):
             d = _INVEST_ORDER[k]
-            rr = r + _DR[d]
-            cc = c + _DC[d]
-            if not inside and (rr < 0 or cc < 0 or rr >= nr or cc >= nc):
-                continue
-            if filled[rr, cc] != h:
-                continue
             nd = base + _DIST[d]
-            if dist[rr - rmin, cc - cmin] > nd:
-                dist[rr - rmin, cc - cmin] = nd
+            there = here + local[d]
+            if dist[there] > nd:  # False off the region (NaN)
+                dist[there] = nd
+                n = cell + offset[d]
                 if not mfd:
-                    fdir[rr, cc] = (d + 4) % 8  # towards the cell it came through
-                queue, head, qsize = _enqueue(queue, head, qsize, rr * nc + cc)
+                    flat_fdir[n] = (d + 4) % 8  # towards the cell it came through
+                queue, head, qsize = _enqueue(queue, head, qsize, n)
     # 4. MFD: every strictly nearer neighbour of the region, for cells that are not drains
     n_flat = 0
     for k in range(size):
         cell = region[k] & _CELL_BITS
         r = cell // nc
-        c = cell - r * nc
-        own = dist[r - rmin, c - cmin]
+        here = r * width + cell - r * nc - origin
+        own = dist[here]
         if own == 0.0:
             continue
         n_flat += 1
@@ -1208,13 +1215,9 @@ def _route_flat(  # noqa: PLR0912, PLR0915, PLR0917
             continue
         mask = 0
         for d in range(8):
-            rr = r + _DR[d]
-            cc = c + _DC[d]
-            if rr < 0 or cc < 0 or rr >= nr or cc >= nc or filled[rr, cc] != h:
-                continue
-            if dist[rr - rmin, cc - cmin] < own:
+            if dist[here + local[d]] < own:  # False off the region (NaN)
                 mask |= 1 << d
-        fdir[r, c] = mask
+        flat_fdir[cell] = mask
     return region, queue, n_flat
 
 

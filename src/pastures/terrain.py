@@ -752,58 +752,11 @@ def read_band_float32(src: Any, window: object = None) -> np.ndarray:
 # --- compiled kernels ------------------------------------------------------------------
 
 
-# The Priority-Flood queue is a binary min-heap of uint64 keys: the float32 elevation's
-# bits mapped to an order-preserving uint32 in the high half, the flat cell index in the
-# low half (ties go to the lower index). One array, no separate payload to swap.
-
-
 @numba.njit(cache=True, inline="always")
-def _key(z: np.float32, cell: int, fbuf: np.ndarray, ubuf: np.ndarray) -> np.uint64:
-    fbuf[0] = z
-    u = np.uint64(ubuf[0])
-    u = (u ^ np.uint64(0xFFFFFFFF)) if u & np.uint64(0x80000000) else (u | np.uint64(0x80000000))
-    return (u << np.uint64(32)) | np.uint64(cell)
-
-
-@numba.njit(cache=True, inline="always")
-def _key_of_bits(u32: np.uint32, cell: int) -> np.uint64:
-    """:func:`_key` from the float32's bits as read through a uint32 view."""
+def _ordered(u32: np.uint32) -> np.uint64:
+    """A float32's bits (read as uint32) mapped to an integer in the order of the floats."""
     u = np.uint64(u32)
-    u = (u ^ np.uint64(0xFFFFFFFF)) if u & np.uint64(0x80000000) else (u | np.uint64(0x80000000))
-    return (u << np.uint64(32)) | np.uint64(cell)
-
-
-@numba.njit(cache=True)
-def _heap_push(heap: np.ndarray, size: int, key: np.uint64) -> None:
-    pos = size
-    while pos > 0:
-        parent = (pos - 1) >> 1
-        if heap[parent] <= key:
-            break
-        heap[pos] = heap[parent]
-        pos = parent
-    heap[pos] = key
-
-
-@numba.njit(cache=True)
-def _heap_pop(heap: np.ndarray, size: int) -> np.uint64:
-    """Remove and return the smallest key; `size` is the size before the pop."""
-    top = heap[0]
-    size -= 1
-    last = heap[size]
-    pos = 0
-    while True:
-        child = 2 * pos + 1
-        if child >= size:
-            break
-        if child + 1 < size and heap[child + 1] < heap[child]:
-            child += 1
-        if last <= heap[child]:
-            break
-        heap[pos] = heap[child]
-        pos = child
-    heap[pos] = last
-    return top
+    return (u ^ np.uint64(0xFFFFFFFF)) if u & np.uint64(0x80000000) else (u | np.uint64(0x80000000))
 
 
 @numba.njit(cache=True)
@@ -829,10 +782,42 @@ def _enqueue(queue: np.ndarray, head: int, tail: int, cell: int) -> tuple[np.nda
     return queue, head, tail + 1
 
 
-#: The Priority-Flood's keys are spread over at most 2**_FLOOD_BUCKET_BITS buckets of
-#: equal width in key order; only the lowest non-empty bucket is kept as a heap. The
-#: cells are taken in exactly the order of one heap, and the heap stays small.
+#: The Priority-Flood's cells are sorted into at most 2**_FLOOD_BUCKET_BITS buckets of
+#: equal width in elevation order (by a counting sort), each sorted when its turn comes.
 _FLOOD_BUCKET_BITS: Final = 18
+#: The buckets are sorted a part of the grid at a time: at most 1/_FLOOD_PARTS of its
+#: cells (8 bytes each: key and index) are held sorted at once, a byte a cell.
+_FLOOD_PARTS: Final = 8
+
+
+#: Largest number of low key bits a bucket of the Priority-Flood is sorted on by counting.
+_COUNTING_SORT_BITS: Final = 12
+
+
+@numba.njit(cache=True)
+def _counting_sort(  # noqa: PLR0917
+    keys: np.ndarray,
+    s: int,
+    e: int,
+    first: np.uint64,
+    low_bits: np.uint64,
+    tally: np.ndarray,
+    aside: np.ndarray,
+) -> None:
+    """Sort ``keys[s:e]`` (one bucket, in index order) stably by the low bits of their key."""
+    m = e - s
+    tally[:] = 0
+    for j in range(m):
+        v = keys[s + j]
+        aside[j] = v
+        tally[int(((v >> np.uint64(32)) - first) & low_bits) + 1] += 1
+    for k in range(1, tally.size):
+        tally[k] += tally[k - 1]
+    for j in range(m):
+        v = aside[j]
+        k = int(((v >> np.uint64(32)) - first) & low_bits)
+        keys[s + tally[k]] = v
+        tally[k] += 1
 
 
 @numba.njit(cache=True)
@@ -843,62 +828,73 @@ def _priority_flood_kernel(z: np.ndarray, filled: np.ndarray) -> np.ndarray:  # 
     and written once, when it does.
 
     Priority-Flood with a plain queue for depression cells (Barnes et al. 2014, Alg. 2).
-    The priority queue is a bucket queue over the keys (elevation, then cell index) with
-    a binary heap for the lowest bucket only: cells leave it in the same order as from
-    one heap of all keys (a key pushed is never below the last one taken), and a
-    heap of a few cells is cheaper to keep than one of the whole flood front. (The
-    upslope tracing of Zhou, Sun and Fu 2016 was tried: on puna-like relief nearly every
-    traced cell still entered the priority queue, and filling took 25 % longer.)
+    A cell the flood reaches above the current level would enter the priority queue
+    with its own elevation as key (then its index): it is only marked as reached, and
+    taken when the cells sorted by that key come to it. The cells are sorted once, by
+    a counting sort into buckets of keys and a sort of each bucket when its turn comes;
+    a cell the sorted order passes before the flood reaches it can only be reached
+    later from below, by the plain queue (any key reached later is above the level,
+    and the level never falls). The cells are taken in exactly the order of one
+    priority queue of all keys, without its pushes and pops. (The upslope tracing of
+    Zhou, Sun and Fu 2016 was tried: on puna-like relief nearly every traced cell
+    still entered the priority queue, and filling took 25 % longer.)
     """
     nr, nc = z.shape
+    size = nr * nc
     fdir = np.full((nr, nc), _UNSET, dtype=np.uint8)
-    fbuf = np.empty(1, dtype=np.float32)
-    ubuf = fbuf.view(np.uint32)
-    low_mask = np.uint64(0xFFFFFFFF)
+    flat_z = z.ravel()
+    flat_filled = filled.ravel()
+    flat_fdir = fdir.ravel()
+    z_bits = flat_z.view(np.uint32)
     lowest = np.float32(np.inf)
     highest = np.float32(-np.inf)
-    for r in range(nr):
-        for c in range(nc):
-            v = z[r, c]
-            if np.isnan(v):
-                filled[r, c] = np.nan
-            else:
-                lowest = min(lowest, v)
-                highest = max(highest, v)
+    for i in range(size):
+        v = flat_z[i]
+        if np.isnan(v):
+            flat_filled[i] = np.nan
+        else:
+            lowest = min(lowest, v)
+            highest = max(highest, v)
     if lowest > highest:  # no data at all
         return fdir
     if lowest == 0.0:  # -0.0 and 0.0 are equal, but their keys differ: span both
         lowest = np.float32(-0.0)
     if highest == 0.0:
         highest = np.float32(0.0)
-    first = _key(lowest, 0, fbuf, ubuf) >> np.uint64(32)
-    span = (_key(highest, 0, fbuf, ubuf) >> np.uint64(32)) - first
+    ends = np.empty(2, dtype=np.float32)
+    ends[0] = lowest
+    ends[1] = highest
+    end_bits = ends.view(np.uint32)
+    first = _ordered(end_bits[0])
+    span = _ordered(end_bits[1]) - first
     shift = np.uint64(0)
     while (span >> shift) >> np.uint64(_FLOOD_BUCKET_BITS) != 0:
         shift += np.uint64(1)
-    shift += np.uint64(32)  # bucket of a key: ((key >> 32) - first) >> shift
-    first <<= np.uint64(32)
-    bucket_head = np.full(int(span >> (shift - np.uint64(32))) + 1, -1, dtype=np.int32)
-    # the buckets above the heap's: singly linked lists in a pool of nodes
-    node_key = np.empty(1024, dtype=np.uint64)
-    node_next = np.empty(1024, dtype=np.int32)
-    used = 0
-    free = -1
-    waiting = 0  # keys in the buckets
-    current = -1  # the heap's bucket
-    heap = np.empty(1024, dtype=np.uint64)
-    size = 0
+    n_buckets = int(span >> shift) + 1
+    start = np.zeros(n_buckets + 1, dtype=np.int64)  # bucket b: sorted cells start[b]:start[b+1]
+    for i in range(size):
+        if not np.isnan(flat_z[i]):
+            start[int((_ordered(z_bits[i]) - first) >> shift) + 1] += 1
+    largest = 0
+    for b in range(n_buckets):
+        largest = max(largest, start[b + 1])
+        start[b + 1] += start[b]
+    part = max(largest, (start[n_buckets] + _FLOOD_PARTS - 1) // _FLOOD_PARTS)
+    keys = np.empty(part, dtype=np.uint64)
+    # a bucket is sorted by counting its keys' low bits when they are few (the cells
+    # come in raster order, so equal keys stay in index order), else by np.sort
+    low_bits = np.uint64((1 << int(shift)) - 1)
+    tally = np.empty((1 << int(shift)) + 1 if shift <= _COUNTING_SORT_BITS else 1, dtype=np.int64)
+    aside = np.empty(largest if shift <= _COUNTING_SORT_BITS else 0, dtype=np.uint64)
+    put = np.empty(n_buckets, dtype=np.int64)
+    low_mask = np.uint64(0xFFFFFFFF)
     queue = np.empty(1024, dtype=np.int64)
     qhead = 0
     qtail = 0
     offset = _DR * nc + _DC  # of a neighbour's flat index
-    flat_z = z.ravel()
-    flat_filled = filled.ravel()
-    flat_fdir = fdir.ravel()
-    flat_bits = flat_filled.view(np.uint32)
 
     # Seeds: valid cells on the edge or next to no-data drain off the grid. They are
-    # found from the no-data side (fewer cells), and keyed, so their order is the same.
+    # found from the no-data side (fewer cells), and marked as reached.
     for r in range(nr):
         for c in range(nc):
             edge = r == 0 or c == 0 or r == nr - 1 or c == nc - 1
@@ -920,83 +916,65 @@ def _priority_flood_kernel(z: np.ndarray, filled: np.ndarray) -> np.ndarray:  # 
                     continue
                 fdir[rr, cc] = _OUTLET
                 filled[rr, cc] = z[rr, cc]
-                key = _key(z[rr, cc], rr * nc + cc, fbuf, ubuf)
-                if used == node_key.size:
-                    node_key = _grow(node_key)
-                    node_next = _grow(node_next)
-                b = (key - first) >> shift
-                node_key[used] = key
-                node_next[used] = bucket_head[b]
-                bucket_head[b] = used
-                used += 1
-                waiting += 1
 
-    while size > 0 or waiting > 0 or qhead < qtail:
-        if qhead < qtail:
-            cell = queue[qhead]
-            qhead += 1
-        else:
-            if size == 0:  # the next non-empty bucket becomes the heap
-                current += 1
-                while bucket_head[current] < 0:
-                    current += 1
-                node = bucket_head[current]
-                bucket_head[current] = -1
-                while node >= 0:
-                    if size == heap.size:
-                        heap = _grow(heap)
-                    _heap_push(heap, size, node_key[node])
-                    size += 1
-                    waiting -= 1
-                    after = node_next[node]
-                    node_next[node] = free
-                    free = node
-                    node = after
-            cell = np.int64(_heap_pop(heap, size) & low_mask)
-            size -= 1
-        r = cell // nc
-        c = cell - r * nc
-        level = flat_filled[cell]
-        inside = 0 < r < nr - 1 and 0 < c < nc - 1  # no neighbour off the grid
-        for d in range(8):
-            if not inside:
-                rr = r + _DR[d]
-                cc = c + _DC[d]
-                if rr < 0 or cc < 0 or rr >= nr or cc >= nc:
-                    continue
-            n = cell + offset[d]
-            if flat_fdir[n] != _UNSET:
+    b0 = 0
+    while b0 < n_buckets:
+        # the next part: whole buckets, at most `part` cells, their keys put into
+        # `keys` by bucket. Their heights are still the input's: a cell raised
+        # by then took a level below them.
+        b1 = b0
+        while b1 < n_buckets and start[b1 + 1] - start[b0] <= part:
+            put[b1] = start[b1] - start[b0]
+            b1 += 1
+        for i in range(size):
+            if np.isnan(flat_z[i]):
                 continue
-            zn = flat_z[n]
-            if np.isnan(zn):
+            key = _ordered(z_bits[i])
+            b = int((key - first) >> shift)
+            if b0 <= b < b1:
+                keys[put[b]] = (key << np.uint64(32)) | np.uint64(i)
+                put[b] += 1
+        for b in range(b0, b1):
+            s = start[b] - start[b0]
+            e = start[b + 1] - start[b0]
+            if s == e:
                 continue
-            flat_fdir[n] = (d + 4) % 8
-            if zn <= level:  # inside a depression (or a flat): raise to the spill level
-                flat_filled[n] = level
-                queue, qhead, qtail = _enqueue(queue, qhead, qtail, n)
-                continue
-            flat_filled[n] = zn
-            key = _key_of_bits(flat_bits[n], n)  # the bits of zn
-            b = (key - first) >> shift
-            if b == current:
-                if size == heap.size:
-                    heap = _grow(heap)
-                _heap_push(heap, size, key)
-                size += 1
-                continue
-            if free >= 0:
-                node = free
-                free = node_next[node]
-            else:
-                if used == node_key.size:
-                    node_key = _grow(node_key)
-                    node_next = _grow(node_next)
-                node = used
-                used += 1
-            node_key[node] = key
-            node_next[node] = bucket_head[b]
-            bucket_head[b] = node
-            waiting += 1
+            if shift <= _COUNTING_SORT_BITS and tally.size <= 2 * (e - s):
+                _counting_sort(keys, s, e, first, low_bits, tally, aside)
+            elif shift > 0:
+                keys[s:e].sort()
+            for j in range(s, e):
+                cell = np.int64(keys[j] & low_mask)
+                if flat_fdir[cell] == _UNSET:
+                    continue  # not reached: the flood can reach it only from below now
+                while True:
+                    r = cell // nc
+                    c = cell - r * nc
+                    level = flat_filled[cell]
+                    inside = 0 < r < nr - 1 and 0 < c < nc - 1  # no neighbour off the grid
+                    for d in range(8):
+                        if not inside:
+                            rr = r + _DR[d]
+                            cc = c + _DC[d]
+                            if rr < 0 or cc < 0 or rr >= nr or cc >= nc:
+                                continue
+                        n = cell + offset[d]
+                        if flat_fdir[n] != _UNSET:
+                            continue
+                        zn = flat_z[n]
+                        if np.isnan(zn):
+                            continue
+                        flat_fdir[n] = (d + 4) % 8
+                        if zn <= level:  # in a depression (or a flat): raise to the spill level
+                            flat_filled[n] = level
+                            queue, qhead, qtail = _enqueue(queue, qhead, qtail, n)
+                        else:  # taken when the sorted order comes to it
+                            flat_filled[n] = zn
+                    if qhead == qtail:
+                        break
+                    cell = queue[qhead]
+                    qhead += 1
+        b0 = b1
     return fdir
 
 

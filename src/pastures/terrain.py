@@ -1456,18 +1456,19 @@ def _mfd_shares(  # noqa: PLR0917
     inside = 0 < r < nr - 1 and 0 < c < nc - 1  # no neighbour off the grid
     for k in range(8):  # pygeoprocessing's order, so that sums round the same way
         d = _INVEST_ORDER[k]
-        weights[d] = 0.0
         rr = r + _DR[d]
         cc = c + _DC[d]
         if not inside and (rr < 0 or cc < 0 or rr >= nr or cc >= nc):
+            weights[d] = 0.0
             continue
         zn = np.float64(filled[rr, cc])
-        if zn < zc:  # False for NaN
-            w = (zc - zn) * _INV_DIST[d]
-            if exponent != 1.0:  # pow is costly: skip it for p = 1
-                w = w**exponent
-            weights[d] = w
-            total += w
+        # a select, not a branch (which neighbours are lower is hard to predict);
+        # adding 0.0 leaves the sum as it is
+        w = (zc - zn) * _INV_DIST[d] if zn < zc else 0.0  # 0 for NaN
+        if exponent != 1.0 and w > 0.0:  # pow is costly: skip it for p = 1
+            w = w**exponent
+        weights[d] = w
+        total += w
     if total == 0.0:
         mask = fdir[r, c]
         if mask == 0:

@@ -8,7 +8,10 @@ Like for like:
   tiled 256 x 256 (LZW), written before any timing;
 * the same steps: fill, slope, flow direction, flow accumulation, streams (threshold
   1000 pixels; MFD streams traced as InVEST), LS (l_max 25), USLE = R·K·LS·C empty on
-  streams, written to a GeoTIFF;
+  streams, written to a tiled float32 GeoTIFF: LZW for InVEST (pygeoprocessing's
+  creation options, for every raster it writes), Zstandard level 1 for ours (its
+  output format since 00c2bca; the same soil loss written as LZW takes about 0.5 s
+  more at 4000², which is not in the figures below);
 * each run in a fresh process, started by ``/usr/bin/time -v`` (Debian package
   ``time``), which reports the process's wall time and peak resident memory
   (interpreter, libraries and data); the chain's own wall time is printed too;
@@ -40,36 +43,57 @@ compared pixel by pixel (share within 1 %, stream pixels both ways).
 
 It prints InVEST ÷ ours for wall time and peak memory, measured in the same run.
 
-Measured 2026-12-07 07:00-07:06 UTC, commit 97fdff3, on 2 cores shared with other
-jobs (load average 3.3-5.0 during the runs), best of 2 interleaved runs each, wall of
-the whole process, peak RSS (4000² only)::
+Measured 2026-12-07 11:52-12:11 UTC, commit 0059f6e, on 2 cores shared with another
+helper's jobs, best of 2 interleaved runs each, wall of the whole process, peak RSS
+(load average 1.3-2.2 for 4000², 1.3-3.1 for 2000² and 8000², a separate run)::
+
+    size, routing           InVEST chain                  ours    InVEST ÷ ours (wall / peak memory)
+    2000², D8             9.9 s,    472 MiB      1.7 s,    230 MiB                     5.68× / 2.05×
+    2000², MFD           10.6 s,    519 MiB      2.3 s,    238 MiB                     4.51× / 2.18×
+    4000², D8            31.2 s,    671 MiB      4.3 s,    321 MiB                     7.28× / 2.09×
+    4000², MFD           35.6 s,    759 MiB      5.9 s,    352 MiB                     6.05× / 2.16×
+    8000², D8           169.8 s,   1722 MiB     15.2 s,    646 MiB                    11.15× / 2.67×
+    8000², MFD          162.4 s,   1721 MiB     22.7 s,    799 MiB                     7.15× / 2.15×
+    (chain wall only, without interpreter start and imports: InVEST ÷ ours)
+      2000², D8: 9.3 s ÷ 1.4 s = 6.70×         2000², MFD: 9.9 s ÷ 2.0 s = 4.95×
+      4000², D8: 30.4 s ÷ 4.0 s = 7.66×        4000², MFD: 34.9 s ÷ 5.5 s = 6.32×
+      8000², D8: 169.0 s ÷ 14.8 s = 11.42×     8000², MFD: 161.6 s ÷ 22.3 s = 7.24×
+
+Soil loss agreed on 100.0000 % of pixels within 1 % at every size and routing;
+InVEST's stream pixels were empty in ours, and no other pixel. Commit 0059f6e writes
+the same soil loss, bit for bit, as main at 2146e27 (terrain and erosion as at
+96dc770) on the 4000² DEM, both routings, compared pixel by pixel as uint32. Against
+97fdff3 (below) it fills without a heap (cells counting-sorted by height, an eighth of
+the grid at a time, and the next cells' memory asked for ahead), keeps a flat's
+distances on a padded box, traces MFD streams from the receivers the accumulation
+found, and writes Zstandard. Ours went from 7.3 to 4.3 s (D8) and from 10.0 to 5.9 s
+(MFD) at 4000² (at different loads: InVEST went from 47.1 to 31.2 s and 55.1 to 35.6 s
+meanwhile); at 8000² it took 15.2 and 22.7 s against 23.7 and 46.3 s at 0822794 (load
+2.1-6.1).
+
+Met: half InVEST's peak memory or less at every size and routing (2.05× at 2000² D8 is
+the narrowest). Ten times its speed: met at 8000² D8 only (11.15×); not met at 4000²
+(7.28× D8, 6.05× MFD), at 2000² or at 8000² MFD. The ratio moves with the load (at
+load 3-5 InVEST took 47-55 s at 4000², below); ours was not measured at this commit
+under such a load. What is left of ours at 4000² D8 (one thread, load about 2, stage
+by stage): LS and slope 0.82 s (two or three float64 powers a pixel), filling 0.74 s,
+flat routing 0.54 s, accumulation 0.34 s and directions 0.08 s, reading the DEM 0.30 s
+and R, K, C 0.52 s (LZW decoding), writing 0.16 s, no-data notes 0.10 s, the
+interpreter and imports 0.37 s, and numba's first kernel load 0.27 s (0.22 s of it
+numba importing scipy.linalg to look for BLAS, which no kernel here uses); MFD has
+1.7 s of accumulation (two passes of weights, in an order that keeps the float sums
+bit for bit) and 0.23 s of stream tracing in place of D8's 0.42 s of directions and
+accumulation. About 185 MiB of ours is the interpreter with numpy, numba (its import,
+and loading the compiled kernels: ~60 MiB) and rasterio before any grid is read.
+
+Before, at commit 97fdff3 (2026-12-07 07:00-07:06 UTC, load 3.3-5.0)::
 
     size, routing           InVEST chain                  ours    InVEST ÷ ours (wall / peak memory)
     4000², D8            47.1 s,    671 MiB      7.3 s,    322 MiB                     6.42× / 2.09×
     4000², MFD           55.1 s,    759 MiB     10.0 s,    353 MiB                     5.48× / 2.15×
-    (chain wall only, without interpreter start and imports: InVEST ÷ ours)
-      4000², D8: 46.3 s ÷ 6.9 s = 6.72×
-      4000², MFD: 54.1 s ÷ 9.8 s = 5.55×
 
-Soil loss agreed on 100.0000 % of pixels within 1 % at both routings; InVEST's stream
-pixels were empty in ours, and no other pixel. Commit 97fdff3 writes the same soil
-loss, bit for bit, as f890147 on this 4000² DEM (both routings); it fills, finds
-flats and weighs MFD flow faster, and checks and multiplies R, K, C in one pass.
-Five minutes earlier, at commit b589501 (the same kernels but two small ones) and a
-lower load (2.0-3.2), both tools ran faster: InVEST 31.5 s (D8) and 38.0 s (MFD),
-ours 5.8 s and 8.7 s: 5.46× and 4.35×. The ratio moves with the load by more than
-these changes moved it.
-
-Met: half InVEST's peak memory or less at 4000² (and at 8000², measured at 0822794
-below), both routings (2.08× at 4000² D8 is the narrowest). Not met: ten times its
-speed (4.4-6.4× at 4000²). What is left of ours at 4000² D8 (cProfile, one thread,
-load 2-3): filling 1.6-2.2 s, flat routing 1.1 s, slope and LS 0.9 s, reading the
-four rasters 1.0 s, writing (LZW, as pygeoprocessing) 0.6 s, accumulation 0.35 s,
-no-data notes 0.25 s, interpreter, imports and compiled kernels 0.7 s; MFD adds 2.4 s
-of accumulation and 0.55 s of stream tracing. The accumulations must visit cells in
-the same order to stay bit for bit (float sums round by order). About 185 MiB of ours
-is the interpreter with numpy, numba (its import, and loading the compiled kernels:
-~60 MiB) and rasterio before any grid is read.
+and at commit b589501 and a lower load (2.0-3.2): InVEST 31.5 s (D8) and 38.0 s
+(MFD), ours 5.8 s and 8.7 s: 5.46× and 4.35×.
 
 Earlier, at commit 0822794 (2026-12-07 06:01-06:26 UTC, load 2.1-6.1), both sizes::
 

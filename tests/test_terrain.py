@@ -137,6 +137,27 @@ def test_fill_matches_an_independent_iterative_fill() -> None:
     np.testing.assert_array_equal(fill_depressions(z), _reference_fill(z))
 
 
+@pytest.mark.parametrize(
+    ("spread", "span"), [("next_floats", 1), ("pairs", 2**19), ("clusters", 2**23 - 4)]
+)
+def test_fill_matches_the_iterative_fill_at_any_height_resolution(spread: str, span: int) -> None:
+    # Heights between 2048 and 4096 m, whose float32 keys are adjacent (each of the
+    # flood's buckets holds one key), in pairs of adjacent keys (a bucket holds a few,
+    # sorted by counting), or in clusters of four far apart (sorted by comparison).
+    rng = np.random.default_rng(7)
+    ulp = 2.0**-12  # float32 spacing between 2048 and 4096 m
+    if spread == "next_floats":
+        steps = rng.integers(0, 2000, size=(40, 50))
+    else:
+        width = 2 if spread == "pairs" else 4
+        base = rng.integers(0, span, size=600 // width)
+        keys = (base[:, None] + np.arange(width)).ravel()
+        steps = keys[rng.integers(0, keys.size, size=(40, 50))]
+    z = (2048.0 + steps * ulp).astype(np.float32)
+    assert np.array_equal(z.astype(np.float64), 2048.0 + steps * ulp)  # exact in float32
+    np.testing.assert_array_equal(fill_depressions(z), _reference_fill(z))
+
+
 def test_no_data_holes_are_outlets_and_stay_nan() -> None:
     z = np.full((5, 5), 10.0, dtype=np.float32)
     z[2, 2] = np.nan
@@ -675,7 +696,6 @@ def test_routing_matches_invest_on_pits_and_flats(method: str) -> None:
         streams="invest",
         filled=filled,
         fdir=fdir,  # type: ignore[arg-type]
-        mfd_weights="invest",
     )
     invest_streams = data[f"stream_{method}"] == 1
     assert invest_streams.sum() > 100
@@ -697,7 +717,6 @@ def test_mfd_streams_are_traced_not_thresholded() -> None:
         streams="invest",
         filled=filled,
         fdir=fdir,
-        mfd_weights="invest",
     )
     plain = stream_mask(acc, FIXTURE_THRESHOLD, method="mfd")
     assert (traced & ~plain).any()

@@ -595,8 +595,14 @@
     here.clearLayers();
     L.circle(at, {radius: c.accuracy, color: "#0b6efd", weight: 1, fillOpacity: 0.12,
                   interactive: false}).addTo(here);
+    // the dot above the plot and community labels, so a code never hides where one stands
+    if (!map.getPane("pm-position")) {
+      map.createPane("pm-position").style.zIndex = 645;
+      map.getPane("pm-position").style.pointerEvents = "none";
+    }
     L.circleMarker(at, {radius: 8, color: "#fff", weight: 3, fillColor: "#0b6efd",
-                        fillOpacity: 1, interactive: false, className: "pm-here"}).addTo(here);
+                        fillOpacity: 1, interactive: false, className: "pm-here",
+                        pane: "pm-position"}).addTo(here);
     P.here = at;
     whereText.innerHTML = whereIs(c.latitude, c.longitude) + " " +
       fill(T.accuracy, {metres: Math.round(c.accuracy)});

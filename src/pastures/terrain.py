@@ -1497,7 +1497,40 @@ def _donors4(donors: np.ndarray, cell: int) -> int:
 
 
 @numba.njit(cache=True)
-def _accumulate_mfd(  # noqa: PLR0912
+def _count_mfd_donors(filled: np.ndarray, fdir: np.ndarray, donors: np.ndarray) -> None:
+    """Count each cell's donors along every edge that may carry flow (four bits a cell).
+
+    `donors` holds zeros on entry, two cells a byte. The edges go to each lower
+    neighbour (no weight is computed: an edge whose weight turns out 0 carries 0),
+    else along the flat routing's mask, which a flat's cell keeps in `fdir`; each
+    cell's edges are left in `fdir` as a bit mask.
+    """
+    nr, nc = filled.shape
+    for r in range(nr):
+        for c in range(nc):
+            zc = filled[r, c]
+            if np.isnan(zc):
+                continue
+            inside = 0 < r < nr - 1 and 0 < c < nc - 1  # no neighbour off the grid
+            mask = 0
+            for d in range(8):
+                rr = r + _DR[d]
+                cc = c + _DC[d]
+                if not inside and (rr < 0 or cc < 0 or rr >= nr or cc >= nc):
+                    continue
+                if filled[rr, cc] < zc:  # False for NaN
+                    mask |= 1 << d
+            if mask == 0:
+                mask = fdir[r, c]
+            for d in range(8):
+                if mask & (1 << d):
+                    n = (r + _DR[d]) * nc + c + _DC[d]
+                    donors[n >> 1] += np.uint8(1 << ((n & 1) << 2))
+            fdir[r, c] = mask
+
+
+@numba.njit(cache=True)
+def _accumulate_mfd(
     filled: np.ndarray, fdir: np.ndarray, exponent: float, four_bit: bool, acc: np.ndarray
 ) -> np.ndarray:
     """Accumulate into `acc` (zeros, float32 or float64, the grid's shape); 0 at no-data.
@@ -1509,19 +1542,9 @@ def _accumulate_mfd(  # noqa: PLR0912
     nr, nc = filled.shape
     weights = np.zeros(8, dtype=np.float64)
     donors = np.zeros((nr * nc + 1) // 2, dtype=np.uint8)
-    for r in range(nr):
-        for c in range(nc):
-            if np.isnan(filled[r, c]):
-                continue
-            mask = 0
-            if _mfd_shares(filled, fdir, r, c, exponent, four_bit, weights) > 0.0:
-                for d in range(8):
-                    if weights[d] > 0.0:
-                        mask |= 1 << d
-                        n = (r + _DR[d]) * nc + c + _DC[d]
-                        donors[n >> 1] += np.uint8(1 << ((n & 1) << 2))
-            # a flat's cells keep their mask (their weights are all above 0)
-            fdir[r, c] = mask
+    _count_mfd_donors(filled, fdir, donors)
+    # Cells are taken when their last donor is done (its weights computed once, then);
+    # each then keeps in `fdir` only the receivers its weights give flow to.
     stack = np.empty(1024, dtype=np.int64)
     for r0 in range(nr):
         for c0 in range(nc):
@@ -1536,15 +1559,18 @@ def _accumulate_mfd(  # noqa: PLR0912
                 r = cell // nc
                 c = cell - r * nc
                 acc[r, c] += 1.0
+                edges = fdir[r, c]
                 total = _mfd_shares(filled, fdir, r, c, exponent, four_bit, weights)
-                if total == 0.0:
-                    continue
-                share = np.float64(acc[r, c]) / total
+                # no weight: a flat's cell draining off the grid (and without edges)
+                share = np.float64(acc[r, c]) / total if total > 0.0 else 0.0
+                mask = 0
                 for d in range(8):
-                    if weights[d] > 0.0:
+                    if edges & (1 << d):
                         rr = r + _DR[d]
                         cc = c + _DC[d]
-                        acc[rr, cc] += share * weights[d]
+                        if weights[d] > 0.0:
+                            mask |= 1 << d
+                            acc[rr, cc] += share * weights[d]
                         n = rr * nc + cc
                         donors[n >> 1] -= np.uint8(1 << ((n & 1) << 2))
                         if _donors4(donors, n) == 0:
@@ -1552,6 +1578,7 @@ def _accumulate_mfd(  # noqa: PLR0912
                                 stack = _grow(stack)
                             stack[top] = rr * nc + cc
                             top += 1
+                fdir[r, c] = mask
     return acc
 
 

@@ -817,8 +817,10 @@ def _enqueue(queue: np.ndarray, head: int, tail: int, cell: int) -> tuple[np.nda
 #: equal width in elevation order (by a counting sort), each sorted when its turn comes.
 _FLOOD_BUCKET_BITS: Final = 18
 #: The buckets are sorted a part of the grid at a time: at most 1/_FLOOD_PARTS of its
-#: cells (8 bytes each: key and index) are held sorted at once, a byte a cell.
-_FLOOD_PARTS: Final = 8
+#: cells (8 bytes each: key and index) are held sorted at once, two bytes a cell. Each
+#: part scans the grid for its keys: 4 parts fill 11 % faster than 8 at 4000², and the
+#: fill's 7 bytes a cell stay below the routing's peak.
+_FLOOD_PARTS: Final = 4
 
 
 #: How many cells ahead in the sorted order the Priority-Flood asks for the next cells'

@@ -43,9 +43,47 @@ compared pixel by pixel (share within 1 %, stream pixels both ways).
 
 It prints InVEST ÷ ours for wall time and peak memory, measured in the same run.
 
-Measured 2026-12-07 11:52-12:11 UTC, commit 0059f6e, on 2 cores shared with another
-helper's jobs, best of 2 interleaved runs each, wall of the whole process, peak RSS
-(load average 1.3-2.2 for 4000², 1.3-3.1 for 2000² and 8000², a separate run)::
+Measured 2026-12-07 12:41-12:45 UTC, commit 1e974db, 4000² only, on 2 cores shared
+with other helpers' jobs (load average 0.5-1.0), best of 2 interleaved runs each, wall
+of the whole process, peak RSS::
+
+    size, routing           InVEST chain                  ours    InVEST ÷ ours (wall / peak memory)
+    4000², D8            31.0 s,    671 MiB      3.6 s,    321 MiB                     8.49× / 2.09×
+    4000², MFD           34.7 s,    759 MiB      5.3 s,    352 MiB                     6.55× / 2.16×
+    (chain wall only, without interpreter start and imports: InVEST ÷ ours)
+      4000², D8: 30.5 s ÷ 3.3 s = 9.22×        4000², MFD: 34.0 s ÷ 5.0 s = 6.87×
+
+Soil loss agreed on 100.0000 % of pixels within 1 % (both routings); InVEST's stream
+pixels were empty in ours, and no other pixel. Against 0059f6e (below), 1e974db works
+LS in float32 up to 4096 pixels of accumulation (float64 above), counts MFD donors
+along the edges to lower neighbours without computing weights (a cell's weights are
+computed once, when it is taken), sorts the fill's keys in 4 parts instead of 8, and
+finds interior no-data by a scanline flood. Stage by stage, one thread, on the same
+files (A/B in one process where noted): slope and LS 0.87 to 0.54 s (D8) and 0.80 to
+0.61 s (MFD); MFD accumulation 1.80-1.92 to 1.57-1.66 s (A/B); filling 0.70-0.72 to
+0.63-0.64 s (A/B, CPU time); no-data notes 0.10 to 0.02 s. Its soil loss is no longer
+bit for bit that of 0059f6e: at most 8.4e-7 (D8) and 1.1e-6 (MFD) relative apart on
+the 4000² DEM, with the same empty pixels (float32 LS; the MFD sums added in another
+order, now within 1.5e-6 of float64 sums where the former order was within 2.6e-6).
+
+Not met: ten times InVEST's speed at 4000² (8.49× D8, 6.55× MFD; ten times would be
+3.1 s and 3.5 s for ours). Met: half InVEST's peak memory (2.09× and 2.16×). 2000²
+and 8000² were not run at 1e974db. What is left of ours at 4000² D8 (one thread, load
+about 1): filling 0.64 s, flat routing 0.53 s, slope and LS 0.54 s (one or two float32
+powers a pixel, three where the slope is above 9 %), accumulation 0.27 s and
+directions 0.07 s, reading the DEM 0.20 s and R, K, C about 0.35 s (LZW decoding:
+0.08 s for each constant raster), writing 0.11 s, the interpreter and imports 0.36 s
+(numba's import alone 0.26 s), and numba's first kernel load 0.27 s, of which about
+0.15-0.22 s is scipy.linalg: numba.np.arraymath calls numba.np.linalg.ensure_blas at
+import, unconditionally (numba 0.68.1), and no documented numba setting skips it
+(half of it is numpy.f2py compiling regular expressions, pulled in by scipy's
+array_api_compat). MFD has 1.6 s of accumulation (weights computed once a cell, in a
+depth-first walk) and 0.25 s of stream tracing in place of D8's 0.34 s of directions
+and accumulation.
+
+Before, at commit 0059f6e (2026-12-07 11:52-12:11 UTC, on 2 cores shared with another
+helper's jobs, load average 1.3-2.2 for 4000², 1.3-3.1 for 2000² and 8000², a
+separate run)::
 
     size, routing           InVEST chain                  ours    InVEST ÷ ours (wall / peak memory)
     2000², D8             9.9 s,    472 MiB      1.7 s,    230 MiB                     5.68× / 2.05×
@@ -71,20 +109,17 @@ found, and writes Zstandard. Ours went from 7.3 to 4.3 s (D8) and from 10.0 to 5
 meanwhile); at 8000² it took 15.2 and 22.7 s against 23.7 and 46.3 s at 0822794 (load
 2.1-6.1).
 
-Met: half InVEST's peak memory or less at every size and routing (2.05× at 2000² D8 is
-the narrowest). Ten times its speed: met at 8000² D8 only (11.15×); not met at 4000²
+At 0059f6e: half InVEST's peak memory or less at every size and routing (2.05× at
+2000² D8 the narrowest); ten times its speed at 8000² D8 only (11.15×), not at 4000²
 (7.28× D8, 6.05× MFD), at 2000² or at 8000² MFD. The ratio moves with the load (at
-load 3-5 InVEST took 47-55 s at 4000², below); ours was not measured at this commit
-under such a load. What is left of ours at 4000² D8 (one thread, load about 2, stage
-by stage): LS and slope 0.82 s (two or three float64 powers a pixel), filling 0.74 s,
-flat routing 0.54 s, accumulation 0.34 s and directions 0.08 s, reading the DEM 0.30 s
-and R, K, C 0.52 s (LZW decoding), writing 0.16 s, no-data notes 0.10 s, the
-interpreter and imports 0.37 s, and numba's first kernel load 0.27 s (0.22 s of it
-numba importing scipy.linalg to look for BLAS, which no kernel here uses); MFD has
-1.7 s of accumulation (two passes of weights, in an order that keeps the float sums
-bit for bit) and 0.23 s of stream tracing in place of D8's 0.42 s of directions and
-accumulation. About 185 MiB of ours is the interpreter with numpy, numba (its import,
-and loading the compiled kernels: ~60 MiB) and rasterio before any grid is read.
+load 3-5 InVEST took 47-55 s at 4000², below). What was left of ours then at 4000² D8
+(load about 2): LS and slope 0.82 s (two or three float64 powers a pixel), filling
+0.74 s, flat routing 0.54 s, accumulation 0.34 s and directions 0.08 s, reading the
+DEM 0.30 s and R, K, C 0.52 s, writing 0.16 s, no-data notes 0.10 s, the interpreter
+and imports 0.37 s, numba's first kernel load 0.27 s; MFD 1.7 s of accumulation (two
+passes of weights) and 0.23 s of stream tracing. About 185 MiB of ours is the
+interpreter with numpy, numba (its import, and loading the compiled kernels: ~60 MiB)
+and rasterio before any grid is read.
 
 Before, at commit 97fdff3 (2026-12-07 07:00-07:06 UTC, load 3.3-5.0)::
 

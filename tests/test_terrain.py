@@ -75,6 +75,34 @@ def test_ls_by_hand_for_a_single_pixel_on_a_gentle_slope() -> None:
     assert ls[0] == pytest.approx(expected, rel=1e-6)
 
 
+def _ls_float64(slope_pct: np.ndarray, n: np.ndarray, d: float, l_max: float) -> np.ndarray:
+    """LS by the formula of ls_factor's docstring, with trigonometry, in float64."""
+    theta = np.arctan(slope_pct / 100.0)
+    sin_t = np.sin(theta)
+    x = np.abs(sin_t) + np.abs(np.cos(theta))
+    beta = (sin_t / 0.0896) / (3.0 * sin_t**0.8 + 0.56)
+    m = np.select(
+        [slope_pct <= 1, slope_pct <= 3.5, slope_pct <= 5, slope_pct <= 9],
+        [0.2, 0.3, 0.4, 0.5],
+        beta / (1 + beta),
+    )
+    a = np.sqrt((n - 1) * d * d)
+    length = ((a + d * d) ** (m + 1) - a ** (m + 1)) / (d ** (m + 2) * x**m * 22.13**m)
+    s = np.where(slope_pct < 9, 10.8 * sin_t + 0.03, 16.8 * sin_t - 0.5)
+    return np.minimum(length, l_max) * s
+
+
+def test_ls_in_float32_stays_within_2e_6_of_float64_over_slopes_and_areas() -> None:
+    # every branch of m and S, ridges (n = 1) to large catchments, 10 and 30 m pixels
+    slope = np.concatenate([[0.0], np.geomspace(0.01, 300.0, 400)]).astype(np.float32)
+    n = np.concatenate([[1.0, 2.0, 3.0], np.geomspace(4.0, 1e7, 80)]).astype(np.float32)
+    s_grid, n_grid = np.meshgrid(slope, n)
+    for d in (10.0, 30.0):
+        ls = ls_factor(s_grid, n_grid, d, l_max=25.0).astype(np.float64)
+        expected = _ls_float64(s_grid.astype(np.float64), n_grid.astype(np.float64), d, 25.0)
+        np.testing.assert_allclose(ls, expected, rtol=2e-6, atol=1e-7)
+
+
 def test_ls_carries_nan_and_grows_with_slope_and_area() -> None:
     slope = np.array([np.nan, 5, 10, 20, 10], dtype=np.float32)
     acc = np.array([10, 10, 10, 10, 1000], dtype=np.float32)
@@ -846,7 +874,7 @@ def test_interior_holes_are_the_no_data_components_off_the_border() -> None:
     from pastures.terrain import interior_holes
 
     rng = np.random.default_rng(1)
-    for shape in [(1, 1), (1, 5), (5, 1), (2, 2), (3, 7), (40, 33)]:
+    for shape in [(1, 1), (1, 5), (5, 1), (2, 2), (3, 7), (40, 33), (120, 97)]:
         for share in (0.3, 0.5, 0.6):
             z = np.where(rng.random(shape) < share, np.nan, 4000.0).astype(np.float32)
             labels, _ = ndimage.label(np.isnan(z), structure=np.ones((3, 3)))

@@ -27,19 +27,19 @@ Our soil loss (``soil_loss_t_ha_yr.tif``) is compared with InVEST's USLE per pix
     python benchmarks/invest_agreement.py --invest-python INVEST_ENV/bin/python \
         [--dems gura,pits] [--methods d8,mfd] [--work DIR]
 
-Measured 2026-12-07 (InVEST SDR 3.20.2 and pygeoprocessing 2.4.11 built from source;
-threshold 1000, l_max 25, R 1000, K 0.03; pits DEM 1000 x 1000, 35.8 % of it raised by
-filling depressions):
+Measured 2026-12-07 12:54-12:58 UTC at commit 17da0f4 (InVEST SDR 3.20.2 and
+pygeoprocessing 2.4.11 built from source; threshold 1000, l_max 25, R 1000, K 0.03;
+pits DEM 1000 x 1000, 28.5 % of it raised by filling depressions):
 
     gura D8:  100.000 % of 471,224 pixels within 1 %, flat pixels 100.000 % of 19,938;
               InVEST's 9,230 stream pixels all empty in ours, none other empty;
               totals 748,585 t/yr both.
     gura MFD: 100.000 % of 456,839 within 1 %, flat 100.000 % of 9,594; streams 23,615
               both ways; totals 793,280 t/yr both.
-    pits D8:  100.000 % of 978,393 within 1 %, flat 100.000 % of 341,043; streams
-              21,607 both ways; totals 1,071,420 t/yr both.
-    pits MFD: 100.000 % of 936,875 within 1 %, flat 100.000 % of 302,618; streams
-              63,125 both ways; totals 1,168,794 t/yr both.
+    pits D8:  100.000 % of 978,742 within 1 %, flat 100.000 % of 270,199; streams
+              21,258 both ways; totals 269,163 t/yr both.
+    pits MFD: 100.000 % of 921,665 within 1 %, flat 100.000 % of 218,210; streams
+              78,335 both ways; totals 288,824 t/yr both.
 """
 
 from __future__ import annotations

@@ -68,7 +68,18 @@ order, now within 1.5e-6 of float64 sums where the former order was within 2.6e-
 
 Not met: ten times InVEST's speed at 4000² (8.49× D8, 6.55× MFD; ten times would be
 3.1 s and 3.5 s for ours). Met: half InVEST's peak memory (2.09× and 2.16×). 2000²
-and 8000² were not run at 1e974db. What is left of ours at 4000² D8 (one thread, load
+and 8000² were run at 25ff05c (the same terrain and erosion code as 1e974db),
+2026-12-07 13:02-13:17 UTC, load 0.5-1.0, the same way::
+
+    size, routing           InVEST chain                  ours    InVEST ÷ ours (wall / peak memory)
+    2000², D8            11.2 s,    472 MiB      2.2 s,    230 MiB                     5.05× / 2.05×
+    2000², MFD           10.5 s,    519 MiB      2.2 s,    237 MiB                     4.84× / 2.19×
+    8000², D8           162.1 s,   1723 MiB     14.1 s,    646 MiB                    11.49× / 2.67×
+    8000², MFD          178.3 s,   1722 MiB     23.8 s,    799 MiB                     7.51× / 2.16×
+
+with 100.0000 % of pixels within 1 % and the streams matching both ways at each. Ten
+times InVEST's speed holds at 8000² D8 only; at 2000² the interpreter, imports and
+numba's kernel load (about 0.6 s) weigh most. What is left of ours at 4000² D8 (one thread, load
 about 1): filling 0.64 s, flat routing 0.53 s, slope and LS 0.54 s (one or two float32
 powers a pixel, three where the slope is above 9 %), accumulation 0.27 s and
 directions 0.07 s, reading the DEM 0.20 s and R, K, C about 0.35 s (LZW decoding:

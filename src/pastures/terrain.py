@@ -1061,18 +1061,25 @@ def _priority_flood(z: np.ndarray, *, in_place: bool = False) -> tuple[np.ndarra
 
 
 @numba.njit(cache=True, inline="always")
-def _has_lower(filled: np.ndarray, r: int, c: int) -> bool:
+def _lower_mask(filled: np.ndarray, r: int, c: int) -> int:
+    """Bit d set for each neighbour d of (r, c) on the grid and lower than it (none for NaN)."""
     nr, nc = filled.shape
     zc = filled[r, c]
     inside = 0 < r < nr - 1 and 0 < c < nc - 1  # no neighbour off the grid
+    mask = 0
     for d in range(8):
         rr = r + _DR[d]
         cc = c + _DC[d]
         if not inside and (rr < 0 or cc < 0 or rr >= nr or cc >= nc):
             continue
         if filled[rr, cc] < zc:  # False for NaN
-            return True
-    return False
+            mask |= 1 << d
+    return mask
+
+
+@numba.njit(cache=True, inline="always")
+def _has_lower(filled: np.ndarray, r: int, c: int) -> bool:
+    return _lower_mask(filled, r, c) != 0
 
 
 @numba.njit(cache=True, inline="always")
@@ -1536,18 +1543,9 @@ def _count_mfd_donors(filled: np.ndarray, fdir: np.ndarray, donors: np.ndarray) 
     nr, nc = filled.shape
     for r in range(nr):
         for c in range(nc):
-            zc = filled[r, c]
-            if np.isnan(zc):
+            if np.isnan(filled[r, c]):
                 continue
-            inside = 0 < r < nr - 1 and 0 < c < nc - 1  # no neighbour off the grid
-            mask = 0
-            for d in range(8):
-                rr = r + _DR[d]
-                cc = c + _DC[d]
-                if not inside and (rr < 0 or cc < 0 or rr >= nr or cc >= nc):
-                    continue
-                if filled[rr, cc] < zc:  # False for NaN
-                    mask |= 1 << d
+            mask = _lower_mask(filled, r, c)
             if mask == 0:
                 mask = fdir[r, c]
             for d in range(8):

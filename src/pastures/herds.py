@@ -142,37 +142,31 @@ WARN_COUNT_PER_ROW = 3_000
 MAX_COUNT_PER_ROW = 100_000
 
 
-def _parse_count(text: str) -> tuple[int, str]:
+def _parse_count(text: str) -> tuple[int, str, str]:
+    """A register's count: (heads, "", "") or (0, the rule it breaks, why, in words)."""
     cleaned = text.replace(" ", "").replace("\u00a0", "")
     if "," in cleaned and "." not in cleaned:
         cleaned = cleaned.replace(",", ".")
     try:
         number = float(cleaned)
     except ValueError:
-        return 0, _("'{text}' is not a number").format(text=text)
+        return 0, "bad-count", _("'{text}' is not a number").format(text=text)
     if not np.isfinite(number):
-        return 0, _("'{text}' is not a number").format(text=text)
+        return 0, "bad-count", _("'{text}' is not a number").format(text=text)
     if number < 0:
-        return 0, _("'{text}' is negative").format(text=text)
+        return 0, "bad-count", _("'{text}' is negative").format(text=text)
     if not number.is_integer():
-        return 0, _("'{text}' is not a whole number").format(text=text)
+        return 0, "bad-count", _("'{text}' is not a whole number").format(text=text)
     if number > MAX_COUNT_PER_ROW:
-        return 0, _(
-            "'{text}' is more than {max:,} animals, more than any community of Juli "
-            "keeps (a typing slip?)"
-        ).format(text=text, max=MAX_COUNT_PER_ROW)
-    return int(number), ""
-
-
-def _count_rule(text: str) -> str:
-    """The rule a bad count breaks: absurdly many animals, or not a count at all."""
-    try:
-        number = float(text.replace(" ", "").replace("\u00a0", "").replace(",", "."))
-    except ValueError:
-        return "bad-count"
-    return (
-        "implausible-count" if np.isfinite(number) and number > MAX_COUNT_PER_ROW else "bad-count"
-    )
+        return (
+            0,
+            "implausible-count",
+            _(
+                "'{text}' is more than {max:,} animals, more than any community of Juli "
+                "keeps (a typing slip?)"
+            ).format(text=text, max=MAX_COUNT_PER_ROW),
+        )
+    return int(number), "", ""
 
 
 def _missing_field(canon: str, source: str) -> Problem:
@@ -204,12 +198,12 @@ def _counts(
         if pd.isna(raw) or raw == "":
             counts[pos] = 0
             continue
-        value, reason = _parse_count(str(raw))
+        value, rule, reason = _parse_count(str(raw))
         if reason:
             problems.append(
                 Problem(
                     "error",
-                    _count_rule(str(raw)),
+                    rule,
                     _("{col}: {reason}. Write a whole number of animals, 0 if none.").format(
                         col=col, reason=reason
                     ),
@@ -502,10 +496,10 @@ def _long_row(
                       known=", ".join(units.table[species])))
         ]  # fmt: skip
     text = str(row[cols.count]).strip()
-    n, reason = _parse_count(text) if text else (0, "")
+    n, rule, reason = _parse_count(text) if text else (0, "", "")
     if reason:
         return None, [
-            (_count_rule(text), cols.count, _(
+            (rule, cols.count, _(
                 "count: {reason}. Write a whole number of animals, 0 if none."
              ).format(reason=reason))
         ]  # fmt: skip

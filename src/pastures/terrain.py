@@ -111,6 +111,9 @@ ELEVATION_RANGE_M: Final = (-500.0, 9000.0)
 _DR = np.array([-1, -1, 0, 1, 1, 1, 0, -1], dtype=np.int64)
 _DC = np.array([0, 1, 1, 1, 0, -1, -1, -1], dtype=np.int64)
 _DIST = np.array([1.0, math.sqrt(2.0)] * 4, dtype=np.float64)
+# The same steps as tuples, for loops the compiler unrolls (each step then a constant).
+_STEP_R: Final = (-1, -1, 0, 1, 1, 1, 0, -1)
+_STEP_C: Final = (0, 1, 1, 1, 0, -1, -1, -1)
 _SQRT2: Final = math.sqrt(2.0)
 #: Neighbours in the order pygeoprocessing's routing visits them (E, NE, N, NW, W, SW, S,
 #: SE): the first of equal drops wins, and flats are searched in the same order.
@@ -1555,8 +1558,73 @@ def _count_mfd_donors(filled: np.ndarray, fdir: np.ndarray, donors: np.ndarray) 
             fdir[r, c] = mask
 
 
+#: 1/sqrt(2): a corner neighbour's share of a drop, or of a flat's flow.
+_INV_SQRT2: Final = 1.0 / math.sqrt(2.0)
+
+
+@numba.njit(cache=True, inline="always")
+def _drop_weight(zc: float, zn: float, inv_dist: float, exponent: float) -> float:
+    """``(drop / distance) ** exponent`` to a lower neighbour, else 0 (also for NaN)."""
+    w = (zc - zn) * inv_dist if zn < zc else 0.0  # a select, not a branch
+    if exponent != 1.0 and w > 0.0:
+        w = w**exponent
+    return w
+
+
+@numba.njit(cache=True, inline="always")
+def _four_bit(w: float, total: float) -> float:
+    """The 4-bit MFD weight pygeoprocessing gives `w` out of `total` (0 for 0)."""
+    return np.float64(int(0.5 + w / total * 15.0))
+
+
+@numba.njit(cache=True, inline="always")
+def _interior_shares(  # noqa: PLR0917
+    flat_f: np.ndarray, cell: int, nc: int, edges: int, exponent: float, four_bit: bool
+) -> tuple[float, float, float, float, float, float, float, float, float]:
+    """:func:`_mfd_shares` of a cell off the grid's edge, as eight numbers and their sum.
+
+    The same values, summed in the same order, without an array or a branch per
+    neighbour: which neighbours are lower is hard to predict, and a mispredicted
+    branch costs more than the arithmetic it skips. `edges` is the cell's flat mask
+    (used when no neighbour is lower).
+    """
+    zc = np.float64(flat_f[cell])
+    n = cell - nc
+    s = cell + nc
+    w0 = _drop_weight(zc, np.float64(flat_f[n]), 1.0, exponent)
+    w1 = _drop_weight(zc, np.float64(flat_f[n + 1]), _INV_SQRT2, exponent)
+    w2 = _drop_weight(zc, np.float64(flat_f[cell + 1]), 1.0, exponent)
+    w3 = _drop_weight(zc, np.float64(flat_f[s + 1]), _INV_SQRT2, exponent)
+    w4 = _drop_weight(zc, np.float64(flat_f[s]), 1.0, exponent)
+    w5 = _drop_weight(zc, np.float64(flat_f[s - 1]), _INV_SQRT2, exponent)
+    w6 = _drop_weight(zc, np.float64(flat_f[cell - 1]), 1.0, exponent)
+    w7 = _drop_weight(zc, np.float64(flat_f[n - 1]), _INV_SQRT2, exponent)
+    total = 0.0 + w2 + w1 + w0 + w7 + w6 + w5 + w4 + w3  # pygeoprocessing's order
+    if total == 0.0:  # a flat's cell: the flat routing's neighbours
+        w0 = 1.0 if edges & 1 else 0.0
+        w1 = _INV_SQRT2 if edges & 2 else 0.0
+        w2 = 1.0 if edges & 4 else 0.0
+        w3 = _INV_SQRT2 if edges & 8 else 0.0
+        w4 = 1.0 if edges & 16 else 0.0
+        w5 = _INV_SQRT2 if edges & 32 else 0.0
+        w6 = 1.0 if edges & 64 else 0.0
+        w7 = _INV_SQRT2 if edges & 128 else 0.0
+        total = 0.0 + w2 + w1 + w0 + w7 + w6 + w5 + w4 + w3
+    if four_bit and total > 0.0:
+        w0 = _four_bit(w0, total)
+        w1 = _four_bit(w1, total)
+        w2 = _four_bit(w2, total)
+        w3 = _four_bit(w3, total)
+        w4 = _four_bit(w4, total)
+        w5 = _four_bit(w5, total)
+        w6 = _four_bit(w6, total)
+        w7 = _four_bit(w7, total)
+        total = ((w0 + w1) + (w2 + w3)) + ((w4 + w5) + (w6 + w7))  # whole numbers: exact
+    return w0, w1, w2, w3, w4, w5, w6, w7, total
+
+
 @numba.njit(cache=True)
-def _accumulate_mfd(
+def _accumulate_mfd(  # noqa: PLR0912, PLR0915
     filled: np.ndarray, fdir: np.ndarray, exponent: float, four_bit: bool, acc: np.ndarray
 ) -> np.ndarray:
     """Accumulate into `acc` (zeros, float32 or float64, the grid's shape); 0 at no-data.
@@ -1564,26 +1632,76 @@ def _accumulate_mfd(
     Each cell's count of donors (0-8) takes four bits: two cells a byte. On return
     `fdir` holds every cell's receivers as a bit mask (bit d: a weight above 0 to
     neighbour d), which :func:`_streams_mfd_kernel` traces streams with.
+
+    A cell off the grid's edge (nearly all) is taken without a branch per neighbour:
+    each of the eight gets its share (0 when it is no receiver), loses a donor when
+    it is one, and is pushed by moving the stack's top only when that was its last
+    donor. The cells are taken in the same order, and the sums are the same, as with
+    a branch per neighbour; 35 % less time at 4000² (4-bit weights).
     """
     nr, nc = filled.shape
     weights = np.zeros(8, dtype=np.float64)
     donors = np.zeros((nr * nc + 1) // 2, dtype=np.uint8)
     _count_mfd_donors(filled, fdir, donors)
+    flat_f = filled.ravel()
+    flat_a = acc.ravel()
+    flat_d = fdir.ravel()
     # Cells are taken when their last donor is done (its weights computed once, then);
-    # each then keeps in `fdir` only the receivers its weights give flow to.
+    # each then keeps in `fdir` only the receivers its weights give flow to. The stack
+    # holds (row << 32) | column: no division to find a cell's row.
     stack = np.empty(1024, dtype=np.int64)
     for r0 in range(nr):
         for c0 in range(nc):
             cell0 = r0 * nc + c0
-            if np.isnan(filled[r0, c0]) or _donors4(donors, cell0) != 0 or acc[r0, c0] != 0.0:
+            if np.isnan(flat_f[cell0]) or _donors4(donors, cell0) != 0 or flat_a[cell0] != 0.0:
                 continue
-            stack[0] = r0 * nc + c0
+            stack[0] = (r0 << 32) | c0
             top = 1
             while top > 0:
                 top -= 1
-                cell = stack[top]
-                r = cell // nc
-                c = cell - r * nc
+                r = stack[top] >> 32
+                c = stack[top] & 0xFFFFFFFF
+                cell = r * nc + c
+                if top + 8 > stack.size:
+                    stack = _grow(stack)
+                if 0 < r < nr - 1 and 0 < c < nc - 1:
+                    flat_a[cell] += 1.0
+                    a = np.float64(flat_a[cell])  # the stored (rounded) sum is shared
+                    edges = np.int64(flat_d[cell])
+                    w0, w1, w2, w3, w4, w5, w6, w7, total = _interior_shares(
+                        flat_f, cell, nc, edges, exponent, four_bit
+                    )
+                    share = a / total if total > 0.0 else 0.0
+                    mask = 0
+                    north = cell - nc
+                    south = cell + nc
+                    for d in range(8):  # unrolled by the compiler
+                        if d == 0:
+                            n, w = north, w0
+                        elif d == 1:
+                            n, w = north + 1, w1
+                        elif d == 2:
+                            n, w = cell + 1, w2
+                        elif d == 3:
+                            n, w = south + 1, w3
+                        elif d == 4:
+                            n, w = south, w4
+                        elif d == 5:
+                            n, w = south - 1, w5
+                        elif d == 6:
+                            n, w = cell - 1, w6
+                        else:
+                            n, w = north - 1, w7
+                        flat_a[n] += share * w  # + 0 where no flow goes
+                        mask |= np.int64(w > 0.0) << d
+                        edge = (edges >> d) & 1
+                        shift = (n & 1) << 2
+                        left = np.int64(donors[n >> 1]) - (edge << shift)
+                        donors[n >> 1] = np.uint8(left)
+                        stack[top] = ((r + _STEP_R[d]) << 32) | (c + _STEP_C[d])
+                        top += edge & np.int64(((left >> shift) & 15) == 0)
+                    flat_d[cell] = mask
+                    continue
                 acc[r, c] += 1.0
                 edges = fdir[r, c]
                 total = _mfd_shares(filled, fdir, r, c, exponent, four_bit, weights)
@@ -1600,9 +1718,7 @@ def _accumulate_mfd(
                         n = rr * nc + cc
                         donors[n >> 1] -= np.uint8(1 << ((n & 1) << 2))
                         if _donors4(donors, n) == 0:
-                            if top == stack.size:
-                                stack = _grow(stack)
-                            stack[top] = rr * nc + cc
+                            stack[top] = (rr << 32) | cc
                             top += 1
                 fdir[r, c] = mask
     return acc

@@ -1623,7 +1623,9 @@ def _interior_shares(  # noqa: PLR0917
     return w0, w1, w2, w3, w4, w5, w6, w7, total
 
 
-@numba.njit(cache=True)
+# numpy's error model: no test of each divisor for zero (a divisor here is never 0 where
+# it is used), so that the eight 4-bit weights are divided as one vector.
+@numba.njit(cache=True, error_model="numpy")
 def _accumulate_mfd(  # noqa: PLR0912, PLR0915
     filled: np.ndarray, fdir: np.ndarray, exponent: float, four_bit: bool, acc: np.ndarray
 ) -> np.ndarray:

@@ -1586,19 +1586,20 @@ def _interior_shares(  # noqa: PLR0917
     The same values, summed in the same order, without an array or a branch per
     neighbour: which neighbours are lower is hard to predict, and a mispredicted
     branch costs more than the arithmetic it skips. `edges` is the cell's flat mask
-    (used when no neighbour is lower).
+    (used when no neighbour is lower). Indices are np.uint64, for which numba tests no
+    negative (wrap-around) index.
     """
-    zc = np.float64(flat_f[cell])
+    zc = np.float64(flat_f[np.uint64(cell)])
     n = cell - nc
     s = cell + nc
-    w0 = _drop_weight(zc, np.float64(flat_f[n]), 1.0, exponent)
-    w1 = _drop_weight(zc, np.float64(flat_f[n + 1]), _INV_SQRT2, exponent)
-    w2 = _drop_weight(zc, np.float64(flat_f[cell + 1]), 1.0, exponent)
-    w3 = _drop_weight(zc, np.float64(flat_f[s + 1]), _INV_SQRT2, exponent)
-    w4 = _drop_weight(zc, np.float64(flat_f[s]), 1.0, exponent)
-    w5 = _drop_weight(zc, np.float64(flat_f[s - 1]), _INV_SQRT2, exponent)
-    w6 = _drop_weight(zc, np.float64(flat_f[cell - 1]), 1.0, exponent)
-    w7 = _drop_weight(zc, np.float64(flat_f[n - 1]), _INV_SQRT2, exponent)
+    w0 = _drop_weight(zc, np.float64(flat_f[np.uint64(n)]), 1.0, exponent)
+    w1 = _drop_weight(zc, np.float64(flat_f[np.uint64(n + 1)]), _INV_SQRT2, exponent)
+    w2 = _drop_weight(zc, np.float64(flat_f[np.uint64(cell + 1)]), 1.0, exponent)
+    w3 = _drop_weight(zc, np.float64(flat_f[np.uint64(s + 1)]), _INV_SQRT2, exponent)
+    w4 = _drop_weight(zc, np.float64(flat_f[np.uint64(s)]), 1.0, exponent)
+    w5 = _drop_weight(zc, np.float64(flat_f[np.uint64(s - 1)]), _INV_SQRT2, exponent)
+    w6 = _drop_weight(zc, np.float64(flat_f[np.uint64(cell - 1)]), 1.0, exponent)
+    w7 = _drop_weight(zc, np.float64(flat_f[np.uint64(n - 1)]), _INV_SQRT2, exponent)
     total = 0.0 + w2 + w1 + w0 + w7 + w6 + w5 + w4 + w3  # pygeoprocessing's order
     if total == 0.0:  # a flat's cell: the flat routing's neighbours
         w0 = 1.0 if edges & 1 else 0.0
@@ -1639,7 +1640,8 @@ def _accumulate_mfd(  # noqa: PLR0912, PLR0915
     each of the eight gets its share (0 when it is no receiver), loses a donor when
     it is one, and is pushed by moving the stack's top only when that was its last
     donor. The cells are taken in the same order, and the sums are the same, as with
-    a branch per neighbour; 35 % less time at 4000² (4-bit weights).
+    a branch per neighbour; 35 % less time at 4000² (4-bit weights). Its hot indices are
+    np.uint64: numba then tests none for a negative index (15 % less again).
     """
     nr, nc = filled.shape
     weights = np.zeros(8, dtype=np.float64)
@@ -1667,9 +1669,9 @@ def _accumulate_mfd(  # noqa: PLR0912, PLR0915
                 if top + 8 > stack.size:
                     stack = _grow(stack)
                 if 0 < r < nr - 1 and 0 < c < nc - 1:
-                    flat_a[cell] += 1.0
-                    a = np.float64(flat_a[cell])  # the stored (rounded) sum is shared
-                    edges = np.int64(flat_d[cell])
+                    flat_a[np.uint64(cell)] += 1.0
+                    a = np.float64(flat_a[np.uint64(cell)])  # the stored (rounded) sum is shared
+                    edges = np.int64(flat_d[np.uint64(cell)])
                     w0, w1, w2, w3, w4, w5, w6, w7, total = _interior_shares(
                         flat_f, cell, nc, edges, exponent, four_bit
                     )
@@ -1694,15 +1696,15 @@ def _accumulate_mfd(  # noqa: PLR0912, PLR0915
                             n, w = cell - 1, w6
                         else:
                             n, w = north - 1, w7
-                        flat_a[n] += share * w  # + 0 where no flow goes
+                        flat_a[np.uint64(n)] += share * w  # + 0 where no flow goes
                         mask |= np.int64(w > 0.0) << d
                         edge = (edges >> d) & 1
                         shift = (n & 1) << 2
-                        left = np.int64(donors[n >> 1]) - (edge << shift)
-                        donors[n >> 1] = np.uint8(left)
-                        stack[top] = ((r + _STEP_R[d]) << 32) | (c + _STEP_C[d])
+                        left = np.int64(donors[np.uint64(n >> 1)]) - (edge << shift)
+                        donors[np.uint64(n >> 1)] = np.uint8(left)
+                        stack[np.uint64(top)] = ((r + _STEP_R[d]) << 32) | (c + _STEP_C[d])
                         top += edge & np.int64(((left >> shift) & 15) == 0)
-                    flat_d[cell] = mask
+                    flat_d[np.uint64(cell)] = mask
                     continue
                 acc[r, c] += 1.0
                 edges = fdir[r, c]

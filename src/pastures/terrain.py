@@ -41,9 +41,12 @@ Heavy loops are compiled with numba.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import logging
 import math
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, Literal
@@ -2068,6 +2071,29 @@ def flow_accumulation(
     return _route(filled, fdir, method=method, mfd_exponent=mfd_exponent, mfd_weights=mfd_weights)
 
 
+def _release_freed_memory() -> None:
+    """Give the C heap's freed pages back to the system (glibc's ``malloc_trim``); else nothing.
+
+    The flat routing's work buffers are freed on return, but glibc keeps freed heap
+    pages, and raises its threshold for mapping large blocks apart after freeing one,
+    so that the grids allocated next are counted on top of them: 31 MB more peak
+    memory for D8 soil loss at 4000² (24 MB for MFD). On other C libraries the call is
+    skipped.
+    """
+    global _MALLOC_TRIM  # noqa: PLW0603
+    if _MALLOC_TRIM is None:
+        _MALLOC_TRIM = False
+        if sys.platform.startswith("linux"):
+            with contextlib.suppress(OSError, AttributeError):  # musl: no malloc_trim
+                _MALLOC_TRIM = ctypes.CDLL("libc.so.6").malloc_trim
+    if _MALLOC_TRIM:
+        _MALLOC_TRIM(0)
+
+
+#: glibc's malloc_trim once looked up (False where there is none).
+_MALLOC_TRIM: Any = None
+
+
 def _route(
     filled: np.ndarray,
     fdir: np.ndarray,
@@ -2106,12 +2132,14 @@ def _route(
     acc = np.zeros(filled.shape, dtype=dtype)  # calloc: pages are touched as they fill
     if method == "d8":
         _flat_routing(filled, fdir, False)
+        _release_freed_memory()
         whole = np.issubdtype(acc.dtype, np.integer)  # pixel counts, kept at the type's top
         _accumulate_d8(
             _d8_directions(filled, fdir), acc, float(np.iinfo(acc.dtype).max) if whole else np.inf
         )
     else:
         _flat_routing(filled, fdir, True)
+        _release_freed_memory()
         _accumulate_mfd(filled, fdir, float(mfd_exponent), mfd_weights == "invest", acc)
     if nan_at_no_data:
         _nan_where_nan(filled, acc)

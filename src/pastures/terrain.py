@@ -1151,21 +1151,22 @@ def _flat_routing(filled: np.ndarray, fdir: np.ndarray, mfd: bool) -> int:
     dist = np.empty(256, dtype=np.float64)
     via = np.empty(256, dtype=np.uint8)
     n_flat = 0
+    # hot indices are cast to np.uint64: numba then tests none for a negative index
     for tr in range(0, nr, _INVEST_BLOCK):
         for tc in range(0, nc, _INVEST_BLOCK):
             c1 = min(tc + _INVEST_BLOCK, nc)
             for r0 in range(tr, min(tr + _INVEST_BLOCK, nr)):
                 row = r0 * nc
                 for c0 in range(tc, c1):
-                    cell0 = row + c0
-                    if done[cell0 >> 3] & (1 << (cell0 & 7)):
+                    cell0 = np.uint64(row + c0)
+                    if done[cell0 >> np.uint64(3)] & (1 << (cell0 & np.uint64(7))):
                         continue
                     h = flat_f[cell0]
                     if np.isnan(h):
                         continue
                     # most cells are below the cell the flood reached them from: one read
                     p = flat_d[cell0]
-                    if p < 8 and flat_f[cell0 + offset[p]] < h:
+                    if p < 8 and flat_f[np.uint64(np.int64(cell0) + offset[p])] < h:
                         continue
                     if _has_lower(filled, r0, c0):
                         continue
@@ -1212,9 +1213,9 @@ def _route_flat(  # noqa: PLR0917
     qsize = 0
     for k in range(size):
         e = region[k]
-        here = ((e >> 32) & _ROW_BITS) * width + (e & _COLUMN_BITS) - origin
+        here = np.uint64(((e >> 32) & _ROW_BITS) * width + (e & _COLUMN_BITS) - origin)
         dist[here] = 0.0 if e < 0 else np.inf
-        queue[qsize] = here
+        queue[np.uint64(qsize)] = here
         qsize += np.int64(e < 0)
     if qsize == 0:  # none: the cells next to no-data or the edge
         for k in range(size):
@@ -1236,22 +1237,22 @@ def _route_flat(  # noqa: PLR0917
         r = (region[k] >> 32) & _ROW_BITS
         c = region[k] & _COLUMN_BITS
         here = r * width + c - origin
-        own = dist[here]
+        own = dist[np.uint64(here)]
         if own == 0.0:
             continue
         n_flat += 1
         if mfd:
             mask = 0
             for d in range(8):  # unrolled by the compiler
-                mask |= np.int64(dist[here + _STEP_R[d] * width + _STEP_C[d]] < own) << d
-            flat_d[r * nc + c] = mask
+                mask |= np.int64(dist[np.uint64(here + _STEP_R[d] * width + _STEP_C[d])] < own) << d
+            flat_d[np.uint64(r * nc + c)] = mask
         else:
-            flat_d[r * nc + c] = via[here]
+            flat_d[np.uint64(r * nc + c)] = via[np.uint64(here)]
     return region, queue, dist, via, n_flat
 
 
 @numba.njit(cache=True)
-def _grow_flat(
+def _grow_flat(  # noqa: PLR0915
     filled: np.ndarray, r0: int, c0: int, done: np.ndarray, region: np.ndarray
 ) -> tuple[np.ndarray, int, int, int, int, int]:
     """The flat of (r0, c0): its cells breadth-first, drains flagged, and its bounding box.
@@ -1262,6 +1263,7 @@ def _grow_flat(
     A cell off the grid's edge is taken without a branch per neighbour: each of the
     eight is written after the region's last cell, and the region grows by one only
     when it is of the same height and not yet done (pygeoprocessing's order kept).
+    Indices are np.uint64, for which numba tests no negative (wrap-around) index.
     """
     nr, nc = filled.shape
     flat_f = filled.ravel()
@@ -1273,7 +1275,7 @@ def _grow_flat(
     head = 0
     rmin, rmax, cmin, cmax = r0, r0, c0, c0
     while head < size:
-        packed = region[head]
+        packed = region[np.uint64(head)]
         head += 1
         r = packed >> 32
         c = packed & _COLUMN_BITS
@@ -1288,13 +1290,15 @@ def _grow_flat(
             cell = r * nc + c
             for k in range(8):  # unrolled by the compiler
                 d = _INVEST_STEPS[k]
-                n = cell + _STEP_R[d] * nc + _STEP_C[d]
+                n = np.uint64(cell + _STEP_R[d] * nc + _STEP_C[d])
                 v = flat_f[n]
                 lower |= np.int64(v < h)  # False for NaN
-                byte = np.int64(done[n >> 3])
-                take = np.int64(v == h) & ~(byte >> (n & 7)) & 1
-                done[n >> 3] = np.uint8(byte | (take << (n & 7)))
-                region[size] = ((r + _STEP_R[d]) << 32) | (c + _STEP_C[d])
+                nb = n >> np.uint64(3)
+                bit = np.int64(n & np.uint64(7))
+                byte = np.int64(done[nb])
+                take = np.int64(v == h) & ~(byte >> bit) & 1
+                done[nb] = np.uint8(byte | (take << bit))
+                region[np.uint64(size)] = ((r + _STEP_R[d]) << 32) | (c + _STEP_C[d])
                 size += take
         else:
             for k in range(8):
@@ -1326,10 +1330,11 @@ def _spread_flat(  # noqa: PLR0917
     is strictly shorter, and is then queued (again); for D8 `via` keeps the code of
     the cell it came through. Each neighbour is written without a branch: the smaller
     distance, and the queue's end, which moves by one only when it was shorter.
+    Indices are np.uint64, for which numba tests no negative (wrap-around) index.
     """
     head = 0
     while head < qsize:
-        here = queue[head]
+        here = queue[np.uint64(head)]
         head += 1
         if qsize + 8 > queue.size:  # room for eight: compact the queue, or double it
             if 2 * (qsize - head) + 8 > queue.size:
@@ -1337,17 +1342,17 @@ def _spread_flat(  # noqa: PLR0917
             queue[: qsize - head] = queue[head:qsize]
             qsize -= head
             head = 0
-        base = dist[here]
+        base = dist[np.uint64(here)]
         for k in range(8):  # unrolled by the compiler
             d = _INVEST_STEPS[k]
-            there = here + _STEP_R[d] * width + _STEP_C[d]
+            there = np.uint64(here + _STEP_R[d] * width + _STEP_C[d])
             nd = base + (1.0 if d % 2 == 0 else _SQRT2)
             was = dist[there]
             shorter = was > nd  # False off the region (NaN)
             dist[there] = nd if shorter else was
-            if not mfd:
-                via[there] = np.uint8((d + 4) % 8) if shorter else via[there]
-            queue[qsize] = there
+            if not mfd:  # written to the box's corner (padding, no cell's) if not shorter
+                via[there if shorter else np.uint64(0)] = np.uint8((d + 4) % 8)
+            queue[np.uint64(qsize)] = there
             qsize += np.int64(shorter)
     return queue
 

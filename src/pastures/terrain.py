@@ -1137,7 +1137,9 @@ def _flat_routing(filled: np.ndarray, fdir: np.ndarray, mfd: bool) -> int:
     The growth and the distances take a cell off the grid's edge without a branch per
     neighbour (which neighbours are flat, or shorter, is hard to predict, and a
     mispredicted branch costs more than the work it skips): same cells, same order,
-    same sums as with one, in about half the time at 4000² (see :func:`_grow_flat`).
+    same sums as with one. With cells kept as (row << 32) | column (no division),
+    unsigned indices and buffers reused from flat to flat, a third of the time of the
+    branching form at 4000² (see :func:`_grow_some` and :func:`_spread_some`).
 
     Returns the number of flat cells that are not drains.
     """

@@ -809,6 +809,66 @@ def test_d8_flat_tie_between_equal_sums_goes_to_the_first_drain_found() -> None:
     np.testing.assert_array_equal(flow_accumulation(z, method="d8"), [[2, 1, 1, 2, 3]])
 
 
+#: D8 codes (N = 0, clockwise) as (row, column) steps, written out for the tests below.
+_D8_STEPS = [(-1, 0), (-1, 1), (0, 1), (1, 1), (1, 0), (1, -1), (0, -1), (-1, -1)]
+
+
+def _d8_path_length(dirs: np.ndarray, r: int, c: int, stop: tuple[int, int]) -> float:
+    """Length (pixels) of the path the D8 codes `dirs` lead from (r, c) to `stop`."""
+    length = 0.0
+    for _ in range(dirs.size):
+        if (r, c) == stop:
+            return length
+        dr, dc = _D8_STEPS[int(dirs[r, c])]
+        r, c = r + dr, c + dc
+        length += math.hypot(dr, dc)
+    raise AssertionError(f"no path from ({r}, {c}) to {stop}")
+
+
+def test_large_flat_drains_along_shortest_paths() -> None:
+    # A 40 x 50 plateau at 5 inside a rim at 9, its only outlet the corner (0, 0) at 1:
+    # the plateau's one drain is (1, 1), and every cell's D8 path to it must be as long
+    # as the octile distance, max(dr, dc) + (sqrt(2) - 1) min(dr, dc). Its 2000 cells
+    # outgrow the routing's first buffers (256 cells).
+    from pastures.terrain import _flat_routing, _priority_flood
+
+    z = np.full((42, 52), 9.0, np.float32)
+    z[1:41, 1:51] = 5.0
+    z[0, 0] = 1.0
+    filled, fdir = _priority_flood(z)
+    assert _flat_routing(filled, fdir, False) == 40 * 50 - 1
+    for r in range(1, 41):
+        for c in range(1, 51):
+            dr, dc = r - 1, c - 1
+            octile = max(dr, dc) + (math.sqrt(2.0) - 1.0) * min(dr, dc)
+            assert _d8_path_length(fdir, r, c, (1, 1)) == pytest.approx(octile, abs=1e-9)
+
+
+@pytest.mark.parametrize("mfd", [False, True])
+def test_flat_without_lower_cells_drains_to_the_grid_edge(mfd: bool) -> None:
+    # All 9 x 12 cells at 3: no cell has a lower neighbour, so the edge cells drain off
+    # the grid, and an inner cell is min(r, c, 8 - r, 11 - c) side steps from the edge.
+    from pastures.terrain import _OUTLET, _flat_routing, _priority_flood
+
+    nr, nc = 9, 12
+    filled, fdir = _priority_flood(np.full((nr, nc), 3.0, np.float32))
+    assert _flat_routing(filled, fdir, mfd) == (nr - 2) * (nc - 2)
+    to_edge = np.fromfunction(
+        lambda r, c: np.minimum.reduce([r, c, nr - 1 - r, nc - 1 - c]), (nr, nc)
+    )
+    for r in range(nr):
+        for c in range(nc):
+            if to_edge[r, c] == 0:
+                assert fdir[r, c] == (0 if mfd else _OUTLET)
+            elif mfd:  # bit d: neighbour d strictly nearer the edge
+                nearer = [to_edge[r + dr, c + dc] < to_edge[r, c] for dr, dc in _D8_STEPS]
+                assert fdir[r, c] == sum(1 << d for d, yes in enumerate(nearer) if yes)
+            else:
+                dr, dc = _D8_STEPS[int(fdir[r, c])]
+                assert to_edge[r + dr, c + dc] == to_edge[r, c] - 1
+                assert abs(dr) + abs(dc) == 1  # a side step: diagonals are longer
+
+
 def _pitted_dem(shape: tuple[int, int], seed: int) -> np.ndarray:
     """A tilted surface with random pits and plateaus, and a hole of no-data."""
     rng = np.random.default_rng(seed)

@@ -1788,38 +1788,73 @@ def _row_or_nan(row: np.ndarray, c: int) -> float:
 
 
 @numba.njit(cache=True, inline="always")
+def _horn_cell(
+    above: np.ndarray, here: np.ndarray, below: np.ndarray, c: int, cell_size: float
+) -> float:
+    """Horn slope (%) of cell `c` of the row `here`, any window (NaN or off the grid too).
+
+    `above` and `below` are the rows next to it, all NaN beyond the grid's edge.
+    """
+    e = np.float64(here[c])
+    if np.isnan(e):
+        return np.nan
+    # a b c / d e f / g h i around e = (r, c); NaN off the grid or without data
+    a = _row_or_nan(above, c - 1)
+    b = _row_or_nan(above, c)
+    cc = _row_or_nan(above, c + 1)
+    d = _row_or_nan(here, c - 1)
+    f = _row_or_nan(here, c + 1)
+    g = _row_or_nan(below, c - 1)
+    h = _row_or_nan(below, c)
+    i = _row_or_nan(below, c + 1)
+    x1, wx1 = _outer_pair(a, cc, b, e)
+    x2, wx2 = _inner_pair(d, f, e)
+    x3, wx3 = _outer_pair(g, i, h, e)
+    y1, wy1 = _outer_pair(a, g, d, e)
+    y2, wy2 = _inner_pair(b, h, e)
+    y3, wy3 = _outer_pair(cc, i, f, e)
+    wx = wx1 + wx2 + wx3
+    wy = wy1 + wy2 + wy3
+    dzdx = (x1 + x2 + x3) / (wx * cell_size) if wx else 0.0
+    dzdy = (y1 + y2 + y3) / (wy * cell_size) if wy else 0.0
+    return 100.0 * math.sqrt(dzdx * dzdx + dzdy * dzdy)
+
+
+@numba.njit(cache=True, inline="always", error_model="numpy")
 def _horn_row(
     above: np.ndarray, here: np.ndarray, below: np.ndarray, cell_size: float, out: np.ndarray
 ) -> None:
     """Horn slope (%) of the row `here` into `out` (float32, one row).
 
-    `above` and `below` are the rows next to it, all NaN beyond the grid's edge.
+    `above` and `below` are the rows next to it, all NaN beyond the grid's edge. A
+    window of nine heights (nearly every cell) takes the full formula in a loop without
+    a branch, which the compiler turns into vector instructions (with the numpy error
+    model: no test of each divisor for zero); a NaN anywhere in it makes the result NaN,
+    and those cells, and the row's two ends, then take the general :func:`_horn_cell`.
+    The same operations in the same order, so the same float.
     """
-    for c in range(here.size):
-        e = np.float64(here[c])
-        if np.isnan(e):
-            out[c] = np.nan
-            continue
-        # a b c / d e f / g h i around e = (r, c); NaN off the grid or without data
-        a = _row_or_nan(above, c - 1)
-        b = _row_or_nan(above, c)
-        cc = _row_or_nan(above, c + 1)
-        d = _row_or_nan(here, c - 1)
-        f = _row_or_nan(here, c + 1)
-        g = _row_or_nan(below, c - 1)
-        h = _row_or_nan(below, c)
-        i = _row_or_nan(below, c + 1)
-        x1, wx1 = _outer_pair(a, cc, b, e)
-        x2, wx2 = _inner_pair(d, f, e)
-        x3, wx3 = _outer_pair(g, i, h, e)
-        y1, wy1 = _outer_pair(a, g, d, e)
-        y2, wy2 = _inner_pair(b, h, e)
-        y3, wy3 = _outer_pair(cc, i, f, e)
-        wx = wx1 + wx2 + wx3
-        wy = wy1 + wy2 + wy3
-        dzdx = (x1 + x2 + x3) / (wx * cell_size) if wx else 0.0
-        dzdy = (y1 + y2 + y3) / (wy * cell_size) if wy else 0.0
-        out[c] = 100.0 * math.sqrt(dzdx * dzdx + dzdy * dzdy)
+    n = here.size
+    span = 8 * cell_size  # the weights of a full window: 2 + 4 + 2, as _horn_cell's
+    for c in range(1, n - 1):
+        a = np.float64(above[c - 1])
+        b = np.float64(above[c])
+        cc = np.float64(above[c + 1])
+        d = np.float64(here[c - 1])
+        f = np.float64(here[c + 1])
+        g = np.float64(below[c - 1])
+        h = np.float64(below[c])
+        i = np.float64(below[c + 1])
+        dzdx = ((a - cc) + 2.0 * (d - f) + (g - i)) / span
+        dzdy = ((a - g) + 2.0 * (b - h) + (cc - i)) / span
+        # (the centre is in no difference: its NaN is tested here)
+        ok = not np.isnan(here[c])
+        out[c] = 100.0 * math.sqrt(dzdx * dzdx + dzdy * dzdy) if ok else np.nan
+    out[0] = _horn_cell(above, here, below, 0, cell_size)
+    if n > 1:
+        out[n - 1] = _horn_cell(above, here, below, n - 1, cell_size)
+    for c in range(1, n - 1):
+        if np.isnan(out[c]):
+            out[c] = _horn_cell(above, here, below, c, cell_size)
 
 
 @numba.njit(cache=True, inline="always")
@@ -1928,23 +1963,116 @@ def _ls_value(s: float, a: float, cell_size: float, l_max: float) -> float:
     return min(length, np.float32(l_max)) * s_factor
 
 
-@numba.njit(cache=True, parallel=True)
+#: Cells of :func:`_ls_row`'s work rows in :func:`_ls_kernel` (one allocation per block).
+_LS_CHUNK: Final = 4096
+#: Rows in a block of :func:`_slope_ls_in_place`'s parallel loop (one allocation per block).
+_LS_BLOCK_ROWS: Final = 64
+
+
+@numba.njit(cache=True, inline="always", error_model="numpy")
+def _ls_row(  # noqa: PLR0915, PLR0917
+    slope: np.ndarray,
+    acc: np.ndarray,
+    cell_size: float,
+    l_max: float,
+    nan_above: float,
+    out: np.ndarray,
+    work: np.ndarray,
+    acc64: np.ndarray,
+) -> None:
+    """:func:`_ls_value` of each cell of a row into `out` (float32; may be `acc` itself).
+
+    NaN where the slope or `acc` is, or `acc` is above `nan_above`. `work` (float32, at
+    least 6 rows as long as `slope`) and `acc64` (float64, as long) are scratch.
+
+    The same operations as :func:`_ls_value`, in three passes: the square roots and
+    divisions of every cell in a loop without a branch (vector instructions: with the
+    numpy error model, no divisor is tested for zero), then the powers (library calls)
+    cell by cell, then the products, again as vectors. Computed cell by cell, the
+    divisions and powers of a cell wait on each other, and the divider was the
+    bottleneck. Cells above :data:`_LS_FLOAT32_MAX_ACC` take :func:`_ls_value64` after.
+    """
+    n = slope.size
+    one = np.float32(1.0)
+    zero = np.float32(0.0)
+    d = np.float32(cell_size)
+    cell_area = d * d
+    sin_w = work[0]
+    m_w = work[1]  # m, or -1 for the steep formula, or 0 for a cell not done here
+    r1_w = work[2]  # (U + D²) / q, then its power
+    r2_w = work[3]  # U / q, then its power
+    up_w = work[4]
+    sf_w = work[5]
+    for c in range(n):
+        s = np.float64(slope[c])
+        a = np.float64(acc[c])
+        acc64[c] = a
+        sf = np.float32(s)
+        t = sf / np.float32(100.0)
+        h = math.sqrt(one + t * t)
+        sin_t = t / h
+        x = sin_t + one / h
+        if sf < np.float32(9.0):
+            sf_w[c] = np.float32(10.8) * sin_t + np.float32(0.03)
+        else:
+            sf_w[c] = np.float32(16.8) * sin_t - np.float32(0.5)
+        m = np.float32(-1.0)
+        m = np.float32(0.5) if sf <= np.float32(9.0) else m
+        m = np.float32(0.4) if sf <= np.float32(5.0) else m
+        m = np.float32(0.3) if sf <= np.float32(3.5) else m
+        m = np.float32(0.2) if sf <= np.float32(1.0) else m
+        skip = np.isnan(s) or np.isnan(a) or a > nan_above or a > _LS_FLOAT32_MAX_ACC
+        m_w[c] = zero if skip else m
+        sin_w[c] = sin_t
+        upslope = d * math.sqrt(max(np.float32(a) - one, zero))
+        q = d * x * np.float32(22.13)
+        r1_w[c] = (upslope + cell_area) / q
+        r2_w[c] = upslope / q
+        up_w[c] = upslope
+    for c in range(n):
+        m = m_w[c]
+        if m == zero:
+            continue
+        if m < zero:
+            sin_t = sin_w[c]
+            beta = (sin_t / np.float32(0.0896)) / (
+                np.float32(3.0) * sin_t ** np.float32(0.8) + np.float32(0.56)
+            )
+            m = beta / (one + beta)
+        r1_w[c] = r1_w[c] ** m
+        if up_w[c] > zero:
+            r2_w[c] = r2_w[c] ** m
+    top = np.float32(l_max)
+    for c in range(n):
+        upslope = up_w[c]
+        length = (upslope + cell_area) / cell_area * r1_w[c]
+        length = length - upslope / cell_area * r2_w[c] if upslope > zero else length
+        ls = min(length, top) * sf_w[c]
+        out[c] = np.nan if m_w[c] == zero else ls
+    for c in range(n):
+        a = acc64[c]
+        if a > _LS_FLOAT32_MAX_ACC and not a > nan_above and not np.isnan(slope[c]):
+            out[c] = _ls_value64(np.float64(slope[c]), a, cell_size, l_max)
+
+
+@numba.njit(cache=True, parallel=True, error_model="numpy")
 def _ls_kernel(
     slope_pct: np.ndarray, acc: np.ndarray, cell_size: float, l_max: float, out: np.ndarray
 ) -> None:
     flat_s = slope_pct.ravel()
     flat_a = acc.ravel()
     flat_o = out.ravel()
-    for i in numba.prange(flat_s.size):
-        s = np.float64(flat_s[i])
-        a = np.float64(flat_a[i])
-        if np.isnan(s) or np.isnan(a):
-            flat_o[i] = np.nan
-            continue
-        flat_o[i] = _ls_value(s, a, cell_size, l_max)
+    size = flat_s.size
+    per_block = 16 * _LS_CHUNK
+    for block in numba.prange((size + per_block - 1) // per_block):
+        work = np.empty((6, _LS_CHUNK), dtype=np.float32)
+        acc64 = np.empty(_LS_CHUNK)
+        for i in range(block * per_block, min(block * per_block + per_block, size), _LS_CHUNK):
+            j = min(i + _LS_CHUNK, size)
+            _ls_row(flat_s[i:j], flat_a[i:j], cell_size, l_max, np.inf, flat_o[i:j], work, acc64)
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True, parallel=True, error_model="numpy")
 def _slope_ls_in_place(
     filled: np.ndarray, acc: np.ndarray, cell_size: float, l_max: float, nan_above: float
 ) -> None:
@@ -1954,20 +2082,17 @@ def _slope_ls_in_place(
     """
     nr, nc = filled.shape
     edge = np.full(nc, np.nan, dtype=filled.dtype)
-    for r in numba.prange(nr):
+    for block in numba.prange((nr + _LS_BLOCK_ROWS - 1) // _LS_BLOCK_ROWS):
         # the slope in float32, as the slope raster that InVEST (and _horn_slope) keeps
         slope = np.empty(nc, dtype=np.float32)
-        _horn_row_of(filled, r, edge, cell_size, slope)
-        for c in range(nc):
-            s = np.float64(slope[c])
-            a = np.float64(acc[r, c])
-            if np.isnan(s) or np.isnan(a) or a > nan_above:
-                acc[r, c] = np.nan
-            else:
-                acc[r, c] = _ls_value(s, a, cell_size, l_max)
+        work = np.empty((6, nc), dtype=np.float32)
+        acc64 = np.empty(nc)
+        for r in range(block * _LS_BLOCK_ROWS, min(block * _LS_BLOCK_ROWS + _LS_BLOCK_ROWS, nr)):
+            _horn_row_of(filled, r, edge, cell_size, slope)
+            _ls_row(slope, acc[r], cell_size, l_max, nan_above, acc[r], work, acc64)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _ls_over_filled(
     filled: np.ndarray, acc: np.ndarray, cell_size: float, l_max: float, nan_above: float
 ) -> None:
@@ -1982,16 +2107,12 @@ def _ls_over_filled(
     above = edge.copy()  # heights of the row above, as filled
     here = np.empty(nc, dtype=filled.dtype)
     slope = np.empty(nc, dtype=np.float32)
+    work = np.empty((6, nc), dtype=np.float32)
+    acc64 = np.empty(nc)
     for r in range(nr):
         here[:] = filled[r]
         _horn_row(above, here, filled[r + 1] if r + 1 < nr else edge, cell_size, slope)
-        for c in range(nc):
-            s = np.float64(slope[c])
-            a = np.float64(acc[r, c])
-            if np.isnan(s) or np.isnan(a) or a > nan_above:
-                filled[r, c] = np.nan
-            else:
-                filled[r, c] = _ls_value(s, a, cell_size, l_max)
+        _ls_row(slope, acc[r], cell_size, l_max, nan_above, filled[r], work, acc64)
         above, here = here, above
 
 

@@ -1279,33 +1279,76 @@ def _route_flat(  # noqa: PLR0912, PLR0915, PLR0917
     return region, queue, n_flat
 
 
+@numba.njit(cache=True, inline="always")
+def _d8_cell(filled: np.ndarray, fdir: np.ndarray, r: int, c: int) -> int:
+    """:func:`_d8_directions`'s code for (r, c), any cell (the grid's edge too)."""
+    nr, nc = filled.shape
+    zc = np.float64(filled[r, c])  # float64 differences, as pygeoprocessing
+    if np.isnan(zc):
+        return _UNSET
+    best = 0.0
+    best_d = -1
+    for k in range(8):  # InVEST's order (E, NE, N, ...): the same choice on ties
+        d = _INVEST_ORDER[k]
+        rr = r + _DR[d]
+        cc = c + _DC[d]
+        if rr < 0 or cc < 0 or rr >= nr or cc >= nc:
+            continue
+        zn = np.float64(filled[rr, cc])
+        if np.isnan(zn):
+            continue
+        drop = (zc - zn) * _INV_DIST[d]
+        if drop > best:
+            best = drop
+            best_d = d
+    return best_d if best_d >= 0 else fdir[r, c]
+
+
+#: 1/sqrt(2), as in :data:`_INV_DIST`, for a corner's drop.
+_INV_SQRT2: Final = 1.0 / math.sqrt(2.0)
+
+
+@numba.njit(cache=True, inline="always")
+def _steeper(drop: float, code: int, best: float, best_d: int) -> tuple[float, int]:
+    """`drop` and `code` if `drop` is above `best` (never for NaN), else the best so far."""
+    better = drop > best
+    return (drop if better else best), (code if better else best_d)
+
+
 @numba.njit(cache=True, parallel=True)
 def _d8_directions(filled: np.ndarray, fdir: np.ndarray) -> np.ndarray:
-    """Steepest-descent neighbour where one is lower; the flat routing elsewhere (in place)."""
+    """Steepest-descent neighbour where one is lower; the flat routing elsewhere (in place).
+
+    A cell off the grid's edge takes its eight drops in InVEST's order (E, NE, N, NW, W,
+    SW, S, SE: the first of equal drops wins) without a branch: a select keeps the
+    steeper, and a NaN neighbour's drop, being NaN, is never steeper, as when
+    :func:`_d8_cell` skips it. The row then compiles to vector instructions.
+    """
     nr, nc = filled.shape
     out = fdir
     for r in numba.prange(nr):
-        for c in range(nc):
-            zc = np.float64(filled[r, c])  # float64 differences, as pygeoprocessing
-            if np.isnan(zc):
-                out[r, c] = _UNSET
-                continue
-            best = 0.0
-            best_d = -1
-            for k in range(8):  # InVEST's order (E, NE, N, ...): the same choice on ties
-                d = _INVEST_ORDER[k]
-                rr = r + _DR[d]
-                cc = c + _DC[d]
-                if rr < 0 or cc < 0 or rr >= nr or cc >= nc:
-                    continue
-                zn = np.float64(filled[rr, cc])
-                if np.isnan(zn):
-                    continue
-                drop = (zc - zn) * _INV_DIST[d]
-                if drop > best:
-                    best = drop
-                    best_d = d
-            out[r, c] = best_d if best_d >= 0 else fdir[r, c]
+        if r == 0 or r == nr - 1 or nc < 3:
+            for c in range(nc):
+                out[r, c] = _d8_cell(filled, fdir, r, c)
+            continue
+        up = filled[r - 1]
+        row = filled[r]
+        down = filled[r + 1]
+        codes = out[r]
+        codes[0] = _d8_cell(filled, fdir, r, 0)
+        codes[nc - 1] = _d8_cell(filled, fdir, r, nc - 1)
+        for c in range(1, nc - 1):
+            zc = np.float64(row[c])
+            best, best_d = _steeper((zc - np.float64(row[c + 1])) * 1.0, 2, 0.0, -1)
+            best, best_d = _steeper((zc - np.float64(up[c + 1])) * _INV_SQRT2, 1, best, best_d)
+            best, best_d = _steeper((zc - np.float64(up[c])) * 1.0, 0, best, best_d)
+            best, best_d = _steeper((zc - np.float64(up[c - 1])) * _INV_SQRT2, 7, best, best_d)
+            best, best_d = _steeper((zc - np.float64(row[c - 1])) * 1.0, 6, best, best_d)
+            best, best_d = _steeper((zc - np.float64(down[c - 1])) * _INV_SQRT2, 5, best, best_d)
+            best, best_d = _steeper((zc - np.float64(down[c])) * 1.0, 4, best, best_d)
+            best, best_d = _steeper((zc - np.float64(down[c + 1])) * _INV_SQRT2, 3, best, best_d)
+            code = best_d if best_d >= 0 else codes[c]
+            codes[c] = _UNSET if np.isnan(zc) else code
     return out
 
 
@@ -1429,43 +1472,91 @@ def _streams_mfd_kernel(  # noqa: PLR0912, PLR0915, PLR0917
 # cells are neighbours, so memory is read in order, and no sorted list of cells is kept.
 
 
+@numba.njit(cache=True, inline="always")
+def _d8_donors(dirs: np.ndarray, r: int, c: int) -> int:
+    """Neighbours of (r, c) whose direction code (low four bits) points to it, any cell."""
+    nr, nc = dirs.shape
+    n = 0
+    for d in range(8):
+        rr = r - _DR[d]
+        cc = c - _DC[d]
+        if 0 <= rr < nr and 0 <= cc < nc and (dirs[rr, cc] & 15) == d:
+            n += 1
+    return n
+
+
+@numba.njit(cache=True)
+def _count_d8_donors(dirs: np.ndarray, counts: np.ndarray) -> None:
+    """Add each cell's count of donors, times 16, to its direction code (`dirs` in place).
+
+    Each cell looks at its eight neighbours (the low four bits of their codes, which the
+    counts already added above leave alone): off the grid's edge, eight comparisons
+    summed without a branch, which compile to vector instructions, where adding 16 to
+    each cell's receiver stored to memory one cell at a time. `counts` is one row of
+    scratch (uint8).
+    """
+    nr, nc = dirs.shape
+    for r in range(nr):
+        if r == 0 or r == nr - 1 or nc < 3:
+            for c in range(nc):
+                counts[c] = _d8_donors(dirs, r, c)
+        else:
+            up = dirs[r - 1]
+            row = dirs[r]
+            down = dirs[r + 1]
+            counts[0] = _d8_donors(dirs, r, 0)
+            counts[nc - 1] = _d8_donors(dirs, r, nc - 1)
+            for c in range(1, nc - 1):  # the neighbour's code that points here: SE, S, SW, ...
+                counts[c] = (
+                    np.uint8((up[c - 1] & 15) == 3)
+                    + np.uint8((up[c] & 15) == 4)
+                    + np.uint8((up[c + 1] & 15) == 5)
+                    + np.uint8((row[c - 1] & 15) == 2)
+                    + np.uint8((row[c + 1] & 15) == 6)
+                    + np.uint8((down[c - 1] & 15) == 1)
+                    + np.uint8((down[c] & 15) == 0)
+                    + np.uint8((down[c + 1] & 15) == 7)
+                )
+        row = dirs[r]
+        for c in range(nc):
+            row[c] += counts[c] << 4
+
+
 @numba.njit(cache=True)
 def _accumulate_d8(dirs: np.ndarray, acc: np.ndarray, cap: float = np.inf) -> np.ndarray:
     """Accumulate into `acc` (zeros, the grid's shape); 0 at no-data.
 
     `acc` is float32 or float64, or an unsigned integer type with `cap` its largest
     value: sums above it are kept at `cap` (exact below, and still above any threshold
-    under it).
+    under it). Both grids C-contiguous (walked as flat views).
 
     A cell's count of donors (0-8) is kept in the high four bits of its direction code
     (0-8 for a cell with data), so no grid of counts is made; `dirs` is as given on
-    return (each count is back to 0 when the cell is done).
+    return (each count is back to 0 when the cell is done). A walk carries the sum it
+    just stored to the next cell instead of reading it back.
     """
-    nr, nc = dirs.shape
-    for r in range(nr):
-        for c in range(nc):
-            d = dirs[r, c] & 15  # (the counts of cells above are in the high bits)
-            if d < 8:
-                dirs[r + _DR[d], c + _DC[d]] += 16
-    for r0 in range(nr):
-        for c0 in range(nc):
-            if dirs[r0, c0] == _UNSET or dirs[r0, c0] >= 16 or acc[r0, c0] != 0.0:
-                continue
-            r = r0
-            c = c0
-            while True:  # walk downstream while each receiver has no donor left
-                acc[r, c] = min(acc[r, c] + 1.0, cap)
-                d = dirs[r, c]
-                if d >= 8:
-                    break
-                rr = r + _DR[d]
-                cc = c + _DC[d]
-                acc[rr, cc] = min(acc[rr, cc] + acc[r, c], cap)
-                dirs[rr, cc] -= 16
-                if dirs[rr, cc] >= 16:
-                    break
-                r = rr
-                c = cc
+    nc = dirs.shape[1]
+    _count_d8_donors(dirs, np.empty(nc, dtype=np.uint8))
+    flat_d = dirs.ravel()
+    flat_a = acc.ravel()
+    step = np.array([-nc, 1 - nc, 1, nc + 1, nc, nc - 1, -1, -nc - 1])  # _DR * nc + _DC
+    for start in range(flat_d.size):
+        if flat_d[start] == _UNSET or flat_d[start] >= 16 or flat_a[start] != 0.0:
+            continue
+        cell = start
+        here = flat_a[cell]
+        while True:  # walk downstream while each receiver has no donor left
+            flat_a[cell] = min(here + 1.0, cap)
+            done = flat_a[cell]  # (as stored: the compiler keeps it in a register)
+            d = flat_d[cell]
+            if d >= 8:
+                break
+            cell += step[d]
+            flat_a[cell] = min(flat_a[cell] + done, cap)
+            here = flat_a[cell]
+            flat_d[cell] -= 16
+            if flat_d[cell] >= 16:
+                break
     return acc
 
 

@@ -1532,31 +1532,42 @@ def _accumulate_d8(dirs: np.ndarray, acc: np.ndarray, cap: float = np.inf) -> np
 
     A cell's count of donors (0-8) is kept in the high four bits of its direction code
     (0-8 for a cell with data), so no grid of counts is made; `dirs` is as given on
-    return (each count is back to 0 when the cell is done). A walk carries the sum it
-    just stored to the next cell instead of reading it back.
+    return (each count is back to 0 when the cell is done). Each row's sources are listed
+    before they are walked, and a walk carries the sum it just stored to the next cell
+    instead of reading it back (fewer mispredicted branches, fewer loads).
     """
     nc = dirs.shape[1]
+    if nc == 0:
+        return acc
     _count_d8_donors(dirs, np.empty(nc, dtype=np.uint8))
     flat_d = dirs.ravel()
     flat_a = acc.ravel()
     step = np.array([-nc, 1 - nc, 1, nc + 1, nc, nc - 1, -1, -nc - 1])  # _DR * nc + _DC
-    for start in range(flat_d.size):
-        if flat_d[start] == _UNSET or flat_d[start] >= 16 or flat_a[start] != 0.0:
-            continue
-        cell = start
-        here = flat_a[cell]
-        while True:  # walk downstream while each receiver has no donor left
-            flat_a[cell] = min(here + 1.0, cap)
-            done = flat_a[cell]  # (as stored: the compiler keeps it in a register)
-            d = flat_d[cell]
-            if d >= 8:
-                break
-            cell += step[d]
-            flat_a[cell] = min(flat_a[cell] + done, cap)
+    sources = np.empty(nc, dtype=np.int64)
+    for row in range(0, flat_d.size, nc):
+        # the row's cells without donors and not yet reached (a cell whose last donor is
+        # done is walked at once): its sources, listed without a branch, in raster order;
+        # a walk never enters a source, so the list stays true while they are walked
+        k = 0
+        for j in range(row, row + nc):
+            code = flat_d[j]
+            sources[k] = j
+            k += (code < 16) & (code != _UNSET) & (flat_a[j] == 0.0)
+        for i in range(k):
+            cell = sources[i]
             here = flat_a[cell]
-            flat_d[cell] -= 16
-            if flat_d[cell] >= 16:
-                break
+            while True:  # walk downstream while each receiver has no donor left
+                flat_a[cell] = min(here + 1.0, cap)
+                done = flat_a[cell]  # (as stored: the compiler keeps it in a register)
+                d = flat_d[cell]
+                if d >= 8:
+                    break
+                cell += step[d]
+                flat_a[cell] = min(flat_a[cell] + done, cap)
+                here = flat_a[cell]
+                flat_d[cell] -= 16
+                if flat_d[cell] >= 16:
+                    break
     return acc
 
 

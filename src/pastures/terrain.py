@@ -2081,18 +2081,22 @@ def _ls_row(  # noqa: PLR0915, PLR0917
     out: np.ndarray,
     work: np.ndarray,
     acc64: np.ndarray,
+    cells: np.ndarray,
 ) -> None:
     """:func:`_ls_value` of each cell of a row into `out` (float32; may be `acc` itself).
 
     NaN where the slope or `acc` is, or `acc` is above `nan_above`. `work` (float32, at
-    least 6 rows as long as `slope`) and `acc64` (float64, as long) are scratch.
+    least 6 rows as long as `slope`), `acc64` (float64, as long) and `cells` (int64, as
+    long) are scratch.
 
     The same operations as :func:`_ls_value`, in three passes: the square roots and
     divisions of every cell in a loop without a branch (vector instructions: with the
-    numpy error model, no divisor is tested for zero), then the powers (library calls)
-    cell by cell, then the products, again as vectors. Computed cell by cell, the
-    divisions and powers of a cell wait on each other, and the divider was the
-    bottleneck. Cells above :data:`_LS_FLOAT32_MAX_ACC` take :func:`_ls_value64` after.
+    numpy error model, no divisor is tested for zero), then the powers (library calls),
+    each over a list of the cells that need it (no mispredicted test of the slope's
+    class or of the area upslope), then the products, again as vectors. Computed cell
+    by cell, the divisions and powers of a cell wait on each other, and the divider was
+    the bottleneck. Cells above :data:`_LS_FLOAT32_MAX_ACC` take :func:`_ls_value64`
+    after.
     """
     n = slope.size
     one = np.float32(1.0)
@@ -2100,7 +2104,7 @@ def _ls_row(  # noqa: PLR0915, PLR0917
     d = np.float32(cell_size)
     cell_area = d * d
     sin_w = work[0]
-    m_w = work[1]  # m, or -1 for the steep formula, or 0 for a cell not done here
+    m_w = work[1]  # m, or -1 for the steep formula, or -2 for a cell not done here
     r1_w = work[2]  # (U + D²) / q, then its power
     r2_w = work[3]  # U / q, then its power
     up_w = work[4]
@@ -2124,33 +2128,46 @@ def _ls_row(  # noqa: PLR0915, PLR0917
         m = np.float32(0.3) if sf <= np.float32(3.5) else m
         m = np.float32(0.2) if sf <= np.float32(1.0) else m
         skip = np.isnan(s) or np.isnan(a) or a > nan_above or a > _LS_FLOAT32_MAX_ACC
-        m_w[c] = zero if skip else m
+        m_w[c] = np.float32(-2.0) if skip else m
         sin_w[c] = sin_t
         upslope = d * math.sqrt(max(np.float32(a) - one, zero))
         q = d * x * np.float32(22.13)
         r1_w[c] = (upslope + cell_area) / q
         r2_w[c] = upslope / q
         up_w[c] = upslope
+    # the powers, each over a list of the cells that need it (made without a branch)
+    k = 0
     for c in range(n):
-        m = m_w[c]
-        if m == zero:
-            continue
-        if m < zero:
-            sin_t = sin_w[c]
-            beta = (sin_t / np.float32(0.0896)) / (
-                np.float32(3.0) * sin_t ** np.float32(0.8) + np.float32(0.56)
-            )
-            m = beta / (one + beta)
-        r1_w[c] = r1_w[c] ** m
-        if up_w[c] > zero:
-            r2_w[c] = r2_w[c] ** m
+        cells[k] = c
+        k += m_w[c] == np.float32(-1.0)
+    for i in range(k):  # m of the steep cells (McCool et al. 1989)
+        c = cells[i]
+        sin_t = sin_w[c]
+        beta = (sin_t / np.float32(0.0896)) / (
+            np.float32(3.0) * sin_t ** np.float32(0.8) + np.float32(0.56)
+        )
+        m_w[c] = beta / (one + beta)
+    k = 0
+    for c in range(n):
+        cells[k] = c
+        k += m_w[c] != np.float32(-2.0)
+    for i in range(k):
+        c = cells[i]
+        r1_w[c] = r1_w[c] ** m_w[c]
+    k = 0
+    for c in range(n):
+        cells[k] = c
+        k += (m_w[c] != np.float32(-2.0)) & (up_w[c] > zero)
+    for i in range(k):
+        c = cells[i]
+        r2_w[c] = r2_w[c] ** m_w[c]
     top = np.float32(l_max)
     for c in range(n):
         upslope = up_w[c]
         length = (upslope + cell_area) / cell_area * r1_w[c]
         length = length - upslope / cell_area * r2_w[c] if upslope > zero else length
         ls = min(length, top) * sf_w[c]
-        out[c] = np.nan if m_w[c] == zero else ls
+        out[c] = np.nan if m_w[c] == np.float32(-2.0) else ls
     for c in range(n):
         a = acc64[c]
         if a > _LS_FLOAT32_MAX_ACC and not a > nan_above and not np.isnan(slope[c]):
@@ -2169,9 +2186,12 @@ def _ls_kernel(
     for block in numba.prange((size + per_block - 1) // per_block):
         work = np.empty((6, _LS_CHUNK), dtype=np.float32)
         acc64 = np.empty(_LS_CHUNK)
+        cells = np.empty(_LS_CHUNK, dtype=np.int64)
         for i in range(block * per_block, min(block * per_block + per_block, size), _LS_CHUNK):
             j = min(i + _LS_CHUNK, size)
-            _ls_row(flat_s[i:j], flat_a[i:j], cell_size, l_max, np.inf, flat_o[i:j], work, acc64)
+            _ls_row(
+                flat_s[i:j], flat_a[i:j], cell_size, l_max, np.inf, flat_o[i:j], work, acc64, cells
+            )
 
 
 @numba.njit(cache=True, parallel=True, error_model="numpy")
@@ -2189,9 +2209,10 @@ def _slope_ls_in_place(
         slope = np.empty(nc, dtype=np.float32)
         work = np.empty((6, nc), dtype=np.float32)
         acc64 = np.empty(nc)
+        cells = np.empty(nc, dtype=np.int64)
         for r in range(block * _LS_BLOCK_ROWS, min(block * _LS_BLOCK_ROWS + _LS_BLOCK_ROWS, nr)):
             _horn_row_of(filled, r, edge, cell_size, slope)
-            _ls_row(slope, acc[r], cell_size, l_max, nan_above, acc[r], work, acc64)
+            _ls_row(slope, acc[r], cell_size, l_max, nan_above, acc[r], work, acc64, cells)
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -2211,10 +2232,11 @@ def _ls_over_filled(
     slope = np.empty(nc, dtype=np.float32)
     work = np.empty((6, nc), dtype=np.float32)
     acc64 = np.empty(nc)
+    cells = np.empty(nc, dtype=np.int64)
     for r in range(nr):
         here[:] = filled[r]
         _horn_row(above, here, filled[r + 1] if r + 1 < nr else edge, cell_size, slope)
-        _ls_row(slope, acc[r], cell_size, l_max, nan_above, filled[r], work, acc64)
+        _ls_row(slope, acc[r], cell_size, l_max, nan_above, filled[r], work, acc64, cells)
         above, here = here, above
 
 

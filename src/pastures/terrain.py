@@ -2011,58 +2011,8 @@ def _ls_value64(s: float, a: float, cell_size: float, l_max: float) -> float:
     return min(length, l_max) * s_factor
 
 
-#: Flow accumulation (pixels) above which :func:`_ls_value` works in float64.
+#: Flow accumulation (pixels) above which :func:`_ls_row` works in float64.
 _LS_FLOAT32_MAX_ACC: Final = 4096.0
-
-
-@numba.njit(cache=True, inline="always")
-def _ls_value(s: float, a: float, cell_size: float, l_max: float) -> float:
-    """LS of a pixel of slope `s` (%) and flow accumulation `a` (pixels); see ls_factor.
-
-    Worked in float32 (the type of the slope, the accumulation and the LS grids), whose
-    powers cost a third of float64's, up to :data:`_LS_FLOAT32_MAX_ACC` pixels; above,
-    where the difference of the two powers loses digits (as the square root of the
-    accumulation), in float64. LS then differs from a float64 evaluation by less than
-    2e-6 relative (checked in tests/test_terrain.py).
-    """
-    if a > _LS_FLOAT32_MAX_ACC:
-        return _ls_value64(s, a, cell_size, l_max)
-    one = np.float32(1.0)
-    d = np.float32(cell_size)
-    cell_area = d * d
-    # sin and cos of the slope angle without trigonometric calls (θ = atan(s/100)).
-    sf = np.float32(s)
-    t = sf / np.float32(100.0)
-    h = math.sqrt(one + t * t)
-    sin_t = t / h
-    x = sin_t + one / h  # |sin θ| + |cos θ|, slope >= 0
-    if sf < np.float32(9.0):
-        s_factor = np.float32(10.8) * sin_t + np.float32(0.03)
-    else:
-        s_factor = np.float32(16.8) * sin_t - np.float32(0.5)
-    if sf <= np.float32(1.0):
-        m = np.float32(0.2)
-    elif sf <= np.float32(3.5):
-        m = np.float32(0.3)
-    elif sf <= np.float32(5.0):
-        m = np.float32(0.4)
-    elif sf <= np.float32(9.0):
-        m = np.float32(0.5)
-    else:
-        beta = (sin_t / np.float32(0.0896)) / (
-            np.float32(3.0) * sin_t ** np.float32(0.8) + np.float32(0.56)
-        )
-        m = beta / (one + beta)
-    upslope = d * math.sqrt(max(np.float32(a) - one, np.float32(0.0)))
-    # D^(m+2) · x^m · 22.13^m = D² · q^m with q = D · x · 22.13, and
-    # (U + D²)^(m+1) / (D² q^m) = (U + D²) / D² · ((U + D²) / q)^m: two powers instead
-    # of three, and one for a cell with nothing upslope (a ridge, many cells).
-    q = d * x * np.float32(22.13)
-    total = upslope + cell_area
-    length = total / cell_area * (total / q) ** m
-    if upslope > np.float32(0.0):
-        length -= upslope / cell_area * (upslope / q) ** m
-    return min(length, np.float32(l_max)) * s_factor
 
 
 #: Cells of :func:`_ls_row`'s work rows in :func:`_ls_kernel` (one allocation per block).
@@ -2083,20 +2033,26 @@ def _ls_row(  # noqa: PLR0915, PLR0917
     acc64: np.ndarray,
     cells: np.ndarray,
 ) -> None:
-    """:func:`_ls_value` of each cell of a row into `out` (float32; may be `acc` itself).
+    """LS of each cell of a row into `out` (float32; may be `acc` itself); see ls_factor.
 
-    NaN where the slope or `acc` is, or `acc` is above `nan_above`. `work` (float32, at
+    `slope` in %, `acc` the flow accumulation in pixels; LS is NaN where either is, or
+    where `acc` is above `nan_above` (streams; ``inf`` for none). `work` (float32, at
     least 6 rows as long as `slope`), `acc64` (float64, as long) and `cells` (int64, as
     long) are scratch.
 
-    The same operations as :func:`_ls_value`, in three passes: the square roots and
-    divisions of every cell in a loop without a branch (vector instructions: with the
-    numpy error model, no divisor is tested for zero), then the powers (library calls),
-    each over a list of the cells that need it (no mispredicted test of the slope's
-    class or of the area upslope), then the products, again as vectors. Computed cell
-    by cell, the divisions and powers of a cell wait on each other, and the divider was
-    the bottleneck. Cells above :data:`_LS_FLOAT32_MAX_ACC` take :func:`_ls_value64`
-    after.
+    Worked in float32 (the type of the slope, the accumulation and the LS grids), whose
+    powers cost a third of float64's, up to :data:`_LS_FLOAT32_MAX_ACC` pixels; above,
+    where the difference of the two powers loses digits (as the square root of the
+    accumulation), in float64 (:func:`_ls_value64`). LS then differs from a float64
+    evaluation by less than 2e-6 relative (checked in tests/test_terrain.py).
+
+    In three passes: the square roots and divisions of every cell in a loop without a
+    branch (vector instructions: with the numpy error model, no divisor is tested for
+    zero), then the powers (library calls), each over a list of the cells that need it
+    (no mispredicted test of the slope's class or of the area upslope), then the
+    products, again as vectors. Cell by cell, a cell's divisions and powers wait on each
+    other, and the divider was the bottleneck. Each cell's operations are those of the
+    formula cell by cell, in the same order, so the same floats.
     """
     n = slope.size
     one = np.float32(1.0)
@@ -2113,11 +2069,12 @@ def _ls_row(  # noqa: PLR0915, PLR0917
         s = np.float64(slope[c])
         a = np.float64(acc[c])
         acc64[c] = a
+        # sin and cos of the slope angle without trigonometric calls (θ = atan(s/100)).
         sf = np.float32(s)
         t = sf / np.float32(100.0)
         h = math.sqrt(one + t * t)
         sin_t = t / h
-        x = sin_t + one / h
+        x = sin_t + one / h  # |sin θ| + |cos θ|, slope >= 0
         if sf < np.float32(9.0):
             sf_w[c] = np.float32(10.8) * sin_t + np.float32(0.03)
         else:
@@ -2131,6 +2088,9 @@ def _ls_row(  # noqa: PLR0915, PLR0917
         m_w[c] = np.float32(-2.0) if skip else m
         sin_w[c] = sin_t
         upslope = d * math.sqrt(max(np.float32(a) - one, zero))
+        # D^(m+2) · x^m · 22.13^m = D² · q^m with q = D · x · 22.13, and
+        # (U + D²)^(m+1) / (D² q^m) = (U + D²) / D² · ((U + D²) / q)^m: two powers
+        # instead of three, and one for a cell with nothing upslope (a ridge, many cells).
         q = d * x * np.float32(22.13)
         r1_w[c] = (upslope + cell_area) / q
         r2_w[c] = upslope / q

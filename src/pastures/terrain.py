@@ -1489,11 +1489,11 @@ def _d8_donors(dirs: np.ndarray, r: int, c: int) -> int:
 def _count_d8_donors(dirs: np.ndarray, counts: np.ndarray) -> None:
     """Add each cell's count of donors, times 16, to its direction code (`dirs` in place).
 
-    Each cell looks at its eight neighbours (the low four bits of their codes, which the
-    counts already added above leave alone): off the grid's edge, eight comparisons
-    summed without a branch, which compile to vector instructions, where adding 16 to
-    each cell's receiver stored to memory one cell at a time. `counts` is one row of
-    scratch (uint8).
+    Each cell counts the neighbours whose code points to it (their low four bits: the
+    counts added to the row above leave them alone); off the grid's edge, eight
+    comparisons summed without a branch, which compile to vector instructions. (Each
+    cell adding 16 to its receiver's code was a branch and a store to memory a cell.)
+    `counts` is one row of scratch (uint8).
     """
     nr, nc = dirs.shape
     for r in range(nr):
@@ -1951,6 +1951,8 @@ def _horn_row(
         # (the centre is in no difference: its NaN is tested here)
         ok = not np.isnan(here[c])
         out[c] = 100.0 * math.sqrt(dzdx * dzdx + dzdy * dzdy) if ok else np.nan
+    if n == 0:
+        return
     out[0] = _horn_cell(above, here, below, 0, cell_size)
     if n > 1:
         out[n - 1] = _horn_cell(above, here, below, n - 1, cell_size)

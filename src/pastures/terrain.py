@@ -1420,33 +1420,76 @@ def _spread_some(  # noqa: PLR0917
     return head, qsize
 
 
+@numba.njit(cache=True, inline="always")
+def _d8_cell(filled: np.ndarray, fdir: np.ndarray, r: int, c: int) -> int:
+    """:func:`_d8_directions`'s code for (r, c), any cell (the grid's edge too)."""
+    nr, nc = filled.shape
+    zc = np.float64(filled[r, c])  # float64 differences, as pygeoprocessing
+    if np.isnan(zc):
+        return _UNSET
+    best = 0.0
+    best_d = -1
+    for k in range(8):  # InVEST's order (E, NE, N, ...): the same choice on ties
+        d = _INVEST_ORDER[k]
+        rr = r + _DR[d]
+        cc = c + _DC[d]
+        if rr < 0 or cc < 0 or rr >= nr or cc >= nc:
+            continue
+        zn = np.float64(filled[rr, cc])
+        if np.isnan(zn):
+            continue
+        drop = (zc - zn) * _INV_DIST[d]
+        if drop > best:
+            best = drop
+            best_d = d
+    return best_d if best_d >= 0 else fdir[r, c]
+
+
+#: 1/sqrt(2), as in :data:`_INV_DIST`, for a corner's drop.
+_INV_SQRT2: Final = 1.0 / math.sqrt(2.0)
+
+
+@numba.njit(cache=True, inline="always")
+def _steeper(drop: float, code: int, best: float, best_d: int) -> tuple[float, int]:
+    """`drop` and `code` if `drop` is above `best` (never for NaN), else the best so far."""
+    better = drop > best
+    return (drop if better else best), (code if better else best_d)
+
+
 @numba.njit(cache=True, parallel=True)
 def _d8_directions(filled: np.ndarray, fdir: np.ndarray) -> np.ndarray:
-    """Steepest-descent neighbour where one is lower; the flat routing elsewhere (in place)."""
+    """Steepest-descent neighbour where one is lower; the flat routing elsewhere (in place).
+
+    A cell off the grid's edge takes its eight drops in InVEST's order (E, NE, N, NW, W,
+    SW, S, SE: the first of equal drops wins) without a branch: a select keeps the
+    steeper, and a NaN neighbour's drop, being NaN, is never steeper, as when
+    :func:`_d8_cell` skips it. The row then compiles to vector instructions.
+    """
     nr, nc = filled.shape
     out = fdir
     for r in numba.prange(nr):
-        for c in range(nc):
-            zc = np.float64(filled[r, c])  # float64 differences, as pygeoprocessing
-            if np.isnan(zc):
-                out[r, c] = _UNSET
-                continue
-            best = 0.0
-            best_d = -1
-            for k in range(8):  # InVEST's order (E, NE, N, ...): the same choice on ties
-                d = _INVEST_ORDER[k]
-                rr = r + _DR[d]
-                cc = c + _DC[d]
-                if rr < 0 or cc < 0 or rr >= nr or cc >= nc:
-                    continue
-                zn = np.float64(filled[rr, cc])
-                if np.isnan(zn):
-                    continue
-                drop = (zc - zn) * _INV_DIST[d]
-                if drop > best:
-                    best = drop
-                    best_d = d
-            out[r, c] = best_d if best_d >= 0 else fdir[r, c]
+        if r == 0 or r == nr - 1 or nc < 3:
+            for c in range(nc):
+                out[r, c] = _d8_cell(filled, fdir, r, c)
+            continue
+        up = filled[r - 1]
+        row = filled[r]
+        down = filled[r + 1]
+        codes = out[r]
+        codes[0] = _d8_cell(filled, fdir, r, 0)
+        codes[nc - 1] = _d8_cell(filled, fdir, r, nc - 1)
+        for c in range(1, nc - 1):
+            zc = np.float64(row[c])
+            best, best_d = _steeper((zc - np.float64(row[c + 1])) * 1.0, 2, 0.0, -1)
+            best, best_d = _steeper((zc - np.float64(up[c + 1])) * _INV_SQRT2, 1, best, best_d)
+            best, best_d = _steeper((zc - np.float64(up[c])) * 1.0, 0, best, best_d)
+            best, best_d = _steeper((zc - np.float64(up[c - 1])) * _INV_SQRT2, 7, best, best_d)
+            best, best_d = _steeper((zc - np.float64(row[c - 1])) * 1.0, 6, best, best_d)
+            best, best_d = _steeper((zc - np.float64(down[c - 1])) * _INV_SQRT2, 5, best, best_d)
+            best, best_d = _steeper((zc - np.float64(down[c])) * 1.0, 4, best, best_d)
+            best, best_d = _steeper((zc - np.float64(down[c + 1])) * _INV_SQRT2, 3, best, best_d)
+            code = best_d if best_d >= 0 else codes[c]
+            codes[c] = _UNSET if np.isnan(zc) else code
     return out
 
 
@@ -1570,43 +1613,102 @@ def _streams_mfd_kernel(  # noqa: PLR0912, PLR0915, PLR0917
 # cells are neighbours, so memory is read in order, and no sorted list of cells is kept.
 
 
+@numba.njit(cache=True, inline="always")
+def _d8_donors(dirs: np.ndarray, r: int, c: int) -> int:
+    """Neighbours of (r, c) whose direction code (low four bits) points to it, any cell."""
+    nr, nc = dirs.shape
+    n = 0
+    for d in range(8):
+        rr = r - _DR[d]
+        cc = c - _DC[d]
+        if 0 <= rr < nr and 0 <= cc < nc and (dirs[rr, cc] & 15) == d:
+            n += 1
+    return n
+
+
+@numba.njit(cache=True)
+def _count_d8_donors(dirs: np.ndarray, counts: np.ndarray) -> None:
+    """Add each cell's count of donors, times 16, to its direction code (`dirs` in place).
+
+    Each cell counts the neighbours whose code points to it (their low four bits: the
+    counts added to the row above leave them alone); off the grid's edge, eight
+    comparisons summed without a branch, which compile to vector instructions. (Each
+    cell adding 16 to its receiver's code was a branch and a store to memory a cell.)
+    `counts` is one row of scratch (uint8).
+    """
+    nr, nc = dirs.shape
+    for r in range(nr):
+        if r == 0 or r == nr - 1 or nc < 3:
+            for c in range(nc):
+                counts[c] = _d8_donors(dirs, r, c)
+        else:
+            up = dirs[r - 1]
+            row = dirs[r]
+            down = dirs[r + 1]
+            counts[0] = _d8_donors(dirs, r, 0)
+            counts[nc - 1] = _d8_donors(dirs, r, nc - 1)
+            for c in range(1, nc - 1):  # the neighbour's code that points here: SE, S, SW, ...
+                counts[c] = (
+                    np.uint8((up[c - 1] & 15) == 3)
+                    + np.uint8((up[c] & 15) == 4)
+                    + np.uint8((up[c + 1] & 15) == 5)
+                    + np.uint8((row[c - 1] & 15) == 2)
+                    + np.uint8((row[c + 1] & 15) == 6)
+                    + np.uint8((down[c - 1] & 15) == 1)
+                    + np.uint8((down[c] & 15) == 0)
+                    + np.uint8((down[c + 1] & 15) == 7)
+                )
+        row = dirs[r]
+        for c in range(nc):
+            row[c] += counts[c] << 4
+
+
 @numba.njit(cache=True)
 def _accumulate_d8(dirs: np.ndarray, acc: np.ndarray, cap: float = np.inf) -> np.ndarray:
     """Accumulate into `acc` (zeros, the grid's shape); 0 at no-data.
 
     `acc` is float32 or float64, or an unsigned integer type with `cap` its largest
     value: sums above it are kept at `cap` (exact below, and still above any threshold
-    under it).
+    under it). Both grids C-contiguous (walked as flat views).
 
     A cell's count of donors (0-8) is kept in the high four bits of its direction code
     (0-8 for a cell with data), so no grid of counts is made; `dirs` is as given on
-    return (each count is back to 0 when the cell is done).
+    return (each count is back to 0 when the cell is done). Each row's sources are listed
+    before they are walked, and a walk carries the sum it just stored to the next cell
+    instead of reading it back (fewer mispredicted branches, fewer loads).
     """
-    nr, nc = dirs.shape
-    for r in range(nr):
-        for c in range(nc):
-            d = dirs[r, c] & 15  # (the counts of cells above are in the high bits)
-            if d < 8:
-                dirs[r + _DR[d], c + _DC[d]] += 16
-    for r0 in range(nr):
-        for c0 in range(nc):
-            if dirs[r0, c0] == _UNSET or dirs[r0, c0] >= 16 or acc[r0, c0] != 0.0:
-                continue
-            r = r0
-            c = c0
+    nc = dirs.shape[1]
+    if nc == 0:
+        return acc
+    _count_d8_donors(dirs, np.empty(nc, dtype=np.uint8))
+    flat_d = dirs.ravel()
+    flat_a = acc.ravel()
+    step = np.array([-nc, 1 - nc, 1, nc + 1, nc, nc - 1, -1, -nc - 1])  # _DR * nc + _DC
+    sources = np.empty(nc, dtype=np.int64)
+    for row in range(0, flat_d.size, nc):
+        # the row's cells without donors and not yet reached (a cell whose last donor is
+        # done is walked at once): its sources, listed without a branch, in raster order;
+        # a walk never enters a source, so the list stays true while they are walked
+        k = 0
+        for j in range(row, row + nc):
+            code = flat_d[j]
+            sources[k] = j
+            k += (code < 16) & (code != _UNSET) & (flat_a[j] == 0.0)
+        for i in range(k):
+            cell = sources[i]
+            here = flat_a[cell]
             while True:  # walk downstream while each receiver has no donor left
-                acc[r, c] = min(acc[r, c] + 1.0, cap)
-                d = dirs[r, c]
+                flat_a[cell] = min(here + 1.0, cap)
+                done = flat_a[cell]  # (as stored: the compiler keeps it in a register)
+                d = flat_d[cell]
                 if d >= 8:
                     break
-                rr = r + _DR[d]
-                cc = c + _DC[d]
-                acc[rr, cc] = min(acc[rr, cc] + acc[r, c], cap)
-                dirs[rr, cc] -= 16
-                if dirs[rr, cc] >= 16:
+                cell += step[d]
+                flat_a[cell] = min(flat_a[cell] + done, cap)
+                here = flat_a[cell]
+                flat_d[cell] -= 16
+                if flat_d[cell] >= 16:
                     break
-                r = rr
-                c = cc
     return acc
 
 
@@ -1933,38 +2035,75 @@ def _row_or_nan(row: np.ndarray, c: int) -> float:
 
 
 @numba.njit(cache=True, inline="always")
+def _horn_cell(
+    above: np.ndarray, here: np.ndarray, below: np.ndarray, c: int, cell_size: float
+) -> float:
+    """Horn slope (%) of cell `c` of the row `here`, any window (NaN or off the grid too).
+
+    `above` and `below` are the rows next to it, all NaN beyond the grid's edge.
+    """
+    e = np.float64(here[c])
+    if np.isnan(e):
+        return np.nan
+    # a b c / d e f / g h i around e = (r, c); NaN off the grid or without data
+    a = _row_or_nan(above, c - 1)
+    b = _row_or_nan(above, c)
+    cc = _row_or_nan(above, c + 1)
+    d = _row_or_nan(here, c - 1)
+    f = _row_or_nan(here, c + 1)
+    g = _row_or_nan(below, c - 1)
+    h = _row_or_nan(below, c)
+    i = _row_or_nan(below, c + 1)
+    x1, wx1 = _outer_pair(a, cc, b, e)
+    x2, wx2 = _inner_pair(d, f, e)
+    x3, wx3 = _outer_pair(g, i, h, e)
+    y1, wy1 = _outer_pair(a, g, d, e)
+    y2, wy2 = _inner_pair(b, h, e)
+    y3, wy3 = _outer_pair(cc, i, f, e)
+    wx = wx1 + wx2 + wx3
+    wy = wy1 + wy2 + wy3
+    dzdx = (x1 + x2 + x3) / (wx * cell_size) if wx else 0.0
+    dzdy = (y1 + y2 + y3) / (wy * cell_size) if wy else 0.0
+    return 100.0 * math.sqrt(dzdx * dzdx + dzdy * dzdy)
+
+
+@numba.njit(cache=True, inline="always", error_model="numpy")
 def _horn_row(
     above: np.ndarray, here: np.ndarray, below: np.ndarray, cell_size: float, out: np.ndarray
 ) -> None:
     """Horn slope (%) of the row `here` into `out` (float32, one row).
 
-    `above` and `below` are the rows next to it, all NaN beyond the grid's edge.
+    `above` and `below` are the rows next to it, all NaN beyond the grid's edge. A
+    window of nine heights (nearly every cell) takes the full formula in a loop without
+    a branch, which the compiler turns into vector instructions (with the numpy error
+    model: no test of each divisor for zero); a NaN anywhere in it makes the result NaN,
+    and those cells, and the row's two ends, then take the general :func:`_horn_cell`.
+    The same operations in the same order, so the same float.
     """
-    for c in range(here.size):
-        e = np.float64(here[c])
-        if np.isnan(e):
-            out[c] = np.nan
-            continue
-        # a b c / d e f / g h i around e = (r, c); NaN off the grid or without data
-        a = _row_or_nan(above, c - 1)
-        b = _row_or_nan(above, c)
-        cc = _row_or_nan(above, c + 1)
-        d = _row_or_nan(here, c - 1)
-        f = _row_or_nan(here, c + 1)
-        g = _row_or_nan(below, c - 1)
-        h = _row_or_nan(below, c)
-        i = _row_or_nan(below, c + 1)
-        x1, wx1 = _outer_pair(a, cc, b, e)
-        x2, wx2 = _inner_pair(d, f, e)
-        x3, wx3 = _outer_pair(g, i, h, e)
-        y1, wy1 = _outer_pair(a, g, d, e)
-        y2, wy2 = _inner_pair(b, h, e)
-        y3, wy3 = _outer_pair(cc, i, f, e)
-        wx = wx1 + wx2 + wx3
-        wy = wy1 + wy2 + wy3
-        dzdx = (x1 + x2 + x3) / (wx * cell_size) if wx else 0.0
-        dzdy = (y1 + y2 + y3) / (wy * cell_size) if wy else 0.0
-        out[c] = 100.0 * math.sqrt(dzdx * dzdx + dzdy * dzdy)
+    n = here.size
+    span = 8 * cell_size  # the weights of a full window: 2 + 4 + 2, as _horn_cell's
+    for c in range(1, n - 1):
+        a = np.float64(above[c - 1])
+        b = np.float64(above[c])
+        cc = np.float64(above[c + 1])
+        d = np.float64(here[c - 1])
+        f = np.float64(here[c + 1])
+        g = np.float64(below[c - 1])
+        h = np.float64(below[c])
+        i = np.float64(below[c + 1])
+        dzdx = ((a - cc) + 2.0 * (d - f) + (g - i)) / span
+        dzdy = ((a - g) + 2.0 * (b - h) + (cc - i)) / span
+        # (the centre is in no difference: its NaN is tested here)
+        ok = not np.isnan(here[c])
+        out[c] = 100.0 * math.sqrt(dzdx * dzdx + dzdy * dzdy) if ok else np.nan
+    if n == 0:
+        return
+    out[0] = _horn_cell(above, here, below, 0, cell_size)
+    if n > 1:
+        out[n - 1] = _horn_cell(above, here, below, n - 1, cell_size)
+    for c in range(1, n - 1):
+        if np.isnan(out[c]):
+            out[c] = _horn_cell(above, here, below, c, cell_size)
 
 
 @numba.njit(cache=True, inline="always")
@@ -2019,77 +2158,150 @@ def _ls_value64(s: float, a: float, cell_size: float, l_max: float) -> float:
     return min(length, l_max) * s_factor
 
 
-#: Flow accumulation (pixels) above which :func:`_ls_value` works in float64.
+#: Flow accumulation (pixels) above which :func:`_ls_row` works in float64.
 _LS_FLOAT32_MAX_ACC: Final = 4096.0
 
 
-@numba.njit(cache=True, inline="always")
-def _ls_value(s: float, a: float, cell_size: float, l_max: float) -> float:
-    """LS of a pixel of slope `s` (%) and flow accumulation `a` (pixels); see ls_factor.
+#: Cells of :func:`_ls_row`'s work rows in :func:`_ls_kernel` (one allocation per block).
+_LS_CHUNK: Final = 4096
+#: Rows in a block of :func:`_slope_ls_in_place`'s parallel loop (one allocation per block).
+_LS_BLOCK_ROWS: Final = 64
+
+
+@numba.njit(cache=True, inline="always", error_model="numpy")
+def _ls_row(  # noqa: PLR0915, PLR0917
+    slope: np.ndarray,
+    acc: np.ndarray,
+    cell_size: float,
+    l_max: float,
+    nan_above: float,
+    out: np.ndarray,
+    work: np.ndarray,
+    acc64: np.ndarray,
+    cells: np.ndarray,
+) -> None:
+    """LS of each cell of a row into `out` (float32; may be `acc` itself); see ls_factor.
+
+    `slope` in %, `acc` the flow accumulation in pixels; LS is NaN where either is, or
+    where `acc` is above `nan_above` (streams; ``inf`` for none). `work` (float32, at
+    least 6 rows as long as `slope`), `acc64` (float64, as long) and `cells` (int64, as
+    long) are scratch.
 
     Worked in float32 (the type of the slope, the accumulation and the LS grids), whose
     powers cost a third of float64's, up to :data:`_LS_FLOAT32_MAX_ACC` pixels; above,
     where the difference of the two powers loses digits (as the square root of the
-    accumulation), in float64. LS then differs from a float64 evaluation by less than
-    2e-6 relative (checked in tests/test_terrain.py).
+    accumulation), in float64 (:func:`_ls_value64`). LS then differs from a float64
+    evaluation by less than 2e-6 relative (checked in tests/test_terrain.py).
+
+    In three passes: the square roots and divisions of every cell in a loop without a
+    branch (vector instructions: with the numpy error model, no divisor is tested for
+    zero), then the powers (library calls), each over a list of the cells that need it
+    (no mispredicted test of the slope's class or of the area upslope), then the
+    products, again as vectors. Cell by cell, a cell's divisions and powers wait on each
+    other, and the divider was the bottleneck. Each cell's operations are those of the
+    formula cell by cell, in the same order, so the same floats.
     """
-    if a > _LS_FLOAT32_MAX_ACC:
-        return _ls_value64(s, a, cell_size, l_max)
+    n = slope.size
     one = np.float32(1.0)
+    zero = np.float32(0.0)
     d = np.float32(cell_size)
     cell_area = d * d
-    # sin and cos of the slope angle without trigonometric calls (θ = atan(s/100)).
-    sf = np.float32(s)
-    t = sf / np.float32(100.0)
-    h = math.sqrt(one + t * t)
-    sin_t = t / h
-    x = sin_t + one / h  # |sin θ| + |cos θ|, slope >= 0
-    if sf < np.float32(9.0):
-        s_factor = np.float32(10.8) * sin_t + np.float32(0.03)
-    else:
-        s_factor = np.float32(16.8) * sin_t - np.float32(0.5)
-    if sf <= np.float32(1.0):
-        m = np.float32(0.2)
-    elif sf <= np.float32(3.5):
-        m = np.float32(0.3)
-    elif sf <= np.float32(5.0):
-        m = np.float32(0.4)
-    elif sf <= np.float32(9.0):
-        m = np.float32(0.5)
-    else:
+    sin_w = work[0]
+    m_w = work[1]  # m, or -1 for the steep formula, or -2 for a cell not done here
+    r1_w = work[2]  # (U + D²) / q, then its power
+    r2_w = work[3]  # U / q, then its power
+    up_w = work[4]
+    sf_w = work[5]
+    for c in range(n):
+        s = np.float64(slope[c])
+        a = np.float64(acc[c])
+        acc64[c] = a
+        # sin and cos of the slope angle without trigonometric calls (θ = atan(s/100)).
+        sf = np.float32(s)
+        t = sf / np.float32(100.0)
+        h = math.sqrt(one + t * t)
+        sin_t = t / h
+        x = sin_t + one / h  # |sin θ| + |cos θ|, slope >= 0
+        if sf < np.float32(9.0):
+            sf_w[c] = np.float32(10.8) * sin_t + np.float32(0.03)
+        else:
+            sf_w[c] = np.float32(16.8) * sin_t - np.float32(0.5)
+        m = np.float32(-1.0)
+        m = np.float32(0.5) if sf <= np.float32(9.0) else m
+        m = np.float32(0.4) if sf <= np.float32(5.0) else m
+        m = np.float32(0.3) if sf <= np.float32(3.5) else m
+        m = np.float32(0.2) if sf <= np.float32(1.0) else m
+        skip = np.isnan(s) or np.isnan(a) or a > nan_above or a > _LS_FLOAT32_MAX_ACC
+        m_w[c] = np.float32(-2.0) if skip else m
+        sin_w[c] = sin_t
+        upslope = d * math.sqrt(max(np.float32(a) - one, zero))
+        # D^(m+2) · x^m · 22.13^m = D² · q^m with q = D · x · 22.13, and
+        # (U + D²)^(m+1) / (D² q^m) = (U + D²) / D² · ((U + D²) / q)^m: two powers
+        # instead of three, and one for a cell with nothing upslope (a ridge, many cells).
+        q = d * x * np.float32(22.13)
+        r1_w[c] = (upslope + cell_area) / q
+        r2_w[c] = upslope / q
+        up_w[c] = upslope
+    # the powers, each over a list of the cells that need it (made without a branch)
+    k = 0
+    for c in range(n):
+        cells[k] = c
+        k += m_w[c] == np.float32(-1.0)
+    for i in range(k):  # m of the steep cells (McCool et al. 1989)
+        c = cells[i]
+        sin_t = sin_w[c]
         beta = (sin_t / np.float32(0.0896)) / (
             np.float32(3.0) * sin_t ** np.float32(0.8) + np.float32(0.56)
         )
-        m = beta / (one + beta)
-    upslope = d * math.sqrt(max(np.float32(a) - one, np.float32(0.0)))
-    # D^(m+2) · x^m · 22.13^m = D² · q^m with q = D · x · 22.13, and
-    # (U + D²)^(m+1) / (D² q^m) = (U + D²) / D² · ((U + D²) / q)^m: two powers instead
-    # of three, and one for a cell with nothing upslope (a ridge, many cells).
-    q = d * x * np.float32(22.13)
-    total = upslope + cell_area
-    length = total / cell_area * (total / q) ** m
-    if upslope > np.float32(0.0):
-        length -= upslope / cell_area * (upslope / q) ** m
-    return min(length, np.float32(l_max)) * s_factor
+        m_w[c] = beta / (one + beta)
+    k = 0
+    for c in range(n):
+        cells[k] = c
+        k += m_w[c] != np.float32(-2.0)
+    for i in range(k):
+        c = cells[i]
+        r1_w[c] = r1_w[c] ** m_w[c]
+    k = 0
+    for c in range(n):
+        cells[k] = c
+        k += (m_w[c] != np.float32(-2.0)) & (up_w[c] > zero)
+    for i in range(k):
+        c = cells[i]
+        r2_w[c] = r2_w[c] ** m_w[c]
+    top = np.float32(l_max)
+    for c in range(n):
+        upslope = up_w[c]
+        length = (upslope + cell_area) / cell_area * r1_w[c]
+        length = length - upslope / cell_area * r2_w[c] if upslope > zero else length
+        ls = min(length, top) * sf_w[c]
+        out[c] = np.nan if m_w[c] == np.float32(-2.0) else ls
+    for c in range(n):
+        a = acc64[c]
+        if a > _LS_FLOAT32_MAX_ACC and not a > nan_above and not np.isnan(slope[c]):
+            out[c] = _ls_value64(np.float64(slope[c]), a, cell_size, l_max)
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True, parallel=True, error_model="numpy")
 def _ls_kernel(
     slope_pct: np.ndarray, acc: np.ndarray, cell_size: float, l_max: float, out: np.ndarray
 ) -> None:
     flat_s = slope_pct.ravel()
     flat_a = acc.ravel()
     flat_o = out.ravel()
-    for i in numba.prange(flat_s.size):
-        s = np.float64(flat_s[i])
-        a = np.float64(flat_a[i])
-        if np.isnan(s) or np.isnan(a):
-            flat_o[i] = np.nan
-            continue
-        flat_o[i] = _ls_value(s, a, cell_size, l_max)
+    size = flat_s.size
+    per_block = 16 * _LS_CHUNK
+    for block in numba.prange((size + per_block - 1) // per_block):
+        work = np.empty((6, _LS_CHUNK), dtype=np.float32)
+        acc64 = np.empty(_LS_CHUNK)
+        cells = np.empty(_LS_CHUNK, dtype=np.int64)
+        for i in range(block * per_block, min(block * per_block + per_block, size), _LS_CHUNK):
+            j = min(i + _LS_CHUNK, size)
+            _ls_row(
+                flat_s[i:j], flat_a[i:j], cell_size, l_max, np.inf, flat_o[i:j], work, acc64, cells
+            )
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True, parallel=True, error_model="numpy")
 def _slope_ls_in_place(
     filled: np.ndarray, acc: np.ndarray, cell_size: float, l_max: float, nan_above: float
 ) -> None:
@@ -2099,20 +2311,18 @@ def _slope_ls_in_place(
     """
     nr, nc = filled.shape
     edge = np.full(nc, np.nan, dtype=filled.dtype)
-    for r in numba.prange(nr):
+    for block in numba.prange((nr + _LS_BLOCK_ROWS - 1) // _LS_BLOCK_ROWS):
         # the slope in float32, as the slope raster that InVEST (and _horn_slope) keeps
         slope = np.empty(nc, dtype=np.float32)
-        _horn_row_of(filled, r, edge, cell_size, slope)
-        for c in range(nc):
-            s = np.float64(slope[c])
-            a = np.float64(acc[r, c])
-            if np.isnan(s) or np.isnan(a) or a > nan_above:
-                acc[r, c] = np.nan
-            else:
-                acc[r, c] = _ls_value(s, a, cell_size, l_max)
+        work = np.empty((6, nc), dtype=np.float32)
+        acc64 = np.empty(nc)
+        cells = np.empty(nc, dtype=np.int64)
+        for r in range(block * _LS_BLOCK_ROWS, min(block * _LS_BLOCK_ROWS + _LS_BLOCK_ROWS, nr)):
+            _horn_row_of(filled, r, edge, cell_size, slope)
+            _ls_row(slope, acc[r], cell_size, l_max, nan_above, acc[r], work, acc64, cells)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _ls_over_filled(
     filled: np.ndarray, acc: np.ndarray, cell_size: float, l_max: float, nan_above: float
 ) -> None:
@@ -2127,16 +2337,13 @@ def _ls_over_filled(
     above = edge.copy()  # heights of the row above, as filled
     here = np.empty(nc, dtype=filled.dtype)
     slope = np.empty(nc, dtype=np.float32)
+    work = np.empty((6, nc), dtype=np.float32)
+    acc64 = np.empty(nc)
+    cells = np.empty(nc, dtype=np.int64)
     for r in range(nr):
         here[:] = filled[r]
         _horn_row(above, here, filled[r + 1] if r + 1 < nr else edge, cell_size, slope)
-        for c in range(nc):
-            s = np.float64(slope[c])
-            a = np.float64(acc[r, c])
-            if np.isnan(s) or np.isnan(a) or a > nan_above:
-                filled[r, c] = np.nan
-            else:
-                filled[r, c] = _ls_value(s, a, cell_size, l_max)
+        _ls_row(slope, acc[r], cell_size, l_max, nan_above, filled[r], work, acc64, cells)
         above, here = here, above
 
 

@@ -113,7 +113,6 @@ ELEVATION_RANGE_M: Final = (-500.0, 9000.0)
 # Neighbours clockwise from north: N, NE, E, SE, S, SW, W, NW.
 _DR = np.array([-1, -1, 0, 1, 1, 1, 0, -1], dtype=np.int64)
 _DC = np.array([0, 1, 1, 1, 0, -1, -1, -1], dtype=np.int64)
-_DIST = np.array([1.0, math.sqrt(2.0)] * 4, dtype=np.float64)
 # The same steps as tuples, for loops the compiler unrolls (each step then a constant).
 _STEP_R: Final = (-1, -1, 0, 1, 1, 1, 0, -1)
 _STEP_C: Final = (0, 1, 1, 1, 0, -1, -1, -1)
@@ -1445,7 +1444,8 @@ def _d8_cell(filled: np.ndarray, fdir: np.ndarray, r: int, c: int) -> int:
     return best_d if best_d >= 0 else fdir[r, c]
 
 
-#: 1/sqrt(2), as in :data:`_INV_DIST`, for a corner's drop.
+#: 1/sqrt(2), as in :data:`_INV_DIST`: divides a corner's drop into a slope, and weighs
+#: a flat cell's flow to a corner.
 _INV_SQRT2: Final = 1.0 / math.sqrt(2.0)
 
 
@@ -1799,10 +1799,6 @@ def _count_mfd_donors(filled: np.ndarray, fdir: np.ndarray, donors: np.ndarray) 
                     n = (r + _DR[d]) * nc + c + _DC[d]
                     donors[n >> 1] += np.uint8(1 << ((n & 1) << 2))
             fdir[r, c] = mask
-
-
-#: 1/sqrt(2): a corner neighbour's share of a drop, or of a flat's flow.
-_INV_SQRT2: Final = 1.0 / math.sqrt(2.0)
 
 
 @numba.njit(cache=True, inline="always")

@@ -1786,12 +1786,32 @@ def _count_mfd_donors(filled: np.ndarray, fdir: np.ndarray, donors: np.ndarray) 
     `donors` holds zeros on entry, two cells a byte. The edges go to each lower
     neighbour (no weight is computed: an edge whose weight turns out 0 carries 0),
     else along the flat routing's mask, which a flat's cell keeps in `fdir`; each
-    cell's edges are left in `fdir` as a bit mask.
+    cell's edges are left in `fdir` as a bit mask. A cell off the grid's edge adds 0
+    or 1 to each of its eight neighbours, without a branch, at np.uint64 indices.
     """
     nr, nc = filled.shape
+    flat_f = filled.ravel()
+    flat_d = fdir.ravel()
     for r in range(nr):
+        inner_row = 0 < r < nr - 1
         for c in range(nc):
-            if np.isnan(filled[r, c]):
+            cell = r * nc + c
+            zc = flat_f[np.uint64(cell)]
+            if np.isnan(zc):
+                continue
+            if inner_row and 0 < c < nc - 1:
+                mask = 0
+                for d in range(8):  # unrolled by the compiler
+                    n = np.uint64(cell + _STEP_R[d] * nc + _STEP_C[d])
+                    mask |= np.int64(flat_f[n] < zc) << d  # False for NaN
+                if mask == 0:
+                    mask = np.int64(flat_d[np.uint64(cell)])
+                for d in range(8):
+                    n = cell + _STEP_R[d] * nc + _STEP_C[d]
+                    j = np.uint64(n >> 1)
+                    one = ((mask >> d) & 1) << ((n & 1) << 2)
+                    donors[j] = np.uint8(np.int64(donors[j]) + one)
+                flat_d[np.uint64(cell)] = mask
                 continue
             mask = _lower_mask(filled, r, c)
             if mask == 0:

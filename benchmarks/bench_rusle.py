@@ -43,119 +43,72 @@ compared pixel by pixel (share within 1 %, stream pixels both ways).
 
 It prints InVEST ÷ ours for wall time and peak memory, measured in the same run.
 
-Measured 2026-12-07 12:41-12:45 UTC, commit 1e974db, 4000² only, on 2 cores shared
-with other helpers' jobs (load average 0.5-1.0), best of 2 interleaved runs each, wall
-of the whole process, peak RSS::
+Measured 2026-12-07 15:00-15:19 UTC, commit 68c6467, on 2 cores with nothing else
+running (load average 0.1-1.1), best of 2 interleaved runs each, wall of the whole
+process, peak RSS::
 
     size, routing           InVEST chain                  ours    InVEST ÷ ours (wall / peak memory)
-    4000², D8            31.0 s,    671 MiB      3.6 s,    321 MiB                     8.49× / 2.09×
-    4000², MFD           34.7 s,    759 MiB      5.3 s,    352 MiB                     6.55× / 2.16×
+    2000², D8             9.3 s,    472 MiB      1.5 s,    226 MiB                     6.35× / 2.08×
+    2000², MFD           10.9 s,    518 MiB      1.8 s,    236 MiB                     6.22× / 2.19×
+    4000², D8            31.4 s,    671 MiB      2.8 s,    307 MiB                    11.30× / 2.19×
+    4000², MFD           33.5 s,    760 MiB      3.9 s,    345 MiB                     8.50× / 2.20×
+    8000², D8           148.0 s,   1722 MiB      9.5 s,    627 MiB                    15.55× / 2.75×
+    8000², MFD          163.2 s,   1722 MiB     13.3 s,    778 MiB                    12.28× / 2.21×
     (chain wall only, without interpreter start and imports: InVEST ÷ ours)
-      4000², D8: 30.5 s ÷ 3.3 s = 9.22×        4000², MFD: 34.0 s ÷ 5.0 s = 6.87×
-
-Soil loss agreed on 100.0000 % of pixels within 1 % (both routings); InVEST's stream
-pixels were empty in ours, and no other pixel. Against 0059f6e (below), 1e974db works
-LS in float32 up to 4096 pixels of accumulation (float64 above), counts MFD donors
-along the edges to lower neighbours without computing weights (a cell's weights are
-computed once, when it is taken), sorts the fill's keys in 4 parts instead of 8, and
-finds interior no-data by a scanline flood. Stage by stage, one thread, on the same
-files (A/B in one process where noted): slope and LS 0.87 to 0.54 s (D8) and 0.80 to
-0.61 s (MFD); MFD accumulation 1.80-1.92 to 1.57-1.66 s (A/B); filling 0.70-0.72 to
-0.63-0.64 s (A/B, CPU time); no-data notes 0.10 to 0.02 s. Its soil loss is no longer
-bit for bit that of 0059f6e: at most 8.4e-7 (D8) and 1.1e-6 (MFD) relative apart on
-the 4000² DEM, with the same empty pixels (float32 LS; the MFD sums added in another
-order, now within 1.5e-6 of float64 sums where the former order was within 2.6e-6).
-
-Not met: ten times InVEST's speed at 4000² (8.49× D8, 6.55× MFD; ten times would be
-3.1 s and 3.5 s for ours). Met: half InVEST's peak memory (2.09× and 2.16×). 2000²
-and 8000² were run at 25ff05c (the same terrain and erosion code as 1e974db),
-2026-12-07 13:02-13:17 UTC, load 0.5-1.0, the same way::
-
-    size, routing           InVEST chain                  ours    InVEST ÷ ours (wall / peak memory)
-    2000², D8            11.2 s,    472 MiB      2.2 s,    230 MiB                     5.05× / 2.05×
-    2000², MFD           10.5 s,    519 MiB      2.2 s,    237 MiB                     4.84× / 2.19×
-    8000², D8           162.1 s,   1723 MiB     14.1 s,    646 MiB                    11.49× / 2.67×
-    8000², MFD          178.3 s,   1722 MiB     23.8 s,    799 MiB                     7.51× / 2.16×
-
-with 100.0000 % of pixels within 1 % and the streams matching both ways at each. Ten
-times InVEST's speed holds at 8000² D8 only; at 2000² the interpreter, imports and
-numba's kernel load (about 0.6 s) weigh most. What is left of ours at 4000² D8 (one thread, load
-about 1): filling 0.64 s, flat routing 0.53 s, slope and LS 0.54 s (one or two float32
-powers a pixel, three where the slope is above 9 %), accumulation 0.27 s and
-directions 0.07 s, reading the DEM 0.20 s and R, K, C about 0.35 s (LZW decoding:
-0.08 s for each constant raster), writing 0.11 s, the interpreter and imports 0.36 s
-(numba's import alone 0.26 s), and numba's first kernel load 0.27 s, of which about
-0.15-0.22 s is scipy.linalg: numba.np.arraymath calls numba.np.linalg.ensure_blas at
-import, unconditionally (numba 0.68.1), and no documented numba setting skips it
-(half of it is numpy.f2py compiling regular expressions, pulled in by scipy's
-array_api_compat). MFD has 1.6 s of accumulation (weights computed once a cell, in a
-depth-first walk) and 0.25 s of stream tracing in place of D8's 0.34 s of directions
-and accumulation.
-
-Before, at commit 0059f6e (2026-12-07 11:52-12:11 UTC, on 2 cores shared with another
-helper's jobs, load average 1.3-2.2 for 4000², 1.3-3.1 for 2000² and 8000², a
-separate run)::
-
-    size, routing           InVEST chain                  ours    InVEST ÷ ours (wall / peak memory)
-    2000², D8             9.9 s,    472 MiB      1.7 s,    230 MiB                     5.68× / 2.05×
-    2000², MFD           10.6 s,    519 MiB      2.3 s,    238 MiB                     4.51× / 2.18×
-    4000², D8            31.2 s,    671 MiB      4.3 s,    321 MiB                     7.28× / 2.09×
-    4000², MFD           35.6 s,    759 MiB      5.9 s,    352 MiB                     6.05× / 2.16×
-    8000², D8           169.8 s,   1722 MiB     15.2 s,    646 MiB                    11.15× / 2.67×
-    8000², MFD          162.4 s,   1721 MiB     22.7 s,    799 MiB                     7.15× / 2.15×
-    (chain wall only, without interpreter start and imports: InVEST ÷ ours)
-      2000², D8: 9.3 s ÷ 1.4 s = 6.70×         2000², MFD: 9.9 s ÷ 2.0 s = 4.95×
-      4000², D8: 30.4 s ÷ 4.0 s = 7.66×        4000², MFD: 34.9 s ÷ 5.5 s = 6.32×
-      8000², D8: 169.0 s ÷ 14.8 s = 11.42×     8000², MFD: 161.6 s ÷ 22.3 s = 7.24×
+      2000², D8: 8.8 s ÷ 1.2 s = 7.47×         2000², MFD: 10.3 s ÷ 1.4 s = 7.32×
+      4000², D8: 30.7 s ÷ 2.5 s = 12.37×       4000², MFD: 32.9 s ÷ 3.6 s = 9.08×
+      8000², D8: 147.4 s ÷ 9.1 s = 16.16×      8000², MFD: 162.6 s ÷ 12.9 s = 12.60×
 
 Soil loss agreed on 100.0000 % of pixels within 1 % at every size and routing;
-InVEST's stream pixels were empty in ours, and no other pixel. Commit 0059f6e writes
-the same soil loss, bit for bit, as main at 2146e27 (terrain and erosion as at
-96dc770) on the 4000² DEM, both routings, compared pixel by pixel as uint32. Against
-97fdff3 (below) it fills without a heap (cells counting-sorted by height, an eighth of
-the grid at a time, and the next cells' memory asked for ahead), keeps a flat's
-distances on a padded box, traces MFD streams from the receivers the accumulation
-found, and writes Zstandard. Ours went from 7.3 to 4.3 s (D8) and from 10.0 to 5.9 s
-(MFD) at 4000² (at different loads: InVEST went from 47.1 to 31.2 s and 55.1 to 35.6 s
-meanwhile); at 8000² it took 15.2 and 22.7 s against 23.7 and 46.3 s at 0822794 (load
-2.1-6.1).
+InVEST's stream pixels were empty in ours, and no other pixel. 68c6467 writes the
+same soil loss, bit for bit, as 1b30801 (compared on the 4000² DEM, both routings):
+every change since is in how the kernels run, not in what they compute.
 
-At 0059f6e: half InVEST's peak memory or less at every size and routing (2.05× at
-2000² D8 the narrowest); ten times its speed at 8000² D8 only (11.15×), not at 4000²
-(7.28× D8, 6.05× MFD), at 2000² or at 8000² MFD. The ratio moves with the load (at
-load 3-5 InVEST took 47-55 s at 4000², below). What was left of ours then at 4000² D8
-(load about 2): LS and slope 0.82 s (two or three float64 powers a pixel), filling
-0.74 s, flat routing 0.54 s, accumulation 0.34 s and directions 0.08 s, reading the
-DEM 0.30 s and R, K, C 0.52 s, writing 0.16 s, no-data notes 0.10 s, the interpreter
-and imports 0.37 s, numba's first kernel load 0.27 s; MFD 1.7 s of accumulation (two
-passes of weights) and 0.23 s of stream tracing. About 185 MiB of ours is the
-interpreter with numpy, numba (its import, and loading the compiled kernels: ~60 MiB)
-and rasterio before any grid is read.
+Met: half InVEST's peak memory or less everywhere (2.08× the narrowest); ten times
+its speed at 4000² D8 and at 8000² (both routings). Not met: 4000² MFD (8.50×; ten
+times would be 3.35 s for ours), nor 2000², where the interpreter, imports and
+numba's first kernel load (about 0.6 s) weigh most.
 
-Before, at commit 97fdff3 (2026-12-07 07:00-07:06 UTC, load 3.3-5.0)::
+How ours got from 3.6 to 2.8 s (D8) and from 5.3 to 3.9 s (MFD) at 4000² since
+1e974db (stage times one thread, same files, old and new kernel A/B in one process):
+kernels that take a cell off the grid's edge without a branch per neighbour (which
+neighbours are lower, flat or nearer is unpredictable, and a mispredicted branch
+costs more than the arithmetic it skips), with np.uint64 indices (numba then tests
+no index for being negative) and numba's numpy error model where a loop divides
+(the Python model's test of each divisor kept the loops scalar): flat routing 0.55
+to 0.175 s; slope and LS 0.53 to 0.27 s (D8) and 0.52 to 0.29 s (MFD), their
+square roots and divisions as vectors and their powers taken over lists of the cells
+that need each; D8 directions 0.074 to 0.021 s and accumulation 0.27 to 0.15 s;
+MFD accumulation 1.6 to 0.86 s; filling 0.65 to 0.58 s. The flat routing's freed
+buffers are given back to the system (glibc's malloc_trim), which lowered the peak
+memory (321 to 307 MiB D8, 352 to 345 MiB MFD at 4000²).
 
-    size, routing           InVEST chain                  ours    InVEST ÷ ours (wall / peak memory)
-    4000², D8            47.1 s,    671 MiB      7.3 s,    322 MiB                     6.42× / 2.09×
-    4000², MFD           55.1 s,    759 MiB     10.0 s,    353 MiB                     5.48× / 2.15×
+What is left of ours at 4000² MFD (one thread, load about 1): the interpreter and
+imports 0.32 s and numba's first kernel load about 0.3 s (0.15-0.4 s of it
+scipy.linalg: numba.np.arraymath calls numba.np.linalg.ensure_blas at import,
+unconditionally, in numba 0.68.1, and scipy's array_api_compat then imports
+numpy.f2py; no documented setting skips it), reading the DEM 0.19 s and R, K, C
+0.29 s (LZW decoding), filling 0.58 s, flat routing 0.19 s, accumulation 0.86 s
+(0.14 s counting donors, the rest a depth-first walk whose order, not its
+arithmetic, costs most: the same work in raster order took 0.5 s), stream tracing
+0.24 s, slope and LS 0.25 s, writing 0.15 s (Zstandard level 1). Tried for MFD and
+dropped, no faster: a walk led by a raster scan, two stacks taken in turn, two cells
+a step, a byte of donor count a cell, donors counted by gathering, the 4-bit weights
+from one division per cell.
 
-and at commit b589501 and a lower load (2.0-3.2): InVEST 31.5 s (D8) and 38.0 s
-(MFD), ours 5.8 s and 8.7 s: 5.46× and 4.35×.
+Earlier figures of this benchmark, same machine (InVEST ÷ ours, wall / peak memory)::
 
-Earlier, at commit 0822794 (2026-12-07 06:01-06:26 UTC, load 2.1-6.1), both sizes::
+    commit    load       4000² D8        4000² MFD       8000² D8         8000² MFD
+    1e974db   0.5-1.0    8.49× / 2.09×   6.55× / 2.16×   11.49× / 2.67×   7.51× / 2.16×
+    0059f6e   1.3-3.1    7.28× / 2.09×   6.05× / 2.16×   11.15× / 2.67×   7.15× / 2.15×
+    97fdff3   3.3-5.0    6.42× / 2.09×   5.48× / 2.15×
+    0822794   2.1-6.1    5.92× / 2.08×   4.46× / 2.15×    6.20× / 2.66×   5.21× / 2.16×
 
-    size, routing           InVEST chain                  ours    InVEST ÷ ours (wall / peak memory)
-    4000², D8            40.6 s,    671 MiB      6.9 s,    322 MiB                     5.92× / 2.08×
-    4000², MFD           53.8 s,    760 MiB     12.1 s,    353 MiB                     4.46× / 2.15×
-    8000², D8           146.9 s,   1721 MiB     23.7 s,    647 MiB                     6.20× / 2.66×
-    8000², MFD          241.0 s,   1721 MiB     46.3 s,    798 MiB                     5.21× / 2.16×
-
-The same chain at commit 3b141ea (run A of the previous session, load 3-9) gave
-4.60× / 1.86× (4000² D8), 3.80× / 2.11× (4000² MFD), 11.90× / 1.64× (8000² D8) and
-4.64× / 1.64× (8000² MFD) on an 8000² DEM with 71 % data (the sample DEM has changed
-since). Wall times move with the load: InVEST's two 8000² D8 runs at 0822794 took 147
-and 202 s, ours 40 and 24 s (the first run of ours is always the slower: its files
-and compiled kernels are not yet in the page cache); the memory figures hardly
-depend on it.
+(8000² at 1e974db was run at 25ff05c, the same terrain code.) Wall times move with
+the load: InVEST took 31-55 s at 4000² on this machine on the same day; the memory
+figures hardly depend on it. About 185 MiB of ours is the interpreter with numpy,
+numba (its import, and loading the compiled kernels: ~60 MiB) and rasterio before
+any grid is read.
 """
 
 from __future__ import annotations

@@ -103,6 +103,21 @@ def test_ls_in_float32_stays_within_2e_6_of_float64_over_slopes_and_areas() -> N
         np.testing.assert_allclose(ls, expected, rtol=2e-6, atol=1e-7)
 
 
+def test_ls_at_the_class_boundaries_and_the_float64_switch() -> None:
+    # m changes at 1, 3.5, 5 and 9 % and S at 9 %; LS is worked in float64 from 4097
+    # upslope pixels on: each boundary, the float32 values either side of it, and the
+    # pixel counts either side of the switch
+    edges = np.array([1.0, 3.5, 5.0, 9.0], dtype=np.float32)
+    slope = np.concatenate(
+        [edges, np.nextafter(edges, np.float32(0)), np.nextafter(edges, np.float32(100))]
+    )
+    n = np.array([1.0, 4095.0, 4096.0, 4097.0, 4098.0, 1e6], dtype=np.float32)
+    s_grid, n_grid = np.meshgrid(slope, n)
+    ls = ls_factor(s_grid, n_grid, 10.0, l_max=25.0).astype(np.float64)
+    expected = _ls_float64(s_grid.astype(np.float64), n_grid.astype(np.float64), 10.0, 25.0)
+    np.testing.assert_allclose(ls, expected, rtol=2e-6, atol=1e-7)
+
+
 def test_ls_carries_nan_and_grows_with_slope_and_area() -> None:
     slope = np.array([np.nan, 5, 10, 20, 10], dtype=np.float32)
     acc = np.array([10, 10, 10, 10, 1000], dtype=np.float32)

@@ -1421,7 +1421,7 @@ def _spread_some(  # noqa: PLR0917
     return head, qsize
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True)
 def _d8_cell(filled: np.ndarray, fdir: np.ndarray, r: int, c: int) -> int:
     """:func:`_d8_directions`'s code for (r, c), any cell (the grid's edge too)."""
     nr, nc = filled.shape
@@ -2085,7 +2085,7 @@ def _horn_cell(
     return 100.0 * math.sqrt(dzdx * dzdx + dzdy * dzdy)
 
 
-@numba.njit(cache=True, inline="always", error_model="numpy")
+@numba.njit(cache=True, error_model="numpy")
 def _horn_row(
     above: np.ndarray, here: np.ndarray, below: np.ndarray, cell_size: float, out: np.ndarray
 ) -> None:
@@ -2186,7 +2186,7 @@ _LS_CHUNK: Final = 4096
 _LS_BLOCK_ROWS: Final = 64
 
 
-@numba.njit(cache=True, inline="always", error_model="numpy")
+@numba.njit(cache=True, error_model="numpy")
 def _ls_row(  # noqa: PLR0915, PLR0917
     slope: np.ndarray,
     acc: np.ndarray,

@@ -110,16 +110,18 @@ DEFAULT_MFD_EXPONENT: Final = 1.0
 #: Plausible elevations on Earth (m); values outside suggest feet, decimetres or a bad no-data.
 ELEVATION_RANGE_M: Final = (-500.0, 9000.0)
 
-# Neighbours clockwise from north: N, NE, E, SE, S, SW, W, NW.
-_DR = np.array([-1, -1, 0, 1, 1, 1, 0, -1], dtype=np.int64)
-_DC = np.array([0, 1, 1, 1, 0, -1, -1, -1], dtype=np.int64)
-# The same steps as tuples, for loops the compiler unrolls (each step then a constant).
+# Neighbours clockwise from north: N, NE, E, SE, S, SW, W, NW. As tuples for loops the
+# compiler unrolls (each step then a constant), as arrays for offsets computed at once.
 _STEP_R: Final = (-1, -1, 0, 1, 1, 1, 0, -1)
 _STEP_C: Final = (0, 1, 1, 1, 0, -1, -1, -1)
+_DR = np.array(_STEP_R, dtype=np.int64)
+_DC = np.array(_STEP_C, dtype=np.int64)
 _SQRT2: Final = math.sqrt(2.0)
 #: Neighbours in the order pygeoprocessing's routing visits them (E, NE, N, NW, W, SW, S,
-#: SE): the first of equal drops wins, and flats are searched in the same order.
-_INVEST_ORDER = np.array([2, 1, 0, 7, 6, 5, 4, 3], dtype=np.int64)
+#: SE): the first of equal drops wins, and flats are searched in the same order. The
+#: tuple is for loops the compiler unrolls.
+_INVEST_STEPS: Final = (2, 1, 0, 7, 6, 5, 4, 3)
+_INVEST_ORDER = np.array(_INVEST_STEPS, dtype=np.int64)
 #: 1 to a side, 1/sqrt(2) to a corner: divides a drop into a slope, and weighs a flat
 #: cell's flow to a nearer neighbour, as pygeoprocessing's flow_dir_d8 and flow_dir_mfd.
 _INV_DIST = np.array([1.0, 1.0 / math.sqrt(2.0)] * 4, dtype=np.float64)
@@ -827,19 +829,24 @@ def _grow(buf: np.ndarray) -> np.ndarray:
 
 
 @numba.njit(cache=True, inline="always")
-def _enqueue(queue: np.ndarray, head: int, tail: int, cell: int) -> tuple[np.ndarray, int, int]:
-    """Append `cell` to the FIFO ``queue[head:tail]``, compacting or doubling it when full.
+def _make_room(queue: np.ndarray, head: int, tail: int, room: int) -> tuple[np.ndarray, int, int]:
+    """Room for `room` more cells after the FIFO ``queue[head:tail]`` (called when full).
 
-    It is compacted only when at most half of it is in use, else doubled: either way
-    at least half of it is free afterwards, so each cell is copied O(1) times.
+    It is compacted when at most half of it is in use (with the room), else doubled
+    first: either way at least half of it is free afterwards, so each cell is copied
+    O(1) times.
     """
+    if 2 * (tail - head) + room > queue.size:
+        queue = _grow(queue)
+    queue[: tail - head] = queue[head:tail]
+    return queue, 0, tail - head
+
+
+@numba.njit(cache=True, inline="always")
+def _enqueue(queue: np.ndarray, head: int, tail: int, cell: int) -> tuple[np.ndarray, int, int]:
+    """Append `cell` to the FIFO ``queue[head:tail]``, making room (:func:`_make_room`)."""
     if tail == queue.size:
-        if 2 * (tail - head) <= queue.size:
-            queue[: tail - head] = queue[head:tail]
-            tail -= head
-            head = 0
-        else:
-            queue = _grow(queue)
+        queue, head, tail = _make_room(queue, head, tail, 1)
     queue[tail] = cell
     return queue, head, tail + 1
 
@@ -1101,9 +1108,6 @@ def _off_or_nodata(filled: np.ndarray, r: int, c: int) -> bool:
     return False
 
 
-#: pygeoprocessing's neighbour order (:data:`_INVEST_ORDER`) as a tuple, for loops the
-#: compiler unrolls (each direction then a constant).
-_INVEST_STEPS: Final = (2, 1, 0, 7, 6, 5, 4, 3)
 #: A flat's cell is kept as (row << 32) | column, no division to find its row; the sign
 #: bit flags a drain (a cell with a lower neighbour), found as the flat is grown.
 _COLUMN_BITS: Final = 0xFFFFFFFF
@@ -1372,17 +1376,13 @@ def _spread_flat(  # noqa: PLR0917
     Label-correcting, first in first out: a neighbour takes a distance only when it
     is strictly shorter, and is then queued (again); for D8 `via` keeps the code of
     the cell it came through. The cells are taken by :func:`_spread_some`, which
-    never replaces the queue (no reference counting per cell); here the queue is
-    compacted, or doubled, when it has no room for eight more.
+    never replaces the queue (no reference counting per cell); here room is made
+    (:func:`_make_room`) when the queue has none for eight more.
     """
     head = 0
     while head < qsize:
         if qsize + 8 > queue.size:
-            if 2 * (qsize - head) + 8 > queue.size:
-                queue = _grow(queue)
-            queue[: qsize - head] = queue[head:qsize]
-            qsize -= head
-            head = 0
+            queue, head, qsize = _make_room(queue, head, qsize, 8)
         head, qsize = _spread_some(dist, via, width, queue, head, qsize, mfd)
     return queue
 
@@ -1997,14 +1997,6 @@ def _nan_where_nan(source: np.ndarray, target: np.ndarray) -> None:
     for i in range(flat_s.size):
         if np.isnan(flat_s[i]):
             flat_t[i] = np.nan
-
-
-@numba.njit(cache=True, inline="always")
-def _z_or_nan(z: np.ndarray, r: int, c: int) -> float:
-    nr, nc = z.shape
-    if r < 0 or c < 0 or r >= nr or c >= nc:
-        return np.nan
-    return np.float64(z[r, c])
 
 
 @numba.njit(cache=True, inline="always")

@@ -864,6 +864,11 @@ _FLOOD_PARTS: Final = 4
 #: How many cells ahead in the sorted order the Priority-Flood asks for the next cells'
 #: heights and directions (they lie anywhere on the grid): 15 % less time at 4000².
 _FLOOD_AHEAD: Final = 4
+#: The Priority-Flood's buckets are put in place in groups of 2**_FLOOD_GROUP_BITS:
+#: each part's keys are first scattered to a few hundred groups (whose write positions
+#: stay in cache), then each group sorted in cache: 6 % less time filling at 4000² than
+#: scattering to the buckets themselves.
+_FLOOD_GROUP_BITS: Final = 8
 #: Largest number of low key bits a bucket of the Priority-Flood is sorted on by counting.
 _COUNTING_SORT_BITS: Final = 12
 
@@ -874,22 +879,23 @@ def _counting_sort(  # noqa: PLR0917
     s: int,
     e: int,
     first: np.uint64,
-    low_bits: np.uint64,
+    shift: np.uint64,
+    bits: np.uint64,
     tally: np.ndarray,
     aside: np.ndarray,
 ) -> None:
-    """Sort ``keys[s:e]`` (one bucket, in index order) stably by the low bits of their key."""
+    """Sort ``keys[s:e]`` stably by ``((key - first) >> shift) & bits`` (`tally`: bits + 2 long)."""
     m = e - s
     tally[:] = 0
     for j in range(m):
         v = keys[s + j]
         aside[j] = v
-        tally[int(((v >> np.uint64(32)) - first) & low_bits) + 1] += 1
+        tally[int((((v >> np.uint64(32)) - first) >> shift) & bits) + 1] += 1
     for k in range(1, tally.size):
         tally[k] += tally[k - 1]
     for j in range(m):
         v = aside[j]
-        k = int(((v >> np.uint64(32)) - first) & low_bits)
+        k = int((((v >> np.uint64(32)) - first) >> shift) & bits)
         keys[s + tally[k]] = v
         tally[k] += 1
 
@@ -951,18 +957,30 @@ def _priority_flood_kernel(z: np.ndarray, filled: np.ndarray) -> np.ndarray:  # 
     for i in range(size):
         if not np.isnan(flat_z[i]):
             start[int((_ordered(z_bits[i]) - first) >> shift) + 1] += 1
-    largest = 0
     for b in range(n_buckets):
-        largest = max(largest, start[b + 1])
         start[b + 1] += start[b]
-    part = max(largest, (start[n_buckets] + _FLOOD_PARTS - 1) // _FLOOD_PARTS)
+    # groups of buckets (see _FLOOD_GROUP_BITS): group g holds buckets g << bits and on
+    gshift = shift + np.uint64(_FLOOD_GROUP_BITS)
+    n_groups = ((n_buckets - 1) >> _FLOOD_GROUP_BITS) + 1
+    gstart = np.zeros(n_groups + 1, dtype=np.int64)
+    for g in range(n_groups):
+        gstart[g + 1] = start[min((g + 1) << _FLOOD_GROUP_BITS, n_buckets)]
+    largest_group = 0
+    for g in range(n_groups):
+        largest_group = max(largest_group, gstart[g + 1] - gstart[g])
+    part = max(largest_group, (start[n_buckets] + _FLOOD_PARTS - 1) // _FLOOD_PARTS)
     keys = np.empty(part, dtype=np.uint64)
-    # a bucket is sorted by counting its keys' low bits when they are few (the cells
-    # come in raster order, so equal keys stay in index order), else by np.sort
+    aside = np.empty(largest_group, dtype=np.uint64)
+    # a group is sorted by counting on all its key bits when they are few; else by
+    # counting on its buckets' bits, then each bucket on its low bits (or by np.sort)
+    whole = gshift <= np.uint64(_COUNTING_SORT_BITS)
+    sort_bits = np.int64(gshift) if whole else np.int64(_FLOOD_GROUP_BITS)
+    group_bits = np.uint64((1 << sort_bits) - 1)
+    tally = np.empty((1 << sort_bits) + 1, dtype=np.int64)
     low_bits = np.uint64((1 << int(shift)) - 1)
-    tally = np.empty((1 << int(shift)) + 1 if shift <= _COUNTING_SORT_BITS else 1, dtype=np.int64)
-    aside = np.empty(largest if shift <= _COUNTING_SORT_BITS else 0, dtype=np.uint64)
-    put = np.empty(n_buckets, dtype=np.int64)
+    low_counted = shift <= _COUNTING_SORT_BITS
+    low_tally = np.empty((1 << int(shift)) + 1 if low_counted else 1, dtype=np.int64)
+    put = np.empty(n_groups, dtype=np.int64)
     low_mask = np.uint64(0xFFFFFFFF)
     queue = np.empty(1024, dtype=np.int64)
     qhead = 0
@@ -993,32 +1011,45 @@ def _priority_flood_kernel(z: np.ndarray, filled: np.ndarray) -> np.ndarray:  # 
                 fdir[rr, cc] = _OUTLET
                 filled[rr, cc] = z[rr, cc]
 
-    b0 = 0
-    while b0 < n_buckets:
-        # the next part: whole buckets, at most `part` cells, their keys put into
-        # `keys` by bucket. Their heights are still the input's: a cell raised
-        # by then took a level below them.
-        b1 = b0
-        while b1 < n_buckets and start[b1 + 1] - start[b0] <= part:
-            put[b1] = start[b1] - start[b0]
-            b1 += 1
+    g0 = 0
+    while g0 < n_groups:
+        # the next part: whole groups, at most `part` cells, their keys put into
+        # `keys` by group. Their heights are still the input's: a cell raised by
+        # then took a level below them.
+        g1 = g0
+        while g1 < n_groups and gstart[g1 + 1] - gstart[g0] <= part:
+            put[g1] = gstart[g1] - gstart[g0]
+            g1 += 1
         for i in range(size):
             if np.isnan(flat_z[i]):
                 continue
             key = _ordered(z_bits[i])
-            b = int((key - first) >> shift)
-            if b0 <= b < b1:
-                keys[np.uint64(put[b])] = (key << np.uint64(32)) | np.uint64(i)
-                put[b] += 1
-        for b in range(b0, b1):
-            s = start[b] - start[b0]
-            e = start[b + 1] - start[b0]
+            g = int((key - first) >> gshift)
+            if g0 <= g < g1:
+                keys[np.uint64(put[g])] = (key << np.uint64(32)) | np.uint64(i)
+                put[g] += 1
+        for g in range(g0, g1):
+            s = gstart[g] - gstart[g0]
+            e = gstart[g + 1] - gstart[g0]
             if s == e:
                 continue
-            if shift <= _COUNTING_SORT_BITS and tally.size <= 2 * (e - s):
-                _counting_sort(keys, s, e, first, low_bits, tally, aside)
-            elif shift > 0:
+            if tally.size > 2 * (e - s):  # few cells: np.sort (keys end in the index)
                 keys[s:e].sort()
+            elif whole:
+                _counting_sort(keys, s, e, first, np.uint64(0), group_bits, tally, aside)
+            else:
+                _counting_sort(keys, s, e, first, shift, group_bits, tally, aside)
+                bg = g << _FLOOD_GROUP_BITS
+                for b in range(bg, min(bg + (1 << _FLOOD_GROUP_BITS), n_buckets)):
+                    bs = start[b] - gstart[g0]
+                    be = start[b + 1] - gstart[g0]
+                    if be - bs < 2 or shift == 0:
+                        continue
+                    if low_counted and low_tally.size <= 2 * (be - bs):
+                        zero = np.uint64(0)
+                        _counting_sort(keys, bs, be, first, zero, low_bits, low_tally, aside)
+                    else:
+                        keys[bs:be].sort()
             for j in range(s, e):
                 if j + _FLOOD_AHEAD < e:  # the cells a few steps on, and the rows around them
                     ahead = np.int64(keys[j + _FLOOD_AHEAD] & low_mask)
@@ -1058,7 +1089,7 @@ def _priority_flood_kernel(z: np.ndarray, filled: np.ndarray) -> np.ndarray:  # 
                         break
                     cell = queue[qhead]
                     qhead += 1
-        b0 = b1
+        g0 = g1
     return fdir
 
 

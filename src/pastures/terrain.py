@@ -1560,8 +1560,7 @@ def _nan_on_streams(state: np.ndarray, values: np.ndarray) -> None:
 
 
 @numba.njit(cache=True)
-def _streams_mfd_kernel(  # noqa: PLR0912, PLR0915, PLR0917
-    filled: np.ndarray,
+def _streams_mfd_kernel(  # noqa: PLR0912, PLR0915
     receivers: np.ndarray,
     acc: np.ndarray,
     threshold: float,
@@ -1575,14 +1574,27 @@ def _streams_mfd_kernel(  # noqa: PLR0912, PLR0915, PLR0917
     with none is an outlet. `state` (zeros, :func:`_state_bytes` long) holds two bits
     per cell: 1 on streams, 2 on cells below the threshold but above `trace_threshold`
     while tracing (a 2 becomes 1 when a stream cell is found upstream of it), 0 elsewhere.
+
+    No-data is known by its accumulation (0 or NaN), below any trace threshold (at
+    least 0.7 pixels), so that the filled DEM is not read. Outlets are few: a row of
+    a block is searched for one in a single pass without branches (a vector loop)
+    before its cells are taken one by one.
     """
-    nr, nc = filled.shape
+    nr, nc = receivers.shape
     front = np.empty(1024, dtype=np.int64)
     back = np.empty(1024, dtype=np.int64)
     for tr in range(0, nr, _INVEST_BLOCK):
         for tc in range(0, nc, _INVEST_BLOCK):
+            c1 = min(tc + _INVEST_BLOCK, nc)
             for r0 in range(tr, min(tr + _INVEST_BLOCK, nr)):
-                for c0 in range(tc, min(tc + _INVEST_BLOCK, nc)):
+                acc_row = acc[r0]
+                rec_row = receivers[r0]
+                outlet = False
+                for c in range(tc, c1):
+                    outlet |= (np.float64(acc_row[c]) >= threshold) & (rec_row[c] == 0)
+                if not outlet:
+                    continue
+                for c0 in range(tc, c1):
                     a0 = np.float64(acc[r0, c0])
                     if np.isnan(a0) or _get2(state, r0 * nc + c0) != 0:
                         continue
@@ -1604,7 +1616,7 @@ def _streams_mfd_kernel(  # noqa: PLR0912, PLR0915, PLR0917
                             d = _INVEST_ORDER[k]
                             rr = r + _DR[d]
                             cc = c + _DC[d]
-                            if rr < 0 or cc < 0 or rr >= nr or cc >= nc or np.isnan(filled[rr, cc]):
+                            if rr < 0 or cc < 0 or rr >= nr or cc >= nc:
                                 continue
                             if not receivers[rr, cc] & (1 << ((d + 4) % 8)):
                                 continue  # does not flow into (r, c)
@@ -2596,19 +2608,18 @@ def stream_mask(
             return np.greater(accumulation, threshold)
     if filled is None or fdir is None:
         raise ParameterError(_("InVEST's MFD streams need the filled DEM and the flat routing."))
-    state = _invest_streams_state(accumulation, threshold, filled, fdir)
+    state = _invest_streams_state(accumulation, threshold, fdir)
     out = np.empty(accumulation.shape, dtype=np.bool_)
     _streams_of_state(state, out)
     return out
 
 
 def _invest_streams_state(
-    accumulation: np.ndarray, threshold: float, filled: np.ndarray, fdir: np.ndarray
+    accumulation: np.ndarray, threshold: float, fdir: np.ndarray
 ) -> np.ndarray:
     """InVEST's MFD streams as a grid of two-bit states (1 on streams), a quarter byte a cell."""
     state = np.zeros(_state_bytes(accumulation.shape), dtype=np.uint8)
     _streams_mfd_kernel(
-        filled,
         fdir,
         accumulation,
         float(threshold),
@@ -2899,7 +2910,7 @@ def terrain_ls(
     traced = stream_threshold is not None and method == "mfd" and streams == "invest"
     state = None
     if traced:
-        state = _invest_streams_state(acc, stream_threshold, filled, fdir)
+        state = _invest_streams_state(acc, stream_threshold, fdir)
     del fdir  # (before the D8 or threshold streams: one grid less at the peak)
     on_stream = None
     nan_above = math.inf

@@ -1113,7 +1113,8 @@ def soil_loss_file(
         "P (support practice)": (practice, "nearest", 0.0, 1.0),
     }
     # GDAL caches decompressed blocks up to 5 % of RAM by default: a whole DEM's worth
-    # while it is read. 64 MB is plenty for reading and writing strip by strip.
+    # while it is read. 16 MB holds a strip of each factor and of the output, for
+    # reading and writing strip by strip.
     with rasterio.Env(GDAL_CACHEMAX=_GDAL_CACHE_MB):
         return _soil_loss_file(dem_path, out_path, prm, factors, resolution, crs)
 
@@ -1137,8 +1138,9 @@ def _scale_in_place(a: np.ndarray, f: np.ndarray) -> tuple[float, float]:
     return low, high
 
 
-#: GDAL block cache (MB) of :func:`soil_loss_file`.
-_GDAL_CACHE_MB: Final = 64
+#: GDAL block cache (MB) of :func:`soil_loss_file`: 64 MB (a 4000² DEM's decoded
+#: blocks) took 0.04 s longer to read the DEM at 4000², in fresh memory, than 16 MB.
+_GDAL_CACHE_MB: Final = 16
 
 
 def _soil_loss_file(  # noqa: PLR0917

@@ -1,5 +1,5 @@
 """``python -m pastures``: the same as the ``pastures`` command."""
 
-from pastures.cli import main
+from pastures.cli import run
 
-main()
+run()

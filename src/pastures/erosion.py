@@ -1119,23 +1119,45 @@ def soil_loss_file(
         return _soil_loss_file(dem_path, out_path, prm, factors, resolution, crs)
 
 
+#: A float32's bits as int32, mapped so that integers compare as the floats do: the
+#: sign bit set flips the other 31 (see :func:`_scale_in_place`). NaN lie beyond both ends.
+_MAX_KEY: Final = 0x7FFFFFFF
+_MIN_KEY: Final = -0x80000000
+
+
+@numba.njit(cache=True, inline="always")
+def _float_key(bits: np.int32) -> np.int32:
+    return bits ^ ((bits >> 31) & np.int32(_MAX_KEY))
+
+
 @numba.njit(cache=True)
 def _scale_in_place(a: np.ndarray, f: np.ndarray) -> tuple[float, float]:
     """``a *= f`` (float32 arrays of one shape), in place; f's smallest and largest value.
 
     NaN are skipped (``inf``, ``-inf`` when all are NaN), as ``np.fmin``/``np.fmax``.
+    The range is taken on the values' bits read as integers in the floats' order:
+    LLVM keeps a floating-point minimum with NaN to skip scalar, and integers let the
+    loop, product included, run as vector instructions (a tenth of the time).
     """
     flat_a = a.ravel()
     flat_f = f.ravel()
-    low = np.inf
-    high = -np.inf
+    bits = flat_f.view(np.int32)
+    low = np.int32(_MAX_KEY)
+    high = np.int32(_MIN_KEY)
     for i in range(flat_a.size):
         v = flat_f[i]
         flat_a[i] = flat_a[i] * v
-        if not np.isnan(v):
-            low = min(low, v)
-            high = max(high, v)
-    return low, high
+        key = _float_key(bits[i])
+        nan = np.isnan(v)
+        low = min(low, np.int32(_MAX_KEY) if nan else key)
+        high = max(high, np.int32(_MIN_KEY) if nan else key)
+    if low == _MAX_KEY:  # only NaN
+        return np.inf, -np.inf
+    ends = np.empty(2, dtype=np.int32)
+    ends[0] = _float_key(low)  # the mapping is its own inverse
+    ends[1] = _float_key(high)
+    values = ends.view(np.float32)
+    return float(values[0]), float(values[1])
 
 
 #: GDAL block cache (MB) of :func:`soil_loss_file`: 64 MB (a 4000² DEM's decoded

@@ -1822,48 +1822,96 @@ def _donors4(donors: np.ndarray, cell: int) -> int:
     return (donors[cell >> 1] >> ((cell & 1) << 2)) & 15
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def _count_mfd_donors(filled: np.ndarray, fdir: np.ndarray, donors: np.ndarray) -> None:
     """Count each cell's donors along every edge that may carry flow (four bits a cell).
 
     `donors` holds zeros on entry, two cells a byte. The edges go to each lower
     neighbour (no weight is computed: an edge whose weight turns out 0 carries 0),
     else along the flat routing's mask, which a flat's cell keeps in `fdir`; each
-    cell's edges are left in `fdir` as a bit mask. A cell off the grid's edge adds 0
-    or 1 to each of its eight neighbours, without a branch, at np.uint64 indices.
+    cell's edges are left in `fdir` as a bit mask (0 at no-data).
+
+    Two passes a row, each a vector loop off the grid's edge: the edges of every cell
+    from its eight neighbours' heights, then the donors of every cell from its eight
+    neighbours' edges (a neighbour is a donor when its edge to the cell is set).
+    Gathering the donors instead of adding one to each receiver took a third of the
+    time at 4000².
     """
     nr, nc = filled.shape
-    flat_f = filled.ravel()
-    flat_d = fdir.ravel()
     for r in range(nr):
-        inner_row = 0 < r < nr - 1
+        codes = fdir[r]
+        if r == 0 or r == nr - 1 or nc < 3:
+            for c in range(nc):
+                codes[c] = _edges_of(filled, fdir, r, c)
+            continue
+        up = filled[r - 1]
+        row = filled[r]
+        down = filled[r + 1]
+        codes[0] = _edges_of(filled, fdir, r, 0)
+        codes[nc - 1] = _edges_of(filled, fdir, r, nc - 1)
+        for c in range(1, nc - 1):
+            zc = row[c]
+            lower = (
+                np.int64(up[c] < zc)
+                | (np.int64(up[c + 1] < zc) << 1)
+                | (np.int64(row[c + 1] < zc) << 2)
+                | (np.int64(down[c + 1] < zc) << 3)
+                | (np.int64(down[c] < zc) << 4)
+                | (np.int64(down[c - 1] < zc) << 5)
+                | (np.int64(row[c - 1] < zc) << 6)
+                | (np.int64(up[c - 1] < zc) << 7)
+            )
+            edges = lower if lower != 0 else np.int64(codes[c])
+            codes[c] = np.uint8(0 if np.isnan(zc) else edges)
+    count = np.empty(nc, dtype=np.uint8)
+    for r in range(nr):
+        if r == 0 or r == nr - 1 or nc < 3:
+            for c in range(nc):
+                count[c] = _donors_of(fdir, r, c)
+        else:
+            up = fdir[r - 1]
+            row = fdir[r]
+            down = fdir[r + 1]
+            count[0] = _donors_of(fdir, r, 0)
+            count[nc - 1] = _donors_of(fdir, r, nc - 1)
+            for c in range(1, nc - 1):  # neighbour d is a donor if its edge d + 4 is set
+                count[c] = np.uint8(
+                    ((up[c] >> 4) & 1)
+                    + ((up[c + 1] >> 5) & 1)
+                    + ((row[c + 1] >> 6) & 1)
+                    + ((down[c + 1] >> 7) & 1)
+                    + (down[c] & 1)
+                    + ((down[c - 1] >> 1) & 1)
+                    + ((row[c - 1] >> 2) & 1)
+                    + ((up[c - 1] >> 3) & 1)
+                )
+        first = r * nc
         for c in range(nc):
-            cell = r * nc + c
-            zc = flat_f[np.uint64(cell)]
-            if np.isnan(zc):
-                continue
-            if inner_row and 0 < c < nc - 1:
-                mask = 0
-                for d in range(8):  # unrolled by the compiler
-                    n = np.uint64(cell + _STEP_R[d] * nc + _STEP_C[d])
-                    mask |= np.int64(flat_f[n] < zc) << d  # False for NaN
-                if mask == 0:
-                    mask = np.int64(flat_d[np.uint64(cell)])
-                for d in range(8):
-                    n = cell + _STEP_R[d] * nc + _STEP_C[d]
-                    j = np.uint64(n >> 1)
-                    one = ((mask >> d) & 1) << ((n & 1) << 2)
-                    donors[j] = np.uint8(np.int64(donors[j]) + one)
-                flat_d[np.uint64(cell)] = mask
-                continue
-            mask = _lower_mask(filled, r, c)
-            if mask == 0:
-                mask = fdir[r, c]
-            for d in range(8):
-                if mask & (1 << d):
-                    n = (r + _DR[d]) * nc + c + _DC[d]
-                    donors[n >> 1] += np.uint8(1 << ((n & 1) << 2))
-            fdir[r, c] = mask
+            cell = first + c
+            j = np.uint64(cell >> 1)
+            donors[j] = np.uint8(np.int64(donors[j]) | (np.int64(count[c]) << ((cell & 1) << 2)))
+
+
+@numba.njit(cache=True)
+def _edges_of(filled: np.ndarray, fdir: np.ndarray, r: int, c: int) -> int:
+    """The edges of (r, c), any cell: its lower neighbours, else its flat mask; 0 at no-data."""
+    if np.isnan(filled[r, c]):
+        return 0
+    mask = _lower_mask(filled, r, c)
+    return mask if mask != 0 else np.int64(fdir[r, c])
+
+
+@numba.njit(cache=True)
+def _donors_of(fdir: np.ndarray, r: int, c: int) -> int:
+    """How many neighbours of (r, c), any cell, have an edge to it (`fdir`: edges)."""
+    nr, nc = fdir.shape
+    n = 0
+    for d in range(8):
+        rr = r + _DR[d]
+        cc = c + _DC[d]
+        if 0 <= rr < nr and 0 <= cc < nc:
+            n += (np.int64(fdir[rr, cc]) >> ((d + 4) % 8)) & 1
+    return n
 
 
 @numba.njit(cache=True, inline="always")

@@ -48,10 +48,13 @@ from pastures.errors import (
 )
 from pastures.i18n import N_, _, available_languages, gettext_for
 from pastures.terrain import (
+    _MAX_KEY,
+    _MIN_KEY,
     DEFAULT_L_MAX,
     Dem,
     FlowMethod,
     Terrain,
+    _float_key,
     dem_notes,
     read_band_float32,
     terrain_factors,
@@ -1117,17 +1120,6 @@ def soil_loss_file(
     # reading and writing strip by strip.
     with rasterio.Env(GDAL_CACHEMAX=_GDAL_CACHE_MB):
         return _soil_loss_file(dem_path, out_path, prm, factors, resolution, crs)
-
-
-#: A float32's bits as int32, mapped so that integers compare as the floats do: the
-#: sign bit set flips the other 31 (see :func:`_scale_in_place`). NaN lie beyond both ends.
-_MAX_KEY: Final = 0x7FFFFFFF
-_MIN_KEY: Final = -0x80000000
-
-
-@numba.njit(cache=True, inline="always")
-def _float_key(bits: np.int32) -> np.int32:
-    return bits ^ ((bits >> 31) & np.int32(_MAX_KEY))
 
 
 @numba.njit(cache=True)

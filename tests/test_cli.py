@@ -42,6 +42,41 @@ def test_console_script_runs():
     assert __version__ in done.stdout
 
 
+def test_console_script_leaves_its_collector_frozen_and_keeps_the_exit_status(monkeypatch):
+    """run() is main, then gc.freeze() (for a quick teardown), whatever main's end."""
+    import gc
+
+    from pastures import cli
+
+    frozen = []
+    monkeypatch.setattr(gc, "freeze", lambda: frozen.append(True))
+    for status in (0, 1, 3):
+
+        def fake_main(status=status):
+            raise SystemExit(status)
+
+        monkeypatch.setattr(cli, "main", fake_main)
+        with pytest.raises(SystemExit) as stopped:
+            cli.run()
+        assert stopped.value.code == status
+    assert frozen == [True, True, True]
+
+
+def test_console_script_writes_whole_files_before_it_leaves(tmp_path):
+    """Outputs are closed before the frozen teardown: a project written by a child is whole."""
+    import tomllib
+
+    done = subprocess.run(
+        [sys.executable, "-m", "pastures", "init", str(tmp_path / "p")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    settings = tomllib.loads((tmp_path / "p" / "project.toml").read_text(encoding="utf-8"))
+    assert settings
+
+
 def test_check_clean_project_exits_0(runner, project_files):
     args = ["check"] + [f"--{k}={v}" for k, v in project_files.items()]
     result = runner.invoke(main, args)

@@ -237,13 +237,20 @@ def chain_invest(folder: Path, method: str, out: Path) -> None:
     shutil.rmtree(work)
 
 
+#: pastures.cli.GC_THRESHOLDS (mypy's), written out: InVEST's environment has no pastures.
+GC_THRESHOLDS = (200_000, 30, 30)
+
+
 def child(tool: str, folder: Path, method: str, out: Path) -> None:
+    # Both tools run in a process set as a `pastures` command sets its own
+    # (pastures.cli.console_main): the collector runs less often while the libraries
+    # load (0.07-0.1 s less for ours at 4000², 0.1-0.15 s for InVEST's chain at 2000²),
+    # and does not go over their objects again in the interpreter's teardown (0.2-0.3 s
+    # for ours, about 0.5 s for InVEST's).
+    gc.set_threshold(*GC_THRESHOLDS)
     start = time.perf_counter()
     (chain_ours if tool == "ours" else chain_invest)(folder, method, out)
     print(json.dumps({"chain_s": time.perf_counter() - start}), flush=True)
-    # Leave as a `pastures` command leaves (pastures.cli.run), both tools alike: the
-    # interpreter's teardown then does not collect garbage over every object the
-    # libraries made (0.2-0.3 s for ours, about 0.5 s for InVEST's chain).
     gc.freeze()
 
 

@@ -42,14 +42,15 @@ def test_console_script_runs():
     assert __version__ in done.stdout
 
 
-def test_console_script_leaves_its_collector_frozen_and_keeps_the_exit_status(monkeypatch):
-    """run() is main, then gc.freeze() (for a quick teardown), whatever main's end."""
+def test_console_script_collects_less_and_keeps_the_exit_status(monkeypatch):
+    """console_main() collects less often, runs main, then freezes the collector, always."""
     import gc
 
     from pastures import cli
 
-    frozen = []
+    frozen, thresholds = [], []
     monkeypatch.setattr(gc, "freeze", lambda: frozen.append(True))
+    monkeypatch.setattr(gc, "set_threshold", lambda *t: thresholds.append(t))
     for status in (0, 1, 3):
 
         def fake_main(status=status):
@@ -57,9 +58,10 @@ def test_console_script_leaves_its_collector_frozen_and_keeps_the_exit_status(mo
 
         monkeypatch.setattr(cli, "main", fake_main)
         with pytest.raises(SystemExit) as stopped:
-            cli.run()
+            cli.console_main()
         assert stopped.value.code == status
     assert frozen == [True, True, True]
+    assert thresholds == [(200_000, 30, 30)] * 3  # mypy's
 
 
 def test_console_script_writes_whole_files_before_it_leaves(tmp_path):

@@ -1,5 +1,5 @@
 """``python -m pastures``: the same as the ``pastures`` command."""
 
-from pastures.cli import run
+from pastures.cli import console_main
 
-run()
+console_main()

@@ -201,6 +201,26 @@ def test_fill_matches_the_iterative_fill_at_any_height_resolution(spread: str, s
     np.testing.assert_array_equal(fill_depressions(z), _reference_fill(z))
 
 
+@pytest.mark.parametrize(
+    ("low", "high", "band_ulps"),
+    [
+        (3000.0, 3000.0 + (2**18 - 1) * 2.0**-12, 2**8),  # a bucket a key: groups of 256 keys
+        (2048.0, 2048.0 + 2**21 * 2.0**-12, 2**12),  # 16 keys a bucket: groups by counting
+        (2048.0, 4095.0, 2**13),  # 32 keys a bucket: groups, then buckets, by counting
+        (-1e6, 1e6, 2**14),  # 2**14 keys a bucket, too many to count: sorted by comparison
+    ],
+)
+def test_fill_matches_the_iterative_fill_with_crowded_heights(low, high, band_ulps) -> None:
+    # Most of 120 x 150 cells in a narrow band of heights (a few groups of the flood's
+    # buckets, each sorted in one go), the range set by two cells at `low` and `high`.
+    rng = np.random.default_rng(11)
+    base = np.float32(3000.0)
+    ulp = np.spacing(base)
+    z = (base + rng.integers(0, band_ulps, size=(120, 150)) * ulp).astype(np.float32)
+    z[0, 0], z[-1, -1] = low, high
+    np.testing.assert_array_equal(fill_depressions(z), _reference_fill(z))
+
+
 def test_no_data_holes_are_outlets_and_stay_nan() -> None:
     z = np.full((5, 5), 10.0, dtype=np.float32)
     z[2, 2] = np.nan

@@ -43,67 +43,89 @@ compared pixel by pixel (share within 1 %, stream pixels both ways).
 
 It prints InVEST ÷ ours for wall time and peak memory, measured in the same run.
 
-Measured 2026-12-07 15:00-15:19 UTC, commit 68c6467, on 2 cores with nothing else
-running (load average 0.1-1.1), best of 2 interleaved runs each, wall of the whole
-process, peak RSS::
+Both children run as a ``pastures`` command runs (pastures.cli.console_main): the
+garbage collector's thresholds raised as mypy raises them, and ``gc.freeze()`` before
+the interpreter's teardown, which otherwise collects over every object the libraries
+made (0.2-0.3 s for ours, about 0.5 s for InVEST's chain). Both tools' packages are
+compiled to bytecode first (ours is installed editable, and was compiled from source
+in every run where PYTHONDONTWRITEBYTECODE is set).
+
+Measured 2026-12-07 17:19-17:45 UTC, commit 640ca91, on 2 cores with nothing else
+running (load average 1.0-1.8; both tools ran about 8 % slower than an hour before),
+best of 3 interleaved runs each, wall of the whole process, peak RSS::
 
     size, routing           InVEST chain                  ours    InVEST ÷ ours (wall / peak memory)
-    2000², D8             9.3 s,    472 MiB      1.5 s,    226 MiB                     6.35× / 2.08×
-    2000², MFD           10.9 s,    518 MiB      1.8 s,    236 MiB                     6.22× / 2.19×
-    4000², D8            31.4 s,    671 MiB      2.8 s,    307 MiB                    11.30× / 2.19×
-    4000², MFD           33.5 s,    760 MiB      3.9 s,    345 MiB                     8.50× / 2.20×
-    8000², D8           148.0 s,   1722 MiB      9.5 s,    627 MiB                    15.55× / 2.75×
-    8000², MFD          163.2 s,   1722 MiB     13.3 s,    778 MiB                    12.28× / 2.21×
+    2000², D8            10.9 s,    473 MiB      1.2 s,    227 MiB                     9.44× / 2.08×
+    2000², MFD           10.6 s,    520 MiB      1.4 s,    236 MiB                     7.34× / 2.20×
+    4000², D8            31.9 s,    672 MiB      2.6 s,    308 MiB                    12.11× / 2.19×
+    4000², MFD           35.1 s,    760 MiB      3.6 s,    344 MiB                     9.66× / 2.21×
+    8000², D8           148.5 s,   1722 MiB      9.6 s,    628 MiB                    15.55× / 2.74×
+    8000², MFD          164.9 s,   1723 MiB     12.8 s,    779 MiB                    12.86× / 2.21×
     (chain wall only, without interpreter start and imports: InVEST ÷ ours)
-      2000², D8: 8.8 s ÷ 1.2 s = 7.47×         2000², MFD: 10.3 s ÷ 1.4 s = 7.32×
-      4000², D8: 30.7 s ÷ 2.5 s = 12.37×       4000², MFD: 32.9 s ÷ 3.6 s = 9.08×
-      8000², D8: 147.4 s ÷ 9.1 s = 16.16×      8000², MFD: 162.6 s ÷ 12.9 s = 12.60×
+      2000², D8: 10.7 s ÷ 1.0 s = 10.41×        2000², MFD: 10.5 s ÷ 1.3 s = 8.15×
+      4000², D8: 31.7 s ÷ 2.5 s = 12.68×        4000², MFD: 35.0 s ÷ 3.5 s = 9.95×
+      8000², D8: 148.2 s ÷ 9.3 s = 15.86×       8000², MFD: 164.6 s ÷ 12.6 s = 13.02×
 
-Re-run at b65c406 (slope and LS row kernels called, not inlined: numba's first
-compile of soil loss 73 to 30 s), 4000² only, 15:37-15:39 UTC, load 0.9-1.0: InVEST
-29.8 s and 32.5 s, ours 2.6 s and 3.8 s: 11.28× (D8) and 8.67× (MFD) in wall time,
-2.19× and 2.20× in peak memory.
+The same code (e264a2c; later commits add tests and words), 4000² only, 17:09-17:13
+UTC, load 1.0-1.2: 10.19× (MFD: InVEST 34.1 s, ours 3.4 s) and 12.08× (D8) in wall
+time, 2.21× and 2.19× in peak memory. 4000² MFD is at the line of ten times, not safely
+above it: a tenth of a second of ours, or InVEST's run-to-run spread (32-37 s), moves it
+across. Along the session (4000², best of 2 or 3): 8.90× with the process as before and
+the kernels of d4ee185; 9.32× with bytecode compiled and the frozen teardown (both
+tools); 9.82× with the MFD donor count and the factor product vectorized (fee13f9);
+10.19× and 9.66× with the collector's thresholds (e264a2c).
 
 Soil loss agreed on 100.0000 % of pixels within 1 % at every size and routing;
-InVEST's stream pixels were empty in ours, and no other pixel. 68c6467 writes the
-same soil loss, bit for bit, as 1b30801 (compared on the 4000² DEM, both routings):
-every change since is in how the kernels run, not in what they compute.
+InVEST's stream pixels were empty in ours, and no other pixel. The soil loss is bit for
+bit that of 1b30801 (compared on the 4000² DEM, both routings): every change since is
+in how the kernels run, not in what they compute.
 
-Met: half InVEST's peak memory or less everywhere (2.08× the narrowest); ten times
-its speed at 4000² D8 and at 8000² (both routings). Not met: 4000² MFD (8.50×; ten
-times would be 3.35 s for ours), nor 2000², where the interpreter, imports and
-numba's first kernel load (about 0.6 s) weigh most.
+Met: half InVEST's peak memory or less everywhere (2.08× the narrowest); ten times its
+speed at 4000² D8 and at 8000² (both routings). At the line: 4000² MFD (9.66× and
+10.19× in the two runs of this code). Not met: 2000², where the interpreter, imports
+and numba's first kernel load (about 0.6 s) weigh most.
 
-How ours got from 3.6 to 2.8 s (D8) and from 5.3 to 3.9 s (MFD) at 4000² since
+What is left of ours at 4000² MFD (one thread, in one process, load about 1): the
+interpreter and imports 0.31-0.36 s, numba's first kernel load about 0.4 s (0.15-0.4 s
+of it scipy.linalg: numba.np.arraymath calls numba.np.linalg.ensure_blas at import,
+unconditionally, in numba 0.68.1, and scipy's array_api_compat then imports
+numpy.f2py; no documented setting skips it), reading the DEM 0.19 s, filling 0.59 s,
+flat routing 0.19 s, accumulation 0.76-0.87 s (0.02 s of it counting donors; the rest
+a depth-first walk whose order, not its arithmetic, costs most: the same work in raster
+order took 0.5 s), stream tracing 0.18 s, slope and LS 0.27 s (0.155 s of it glibc's
+powf), R, K, C read 0.31 s (LZW decoding), their products 0.01 s, writing 0.16 s
+(Zstandard level 1).
+
+How ours got from 3.6 to 2.6 s (D8) and from 5.3 to 3.6 s (MFD) at 4000² since
 1e974db (stage times one thread, same files, old and new kernel A/B in one process):
 kernels that take a cell off the grid's edge without a branch per neighbour (which
 neighbours are lower, flat or nearer is unpredictable, and a mispredicted branch
 costs more than the arithmetic it skips), with np.uint64 indices (numba then tests
 no index for being negative) and numba's numpy error model where a loop divides
 (the Python model's test of each divisor kept the loops scalar): flat routing 0.55
-to 0.175 s; slope and LS 0.53 to 0.27 s (D8) and 0.52 to 0.29 s (MFD), their
-square roots and divisions as vectors and their powers taken over lists of the cells
-that need each; D8 directions 0.074 to 0.021 s and accumulation 0.27 to 0.15 s;
-MFD accumulation 1.6 to 0.86 s; filling 0.65 to 0.58 s. The flat routing's freed
-buffers are given back to the system (glibc's malloc_trim), which lowered the peak
-memory (321 to 307 MiB D8, 352 to 345 MiB MFD at 4000²).
+to 0.175 s; slope and LS 0.53 to 0.27 s; D8 directions 0.074 to 0.021 s and
+accumulation 0.27 to 0.15 s; MFD accumulation 1.6 to 0.78 s (its donors gathered from
+the neighbours' edges in two vector passes a row: 0.131 to 0.021 s); MFD stream tracing
+0.24 to 0.18 s (outlets searched a row of a block at a time in one vector pass);
+filling 0.65 to 0.55 s (keys scattered to groups of buckets that stay in cache); the
+factors' ranges on float32 bits read as ordered integers, so that the product loop
+vectorizes (0.077 to 0.008 s). The flat routing's freed buffers are given back to the
+system (glibc's malloc_trim), which lowered the peak memory (321 to 307 MiB D8, 352
+to 345 MiB MFD at 4000²).
 
-What is left of ours at 4000² MFD (one thread, load about 1): the interpreter and
-imports 0.32 s and numba's first kernel load about 0.3 s (0.15-0.4 s of it
-scipy.linalg: numba.np.arraymath calls numba.np.linalg.ensure_blas at import,
-unconditionally, in numba 0.68.1, and scipy's array_api_compat then imports
-numpy.f2py; no documented setting skips it), reading the DEM 0.19 s and R, K, C
-0.29 s (LZW decoding), filling 0.58 s, flat routing 0.19 s, accumulation 0.86 s
-(0.14 s counting donors, the rest a depth-first walk whose order, not its
-arithmetic, costs most: the same work in raster order took 0.5 s), stream tracing
-0.24 s, slope and LS 0.25 s, writing 0.15 s (Zstandard level 1). Tried for MFD and
-dropped, no faster: a walk led by a raster scan, two stacks taken in turn, two cells
-a step, a byte of donor count a cell, donors counted by gathering, the 4-bit weights
-from one division per cell.
+Tried and dropped, no faster (A/B in one process): for MFD, a walk led by a raster
+scan, two stacks taken in turn, two cells a step, a byte of donor count a cell, the
+4-bit weights from one division per cell, the donors counted inside the flood (all
+neighbours are final when a cell is taken; 0.18 s more filling for 0.13 s less
+counting); for the flood, 1 or 2 parts instead of 4, its range and seed scans as vector
+loops; huge pages for the kernels' own buffers; a float32 power by float64 series
+(vectorized, correctly rounded, 3.5 ns a power against powf's 4.5 ns, but taken over
+every cell instead of the lists of cells that need it).
 
 Earlier figures of this benchmark, same machine (InVEST ÷ ours, wall / peak memory)::
 
     commit    load       4000² D8        4000² MFD       8000² D8         8000² MFD
+    68c6467   0.1-1.1   11.30× / 2.19×   8.50× / 2.20×   15.55× / 2.75×  12.28× / 2.21×
     1e974db   0.5-1.0    8.49× / 2.09×   6.55× / 2.16×   11.49× / 2.67×   7.51× / 2.16×
     0059f6e   1.3-3.1    7.28× / 2.09×   6.05× / 2.16×   11.15× / 2.67×   7.15× / 2.15×
     97fdff3   3.3-5.0    6.42× / 2.09×   5.48× / 2.15×

@@ -68,7 +68,9 @@ best of 3 interleaved runs each, wall of the whole process, peak RSS::
 
 The same code (e264a2c; later commits add tests and words), 4000² only, 17:09-17:13
 UTC, load 1.0-1.2: 10.19× (MFD: InVEST 34.1 s, ours 3.4 s) and 12.08× (D8) in wall
-time, 2.21× and 2.19× in peak memory. 4000² MFD is at the line of ten times, not safely
+time, 2.21× and 2.19× in peak memory; again at 88fb949 (this docstring), 17:51-17:58
+UTC, load 1.0-1.2: 9.80× (MFD: InVEST 32.7 s, ours 3.3 s; chain only 10.12×), 2.21×
+in peak memory. 4000² MFD is at the line of ten times, not safely
 above it: a tenth of a second of ours, or InVEST's run-to-run spread (32-37 s), moves it
 across. Along the session (4000², best of 2 or 3): 8.90× with the process as before and
 the kernels of d4ee185; 9.32× with bytecode compiled and the frozen teardown (both
@@ -81,8 +83,8 @@ bit that of 1b30801 (compared on the 4000² DEM, both routings): every change si
 in how the kernels run, not in what they compute.
 
 Met: half InVEST's peak memory or less everywhere (2.08× the narrowest); ten times its
-speed at 4000² D8 and at 8000² (both routings). At the line: 4000² MFD (9.66× and
-10.19× in the two runs of this code). Not met: 2000², where the interpreter, imports
+speed at 4000² D8 and at 8000² (both routings). At the line: 4000² MFD (9.66×, 9.80×
+and 10.19× in three runs of this code). Not met: 2000², where the interpreter, imports
 and numba's first kernel load (about 0.6 s) weigh most.
 
 What is left of ours at 4000² MFD (one thread, in one process, load about 1): the

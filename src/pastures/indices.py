@@ -55,6 +55,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
+from pastures import _jit
 from pastures.errors import LayerError, ParameterError
 from pastures.i18n import _
 
@@ -175,6 +176,7 @@ def _kernels(spec: IndexSpec) -> tuple[Callable[..., None], Callable[..., None]]
     """
     if spec.name in _KERNELS:
         return _KERNELS[spec.name]
+    _jit.import_arraymath()
     parts = {
         "bands": ", ".join(f"b_{b}" for b in spec.bands),
         "loads": "\n".join(f"        v_{b} = b_{b}[j]" for b in spec.bands),

@@ -55,12 +55,14 @@ import numba
 import numpy as np
 from affine import Affine
 
+from pastures import _jit
 from pastures.defaults import FLOW_METHODS, FlowMethod
 from pastures.errors import CRSError, InputFileError, ParameterError
 from pastures.i18n import _
 from pastures.schema import WORKING_CRS
 
 logger = logging.getLogger(__name__)
+_jit.import_arraymath()  # before any kernel loads: no scipy.linalg (see pastures._jit)
 
 __all__ = [
     "DEFAULT_FLOW_METHOD",

@@ -56,7 +56,7 @@ import shapely
 from affine import Affine
 from rasterio import features
 
-from pastures import imagery, schema
+from pastures import _jit, imagery, schema
 from pastures.defaults import DEFAULT_EDGE_RULE, EDGE_RULES, EdgeRule
 from pastures.errors import CRSError, LayerError, ParameterError, PasturesError, Problem
 from pastures.i18n import _
@@ -71,6 +71,7 @@ from pastures.indices import (
 )
 
 logger = logging.getLogger(__name__)
+_jit.import_arraymath()  # before any kernel loads: no scipy.linalg (see pastures._jit)
 
 #: A cell counts as fully covered (``inner``) when its coverage is at least 1 - this.
 FULL_COVER_TOLERANCE: Final = 1e-9

@@ -1074,7 +1074,7 @@ def soil_loss_file(
 
     For regional runs (a province's DEM at 30 m is about 80 million pixels): the DEM
     is read, filled, routed and turned into LS with :func:`pastures.terrain.terrain_ls`
-    (7 to 9 bytes per pixel at its peak), then R, K, C and P are read
+    (7 to 10 bytes per pixel at its peak), then R, K, C and P are read
     :data:`BLOCK_ROWS` rows at a time, resampled onto the DEM grid when they are on
     another (bilinear for R and K, nearest for C and P), and A is written block by block
     to a tiled GeoTIFF (float32, Zstandard, ``NaN`` no-data), atomically. Stream pixels are

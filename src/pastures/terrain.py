@@ -2903,9 +2903,9 @@ def terrain_ls(
     `overwrite` is true, slope is computed row by row and LS written over the flow
     accumulation (or, for D8 with `empty_streams`, over the filled DEM, the pixel
     counts being kept in uint16). At the peak, 9 bytes per pixel (float32 heights and
-    accumulation, uint8 directions; MFD adds half a byte of donor counts, or a quarter
-    of stream states), 7 for D8 with `empty_streams`, where :func:`terrain_factors`
-    keeps 16 or more.
+    accumulation, uint8 directions) and, for MFD, a byte of donor counts (or a quarter
+    of one of stream states), 7 for D8 with `empty_streams`, where
+    :func:`terrain_factors` keeps 16 or more.
 
     Parameters
     ----------

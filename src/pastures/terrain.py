@@ -1927,18 +1927,24 @@ def _donors_of(fdir: np.ndarray, r: int, c: int) -> int:
 
 
 @numba.njit(cache=True, inline="always")
-def _drop_weight(zc: float, zn: float, inv_dist: float, exponent: float) -> float:
-    """``(drop / distance) ** exponent`` to a lower neighbour, else 0 (also for NaN)."""
-    w = (zc - zn) * inv_dist if zn < zc else 0.0  # a select, not a branch
-    if exponent != 1.0 and w > 0.0:
-        w = w**exponent
-    return w
+def _drop(zc: float, zn: float) -> float:
+    """Height drop to a lower neighbour, else 0 (also for NaN): a select, not a branch."""
+    d = zc - zn
+    return d if d > 0.0 else 0.0
+
+
+@numba.njit(cache=True, inline="always")
+def _power(w: float, exponent: float) -> float:
+    """``w ** exponent`` for a weight above 0, else `w` (0)."""
+    return w**exponent if w > 0.0 else w
 
 
 @numba.njit(cache=True, inline="always")
 def _four_bit(w: float, total: float) -> float:
     """The 4-bit MFD weight pygeoprocessing gives `w` out of `total` (0 for 0)."""
-    return np.float64(int(0.5 + w / total * 15.0))
+    # floor, not int(): the same for a sum >= 0.5, one rounding instruction instead of
+    # two conversions (11 % less time in the MFD accumulation at 4000²)
+    return np.floor(0.5 + w / total * 15.0)
 
 
 @numba.njit(cache=True, inline="always")
@@ -1949,21 +1955,31 @@ def _interior_shares(  # noqa: PLR0917
 
     The same values, summed in the same order, without an array or a branch per
     neighbour: which neighbours are lower is hard to predict, and a mispredicted
-    branch costs more than the arithmetic it skips. `edges` is the cell's flat mask
-    (used when no neighbour is lower). Indices are np.uint64, for which numba tests no
-    negative (wrap-around) index.
+    branch costs more than the arithmetic it skips (a power among the drops, even
+    behind a test of the exponent, made the compiler branch on each neighbour: 6 %
+    more time at 4000²). `edges` is the cell's flat mask (used when no neighbour is
+    lower). Indices are np.uint64, for which numba tests no negative (wrap-around) index.
     """
     zc = np.float64(flat_f[np.uint64(cell)])
     n = cell - nc
     s = cell + nc
-    w0 = _drop_weight(zc, np.float64(flat_f[np.uint64(n)]), 1.0, exponent)
-    w1 = _drop_weight(zc, np.float64(flat_f[np.uint64(n + 1)]), _INV_SQRT2, exponent)
-    w2 = _drop_weight(zc, np.float64(flat_f[np.uint64(cell + 1)]), 1.0, exponent)
-    w3 = _drop_weight(zc, np.float64(flat_f[np.uint64(s + 1)]), _INV_SQRT2, exponent)
-    w4 = _drop_weight(zc, np.float64(flat_f[np.uint64(s)]), 1.0, exponent)
-    w5 = _drop_weight(zc, np.float64(flat_f[np.uint64(s - 1)]), _INV_SQRT2, exponent)
-    w6 = _drop_weight(zc, np.float64(flat_f[np.uint64(cell - 1)]), 1.0, exponent)
-    w7 = _drop_weight(zc, np.float64(flat_f[np.uint64(n - 1)]), _INV_SQRT2, exponent)
+    w0 = _drop(zc, np.float64(flat_f[np.uint64(n)]))
+    w1 = _drop(zc, np.float64(flat_f[np.uint64(n + 1)])) * _INV_SQRT2
+    w2 = _drop(zc, np.float64(flat_f[np.uint64(cell + 1)]))
+    w3 = _drop(zc, np.float64(flat_f[np.uint64(s + 1)])) * _INV_SQRT2
+    w4 = _drop(zc, np.float64(flat_f[np.uint64(s)]))
+    w5 = _drop(zc, np.float64(flat_f[np.uint64(s - 1)])) * _INV_SQRT2
+    w6 = _drop(zc, np.float64(flat_f[np.uint64(cell - 1)]))
+    w7 = _drop(zc, np.float64(flat_f[np.uint64(n - 1)])) * _INV_SQRT2
+    if exponent != 1.0:  # once a cell, so that the drops above stay selects
+        w0 = _power(w0, exponent)
+        w1 = _power(w1, exponent)
+        w2 = _power(w2, exponent)
+        w3 = _power(w3, exponent)
+        w4 = _power(w4, exponent)
+        w5 = _power(w5, exponent)
+        w6 = _power(w6, exponent)
+        w7 = _power(w7, exponent)
     total = 0.0 + w2 + w1 + w0 + w7 + w6 + w5 + w4 + w3  # pygeoprocessing's order
     if total == 0.0:  # a flat's cell: the flat routing's neighbours
         w0 = 1.0 if edges & 1 else 0.0
@@ -1988,10 +2004,8 @@ def _interior_shares(  # noqa: PLR0917
     return w0, w1, w2, w3, w4, w5, w6, w7, total
 
 
-# numpy's error model: no test of each divisor for zero (a divisor here is never 0 where
-# it is used), so that the eight 4-bit weights are divided as one vector.
-@numba.njit(cache=True, error_model="numpy")
-def _accumulate_mfd(  # noqa: PLR0912, PLR0915
+@numba.njit(cache=True)
+def _accumulate_mfd(
     filled: np.ndarray, fdir: np.ndarray, exponent: float, four_bit: bool, acc: np.ndarray
 ) -> np.ndarray:
     """Accumulate into `acc` (zeros, float32 or float64, the grid's shape); 0 at no-data.
@@ -2015,25 +2029,57 @@ def _accumulate_mfd(  # noqa: PLR0912, PLR0915
     weights = np.zeros(8, dtype=np.float64)
     donors = np.empty((nr, nc), dtype=np.uint8)
     _count_mfd_donors(filled, fdir, donors)
-    flat_f = filled.ravel()
-    flat_a = acc.ravel()
-    flat_d = fdir.ravel()
-    flat_n = donors.ravel()
     # Cells are taken when their last donor is done (its weights computed once, then);
     # each then keeps in `fdir` only the receivers its weights give flow to. The stack
     # holds cell indices; a cell's row and column are needed (a division) only on the
     # grid's edge, which the flag in its count tells.
     stack = np.empty(1024, dtype=np.int64)
-    for cell0 in range(flat_f.size):
-        if np.isnan(flat_f[cell0]) or (flat_n[cell0] & 15) != 0 or flat_a[cell0] != 0.0:
-            continue
-        stack[0] = cell0
-        top = 1
+    cell0 = 0
+    top = 0
+    while True:
+        cell0, top = _mfd_walk(
+            filled, fdir, donors, exponent, four_bit, acc, weights, stack, cell0, top
+        )
+        if top == 0:
+            return acc
+        stack = _grow(stack)
+
+
+# numpy's error model: no test of each divisor for zero (a divisor here is never 0 where
+# it is used).
+@numba.njit(cache=True, error_model="numpy")
+def _mfd_walk(  # noqa: PLR0912, PLR0915, PLR0917
+    filled: np.ndarray,
+    fdir: np.ndarray,
+    donors: np.ndarray,
+    exponent: float,
+    four_bit: bool,
+    acc: np.ndarray,
+    weights: np.ndarray,
+    stack: np.ndarray,
+    cell0: int,
+    top: int,
+) -> tuple[int, int]:
+    """:func:`_accumulate_mfd`'s walk: the cells on ``stack[:top]``, then the sources.
+
+    Sources (cells without donors, not yet done) are looked for from `cell0` on, in
+    raster order. Returns (cell0, top): with top > 0 when the stack has no room for
+    a cell's eight receivers (the caller grows it and calls again), 0 when every cell
+    is done. The stack is never replaced here: numba then counts no reference to it
+    per cell (3 % less time at 4000²).
+    """
+    nc = filled.shape[1]
+    flat_f = filled.ravel()
+    flat_a = acc.ravel()
+    flat_d = fdir.ravel()
+    flat_n = donors.ravel()
+    size = flat_f.size
+    while True:
         while top > 0:
+            if top + 7 > stack.size:
+                return cell0, top
             top -= 1
             cell = stack[top]
-            if top + 8 > stack.size:
-                stack = _grow(stack)
             if flat_n[np.uint64(cell)] < _ON_EDGE:
                 flat_a[np.uint64(cell)] += 1.0
                 a = np.float64(flat_a[np.uint64(cell)])  # the stored (rounded) sum is shared
@@ -2091,7 +2137,15 @@ def _accumulate_mfd(  # noqa: PLR0912, PLR0915
                         stack[top] = rr * nc + cc
                         top += 1
             fdir[r, c] = mask
-    return acc
+        while cell0 < size and (
+            np.isnan(flat_f[cell0]) or (flat_n[cell0] & 15) != 0 or flat_a[cell0] != 0.0
+        ):
+            cell0 += 1
+        if cell0 == size:
+            return cell0, 0
+        stack[0] = cell0
+        top = 1
+        cell0 += 1
 
 
 @numba.njit(cache=True)

@@ -786,6 +786,35 @@ def test_mfd_streams_are_traced_not_thresholded() -> None:
     assert (acc[traced & ~plain] >= 0.7 * FIXTURE_THRESHOLD).all()
 
 
+def _two_bit_states(state: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    fields = (state[:, None] >> np.array([0, 2, 4, 6], dtype=np.uint8)) & 3
+    return fields.ravel()[: shape[0] * shape[1]].reshape(shape)
+
+
+@pytest.mark.parametrize("queue", [9, 1024])
+def test_a_stream_cell_found_late_makes_the_traced_cells_below_it_streams(queue: int) -> None:
+    # Tracing upstream marks cells under the threshold but above the trace threshold 2;
+    # when a stream cell (1) turns up above them, every 2 downstream of it becomes 1.
+    # Row 0 flows east and south, row 1 east, row 2 north into row 1 (upstream of it,
+    # so it stays 2). With a queue of 9 the walk outgrows it and goes on in a copy.
+    from pastures.terrain import _state_bytes, _streams_below
+
+    n = 30
+    east, south, north = 1 << 2, 1 << 4, 1 << 0
+    receivers = np.zeros((3, n), dtype=np.uint8)
+    receivers[0, :-1] = east | south
+    receivers[0, -1] = south
+    receivers[1, :-1] = east
+    receivers[2, :] = north
+    state = np.zeros(_state_bytes(receivers.shape), dtype=np.uint8)
+    state[:] = 0b10101010  # every cell 2
+    state[0] = (state[0] & ~np.uint8(3)) | 1  # (0, 0), the new stream cell
+    _streams_below(receivers, state, 0, np.empty(queue, dtype=np.int64))
+    expected = np.full((3, n), 1, dtype=np.uint8)
+    expected[2] = 2
+    np.testing.assert_array_equal(_two_bit_states(state, receivers.shape), expected)
+
+
 @pytest.mark.parametrize("method", ["d8", "mfd"])
 def test_soil_loss_matches_invest_usle_on_pits_and_flats(method: str) -> None:
     data = invest_flats()

@@ -1582,7 +1582,7 @@ def _nan_on_streams(state: np.ndarray, values: np.ndarray) -> None:
 
 
 @numba.njit(cache=True)
-def _streams_mfd_kernel(  # noqa: PLR0912, PLR0915
+def _streams_mfd_kernel(
     receivers: np.ndarray,
     acc: np.ndarray,
     threshold: float,
@@ -1629,49 +1629,128 @@ def _streams_mfd_kernel(  # noqa: PLR0912, PLR0915
                     front[0] = r0 * nc + c0
                     head = 0
                     tail = 1
-                    while head < tail:
-                        cell = front[head]
-                        head += 1
-                        r = cell // nc
-                        c = cell - r * nc
-                        for k in range(8):
-                            d = _INVEST_ORDER[k]
-                            rr = r + _DR[d]
-                            cc = c + _DC[d]
-                            if rr < 0 or cc < 0 or rr >= nr or cc >= nc:
-                                continue
-                            if not receivers[rr, cc] & (1 << ((d + 4) % 8)):
-                                continue  # does not flow into (r, c)
-                            if _get2(state, rr * nc + cc) != 0:
-                                continue  # already traced
-                            a = np.float64(acc[rr, cc])
-                            if a >= threshold:
-                                _set2(state, rr * nc + cc, 1)
-                                front, head, tail = _enqueue(front, head, tail, rr * nc + cc)
-                                # the cells marked 2 below it are stream cells after all
-                                back[0] = rr * nc + cc
-                                bh = 0
-                                bt = 1
-                                while bh < bt:
-                                    b = back[bh]
-                                    bh += 1
-                                    br = b // nc
-                                    bc = b - br * nc
-                                    mask = receivers[br, bc]
-                                    for j in range(8):
-                                        d2 = _INVEST_ORDER[j]
-                                        if not mask & (1 << d2):
-                                            continue
-                                        sr = br + _DR[d2]
-                                        sc = bc + _DC[d2]
-                                        if sr < 0 or sc < 0 or sr >= nr or sc >= nc:
-                                            continue
-                                        if _get2(state, sr * nc + sc) == 2:
-                                            _set2(state, sr * nc + sc, 1)
-                                            back, bh, bt = _enqueue(back, bh, bt, sr * nc + sc)
-                            elif a >= trace_threshold:
-                                _set2(state, rr * nc + cc, 2)
-                                front, head, tail = _enqueue(front, head, tail, rr * nc + cc)
+                    while True:
+                        head, tail = _trace_upstream(
+                            receivers,
+                            acc,
+                            threshold,
+                            trace_threshold,
+                            state,
+                            front,
+                            head,
+                            tail,
+                            back,
+                        )
+                        if head == tail:
+                            break
+                        front, head, tail = _make_room(front, head, tail, 8)
+
+
+@numba.njit(cache=True)
+def _trace_upstream(  # noqa: PLR0917
+    receivers: np.ndarray,
+    acc: np.ndarray,
+    threshold: float,
+    trace_threshold: float,
+    state: np.ndarray,
+    front: np.ndarray,
+    head: int,
+    tail: int,
+    back: np.ndarray,
+) -> tuple[int, int]:
+    """:func:`_streams_mfd_kernel`'s trace from the cells ``front[head:tail]``, upstream.
+
+    Cells are taken while `front` has room for eight more; returns (head, tail), with
+    head < tail when it has not. Neither queue is replaced here (`back` is grown, when
+    it must be, by :func:`_streams_below_grown`): numba then counts no reference to
+    them per cell (40 % less time at 4000²).
+    """
+    nr, nc = receivers.shape
+    while head < tail and tail + 8 <= front.size:
+        cell = front[head]
+        head += 1
+        r = cell // nc
+        c = cell - r * nc
+        for k in range(8):
+            d = _INVEST_ORDER[k]
+            rr = r + _DR[d]
+            cc = c + _DC[d]
+            if rr < 0 or cc < 0 or rr >= nr or cc >= nc:
+                continue
+            if not receivers[rr, cc] & (1 << ((d + 4) % 8)):
+                continue  # does not flow into (r, c)
+            if _get2(state, rr * nc + cc) != 0:
+                continue  # already traced
+            a = np.float64(acc[rr, cc])
+            if a >= threshold:
+                _set2(state, rr * nc + cc, 1)
+                front[tail] = rr * nc + cc
+                tail += 1
+                _streams_below(receivers, state, rr * nc + cc, back)
+            elif a >= trace_threshold:
+                _set2(state, rr * nc + cc, 2)
+                front[tail] = rr * nc + cc
+                tail += 1
+    return head, tail
+
+
+@numba.njit(cache=True, inline="always")
+def _release_below(
+    receivers: np.ndarray, state: np.ndarray, b: int, queue: np.ndarray, tail: int
+) -> int:
+    """Mark 1 the receivers of `b` marked 2, appending them to `queue` (room for 8)."""
+    nr, nc = receivers.shape
+    br = b // nc
+    bc = b - br * nc
+    mask = receivers[br, bc]
+    for j in range(8):
+        d2 = _INVEST_ORDER[j]
+        if not mask & (1 << d2):
+            continue
+        sr = br + _DR[d2]
+        sc = bc + _DC[d2]
+        if sr < 0 or sc < 0 or sr >= nr or sc >= nc:
+            continue
+        if _get2(state, sr * nc + sc) == 2:
+            _set2(state, sr * nc + sc, 1)
+            queue[tail] = sr * nc + sc
+            tail += 1
+    return tail
+
+
+@numba.njit(cache=True)
+def _streams_below(receivers: np.ndarray, state: np.ndarray, start: int, back: np.ndarray) -> None:
+    """The cells marked 2 below the new stream cell `start` are stream cells after all.
+
+    Breadth-first in `back`, which is not replaced: when it has no room for eight more,
+    :func:`_streams_below_grown` goes on with a copy that grows.
+    """
+    back[0] = start
+    bh = 0
+    bt = 1
+    while bh < bt:
+        if bt + 8 > back.size:
+            _streams_below_grown(receivers, state, back[bh:bt])
+            return
+        b = back[bh]
+        bh += 1
+        bt = _release_below(receivers, state, b, back, bt)
+
+
+@numba.njit(cache=True)
+def _streams_below_grown(receivers: np.ndarray, state: np.ndarray, pending: np.ndarray) -> None:
+    """:func:`_streams_below` from the cells `pending` on, in a queue that grows."""
+    # at least 1024 long, so that half of it (what _make_room leaves free) holds eight
+    queue = np.empty(2 * pending.size + 1024, dtype=np.int64)
+    queue[: pending.size] = pending
+    head = 0
+    tail = pending.size
+    while head < tail:
+        if tail + 8 > queue.size:
+            queue, head, tail = _make_room(queue, head, tail, 8)
+        b = queue[head]
+        head += 1
+        tail = _release_below(receivers, state, b, queue, tail)
 
 
 # Accumulation visits cells in a topological order found by Kahn's algorithm: count each

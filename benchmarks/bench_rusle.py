@@ -50,53 +50,51 @@ made (0.2-0.3 s for ours, about 0.5 s for InVEST's chain). Both tools' packages 
 compiled to bytecode first (ours is installed editable, and was compiled from source
 in every run where PYTHONDONTWRITEBYTECODE is set).
 
-Measured 2026-12-07 17:19-17:45 UTC, commit 640ca91, on 2 cores with nothing else
-running (load average 1.0-1.8; both tools ran about 8 % slower than an hour before),
-best of 3 interleaved runs each, wall of the whole process, peak RSS::
+Measured 2026-12-07 19:13-19:44 UTC, commit dc790ab, on 2 cores with nothing else
+running (load average 0.8-1.1), best of 3 interleaved runs each, wall of the whole
+process, peak RSS::
 
     size, routing           InVEST chain                  ours    InVEST ÷ ours (wall / peak memory)
-    2000², D8            10.9 s,    473 MiB      1.2 s,    227 MiB                     9.44× / 2.08×
-    2000², MFD           10.6 s,    520 MiB      1.4 s,    236 MiB                     7.34× / 2.20×
-    4000², D8            31.9 s,    672 MiB      2.6 s,    308 MiB                    12.11× / 2.19×
-    4000², MFD           35.1 s,    760 MiB      3.6 s,    344 MiB                     9.66× / 2.21×
-    8000², D8           148.5 s,   1722 MiB      9.6 s,    628 MiB                    15.55× / 2.74×
-    8000², MFD          164.9 s,   1723 MiB     12.8 s,    779 MiB                    12.86× / 2.21×
+    2000², D8             8.7 s,    474 MiB      1.0 s,    212 MiB                     8.85× / 2.23×
+    2000², MFD            9.6 s,    521 MiB      1.1 s,    224 MiB                     8.41× / 2.33×
+    4000², D8            29.7 s,    672 MiB      2.4 s,    292 MiB                    12.64× / 2.30×
+    4000², MFD           32.5 s,    760 MiB      2.9 s,    338 MiB                    11.30× / 2.25×
+    8000², D8           142.8 s,   1721 MiB      8.4 s,    613 MiB                    17.03× / 2.81×
+    8000², MFD          168.5 s,   1724 MiB     12.7 s,    795 MiB                    13.24× / 2.17×
     (chain wall only, without interpreter start and imports: InVEST ÷ ours)
-      2000², D8: 10.7 s ÷ 1.0 s = 10.41×        2000², MFD: 10.5 s ÷ 1.3 s = 8.15×
-      4000², D8: 31.7 s ÷ 2.5 s = 12.68×        4000², MFD: 35.0 s ÷ 3.5 s = 9.95×
-      8000², D8: 148.2 s ÷ 9.3 s = 15.86×       8000², MFD: 164.6 s ÷ 12.6 s = 13.02×
+      2000², D8: 8.5 s ÷ 0.9 s = 9.86×          2000², MFD: 9.4 s ÷ 1.0 s = 9.22×
+      4000², D8: 29.5 s ÷ 2.2 s = 13.26×        4000², MFD: 32.4 s ÷ 2.8 s = 11.71×
+      8000², D8: 142.6 s ÷ 8.3 s = 17.25×       8000², MFD: 168.2 s ÷ 12.6 s = 13.38×
 
-The same code (e264a2c; later commits add tests and words), 4000² only, 17:09-17:13
-UTC, load 1.0-1.2: 10.19× (MFD: InVEST 34.1 s, ours 3.4 s) and 12.08× (D8) in wall
-time, 2.21× and 2.19× in peak memory; again at 88fb949 (this docstring), 17:51-17:58
-UTC, load 1.0-1.2: 9.80× (MFD: InVEST 32.7 s, ours 3.3 s; chain only 10.12×), 2.21×
-in peak memory. 4000² MFD is at the line of ten times, not safely
-above it: a tenth of a second of ours, or InVEST's run-to-run spread (32-37 s), moves it
-across. Along the session (4000², best of 2 or 3): 8.90× with the process as before and
-the kernels of d4ee185; 9.32× with bytecode compiled and the frozen teardown (both
-tools); 9.82× with the MFD donor count and the factor product vectorized (fee13f9);
-10.19× and 9.66× with the collector's thresholds (e264a2c).
+At 4000² MFD every run of ours took 2.9-3.0 s and every run of InVEST's 32.5-34.0 s:
+any pair of them is above ten times (10.8× the narrowest). Earlier the same day, the
+code of 640ca91 measured 9.66×, 9.80× and 10.19× there (ours 3.3-3.6 s). Since then
+(4000² MFD, A/B in one process, the same output bit for bit): numba's array maths loaded
+without scipy.linalg (pastures._jit: numba's first kernel load 0.30 to 0.13 s); the MFD
+accumulation 0.75 to 0.54 s (donor counts in whole bytes with cell indices on the
+stack, the drops to the neighbours as selects, 4-bit weights rounded by floor, a walk
+that never replaces its stack); MFD stream tracing 0.18 to 0.11 s (queues never
+replaced in the hot loop: numba counted a reference per cell to an array a loop may
+replace, 40 % of that kernel's time).
 
 Soil loss agreed on 100.0000 % of pixels within 1 % at every size and routing;
 InVEST's stream pixels were empty in ours, and no other pixel. The soil loss is bit for
-bit that of 1b30801 (compared on the 4000² DEM, both routings): every change since is
-in how the kernels run, not in what they compute.
+bit that of 1b30801 (compared on the 4000² DEM, both routings, at dc790ab): every change
+since is in how the kernels run, not in what they compute.
 
-Met: half InVEST's peak memory or less everywhere (2.08× the narrowest); ten times its
-speed at 4000² D8 and at 8000² (both routings). At the line: 4000² MFD (9.66×, 9.80×
-and 10.19× in three runs of this code). Not met: 2000², where the interpreter, imports
-and numba's first kernel load (about 0.6 s) weigh most.
+Met at 4000² and 8000², both routings: ten times InVEST's speed (11.30× the narrowest)
+and half its peak memory or less (2.17× the narrowest). Not met at 2000², which the goal
+does not ask for: there the interpreter, imports and numba's loading of the kernels
+(about 0.5 s together) are nearly half of ours.
 
 What is left of ours at 4000² MFD (one thread, in one process, load about 1): the
-interpreter and imports 0.31-0.36 s, numba's first kernel load about 0.4 s (0.15-0.4 s
-of it scipy.linalg: numba.np.arraymath calls numba.np.linalg.ensure_blas at import,
-unconditionally, in numba 0.68.1, and scipy's array_api_compat then imports
-numpy.f2py; no documented setting skips it), reading the DEM 0.19 s, filling 0.59 s,
-flat routing 0.19 s, accumulation 0.76-0.87 s (0.02 s of it counting donors; the rest
-a depth-first walk whose order, not its arithmetic, costs most: the same work in raster
-order took 0.5 s), stream tracing 0.18 s, slope and LS 0.27 s (0.155 s of it glibc's
-powf), R, K, C read 0.31 s (LZW decoding), their products 0.01 s, writing 0.16 s
-(Zstandard level 1).
+interpreter and imports 0.31-0.36 s, numba's first kernel load 0.10-0.13 s, reading the
+DEM 0.19 s, filling 0.55-0.6 s, flat routing 0.19 s, accumulation 0.54-0.6 s (37 ns a
+cell at 500², where every grid stays in cache, 43 ns at 4000²: bound by its
+instructions more than by memory; about half of it is the weights, float64 divisions
+and roundings that must match pygeoprocessing's), stream tracing 0.11 s, slope and
+LS 0.27 s (0.155 s of it glibc's powf), R, K, C read 0.31 s (LZW decoding), their
+products 0.01 s, writing 0.16 s (Zstandard level 1).
 
 How ours got from 3.6 to 2.6 s (D8) and from 5.3 to 3.6 s (MFD) at 4000² since
 1e974db (stage times one thread, same files, old and new kernel A/B in one process):
@@ -116,17 +114,23 @@ system (glibc's malloc_trim), which lowered the peak memory (321 to 307 MiB D8, 
 to 345 MiB MFD at 4000²).
 
 Tried and dropped, no faster (A/B in one process): for MFD, a walk led by a raster
-scan, two stacks taken in turn, two cells a step, a byte of donor count a cell, the
-4-bit weights from one division per cell, the donors counted inside the flood (all
-neighbours are final when a cell is taken; 0.18 s more filling for 0.13 s less
-counting); for the flood, 1 or 2 parts instead of 4, its range and seed scans as vector
-loops; huge pages for the kernels' own buffers; a float32 power by float64 series
+scan, a walk that keeps cells made ready below the scanned row for later, a walk in
+tiles of 128² (each tile's cells made ready from outside it listed for it: 55 % slower),
+two stacks taken in turn, two cells a step, the 4-bit weights from one division per
+cell (exact, with the division kept for sums near a half), a flat cell's weights as
+selects (flats lie together: their branch is predicted), a byte of donor count a cell
+on its own (earlier; with cell indices on the stack it pays, above), the donors
+counted inside the flood (all neighbours are final when a cell is taken; 0.18 s more
+filling for 0.13 s less counting); for the flood, 1 or 2 parts instead of 4, its range
+and seed scans as vector loops, a plain queue that never grows (2 %, within the noise);
+huge pages for the kernels' own buffers; a float32 power by float64 series
 (vectorized, correctly rounded, 3.5 ns a power against powf's 4.5 ns, but taken over
 every cell instead of the lists of cells that need it).
 
 Earlier figures of this benchmark, same machine (InVEST ÷ ours, wall / peak memory)::
 
     commit    load       4000² D8        4000² MFD       8000² D8         8000² MFD
+    640ca91   1.0-1.8   12.11× / 2.19×   9.66× / 2.21×   15.55× / 2.74×  12.86× / 2.21×
     68c6467   0.1-1.1   11.30× / 2.19×   8.50× / 2.20×   15.55× / 2.75×  12.28× / 2.21×
     1e974db   0.5-1.0    8.49× / 2.09×   6.55× / 2.16×   11.49× / 2.67×   7.51× / 2.16×
     0059f6e   1.3-3.1    7.28× / 2.09×   6.05× / 2.16×   11.15× / 2.67×   7.15× / 2.15×
